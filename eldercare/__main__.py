@@ -1,0 +1,3 @@
+from eldercare.cli import main
+
+main()

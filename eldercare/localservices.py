@@ -1,0 +1,222 @@
+"""Real local services as child processes on free 127.0.0.1 ports: Mosquitto, PostgreSQL, VictoriaMetrics.
+
+Used by `eldercare serve` (Mosquitto when it is installed), by the tests and by the benchmarks. Each launcher is a
+context manager that waits until the service answers and stops it, whatever happens.
+"""
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 15.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with status {process.returncode} before listening on port {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def _stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def mosquitto_path() -> str | None:
+    """The Mosquitto binary, if installed (Debian puts it in /usr/sbin, often not on a user's PATH)."""
+    return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+
+
+@dataclass
+class Mosquitto:
+    """A running Mosquitto; `restart()` keeps its port and persistence (for outage tests)."""
+
+    port: int
+    config: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+    host: str = "127.0.0.1"
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def start(self) -> None:
+        binary = mosquitto_path()
+        assert binary is not None
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen([binary, "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, process=self.process)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def mosquitto_config(port: int, workdir: Path, extra: str = "", anonymous: bool = True) -> str:
+    """A minimal Mosquitto 2 configuration listening on 127.0.0.1:port."""
+    return (
+        f"listener {port} 127.0.0.1\n"
+        f"allow_anonymous {'true' if anonymous else 'false'}\n"
+        f"persistence true\npersistence_location {workdir}/\n"
+        "max_queued_messages 0\nmax_inflight_messages 0\n"
+        f"{extra}"
+    )
+
+
+@contextlib.contextmanager
+def run_mosquitto(extra_config: str = "", anonymous: bool = True, workdir: Path | None = None) -> Iterator[Mosquitto]:
+    """Start Mosquitto on a free port; `extra_config` is appended (password_file, acl_file, TLS listener…)."""
+    binary = mosquitto_path()
+    if binary is None:
+        raise RuntimeError("mosquitto is not installed (Debian: apt-get install mosquitto)")
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mosquitto-")))
+        port = free_port()
+        config = workdir / "mosquitto.conf"
+        config.write_text(mosquitto_config(port, workdir, extra_config, anonymous))
+        log = workdir / "mosquitto.log"
+        broker = Mosquitto(port=port, config=config, process=None, log=log)  # type: ignore[arg-type]
+        broker.start()
+        try:
+            yield broker
+        finally:
+            broker.stop()
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if found:
+        return found[-1]
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"PostgreSQL's {name} is not installed (Debian: apt-get install postgresql)")
+    return path
+
+
+def postgres_available() -> bool:
+    try:
+        _pg_bin("initdb")
+    except RuntimeError:
+        return False
+    return True
+
+
+@dataclass
+class Postgres:
+    """A throw-away PostgreSQL cluster; `url` is a SQLAlchemy URL for its `postgres` database."""
+
+    port: int
+    datadir: Path
+    process: subprocess.Popen[bytes]
+    user: str = "postgres"
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/postgres"
+
+    def create_database(self, name: str) -> str:
+        """Create a fresh database and return its SQLAlchemy URL."""
+        subprocess.run(
+            [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name],
+            check=True, capture_output=True,
+        )
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{name}"
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; CI runs as root.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+@contextlib.contextmanager
+def run_postgres() -> Iterator[Postgres]:
+    """initdb a new cluster in a temporary directory and run it on a free port, trusting local connections."""
+    with tempfile.TemporaryDirectory(prefix="pg-") as tmp:
+        datadir = Path(tmp) / "data"
+        datadir.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(tmp, "postgres")
+            shutil.chown(datadir, "postgres")
+        subprocess.run(
+            _as_postgres_user([_pg_bin("initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                               "--no-sync"]),
+            check=True, capture_output=True,
+        )
+        port = free_port()
+        process = subprocess.Popen(
+            _as_postgres_user([_pg_bin("postgres"), "-D", str(datadir), "-p", str(port), "-h", "127.0.0.1",
+                               "-k", tmp, "-c", "fsync=off", "-c", "max_connections=200"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port, timeout=30, process=process)
+            time.sleep(0.2)
+            yield Postgres(port=port, datadir=datadir, process=process)
+        finally:
+            _stop(process)
+
+
+@dataclass
+class VictoriaMetrics:
+    """VictoriaMetrics: speaks InfluxDB's v2 write API at /api/v2/write and exports at /api/v1/export."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+@contextlib.contextmanager
+def run_victoria_metrics() -> Iterator[VictoriaMetrics]:
+    """Start a single-node VictoriaMetrics on a free port with its data in a temporary directory."""
+    binary = shutil.which("victoria-metrics")
+    if binary is None:
+        raise RuntimeError("victoria-metrics is not installed (Debian: apt-get install victoria-metrics)")
+    with tempfile.TemporaryDirectory(prefix="vm-") as tmp:
+        port = free_port()
+        process = subprocess.Popen(
+            [binary, f"-storageDataPath={tmp}", f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0s"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port, process=process)
+            yield VictoriaMetrics(port=port, process=process)
+        finally:
+            _stop(process)

@@ -1,0 +1,108 @@
+"""Pydantic models of every payload in station protocol v1.
+
+Strict types: a vendor sending `"5"` for a count or a Unix number for a timestamp is told so, not guessed at.
+Unknown extra fields are accepted (a newer agent inside v1) and ignored.
+"""
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from station_protocol.ids import ID_PATTERN
+
+StationId = Annotated[str, Field(pattern=ID_PATTERN, description="1-63 of a-z 0-9 -, starting with a letter or digit")]
+DeviceId = StationId
+# Enrolled person ids are chosen by the station; anonymous ids look like `anon-…`. Never an encoding: short.
+PersonId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+CallId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+Timestamp = Annotated[AwareDatetime, Field(description="RFC 3339 with a UTC offset")]
+Count = Annotated[int, Field(ge=0)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True)
+
+    # An int fixed to 1 rather than Literal[1], which would also take true and 1.0.
+    v: int = Field(ge=1, le=1, description="protocol version, 1")
+
+
+class Event(_Payload):
+    """Fields common to every device event (flow, door, face, call, health)."""
+
+    id: UUID = Field(description="unique event id, the idempotency key (UUIDv7 recommended)")
+    station: StationId
+    device: DeviceId
+    seq: Count = Field(description="per-device sequence number, strictly increasing across restarts")
+    ts: Timestamp = Field(description="when it happened")
+    sent: Timestamp | None = Field(default=None, description="when the agent published it")
+
+
+class Flow(Event):
+    """People entering and leaving in the `period_s` seconds that end at `ts`."""
+
+    period_s: int = Field(gt=0)
+    in_: Count = Field(alias="in")
+    out: Count
+    counter_in: Count | None = None
+    counter_out: Count | None = None
+
+
+class Door(Event):
+    """A door magnet's state change; `fault` when the wire is cut or the reading is implausible."""
+
+    state: Literal["open", "closed", "fault"]
+
+
+class Face(Event):
+    """Someone recognised (enrolled id) or seen (anonymous id `anon-…`). Never an image or an encoding."""
+
+    person: PersonId
+    role: Literal["elder", "staff", "unknown"]
+    distance: float = Field(ge=0)
+
+
+class Call(Event):
+    """An emergency call pressed, or cancelled by a long press (a cancel repeats the press's `call` id)."""
+
+    action: Literal["pressed", "cancelled"]
+    call: CallId
+
+
+class Health(Event):
+    """A device's health (retained)."""
+
+    ok: bool
+    error: str | None = Field(default=None, max_length=500)
+    detail: dict[str, Any] | None = None
+
+
+class Status(_Payload):
+    """Agent online/offline (retained; also the MQTT last will with `online: false`)."""
+
+    station: StationId
+    online: bool
+    ts: Timestamp
+
+
+class Heartbeat(_Payload):
+    """The agent's periodic heartbeat."""
+
+    station: StationId
+    ts: Timestamp
+    version: str = Field(max_length=64)
+    uptime_s: float = Field(ge=0)
+    outbox: Count = Field(description="events waiting in the outbox")
+    clock_offset_ms: float | None = None
+
+
+class CallAck(_Payload):
+    """Cloud → station: an emergency call was acknowledged; the station confirms it to the elder."""
+
+    call: CallId
+    by: str = Field(min_length=1, max_length=128)
+    ts: Timestamp
+
+
+DeviceEvent = Flow | Door | Face | Call | Health
+Message = Flow | Door | Face | Call | Health | Status | Heartbeat | CallAck

@@ -1,0 +1,34 @@
+"""Shared fixtures: real services on free 127.0.0.1 ports, stopped by the test that started them."""
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eldercare.localservices import Mosquitto, Postgres, run_mosquitto, run_postgres
+
+FACES = Path(__file__).resolve().parent / "data" / "faces"
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A real Mosquitto with anonymous access, for this test only."""
+    with run_mosquitto(workdir=tmp_path) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    """One real PostgreSQL cluster for the whole session (Debian `postgresql`)."""
+    with run_postgres() as server:
+        yield server
+
+
+_db_names = itertools.count()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Postgres) -> str:
+    """A fresh, empty PostgreSQL database for this test."""
+    return postgres_server.create_database(f"test_{next(_db_names)}")

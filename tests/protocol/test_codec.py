@@ -1,0 +1,175 @@
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from station_protocol import Door, Flow, ProtocolError, decode, encode
+from tests.protocol.payloads import STATION, TS, event, examples
+
+NOW = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("topic", list(examples()))
+def test_every_message_type_round_trips(topic: str) -> None:
+    payload = examples()[topic]
+    decoded = decode(topic, json.dumps(payload), now=NOW)
+    again = decode(topic, encode(decoded.message), now=NOW)
+    assert again.message == decoded.message
+    # Every field we were given comes back under its protocol name, with the same meaning.
+    round_tripped = json.loads(encode(decoded.message))
+    for key, value in payload.items():
+        if key in ("ts", "sent"):
+            assert datetime.fromisoformat(round_tripped[key]) == datetime.fromisoformat(value)
+        else:
+            assert round_tripped[key] == value
+
+
+def test_flow_fields_are_typed() -> None:
+    topic, payload = next((t, p) for t, p in examples().items() if t.endswith("/flow"))
+    message = decode(topic, json.dumps(payload), now=NOW).message
+    assert isinstance(message, Flow)
+    assert (message.in_, message.out, message.period_s) == (3, 1, 60)
+    assert message.ts == datetime(2026, 10, 12, 0, 31, 5, 120000, tzinfo=UTC)
+
+
+def test_unknown_extra_fields_are_accepted() -> None:
+    payload = event("door-1", state="closed", battery_mv=3012, vendor={"fw": "1.2"})
+    assert isinstance(decode(f"eldercare/v1/{STATION}/door-1/door", json.dumps(payload), now=NOW).message, Door)
+
+
+def _problems(topic: str, payload: Any) -> list[str]:
+    raw = payload if isinstance(payload, bytes | str) else json.dumps(payload)
+    with pytest.raises(ProtocolError) as info:
+        decode(topic, raw, now=NOW)
+    return info.value.problems
+
+
+DOOR = f"eldercare/v1/{STATION}/door-1/door"
+FLOW = f"eldercare/v1/{STATION}/counter-1/flow"
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "expected"),
+    [
+        (DOOR, b"not json", "payload is not valid JSON"),
+        (DOOR, b"\xff\xfe", "payload is not valid JSON"),
+        (DOOR, [1, 2], "payload must be a JSON object"),
+        (DOOR, {**event("door-1", state="ajar")}, "state: input should be 'open', 'closed' or 'fault'"),
+        (DOOR, {k: v for k, v in event("door-1", state="open").items() if k != "seq"}, "seq is required but missing"),
+        (DOOR, event("door-1", state="open", seq=-1), "seq: input should be greater than or equal to 0"),
+        (DOOR, event("door-1", state="open", seq="7"), "seq must be an integer"),
+        (DOOR, event("door-1", state="open", seq=True), "seq must be an integer"),
+        (DOOR, event("door-1", state="open", id="not-a-uuid"), "id is not a UUID"),
+        (DOOR, event("door-1", state="open", v=2), "v must be 1"),
+        (DOOR, event("door-1", state="open", ts="2026-10-12T08:31:05"), "ts has no UTC offset"),
+        (DOOR, event("door-1", state="open", ts=1760229065), "ts must be an RFC 3339 timestamp string"),
+        (DOOR, event("door-1", state="open", ts="yesterday"), "ts is not an RFC 3339 timestamp"),
+        (FLOW, event("counter-1", period_s=0, **{"in": 1}, out=0), "period_s: input should be greater than 0"),
+        (FLOW, event("counter-1", period_s=60, **{"in": 1.5}, out=0), "in must be an integer"),
+        (FLOW, event("counter-1", period_s=60, **{"in": -1}, out=0), "in: input should be greater than or equal"),
+    ],
+)
+def test_malformed_payloads_are_rejected_naming_the_field(topic: str, payload: Any, expected: str) -> None:
+    problems = _problems(topic, payload)
+    assert any(expected in p for p in problems), problems
+
+
+def test_payload_for_another_station_is_rejected_as_spoofing() -> None:
+    payload = {**event("door-1", state="open"), "station": "other-station"}
+    assert _problems(DOOR, payload) == [
+        "station: payload says 'other-station' but the topic is for station 'qd-huilong-01'"
+    ]
+
+
+def test_payload_for_another_device_is_rejected() -> None:
+    payload = {**event("door-1", state="open"), "device": "door-2"}
+    assert _problems(DOOR, payload) == ["device: payload says 'door-2' but the topic is for device 'door-1'"]
+
+
+def test_spoofing_is_reported_even_when_other_fields_are_bad() -> None:
+    payload = {**event("door-1", state="ajar"), "station": "other-station"}
+    problems = _problems(DOOR, payload)
+    assert len(problems) == 2 and "station: payload says 'other-station'" in problems[1]
+
+
+def test_heartbeat_for_another_station_is_rejected() -> None:
+    payload = {"v": 1, "station": "x1", "ts": TS, "version": "1", "uptime_s": 1, "outbox": 0}
+    assert "station: payload says 'x1'" in _problems(f"eldercare/v1/{STATION}/agent/heartbeat", payload)[0]
+
+
+def test_unknown_command_is_rejected() -> None:
+    assert "unknown command 'reboot'" in _problems(f"eldercare/v1/{STATION}/cmd/reboot", {"v": 1})[0]
+
+
+def test_clock_faults_are_flagged_not_rejected() -> None:
+    future = decode(DOOR, json.dumps(event("door-1", state="open", ts="2026-10-12T01:06:00Z")), now=NOW)
+    assert future.clock_fault is not None and "ahead" in future.clock_fault
+    ok = decode(DOOR, json.dumps(event("door-1", state="open", ts="2026-10-12T01:04:00Z")), now=NOW)
+    assert ok.clock_fault is None
+    old = decode(DOOR, json.dumps(event("door-1", state="open", ts="1970-01-01T00:00:10Z")), now=NOW)
+    assert old.clock_fault is not None and "before 2020" in old.clock_fault
+
+
+# Property tests: any valid event decodes to what was sent; any mutation of a valid one is refused with reasons.
+ids = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
+offsets = st.integers(min_value=-14 * 60, max_value=14 * 60)
+
+
+@st.composite
+def flow_payloads(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    station, device = draw(ids), draw(ids.filter(lambda d: d not in ("agent", "cmd")))
+    when = draw(st.datetimes(min_value=datetime(2020, 1, 2), max_value=datetime(2026, 10, 11)))
+    minutes = draw(offsets)
+    ts = when.isoformat() + (f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+    payload = {
+        "v": 1, "id": "0192f3a4-5b6c-7d8e-9f00-112233445566", "station": station, "device": device,
+        "seq": draw(st.integers(0, 2**53)), "ts": ts, "period_s": draw(st.integers(1, 86400)),
+        "in": draw(st.integers(0, 10**6)), "out": draw(st.integers(0, 10**6)),
+    }
+    return f"eldercare/v1/{station}/{device}/flow", payload
+
+
+@given(flow_payloads())
+@settings(max_examples=200)
+def test_any_valid_flow_decodes_to_what_was_sent(example: tuple[str, dict[str, Any]]) -> None:
+    topic, payload = example
+    message = decode(topic, json.dumps(payload), now=NOW).message
+    assert isinstance(message, Flow)
+    assert (message.station, message.device, message.seq, message.in_, message.out) == (
+        payload["station"], payload["device"], payload["seq"], payload["in"], payload["out"])
+    assert message.ts == datetime.fromisoformat(payload["ts"])
+
+
+bad_values = st.one_of(st.none(), st.text(max_size=5), st.floats(allow_nan=True), st.lists(st.integers(), max_size=2),
+                       st.integers(max_value=-1), st.booleans())
+
+
+@given(flow_payloads(), st.sampled_from(["v", "id", "seq", "ts", "period_s", "in", "out"]), bad_values, st.booleans())
+@settings(max_examples=300)
+def test_any_broken_flow_is_rejected_naming_the_field(
+    example: tuple[str, dict[str, Any]], field: str, value: Any, drop: bool
+) -> None:
+    topic, payload = example
+    if drop:
+        del payload[field]
+    else:
+        payload[field] = value
+    try:
+        decode(topic, json.dumps(payload), now=NOW)
+    except ProtocolError as exc:
+        assert exc.problems and all(p for p in exc.problems)
+        assert any(p.startswith(field) for p in exc.problems), exc.problems
+    else:
+        # Only a mutation that happens to produce another valid value may pass.
+        assert not drop and field in ("seq",) and isinstance(value, int) and value >= 0
+
+
+@given(st.binary(max_size=200))
+@settings(max_examples=300)
+def test_random_bytes_never_crash_the_decoder(raw: bytes) -> None:
+    with pytest.raises(ProtocolError) as info:
+        decode(DOOR, raw, now=NOW)
+    assert info.value.problems
