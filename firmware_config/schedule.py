@@ -42,7 +42,7 @@ def _clock(hour: str, minute: str, session: str) -> time:
 
 def parse_hours(text: str) -> tuple[tuple[time, time], ...]:
     """`08:30-11:30 13:30-17:00` → ((08:30, 11:30), (13:30, 17:00)); sessions must be in order, not overlapping."""
-    sessions = []
+    sessions: list[tuple[time, time]] = []
     for session in text.split():
         match = _SESSION.fullmatch(session)
         if not match:
