@@ -1,0 +1,67 @@
+"""Face-recognition camera: config and driver. The face stack (OpenCV, dlib, numpy) is imported only when it runs.
+
+The heavy frame loop runs in a worker thread (`edge.face.runner`); this driver only moves its observations and health
+onto the agent's queue through `emit`. Faces and encodings never leave the station: a reading carries an id only.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from edge.drivers.base import Emit
+from station_protocol.ids import RESERVED_DEVICE_IDS, id_problem
+
+
+class CameraConfig(BaseModel):
+    """One face camera of a station. Defaults are measured (see docs/face.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["camera"]
+    id: str = Field(description="device id, e.g. face-1")
+    source: str = Field(description='USB camera index ("0"), RTSP/HTTP URL, video file or still image')
+    gallery: Path = Field(description="the station's local, encrypted face gallery directory")
+    tolerance: float = Field(
+        default=0.5, gt=0, lt=1, description="largest face distance counted as the same person (measured: docs/face.md)"
+    )
+    detect_scale: float = Field(default=0.5, gt=0, le=1, description="frame scale at which faces are detected")
+    upsample: int = Field(default=0, ge=0, le=2, description="detector upsampling passes (each ~4x the cost)")
+    motion_width: int = Field(default=160, ge=32, le=640, description="width of the motion gate's low-res frame")
+    motion_threshold: float = Field(
+        default=0.002, gt=0, lt=1, description="fraction of low-res pixels that must change to look for faces"
+    )
+    motion_pixel_delta: int = Field(default=25, ge=1, le=255, description="grey-level change that counts a pixel")
+    visit_gap_s: float = Field(
+        default=1800, gt=0, description="a person re-seen within this many seconds is on the same visit"
+    )
+    track_max_age_s: float = Field(default=2.0, gt=0, description="a track is dropped when unseen this long")
+    encode_attempts: int = Field(
+        default=3, ge=1, le=10, description="encodings tried per track before calling it an unknown visitor"
+    )
+    max_fps: float = Field(default=10, gt=0, description="frames examined per second at most (live sources)")
+    reconnect_s: float = Field(default=5, gt=0, description="first delay before reopening a dropped stream")
+    health_interval_s: float = Field(default=300, gt=0, description="how often a health reading is sent")
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        problem = id_problem(value, "device")
+        if problem:
+            raise ValueError(problem)
+        if value in RESERVED_DEVICE_IDS:
+            raise ValueError(f"device id {value!r} is reserved by the protocol")
+        return value
+
+
+class CameraDriver:
+    """Runs the gated face pipeline on `config.source` and emits one `face` reading per person per visit."""
+
+    def __init__(self, config: CameraConfig) -> None:
+        self.config = config
+        self.device_id = config.id
+
+    async def run(self, emit: Emit) -> None:
+        from edge.face.runner import run_camera  # the face stack loads only when a camera runs
+
+        await run_camera(self.config, emit)
