@@ -1,0 +1,55 @@
+"""Every number the rules use, with the DOMAIN.md default; one validated model for worker and `cloud derive`."""
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class RulesConfig(BaseModel):
+    """Thresholds and windows of the derivation rules. Local policy: configure it, do not edit code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Day verdict: share of the known scheduled minutes that were open (DOMAIN: open >= 90 %, closed <= 10 %).
+    open_share: float = Field(default=0.9, gt=0, le=1)
+    closed_share: float = Field(default=0.1, ge=0, lt=1)
+    # Less than this share of the scheduled minutes known (devices online) -> verdict `unknown`.
+    min_known_share: float = Field(default=0.5, gt=0, le=1)
+
+    # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.
+    liveness_minutes: float = Field(default=10, gt=0)
+    # Activity (an entry, a face) proves the station open for this long after it (the winter door may be shut).
+    activity_minutes: float = Field(default=30, ge=0)
+    # People counted in and not yet out keep the station open at most this long after the last movement.
+    presence_minutes: float = Field(default=120, ge=0)
+    # A door open at the start of a day is carried over from at most this far back.
+    door_lookback_hours: float = Field(default=24, ge=0)
+
+    # Monthly elders served by grade (000, Qidong); 5A is not stated in the policy.
+    grade_thresholds: dict[str, int] = Field(default_factory=lambda: {"2A": 50, "3A": 100, "4A": 300, "5A": 300})
+
+    # Spot checks: more than this share of the checked minutes unknown -> `unverifiable`;
+    # otherwise open for at least `spot_check_open_share` of the known checked minutes -> `pass`.
+    spot_check_unknown_share: float = Field(default=0.5, gt=0, le=1)
+    spot_check_open_share: float = Field(default=0.5, gt=0, le=1)
+    # Failed spot checks in a year that set the veto (一票否决), "three or more (含三次)".
+    veto_failures: int = Field(default=3, ge=1)
+
+    # Alerts.
+    call_escalate_minutes: float = Field(default=5, gt=0)
+    offline_alert_minutes: float = Field(default=30, gt=0)
+    anomaly_door_closed_hours: float = Field(default=2, gt=0)
+    anomaly_door_closed_entries: int = Field(default=5, ge=1)
+    anomaly_counter_zero_faces: int = Field(default=5, ge=1)
+    anomaly_camera_silent_entries: int = Field(default=20, ge=1)
+
+    @model_validator(mode="after")
+    def _shares_ordered(self) -> "RulesConfig":
+        if self.closed_share >= self.open_share:
+            raise ValueError("closed_share must be below open_share")
+        return self
+
+    def threshold(self, grade: str) -> int:
+        """The monthly elders threshold of a grade; unknown grades are a configuration error."""
+        try:
+            return self.grade_thresholds[grade]
+        except KeyError:
+            raise ValueError(f"no monthly threshold configured for grade {grade!r}") from None
