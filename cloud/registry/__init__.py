@@ -1,0 +1,1 @@
+"""The station registry: import from YAML station files or the bureau CSV."""
