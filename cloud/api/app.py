@@ -1,0 +1,68 @@
+"""`create_app(settings)`: the FastAPI application. Nothing is built at import: the engine opens in the lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from cloud.api import errors, metrics
+from cloud.api.config import ApiConfig
+from cloud.api.dashboard import dashboard_dir
+from cloud.api.routes import (
+    activities,
+    alerts,
+    auth,
+    exports,
+    health,
+    overview,
+    spot_checks,
+    stations,
+    stream,
+)
+from cloud.api.runtime import Runtime
+from cloud.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: Engine | None = None) -> FastAPI:
+    """The API and dashboard. `engine` lets tests and benchmarks share one they already built."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from cloud.store.db import make_engine
+
+        own = engine is None
+        bound = engine if engine is not None else make_engine(settings.resolved_database_url)
+        app.state.runtime = Runtime(
+            engine=bound,
+            sessions=sessionmaker(bound, expire_on_commit=False),
+            settings=settings,
+            config=config or ApiConfig(),
+        )
+        try:
+            yield
+        finally:
+            if own:
+                bound.dispose()
+
+    app = FastAPI(
+        title="eldercare-monitor API",
+        version="1",
+        description="Community eldercare stations: opening, service counts, spot checks, alerts, assessments.",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    errors.install(app)
+    metrics.install(app)
+    app.include_router(health.router)
+    # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
+    for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.mount("/", StaticFiles(directory=dashboard_dir(), html=True), name="dashboard")
+    return app

@@ -1,0 +1,21 @@
+"""Errors as clear 4xx answers: hostile or malformed input never becomes a 500."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+
+log = logging.getLogger(__name__)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value (e.g. out of range for its column): the client's input, not our fault.
+        log.info("database refused a value on %s: %s", request.url.path, str(exc.orig).splitlines()[0])
+        return JSONResponse({"detail": "a value is out of range or malformed"}, status_code=400)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        return JSONResponse({"detail": "conflicts with an existing record"}, status_code=409)

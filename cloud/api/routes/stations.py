@@ -1,0 +1,97 @@
+"""Stations: the scoped list with today's state, a station-day (timeline, evidence, counts, device health),
+and a station-month (the month line, its days, the projection)."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from sqlalchemy import func, select
+
+from cloud.api import derived_view
+from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
+from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
+from cloud.api.scope import STATION_DATA_ROLES, get_visible_station, station_condition
+from cloud.store.models import GRADES, Alert, AlertStatus, Device, Station
+
+router = APIRouter(prefix="/stations", tags=["stations"])
+
+StationId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+DayParam = Annotated[date, Path(description="yyyy-mm-dd")]
+MonthParam = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
+Grade = Annotated[str | None, Query(pattern=r"^[2-5]A$")]
+
+
+@router.get("", response_model=list[StationOut])
+def list_stations(
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    config: ConfigDep,
+    town: Annotated[str | None, Query(max_length=200)] = None,
+    grade: Grade = None,
+    state: Annotated[TodayState | None, Query(description="today's state")] = None,
+) -> list[StationOut]:
+    query = select(Station).where(station_condition(user))
+    if town is not None:
+        query = query.where(Station.town == town)
+    if grade is not None:
+        query = query.where(Station.grade == grade)
+    stations = list(session.scalars(query.order_by(Station.town, Station.id)))
+    today = config.today(runtime.settings.timezone)
+    states = derived_view.today_states(session, [s.id for s in stations], today)
+    ids = select(Station.id).where(station_condition(user))
+    alert_counts = dict(
+        session.execute(
+            select(Alert.station_id, func.count())
+            .where(Alert.status != AlertStatus.RESOLVED.value, Alert.station_id.in_(ids))
+            .group_by(Alert.station_id)
+        ).tuples()
+    )
+    online = dict(
+        session.execute(
+            select(Device.station_id, Device.online).where(Device.device_id == "agent", Device.station_id.in_(ids))
+        ).tuples()
+    )
+    show_alerts = user.role in STATION_DATA_ROLES
+    out = []
+    for s in stations:
+        verdict, compliance = states.get(s.id, ("no_data", None))
+        if state is not None and verdict != state:
+            continue
+        out.append(
+            StationOut(
+                id=s.id,
+                name=s.name,
+                town=s.town,
+                grade=s.grade,
+                address=s.address,
+                weekdays=s.weekdays,
+                hours=s.hours,
+                today=verdict,
+                compliance=compliance,
+                online=online.get(s.id),
+                active_alerts=alert_counts.get(s.id, 0) if show_alerts else 0,
+            )
+        )
+    return out
+
+
+@router.get("/{station_id}/days/{day}", response_model=DayOut, responses={404: {}})
+def station_day(station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep) -> DayOut:
+    station = get_visible_station(session, user, station_id)
+    return derived_view.day_out(session, station, day)
+
+
+@router.get("/{station_id}/months/{month}", response_model=MonthOut, responses={404: {}})
+def station_month(
+    station_id: StationId, month: MonthParam, user: CurrentUser, session: SessionDep, runtime: RuntimeDep,
+    config: ConfigDep,
+) -> MonthOut:
+    station = get_visible_station(session, user, station_id)
+    first = date(int(month[:4]), int(month[5:]), 1)
+    if not date(2020, 1, 1) <= first <= date(2100, 12, 1):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "month out of range (2020-2100)")
+    return derived_view.month_out(session, station, first, as_of=config.today(station.timezone))
+
+
+__all__ = ["GRADES", "router"]

@@ -1,0 +1,19 @@
+"""What the app's lifespan builds and the dependencies read."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloud.api.config import ApiConfig
+from cloud.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """One engine and its session factory, the settings and the API's policy."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    settings: Settings
+    config: ApiConfig

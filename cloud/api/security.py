@@ -1,0 +1,60 @@
+"""Password hashing (Argon2 through pwdlib) and expiring bearer tokens (HS256 JWT through pyjwt)."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+import jwt
+from pwdlib import PasswordHash
+
+ALGORITHM = "HS256"
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHash:
+    # Built on first use, not at import; Argon2id with pwdlib's recommended parameters.
+    return PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return bool(_hasher().verify(password, password_hash))
+    except Exception:  # a corrupt or foreign hash is a failed login, not a server error
+        return False
+
+
+def dummy_verify() -> None:
+    """Spend the time of a real verification, so unknown user names cannot be told apart by timing."""
+    verify_password("not-the-password", _dummy_hash())
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password("dummy-password-for-timing")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid token says: who, and the password-change generation it was issued under."""
+
+    user_id: int
+    name: str
+
+
+def issue_token(*, user_id: int, name: str, secret: str, minutes: int, now: datetime | None = None) -> str:
+    issued = now or datetime.now(UTC)
+    payload = {"sub": str(user_id), "name": name, "iat": issued, "exp": issued + timedelta(minutes=minutes)}
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def read_token(token: str, *, secret: str) -> TokenClaims | None:
+    """The claims of a valid, unexpired token, else None (expired, forged, malformed)."""
+    try:
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+        return TokenClaims(user_id=int(payload["sub"]), name=str(payload.get("name", "")))
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None

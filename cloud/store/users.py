@@ -1,0 +1,74 @@
+"""Tables owned by the API (revision 0003): users and their towns, themed activities, failed logins."""
+
+from datetime import date, datetime
+from typing import Literal, get_args
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cloud.store.models import Base, UTCDateTime, utcnow
+
+Role = Literal["bureau", "town", "station", "dispatch"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+
+class User(Base):
+    """A person who logs in: bureau administrator, town officer, station staff or dispatcher."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Station staff: the one station they work at (no foreign key: staff may be created before the station is
+    # imported). Town officers: their rows in user_towns.
+    station_id: Mapped[str | None] = mapped_column(String(63), default=None)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    towns: Mapped[list["UserTown"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def town_names(self) -> list[str]:
+        return sorted(t.town for t in self.towns)
+
+
+class UserTown(Base):
+    """A town assigned to a town officer."""
+
+    __tablename__ = "user_towns"
+    __table_args__ = (UniqueConstraint("user_id", "town"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    town: Mapped[str] = mapped_column(String(200))
+    user: Mapped[User] = relationship(back_populates="towns")
+
+
+class Activity(Base):
+    """A themed activity a station held (每月至少开展一次主题活动), recorded by its staff."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_station_id_day", "station_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    theme: Mapped[str] = mapped_column(String(200))
+    participants: Mapped[int] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """A failed login, kept for the rate-limit window so every API process applies the same limit."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

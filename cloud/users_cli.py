@@ -1,0 +1,70 @@
+"""`eldercare users`: create dashboard and API users; the password is read from standard input, never an argument."""
+
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from cloud.store.options import data_dir_option, database_url
+
+MIN_PASSWORD = 8
+
+
+@click.group()
+def users() -> None:
+    """Dashboard and API users."""
+
+
+@users.command()
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["bureau", "town", "station", "dispatch"]),
+              help="bureau: everything; town: its towns; station: its station; dispatch: emergency calls.")
+@click.option("--town", "towns", multiple=True, help="A town the officer covers (repeat for several); role town only.")
+@click.option("--station", help="The station the staff member works at; role station only.")
+@data_dir_option
+def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_dir: Path | None) -> None:
+    """Create user NAME; the password is the first line of standard input (e.g. `echo pw | eldercare users add ...`)."""
+    from cloud.api.security import hash_password
+    from cloud.store.db import make_engine, make_session_factory, safe_url
+    from cloud.store.models import Station
+    from cloud.store.users import User, UserTown
+
+    if not 1 <= len(name) <= 64 or not name.isprintable() or name.strip() != name:
+        raise click.ClickException("user name must be 1-64 printable characters without surrounding spaces")
+    if role == "town" and not towns:
+        raise click.ClickException("a town officer needs at least one --town")
+    if role != "town" and towns:
+        raise click.ClickException("--town is only for --role town")
+    if role == "station" and not station:
+        raise click.ClickException("station staff need --station")
+    if role != "station" and station:
+        raise click.ClickException("--station is only for --role station")
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"the password on standard input must be at least {MIN_PASSWORD} characters")
+
+    url = database_url(data_dir)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            if session.scalar(select(User.id).where(User.name == name)) is not None:
+                raise click.ClickException(f"user {name!r} already exists")
+            if station and session.get(Station, station) is None:
+                click.echo(f"warning: station {station!r} is not registered yet", err=True)
+            user = User(name=name, role=role, password_hash=hash_password(password), station_id=station)
+            user.towns = [UserTown(town=t) for t in dict.fromkeys(towns)]
+            session.add(user)
+            session.commit()
+    except OperationalError as exc:
+        first = str(exc.orig).strip().splitlines()[0]
+        hint = "run 'eldercare cloud migrate' first?"
+        raise click.ClickException(f"cannot write {safe_url(url)}: {first} ({hint})") from None
+    finally:
+        engine.dispose()
+    scope = {"town": f" for {', '.join(towns)}", "station": f" at {station}"}.get(role, "")
+    click.echo(f"user {name} ({role}{scope}) created")

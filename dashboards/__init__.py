@@ -1,0 +1,1 @@
+"""The smart-eldercare dashboard (static HTML/JS/CSS served by the API) and the Grafana dashboards."""

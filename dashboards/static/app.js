@@ -1,0 +1,121 @@
+// The shell: login, the role's menu, hash routing to the pages, the live alert toast, the clock.
+"use strict";
+
+const MENUS = {
+  bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["assessment", "年度考核"]],
+  town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["assessment", "年度考核"]],
+  station: [["station", "本站"], ["alerts", "告警"]],
+  dispatch: [["alerts", "紧急呼叫"]],
+};
+const ROLE_NAMES = { bureau: "民政局管理员", town: "镇（街道）", station: "站点工作人员", dispatch: "调度中心" };
+
+const App = { me: null, stopStream: null, cleanup: [] };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+window.el = el;
+
+function toast(text, ms = 6000) {
+  const node = document.getElementById("toast");
+  node.textContent = text; node.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { node.hidden = true; }, ms);
+}
+window.toast = toast;
+
+function showLogin(message) {
+  document.getElementById("login").hidden = false;
+  document.getElementById("login-error").textContent = message || "";
+  document.getElementById("main").replaceChildren();
+  document.getElementById("nav").replaceChildren();
+  document.getElementById("user").textContent = "";
+  document.getElementById("logout").hidden = true;
+  if (App.stopStream) { App.stopStream(); App.stopStream = null; }
+}
+
+async function start() {
+  if (!Api.token()) return showLogin();
+  try {
+    App.me = await Api.get("/auth/me");
+  } catch (err) {
+    return showLogin();
+  }
+  document.getElementById("login").hidden = true;
+  document.getElementById("user").textContent = `${App.me.name} · ${ROLE_NAMES[App.me.role]}`;
+  document.getElementById("logout").hidden = false;
+  const nav = document.getElementById("nav");
+  nav.replaceChildren(...MENUS[App.me.role].map(([id, label]) => el("a", { href: `#/${id}`, "data-page": id }, label)));
+  startStream();
+  route();
+}
+
+// One stream per login: pages subscribe to it; an emergency call pops a toast whatever page is open.
+const listeners = new Set();
+App.onAlert = (fn) => { listeners.add(fn); App.cleanup.push(() => listeners.delete(fn)); };
+function startStream() {
+  if (App.stopStream) App.stopStream();
+  App.stopStream = Api.stream("/alerts/stream", (type, data) => {
+    if (type !== "alert") return;
+    if (data.kind === "emergency_call" && data.status === "raised") {
+      toast(`紧急呼叫：${data.station_name}（${data.town}）`);
+    }
+    for (const fn of listeners) fn(data);
+  }, (on) => {
+    App.live = on;
+    document.querySelectorAll(".live").forEach((n) => n.classList.toggle("on", on));
+  });
+}
+
+function route() {
+  for (const fn of App.cleanup.splice(0)) fn();
+  const [page, ...args] = location.hash.replace(/^#\/?/, "").split("/");
+  const menu = MENUS[App.me.role];
+  const allowed = new Set([...menu.map(([id]) => id), ...(App.me.role === "station" ? [] : ["station"])]);
+  const name = allowed.has(page) ? page : menu[0][0];
+  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === name));
+  const main = document.getElementById("main");
+  main.replaceChildren(el("p", { class: "muted" }, "加载中…"));
+  Pages[name](main, args.map(decodeURIComponent)).catch((err) => {
+    main.replaceChildren(el("div", { class: "card" }, el("p", { class: "error" }, `加载失败：${err.message}`)));
+  });
+}
+
+function tick() {
+  const now = new Date();
+  document.getElementById("clock").textContent = now.toLocaleString("zh-CN", { hour12: false });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("login-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const form = new FormData(ev.target);
+    try {
+      await Api.login(form.get("username"), form.get("password"));
+      ev.target.reset();
+      start();
+    } catch (err) {
+      document.getElementById("login-error").textContent = err.message;
+    }
+  });
+  document.getElementById("logout").addEventListener("click", () => { Api.setToken(null); showLogin(); });
+  window.addEventListener("eldercare:logout", () => showLogin("登录已过期，请重新登录"));
+  window.addEventListener("hashchange", () => App.me && route());
+  window.addEventListener("resize", () => document.querySelectorAll(".chart").forEach((n) => {
+    const chart = echarts.getInstanceByDom(n); if (chart) chart.resize();
+  }));
+  tick(); setInterval(tick, 1000);
+  start();
+});
+window.App = App;

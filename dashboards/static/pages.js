@@ -1,0 +1,288 @@
+// The pages: overview, stations, station, alerts, spot checks, assessment. Each renders into `main`.
+"use strict";
+
+const STATE_NAMES = {
+  open: "开放", closed: "关闭", partial: "部分开放", unknown: "未知（离线）", excused: "已报备", not_scheduled: "非工作日",
+  no_data: "暂无数据",
+};
+const STATUS_NAMES = { raised: "待处理", acknowledged: "已确认", resolved: "已解决" };
+const KIND_NAMES = {
+  emergency_call: "紧急呼叫", spot_check_closed: "抽查未开放", spot_check_unverifiable: "抽查无法核实",
+  station_offline: "站点离线", sensor_anomaly: "设备异常",
+};
+const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
+const COLORS = { open: "#2ecc71", partial: "#f5b041", closed: "#e74c3c", unknown: "#7f8c9d", other: "#34495e" };
+
+const badge = (cls, text) => el("span", { class: `badge ${cls}` }, text);
+const stateBadge = (s) => badge(`state-${s}`, STATE_NAMES[s] || s);
+const pct = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 100)}%`);
+const time = (iso) => (iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "—");
+const card = (title, cls, ...body) => el("section", { class: `card ${cls || ""}` }, el("h2", {}, title), ...body);
+const q = (params) => {
+  const s = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v !== null && v !== undefined));
+  return s.toString() ? `?${s}` : "";
+};
+
+function chart(node, option) {
+  const c = echarts.init(node, null, { renderer: "canvas" });
+  c.setOption({ textStyle: { fontFamily: "WenQuanYi Micro Hei, Microsoft YaHei, sans-serif" }, ...option });
+  App.cleanup.push(() => c.dispose());
+  return c;
+}
+
+function table(headers, rows, attrs = {}) {
+  return el("div", { class: "table-wrap" }, el("table", attrs,
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
+    el("tbody", {}, rows)));
+}
+
+const Pages = {};
+
+Pages.overview = async (main) => {
+  const [ov, stations, alerts] = await Promise.all([
+    Api.get("/overview"), Api.get("/stations"), Api.get("/alerts?active=true&limit=20"),
+  ]);
+  const sum = (k) => ov.towns.reduce((n, t) => n + t[k], 0);
+  const kpi = (cls, value, label, testid) => el("div", { class: `card kpi ${cls}` },
+    el("div", { class: "value", "data-testid": testid }, value), el("div", { class: "label" }, label));
+  const townChart = el("div", { class: "chart tall" });
+  const gradeChart = el("div", { class: "chart tall" });
+  main.replaceChildren(
+    el("div", { class: "kpis" },
+      kpi("", stations.length, "站点总数", "kpi-stations"),
+      kpi("open", sum("open"), "今日开放", "kpi-open"),
+      kpi("", sum("partial"), "部分开放", "kpi-partial"),
+      kpi("closed", sum("closed"), "今日关闭", "kpi-closed"),
+      kpi("unknown", sum("unknown"), "未知（离线）", "kpi-unknown"),
+      kpi("alerts", ov.active_alerts, "未解决告警", "kpi-alerts")),
+    el("div", { class: "grid" },
+      card(`各镇（街道）今日站点状态 · ${ov.date}`, "span-8", townChart),
+      card("未解决告警", "span-4", alertList(alerts)),
+      card(`本月服务人数进度（按等级） · ${ov.month}`, "span-6", gradeChart),
+      card("站点列表", "span-6", stationTable(stations))));
+  chart(townChart, {
+    tooltip: { trigger: "axis" }, legend: { textStyle: { color: "#e6f0ff" } },
+    grid: { left: 40, right: 16, bottom: 60, top: 40 },
+    xAxis: { type: "category", data: ov.towns.map((t) => t.town), axisLabel: { color: "#e6f0ff", rotate: 30 } },
+    yAxis: { type: "value", axisLabel: { color: "#8fb0dd" }, splitLine: { lineStyle: { color: "#1d4d94" } } },
+    series: ["open", "partial", "closed", "unknown", "other"].map((k) => ({
+      name: { ...STATE_NAMES, other: "其他" }[k], type: "bar", stack: "s", itemStyle: { color: COLORS[k] },
+      data: ov.towns.map((t) => t[k]),
+    })),
+  });
+  chart(gradeChart, {
+    tooltip: { trigger: "axis" }, legend: { textStyle: { color: "#e6f0ff" } },
+    grid: { left: 50, right: 16, bottom: 30, top: 40 },
+    xAxis: { type: "category", data: ov.grades.map((g) => g.grade), axisLabel: { color: "#e6f0ff" } },
+    yAxis: { type: "value", axisLabel: { color: "#8fb0dd" }, splitLine: { lineStyle: { color: "#1d4d94" } } },
+    series: [
+      { name: "服务人数中位数", type: "bar", data: ov.grades.map((g) => g.elders_median), itemStyle: { color: "#27c3ff" } },
+      { name: "月度标准", type: "line", data: ov.grades.map((g) => g.threshold), itemStyle: { color: "#e74c3c" } },
+      { name: "预计达标站点", type: "bar", data: ov.grades.map((g) => g.on_track), itemStyle: { color: "#2ecc71" } },
+    ],
+  });
+};
+
+function stationTable(stations) {
+  return table(["站点", "镇（街道）", "等级", "今日", "开放率", "告警"], stations.map((s) => el("tr", { "data-station": s.id },
+    el("td", {}, el("a", { href: `#/station/${encodeURIComponent(s.id)}` }, s.name)),
+    el("td", {}, s.town), el("td", {}, s.grade), el("td", {}, stateBadge(s.today)), el("td", {}, pct(s.compliance)),
+    el("td", {}, s.active_alerts || ""))), { "data-testid": "stations" });
+}
+
+function alertList(alerts) {
+  if (!alerts.length) return el("p", { class: "muted" }, "暂无未解决告警");
+  return el("ul", { class: "alert-list" }, alerts.map((a) => el("li", {},
+    el("span", { class: `kind-${a.kind}` }, KIND_NAMES[a.kind] || a.kind), " ", a.station_name, " ",
+    badge(`status-${a.status}`, STATUS_NAMES[a.status]), el("div", { class: "muted" }, time(a.raised_at)))));
+}
+
+Pages.stations = async (main) => {
+  const form = el("form", { class: "toolbar" },
+    el("input", { name: "town", placeholder: "镇（街道）" }),
+    el("select", { name: "grade" }, el("option", { value: "" }, "全部等级"), ["2A", "3A", "4A", "5A"].map((g) => el("option", {}, g))),
+    el("select", { name: "state" }, el("option", { value: "" }, "全部状态"),
+      Object.entries(STATE_NAMES).map(([k, v]) => el("option", { value: k }, v))),
+    el("button", { type: "submit" }, "查询"));
+  const out = el("div");
+  const load = async () => {
+    const f = new FormData(form);
+    out.replaceChildren(stationTable(await Api.get(`/stations${q({ town: f.get("town"), grade: f.get("grade"), state: f.get("state") })}`)));
+  };
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+  main.replaceChildren(card("站点查询", "", form, out));
+  await load();
+};
+
+Pages.station = async (main, [id, day]) => {
+  if (App.me.role === "station") id = App.me.station;
+  if (!id) throw new Error("未指定站点");
+  const ov = await Api.get("/overview").catch(() => null);
+  const date = day || (ov ? ov.date : new Date().toISOString().slice(0, 10));
+  const month = date.slice(0, 7);
+  const [d, m, acts] = await Promise.all([
+    Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`),
+    Api.get(`/stations/${encodeURIComponent(id)}/months/${month}`),
+    Api.get(`/activities${q({ station: id, month })}`),
+  ]);
+  const picker = el("input", { type: "date", value: date, onchange: (ev) => { location.hash = `#/station/${id}/${ev.target.value}`; } });
+  const ev = d.evidence || {};
+  const spans = (label, list) => el("div", {}, el("b", {}, `${label}：`), (list || []).join("，") || "—");
+  const counts = table(["指标", "数值"], [
+    ["今日结论", stateBadge(d.verdict)], ["开放率", pct(d.compliance)], ["服务人次", d.person_times ?? "—"],
+    ["服务老人（去重）", d.elders ?? "—"], ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
+    ["本月服务老人", m.elders ?? "—"], ["月度标准", m.threshold ?? "—"], ["月末预计", m.projection ?? "—"],
+    ["是否达标", m.met === null ? "—" : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标"))],
+    ["本月主题活动", m.activities],
+  ].map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), { "data-testid": "counts" });
+  const devices = table(["设备", "类型", "最近上报", "状态"], d.devices.map((x) => el("tr", {},
+    el("td", {}, x.device), el("td", {}, x.kind), el("td", {}, time(x.last_seen_at)),
+    el("td", {}, x.ok === false ? el("span", { class: "error" }, x.error || "故障") : (x.online === false ? "离线" : "正常")))));
+  const calendar = el("div", { class: "calendar", "data-testid": "calendar" },
+    ["一", "二", "三", "四", "五", "六", "日"].map((w) => el("div", { class: "head" }, w)));
+  const first = new Date(`${month}-01T00:00:00`);
+  for (let i = 1; i < ((first.getDay() + 6) % 7) + 1; i++) calendar.append(el("div"));
+  for (const x of m.days) {
+    calendar.append(el("a", { class: `day state-${x.verdict}`, href: `#/station/${id}/${x.date}` },
+      el("b", {}, Number(x.date.slice(8))), STATE_NAMES[x.verdict] || x.verdict, el("br"), pct(x.compliance)));
+  }
+  const timelineChart = el("div", { class: "chart" });
+  const actForm = App.me.role === "station" ? activityForm(id, () => route()) : null;
+  main.replaceChildren(el("div", { class: "grid" },
+    card(`${d.station_name || id} · ${date}`, "span-8", el("div", { class: "toolbar" }, picker, stateBadge(d.verdict)),
+      timelineChart,
+      el("div", { class: "evidence", "data-testid": "evidence" },
+        spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed), spans("未知（离线）", ev.unknown),
+        spans("门磁开启", ev.door_open), spans("人员活动", ev.activity))),
+    card("当日指标", "span-4", counts),
+    card(`月度合规日历 · ${month}`, "span-6", calendar),
+    card("设备健康", "span-6", devices),
+    card("主题活动", "span-12", table(["日期", "主题", "参与人数", "记录人"], acts.map((a) => el("tr", {},
+      el("td", {}, a.day), el("td", {}, a.theme), el("td", {}, a.participants), el("td", {}, a.recorded_by)))), actForm)));
+  const data = d.timeline.map((s) => ({
+    value: [0, Date.parse(s.start), Date.parse(s.end), s.state], itemStyle: { color: COLORS[s.state] },
+  }));
+  chart(timelineChart, {
+    tooltip: { formatter: (p) => `${STATE_NAMES[p.value[3]]}<br>${new Date(p.value[1]).toLocaleTimeString("zh-CN")} - ${new Date(p.value[2]).toLocaleTimeString("zh-CN")}` },
+    grid: { left: 20, right: 20, top: 20, bottom: 40 },
+    xAxis: { type: "time", axisLabel: { color: "#8fb0dd", formatter: "{HH}:{mm}" } },
+    yAxis: { type: "category", data: ["时间轴"], show: false },
+    series: [{
+      type: "custom", data, encode: { x: [1, 2], y: 0 },
+      renderItem: (params, api) => {
+        const a = api.coord([api.value(1), 0]); const b = api.coord([api.value(2), 0]);
+        const h = api.size([0, 1])[1] * 0.6;
+        return { type: "rect", shape: { x: a[0], y: a[1] - h / 2, width: Math.max(1, b[0] - a[0]), height: h }, style: api.style() };
+      },
+    }],
+  });
+};
+
+function activityForm(station, done) {
+  const form = el("form", { class: "toolbar", "data-testid": "activity-form" },
+    el("input", { name: "day", type: "date", required: true }),
+    el("input", { name: "theme", placeholder: "活动主题", required: true, maxlength: 200 }),
+    el("input", { name: "participants", type: "number", min: 0, placeholder: "参与人数", required: true }),
+    el("button", { type: "submit" }, "登记活动"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    try {
+      await Api.post("/activities", { station, day: f.get("day"), theme: f.get("theme"), participants: Number(f.get("participants")) });
+      toast("已登记主题活动", 2000); done();
+    } catch (err) { toast(`登记失败：${err.message}`); }
+  });
+  return form;
+}
+
+Pages.alerts = async (main) => {
+  const filter = el("form", { class: "toolbar" },
+    el("span", { class: `live ${App.live ? "on" : ""}`, title: "实时" }), "实时更新",
+    App.me.role === "dispatch" ? null : el("select", { name: "kind" }, el("option", { value: "" }, "全部类型"),
+      Object.entries(KIND_NAMES).map(([k, v]) => el("option", { value: k }, v))),
+    el("select", { name: "status" }, el("option", { value: "" }, "全部状态"),
+      Object.entries(STATUS_NAMES).map(([k, v]) => el("option", { value: k }, v))),
+    el("button", { type: "submit" }, "筛选"));
+  const body = el("tbody");
+  const rows = new Map();
+  const render = (a) => {
+    const act = (label, action) => el("button", {
+      type: "button", "data-action": action,
+      onclick: async (ev) => {
+        ev.target.disabled = true;
+        try { render(await Api.post(`/alerts/${a.id}/${action}`, {})); } catch (err) { toast(`操作失败：${err.message}`); ev.target.disabled = false; }
+      },
+    }, label);
+    const row = el("tr", { "data-alert": a.id, "data-status": a.status },
+      el("td", {}, a.id), el("td", { class: `kind-${a.kind}` }, KIND_NAMES[a.kind] || a.kind),
+      el("td", {}, a.station_name, el("div", { class: "muted" }, a.town)), el("td", {}, time(a.raised_at)),
+      el("td", {}, badge(`status-${a.status}`, STATUS_NAMES[a.status] || a.status)),
+      el("td", {}, a.acknowledged_by ? `${a.acknowledged_by} ${time(a.acknowledged_at)}` : "—"),
+      el("td", {}, a.status === "raised" ? act("确认", "acknowledge") : null, " ",
+        a.status !== "resolved" ? act("解决", "resolve") : null));
+    const old = rows.get(a.id);
+    if (old) old.replaceWith(row); else body.prepend(row);
+    rows.set(a.id, row);
+  };
+  const load = async () => {
+    const f = new FormData(filter);
+    const list = await Api.get(`/alerts${q({ kind: f.get("kind"), status: f.get("status"), limit: 200 })}`);
+    body.replaceChildren(); rows.clear();
+    list.reverse().forEach(render);
+  };
+  filter.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+  App.onAlert(render);
+  main.replaceChildren(card("告警处置", "", filter,
+    el("div", { class: "table-wrap" }, el("table", { "data-testid": "alerts" },
+      el("thead", {}, el("tr", {}, ["编号", "类型", "站点", "发生时间", "状态", "确认", "操作"].map((h) => el("th", {}, h)))), body))));
+  await load();
+};
+
+Pages["spot-checks"] = async (main) => {
+  const year = new Date().getFullYear();
+  const [plans, results, vetoes] = await Promise.all([
+    Api.get("/spot-checks"), Api.get(`/spot-checks/results${q({ year })}`), Api.get(`/spot-checks/vetoes${q({ year })}`),
+  ]);
+  const form = el("form", { class: "toolbar", "data-testid": "plan-form" },
+    el("input", { name: "date", type: "date", required: true }),
+    el("input", { name: "start", type: "time", value: "09:00", required: true }),
+    el("input", { name: "end", type: "time", value: "10:00", required: true }),
+    el("input", { name: "town", placeholder: "镇（街道），空=全部" }),
+    el("input", { name: "sample", type: "number", min: 1, placeholder: "随机抽取数（可空）" }),
+    el("button", { type: "submit" }, "制定抽查计划"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const body = { date: f.get("date"), start: f.get("start"), end: f.get("end") };
+    if (f.get("town")) body.town = f.get("town");
+    if (f.get("sample")) body.sample = Number(f.get("sample"));
+    try { await Api.post("/spot-checks", body); toast("抽查计划已保存", 2000); route(); } catch (err) { toast(`保存失败：${err.message}`); }
+  });
+  main.replaceChildren(el("div", { class: "grid" },
+    card("抽查计划（不向站点公开）", "span-12", form, table(["编号", "日期", "时段", "范围", "站点数", "制定人"],
+      plans.map((p) => el("tr", {}, el("td", {}, p.id), el("td", {}, p.date), el("td", {}, `${p.start}-${p.end}`),
+        el("td", {}, p.scope), el("td", {}, p.stations.length), el("td", {}, p.created_by || "—")))), { "data-testid": "plans" })),
+    card(`抽查结果 · ${year}`, "span-8", table(["日期", "站点", "结果", "说明"], results.map((r) => el("tr", {},
+      el("td", {}, r.date), el("td", {}, r.station_name || r.station), el("td", {}, RESULT_NAMES[r.result] || r.result),
+      el("td", {}, r.reason || ""))))),
+    card(`一票否决 · ${year}`, "span-4", table(["站点", "未开放次数", "否决"], vetoes.map((v) => el("tr", {},
+      el("td", {}, v.station_name || v.station), el("td", {}, v.failed), el("td", {}, v.veto ? badge("state-closed", "否决") : "—"))),
+      { "data-testid": "vetoes" }))));
+};
+
+Pages.assessment = async (main) => {
+  const year = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("year")) || new Date().getFullYear();
+  const rows = await Api.get(`/assessments/${year}`);
+  main.replaceChildren(card(`${year} 年度考核与运营补贴`, "", table(
+    ["站点", "镇（街道）", "等级", "开放率", "达标月数", "主题活动月数", "抽查未开放", "一票否决", "补贴（元）", "导出"],
+    rows.map((r) => el("tr", { "data-station": r.station },
+      el("td", {}, r.station_name), el("td", {}, r.town), el("td", {}, r.grade), el("td", {}, pct(r.compliance)),
+      el("td", {}, `${r.months_met}/${r.months}`), el("td", {}, `${r.months_with_activity}/${r.months}`),
+      el("td", {}, r.failed_spot_checks), el("td", {}, r.veto ? badge("state-closed", "否决") : "—"),
+      el("td", {}, r.subsidy_if_eligible ?? "—"),
+      el("td", {},
+        el("button", { type: "button", "data-export": "xlsx", onclick: () => Api.download(`/exports/stations/${r.station}/assessment/${year}?format=xlsx`).catch((e) => toast(e.message)) }, "Excel"), " ",
+        el("button", { type: "button", class: "secondary", onclick: () => Api.download(`/exports/stations/${r.station}/assessment/${year}?format=csv`).catch((e) => toast(e.message)) }, "CSV")))),
+    { "data-testid": "assessment" })));
+};
+window.Pages = Pages;

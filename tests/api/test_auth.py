@@ -1,0 +1,42 @@
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from cloud.api.security import issue_token
+from tests.api.conftest import PASSWORD, token_for
+
+
+def test_login_returns_an_expiring_bearer_token(app_client: TestClient) -> None:
+    response = app_client.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 60 * 60
+    me = app_client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json() == {"name": "admin", "role": "bureau", "towns": [], "station": None}
+
+
+def test_wrong_password_and_unknown_user_get_the_same_401(app_client: TestClient) -> None:
+    wrong = app_client.post("/api/v1/auth/token", data={"username": "admin", "password": "nope"})
+    unknown = app_client.post("/api/v1/auth/token", data={"username": "nobody", "password": "nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+def test_no_token_forged_token_and_expired_token_are_401(app_client: TestClient) -> None:
+    assert app_client.get("/api/v1/stations").status_code == 401
+    forged = issue_token(user_id=1, name="admin", secret="another-secret", minutes=5)
+    assert app_client.get("/api/v1/stations", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    expired = issue_token(user_id=1, name="admin", secret="test-secret-key-that-is-long-enough", minutes=5,
+                          now=datetime.now(UTC) - timedelta(minutes=10))
+    assert app_client.get("/api/v1/stations", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+    assert app_client.get("/api/v1/stations", headers={"Authorization": "Bearer x.y.z"}).status_code == 401
+
+
+def test_login_is_rate_limited_per_user_and_address(app_client: TestClient) -> None:
+    for _ in range(5):
+        assert app_client.post("/api/v1/auth/token", data={"username": "admin", "password": "x"}).status_code == 401
+    limited = app_client.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD})
+    assert limited.status_code == 429
+    assert "Retry-After" in limited.headers
+    # Another user from the same address is not locked out by admin's failures.
+    assert token_for(app_client, "dispatch")
