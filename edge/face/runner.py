@@ -1,9 +1,168 @@
-"""Runs the face pipeline for the camera driver (in progress)."""
+"""Runs the face pipeline on a source: synchronously for `camera-test`, in a worker thread for the camera driver.
 
-from edge.drivers.base import Emit
+The frame loop never publishes: each observation and health report is handed to a callback that, for the driver,
+puts a `Reading` on an asyncio queue; the driver's `run` moves them into the agent's outbox through `emit`.
+"""
+
+import asyncio
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from edge.drivers.base import Emit, Reading
 from edge.drivers.camera import CameraConfig
+from edge.face.capture import frames
+from edge.face.detect import Detector
+from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
+from edge.face.match import Recogniser
+from edge.face.motion import MotionGate
+from edge.face.pipeline import Observation, Stages, Stats, finish, process_frame
+from edge.face.track import Tracker
+from edge.face.visits import Visits
+from station_protocol import Kind
+
+log = logging.getLogger(__name__)
+
+
+def redact(source: str) -> str:
+    """A source fit for logs and health: without the password an RTSP URL may carry."""
+    return re.sub(r"://[^/@]*@", "://***@", source)
+
+
+def build_stages(config: CameraConfig, gallery: Gallery | None, *, remember_unknowns: bool = True) -> Stages:
+    """The stages for one camera, with its enrolled people and (when remembered) this month's unknowns."""
+    recogniser = Recogniser(
+        gallery.people() if gallery else [],
+        config.tolerance,
+        load_unknowns=gallery.unknowns if gallery else None,
+        save_unknowns=gallery.save_unknowns if gallery and remember_unknowns else None,
+    )
+    return Stages(
+        gate=MotionGate(config.motion_width, config.motion_pixel_delta, config.motion_threshold),
+        detector=Detector(config.detect_scale, config.upsample),
+        tracker=Tracker(config.track_max_age_s),
+        recogniser=recogniser,
+        visits=Visits(config.visit_gap_s),
+        attempts=config.encode_attempts,
+    )
+
+
+def run_source(
+    config: CameraConfig,
+    stages: Stages,
+    *,
+    on_observation: Callable[[Observation], None],
+    report: Callable[[bool, str | None], None],
+    tick: Callable[[Stats], None] | None = None,
+    stop: threading.Event | None = None,
+) -> Stats:
+    """Feed every frame of `config.source` through the stages until it ends or `stop` is set."""
+    last_ts = datetime.now(UTC)
+    for frame in frames(config.source, report, max_fps=config.max_fps, reconnect_s=config.reconnect_s, stop=stop):
+        try:
+            for observation in process_frame(frame, stages):
+                on_observation(observation)
+        except GalleryError:
+            raise
+        except Exception:
+            # One bad frame (or a transient library error) is counted and logged, never the end of the camera.
+            stages.stats.errors += 1
+            log.exception("camera %s: frame at %.2f s failed", config.id, frame.t)
+        last_ts = frame.ts
+        if tick:
+            tick(stages.stats)
+    for observation in finish(stages, last_ts):
+        on_observation(observation)
+    return stages.stats
+
+
+def face_reading(device: str, observation: Observation) -> Reading:
+    """The `face` reading of an observation: an id, a role and a distance, nothing else."""
+    who = observation.identity
+    fields = {"person": who.person, "role": who.role, "distance": who.distance}
+    return Reading(device=device, kind=Kind.FACE, ts=observation.ts, fields=fields)
+
+
+def health_reading(device: str, ok: bool, error: str | None, detail: dict[str, Any]) -> Reading:
+    """A `health` reading; the error is cut to the protocol's 500 characters."""
+    fields: dict[str, Any] = {"ok": ok, "detail": detail}
+    if error:
+        fields["error"] = error[:500]
+    return Reading(device=device, kind=Kind.HEALTH, ts=datetime.now(UTC), fields=fields)
+
+
+def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.Event) -> None:
+    """The worker thread: the whole frame loop, handing readings to `put`."""
+    state: dict[str, Any] = {"ok": None, "error": None}
+    stats = Stats()
+    source = redact(config.source)
+    started = time.monotonic()
+    next_health = started + config.health_interval_s
+
+    def detail(current: Stats) -> dict[str, Any]:
+        elapsed = max(time.monotonic() - started, 1e-9)
+        return {"source": source, **current.as_dict(), "fps": round(current.frames / elapsed, 2)}
+
+    def report(ok: bool, error: str | None) -> None:
+        # Health on every change of state; the periodic tick repeats it.
+        if ok != state["ok"]:
+            put(health_reading(config.id, ok, error, detail(stats)))
+        state.update(ok=ok, error=error)
+
+    def tick(current: Stats) -> None:
+        nonlocal next_health
+        if time.monotonic() >= next_health:
+            next_health = time.monotonic() + config.health_interval_s
+            put(health_reading(config.id, bool(state["ok"]), state["error"], detail(current)))
+
+    try:
+        gallery = Gallery(config.gallery, passphrase_from_env())
+        gallery.check_key()
+        stages = build_stages(config, gallery)
+    except GalleryError as exc:
+        put(health_reading(config.id, False, str(exc), {"source": source}))
+        raise
+    stats = stages.stats
+    run_source(
+        config,
+        stages,
+        on_observation=lambda o: put(face_reading(config.id, o)),
+        report=report,
+        tick=tick,
+        stop=stop,
+    )
+    if not stop.is_set():
+        put(health_reading(config.id, bool(state["ok"]), state["error"] or "source ended", detail(stats)))
 
 
 async def run_camera(config: CameraConfig, emit: Emit) -> None:
-    """Run the pipeline on `config.source`, emitting face and health readings."""
-    raise NotImplementedError("the camera pipeline is being built (issue 5)")
+    """Run the pipeline in a worker thread and move its readings through `emit` until cancelled.
+
+    A file or still image is read once; the driver then idles rather than replaying it.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Reading | None] = asyncio.Queue()
+    stop = threading.Event()
+
+    def put(reading: Reading | None) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, reading)
+
+    def work() -> None:
+        try:
+            _work(config, put, stop)
+        finally:
+            put(None)
+
+    worker = loop.run_in_executor(None, work)
+    try:
+        while (reading := await queue.get()) is not None:
+            await emit(reading)
+        await worker  # re-raises what stopped the worker: the agent restarts the driver
+        await asyncio.Event().wait()
+    finally:
+        stop.set()
+        await asyncio.wait([worker])

@@ -1,0 +1,171 @@
+"""The station's face gallery on disk, encrypted at rest: enrolled people, and this month's unknown visitors.
+
+Layout of the gallery directory (mode 0700, files 0600):
+- `kdf.json`: the key-derivation parameters and random salt (not secret);
+- `people.enc`: enrolled people (id, role, encodings) as a Fernet token;
+- `unknown-YYYY-MM.enc`: the month's anonymous visitors (`anon-…` id, encodings); older months are deleted.
+
+The key is derived from the passphrase in `ELDERCARE_GALLERY_KEY` with scrypt, so the files alone reveal nothing.
+Only ids and roles are ever shown; encodings never leave this module except to the matcher in memory.
+"""
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+KEY_ENV = "ELDERCARE_GALLERY_KEY"
+MIN_PASSPHRASE = 8
+# scrypt cost: 2**15 x 8 x 128 bytes = 32 MiB and ~0.1 s here, ~0.5 s on a Raspberry Pi 4; derived once per process.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+Role = Literal["elder", "staff"]
+Encoding = list[float]
+
+
+class GalleryError(Exception):
+    """A gallery problem worth one clear line to the user (no key, wrong key, damaged file)."""
+
+
+@dataclass
+class Person:
+    """An enrolled person: the id the cloud sees, a role, and the face encodings (which it never sees)."""
+
+    id: str
+    role: Role
+    encodings: list[Encoding] = field(repr=False)
+
+
+@dataclass
+class Unknown:
+    """An anonymous visitor of this month: a random id and the encodings seen."""
+
+    id: str
+    encodings: list[Encoding] = field(repr=False)
+
+
+def passphrase_from_env(env: dict[str, str] | None = None) -> str:
+    """The gallery passphrase, or a GalleryError saying why there is none."""
+    value = (os.environ if env is None else env).get(KEY_ENV, "")
+    if not value:
+        raise GalleryError(f"{KEY_ENV} is not set: the face gallery is encrypted with a key derived from it")
+    if len(value) < MIN_PASSPHRASE:
+        raise GalleryError(f"{KEY_ENV} is too short: use at least {MIN_PASSPHRASE} characters")
+    return value
+
+
+def new_anon_id() -> str:
+    """A fresh anonymous id: random, never derived from the face."""
+    return f"anon-{secrets.token_hex(6)}"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    # Write then rename, so a power cut never leaves half a gallery.
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+class Gallery:
+    """Encrypted reads and writes of one gallery directory."""
+
+    def __init__(self, directory: Path, passphrase: str) -> None:
+        self.directory = directory
+        self._passphrase = passphrase.encode()
+        self._fernet: Fernet | None = None
+
+    def _cipher(self, create: bool) -> Fernet:
+        if self._fernet is not None:
+            return self._fernet
+        params_path = self.directory / "kdf.json"
+        if params_path.exists():
+            params = json.loads(params_path.read_text())
+        elif create:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            params = {
+                "kdf": "scrypt",
+                "n": SCRYPT_N,
+                "r": SCRYPT_R,
+                "p": SCRYPT_P,
+                "salt": base64.b64encode(secrets.token_bytes(16)).decode(),
+            }
+            _write_private(params_path, json.dumps(params).encode())
+        else:
+            raise GalleryError(f"no face gallery in {self.directory} (enrol someone first)")
+        kdf = Scrypt(salt=base64.b64decode(params["salt"]), length=32, n=params["n"], r=params["r"], p=params["p"])
+        self._fernet = Fernet(base64.urlsafe_b64encode(kdf.derive(self._passphrase)))
+        return self._fernet
+
+    def _read(self, name: str) -> dict[str, Any] | None:
+        path = self.directory / name
+        if not path.exists():
+            return None
+        try:
+            plain = self._cipher(create=False).decrypt(path.read_bytes())
+        except InvalidToken:
+            raise GalleryError(f"{KEY_ENV} does not decrypt {path} (wrong passphrase, or a damaged file)") from None
+        data: dict[str, Any] = json.loads(plain)
+        return data
+
+    def _write(self, name: str, data: dict[str, Any]) -> None:
+        token = self._cipher(create=True).encrypt(json.dumps(data).encode())
+        _write_private(self.directory / name, token)
+
+    def check_key(self) -> None:
+        """Fail now, with one clear line, if the passphrase does not open this gallery."""
+        self._read("people.enc")
+
+    def people(self) -> list[Person]:
+        """Everyone enrolled (empty when no one is)."""
+        data = self._read("people.enc") or {"people": []}
+        return [Person(id=p["id"], role=p["role"], encodings=p["encodings"]) for p in data["people"]]
+
+    def save_people(self, people: list[Person]) -> None:
+        """Replace the enrolled people."""
+        rows = [{"id": p.id, "role": p.role, "encodings": p.encodings} for p in people]
+        self._write("people.enc", {"version": 1, "people": rows})
+
+    def enrol(self, person: Person) -> bool:
+        """Add or replace one person; True when they were already enrolled."""
+        people = self.people()
+        existed = any(p.id == person.id for p in people)
+        self.save_people([p for p in people if p.id != person.id] + [person])
+        return existed
+
+    def forget(self, person_id: str) -> bool:
+        """Delete one person and their encodings; False when they were not enrolled."""
+        people = self.people()
+        kept = [p for p in people if p.id != person_id]
+        if len(kept) == len(people):
+            return False
+        self.save_people(kept)
+        return True
+
+    def unknowns(self, month: str) -> list[Unknown]:
+        """This month's anonymous visitors; deletes the files of earlier months (the monthly purge)."""
+        self.purge_unknowns(keep=month)
+        data = self._read(f"unknown-{month}.enc") or {"unknown": []}
+        return [Unknown(id=u["id"], encodings=u["encodings"]) for u in data["unknown"]]
+
+    def save_unknowns(self, month: str, unknowns: list[Unknown]) -> None:
+        """Replace the month's anonymous visitors."""
+        rows = [{"id": u.id, "encodings": u.encodings} for u in unknowns]
+        self._write(f"unknown-{month}.enc", {"version": 1, "month": month, "unknown": rows})
+        self.purge_unknowns(keep=month)
+
+    def purge_unknowns(self, keep: str) -> list[Path]:
+        """Delete the unknown-visitor files of every month but `keep` (YYYY-MM); returns what was deleted."""
+        gone = [p for p in self.directory.glob("unknown-*.enc") if p.name != f"unknown-{keep}.enc"]
+        for path in gone:
+            path.unlink(missing_ok=True)
+        return gone

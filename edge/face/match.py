@@ -1,0 +1,93 @@
+"""Who is this face? Vectorised nearest-encoding search over the enrolled gallery, then over this month's unknowns.
+
+One numpy expression per probe: a 1,000-person gallery (a few encodings each) is searched in well under a millisecond.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.face.facestack import Vector
+from edge.face.gallery import Person, Unknown, new_anon_id
+
+# Encodings kept per anonymous visitor: enough to recognise them again, no more.
+MAX_UNKNOWN_ENCODINGS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a face is, as the protocol's `face` event says it: an id, a role, the match distance."""
+
+    person: str
+    role: Literal["elder", "staff", "unknown"]
+    distance: float
+
+
+def _matrix(rows: list[list[float]]) -> npt.NDArray[np.float64]:
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), 128)
+
+
+def nearest(matrix: npt.NDArray[np.float64], probes: list[Vector]) -> tuple[int, float]:
+    """Row of `matrix` closest to any probe, and its Euclidean distance; (-1, inf) when `matrix` is empty."""
+    if matrix.shape[0] == 0 or not probes:
+        return -1, float("inf")
+    distances = np.linalg.norm(matrix[None, :, :] - np.asarray(probes)[:, None, :], axis=2).min(axis=0)
+    row = int(np.argmin(distances))
+    return row, float(distances[row])
+
+
+class Recogniser:
+    """Matches encodings to enrolled people within `tolerance`; gives unknown faces a stable anonymous id."""
+
+    def __init__(
+        self,
+        people: list[Person],
+        tolerance: float,
+        load_unknowns: Callable[[str], list[Unknown]] | None = None,
+        save_unknowns: Callable[[str, list[Unknown]], None] | None = None,
+    ) -> None:
+        self.tolerance = tolerance
+        self._people = people
+        self._owner = np.asarray([i for i, p in enumerate(people) for _ in p.encodings], dtype=np.int64)
+        self._known = _matrix([e for p in people for e in p.encodings])
+        self._load = load_unknowns
+        self._save = save_unknowns
+        self._month = ""
+        self._unknowns: list[Unknown] = []
+        self._unknown_owner = np.asarray([], dtype=np.int64)
+        self._unknown_matrix = _matrix([])
+
+    def known(self, encoding: Vector) -> Identity | None:
+        """The enrolled person this face is, or None when nobody is within tolerance."""
+        row, distance = nearest(self._known, [encoding])
+        if distance > self.tolerance:
+            return None
+        person = self._people[int(self._owner[row])]
+        return Identity(person.id, person.role, round(distance, 4))
+
+    def _set_month(self, month: str) -> None:
+        # A new month starts with an empty unknown gallery: the store deletes last month's (the monthly purge).
+        if month != self._month:
+            self._month = month
+            self._unknowns = self._load(month) if self._load else []
+            self._reindex()
+
+    def _reindex(self) -> None:
+        self._unknown_owner = np.asarray([i for i, u in enumerate(self._unknowns) for _ in u.encodings], dtype=np.int64)
+        self._unknown_matrix = _matrix([e for u in self._unknowns for e in u.encodings])
+
+    def unknown(self, encodings: list[Vector], month: str) -> Identity:
+        """The anonymous id of a face that matched nobody enrolled: this month's same unknown, or a new random one."""
+        self._set_month(month)
+        row, distance = nearest(self._unknown_matrix, encodings)
+        if distance <= self.tolerance:
+            return Identity(self._unknowns[int(self._unknown_owner[row])].id, "unknown", round(distance, 4))
+        rows = [[float(x) for x in e] for e in encodings[:MAX_UNKNOWN_ENCODINGS]]
+        self._unknowns.append(Unknown(id=new_anon_id(), encodings=rows))
+        self._reindex()
+        if self._save:
+            self._save(month, self._unknowns)
+        return Identity(self._unknowns[-1].id, "unknown", 0.0)

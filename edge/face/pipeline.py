@@ -1,0 +1,129 @@
+"""Processing of one frame: a plain function given its gate, detector, tracker, recogniser and visit book.
+
+Cheap work first: the motion gate (~1 ms) decides whether to detect at all; detection runs on a downscaled frame;
+only a new track is encoded (a few attempts at most); one observation per person per visit comes out. Nothing here
+publishes: the caller queues the observations.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from edge.face.detect import Detector, encode_faces
+from edge.face.facestack import Box, Image
+from edge.face.match import Identity, Recogniser
+from edge.face.motion import MotionGate
+from edge.face.track import Track, Tracker
+from edge.face.visits import Visits
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A captured frame: BGR pixels, `t` in seconds on the source's timeline, and its wall-clock time."""
+
+    image: Image
+    t: float
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """Someone seen at the start of a visit: what becomes the protocol's `face` event."""
+
+    identity: Identity
+    ts: datetime
+
+
+@dataclass
+class Stats:
+    """Counters for health readings and for `camera-test`."""
+
+    frames: int = 0
+    gated_out: int = 0
+    faces: int = 0
+    encodings: int = 0
+    observations: int = 0
+    errors: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class Stages:
+    """The stages one camera runs, built once per source."""
+
+    gate: MotionGate
+    detector: Detector
+    tracker: Tracker
+    recogniser: Recogniser
+    visits: Visits
+    attempts: int = 3
+    stats: Stats = field(default_factory=Stats)
+
+
+def _month(ts: datetime) -> str:
+    # The station's local month: unknown visitors are kept until the month ends where the station is.
+    return ts.astimezone().strftime("%Y-%m")
+
+
+def _visit(stages: Stages, track: Track, t: float, ts: datetime) -> Observation | None:
+    assert track.identity is not None
+    if not stages.visits.seen(track.identity.person, t):
+        return None
+    stages.stats.observations += 1
+    return Observation(track.identity, ts)
+
+
+def _close(stages: Stages, ended: list[Track], ts: datetime) -> list[Observation]:
+    """Tracks that end unidentified (too few attempts) count as an unknown visitor."""
+    out = []
+    for track in ended:
+        if track.identity is None and track.encodings:
+            track.identity = stages.recogniser.unknown(track.encodings, _month(ts))
+            observation = _visit(stages, track, track.last_seen, ts)
+            if observation:
+                out.append(observation)
+    return out
+
+
+def _whole(box: Box, shape: tuple[int, ...]) -> bool:
+    """A face clear of the frame's edges: one cut by the edge (walking in) encodes badly, so wait a frame or two."""
+    top, right, bottom, left = box
+    margin = max(2, (bottom - top) // 10)
+    return top >= margin and left >= margin and bottom <= shape[0] - margin and right <= shape[1] - margin
+
+
+def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
+    """Run one frame through the stages; returns the visits that started."""
+    stats = stages.stats
+    stats.frames += 1
+    out = _close(stages, stages.tracker.expire(frame.t), frame.ts)
+    if not stages.gate.moving(frame.image, frame.t):
+        stats.gated_out += 1
+        return out
+    boxes = stages.detector.detect(frame.image)
+    stats.faces += len(boxes)
+    tracks = stages.tracker.update(boxes, frame.t)
+    pending = [
+        track
+        for track in tracks
+        if track.identity is None and track.attempts < stages.attempts and _whole(track.box, frame.image.shape)
+    ]
+    for track, encoding in zip(pending, encode_faces(frame.image, [t.box for t in pending]), strict=True):
+        stats.encodings += 1
+        track.attempts += 1
+        track.encodings.append(encoding)
+        track.identity = stages.recogniser.known(encoding)
+        if track.identity is None and track.attempts >= stages.attempts:
+            track.identity = stages.recogniser.unknown(track.encodings, _month(frame.ts))
+    for track in tracks:
+        if track.identity is not None:
+            observation = _visit(stages, track, frame.t, frame.ts)
+            if observation:
+                out.append(observation)
+    return out
+
+
+def finish(stages: Stages, ts: datetime) -> list[Observation]:
+    """The source ended: settle every open track."""
+    return _close(stages, stages.tracker.end_all(), ts)

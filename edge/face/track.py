@@ -1,0 +1,75 @@
+"""A simple tracker: each face box continues the nearest track from the last frames, so that a person in view is
+encoded once per visit (a few attempts at most), not on every frame."""
+
+from dataclasses import dataclass, field
+from itertools import count
+
+from edge.face.facestack import Box, Vector
+from edge.face.match import Identity
+
+
+@dataclass
+class Track:
+    """One face followed across frames."""
+
+    id: int
+    box: Box
+    first_seen: float
+    last_seen: float
+    attempts: int = 0
+    encodings: list[Vector] = field(default_factory=list, repr=False)
+    identity: Identity | None = None
+
+
+def _centre(box: Box) -> tuple[float, float, float]:
+    top, right, bottom, left = box
+    return (left + right) / 2, (top + bottom) / 2, max(right - left, bottom - top, 1)
+
+
+def _step(a: Box, b: Box) -> float:
+    """How far b's centre is from a's, in face widths."""
+    ax, ay, size = _centre(a)
+    bx, by, _ = _centre(b)
+    return float(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 / size)
+
+
+class Tracker:
+    """Greedy nearest-centre association; a track unseen for `max_age_s` ends."""
+
+    def __init__(self, max_age_s: float = 2.0, max_step: float = 1.0) -> None:
+        self.max_age_s = max_age_s
+        self.max_step = max_step
+        self.tracks: list[Track] = []
+        self._ids = count(1)
+
+    def update(self, boxes: list[Box], t: float) -> list[Track]:
+        """Attach each box to a live track or start one; returns the tracks seen in this frame, in box order."""
+        pairs = sorted(
+            (_step(track.box, box), ti, bi) for ti, track in enumerate(self.tracks) for bi, box in enumerate(boxes)
+        )
+        taken_tracks: set[int] = set()
+        seen: dict[int, Track] = {}
+        for step, ti, bi in pairs:
+            if step > self.max_step or ti in taken_tracks or bi in seen:
+                continue
+            track = self.tracks[ti]
+            track.box, track.last_seen = boxes[bi], t
+            taken_tracks.add(ti)
+            seen[bi] = track
+        for bi, box in enumerate(boxes):
+            if bi not in seen:
+                track = Track(id=next(self._ids), box=box, first_seen=t, last_seen=t)
+                self.tracks.append(track)
+                seen[bi] = track
+        return [seen[bi] for bi in range(len(boxes))]
+
+    def expire(self, t: float) -> list[Track]:
+        """End and return the tracks not seen for longer than `max_age_s`."""
+        ended = [track for track in self.tracks if t - track.last_seen > self.max_age_s]
+        self.tracks = [track for track in self.tracks if t - track.last_seen <= self.max_age_s]
+        return ended
+
+    def end_all(self) -> list[Track]:
+        """End every track (the source has ended)."""
+        ended, self.tracks = self.tracks, []
+        return ended
