@@ -6,7 +6,7 @@ station, an event id and the device's next `seq`, writes it to the durable outbo
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from station_protocol import Kind
@@ -22,6 +22,9 @@ class Reading:
     fields: Mapping[str, Any] = field(default_factory=dict)
     # Urgent readings (an emergency press) jump the outbox queue.
     urgent: bool = False
+    # Driver state to persist in the same transaction as this reading (e.g. a counter's last raw values), so that
+    # after a crash the driver resumes exactly where the last stored event left off.
+    state: Mapping[str, Any] | None = None
 
 
 Emit = Callable[[Reading], Awaitable[None]]
@@ -39,3 +42,18 @@ class CommandHandler(Protocol):
     """A driver that reacts to a cloud command, e.g. the call button to `call-ack`."""
 
     async def handle_command(self, name: str, payload: Mapping[str, Any]) -> None: ...
+
+
+def now() -> datetime:
+    """The wall clock as an aware UTC datetime (drivers stamp readings with it)."""
+    return datetime.now(UTC)
+
+
+def health(device: str, ok: bool, error: str | None = None, detail: Mapping[str, Any] | None = None) -> Reading:
+    """A `health` reading for `device`; `error` is cut to the protocol's 500 characters."""
+    fields: dict[str, Any] = {"ok": ok}
+    if error is not None:
+        fields["error"] = error[:500]
+    if detail is not None:
+        fields["detail"] = dict(detail)
+    return Reading(device=device, kind=Kind.HEALTH, ts=now(), fields=fields)

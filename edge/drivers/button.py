@@ -1,0 +1,125 @@
+"""Emergency call button on GPIO: a press is sent at once (ahead of everything queued), a long press cancels it, and
+the cloud's `call-ack` is confirmed to the elder on the LED (steady light) and buzzer (short beeps).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.drivers.base import Emit, Reading
+from edge.drivers.fields import DeviceId, GpioPin
+from edge.drivers.gpio import Edge, watch
+from station_protocol import Kind, new_event_id
+
+KEY = "button"
+log = logging.getLogger(__name__)
+
+
+class ButtonConfig(BaseModel):
+    """A push button between a GPIO pin and ground, with an optional LED and buzzer for feedback."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["button"]
+    id: DeviceId
+    pin: GpioPin
+    pull_up: bool = Field(default=True, description="use the Pi's internal pull-up (button switches to ground)")
+    bounce_ms: int = Field(default=30, ge=0, le=1000, description="a press within this of the last release is bounce")
+    long_press_s: float = Field(default=3.0, gt=0, le=30, description="holding this long cancels the call")
+    led_pin: GpioPin | None = Field(default=None, description="LED: blinks while the call waits, steady when acked")
+    buzzer_pin: GpioPin | None = Field(default=None, description="buzzer: beeps when the call is acknowledged")
+    ack_signal_s: float = Field(default=10.0, gt=0, le=600, description="how long the acknowledgement is shown")
+
+
+class ButtonDriver:
+    """Turns presses into `call` readings and handles `call-ack` for its own calls."""
+
+    commands = frozenset({"call-ack"})
+
+    def __init__(self, config: ButtonConfig) -> None:
+        self.config = config
+        self.device_id = config.id
+        self._recent: deque[str] = deque(maxlen=32)
+        self._led: Any = None
+        self._buzzer: Any = None
+        self._signal: asyncio.Task[None] | None = None
+
+    def _call(self, action: str, call: str, edge: Edge) -> Reading:
+        return Reading(device=self.device_id, kind=Kind.CALL, ts=edge.at, urgent=True,
+                       fields={"action": action, "call": call})
+
+    async def run(self, emit: Emit) -> None:
+        from gpiozero import LED, Buzzer, DigitalInputDevice
+
+        cfg = self.config
+        queue: asyncio.Queue[Edge] = asyncio.Queue()
+        with contextlib.ExitStack() as stack:
+            button = stack.enter_context(DigitalInputDevice(cfg.pin, pull_up=cfg.pull_up))
+            self._led = stack.enter_context(LED(cfg.led_pin)) if cfg.led_pin is not None else None
+            self._buzzer = stack.enter_context(Buzzer(cfg.buzzer_pin)) if cfg.buzzer_pin is not None else None
+            stack.callback(self._outputs_gone)
+            watch(button, "button", queue)
+            released_at = -1e9
+            while True:
+                edge = await queue.get()
+                if not edge.active or edge.mono - released_at < cfg.bounce_ms / 1000:
+                    continue
+                call = new_event_id()
+                self._recent.append(call)
+                await emit(self._call("pressed", call, edge))
+                log.warning("%s: emergency call %s pressed", self.device_id, call)
+                if self._led is not None:
+                    self._led.blink(on_time=0.25, off_time=0.25)
+                release = await self._wait_release(queue, cfg.long_press_s)
+                if release is None:
+                    # Held down: the elder (or staff) cancels. Same call id, so the cloud closes that call.
+                    await emit(self._call("cancelled", call, edge))
+                    log.warning("%s: emergency call %s cancelled by a long press", self.device_id, call)
+                    if self._led is not None:
+                        self._led.off()
+                    release = await self._wait_release(queue, None)
+                released_at = release.mono if release is not None else released_at
+
+    @staticmethod
+    async def _wait_release(queue: "asyncio.Queue[Edge]", limit_s: float | None) -> Edge | None:
+        loop = asyncio.get_running_loop()
+        deadline = None if limit_s is None else loop.time() + limit_s
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                edge = await asyncio.wait_for(queue.get(), remaining)
+            except TimeoutError:
+                return None
+            if not edge.active:
+                return edge
+
+    def _outputs_gone(self) -> None:
+        self._led = self._buzzer = None
+        if self._signal is not None:
+            self._signal.cancel()
+
+    async def handle_command(self, name: str, payload: Mapping[str, Any]) -> None:
+        """`call-ack` for one of this button's calls: steady LED and beeps for `ack_signal_s`."""
+        if name != "call-ack" or payload.get("call") not in self._recent:
+            return
+        log.info("%s: call %s acknowledged by %s", self.device_id, payload.get("call"), payload.get("by"))
+        if self._signal is not None:
+            self._signal.cancel()
+        self._signal = asyncio.create_task(self._confirm())
+
+    async def _confirm(self) -> None:
+        led, buzzer = self._led, self._buzzer
+        if led is not None:
+            led.on()
+        if buzzer is not None:
+            buzzer.beep(on_time=0.2, off_time=0.2, n=3)
+        try:
+            await asyncio.sleep(self.config.ack_signal_s)
+        finally:
+            if led is not None and self._led is led:
+                led.off()

@@ -1,0 +1,125 @@
+"""People-flow counter on RS-485: cumulative in/out registers read over Modbus RTU, reported as per-interval deltas."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.drivers.base import Emit, Reading, health, now
+from edge.drivers.fields import DeviceId
+from edge.drivers.modbus_bus import BusError, Function, ModbusBus
+from edge.drivers.modbus_counts import WordOrder, counter_step, decode_u32
+from station_protocol import Kind
+
+KEY = "counter"
+log = logging.getLogger(__name__)
+
+
+class CounterRegisters(BaseModel):
+    """Where the counter keeps its cumulative counts: two 32-bit values, two registers each."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    function: Function = Field(default="holding", description="holding (FC 3) or input (FC 4) registers")
+    in_address: int = Field(default=0, ge=0, le=65534, description="first register of the 32-bit 'in' counter")
+    out_address: int = Field(default=2, ge=0, le=65534, description="first register of the 32-bit 'out' counter")
+    word_order: WordOrder = Field(default="big", description="big: high word first; little: low word first")
+
+
+class CounterConfig(BaseModel):
+    """A people-flow counter on a Modbus RTU bus; counters sharing a port share one serial master."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["counter"]
+    id: DeviceId
+    port: str = Field(description="serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...")
+    baud: int = Field(default=9600, description="baud rate", json_schema_extra={"enum": [1200, 2400, 4800, 9600,
+                                                                                       19200, 38400, 57600, 115200]})
+    parity: Literal["N", "E", "O"] = "N"
+    unit: int = Field(ge=1, le=247, description="Modbus unit (slave) id")
+    interval_s: float = Field(default=60, ge=0.01, le=3600, description="seconds between readings")
+    timeout_s: float = Field(default=0.5, gt=0, le=10, description="seconds to wait for an answer")
+    registers: CounterRegisters = CounterRegisters()
+    max_step: int = Field(
+        default=100_000, ge=1, description="largest plausible count between readings; a larger drop is a reset"
+    )
+
+
+class CounterDriver:
+    """Polls one unit; one flow reading per interval, health on every change between working and failing."""
+
+    def __init__(self, config: CounterConfig, bus: ModbusBus) -> None:
+        self.config = config
+        self.device_id = config.id
+        self.bus = bus
+        self._last: dict[str, Any] | None = None
+
+    def restore(self, state: Mapping[str, Any] | None) -> None:
+        """Resume from the raw counters stored with the last event (so counts made while down are not lost)."""
+        self._last = dict(state) if state else None
+
+    async def _read_counts(self) -> tuple[int, int]:
+        regs = self.config.registers
+        start = min(regs.in_address, regs.out_address)
+        span = max(regs.in_address, regs.out_address) + 2 - start
+        if span <= 16:  # one request when the two counters sit close together
+            values = await self.bus.read(self.config.unit, regs.function, start, span)
+            pair_in = values[regs.in_address - start: regs.in_address - start + 2]
+            pair_out = values[regs.out_address - start: regs.out_address - start + 2]
+        else:
+            pair_in = await self.bus.read(self.config.unit, regs.function, regs.in_address, 2)
+            pair_out = await self.bus.read(self.config.unit, regs.function, regs.out_address, 2)
+        return decode_u32(pair_in, regs.word_order), decode_u32(pair_out, regs.word_order)
+
+    def _reading(self, raw_in: int, raw_out: int) -> Reading | None:
+        stamp = now()
+        last = self._last
+        state = {"in": raw_in, "out": raw_out, "ts": stamp.timestamp()}
+        self._last = state
+        if last is None:
+            return None  # first contact ever: this is the baseline
+        step_in = counter_step(last["in"], raw_in, self.config.max_step)
+        step_out = counter_step(last["out"], raw_out, self.config.max_step)
+        for name, step in (("in", step_in), ("out", step_out)):
+            if step.change in ("wrap", "reset"):
+                log.warning("%s: %s counter %s (%d -> %d)", self.device_id, name, step.change, last[name],
+                            raw_in if name == "in" else raw_out)
+        period = max(1, round(stamp.timestamp() - float(last["ts"])))
+        fields = {"period_s": period, "in": step_in.delta, "out": step_out.delta,
+                  "counter_in": raw_in, "counter_out": raw_out}
+        return Reading(device=self.device_id, kind=Kind.FLOW, ts=stamp, fields=fields, state=state)
+
+    async def run(self, emit: Emit) -> None:
+        interval = self.config.interval_s
+        healthy: bool | None = None
+        failures = 0
+        next_poll = time.monotonic()
+        while True:
+            try:
+                raw_in, raw_out = await self._read_counts()
+            except BusError as exc:
+                failures += 1
+                if healthy is not False:
+                    log.warning("%s: %s", self.device_id, exc)
+                    await emit(health(self.device_id, False, str(exc), {"port": self.bus.port,
+                                                                         "unit": self.config.unit}))
+                    healthy = False
+                # An unreachable unit is asked less often so it does not hog the shared bus.
+                delay = min(max(interval, 30.0), interval * 2 ** min(failures, 6))
+                next_poll = time.monotonic() + delay
+            else:
+                failures = 0
+                if healthy is not True:
+                    await emit(health(self.device_id, True, None, {"port": self.bus.port, "unit": self.config.unit}))
+                    healthy = True
+                reading = self._reading(raw_in, raw_out)
+                if reading is not None:
+                    await emit(reading)
+                next_poll += interval
+                if next_poll < time.monotonic():  # fell behind (slow bus): skip missed slots, keep the cadence
+                    next_poll = time.monotonic() + interval
+            await asyncio.sleep(max(0.0, next_poll - time.monotonic()))

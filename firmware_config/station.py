@@ -1,0 +1,113 @@
+"""A station's configuration file: who it is, where its broker is, and its devices. One YAML file per station.
+
+Secrets never appear here: TLS and credentials are file paths (or an environment variable's name) read at start-up.
+"""
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from edge.drivers.registry import DeviceConfig
+from firmware_config.schedule import Schedule
+from station_protocol.ids import id_problem
+
+Grade = Literal["2A", "3A", "4A", "5A"]
+
+
+def _station_id(value: str) -> str:
+    problem = id_problem(value, "station")
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+StationId = Annotated[str, AfterValidator(_station_id), Field(description="station id: 1-63 of a-z 0-9 -")]
+
+
+class MqttConfig(BaseModel):
+    """The broker and this station's credentials (paths and variable names only, never the secrets)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1, description="broker host name")
+    port: int = Field(default=8883, ge=1, le=65535)
+    tls: bool = Field(default=True, description="TLS to the broker (off only for a local test broker)")
+    ca_file: Path | None = Field(default=None, description="CA certificate file; default: the system's CAs")
+    cert_file: Path | None = Field(default=None, description="client certificate file (mutual TLS)")
+    key_file: Path | None = Field(default=None, description="client private key file (mutual TLS)")
+    username: str | None = Field(default=None, description="broker user name; default: the station id")
+    password_file: Path | None = Field(default=None, description="file holding the broker password")
+    password_env: str | None = Field(
+        default="ELDERCARE_MQTT_PASSWORD", description="environment variable holding the password (if no file)"
+    )
+    keepalive_s: int = Field(default=60, ge=5, le=3600)
+
+
+class AgentConfig(BaseModel):
+    """How the agent keeps and sends events."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outbox: Path = Field(default=Path("/var/lib/eldercare/outbox.sqlite3"), description="the durable outbox file")
+    outbox_max_events: int = Field(
+        default=200_000, ge=100, description="bound: beyond it heartbeats/health are dropped, never counts/doors/calls"
+    )
+    heartbeat_s: float = Field(default=60, gt=0, le=3600)
+    clock_check: Literal["ntp", "year", "off"] = Field(
+        default="ntp", description="ntp: hold events until the kernel says NTP synced; year: only refuse < 2020"
+    )
+
+
+class StationConfig(BaseModel):
+    """One station: identity, schedule, broker and devices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Eldercare station configuration")
+
+    station: StationId
+    name: str = Field(min_length=1, description="the station's name, e.g. 惠隆村居家养老服务站")
+    grade: Grade
+    town: str = Field(min_length=1, description="town or street office (区镇/街道)")
+    address: str = Field(min_length=1)
+    schedule: Schedule | None = Field(default=None, description="working hours (the cloud imports them)")
+    mqtt: MqttConfig
+    agent: AgentConfig = AgentConfig()
+    devices: list[DeviceConfig] = Field(default_factory=list)
+
+
+def gpio_pins(device: BaseModel) -> dict[str, int]:
+    """Every GPIO pin a device config uses, by field name."""
+    return {name: value for name in type(device).model_fields
+            if name.endswith("pin") and isinstance(value := getattr(device, name), int)}
+
+
+def cross_problems(devices: Iterable[tuple[int, Any]]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Checks across (index, valid device config) pairs, each with its key path: unique ids, no shared pins, one
+    serial setup per bus."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    ids: dict[str, int] = {}
+    pins: dict[int, str] = {}
+    ports: dict[str, tuple[int, str, int]] = {}
+    units: dict[tuple[str, int], int] = {}
+    for index, device in devices:
+        where: tuple[str | int, ...] = ("devices", index)
+        if device.id in ids:
+            problems.append(((*where, "id"), f"device id {device.id!r} is already used by devices[{ids[device.id]}]"))
+        ids.setdefault(device.id, index)
+        for name, pin in gpio_pins(device).items():
+            if pin in pins:
+                problems.append(((*where, name), f"GPIO {pin} is already used by {pins[pin]}"))
+            else:
+                pins[pin] = f"devices[{index}].{name}"
+        if device.type == "counter":
+            first = ports.setdefault(device.port, (device.baud, device.parity, index))
+            if (device.baud, device.parity) != first[:2]:
+                problems.append(((*where, "baud"), f"bus {device.port} is {first[0]} baud parity {first[1]} in "
+                                 f"devices[{first[2]}]; counters on one bus must share its settings"))
+            seen = units.setdefault((device.port, device.unit), index)
+            if seen != index:
+                problems.append(((*where, "unit"), f"Modbus unit {device.unit} on {device.port} is already "
+                                 f"devices[{seen}]"))
+    return problems
+
