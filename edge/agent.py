@@ -1,0 +1,110 @@
+"""The station agent: drivers -> durable outbox -> publisher, plus heartbeat, clock guard and cloud commands."""
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from edge.clock import ClockCheck, clock_problem, kernel_clock
+from edge.dispatch import CommandTable
+from edge.drivers.base import Driver, Reading
+from edge.drivers.registry import Buses, build_drivers
+from edge.outbox import Outbox
+from edge.publisher import Publisher
+from edge.supervise import supervise
+from firmware_config.station import StationConfig
+from station_protocol import Heartbeat, encode
+from station_protocol.topics import Kind, agent_topic
+
+log = logging.getLogger(__name__)
+
+
+def agent_version() -> str:
+    try:
+        return version("eldercare-monitor")
+    except PackageNotFoundError:
+        return "dev"
+
+
+class Agent:
+    """Everything one station runs. `run()` until cancelled."""
+
+    def __init__(self, config: StationConfig, *, outbox_path: Path | None = None,
+                 clock_check: ClockCheck | None = None, heartbeat_s: float | None = None,
+                 fsync: bool = True) -> None:
+        self.config = config
+        self.station = config.station
+        self.clock_check: ClockCheck = clock_check or config.agent.clock_check
+        self.heartbeat_s = heartbeat_s or config.agent.heartbeat_s
+        self.outbox = Outbox(outbox_path or config.agent.outbox, config.station,
+                             max_events=config.agent.outbox_max_events, fsync=fsync)
+        self.buses = Buses()
+        self.drivers: list[Driver] = build_drivers(config.devices, self.buses)
+        self.commands = CommandTable(self.drivers)
+        self.publisher = Publisher(config.station, config.mqtt, self.outbox, on_command=self._command,
+                                   on_connect=self._on_connect)
+        self.clock_issue: str | None = None
+        self.started = time.monotonic()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def emit(self, reading: Reading) -> None:
+        """Store a reading durably (held while the clock is not trusted), then wake the publisher."""
+        self.outbox.put(reading, held=self.clock_issue is not None)
+        self.publisher.notify()
+
+    def _command(self, topic: str, payload: bytes) -> None:
+        task = asyncio.create_task(self.commands.dispatch(topic, payload))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _on_connect(self) -> None:
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        kernel = kernel_clock()
+        beat = Heartbeat(
+            v=1, station=self.station, ts=datetime.now(UTC), version=agent_version(),
+            uptime_s=round(time.monotonic() - self.started, 1), outbox=self.outbox.depth,
+            clock_offset_ms=kernel.offset_ms if kernel is not None and kernel.synced else None,
+        )
+        self.publisher.publish_direct(str(agent_topic(self.station, Kind.HEARTBEAT)), encode(beat))
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            self._heartbeat()
+
+    def check_clock(self) -> None:
+        """Hold events while the clock is untrusted; on recovery re-stamp and release them."""
+        problem = clock_problem(datetime.now(UTC), self.clock_check, kernel_clock())
+        if problem and not self.clock_issue:
+            log.warning("holding events: %s", problem)
+        if self.clock_issue and not problem:
+            released = self.outbox.release_held()
+            log.info("clock trusted again: released %d held events", released)
+            self.publisher.notify()
+        self.clock_issue = problem
+
+    async def _clock_guard(self) -> None:
+        while True:
+            await asyncio.sleep(5)
+            self.check_clock()
+
+    async def run(self) -> None:
+        self.check_clock()
+        if self.clock_issue is None and self.outbox.held_count():
+            self.outbox.release_held()  # held before a restart, clock fine now
+        log.info("station %s: %d devices, %d events waiting in the outbox", self.station, len(self.drivers),
+                 self.outbox.depth)
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.publisher.run(), name="publisher")
+                group.create_task(self._heartbeats(), name="heartbeat")
+                group.create_task(self._clock_guard(), name="clock")
+                for driver in self.drivers:
+                    group.create_task(supervise(driver, self.emit, self.outbox.state), name=driver.device_id)
+        finally:
+            self.buses.close()
+            self.outbox.close()

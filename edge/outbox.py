@@ -1,0 +1,196 @@
+"""The durable outbox: every event is stored here (SQLite, WAL) before anything is sent, and deleted only after the
+broker's PUBACK.
+
+Policy when full (`max_events`): health reports are dropped oldest first (they are retained state; only the newest
+per device matters, so a newer one also replaces an unsent older one). Flow counts, door changes, face observations
+and calls are never dropped: the outbox grows past its bound rather than lose them, and says so in the log and the
+heartbeat. Heartbeats never enter the outbox. Per-device `seq` is allocated in the same transaction as the insert, so
+it survives restarts and a gap in it means a real loss.
+"""
+
+import json
+import logging
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from edge.drivers.base import Reading
+from station_protocol import Kind, encode
+from station_protocol.codec import MODELS
+from station_protocol.topics import device_topic
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    priority INTEGER NOT NULL,
+    droppable INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    retain INTEGER NOT NULL,
+    held INTEGER NOT NULL DEFAULT 0,
+    wall REAL NOT NULL,
+    mono REAL NOT NULL,
+    boot TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_send ON outbox (held, priority DESC, id);
+CREATE TABLE IF NOT EXISTS device_seq (device TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, state TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One stored message ready to publish."""
+
+    id: int
+    topic: str
+    payload: bytes
+    retain: bool
+
+
+def boot_id() -> str:
+    """This boot's id (monotonic times only compare within one boot)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+class Outbox:
+    """A bounded, durable FIFO with priorities, on one SQLite file."""
+
+    def __init__(self, path: str | Path, station: str, *, max_events: int = 200_000, fsync: bool = True) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.station = station
+        self.max_events = max_events
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed event survives a power cut, not only a crash of the agent.
+        self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+        self._db.executescript(_SCHEMA)
+        self._boot = boot_id()
+        self._depth = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        self.dropped = 0
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def depth(self) -> int:
+        """Events waiting (including held ones)."""
+        return self._depth
+
+    def state(self, device: str) -> dict[str, Any] | None:
+        """The driver state stored with `device`'s last event."""
+        row = self._db.execute("SELECT state FROM device_state WHERE device = ?", (device,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, reading: Reading, *, held: bool = False) -> bytes:
+        """Store one reading as a protocol event (validated); returns the payload. Raises ValueError if invalid."""
+        kind = Kind(reading.kind)
+        topic = str(device_topic(self.station, reading.device, kind))
+        droppable = kind is Kind.HEALTH
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT seq FROM device_seq WHERE device = ?", (reading.device,)).fetchone()
+            seq = 0 if row is None else int(row[0]) + 1
+            payload = self._payload(reading, kind, seq)
+            db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
+                       "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq", (reading.device, seq))
+            if droppable:  # retained state: an unsent older report of the same device is superseded
+                gone = db.execute("DELETE FROM outbox WHERE device = ? AND kind = ?", (reading.device, kind.value))
+                self._depth -= gone.rowcount
+            if self._depth >= self.max_events:
+                self._make_room()
+            db.execute(
+                "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
+                "boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (1 if reading.urgent else 0, int(droppable), reading.device, kind.value, topic, payload,
+                 int(kind is Kind.HEALTH), int(held), time.time(), time.monotonic(), self._boot),
+            )
+            if reading.state is not None:
+                db.execute("INSERT INTO device_state (device, state) VALUES (?, ?) "
+                           "ON CONFLICT (device) DO UPDATE SET state = excluded.state",
+                           (reading.device, json.dumps(dict(reading.state))))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._depth += 1
+        return payload
+
+    def _payload(self, reading: Reading, kind: Kind, seq: int) -> bytes:
+        from station_protocol import new_event_id
+
+        data: dict[str, Any] = {"v": 1, "id": uuid.UUID(new_event_id()), "station": self.station,
+                                "device": reading.device, "seq": seq, "ts": reading.ts, **reading.fields}
+        model = MODELS[kind]
+        return encode(model.model_validate(data))
+
+    def _make_room(self) -> None:
+        gone = self._db.execute(
+            "DELETE FROM outbox WHERE id = (SELECT id FROM outbox WHERE droppable = 1 ORDER BY id LIMIT 1)").rowcount
+        if gone:
+            self._depth -= gone
+            self.dropped += gone
+        else:
+            log.warning("outbox holds %d events, over its bound of %d: keeping them (counts, doors and calls are "
+                        "never dropped)", self._depth, self.max_events)
+
+    def batch(self, limit: int, skip: Iterable[int] = ()) -> list[Row]:
+        """Up to `limit` sendable rows, urgent first then oldest first, leaving out ids in `skip` (in flight)."""
+        skipped = set(skip)
+        rows = self._db.execute(
+            "SELECT id, topic, payload, retain FROM outbox WHERE held = 0 ORDER BY priority DESC, id LIMIT ?",
+            (limit + len(skipped),),
+        ).fetchall()
+        return [Row(r[0], r[1], bytes(r[2]), bool(r[3])) for r in rows if r[0] not in skipped][:limit]
+
+    def done(self, ids: Iterable[int]) -> None:
+        """Delete acknowledged rows."""
+        params = [(i,) for i in ids]
+        if not params:
+            return
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        before = db.total_changes
+        db.executemany("DELETE FROM outbox WHERE id = ?", params)
+        db.execute("COMMIT")
+        self._depth -= db.total_changes - before
+
+    def held_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM outbox WHERE held = 1").fetchone()[0])
+
+    def release_held(self) -> int:
+        """The clock is sane again: re-stamp events held during this boot by their monotonic time, then send them.
+
+        Events from an earlier boot cannot be corrected; they go out flagged `"clock": "unsynced"` (an extra field
+        protocol v1 receivers accept) so the cloud does not count them on a wrong day without knowing.
+        """
+        offset_now = time.time() - time.monotonic()
+        rows = self._db.execute("SELECT id, payload, wall, mono, boot FROM outbox WHERE held = 1").fetchall()
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        for row_id, payload, wall, mono, boot in rows:
+            data = json.loads(payload)
+            if boot == self._boot:
+                ts = datetime.fromisoformat(data["ts"])
+                data["ts"] = datetime.fromtimestamp(ts.timestamp() + offset_now - (wall - mono), ts.tzinfo).isoformat()
+            else:
+                data["clock"] = "unsynced"
+            db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (json.dumps(data).encode(), row_id))
+        db.execute("COMMIT")
+        return len(rows)
+
+    def seqs(self) -> Mapping[str, int]:
+        return {d: s for d, s in self._db.execute("SELECT device, seq FROM device_seq")}

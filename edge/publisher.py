@@ -1,0 +1,180 @@
+"""Drains the outbox to the broker at QoS 1: urgent first, a bounded window in flight, delete on PUBACK.
+
+Each connection gets a fresh paho client whose network thread ends when the connection drops (no paho auto-reconnect,
+no paho re-sends): on reconnect, whatever was not acknowledged is sent again from the outbox with the same event id.
+Reconnects back off exponentially with full jitter, so a thousand stations do not return in the same second.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from edge.outbox import Outbox
+from firmware_config.station import MqttConfig
+from station_protocol.topics import Kind, agent_topic
+
+log = logging.getLogger(__name__)
+
+CommandSink = Callable[[str, bytes], None]
+
+
+def backoff_delays(base: float = 1.0, cap: float = 120.0) -> "Any":
+    """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**n)), never below a tenth of base."""
+    attempt = 0
+    while True:
+        yield max(base / 10, random.uniform(0, min(cap, base * 2**attempt)))
+        attempt += 1
+
+
+def stamp_sent(payload: bytes, when: str) -> bytes:
+    """Add `sent` to an encoded JSON object without re-encoding it."""
+    return payload[:-1] + b',"sent":"' + when.encode() + b'"}' if payload.endswith(b"}") else payload
+
+
+class Publisher:
+    """One station's connection to the broker."""
+
+    def __init__(
+        self, station: str, config: MqttConfig, outbox: Outbox, *, window: int = 256,
+        on_command: CommandSink | None = None, on_connect: Callable[[], Awaitable[None]] | None = None,
+        backoff_base_s: float = 1.0, backoff_cap_s: float = 120.0,
+    ) -> None:
+        self.station = station
+        self.config = config
+        self.outbox = outbox
+        self.window = window
+        self.on_command = on_command
+        self.on_connect = on_connect
+        self.backoff = (backoff_base_s, backoff_cap_s)
+        self.wake = asyncio.Event()
+        self.connected = False
+        self.published = 0
+        self._client: Any = None
+        self._inflight: dict[int, int] = {}  # mid -> outbox row id
+        self._acked: list[int] = []
+
+    def notify(self) -> None:
+        """A new event is in the outbox."""
+        self.wake.set()
+
+    def publish_direct(self, topic: str, payload: bytes, retain: bool = False) -> bool:
+        """Send without the outbox (heartbeats, status): may be lost, which is their documented policy."""
+        client = self._client
+        if client is None or not self.connected:
+            return False
+        client.publish(topic, payload, qos=1, retain=retain)
+        return True
+
+    async def run(self) -> None:
+        delays = backoff_delays(*self.backoff)
+        while True:
+            try:
+                await self._session()
+                delays = backoff_delays(*self.backoff)  # a session that got CONNACK resets the backoff
+            except (OSError, ConnectionError, RuntimeError) as exc:
+                log.warning("mqtt %s:%s: %s", self.config.host, self.config.port, exc)
+            delay = next(delays)
+            log.info("mqtt: reconnecting in %.1f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        from edge.mqtt import new_client, status_payload
+
+        loop = asyncio.get_running_loop()
+        connack: asyncio.Future[Any] = loop.create_future()
+        lost = asyncio.Event()
+        now = datetime.now(UTC)
+        client = new_client(self.station, self.config, status_payload(self.station, False, now))
+        client.max_inflight_messages_set(self.window)
+        client.max_queued_messages_set(0)
+
+        def on_connect(_c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+            def settle() -> None:
+                if not connack.done():
+                    connack.set_result(reason)
+
+            loop.call_soon_threadsafe(settle)
+
+        def on_disconnect(_c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+            loop.call_soon_threadsafe(lost.set)
+
+        def on_publish(_c: Any, _u: Any, mid: int, reason: Any, _props: Any) -> None:
+            loop.call_soon_threadsafe(self._ack, mid, reason)
+
+        def on_message(_c: Any, _u: Any, message: Any) -> None:
+            if self.on_command is not None:
+                loop.call_soon_threadsafe(self.on_command, message.topic, bytes(message.payload))
+
+        client.on_connect, client.on_disconnect = on_connect, on_disconnect
+        client.on_publish, client.on_message = on_publish, on_message
+        await asyncio.to_thread(client.connect, self.config.host, self.config.port, self.config.keepalive_s)
+        client.loop_start()
+        try:
+            waiter = asyncio.ensure_future(lost.wait())
+            await asyncio.wait([connack, waiter], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if not connack.done():
+                raise ConnectionError("no CONNACK from the broker")
+            reason = connack.result()
+            if reason.is_failure:
+                raise ConnectionError(f"broker refused the connection: {reason}")
+            log.info("mqtt: connected to %s:%s", self.config.host, self.config.port)
+            self._client, self.connected = client, True
+            client.subscribe(f"eldercare/v1/{self.station}/cmd/#", qos=1)
+            client.publish(str(agent_topic(self.station, Kind.STATUS)),
+                           status_payload(self.station, True, datetime.now(UTC)), qos=1, retain=True)
+            if self.on_connect is not None:
+                await self.on_connect()
+            await self._drain(lost)
+        except asyncio.CancelledError:
+            if self.connected:  # a clean DISCONNECT suppresses the last will: say "offline" ourselves
+                info = client.publish(str(agent_topic(self.station, Kind.STATUS)),
+                                      status_payload(self.station, False, datetime.now(UTC)), qos=1, retain=True)
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(asyncio.to_thread(info.wait_for_publish, 1.0))
+            raise
+        finally:
+            self.connected, self._client = False, None
+            self._inflight.clear()
+            client.disconnect()
+            await asyncio.to_thread(client.loop_stop)
+
+    def _ack(self, mid: int, reason: Any) -> None:
+        row = self._inflight.pop(mid, None)
+        if row is None:
+            return
+        if getattr(reason, "is_failure", False):
+            # A broker that refuses a message (e.g. ACL) would refuse it forever: keep it, say so, try later.
+            log.error("broker refused outbox row %d: %s", row, reason)
+            return
+        self._acked.append(row)
+        self.wake.set()
+
+    async def _drain(self, lost: asyncio.Event) -> None:
+        while not lost.is_set():
+            if self._acked:
+                self.outbox.done(self._acked)
+                self._acked = []
+            room = self.window - len(self._inflight)
+            rows = self.outbox.batch(room, self._inflight.values()) if room > 0 else []
+            if rows:
+                sent = datetime.now(UTC).isoformat(timespec="milliseconds")
+                for row in rows:
+                    info = self._client.publish(row.topic, stamp_sent(row.payload, sent), qos=1, retain=row.retain)
+                    if info.rc != 0:
+                        raise ConnectionError(f"publish failed: {info.rc}")
+                    self._inflight[info.mid] = row.id
+                    self.published += 1
+                await asyncio.sleep(0)
+                continue
+            self.wake.clear()
+            waiter = asyncio.ensure_future(self.wake.wait())
+            gone = asyncio.ensure_future(lost.wait())
+            await asyncio.wait([waiter, gone], timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            gone.cancel()
+        raise ConnectionError("connection lost")
