@@ -68,7 +68,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 # JSONB on PostgreSQL (indexable), JSON text on SQLite.
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def utcnow() -> datetime:

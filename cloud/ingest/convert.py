@@ -1,0 +1,167 @@
+"""One MQTT message → a row to store, or a rejection with its reason. Pure: no I/O, the station lookup is injected."""
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from station_protocol import Call, Decoded, Event, Health, Kind, ProtocolError, Status, decode, parse_topic
+
+Category = Literal["invalid", "unknown_station", "spoofed", "store_refused"]
+
+# Status and heartbeat carry no id in protocol v1: a UUIDv5 of (station, type, ts) makes their replays idempotent too.
+AGENT_NAMESPACE = uuid.UUID("6f1d3c36-7a51-4c53-9d0c-5a3ad2f0e1a1")
+
+
+@dataclass(frozen=True, slots=True)
+class StationInfo:
+    """What ingest needs to know about a registered station."""
+
+    id: str
+    town: str
+    grade: str
+    timezone: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A valid message of a registered station, ready to store."""
+
+    decoded: Decoded
+    station: StationInfo
+    row: dict[str, Any]  # the `events` row
+    local_date: date
+
+    @property
+    def kind(self) -> Kind:
+        return self.decoded.topic.kind
+
+    @property
+    def device(self) -> str:
+        return self.decoded.topic.device
+
+    @property
+    def ts(self) -> datetime:
+        ts: datetime = self.row["ts"]
+        return ts
+
+    @property
+    def pressed_call(self) -> str | None:
+        """The call id when this is an emergency button press (the fast path raises an alert)."""
+        message = self.decoded.message
+        return message.call if isinstance(message, Call) and message.action == "pressed" else None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message that goes to the dead letters."""
+
+    category: Category
+    reason: str
+    station_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A message ingest does not store (commands the cloud itself sends to stations)."""
+
+    reason: str
+
+
+Outcome = Accepted | Rejected | Ignored
+
+
+def _payload_object(payload: bytes) -> dict[str, Any]:
+    # Already validated as a JSON object by decode(); kept as published, with any newer optional fields.
+    value: dict[str, Any] = json.loads(payload)
+    return value
+
+
+def convert(
+    topic: str,
+    payload: bytes,
+    received_at: datetime,
+    lookup: Callable[[str], StationInfo | None],
+) -> Outcome:
+    """Validate `payload` on `topic` (protocol v1, registered station, no spoofing) and build its `events` row."""
+    try:
+        parsed = parse_topic(topic)
+    except ProtocolError as exc:
+        return Rejected("invalid", str(exc))
+    if parsed.kind is Kind.COMMAND:
+        return Ignored("command to a station")
+    station = lookup(parsed.station)
+    if station is None:
+        return Rejected("unknown_station", f"unknown station {parsed.station!r}: not in the registry "
+                        "(eldercare cloud stations import)", parsed.station)
+    try:
+        decoded = decode(parsed, payload, now=received_at)
+    except ProtocolError as exc:
+        spoofed = any(" but the topic is for " in problem for problem in exc.problems)
+        return Rejected("spoofed" if spoofed else "invalid", str(exc), parsed.station)
+    message = decoded.message
+    ts: datetime = message.ts  # every station → cloud message has ts
+    if isinstance(message, Event):
+        event_id, seq = message.id, message.seq
+    else:
+        event_id, seq = uuid.uuid5(AGENT_NAMESPACE, f"{parsed.station}/{parsed.kind}/{ts.isoformat()}"), None
+    local_date = ts.astimezone(station.timezone).date()
+    row = {
+        "id": event_id,
+        "ts": ts,
+        "station_id": parsed.station,
+        "device_id": parsed.device,
+        "kind": parsed.kind.value,
+        "local_date": local_date,
+        "seq": seq,
+        "received_at": received_at,
+        "clock_fault": decoded.clock_fault,
+        "payload": _payload_object(payload),
+    }
+    return Accepted(decoded=decoded, station=station, row=row, local_date=local_date)
+
+
+@dataclass(slots=True)
+class DeviceSeen:
+    """What one batch says about one device: folded in memory, then one upsert per device."""
+
+    station_id: str
+    device_id: str
+    kind: str
+    last_seen_at: datetime | None = None  # set by the first add()
+    health_ok: bool | None = None
+    health: dict[str, Any] | None = None
+    health_at: datetime | None = None
+    online: bool | None = None
+
+    def add(self, item: Accepted) -> None:
+        message = item.decoded.message
+        self.kind = "agent" if item.device == "agent" else item.kind.value
+        # A faulty clock's ts is not believable: the receive time says when the device last spoke.
+        seen: datetime = item.ts if item.decoded.clock_fault is None else item.row["received_at"]
+        if self.last_seen_at is None or seen > self.last_seen_at:
+            self.last_seen_at = seen
+        if not isinstance(message, Health | Status) or (self.health_at is not None and item.ts <= self.health_at):
+            return
+        self.health_at = item.ts
+        if isinstance(message, Health):
+            self.health_ok = message.ok
+            self.health = {"ok": message.ok, "error": message.error, "detail": message.detail}
+        else:
+            self.health_ok = self.online = message.online
+            self.health = {"online": message.online}
+
+
+def fold_devices(items: list[Accepted]) -> list[DeviceSeen]:
+    """One DeviceSeen per (station, device) in the batch."""
+    seen: dict[tuple[str, str], DeviceSeen] = {}
+    for item in items:
+        key = (item.station.id, item.device)
+        entry = seen.get(key)
+        if entry is None:
+            entry = seen[key] = DeviceSeen(item.station.id, item.device, item.kind.value)
+        entry.add(item)
+    return list(seen.values())

@@ -1,0 +1,36 @@
+"""Ingest's Prometheus metrics, in their own registry (built when the ingester starts, never at import)."""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+
+class IngestMetrics:
+    """received, stored, duplicates, invalid (by category), batch latency and size, lag, queue depth."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter("eldercare_ingest_received", "MQTT messages received", registry=r)
+        self.stored = Counter("eldercare_ingest_stored", "Events newly committed", ["kind"], registry=r)
+        self.duplicates = Counter("eldercare_ingest_duplicates", "Events already stored (redelivery, replay)",
+                                  registry=r)
+        self.invalid = Counter("eldercare_ingest_invalid", "Messages dead-lettered, by category", ["category"],
+                               registry=r)
+        self.ignored = Counter("eldercare_ingest_ignored", "Messages not stored (commands to stations)", registry=r)
+        self.alerts = Counter("eldercare_ingest_call_alerts", "Emergency-call alerts raised on the fast path",
+                              registry=r)
+        self.batch_seconds = Histogram("eldercare_ingest_batch_seconds", "Time to convert and commit one batch",
+                                       buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+                                       registry=r)
+        self.batch_size = Histogram("eldercare_ingest_batch_size", "Messages per batch",
+                                    buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000), registry=r)
+        self.lag = Histogram("eldercare_ingest_lag_seconds", "Commit time minus the event's sent (else ts) time",
+                             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 3600, 86400), registry=r)
+        self.queue = Gauge("eldercare_ingest_queue", "Messages received and not yet committed", registry=r)
+        self.store_errors = Counter("eldercare_ingest_store_unavailable", "Batches retried: database unavailable",
+                                    registry=r)
+        self.clock_faults = Counter("eldercare_ingest_clock_faults", "Events stored flagged as clock faults",
+                                    registry=r)
+
+    def serve(self, port: int, host: str = "127.0.0.1") -> None:
+        """Expose /metrics on host:port (a daemon thread of prometheus-client)."""
+        start_http_server(port, addr=host, registry=self.registry)

@@ -1,0 +1,297 @@
+"""The ingester: paho-mqtt receives on a shared subscription, one writer thread converts, commits and only then acks.
+
+Flow: paho's network thread queues each message → the writer takes a batch (by size, by time, or at once when an
+emergency call arrives) → convert → commit (events, devices, dirty days, alerts, dead letters) → PUBACK each message in
+arrival order → hand the stored messages to the telemetry sink. A crash before the commit leaves the messages unacked
+in the broker's persistent session, so they are redelivered; the event id makes the redelivery harmless.
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from sqlalchemy import Engine
+
+from cloud.ingest.convert import Accepted, Outcome, Rejected, StationInfo, convert
+from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.writer import Letter, StoreUnavailable, write_batch
+from cloud.telemetry.points import to_point
+from cloud.telemetry.sink import InfluxSink
+from station_protocol.topics import ROOT
+
+log = logging.getLogger("eldercare.ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """How to reach the broker and how to batch."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = "eldercare-ingest"
+    group: str = "ingest"
+    mqtt_version: int = 5  # 5: shared subscription; 4 (3.1.1): plain subscription, one ingester only
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    batch_size: int = 500
+    batch_ms: int = 200
+    session_expiry_s: int = 3600
+    keepalive_s: int = 30
+
+    @property
+    def topic_filter(self) -> str:
+        base = f"{ROOT}/#"
+        return f"$share/{self.group}/{base}" if self.mqtt_version == 5 else base
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A received message waiting for its commit; `generation` is the connection it came on (acks are per link)."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    mid: int
+    qos: int
+    generation: int
+
+
+class ConnectRefused(RuntimeError):
+    """The broker refused the connection (bad credentials, not authorised)."""
+
+
+class Ingester:
+    """One ingester process's worth of work; start(), then stop() to flush, ack and disconnect."""
+
+    def __init__(self, config: IngestConfig, engine: Engine, stations: Callable[[str], StationInfo | None],
+                 metrics: IngestMetrics, sink: InfluxSink | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.config = config
+        self.engine = engine
+        self.stations = stations
+        self.metrics = metrics
+        self.sink = sink
+        self.clock = clock
+        self.totals = {"received": 0, "stored": 0, "duplicates": 0, "dead_letters": 0, "alerts": 0, "ignored": 0}
+        self._queue: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self._generation = 0
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self._refused: str | None = None
+        self._unsubscribed = threading.Event()
+        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
+        self._client = self._make_client()
+
+    # --- MQTT -------------------------------------------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        c = self.config
+        if c.mqtt_version == 5:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=c.client_id, protocol=mqtt.MQTTv5,
+                                 manual_ack=True)
+        else:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=c.client_id, protocol=mqtt.MQTTv311,
+                                 clean_session=False, manual_ack=True)
+        if c.username:
+            client.username_pw_set(c.username, c.password)
+        if c.tls:
+            client.tls_set(ca_certs=str(c.ca_file) if c.ca_file else None)
+        client.reconnect_delay_set(1, 30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_unsubscribe = self._on_unsubscribe
+        return client
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+                    _props: Properties | None) -> None:
+        if reason.is_failure:
+            self._refused = str(reason)
+            log.error("broker refused the connection", extra={"reason": str(reason)})
+            self._connected.set()
+            return
+        self._generation += 1
+        self._refused = None
+        client.subscribe(self.config.topic_filter, qos=1)
+        log.info("connected", extra={"broker": f"{self.config.host}:{self.config.port}",
+                                     "subscription": self.config.topic_filter, "client_id": self.config.client_id})
+        self._connected.set()
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+                       _props: Properties | None) -> None:
+        if not self._stopping.is_set():
+            log.warning("disconnected from the broker; reconnecting", extra={"reason": str(reason)})
+
+    def _on_unsubscribe(self, *_args: Any) -> None:
+        self._unsubscribed.set()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = message._topic.decode("utf-8", "backslashreplace")
+        self._queue.put(Inbound(topic, message.payload, self.clock(), message.mid, message.qos, self._generation))
+
+    def start(self, connect_timeout: float = 30.0) -> None:
+        """Connect (waiting for the broker's answer) and start the writer."""
+        c = self.config
+        props = None
+        if c.mqtt_version == 5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = c.session_expiry_s
+            # Unacked messages the broker may have in flight to us: enough to keep two batches moving.
+            props.ReceiveMaximum = min(65535, max(100, c.batch_size * 4))
+            self._client.connect_async(c.host, c.port, c.keepalive_s, clean_start=False, properties=props)
+        else:
+            self._client.connect_async(c.host, c.port, c.keepalive_s)
+        self._client.loop_start()
+        if not self._connected.wait(connect_timeout):
+            self._client.loop_stop()
+            raise ConnectRefused(f"no answer from the broker at {c.host}:{c.port} within {connect_timeout:.0f} s")
+        if self._refused:
+            self._client.loop_stop()
+            raise ConnectRefused(f"the broker at {c.host}:{c.port} refused the connection: {self._refused}")
+        self._writer.start()
+
+    def stop(self, drain_timeout: float = 30.0) -> None:
+        """Stop taking messages, commit and ack everything received, then disconnect. Loses nothing."""
+        self._unsubscribed.clear()
+        self._client.unsubscribe(self.config.topic_filter)
+        self._unsubscribed.wait(2.0)
+        time.sleep(0.2)  # messages already on the wire after the UNSUBACK
+        self._stopping.set()
+        self._writer.join(drain_timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+        if self.sink is not None:
+            self.sink.close()
+
+    # --- the writer ---------------------------------------------------------------------------------------------
+    def _take_batch(self) -> list[Inbound]:
+        batch: list[Inbound] = []
+        try:
+            batch.append(self._queue.get(timeout=0.1))
+        except queue.Empty:
+            return batch
+        deadline = time.monotonic() + self.config.batch_ms / 1000
+        while len(batch) < self.config.batch_size:
+            if batch[-1].topic.endswith("/call"):
+                break  # the emergency fast path: commit now, not at the batch timer
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _write_loop(self) -> None:
+        while True:
+            batch = self._take_batch()
+            if not batch:
+                if self._stopping.is_set():
+                    return
+                continue
+            self._commit_with_retry(batch)
+
+    def _commit_with_retry(self, batch: list[Inbound]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self._commit(batch)
+                return
+            except StoreUnavailable as exc:
+                self.metrics.store_errors.inc()
+                log.warning("database unavailable; batch kept unacked, retrying",
+                            extra={"reason": str(exc)[:300], "messages": len(batch), "retry_s": delay})
+                if self._stopping.wait(delay) and self._stopping.is_set():
+                    log.warning("stopping with an uncommitted batch; the broker redelivers it",
+                                extra={"messages": len(batch)})
+                    return
+                delay = min(delay * 2, 10.0)
+
+    def _commit(self, batch: list[Inbound]) -> None:
+        started = time.perf_counter()
+        accepted: list[tuple[Accepted, str, bytes]] = []
+        letters: list[Letter] = []
+        ignored = 0
+        for inbound in batch:
+            outcome = self._convert(inbound)
+            if isinstance(outcome, Accepted):
+                accepted.append((outcome, inbound.topic, inbound.payload))
+            elif isinstance(outcome, Rejected):
+                letters.append(Letter(inbound.topic, inbound.payload, inbound.received_at, outcome))
+            else:
+                ignored += 1
+        result = write_batch(self.engine, accepted, letters, self.clock())
+        self._ack(batch)
+        self._account(batch, result.stored, result.duplicates, result.letters, result.alerts, ignored, started)
+        if self.sink is not None and result.stored:
+            self.sink.write(p for p in map(to_point, result.stored) if p is not None)
+        if result.fell_back:
+            log.warning("batch partly refused by the store; went row by row",
+                        extra={"messages": len(batch), "refused": sum(lt.rejected.category == "store_refused"
+                                                                       for lt in result.letters)})
+
+    def _convert(self, inbound: Inbound) -> Outcome:
+        try:
+            return convert(inbound.topic, inbound.payload, inbound.received_at, self.stations)
+        except Exception as exc:  # never crash on input: whatever slipped through is a dead letter with its reason
+            log.exception("unexpected error converting a message", extra={"topic": inbound.topic})
+            return Rejected("invalid", f"could not be processed: {type(exc).__name__}: {exc}")
+
+    def _ack(self, batch: list[Inbound]) -> None:
+        # In arrival order (MQTT requires PUBACKs in order); a message from an earlier connection is not ours to ack:
+        # the broker redelivers it on the new link, where the duplicate is skipped by its event id.
+        generation = self._generation
+        for inbound in batch:
+            if inbound.qos > 0 and inbound.generation == generation:
+                self._client.ack(inbound.mid, inbound.qos)
+
+    def _account(self, batch: list[Inbound], stored: list[Accepted], duplicates: int, letters: list[Letter],
+                 alerts: int, ignored: int, started: float) -> None:
+        m = self.metrics
+        now = self.clock()
+        m.received.inc(len(batch))
+        m.duplicates.inc(duplicates)
+        m.ignored.inc(ignored)
+        m.alerts.inc(alerts)
+        for item in stored:
+            m.stored.labels(item.kind.value).inc()
+            if item.decoded.clock_fault is not None:
+                m.clock_faults.inc()
+            else:
+                sent = getattr(item.decoded.message, "sent", None) or item.ts
+                m.lag.observe(max(0.0, (now - sent).total_seconds()))
+        for letter in letters:
+            m.invalid.labels(letter.rejected.category).inc()
+            log.info("dead letter", extra={"topic": letter.topic, "category": letter.rejected.category,
+                                           "reason": letter.rejected.reason[:300]})
+        m.batch_seconds.observe(time.perf_counter() - started)
+        m.batch_size.observe(len(batch))
+        m.queue.set(self._queue.qsize())
+        t = self.totals
+        t["received"] += len(batch)
+        t["stored"] += len(stored)
+        t["duplicates"] += duplicates
+        t["dead_letters"] += len(letters)
+        t["alerts"] += alerts
+        t["ignored"] += ignored

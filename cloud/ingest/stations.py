@@ -1,0 +1,41 @@
+"""The registry as ingest sees it: cached, refreshed on a miss (rate-limited) and periodically."""
+
+import threading
+import time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from cloud.ingest.convert import StationInfo
+from cloud.store.models import Station
+
+
+class StationCache:
+    """Station id → StationInfo. A miss re-reads the registry at most every `miss_interval` seconds."""
+
+    def __init__(self, engine: Engine, refresh_interval: float = 60.0, miss_interval: float = 2.0) -> None:
+        self._engine = engine
+        self._refresh_interval = refresh_interval
+        self._miss_interval = miss_interval
+        self._stations: dict[str, StationInfo] = {}
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(Station.id, Station.town, Station.grade, Station.timezone)).all()
+        self._stations = {r.id: StationInfo(r.id, r.town, r.grade, ZoneInfo(r.timezone)) for r in rows}
+        self._loaded_at = time.monotonic()
+
+    def __call__(self, station_id: str) -> StationInfo | None:
+        info = self._stations.get(station_id)
+        age = time.monotonic() - self._loaded_at
+        if (info is None and age > self._miss_interval) or age > self._refresh_interval:
+            with self._lock:
+                if time.monotonic() - self._loaded_at > min(age, self._miss_interval):
+                    self.refresh()
+            info = self._stations.get(station_id)
+        return info
+
+    def __len__(self) -> int:
+        return len(self._stations)
