@@ -1,0 +1,1 @@
+"""The alert lifecycle over the store: raising by cause key, acknowledging, resolving, call acknowledgements."""

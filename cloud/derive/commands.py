@@ -1,0 +1,123 @@
+"""`eldercare cloud derive` (offline audit recompute) and `eldercare cloud worker` (recompute over the store)."""
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from pydantic import ValidationError
+
+from cloud.rules.config import RulesConfig
+
+
+def load_rules(path: Path | None) -> RulesConfig:
+    """The rules configuration from a JSON/YAML file, or the DOMAIN.md defaults."""
+    if path is None:
+        return RulesConfig()
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return RulesConfig.model_validate(data)
+    except (OSError, yaml.YAMLError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise click.ClickException(f"{path}: {key}: {first['msg']}") from None
+
+
+RULES_OPTION = click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path),
+                            help="Rules configuration (YAML/JSON, keys of RulesConfig); default: DOMAIN.md values.")
+
+
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=name) from None
+
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command()
+@click.option("--stations", "stations_path", required=True, type=FILE,
+              help="The station CSV (as imported by 'cloud stations').")
+@click.option("--events", "events_path", required=True, type=FILE,
+              help="Protocol events as JSON lines: {\"topic\": ..., \"payload\": {...}}. '-' is not accepted.")
+@click.option("--from", "first", required=True, help="First local date, YYYY-MM-DD.")
+@click.option("--to", "last", required=True, help="Last local date, YYYY-MM-DD (inclusive).")
+@click.option("--spot-checks", "checks_path", type=FILE,
+              help="Spot checks CSV: date,start,end,station (empty station = all).")
+@click.option("--exceptions", "exceptions_path", type=FILE,
+              help="Approved closures CSV: station,date,reason.")
+@click.option("--quarters", is_flag=True, help="Also print quarter roll-ups ({\"type\": \"quarter\"}).")
+@RULES_OPTION
+def derive(stations_path: Path, events_path: Path, first: str, last: str, checks_path: Path | None,
+           exceptions_path: Path | None, quarters: bool, rules_path: Path | None) -> None:
+    """Recompute day, month, spot-check and veto verdicts from raw files, with no server (for audits).
+
+    Prints JSON lines on stdout; bad event lines are reported on stderr with their line number and counted.
+    """
+    from cloud.derive.files import read_events, read_spot_checks
+    from cloud.derive.offline import check_stations, derive_lines, read_exceptions
+    from cloud.registry.csv_rows import decode_csv_bytes, parse_station_csv
+
+    config = load_rules(rules_path)
+    start, end = _date(first, "--from"), _date(last, "--to")
+    if end < start:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    try:
+        records, problems = parse_station_csv(decode_csv_bytes(stations_path.read_bytes()))
+    except ValueError as exc:
+        raise click.ClickException(f"{stations_path}: {exc}") from None
+    for problem in problems:
+        click.echo(f"{stations_path}: {problem}", err=True)
+    if not records:
+        raise click.ClickException(f"{stations_path}: no valid station rows")
+    checks = []
+    if checks_path is not None:
+        try:
+            checks = read_spot_checks(checks_path.read_text(encoding="utf-8-sig"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{checks_path}: {exc}") from None
+        unknown = check_stations(checks, records)
+        if unknown:
+            raise click.ClickException(f"{checks_path}: {unknown[0]}")
+    exceptions = {}
+    if exceptions_path is not None:
+        try:
+            exceptions = read_exceptions(exceptions_path.read_text(encoding="utf-8-sig"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{exceptions_path}: {exc}") from None
+    zones = {r.id: ZoneInfo(r.schedule.timezone) for r in records}
+    with events_path.open(encoding="utf-8", errors="replace") as lines:
+        events = read_events(lines, zones, ZoneInfo("Asia/Shanghai"))
+    for bad in events.problems:
+        click.echo(f"{events_path}: {bad}", err=True)
+    unknown_stations = sorted(set(events.obs) - set(zones))
+    if unknown_stations:
+        click.echo(f"{events_path}: events of {len(unknown_stations)} station(s) not in {stations_path.name} "
+                   f"ignored: {', '.join(unknown_stations[:10])}", err=True)
+    out = sys.stdout
+    for line in derive_lines(records, events, start, end, config, checks=checks, exceptions=exceptions,
+                             quarters=quarters):
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    click.echo(f"derive: {events.lines} event lines, {len(events.problems)} bad, {events.duplicates} duplicate, "
+               f"{len(records)} stations, {start}..{end}", err=True)
+
+
+@click.command()
+@click.option("--partition", default="1/1", show_default=True,
+              help="K/N: this worker handles the stations whose stable hash falls in part K of N (1-based).")
+@click.option("--once", is_flag=True, help="Do one pass over the pending work and exit.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
+@RULES_OPTION
+def worker(partition: str, once: bool, interval: float, rules_path: Path | None) -> None:
+    """Recompute the station-days touched by new events, run alert timers and publish call acknowledgements."""
+    from cloud.derive.runner import run_worker
+
+    run_worker(partition=partition, once=once, interval=interval, config=load_rules(rules_path))

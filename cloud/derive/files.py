@@ -1,0 +1,112 @@
+"""Reading the audit inputs of `cloud derive`: protocol events as JSON lines, and the spot-check plan CSV."""
+
+import csv
+import io
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from cloud.ingest.convert import AGENT_NAMESPACE
+from cloud.rules.observations import Obs, from_message, sort_key
+from station_protocol import Event, ProtocolError, decode
+from station_protocol.codec import clock_fault
+
+
+@dataclass
+class EventFile:
+    """Observations per station (sorted, one per event id), clock faults per station-day, and bad lines."""
+
+    obs: dict[str, list[Obs]] = field(default_factory=dict)
+    clock_faults: dict[str, dict[date, int]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    lines: int = 0
+    duplicates: int = 0
+
+
+def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: ZoneInfo,
+                now: datetime | None = None) -> EventFile:
+    """Decode every line with the protocol's receiver rules; bad lines become problems with their line number."""
+    out = EventFile()
+    seen: set[str] = set()
+    by_station: dict[str, list[Obs]] = defaultdict(list)
+    faults: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    run_now = now or datetime.now(UTC)
+    for number, line in enumerate(lines, start=1):
+        out.lines = number
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or "topic" not in record or "payload" not in record:
+                raise ValueError("expected an object with 'topic' and 'payload'")
+            if not isinstance(record["topic"], str) or not isinstance(record["payload"], dict):
+                raise ValueError("'topic' must be a string and 'payload' an object")
+            raw = json.dumps(record["payload"], ensure_ascii=False, sort_keys=True)
+            decoded = decode(record["topic"], raw, now=run_now)
+        except ProtocolError as exc:
+            out.problems.append(f"line {number}: {'; '.join(exc.problems)}")
+            continue
+        except ValueError as exc:
+            out.problems.append(f"line {number}: not a protocol event line: {exc}")
+            continue
+        message = decoded.message
+        if isinstance(message, Event):
+            event_id = str(message.id)
+        else:
+            # Status and heartbeat carry no id: the same deterministic id ingest gives them, so replays dedupe alike.
+            ts_text = message.ts.isoformat()
+            event_id = str(uuid.uuid5(AGENT_NAMESPACE, f"{decoded.topic.station}/{decoded.topic.kind}/{ts_text}"))
+        if event_id in seen:
+            out.duplicates += 1  # the idempotency key: stored once however often it arrives
+            continue
+        seen.add(event_id)
+        ts = getattr(message, "ts", None)
+        station = decoded.topic.station
+        # The store judges clock faults at receipt; offline, the agent's own send time stands in for it.
+        sent = getattr(message, "sent", None)
+        fault = decoded.clock_fault or (clock_fault(ts, sent) if ts is not None and sent is not None else None)
+        if fault is not None and ts is not None:
+            faults[station][ts.astimezone(zones.get(station, default_zone)).date()] += 1
+            continue
+        obs = from_message(message, event_id)
+        if obs is not None:
+            by_station[station].append(obs)
+    out.obs = {station: sorted(items, key=sort_key) for station, items in by_station.items()}
+    out.clock_faults = {station: dict(days) for station, days in faults.items()}
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SpotCheck:
+    day: date
+    start: time
+    end: time
+    station: str | None  # None: every station
+
+
+def read_spot_checks(text: str) -> list[SpotCheck]:
+    """The CSV `date,start,end,station` (times HH:MM, empty station = all); raises ValueError naming the line."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    if header[:4] != ["date", "start", "end", "station"]:
+        raise ValueError(f"spot-check CSV line 1: header must be date,start,end,station (got {','.join(header)})")
+    checks = []
+    for row in reader:
+        line = reader.line_num
+        cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+        if not any(cells.values()):
+            continue
+        try:
+            day = date.fromisoformat(cells["date"])
+            start = time.fromisoformat(cells["start"])
+            end = time.fromisoformat(cells["end"])
+        except ValueError as exc:
+            raise ValueError(f"spot-check CSV line {line}: {exc} (date YYYY-MM-DD, times HH:MM)") from None
+        if end <= start:
+            raise ValueError(f"spot-check CSV line {line}: end {cells['end']} is not after start {cells['start']}")
+        checks.append(SpotCheck(day, start, end, cells["station"] or None))
+    return checks

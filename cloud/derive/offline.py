@@ -1,0 +1,96 @@
+"""`cloud derive` without its CLI: station records and decoded events in, JSON-able lines out; the worker's rules."""
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from cloud.derive.files import EventFile, SpotCheck
+from cloud.derive.shared import month_line, month_span, spot_line, veto_line
+from cloud.registry.csv_rows import StationRecord
+from cloud.rules.config import RulesConfig
+from cloud.rules.day import DayResult
+from cloud.rules.records import day_record
+from cloud.rules.rollup import quarter_of, quarter_record
+from cloud.rules.spotcheck import SpotResult, judge, vetoes
+from cloud.rules.station import derive_days
+
+
+def derive_lines(
+    stations: Sequence[StationRecord],
+    events: EventFile,
+    first: date,
+    last: date,
+    config: RulesConfig,
+    *,
+    checks: Sequence[SpotCheck] = (),
+    exceptions: Mapping[str, Mapping[date, str]] | None = None,
+    quarters: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Day lines, then month (and quarter) lines per station; then spot-check and veto lines."""
+    exceptions = exceptions or {}
+    results: dict[str, dict[date, DayResult]] = {}
+    for station in stations:
+        obs = events.obs.get(station.id, [])
+        excused = exceptions.get(station.id, {})
+        faults = events.clock_faults.get(station.id, {})
+        derived = derive_days(station.id, station.schedule, excused, obs, first, last, config, faults)
+        results[station.id] = {r.plan.day: r for r in derived}
+        records = [day_record(r, station.schedule.timezone) for r in derived]
+        yield from records
+        months = []
+        month = month_span(first)[0]
+        while month <= last:
+            month_records = [r for r in records if r["date"].startswith(f"{month:%Y-%m}")]
+            line = month_line(station.id, station.grade, station.schedule, excused, month, month_records, last,
+                              config)
+            months.append(line)
+            yield line
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        if quarters:
+            for quarter in sorted({quarter_of(date.fromisoformat(r["date"])) for r in records}):
+                q_days = [r for r in records if quarter_of(date.fromisoformat(r["date"])) == quarter]
+                q_months = [m for m in months if quarter_of(date.fromisoformat(m["month"] + "-01")) == quarter]
+                yield quarter_record(station.id, quarter, q_days, q_months)
+    if not checks:
+        return
+    by_id = {s.id: s for s in stations}
+    judged: list[tuple[str, date, SpotResult]] = []
+    for check in checks:
+        targets = [check.station] if check.station else sorted(by_id)
+        for station_id in targets:
+            station = by_id[station_id]
+            day_result = results.get(station_id, {}).get(check.day)
+            if day_result is None:  # a check outside --from/--to: derive that day too
+                obs = events.obs.get(station_id, [])
+                day_result = derive_days(station_id, station.schedule, exceptions.get(station_id, {}), obs,
+                                         check.day, check.day, config)[0]
+            judgement = judge(day_result, check.start, check.end, station.schedule.timezone, config)
+            judged.append((station_id, check.day, judgement.result))
+            yield spot_line(station_id, check.day, f"{check.start:%H:%M}", f"{check.end:%H:%M}", judgement)
+    for status in vetoes(judged, config):
+        yield veto_line(status)
+
+
+def check_stations(checks: Sequence[SpotCheck], stations: Sequence[StationRecord]) -> list[str]:
+    """Problems: checks naming stations the CSV does not have."""
+    known = {s.id for s in stations}
+    return [f"spot check on {c.day} names unknown station {c.station!r}" for c in checks
+            if c.station and c.station not in known]
+
+
+def read_exceptions(text: str) -> dict[str, dict[date, str]]:
+    """Approved closures CSV `station,date,reason`; raises ValueError naming the line."""
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text))
+    if [n.strip().lower() for n in reader.fieldnames or []][:3] != ["station", "date", "reason"]:
+        raise ValueError("exceptions CSV line 1: header must be station,date,reason")
+    out: dict[str, dict[date, str]] = {}
+    for row in reader:
+        try:
+            day = date.fromisoformat((row.get("date") or "").strip())
+        except ValueError as exc:
+            raise ValueError(f"exceptions CSV line {reader.line_num}: {exc}") from None
+        out.setdefault((row.get("station") or "").strip(), {})[day] = (row.get("reason") or "").strip() or "approved"
+    return out

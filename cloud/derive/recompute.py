@@ -1,0 +1,212 @@
+"""Recomputing one station's days over the store: the worker's unit of work, a pure function of the stored events.
+
+Everything derived from a day is rewritten from scratch (day row, its month, spot checks on it, the veto, the
+alerts it implies), so late data and any arrival order give the same rows as a recompute from nothing.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloud.alerts.apply import clear, clear_prefix, ensure
+from cloud.derive.shared import month_line, month_span, spot_line, veto_line
+from cloud.derive.storeio import load_exceptions, load_obs, upsert
+from cloud.rules import alerts as rules_alerts
+from cloud.rules.calendar import days, plan_day
+from cloud.rules.config import RulesConfig
+from cloud.rules.day import DayResult
+from cloud.rules.observations import Obs
+from cloud.rules.records import day_record
+from cloud.rules.spotcheck import SpotResult, judge, vetoes
+from cloud.rules.station import derive_days
+from cloud.store.derived import DayResult as DayRow
+from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
+from cloud.store.models import Alert, AlertStatus, Event, Station
+
+CAMERA_LOOKBACK = timedelta(days=7)
+
+
+def runs(dates: Iterable[date]) -> list[tuple[date, date]]:
+    """Consecutive dates grouped into (first, last) runs, so sparse late data does not load everything between."""
+    out: list[tuple[date, date]] = []
+    for d in sorted(set(dates)):
+        if out and d - out[-1][1] == timedelta(days=1):
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def derive_run(session: Session, station: Station, exceptions: dict[date, str], first: date, last: date,
+               config: RulesConfig) -> tuple[list[DayResult], list[Obs]]:
+    schedule = station.schedule()
+    lookback = max(config.door_lookback_hours * 3600, config.liveness_minutes * 60)
+    start = plan_day(schedule, first).start - lookback
+    end = plan_day(schedule, last).end
+    obs, faults = load_obs(session, station.id, start, end)
+    return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults), obs
+
+
+def _camera_expected(session: Session, station: str, day_start: int, obs: list[Obs]) -> bool:
+    """A camera is expected if it saw anyone in the week before (a silent camera is then an anomaly)."""
+    if any(o.kind == "face" for o in obs):
+        return True
+    since = datetime.fromtimestamp(day_start, UTC) - CAMERA_LOOKBACK
+    found = session.execute(select(Event.id).where(Event.station_id == station, Event.kind == "face",
+                                                   Event.ts >= since).limit(1)).first()
+    return found is not None
+
+
+def store_days(session: Session, station: Station, results: list[DayResult], obs: list[Obs], config: RulesConfig,
+               now: datetime) -> None:
+    """Upsert the day rows and make the day-level alerts (calls, offline, anomalies) agree with them."""
+    tz = station.timezone
+    rows = []
+    for result in results:
+        record = day_record(result, tz)
+        rows.append({"station_id": station.id, "local_date": result.plan.day, "working_day": result.plan.working,
+                     "verdict": record["verdict"], "compliance": record["compliance"],
+                     "person_times": record["person_times"], "elders": record["elders"], "record": record,
+                     "computed_at": now})
+    upsert(session, DayRow.__table__, rows, ["station_id", "local_date"])  # type: ignore[arg-type]
+    for result in results:
+        day_obs = [o for o in obs if result.plan.start <= o.t < result.plan.end]
+        _day_alerts(session, station, result, day_obs, config, now)
+
+
+def _day_alerts(session: Session, station: Station, result: DayResult, obs: list[Obs], config: RulesConfig,
+                now: datetime) -> None:
+    day = result.plan.day.isoformat()
+    for call in rules_alerts.calls(station.id, obs):
+        alert = ensure(session, rules_alerts.call_alert(call))
+        if call.cancelled_at is not None and alert.status != AlertStatus.RESOLVED.value:
+            alert.status = AlertStatus.RESOLVED.value
+            alert.resolved_by = "elder"
+            alert.resolved_at = call.cancelled_at
+            alert.notes = "cancelled by the elder at the station"
+    offline = rules_alerts.offline_alert(result, config)
+    key = rules_alerts.offline_key(station.id, day)
+    if offline is not None:
+        ensure(session, offline)
+    elif result.plan.end <= now.timestamp():
+        clear(session, key, now, "recomputed: no offline stretch in working hours")
+    camera = _camera_expected(session, station.id, result.plan.start, obs)
+    found = rules_alerts.anomalies(result, obs, camera, config)
+    for spec in found:
+        ensure(session, spec)
+    keep = {spec.cause_key for spec in found}
+    for what in ("door-closed-entries", "counter-zero", "camera-silent"):
+        clear_prefix(session, rules_alerts.anomaly_key(what, station.id, day), keep, now,
+                     "recomputed: the anomaly is no longer in the data")
+
+
+def store_months(session: Session, station: Station, exceptions: dict[date, str], months: Iterable[date],
+                 config: RulesConfig, now: datetime) -> None:
+    """Recompute each month from its stored day rows (distinct elders are the union of the days' ids)."""
+    rows = []
+    for month in sorted(set(months)):
+        first, last = month_span(month)
+        records = [r for (r,) in session.execute(
+            select(DayRow.record).where(DayRow.station_id == station.id, DayRow.local_date >= first,
+                                        DayRow.local_date <= last).order_by(DayRow.local_date))]
+        if not records:
+            continue
+        as_of = date.fromisoformat(records[-1]["date"])
+        line = month_line(station.id, station.grade, station.schedule(), exceptions, first, records, as_of, config)
+        rows.append({"station_id": station.id, "month": line["month"], "elders": line["elders"],
+                     "person_times": line["person_times"], "threshold": line["threshold"], "met": line["met"],
+                     "at_risk": line["at_risk"], "compliance": line["compliance"], "record": line,
+                     "computed_at": now})
+    upsert(session, MonthResult.__table__, rows, ["station_id", "month"])  # type: ignore[arg-type]
+
+
+def window_end(plan: SpotCheckPlan, timezone: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(plan.local_date, time.fromisoformat(plan.end), ZoneInfo(timezone))
+
+
+def judge_plans(session: Session, station: Station, results: dict[date, DayResult], config: RulesConfig,
+                now: datetime) -> bool:
+    """(Re)judge this station on every plan of the given days whose window has ended; True if any was judged."""
+    if not results:
+        return False
+    plans = session.execute(select(SpotCheckPlan).where(SpotCheckPlan.local_date.in_(list(results)))).scalars()
+    judged = False
+    for plan in plans:
+        if station.id not in plan.stations or window_end(plan, station.timezone) > now:
+            continue
+        judgement = judge(results[plan.local_date], time.fromisoformat(plan.start), time.fromisoformat(plan.end),
+                          station.timezone, config)
+        record: dict[str, Any] = spot_line(station.id, plan.local_date, plan.start, plan.end, judgement)
+        record["plan"] = plan.id
+        upsert(session, SpotCheckResult.__table__,  # type: ignore[arg-type]
+               [{"plan_id": plan.id, "station_id": station.id, "result": judgement.result.value,
+                 "record": record, "judged_at": now}], ["plan_id", "station_id"])
+        _spot_alert(session, station, plan, judgement.result, record, now)
+        judged = True
+    return judged
+
+
+def _spot_alert(session: Session, station: Station, plan: SpotCheckPlan, result: SpotResult,
+                record: dict[str, Any], now: datetime) -> None:
+    key = rules_alerts.spot_check_key(plan.id, station.id)
+    kinds = {SpotResult.FAIL: rules_alerts.SPOT_CHECK_CLOSED, SpotResult.UNVERIFIABLE:
+             rules_alerts.SPOT_CHECK_UNVERIFIABLE}
+    kind = kinds.get(result)
+    existing = session.execute(select(Alert).where(Alert.cause_key == key)).scalar_one_or_none()
+    if kind is None:
+        clear(session, key, now, f"recomputed: spot check now {result.value}")
+        return
+    if existing is not None and existing.kind != kind and existing.status != AlertStatus.RESOLVED.value:
+        existing.kind = kind  # e.g. unverifiable became fail once the outbox replayed: same cause, sharper
+        existing.evidence = record
+        return
+    ensure(session, rules_alerts.AlertSpec(kind, station.id, key, "town", now, record))
+
+
+def store_veto(session: Session, station: str, years: Iterable[int], config: RulesConfig, now: datetime) -> None:
+    for year in sorted(set(years)):
+        rows = session.execute(
+            select(SpotCheckPlan.local_date, SpotCheckResult.result)
+            .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
+            .where(SpotCheckResult.station_id == station, SpotCheckPlan.local_date >= date(year, 1, 1),
+                   SpotCheckPlan.local_date <= date(year, 12, 31))
+        ).all()
+        statuses = vetoes([(station, d, SpotResult(r)) for d, r in rows], config)
+        for status in statuses:
+            line = veto_line(status)
+            upsert(session, Veto.__table__, [{"station_id": station, "year": year,  # type: ignore[arg-type]
+                                              "failed": line["failed"], "veto": line["veto"],
+                                              "failed_dates": line["failed_dates"], "updated_at": now}],
+                   ["station_id", "year"])
+
+
+def recompute_station(session: Session, station: Station, dates: Iterable[date], today: date, config: RulesConfig,
+                      now: datetime) -> int:
+    """Recompute the given days of a station (and the next day's door carry-over), their months, spot checks and
+    veto, and the alerts they imply. Returns the number of days derived. The caller commits."""
+    wanted = set(dates)
+    wanted |= {d + timedelta(days=1) for d in wanted if d < today}
+    # A month is judged on all its days so far: fill the days never derived (a silent station has no events).
+    for month in {month_span(d)[0] for d in wanted}:
+        first, last = month_span(month)
+        last = min(last, today)
+        have = set(session.execute(select(DayRow.local_date).where(
+            DayRow.station_id == station.id, DayRow.local_date >= first, DayRow.local_date <= last)).scalars())
+        wanted |= set(days(first, last)) - have if first <= last else set()
+    wanted = {d for d in wanted if d <= today}
+    exceptions = load_exceptions(session, station.id)
+    derived: dict[date, DayResult] = {}
+    for first, last in runs(wanted):
+        results, obs = derive_run(session, station, exceptions, first, last, config)
+        store_days(session, station, results, obs, config, now)
+        derived.update({r.plan.day: r for r in results})
+    store_months(session, station, exceptions, {month_span(d)[0] for d in derived}, config, now)
+    if judge_plans(session, station, derived, config, now):
+        store_veto(session, station.id, {d.year for d in derived}, config, now)
+    return len(derived)
+

@@ -1,0 +1,262 @@
+"""The worker: passes over the store that recompute dirty station-days, judge due spot checks, run the alert timers
+and publish queued commands. Stations are partitioned by a stable hash so several workers can share the load."""
+
+import logging
+import time as clock
+import zlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import and_, delete, func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloud.alerts.apply import WORKER, ensure
+from cloud.derive.recompute import recompute_station, window_end
+from cloud.rules import alerts as rules_alerts
+from cloud.rules.calendar import plan_day
+from cloud.rules.config import RulesConfig
+from cloud.store.derived import DayResult as DayRow
+from cloud.store.derived import SpotCheckPlan, SpotCheckResult
+from cloud.store.models import Alert, AlertStatus, DirtyStationDay, Event, Station
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
+
+log = logging.getLogger(__name__)
+PLAN_HORIZON = timedelta(days=62)  # how far back a spot check may still be waiting for its first judgement
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """Part `index` (1-based) of `count`: the stations whose CRC-32 of the id, modulo count, is index - 1."""
+
+    index: int = 1
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> "Partition":
+        try:
+            k, n = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise ValueError(f"partition {text!r} must look like K/N, e.g. 1/3") from None
+        if not 1 <= k <= n:
+            raise ValueError(f"partition {text!r}: K must be between 1 and N")
+        return cls(k, n)
+
+    def owns(self, station: str) -> bool:
+        return zlib.crc32(station.encode()) % self.count == self.index - 1
+
+
+@dataclass
+class PassStats:
+    days: int = 0
+    stations: int = 0
+    errors: int = 0
+    escalated: int = 0
+    offline: int = 0
+    published: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def local_today(station: Station, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(station.timezone)).date()
+
+
+def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date], generations: dict[date, int],
+               config: RulesConfig, now: datetime, stats: PassStats) -> None:
+    """One station in its own transaction: a failure is logged and counted, and the dirty rows stay for a retry."""
+    with factory() as session:
+        try:
+            station = session.get(Station, station_id)
+            if station is None:
+                return
+            stats.days += recompute_station(session, station, dates, local_today(station, now), config, now)
+            for day, generation in generations.items():
+                # Only if no event arrived meanwhile: a newer generation means recompute again next pass.
+                session.execute(delete(DirtyStationDay).where(
+                    DirtyStationDay.station_id == station_id, DirtyStationDay.local_date == day,
+                    DirtyStationDay.generation == generation))
+            session.commit()
+            stats.stations += 1
+        except (SQLAlchemyError, ValueError, KeyError, TypeError) as exc:
+            session.rollback()
+            stats.errors += 1
+            stats.messages.append(f"station {station_id}: {type(exc).__name__}: {exc}")
+            log.error("recompute of station %s failed: %s", station_id, exc)
+
+
+def recompute_dirty(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
+                    stats: PassStats) -> None:
+    with factory() as session:
+        rows = session.execute(select(DirtyStationDay.station_id, DirtyStationDay.local_date,
+                                      DirtyStationDay.generation)).all()
+    work: dict[str, dict[date, int]] = defaultdict(dict)
+    for station_id, day, generation in rows:
+        if partition.owns(station_id):
+            work[station_id][day] = generation
+    for station_id in sorted(work):
+        _recompute(factory, station_id, set(work[station_id]), work[station_id], config, now, stats)
+
+
+def fill_and_judge(factory: sessionmaker[Session], stations: list[str], config: RulesConfig, now: datetime,
+                   stats: PassStats) -> None:
+    """Days no event ever touched (a silent station still gets its `unknown` day) and spot checks due."""
+    todo: dict[str, set[date]] = defaultdict(set)
+    with factory() as session:
+        latest = dict(session.execute(select(DayRow.station_id, func.max(DayRow.local_date))
+                                      .group_by(DayRow.station_id)).tuples().all())
+        zones = dict(session.execute(select(Station.id, Station.timezone)).tuples().all())
+        for station_id in stations:
+            today = now.astimezone(ZoneInfo(zones[station_id])).date()
+            if latest.get(station_id) is None or latest[station_id] < today:
+                todo[station_id].add(today)
+        horizon = now.date() - PLAN_HORIZON
+        plans = session.execute(select(SpotCheckPlan).where(SpotCheckPlan.local_date >= horizon)).scalars().all()
+        owned = set(stations)
+        for plan in plans:
+            judged = set(session.execute(select(SpotCheckResult.station_id)
+                                         .where(SpotCheckResult.plan_id == plan.id)).scalars())
+            for station_id in set(plan.stations) & owned - judged:
+                if window_end(plan, zones[station_id]) <= now:
+                    todo[station_id].add(plan.local_date)
+    for station_id in sorted(todo):
+        _recompute(factory, station_id, todo[station_id], {}, config, now, stats)
+
+
+def escalate_calls(session: Session, stations: set[str], config: RulesConfig, now: datetime) -> int:
+    """Emergency calls not acknowledged in time go from the station to its town and the dispatch centre."""
+    pending = session.execute(select(Alert).where(
+        Alert.kind == rules_alerts.EMERGENCY_CALL, Alert.status == AlertStatus.RAISED.value,
+        Alert.level == "station")).scalars().all()
+    count = 0
+    for alert in pending:
+        if alert.station_id in stations and rules_alerts.escalation_due(alert.status, alert.level, alert.raised_at,
+                                                                        now, config):
+            alert.level = "dispatch"
+            alert.escalated_at = now
+            minutes = f"{config.call_escalate_minutes:g}"
+            note = f"escalated to the town and the dispatch centre: not acknowledged in {minutes} min"
+            alert.notes = f"{alert.notes}\n{note}" if alert.notes else note
+            count += 1
+    return count
+
+
+def live_offline(session: Session, stations: list[Station], config: RulesConfig, now: datetime) -> int:
+    """Raise `station_offline` for stations silent for `offline_alert_minutes` inside working hours; resolve it when
+    they are heard again."""
+    since = now - timedelta(days=1)
+    ids = [s.id for s in stations]
+    last_seen = dict(session.execute(
+        select(Event.station_id, func.max(Event.ts)).where(Event.station_id.in_(ids), Event.ts >= since,
+                                                          Event.ts <= now + timedelta(minutes=5))
+        .group_by(Event.station_id)).tuples().all())
+    raised = 0
+    t = now.timestamp()
+    for station in stations:
+        today = local_today(station, now)
+        plan = plan_day(station.schedule(), today)
+        seen = last_seen.get(station.id)
+        seen_t = seen.timestamp() if seen is not None else None
+        if plan.excused is None and rules_alerts.offline_now(station.id, plan.sessions, seen_t, t, config):
+            ensure(session, rules_alerts.AlertSpec(
+                rules_alerts.STATION_OFFLINE, station.id, rules_alerts.offline_key(station.id, today.isoformat()),
+                "town", now, {"date": today.isoformat(), "last_seen": seen.isoformat() if seen else None}))
+            raised += 1
+        elif seen_t is not None and t - seen_t < config.liveness_minutes * 60:
+            for alert in session.execute(select(Alert).where(and_(
+                    Alert.station_id == station.id, Alert.kind == rules_alerts.STATION_OFFLINE,
+                    Alert.status == AlertStatus.RAISED.value))).scalars():
+                alert.status = AlertStatus.RESOLVED.value
+                alert.resolved_by = WORKER
+                alert.resolved_at = now
+                alert.notes = f"heard again at {seen.isoformat() if seen else ''}"
+    return raised
+
+
+def run_pass(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
+             publisher: "Publisher | None" = None) -> PassStats:
+    """One pass of the worker at `now` (injected, so tests control time)."""
+    stats = PassStats()
+    recompute_dirty(factory, partition, config, now, stats)
+    with factory() as session:
+        owned = [s for s in session.execute(select(Station)).scalars() if partition.owns(s.id)]
+    fill_and_judge(factory, [s.id for s in owned], config, now, stats)
+    with factory() as session:
+        ids = {s.id for s in owned}
+        stats.escalated = escalate_calls(session, ids, config, now)
+        stats.offline = live_offline(session, owned, config, now)
+        session.commit()
+        if publisher is not None:
+            stats.published = publisher(session, ids, now)
+            session.commit()
+    return stats
+
+
+class Publisher:
+    """Publishes queued commands over one MQTT connection, reconnecting after a failure."""
+
+    def __init__(self, connect: Callable[[], "mqtt.Client"]) -> None:
+        self._connect = connect
+        self.client: mqtt.Client | None = None
+
+    def __call__(self, session: Session, stations: set[str], now: datetime) -> int:
+        from cloud.derive.publish import publish_pending
+
+        try:
+            if self.client is None:
+                self.client = self._connect()
+            return publish_pending(session, self.client, stations, now)
+        except OSError as exc:
+            log.warning("MQTT unavailable, commands stay queued: %s", exc)
+            self.client = None
+            return 0
+
+
+def run_worker(*, partition: str, once: bool, interval: float, config: RulesConfig) -> None:
+    """`eldercare cloud worker`: settings from the environment, passes until interrupted."""
+    from pydantic import ValidationError
+
+    from cloud.derive.publish import connect, disconnect
+    from cloud.settings import load_settings
+    from cloud.store.db import make_engine, make_session_factory, safe_url
+
+    try:
+        part = Partition.parse(partition)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--partition") from None
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        raise click.ClickException(f"settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    url = settings.resolved_database_url
+    engine = make_engine(url)
+    if not inspect(engine).has_table("day_results"):
+        raise click.ClickException(f"{safe_url(url)} has no derivation tables: run 'eldercare cloud migrate' first")
+    factory = make_session_factory(engine)
+    publisher = Publisher(lambda: connect(settings, f"eldercare-worker-{part.index}-of-{part.count}"))
+    log.info("worker %d/%d on %s", part.index, part.count, safe_url(url))
+    try:
+        while True:
+            started = clock.monotonic()
+            stats = run_pass(factory, part, config, datetime.now(UTC), publisher)
+            if stats.days or stats.errors or stats.escalated or stats.published:
+                log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, %d commands sent "
+                         "(%.1f s)", stats.days, stats.stations, stats.errors, stats.escalated, stats.offline,
+                         stats.published, clock.monotonic() - started)
+            if once:
+                if stats.errors:
+                    raise click.ClickException(f"{stats.errors} station(s) failed: {stats.messages[0]}")
+                return
+            clock.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if publisher.client is not None:
+            disconnect(publisher.client)
+        engine.dispose()

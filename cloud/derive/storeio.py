@@ -1,0 +1,60 @@
+"""Reading what the rules need from the store, and upserting what they produce. The only SQL of the derivations."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from cloud.rules.observations import Obs, from_row
+from cloud.store.models import Event, StationException
+
+_EVENT_COLUMNS = (Event.ts, Event.kind, Event.device_id, Event.id, Event.payload, Event.clock_fault,
+                  Event.local_date)
+
+
+def load_obs(session: Session, station: str, start: float, end: float) -> tuple[list[Obs], dict[date, int]]:
+    """A station's observations in [start, end) epoch seconds, sorted by (time, id), and clock faults per day."""
+    rows = session.execute(
+        select(*_EVENT_COLUMNS)
+        .where(Event.station_id == station,
+               Event.ts >= datetime.fromtimestamp(start, UTC), Event.ts < datetime.fromtimestamp(end, UTC))
+        .order_by(Event.ts, Event.id)
+    )
+    obs: list[Obs] = []
+    faults: dict[date, int] = defaultdict(int)
+    for ts, kind, device, event_id, payload, fault, local_date in rows:
+        if fault is not None:
+            faults[local_date] += 1  # an untrustworthy timestamp counts nowhere, but is reported
+            continue
+        obs.append(from_row(ts, kind, device, str(event_id), payload))
+    # Same-second ties are broken by the id's text, as `cloud derive` does (UUID order in SQL may differ).
+    obs.sort(key=lambda o: (o.t, o.id))
+    return obs, dict(faults)
+
+
+def load_exceptions(session: Session, station: str) -> dict[date, str]:
+    rows = session.execute(select(StationException.date, StationException.reason)
+                           .where(StationException.station_id == station))
+    return {day: reason for day, reason in rows}
+
+
+def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert or update by primary key, on SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(list(rows))
+    update = {c: statement.excluded[c] for c in rows[0] if c not in keys}
+    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update))
+
+
+def insert_ignore(session: Session, table: Table, row: dict[str, Any], keys: Sequence[str]) -> bool:
+    """Insert unless a row with the same unique `keys` exists (another worker, or ingest, got there first)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(insert(table).values(row).on_conflict_do_nothing(index_elements=list(keys)))
+    return bool(getattr(result, "rowcount", 0))
