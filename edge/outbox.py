@@ -72,7 +72,8 @@ class Outbox:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.station = station
         self.max_events = max_events
-        self._db = sqlite3.connect(str(path), isolation_level=None)
+        # Built in one thread, used by the agent loop (one at a time): no cross-thread sharing beyond that.
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed event survives a power cut, not only a crash of the agent.
         self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")

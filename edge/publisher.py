@@ -100,7 +100,13 @@ class Publisher:
             loop.call_soon_threadsafe(settle)
 
         def on_disconnect(_c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
-            loop.call_soon_threadsafe(lost.set)
+            def gone() -> None:
+                lost.set()
+                self.wake.set()
+                if not connack.done():
+                    connack.set_exception(ConnectionError(f"disconnected before CONNACK: {reason}"))
+
+            loop.call_soon_threadsafe(gone)
 
         def on_publish(_c: Any, _u: Any, mid: int, reason: Any, _props: Any) -> None:
             loop.call_soon_threadsafe(self._ack, mid, reason)
@@ -114,12 +120,10 @@ class Publisher:
         await asyncio.to_thread(client.connect, self.config.host, self.config.port, self.config.keepalive_s)
         client.loop_start()
         try:
-            waiter = asyncio.ensure_future(lost.wait())
-            await asyncio.wait([connack, waiter], timeout=30, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            if not connack.done():
-                raise ConnectionError("no CONNACK from the broker")
-            reason = connack.result()
+            try:
+                reason = await asyncio.wait_for(connack, 30)
+            except TimeoutError:
+                raise ConnectionError("no CONNACK from the broker") from None
             if reason.is_failure:
                 raise ConnectionError(f"broker refused the connection: {reason}")
             log.info("mqtt: connected to %s:%s", self.config.host, self.config.port)
@@ -172,9 +176,6 @@ class Publisher:
                 await asyncio.sleep(0)
                 continue
             self.wake.clear()
-            waiter = asyncio.ensure_future(self.wake.wait())
-            gone = asyncio.ensure_future(lost.wait())
-            await asyncio.wait([waiter, gone], timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            gone.cancel()
+            with contextlib.suppress(TimeoutError):  # woken by a new event, an ack or the connection's loss
+                await asyncio.wait_for(self.wake.wait(), 1.0)
         raise ConnectionError("connection lost")

@@ -7,11 +7,12 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.drivers.base import Emit, Reading
+from edge.drivers.base import Emit, Reading, now
 from edge.drivers.fields import DeviceId, GpioPin
 from edge.drivers.gpio import Edge, watch
 from station_protocol import Kind, new_event_id
@@ -49,8 +50,8 @@ class ButtonDriver:
         self._buzzer: Any = None
         self._signal: asyncio.Task[None] | None = None
 
-    def _call(self, action: str, call: str, edge: Edge) -> Reading:
-        return Reading(device=self.device_id, kind=Kind.CALL, ts=edge.at, urgent=True,
+    def _call(self, action: str, call: str, ts: datetime) -> Reading:
+        return Reading(device=self.device_id, kind=Kind.CALL, ts=ts, urgent=True,
                        fields={"action": action, "call": call})
 
     async def run(self, emit: Emit) -> None:
@@ -71,14 +72,14 @@ class ButtonDriver:
                     continue
                 call = new_event_id()
                 self._recent.append(call)
-                await emit(self._call("pressed", call, edge))
+                await emit(self._call("pressed", call, edge.at))
                 log.warning("%s: emergency call %s pressed", self.device_id, call)
                 if self._led is not None:
                     self._led.blink(on_time=0.25, off_time=0.25)
                 release = await self._wait_release(queue, cfg.long_press_s)
                 if release is None:
                     # Held down: the elder (or staff) cancels. Same call id, so the cloud closes that call.
-                    await emit(self._call("cancelled", call, edge))
+                    await emit(self._call("cancelled", call, now()))
                     log.warning("%s: emergency call %s cancelled by a long press", self.device_id, call)
                     if self._led is not None:
                         self._led.off()
