@@ -1,25 +1,28 @@
-"""Acknowledge and resolve an alert (interim: until the alerts service lands, which also queues `cmd/call-ack`)."""
+"""Acknowledge and resolve through the alerts service, which also queues `cmd/call-ack` for an emergency call."""
 
 from datetime import UTC, datetime
 
+from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
 
-from cloud.store.models import Alert, AlertStatus
+from cloud.alerts import service
+from cloud.store.models import Alert
 
 
 def acknowledge(session: Session, alert: Alert, *, by: str, notes: str | None) -> None:
-    alert.status = AlertStatus.ACKNOWLEDGED.value
-    alert.acknowledged_by = by
-    alert.acknowledged_at = datetime.now(UTC)
-    if notes:
-        alert.notes = notes
+    try:
+        # Wall-clock time: alert rows and the live stream run on real time, not the domain clock.
+        service.acknowledge(session, alert.id, by=by, now=datetime.now(UTC), notes=notes)
+    except service.AlertError as exc:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     session.commit()
 
 
 def resolve(session: Session, alert: Alert, *, by: str, notes: str | None) -> None:
-    alert.status = AlertStatus.RESOLVED.value
-    alert.resolved_by = by
-    alert.resolved_at = datetime.now(UTC)
-    if notes:
-        alert.notes = notes
+    try:
+        service.resolve(session, alert.id, by=by, now=datetime.now(UTC), notes=notes)
+    except service.AlertError as exc:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     session.commit()

@@ -1,6 +1,6 @@
 """Response and request models of the API: explicit, so the OpenAPI document says exactly what comes back."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -181,3 +181,81 @@ class Page(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class SpotCheckIn(BaseModel):
+    """A plan: a local day and window; all stations, a town, named stations, or a random draw (seed recorded)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: date
+    start: time
+    end: time
+    scope: Literal["all", "town", "random", "stations"] | None = Field(
+        default=None, description="default: random with `sample`, else town with `town`, else stations, else all"
+    )
+    town: str | None = Field(default=None, min_length=1, max_length=200)
+    sample: int | None = Field(default=None, ge=1, le=100_000)
+    seed: int | None = Field(default=None, ge=0, le=2**62)
+    stations: list[str] | None = Field(default=None, max_length=10_000)
+
+
+class SpotCheckResultOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    plan_id: int
+    station: str
+    station_name: str
+    town: str
+    date: date
+    start: str
+    end: str
+    result: str
+    reason: str | None
+
+
+class SpotCheckPlanOut(BaseModel):
+    id: int
+    date: date
+    start: str
+    end: str
+    scope: str
+    town: str | None
+    sample: int | None
+    seed: int | None
+    stations: list[str]
+    created_by: str
+    created_at: datetime
+    results: dict[str, int] = Field(description="how many stations got each result so far")
+
+
+class VetoOut(BaseModel):
+    station: str
+    station_name: str
+    town: str
+    year: int
+    failed: int
+    veto: bool
+    failed_dates: list[str]
+
+
+class AssessmentRow(BaseModel):
+    """A station's year at a glance: what the assessment sheet concludes."""
+
+    station: str
+    station_name: str
+    town: str
+    grade: str
+    year: int
+    months: int
+    months_met: int
+    months_with_activity: int
+    monthly_average: float | None
+    threshold: int | None
+    compliance: float | None
+    failed_spot_checks: int
+    veto: bool
+    subsidy_cny: int = Field(description="the grade's subsidy when the station runs normally")
+    eligible: bool | None = Field(description="false with a veto; null until the assessors' score is known")
+    subsidy_if_eligible: int = Field(description="0 with a veto, else the grade's subsidy (if the score reaches 80)")
+    subsidy: int | None

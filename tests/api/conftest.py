@@ -1,10 +1,10 @@
 """API fixtures: a migrated SQLite store with two towns of stations, a user of every role, a client per role."""
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -17,10 +17,11 @@ from cloud.store.db import make_engine, make_session_factory
 from cloud.store.migrate import upgrade
 from cloud.store.models import Station
 from cloud.store.users import User, UserTown
+from tests.api import fleet
 
 PASSWORD = "correct horse battery"
-# A Monday in October 2026 (a working day), 10:00 in Shanghai.
-NOW = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
+# A Monday in October 2026 (a working day), 10:00 in Shanghai: the fleet's "now".
+NOW = fleet.NOW
 
 STATIONS = [
     ("hl-01", "汇龙一站", "汇龙镇", "3A"),
@@ -65,6 +66,13 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def fleet_engine(engine: Engine) -> Engine:
+    """The store with the fleet's events derived by the worker's own recompute (see tests/api/fleet.py)."""
+    fleet.build(engine)
+    return engine
+
+
+@pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     with make_session_factory(engine)() as session:
         yield session
@@ -74,10 +82,19 @@ def settings_for(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, secret_key="test-secret-key-that-is-long-enough")
 
 
+def make_app(engine: Engine, tmp_path: Path) -> FastAPI:
+    return create_app(settings_for(tmp_path), config=ApiConfig(clock=lambda: NOW, stream_poll_s=0.05), engine=engine)
+
+
 @pytest.fixture
 def app_client(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(settings_for(tmp_path), config=ApiConfig(clock=lambda: NOW, stream_poll_s=0.05), engine=engine)
-    with TestClient(app) as client:
+    with TestClient(make_app(engine, tmp_path)) as client:
+        yield client
+
+
+@pytest.fixture
+def fleet_client(fleet_engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(make_app(fleet_engine, tmp_path)) as client:
         yield client
 
 
@@ -87,15 +104,25 @@ def token_for(client: TestClient, name: str, password: str = PASSWORD) -> str:
     return str(response.json()["access_token"])
 
 
-@pytest.fixture
-def as_user(app_client: TestClient) -> Callable[[str], TestClient]:
-    """`as_user("admin")`: the client with that user's bearer token set."""
+def _as_user(client: TestClient) -> Callable[[str], TestClient]:
     tokens: dict[str, str] = {}
 
     def use(name: str) -> TestClient:
         if name not in tokens:
-            tokens[name] = token_for(app_client, name)
-        app_client.headers["Authorization"] = f"Bearer {tokens[name]}"
-        return app_client
+            tokens[name] = token_for(client, name)
+        client.headers["Authorization"] = f"Bearer {tokens[name]}"
+        return client
 
     return use
+
+
+@pytest.fixture
+def as_user(app_client: TestClient) -> Callable[[str], TestClient]:
+    """`as_user("admin")`: the client with that user's bearer token set (registry only, nothing derived)."""
+    return _as_user(app_client)
+
+
+@pytest.fixture
+def fleet_as(fleet_client: TestClient) -> Callable[[str], TestClient]:
+    """`fleet_as("town-hl")`: a client on the derived fleet with that user's token set."""
+    return _as_user(fleet_client)

@@ -1,5 +1,76 @@
-"""placeholder"""
+"""GET /overview: the overview page in one call — today's states by town, active alerts, month progress by grade."""
+
+from collections import Counter, defaultdict
+from statistics import median
 
 from fastapi import APIRouter
+from sqlalchemy import select
 
-router = APIRouter()
+from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
+from cloud.api.derived_view import state_so_far
+from cloud.api.routes.alerts import count_active
+from cloud.api.schemas import GradeProgress, Overview, TownCount
+from cloud.api.scope import station_condition
+from cloud.rules.config import RulesConfig
+from cloud.store.derived import DayResult, MonthResult
+from cloud.store.models import AlertKind, Station
+
+router = APIRouter(tags=["overview"])
+MAIN_STATES = ("open", "closed", "partial", "unknown")
+
+
+@router.get("/overview", response_model=Overview)
+def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config: ConfigDep) -> Overview:
+    today = config.today(runtime.settings.timezone)
+    month = f"{today:%Y-%m}"
+    visible = station_condition(user)
+    stations = session.execute(select(Station.id, Station.town, Station.grade).where(visible)).tuples().all()
+    rules = RulesConfig()
+    verdicts = {
+        sid: state_so_far(verdict, compliance, rules)
+        for sid, verdict, compliance in session.execute(
+            select(DayResult.station_id, DayResult.verdict, DayResult.compliance)
+            .join(Station, Station.id == DayResult.station_id)
+            .where(visible, DayResult.local_date == today)
+        ).tuples()
+    }
+    months = {
+        sid: record
+        for sid, record in session.execute(
+            select(MonthResult.station_id, MonthResult.record)
+            .join(Station, Station.id == MonthResult.station_id)
+            .where(visible, MonthResult.month == month)
+        ).tuples()
+    }
+    by_town: dict[str, Counter[str]] = defaultdict(Counter)
+    by_grade: dict[str, list[str]] = defaultdict(list)
+    for sid, town, grade in stations:
+        verdict = verdicts.get(sid, "no_data")
+        by_town[town][verdict if verdict in MAIN_STATES else "other"] += 1
+        by_grade[grade].append(sid)
+    grades = []
+    for grade in sorted(by_grade):
+        records = [months[sid] for sid in by_grade[grade] if sid in months]
+        figures = [float(r.get("figure", r.get("elders", 0))) for r in records]
+        grades.append(
+            GradeProgress(
+                grade=grade,
+                stations=len(by_grade[grade]),
+                threshold=int(records[0]["threshold"]) if records else rules.grade_thresholds.get(grade, 0),
+                elders_median=median(figures) if figures else 0.0,
+                on_track=sum(1 for r in records if r.get("met") or not r.get("at_risk")),
+                met=sum(1 for r in records if r.get("met")),
+            )
+        )
+    towns = [
+        TownCount(town=town, stations=sum(c.values()), **{s: c[s] for s in MAIN_STATES}, other=c["other"])
+        for town, c in sorted(by_town.items())
+    ]
+    return Overview(
+        date=today,
+        month=month,
+        towns=towns,
+        grades=grades,
+        active_alerts=count_active(session, user),
+        active_emergencies=count_active(session, user, kind=AlertKind.EMERGENCY_CALL.value),
+    )

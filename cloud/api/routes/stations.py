@@ -11,7 +11,7 @@ from cloud.api import derived_view
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
 from cloud.api.scope import STATION_DATA_ROLES, get_visible_station, station_condition
-from cloud.store.models import GRADES, Alert, AlertStatus, Device, Station
+from cloud.store.models import Alert, AlertStatus, Device, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -38,19 +38,19 @@ def list_stations(
         query = query.where(Station.grade == grade)
     stations = list(session.scalars(query.order_by(Station.town, Station.id)))
     today = config.today(runtime.settings.timezone)
-    states = derived_view.today_states(session, [s.id for s in stations], today)
     ids = select(Station.id).where(station_condition(user))
+    states = derived_view.today_states(session, ids, today)
     alert_counts = dict(
         session.execute(
             select(Alert.station_id, func.count())
             .where(Alert.status != AlertStatus.RESOLVED.value, Alert.station_id.in_(ids))
             .group_by(Alert.station_id)
-        ).tuples()
+        ).tuples().all()
     )
     online = dict(
         session.execute(
             select(Device.station_id, Device.online).where(Device.device_id == "agent", Device.station_id.in_(ids))
-        ).tuples()
+        ).tuples().all()
     )
     show_alerts = user.role in STATION_DATA_ROLES
     out = []
@@ -93,5 +93,3 @@ def station_month(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "month out of range (2020-2100)")
     return derived_view.month_out(session, station, first, as_of=config.today(station.timezone))
 
-
-__all__ = ["GRADES", "router"]

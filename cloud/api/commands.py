@@ -1,0 +1,35 @@
+"""`eldercare cloud api`: serve the API and the dashboard with uvicorn."""
+
+from pathlib import Path
+
+import click
+
+from cloud.store.options import data_dir_option, settings_for
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@data_dir_option
+def api(host: str, port: int, data_dir: Path | None) -> None:
+    """Serve the API (/api/v1, OpenAPI at /api/v1/docs), /healthz, /metrics and the dashboard at /."""
+    import uvicorn
+    from sqlalchemy.exc import OperationalError
+
+    from cloud.api.app import create_app
+    from cloud.store.db import make_engine, safe_url
+    from cloud.store.migrate import current_revisions, head_revisions
+
+    settings = settings_for(data_dir)
+    url = settings.resolved_database_url
+    engine = make_engine(url)
+    try:
+        current = current_revisions(engine)
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot open {safe_url(url)}: {str(exc.orig).strip().splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    if sorted(current) != head_revisions():
+        raise click.ClickException(f"{safe_url(url)} is not at the latest schema; run 'eldercare cloud migrate'")
+    click.echo(f"eldercare API and dashboard on http://{host}:{port}/ (database {safe_url(url)})", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)

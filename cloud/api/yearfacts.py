@@ -1,0 +1,64 @@
+"""Gather a station's year from the store for the assessment sheet (the I/O half of cloud.api.assessment)."""
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cloud.api.assessment import YearFacts
+from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
+from cloud.store.models import Alert, AlertKind, Station
+from cloud.store.users import Activity
+
+
+def year_facts(session: Session, stations: Sequence[Station], year: int) -> list[YearFacts]:
+    """One YearFacts per station, in a fixed number of queries whatever the number of stations."""
+    ids = [s.id for s in stations]
+    prefix = f"{year:04d}-"
+    months: dict[str, list[dict[str, object]]] = {sid: [] for sid in ids}
+    for sid, record in session.execute(
+        select(MonthResult.station_id, MonthResult.record)
+        .where(MonthResult.station_id.in_(ids), MonthResult.month.startswith(prefix))
+        .order_by(MonthResult.month)
+    ).tuples():
+        months[sid].append(dict(record))
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    activity: dict[str, set[str]] = {sid: set() for sid in ids}
+    for sid, day in session.execute(
+        select(Activity.station_id, Activity.day).where(Activity.station_id.in_(ids), Activity.day.between(first, last))
+    ).tuples():
+        activity[sid].add(f"{day:%Y-%m}")
+    spots: dict[str, list[dict[str, object]]] = {sid: [] for sid in ids}
+    for sid, plan_day, start, end, result, record in session.execute(
+        select(SpotCheckResult.station_id, SpotCheckPlan.local_date, SpotCheckPlan.start, SpotCheckPlan.end,
+               SpotCheckResult.result, SpotCheckResult.record)
+        .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
+        .where(SpotCheckResult.station_id.in_(ids), SpotCheckPlan.local_date.between(first, last))
+        .order_by(SpotCheckPlan.local_date)
+    ).tuples():
+        spots[sid].append({"date": plan_day.isoformat(), "start": start, "end": end, "result": result,
+                           "reason": record.get("reason")})
+    vetoes = {
+        v.station_id: v for v in session.scalars(select(Veto).where(Veto.station_id.in_(ids), Veto.year == year))
+    }
+    calls: dict[str, tuple[int, int]] = {}
+    for sid, total, answered in session.execute(
+        select(Alert.station_id, func.count(), func.count(Alert.acknowledged_at))
+        .where(Alert.station_id.in_(ids), Alert.kind == AlertKind.EMERGENCY_CALL.value,
+               Alert.raised_at >= datetime(year, 1, 1, tzinfo=UTC),
+               Alert.raised_at < datetime(year + 1, 1, 1, tzinfo=UTC))
+        .group_by(Alert.station_id)
+    ).tuples():
+        calls[sid] = (int(total), int(answered))
+    out = []
+    for s in stations:
+        veto = vetoes.get(s.id)
+        failed = veto.failed if veto else sum(1 for r in spots[s.id] if r["result"] == "fail")
+        total, answered = calls.get(s.id, (0, 0))
+        out.append(YearFacts(
+            station=s.id, name=s.name, town=s.town, grade=s.grade, year=year, months=months[s.id],
+            activity_months=activity[s.id], spot_results=spots[s.id], failed_spot_checks=failed,
+            veto=bool(veto and veto.veto), calls=total, calls_answered=answered,
+        ))
+    return out
