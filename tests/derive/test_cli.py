@@ -1,0 +1,114 @@
+"""`eldercare cloud derive`: the audit recompute from raw files, with no server."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from eldercare.cli import cli
+from tests.derive.conftest import AuditFiles, fortnight
+
+
+def run(files: AuditFiles, *extra: str, events: Path | None = None) -> tuple[list[dict[str, Any]], str]:
+    args = ["cloud", "derive", "--stations", str(files.stations), "--events", str(events or files.events),
+            "--from", "2026-10-01", "--to", "2026-10-16", *extra]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output + result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()], result.stderr
+
+
+def by(lines: list[dict[str, Any]], kind: str) -> dict[tuple[str, str], dict[str, Any]]:
+    key = {"day": "date", "month": "month", "spot_check": "date", "veto": "year"}[kind]
+    return {(ln["station"], str(ln[key])): ln for ln in lines if ln["type"] == kind}
+
+
+def test_day_lines_match_the_ground_truth(audit_files: AuditFiles) -> None:
+    lines, _ = run(audit_files, "--exceptions", str(audit_files.exceptions))
+    days = by(lines, "day")
+    assert len(days) == 2 * 16
+    for line in days.values():
+        assert {"station", "date", "working_day", "compliance", "verdict", "person_times", "elders"} <= set(line)
+    a = {d: days[("qd-a", d)] for _, d in days if _ == "qd-a"}
+    assert a["2026-10-12"]["verdict"] == "open" and a["2026-10-12"]["compliance"] == 1.0
+    assert a["2026-10-13"]["late_open_minutes"] == 50 and a["2026-10-13"]["verdict"] == "partial"
+    assert a["2026-10-14"]["verdict"] == "closed" and a["2026-10-14"]["compliance"] == 0.0
+    assert a["2026-10-15"]["verdict"] == "open" and a["2026-10-15"]["unknown_minutes"] >= 59
+    assert a["2026-10-15"]["closed_minutes"] == 0  # the offline hour is unknown, not closed
+    assert a["2026-10-01"]["verdict"] == "not_scheduled" and a["2026-10-01"]["working_day"] is False
+    assert a["2026-10-01"]["holiday"] == "National Day" and a["2026-10-01"]["person_times"] == 1
+    assert a["2026-10-06"]["verdict"] == "not_scheduled"  # a Tuesday inside the golden week
+    assert a["2026-10-09"]["verdict"] == "unknown" and a["2026-10-09"]["working_day"] is True  # nothing heard
+    assert a["2026-10-10"]["calendar"] == "makeup" and a["2026-10-10"]["working_day"] is True
+    # Staff walk through the counter but are not person-times.
+    monday = fortnight()["qd-a"][0]
+    assert a["2026-10-12"]["person_times"] == sum(1 for v in monday.visits if v[2] != "staff")
+    assert a["2026-10-12"]["staff_visits"] == 1 and a["2026-10-12"]["entries"] == len(monday.visits)
+    assert a["2026-10-12"]["elders"] == 5
+    b16 = days[("qd-b", "2026-10-16")]
+    assert b16["verdict"] == "excused" and b16["excused"] == "renovation approved by the town"
+
+
+def test_month_lines_judge_the_grade_threshold(audit_files: AuditFiles) -> None:
+    lines, _ = run(audit_files)
+    months = by(lines, "month")
+    a, b = months[("qd-a", "2026-10")], months[("qd-b", "2026-10")]
+    assert (a["threshold"], b["threshold"]) == (50, 100)  # 2A and 3A
+    assert a["basis"] == "elders" and a["elders"] == 6 and a["met"] is False
+    assert a["person_times"] == sum(d["person_times"] for d in lines if d["type"] == "day" and d["station"] == "qd-a")
+    # qd-b has no camera: the judgement can only use person-times, and says so.
+    assert b["basis"] == "person_times" and b["elders"] == 0 and b["basis_note"]
+    assert a["at_risk"] is True and a["complete"] is False and a["as_of"] == "2026-10-16"
+
+
+def test_spot_checks_and_veto(audit_files: AuditFiles) -> None:
+    lines, _ = run(audit_files, "--spot-checks", str(audit_files.checks))
+    checks = [ln for ln in lines if ln["type"] == "spot_check"]
+    results = {(c["station"], c["date"], c["start"]): c["result"] for c in checks}
+    assert results == {
+        ("qd-a", "2026-10-14", "09:00"): "fail",
+        ("qd-b", "2026-10-14", "09:00"): "pass",
+        ("qd-a", "2026-10-15", "09:00"): "unverifiable",
+        ("qd-a", "2026-10-13", "14:00"): "pass",
+        ("qd-b", "2026-10-13", "14:00"): "pass",
+    }
+    vetoes = by(lines, "veto")
+    assert (vetoes[("qd-a", "2026")]["failed"], vetoes[("qd-a", "2026")]["veto"]) == (1, False)
+    assert vetoes[("qd-b", "2026")]["failed"] == 0
+
+
+def test_bad_lines_are_reported_with_their_number_and_not_fatal(audit_files: AuditFiles, tmp_path: Path) -> None:
+    good = audit_files.events.read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join([
+        good[0], "{not json", json.dumps({"topic": "eldercare/v1/qd-a/door-1/door", "payload": {"v": 1}}),
+        json.dumps({"payload": {}}), *good[1:],
+    ]) + "\n", encoding="utf-8")
+    lines, stderr = run(audit_files, events=bad)
+    assert "line 2: not a protocol event line" in stderr
+    assert "line 3: " in stderr and "id" in stderr
+    assert "line 4: " in stderr
+    assert "3 bad" in stderr
+    clean, _ = run(audit_files)
+    assert lines == clean
+
+
+def test_order_of_lines_does_not_change_the_answer(audit_files: AuditFiles, tmp_path: Path) -> None:
+    reversed_file = tmp_path / "reversed.jsonl"
+    reversed_file.write_text("\n".join(reversed(audit_files.events.read_text().splitlines())) + "\n")
+    assert run(audit_files, "--spot-checks", str(audit_files.checks), events=reversed_file)[0] == run(
+        audit_files, "--spot-checks", str(audit_files.checks))[0]
+
+
+def test_errors_are_one_line(audit_files: AuditFiles, tmp_path: Path) -> None:
+    checks = tmp_path / "bad_checks.csv"
+    checks.write_text("date,start,end,station\n2026-10-14,10:00,09:00,\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "eldercare", "cloud", "derive", "--stations", str(audit_files.stations),
+         "--events", str(audit_files.events), "--from", "2026-10-01", "--to", "2026-10-16",
+         "--spot-checks", str(checks)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("eldercare: error: ")
+    assert "line 2" in proc.stderr and proc.stdout == ""
