@@ -44,7 +44,8 @@ class Agent:
         self.drivers: list[Driver] = build_drivers(config.devices, self.buses)
         self.commands = CommandTable(self.drivers)
         self.publisher = Publisher(config.station, config.mqtt, self.outbox, on_command=self._command,
-                                   on_connect=self._on_connect)
+                                   on_connect=self._on_connect, backoff_base_s=config.mqtt.reconnect_min_s,
+                                   backoff_cap_s=config.mqtt.reconnect_max_s)
         self.clock_issue: str | None = None
         self.started = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()

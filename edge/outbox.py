@@ -1,11 +1,11 @@
 """The durable outbox: every event is stored here (SQLite, WAL) before anything is sent, and deleted only after the
 broker's PUBACK.
 
-Policy when full (`max_events`): health reports are dropped oldest first (they are retained state; only the newest
-per device matters, so a newer one also replaces an unsent older one). Flow counts, door changes, face observations
+Policy when full (`max_events`): health reports are dropped oldest first (retained state: the newest per device
+matters most). Flow counts, door changes, face observations
 and calls are never dropped: the outbox grows past its bound rather than lose them, and says so in the log and the
 heartbeat. Heartbeats never enter the outbox. Per-device `seq` is allocated in the same transaction as the insert, so
-it survives restarts and a gap in it means a real loss.
+it survives restarts; a gap in it means a dropped health report or a real loss.
 """
 
 import json
@@ -108,9 +108,6 @@ class Outbox:
             payload = self._payload(reading, kind, seq)
             db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
                        "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq", (reading.device, seq))
-            if droppable:  # retained state: an unsent older report of the same device is superseded
-                gone = db.execute("DELETE FROM outbox WHERE device = ? AND kind = ?", (reading.device, kind.value))
-                self._depth -= gone.rowcount
             if self._depth >= self.max_events:
                 self._make_room()
             db.execute(

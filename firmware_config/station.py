@@ -43,6 +43,8 @@ class MqttConfig(BaseModel):
         default="ELDERCARE_MQTT_PASSWORD", description="environment variable holding the password (if no file)"
     )
     keepalive_s: int = Field(default=60, ge=5, le=3600)
+    reconnect_min_s: float = Field(default=1.0, gt=0, le=60, description="first reconnect delay (full jitter)")
+    reconnect_max_s: float = Field(default=120.0, gt=0, le=3600, description="longest reconnect delay")
 
 
 class AgentConfig(BaseModel):

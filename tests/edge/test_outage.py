@@ -1,0 +1,144 @@
+"""Outage: broker down, a thousand events, the agent killed with SIGKILL twice, everything restarted.
+
+Every event arrives, duplicates carry the same id, per-device order holds, and the counts add up to what the
+simulated counters really counted.
+"""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eldercare.localservices import Mosquitto
+from simulators.modbus_counter import ModbusCounterSim, SimCounter
+from station_protocol import Flow, Health
+from tests.edge.conftest import Received, Subscriber, subscribe
+
+UNITS = (1, 2, 3)
+
+
+def start_agent(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "eldercare", "edge", "run", "--config", str(config)],
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
+def stored(outbox: Path) -> int:
+    """Events generated so far: the highest seq per device (+1), read from the agent's outbox."""
+    if not outbox.exists():
+        return 0
+    with sqlite3.connect(outbox, timeout=5) as db:
+        try:
+            return sum(seq + 1 for (seq,) in db.execute("SELECT seq FROM device_seq"))
+        except sqlite3.OperationalError:
+            return 0
+
+
+def device_messages(subscriber: Subscriber) -> list[Received]:
+    with subscriber.lock:
+        return [m for m in subscriber.messages if "/agent/" not in m.topic]
+
+
+def distinct(subscriber: Subscriber) -> set[tuple[str, int]]:
+    """(device, seq) of every device event received so far."""
+    out = set()
+    for received in device_messages(subscriber):
+        message = received.decoded().message
+        assert isinstance(message, Flow | Health)
+        out.add((message.device, message.seq))
+    return out
+
+
+def wait(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+def test_outage_with_kill_9(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    counters = [SimCounter(unit) for unit in UNITS]
+    outbox = tmp_path / "outbox.sqlite3"
+    log = tmp_path / "agent.log"
+    stop = threading.Event()
+
+    def people() -> None:  # people keep walking in and out throughout
+        i = 0
+        while not stop.is_set():
+            counters[i % len(counters)].add(1, i % 2)
+            i += 1
+            time.sleep(0.002)
+
+    with ModbusCounterSim(counters, tmp_path / "ttyUSB0") as sim:
+        config = tmp_path / "station.yaml"
+        config.write_text(yaml.safe_dump({
+            "station": "qd-outage-01", "name": "断网测试站", "grade": "2A", "town": "汇龙镇", "address": "x",
+            "mqtt": {"host": "127.0.0.1", "port": mosquitto.port, "tls": False, "password_env": None,
+                     "reconnect_min_s": 0.2, "reconnect_max_s": 1.0},
+            "agent": {"outbox": str(outbox), "clock_check": "year"},
+            "devices": [{"type": "counter", "id": f"flow-{u}", "port": str(sim.port), "unit": u, "interval_s": 0.01,
+                         "timeout_s": 0.2} for u in UNITS],
+        }, allow_unicode=True))
+        walker = threading.Thread(target=people, daemon=True)
+        walker.start()
+        mosquitto.stop()
+        agent = start_agent(config, log)
+        try:
+            wait(lambda: stored(outbox) >= 500, 60, "500 events in the outbox")
+            agent.send_signal(signal.SIGKILL)  # mid-generation
+            agent.wait()
+            agent = start_agent(config, log)
+            wait(lambda: stored(outbox) >= 1000, 60, "1000 events in the outbox")
+            stop.set()
+            walker.join()
+            time.sleep(0.3)  # the last people counted are read and stored
+            generated = stored(outbox)
+
+            mosquitto.start()
+            subscriber: Subscriber = subscribe(mosquitto, "eldercare/v1/qd-outage-01/+/+")
+            wait(lambda: len(subscriber.messages) >= 50, 30, "the backlog starting to arrive")
+            os.kill(agent.pid, signal.SIGKILL)  # mid-drain: unacknowledged events will be sent again
+            agent.wait()
+            agent = start_agent(config, log)
+            wait(lambda: len(distinct(subscriber)) >= generated, 60, "every event")
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            agent.send_signal(signal.SIGTERM)
+            agent.wait(10)
+
+    by_seq: dict[tuple[str, int], set[str]] = defaultdict(set)
+    first_seen: dict[str, list[int]] = defaultdict(list)
+    flows: dict[str, dict[int, Flow]] = defaultdict(dict)
+    events: dict[str, set[int]] = defaultdict(set)
+    for received in device_messages(subscriber):
+        message = received.decoded().message
+        assert isinstance(message, Flow | Health)
+        events[message.device].add(message.seq)
+        key = (message.device, message.seq)
+        if not by_seq[key]:
+            first_seen[message.device].append(message.seq)
+        by_seq[key].add(str(message.id))
+        if isinstance(message, Flow):
+            flows[message.device][message.seq] = message
+    assert all(len(ids) == 1 for ids in by_seq.values()), "a duplicate carried a different id"
+    for unit, counter in zip(UNITS, counters, strict=True):
+        device = f"flow-{unit}"
+        assert sorted(events[device]) == list(range(len(events[device]))), f"{device}: events lost"
+        assert first_seen[device] == sorted(events[device]), f"{device}: out of order"
+        counted = [flows[device][s] for s in sorted(flows[device])]
+        baseline = counted[0].counter_in - counted[0].in_  # type: ignore[operator]
+        assert sum(e.in_ for e in counted) == counter.people_in - baseline, f"{device}: people lost"
+    # The restarted agent keeps polling after the backlog, so more than `generated` may have arrived.
+    total = sum(len(s) for s in events.values())
+    assert total >= generated >= 1000
+    duplicates = len(device_messages(subscriber)) - total
+    print(f"{generated} events, {duplicates} duplicates after the kill during the drain")
