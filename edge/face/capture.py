@@ -5,6 +5,7 @@ and, for a live source, retried with a growing delay; it never raises into the c
 """
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,11 @@ class SourceKind(StrEnum):
     STREAM = "stream"
     FILE = "file"
     IMAGE = "image"
+
+
+def redact(source: str) -> str:
+    """A source fit for logs and health: without the password an RTSP URL may carry."""
+    return re.sub(r"://[^/@]*@", "://***@", source)
 
 
 def source_kind(source: str) -> SourceKind:
@@ -101,7 +107,7 @@ def _live(
         capture = _open(source, kind)
         try:
             if not capture.isOpened():
-                report(False, f"cannot open {kind} source {source}; retrying in {delay:.0f} s")
+                report(False, f"cannot open {kind} source {redact(source)}; retrying in {delay:.0f} s")
             else:
                 frames = 0
                 while not stop.is_set():
@@ -118,7 +124,9 @@ def _live(
                         yield Frame(image=image, t=t, ts=datetime.now(UTC))
                 if stop.is_set():
                     return
-                report(False, f"{kind} source {source} stopped delivering frames; reconnecting in {delay:.0f} s")
+                report(
+                    False, f"{kind} source {redact(source)} stopped delivering frames; reconnecting in {delay:.0f} s"
+                )
         finally:
             capture.release()
         stop.wait(delay)

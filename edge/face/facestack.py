@@ -69,13 +69,18 @@ def encode(rgb: Image, boxes: list[Box]) -> list[Vector]:
     return vectors
 
 
-def enrolment_encoding(path: Path) -> Vector:
+def enrolment_encoding(path: Path, max_side: int = 1000) -> Vector:
     """The one face in an enrolment photo; ValueError when it shows no face or several."""
+    import cv2
+
     rgb = read_image(path)
-    # Enrolment is rare and must not miss: detect at full resolution with one upsampling pass.
-    boxes = locate(rgb, upsample=1)
+    # Enrolment must not miss a face, but a phone's 12-megapixel photo upsampled would take seconds and a lot of
+    # memory: detect (with one upsampling pass) on a copy at most `max_side` pixels wide, encode at full resolution.
+    scale = min(1.0, max_side / max(rgb.shape[:2]))
+    small = rgb if scale == 1 else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    boxes = [tuple(round(v / scale) for v in box) for box in locate(np.ascontiguousarray(small), upsample=1)]
     if not boxes:
         raise ValueError(f"{path}: no face found; use a clear, front-facing photo of one person")
     if len(boxes) > 1:
         raise ValueError(f"{path}: {len(boxes)} faces found; enrolment needs a photo of exactly one person")
-    return encode(rgb, boxes)[0]
+    return encode(rgb, boxes)[0]  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ class Stats:
     encodings: int = 0
     observations: int = 0
     errors: int = 0
+    smallest_face_px: int = 0  # for installers aiming a camera: faces below ~80 px / detect_scale are missed
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -103,6 +104,8 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
         return out
     boxes = stages.detector.detect(frame.image)
     stats.faces += len(boxes)
+    for top, _, bottom, _ in boxes:
+        stats.smallest_face_px = min(stats.smallest_face_px or bottom - top, bottom - top)
     tracks = stages.tracker.update(boxes, frame.t)
     pending = [
         track

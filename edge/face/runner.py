@@ -6,16 +6,15 @@ puts a `Reading` on an asyncio queue; the driver's `run` moves them into the age
 
 import asyncio
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.drivers.base import Emit, Reading
+from edge.drivers.base import Emit, Reading, health
 from edge.drivers.camera import CameraConfig
-from edge.face.capture import frames
+from edge.face.capture import frames, redact
 from edge.face.detect import Detector
 from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
 from edge.face.match import Recogniser
@@ -26,11 +25,6 @@ from edge.face.visits import Visits
 from station_protocol import Kind
 
 log = logging.getLogger(__name__)
-
-
-def redact(source: str) -> str:
-    """A source fit for logs and health: without the password an RTSP URL may carry."""
-    return re.sub(r"://[^/@]*@", "://***@", source)
 
 
 def build_stages(config: CameraConfig, gallery: Gallery | None, *, remember_unknowns: bool = True) -> Stages:
@@ -63,6 +57,8 @@ def run_source(
     """Feed every frame of `config.source` through the stages until it ends or `stop` is set."""
     last_ts = datetime.now(UTC)
     for frame in frames(config.source, report, max_fps=config.max_fps, reconnect_s=config.reconnect_s, stop=stop):
+        if stop is not None and stop.is_set():
+            break
         try:
             for observation in process_frame(frame, stages):
                 on_observation(observation)
@@ -87,14 +83,6 @@ def face_reading(device: str, observation: Observation) -> Reading:
     return Reading(device=device, kind=Kind.FACE, ts=observation.ts, fields=fields)
 
 
-def health_reading(device: str, ok: bool, error: str | None, detail: dict[str, Any]) -> Reading:
-    """A `health` reading; the error is cut to the protocol's 500 characters."""
-    fields: dict[str, Any] = {"ok": ok, "detail": detail}
-    if error:
-        fields["error"] = error[:500]
-    return Reading(device=device, kind=Kind.HEALTH, ts=datetime.now(UTC), fields=fields)
-
-
 def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.Event) -> None:
     """The worker thread: the whole frame loop, handing readings to `put`."""
     state: dict[str, Any] = {"ok": None, "error": None}
@@ -110,21 +98,21 @@ def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.
     def report(ok: bool, error: str | None) -> None:
         # Health on every change of state; the periodic tick repeats it.
         if ok != state["ok"]:
-            put(health_reading(config.id, ok, error, detail(stats)))
+            put(health(config.id, ok, error, detail(stats)))
         state.update(ok=ok, error=error)
 
     def tick(current: Stats) -> None:
         nonlocal next_health
         if time.monotonic() >= next_health:
             next_health = time.monotonic() + config.health_interval_s
-            put(health_reading(config.id, bool(state["ok"]), state["error"], detail(current)))
+            put(health(config.id, bool(state["ok"]), state["error"], detail(current)))
 
     try:
         gallery = Gallery(config.gallery, passphrase_from_env())
         gallery.check_key()
         stages = build_stages(config, gallery)
     except GalleryError as exc:
-        put(health_reading(config.id, False, str(exc), {"source": source}))
+        put(health(config.id, False, str(exc), {"source": source}))
         raise
     stats = stages.stats
     run_source(
@@ -136,7 +124,7 @@ def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.
         stop=stop,
     )
     if not stop.is_set():
-        put(health_reading(config.id, bool(state["ok"]), state["error"] or "source ended", detail(stats)))
+        put(health(config.id, bool(state["ok"]), state["error"], {**detail(stats), "ended": True}))
 
 
 async def run_camera(config: CameraConfig, emit: Emit) -> None:

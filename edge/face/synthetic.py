@@ -88,6 +88,8 @@ def render(
     width, height = size
     base = background(width, height)
     rng = np.random.default_rng(seed)
+    # Sensor noise from a small bank of noise frames: realistic enough, and cheap to render.
+    bank = [rng.normal(0, noise, (height, width, 3)).astype(np.int16) for _ in range(8)] if noise else []
     for index in range(round(duration_s * fps)):
         t = index / fps
         frame = base.copy()
@@ -95,8 +97,8 @@ def render(
             if a.enter <= t <= a.leave:
                 top = max(0, height - a.sprite.shape[0] - 40)
                 _paste(frame, a.sprite, _centre_x(a, t, width, walk_s), top)
-        if noise:
-            frame = np.clip(frame + rng.normal(0, noise, frame.shape), 0, 255).astype(np.uint8)
+        if bank:
+            frame = np.clip(frame + bank[index % len(bank)], 0, 255).astype(np.uint8)
         yield frame
 
 

@@ -1,0 +1,237 @@
+"""`eldercare edge enrol | forget | gallery | camera-test`: the station's face gallery and a dry run of the camera.
+
+Encodings are computed here, on the device, and stored only in the encrypted gallery; nothing here prints them.
+"""
+
+import importlib
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import click
+from pydantic import TypeAdapter, ValidationError
+
+from edge.drivers.camera import CameraConfig
+from station_protocol import Face, encode, new_event_id
+from station_protocol.messages import PersonId
+
+GalleryOption = click.option(
+    "--gallery",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The gallery directory (default: the camera's `gallery` in --config).",
+)
+ConfigOption = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The station's config file, for its camera's settings and gallery directory.",
+)
+
+
+def _cameras(config_file: Path) -> list[CameraConfig]:
+    try:
+        load_station: Any = importlib.import_module("firmware_config.load").load_station
+    except (ImportError, AttributeError):
+        raise click.ClickException("this version cannot read station files: give --gallery DIR") from None
+    try:
+        station = load_station(config_file)
+    except ValueError as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    return [device for device in station.devices if isinstance(device, CameraConfig)]
+
+
+def _camera_from(config_file: Path) -> CameraConfig:
+    cameras = _cameras(config_file)
+    if not cameras:
+        raise click.ClickException(f"{config_file} configures no camera: give --gallery DIR")
+    if len({camera.gallery for camera in cameras}) > 1:
+        raise click.ClickException(f"{config_file} has cameras with different galleries: give --gallery DIR")
+    return cameras[0]
+
+
+def _gallery_dir(gallery: Path | None, config_file: Path | None) -> Path:
+    if gallery is not None:
+        return gallery
+    if config_file is not None:
+        return _camera_from(config_file).gallery
+    raise click.ClickException("give --gallery DIR, or --config STATION.yaml whose camera names its gallery")
+
+
+def _open_gallery(directory: Path) -> Any:
+    from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
+
+    try:
+        gallery = Gallery(directory, passphrase_from_env())
+        gallery.check_key()
+    except GalleryError as exc:
+        raise click.ClickException(str(exc)) from None
+    return gallery
+
+
+def _person_id(value: str) -> str:
+    try:
+        TypeAdapter(PersonId).validate_python(value)
+    except ValidationError:
+        raise click.BadParameter(
+            "1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit", param_hint="--id"
+        ) from None
+    if value.lower().startswith("anon-"):
+        raise click.BadParameter("ids starting with 'anon-' are kept for anonymous visitors", param_hint="--id")
+    return value
+
+
+@click.command()
+@GalleryOption
+@ConfigOption
+@click.option("--id", "person_id", required=True, help="The person's id as the cloud will see it, e.g. elder-0042.")
+@click.option("--role", type=click.Choice(["elder", "staff"]), required=True)
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def enrol(gallery: Path | None, config_file: Path | None, person_id: str, role: str, images: tuple[Path, ...]) -> None:
+    """Enrol a person (with their consent) from photos of their face; each photo must show exactly one face."""
+    from edge.face.facestack import FaceStackError, enrolment_encoding
+    from edge.face.gallery import Person
+
+    person_id = _person_id(person_id)
+    directory = _gallery_dir(gallery, config_file)
+    store = _open_gallery(directory)
+    encodings = []
+    for index, image in enumerate(images, 1):
+        click.echo(f"enrol: reading {image} ({index}/{len(images)})", err=True)
+        try:
+            encodings.append([float(x) for x in enrolment_encoding(image)])
+        except (ValueError, FaceStackError) as exc:
+            raise click.ClickException(f"{exc}; nothing was enrolled") from None
+    replaced = store.enrol(Person(id=person_id, role=role, encodings=encodings))  # type: ignore[arg-type]
+    verb = "re-enrolled" if replaced else "enrolled"
+    click.echo(f"{verb} {person_id} ({role}) from {len(images)} photo(s) in {directory}")
+
+
+@click.command()
+@GalleryOption
+@ConfigOption
+@click.option("--id", "person_id", required=True, help="The enrolled person's id.")
+def forget(gallery: Path | None, config_file: Path | None, person_id: str) -> None:
+    """Delete a person and their face encodings from the gallery (the right to deletion)."""
+    directory = _gallery_dir(gallery, config_file)
+    if not _open_gallery(directory).forget(person_id):
+        raise click.ClickException(f"{person_id} is not enrolled in {directory}")
+    click.echo(f"forgot {person_id}: their encodings are deleted from {directory}")
+
+
+@click.command()
+@GalleryOption
+@ConfigOption
+def gallery(gallery: Path | None, config_file: Path | None) -> None:
+    """List enrolled ids and roles (never encodings), and how many anonymous visitors this month has."""
+    from datetime import datetime
+
+    directory = _gallery_dir(gallery, config_file)
+    store = _open_gallery(directory)
+    people = store.people()
+    for person in sorted(people, key=lambda p: p.id):
+        click.echo(f"{person.id}\t{person.role}")
+    month = datetime.now().astimezone().strftime("%Y-%m")
+    unknown = len(store.unknowns(month))
+    click.echo(f"{len(people)} enrolled, {unknown} anonymous visitor(s) in {month}, in {directory}", err=True)
+
+
+@click.command("camera-test")
+@click.argument("source")
+@GalleryOption
+@ConfigOption
+@click.option("--tolerance", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Match tolerance.")
+@click.option("--detect-scale", type=click.FloatRange(0, 1, min_open=True), help="Frame scale for detection.")
+@click.option("--visit-gap", type=click.FloatRange(0, min_open=True), help="Seconds that separate two visits.")
+@click.option("--seconds", type=click.FloatRange(0, min_open=True), help="Stop a live source after this long.")
+@click.option("--station", default="camera-test", show_default=True, help="Station id in the printed payloads.")
+@click.option("--remember-unknowns", is_flag=True, help="Keep unknown visitors in the month's gallery.")
+def camera_test(
+    source: str,
+    gallery: Path | None,
+    config_file: Path | None,
+    tolerance: float | None,
+    detect_scale: float | None,
+    visit_gap: float | None,
+    seconds: float | None,
+    station: str,
+    remember_unknowns: bool,
+) -> None:
+    """Run the face pipeline on SOURCE (camera index, stream URL, video file or image) and print the `face`
+    payloads it would publish, one JSON line each, then a summary of frames read, gated out and faces found."""
+    from edge.face.capture import redact
+    from edge.face.facestack import FaceStackError
+    from edge.face.pipeline import Observation, Stats
+    from edge.face.runner import build_stages, run_source
+
+    base = _camera_from(config_file) if config_file else None
+    settings: dict[str, Any] = base.model_dump() if base else {"type": "camera", "id": "camera", "gallery": Path()}
+    overrides = {"tolerance": tolerance, "detect_scale": detect_scale, "visit_gap_s": visit_gap}
+    settings.update({k: v for k, v in overrides.items() if v is not None}, source=source)
+    if gallery is not None:
+        settings["gallery"] = gallery
+    config = CameraConfig.model_validate(settings)
+    store = _open_gallery(config.gallery) if gallery is not None or base is not None else None
+    try:
+        stages = build_stages(config, store, remember_unknowns=remember_unknowns)
+    except FaceStackError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    seq = 0
+    reports: list[tuple[bool, str | None]] = []
+    started = time.monotonic()
+    next_progress = started + 10
+
+    def show(observation: Observation) -> None:
+        nonlocal seq
+        who = observation.identity
+        face = Face(
+            v=1,
+            id=UUID(new_event_id()),
+            station=station,
+            device=config.id,
+            seq=seq,
+            ts=observation.ts,
+            person=who.person,
+            role=who.role,
+            distance=who.distance,
+        )
+        seq += 1
+        click.echo(encode(face).decode())
+
+    def report(ok: bool, error: str | None) -> None:
+        reports.append((ok, error))
+        if not ok:
+            click.echo(f"camera-test: {error}", err=True)
+
+    def progress(stats: Stats) -> None:
+        nonlocal next_progress
+        if time.monotonic() >= next_progress:
+            next_progress += 10
+            click.echo(f"camera-test: {stats.frames} frames, {stats.observations} observations so far", err=True)
+
+    stop = threading.Event()
+    timer = threading.Timer(seconds, stop.set) if seconds else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        stats = run_source(config, stages, on_observation=show, report=report, tick=progress, stop=stop)
+    except KeyboardInterrupt:
+        stats = stages.stats
+    finally:
+        stop.set()
+        if timer:
+            timer.cancel()
+    if not any(ok for ok, _ in reports):
+        last = reports[-1][1] if reports else "the source ended"
+        raise click.ClickException(f"no frame could be read from {redact(source)}: {last}")
+    elapsed = max(time.monotonic() - started, 1e-9)
+    smallest = f" (smallest {stats.smallest_face_px} px tall)" if stats.faces else ""
+    click.echo(
+        f"summary: {stats.frames} frames read, {stats.gated_out} gated out, {stats.faces} faces found{smallest}, "
+        f"{stats.encodings} encodings, {stats.observations} observations, {stats.errors} errors, "
+        f"{elapsed:.1f} s ({stats.frames / elapsed:.1f} frames/s)",
+        err=True,
+    )

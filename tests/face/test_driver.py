@@ -1,0 +1,190 @@
+"""The camera driver: an unreadable stream is reported through `health` and retried, never fatal; a stream that
+comes up later is read; and through the real agent and a real Mosquitto, only ids leave the station."""
+
+import asyncio
+import base64
+import functools
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.agent import Agent
+from edge.drivers.base import Reading
+from edge.drivers.camera import CameraConfig, CameraDriver
+from edge.face import synthetic
+from edge.face.facestack import Image
+from eldercare.localservices import Mosquitto, free_port
+from station_protocol import Face, Health, Kind
+from tests.edge.conftest import AgentThread, station_config, subscribe
+from tests.face.conftest import ELDER, Scene
+
+
+async def collect(driver: CameraDriver, until: Any) -> tuple[list[Reading], asyncio.Task[None]]:
+    """Run the driver until `until(readings)` holds; returns the readings and the (still running) task."""
+    readings: list[Reading] = []
+    changed = asyncio.Event()
+
+    async def emit(reading: Reading) -> None:
+        readings.append(reading)
+        changed.set()
+
+    task = asyncio.create_task(driver.run(emit))
+    async with asyncio.timeout(30):
+        while not until(readings):
+            assert not task.done(), f"the driver stopped: {task.exception() if not task.cancelled() else 'cancelled'}"
+            await changed.wait()
+            changed.clear()
+    return readings, task
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def health(readings: list[Reading]) -> list[dict[str, Any]]:
+    return [dict(r.fields) for r in readings if r.kind is Kind.HEALTH]
+
+
+@pytest.fixture
+def http_dir(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """A directory to serve over HTTP later, and the port it will be on."""
+    yield tmp_path / "www", free_port()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def serve(directory: Path, port: int) -> ThreadingHTTPServer:
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_unreadable_stream_is_reported_and_retried(enrolled: Path) -> None:
+    source = f"rtsp://installer:secret@127.0.0.1:{free_port()}/live"
+    config = CameraConfig(type="camera", id="face-1", source=source, gallery=enrolled, reconnect_s=0.1)
+
+    async def scenario() -> None:
+        readings, task = await collect(CameraDriver(config), lambda rs: len(health(rs)) >= 1)
+        await asyncio.sleep(0.5)  # it keeps retrying, and does not repeat the same bad news every attempt
+        assert not task.done()
+        (first,) = health(readings)
+        assert first["ok"] is False
+        assert first["error"].startswith("cannot open stream source rtsp://***@127.0.0.1:")
+        assert "secret" not in json.dumps(first)
+        await stop(task)
+
+    asyncio.run(scenario())
+
+
+def test_stream_that_comes_up_later_is_read(
+    enrolled: Path, sprites: dict[str, Image], http_dir: tuple[Path, int]
+) -> None:
+    www, port = http_dir
+    www.mkdir()
+    obama = synthetic.Appearance("obama", sprites["obama_2"], -5.0, 100.0)  # standing there from the start
+    synthetic.write_video(www / "cam.avi", synthetic.render([obama], duration_s=1.5, fps=10, walk_s=0.01), fps=10)
+    config = CameraConfig(
+        type="camera", id="face-1", source=f"http://127.0.0.1:{port}/cam.avi", gallery=enrolled, reconnect_s=0.1
+    )
+
+    async def scenario() -> None:
+        readings, task = await collect(CameraDriver(config), lambda rs: len(health(rs)) >= 1)
+        assert health(readings)[0]["ok"] is False
+        server = serve(www, port)
+        try:
+            readings, _ = await asyncio.wait_for(asyncio.shield(wait_faces(readings, task)), 30)
+            faces = [r.fields for r in readings if r.kind is Kind.FACE]
+            assert faces[0]["person"] == ELDER and faces[0]["role"] == "elder"
+            assert [h["ok"] for h in health(readings)][:2] == [False, True]
+            # The short stream ends and is reopened again and again: still the same visit, no second observation.
+            await asyncio.sleep(1.5)
+            assert len([r for r in readings if r.kind is Kind.FACE]) == 1
+        finally:
+            server.shutdown()
+            server.server_close()
+        await stop(task)
+
+    async def wait_faces(readings: list[Reading], task: asyncio.Task[None]) -> tuple[list[Reading], None]:
+        while not any(r.kind is Kind.FACE for r in readings):
+            assert not task.done()
+            await asyncio.sleep(0.05)
+        return readings, None
+
+    asyncio.run(scenario())
+
+
+BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_-]{48,}")
+
+
+def biometric_traces(payload: bytes) -> list[str]:
+    """Anything in a payload that could carry an image or an encoding."""
+    found = []
+    for magic, name in ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG", "PNG"), (b"RIFF", "RIFF"), (b"\x00", "NUL")):
+        if magic in payload:
+            found.append(f"{name} bytes")
+    if BASE64_RUN.search(payload):
+        found.append("a long base64-like run")
+    if len(payload) > 1024:
+        found.append(f"{len(payload)} bytes")
+
+    def walk(value: Any) -> None:
+        if isinstance(value, list):
+            if sum(isinstance(v, float) for v in value) >= 8:
+                found.append("a list of floats")
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, str) and len(value) > 200:
+            found.append("a long string")
+
+    walk(json.loads(payload))
+    return found
+
+
+def test_biometric_trace_finder_finds_them() -> None:
+    encoding = [0.1 * i for i in range(128)]
+    assert "a list of floats" in biometric_traces(json.dumps({"detail": {"e": encoding}}).encode())
+    image = base64.b64encode(b"\xff\xd8\xff\xe0" + bytes(300)).decode()
+    assert "a long base64-like run" in biometric_traces(json.dumps({"crop": image}).encode())
+    assert biometric_traces(b'{"person": "anon-1a2b3c4d5e6f", "distance": 0.35}') == []
+
+
+def test_through_the_agent_only_ids_leave_the_station(
+    mosquitto: Mosquitto, scene: Scene, enrolled: Path, tmp_path: Path
+) -> None:
+    camera = {"type": "camera", "id": "face-1", "source": str(scene.path), "gallery": str(enrolled),
+              "visit_gap_s": scene.visit_gap_s}
+    config = station_config(mosquitto.port, tmp_path, [camera])
+    everything = subscribe(mosquitto, "#")
+    try:
+        with AgentThread(Agent(config, fsync=False)):
+            everything.wait_for(lambda _m: len(everything.of_kind("face", "face-1")) >= 3, timeout=60)
+            everything.wait_for(lambda _m: any(m.topic.endswith("/heartbeat") for m in everything.messages))
+        faces = [d.message for d in everything.of_kind("face", "face-1")]
+        assert all(isinstance(f, Face) for f in faces)
+        assert [(f.person if f.role == "elder" else "anon", f.role) for f in faces] == [
+            (ELDER, "elder"), ("anon", "unknown"), (ELDER, "elder")
+        ]
+        assert faces[1].person.startswith("anon-")
+        healths = [d.message for d in everything.of_kind("health", "face-1")]
+        assert healths and all(isinstance(h, Health) for h in healths) and healths[0].ok
+        assert len(everything.messages) >= 5
+        for message in everything.messages:
+            assert biometric_traces(message.payload) == [], (message.topic, message.payload[:200])
+    finally:
+        everything.client.loop_stop()
+        everything.client.disconnect()

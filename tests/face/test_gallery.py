@@ -1,0 +1,75 @@
+"""The gallery is encrypted at rest, needs the passphrase, forgets on request and purges unknowns monthly."""
+
+import json
+import re
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.face.gallery import Gallery, GalleryError, Person, Unknown, passphrase_from_env
+from edge.face.match import Recogniser
+from tests.face.conftest import ELDER, PASSPHRASE
+
+
+def vector(seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
+    v = rng.normal(0, 1, 128)
+    return [float(x) for x in v / np.linalg.norm(v)]
+
+
+def test_files_reveal_neither_ids_nor_encodings(tmp_path: Path) -> None:
+    directory = tmp_path / "gallery"
+    gallery = Gallery(directory, PASSPHRASE)
+    gallery.enrol(Person(id="elder-0042", role="elder", encodings=[vector(1)]))
+    gallery.save_unknowns("2026-11", [Unknown(id="anon-abc123", encodings=[vector(2)])])
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    for path in directory.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        raw = path.read_bytes()
+        assert b"elder-0042" not in raw and b"anon-abc123" not in raw and b"elder" not in raw
+        assert not re.search(rb"-?0\.\d{6}", raw), f"{path.name} holds plain numbers"
+    assert json.loads((directory / "kdf.json").read_text())["kdf"] == "scrypt"
+    # A fresh process with the passphrase reads it all back.
+    again = Gallery(directory, PASSPHRASE)
+    assert [(p.id, p.role, p.encodings) for p in again.people()] == [("elder-0042", "elder", [vector(1)])]
+    assert [u.id for u in again.unknowns("2026-11")] == ["anon-abc123"]
+
+
+def test_wrong_or_missing_passphrase_is_refused(tmp_path: Path) -> None:
+    Gallery(tmp_path, PASSPHRASE).enrol(Person(id=ELDER, role="elder", encodings=[vector(1)]))
+    with pytest.raises(GalleryError, match="does not decrypt"):
+        Gallery(tmp_path, "not the passphrase").people()
+    with pytest.raises(GalleryError, match="ELDERCARE_GALLERY_KEY is not set"):
+        passphrase_from_env({})
+    with pytest.raises(GalleryError, match="too short"):
+        passphrase_from_env({"ELDERCARE_GALLERY_KEY": "abc"})
+
+
+def test_forget_deletes_the_person(tmp_path: Path) -> None:
+    gallery = Gallery(tmp_path, PASSPHRASE)
+    gallery.enrol(Person(id="a", role="elder", encodings=[vector(1)]))
+    gallery.enrol(Person(id="b", role="staff", encodings=[vector(2)]))
+    assert gallery.forget("a") is True
+    assert gallery.forget("a") is False
+    assert [p.id for p in Gallery(tmp_path, PASSPHRASE).people()] == ["b"]
+
+
+def test_unknowns_are_kept_for_the_month_then_purged(tmp_path: Path) -> None:
+    gallery = Gallery(tmp_path, PASSPHRASE)
+    recogniser = Recogniser([], 0.5, load_unknowns=gallery.unknowns, save_unknowns=gallery.save_unknowns)
+    face = np.asarray(vector(5))
+    october = recogniser.unknown([face], "2026-10")
+    assert october.person.startswith("anon-") and october.role == "unknown"
+    # The id is random, not derived from the face: the same face in a fresh gallery gets another id.
+    assert Recogniser([], 0.5).unknown([face], "2026-10").person != october.person
+    # Same face later this month, even after a restart: same id.
+    restarted = Recogniser([], 0.5, load_unknowns=gallery.unknowns, save_unknowns=gallery.save_unknowns)
+    assert restarted.unknown([face + 0.001], "2026-10").person == october.person
+    assert (tmp_path / "unknown-2026-10.enc").exists()
+    # A new month: last month's unknowns are deleted and the face gets a new id.
+    november = restarted.unknown([face], "2026-11")
+    assert november.person != october.person
+    assert not (tmp_path / "unknown-2026-10.enc").exists()
+    assert [u.id for u in gallery.unknowns("2026-11")] == [november.person]
