@@ -87,7 +87,7 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
             alert.resolved_by = "elder"
             alert.resolved_at = call.cancelled_at
             alert.notes = "cancelled by the elder at the station"
-    offline = rules_alerts.offline_alert(result, config)
+    offline = rules_alerts.offline_alert(result, config, now.timestamp())
     key = rules_alerts.offline_key(station.id, day)
     if offline is not None:
         ensure(session, offline)

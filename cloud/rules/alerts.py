@@ -7,7 +7,7 @@ from typing import Any
 
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
-from cloud.rules.intervals import merge, subtract
+from cloud.rules.intervals import intersect, merge, subtract
 from cloud.rules.observations import Obs
 
 # Kinds and levels as stored in the alerts table (cloud.store.models.AlertKind / AlertLevel values).
@@ -92,11 +92,15 @@ def escalation_due(status: str, level: str, raised_at: datetime, now: datetime, 
             and now - raised_at >= timedelta(minutes=config.call_escalate_minutes))
 
 
-def offline_alert(result: DayResult, config: RulesConfig) -> AlertSpec | None:
-    """The station offline for `offline_alert_minutes` at a stretch during its working hours that day."""
+def offline_alert(result: DayResult, config: RulesConfig, now: float | None = None) -> AlertSpec | None:
+    """The station offline for `offline_alert_minutes` at a stretch during its working hours that day (up to `now`:
+    the rest of today is not offline, just not yet)."""
     if not result.plan.working or result.plan.excused is not None:
         return None
-    gaps = subtract(merge(result.plan.sessions), result.timeline.known)
+    sessions = merge(result.plan.sessions)
+    if now is not None:
+        sessions = intersect(sessions, [(float(result.plan.start), now)])
+    gaps = subtract(sessions, result.timeline.known)
     long = [(s, e) for s, e in gaps if e - s >= config.offline_alert_minutes * 60]
     if not long:
         return None

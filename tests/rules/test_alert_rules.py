@@ -41,6 +41,15 @@ def test_offline_stretch_in_working_hours_alerts() -> None:
     assert offline_alert(derive(short.messages(), MONDAY), CONFIG) is None
 
 
+def test_offline_counts_only_up_to_now() -> None:
+    sd = StationDay("qd-a", MONDAY, door=[(time(8, 20), time(9, 0))])
+    early = [m for m in sd.messages() if '"ts":"2026-10-12T0' in m[1].decode()]  # heard until 09:55
+    result = derive(early, MONDAY)
+    at_1000 = datetime(2026, 10, 12, 2, 0, tzinfo=UTC).timestamp()
+    assert offline_alert(result, CONFIG, now=at_1000) is None  # the rest of the day has not happened yet
+    assert offline_alert(result, CONFIG, now=at_1000 + 3600) is not None
+
+
 def test_offline_at_night_does_not_alert() -> None:
     sd = StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))], offline=[(time(19, 0), time(23, 0))])
     assert offline_alert(derive(sd.messages(), MONDAY), CONFIG) is None
