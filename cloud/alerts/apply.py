@@ -31,20 +31,16 @@ def clear(session: Session, cause_key: str, now: datetime, note: str) -> bool:
     alert = session.execute(select(Alert).where(Alert.cause_key == cause_key)).scalar_one_or_none()
     if alert is None or alert.status == AlertStatus.RESOLVED.value:
         return False
+    resolve_row(alert, now, note)
+    return True
+
+
+def resolve_row(alert: Alert, now: datetime, note: str) -> None:
+    """Resolve a loaded alert on the worker's behalf, saying why."""
     alert.status = AlertStatus.RESOLVED.value
     alert.resolved_by = WORKER
     alert.resolved_at = now
     alert.notes = _append(alert.notes, note)
-    return True
-
-
-def clear_prefix(session: Session, prefix: str, keep: set[str], now: datetime, note: str) -> int:
-    """Clear every open alert whose cause key starts with `prefix` and is not in `keep`."""
-    rows = session.execute(
-        select(Alert.cause_key).where(Alert.cause_key.startswith(prefix, autoescape=True),
-                                      Alert.status != AlertStatus.RESOLVED.value)
-    ).scalars().all()
-    return sum(clear(session, key, now, note) for key in rows if key not in keep)
 
 
 def _append(notes: str | None, line: str) -> str:

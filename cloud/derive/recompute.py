@@ -4,6 +4,7 @@ Everything derived from a day is rewritten from scratch (day row, its month, spo
 alerts it implies), so late data and any arrival order give the same rows as a recompute from nothing.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.alerts.apply import clear, clear_prefix, ensure
+from cloud.alerts.apply import clear, ensure, resolve_row
 from cloud.derive.shared import month_line, month_span, spot_line, veto_line
 from cloud.derive.storeio import load_exceptions, load_obs, upsert
 from cloud.rules import alerts as rules_alerts
@@ -50,16 +51,6 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
     return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults), obs
 
 
-def _camera_expected(session: Session, station: str, day_start: int, obs: list[Obs]) -> bool:
-    """A camera is expected if it saw anyone in the week before (a silent camera is then an anomaly)."""
-    if any(o.kind == "face" for o in obs):
-        return True
-    since = datetime.fromtimestamp(day_start, UTC) - CAMERA_LOOKBACK
-    found = session.execute(select(Event.id).where(Event.station_id == station, Event.kind == "face",
-                                                   Event.ts >= since).limit(1)).first()
-    return found is not None
-
-
 def store_days(session: Session, station: Station, results: list[DayResult], obs: list[Obs], config: RulesConfig,
                now: datetime) -> None:
     """Upsert the day rows and make the day-level alerts (calls, offline, anomalies) agree with them."""
@@ -72,13 +63,38 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
                      "person_times": record["person_times"], "elders": record["elders"], "record": record,
                      "computed_at": now})
     upsert(session, DayRow.__table__, rows, ["station_id", "local_date"])  # type: ignore[arg-type]
+    if not results:
+        return
+    # One query for the open day-level alerts of the station, not a few per day.
+    open_alerts = {a.cause_key: a for a in session.scalars(select(Alert).where(
+        Alert.station_id == station.id, Alert.status != AlertStatus.RESOLVED.value,
+        Alert.kind.in_([rules_alerts.STATION_OFFLINE, rules_alerts.SENSOR_ANOMALY])))}
+    times = [o.t for o in obs]
+    faces = [o.t for o in obs if o.kind == "face"]
+    first_start = results[0].plan.start
+    earlier_face: bool | None = None
     for result in results:
-        day_obs = [o for o in obs if result.plan.start <= o.t < result.plan.end]
-        _day_alerts(session, station, result, day_obs, config, now)
+        day_obs = obs[bisect_left(times, result.plan.start):bisect_left(times, result.plan.end)]
+        since = result.plan.start - CAMERA_LOOKBACK.total_seconds()
+        camera = bisect_left(faces, result.plan.end) > bisect_left(faces, since)
+        if not camera and since < first_start:
+            if earlier_face is None:
+                earlier_face = _face_before(session, station.id, first_start)
+            camera = earlier_face
+        _day_alerts(session, station, result, day_obs, camera, open_alerts, config, now)
 
 
-def _day_alerts(session: Session, station: Station, result: DayResult, obs: list[Obs], config: RulesConfig,
-                now: datetime) -> None:
+def _face_before(session: Session, station: str, start: int) -> bool:
+    """A face seen in the week before `start` (epoch seconds): the station has a camera that was working."""
+    until = datetime.fromtimestamp(start, UTC)
+    found = session.execute(select(Event.id).where(Event.station_id == station, Event.kind == "face",
+                                                   Event.ts >= until - CAMERA_LOOKBACK, Event.ts < until)
+                            .limit(1)).first()
+    return found is not None
+
+
+def _day_alerts(session: Session, station: Station, result: DayResult, obs: list[Obs], camera: bool,
+                open_alerts: dict[str, Alert], config: RulesConfig, now: datetime) -> None:
     day = result.plan.day.isoformat()
     for call in rules_alerts.calls(station.id, obs):
         alert = ensure(session, rules_alerts.call_alert(call))
@@ -87,20 +103,19 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
             alert.resolved_by = "elder"
             alert.resolved_at = call.cancelled_at
             alert.notes = "cancelled by the elder at the station"
-    offline = rules_alerts.offline_alert(result, config, now.timestamp())
-    key = rules_alerts.offline_key(station.id, day)
-    if offline is not None:
-        ensure(session, offline)
-    elif result.plan.end <= now.timestamp():
-        clear(session, key, now, "recomputed: no offline stretch in working hours")
-    camera = _camera_expected(session, station.id, result.plan.start, obs)
     found = rules_alerts.anomalies(result, obs, camera, config)
-    for spec in found:
-        ensure(session, spec)
+    offline = rules_alerts.offline_alert(result, config, now.timestamp())
+    for spec in [*found, *([offline] if offline else [])]:
+        if spec.cause_key not in open_alerts:
+            ensure(session, spec)
     keep = {spec.cause_key for spec in found}
-    for what in ("door-closed-entries", "counter-zero", "camera-silent"):
-        clear_prefix(session, rules_alerts.anomaly_key(what, station.id, day), keep, now,
-                     "recomputed: the anomaly is no longer in the data")
+    suffix = f":{station.id}:{day}"
+    for key, alert in open_alerts.items():
+        if key.startswith("anomaly:") and key.endswith(suffix) and key not in keep:
+            resolve_row(alert, now, "recomputed: the anomaly is no longer in the data")
+    offline_key = rules_alerts.offline_key(station.id, day)
+    if offline is None and offline_key in open_alerts and result.plan.end <= now.timestamp():
+        resolve_row(open_alerts[offline_key], now, "recomputed: no offline stretch in working hours")
 
 
 def store_months(session: Session, station: Station, exceptions: dict[date, str], months: Iterable[date],
