@@ -1,0 +1,80 @@
+"""The outbox on a real SQLite file: order, seq across restarts, the bound policy, held events, validation."""
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from edge.drivers.base import Reading, health
+from edge.outbox import Outbox
+from station_protocol import Kind, decode
+
+
+def flow(device: str = "flow-1", n: int = 1) -> Reading:
+    return Reading(device=device, kind=Kind.FLOW, ts=datetime.now(UTC),
+                   fields={"period_s": 60, "in": n, "out": 0}, state={"in": n})
+
+
+def call() -> Reading:
+    return Reading(device="call-1", kind=Kind.CALL, ts=datetime.now(UTC), urgent=True,
+                   fields={"action": "pressed", "call": "c-1"})
+
+
+def test_urgent_first_then_fifo_and_seq_survives_restart(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db", "qd-a")
+    for n in range(3):
+        box.put(flow(n=n))
+    box.put(call())
+    rows = box.batch(10)
+    assert [r.topic.rsplit("/", 1)[1] for r in rows] == ["call", "flow", "flow", "flow"]
+    decoded = [decode(r.topic, r.payload) for r in rows]
+    assert [d.message.seq for d in decoded[1:]] == [0, 1, 2]  # type: ignore[union-attr]
+    assert box.batch(10, skip=[rows[0].id]) == rows[1:]
+    box.done([r.id for r in rows[:2]])
+    assert box.depth == 2
+    box.close()
+    again = Outbox(tmp_path / "o.db", "qd-a")
+    assert again.depth == 2
+    assert again.state("flow-1") == {"in": 2}
+    again.put(flow())
+    last = decode(again.batch(10)[-1].topic, again.batch(10)[-1].payload)
+    assert last.message.seq == 3  # type: ignore[union-attr]
+
+
+def test_bound_drops_health_never_counts(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db", "qd-a", max_events=100)
+    for _ in range(50):
+        box.put(health("flow-1", False, "no answer"))
+    for n in range(120):
+        box.put(flow(n=n))
+    kinds = [r.topic.rsplit("/", 1)[1] for r in box.batch(1000)]
+    assert kinds.count("flow") == 120  # over the bound: kept anyway
+    assert kinds.count("health") == 0
+    assert box.dropped == 50
+
+
+def test_invalid_reading_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db", "qd-a")
+    bad = Reading(device="flow-1", kind=Kind.FLOW, ts=datetime.now(UTC), fields={"period_s": 0, "in": -1, "out": 0})
+    with pytest.raises(ValueError, match="period_s"):
+        box.put(bad)
+    assert box.depth == 0
+    assert box.seqs() == {}
+
+
+def test_held_events_are_restamped_by_monotonic_time(tmp_path: Path) -> None:
+    wrong = datetime(2019, 3, 1, tzinfo=UTC)  # a Pi without RTC right after boot
+    clock = [wrong.timestamp()]
+    box = Outbox(tmp_path / "o.db", "qd-a", wall=lambda: clock[0])
+    box.put(Reading(device="door-1", kind=Kind.DOOR, ts=wrong, fields={"state": "open"}), held=True)
+    assert box.batch(10) == []
+    time.sleep(0.2)
+    clock[0] = time.time()  # NTP synced
+    assert box.release_held() == 1
+    (row,) = box.batch(10)
+    ts = datetime.fromisoformat(json.loads(row.payload)["ts"])
+    # The event happened ~0.2 s ago by the monotonic clock; its timestamp now says so.
+    assert 0.15 < (datetime.now(UTC) - ts).total_seconds() < 2
+    assert decode(row.topic, row.payload).clock_fault is None
