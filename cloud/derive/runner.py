@@ -207,7 +207,11 @@ class Publisher:
 
     def __call__(self, session: Session, stations: set[str], now: datetime) -> int:
         from cloud.derive.publish import publish_pending
+        from cloud.store.derived import OutgoingCommand
 
+        pending = session.scalars(select(OutgoingCommand.station_id).where(OutgoingCommand.published_at.is_(None)))
+        if not set(pending) & stations:
+            return 0  # connect only when there is something to send
         try:
             if self.client is None:
                 self.client = self._connect()
