@@ -124,5 +124,6 @@ def as_user(app_client: TestClient) -> Callable[[str], TestClient]:
 
 @pytest.fixture
 def fleet_as(fleet_client: TestClient) -> Callable[[str], TestClient]:
-    """`fleet_as("town-hl")`: a client on the derived fleet with that user's token set."""
+    """`fleet_as("town-hl")`: the client on the derived fleet, switched to that user's token (one shared client:
+    switch again before using it as another user)."""
     return _as_user(fleet_client)

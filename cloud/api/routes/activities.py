@@ -13,7 +13,7 @@ from cloud.store.models import Station
 from cloud.store.users import Activity
 
 router = APIRouter(prefix="/activities", tags=["activities"])
-MonthParam = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
+MonthParam = Annotated[str | None, Query(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
 
 
 def to_out(activity: Activity) -> ActivityOut:

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/stations", tags=["stations"])
 
 StationId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 DayParam = Annotated[date, Path(description="yyyy-mm-dd")]
-MonthParam = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
+MonthParam = Annotated[str, Path(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
 Grade = Annotated[str | None, Query(pattern=r"^[2-5]A$")]
 
 
