@@ -119,20 +119,12 @@ def offline_now(station: str, sessions: Sequence[tuple[int, int]], last_seen: fl
 
 
 def _door_closed_entries(result: DayResult, obs: Sequence[Obs], config: RulesConfig) -> dict[str, Any] | None:
-    closed_at: float | None = None
-    spans: list[tuple[float, float]] = []
-    for o in obs:
-        if o.kind != "door":
-            continue
-        if o.state == "closed" and closed_at is None:
-            closed_at = o.t
-        elif o.state != "closed" and closed_at is not None:
-            spans.append((closed_at, o.t))
-            closed_at = None
-    if closed_at is not None:
-        spans.append((closed_at, float(result.plan.end)))
-    for s, e in spans:
-        lo, hi = max(s, result.plan.start), min(e, result.plan.end)
+    """Entries counted during a long stretch in which every door magnet reported closed."""
+    if not any(o.kind == "door" for o in obs):
+        return None  # no door magnet reporting: nothing to contradict
+    day = [(float(result.plan.start), float(result.plan.end))]
+    shut = subtract(day, result.timeline.door_open)
+    for lo, hi in shut:
         if hi - lo < config.anomaly_door_closed_hours * 3600:
             continue
         entries = sum(o.entries for o in obs if o.kind == "flow" and lo <= o.t < hi)

@@ -28,19 +28,17 @@ class Timeline:
 
 
 def _door_open(obs: Sequence[Obs], start: float, end: float, lookback: float) -> list[Interval]:
+    """Spans when any door magnet reported open (each device followed on its own; a fault ends an open span)."""
     spans: list[Interval] = []
-    opened: float | None = None
+    opened: dict[str, float] = {}
     for o in obs:
         if o.kind != "door" or o.t < start - lookback:
             continue
         if o.state == "open":
-            if opened is None:
-                opened = o.t
-        elif opened is not None:
-            spans.append((opened, o.t))
-            opened = None
-    if opened is not None:
-        spans.append((opened, end))
+            opened.setdefault(o.device, o.t)
+        elif o.device in opened:
+            spans.append((opened.pop(o.device), o.t))
+    spans.extend((t, end) for t in opened.values())
     return spans
 
 
