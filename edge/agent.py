@@ -85,7 +85,7 @@ class Agent:
         if self.clock_issue and not problem:
             released = self.outbox.release_held()
             log.info("clock trusted again: released %d held events", released)
-            self.publisher.notify()
+            self.publisher.rewind()
         self.clock_issue = problem
 
     async def _clock_guard(self) -> None:

@@ -147,14 +147,13 @@ class Outbox:
             log.warning("outbox holds %d events, over its bound of %d: keeping them (counts, doors and calls are "
                         "never dropped)", self._depth, self.max_events)
 
-    def batch(self, limit: int, skip: Iterable[int] = ()) -> list[Row]:
-        """Up to `limit` sendable rows, urgent first then oldest first, leaving out ids in `skip` (in flight)."""
-        skipped = set(skip)
+    def batch(self, limit: int, after: int = 0) -> list[Row]:
+        """Up to `limit` sendable rows with ids above `after` (the publisher's cursor), urgent first, then oldest."""
         rows = self._db.execute(
-            "SELECT id, topic, payload, retain FROM outbox WHERE held = 0 ORDER BY priority DESC, id LIMIT ?",
-            (limit + len(skipped),),
+            "SELECT id, topic, payload, retain FROM outbox WHERE held = 0 AND id > ? ORDER BY priority DESC, id "
+            "LIMIT ?", (after, limit),
         ).fetchall()
-        return [Row(r[0], r[1], bytes(r[2]), bool(r[3])) for r in rows if r[0] not in skipped][:limit]
+        return [Row(r[0], r[1], bytes(r[2]), bool(r[3])) for r in rows]
 
     def done(self, ids: Iterable[int]) -> None:
         """Delete acknowledged rows."""

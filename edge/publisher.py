@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -56,9 +57,16 @@ class Publisher:
         self._client: Any = None
         self._inflight: dict[int, int] = {}  # mid -> outbox row id
         self._acked: list[int] = []
+        self._cursor = 0  # highest row id sent on this connection
+        self._flushed = 0.0
 
     def notify(self) -> None:
         """A new event is in the outbox."""
+        self.wake.set()
+
+    def rewind(self) -> None:
+        """Older rows became sendable (held events released): look at the whole outbox again."""
+        self._cursor = 0
         self.wake.set()
 
     def publish_direct(self, topic: str, payload: bytes, retain: bool = False) -> bool:
@@ -144,6 +152,8 @@ class Publisher:
         finally:
             self.connected, self._client = False, None
             self._inflight.clear()
+            self._flush()
+            self._cursor = 0  # what was not acknowledged is sent again on the next connection
             client.disconnect()
             await asyncio.to_thread(client.loop_stop)
 
@@ -158,13 +168,19 @@ class Publisher:
         self._acked.append(row)
         self.wake.set()
 
+    def _flush(self) -> None:
+        if self._acked:
+            self.outbox.done(self._acked)
+            self._acked = []
+        self._flushed = time.monotonic()
+
     async def _drain(self, lost: asyncio.Event) -> None:
         while not lost.is_set():
-            if self._acked:
-                self.outbox.done(self._acked)
-                self._acked = []
+            # Acked rows are deleted in batches (one durable commit each); a crash before that only re-sends them.
+            if len(self._acked) >= 512 or (self._acked and time.monotonic() - self._flushed > 0.05):
+                self._flush()
             room = self.window - len(self._inflight)
-            rows = self.outbox.batch(room, self._inflight.values()) if room > 0 else []
+            rows = self.outbox.batch(room, self._cursor) if room > 0 else []
             if rows:
                 sent = datetime.now(UTC).isoformat(timespec="milliseconds")
                 for row in rows:
@@ -172,9 +188,11 @@ class Publisher:
                     if info.rc != 0:
                         raise ConnectionError(f"publish failed: {info.rc}")
                     self._inflight[info.mid] = row.id
+                    self._cursor = max(self._cursor, row.id)
                     self.published += 1
                 await asyncio.sleep(0)
                 continue
+            self._flush()
             self.wake.clear()
             with contextlib.suppress(TimeoutError):  # woken by a new event, an ack or the connection's loss
                 await asyncio.wait_for(self.wake.wait(), 1.0)
