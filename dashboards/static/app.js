@@ -80,7 +80,7 @@ function startStream() {
 
 function route() {
   for (const fn of App.cleanup.splice(0)) fn();
-  const [page, ...args] = location.hash.replace(/^#\/?/, "").split("/");
+  const [page, ...args] = location.hash.replace(/^#\/?/, "").split("?")[0].split("/");
   const menu = MENUS[App.me.role];
   const allowed = new Set([...menu.map(([id]) => id), ...(App.me.role === "station" ? [] : ["station"])]);
   const name = allowed.has(page) ? page : menu[0][0];

@@ -261,7 +261,7 @@ Pages["spot-checks"] = async (main) => {
   main.replaceChildren(el("div", { class: "grid" },
     card("抽查计划（不向站点公开）", "span-12", form, table(["编号", "日期", "时段", "范围", "站点数", "制定人"],
       plans.map((p) => el("tr", {}, el("td", {}, p.id), el("td", {}, p.date), el("td", {}, `${p.start}-${p.end}`),
-        el("td", {}, p.scope), el("td", {}, p.stations.length), el("td", {}, p.created_by || "—")))), { "data-testid": "plans" })),
+        el("td", {}, p.scope), el("td", {}, p.stations.length), el("td", {}, p.created_by || "—"))), { "data-testid": "plans" })),
     card(`抽查结果 · ${year}`, "span-8", table(["日期", "站点", "结果", "说明"], results.map((r) => el("tr", {},
       el("td", {}, r.date), el("td", {}, r.station_name || r.station), el("td", {}, RESULT_NAMES[r.result] || r.result),
       el("td", {}, r.reason || ""))))),

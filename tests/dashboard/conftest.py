@@ -1,0 +1,58 @@
+"""Dashboard fixtures: the API serving the derived fleet in uvicorn, and real headless Chromium through Playwright."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import Engine
+
+from tests.api import fleet
+from tests.api.conftest import PASSWORD, make_app, migrated
+from tests.api.server import serve
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+def fleet_db(tmp_path: Path) -> Iterator[Engine]:
+    engine = migrated(f"sqlite:///{tmp_path / 'dashboard.db'}")
+    fleet.build(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def base_url(fleet_db: Engine, tmp_path: Path) -> Iterator[str]:
+    with serve(make_app(fleet_db, tmp_path)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def login(browser: Browser, base_url: str, name: str, *, width: int = 1920, height: int = 1080) -> Page:
+    """A fresh browser context logged in as `name` (through the login form, like a person)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True,
+                                  locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.goto(base_url + "/")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#nav a")
+    return page
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,114 @@
+"""End to end in real headless Chromium: each role logs in and sees only what it may; an acknowledgement shows up
+live on another user's open alerts page; the assessment Excel downloads with its rows."""
+
+import io
+import re
+
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, expect
+
+from tests.dashboard.conftest import login, shot
+
+NAV = {
+    "admin": ["总览", "站点", "告警", "抽查", "年度考核"],
+    "town-hl": ["总览", "站点", "告警", "年度考核"],
+    "staff-hl1": ["本站", "告警"],
+    "dispatch": ["紧急呼叫"],
+}
+
+
+def test_bureau_overview_spot_checks_and_assessment_excel(browser: Browser, base_url: str) -> None:
+    page = login(browser, base_url, "admin")
+    assert page.locator("#nav a").all_inner_texts() == NAV["admin"]
+    expect(page.get_by_test_id("kpi-stations")).to_have_text("4")
+    expect(page.get_by_test_id("kpi-open")).to_have_text("2")
+    expect(page.get_by_test_id("kpi-closed")).to_have_text("1")
+    expect(page.get_by_test_id("kpi-unknown")).to_have_text("1")
+    expect(page.locator("canvas").first).to_be_visible()  # ECharts drew, from the vendored file
+    shot(page, "bureau-overview-1920x1080")
+
+    page.click("#nav a[data-page=spot-checks]")
+    expect(page.get_by_test_id("plans").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("vetoes")).to_contain_text("汇龙二站")
+    shot(page, "bureau-spot-checks")
+
+    page.goto(base_url + "/#/assessment?year=2026")
+    rows = page.get_by_test_id("assessment").locator("tbody tr")
+    expect(rows).to_have_count(4)
+    with page.expect_download() as info:
+        page.locator("tr[data-station=hl-02] button[data-export=xlsx]").click()
+    download = info.value
+    assert download.suggested_filename == "assessment-hl-02-2026.xlsx"
+    path = download.path()
+    sheet = load_workbook(io.BytesIO(path.read_bytes())).active
+    values = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0]}
+    assert values["等级"] == "2A" and values["抽查：未开放次数"] == "1" and values["一票否决"] == "否"
+    assert values["补贴标准（元）"] == "5000"
+    shot(page, "bureau-assessment")
+    page.context.close()
+
+
+def test_town_officer_sees_only_its_towns(browser: Browser, base_url: str) -> None:
+    page = login(browser, base_url, "town-hl")
+    assert page.locator("#nav a").all_inner_texts() == NAV["town-hl"]
+    stations = page.get_by_test_id("stations").locator("tbody tr")
+    expect(stations).to_have_count(2)
+    assert sorted(stations.evaluate_all("rows => rows.map(r => r.dataset.station)")) == ["hl-01", "hl-02"]
+    # The spot-check page is not on its menu; typing its address shows the overview instead.
+    page.goto(base_url + "/#/spot-checks")
+    expect(page.locator("#nav a.active")).to_have_text("总览")
+    # And the API refuses, whatever the page does: a plan by id is 403, another town's station 404.
+    status = page.evaluate("async () => [(await fetch('/api/v1/spot-checks/1', {headers: {Authorization: "
+                           "'Bearer ' + sessionStorage.getItem('eldercare.token')}})).status, "
+                           "(await fetch('/api/v1/stations/nh-01/days/2026-10-09', {headers: {Authorization: "
+                           "'Bearer ' + sessionStorage.getItem('eldercare.token')}})).status]")
+    assert status == [403, 404]
+    page.goto(base_url + "/#/station/hl-02/2026-10-09")
+    expect(page.get_by_test_id("counts")).to_contain_text("关闭")
+    expect(page.get_by_test_id("evidence")).to_contain_text("08:30-11:30")
+    shot(page, "town-station-day")
+    page.context.close()
+
+
+def test_station_staff_on_a_phone_see_their_station_only(browser: Browser, base_url: str) -> None:
+    page = login(browser, base_url, "staff-hl1", width=390, height=844)
+    assert page.locator("#nav a").all_inner_texts() == NAV["staff-hl1"]
+    expect(page.get_by_test_id("calendar")).to_contain_text("开放")
+    expect(page.locator(".card h2").first).to_contain_text("汇龙一站")
+    # Asking for another station's page still shows its own.
+    page.goto(base_url + "/#/station/hl-02")
+    expect(page.locator(".card h2").first).to_contain_text("汇龙一站")
+    page.fill("[data-testid=activity-form] input[name=day]", "2026-10-10")
+    page.fill("[data-testid=activity-form] input[name=theme]", "重阳节敬老活动")
+    page.fill("[data-testid=activity-form] input[name=participants]", "35")
+    page.click("[data-testid=activity-form] button")
+    expect(page.locator("text=重阳节敬老活动")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+    shot(page, "station-staff-phone-390x844")
+    page.goto(base_url + "/#/alerts")
+    kinds = page.get_by_test_id("alerts").locator("tbody td.kind-spot_check_closed")
+    expect(page.get_by_test_id("alerts").locator("tbody tr").first).to_be_visible()
+    assert kinds.count() == 0
+    page.context.close()
+
+
+def test_dispatcher_acknowledges_and_the_bureau_page_updates_live(browser: Browser, base_url: str) -> None:
+    bureau = login(browser, base_url, "admin")
+    bureau.click("#nav a[data-page=alerts]")
+    expect(bureau.locator(".live.on")).to_be_visible()
+    dispatch = login(browser, base_url, "dispatch")
+    assert dispatch.locator("#nav a").all_inner_texts() == NAV["dispatch"]
+    rows = dispatch.get_by_test_id("alerts").locator("tbody tr")
+    expect(rows).to_have_count(1)  # the emergency call, nothing else
+    alert_id = rows.first.get_attribute("data-alert")
+    shot(dispatch, "dispatch-before-ack")
+    rows.first.locator("button[data-action=acknowledge]").click()
+    expect(dispatch.locator(f"tr[data-alert='{alert_id}']")).to_have_attribute("data-status", "acknowledged")
+    # The bureau's page was not reloaded: the change arrives over the live stream.
+    row = bureau.locator(f"tr[data-alert='{alert_id}']")
+    expect(row).to_have_attribute("data-status", "acknowledged", timeout=5000)
+    expect(row).to_contain_text(re.compile("dispatch"))
+    shot(bureau, "bureau-alerts-live")
+    bureau.context.close()
+    dispatch.context.close()
