@@ -1,26 +1,55 @@
 """Grafana dashboards parse, every panel names a provisioned datasource, every measurement is one the sink writes."""
 
-import importlib
 import json
 import re
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
-from station_protocol.topics import AGENT_KINDS, DEVICE_KINDS
+from cloud.ingest.convert import Accepted, StationInfo, convert
+from cloud.telemetry.points import to_point
 
 GRAFANA = Path(__file__).resolve().parents[2] / "dashboards" / "grafana"
 MEASUREMENT_EQ = re.compile(r'r\._measurement\s*==\s*"([^"]+)"')
+FIELD_EQ = re.compile(r'r\._field\s*==\s*"([^"]+)"')
 MEASUREMENT_SET = re.compile(r"r\._measurement,\s*set:\s*\[([^\]]*)\]")
 
 
-def sink_measurements() -> set[str]:
-    """What the InfluxDB sink writes: one measurement per message type (docs/cloud-ingest.md)."""
-    try:
-        sink = importlib.import_module("cloud.ingest.influx")  # the sink's own list, once it exists
-        return set(sink.MEASUREMENTS)
-    except (ImportError, AttributeError):
-        return {str(k) for k in DEVICE_KINDS | AGENT_KINDS}
+SAMPLES: dict[str, dict[str, object]] = {
+    "flow": {"period_s": 60, "in": 3, "out": 2, "counter_in": 10, "counter_out": 8},
+    "door": {"state": "open"},
+    "face": {"person": "e-001", "role": "elder", "distance": 0.4},
+    "call": {"action": "pressed", "call": "c-1"},
+    "health": {"ok": False, "error": "lens-covered"},
+}
+
+
+def sink_fields() -> dict[str, set[str]]:
+    """Measurement -> fields, as the ingest sink writes them: real messages through its own convert and to_point."""
+    station = StationInfo(id="qd-01", town="汇龙镇", grade="3A", timezone=ZoneInfo("Asia/Shanghai"))
+    ts = "2026-10-12T09:00:00+08:00"
+    messages: list[tuple[str, dict[str, object]]] = [
+        (f"eldercare/v1/qd-01/dev-1/{kind}", {"v": 1, "id": str(uuid.uuid4()), "station": "qd-01", "device": "dev-1",
+                                               "seq": 1, "ts": ts, **fields})
+        for kind, fields in SAMPLES.items()
+    ]
+    messages.append(("eldercare/v1/qd-01/agent/status", {"v": 1, "station": "qd-01", "online": True, "ts": ts}))
+    messages.append(("eldercare/v1/qd-01/agent/heartbeat", {"v": 1, "station": "qd-01", "ts": ts, "version": "1",
+                                                            "uptime_s": 5.0, "outbox": 0, "clock_offset_ms": 3.0}))
+    written: dict[str, set[str]] = {}
+    for topic, payload in messages:
+        accepted = convert(topic, json.dumps(payload).encode(), datetime.now(UTC), lambda _: station)
+        assert isinstance(accepted, Accepted), accepted
+        point = to_point(accepted)
+        assert point is not None
+        line = point.to_line_protocol()  # type: ignore[no-untyped-call]
+        measurement = line.split(",", 1)[0]
+        fields = line.split(" ")[1]
+        written[measurement] = {pair.split("=", 1)[0] for pair in fields.split(",")}
+    return written
 
 
 def provisioned_datasources() -> dict[str, dict[str, object]]:
@@ -51,8 +80,10 @@ def test_the_three_dashboards_parse_and_use_provisioned_datasources() -> None:
                 assert target["query"].strip(), (path.name, panel["title"])
 
 
-def test_every_queried_measurement_is_written_by_the_sink() -> None:
-    written = sink_measurements()
+def test_every_queried_measurement_and_field_is_written_by_the_sink() -> None:
+    fields = sink_fields()
+    written = set(fields)
+    assert written == {"flow", "door", "face", "call", "health", "status", "heartbeat"}
     queried: set[str] = set()
     for path, board in dashboards():
         for panel in board["panels"]:  # type: ignore[attr-defined]
@@ -63,6 +94,8 @@ def test_every_queried_measurement_is_written_by_the_sink() -> None:
                     names |= {n.strip().strip('"') for n in group.split(",")}
                 assert names, (path.name, panel["title"], "queries no measurement")
                 assert names <= written, (path.name, panel["title"], names - written)
+                for field in FIELD_EQ.findall(query):
+                    assert any(field in fields[n] for n in names), (path.name, panel["title"], field)
                 queried |= names
     # Stations online, people flow and ingest health between them read every kind of telemetry.
     assert queried == written
