@@ -1,0 +1,44 @@
+"""The Raspberry Pi installer's dry run into a temporary prefix, and the systemd unit it installs."""
+
+import configparser
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALL = ROOT / "edge" / "install" / "install.sh"
+
+
+def dry_run(prefix: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(INSTALL), "--prefix", str(prefix), "--dry-run", *extra],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_dry_run_changes_nothing_and_installs_the_face_stack_without_deps(tmp_path: Path) -> None:
+    prefix = tmp_path / "root"
+    result = dry_run(prefix)
+    assert result.returncode == 0, result.stderr
+    assert not prefix.exists()
+    out = result.stdout
+    assert f"+ python3 -m venv --system-site-packages {prefix}/opt/eldercare/venv" in out
+    assert f"pip install --disable-pip-version-check -q {ROOT}[edge,face]" in out
+    assert "--no-deps face_recognition==1.3.0 face_recognition_models==0.3.0" in out
+    assert f"eldercare-edge.service {prefix}/etc/systemd/system/eldercare-edge.service" in out
+    assert "(skipped: system step" in out and "systemctl enable --now eldercare-edge.service" in out
+    no_face = dry_run(prefix, "--no-face").stdout
+    assert "face_recognition" not in no_face and f"{ROOT}[edge]" in no_face
+
+
+def test_bad_option_is_refused(tmp_path: Path) -> None:
+    result = dry_run(tmp_path, "--frobnicate")
+    assert result.returncode == 2
+    assert "unknown option --frobnicate" in result.stderr
+
+
+def test_unit_runs_the_agent_with_its_config() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(ROOT / "edge" / "install" / "eldercare-edge.service")
+    service = unit["Service"]
+    assert service["ExecStart"] == "/opt/eldercare/venv/bin/eldercare edge run --config /etc/eldercare/station.yaml"
+    assert service["Restart"] == "always" and service["User"] == "eldercare"
+    assert "gpio" in service["SupplementaryGroups"] and "dialout" in service["SupplementaryGroups"]
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
