@@ -19,7 +19,7 @@ import yaml
 
 from eldercare.localservices import Mosquitto
 from simulators.modbus_counter import ModbusCounterSim, SimCounter
-from station_protocol import Flow, Health
+from station_protocol import Flow, Health, Heartbeat, Status
 from tests.edge.conftest import Received, Subscriber, subscribe
 
 UNITS = (1, 2, 3)
@@ -103,7 +103,7 @@ def test_outage_with_kill_9(mosquitto: Mosquitto, tmp_path: Path) -> None:
             generated = stored(outbox)
 
             mosquitto.start()
-            subscriber: Subscriber = subscribe(mosquitto, "eldercare/v1/qd-outage-01/+/+")
+            subscriber: Subscriber = subscribe(mosquitto, "eldercare/v1/qd-outage-01/#")
             wait(lambda: len(subscriber.messages) >= 50, 30, "the backlog starting to arrive")
             os.kill(agent.pid, signal.SIGKILL)  # mid-drain: unacknowledged events will be sent again
             agent.wait()
@@ -114,6 +114,12 @@ def test_outage_with_kill_9(mosquitto: Mosquitto, tmp_path: Path) -> None:
             stop.set()
             agent.send_signal(signal.SIGTERM)
             agent.wait(10)
+
+    # The kill -9 left the broker to publish the last will; each (re)connect said online and sent a heartbeat with
+    # the backlog it still had to send.
+    agent_messages = [m.decoded().message for m in subscriber.messages if "/agent/" in m.topic]
+    assert [m.online for m in agent_messages if isinstance(m, Status)][:3] == [True, False, True]
+    assert any(isinstance(m, Heartbeat) and m.outbox > 0 for m in agent_messages)
 
     by_seq: dict[tuple[str, int], set[str]] = defaultdict(set)
     first_seen: dict[str, list[int]] = defaultdict(list)
