@@ -26,17 +26,23 @@ class Identity:
     distance: float
 
 
-def _matrix(rows: list[list[float]]) -> npt.NDArray[np.float64]:
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), 128)
+class Index:
+    """Encodings as one matrix, with their squared norms computed once, for nearest-neighbour queries."""
 
+    def __init__(self, rows: list[list[float]]) -> None:
+        self.matrix: npt.NDArray[np.float64] = np.asarray(rows, dtype=np.float64).reshape(len(rows), 128)
+        self.norms: npt.NDArray[np.float64] = (self.matrix * self.matrix).sum(axis=1)
 
-def nearest(matrix: npt.NDArray[np.float64], probes: list[Vector]) -> tuple[int, float]:
-    """Row of `matrix` closest to any probe, and its Euclidean distance; (-1, inf) when `matrix` is empty."""
-    if matrix.shape[0] == 0 or not probes:
-        return -1, float("inf")
-    distances = np.linalg.norm(matrix[None, :, :] - np.asarray(probes)[:, None, :], axis=2).min(axis=0)
-    row = int(np.argmin(distances))
-    return row, float(distances[row])
+    def nearest(self, probes: list[Vector]) -> tuple[int, float]:
+        """Row closest to any probe, and its Euclidean distance; (-1, inf) when there are no rows."""
+        if self.matrix.shape[0] == 0 or not probes:
+            return -1, float("inf")
+        p = np.asarray(probes, dtype=np.float64)
+        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: one matrix product instead of a (probes x rows x 128) difference.
+        squared = (p * p).sum(axis=1)[:, None] + self.norms[None, :] - 2 * p @ self.matrix.T
+        row = int(np.argmin(squared.min(axis=0)))
+        # The expansion loses a little precision: the winner's distance is recomputed exactly.
+        return row, float(np.linalg.norm(p - self.matrix[row], axis=1).min())
 
 
 class Recogniser:
@@ -52,17 +58,17 @@ class Recogniser:
         self.tolerance = tolerance
         self._people = people
         self._owner = np.asarray([i for i, p in enumerate(people) for _ in p.encodings], dtype=np.int64)
-        self._known = _matrix([e for p in people for e in p.encodings])
+        self._known = Index([e for p in people for e in p.encodings])
         self._load = load_unknowns
         self._save = save_unknowns
         self._month = ""
         self._unknowns: list[Unknown] = []
         self._unknown_owner = np.asarray([], dtype=np.int64)
-        self._unknown_matrix = _matrix([])
+        self._unknown_index = Index([])
 
     def known(self, encoding: Vector) -> Identity | None:
         """The enrolled person this face is, or None when nobody is within tolerance."""
-        row, distance = nearest(self._known, [encoding])
+        row, distance = self._known.nearest([encoding])
         if distance > self.tolerance:
             return None
         person = self._people[int(self._owner[row])]
@@ -77,12 +83,12 @@ class Recogniser:
 
     def _reindex(self) -> None:
         self._unknown_owner = np.asarray([i for i, u in enumerate(self._unknowns) for _ in u.encodings], dtype=np.int64)
-        self._unknown_matrix = _matrix([e for u in self._unknowns for e in u.encodings])
+        self._unknown_index = Index([e for u in self._unknowns for e in u.encodings])
 
     def unknown(self, encodings: list[Vector], month: str) -> Identity:
         """The anonymous id of a face that matched nobody enrolled: this month's same unknown, or a new random one."""
         self._set_month(month)
-        row, distance = nearest(self._unknown_matrix, encodings)
+        row, distance = self._unknown_index.nearest(encodings)
         if distance <= self.tolerance:
             return Identity(self._unknowns[int(self._unknown_owner[row])].id, "unknown", round(distance, 4))
         rows = [[float(x) for x in e] for e in encodings[:MAX_UNKNOWN_ENCODINGS]]

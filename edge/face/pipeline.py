@@ -87,7 +87,7 @@ def _close(stages: Stages, ended: list[Track], ts: datetime) -> list[Observation
     return out
 
 
-def _whole(box: Box, shape: tuple[int, ...]) -> bool:
+def whole_face(box: Box, shape: tuple[int, ...]) -> bool:
     """A face clear of the frame's edges: one cut by the edge (walking in) encodes badly, so wait a frame or two."""
     top, right, bottom, left = box
     margin = max(2, (bottom - top) // 10)
@@ -110,7 +110,7 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     pending = [
         track
         for track in tracks
-        if track.identity is None and track.attempts < stages.attempts and _whole(track.box, frame.image.shape)
+        if track.identity is None and track.attempts < stages.attempts and whole_face(track.box, frame.image.shape)
     ]
     for track, encoding in zip(pending, encode_faces(frame.image, [t.box for t in pending]), strict=True):
         stats.encodings += 1

@@ -3,7 +3,7 @@
 import numpy as np
 
 from edge.face.gallery import Person
-from edge.face.match import Recogniser, nearest
+from edge.face.match import Index, Recogniser
 from edge.face.motion import MotionGate
 from edge.face.synthetic import background
 from edge.face.track import Tracker
@@ -52,10 +52,11 @@ def test_nearest_matches_brute_force_on_a_thousand_people() -> None:
         for i in range(1000)
     ]
     matrix = np.asarray([e for p in people for e in p.encodings])
+    index = Index([e for p in people for e in p.encodings])
     recogniser = Recogniser(people, tolerance=0.5)
     for target in (0, 517, 999):
         probe = np.asarray(people[target].encodings[1]) + rng.normal(0, 0.01, 128)
-        row, distance = nearest(matrix, [probe])
+        row, distance = index.nearest([probe])
         brute = min(range(len(matrix)), key=lambda r: float(np.sqrt(((matrix[r] - probe) ** 2).sum())))
         assert row == brute and abs(distance - float(np.linalg.norm(matrix[brute] - probe))) < 1e-9
         found = recogniser.known(probe)
