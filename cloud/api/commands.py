@@ -32,4 +32,6 @@ def api(host: str, port: int, data_dir: Path | None) -> None:
     if sorted(current) != head_revisions():
         raise click.ClickException(f"{safe_url(url)} is not at the latest schema; run 'eldercare cloud migrate'")
     click.echo(f"eldercare API and dashboard on http://{host}:{port}/ (database {safe_url(url)})", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    # Live streams never end by themselves: give them a few seconds on SIGTERM, then stop.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,
+                timeout_graceful_shutdown=3)
