@@ -74,8 +74,8 @@ class Recogniser:
         person = self._people[int(self._owner[row])]
         return Identity(person.id, person.role, round(distance, 4))
 
-    def _set_month(self, month: str) -> None:
-        # A new month starts with an empty unknown gallery: the store deletes last month's (the monthly purge).
+    def set_month(self, month: str) -> None:
+        """Work with `month`'s unknown visitors (YYYY-MM); the store deletes earlier months' (the monthly purge)."""
         if month != self._month:
             self._month = month
             self._unknowns = self._load(month) if self._load else []
@@ -87,7 +87,7 @@ class Recogniser:
 
     def unknown(self, encodings: list[Vector], month: str) -> Identity:
         """The anonymous id of a face that matched nobody enrolled: this month's same unknown, or a new random one."""
-        self._set_month(month)
+        self.set_month(month)
         row, distance = self._unknown_index.nearest(encodings)
         if distance <= self.tolerance:
             return Identity(self._unknowns[int(self._unknown_owner[row])].id, "unknown", round(distance, 4))

@@ -62,7 +62,7 @@ class Stages:
     stats: Stats = field(default_factory=Stats)
 
 
-def _month(ts: datetime) -> str:
+def month_of(ts: datetime) -> str:
     # The station's local month: unknown visitors are kept until the month ends where the station is.
     return ts.astimezone().strftime("%Y-%m")
 
@@ -80,7 +80,7 @@ def _close(stages: Stages, ended: list[Track], ts: datetime) -> list[Observation
     out = []
     for track in ended:
         if track.identity is None and track.encodings:
-            track.identity = stages.recogniser.unknown(track.encodings, _month(ts))
+            track.identity = stages.recogniser.unknown(track.encodings, month_of(ts))
             observation = _visit(stages, track, track.last_seen, ts)
             if observation:
                 out.append(observation)
@@ -118,7 +118,7 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
         track.encodings.append(encoding)
         track.identity = stages.recogniser.known(encoding)
         if track.identity is None and track.attempts >= stages.attempts:
-            track.identity = stages.recogniser.unknown(track.encodings, _month(frame.ts))
+            track.identity = stages.recogniser.unknown(track.encodings, month_of(frame.ts))
     for track in tracks:
         if track.identity is not None:
             observation = _visit(stages, track, frame.t, frame.ts)

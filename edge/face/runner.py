@@ -19,7 +19,7 @@ from edge.face.detect import Detector
 from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
 from edge.face.match import Recogniser
 from edge.face.motion import MotionGate
-from edge.face.pipeline import Observation, Stages, Stats, finish, process_frame
+from edge.face.pipeline import Observation, Stages, Stats, finish, month_of, process_frame
 from edge.face.track import Tracker
 from edge.face.visits import Visits
 from station_protocol import Kind
@@ -87,6 +87,7 @@ def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.
     """The worker thread: the whole frame loop, handing readings to `put`."""
     state: dict[str, Any] = {"ok": None, "error": None}
     stats = Stats()
+    stages: Stages | None = None
     source = redact(config.source)
     started = time.monotonic()
     next_health = started + config.health_interval_s
@@ -95,8 +96,14 @@ def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.
         elapsed = max(time.monotonic() - started, 1e-9)
         return {"source": source, **current.as_dict(), "fps": round(current.frames / elapsed, 2)}
 
+    def purge() -> None:
+        # Unknown visitors never outlive their month, even while the stream is down or the doorway empty.
+        if stages is not None:
+            stages.recogniser.set_month(month_of(datetime.now(UTC)))
+
     def report(ok: bool, error: str | None) -> None:
         # Health on every change of state; the periodic tick repeats it.
+        purge()
         if ok != state["ok"]:
             put(health(config.id, ok, error, detail(stats)))
         state.update(ok=ok, error=error)
@@ -105,12 +112,14 @@ def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.
         nonlocal next_health
         if time.monotonic() >= next_health:
             next_health = time.monotonic() + config.health_interval_s
+            purge()
             put(health(config.id, bool(state["ok"]), state["error"], detail(current)))
 
     try:
         gallery = Gallery(config.gallery, passphrase_from_env())
         gallery.check_key()
         stages = build_stages(config, gallery)
+        purge()
     except GalleryError as exc:
         put(health(config.id, False, str(exc), {"source": source}))
         raise

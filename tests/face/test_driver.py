@@ -19,10 +19,11 @@ from edge.drivers.base import Reading
 from edge.drivers.camera import CameraConfig, CameraDriver
 from edge.face import synthetic
 from edge.face.facestack import Image
+from edge.face.gallery import Gallery, Unknown
 from eldercare.localservices import Mosquitto, free_port
 from station_protocol import Face, Health, Kind
 from tests.edge.conftest import AgentThread, station_config, subscribe
-from tests.face.conftest import ELDER, Scene
+from tests.face.conftest import ELDER, PASSPHRASE, Scene
 
 
 async def collect(driver: CameraDriver, until: Any) -> tuple[list[Reading], asyncio.Task[None]]:
@@ -74,6 +75,7 @@ def serve(directory: Path, port: int) -> ThreadingHTTPServer:
 def test_unreadable_stream_is_reported_and_retried(enrolled: Path) -> None:
     source = f"rtsp://installer:secret@127.0.0.1:{free_port()}/live"
     config = CameraConfig(type="camera", id="face-1", source=source, gallery=enrolled, reconnect_s=0.1)
+    Gallery(enrolled, PASSPHRASE).save_unknowns("2020-01", [Unknown(id="anon-0123456789ab", encodings=[[0.0] * 128])])
 
     async def scenario() -> None:
         readings, task = await collect(CameraDriver(config), lambda rs: len(health(rs)) >= 1)
@@ -83,6 +85,8 @@ def test_unreadable_stream_is_reported_and_retried(enrolled: Path) -> None:
         assert first["ok"] is False
         assert first["error"].startswith("cannot open stream source rtsp://***@127.0.0.1:")
         assert "secret" not in json.dumps(first)
+        # A past month's unknown visitors are deleted when the camera starts, stream or no stream.
+        assert not (enrolled / "unknown-2020-01.enc").exists()
         await stop(task)
 
     asyncio.run(scenario())
