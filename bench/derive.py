@@ -61,8 +61,10 @@ def station_day(station: str, day: date, rnd: random.Random, seq: list[int]) -> 
         add("door", "door-1", midnight + timedelta(minutes=s), {"state": "open"})
         add("door", "door-1", midnight + timedelta(minutes=e), {"state": "closed"})
     for minute in range(8 * 60, 17 * 60 + 30, 2):
-        add("flow", "counter-1", midnight + timedelta(minutes=minute),
-            {"period_s": 120, "in": rnd.choice((0, 0, 0, 1, 2)), "out": rnd.choice((0, 0, 0, 1, 2))})
+        inside = opens < minute <= 11 * 60 + 35 or 13 * 60 + 25 < minute <= 17 * 60 + 5  # people come while open
+        moves = (rnd.choice((0, 0, 0, 1, 2)), rnd.choice((0, 0, 0, 1, 2))) if inside else (0, 0)
+        add("flow", "counter-1", midnight + timedelta(minutes=minute), {"period_s": 120, "in": moves[0],
+                                                                       "out": moves[1]})
     for _ in range(30):
         minute = rnd.randint(opens, 17 * 60)
         person = rnd.choice([f"e-{i:03d}" for i in range(60)] + ["anon-1", "anon-2", "staff-1"])

@@ -32,8 +32,8 @@ def load_obs(session: Session, station: str, start: float, end: float) -> tuple[
             faults[local_date] += 1  # an untrustworthy timestamp counts nowhere, but is reported
             continue
         obs.append(from_row(ts, kind, device, str(event_id), payload))
-    # Same-second ties are broken by the id's text, as `cloud derive` does (UUID order in SQL may differ).
-    obs.sort(key=lambda o: (o.t, o.id))
+    # ORDER BY (ts, id) is already `sort_key` order: UUIDs compare as their hex text on SQLite and bytewise on
+    # PostgreSQL, both the order of their canonical strings. No second sort.
     return obs, dict(faults)
 
 

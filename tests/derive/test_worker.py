@@ -130,3 +130,17 @@ def test_partition_syntax() -> None:
             assert "partition" in str(exc)
         else:
             raise AssertionError(f"{bad} accepted")
+
+
+def test_store_order_is_the_rules_order(store: Engine, messages: list[tuple[str, bytes]]) -> None:
+    """The worker trusts ORDER BY (ts, id) to be `sort_key` order (time, then the id's text) on both dialects."""
+    from cloud.derive.storeio import load_obs
+    from cloud.rules.observations import sort_key
+
+    same_second = [(t, p.replace(p[p.index(b'"ts":"') + 6:p.index(b'"', p.index(b'"ts":"') + 6)],
+                                 b"2026-10-12T09:00:00+08:00")) for t, p in messages if b'"id"' in p][:200]
+    feed(store, same_second)
+    with make_session_factory(store)() as session:
+        obs, _ = load_obs(session, "qd-a", 0, 2e9)
+    assert len({o.t for o in obs}) == 1 and len(obs) > 50
+    assert obs == sorted(obs, key=sort_key)
