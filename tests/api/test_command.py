@@ -1,0 +1,69 @@
+"""`eldercare cloud api` as a user runs it: refuses an unmigrated store, serves, stops promptly on SIGTERM."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from cloud.api.security import hash_password
+from cloud.store.db import make_engine, make_session_factory
+from cloud.store.migrate import upgrade
+from cloud.store.users import User
+from eldercare.localservices import free_port, wait_for_port
+
+
+def _api(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ELDERCARE_DATA_DIR": str(tmp_path), "ELDERCARE_SECRET_KEY": "a-test-secret-key-xxxxxxxx"}
+    env.pop("ELDERCARE_DATABASE_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "eldercare", "cloud", "api", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_refuses_an_unmigrated_store(tmp_path: Path) -> None:
+    done = _api(tmp_path, free_port())
+    _, err = done.communicate(timeout=60)
+    assert done.returncode == 1
+    assert b"eldercare: error:" in err and b"eldercare cloud migrate" in err
+
+
+def test_serves_and_stops_on_sigterm_with_a_stream_open(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'eldercare.db'}")
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
+        session.add(User(name="admin", role="bureau", password_hash=hash_password("a-password")))
+        session.commit()
+    engine.dispose()
+    port = free_port()
+    server = _api(tmp_path, port)
+    try:
+        wait_for_port(port, timeout=30, process=server)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
+        assert "智慧养老" in httpx.get(f"http://127.0.0.1:{port}/").text
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json").status_code == 200
+        token = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token",
+                           data={"username": "admin", "password": "a-password"}).json()["access_token"]
+        opened = threading.Event()
+
+        def watch() -> None:
+            headers = {"Authorization": f"Bearer {token}"}
+            try:
+                with httpx.stream("GET", f"http://127.0.0.1:{port}/api/v1/alerts/stream", headers=headers) as live:
+                    for _ in live.iter_lines():
+                        opened.set()
+            except httpx.HTTPError:
+                pass  # the server went away, as it should
+
+        threading.Thread(target=watch, daemon=True).start()
+        assert opened.wait(10)
+        server.terminate()
+        started = time.monotonic()
+        server.wait(timeout=15)
+        assert time.monotonic() - started < 10
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
