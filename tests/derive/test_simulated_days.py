@@ -12,6 +12,7 @@ from cloud.derive.files import read_events
 from cloud.derive.runner import Partition, run_pass
 from cloud.registry.csv_rows import StationRecord
 from cloud.registry.store import upsert_stations
+from cloud.rules.calendar import DayKind
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, Verdict
 from cloud.rules.station import derive_days
@@ -90,6 +91,31 @@ def test_a_statutory_holiday_is_not_scheduled_even_if_the_simulator_opens() -> N
 def test_station_open_on_holidays_is_judged_on_a_holiday() -> None:
     _c, _t, _e, r = simulate("qd-lvsi-02", date(2026, 10, 1), 0)
     assert r.plan.working is True and r.verdict in (Verdict.OPEN, Verdict.PARTIAL)
+
+
+def test_makeup_sunday_the_simulator_kept_closed_is_a_closed_day() -> None:
+    # qd-nanyang-07 works Monday to Friday mornings; 2026-09-20 is a Sunday worked instead (调休). The simulated
+    # station stays shut (its counter reports zeros all day): the rules must call that a closed working day.
+    _c, truth, events, r = simulate("qd-nanyang-07", date(2026, 9, 20), 0)
+    assert not truth.working_day and events
+    assert r.plan.working is True and r.plan.national.kind is DayKind.MAKEUP
+    assert r.verdict is Verdict.CLOSED and r.compliance == 0.0 and r.unknown_s == 0
+
+
+def test_offline_hour_in_a_simulated_day_is_unknown_not_closed() -> None:
+    config = load_station(EXAMPLES / "qd-lvsi-02.yaml")
+    day = date(2026, 10, 13)
+    _truth, events = station_day(config, day, 1)
+    gap = (datetime(2026, 10, 13, 9, 0, tzinfo=TZ), datetime(2026, 10, 13, 10, 0, tzinfo=TZ))
+    kept = [e for e in events if not gap[0] <= e.at < gap[1]]
+    lines = [json.dumps({"topic": e.topic, "payload": json.loads(e.payload)}) for e in kept]
+    obs = read_events(lines, {}, TZ, now=datetime(2026, 12, 1, tzinfo=UTC)).obs[config.station]
+    schedule = config.schedule or DEFAULT_SCHEDULE
+    full = simulate("qd-lvsi-02", day, 1)[3]
+    r = derive_days(config.station, schedule, {}, obs, day, day, CONFIG)[0]
+    assert 50 * 60 <= r.unknown_s <= 60 * 60
+    assert r.closed_s <= full.closed_s  # the missing hour never turns into closed time
+    assert r.verdict is Verdict.OPEN or r.compliance == pytest.approx(full.compliance, abs=0.05)
 
 
 def _register(engine: Engine, config: StationConfig) -> None:
