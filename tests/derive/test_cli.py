@@ -112,3 +112,37 @@ def test_errors_are_one_line(audit_files: AuditFiles, tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("eldercare: error: ")
     assert "line 2" in proc.stderr and proc.stdout == ""
+
+
+def test_rules_file_and_quarters(audit_files: AuditFiles, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("open_share: 0.8\ngrade_thresholds: {2A: 5, 3A: 100, 4A: 300, 5A: 300}\n")
+    lines, _ = run(audit_files, "--rules", str(rules), "--quarters")
+    days = by(lines, "day")
+    assert days[("qd-a", "2026-10-13")]["verdict"] == "open"  # 88 % is open at an 80 % threshold
+    month = by(lines, "month")[("qd-a", "2026-10")]
+    assert (month["threshold"], month["met"]) == (5, True)
+    quarters = [ln for ln in lines if ln["type"] == "quarter"]
+    assert {q["quarter"] for q in quarters} == {"2026-Q4"} and len(quarters) == 2
+    rules.write_text("open_share: 0.1\nclosed_share: 0.2\n")
+    result = CliRunner().invoke(cli, ["cloud", "derive", "--stations", str(audit_files.stations), "--events",
+                                      str(audit_files.events), "--from", "2026-10-01", "--to", "2026-10-02",
+                                      "--rules", str(rules)])
+    assert result.exit_code == 1 and "closed_share must be below open_share" in result.output
+
+
+def test_worker_command_runs_a_pass(audit_files: AuditFiles, tmp_path: Path) -> None:
+    """`eldercare cloud worker --once` on a migrated SQLite store, as an operator runs it."""
+    import os
+
+    env = {**os.environ, "ELDERCARE_DATA_DIR": str(tmp_path / "data"), "ELDERCARE_MQTT_URL": "mqtt://127.0.0.1:1"}
+    eldercare = [sys.executable, "-m", "eldercare"]
+    refused = subprocess.run([*eldercare, "cloud", "worker", "--once"], env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode == 1 and "eldercare cloud migrate" in refused.stderr
+    for args in (["cloud", "migrate"], ["cloud", "stations", "import", str(audit_files.stations)]):
+        subprocess.run([*eldercare, *args], env=env, check=True, capture_output=True, timeout=120)
+    done = subprocess.run([*eldercare, "cloud", "worker", "--once"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "0 errors" in done.stderr and "days of 2 stations" in done.stderr
