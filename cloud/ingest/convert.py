@@ -34,6 +34,7 @@ class Accepted:
     station: StationInfo
     row: dict[str, Any]  # the `events` row
     local_date: date
+    payload_text: str  # the JSON as published
 
     @property
     def kind(self) -> Kind:
@@ -72,12 +73,6 @@ class Ignored:
 
 
 Outcome = Accepted | Rejected | Ignored
-
-
-def _payload_object(payload: bytes) -> dict[str, Any]:
-    # Already validated as a JSON object by decode(); kept as published, with any newer optional fields.
-    value: dict[str, Any] = json.loads(payload)
-    return value
 
 
 def convert(
@@ -119,9 +114,12 @@ def convert(
         "seq": seq,
         "received_at": received_at,
         "clock_fault": decoded.clock_fault,
-        "payload": _payload_object(payload),
+        "payload": None,
     }
-    return Accepted(decoded=decoded, station=station, row=row, local_date=local_date)
+    # Kept as published (decode() validated it as a JSON object), with any newer optional fields.
+    text = payload.decode() if isinstance(payload, bytes) else payload
+    row["payload"] = json.loads(text)
+    return Accepted(decoded=decoded, station=station, row=row, local_date=local_date, payload_text=text)
 
 
 @dataclass(slots=True)

@@ -10,7 +10,9 @@ class IngestMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.received = Counter("eldercare_ingest_received", "MQTT messages received", registry=r)
-        self.stored = Counter("eldercare_ingest_stored", "Events newly committed", ["kind"], registry=r)
+        self.stored = Counter("eldercare_ingest_stored", "Events newly committed", registry=r)
+        self.accepted = Counter("eldercare_ingest_valid", "Valid messages of registered stations, by type",
+                                ["kind"], registry=r)
         self.duplicates = Counter("eldercare_ingest_duplicates", "Events already stored (redelivery, replay)",
                                   registry=r)
         self.invalid = Counter("eldercare_ingest_invalid", "Messages dead-lettered, by category", ["category"],
@@ -28,7 +30,7 @@ class IngestMetrics:
         self.queue = Gauge("eldercare_ingest_queue", "Messages received and not yet committed", registry=r)
         self.store_errors = Counter("eldercare_ingest_store_unavailable", "Batches retried: database unavailable",
                                     registry=r)
-        self.clock_faults = Counter("eldercare_ingest_clock_faults", "Events stored flagged as clock faults",
+        self.clock_faults = Counter("eldercare_ingest_clock_faults", "Valid messages flagged as clock faults",
                                     registry=r)
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from cloud.ingest.convert import Accepted, Outcome, Rejected, StationInfo, convert
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.writer import Letter, StoreUnavailable, write_batch
+from cloud.ingest.writer import BatchResult, Letter, StoreUnavailable, write_batch
 from cloud.telemetry.points import to_point
 from cloud.telemetry.sink import InfluxSink
 from station_protocol.topics import ROOT
@@ -91,7 +91,7 @@ class Ingester:
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._refused: str | None = None
-        self._unsubscribed = threading.Event()
+        self._subscribed = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._client = self._make_client()
 
@@ -112,7 +112,7 @@ class Ingester:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.on_unsubscribe = self._on_unsubscribe
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
@@ -129,15 +129,21 @@ class Ingester:
                                      "subscription": self.config.topic_filter, "client_id": self.config.client_id})
         self._connected.set()
 
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode],
+                      _props: Properties | None) -> None:
+        if any(reason.is_failure for reason in reasons):
+            self._refused = f"subscription to {self.config.topic_filter} refused: {reasons[0]}"
+            log.error("broker refused the subscription", extra={"reason": str(reasons[0])})
+        self._subscribed.set()
+
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
                        _props: Properties | None) -> None:
         if not self._stopping.is_set():
             log.warning("disconnected from the broker; reconnecting", extra={"reason": str(reason)})
 
-    def _on_unsubscribe(self, *_args: Any) -> None:
-        self._unsubscribed.set()
-
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self._stopping.is_set():
+            return  # left unacked: the broker keeps it in our session and redelivers it after the restart
         try:
             topic = message.topic
         except UnicodeDecodeError:
@@ -157,7 +163,8 @@ class Ingester:
         else:
             self._client.connect_async(c.host, c.port, c.keepalive_s)
         self._client.loop_start()
-        if not self._connected.wait(connect_timeout):
+        # Ready only once subscribed: a message published before the SUBACK would find no subscriber.
+        if not (self._connected.wait(connect_timeout) and (self._refused or self._subscribed.wait(connect_timeout))):
             self._client.loop_stop()
             raise ConnectRefused(f"no answer from the broker at {c.host}:{c.port} within {connect_timeout:.0f} s")
         if self._refused:
@@ -166,11 +173,12 @@ class Ingester:
         self._writer.start()
 
     def stop(self, drain_timeout: float = 30.0) -> None:
-        """Stop taking messages, commit and ack everything received, then disconnect. Loses nothing."""
-        self._unsubscribed.clear()
-        self._client.unsubscribe(self.config.topic_filter)
-        self._unsubscribed.wait(2.0)
-        time.sleep(0.2)  # messages already on the wire after the UNSUBACK
+        """Commit and ack what was received, then disconnect. Loses nothing.
+
+        The subscription stays in the broker's persistent session: messages arriving from now on are queued for this
+        client id (unsubscribing would make the broker drop them while no ingester runs), and any received but not
+        yet committed are redelivered on the next start.
+        """
         self._stopping.set()
         self._writer.join(drain_timeout)
         self._client.disconnect()
@@ -206,11 +214,10 @@ class Ingester:
     def _write_loop(self) -> None:
         while True:
             batch = self._take_batch()
-            if not batch:
-                if self._stopping.is_set():
-                    return
-                continue
-            self._commit_with_retry(batch)
+            if batch:
+                self._commit_with_retry(batch)
+            elif self._stopping.is_set():
+                return
 
     def _commit_with_retry(self, batch: list[Inbound]) -> None:
         delay = 0.5
@@ -243,9 +250,10 @@ class Ingester:
                 ignored += 1
         result = write_batch(self.engine, accepted, letters, self.clock())
         self._ack(batch)
-        self._account(batch, result.stored, result.duplicates, result.letters, result.alerts, ignored, started)
-        if self.sink is not None and result.stored:
-            self.sink.write(p for p in map(to_point, result.stored) if p is not None)
+        self._account(batch, result, ignored, started)
+        if self.sink is not None and result.accepted:
+            # Duplicates too: a point rewritten with the same series and time is the same point.
+            self.sink.write(p for p in map(to_point, result.accepted) if p is not None)
         if result.fell_back:
             log.warning("batch partly refused by the store; went row by row",
                         extra={"messages": len(batch), "refused": sum(lt.rejected.category == "store_refused"
@@ -266,16 +274,17 @@ class Ingester:
             if inbound.qos > 0 and inbound.generation == generation:
                 self._client.ack(inbound.mid, inbound.qos)
 
-    def _account(self, batch: list[Inbound], stored: list[Accepted], duplicates: int, letters: list[Letter],
-                 alerts: int, ignored: int, started: float) -> None:
+    def _account(self, batch: list[Inbound], result: BatchResult, ignored: int, started: float) -> None:
         m = self.metrics
         now = self.clock()
+        stored, duplicates, letters, alerts = result.stored, result.duplicates, result.letters, result.alerts
         m.received.inc(len(batch))
+        m.stored.inc(stored)
         m.duplicates.inc(duplicates)
         m.ignored.inc(ignored)
         m.alerts.inc(alerts)
-        for item in stored:
-            m.stored.labels(item.kind.value).inc()
+        for item in result.accepted:
+            m.accepted.labels(item.kind.value).inc()
             if item.decoded.clock_fault is not None:
                 m.clock_faults.inc()
             else:
@@ -290,7 +299,7 @@ class Ingester:
         m.queue.set(self._queue.qsize())
         t = self.totals
         t["received"] += len(batch)
-        t["stored"] += len(stored)
+        t["stored"] += stored
         t["duplicates"] += duplicates
         t["dead_letters"] += len(letters)
         t["alerts"] += alerts

@@ -1,0 +1,198 @@
+"""End-to-end ingest rate (published → committed) against a bare paho subscriber that only counts (the ceiling).
+
+One run, one real Mosquitto. Messages are queued in the broker for the consumers' persistent sessions first, then the
+consumer starts and drains them: the rate is how fast it empties the queue, not how fast this script can publish.
+Consumers are separate processes: `eldercare cloud ingest` (SQLite, then PostgreSQL, then two ingesters on one shared
+subscription) and a bare paho-mqtt subscriber on the same kind of subscription.
+
+    .venv/bin/python bench/ingest.py [--messages 20000]
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from eldercare.localservices import free_port, run_mosquitto, run_postgres
+from station_protocol import Door, Face, Flow, encode, new_event_id
+
+STATIONS = [f"bench-{i:02d}" for i in range(20)]
+BARE = r'''
+import sys, time
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+port, client_id, group, expected = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+state = {"n": 0, "first": None}
+def on_connect(client, userdata, flags, reason, props):
+    client.subscribe(f"$share/{group}/eldercare/v1/#", qos=1)
+def on_message(client, userdata, message):
+    if state["first"] is None:
+        state["first"] = time.time()
+    state["n"] += 1
+    if state["n"] >= expected:
+        print(f"{state['first']} {time.time()}", flush=True)
+        client.disconnect()
+c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+c.on_connect, c.on_message = on_connect, on_message
+props = Properties(PacketTypes.CONNECT); props.SessionExpiryInterval = 3600
+c.connect("127.0.0.1", port, clean_start=False, properties=props)
+if len(sys.argv) > 5:
+    c.loop(1.0); c.disconnect(); sys.exit(0)
+c.loop_forever()
+'''
+
+
+def payloads(count: int) -> list[tuple[str, bytes]]:
+    """A realistic mix: people-flow counts, door changes and face observations over 20 stations."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    out = []
+    for i in range(count):
+        station = STATIONS[i % len(STATIONS)]
+        ts = start + timedelta(milliseconds=i)
+        common = {"v": 1, "id": uuid.UUID(new_event_id()), "station": station, "seq": i, "ts": ts}
+        if i % 3 == 0:
+            msg: Flow | Door | Face = Flow(device="flow-1", period_s=60, in_=i % 5, out=i % 4, **common)
+        elif i % 3 == 1:
+            msg = Door(device="door-1", state="open" if i % 2 else "closed", **common)
+        else:
+            msg = Face(device="cam-1", person=f"p-{i % 300}", role="elder", distance=0.42, **common)
+        out.append((f"eldercare/v1/{station}/{msg.device}/{type(msg).__name__.lower()}", encode(msg)))
+    return out
+
+
+def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+    for info in infos:
+        info.wait_for_publish(60)
+    client.disconnect()
+    client.loop_stop()
+
+
+def bare(port: int, messages: list[tuple[str, bytes]], consumers: int) -> float:
+    """Messages per second drained by `consumers` bare counting subscribers."""
+    group = f"bare{uuid.uuid4().hex[:6]}"
+    ids = [f"{group}-{i}" for i in range(consumers)]
+    for cid in ids:  # create the persistent sessions and their subscriptions, then leave
+        subprocess.run([sys.executable, "-c", BARE, str(port), cid, group, "1", "register"], check=True)
+    publish(port, messages)
+    share = len(messages) // consumers
+    procs = [subprocess.Popen([sys.executable, "-c", BARE, str(port), cid, group, str(share)],
+                              stdout=subprocess.PIPE, text=True) for cid in ids]
+    spans = [tuple(map(float, (p.communicate(timeout=600)[0] or "0 0").split())) for p in procs]
+    return share * consumers / (max(e for _, e in spans) - min(s for s, _ in spans))
+
+
+def _metric(port: int, name: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+]+)$", text, re.M))
+
+
+@contextmanager
+def ingesters(port: int, url: str, count: int, group: str) -> Iterator[list[int]]:
+    env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_MQTT_URL": f"mqtt://127.0.0.1:{port}"}
+    env.pop("ELDERCARE_INFLUX_URL", None)
+    metric_ports = [free_port() for _ in range(count)]
+    procs = [subprocess.Popen([sys.executable, "-m", "eldercare", "cloud", "ingest", "--group", group,
+                               "--client-id", f"{group}-{i}", "--metrics-port", str(mp)], env=env,
+                              stderr=subprocess.DEVNULL) for i, mp in enumerate(metric_ports)]
+    try:
+        for mp in metric_ports:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    _metric(mp, "eldercare_ingest_received_total")
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+        yield metric_ports
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(60)
+
+
+def ingest(port: int, url: str, messages: list[tuple[str, bytes]], consumers: int) -> float:
+    """Messages per second committed by `consumers` ingester processes draining the queued messages."""
+    group = f"ing{uuid.uuid4().hex[:6]}"
+    with ingesters(port, url, consumers, group):  # register the persistent sessions, then stop them
+        pass
+    publish(port, messages)
+    with ingesters(port, url, consumers, group) as metric_ports:
+        first = None
+        while True:
+            received = sum(_metric(mp, "eldercare_ingest_received_total") for mp in metric_ports)
+            stored = sum(_metric(mp, "eldercare_ingest_stored_total") for mp in metric_ports)
+            now = time.time()
+            if first is None and received > 0:
+                first = now
+            if stored >= len(messages):
+                assert first is not None
+                return len(messages) / (now - first)
+            time.sleep(0.05)
+
+
+def prepare(url: str) -> None:
+    env = {**os.environ, "ELDERCARE_DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "eldercare", "cloud", "migrate"], env=env, check=True,
+                   capture_output=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as csv:
+        csv.write("station_id,name,town,grade,weekdays,hours\n")
+        csv.writelines(f"{s},{s},bench-town,3A,1-7,00:00-23:59\n" for s in STATIONS)
+    subprocess.run([sys.executable, "-m", "eldercare", "cloud", "stations", "import", csv.name], env=env,
+                   check=True, capture_output=True)
+    Path(csv.name).unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        broker = stack.enter_context(run_mosquitto())
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ingest-")))
+        sqlite_url = f"sqlite:///{tmp / 'bench.db'}"
+        pg = stack.enter_context(run_postgres())
+        pg_url = pg.create_database("bench")
+        for url in (sqlite_url, pg_url):
+            prepare(url)
+        print(f"{args.messages} messages queued in Mosquitto, then drained; rates in messages/s", flush=True)
+        ceiling = bare(broker.port, payloads(args.messages), 1)
+        print(f"bare paho subscriber (ceiling):   {ceiling:9.0f}", flush=True)
+        ceiling2 = bare(broker.port, payloads(args.messages), 2)
+        print(f"two bare subscribers:             {ceiling2:9.0f}", flush=True)
+        rates = {}
+        for name, url in (("sqlite", sqlite_url), ("postgresql", pg_url)):
+            rates[name] = ingest(broker.port, url, payloads(args.messages), 1)
+            print(f"one ingester, {name:<11}         {rates[name]:9.0f}  ratio {rates[name] / ceiling:.2f}",
+                  flush=True)
+        for name, url in (("sqlite", sqlite_url), ("postgresql", pg_url)):
+            two = ingest(broker.port, url, payloads(args.messages), 2)
+            print(f"two ingesters, {name:<11}        {two:9.0f}  x{two / rates[name]:.2f} of one", flush=True)
+        ratio = min(rates.values()) / ceiling
+        print(f"ingest: ratio={ratio:.2f} (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""A simulated station → real Mosquitto → ingester → SQLite and PostgreSQL."""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from cloud.store.models import Alert, DeadLetter, Device, DirtyStationDay, Event
+from eldercare.localservices import Mosquitto
+from tests.ingest.conftest import Station, count, publish, running_ingester, wait_until
+
+
+def test_a_station_day_lands_in_the_store(mosquitto: Mosquitto, engine: Engine) -> None:
+    a = Station("qd-a")
+    evening = datetime(2026, 10, 12, 17, 30, tzinfo=UTC)  # 01:30 on the 13th in Shanghai
+    good = [a.flow(3), a.door("open"), a.face(), a.flow(2, ts=evening), a.health(False, error="wire cut"),
+            a.status(True), a.heartbeat()]
+    bad = [
+        ("eldercare/v1/qd-a/door-1/door", b"not json"),
+        ("eldercare/v1/qd-zz/door-1/door", Station("qd-zz").door()[1]),  # unknown station
+        ("eldercare/v1/qd-b/door-1/door", a.door()[1]),  # qd-a's payload on qd-b's topic: spoofed
+        ("eldercare/v1/qd-a/door-1/door", json.dumps({"v": 1, "station": "qd-a"}).encode()),
+    ]
+    with running_ingester(mosquitto, engine) as ingester:
+        publish(mosquitto, good + bad)
+        wait_until(lambda: count(engine, Event) + count(engine, DeadLetter) == len(good) + len(bad))
+    assert ingester.totals["stored"] == len(good) and ingester.totals["dead_letters"] == len(bad)
+    with engine.connect() as c:
+        events = c.execute(select(Event.kind, Event.device_id, Event.local_date, Event.seq)).all()
+        letters = {r.topic + " " + r.reason for r in c.execute(select(DeadLetter))}
+        devices = {(d.device_id): d for d in c.execute(select(Device))}
+        dirty = set(c.execute(select(DirtyStationDay.station_id, DirtyStationDay.local_date)).all())
+        raw = c.execute(select(DeadLetter.payload).where(DeadLetter.reason.like("%not valid JSON%"))).scalar_one()
+    assert sorted(k for k, *_ in events) == ["door", "face", "flow", "flow", "health", "heartbeat", "status"]
+    assert ("flow", "flow-1", date(2026, 10, 13), 4) in events  # the local date, not the UTC one
+    assert any("unknown station 'qd-zz'" in letter for letter in letters)
+    assert any(letter.startswith("eldercare/v1/qd-b/door-1/door station: payload says 'qd-a'") for letter in letters)
+    assert any("id is required but missing" in letter for letter in letters)
+    assert bytes(raw) == b"not json"
+    assert devices["door-1"].last_health_ok is False and devices["door-1"].last_health == {
+        "ok": False, "error": "wire cut", "detail": None}
+    assert devices["agent"].online is True and devices["flow-1"].kind == "flow"
+    assert ("qd-a", date(2026, 10, 13)) in dirty
+    assert ingester.metrics.invalid.labels("spoofed")._value.get() == 1
+    assert ingester.metrics.invalid.labels("unknown_station")._value.get() == 1
+
+
+def test_redelivered_and_replayed_events_are_stored_once(mosquitto: Mosquitto, engine: Engine) -> None:
+    a = Station("qd-a")
+    messages = [a.flow(1), a.door("closed"), a.status(False)]
+    with running_ingester(mosquitto, engine) as ingester:
+        publish(mosquitto, messages)
+        publish(mosquitto, messages + messages)  # an outbox replayed twice after a reconnect
+        wait_until(lambda: ingester.totals["received"] == 9)
+    assert count(engine, Event) == 3
+    assert ingester.totals["duplicates"] == 6
+
+
+def test_an_emergency_press_commits_without_waiting_for_the_batch(mosquitto: Mosquitto, engine: Engine) -> None:
+    a = Station("qd-a")
+    # A batch timer of ten minutes and a huge batch: only the fast path can commit the press.
+    with running_ingester(mosquitto, engine, batch_ms=600_000, batch_size=10_000):
+        publish(mosquitto, [a.call("pressed", "c-42")])
+        wait_until(lambda: count(engine, Event) == 1, timeout=20, what="the press to be committed")
+        publish(mosquitto, [a.call("pressed", "c-42")])  # the same press delivered again: still one alert
+        wait_until(lambda: count(engine, Event) == 2, timeout=20)
+    with engine.connect() as c:
+        alert = c.execute(select(Alert)).one()
+    assert (alert.kind, alert.cause_key, alert.status, alert.level, alert.call_id) == (
+        "emergency_call", "call:qd-a:c-42", "raised", "station", "c-42")
+    assert alert.evidence is not None and alert.evidence["device"] == "call-1"
+
+
+def test_a_row_the_store_refuses_is_dead_lettered_and_the_rest_of_the_batch_kept(
+        mosquitto: Mosquitto, engine: Engine) -> None:
+    a = Station("qd-a")
+    good = [a.flow(1) for _ in range(5)]
+    topic, payload = a.door()
+    too_big = payload.replace(b'"seq":', b'"seq":1180591620717411303424,"old":', 1)  # 2**70: valid JSON, no column
+    with running_ingester(mosquitto, engine, batch_ms=500) as ingester:
+        publish(mosquitto, [*good[:3], (topic, too_big), *good[3:]])
+        wait_until(lambda: ingester.totals["received"] == 6)
+    assert count(engine, Event) == 5
+    with engine.connect() as c:
+        letter = c.execute(select(DeadLetter)).one()
+    assert letter.reason.startswith("store refused the event:") and bytes(letter.payload) == too_big
+
+
+def test_clock_faults_are_stored_flagged_and_dirty_no_day(mosquitto: Mosquitto, engine: Engine) -> None:
+    a = Station("qd-a")
+    future = datetime.now(UTC) + timedelta(days=400)
+    with running_ingester(mosquitto, engine):
+        publish(mosquitto, [a.flow(4, ts=future)])
+        wait_until(lambda: count(engine, Event) == 1)
+    with engine.connect() as c:
+        event = c.execute(select(Event)).one()
+        dirty = c.execute(select(DirtyStationDay)).all()
+    assert event.clock_fault is not None and "ahead of the receiver's clock" in event.clock_fault
+    assert dirty == []
+
+
+def test_newer_health_wins_and_older_replays_do_not_overwrite(mosquitto: Mosquitto, engine: Engine) -> None:
+    a = Station("qd-a")
+    now = datetime.now(UTC)
+    with running_ingester(mosquitto, engine):
+        publish(mosquitto, [a.health(True, ts=now)])
+        wait_until(lambda: count(engine, Event) == 1)
+        publish(mosquitto, [a.health(False, error="old", ts=now - timedelta(hours=1))])  # a late replay
+        wait_until(lambda: count(engine, Event) == 2)
+    with engine.connect() as c:
+        device = c.execute(select(Device)).one()
+    assert device.last_health_ok is True and device.last_health_at == now
