@@ -51,6 +51,8 @@ def source_kind(source: str) -> SourceKind:
 
 
 def _open(source: str, kind: SourceKind) -> cv2.VideoCapture:
+    # OpenCV would print a warning on every failed reconnect; the health reading already says it, once.
+    cv2.setLogLevel(2)  # errors only
     if kind is SourceKind.USB:
         return cv2.VideoCapture(int(source))
     if kind is SourceKind.STREAM:
@@ -94,7 +96,7 @@ def _video_file(source: str, report: Report, max_fps: float) -> Iterator[Frame]:
                 last = t
                 yield Frame(image=image, t=t, ts=started + timedelta(seconds=t))
         if index == 0:
-            report(False, f"no frames could be decoded from {source}")
+            report(False, f"no frames could be decoded from {redact(source)}")
     finally:
         capture.release()
 
@@ -111,15 +113,18 @@ def _live(
             else:
                 frames = 0
                 while not stop.is_set():
-                    ok, image = capture.read()
-                    if not ok:
+                    # grab() every frame to keep up with the stream; retrieve() (the pixel conversion) only those kept.
+                    if not capture.grab():
                         break
                     if frames == 0:
                         report(True, None)
                         delay = reconnect_s
                     frames += 1
                     t = time.monotonic()
-                    if t - last >= 1 / max_fps:
+                    if t - last < 1 / max_fps:
+                        continue
+                    ok, image = capture.retrieve()
+                    if ok:
                         last = t
                         yield Frame(image=image, t=t, ts=datetime.now(UTC))
                 if stop.is_set():

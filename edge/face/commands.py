@@ -6,6 +6,8 @@ Encodings are computed here, on the device, and stored only in the encrypted gal
 import importlib
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -30,7 +32,22 @@ ConfigOption = click.option(
 )
 
 
-def _cameras(config_file: Path) -> list[CameraConfig]:
+DEFAULT_TOLERANCE: float = CameraConfig.model_fields["tolerance"].default
+
+
+@contextmanager
+def _face_extra() -> Iterator[None]:
+    """Turn a missing face stack into one clear line."""
+    try:
+        yield
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the face extra is not installed ({exc.name or exc}): run scripts/setup, see docs/face.md"
+        ) from None
+
+
+def _station_camera(config_file: Path) -> tuple[str, CameraConfig]:
+    """The station id and its camera, from a station file (read with the agent's own loader)."""
     try:
         load_station: Any = importlib.import_module("firmware_config.load").load_station
     except (ImportError, AttributeError):
@@ -39,16 +56,16 @@ def _cameras(config_file: Path) -> list[CameraConfig]:
         station = load_station(config_file)
     except ValueError as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
-    return [device for device in station.devices if isinstance(device, CameraConfig)]
-
-
-def _camera_from(config_file: Path) -> CameraConfig:
-    cameras = _cameras(config_file)
+    cameras = [device for device in station.devices if isinstance(device, CameraConfig)]
     if not cameras:
         raise click.ClickException(f"{config_file} configures no camera: give --gallery DIR")
     if len({camera.gallery for camera in cameras}) > 1:
         raise click.ClickException(f"{config_file} has cameras with different galleries: give --gallery DIR")
-    return cameras[0]
+    return str(station.station), cameras[0]
+
+
+def _camera_from(config_file: Path) -> CameraConfig:
+    return _station_camera(config_file)[1]
 
 
 def _gallery_dir(gallery: Path | None, config_file: Path | None) -> Path:
@@ -60,7 +77,8 @@ def _gallery_dir(gallery: Path | None, config_file: Path | None) -> Path:
 
 
 def _open_gallery(directory: Path) -> Any:
-    from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
+    with _face_extra():
+        from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
 
     try:
         gallery = Gallery(directory, passphrase_from_env())
@@ -87,22 +105,45 @@ def _person_id(value: str) -> str:
 @ConfigOption
 @click.option("--id", "person_id", required=True, help="The person's id as the cloud will see it, e.g. elder-0042.")
 @click.option("--role", type=click.Choice(["elder", "staff"]), required=True)
+@click.option("--force", is_flag=True, help="Enrol even if the face looks like someone already enrolled.")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def enrol(gallery: Path | None, config_file: Path | None, person_id: str, role: str, images: tuple[Path, ...]) -> None:
+def enrol(
+    gallery: Path | None, config_file: Path | None, person_id: str, role: str, force: bool, images: tuple[Path, ...]
+) -> None:
     """Enrol a person (with their consent) from photos of their face; each photo must show exactly one face."""
-    from edge.face.facestack import FaceStackError, enrolment_encoding
-    from edge.face.gallery import Person
+    with _face_extra():
+        import numpy as np
+
+        from edge.face.facestack import FaceStackError, enrolment_encoding
+        from edge.face.gallery import Person
+        from edge.face.match import Recogniser
 
     person_id = _person_id(person_id)
     directory = _gallery_dir(gallery, config_file)
+    tolerance = _camera_from(config_file).tolerance if gallery is None and config_file else DEFAULT_TOLERANCE
     store = _open_gallery(directory)
-    encodings = []
+    vectors = []
     for index, image in enumerate(images, 1):
         click.echo(f"enrol: reading {image} ({index}/{len(images)})", err=True)
         try:
-            encodings.append([float(x) for x in enrolment_encoding(image)])
+            vectors.append(enrolment_encoding(image))
         except (ValueError, FaceStackError) as exc:
             raise click.ClickException(f"{exc}; nothing was enrolled") from None
+    for image, vector in zip(images[1:], vectors[1:], strict=True):
+        distance = float(np.linalg.norm(vector - vectors[0]))
+        if distance > tolerance:
+            raise click.ClickException(
+                f"{images[0]} and {image} do not look like the same person (face distance {distance:.2f} > "
+                f"{tolerance}); nothing was enrolled"
+            )
+    others = Recogniser([p for p in store.people() if p.id != person_id], tolerance)
+    lookalike = next((who for v in vectors if (who := others.known(v)) is not None), None)
+    if lookalike is not None and not force:
+        raise click.ClickException(
+            f"this face looks like {lookalike.person}, already enrolled (distance {lookalike.distance:.2f}): "
+            "forget them first, or pass --force if they really are two people; nothing was enrolled"
+        )
+    encodings = [[float(x) for x in vector] for vector in vectors]
     replaced = store.enrol(Person(id=person_id, role=role, encodings=encodings))  # type: ignore[arg-type]
     verb = "re-enrolled" if replaced else "enrolled"
     click.echo(f"{verb} {person_id} ({role}) from {len(images)} photo(s) in {directory}")
@@ -145,7 +186,7 @@ def gallery(gallery: Path | None, config_file: Path | None) -> None:
 @click.option("--detect-scale", type=click.FloatRange(0, 1, min_open=True), help="Frame scale for detection.")
 @click.option("--visit-gap", type=click.FloatRange(0, min_open=True), help="Seconds that separate two visits.")
 @click.option("--seconds", type=click.FloatRange(0, min_open=True), help="Stop a live source after this long.")
-@click.option("--station", default="camera-test", show_default=True, help="Station id in the printed payloads.")
+@click.option("--station", help="Station id in the printed payloads (default: --config's station, or camera-test).")
 @click.option("--remember-unknowns", is_flag=True, help="Keep unknown visitors in the month's gallery.")
 def camera_test(
     source: str,
@@ -155,17 +196,22 @@ def camera_test(
     detect_scale: float | None,
     visit_gap: float | None,
     seconds: float | None,
-    station: str,
+    station: str | None,
     remember_unknowns: bool,
 ) -> None:
     """Run the face pipeline on SOURCE (camera index, stream URL, video file or image) and print the `face`
     payloads it would publish, one JSON line each, then a summary of frames read, gated out and faces found."""
-    from edge.face.capture import redact
-    from edge.face.facestack import FaceStackError
-    from edge.face.pipeline import Observation, Stats
-    from edge.face.runner import build_stages, run_source
+    with _face_extra():
+        from edge.face.capture import redact
+        from edge.face.facestack import FaceStackError
+        from edge.face.pipeline import Observation, Stats
+        from edge.face.runner import build_stages, run_source
 
-    base = _camera_from(config_file) if config_file else None
+    base = None
+    if config_file:
+        station_id, base = _station_camera(config_file)
+        station = station or station_id
+    station = station or "camera-test"
     settings: dict[str, Any] = base.model_dump() if base else {"type": "camera", "id": "camera", "gallery": Path()}
     overrides = {"tolerance": tolerance, "detect_scale": detect_scale, "visit_gap_s": visit_gap}
     settings.update({k: v for k, v in overrides.items() if v is not None}, source=source)
@@ -225,7 +271,7 @@ def camera_test(
         if timer:
             timer.cancel()
     if not any(ok for ok, _ in reports):
-        last = reports[-1][1] if reports else "the source ended"
+        last = (reports[-1][1] or "").split(";")[0] if reports else "the source ended"
         raise click.ClickException(f"no frame could be read from {redact(source)}: {last}")
     elapsed = max(time.monotonic() - started, 1e-9)
     smallest = f" (smallest {stats.smallest_face_px} px tall)" if stats.faces else ""

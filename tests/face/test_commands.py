@@ -46,7 +46,22 @@ def test_enrol_refuses_photos_without_exactly_one_face(
     cv2.imwrite(str(empty), background())
     none = eldercare(capsys, "edge", "enrol", "--gallery", str(enrolled), "--id", "x-1", "--role", "elder", str(empty))
     assert none.code == 1 and "no face found" in none.err
+    mixed = eldercare(capsys, "edge", "enrol", "--gallery", str(enrolled), "--id", "x-1", "--role", "elder",
+                      str(photo("biden_1")), str(photo("obama_2")))
+    assert mixed.code == 1 and "do not look like the same person" in mixed.err
     assert eldercare(capsys, "edge", "gallery", "--gallery", str(enrolled)).out == f"{ELDER}\telder\n"
+
+
+def test_enrolling_someone_twice_under_another_id_needs_force(
+    enrolled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["edge", "enrol", "--gallery", str(enrolled), "--id", "elder-0099", "--role", "elder", str(photo("obama_2"))]
+    twice = eldercare(capsys, *args)
+    assert twice.code == 1 and f"this face looks like {ELDER}, already enrolled" in twice.err
+    forced = eldercare(capsys, *args, "--force")
+    assert forced.code == 0, forced.err
+    listed = eldercare(capsys, "edge", "gallery", "--gallery", str(enrolled))
+    assert listed.out == f"elder-0099\telder\n{ELDER}\telder\n"
 
 
 def test_refuses_without_key_gallery_or_valid_id(
@@ -84,6 +99,9 @@ def test_gallery_from_the_station_config(enrolled: Path, tmp_path: Path, capsys:
     listed = eldercare(capsys, "edge", "gallery", "--config", str(station))
     assert listed.code == 0, listed.err
     assert listed.out == f"{ELDER}\telder\n"
+    tested = eldercare(capsys, "edge", "camera-test", str(photo("obama_480p")), "--config", str(station))
+    (face,) = tested.out.splitlines()
+    assert '"station":"qd-test-01","device":"face-1"' in face and f'"person":"{ELDER}"' in face
     plain = tmp_path / "no-camera.yaml"
     plain.write_text(station.read_text().split("devices:")[0])
     refused = eldercare(capsys, "edge", "gallery", "--config", str(plain))

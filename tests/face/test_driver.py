@@ -23,7 +23,7 @@ from edge.face.gallery import Gallery, Unknown
 from eldercare.localservices import Mosquitto, free_port
 from station_protocol import Face, Health, Kind
 from tests.edge.conftest import AgentThread, station_config, subscribe
-from tests.face.conftest import ELDER, PASSPHRASE, Scene
+from tests.face.conftest import ELDER, PASSPHRASE, Scene, photo
 
 
 async def collect(driver: CameraDriver, until: Any) -> tuple[list[Reading], asyncio.Task[None]]:
@@ -130,6 +130,14 @@ def test_stream_that_comes_up_later_is_read(
 
 
 BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_-]{48,}")
+HEX_RUN = re.compile(rb"[0-9a-fA-F]{64,}")
+
+
+def looks_encoded(run: bytes) -> bool:
+    """Base64 of binary data mixes cases and digits throughout; a file path or a word does not."""
+    upper, lower, digits = (sum(c in group for c in run) for group in (b"ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                                                                      b"abcdefghijklmnopqrstuvwxyz", b"0123456789"))
+    return upper >= len(run) // 8 and lower >= len(run) // 8 and digits >= len(run) // 40
 
 
 def biometric_traces(payload: bytes) -> list[str]:
@@ -138,8 +146,10 @@ def biometric_traces(payload: bytes) -> list[str]:
     for magic, name in ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG", "PNG"), (b"RIFF", "RIFF"), (b"\x00", "NUL")):
         if magic in payload:
             found.append(f"{name} bytes")
-    if BASE64_RUN.search(payload):
+    if any(looks_encoded(m.group()) for m in BASE64_RUN.finditer(payload)):
         found.append("a long base64-like run")
+    if HEX_RUN.search(payload):
+        found.append("a long hex run")
     if len(payload) > 1024:
         found.append(f"{len(payload)} bytes")
 
@@ -155,16 +165,23 @@ def biometric_traces(payload: bytes) -> list[str]:
         elif isinstance(value, str) and len(value) > 200:
             found.append("a long string")
 
-    walk(json.loads(payload))
+    try:
+        walk(json.loads(payload))
+    except ValueError:
+        found.append("not UTF-8 JSON")
     return found
 
 
 def test_biometric_trace_finder_finds_them() -> None:
     encoding = [0.1 * i for i in range(128)]
     assert "a list of floats" in biometric_traces(json.dumps({"detail": {"e": encoding}}).encode())
-    image = base64.b64encode(b"\xff\xd8\xff\xe0" + bytes(300)).decode()
-    assert "a long base64-like run" in biometric_traces(json.dumps({"crop": image}).encode())
+    crop = base64.b64encode(photo("obama_480p").read_bytes()[:600]).decode()  # a real JPEG's bytes
+    assert "a long base64-like run" in biometric_traces(json.dumps({"crop": crop}).encode())
+    assert "JPEG bytes" in biometric_traces(b'{"x": "' + photo("obama_480p").read_bytes()[:3] + b'"}')
+    assert "a long hex run" in biometric_traces(json.dumps({"e": bytes(range(40)).hex()}).encode())
     assert biometric_traces(b'{"person": "anon-1a2b3c4d5e6f", "distance": 0.35}') == []
+    path = "/tmp/pytest-of-root/pytest-113/popen-gw0/scene0/doorway-camera-recording.avi"
+    assert biometric_traces(json.dumps({"detail": {"source": path}}).encode()) == []
 
 
 def test_through_the_agent_only_ids_leave_the_station(
