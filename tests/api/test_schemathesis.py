@@ -16,7 +16,7 @@ from tests.api.conftest import make_app, token_for
 # The live stream never ends (its own tests read it); everything else is fuzzed, as the bureau administrator, who
 # reaches every route, and as station staff, who hit the scope checks.
 SKIP = {("GET", "/api/v1/alerts/stream")}
-EXAMPLES = 15
+EXAMPLES = 12
 
 
 def _strategy(operation: Any, mode: GenerationMode) -> Any:
