@@ -62,6 +62,8 @@ class CameraDriver:
         self.device_id = config.id
 
     async def run(self, emit: Emit) -> None:
-        from edge.face.runner import run_camera  # the face stack loads only when a camera runs
-
+        try:
+            from edge.face.runner import run_camera  # the face stack loads only when a camera runs
+        except ImportError as exc:
+            raise RuntimeError(f"the face extra is not installed ({exc.name or exc}): see docs/face.md") from None
         await run_camera(self.config, emit)
