@@ -1,9 +1,9 @@
 """Reading what the rules need from the store, and upserting what they produce. The only SQL of the derivations."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cloud.rules.observations import Obs, from_row
-from cloud.store.models import Event, StationException
+from cloud.store.models import DirtyStationDay, Event, StationException
 
 _EVENT_COLUMNS = (Event.ts, Event.kind, Event.device_id, Event.id, Event.payload, Event.clock_fault,
                   Event.local_date)
@@ -58,3 +58,17 @@ def insert_ignore(session: Session, table: Table, row: dict[str, Any], keys: Seq
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = session.execute(insert(table).values(row).on_conflict_do_nothing(index_elements=list(keys)))
     return bool(getattr(result, "rowcount", 0))
+
+
+def mark_dirty(session: Session, station: str, days: Iterable[date], now: datetime) -> None:
+    """Ask the worker to recompute these station-days: call it after recording an exception or changing anything
+    else a day's result depends on besides its events. The caller commits."""
+    rows = [{"station_id": station, "local_date": d, "generation": 1, "marked_at": now} for d in sorted(set(days))]
+    if not rows:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = cast(Table, DirtyStationDay.__table__)
+    statement = insert(table).values(rows)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.station_id, table.c.local_date],
+        set_={"generation": table.c.generation + 1, "marked_at": statement.excluded.marked_at}))

@@ -112,5 +112,5 @@ def feed(engine: Engine, messages: list[tuple[str, bytes]], received_at: datetim
             outcome = convert(topic, payload, received, lookup)
             assert isinstance(outcome, Accepted), outcome
             batch.append((outcome, topic, payload))
-        stored += len(write_batch(engine, batch, [], received).stored)
+        stored += write_batch(engine, batch, [], received).stored
     return stored

@@ -144,3 +144,19 @@ def test_store_order_is_the_rules_order(store: Engine, messages: list[tuple[str,
         obs, _ = load_obs(session, "qd-a", 0, 2e9)
     assert len({o.t for o in obs}) == 1 and len(obs) > 50
     assert obs == sorted(obs, key=sort_key)
+
+
+def test_exception_recorded_later_excuses_the_day(store: Engine, messages: list[tuple[str, bytes]]) -> None:
+    from cloud.derive.storeio import mark_dirty
+
+    feed(store, messages)
+    factory = make_session_factory(store)
+    run_pass(factory, Partition(), CONFIG, NOW)
+    assert stored(store)["day"][("qd-a", "2026-10-14")]["verdict"] == "closed"
+    with factory() as session:
+        session.add(StationException(station_id="qd-a", date=date(2026, 10, 14), reason="typhoon"))
+        mark_dirty(session, "qd-a", [date(2026, 10, 14)], NOW)
+        session.commit()
+    run_pass(factory, Partition(), CONFIG, NOW)
+    day = stored(store)["day"][("qd-a", "2026-10-14")]
+    assert (day["verdict"], day["excused"], day["compliance"]) == ("excused", "typhoon", 1.0)
