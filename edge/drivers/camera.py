@@ -32,6 +32,9 @@ class CameraConfig(BaseModel):
         default=0.002, gt=0, lt=1, description="fraction of low-res pixels that must change to look for faces"
     )
     motion_pixel_delta: int = Field(default=25, ge=1, le=255, description="grey-level change that counts a pixel")
+    look_every_s: float = Field(
+        default=60, gt=0, description="look for faces at least this often even without motion (someone sitting still)"
+    )
     visit_gap_s: float = Field(
         default=1800, gt=0, description="a person re-seen within this many seconds is on the same visit"
     )

@@ -36,7 +36,7 @@ def build_stages(config: CameraConfig, gallery: Gallery | None, *, remember_unkn
         save_unknowns=gallery.save_unknowns if gallery and remember_unknowns else None,
     )
     return Stages(
-        gate=MotionGate(config.motion_width, config.motion_pixel_delta, config.motion_threshold),
+        gate=MotionGate(config.motion_width, config.motion_pixel_delta, config.motion_threshold, config.look_every_s),
         detector=Detector(config.detect_scale, config.upsample),
         tracker=Tracker(config.track_max_age_s),
         recogniser=recogniser,

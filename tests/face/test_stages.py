@@ -23,6 +23,9 @@ def test_motion_gate_passes_movement_only() -> None:
     gate.open_until(1.0)  # e.g. the people counter saw an entry
     assert gate.moving(moved, 0.5)
     assert not gate.moving(moved, 1.5)
+    assert not gate.moving(moved, 60.4)
+    assert gate.moving(moved, 60.6)  # a minute without looking: someone may be sitting still in view
+    assert not gate.moving(moved, 61.0)
 
 
 def test_tracker_follows_a_moving_face_and_ends_it() -> None:
