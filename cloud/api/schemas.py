@@ -103,6 +103,9 @@ class DayOut(BaseModel):
     devices: list[DeviceHealth]
     counts: dict[str, int] = Field(description="events of each kind received for the day")
     derived_at: datetime | None = Field(description="when the worker last recomputed it; null if never")
+    state_so_far: str | None = Field(
+        default=None, description="today only: the state judged on the hours known so far (the verdict counts the "
+        "hours still to come as unknown)")
 
 
 class MonthDay(BaseModel):

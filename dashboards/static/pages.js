@@ -5,6 +5,7 @@ const STATE_NAMES = {
   open: "开放", closed: "关闭", partial: "部分开放", unknown: "未知（离线）", excused: "已报备", not_scheduled: "非工作日",
   no_data: "暂无数据",
 };
+const LEVEL_NAMES = { station: "站点", town: "镇（街道）", dispatch: "调度中心" };
 const STATUS_NAMES = { raised: "待处理", acknowledged: "已确认", resolved: "已解决" };
 const KIND_NAMES = {
   emergency_call: "紧急呼叫", spot_check_closed: "抽查未开放", spot_check_unverifiable: "抽查无法核实",
@@ -125,11 +126,12 @@ Pages.station = async (main, [id, day]) => {
     Api.get(`/stations/${encodeURIComponent(id)}/months/${month}`),
     Api.get(`/activities${q({ station: id, month })}`),
   ]);
+  const shown = d.state_so_far || d.verdict;
   const picker = el("input", { type: "date", value: date, onchange: (ev) => { location.hash = `#/station/${id}/${ev.target.value}`; } });
   const ev = d.evidence || {};
   const spans = (label, list) => el("div", {}, el("b", {}, `${label}：`), (list || []).join("，") || "—");
   const counts = table(["指标", "数值"], [
-    ["今日结论", stateBadge(d.verdict)], ["开放率", pct(d.compliance)], ["服务人次", d.person_times ?? "—"],
+    [d.state_so_far ? "目前状态" : "当日结论", stateBadge(shown)], ["开放率", pct(d.compliance)], ["服务人次", d.person_times ?? "—"],
     ["服务老人（去重）", d.elders ?? "—"], ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
     ["本月服务老人", m.elders ?? "—"], ["月度标准", m.threshold ?? "—"], ["月末预计", m.projection ?? "—"],
     ["是否达标", m.met === null ? "—" : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标"))],
@@ -149,7 +151,7 @@ Pages.station = async (main, [id, day]) => {
   const timelineChart = el("div", { class: "chart" });
   const actForm = App.me.role === "station" ? activityForm(id, () => route()) : null;
   main.replaceChildren(el("div", { class: "grid" },
-    card(`${d.station_name || id} · ${date}`, "span-8", el("div", { class: "toolbar" }, picker, stateBadge(d.verdict)),
+    card(`${d.station_name || id} · ${date}`, "span-8", el("div", { class: "toolbar" }, picker, stateBadge(shown)),
       timelineChart,
       el("div", { class: "evidence", "data-testid": "evidence" },
         spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed), spans("未知（离线）", ev.unknown),
@@ -217,6 +219,7 @@ Pages.alerts = async (main) => {
       el("td", {}, a.id), el("td", { class: `kind-${a.kind}` }, KIND_NAMES[a.kind] || a.kind),
       el("td", {}, a.station_name, el("div", { class: "muted" }, a.town)), el("td", {}, time(a.raised_at)),
       el("td", {}, badge(`status-${a.status}`, STATUS_NAMES[a.status] || a.status)),
+      el("td", {}, LEVEL_NAMES[a.level] || a.level),
       el("td", {}, a.acknowledged_by ? `${a.acknowledged_by} ${time(a.acknowledged_at)}` : "—"),
       el("td", {}, a.status === "raised" ? act("确认", "acknowledge") : null, " ",
         a.status !== "resolved" ? act("解决", "resolve") : null));
@@ -234,7 +237,7 @@ Pages.alerts = async (main) => {
   App.onAlert(render);
   main.replaceChildren(card("告警处置", "", filter,
     el("div", { class: "table-wrap" }, el("table", { "data-testid": "alerts" },
-      el("thead", {}, el("tr", {}, ["编号", "类型", "站点", "发生时间", "状态", "确认", "操作"].map((h) => el("th", {}, h)))), body))));
+      el("thead", {}, el("tr", {}, ["编号", "类型", "站点", "发生时间", "状态", "通知至", "确认", "操作"].map((h) => el("th", {}, h)))), body))));
   await load();
 };
 

@@ -16,7 +16,7 @@ from cloud.derive.plans import create_plan
 from cloud.derive.recompute import recompute_station
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
-from cloud.store.models import Alert, Event, Station
+from cloud.store.models import Alert, Device, Event, Station
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DAYS = [date(2026, 10, 8), date(2026, 10, 9), date(2026, 10, 12)]
@@ -74,6 +74,16 @@ def build(engine: Engine) -> None:
         config = RulesConfig()
         for registered in session.scalars(select(Station)):
             recompute_station(session, registered, DAYS, TODAY, config, NOW)
+        # The devices table as ingest keeps it: hl-01's camera reports a fault.
+        seen = datetime.combine(TODAY, time(9, 55), ZONE)
+        session.add_all([
+            Device(station_id="hl-01", device_id="agent", kind="agent", last_seen_at=seen, online=True),
+            Device(station_id="hl-01", device_id="counter-1", kind="flow", last_seen_at=seen, last_health_ok=True),
+            Device(station_id="hl-01", device_id="camera-1", kind="face", last_seen_at=seen, last_health_ok=False,
+                   last_health={"ok": False, "error": "lens covered"}),
+            Device(station_id="nh-01", device_id="agent", kind="agent", last_seen_at=seen - timedelta(days=5),
+                   online=False),
+        ])
         session.add(Alert(kind="emergency_call", station_id="nh-01", cause_key="call:nh-01:c-1", status="raised",
                           level="station", raised_at=datetime.now(UTC), call_id="c-1",
                           evidence={"device": "button-1"}))

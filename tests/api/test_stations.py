@@ -28,6 +28,7 @@ def test_todays_state_and_filters(fleet_as: Callable[[str], TestClient]) -> None
         "hl-01": "open", "hl-02": "closed", "nh-01": "unknown", "nh-02": "open"}
     assert by_id["hl-01"]["compliance"] == 1.0 and by_id["hl-02"]["compliance"] == 0.0
     assert by_id["nh-01"]["active_alerts"] >= 2  # offline and the emergency call
+    assert (by_id["hl-01"]["online"], by_id["nh-01"]["online"], by_id["hl-02"]["online"]) == (True, False, None)
     assert ids(admin, "?town=南阳镇") == ["nh-01", "nh-02"]
     assert ids(admin, "?grade=2A") == ["hl-02"]
     assert ids(admin, "?state=open") == ["hl-01", "nh-02"]
@@ -47,8 +48,13 @@ def test_station_day_has_the_derive_fields_timeline_evidence_counts_and_devices(
     assert states == [("open", "08:30", "11:30"), ("open", "13:30", "17:00")]
     assert day["timeline"][0]["evidence"]["door_open"] == ["08:20-17:05"]
     assert day["counts"]["flow"] > 0 and day["counts"]["face"] == 4 and day["counts"]["door"] == 2
-    assert {d["device"] for d in day["devices"]} >= set() and day["derived_at"] is not None
+    devices = {d["device"]: d for d in day["devices"]}
+    assert (devices["camera-1"]["ok"], devices["camera-1"]["error"]) == (False, "lens covered")
+    assert devices["agent"]["online"] is True and day["derived_at"] is not None
+    assert day["state_so_far"] is None  # not today
 
+    today = fleet_as("admin").get(f"{V1}/stations/hl-01/days/2026-10-12").json()
+    assert (today["verdict"], today["state_so_far"]) == ("unknown", "open")  # 10:00: the afternoon is to come
     closed = fleet_as("admin").get(f"{V1}/stations/hl-02/days/2026-10-09").json()
     assert closed["verdict"] == "closed"
     assert [s["state"] for s in closed["timeline"]] == ["closed", "closed"]

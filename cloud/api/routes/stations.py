@@ -11,6 +11,7 @@ from cloud.api import derived_view
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
 from cloud.api.scope import STATION_DATA_ROLES, get_visible_station, station_condition
+from cloud.rules.config import RulesConfig
 from cloud.store.models import Alert, AlertStatus, Device, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -77,9 +78,14 @@ def list_stations(
 
 
 @router.get("/{station_id}/days/{day}", response_model=DayOut, responses={404: {}})
-def station_day(station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep) -> DayOut:
+def station_day(
+    station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep
+) -> DayOut:
     station = get_visible_station(session, user, station_id)
-    return derived_view.day_out(session, station, day)
+    out = derived_view.day_out(session, station, day)
+    if day == config.today(station.timezone):
+        out.state_so_far = derived_view.state_so_far(out.verdict, out.compliance, RulesConfig())
+    return out
 
 
 @router.get("/{station_id}/months/{month}", response_model=MonthOut, responses={404: {}})
