@@ -44,10 +44,14 @@ def runs(dates: Iterable[date]) -> list[tuple[date, date]]:
 def derive_run(session: Session, station: Station, exceptions: dict[date, str], first: date, last: date,
                config: RulesConfig) -> tuple[list[DayResult], list[Obs]]:
     schedule = station.schedule()
-    lookback = max(config.door_lookback_hours * 3600, config.liveness_minutes * 60)
-    start = plan_day(schedule, first).start - lookback
+    live = config.liveness_minutes * 60
+    start = plan_day(schedule, first).start
     end = plan_day(schedule, last).end
-    obs, faults = load_obs(session, station.id, start, end)
+    obs, faults = load_obs(session, station.id, start - live, end)
+    if config.door_lookback_hours * 3600 > live:
+        # Of the day before, only door states matter (a door left open at midnight): not a whole day of counts.
+        doors, _ = load_obs(session, station.id, start - config.door_lookback_hours * 3600, start - live, ("door",))
+        obs = doors + obs
     return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults), obs
 
 

@@ -17,14 +17,16 @@ _EVENT_COLUMNS = (Event.ts, Event.kind, Event.device_id, Event.id, Event.payload
                   Event.local_date)
 
 
-def load_obs(session: Session, station: str, start: float, end: float) -> tuple[list[Obs], dict[date, int]]:
-    """A station's observations in [start, end) epoch seconds, sorted by (time, id), and clock faults per day."""
-    rows = session.execute(
-        select(*_EVENT_COLUMNS)
-        .where(Event.station_id == station,
-               Event.ts >= datetime.fromtimestamp(start, UTC), Event.ts < datetime.fromtimestamp(end, UTC))
-        .order_by(Event.ts, Event.id)
-    )
+def load_obs(session: Session, station: str, start: float, end: float,
+             kinds: Sequence[str] = ()) -> tuple[list[Obs], dict[date, int]]:
+    """A station's observations in [start, end) epoch seconds (only of `kinds` if given), sorted by (time, id), and
+    clock faults per day."""
+    query = select(*_EVENT_COLUMNS).where(
+        Event.station_id == station,
+        Event.ts >= datetime.fromtimestamp(start, UTC), Event.ts < datetime.fromtimestamp(end, UTC))
+    if kinds:
+        query = query.where(Event.kind.in_(list(kinds)))
+    rows = session.execute(query.order_by(Event.ts, Event.id))
     obs: list[Obs] = []
     faults: dict[date, int] = defaultdict(int)
     for ts, kind, device, event_id, payload, fault, local_date in rows:

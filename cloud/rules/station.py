@@ -21,15 +21,21 @@ def derive_days(
     config: RulesConfig,
     clock_faults: Mapping[date, int] | None = None,
 ) -> list[DayResult]:
-    """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, from at least the door lookback
-    before `first` (earlier or later observations are ignored, so any superset gives the same answer)."""
+    """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, covering the days, the door
+    events of the door lookback before `first` and everything in the liveness window before it (anything else is
+    ignored, so any superset gives the same answer)."""
     times = [o.t for o in obs]
-    lookback = max(config.door_lookback_hours * 3600, config.liveness_minutes * 60)
+    doors = [o for o in obs if o.kind == "door"]
+    door_times = [o.t for o in doors]
+    live = config.liveness_minutes * 60
+    lookback = max(config.door_lookback_hours * 3600, live)
     results = []
     for day in days(first, last):
         plan = plan_day(schedule, day, exceptions)
-        lo = bisect_left(times, plan.start - lookback)
+        # Before the day only two things matter: evidence of life in the last `live` seconds, and door states.
+        lo = bisect_left(times, plan.start - live)
         hi = bisect_left(times, plan.end)
+        prior = doors[bisect_left(door_times, plan.start - lookback):bisect_left(door_times, plan.start - live)]
         faults = (clock_faults or {}).get(day, 0)
-        results.append(derive_day(station, plan, obs[lo:hi], config, faults))
+        results.append(derive_day(station, plan, [*prior, *obs[lo:hi]], config, faults))
     return results

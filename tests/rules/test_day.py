@@ -131,3 +131,15 @@ def test_unknown_year_gives_unknown_verdict() -> None:
     day = date(2027, 3, 1)
     r = derive(normal_day(day).messages(), day)
     assert r.verdict is Verdict.UNKNOWN and r.plan.working is None
+
+
+def test_door_left_open_overnight_carries_into_the_next_day() -> None:
+    from datetime import timedelta
+
+    sunday = StationDay("qd-a", MONDAY - timedelta(days=1), door=[(time(20, 0), time(23, 59, 59))])
+    messages = [m for m in sunday.messages() if b'"closed"' not in m[1]]  # it is never closed
+    monday = StationDay("qd-a", MONDAY)  # heartbeats only: no door event on Monday
+    r = derive(messages + monday.messages(), MONDAY)
+    assert r.verdict is Verdict.OPEN and r.timeline.door_open[0][0] == r.plan.start
+    far = derive(messages + monday.messages(), MONDAY, config=RulesConfig(door_lookback_hours=2))
+    assert far.verdict is Verdict.CLOSED  # opened 12 hours before: beyond a 2-hour lookback
