@@ -149,6 +149,7 @@ class Ingester:
         except UnicodeDecodeError:
             topic = message._topic.decode("utf-8", "backslashreplace")
         self._queue.put(Inbound(topic, message.payload, self.clock(), message.mid, message.qos, self._generation))
+        self.metrics.queue.inc()
 
     def start(self, connect_timeout: float = 30.0) -> None:
         """Connect (waiting for the broker's answer) and start the writer."""
@@ -188,6 +189,7 @@ class Ingester:
 
     # --- the writer ---------------------------------------------------------------------------------------------
     def _take_batch(self) -> list[Inbound]:
+        """Up to batch_size messages, waiting at most batch_ms after the first; cut short by a call or a stop."""
         batch: list[Inbound] = []
         try:
             batch.append(self._queue.get(timeout=0.1))
@@ -195,8 +197,8 @@ class Ingester:
             return batch
         deadline = time.monotonic() + self.config.batch_ms / 1000
         while len(batch) < self.config.batch_size:
-            if batch[-1].topic.endswith("/call"):
-                break  # the emergency fast path: commit now, not at the batch timer
+            if batch[-1].topic.endswith("/call") or self._stopping.is_set():
+                break  # the emergency fast path (commit now, not at the batch timer), or a flush on stop
             try:
                 batch.append(self._queue.get_nowait())
                 continue
@@ -206,9 +208,9 @@ class Ingester:
             if remaining <= 0:
                 break
             try:
-                batch.append(self._queue.get(timeout=remaining))
+                batch.append(self._queue.get(timeout=min(remaining, 0.1)))
             except queue.Empty:
-                break
+                continue
         return batch
 
     def _write_loop(self) -> None:
@@ -296,7 +298,7 @@ class Ingester:
                                            "reason": letter.rejected.reason[:300]})
         m.batch_seconds.observe(time.perf_counter() - started)
         m.batch_size.observe(len(batch))
-        m.queue.set(self._queue.qsize())
+        m.queue.dec(len(batch))
         t = self.totals
         t["received"] += len(batch)
         t["stored"] += stored
