@@ -95,7 +95,8 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
             raise click.ClickException(f"{exceptions_path}: {exc}") from None
     zones = {r.id: ZoneInfo(r.schedule.timezone) for r in records}
     with events_path.open(encoding="utf-8", errors="replace") as lines:
-        events = read_events(lines, zones, ZoneInfo("Asia/Shanghai"))
+        events = read_events(lines, zones, ZoneInfo("Asia/Shanghai"),
+                             progress=lambda n: click.echo(f"derive: {n:,} event lines read", err=True))
     for bad in events.problems:
         click.echo(f"{events_path}: {bad}", err=True)
     unknown_stations = sorted(set(events.obs) - set(zones))

@@ -5,7 +5,7 @@ import io
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -28,8 +28,9 @@ class EventFile:
 
 
 def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: ZoneInfo,
-                now: datetime | None = None) -> EventFile:
-    """Decode every line with the protocol's receiver rules; bad lines become problems with their line number."""
+                now: datetime | None = None, progress: Callable[[int], None] | None = None) -> EventFile:
+    """Decode every line with the protocol's receiver rules; bad lines become problems with their line number.
+    `progress(lines so far)` is called every 100,000 lines."""
     out = EventFile()
     seen: set[str] = set()
     by_station: dict[str, list[Obs]] = defaultdict(list)
@@ -37,6 +38,8 @@ def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: 
     run_now = now or datetime.now(UTC)
     for number, line in enumerate(lines, start=1):
         out.lines = number
+        if progress is not None and number % 100_000 == 0:
+            progress(number)
         if not line.strip():
             continue
         try:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from cloud.derive.files import read_events
 from cloud.rules.config import RulesConfig
+from cloud.rules.intervals import intersect, subtract
 from cloud.rules.records import day_record
 from cloud.rules.station import derive_days
 from tests.rules.conftest import SCHEDULE
@@ -98,3 +99,19 @@ def test_an_approved_exception_never_lowers_compliance(events: list[tuple[str, i
     excused = _record(lines, {DAY: "typhoon"})["compliance"]
     if plain is not None:
         assert excused is not None and excused >= plain
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(event, max_size=60), st.integers(8 * 60, 16 * 60), st.integers(10, 120))
+def test_offline_time_is_never_closed(events: list[tuple[str, int, dict[str, object]]], start: int,
+                                      length: int) -> None:
+    """The agent's last will at `start`, then nothing for `length` minutes: none of that time is closed."""
+    end = start + length
+    kept = [e for e in events if not start <= e[1] < end + 2 and e[0] != "status"]
+    lines = _lines([*kept, ("status", start, {"online": False})])
+    obs = read_events(lines, {}, TZ).obs.get("qd-a", [])
+    result = derive_days("qd-a", SCHEDULE, {}, obs, DAY, DAY, CONFIG)[0]
+    window = [((START + timedelta(minutes=start)).timestamp(), (START + timedelta(minutes=end)).timestamp())]
+    closed = subtract(intersect(result.timeline.known, window), result.timeline.open)
+    assert closed == []
+    assert intersect(result.timeline.known, window) == []
