@@ -1,0 +1,179 @@
+"""`eldercare demo`: `serve` plus a simulated fleet on an accelerated clock, with the cases a bureau must see.
+
+A month of history passes in a few minutes: a station closed on three spot-check days (the veto), one below its
+monthly threshold, one whose agent went offline, and two emergency presses live — one acknowledged by the dispatch
+centre, one left to escalate to the town and dispatch.
+"""
+
+import json
+import logging
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import click
+import httpx
+
+from cloud.serve import ServeOptions, make_supervisor, run_until_stopped, start_platform
+from cloud.store.options import settings_for
+from cloud.supervisor import Supervisor, eldercare
+from eldercare.localservices import free_port
+from simulators.day_events import SimEvent
+from simulators.fleet import Fleet, build_fleet, stations_csv
+from simulators.fleet_commands import Span, run_fleet
+from simulators.publisher import BrokerTarget, FleetPublisher
+from station_protocol import Call, encode, new_event_id
+from station_protocol.topics import device_topic
+
+PASSWORD = "eldercare-demo"  # demo logins only; printed for the person running the demo  # noqa: S105
+ESCALATE_MINUTES = 1.0
+
+
+def demo_users(fleet: Fleet) -> list[tuple[str, str, list[str]]]:
+    """(login, role, extra args): the bureau, one officer per town, a station's staff, the dispatch centre."""
+    towns = sorted({s.town for s in fleet.stations})
+    users: list[tuple[str, str, list[str]]] = [("admin", "bureau", []), ("dispatch", "dispatch", [])]
+    users += [(f"town{i + 1}", "town", ["--town", town]) for i, town in enumerate(towns)]
+    users.append(("station1", "station", ["--station", fleet.stations[3].station]))
+    return users
+
+
+def create_users(supervisor: Supervisor, fleet: Fleet) -> list[tuple[str, str, list[str]]]:
+    users = demo_users(fleet)
+    for login, role, extra in users:
+        subprocess.run(eldercare("users", "add", login, "--role", role, *extra), input=PASSWORD, text=True,
+                       env=supervisor.env, check=True, capture_output=True)
+    return users
+
+
+class Api:
+    """The demo's own API client: it plans spot checks as the bureau and acknowledges a call as dispatch."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base + "api/v1", timeout=30)
+
+    def login(self, user: str) -> dict[str, str]:
+        response = self.http.post("/auth/token", data={"username": user, "password": PASSWORD})
+        response.raise_for_status()
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    def plan_spot_checks(self, fleet: Fleet) -> None:
+        headers = self.login("admin")
+        for day in fleet.check_days:
+            body = {"date": day.isoformat(), "start": "09:30", "end": "11:00", "scope": "all"}
+            self.http.post("/spot-checks", json=body, headers=headers).raise_for_status()
+
+    def wait_for_call_alert(self, station: str, timeout: float = 60) -> int | None:
+        headers = self.login("dispatch")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            alerts = self.http.get("/alerts", params={"kind": "emergency_call", "station": station},
+                                   headers=headers).json()
+            if alerts:
+                return int(alerts[0]["id"])
+            time.sleep(0.5)
+        return None
+
+    def acknowledge(self, alert_id: int) -> None:
+        headers = self.login("dispatch")
+        self.http.post(f"/alerts/{alert_id}/acknowledge", json={"notes": "已联系站点工作人员上门"},
+                       headers=headers).raise_for_status()
+
+
+def press(target: BrokerTarget, station: str) -> str:
+    """Press a station's emergency button now (what its agent would publish)."""
+    publisher = FleetPublisher(target, [station])
+    call = f"demo-{new_event_id()[-12:]}"
+    message = Call.model_validate({"v": 1, "id": UUID(new_event_id()), "station": station, "device": "call-1",
+                                   "seq": int(time.time()), "ts": datetime.now(UTC),
+                                   "action": "pressed", "call": call})
+    event = SimEvent(message.ts, str(device_topic(station, "call-1", "call")), encode(message))
+    publisher.publish(event, station).wait_for_publish(10)
+    publisher.close()
+    return call
+
+
+def live_calls(api: Api, target: BrokerTarget, fleet: Fleet, say: Callable[[str], None]) -> None:
+    acked, escalating = fleet.stations[3].station, fleet.stations[4].station
+    press(target, acked)
+    press(target, escalating)
+    say(f"emergency buttons pressed at {acked} and {escalating}")
+    alert_id = api.wait_for_call_alert(acked)
+    if alert_id is None:
+        say(f"no emergency alert for {acked} after 60 s: see the ingest log")
+        return
+    time.sleep(3)
+    api.acknowledge(alert_id)
+    say(f"dispatch acknowledged {acked}'s call (the station's LED confirms it); {escalating}'s call is left "
+        f"unacknowledged and escalates to its town and dispatch after {ESCALATE_MINUTES:g} min")
+
+
+@click.command()
+@click.option("--stations", "count", default=30, show_default=True, type=click.IntRange(5, 2000))
+@click.option("--speed", default=14400.0, show_default=True,
+              help="Simulated seconds per real second (14400: a month in 3 minutes).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Dashboard port.")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(3, 120), help="History to simulate.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Demo data (wiped at start). Default: demo/ under $ELDERCARE_DATA_DIR, else ./data/demo.")
+def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) -> None:
+    """Run the platform with a simulated fleet of COUNT stations until Ctrl-C."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    root = data_dir or settings_for(None).data_dir / "demo"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    span = Span.last_days(days)
+    fleet = build_fleet(count, span.first, span.last, span.now)
+    (root / "stations.csv").write_text(stations_csv(fleet), encoding="utf-8")
+    rules = root / "rules.json"
+    rules.write_text(json.dumps({"call_escalate_minutes": ESCALATE_MINUTES}))
+    options = ServeOptions("127.0.0.1", port, free_port(), root.resolve(), root / "stations.csv",
+                           worker_args=("--rules", str(rules), "--interval", "1"))
+    supervisor = make_supervisor(options)
+    supervisor.install_signal_handlers()
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    try:
+        url = start_platform(options, supervisor, say)
+        users = create_users(supervisor, fleet)
+    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:
+        supervisor.stop_all()
+        raise click.ClickException(f"could not start the demo: {exc}") from None
+    click.echo(f"\ndashboard: {url}")
+    click.echo("logins (password " + PASSWORD + "): " + ", ".join(f"{u} ({r})" for u, r, _ in users))
+    click.echo(f"seeding {days} days of {count} stations at {speed:g}x; Ctrl-C to stop\n")
+    target = BrokerTarget("127.0.0.1", options.mqtt_port)
+    stop = threading.Event()
+    api = Api(url)
+
+    def simulate() -> None:
+        try:
+            api.plan_spot_checks(fleet)
+            say(f"spot checks planned on {', '.join(d.isoformat() for d in fleet.check_days)}: "
+                f"{fleet.closed_on_checks} is closed on all three (the veto)")
+            caught_up = threading.Event()
+            threading.Thread(target=run_fleet, args=(fleet, target, span, speed, 0, stop, say, caught_up),
+                             daemon=True).start()
+            while not stop.is_set() and not caught_up.wait(1):
+                pass
+            if stop.is_set():
+                return
+            say(f"history seeded; {fleet.below_threshold} is below its monthly threshold, "
+                f"{fleet.offline} went offline")
+            live_calls(api, target, fleet, say)
+            say(f"the demo is live: open {url}")
+        except (httpx.HTTPError, OSError) as exc:
+            say(f"demo simulation stopped: {exc}")
+
+    threading.Thread(target=simulate, daemon=True).start()
+    try:
+        run_until_stopped(supervisor, on_tick=None)
+    finally:
+        stop.set()

@@ -1,0 +1,87 @@
+"""`eldercare simulate fleet`: a fleet's last N days replayed on an accelerated clock, then live, against a broker."""
+
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from simulators.day_events import SimEvent
+from simulators.fleet import Fleet, build_fleet, fleet_events, stations_csv
+from simulators.publisher import BrokerTarget, FleetPublisher, SimClock, replay
+
+
+@dataclass(frozen=True)
+class Span:
+    """The simulated span: from `first` (local midnight of `days` ago) until the end of today."""
+
+    first: date
+    last: date
+    now: datetime
+
+    @classmethod
+    def last_days(cls, days: int, now: datetime | None = None) -> "Span":
+        now = now or datetime.now(UTC)
+        return cls((now - timedelta(days=days)).date(), now.date(), now)
+
+
+def parse_broker(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"{text!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def run_fleet(fleet: Fleet, target: BrokerTarget, span: Span, speed: float, seed: int, stop: threading.Event,
+              say: Callable[[str], None] | None = None, caught_up: threading.Event | None = None) -> int:
+    """Replay the span on the accelerated clock (it never runs ahead of real time, so today goes live)."""
+    publisher = FleetPublisher(target, [s.station for s in fleet.stations])
+    clock = SimClock(datetime.combine(span.first, datetime.min.time(), UTC), speed)
+    total_days = (span.last - span.first).days + 1
+    seen_days: set[date] = set()
+
+    def progress(event: SimEvent, count: int) -> None:
+        day = event.at.date()
+        if say is not None and day not in seen_days:
+            seen_days.add(day)
+            say(f"simulating {day}  (day {len(seen_days)}/{total_days}, {count:,} messages so far)")
+
+    try:
+        return replay(fleet_events(fleet, span.first, span.last, seed), publisher, clock, stop, progress, caught_up)
+    finally:
+        publisher.close()
+
+
+@click.command()
+@click.option("--stations", "count", default=30, show_default=True, type=click.IntRange(3, 5000))
+@click.option("--days", default=30, show_default=True, type=click.IntRange(0, 366), help="History to replay.")
+@click.option("--speed", default=14400.0, show_default=True,
+              help="Simulated seconds per real second while replaying history (14400: a month in 3 minutes).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--broker", default="127.0.0.1:1883", show_default=True, help="HOST:PORT of the MQTT broker.")
+@click.option("--credentials", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Directory of <station>.password files (from `eldercare cloud provision station`).")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS CA certificate.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the fleet's station CSV here (for `eldercare cloud stations import`).")
+def fleet(count: int, days: int, speed: float, seed: int, broker: str, credentials: Path | None,
+          ca_file: Path | None, csv_path: Path | None) -> None:
+    """Simulate a fleet of stations: replay the last DAYS days accelerated, then keep publishing live."""
+    host, port = parse_broker(broker)
+    span = Span.last_days(days)
+    the_fleet = build_fleet(count, span.first, span.last, span.now)
+    if csv_path is not None:
+        csv_path.write_text(stations_csv(the_fleet), encoding="utf-8")
+        click.echo(f"wrote {csv_path}", err=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        sent = run_fleet(the_fleet, BrokerTarget(host, port, credentials, ca_file), span, speed, seed, stop,
+                         lambda line: click.echo(line, err=True))
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the broker at {broker}: {exc}") from None
+    click.echo(f"published {sent:,} messages", err=True)

@@ -1,0 +1,115 @@
+"""Publish simulated events to a broker on an accelerated clock: one MQTT client per station, as real agents do."""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from simulators.day_events import SimEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrokerTarget:
+    host: str
+    port: int
+    credentials: Path | None = None  # a directory of `<station>.password` files (from `cloud provision station`)
+    ca_file: Path | None = None
+
+
+class SimClock:
+    """Simulated time that runs `speed` times faster than real time from `start`, never ahead of the real clock."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        self.start, self.speed, self._real0 = start, speed, time.monotonic()
+
+    def now(self) -> datetime:
+        """Simulated now; speed <= 0 means as fast as possible (the real clock is the only limit)."""
+        real_now = datetime.now(UTC)
+        if self.speed <= 0:
+            return real_now
+        elapsed = timedelta(seconds=(time.monotonic() - self._real0) * self.speed)
+        return min(self.start + elapsed, real_now)
+
+
+class FleetPublisher:
+    """Holds a connected client per station and publishes events at QoS 1 in the order given."""
+
+    def __init__(self, target: BrokerTarget, stations: Iterable[str]) -> None:
+        self.target = target
+        self.clients: dict[str, mqtt.Client] = {}
+        self.published = 0
+        self._lock = threading.Lock()
+        for station in stations:
+            self.clients[station] = self._connect(station)
+
+    def _connect(self, station: str) -> mqtt.Client:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{station}", protocol=mqtt.MQTTv311)
+        client.max_inflight_messages_set(200)
+        if self.target.credentials is not None:
+            secret = (self.target.credentials / f"{station}.password").read_text().strip()
+            client.username_pw_set(station, secret)
+        if self.target.ca_file is not None:
+            client.tls_set(ca_certs=str(self.target.ca_file))
+        client.reconnect_delay_set(1, 30)
+        client.connect(self.target.host, self.target.port, keepalive=60)
+        client.loop_start()
+        return client
+
+    def publish(self, event: SimEvent, station: str) -> mqtt.MQTTMessageInfo:
+        retain = event.topic.endswith(("/health", "/agent/status"))
+        info = self.clients[station].publish(event.topic, event.payload, qos=1, retain=retain)
+        with self._lock:
+            self.published += 1
+        return info
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.loop_stop()
+            client.disconnect()
+
+
+def station_of(topic: str) -> str:
+    return topic.split("/", 3)[2]
+
+
+def replay(events: Iterable[SimEvent], publisher: FleetPublisher, clock: SimClock, stop: threading.Event,
+           progress: Callable[[SimEvent, int], None] | None = None,
+           caught_up: threading.Event | None = None) -> int:
+    """Publish each event once the simulated clock has reached its time; returns how many were published.
+
+    `caught_up` is set when the history is out and the next event lies in the real future (live from then on).
+    """
+    count = 0
+    pending: list[mqtt.MQTTMessageInfo] = []
+    for event in events:
+        if caught_up is not None and not caught_up.is_set() and event.at > datetime.now(UTC):
+            for info in pending:
+                info.wait_for_publish(timeout=30)
+            pending.clear()
+            caught_up.set()
+        while event.at > clock.now():
+            if stop.wait(0.05):
+                return count
+        pending.append(publisher.publish(event, station_of(event.topic)))
+        count += 1
+        if len(pending) >= 500:  # keep the client queues bounded: wait for the broker's PUBACKs
+            for info in pending:
+                info.wait_for_publish(timeout=30)
+            pending.clear()
+        if progress is not None:
+            progress(event, count)
+        if stop.is_set():
+            break
+    for info in pending:
+        info.wait_for_publish(timeout=30)
+    if caught_up is not None:
+        caught_up.set()
+    return count
