@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from cloud.api import errors, metrics
 from cloud.api.config import ApiConfig
 from cloud.api.dashboard import dashboard_dir
+from cloud.api.feed import AlertFeed
 from cloud.api.routes import (
     activities,
     alerts,
@@ -37,15 +38,15 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
 
         own = engine is None
         bound = engine if engine is not None else make_engine(settings.resolved_database_url)
-        app.state.runtime = Runtime(
-            engine=bound,
-            sessions=sessionmaker(bound, expire_on_commit=False),
-            settings=settings,
-            config=config or ApiConfig(),
-        )
+        sessions = sessionmaker(bound, expire_on_commit=False)
+        policy = config or ApiConfig()
+        feed = AlertFeed(sessions, policy.stream_poll_s)
+        app.state.runtime = Runtime(engine=bound, sessions=sessions, settings=settings, config=policy, feed=feed)
+        feed.start()
         try:
             yield
         finally:
+            await feed.stop()
             if own:
                 bound.dispose()
 

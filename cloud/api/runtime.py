@@ -6,14 +6,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.api.config import ApiConfig
+from cloud.api.feed import AlertFeed
 from cloud.settings import Settings
 
 
 @dataclass
 class Runtime:
-    """One engine and its session factory, the settings and the API's policy."""
+    """One engine and its session factory, the settings, the API's policy and the live alert feed."""
 
     engine: Engine
     sessions: sessionmaker[Session]
     settings: Settings
     config: ApiConfig
+    feed: AlertFeed

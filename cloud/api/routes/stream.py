@@ -1,17 +1,14 @@
 """GET /alerts/stream: Server-Sent Events of alerts raised or changed, scoped to the user.
 
-Polls the alerts table (the ingesters, the worker and other API processes all write it) with an overlap, so a
-change committed late is still seen, and remembers what it sent so nothing is sent twice.
+The process's AlertFeed says which alerts changed; each stream loads those through the user's scoped query, so a
+stream only ever sends what the user could list, and remembers what it sent so nothing is sent twice.
 """
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import or_
 from starlette.concurrency import run_in_threadpool
 
 from cloud.api.deps import CurrentUser, RuntimeDep
@@ -22,48 +19,28 @@ from cloud.store.users import User
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
-# Commits of other processes can land after a poll that started later than their timestamps: look back this far.
-OVERLAP = timedelta(seconds=10)
 
-
-def _fingerprint(alert: Alert) -> tuple[object, ...]:
-    return (alert.status, alert.level, alert.escalated_at, alert.acknowledged_at, alert.resolved_at, alert.notes)
-
-
-def _changes(runtime: Runtime, user: User, since: datetime) -> list[tuple[int, tuple[object, ...], str]]:
-    changed = or_(
-        Alert.raised_at >= since,
-        Alert.escalated_at >= since,
-        Alert.acknowledged_at >= since,
-        Alert.resolved_at >= since,
-    )
+def _load(runtime: Runtime, user: User, ids: list[int]) -> list[tuple[int, str]]:
     with runtime.sessions() as session:
-        rows = session.execute(scoped_alerts(user).where(changed).order_by(Alert.id).limit(500)).tuples().all()
-        return [(a.id, _fingerprint(a), alert_out(a, s).model_dump_json()) for a, s in rows]
+        rows = session.execute(scoped_alerts(user).where(Alert.id.in_(ids)).order_by(Alert.id)).tuples().all()
+        return [(a.id, alert_out(a, s).model_dump_json()) for a, s in rows]
 
 
 async def _events(request: Request, runtime: Runtime, user: User) -> AsyncIterator[str]:
-    config = runtime.config
+    feed = runtime.feed
     sent: dict[int, tuple[object, ...]] = {}
-    # Real time, not the injectable domain clock: alert rows carry the wall-clock time they were written.
-    since = datetime.now(UTC) - OVERLAP
     yield f"event: ready\ndata: {json.dumps({'user': user.name, 'role': user.role})}\n\n"
-    idle = 0.0
-    while not await request.is_disconnected():
-        polled_at = datetime.now(UTC)
-        current: dict[int, tuple[object, ...]] = {}
-        for alert_id, fingerprint, body in await run_in_threadpool(_changes, runtime, user, since):
-            current[alert_id] = fingerprint
-            if sent.get(alert_id) != fingerprint:
-                idle = 0.0
+    version, changed = feed.snapshot()
+    while not feed.closed and not await request.is_disconnected():
+        todo = [alert_id for alert_id, state in changed.items() if sent.get(alert_id) != state]
+        if todo:
+            for alert_id, body in await run_in_threadpool(_load, runtime, user, todo):
                 yield f"event: alert\nid: {alert_id}\ndata: {body}\n\n"
-        # Only alerts still inside the overlap window can come back: remembering those is enough (bounded memory).
-        sent = current
-        since = polled_at - OVERLAP
-        await asyncio.sleep(config.stream_poll_s)
-        idle += config.stream_poll_s
-        if idle >= config.stream_keepalive_s:
-            idle = 0.0
+        # Only what is still in the feed's window can come back: remembering that is enough (bounded memory).
+        sent = dict(changed)
+        before = version
+        version, changed = await feed.wait(version, runtime.config.stream_keepalive_s)
+        if version == before:
             yield ": keep-alive\n\n"
 
 
