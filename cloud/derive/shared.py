@@ -33,6 +33,8 @@ def month_line(
     record = month_record(station, f"{first:%Y-%m}", grade, in_range, working_days_in_month=working,
                           as_of=min(as_of, last), month_end=last, config=config)
     record["from"] = min((r["date"] for r in in_range), default=None)
+    # A month seen only from its middle (`--from` inside it) is not complete, even once its last day has passed.
+    record["complete"] = record["complete"] and record["from"] == first.isoformat()
     return record
 
 
