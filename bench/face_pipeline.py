@@ -4,6 +4,7 @@ Naive: every frame is searched at full resolution with one upsampling pass, and 
 matched. Pipeline: motion gate at 160x120, detection at half resolution, a tracker so a face is encoded a few times
 per visit, not per frame. Both read the same file through cv2.VideoCapture, match against the same 1,000-person
 gallery with the same tolerance and visit rule, and must give the same result: every visit found, nobody mistaken.
+The headline ratio is throughput per CPU second (frames / process CPU time); wall-clock frames/s are printed too.
 Usage: python bench/face_pipeline.py [--seconds 60]
 """
 
@@ -210,7 +211,8 @@ def main() -> None:
         problem = check(run, visits)
         verdict = problem or "every visit found, no false match"
         print(
-            f"{run.name:8s}: {n / run.wall_s:7.1f} frames/s, {run.cpu_s / len(visits):6.3f} CPU s per visit, "
+            f"{run.name:8s}: {n / run.wall_s:7.1f} frames/s ({n / run.cpu_s:6.1f} per CPU second), "
+            f"{run.cpu_s / len(visits):6.3f} CPU s per visit, "
             f"{run.encodings:5d} encodings, {len(run.observations)} observations: {verdict}"
         )
         if problem:
@@ -226,10 +228,12 @@ def main() -> None:
     print(f"gallery search: {search_us:.0f} us per face over {sum(len(p.encodings) for p in people)} encodings")
     print(
         f"resident memory: {before:.0f} MiB before the face stack, {stack:.0f} MiB with it loaded, "
-        f"{loaded:.0f} MiB with the gallery, {after_ours:.0f} MiB after the pipeline's run, peak {peak:.0f} MiB "
+        f"{loaded:.0f} MiB after enrolling and building the gallery, "
+        f"{after_ours:.0f} MiB after the pipeline's run, peak {peak:.0f} MiB "
         "(the scene rendering and the naive run included)"
     )
-    print(f"face_pipeline: ratio={(n / ours.wall_s) / (n / base.wall_s):.1f} (target >= 10)")
+    # Throughput per CPU second: the machine is shared, and other people's load skews wall-clock rates run to run.
+    print(f"face_pipeline: ratio={base.cpu_s / ours.cpu_s:.1f} (target >= 10)")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ class Recogniser:
         save_unknowns: Callable[[str, list[Unknown]], None] | None = None,
     ) -> None:
         self.tolerance = tolerance
-        self._people = people
+        # Ids and roles only: the encodings live in the matrix, not also as Python floats (20 MiB per 1,000 people).
+        self._people = [(p.id, p.role) for p in people]
         self._owner = np.asarray([i for i, p in enumerate(people) for _ in p.encodings], dtype=np.int64)
         self._known = Index([e for p in people for e in p.encodings])
         self._load = load_unknowns
@@ -71,8 +72,8 @@ class Recogniser:
         row, distance = self._known.nearest([encoding])
         if distance > self.tolerance:
             return None
-        person = self._people[int(self._owner[row])]
-        return Identity(person.id, person.role, round(distance, 4))
+        person, role = self._people[int(self._owner[row])]
+        return Identity(person, role, round(distance, 4))
 
     def set_month(self, month: str) -> None:
         """Work with `month`'s unknown visitors (YYYY-MM); the store deletes earlier months' (the monthly purge)."""
