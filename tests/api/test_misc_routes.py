@@ -53,6 +53,8 @@ def test_health_metrics_openapi_and_dashboard(fleet_client: TestClient) -> None:
         assert path in paths, path
     page = fleet_client.get("/")
     assert page.status_code == 200 and "智慧养老监管平台" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert page.headers["x-frame-options"] == "DENY"
     assert "cdn" not in page.text.lower() and "http" not in page.text.replace("http-equiv", "")
     echarts = fleet_client.get("/static/vendor/echarts.min.js")
     assert echarts.status_code == 200 and len(echarts.content) > 500_000
