@@ -76,8 +76,11 @@ def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date]
             station = session.get(Station, station_id)
             if station is None:
                 return
-            stats.days += recompute_station(session, station, dates, local_today(station, now), config, now)
+            today = local_today(station, now)
+            stats.days += recompute_station(session, station, dates, today, config, now)
             for day, generation in generations.items():
+                if day > today:
+                    continue  # a day not begun here yet (a clock a little ahead): keep it for when it is
                 # Only if no event arrived meanwhile: a newer generation means recompute again next pass.
                 session.execute(delete(DirtyStationDay).where(
                     DirtyStationDay.station_id == station_id, DirtyStationDay.local_date == day,
