@@ -28,11 +28,14 @@ class ServeOptions:
     data_dir: Path
     stations: Path | None
     worker_args: tuple[str, ...] = ()
+    broker: str = "auto"
 
 
 def _broker(options: ServeOptions) -> tuple[Child, str]:
     """The broker child and the MQTT protocol version the ingester must speak to it."""
-    binary = mosquitto_path()
+    binary = mosquitto_path() if options.broker in ("auto", "mosquitto") else None
+    if options.broker == "mosquitto" and binary is None:
+        raise RuntimeError("--broker mosquitto: mosquitto is not installed (Debian: apt-get install mosquitto)")
     if binary is not None:
         workdir = options.data_dir / "mosquitto"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -98,9 +101,12 @@ def serve_options(func: Callable[..., None]) -> Callable[..., None]:
 @serve_options
 @click.option("--stations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Import stations first: the bureau's CSV or a station YAML file.")
-def serve(host: str, port: int, mqtt_port: int, data_dir: Path | None, stations: Path | None) -> None:
+@click.option("--broker", type=click.Choice(["auto", "mosquitto", "embedded"]), default="auto", show_default=True,
+              help="auto: Mosquitto (MQTT v5) when installed, else the embedded broker (MQTT 3.1.1).")
+def serve(host: str, port: int, mqtt_port: int, data_dir: Path | None, stations: Path | None, broker: str) -> None:
     """Run the whole platform on this machine (embedded broker, SQLite) until Ctrl-C."""
-    options = ServeOptions(host, port, mqtt_port, settings_for(data_dir).data_dir.resolve(), stations)
+    options = ServeOptions(host, port, mqtt_port, settings_for(data_dir).data_dir.resolve(), stations,
+                           broker=broker)
     supervisor = make_supervisor(options)
     supervisor.install_signal_handlers()
     try:

@@ -1,0 +1,50 @@
+"""`eldercare demo` started as the README says, then stopped with Ctrl-C."""
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cloud.demo import PASSWORD
+from eldercare.localservices import free_port
+from tests.platform.support import login, poll, running
+
+
+def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert(tmp_path: Path) -> None:
+    port = free_port()
+    args = ["demo", "--stations", "6", "--days", "7", "--speed", "0", "--port", str(port),
+            "--data-dir", str(tmp_path / "demo")]
+    with running(args, tmp_path, port) as demo:
+        demo.wait_for_line("logins (password", timeout=120)
+        demo.wait_for_line("the demo is live", timeout=300)
+        headers = login(demo.api, "admin", PASSWORD)
+
+        def get(path: str, **params: Any) -> Any:
+            response = httpx.get(f"{demo.api}{path}", params=params, headers=headers, timeout=30)
+            response.raise_for_status()
+            return response.json()
+
+        stations = get("/stations")
+        assert len(stations) == 6 and len({s["town"] for s in stations}) == 3
+
+        yesterday = date.today() - timedelta(days=1)
+        station = stations[0]["id"]
+
+        def counted() -> dict[str, Any] | None:
+            month: dict[str, Any] = get(f"/stations/{station}/months/{yesterday:%Y-%m}")
+            return month if month["person_times"] > 0 and month["elders"] > 0 else None
+
+        month = poll(counted, timeout=120, what="person-times and elders counted")
+        assert month["threshold"] > 0
+
+        failed = poll(lambda: [r for r in get("/spot-checks/results") if r["result"] == "fail"], timeout=120,
+                      what="a failed spot check")
+        assert {r["station"] for r in failed} == {"qd-huilong-01"}
+
+        calls = poll(lambda: get("/alerts", kind="emergency_call"), timeout=120, what="an emergency alert")
+        assert {a["station"] for a in calls} == {"qd-huilong-02", "qd-lvsi-02"}
+
+        assert demo.stop() == 0
+        assert "stopped cleanly" in "".join(demo.lines)
+

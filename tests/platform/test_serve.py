@@ -1,0 +1,68 @@
+"""`eldercare serve` as a county bureau runs it: one command, events from a station, results in the API."""
+
+import signal
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from eldercare.localservices import free_port
+from simulators.day_events import station_day
+from simulators.fleet import station_config
+from tests.platform.support import add_user, login, poll, running
+
+
+def last_weekday() -> date:
+    day = date.today() - timedelta(days=1)
+    while day.isoweekday() > 5:
+        day -= timedelta(days=1)
+    return day
+
+
+@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
+def test_serve_ingests_a_stations_day_and_shows_it_through_the_api(tmp_path: Path, broker: str) -> None:
+    config = station_config(1, "3A", counter_interval_s=300)  # a 3A station with a camera, open Monday to Friday
+    stations = tmp_path / "stations.csv"
+    stations.write_text(
+        "\ufeffstation_id,name,town,grade,weekdays,hours\n"
+        f"{config.station},{config.name},{config.town},3A,1-5,08:30-11:30 13:30-17:00\n", encoding="utf-8")
+    day = last_weekday()
+    truth, events = station_day(config, day, seed=3)
+    port, mqtt_port = free_port(), free_port()
+    args = ["serve", "--data-dir", str(tmp_path / "data"), "--port", str(port), "--mqtt-port", str(mqtt_port),
+            "--stations", str(stations), "--broker", broker]
+    with running(args, tmp_path / "data", port) as serve:
+        serve.wait_for_line("dashboard: http://127.0.0.1", timeout=120)
+        assert f"MQTT {'5' if broker == 'mosquitto' else '3.1.1'}" in "".join(serve.lines)
+
+        # A plain MQTT client, as a vendor's device would publish.
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.station, protocol=mqtt.MQTTv311)
+        client.connect("127.0.0.1", mqtt_port)
+        client.loop_start()
+        infos = [client.publish(e.topic, e.payload, qos=1) for e in events]
+        for info in infos:
+            info.wait_for_publish(timeout=30)
+        client.loop_stop()
+        client.disconnect()
+
+        add_user(tmp_path / "data", "admin", "bureau")
+        headers = login(serve.api, "admin")
+        listed = httpx.get(f"{serve.api}/stations", headers=headers, timeout=30).json()
+        assert [s["id"] for s in listed] == [config.station]
+
+        def derived() -> dict[str, object] | None:
+            body = httpx.get(f"{serve.api}/stations/{config.station}/days/{day}", headers=headers, timeout=30)
+            line = body.json() if body.status_code == 200 else None
+            expected = truth.to_json()["person_times"]
+            return line if line and line.get("person_times") == expected else None
+
+        line = poll(derived, timeout=120, what="the day's person-times derived from the published events")
+        assert line["verdict"] in ("open", "partial")
+        assert line["elders"] == len(truth.elders)
+        assert line["working_day"] is True
+
+        assert serve.stop(signal.SIGTERM) == 0
+        assert "stopped cleanly" in "".join(serve.lines)
