@@ -159,6 +159,7 @@ class Run:
 
 
 def timed(name: str, fn: Callable[[], Result]) -> Run:
+    print(f"{name}: running...", file=sys.stderr, flush=True)
     wall, cpu = time.perf_counter(), time.process_time()
     observations, encodings = fn()
     return Run(name, time.perf_counter() - wall, time.process_time() - cpu, observations, encodings)

@@ -80,8 +80,9 @@ def _close(stages: Stages, ended: list[Track], ts: datetime) -> list[Observation
     out = []
     for track in ended:
         if track.identity is None and track.encodings:
-            track.identity = stages.recogniser.unknown(track.encodings, month_of(ts))
-            observation = _visit(stages, track, track.last_seen, ts)
+            seen_at = track.last_ts or ts
+            track.identity = stages.recogniser.unknown(track.encodings, month_of(seen_at))
+            observation = _visit(stages, track, track.last_seen, seen_at)
             if observation:
                 out.append(observation)
     return out
@@ -107,6 +108,8 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     for top, _, bottom, _ in boxes:
         stats.smallest_face_px = min(stats.smallest_face_px or bottom - top, bottom - top)
     tracks = stages.tracker.update(boxes, frame.t)
+    for track in tracks:
+        track.last_ts = frame.ts
     pending = [
         track
         for track in tracks

@@ -2,6 +2,7 @@
 encoded once per visit (a few attempts at most), not on every frame."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import count
 
 from edge.face.facestack import Box, Vector
@@ -19,6 +20,7 @@ class Track:
     attempts: int = 0
     encodings: list[Vector] = field(default_factory=list, repr=False)
     identity: Identity | None = None
+    last_ts: datetime | None = None  # wall-clock time of `last_seen`
 
 
 def _centre(box: Box) -> tuple[float, float, float]:
