@@ -1,6 +1,7 @@
 """`eldercare edge check-config` and `eldercare edge run`."""
 
 import asyncio
+import faulthandler
 import logging
 import os
 import signal
@@ -57,6 +58,8 @@ def run(config_path: Path, outbox: Path | None, mock_gpio: bool) -> None:
         agent = Agent(config, outbox_path=outbox)
     except OSError as exc:
         raise click.ClickException(f"cannot open the outbox: {exc}") from None
+    # `kill -USR1 <pid>` writes every thread's stack to the journal: how to see where a stuck agent is.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     asyncio.run(_run_until_signal(agent))
 
 

@@ -129,7 +129,8 @@ class Publisher:
         client.loop_start()
         try:
             try:
-                reason = await asyncio.wait_for(connack, 30)
+                async with asyncio.timeout(30):
+                    reason = await connack
             except TimeoutError:
                 raise ConnectionError("no CONNACK from the broker") from None
             if reason.is_failure:
@@ -194,6 +195,9 @@ class Publisher:
                 continue
             self._flush()
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):  # woken by a new event, an ack or the connection's loss
-                await asyncio.wait_for(self.wake.wait(), 1.0)
+            # Woken by a new event, an ack or the connection's loss. asyncio.timeout, not wait_for: on Python 3.11
+            # wait_for can swallow a cancellation that races with the wake-up, and the agent would not stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self.wake.wait()
         raise ConnectionError("connection lost")

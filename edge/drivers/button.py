@@ -93,7 +93,8 @@ class ButtonDriver:
         while True:
             remaining = None if deadline is None else max(0.0, deadline - loop.time())
             try:
-                edge = await asyncio.wait_for(queue.get(), remaining)
+                async with asyncio.timeout(remaining):  # not wait_for: it can swallow a cancel on 3.11
+                    edge = await queue.get()
             except TimeoutError:
                 return None
             if not edge.active:

@@ -71,7 +71,8 @@ class DoorDriver:
                 if opened_at is not None and cfg.max_open_s is not None:
                     timeout = max(0.0, opened_at + cfg.max_open_s - time.monotonic())
                 try:
-                    first = await asyncio.wait_for(queue.get(), timeout)
+                    async with asyncio.timeout(timeout):  # not wait_for: it can swallow a cancel on 3.11
+                        first = await queue.get()
                 except TimeoutError:
                     log.warning("%s: open for over %s s: reporting fault (wire cut?)", self.device_id, cfg.max_open_s)
                     reported, opened_at = "fault", None
@@ -81,7 +82,8 @@ class DoorDriver:
                 quiet = cfg.debounce_ms / 1000
                 while True:
                     try:
-                        await asyncio.wait_for(queue.get(), quiet)
+                        async with asyncio.timeout(quiet):
+                            await queue.get()
                     except TimeoutError:
                         break
                 state = sample()

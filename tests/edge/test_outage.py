@@ -1,4 +1,4 @@
-"""Outage: broker down, a thousand events, the agent killed with SIGKILL twice, everything restarted.
+"""Outage: broker down, a thousand events, the agent killed with SIGKILL during generation and during the drain.
 
 Every event arrives, duplicates carry the same id, per-device order holds, and the counts add up to what the
 simulated counters really counted.
@@ -100,10 +100,13 @@ def test_outage_with_kill_9(mosquitto: Mosquitto, tmp_path: Path) -> None:
             stop.set()
             walker.join()
             time.sleep(0.3)  # the last people counted are read and stored
+            agent.send_signal(signal.SIGKILL)  # the subscriber must be listening before any agent can connect
+            agent.wait()
             generated = stored(outbox)
 
             mosquitto.start()
             subscriber: Subscriber = subscribe(mosquitto, "eldercare/v1/qd-outage-01/#")
+            agent = start_agent(config, log)
             wait(lambda: len(subscriber.messages) >= 50, 30, "the backlog starting to arrive")
             os.kill(agent.pid, signal.SIGKILL)  # mid-drain: unacknowledged events will be sent again
             agent.wait()
@@ -113,12 +116,18 @@ def test_outage_with_kill_9(mosquitto: Mosquitto, tmp_path: Path) -> None:
         finally:
             stop.set()
             agent.send_signal(signal.SIGTERM)
-            agent.wait(10)
+            try:
+                agent.wait(15)
+            except subprocess.TimeoutExpired:
+                agent.send_signal(signal.SIGUSR1)  # stacks into the log
+                time.sleep(1)
+                agent.kill()
+                raise AssertionError("agent ignored SIGTERM:\n" + log.read_text()[-6000:]) from None
 
     # The kill -9 left the broker to publish the last will; each (re)connect said online and sent a heartbeat with
     # the backlog it still had to send.
     agent_messages = [m.decoded().message for m in subscriber.messages if "/agent/" in m.topic]
-    assert [m.online for m in agent_messages if isinstance(m, Status)][:3] == [True, False, True]
+    assert [m.online for m in agent_messages if isinstance(m, Status)][:3] == [True, False, True]  # will after kill
     assert any(isinstance(m, Heartbeat) and m.outbox > 0 for m in agent_messages)
 
     by_seq: dict[tuple[str, int], set[str]] = defaultdict(set)
