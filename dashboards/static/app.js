@@ -27,9 +27,10 @@ function el(tag, attrs = {}, ...children) {
 }
 window.el = el;
 
-function toast(text, ms = 6000) {
+function toast(text, ms = 6000, kind = "alarm") {
   const node = document.getElementById("toast");
   node.textContent = text; node.hidden = false;
+  node.classList.toggle("ok", kind === "ok");
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => { node.hidden = true; }, ms);
 }

@@ -11,6 +11,13 @@ const KIND_NAMES = {
   emergency_call: "紧急呼叫", spot_check_closed: "抽查未开放", spot_check_unverifiable: "抽查无法核实",
   station_offline: "站点离线", sensor_anomaly: "设备异常",
 };
+const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
+// The rules explain themselves in English; the common reasons, in the dashboard's language.
+const REASONS = {
+  "open during the check": "检查时段内开放", "closed during working hours": "工作时间内未开放",
+  "devices offline during the check": "检查时段内设备离线，无法核实", "not a working day": "非工作日",
+  "window outside the station's working hours": "检查时段不在站点工作时间内",
+};
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
 const COLORS = { open: "#2ecc71", partial: "#f5b041", closed: "#e74c3c", unknown: "#7f8c9d", other: "#34495e" };
 
@@ -191,7 +198,7 @@ function activityForm(station, done) {
     const f = new FormData(form);
     try {
       await Api.post("/activities", { station, day: f.get("day"), theme: f.get("theme"), participants: Number(f.get("participants")) });
-      toast("已登记主题活动", 2000); done();
+      toast("已登记主题活动", 2000, "ok"); done();
     } catch (err) { toast(`登记失败：${err.message}`); }
   });
   return form;
@@ -259,15 +266,15 @@ Pages["spot-checks"] = async (main) => {
     const body = { date: f.get("date"), start: f.get("start"), end: f.get("end") };
     if (f.get("town")) body.town = f.get("town");
     if (f.get("sample")) body.sample = Number(f.get("sample"));
-    try { await Api.post("/spot-checks", body); toast("抽查计划已保存", 2000); route(); } catch (err) { toast(`保存失败：${err.message}`); }
+    try { await Api.post("/spot-checks", body); toast("抽查计划已保存", 2000, "ok"); route(); } catch (err) { toast(`保存失败：${err.message}`); }
   });
   main.replaceChildren(el("div", { class: "grid" },
     card("抽查计划（不向站点公开）", "span-12", form, table(["编号", "日期", "时段", "范围", "站点数", "制定人"],
       plans.map((p) => el("tr", {}, el("td", {}, p.id), el("td", {}, p.date), el("td", {}, `${p.start}-${p.end}`),
-        el("td", {}, p.scope), el("td", {}, p.stations.length), el("td", {}, p.created_by || "—"))), { "data-testid": "plans" })),
+        el("td", {}, SCOPE_NAMES[p.scope] || p.scope, p.town ? `：${p.town}` : ""), el("td", {}, p.stations.length), el("td", {}, p.created_by || "—"))), { "data-testid": "plans" })),
     card(`抽查结果 · ${year}`, "span-8", table(["日期", "站点", "结果", "说明"], results.map((r) => el("tr", {},
       el("td", {}, r.date), el("td", {}, r.station_name || r.station), el("td", {}, RESULT_NAMES[r.result] || r.result),
-      el("td", {}, r.reason || ""))))),
+      el("td", {}, REASONS[r.reason] || r.reason || ""))))),
     card(`一票否决 · ${year}`, "span-4", table(["站点", "未开放次数", "否决"], vetoes.map((v) => el("tr", {},
       el("td", {}, v.station_name || v.station), el("td", {}, v.failed), el("td", {}, v.veto ? badge("state-closed", "否决") : "—"))),
       { "data-testid": "vetoes" }))));

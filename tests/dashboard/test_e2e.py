@@ -34,7 +34,7 @@ def test_bureau_overview_spot_checks_and_assessment_excel(browser: Browser, base
     form.locator("input[name=town]").fill("南阳镇")
     form.locator("button").click()
     expect(page.get_by_test_id("plans").locator("tbody tr")).to_have_count(2)
-    expect(page.get_by_test_id("plans").locator("tbody tr").first).to_contain_text("town")
+    expect(page.get_by_test_id("plans").locator("tbody tr").first).to_contain_text("按镇（街道）：南阳镇")
     expect(page.get_by_test_id("vetoes")).to_contain_text("汇龙二站")
     shot(page, "bureau-spot-checks")
 
