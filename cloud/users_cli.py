@@ -68,3 +68,44 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
         engine.dispose()
     scope = {"town": f" for {', '.join(towns)}", "station": f" at {station}"}.get(role, "")
     click.echo(f"user {name} ({role}{scope}) created")
+
+
+@users.command("list")
+@data_dir_option
+def list_users(data_dir: Path | None) -> None:
+    """List users: name, role, scope, and whether they may log in."""
+    from cloud.store.db import make_engine, make_session_factory
+    from cloud.store.users import User
+
+    engine = make_engine(database_url(data_dir))
+    try:
+        with make_session_factory(engine)() as session:
+            for user in session.scalars(select(User).order_by(User.role, User.name)):
+                scope = ", ".join(user.town_names) or user.station_id or "-"
+                click.echo(f"{user.name}\t{user.role}\t{scope}\t{'active' if user.active else 'disabled'}")
+    except OperationalError:
+        raise click.ClickException("no users table; run 'eldercare cloud migrate' first") from None
+    finally:
+        engine.dispose()
+
+
+@users.command()
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="Allow the user to log in again.")
+@data_dir_option
+def disable(name: str, enable: bool, data_dir: Path | None) -> None:
+    """Stop user NAME from logging in; their tokens stop working at once (--enable undoes it)."""
+    from cloud.store.db import make_engine, make_session_factory
+    from cloud.store.users import User
+
+    engine = make_engine(database_url(data_dir))
+    try:
+        with make_session_factory(engine)() as session:
+            user = session.scalars(select(User).where(User.name == name)).first()
+            if user is None:
+                raise click.ClickException(f"no user {name!r}")
+            user.active = enable
+            session.commit()
+    finally:
+        engine.dispose()
+    click.echo(f"user {name} {'enabled' if enable else 'disabled'}")

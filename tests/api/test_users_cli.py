@@ -49,3 +49,27 @@ def test_users_add_refuses_bad_combinations_in_one_line(tmp_path: Path) -> None:
         done = runner.invoke(users, [*args[1:], "--data-dir", str(tmp_path)], input="short\n")
         assert done.exit_code == 1 and isinstance(done.exception, SystemExit), (args, done.output)
         assert message in done.output, (args, done.output)
+
+
+def test_users_list_and_disable_stop_a_token_at_once(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.api.conftest import make_app, seed, token_for
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'eldercare.db'}")
+    upgrade(engine)
+    seed(engine)
+    runner = CliRunner()
+    listed = runner.invoke(users, ["list", "--data-dir", str(tmp_path)])
+    assert "town-hl\ttown\t汇龙镇\tactive" in listed.output
+    with TestClient(make_app(engine, tmp_path)) as client:
+        headers = {"Authorization": f"Bearer {token_for(client, 'staff-hl1')}"}
+        assert client.get("/api/v1/stations", headers=headers).status_code == 200
+        assert runner.invoke(users, ["disable", "staff-hl1", "--data-dir", str(tmp_path)]).exit_code == 0
+        assert client.get("/api/v1/stations", headers=headers).status_code == 401
+        refused = client.post("/api/v1/auth/token", data={"username": "staff-hl1", "password": "correct horse battery"})
+        assert refused.status_code == 401
+        assert runner.invoke(users, ["disable", "staff-hl1", "--enable", "--data-dir", str(tmp_path)]).exit_code == 0
+        assert token_for(client, "staff-hl1")
+    assert "staff-hl1\tstation\thl-01\tactive" in runner.invoke(users, ["list", "--data-dir", str(tmp_path)]).output
+    engine.dispose()
