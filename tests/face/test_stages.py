@@ -65,3 +65,14 @@ def test_nearest_matches_brute_force_on_a_thousand_people() -> None:
         found = recogniser.known(probe)
         assert found is not None and found.person == f"elder-{target:04d}" and found.role == "elder"
     assert recogniser.known(rng.normal(0, 0.09, 128) + 1.0) is None
+
+
+def test_sources_are_told_apart_and_passwords_never_shown() -> None:
+    from edge.face.capture import SourceKind, redact, source_kind
+
+    assert source_kind("0") is SourceKind.USB
+    assert source_kind("rtsp://admin:pw@10.0.0.5:554/Streaming/Channels/102") is SourceKind.STREAM
+    assert source_kind("/data/door.mp4") is SourceKind.FILE
+    assert source_kind("/data/visitor.JPG") is SourceKind.IMAGE
+    assert redact("rtsp://admin:pw@10.0.0.5:554/x") == "rtsp://***@10.0.0.5:554/x"
+    assert redact("/data/door.mp4") == "/data/door.mp4"
