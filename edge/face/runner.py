@@ -67,7 +67,8 @@ def run_source(
         except Exception:
             # One bad frame (or a transient library error) is counted and logged, never the end of the camera.
             stages.stats.errors += 1
-            log.exception("camera %s: frame at %.2f s failed", config.id, frame.t)
+            if stages.stats.errors <= 3 or stages.stats.errors % 100 == 0:  # a broken stream must not flood the log
+                log.exception("camera %s: frame at %.2f s failed (%d so far)", config.id, frame.t, stages.stats.errors)
         last_ts = frame.ts
         if tick:
             tick(stages.stats)
