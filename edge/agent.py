@@ -3,11 +3,12 @@
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from edge.clock import ClockCheck, clock_problem, kernel_clock
+from edge.clock import ClockCheck, KernelClock, clock_problem, kernel_clock
 from edge.dispatch import CommandTable
 from edge.drivers.base import Driver, Reading
 from edge.drivers.registry import Buses, build_drivers
@@ -33,7 +34,8 @@ class Agent:
 
     def __init__(self, config: StationConfig, *, outbox_path: Path | None = None,
                  clock_check: ClockCheck | None = None, heartbeat_s: float | None = None,
-                 fsync: bool = True) -> None:
+                 fsync: bool = True, kernel: Callable[[], KernelClock | None] = kernel_clock,
+                 clock_poll_s: float = 5.0) -> None:
         self.config = config
         self.station = config.station
         self.clock_check: ClockCheck = clock_check or config.agent.clock_check
@@ -47,6 +49,8 @@ class Agent:
                                    on_connect=self._on_connect, backoff_base_s=config.mqtt.reconnect_min_s,
                                    backoff_cap_s=config.mqtt.reconnect_max_s)
         self.clock_issue: str | None = None
+        self.kernel = kernel
+        self.clock_poll_s = clock_poll_s
         self.started = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -64,7 +68,7 @@ class Agent:
         self._heartbeat()
 
     def _heartbeat(self) -> None:
-        kernel = kernel_clock()
+        kernel = self.kernel()
         beat = Heartbeat(
             v=1, station=self.station, ts=datetime.now(UTC), version=agent_version(),
             uptime_s=round(time.monotonic() - self.started, 1), outbox=self.outbox.depth,
@@ -79,7 +83,7 @@ class Agent:
 
     def check_clock(self) -> None:
         """Hold events while the clock is untrusted; on recovery re-stamp and release them."""
-        problem = clock_problem(datetime.now(UTC), self.clock_check, kernel_clock())
+        problem = clock_problem(datetime.now(UTC), self.clock_check, self.kernel())
         if problem and not self.clock_issue:
             log.warning("holding events: %s", problem)
         if self.clock_issue and not problem:
@@ -90,7 +94,7 @@ class Agent:
 
     async def _clock_guard(self) -> None:
         while True:
-            await asyncio.sleep(5)
+            await asyncio.sleep(self.clock_poll_s)
             self.check_clock()
 
     async def run(self) -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import Agent
+from edge.clock import KernelClock
 from eldercare.localservices import Mosquitto
+from simulators.gpio import SimButton, SimDoor
 from station_protocol import Call, Door
 from tests.edge.conftest import AgentThread, Subscriber, station_config
 
@@ -64,8 +66,7 @@ def test_button_press_cancel_and_ack(mosquitto: Mosquitto, subscriber: Subscribe
                 "long_press_s": 0.5, "ack_signal_s": 2}]
     with AgentThread(Agent(station_config(mosquitto.port, tmp_path, devices), fsync=False)):
         subscriber.wait_for(lambda _m: any(m.topic.endswith("agent/status") for m in _m))
-        button.drive_low()
-        button.drive_high()
+        SimButton(mock_pins, 22).press(hold_s=0.05)
         subscriber.wait_for(lambda _m: len(calls(subscriber)) == 1)
         press = calls(subscriber)[0]
         assert press.action == "pressed"
@@ -91,3 +92,22 @@ def test_button_press_cancel_and_ack(mosquitto: Mosquitto, subscriber: Subscribe
         assert (second.action, cancel.action) == ("pressed", "cancelled")
         assert cancel.call == second.call != press.call
         assert 0.45 <= (cancel.ts - second.ts).total_seconds() < 1.5
+
+
+def test_events_held_until_the_clock_is_synced(mosquitto: Mosquitto, subscriber: Subscriber, mock_pins: Any,
+                                                tmp_path: Path) -> None:
+    kernel = [KernelClock(synced=False, offset_ms=0.0)]  # a Pi without RTC, NTP not reached yet
+    config = station_config(mosquitto.port, tmp_path, [{"type": "door", "id": "door-1", "pin": 17}])
+    agent = Agent(config, fsync=False, clock_check="ntp", kernel=lambda: kernel[0], clock_poll_s=0.05)
+    door = SimDoor(mock_pins, 17)
+    with AgentThread(agent):
+        subscriber.wait_for(lambda m: any(x.topic.endswith("agent/heartbeat") for x in m))
+        door.close()
+        time.sleep(0.5)
+        assert door_states(subscriber) == []  # held, not sent with an untrusted time
+        assert agent.outbox.held_count() == 2
+        kernel[0] = KernelClock(synced=True, offset_ms=1.5)
+        subscriber.wait_for(lambda _m: door_states(subscriber) == ["open", "closed"])
+    events = subscriber.of_kind("door", "door-1")
+    assert all(e.clock_fault is None for e in events)
+    assert events[1].message.ts > events[0].message.ts
