@@ -50,6 +50,13 @@ def run(config_path: Path, outbox: Path | None, mock_gpio: bool) -> None:
         for problem in exc.problems[:-1]:
             click.echo(problem, err=True)
         raise click.ClickException(exc.problems[-1]) from None
+    from edge.mqtt import file_problems
+
+    problems = file_problems(config.mqtt)
+    if problems:
+        for problem in problems[:-1]:
+            click.echo(f"{config_path}: {problem}", err=True)
+        raise click.ClickException(f"{config_path}: {problems[-1]}")
     if mock_gpio:
         os.environ["GPIOZERO_PIN_FACTORY"] = "mock"
     from edge.agent import Agent

@@ -21,6 +21,22 @@ def read_password(config: MqttConfig) -> str | None:
     return None
 
 
+def file_problems(config: MqttConfig) -> list[str]:
+    """Files the config names that cannot be read (checked at start-up, so a typo fails at once, not per retry)."""
+    problems = []
+    named = {"ca_file": config.ca_file, "cert_file": config.cert_file, "key_file": config.key_file,
+             "password_file": config.password_file}
+    for key, path in named.items():
+        if path is None or (key != "password_file" and not config.tls):
+            continue
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            problems.append(f"mqtt.{key}: cannot read {path}: {exc.strerror or exc}")
+    return problems
+
+
 def status_payload(station: str, online: bool, ts: Any) -> bytes:
     return encode(Status(v=1, station=station, online=online, ts=ts))
 
