@@ -18,7 +18,7 @@ from edge.agent import Agent
 from edge.drivers.base import Reading
 from edge.drivers.camera import CameraConfig, CameraDriver
 from edge.face import synthetic
-from edge.face.facestack import Image
+from edge.face.facestack import Box, Image
 from edge.face.gallery import Gallery, Unknown
 from eldercare.localservices import Mosquitto, free_port
 from station_protocol import Face, Health, Kind
@@ -209,3 +209,24 @@ def test_through_the_agent_only_ids_leave_the_station(
     finally:
         everything.client.loop_stop()
         everything.client.disconnect()
+
+
+def test_a_failing_frame_is_counted_not_fatal(scene: Scene, enrolled: Path) -> None:
+    from edge.face.gallery import Gallery
+    from edge.face.runner import build_stages, run_source
+
+    config = CameraConfig(type="camera", id="face-1", source=str(scene.path), gallery=enrolled, visit_gap_s=5)
+    stages = build_stages(config, Gallery(enrolled, PASSPHRASE), remember_unknowns=False)
+    detect, calls = stages.detector.detect, []
+
+    def flaky(bgr: Image) -> list[Box]:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("a corrupt frame")  # a library error on one frame (unit-level fault injection)
+        return detect(bgr)
+
+    stages.detector.detect = flaky  # type: ignore[method-assign]
+    seen: list[str] = []
+    stats = run_source(config, stages, on_observation=lambda o: seen.append(o.identity.person), report=lambda *_: None)
+    assert stats.errors == 1 and stats.frames == 260
+    assert seen.count(ELDER) == 2 and len(seen) == 3
