@@ -18,12 +18,16 @@ import click
 @click.option("--speed", type=float, default=1.0, show_default=True,
               help="Time factor: 1 = real time, 60 = an hour a minute, 0 = as fast as possible.")
 @click.option("--start", "start_at", default=None, metavar="HH:MM", help="Skip the day's events before this time.")
+@click.option("--end", "end_at", default=None, metavar="HH:MM", help="Stop at this time of the day.")
+@click.option("--hardware", is_flag=True,
+              help="Drive simulated hardware (pty Modbus counters, mock GPIO pins) under the real agent instead of "
+              "publishing generated events; timestamps are then the agent's own (wall clock).")
 @click.option("--broker", default=None, metavar="HOST:PORT",
               help="A local broker instead of the config's (plain TCP, anonymous).")
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the day's ground truth (JSON) here.")
 def station(config_path: Path, day: datetime | None, seed: int, speed: float, start_at: str | None,
-            broker: str | None, truth: Path | None) -> None:
+            end_at: str | None, hardware: bool, broker: str | None, truth: Path | None) -> None:
     """Simulate a station's day (staff, elders, door, counters, faces, a call) against a broker."""
     from firmware_config.load import ConfigError, load_station
     from simulators.day_events import station_day
@@ -35,13 +39,19 @@ def station(config_path: Path, day: datetime | None, seed: int, speed: float, st
     if speed < 0:
         raise click.ClickException("--speed must be 0 (as fast as possible) or positive")
     the_day = day.date() if day else date.today()
+    for text in (start_at, end_at):
+        if text is not None and not _is_clock(text):
+            raise click.ClickException(f"{text!r} is not HH:MM")
+    if hardware:
+        if speed <= 0:
+            raise click.ClickException("--hardware runs in real time: --speed must be positive")
+        _hardware(config, the_day, seed, speed, start_at, end_at, broker, truth)
+        return
     facts, events = station_day(config, the_day, seed)
     if start_at:
-        try:
-            hour, minute = (int(x) for x in start_at.split(":"))
-        except ValueError:
-            raise click.ClickException(f"--start {start_at!r} is not HH:MM") from None
-        events = [e for e in events if (e.at.hour, e.at.minute) >= (hour, minute)]
+        events = [e for e in events if e.at.strftime("%H:%M") >= start_at.zfill(5)]
+    if end_at:
+        events = [e for e in events if e.at.strftime("%H:%M") < end_at.zfill(5)]
     if truth is not None:
         truth.write_text(json.dumps(facts.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
     host, port, tls, anonymous = config.mqtt.host, config.mqtt.port, config.mqtt.tls, False
@@ -61,6 +71,36 @@ def station(config_path: Path, day: datetime | None, seed: int, speed: float, st
     finally:
         client.loop_stop()
         client.disconnect()
+
+
+def _is_clock(text: str) -> bool:
+    hour, _, minute = text.partition(":")
+    return hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60 and len(minute) == 2
+
+
+def _hardware(config: Any, day: date, seed: int, speed: float, start_at: str | None, end_at: str | None,
+              broker: str | None, truth_path: Path | None) -> None:
+    import tempfile
+
+    from simulators.rig import day_window, drive, run_agent_with, station_rig
+    from simulators.scenario import plan_day
+
+    if broker:
+        host, _, port_text = broker.rpartition(":")
+        if not port_text.isdigit():
+            raise click.ClickException(f"--broker {broker!r} is not HOST:PORT")
+        mqtt = config.mqtt.model_copy(update={"host": host, "port": int(port_text), "tls": False,
+                                              "password_file": None, "password_env": None})
+        config = config.model_copy(update={"mqtt": mqtt})
+    facts = plan_day(config, day, seed)
+    start, end = day_window(facts, start_at, end_at)
+    played: list[Any] = []
+    with tempfile.TemporaryDirectory(prefix="eldercare-rig-") as tmp, station_rig(config, Path(tmp), speed) as rig:
+        click.echo(f"{config.station} {day}: driving {len(rig.counters)} counters, {len(rig.doors)} doors, "
+                   f"{len(rig.buttons)} buttons under the agent at x{speed:g}", err=True)
+        run_agent_with(rig, lambda: played.append(drive(rig, facts, speed=speed, start=start, end=end)))
+    if truth_path is not None and played:
+        truth_path.write_text(json.dumps(played[0].to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def _connect(config: Any, host: str, port: int, tls: bool, anonymous: bool) -> Any:

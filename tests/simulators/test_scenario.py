@@ -4,6 +4,7 @@ import json
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -11,8 +12,11 @@ from eldercare.localservices import Mosquitto
 from firmware_config.load import load_station
 from simulators.commands import station
 from simulators.day_events import station_day
+from simulators.scenario import plan_day
 from station_protocol import Call, Door, Face, Flow, decode
-from tests.edge.conftest import subscribe
+from tests.edge.conftest import mock_pins, subscribe
+
+__all__ = ["mock_pins"]  # the fixture, shared with tests/edge
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "firmware_config" / "examples"
 MONDAY = date(2026, 10, 12)
@@ -81,3 +85,32 @@ def test_simulate_station_publishes_the_day(mosquitto: Mosquitto, tmp_path: Path
     assert sorted(m.payload for m in subscriber.messages) == sorted(e.payload for e in events)
     assert json.loads(truth_file.read_text())["station"] == "qd-nanyang-07"
     subscriber.client.loop_stop()
+
+
+def test_hardware_mode_drives_the_real_agent(mosquitto: Mosquitto, mock_pins: Any, tmp_path: Path) -> None:
+    config = load_station(EXAMPLES / "qd-huilong-01.yaml")
+    truth = plan_day(config, MONDAY, 4)
+    opened = truth.open_intervals[0][0]
+    start, end = opened - timedelta(minutes=5), opened + timedelta(minutes=40)
+    arrivals = sum(start <= v.arrive < end for v in truth.visits)
+    leaves = sum(start <= v.leave < end for v in truth.visits)
+    assert arrivals > 0
+    subscriber = subscribe(mosquitto, "eldercare/v1/qd-huilong-01/#")
+    played = tmp_path / "played.json"
+    result = CliRunner().invoke(station, [
+        "--config", str(EXAMPLES / "qd-huilong-01.yaml"), "--date", "2026-10-12", "--seed", "4", "--speed", "900",
+        "--start", f"{start:%H:%M}", "--end", f"{end:%H:%M}", "--hardware",
+        "--broker", f"127.0.0.1:{mosquitto.port}", "--truth", str(played)])
+    assert result.exit_code == 0, result.output
+    flows = [d.message for d in subscriber_messages(subscriber, "flow")]
+    assert (sum(f.in_ for f in flows), sum(f.out for f in flows)) == (arrivals, leaves)
+    doors = [d.message.state for d in subscriber_messages(subscriber, "door")]
+    assert doors[-1] == "open" and "closed" in doors
+    facts = json.loads(played.read_text())
+    assert len(facts["visits"]) == arrivals
+    subscriber.client.loop_stop()
+
+
+def subscriber_messages(subscriber: Any, kind: str) -> list[Any]:
+    with subscriber.lock:
+        return [decode(m.topic, m.payload) for m in subscriber.messages if m.topic.endswith(f"/{kind}")]
