@@ -164,7 +164,10 @@ Pages.station = async (main, [id, day]) => {
         spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed), spans("未知（离线）", ev.unknown),
         spans("门磁开启", ev.door_open), spans("人员活动", ev.activity))),
     card("当日指标", "span-4", counts),
-    card(`月度合规日历 · ${month}`, "span-6", calendar),
+    card(`月度合规日历 · ${month}`, "span-6", el("div", { class: "toolbar" },
+      el("button", { type: "button", "data-export": "monthly-xlsx", onclick: () => Api.download(`/exports/stations/${encodeURIComponent(id)}/monthly/${month}?format=xlsx`).catch((e) => toast(e.message)) }, "导出月报 Excel"),
+      el("button", { type: "button", class: "secondary", onclick: () => Api.download(`/exports/stations/${encodeURIComponent(id)}/monthly/${month}?format=csv`).catch((e) => toast(e.message)) }, "CSV")),
+      calendar),
     card("设备健康", "span-6", devices),
     card("主题活动", "span-12", table(["日期", "主题", "参与人数", "记录人"], acts.map((a) => el("tr", {},
       el("td", {}, a.day), el("td", {}, a.theme), el("td", {}, a.participants), el("td", {}, a.recorded_by)))), actForm)));

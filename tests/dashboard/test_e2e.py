@@ -89,6 +89,11 @@ def test_station_staff_on_a_phone_see_their_station_only(browser: Browser, base_
     page.fill("[data-testid=activity-form] input[name=participants]", "35")
     page.click("[data-testid=activity-form] button")
     expect(page.locator("text=重阳节敬老活动")).to_be_visible()
+    with page.expect_download() as info:
+        page.locator("button[data-export=monthly-xlsx]").click()
+    assert info.value.suggested_filename == "monthly-hl-01-2026-10.xlsx"
+    rows = list(load_workbook(io.BytesIO(info.value.path().read_bytes())).active.iter_rows(values_only=True))
+    assert ("2026-10-10", "主题活动", "重阳节敬老活动", 35, None, None, None, None) in rows
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     shot(page, "station-staff-phone-390x844")

@@ -72,7 +72,7 @@ def export_monthly(
         select(DayResult.record).where(DayResult.station_id == station.id, DayResult.local_date.between(start, last))
         .order_by(DayResult.local_date)
     )]
-    acts = [to_out(a).model_dump() for a in session.scalars(
+    acts = [to_out(a).model_dump(mode="json") for a in session.scalars(
         select(Activity).where(Activity.station_id == station.id, Activity.day.between(start, last))
         .order_by(Activity.day)
     )]
