@@ -43,7 +43,7 @@ _UNAUTHORISED = HTTPException(
 )
 
 
-def get_current_user(session: SessionDep, runtime: RuntimeDep, token: TokenDep) -> User:
+def _user_for(session: Session, runtime: Runtime, token: str) -> User:
     claims = read_token(token, secret=runtime.settings.secret_key.get_secret_value())
     if claims is None:
         raise _UNAUTHORISED
@@ -53,7 +53,19 @@ def get_current_user(session: SessionDep, runtime: RuntimeDep, token: TokenDep) 
     return user
 
 
+def get_current_user(session: SessionDep, runtime: RuntimeDep, token: TokenDep) -> User:
+    return _user_for(session, runtime, token)
+
+
+def get_stream_user(runtime: RuntimeDep, token: TokenDep) -> User:
+    """The user, looked up in a session of its own that is closed at once: a live stream lasts for hours and must
+    not hold a pooled database connection all that time (the request's session lives as long as the response)."""
+    with runtime.sessions() as session:
+        return _user_for(session, runtime, token)  # towns are loaded eagerly, so the user stays usable
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+StreamUser = Annotated[User, Depends(get_stream_user)]
 
 
 def require_roles(*roles: str) -> Any:

@@ -5,6 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +16,11 @@ def install(app: FastAPI) -> None:
         # The database refused a value (e.g. out of range for its column): the client's input, not our fault.
         log.info("database refused a value on %s: %s", request.url.path, str(exc.orig).splitlines()[0])
         return JSONResponse({"detail": "a value is out of range or malformed"}, status_code=400)
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: PoolTimeout) -> JSONResponse:
+        log.warning("no database connection free for %s", request.url.path)
+        return JSONResponse({"detail": "busy; try again shortly"}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:

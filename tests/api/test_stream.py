@@ -88,3 +88,23 @@ def test_stream_is_scoped_and_shows_acknowledgements_live(base_url: str, engine:
 
 def test_stream_needs_a_token(base_url: str) -> None:
     assert httpx.get(f"{base_url}/api/v1/alerts/stream").status_code == 401
+
+
+def test_many_open_streams_do_not_starve_other_requests(base_url: str, engine: Engine) -> None:
+    """A stream holds no database connection: more streams than the pool has connections, and the API still
+    answers (before the fix the 16th stream on SQLite's pool of 5 + 10 made every other request wait, then fail)."""
+    stop = threading.Event()
+    token = login(base_url, "admin")
+    out: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
+    pool = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
+    for _ in range(pool + 5):
+        threading.Thread(target=listen, args=(base_url, "admin", out, stop), daemon=True).start()
+    opened = 0
+    while opened < pool + 5:
+        kind, data = out.get(timeout=20)
+        if kind == "status":
+            assert data == {"code": 200}
+            opened += 1
+    response = httpx.get(f"{base_url}/api/v1/stations", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == 200
+    stop.set()

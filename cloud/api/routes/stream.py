@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from cloud.api.deps import CurrentUser, RuntimeDep
+from cloud.api.deps import RuntimeDep, StreamUser
 from cloud.api.routes.alerts import alert_out, scoped_alerts
 from cloud.api.runtime import Runtime
 from cloud.store.models import Alert
@@ -49,6 +49,6 @@ async def _events(request: Request, runtime: Runtime, user: User) -> AsyncIterat
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "`alert` events, JSON AlertOut"}},
 )
-async def stream(request: Request, user: CurrentUser, runtime: RuntimeDep) -> StreamingResponse:
+async def stream(request: Request, user: StreamUser, runtime: RuntimeDep) -> StreamingResponse:
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(_events(request, runtime, user), media_type="text/event-stream", headers=headers)
