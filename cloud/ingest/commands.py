@@ -32,13 +32,16 @@ from cloud.telemetry.sink import InfluxSink
               help="Commit at most this many messages at once.")
 @click.option("--batch-ms", type=click.IntRange(1, 60_000), default=200, show_default=True,
               help="Commit at least this often (emergency calls commit at once).")
+@click.option("--session-expiry", type=click.IntRange(0, 7 * 86400), default=3600, show_default=True,
+              help="Seconds the broker keeps this ingester's session (and queues its share) while it is down.")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
               help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 @click.option("--log-format", type=click.Choice(["json", "kv"]), default="json", show_default=True)
 @click.option("--no-telemetry", is_flag=True, help="Do not write to InfluxDB even if ELDERCARE_INFLUX_URL is set.")
 def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_version: str, batch_size: int,
-           batch_ms: int, metrics_port: int | None, metrics_host: str, log_format: str, no_telemetry: bool) -> None:
+           batch_ms: int, session_expiry: int, metrics_port: int | None, metrics_host: str, log_format: str,
+           no_telemetry: bool) -> None:
     """Ingest station messages from MQTT into the store (and InfluxDB), acknowledging only committed ones."""
     settings = settings_for(data_dir)
     log = configure("eldercare.ingest", log_format)
@@ -68,6 +71,7 @@ def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_versio
         password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
         client_id=client_id or f"eldercare-ingest-{socket.gethostname()}", group=group,
         mqtt_version=5 if mqtt_version == "5" else 4, batch_size=batch_size, batch_ms=batch_ms,
+        session_expiry_s=session_expiry,
     )
     ingester = Ingester(config, engine, stations, metrics, sink)
     stop = threading.Event()

@@ -142,7 +142,9 @@ def publish(broker: Mosquitto, messages: list[tuple[str, bytes]], retain: bool =
 @contextmanager
 def running_ingester(broker: Mosquitto, engine: Engine, **config: Any) -> Iterator[Ingester]:
     """An in-process ingester on the real broker and store, stopped gracefully afterwards."""
-    cfg = IngestConfig(port=broker.port, client_id=f"test-{uuid.uuid4().hex[:8]}", **{"batch_ms": 50, **config})
+    # A fresh share group each time: Mosquitto keeps dealing messages to the offline persistent sessions of a group.
+    name = uuid.uuid4().hex[:8]
+    cfg = IngestConfig(port=broker.port, client_id=f"test-{name}", **{"batch_ms": 50, "group": f"g{name}", **config})
     cache = StationCache(engine, miss_interval=0.0)
     cache.refresh()
     ingester = Ingester(cfg, engine, cache, IngestMetrics())
