@@ -1,0 +1,1 @@
+"""Broker security: Mosquitto password file, ACL and a development TLS CA."""
