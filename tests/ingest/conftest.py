@@ -26,6 +26,7 @@ from cloud.registry.store import upsert_stations
 from cloud.store.db import make_engine
 from cloud.store.migrate import upgrade
 from cloud.store.models import DeadLetter, Event
+from cloud.telemetry.sink import InfluxSink
 from eldercare.localservices import Mosquitto
 from firmware_config.schedule import Schedule
 from station_protocol import Call, Door, Face, Flow, Health, Heartbeat, Status, encode, new_event_id
@@ -140,14 +141,15 @@ def publish(broker: Mosquitto, messages: list[tuple[str, bytes]], retain: bool =
 
 
 @contextmanager
-def running_ingester(broker: Mosquitto, engine: Engine, **config: Any) -> Iterator[Ingester]:
+def running_ingester(broker: Mosquitto, engine: Engine, sink: InfluxSink | None = None,
+                     **config: Any) -> Iterator[Ingester]:
     """An in-process ingester on the real broker and store, stopped gracefully afterwards."""
     # A fresh share group each time: Mosquitto keeps dealing messages to the offline persistent sessions of a group.
     name = uuid.uuid4().hex[:8]
     cfg = IngestConfig(port=broker.port, client_id=f"test-{name}", **{"batch_ms": 50, "group": f"g{name}", **config})
     cache = StationCache(engine, miss_interval=0.0)
     cache.refresh()
-    ingester = Ingester(cfg, engine, cache, IngestMetrics())
+    ingester = Ingester(cfg, engine, cache, IngestMetrics(), sink)
     ingester.start(connect_timeout=10)
     try:
         yield ingester
