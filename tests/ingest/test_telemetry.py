@@ -33,7 +33,13 @@ def _accepted(topic: str, payload: bytes) -> Accepted:
     return outcome
 
 
-def _export(vm: VictoriaMetrics) -> dict[str, tuple[dict[str, str], list[float], list[int]]]:
+def _export(vm: VictoriaMetrics, expected: int) -> dict[str, tuple[dict[str, str], list[float], list[int]]]:
+    """Every series, once `expected` of them are searchable (VictoriaMetrics ingests asynchronously)."""
+    wait_until(lambda: len(_read(vm)) >= expected, timeout=15, what=f"{expected} series")
+    return _read(vm)
+
+
+def _read(vm: VictoriaMetrics) -> dict[str, tuple[dict[str, str], list[float], list[int]]]:
     urllib.request.urlopen(f"{vm.url}/internal/force_flush").read()
     query = urllib.parse.quote('{__name__!=""}')
     body = urllib.request.urlopen(f"{vm.url}/api/v1/export?match[]={query}").read().decode()
@@ -55,7 +61,7 @@ def test_points_are_written_with_the_documented_names_and_tags(victoria: Victori
     assert sink.write(p for p in map(to_point, items) if p is not None) == 7
     sink.close()
     assert (sink.written, sink.dropped) == (7, 0)
-    series = _export(victoria)
+    series = _export(victoria, 16)  # the numeric fields of the seven messages, plus string ones read as 0
     labels, values, stamps = series["flow_in"]
     assert labels == {"station": "qd-a", "town": "汇龙镇", "grade": "3A", "device": "flow-1"}
     assert values == [3] and stamps == [int(ts.timestamp() * 1000)]
