@@ -1,0 +1,82 @@
+"""`eldercare cloud stations import` on a real store: CSV with BOM, bad rows by line, re-import, station YAML."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from cloud.cli import cloud
+from cloud.store.db import make_engine
+from cloud.store.models import Station
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = "station_id,name,town,grade,weekdays,hours,open_on_holidays\n"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("ELDERCARE_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cloud, ["migrate", "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "data"
+
+
+def _stations(data_dir: Path) -> dict[str, Station]:
+    engine = make_engine(f"sqlite:///{data_dir / 'eldercare.db'}")
+    with engine.connect() as connection:
+        rows = {s.id: s for s in connection.execute(select(Station)).all()}
+    engine.dispose()
+    return rows  # type: ignore[return-value]
+
+
+def _import(data_dir: Path, *files: Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cloud, ["stations", "import", *map(str, files), "--data-dir", str(data_dir)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_excel_csv_with_bad_rows_imports_the_good_ones(data_dir: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "stations.csv"
+    csv.write_bytes(("\ufeff" + HEADER + "qd-a,惠隆站,汇龙镇,3A,1-5,08:30-11:30 13:30-17:00,yes\r\n"
+                     "qd-b,B站,汇龙镇,9A,1-5,08:30-11:30,no\r\n"
+                     "qd-c,C站,南阳镇,2A,1-6,08:00-12:00,\r\n").encode("utf-8"))
+    code, out, err = _import(data_dir, csv)
+    assert code == 1
+    assert f"{csv}: line 3: grade must be one of 2A, 3A, 4A, 5A (got '9A')" in err
+    assert "1 problem(s) above; the other stations were imported" in err
+    assert "stations: 2 added, 0 updated, 0 unchanged" in out
+    stations = _stations(data_dir)
+    assert set(stations) == {"qd-a", "qd-c"}
+    assert (stations["qd-a"].hours, stations["qd-a"].weekdays, stations["qd-a"].open_on_holidays) == (
+        "08:30-11:30 13:30-17:00", "1,2,3,4,5", True)
+
+
+def test_reimport_updates_and_never_duplicates(data_dir: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "stations.csv"
+    csv.write_text(HEADER + "qd-a,A,汇龙镇,3A,1-5,08:30-11:30,no\nqd-b,B,汇龙镇,2A,1-5,08:30-11:30,no\n")
+    assert _import(data_dir, csv)[0] == 0
+    csv.write_text(HEADER + "qd-a,A,汇龙镇,4A,1-6,08:00-12:00,no\nqd-b,B,汇龙镇,2A,1-5,08:30-11:30,no\n")
+    code, out, _ = _import(data_dir, csv)
+    assert code == 0 and "0 added, 1 updated, 1 unchanged" in out
+    stations = _stations(data_dir)
+    assert len(stations) == 2 and (stations["qd-a"].grade, stations["qd-a"].weekdays) == ("4A", "1,2,3,4,5,6")
+
+
+def test_station_yaml_files_from_firmware_config(data_dir: Path, tmp_path: Path) -> None:
+    code, _, err = _import(data_dir, ROOT / "firmware_config" / "examples")
+    assert code == 0, err
+    stations = _stations(data_dir)
+    assert stations["qd-huilong-01"].town == "汇龙镇" and stations["qd-huilong-01"].weekdays == "1,2,3,4,5,6"
+    no_schedule = tmp_path / "qd-x.yaml"
+    text = (ROOT / "firmware_config" / "examples" / "qd-huilong-01.yaml").read_text()
+    no_schedule.write_text(text.replace("station: qd-huilong-01", "station: qd-x").split("schedule:")[0]
+                           + "mqtt:" + text.split("mqtt:", 1)[1])
+    code, _, err = _import(data_dir, no_schedule)
+    assert code == 1 and "schedule: missing" in err
+
+
+def test_non_utf8_csv_is_refused_with_a_hint(data_dir: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "gbk.csv"
+    csv.write_bytes((HEADER + "qd-a,惠隆站,汇龙镇,3A,1-5,08:30-11:30,no\n").encode("gbk"))
+    code, _, err = _import(data_dir, csv)
+    assert code == 1 and "not UTF-8" in err and "CSV UTF-8" in err
