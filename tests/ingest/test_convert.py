@@ -1,0 +1,68 @@
+"""The pure conversion rules: validation outcome, local date, ids for agent messages, device folding."""
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from cloud.ingest.convert import Accepted, Ignored, Rejected, StationInfo, convert, fold_devices
+from tests.ingest.conftest import Station
+
+INFO = {"qd-a": StationInfo("qd-a", "汇龙镇", "3A", ZoneInfo("Asia/Shanghai"))}
+NOW = datetime(2026, 10, 12, 18, 0, tzinfo=UTC)
+
+
+def _convert(topic: str, payload: bytes) -> Accepted | Rejected | Ignored:
+    return convert(topic, payload, NOW, INFO.get)
+
+
+def test_local_date_is_the_stations_day() -> None:
+    outcome = _convert(*Station("qd-a").flow(2, ts=datetime(2026, 10, 12, 16, 30, tzinfo=UTC)))
+    assert isinstance(outcome, Accepted)
+    assert outcome.local_date == date(2026, 10, 13) and outcome.row["payload"]["in"] == 2
+    assert outcome.row["clock_fault"] is None and outcome.pressed_call is None
+
+
+def test_rejections_name_their_category() -> None:
+    a = Station("qd-a")
+    spoofed = _convert("eldercare/v1/qd-a/door-2/door", a.door()[1])
+    assert isinstance(spoofed, Rejected) and spoofed.category == "spoofed" and "device: payload says" in spoofed.reason
+    unknown = _convert(*Station("qd-zz").door())
+    assert isinstance(unknown, Rejected) and unknown.category == "unknown_station" and unknown.station_id == "qd-zz"
+    bad_topic = _convert("eldercare/v1/QD/door-1/door", b"{}")
+    assert isinstance(bad_topic, Rejected) and bad_topic.category == "invalid" and bad_topic.station_id is None
+    no_offset = json.loads(a.door()[1])
+    no_offset["ts"] = "2026-10-12T08:00:00"
+    naive = _convert("eldercare/v1/qd-a/door-1/door", json.dumps(no_offset).encode())
+    assert isinstance(naive, Rejected) and "ts has no UTC offset" in naive.reason
+
+
+def test_commands_are_ignored() -> None:
+    assert isinstance(_convert("eldercare/v1/qd-a/cmd/call-ack", b"{}"), Ignored)
+
+
+def test_clock_faults_are_flagged_not_rejected() -> None:
+    outcome = _convert(*Station("qd-a").door(ts=NOW + timedelta(hours=2)))
+    assert isinstance(outcome, Accepted) and outcome.row["clock_fault"] is not None
+
+
+def test_agent_messages_get_a_stable_id() -> None:
+    a = Station("qd-a")
+    ts = NOW - timedelta(minutes=1)
+    first, again = _convert(*a.status(True, ts=ts)), _convert(*a.status(True, ts=ts))
+    assert isinstance(first, Accepted) and isinstance(again, Accepted)
+    assert first.row["id"] == again.row["id"] and isinstance(first.row["id"], uuid.UUID)
+    assert first.row["seq"] is None and first.device == "agent"
+
+
+def test_fold_devices_keeps_the_latest_health_and_seen() -> None:
+    a = Station("qd-a")
+    early, late = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
+    items = [_convert(*a.health(False, error="late", ts=late)), _convert(*a.health(True, ts=early)),
+             _convert(*a.status(False, ts=late))]
+    assert all(isinstance(i, Accepted) for i in items)
+    folded = {d.device_id: d for d in fold_devices([i for i in items if isinstance(i, Accepted)])}
+    door, agent = folded["door-1"], folded["agent"]
+    assert (door.health_ok, door.health_at, door.last_seen_at) == (False, late, late)
+    assert door.health is not None and door.health["error"] == "late"
+    assert (agent.kind, agent.online, agent.health_ok) == ("agent", False, False)
