@@ -143,7 +143,9 @@ def ingest(port: int, url: str, messages: list[tuple[str, bytes]], consumers: in
     with ingesters(port, url, consumers, group) as metric_ports:
         first = None
         while True:
-            received = sum(_metric(mp, "eldercare_ingest_received_total") for mp in metric_ports)
+            # Received-not-committed or committed: the first message has arrived (received counts only commits).
+            received = sum(_metric(mp, "eldercare_ingest_received_total") + _metric(mp, "eldercare_ingest_queue")
+                           for mp in metric_ports)
             stored = sum(_metric(mp, "eldercare_ingest_stored_total") for mp in metric_ports)
             now = time.time()
             if first is None and received > 0:
@@ -151,7 +153,7 @@ def ingest(port: int, url: str, messages: list[tuple[str, bytes]], consumers: in
             if stored >= len(messages):
                 assert first is not None
                 return len(messages) / (now - first)
-            time.sleep(0.05)
+            time.sleep(0.02)
 
 
 def prepare(url: str) -> None:
