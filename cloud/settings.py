@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
+    mqtt_password_file: Path | None = Field(default=None, description="read the password from this file instead")
     mqtt_ca_file: Path | None = None
 
     influx_url: str | None = Field(default=None, description="InfluxDB 2 URL; telemetry sink off when unset")
@@ -41,12 +42,25 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _password_from_file(self) -> "Settings":
+        # Secrets as files (Docker secrets, provisioned credentials) keep them out of the environment and of git.
+        if self.mqtt_password_file is not None:
+            try:
+                self.mqtt_password = SecretStr(self.mqtt_password_file.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise ValueError(f"ELDERCARE_MQTT_PASSWORD_FILE: cannot read {self.mqtt_password_file}: "
+                                 f"{exc.strerror}") from None
+        return self
+
+    @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> "Settings":
         if self.environment == "production":
             for name in ("secret_key", "mqtt_password", "influx_token"):
                 secret = getattr(self, name)
                 if secret is not None and PLACEHOLDER in secret.get_secret_value():
                     raise ValueError(f"ELDERCARE_{name.upper()} still holds the placeholder; set a real secret")
+            if self.database_url and PLACEHOLDER in self.database_url:
+                raise ValueError("ELDERCARE_DATABASE_URL still holds the placeholder password; set a real one")
         return self
 
     @property

@@ -33,3 +33,22 @@ def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch)
         load_settings()
     monkeypatch.setenv("ELDERCARE_SECRET_KEY", "a-real-long-random-secret")
     assert load_settings().environment == "production"
+
+
+def test_production_refuses_a_placeholder_database_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELDERCARE_ENVIRONMENT", "production")
+    monkeypatch.setenv("ELDERCARE_SECRET_KEY", "a-real-long-random-secret")
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", "postgresql+psycopg://eldercare:change-me@postgres/eldercare")
+    with pytest.raises(ValidationError, match="ELDERCARE_DATABASE_URL still holds the placeholder"):
+        load_settings()
+
+
+def test_mqtt_password_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secret = tmp_path / "ingest.password"
+    secret.write_text("s3cret-from-provision\n")
+    monkeypatch.setenv("ELDERCARE_MQTT_PASSWORD_FILE", str(secret))
+    password = load_settings().mqtt_password
+    assert password is not None and password.get_secret_value() == "s3cret-from-provision"
+    monkeypatch.setenv("ELDERCARE_MQTT_PASSWORD_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ValidationError, match="cannot read"):
+        load_settings()
