@@ -28,8 +28,8 @@ def login(base_url: str, name: str) -> str:
     return str(response.json()["access_token"])
 
 
-def listen(base_url: str, name: str, out: "queue.Queue[tuple[str, dict[str, object]]]", stop: threading.Event) -> None:
-    headers = {"Authorization": f"Bearer {login(base_url, name)}"}
+def listen(base_url: str, token: str, out: "queue.Queue[tuple[str, dict[str, object]]]", stop: threading.Event) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
     try:
         with httpx.stream("GET", f"{base_url}/api/v1/alerts/stream", headers=headers, timeout=30) as response:
             out.put(("status", {"code": response.status_code}))
@@ -66,9 +66,10 @@ def test_stream_is_scoped_and_shows_acknowledgements_live(base_url: str, engine:
     streams: dict[str, queue.Queue[tuple[str, dict[str, object]]]] = {}
     for user in ("town-hl", "staff-nh1", "dispatch"):
         streams[user] = queue.Queue()
-        threading.Thread(target=listen, args=(base_url, user, streams[user], stop), daemon=True).start()
-        assert streams[user].get(timeout=10) == ("status", {"code": 200})
-        assert streams[user].get(timeout=10)[0] == "ready"
+        token = login(base_url, user)
+        threading.Thread(target=listen, args=(base_url, token, streams[user], stop), daemon=True).start()
+        assert streams[user].get(timeout=30) == ("status", {"code": 200})
+        assert streams[user].get(timeout=30)[0] == "ready"
     nh = raise_call(engine, "nh-02", "c-nh")
     hl = raise_call(engine, "hl-01", "c-hl")
     # The town officer of 汇龙镇 gets hl-01's call and not nh-02's.
@@ -98,10 +99,10 @@ def test_many_open_streams_do_not_starve_other_requests(base_url: str, engine: E
     out: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
     pool = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
     for _ in range(pool + 5):
-        threading.Thread(target=listen, args=(base_url, "admin", out, stop), daemon=True).start()
+        threading.Thread(target=listen, args=(base_url, token, out, stop), daemon=True).start()
     opened = 0
     while opened < pool + 5:
-        kind, data = out.get(timeout=20)
+        kind, data = out.get(timeout=60)
         if kind == "status":
             assert data == {"code": 200}
             opened += 1
