@@ -57,7 +57,7 @@ class Agent:
     async def emit(self, reading: Reading) -> None:
         """Store a reading durably (held while the clock is not trusted), then wake the publisher."""
         self.outbox.put(reading, held=self.clock_issue is not None)
-        self.publisher.notify()
+        self.publisher.notify(urgent=reading.urgent)
 
     def _command(self, topic: str, payload: bytes) -> None:
         task = asyncio.create_task(self.commands.dispatch(topic, payload))

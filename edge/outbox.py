@@ -55,6 +55,7 @@ class Row:
     topic: str
     payload: bytes
     retain: bool
+    urgent: bool = False
 
 
 def boot_id() -> str:
@@ -147,13 +148,15 @@ class Outbox:
             log.warning("outbox holds %d events, over its bound of %d: keeping them (counts, doors and calls are "
                         "never dropped)", self._depth, self.max_events)
 
-    def batch(self, limit: int, after: int = 0) -> list[Row]:
-        """Up to `limit` sendable rows with ids above `after` (the publisher's cursor), urgent first, then oldest."""
-        rows = self._db.execute(
-            "SELECT id, topic, payload, retain FROM outbox WHERE held = 0 AND id > ? ORDER BY priority DESC, id "
-            "LIMIT ?", (after, limit),
-        ).fetchall()
-        return [Row(r[0], r[1], bytes(r[2]), bool(r[3])) for r in rows]
+    def batch(self, limit: int, after: int = 0, after_urgent: int = 0) -> list[Row]:
+        """Up to `limit` sendable rows: urgent ones with ids above `after_urgent`, then the others above `after`,
+        oldest first (the publisher keeps one cursor per priority)."""
+        query = ("SELECT id, topic, payload, retain, priority FROM outbox WHERE held = 0 AND priority = ? AND id > ? "
+                 "ORDER BY id LIMIT ?")
+        rows = self._db.execute(query, (1, after_urgent, limit)).fetchall()
+        if len(rows) < limit:
+            rows += self._db.execute(query, (0, after, limit - len(rows))).fetchall()
+        return [Row(r[0], r[1], bytes(r[2]), bool(r[3]), bool(r[4])) for r in rows]
 
     def done(self, ids: Iterable[int]) -> None:
         """Delete acknowledged rows."""

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -57,16 +58,24 @@ class Publisher:
         self._client: Any = None
         self._inflight: dict[int, int] = {}  # mid -> outbox row id
         self._acked: list[int] = []
-        self._cursor = 0  # highest row id sent on this connection
+        self._cursor = 0  # highest row id sent on this connection, per priority (urgent rows overtake the rest)
+        self._urgent_cursor = 0
+        self._urgent_pending = False
+        # (connection number, mid, reason) appended by paho's thread, taken on the loop. Message ids restart with
+        # every client, so a late PUBACK of an earlier connection must never match this one's in-flight rows.
+        self._pubacks: deque[tuple[int, int, Any]] = deque()
+        self._generation = 0
+        self._ack_scheduled = False
         self._flushed = 0.0
 
-    def notify(self) -> None:
-        """A new event is in the outbox."""
+    def notify(self, urgent: bool = False) -> None:
+        """A new event is in the outbox; an urgent one is sent even if only one in-flight slot is free."""
+        self._urgent_pending = self._urgent_pending or urgent
         self.wake.set()
 
     def rewind(self) -> None:
         """Older rows became sendable (held events released): look at the whole outbox again."""
-        self._cursor = 0
+        self._cursor = self._urgent_cursor = 0
         self.wake.set()
 
     def publish_direct(self, topic: str, payload: bytes, retain: bool = False) -> bool:
@@ -93,6 +102,8 @@ class Publisher:
         from edge.mqtt import new_client, status_payload
 
         loop = asyncio.get_running_loop()
+        self._generation += 1
+        generation = self._generation
         connack: asyncio.Future[Any] = loop.create_future()
         lost = asyncio.Event()
         now = datetime.now(UTC)
@@ -117,7 +128,11 @@ class Publisher:
             loop.call_soon_threadsafe(gone)
 
         def on_publish(_c: Any, _u: Any, mid: int, reason: Any, _props: Any) -> None:
-            loop.call_soon_threadsafe(self._ack, mid, reason)
+            # One loop wake-up per burst of PUBACKs, not one per message.
+            self._pubacks.append((generation, mid, reason))
+            if not self._ack_scheduled:
+                self._ack_scheduled = True
+                loop.call_soon_threadsafe(self._take_acks)
 
         def on_message(_c: Any, _u: Any, message: Any) -> None:
             if self.on_command is not None:
@@ -154,20 +169,36 @@ class Publisher:
             self.connected, self._client = False, None
             self._inflight.clear()
             self._flush()
-            self._cursor = 0  # what was not acknowledged is sent again on the next connection
+            self._cursor = self._urgent_cursor = 0  # what was not acknowledged is sent again on the next connection
             client.disconnect()
             await asyncio.to_thread(client.loop_stop)
 
-    def _ack(self, mid: int, reason: Any) -> None:
-        row = self._inflight.pop(mid, None)
-        if row is None:
-            return
-        if getattr(reason, "is_failure", False):
-            # A broker that refuses a message (e.g. ACL) would refuse it forever: keep it, say so, try later.
-            log.error("broker refused outbox row %d: %s", row, reason)
-            return
-        self._acked.append(row)
+    def _take_acks(self) -> None:
+        self._ack_scheduled = False
+        while self._pubacks:
+            generation, mid, reason = self._pubacks.popleft()
+            row = self._inflight.pop(mid, None) if generation == self._generation else None
+            if row is None:
+                continue
+            if getattr(reason, "is_failure", False):
+                # A broker that refuses a message (e.g. ACL) would refuse it forever: keep it, say so, try later.
+                log.error("broker refused outbox row %d: %s", row, reason)
+                continue
+            self._acked.append(row)
         self.wake.set()
+
+    def _send(self, rows: "list[Any]") -> None:
+        sent = datetime.now(UTC).isoformat(timespec="milliseconds")
+        for row in rows:
+            info = self._client.publish(row.topic, stamp_sent(row.payload, sent), qos=1, retain=row.retain)
+            if info.rc != 0:
+                raise ConnectionError(f"publish failed: {info.rc}")
+            self._inflight[info.mid] = row.id
+            if row.urgent:
+                self._urgent_cursor = max(self._urgent_cursor, row.id)
+            else:
+                self._cursor = max(self._cursor, row.id)
+            self.published += 1
 
     def _flush(self) -> None:
         if self._acked:
@@ -176,28 +207,27 @@ class Publisher:
         self._flushed = time.monotonic()
 
     async def _drain(self, lost: asyncio.Event) -> None:
+        # Hand paho twice its in-flight window: when a PUBACK frees a slot, paho's own thread sends the next message
+        # at once instead of waiting for this loop. An urgent event then waits behind at most one window.
+        handoff = 2 * self.window
+        refill = max(1, min(self.window // 4, 64))  # fetch in batches, not one row per freed slot
         while not lost.is_set():
             # Acked rows are deleted in batches (one durable commit each); a crash before that only re-sends them.
             if len(self._acked) >= 512 or (self._acked and time.monotonic() - self._flushed > 0.05):
                 self._flush()
-            room = self.window - len(self._inflight)
-            rows = self.outbox.batch(room, self._cursor) if room > 0 else []
-            if rows:
-                sent = datetime.now(UTC).isoformat(timespec="milliseconds")
-                for row in rows:
-                    info = self._client.publish(row.topic, stamp_sent(row.payload, sent), qos=1, retain=row.retain)
-                    if info.rc != 0:
-                        raise ConnectionError(f"publish failed: {info.rc}")
-                    self._inflight[info.mid] = row.id
-                    self._cursor = max(self._cursor, row.id)
-                    self.published += 1
-                await asyncio.sleep(0)
-                continue
-            self._flush()
+            room = handoff - len(self._inflight)
+            if room >= refill or (self._urgent_pending and room > 0):
+                self._urgent_pending = False
+                rows = self.outbox.batch(room, self._cursor, self._urgent_cursor)
+                if rows:
+                    self._send(rows)
+                    await asyncio.sleep(0)
+                    continue
+                self._flush()  # nothing left to send: make the deletes durable now
             self.wake.clear()
             # Woken by a new event, an ack or the connection's loss. asyncio.timeout, not wait_for: on Python 3.11
             # wait_for can swallow a cancellation that races with the wake-up, and the agent would not stop.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(0.05 if self._acked else 1.0):
                     await self.wake.wait()
         raise ConnectionError("connection lost")

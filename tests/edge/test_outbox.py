@@ -32,6 +32,7 @@ def test_urgent_first_then_fifo_and_seq_survives_restart(tmp_path: Path) -> None
     decoded = [decode(r.topic, r.payload) for r in rows]
     assert [d.message.seq for d in decoded[1:]] == [0, 1, 2]  # type: ignore[union-attr]
     assert box.batch(10, after=rows[1].id) == [rows[0], *rows[2:]]  # above the cursor, urgent still first
+    assert box.batch(10, after=rows[1].id, after_urgent=rows[0].id) == rows[2:]  # one cursor per priority
     box.done([r.id for r in rows[:2]])
     assert box.depth == 2
     box.close()
