@@ -54,7 +54,7 @@ def raise_call(engine: Engine, station: str, call: str) -> int:
         return alert.id
 
 
-def next_alert(events: "queue.Queue[tuple[str, dict[str, object]]]", timeout: float = 10) -> dict[str, object]:
+def next_alert(events: "queue.Queue[tuple[str, dict[str, object]]]", timeout: float = 30) -> dict[str, object]:
     while True:
         kind, data = events.get(timeout=timeout)
         if kind == "alert":

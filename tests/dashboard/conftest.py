@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import Engine
 
 from tests.api import fleet
@@ -31,6 +31,8 @@ def base_url(fleet_db: Engine, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    # Generous waits: CI shares two cores among several test processes. Nothing here measures speed.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
@@ -45,6 +47,7 @@ def login(browser: Browser, base_url: str, name: str, *, width: int = 1920, heig
     context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True,
                                   locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
+    page.set_default_timeout(20_000)
     page.goto(base_url + "/")
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", PASSWORD)

@@ -118,7 +118,7 @@ def test_dispatcher_acknowledges_and_the_bureau_page_updates_live(browser: Brows
     expect(dispatch.locator(f"tr[data-alert='{alert_id}']")).to_have_attribute("data-status", "acknowledged")
     # The bureau's page was not reloaded: the change arrives over the live stream.
     row = bureau.locator(f"tr[data-alert='{alert_id}']")
-    expect(row).to_have_attribute("data-status", "acknowledged", timeout=5000)
+    expect(row).to_have_attribute("data-status", "acknowledged")
     expect(row).to_contain_text(re.compile("dispatch"))
     shot(bureau, "bureau-alerts-live")
     bureau.context.close()
