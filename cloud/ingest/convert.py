@@ -1,6 +1,5 @@
 """One MQTT message → a row to store, or a rejection with its reason. Pure: no I/O, the station lookup is injected."""
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ class Accepted:
 
     decoded: Decoded
     station: StationInfo
-    row: dict[str, Any]  # the `events` row
+    row: dict[str, Any]  # the `events` row, less the payload
     local_date: date
     payload_text: str  # the JSON as published
 
@@ -114,11 +113,9 @@ def convert(
         "seq": seq,
         "received_at": received_at,
         "clock_fault": decoded.clock_fault,
-        "payload": None,
     }
-    # Kept as published (decode() validated it as a JSON object), with any newer optional fields.
+    # Stored as published (decode() validated it as a JSON object), with any newer optional fields.
     text = payload.decode() if isinstance(payload, bytes) else payload
-    row["payload"] = json.loads(text)
     return Accepted(decoded=decoded, station=station, row=row, local_date=local_date, payload_text=text)
 
 

@@ -10,6 +10,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -285,8 +286,10 @@ class Ingester:
         m.duplicates.inc(duplicates)
         m.ignored.inc(ignored)
         m.alerts.inc(alerts)
+        kinds = Counter(item.kind.value for item in result.accepted)
+        for kind, n in kinds.items():
+            m.accepted.labels(kind).inc(n)
         for item in result.accepted:
-            m.accepted.labels(item.kind.value).inc()
             if item.decoded.clock_fault is not None:
                 m.clock_faults.inc()
             else:

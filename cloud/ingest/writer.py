@@ -89,7 +89,7 @@ SQLITE_EVENTS = (
 
 
 def _sqlite_ts(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _pg_row(item: Accepted) -> str:

@@ -19,7 +19,7 @@ def _convert(topic: str, payload: bytes) -> Accepted | Rejected | Ignored:
 def test_local_date_is_the_stations_day() -> None:
     outcome = _convert(*Station("qd-a").flow(2, ts=datetime(2026, 10, 12, 16, 30, tzinfo=UTC)))
     assert isinstance(outcome, Accepted)
-    assert outcome.local_date == date(2026, 10, 13) and outcome.row["payload"]["in"] == 2
+    assert outcome.local_date == date(2026, 10, 13) and json.loads(outcome.payload_text)["in"] == 2
     assert outcome.row["clock_fault"] is None and outcome.pressed_call is None
 
 
