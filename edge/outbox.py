@@ -144,7 +144,7 @@ class Outbox:
         if gone:
             self._depth -= gone
             self.dropped += gone
-        else:
+        elif (self._depth - self.max_events) % 1000 == 0:  # say so now and then, not on every event
             log.warning("outbox holds %d events, over its bound of %d: keeping them (counts, doors and calls are "
                         "never dropped)", self._depth, self.max_events)
 

@@ -85,7 +85,7 @@ class CounterDriver:
         step_in = counter_step(last["in"], raw_in, self.config.max_step)
         step_out = counter_step(last["out"], raw_out, self.config.max_step)
         for name, step in (("in", step_in), ("out", step_out)):
-            if step.change in ("wrap", "reset"):
+            if step.change in ("wrap", "reset", "jump"):
                 log.warning("%s: %s counter %s (%d -> %d)", self.device_id, name, step.change, last[name],
                             raw_in if name == "in" else raw_out)
         period = max(1, round(stamp.timestamp() - float(last["ts"])))

@@ -25,7 +25,7 @@ def encode_u32(value: int, word_order: WordOrder = "big") -> list[int]:
     return [high, low] if word_order == "big" else [low, high]
 
 
-Change = Literal["first", "ok", "wrap", "reset"]
+Change = Literal["first", "ok", "wrap", "reset", "jump"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +41,14 @@ def counter_step(previous: int | None, current: int, max_step: int) -> Step:
 
     A counter that went down either wrapped past 2**32 (the forward distance is small) or was reset to zero by a power
     cut or the installer (then everything counted since the reset is `current`). `max_step` is the largest plausible
-    forward distance between two readings: above it a decrease is a reset, not a wrap.
+    forward distance between two readings: above it a decrease is a reset, not a wrap, and an increase is a `jump`
+    (a replaced device, a misread register) that counts nobody and becomes the new baseline.
     """
     if previous is None:
         return Step(0, "first")
     if current >= previous:
+        if current - previous > max_step:
+            return Step(0, "jump")
         return Step(current - previous, "ok")
     forward = current + WRAP - previous
     if forward <= max_step:

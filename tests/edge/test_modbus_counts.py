@@ -47,3 +47,9 @@ def test_recorded_wrap_and_reset() -> None:
 def test_drop_smaller_than_max_step_from_far_below_is_reset() -> None:
     # 500 -> 100 is not a wrap (the forward distance is ~4 billion): the device restarted and counted 100.
     assert counter_step(500, 100, max_step=100_000) == Step(100, "reset")
+
+
+def test_implausible_jump_counts_nobody() -> None:
+    # A counter swapped for one that already counted 5 million: not 5 million visitors in a minute.
+    assert counter_step(100, 5_000_000, max_step=100_000) == Step(0, "jump")
+    assert counter_step(100, 100_100, max_step=100_000) == Step(100_000, "ok")
