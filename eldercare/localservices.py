@@ -7,6 +7,7 @@ context manager that waits until the service answers and stops it, whatever happ
 import contextlib
 import glob
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -82,7 +83,11 @@ class Mosquitto:
 
 def mosquitto_config(port: int, workdir: Path, extra: str = "", anonymous: bool = True) -> str:
     """A minimal Mosquitto 2 configuration listening on 127.0.0.1:port."""
+    # Started as root, Mosquitto drops to user `mosquitto`, which cannot write its persistence file here: keep the
+    # user that started it (a no-op for anyone else).
+    user = pwd.getpwuid(os.geteuid()).pw_name
     return (
+        f"user {user}\n"
         f"listener {port} 127.0.0.1\n"
         f"allow_anonymous {'true' if anonymous else 'false'}\n"
         f"persistence true\npersistence_location {workdir}/\n"
