@@ -162,8 +162,7 @@ def test_tls_listener_with_the_generated_ca(broker_dir: tuple[Path, int, int]) -
 
 def test_python_hashes_are_read_by_mosquitto(tmp_path: Path) -> None:
     write_password_file(tmp_path / "passwd", {"qd-a": "s3cret"}, use_binary=False)
-    run_as = "user root\n" if os.geteuid() == 0 else ""  # as root, Mosquitto would drop to `mosquitto` first
-    with run_mosquitto(f"{run_as}password_file {tmp_path / 'passwd'}\n", anonymous=False) as broker, \
+    with run_mosquitto(f"password_file {tmp_path / 'passwd'}\n", anonymous=False) as broker, \
             connected(broker.port, "qd-a", "s3cret") as good, connected(broker.port, "qd-a", "nope") as bad:
         assert good.connack is not None and not good.connack.is_failure
         assert bad.connack is not None and bad.connack.is_failure
