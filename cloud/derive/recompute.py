@@ -108,7 +108,9 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
             alert.resolved_at = call.cancelled_at
             alert.notes = "cancelled by the elder at the station"
     found = rules_alerts.anomalies(result, obs, camera, config)
-    offline = rules_alerts.offline_alert(result, config, now.timestamp())
+    # A day the station never reported at all (not installed yet, or down all day) is `unknown` in its verdict; the
+    # live check raises the alert while it happens. Raising one per silent past day would bury the real ones.
+    offline = rules_alerts.offline_alert(result, config, now.timestamp()) if result.timeline.known else None
     for spec in [*found, *([offline] if offline else [])]:
         if spec.cause_key not in open_alerts:
             ensure(session, spec)
@@ -118,7 +120,7 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
         if key.startswith("anomaly:") and key.endswith(suffix) and key not in keep:
             resolve_row(alert, now, "recomputed: the anomaly is no longer in the data")
     offline_key = rules_alerts.offline_key(station.id, day)
-    if offline is None and offline_key in open_alerts and result.plan.end <= now.timestamp():
+    if offline is None and offline_key in open_alerts:
         resolve_row(open_alerts[offline_key], now, "recomputed: no offline stretch in working hours")
 
 

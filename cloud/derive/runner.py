@@ -170,7 +170,7 @@ def live_offline(session: Session, stations: list[Station], config: RulesConfig,
                 rules_alerts.STATION_OFFLINE, station.id, rules_alerts.offline_key(station.id, today.isoformat()),
                 "town", now, {"date": today.isoformat(), "last_seen": seen.isoformat() if seen else None}))
             raised += 1
-        elif seen_t is not None and t - seen_t < config.liveness_minutes * 60:
+        elif seen_t is not None and t - seen_t < config.offline_alert_minutes * 60:
             for alert in session.execute(select(Alert).where(and_(
                     Alert.station_id == station.id, Alert.kind == rules_alerts.STATION_OFFLINE,
                     Alert.status == AlertStatus.RAISED.value))).scalars():

@@ -12,7 +12,7 @@ from cloud.derive.runner import Partition, Publisher, run_pass
 from cloud.rules.config import RulesConfig
 from cloud.settings import Settings
 from cloud.store.db import make_session_factory
-from cloud.store.derived import OutgoingCommand
+from cloud.store.derived import DayResult, OutgoingCommand
 from cloud.store.models import Alert
 from eldercare.localservices import Mosquitto
 from station_protocol import CallAck, decode
@@ -132,4 +132,35 @@ def test_offline_during_working_hours_is_raised_then_resolved(store: Engine) -> 
     back = [m for m in sd.messages() if '"ts":"2026-10-12T09:5' in m[1].decode()]
     feed(store, back, received_at=at_0945 + timedelta(minutes=15))
     run_pass(factory, Partition(), CONFIG, at_0945 + timedelta(minutes=15))
+    assert alerts(store)["offline:qd-a:2026-10-12"].status == "resolved"
+
+
+def test_days_before_a_station_first_reported_raise_no_offline_alerts(store: Engine) -> None:
+    # A station installed on Monday: the days of the month before it are unknown, not a stack of offline alerts.
+    sd = StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))])
+    feed(store, sd.messages(), received_at=datetime(2026, 10, 12, 9, 30, tzinfo=UTC))
+    factory = make_session_factory(store)
+    run_pass(factory, Partition(), CONFIG, datetime(2026, 10, 12, 9, 30, tzinfo=UTC))
+    with factory() as session:
+        earlier = session.scalars(select(DayResult).where(DayResult.station_id == "qd-a",
+                                                          DayResult.local_date < MONDAY)).all()
+    assert earlier and all(row.verdict in ("unknown", "not_scheduled") for row in earlier)
+    offline = [key for key in alerts(store) if key.startswith("offline:qd-a:")]
+    assert offline == [], offline
+
+
+def test_a_station_heard_within_the_offline_window_is_back(store: Engine) -> None:
+    # Counters report every 15 minutes: a station last heard 14 minutes ago is online, its alert resolved.
+    sd = StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))])
+    morning = [m for m in sd.messages()
+               if '"ts":"2026-10-12T0' in m[1].decode() and '"ts":"2026-10-12T09' not in m[1].decode()]
+    feed(store, morning, received_at=datetime(2026, 10, 12, 1, 0, tzinfo=UTC))
+    factory = make_session_factory(store)
+    at_0945 = datetime(2026, 10, 12, 1, 45, tzinfo=UTC)
+    run_pass(factory, Partition(), CONFIG, at_0945)
+    assert alerts(store)["offline:qd-a:2026-10-12"].status == "raised"
+    back = [m for m in sd.messages() if '"ts":"2026-10-12T09:5' in m[1].decode()]
+    feed(store, back, received_at=at_0945 + timedelta(minutes=20))
+    last = max(decode(t, p).message.ts for t, p in back)
+    run_pass(factory, Partition(), CONFIG, last + timedelta(minutes=14))
     assert alerts(store)["offline:qd-a:2026-10-12"].status == "resolved"
