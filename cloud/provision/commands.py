@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.provision.acl import render_acl
 from cloud.provision.passwords import new_password, write_password_file
+from cloud.provision.skeleton import station_skeleton
 from cloud.provision.tls import TlsFiles, make_tls
 from cloud.registry.sources import read_sources
 from cloud.store.db import make_engine
@@ -151,9 +152,15 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
 @_port_options[0]
 @_port_options[1]
 @_port_options[2]
+@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("firmware_config/stations"),
+              show_default=True, help="Where to write the station's config skeleton <ID>.yaml (kept if it exists).")
+@click.option("--name", help="Station name for the skeleton.")
+@click.option("--grade", type=click.Choice(["2A", "3A", "4A", "5A"]), default="2A", show_default=True)
+@click.option("--town", help="Town or street office for the skeleton.")
 def station(station_id: str, data_dir: Path | None, out: Path | None, ingester_user: str, rotate: bool,
-            hosts: tuple[str, ...], tls_port: int, plain_port: int | None, run_as: str | None) -> None:
-    """Create (or show) one station's broker credentials and add it to the ACL."""
+            hosts: tuple[str, ...], tls_port: int, plain_port: int | None, run_as: str | None, config_dir: Path,
+            name: str | None, grade: str, town: str | None) -> None:
+    """Create (or show) one station's broker credentials, add it to the ACL and write its config skeleton."""
     problem = id_problem(station_id, "station")
     if problem:
         raise click.ClickException(problem)
@@ -163,3 +170,11 @@ def station(station_id: str, data_dir: Path | None, out: Path | None, ingester_u
     tls = render(out, ingester_user, list(hosts), tls_port, plain_port, run_as)
     click.echo(f"station {station_id}: password in {out / 'credentials' / f'{station_id}.password'}, "
                f"CA {tls.ca_cert}; copy both to the station (mqtt.password_file, mqtt.ca_file)")
+    skeleton = config_dir / f"{station_id}.yaml"
+    if skeleton.exists():
+        click.echo(f"config {skeleton} exists; left as it is")
+        return
+    config_dir.mkdir(parents=True, exist_ok=True)
+    skeleton.write_text(station_skeleton(station_id, host=hosts[0], port=tls_port, name=name, grade=grade, town=town),
+                        encoding="utf-8")
+    click.echo(f"config skeleton {skeleton}: fill in its devices, then `eldercare edge check-config {skeleton}`")

@@ -1,0 +1,38 @@
+"""A new station's `firmware_config/` file, written with its credentials so the installer starts from a valid file."""
+
+from firmware_config.load import parse_station
+
+TEMPLATE = """\
+# yaml-language-server: $schema=../station.schema.json
+# Written by `eldercare cloud provision station {station}`. Fill in the name, town, address and devices, then check it:
+#   eldercare edge check-config {station}.yaml
+station: {station}
+name: {name}
+grade: {grade}
+town: {town}
+address: {address}
+schedule:
+  weekdays: "1-5"
+  hours: "08:30-11:30 13:30-17:00"
+  open_on_holidays: false
+mqtt:
+  host: {host}
+  port: {port}
+  ca_file: /etc/eldercare/ca.crt           # copy the broker's CA here
+  password_file: /etc/eldercare/mqtt-password   # and the station's password here (never into this file)
+devices: []
+# Examples (see firmware_config/examples/ and docs/edge.md):
+#  - {{type: counter, id: flow-1, port: /dev/ttyUSB0, unit: 1}}
+#  - {{type: door, id: door-1, pin: 17}}
+#  - {{type: button, id: call-1, pin: 22, led_pin: 23}}
+"""
+
+
+def station_skeleton(station: str, *, host: str, port: int, name: str | None = None, grade: str = "2A",
+                     town: str | None = None, address: str | None = None) -> str:
+    """The YAML text; validated through the same loader the agent runs, so a skeleton is always a valid file."""
+    text = TEMPLATE.format(station=station, name=name or "待填写（站点名称）", grade=grade,
+                           town=town or "待填写（区镇/街道）", address=address or "待填写（地址）", host=host,
+                           port=port)
+    parse_station(text, f"{station}.yaml")
+    return text

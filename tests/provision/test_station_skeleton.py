@@ -1,0 +1,43 @@
+"""`eldercare cloud provision station ID`: credentials, ACL entry and a config skeleton in one step."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def eldercare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "eldercare", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_one_step_gives_credentials_acl_and_a_valid_config_skeleton(tmp_path: Path) -> None:
+    result = eldercare("cloud", "provision", "station", "qd-new-01", "--out", "broker", "--data-dir", "data",
+                       "--tls-host", "mqtt.eldercare.example.cn", "--grade", "3A", "--town", "汇龙镇",
+                       "--run-as", "root", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    password = (tmp_path / "broker" / "credentials" / "qd-new-01.password").read_text().strip()
+    assert len(password) >= 16
+    acl = (tmp_path / "broker" / "acl").read_text()
+    assert "user qd-new-01" in acl and "eldercare/v1/qd-new-01/" in acl
+
+    skeleton = tmp_path / "firmware_config" / "stations" / "qd-new-01.yaml"
+    text = skeleton.read_text(encoding="utf-8")
+    assert "station: qd-new-01" in text and "grade: 3A" in text and "host: mqtt.eldercare.example.cn" in text
+    assert password not in text  # secrets never in the config file
+    check = eldercare("edge", "check-config", str(skeleton), cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    skeleton.write_text(text.replace("devices: []", "devices:\n  - {type: door, id: door-1, pin: 17}"))
+    again = eldercare("cloud", "provision", "station", "qd-new-01", "--out", "broker", "--data-dir", "data",
+                      "--run-as", "root", cwd=tmp_path)
+    assert again.returncode == 0 and "left as it is" in again.stdout
+    assert "door-1" in skeleton.read_text(encoding="utf-8")
+    assert (tmp_path / "broker" / "credentials" / "qd-new-01.password").read_text().strip() == password
+
+
+def test_a_bad_station_id_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = eldercare("cloud", "provision", "station", "QD/01", "--out", "broker", "--data-dir", "data",
+                       cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("eldercare: error: station id 'QD/01' contains")
+    assert not (tmp_path / "firmware_config").exists()
