@@ -1,0 +1,267 @@
+"""Fault fixtures: a registered store, real `eldercare edge run` agents reading a simulated Modbus counter over a pty,
+a PostgreSQL server the test can stop and start again on the same port, and log parsing."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from sqlalchemy import Engine, select
+
+from cloud.registry.csv_rows import StationRecord
+from cloud.registry.store import upsert_stations
+from cloud.store.db import make_engine
+from cloud.store.migrate import upgrade
+from cloud.store.models import Event
+from eldercare.localservices import _as_postgres_user, _pg_bin, _stop, free_port, wait_for_port
+from firmware_config.schedule import Schedule
+from simulators.modbus_counter import ModbusCounterSim, SimCounter
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def registered_store(url: str, stations: list[str]) -> Engine:
+    """A migrated store with `stations` in the registry (unknown stations are dead letters, not events)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    schedule = Schedule(weekdays="1-5", hours="08:30-11:30 13:30-17:00")
+    upsert_stations(engine, [StationRecord(id=s, name=f"站 {s}", town="汇龙镇", grade="3A", schedule=schedule)
+                             for s in stations])
+    return engine
+
+
+def stored_keys(engine: Engine) -> list[tuple[str, str, int]]:
+    """(station, device, seq) of every stored device event, duplicates included if there were any."""
+    with engine.connect() as c:
+        rows = c.execute(select(Event.station_id, Event.device_id, Event.seq).where(Event.seq.is_not(None)))
+        return [(s, d, int(q)) for s, d, q in rows]
+
+
+@dataclass
+class AgentProcess:
+    """`eldercare edge run` for one station whose people counter is simulated on a pty; people keep walking in."""
+
+    station: str
+    config: Path
+    outbox: Path
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    counter: SimCounter = field(default_factory=lambda: SimCounter(1))
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "eldercare", "edge", "run", "--config", str(self.config)],
+                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT), "ELDERCARE_DEBUG": "1"})
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError(f"agent {self.station} ignored SIGTERM") from None
+
+    def generated(self) -> dict[str, int]:
+        """Events the agent generated so far per device (seq starts at 0), read from its outbox."""
+        if not self.outbox.exists():
+            return {}
+        with sqlite3.connect(self.outbox, timeout=5) as db:
+            try:
+                return {d: seq + 1 for d, seq in db.execute("SELECT device, seq FROM device_seq")}
+            except sqlite3.OperationalError:
+                return {}
+
+    def waiting(self) -> int:
+        with sqlite3.connect(self.outbox, timeout=5) as db:
+            return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def connected_at(self) -> list[datetime]:
+        """When the agent's log says it (re)connected to the broker (millisecond timestamps)."""
+        out = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if "mqtt: connected to" in line:
+                out.append(datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f"))
+        return out
+
+
+@contextmanager
+def agents(stations: list[str], broker_port: int, workdir: Path, interval_s: float = 0.1,
+           reconnect: tuple[float, float] = (0.5, 4.0)) -> Iterator[list[AgentProcess]]:
+    """Real agents, each with its own simulated counter on a pty and a thread of people walking in."""
+    stop = threading.Event()
+    with ExitStack() as stack:
+        procs: list[AgentProcess] = []
+        for station in stations:
+            home = workdir / station
+            home.mkdir()
+            agent = AgentProcess(station, home / "station.yaml", home / "outbox.sqlite3", home / "agent.log")
+            sim = stack.enter_context(ModbusCounterSim([agent.counter], home / "ttyUSB0"))
+            agent.config.write_text(yaml.safe_dump({
+                "station": station, "name": "故障测试站", "grade": "3A", "town": "汇龙镇", "address": "x",
+                "mqtt": {"host": "127.0.0.1", "port": broker_port, "tls": False, "password_env": None,
+                         "reconnect_min_s": reconnect[0], "reconnect_max_s": reconnect[1]},
+                "agent": {"outbox": str(agent.outbox), "clock_check": "year"},
+                "devices": [{"type": "counter", "id": "flow-1", "port": str(sim.port), "unit": 1,
+                             "interval_s": interval_s, "timeout_s": 0.5}],
+            }, allow_unicode=True))
+            procs.append(agent)
+
+        def walk() -> None:
+            while not stop.wait(0.02):
+                for agent in procs:
+                    agent.counter.add(1, 0)
+
+        walker = threading.Thread(target=walk, daemon=True)
+        walker.start()
+        for agent in procs:
+            agent.start()
+        try:
+            yield procs
+        finally:
+            stop.set()
+            walker.join()
+            for agent in procs:
+                agent.stop()
+
+
+class PgServer:
+    """A PostgreSQL cluster the test stops (the database "goes away") and starts again on the same port and data."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.datadir = root / "data"
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> None:
+        self.datadir.mkdir()
+        if os.geteuid() == 0:
+            import shutil
+
+            shutil.chown(self.root, "postgres")
+            shutil.chown(self.datadir, "postgres")
+        subprocess.run(_as_postgres_user([_pg_bin("initdb"), "-D", str(self.datadir), "-U", "postgres", "-A", "trust",
+                                          "-E", "UTF8", "--no-sync"]), check=True, capture_output=True)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            _as_postgres_user([_pg_bin("postgres"), "-D", str(self.datadir), "-p", str(self.port), "-h", "127.0.0.1",
+                               "-k", str(self.root), "-c", "fsync=off"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, timeout=30, process=self.process)
+        time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+
+@contextmanager
+def pg_server() -> Iterator[PgServer]:
+    with tempfile.TemporaryDirectory(prefix="pg-fault-") as tmp:
+        server = PgServer(Path(tmp))
+        server.init()
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+
+@dataclass
+class IngestProcess:
+    """`eldercare cloud ingest` as a real process, its JSON log in a file the test can read at any time."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_logged(self, needle: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            if self.process.poll() is not None:
+                raise AssertionError(f"ingester exited ({self.process.returncode}): {self.text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"ingester never logged {needle!r}: {self.text()[-3000:]}")
+            time.sleep(0.05)
+
+    def terminate(self, timeout: float = 90.0) -> str:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout)
+        return self.text()
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+
+@contextmanager
+def ingester(broker_port: int, url: str, client_id: str, log: Path, *args: str,
+             env: dict[str, str] | None = None) -> Iterator[IngestProcess]:
+    """Start `eldercare cloud ingest` (extra environment: an InfluxDB URL, credentials), wait until it ingests, and
+    make sure it does not outlive the test."""
+    full = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_MQTT_URL": f"mqtt://127.0.0.1:{broker_port}",
+            "PYTHONPATH": str(ROOT), **(env or {})}
+    if "ELDERCARE_INFLUX_URL" not in (env or {}):
+        full.pop("ELDERCARE_INFLUX_URL", None)
+    with log.open("ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", "eldercare", "cloud", "ingest", "--client-id", client_id,
+                                    "--batch-ms", "50", *args], env=full, stdout=subprocess.DEVNULL, stderr=out,
+                                   cwd=ROOT)
+    proc = IngestProcess(process, log)
+    try:
+        proc.wait_logged('"msg": "ingesting"')
+        yield proc
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def missing_summary(expected: set[tuple[str, str, int]], got: set[tuple[str, str, int]]) -> str:
+    """Which (station, device) lost which seqs, for an assertion message."""
+    lost: dict[tuple[str, str], list[int]] = {}
+    for station, device, seq in sorted(expected - got):
+        lost.setdefault((station, device), []).append(seq)
+    extra = len(got - expected)
+    parts = [f"{s}/{d}: {len(seqs)} missing, seq {seqs[0]}..{seqs[-1]}" for (s, d), seqs in list(lost.items())[:12]]
+    return f"{sum(map(len, lost.values()))} missing in {len(lost)} devices, {extra} unexpected; " + "; ".join(parts)
+
+
+def wait_for_all(engine: Engine, expected: set[tuple[str, str, int]], timeout: float = 60.0) -> list[
+        tuple[str, str, int]]:
+    """Wait until every expected event is stored; fail naming what is missing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        keys = stored_keys(engine)
+        if expected <= set(keys):
+            return keys
+        if time.monotonic() > deadline:
+            raise AssertionError(missing_summary(expected, set(keys)))
+        time.sleep(0.2)

@@ -1,0 +1,113 @@
+"""The broker restarted under load from 50 stations: every event stored exactly once, stations come back with jitter.
+
+46 stations are simulated by the fleet publisher (one paho client each, QoS 1, as `eldercare simulate fleet` does);
+4 are real `eldercare edge run` agents counting people on a simulated Modbus counter, so the agent's own outbox and
+reconnect backoff are what is measured. (The issue asks for 50 stations: all 50 are here, but only 4 are full agents,
+to fit a shared 2-core CI machine.)
+
+The ingester runs with `--mqtt-version 3.1.1` (a plain persistent subscription) here. With its default MQTT v5 shared
+subscription, Mosquitto 2.0 does not restore the `$share/...` subscription from persistence on restart: messages
+published after the restart and before the ingester re-subscribes find no subscriber and are dropped, while the agents
+have already deleted them on PUBACK. That loses events (see docs/reliability.md, "known gaps").
+"""
+
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from eldercare.localservices import Mosquitto
+from simulators.day_events import SimEvent
+from simulators.publisher import BrokerTarget, FleetPublisher
+from station_protocol import Flow, encode, new_event_id
+from tests.faults.conftest import IngestProcess, agents, ingester, registered_store, stored_keys, wait_for_all
+from tests.ingest.conftest import wait_until
+
+AGENTS = [f"qd-agent-{i}" for i in range(1, 5)]
+SIMULATED = [f"qd-sim-{i:02d}" for i in range(1, 47)]
+
+
+def _flow(station: str, seq: int) -> SimEvent:
+    now = datetime.now(UTC)
+    message = Flow(v=1, id=uuid.UUID(new_event_id()), station=station, device="flow-1", seq=seq, ts=now,
+                   period_s=60, in_=seq % 3, out=0)
+    return SimEvent(now, f"eldercare/v1/{station}/flow-1/flow", encode(message))
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return True
+    return False
+
+
+@pytest.mark.timeout(180)
+def test_broker_restart_under_load_loses_and_duplicates_nothing(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", AGENTS + SIMULATED)
+    log = tmp_path / "ingest.log"
+    with ingester(mosquitto.port, str(engine.url), "ing-restart", log, "--batch-size", "200",
+                  "--mqtt-version", "3.1.1") as ing:
+        _run(mosquitto, engine, ing, tmp_path)
+
+
+def _run(mosquitto: Mosquitto, engine: Engine, ing: IngestProcess, tmp_path: Path) -> None:
+    sent: dict[str, int] = dict.fromkeys(SIMULATED, 0)
+    stop = threading.Event()
+    fleet = FleetPublisher(BrokerTarget("127.0.0.1", mosquitto.port), SIMULATED)
+
+    def load() -> None:  # ~4 events a second from each simulated station, through the outage
+        while not stop.wait(0.25):
+            for station in SIMULATED:
+                fleet.publish(_flow(station, sent[station]), station)
+                sent[station] += 1
+
+    with agents(AGENTS, mosquitto.port, tmp_path) as procs:
+        publisher = threading.Thread(target=load, daemon=True)
+        publisher.start()
+        wait_until(lambda: all(a.connected_at() for a in procs), timeout=60, what="every agent connected")
+        wait_until(lambda: len(stored_keys(engine)) > 500, timeout=60, what="events flowing")
+
+        # The failure: the broker goes away (SIGTERM: it saves its persistent sessions), nothing reaches the store.
+        mosquitto.stop()
+        down_at = datetime.now()
+        assert _refused(mosquitto.port)
+        time.sleep(1.0)  # batches received before the stop are committed
+        frozen = len(stored_keys(engine))
+        time.sleep(3.0)
+        assert len(stored_keys(engine)) == frozen, "events stored while the broker was down?"
+        assert all(a.generated() for a in procs)
+
+        up_at = datetime.now()  # the agents' log clock (local time, milliseconds)
+        mosquitto.start()
+        wait_until(lambda: all(any(t > down_at for t in a.connected_at()) for a in procs), timeout=60,
+                   what="every agent reconnected")
+        time.sleep(2.0)
+        stop.set()
+        publisher.join(10)
+        time.sleep(0.5)  # the fleet's last publishes reach the broker
+    fleet.close()
+
+    expected: set[tuple[str, str, int]] = {(s, "flow-1", n) for s, count in sent.items() for n in range(count)}
+    for agent in procs:
+        assert agent.waiting() == 0, f"{agent.station}: outbox not drained"
+        expected |= {(agent.station, device, n) for device, count in agent.generated().items() for n in range(count)}
+    keys = wait_for_all(engine, expected)
+    log = ing.terminate()
+    assert "disconnected from the broker" in log  # the ingester saw the outage too
+    duplicates = [k for k, n in Counter(keys).items() if n > 1]
+    assert duplicates == []
+    assert set(keys) == expected, f"missing {len(expected - set(keys))}, unexpected {len(set(keys) - expected)}"
+    assert sum(sent.values()) > 1000
+
+    # Jitter: each agent's first reconnect after the restart, relative to the restart.
+    back = sorted((min(t for t in a.connected_at() if t > down_at) - up_at).total_seconds() for a in procs)
+    spread = back[-1] - back[0]
+    print(f"broker down {(up_at - down_at).total_seconds():.1f} s; agents back after {back} s (spread {spread:.2f} s)")
+    assert spread > 0.05, f"agents reconnected in lockstep: {back}"
