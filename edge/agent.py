@@ -10,7 +10,7 @@ from pathlib import Path
 
 from edge.clock import ClockCheck, KernelClock, clock_problem, kernel_clock
 from edge.dispatch import CommandTable
-from edge.drivers.base import Driver, Reading
+from edge.drivers.base import Driver, EntryListener, Reading
 from edge.drivers.registry import Buses, build_drivers
 from edge.outbox import Outbox
 from edge.publisher import Publisher
@@ -45,6 +45,7 @@ class Agent:
         self.buses = Buses()
         self.drivers: list[Driver] = build_drivers(config.devices, self.buses)
         self.commands = CommandTable(self.drivers)
+        self.entry_listeners: list[EntryListener] = [d for d in self.drivers if isinstance(d, EntryListener)]
         self.publisher = Publisher(config.station, config.mqtt, self.outbox, on_command=self._command,
                                    on_connect=self._on_connect, backoff_base_s=config.mqtt.reconnect_min_s,
                                    backoff_cap_s=config.mqtt.reconnect_max_s)
@@ -58,6 +59,10 @@ class Agent:
         """Store a reading durably (held while the clock is not trusted), then wake the publisher."""
         self.outbox.put(reading, held=self.clock_issue is not None)
         self.publisher.notify(urgent=reading.urgent)
+        if reading.kind is Kind.FLOW and reading.fields.get("in", 0) > 0:
+            # The counter's entries are the camera's second cheap gate: someone came in, look for a face.
+            for camera in self.entry_listeners:
+                camera.on_entries()
 
     def _command(self, topic: str, payload: bytes) -> None:
         task = asyncio.create_task(self.commands.dispatch(topic, payload))

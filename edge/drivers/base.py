@@ -7,7 +7,7 @@ station, an event id and the device's next `seq`, writes it to the durable outbo
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from station_protocol import Kind
 
@@ -57,3 +57,10 @@ def health(device: str, ok: bool, error: str | None = None, detail: Mapping[str,
     if detail is not None:
         fields["detail"] = dict(detail)
     return Reading(device=device, kind=Kind.HEALTH, ts=now(), fields=fields)
+
+
+@runtime_checkable
+class EntryListener(Protocol):
+    """A driver that wants to know when the people counter counts someone in (the face camera's gate)."""
+
+    def on_entries(self) -> None: ...

@@ -4,6 +4,7 @@ The heavy frame loop runs in a worker thread (`edge.face.runner`); this driver o
 onto the agent's queue through `emit`. Faces and encodings never leave the station: a reading carries an id only.
 """
 
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +36,9 @@ class CameraConfig(BaseModel):
     look_every_s: float = Field(
         default=60, gt=0, description="look for faces at least this often even without motion (someone sitting still)"
     )
+    entry_hold_s: float = Field(
+        default=30, ge=0, description="after the people counter counts someone in, look at every frame this long"
+    )
     visit_gap_s: float = Field(
         default=1800, gt=0, description="a person re-seen within this many seconds is on the same visit"
     )
@@ -63,10 +67,16 @@ class CameraDriver:
     def __init__(self, config: CameraConfig) -> None:
         self.config = config
         self.device_id = config.id
+        # Set by the agent when a people counter counts someone in; the frame loop then holds its gate open.
+        self.entries = threading.Event()
+
+    def on_entries(self) -> None:
+        """Someone came in: look for faces even if the motion gate saw nothing (a still doorway, bad light)."""
+        self.entries.set()
 
     async def run(self, emit: Emit) -> None:
         try:
             from edge.face.runner import run_camera  # the face stack loads only when a camera runs
         except ImportError as exc:
             raise RuntimeError(f"the face extra is not installed ({exc.name or exc}): see docs/face.md") from None
-        await run_camera(self.config, emit)
+        await run_camera(self.config, emit, self.entries)

@@ -53,12 +53,19 @@ def run_source(
     report: Callable[[bool, str | None], None],
     tick: Callable[[Stats], None] | None = None,
     stop: threading.Event | None = None,
+    entries: threading.Event | None = None,
 ) -> Stats:
-    """Feed every frame of `config.source` through the stages until it ends or `stop` is set."""
+    """Feed every frame of `config.source` through the stages until it ends or `stop` is set.
+
+    `entries` is set when the station's people counter counted someone in: the gate then stays open
+    `config.entry_hold_s` from the next frame, whatever the motion says."""
     last_ts = datetime.now(UTC)
     for frame in frames(config.source, report, max_fps=config.max_fps, reconnect_s=config.reconnect_s, stop=stop):
         if stop is not None and stop.is_set():
             break
+        if entries is not None and entries.is_set():
+            entries.clear()
+            stages.gate.open_until(frame.t + config.entry_hold_s)
         try:
             for observation in process_frame(frame, stages):
                 on_observation(observation)
@@ -84,7 +91,8 @@ def face_reading(device: str, observation: Observation) -> Reading:
     return Reading(device=device, kind=Kind.FACE, ts=observation.ts, fields=fields)
 
 
-def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.Event) -> None:
+def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.Event,
+          entries: threading.Event | None = None) -> None:
     """The worker thread: the whole frame loop, handing readings to `put`."""
     state: dict[str, Any] = {"ok": None, "error": None}
     stats = Stats()
@@ -132,12 +140,13 @@ def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.
         report=report,
         tick=tick,
         stop=stop,
+        entries=entries,
     )
     if not stop.is_set():
         put(health(config.id, bool(state["ok"]), state["error"], {**detail(stats), "ended": True}))
 
 
-async def run_camera(config: CameraConfig, emit: Emit) -> None:
+async def run_camera(config: CameraConfig, emit: Emit, entries: threading.Event | None = None) -> None:
     """Run the pipeline in a worker thread and move its readings through `emit` until cancelled.
 
     A file or still image is read once; the driver then idles rather than replaying it.
@@ -151,7 +160,7 @@ async def run_camera(config: CameraConfig, emit: Emit) -> None:
 
     def work() -> None:
         try:
-            _work(config, put, stop)
+            _work(config, put, stop, entries)
         finally:
             put(None)
 

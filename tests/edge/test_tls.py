@@ -49,8 +49,7 @@ def test_agent_over_tls_with_its_own_credentials(tmp_path: Path, mock_pins: Any,
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), STATION, "s3cret-station"], check=True)
     subprocess.run(["mosquitto_passwd", "-b", str(passwords), "cloud", "s3cret-cloud"], check=True)
     tls_port = free_port()
-    # `user root`: Mosquitto started as root would otherwise drop to its own user, which cannot read tmp_path.
-    extra = (f"password_file {passwords}\nuser root\n"
+    extra = (f"password_file {passwords}\n"
              f"listener {tls_port} 127.0.0.1\ncafile {tmp_path}/ca.pem\ncertfile {tmp_path}/server.pem\n"
              f"keyfile {tmp_path}/server.key\n")
     with run_mosquitto(extra_config=extra, anonymous=False, workdir=tmp_path) as broker:
