@@ -152,8 +152,9 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
 @_port_options[0]
 @_port_options[1]
 @_port_options[2]
-@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("firmware_config/stations"),
-              show_default=True, help="Where to write the station's config skeleton <ID>.yaml (kept if it exists).")
+@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("firmware_config/stations"), show_default=True,
+              help="Where to write the station's config skeleton <ID>.yaml (kept if it exists).")
 @click.option("--name", help="Station name for the skeleton.")
 @click.option("--grade", type=click.Choice(["2A", "3A", "4A", "5A"]), default="2A", show_default=True)
 @click.option("--town", help="Town or street office for the skeleton.")
