@@ -105,8 +105,10 @@ class AgentProcess:
 
 @contextmanager
 def agents(stations: list[str], broker_port: int, workdir: Path, interval_s: float = 0.1,
-           reconnect: tuple[float, float] = (0.5, 4.0)) -> Iterator[list[AgentProcess]]:
-    """Real agents, each with its own simulated counter on a pty and a thread of people walking in."""
+           reconnect: tuple[float, float] = (0.5, 4.0),
+           mqtt: dict[str, dict[str, str]] | None = None) -> Iterator[list[AgentProcess]]:
+    """Real agents, each with its own simulated counter on a pty and a thread of people walking in; `mqtt` adds
+    settings per station (user name, password file)."""
     stop = threading.Event()
     with ExitStack() as stack:
         procs: list[AgentProcess] = []
@@ -118,7 +120,8 @@ def agents(stations: list[str], broker_port: int, workdir: Path, interval_s: flo
             agent.config.write_text(yaml.safe_dump({
                 "station": station, "name": "故障测试站", "grade": "3A", "town": "汇龙镇", "address": "x",
                 "mqtt": {"host": "127.0.0.1", "port": broker_port, "tls": False, "password_env": None,
-                         "reconnect_min_s": reconnect[0], "reconnect_max_s": reconnect[1]},
+                         "reconnect_min_s": reconnect[0], "reconnect_max_s": reconnect[1],
+                         **(mqtt or {}).get(station, {})},
                 "agent": {"outbox": str(agent.outbox), "clock_check": "year"},
                 "devices": [{"type": "counter", "id": "flow-1", "port": str(sim.port), "unit": 1,
                              "interval_s": interval_s, "timeout_s": 0.5}],

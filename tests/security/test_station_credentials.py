@@ -1,0 +1,84 @@
+"""Station credentials through the whole chain, on a broker configured by `eldercare cloud provision broker`.
+
+The ACL itself is tested in tests/provision with bare clients; here real `eldercare edge run` agents and a real
+`eldercare cloud ingest` use the provisioned credentials: an agent holding station qd-a's password but claiming to
+be qd-b gets nothing into the store, while qd-a's own agent does. Then every process's log is searched for the
+passwords it was given: none may appear.
+"""
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cloud.cli import cloud
+from eldercare.localservices import free_port, mosquitto_path, wait_for_port
+from tests.faults.conftest import agents, ingester, registered_store, stored_keys
+from tests.ingest.conftest import wait_until
+
+
+@pytest.fixture
+def provisioned(tmp_path: Path) -> Iterator[tuple[Path, int, Path]]:
+    """`provision broker` for qd-a and qd-b, served by a real Mosquitto from the generated mosquitto.conf."""
+    csv = tmp_path / "stations.csv"
+    csv.write_text("station_id,name,town,grade,weekdays,hours\nqd-a,A,T,3A,1-5,08:00-12:00\n"
+                   "qd-b,B,T,3A,1-5,08:00-12:00\n")
+    plain = free_port()
+    result = CliRunner().invoke(cloud, ["provision", "broker", "--out", str(tmp_path / "out"), "--stations", str(csv),
+                                        "--plain-port", str(plain), "--tls-port", str(free_port()),
+                                        *(["--run-as", "root"] if os.geteuid() == 0 else [])])
+    assert result.exit_code == 0, result.output
+    binary = mosquitto_path()
+    assert binary is not None
+    log = tmp_path / "mosquitto.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([binary, "-v", "-c", str(tmp_path / "out" / "mosquitto.conf")], stdout=out,
+                                   stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(plain, process=process)
+        yield tmp_path / "out", plain, log
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _secret(out: Path, user: str) -> str:
+    return (out / "credentials" / f"{user}.password").read_text().strip()
+
+
+@pytest.mark.timeout(120)
+def test_an_agent_cannot_report_for_another_station_and_no_password_is_logged(
+        provisioned: tuple[Path, int, Path], tmp_path: Path) -> None:
+    out, port, broker_log = provisioned
+    engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", ["qd-a", "qd-b"])
+    a_file = out / "credentials" / "qd-a.password"
+    ingest_secret = _secret(out, "eldercare-ingest")
+    env = {"ELDERCARE_MQTT_USERNAME": "eldercare-ingest", "ELDERCARE_MQTT_PASSWORD": ingest_secret,
+           "ELDERCARE_SECRET_KEY": "s3cret-api-key-never-logged-0123456789"}
+    ing_log = tmp_path / "ingest.log"
+    # The impostor: configured as qd-b, logging in with qd-a's user name and password (a stolen or copied SD card).
+    creds = {"qd-a": {"password_file": str(a_file)}, "qd-b": {"username": "qd-a", "password_file": str(a_file)}}
+    with ingester(port, str(engine.url), "ing-sec", ing_log, env=env), \
+            agents(["qd-a", "qd-b"], port, tmp_path, mqtt=creds) as procs:
+        real, impostor = procs
+        wait_until(lambda: len({k for k in stored_keys(engine) if k[0] == "qd-a"}) > 50, timeout=60,
+                   what="qd-a's events stored")
+        # The failure guarded against is real: the impostor is connected and did generate events to send.
+        wait_until(lambda: sum(impostor.generated().values()) > 50, timeout=30, what="the impostor's events")
+        wait_until(lambda: "refused" in impostor.log.read_text(), timeout=30, what="the broker refusing them")
+        time.sleep(1.0)
+        assert impostor.waiting() > 0  # kept in its outbox: never acknowledged as delivered
+    assert not [k for k in stored_keys(engine) if k[0] == "qd-b"]
+    assert "not authori" in impostor.log.read_text().lower()
+
+    secrets = [ingest_secret, _secret(out, "qd-a"), _secret(out, "qd-b"), env["ELDERCARE_SECRET_KEY"]]
+    assert all(len(s) >= 16 for s in secrets)
+    for log in (ing_log, real.log, impostor.log, broker_log):
+        text = log.read_text(errors="replace")
+        assert text, f"{log} is empty: nothing was checked"
+        leaked = [s[:4] + "…" for s in secrets if s in text]
+        assert leaked == [], f"{log.name} contains a secret"
