@@ -28,6 +28,8 @@ class IngestMetrics:
         self.lag = Histogram("eldercare_ingest_lag_seconds", "Commit time minus the event's sent (else ts) time",
                              buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 3600, 86400), registry=r)
         self.queue = Gauge("eldercare_ingest_queue", "Messages received and not yet committed", registry=r)
+        self.last_commit = Gauge("eldercare_ingest_last_commit_timestamp_seconds",
+                                 "Unix time of the last committed batch", registry=r)
         self.store_errors = Counter("eldercare_ingest_store_unavailable", "Batches retried: database unavailable",
                                     registry=r)
         self.clock_faults = Counter("eldercare_ingest_clock_faults", "Valid messages flagged as clock faults",
