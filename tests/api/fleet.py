@@ -1,6 +1,7 @@
 """A small fleet's real derived state: protocol events stored as ingest stores them, then the worker's recompute.
 
-Stations (see conftest.STATIONS): hl-01 and nh-02 open normally, hl-02 online but closed, nh-01 silent (offline).
+Stations (see conftest.STATIONS): hl-01 and nh-02 open normally, hl-02 online but closed, nh-01 silent (offline:
+its days are unknown, and the worker's live check raises its offline alert).
 A spot check of every station on 2026-10-09 09:00-10:00 fails hl-02; nh-01 presses its emergency button.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, select
 
 from cloud.derive.plans import create_plan
 from cloud.derive.recompute import recompute_station
+from cloud.derive.runner import live_offline
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
 from cloud.store.models import Alert, Device, Event, Station
@@ -84,6 +86,9 @@ def build(engine: Engine) -> None:
             Device(station_id="nh-01", device_id="agent", kind="agent", last_seen_at=seen - timedelta(days=5),
                    online=False),
         ])
+        session.flush()
+        # The worker's live check: nh-01, silent for days, is offline in today's working hours.
+        live_offline(session, list(session.scalars(select(Station))), config, NOW)
         session.add(Alert(kind="emergency_call", station_id="nh-01", cause_key="call:nh-01:c-1", status="raised",
                           level="station", raised_at=datetime.now(UTC), call_id="c-1",
                           evidence={"device": "button-1"}))
