@@ -1,5 +1,6 @@
 """Dashboard fixtures: the API serving the derived fleet in uvicorn, and real headless Chromium through Playwright."""
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,8 +30,10 @@ def base_url(fleet_db: Engine, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    # Per test, not per session: Playwright's sync API runs an event loop in this thread while it is open, and
+    # pytest-xdist interleaves other modules' tests (which call asyncio.run) on the same worker.
     # Generous waits: CI shares two cores among several test processes. Nothing here measures speed.
     expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
@@ -40,6 +43,7 @@ def browser() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+    assert asyncio.events._get_running_loop() is None, "Playwright left an event loop running"
 
 
 def login(browser: Browser, base_url: str, name: str, *, width: int = 1920, height: int = 1080) -> Page:
