@@ -70,7 +70,7 @@ def _oversized(port: int) -> tuple[list[tuple[str, int]], Any]:
 
 
 # Mosquitto answers the oversized publish with PUBACK reason 0x95, which paho-mqtt 2.1 cannot name in a PUBACK: that
-# client's network thread dies with a ValueError (see docs/reliability.md). The assertion below does not need its answer.
+# client's network thread dies with a ValueError (see docs/reliability.md). The assertion does not need its answer.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_oversized_payload_is_refused_by_the_broker(mosquitto: Mosquitto, limited: Mosquitto) -> None:
     # The failure guarded against: a broker without the limit passes 100 kB on to every subscriber.
