@@ -119,6 +119,9 @@ def convert(
     return Accepted(decoded=decoded, station=station, row=row, local_date=local_date, payload_text=text)
 
 
+HEALTH_TYPES = (Health, Status)
+
+
 @dataclass(slots=True)
 class DeviceSeen:
     """What one batch says about one device: folded in memory, then one upsert per device."""
@@ -133,15 +136,16 @@ class DeviceSeen:
     online: bool | None = None
 
     def add(self, item: Accepted) -> None:
-        message = item.decoded.message
-        self.kind = "agent" if item.device == "agent" else item.kind.value
+        decoded, row = item.decoded, item.row
+        message, ts = decoded.message, row["ts"]
+        self.kind = "agent" if decoded.topic.device == "agent" else row["kind"]
         # A faulty clock's ts is not believable: the receive time says when the device last spoke.
-        seen: datetime = item.ts if item.decoded.clock_fault is None else item.row["received_at"]
+        seen: datetime = ts if decoded.clock_fault is None else row["received_at"]
         if self.last_seen_at is None or seen > self.last_seen_at:
             self.last_seen_at = seen
-        if not isinstance(message, Health | Status) or (self.health_at is not None and item.ts <= self.health_at):
+        if not isinstance(message, HEALTH_TYPES) or (self.health_at is not None and ts <= self.health_at):
             return
-        self.health_at = item.ts
+        self.health_at = ts
         if isinstance(message, Health):
             self.health_ok = message.ok
             self.health = {"ok": message.ok, "error": message.error, "detail": message.detail}
@@ -154,9 +158,9 @@ def fold_devices(items: list[Accepted]) -> list[DeviceSeen]:
     """One DeviceSeen per (station, device) in the batch."""
     seen: dict[tuple[str, str], DeviceSeen] = {}
     for item in items:
-        key = (item.station.id, item.device)
-        entry = seen.get(key)
+        station, device = item.row["station_id"], item.decoded.topic.device
+        entry = seen.get((station, device))
         if entry is None:
-            entry = seen[key] = DeviceSeen(item.station.id, item.device, item.kind.value)
+            entry = seen[station, device] = DeviceSeen(station, device, item.row["kind"])
         entry.add(item)
     return list(seen.values())

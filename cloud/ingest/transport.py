@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
 
 CHUNK = 65536
+READ_BURST = 1000
 
 
 class BufferedSocket:
@@ -63,6 +65,17 @@ class IngestClient(mqtt.Client):
 
     def _create_socket(self) -> Any:
         return BufferedSocket(super()._create_socket())
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        """Read on while whole packets are buffered (paho reads one per select() otherwise), at most a bounded
+        number so that acks, pings and reconnects are served in between."""
+        rc = super().loop_read(max_packets)
+        for _ in range(READ_BURST):
+            sock = self._sock
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or not isinstance(sock, BufferedSocket) or not sock.pending():
+                break
+            rc = super().loop_read(max_packets)
+        return rc
 
     def ack_many(self, mids: Iterable[int]) -> None:
         """PUBACK these QoS 1 message ids, in this order (manual-ack mode), as one write."""
