@@ -155,9 +155,6 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
 
     def simulate() -> None:
         try:
-            api.plan_spot_checks(fleet)
-            say(f"spot checks planned on {', '.join(d.isoformat() for d in fleet.check_days)}: "
-                f"{fleet.closed_on_checks} is closed on all three (the veto)")
             caught_up = threading.Event()
             threading.Thread(target=run_fleet, args=(fleet, target, span, speed, 0, stop, say, caught_up),
                              daemon=True).start()
@@ -167,6 +164,10 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
                 return
             say(f"history seeded; {fleet.below_threshold} is below its monthly threshold, "
                 f"{fleet.offline} went offline")
+            # Planned once the days are in, so each check is judged on its day's data (not first as unverifiable).
+            api.plan_spot_checks(fleet)
+            say(f"spot checks planned on {', '.join(d.isoformat() for d in fleet.check_days)}: "
+                f"{fleet.closed_on_checks} is closed on all three (the veto)")
             live_calls(api, target, fleet, say)
             say(f"the demo is live: open {url}")
         except (httpx.HTTPError, OSError) as exc:
