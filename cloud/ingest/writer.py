@@ -89,9 +89,8 @@ SQLITE_EVENTS = (
 
 
 def _sqlite_ts(value: datetime) -> str:
-    if value.utcoffset():
-        value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+    # Via the standard library's UTC: formatting a datetime whose tzinfo is pydantic's costs twice as much.
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
 def _pg_row(item: Accepted) -> str:
