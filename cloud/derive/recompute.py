@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cloud.alerts.apply import clear, ensure, resolve_row
@@ -75,6 +75,8 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
         Alert.kind.in_([rules_alerts.STATION_OFFLINE, rules_alerts.SENSOR_ANOMALY])))}
     times = [o.t for o in obs]
     faces = [o.t for o in obs if o.kind == "face"]
+    first = session.scalar(select(func.min(Event.ts)).where(Event.station_id == station.id))
+    reporting_since = first.timestamp() if first is not None else None
     first_start = results[0].plan.start
     earlier_face: bool | None = None
     for result in results:
@@ -85,7 +87,7 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
             if earlier_face is None:
                 earlier_face = _face_before(session, station.id, first_start)
             camera = earlier_face
-        _day_alerts(session, station, result, day_obs, camera, open_alerts, config, now)
+        _day_alerts(session, station, result, day_obs, camera, open_alerts, config, now, reporting_since)
 
 
 def _face_before(session: Session, station: str, start: int) -> bool:
@@ -98,7 +100,8 @@ def _face_before(session: Session, station: str, start: int) -> bool:
 
 
 def _day_alerts(session: Session, station: Station, result: DayResult, obs: list[Obs], camera: bool,
-                open_alerts: dict[str, Alert], config: RulesConfig, now: datetime) -> None:
+                open_alerts: dict[str, Alert], config: RulesConfig, now: datetime,
+                reporting_since: float | None) -> None:
     day = result.plan.day.isoformat()
     for call in rules_alerts.calls(station.id, obs):
         alert = ensure(session, rules_alerts.call_alert(call))
@@ -108,9 +111,10 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
             alert.resolved_at = call.cancelled_at
             alert.notes = "cancelled by the elder at the station"
     found = rules_alerts.anomalies(result, obs, camera, config)
-    # A day the station never reported at all (not installed yet, or down all day) is `unknown` in its verdict; the
-    # live check raises the alert while it happens. Raising one per silent past day would bury the real ones.
-    offline = rules_alerts.offline_alert(result, config, now.timestamp()) if result.timeline.known else None
+    # Days before the station ever reported (not installed yet) are `unknown` in their verdict, not offline alerts:
+    # one per silent day of a month filled in would bury the real ones. From its first event on, silence alerts.
+    reporting = reporting_since is not None and result.plan.end > reporting_since
+    offline = rules_alerts.offline_alert(result, config, now.timestamp()) if reporting else None
     for spec in [*found, *([offline] if offline else [])]:
         if spec.cause_key not in open_alerts:
             ensure(session, spec)

@@ -164,3 +164,15 @@ def test_a_station_heard_within_the_offline_window_is_back(store: Engine) -> Non
     last = max(decode(t, p).message.ts for t, p in back)
     run_pass(factory, Partition(), CONFIG, last + timedelta(minutes=14))
     assert alerts(store)["offline:qd-a:2026-10-12"].status == "resolved"
+
+
+def test_a_station_that_reported_before_and_is_silent_all_day_is_offline(store: Engine) -> None:
+    friday = MONDAY - timedelta(days=3)
+    feed(store, StationDay("qd-a", friday, door=[(time(8, 20), time(17, 10))]).messages(),
+         received_at=datetime(2026, 10, 9, 9, 30, tzinfo=UTC))
+    factory = make_session_factory(store)
+    lunch = datetime(2026, 10, 12, 4, 30, tzinfo=UTC)  # 12:30 in Shanghai: the live check is not in a session
+    run_pass(factory, Partition(), CONFIG, lunch)
+    offline = alerts(store)["offline:qd-a:2026-10-12"]
+    assert offline.status == "raised" and offline.evidence is not None
+    assert offline.evidence["offline"][0][0].startswith("2026-10-12T00:30")  # from 08:30, the first session
