@@ -37,15 +37,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 port, client_id, group, expected = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-state = {"n": 0, "first": None}
+state = {"n": 0, "first": None, "cpu": 0.0}
 def on_connect(client, userdata, flags, reason, props):
     client.subscribe(f"$share/{group}/eldercare/v1/#", qos=1)
 def on_message(client, userdata, message):
     if state["first"] is None:
-        state["first"] = time.time()
+        state["first"], state["cpu"] = time.time(), time.process_time()
     state["n"] += 1
     if state["n"] >= expected:
-        print(f"{state['first']} {time.time()}", flush=True)
+        print(f"{state['first']} {time.time()} {time.process_time() - state['cpu']}", flush=True)
         client.disconnect()
 c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
 c.on_connect, c.on_message = on_connect, on_message
@@ -88,8 +88,8 @@ def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
     client.loop_stop()
 
 
-def bare(port: int, messages: list[tuple[str, bytes]], consumers: int) -> float:
-    """Messages per second drained by `consumers` bare counting subscribers."""
+def bare(port: int, messages: list[tuple[str, bytes]], consumers: int) -> tuple[float, float]:
+    """Messages per second drained by `consumers` bare counting subscribers, and their CPU µs per message."""
     group = f"bare{uuid.uuid4().hex[:6]}"
     ids = [f"{group}-{i}" for i in range(consumers)]
     for cid in ids:  # create the persistent sessions and their subscriptions, then leave
@@ -98,8 +98,15 @@ def bare(port: int, messages: list[tuple[str, bytes]], consumers: int) -> float:
     share = len(messages) // consumers
     procs = [subprocess.Popen([sys.executable, "-c", BARE, str(port), cid, group, str(share)],
                               stdout=subprocess.PIPE, text=True) for cid in ids]
-    spans = [tuple(map(float, (p.communicate(timeout=600)[0] or "0 0").split())) for p in procs]
-    return share * consumers / (max(e for _, e in spans) - min(s for s, _ in spans))
+    spans = [tuple(map(float, (p.communicate(timeout=600)[0] or "0 0 0").split())) for p in procs]
+    cpu = sum(c for _, _, c in spans) / (share * consumers) * 1e6
+    return share * consumers / (max(e for _, e, _ in spans) - min(s for s, _, _ in spans)), cpu
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _metric(port: int, name: str) -> float:
@@ -108,7 +115,7 @@ def _metric(port: int, name: str) -> float:
 
 
 @contextmanager
-def ingesters(port: int, url: str, count: int, group: str) -> Iterator[list[int]]:
+def ingesters(port: int, url: str, count: int, group: str) -> Iterator[list[tuple[int, int]]]:
     env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_MQTT_URL": f"mqtt://127.0.0.1:{port}"}
     env.pop("ELDERCARE_INFLUX_URL", None)
     metric_ports = [free_port() for _ in range(count)]
@@ -126,7 +133,7 @@ def ingesters(port: int, url: str, count: int, group: str) -> Iterator[list[int]
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)
-        yield metric_ports
+        yield [(mp, proc.pid) for mp, proc in zip(metric_ports, procs, strict=True)]
     finally:
         for proc in procs:
             proc.terminate()
@@ -134,13 +141,15 @@ def ingesters(port: int, url: str, count: int, group: str) -> Iterator[list[int]
             proc.wait(60)
 
 
-def ingest(port: int, url: str, messages: list[tuple[str, bytes]], consumers: int) -> float:
-    """Messages per second committed by `consumers` ingester processes draining the queued messages."""
+def ingest(port: int, url: str, messages: list[tuple[str, bytes]], consumers: int) -> tuple[float, float]:
+    """Messages per second committed by `consumers` ingester processes draining the queued messages, and their CPU µs
+    per message."""
     group = f"ing{uuid.uuid4().hex[:6]}"
     with ingesters(port, url, consumers, group):  # register the persistent sessions, then stop them
         pass
     publish(port, messages)
-    with ingesters(port, url, consumers, group) as metric_ports:
+    with ingesters(port, url, consumers, group) as running:
+        metric_ports, pids = [mp for mp, _ in running], [pid for _, pid in running]
         first = None
         while True:
             # Received-not-committed or committed: the first message has arrived (received counts only commits).
@@ -148,13 +157,15 @@ def ingest(port: int, url: str, messages: list[tuple[str, bytes]], consumers: in
                            for mp in metric_ports)
             if received > 0:
                 first = time.time()
+                cpu = sum(map(_cpu_seconds, pids))
                 break
             time.sleep(0.02)
         # Then scrape rarely (a scrape costs the ingester CPU) and take the end from its last-commit time.
         while sum(_metric(mp, "eldercare_ingest_stored_total") for mp in metric_ports) < len(messages):
             time.sleep(0.25)
+        cpu = sum(map(_cpu_seconds, pids)) - cpu
         end = max(_metric(mp, "eldercare_ingest_last_commit_timestamp_seconds") for mp in metric_ports)
-        return len(messages) / (end - first)
+        return len(messages) / (end - first), cpu / len(messages) * 1e6
 
 
 def prepare(url: str) -> None:
@@ -184,21 +195,26 @@ def main() -> None:
             prepare(url)
         print(f"{args.messages} messages queued in Mosquitto, then drained; rates in messages/s. Each ingest run "
               "is paired with a bare-subscriber run just before it (the machine may be shared).", flush=True)
-        ratios, rates = {}, {}
+        ratios, rates, cpu_ratios = {}, {}, {}
         for name, url in (("sqlite", sqlite_url), ("postgresql", pg_url)):
-            pairs = []
+            pairs, cpus = [], []
             for _ in range(args.repeat):
-                ceiling = bare(broker.port, payloads(args.messages), 1)
-                rate = ingest(broker.port, url, payloads(args.messages), 1)
+                ceiling, bare_cpu = bare(broker.port, payloads(args.messages), 1)
+                rate, cpu = ingest(broker.port, url, payloads(args.messages), 1)
                 pairs.append((rate / ceiling, rate))
+                cpus.append(bare_cpu / cpu)
                 print(f"{name:<11} bare paho subscriber {ceiling:8.0f}   one ingester {rate:8.0f}   "
-                      f"ratio {rate / ceiling:.2f}", flush=True)
+                      f"ratio {rate / ceiling:.2f}   CPU per message {bare_cpu:4.0f} / {cpu:4.0f} µs", flush=True)
             ratios[name], rates[name] = sorted(pairs)[len(pairs) // 2]  # the median pair
+            cpu_ratios[name] = sorted(cpus)[len(cpus) // 2]
         for name, url in (("sqlite", sqlite_url), ("postgresql", pg_url)):
-            ceiling2 = bare(broker.port, payloads(args.messages), 2)
-            two = ingest(broker.port, url, payloads(args.messages), 2)
+            ceiling2, _ = bare(broker.port, payloads(args.messages), 2)
+            two, _ = ingest(broker.port, url, payloads(args.messages), 2)
             print(f"{name:<11} two bare subscribers {ceiling2:8.0f}   two ingesters {two:8.0f}   "
                   f"x{two / rates[name]:.2f} of one ingester", flush=True)
+        # The CPU ratio (bare CPU per message / ingester CPU per message) is what the rate ratio would be with a core
+        # to each process; it moves far less than the rates when others share the machine.
+        print(f"median CPU ratio: sqlite {cpu_ratios['sqlite']:.2f}, postgresql {cpu_ratios['postgresql']:.2f}")
         print(f"median ratio: sqlite {ratios['sqlite']:.2f}, postgresql {ratios['postgresql']:.2f}")
         print(f"ingest: ratio={min(ratios.values()):.2f} (target >= 0.5)")
 

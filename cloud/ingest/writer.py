@@ -7,7 +7,7 @@ letter; an unreachable or locked database raises `StoreUnavailable` so the calle
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -131,7 +131,19 @@ def _upsert_devices(connection: Connection, items: Sequence[Accepted]) -> None:
     ]
     if rows:
         # One fixed statement run with many parameter sets: compiled once, not once per batch shape.
-        connection.execute(_device_upsert(connection), rows)
+        connection.execute(_statement(connection, _device_upsert), rows)
+
+
+# Built once per dialect, on first use (building one costs ~0.3 ms: as much as writing dozens of rows).
+_STATEMENTS: dict[tuple[str, Callable[[Connection], Any]], Any] = {}
+
+
+def _statement(connection: Connection, build: Callable[[Connection], Any]) -> Any:
+    key = (connection.dialect.name, build)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = build(connection)
+    return statement
 
 
 def _device_upsert(connection: Connection) -> Any:
@@ -158,13 +170,16 @@ def _mark_dirty(connection: Connection, items: Sequence[Accepted], now: datetime
     days = sorted({(item.station.id, item.local_date) for item in items if item.decoded.clock_fault is None})
     if not days:
         return
+    connection.execute(_statement(connection, _dirty_upsert),
+                       [{"station_id": s, "local_date": d, "generation": 1, "marked_at": now} for s, d in days])
+
+
+def _dirty_upsert(connection: Connection) -> Any:
     statement = _insert(connection, DIRTY)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[DIRTY.c.station_id, DIRTY.c.local_date],
         set_={"generation": DIRTY.c.generation + 1, "marked_at": statement.excluded.marked_at},
     )
-    connection.execute(statement, [{"station_id": s, "local_date": d, "generation": 1, "marked_at": now}
-                                   for s, d in days])
 
 
 def call_cause_key(station: str, call: str) -> str:
