@@ -94,7 +94,7 @@ def decode(
         # Slow path only: also say if the payload claims another station/device than its topic.
         try:
             raw = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting: pydantic refused it; json.loads would recurse out
             raw = None
         if isinstance(raw, dict):
             problems += _topic_mismatches(parsed, raw.get("station"), raw.get("device"), has_device)
