@@ -172,7 +172,7 @@ class Ingester:
                 self._flush()
 
     def start(self, connect_timeout: float = 30.0) -> None:
-        """Connect (waiting for the broker's answer) and start the writer."""
+        """Connect (waiting for the broker's answer) and start the batch timer."""
         c = self.config
         props = None
         if c.mqtt_version == 5:
