@@ -21,6 +21,7 @@ from station_protocol.topics import Kind, agent_topic
 
 log = logging.getLogger(__name__)
 
+NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT v5 PUBACK reason: accepted, but no subscriber got it
 CommandSink = Callable[[str, bytes], None]
 
 
@@ -66,6 +67,7 @@ class Publisher:
         self._pubacks: deque[tuple[int, int, Any]] = deque()
         self._generation = 0
         self._ack_scheduled = False
+        self._unheard = 0  # PUBACKs that said "no matching subscribers" on this connection
         self._flushed = 0.0
 
     def notify(self, urgent: bool = False) -> None:
@@ -184,6 +186,11 @@ class Publisher:
                 # A broker that refuses a message (e.g. ACL) would refuse it forever: keep it, say so, try later.
                 log.error("broker refused outbox row %d: %s", row, reason)
                 continue
+            if getattr(reason, "value", 0) == NO_MATCHING_SUBSCRIBERS:
+                # Accepted but heard by nobody (no ingester subscribed yet, e.g. just after a broker restart, which
+                # does not restore shared subscriptions): keep it and send it again on a new connection.
+                self._unheard += 1
+                continue
             self._acked.append(row)
         self.wake.set()
 
@@ -212,6 +219,10 @@ class Publisher:
         handoff = 2 * self.window
         refill = max(1, min(self.window // 4, 64))  # fetch in batches, not one row per freed slot
         while not lost.is_set():
+            if self._unheard:
+                self._unheard = 0
+                raise ConnectionError("the broker has no subscriber for station data yet (PUBACK 0x10); kept in the "
+                                      "outbox, sending again after a reconnect")
             # Acked rows are deleted in batches (one durable commit each); a crash before that only re-sends them.
             if len(self._acked) >= 512 or (self._acked and time.monotonic() - self._flushed > 0.05):
                 self._flush()
