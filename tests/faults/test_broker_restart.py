@@ -8,7 +8,9 @@ to fit a shared 2-core CI machine.)
 The ingester runs with `--mqtt-version 3.1.1` (a plain persistent subscription) here. With its default MQTT v5 shared
 subscription, Mosquitto 2.0 does not restore the `$share/...` subscription from persistence on restart: messages
 published after the restart and before the ingester re-subscribes find no subscriber and are dropped, while the agents
-have already deleted them on PUBACK. That loses events (see docs/reliability.md, "known gaps").
+have already deleted them on PUBACK. The agents keep a message whose PUBACK says "no matching subscribers" and send
+it again after reconnecting: the second test restarts the broker under the default shared subscription with the agents
+alone (the fleet publisher's MQTT 3.1.1 clients get no reason codes and would still lose such messages).
 """
 
 import socket
@@ -19,7 +21,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
 
 from eldercare.localservices import Mosquitto
@@ -38,6 +42,22 @@ def _flow(station: str, seq: int) -> SimEvent:
     message = Flow(v=1, id=uuid.UUID(new_event_id()), station=station, device="flow-1", seq=seq, ts=now,
                    period_s=60, in_=seq % 3, out=0)
     return SimEvent(now, f"eldercare/v1/{station}/flow-1/flow", encode(message))
+
+
+def _unheard(port: int) -> bool:
+    """Does the broker answer a publish under eldercare/v1/ with "no matching subscribers" (0x10)?"""
+    probe = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    answers: list[int] = []
+    probe.on_publish = lambda _c, _u, _mid, reason, _p: answers.append(reason.value)
+    probe.connect("127.0.0.1", port)
+    probe.loop_start()
+    try:
+        probe.publish("eldercare/v1/probe/probe/health", b"{}", qos=1).wait_for_publish(5)
+        wait_until(lambda: bool(answers), timeout=5, what="the probe's PUBACK")
+    finally:
+        probe.loop_stop()
+        probe.disconnect()
+    return answers == [0x10]
 
 
 def _refused(port: int) -> bool:
@@ -111,3 +131,23 @@ def _run(mosquitto: Mosquitto, engine: Engine, ing: IngestProcess, tmp_path: Pat
     spread = back[-1] - back[0]
     print(f"broker down {(up_at - down_at).total_seconds():.1f} s; agents back after {back} s (spread {spread:.2f} s)")
     assert spread > 0.05, f"agents reconnected in lockstep: {back}"
+
+
+@pytest.mark.timeout(180)
+def test_agents_keep_what_nobody_heard_after_a_restart_drops_the_shared_subscription(
+        mosquitto: Mosquitto, tmp_path: Path) -> None:
+    engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", AGENTS)
+    with agents(AGENTS, mosquitto.port, tmp_path) as procs:
+        with ingester(mosquitto.port, str(engine.url), "ing-shared", tmp_path / "ing-1.log") as ing:
+            wait_until(lambda: len(stored_keys(engine)) > 100, timeout=60, what="events flowing")
+            ing.terminate()  # its persistent session (and $share subscription) stays in the broker...
+        mosquitto.restart()  # ...until this restart, which does not restore a shared subscription
+        # The failure: nobody subscribes any more (a probe's PUBACK says so), and the agents publish into that.
+        assert _unheard(mosquitto.port)
+        wait_until(lambda: all("no subscriber" in a.log.read_text() for a in procs), timeout=60,
+                   what="every agent told that nobody heard it")
+        with ingester(mosquitto.port, str(engine.url), "ing-shared", tmp_path / "ing-2.log"):
+            time.sleep(2.0)
+            expected = {(a.station, d, n) for a in procs for d, count in a.generated().items() for n in range(count)}
+            keys = wait_for_all(engine, expected)
+    assert [k for k, n in Counter(keys).items() if n > 1] == []
