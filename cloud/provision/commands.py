@@ -61,7 +61,9 @@ def mosquitto_conf(out: Path, tls: TlsFiles, tls_port: int, plain_port: int | No
         f"acl_file {out.resolve() / 'acl'}\n"
         "persistence true\n"
         f"persistence_location {out.resolve()}/\n"
-        "max_queued_messages 100000\n"
+        "message_size_limit 65536\n"
+        # Unlimited: a full queue would silently drop messages the agents already deleted (see deploy/mosquitto).
+        "max_queued_messages 0\n"
         "max_inflight_messages 0\n"
         f"{plain}"
         f"listener {tls_port}\n"
