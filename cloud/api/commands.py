@@ -10,8 +10,11 @@ from cloud.store.options import data_dir_option, settings_for
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--forwarded-allow-ips", default=None, metavar="IPS",
+              help="Addresses of reverse proxies whose X-Forwarded-For is trusted (comma-separated). Default: none, "
+                   "so a client cannot pick the address the login rate limit counts.")
 @data_dir_option
-def api(host: str, port: int, data_dir: Path | None) -> None:
+def api(host: str, port: int, forwarded_allow_ips: str | None, data_dir: Path | None) -> None:
     """Serve the API (/api/v1, OpenAPI at /api/v1/docs), /healthz, /metrics and the dashboard at /."""
     import uvicorn
     from sqlalchemy.exc import OperationalError
@@ -34,4 +37,5 @@ def api(host: str, port: int, data_dir: Path | None) -> None:
     click.echo(f"eldercare API and dashboard on http://{host}:{port}/ (database {safe_url(url)})", err=True)
     # Live streams never end by themselves: give them a few seconds on SIGTERM, then stop.
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,
-                timeout_graceful_shutdown=3)
+                timeout_graceful_shutdown=3, proxy_headers=forwarded_allow_ips is not None,
+                forwarded_allow_ips=forwarded_allow_ips)

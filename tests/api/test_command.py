@@ -67,3 +67,23 @@ def test_serves_and_stops_on_sigterm_with_a_stream_open(tmp_path: Path) -> None:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_invented_forwarded_for_addresses_do_not_reset_the_login_limit(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'eldercare.db'}")
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
+        session.add(User(name="admin", role="bureau", password_hash=hash_password("a-password")))
+        session.commit()
+    engine.dispose()
+    port = free_port()
+    server = _api(tmp_path, port)
+    try:
+        wait_for_port(port, timeout=30, process=server)
+        codes = [httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token",
+                            data={"username": "admin", "password": "wrong"},
+                            headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(12)]
+        assert codes[0] == 401 and codes[-1] == 429, codes
+    finally:
+        server.terminate()
+        server.wait(30)
