@@ -56,6 +56,7 @@ class Publisher:
         self.wake = asyncio.Event()
         self.connected = False
         self.published = 0
+        self.connacks = 0  # sessions the broker accepted
         self._client: Any = None
         self._inflight: dict[int, int] = {}  # mid -> outbox row id
         self._acked: list[int] = []
@@ -91,11 +92,13 @@ class Publisher:
     async def run(self) -> None:
         delays = backoff_delays(*self.backoff)
         while True:
+            connacks = self.connacks
             try:
                 await self._session()
-                delays = backoff_delays(*self.backoff)  # a session that got CONNACK resets the backoff
             except (OSError, ConnectionError, RuntimeError) as exc:
                 log.warning("mqtt %s:%s: %s", self.config.host, self.config.port, exc)
+            if self.connacks > connacks:
+                delays = backoff_delays(*self.backoff)  # a session that got CONNACK resets the backoff
             delay = next(delays)
             log.info("mqtt: reconnecting in %.1f s", delay)
             await asyncio.sleep(delay)
@@ -153,6 +156,7 @@ class Publisher:
             if reason.is_failure:
                 raise ConnectionError(f"broker refused the connection: {reason}")
             log.info("mqtt: connected to %s:%s", self.config.host, self.config.port)
+            self.connacks += 1
             self._client, self.connected = client, True
             client.subscribe(f"eldercare/v1/{self.station}/cmd/#", qos=1)
             client.publish(str(agent_topic(self.station, Kind.STATUS)),

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edge.drivers.base import Reading
 from edge.outbox import Outbox
 from edge.publisher import Publisher, backoff_delays, stamp_sent
@@ -58,3 +60,35 @@ def test_backoff_has_full_jitter_and_a_cap() -> None:
 def test_stamp_sent() -> None:
     when = "2026-10-12T00:00:00.000+00:00"
     assert stamp_sent(b'{"a":1}', when) == b'{"a":1,"sent":"' + when.encode() + b'"}'
+
+
+def test_reconnect_backoff_resets_after_a_session_the_broker_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = Outbox(tmp_path / "o.db", "qd-pub-01", fsync=False)
+    config = MqttConfig(host="127.0.0.1", port=1, tls=False, password_env=None)
+    publisher = Publisher("qd-pub-01", config, box, backoff_base_s=1.0, backoff_cap_s=1000.0)
+    accepted = True
+    delays: list[float] = []
+
+    async def session() -> None:
+        if accepted:
+            publisher.connacks += 1  # CONNACK, then the connection drops
+        raise ConnectionError("connection lost")
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+        if len(delays) >= 12:
+            raise asyncio.CancelledError
+
+    monkeypatch.setattr(publisher, "_session", session)
+    monkeypatch.setattr("edge.publisher.asyncio.sleep", sleep)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(publisher.run())
+    assert max(delays) <= 1.0  # every drop after a CONNACK waits at most the first step (with jitter)
+
+    accepted, delays[:] = False, []
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(publisher.run())
+    assert max(delays) > 8.0  # refused again and again: the waits grow toward the cap
+    box.close()
