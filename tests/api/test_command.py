@@ -23,6 +23,15 @@ def _api(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def _store_with_admin(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'eldercare.db'}")
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
+        session.add(User(name="admin", role="bureau", password_hash=hash_password("a-password")))
+        session.commit()
+    engine.dispose()
+
+
 def test_refuses_an_unmigrated_store(tmp_path: Path) -> None:
     done = _api(tmp_path, free_port())
     _, err = done.communicate(timeout=60)
@@ -31,12 +40,7 @@ def test_refuses_an_unmigrated_store(tmp_path: Path) -> None:
 
 
 def test_serves_and_stops_on_sigterm_with_a_stream_open(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'eldercare.db'}")
-    upgrade(engine)
-    with make_session_factory(engine)() as session:
-        session.add(User(name="admin", role="bureau", password_hash=hash_password("a-password")))
-        session.commit()
-    engine.dispose()
+    _store_with_admin(tmp_path)
     port = free_port()
     server = _api(tmp_path, port)
     try:
@@ -70,12 +74,7 @@ def test_serves_and_stops_on_sigterm_with_a_stream_open(tmp_path: Path) -> None:
 
 
 def test_invented_forwarded_for_addresses_do_not_reset_the_login_limit(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'eldercare.db'}")
-    upgrade(engine)
-    with make_session_factory(engine)() as session:
-        session.add(User(name="admin", role="bureau", password_hash=hash_password("a-password")))
-        session.commit()
-    engine.dispose()
+    _store_with_admin(tmp_path)
     port = free_port()
     server = _api(tmp_path, port)
     try:
