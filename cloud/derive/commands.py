@@ -10,6 +10,7 @@ import click
 from pydantic import ValidationError
 
 from cloud.rules.config import RulesConfig
+from cloud.store.options import data_dir_option
 
 
 def load_rules(path: Path | None) -> RulesConfig:
@@ -117,8 +118,9 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
 @click.option("--once", is_flag=True, help="Do one pass over the pending work and exit.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
 @RULES_OPTION
-def worker(partition: str, once: bool, interval: float, rules_path: Path | None) -> None:
+@data_dir_option
+def worker(partition: str, once: bool, interval: float, rules_path: Path | None, data_dir: Path | None) -> None:
     """Recompute the station-days touched by new events, run alert timers and publish call acknowledgements."""
     from cloud.derive.runner import run_worker
 
-    run_worker(partition=partition, once=once, interval=interval, config=load_rules(rules_path))
+    run_worker(partition=partition, once=once, interval=interval, config=load_rules(rules_path), data_dir=data_dir)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -224,22 +225,18 @@ class Publisher:
             return 0
 
 
-def run_worker(*, partition: str, once: bool, interval: float, config: RulesConfig) -> None:
-    """`eldercare cloud worker`: settings from the environment, passes until interrupted."""
-    from pydantic import ValidationError
-
+def run_worker(*, partition: str, once: bool, interval: float, config: RulesConfig,
+               data_dir: Path | None = None) -> None:
+    """`eldercare cloud worker`: settings from the environment (and `--data-dir`), passes until interrupted."""
     from cloud.derive.publish import connect, disconnect
-    from cloud.settings import load_settings
     from cloud.store.db import make_engine, make_session_factory, safe_url
+    from cloud.store.options import settings_for
 
     try:
         part = Partition.parse(partition)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--partition") from None
-    try:
-        settings = load_settings()
-    except ValidationError as exc:
-        raise click.ClickException(f"settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    settings = settings_for(data_dir)
     url = settings.resolved_database_url
     engine = make_engine(url)
     if not inspect(engine).has_table("day_results"):

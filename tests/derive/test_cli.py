@@ -146,3 +146,18 @@ def test_worker_command_runs_a_pass(audit_files: AuditFiles, tmp_path: Path) -> 
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "0 errors" in done.stderr and "days of 2 stations" in done.stderr
+
+
+def test_worker_finds_the_store_by_data_dir_like_every_command(audit_files: AuditFiles, tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ELDERCARE_")}
+    env["ELDERCARE_MQTT_URL"] = "mqtt://127.0.0.1:1"
+    data = ["--data-dir", str(tmp_path / "elsewhere")]
+    eldercare = [sys.executable, "-m", "eldercare"]
+    for args in (["cloud", "migrate", *data], ["cloud", "stations", "import", str(audit_files.stations), *data]):
+        subprocess.run([*eldercare, *args], env=env, check=True, capture_output=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run([*eldercare, "cloud", "worker", "--once", *data], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "days of 2 stations" in done.stderr and not (tmp_path / "data").exists()
