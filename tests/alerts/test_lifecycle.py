@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.alerts import service
 from cloud.derive.plans import create_plan
@@ -117,15 +118,20 @@ def test_closed_on_a_spot_check_alerts_once_to_the_town(store: Engine) -> None:
     assert spot[0].evidence["closed_minutes"] == 60
 
 
-def test_offline_during_working_hours_is_raised_then_resolved(store: Engine) -> None:
+def silent_after_0859(store: Engine) -> tuple[StationDay, sessionmaker[Session], datetime]:
+    """qd-a heard until 08:59, then silent; a worker pass at 09:45 (its day, the store's sessions, that time)."""
     sd = StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))])
-    # Heard until 08:59, then silent.
     morning = [m for m in sd.messages()
                if '"ts":"2026-10-12T0' in m[1].decode() and '"ts":"2026-10-12T09' not in m[1].decode()]
     feed(store, morning, received_at=datetime(2026, 10, 12, 1, 0, tzinfo=UTC))
     factory = make_session_factory(store)
     at_0945 = datetime(2026, 10, 12, 1, 45, tzinfo=UTC)
     run_pass(factory, Partition(), CONFIG, at_0945)
+    return sd, factory, at_0945
+
+
+def test_offline_during_working_hours_is_raised_then_resolved(store: Engine) -> None:
+    sd, factory, at_0945 = silent_after_0859(store)
     offline = alerts(store)["offline:qd-a:2026-10-12"]
     assert "offline:qd-b:2026-10-12" in alerts(store)  # never heard from at all: offline too
     assert offline.status == "raised" and offline.kind == "station_offline"
@@ -151,13 +157,7 @@ def test_days_before_a_station_first_reported_raise_no_offline_alerts(store: Eng
 
 def test_a_station_heard_within_the_offline_window_is_back(store: Engine) -> None:
     # Counters report every 15 minutes: a station last heard 14 minutes ago is online, its alert resolved.
-    sd = StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))])
-    morning = [m for m in sd.messages()
-               if '"ts":"2026-10-12T0' in m[1].decode() and '"ts":"2026-10-12T09' not in m[1].decode()]
-    feed(store, morning, received_at=datetime(2026, 10, 12, 1, 0, tzinfo=UTC))
-    factory = make_session_factory(store)
-    at_0945 = datetime(2026, 10, 12, 1, 45, tzinfo=UTC)
-    run_pass(factory, Partition(), CONFIG, at_0945)
+    sd, factory, at_0945 = silent_after_0859(store)
     assert alerts(store)["offline:qd-a:2026-10-12"].status == "raised"
     back = [m for m in sd.messages() if '"ts":"2026-10-12T09:5' in m[1].decode()]
     feed(store, back, received_at=at_0945 + timedelta(minutes=20))
