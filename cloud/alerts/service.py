@@ -1,6 +1,7 @@
 """Alert actions the API calls: acknowledge and resolve. An emergency call's acknowledgement goes back to the station
 as `cmd/call-ack`, recorded here in `outgoing_commands` for the worker to publish."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -37,6 +38,14 @@ def _call_ack(session: Session, alert: Alert, by: str, now: datetime) -> Outgoin
     return command
 
 
+Action = Callable[..., Alert]
+
+
+def _add_note(alert: Alert, notes: str | None) -> None:
+    if notes:
+        alert.notes = f"{alert.notes}\n{notes}" if alert.notes else notes
+
+
 def acknowledge(session: Session, alert_id: int, by: str, now: datetime, notes: str | None = None) -> Alert:
     """Mark an alert acknowledged by `by` at `now`; for an emergency call, queue the `cmd/call-ack` to the station.
     The caller commits."""
@@ -48,8 +57,7 @@ def acknowledge(session: Session, alert_id: int, by: str, now: datetime, notes: 
     alert.status = AlertStatus.ACKNOWLEDGED.value
     alert.acknowledged_by = by
     alert.acknowledged_at = now
-    if notes:
-        alert.notes = f"{alert.notes}\n{notes}" if alert.notes else notes
+    _add_note(alert, notes)
     session.flush()
     _call_ack(session, alert, by, now)
     return alert
@@ -66,8 +74,7 @@ def resolve(session: Session, alert_id: int, by: str, now: datetime, notes: str 
     alert.status = AlertStatus.RESOLVED.value
     alert.resolved_by = by
     alert.resolved_at = now
-    if notes:
-        alert.notes = f"{alert.notes}\n{notes}" if alert.notes else notes
+    _add_note(alert, notes)
     session.flush()
     _call_ack(session, alert, by, now)
     return alert
