@@ -86,10 +86,12 @@ function route() {
   const allowed = new Set([...menu.map(([id]) => id), ...(App.me.role === "station" ? [] : ["station"])]);
   const name = allowed.has(page) ? page : menu[0][0];
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === name));
-  const main = document.getElementById("main");
-  main.replaceChildren(el("p", { class: "muted" }, "加载中…"));
-  Pages[name](main, args.map(decodeURIComponent)).catch((err) => {
-    main.replaceChildren(el("div", { class: "card" }, el("p", { class: "error" }, `加载失败：${err.message}`)));
+  // Each visit draws into a view of its own: a page still loading when the user moves on draws into its detached
+  // view, never over the page that replaced it.
+  const view = el("div", { class: "view" }, el("p", { class: "muted" }, "加载中…"));
+  document.getElementById("main").replaceChildren(view);
+  Pages[name](view, args.map(decodeURIComponent)).catch((err) => {
+    view.replaceChildren(el("div", { class: "card" }, el("p", { class: "error" }, `加载失败：${err.message}`)));
   });
 }
 

@@ -5,7 +5,7 @@ import io
 import re
 
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 
 from tests.dashboard.conftest import login, shot
 
@@ -101,6 +101,24 @@ def test_station_staff_on_a_phone_see_their_station_only(browser: Browser, base_
     kinds = page.get_by_test_id("alerts").locator("tbody td.kind-spot_check_closed")
     expect(page.get_by_test_id("alerts").locator("tbody tr").first).to_be_visible()
     assert kinds.count() == 0
+    page.context.close()
+
+
+def test_a_page_that_loads_late_does_not_replace_the_page_opened_after_it(browser: Browser, base_url: str) -> None:
+    page = login(browser, base_url, "admin")
+    expect(page.get_by_test_id("kpi-stations")).to_have_text("4")
+    held: list[Route] = []
+    page.route("**/api/v1/overview", lambda route: held.append(route))
+    page.click("#nav a[data-page=stations]")
+    page.click("#nav a[data-page=overview]")
+    page.wait_for_function("() => document.querySelector('#nav a.active').dataset.page === 'overview'")
+    page.click("#nav a[data-page=alerts]")  # before the overview's figures arrived
+    expect(page.get_by_test_id("alerts").locator("tbody tr").first).to_be_visible()
+    with page.expect_response("**/api/v1/overview"):
+        held[0].continue_()
+    page.wait_for_timeout(1000)  # room for the late overview to draw itself, which it must not do here
+    expect(page.get_by_test_id("alerts")).to_be_visible()
+    expect(page.get_by_test_id("kpi-stations")).to_have_count(0)
     page.context.close()
 
 
