@@ -73,14 +73,14 @@ def _greatest(connection: Connection, a: ColumnElement[Any], b: ColumnElement[An
 # The hot path bypasses per-value type processing: one constant statement per batch, the payload as published.
 # PostgreSQL gets the batch as one JSON document (a multi-row VALUES list would be a new long query text for every
 # batch, which psycopg re-parses each time); SQLite gets a plain executemany in the formats SQLAlchemy reads back
-# (UUID as 32 hex digits, UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff'). No conflict target: the (id, ts) key and
-# the unique id (while unpartitioned) both mean "already stored".
+# (UUID as 32 hex digits, UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff'). No conflict target, so the statement
+# fits a partitioned table too: the (id, ts) key is the only unique one, and a conflict means "already stored".
 PG_EVENTS = text(
     "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, clock_fault, payload) "
     "SELECT id, ts, station_id, device_id, kind, local_date, seq, received_at, clock_fault, payload "
-    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id uuid, ts timestamptz, station_id varchar, "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS r(id uuid, ts timestamptz, station_id varchar, "
     "device_id varchar, kind varchar, local_date date, seq bigint, received_at timestamptz, clock_fault text, "
-    "payload jsonb) ON CONFLICT DO NOTHING"
+    "payload json) ON CONFLICT DO NOTHING"
 )
 SQLITE_EVENTS = (
     "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, clock_fault, payload) "

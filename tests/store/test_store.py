@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cloud.cli import cloud
 from cloud.store.db import make_engine, make_session_factory
-from cloud.store.migrate import MIGRATIONS, head_revisions, upgrade
+from cloud.store.migrate import MIGRATIONS, alembic_config, current_revisions, head_revisions, upgrade
 from cloud.store.models import Alert, Base, Event, Station
 
 OWN_TABLES = {"stations", "station_exceptions", "devices", "events", "dead_letters", "dirty_station_days", "alerts"}
@@ -123,3 +124,35 @@ def test_migrate_reports_an_unreachable_database(monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 1
     assert "cannot migrate postgresql+psycopg://nobody@127.0.0.1:1/none" in result.output
     assert datetime.now(UTC)  # the command returned instead of hanging
+
+
+def test_0004_keeps_stored_events_and_makes_id_and_ts_the_key(db_url: str) -> None:
+    engine = make_engine(db_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    event_id, ts = uuid.uuid4(), datetime(2026, 10, 12, 0, 31, tzinfo=UTC)
+    payload = {"v": 1, "station": "qd-huilong-01", "state": "open", "note": "门开 \u95e8"}
+    with make_session_factory(engine).begin() as session:
+        session.add(_station())
+        session.flush()
+        session.add(Event(id=event_id, ts=ts, station_id="qd-huilong-01", device_id="door-1", kind="door",
+                          local_date=date(2026, 10, 12), seq=1, payload=payload))
+    upgrade(engine)
+    assert "0004" in current_revisions(engine)
+    with make_session_factory(engine).begin() as session:
+        kept = session.scalars(select(Event)).one()
+        assert (kept.id, kept.ts, kept.payload) == (event_id, ts, payload)
+        # The key is (id, ts): the same id at another time is another row; events outlive their station's row.
+        session.add(Event(id=event_id, ts=ts + timedelta(seconds=1), station_id="qd-huilong-01", device_id="door-1",
+                          kind="door", local_date=date(2026, 10, 12), seq=2, payload=payload))
+        session.flush()
+        session.delete(session.get(Station, "qd-huilong-01"))
+    with make_session_factory(engine)() as session:
+        assert len(session.scalars(select(Event)).all()) == 2
+    with engine.begin() as connection, pytest.raises(IntegrityError):
+        connection.execute(Event.__table__.insert(), {  # type: ignore[attr-defined]
+            "id": event_id, "ts": ts, "station_id": "qd-huilong-01", "device_id": "door-1", "kind": "door",
+            "local_date": date(2026, 10, 12), "received_at": ts, "payload": payload})
+    engine.dispose()
