@@ -209,13 +209,13 @@ class VictoriaMetrics:
 
 
 @contextlib.contextmanager
-def run_victoria_metrics() -> Iterator[VictoriaMetrics]:
-    """Start a single-node VictoriaMetrics on a free port with its data in a temporary directory."""
+def run_victoria_metrics(port: int | None = None) -> Iterator[VictoriaMetrics]:
+    """Start a single-node VictoriaMetrics on `port` (default: a free one) with its data in a temporary directory."""
     binary = shutil.which("victoria-metrics")
     if binary is None:
         raise RuntimeError("victoria-metrics is not installed (Debian: apt-get install victoria-metrics)")
     with tempfile.TemporaryDirectory(prefix="vm-") as tmp:
-        port = free_port()
+        port = port or free_port()
         process = subprocess.Popen(
             [binary, f"-storageDataPath={tmp}", f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0s"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

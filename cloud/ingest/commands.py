@@ -65,6 +65,7 @@ def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_versio
     if settings.influx_url and not no_telemetry:
         token = settings.influx_token.get_secret_value() if settings.influx_token else None
         sink = InfluxSink(settings.influx_url, settings.influx_org, settings.influx_bucket, token)
+        metrics.watch_telemetry(sink.counts)
     config = IngestConfig(
         host=settings.mqtt_host, port=settings.mqtt_port, tls=settings.mqtt_tls, ca_file=settings.mqtt_ca_file,
         username=settings.mqtt_username,

@@ -1,5 +1,8 @@
 """Ingest's Prometheus metrics, in their own registry (built when the ingester starts, never at import)."""
 
+from collections.abc import Callable
+from functools import partial
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 
@@ -34,6 +37,13 @@ class IngestMetrics:
                                     registry=r)
         self.clock_faults = Counter("eldercare_ingest_clock_faults", "Valid messages flagged as clock faults",
                                     registry=r)
+
+    def watch_telemetry(self, counts: Callable[[], tuple[int, int, int]]) -> None:
+        """Expose the telemetry sink's (written, dropped, pending) points, read at scrape time."""
+        gauge = Gauge("eldercare_telemetry_points", "Telemetry points by fate: written, dropped, pending",
+                      ["fate"], registry=self.registry)
+        for i, fate in enumerate(("written", "dropped", "pending")):
+            gauge.labels(fate).set_function(partial(lambda i: counts()[i], i))
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         """Expose /metrics on host:port (a daemon thread of prometheus-client)."""

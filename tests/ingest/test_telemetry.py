@@ -87,6 +87,34 @@ def test_a_dead_influxdb_drops_within_the_bound_and_counts() -> None:
     assert sink.dropped == 50 and sink.written == 0 and sink.pending == 0
 
 
+def test_a_batch_retried_while_influxdb_is_down_is_written_when_it_returns() -> None:
+    port = free_port()
+    sink = InfluxSink(f"http://127.0.0.1:{port}", "eldercare", "telemetry", None, flush_ms=50, retry_s=0.2,
+                      max_retry_s=0.5, max_retries=100)
+    point = to_point(_accepted(*Station("qd-a").flow(4)))
+    assert point is not None
+    sink.write([point] * 3)
+    wait_until(lambda: sink.retried >= 2, timeout=15, what="the sink to retry against nothing")
+    assert (sink.written, sink.dropped, sink.pending) == (0, 0, 3)
+    with run_victoria_metrics(port) as vm:
+        wait_until(lambda: sink.written == 3, timeout=30, what="the retried batch to be written")
+        sink.close()
+        assert _export(vm, 1)["flow_in"][1] == [4, 4, 4]  # VictoriaMetrics keeps equal-time samples; InfluxDB one
+    assert (sink.dropped, sink.pending) == (0, 0)
+
+
+def test_closing_while_influxdb_is_down_does_not_wait_out_the_back_off_and_counts_every_point() -> None:
+    sink = InfluxSink(f"http://127.0.0.1:{free_port()}", "eldercare", "telemetry", None, flush_ms=50,
+                      retry_s=600, max_retries=5, batch_size=2)
+    point = to_point(_accepted(*Station("qd-a").door()))
+    assert point is not None
+    assert sink.write([point] * 7) == 7
+    wait_until(lambda: sink.retried == 1, timeout=15, what="the first batch to fail and back off")
+    sink.close()  # wakes the ten-minute back-off: one last attempt, then every point is counted
+    assert (sink.written, sink.dropped, sink.pending) == (0, 7, 0)
+    assert sink.write([point]) == 0 and sink.dropped == 8  # closed: refused and counted
+
+
 def test_ingest_goes_on_when_influxdb_is_down(mosquitto: Mosquitto, engine: Engine) -> None:
     sink = InfluxSink(f"http://127.0.0.1:{free_port()}", "eldercare", "telemetry", None, max_pending=5,
                       flush_ms=50, max_retries=1)
