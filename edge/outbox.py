@@ -26,6 +26,11 @@ from station_protocol.topics import device_topic
 
 log = logging.getLogger(__name__)
 
+# The largest event the outbox takes: far below the 64 KiB message_size_limit of deploy/mosquitto/mosquitto.conf.
+# Mosquitto answers a bigger publish with PUBACK reason 0x95, which paho-mqtt 2.1 cannot parse: its network thread
+# dies and the agent would hang on that link with the event forever at the head of its queue.
+MAX_PAYLOAD = 16 * 1024
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -136,7 +141,15 @@ class Outbox:
         data: dict[str, Any] = {"v": 1, "id": uuid.UUID(new_event_id()), "station": self.station,
                                 "device": reading.device, "seq": seq, "ts": reading.ts, **reading.fields}
         model = MODELS[kind]
-        return encode(model.model_validate(data))
+        payload = encode(model.model_validate(data))
+        if len(payload) <= MAX_PAYLOAD:
+            return payload
+        if kind is Kind.HEALTH and data.get("detail"):  # a driver's diagnostics: the health report itself matters
+            log.warning("health detail too large, sent truncated", extra={"device": reading.device,
+                                                                          "bytes": len(payload)})
+            data["detail"] = {"truncated": True, "bytes": len(payload)}
+            return encode(model.model_validate(data))
+        raise ValueError(f"a {kind.value} event of {len(payload)} bytes is over the outbox's {MAX_PAYLOAD}-byte limit")
 
     def _make_room(self) -> None:
         gone = self._db.execute(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from edge.drivers.base import Reading, health
-from edge.outbox import Outbox
-from station_protocol import Kind, decode
+from edge.outbox import MAX_PAYLOAD, Outbox
+from station_protocol import Health, Kind, decode
 
 
 def flow(device: str = "flow-1", n: int = 1) -> Reading:
@@ -79,3 +79,18 @@ def test_held_events_are_restamped_by_monotonic_time(tmp_path: Path) -> None:
     # The event happened ~0.2 s ago by the monotonic clock; its timestamp now says so.
     assert 0.15 < (datetime.now(UTC) - ts).total_seconds() < 2
     assert decode(row.topic, row.payload).clock_fault is None
+
+
+def test_an_oversized_event_never_reaches_the_queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    box = Outbox(tmp_path / "o.db", "qd-a")
+    # A driver's diagnostics are cut; the health report itself still goes out, far below the broker's limit.
+    payload = box.put(health("flow-1", False, error="modbus timeout", detail={"dump": "x" * 100_000}))
+    assert len(payload) <= MAX_PAYLOAD
+    message = decode("eldercare/v1/qd-a/flow-1/health", payload).message
+    assert isinstance(message, Health) and (message.ok, message.error) == (False, "modbus timeout")
+    assert message.detail is not None and message.detail["truncated"] is True and message.detail["bytes"] > 100_000
+    # Any other event over the limit is refused like an invalid reading, and leaves nothing queued.
+    monkeypatch.setattr("edge.outbox.MAX_PAYLOAD", 100)
+    with pytest.raises(ValueError, match="over the outbox's 100-byte limit"):
+        box.put(flow())
+    assert box.depth == 1 and box.seqs() == {"flow-1": 0}
