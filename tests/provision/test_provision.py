@@ -114,16 +114,20 @@ def connected(port: int, user: str | None, password: str | None, ca: Path | None
 
 def test_a_station_publishes_only_as_itself(broker_dir: tuple[Path, int, int]) -> None:
     out, plain, _ = broker_dir
-    with connected(plain, "eldercare-ingest", _password(out, "eldercare-ingest")) as ingester, \
-            connected(plain, "qd-a", _password(out, "qd-a")) as a:
+    with connected(plain, "eldercare-ingest", _password(out, "eldercare-ingest")) as ingester:
         ingester.subscribe("eldercare/v1/#")
-        a.publish("eldercare/v1/qd-a/door-1/door", b"mine")
-        a.publish("eldercare/v1/qd-b/door-1/door", b"spoofed")
-        a.publish("eldercare/v1/qd-a/door-1/door", b"after")
+        with connected(plain, "qd-a", _password(out, "qd-a")) as a:
+            a.publish("eldercare/v1/qd-a/door-1/door", b"mine")
+            a.publish("eldercare/v1/qd-b/door-1/door", b"spoofed")
+        # Debian's Mosquitto 2.0.11 (from +deb12u2) also closes the link of a client that published where it may
+        # not; earlier builds keep it open. Either way the station's next connection publishes as itself.
+        with connected(plain, "qd-a", _password(out, "qd-a")) as again:
+            again.publish("eldercare/v1/qd-a/door-1/door", b"after")
         _wait(lambda: len(ingester.messages) >= 2)
     mine = "eldercare/v1/qd-a/door-1/door"
     assert ingester.messages == [(mine, b"mine"), (mine, b"after")]
-    assert [code.is_failure for code in a.puback] == [False, True, False]  # 0x87 not authorised
+    assert [code.is_failure for code in a.puback] == [False, True]  # 0x87 not authorised
+    assert str(a.puback[1]) == "Not authorized" and again.puback[0].is_failure is False
 
 
 def test_a_station_reads_only_its_own_commands(broker_dir: tuple[Path, int, int]) -> None:
