@@ -73,18 +73,23 @@ def _greatest(connection: Connection, a: ColumnElement[Any], b: ColumnElement[An
 # The hot path bypasses per-value type processing: one constant statement per batch, the payload as published.
 # PostgreSQL gets the batch as one JSON document (a multi-row VALUES list would be a new long query text for every
 # batch, which psycopg re-parses each time); SQLite gets a plain executemany in the formats SQLAlchemy reads back
-# (UUID as 32 hex digits, UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff'). No conflict target, so the statement
-# fits a partitioned table too: the (id, ts) key is the only unique one, and a conflict means "already stored".
+# (UUID as 32 hex digits, UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff').
+# An id is stored once whatever its ts (the protocol's idempotency rule): a replay conflicts on the (id, ts) key,
+# and the NOT EXISTS probe, which walks the same primary-key index (id leads it), refuses an id already stored at
+# another ts. A probe instead of a unique index on id alone: a second index cost more per row (migration 0004), and a
+# probe also holds on a table partitioned by ts, where such an index cannot exist. Its one gap: the same id with two
+# different ts committed at the same instant by two ingesters, which only a broken device produces.
 PG_EVENTS = text(
     "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, clock_fault, payload) "
     "SELECT id, ts, station_id, device_id, kind, local_date, seq, received_at, clock_fault, payload "
     "FROM json_to_recordset(CAST(:rows AS json)) AS r(id uuid, ts timestamptz, station_id varchar, "
     "device_id varchar, kind varchar, local_date date, seq bigint, received_at timestamptz, clock_fault text, "
-    "payload json) ON CONFLICT DO NOTHING"
+    "payload json) WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = r.id) ON CONFLICT DO NOTHING"
 )
 SQLITE_EVENTS = (
     "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, clock_fault, payload) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) "
+    "ON CONFLICT DO NOTHING"
 )
 
 
@@ -105,12 +110,24 @@ def _pg_row(item: Accepted) -> str:
             f'"payload": {item.payload_text}}}')
 
 
+def _first_of_each_id(items: Sequence[Accepted]) -> list[Accepted]:
+    seen: set[Any] = set()
+    firsts = []
+    for item in items:
+        event_id = item.row["id"]
+        if event_id not in seen:
+            seen.add(event_id)
+            firsts.append(item)
+    return firsts
+
+
 def _insert_events(connection: Connection, items: Sequence[Accepted]) -> int:
     """Insert the batch's events; returns how many were new."""
     if not items:
         return 0
     if connection.dialect.name == "postgresql":
-        result = connection.execute(PG_EVENTS, {"rows": f"[{','.join(map(_pg_row, items))}]"})
+        # One statement sees the table as it was before it: an id twice in the batch would pass the probe twice.
+        result = connection.execute(PG_EVENTS, {"rows": f"[{','.join(map(_pg_row, _first_of_each_id(items)))}]"})
     else:
         rows = [
             (r["id"].hex, _sqlite_ts(r["ts"]), r["station_id"], r["device_id"], r["kind"], r["local_date"].isoformat(),

@@ -166,15 +166,15 @@ class Device(Base):
 
 
 class Event(Base):
-    """One raw protocol message; (id, ts) is the idempotency key: a redelivered or replayed event carries the same
-    bytes, so the same id and ts.
+    """One raw protocol message. `id` is the idempotency key (the protocol: stored once however often it arrives).
 
-    Partition-ready: PostgreSQL requires the partition key (ts) in every unique key of a partitioned table, and the
-    primary key is the only one (docs/cloud-ingest.md gives the DDL to partition by month). Deliberately no foreign
-    key to `stations` (migration 0004): ingest stores events of registered stations only, the per-row check was a
-    third of the insert's cost, and this evidence must not vanish by cascade if a station is removed. The payload is
-    plain JSON, kept as published. Status and heartbeat messages have no id in the protocol; ingest derives a
-    deterministic UUIDv5 for them.
+    Partition-ready: the primary key is (id, ts), as PostgreSQL requires the partition key (ts) in every unique
+    key of a partitioned table; docs/cloud-ingest.md gives the DDL to partition by month. A replay conflicts on it;
+    ingest's insert refuses an id stored at another ts by probing the same index (migration 0004: cheaper than a
+    second unique key, which a partitioned table could not have anyway). Deliberately no foreign key to `stations`
+    (also 0004): ingest stores events of registered stations only, the per-row check was a fifth of the insert's
+    cost, and this evidence must not vanish by cascade if a station is removed. The payload is plain JSON, kept as
+    published. Status and heartbeat messages have no id in the protocol; ingest derives a deterministic UUIDv5.
     """
 
     __tablename__ = "events"

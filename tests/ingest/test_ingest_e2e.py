@@ -56,6 +56,22 @@ def test_redelivered_and_replayed_events_are_stored_once(mosquitto: Mosquitto, e
     assert ingester.totals["duplicates"] == 6
 
 
+def test_an_id_is_stored_once_whatever_its_ts(mosquitto: Mosquitto, engine: Engine) -> None:
+    a = Station("qd-a")
+    topic, first = a.door("open", ts=datetime(2026, 10, 12, 1, 0, tzinfo=UTC))
+    # A broken device reusing the id at another time, in the same batch and in a later one.
+    again = first.replace(b'"ts":"2026-10-12T01:00:00', b'"ts":"2026-10-12T02:00:00')
+    assert again != first
+    with running_ingester(mosquitto, engine, batch_ms=500) as ingester:
+        publish(mosquitto, [(topic, first), (topic, again)])
+        wait_until(lambda: ingester.totals["received"] == 2)
+        publish(mosquitto, [(topic, again)])
+        wait_until(lambda: ingester.totals["received"] == 3)
+    assert (ingester.totals["stored"], ingester.totals["duplicates"]) == (1, 2)
+    with engine.connect() as c:
+        assert c.execute(select(Event.ts)).scalars().all() == [datetime(2026, 10, 12, 1, 0, tzinfo=UTC)]
+
+
 def test_an_emergency_press_commits_without_waiting_for_the_batch(mosquitto: Mosquitto, engine: Engine) -> None:
     a = Station("qd-a")
     # A batch timer of ten minutes and a huge batch: only the fast path can commit the press.

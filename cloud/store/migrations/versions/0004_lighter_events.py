@@ -1,9 +1,10 @@
-"""Lighter event rows: (id, ts) is the idempotency key, no foreign key to stations, payload stored as published.
+"""Lighter event rows: no second unique key, no foreign key to stations, payload stored as published.
 
-Each of the three was paid on every inserted event (measured on PostgreSQL 15: 18 -> 11 µs of server time per row):
-- the unique key on `id` alone was a second B-tree over random-looking keys; (id, ts) is already the primary key, and
-  a redelivered or replayed event carries the same bytes, so the same (id, ts). It is also the only key a table
-  partitioned by ts can have, so both layouts now behave the same.
+Each of the three was paid on every inserted event (measured on PostgreSQL 15: 18 -> 12 µs of server time per row):
+- the unique key on `id` alone was a second B-tree to maintain. Ingest's insert now refuses an id already stored at
+  another ts with a probe of the primary key (id, ts), whose index id leads (cloud/ingest/writer.py); a replay
+  conflicts on the primary key itself. The probe also holds on a table partitioned by ts, where the unique key could
+  not exist.
 - the foreign key ran a lookup in `stations` per row. Ingest stores events only of registered stations (others are
   dead letters), and events are the evidence behind grades and subsidies: removing a station must not cascade them
   away.
