@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from edge.drivers.base import Emit
-from station_protocol.ids import RESERVED_DEVICE_IDS, id_problem
+from edge.drivers.fields import DeviceId
 
 
 class CameraConfig(BaseModel):
@@ -20,7 +20,7 @@ class CameraConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["camera"]
-    id: str = Field(description="device id, e.g. face-1")
+    id: DeviceId
     source: str = Field(description='USB camera index ("0"), RTSP/HTTP URL, video file or still image')
     gallery: Path = Field(description="the station's local, encrypted face gallery directory")
     tolerance: float = Field(
@@ -49,16 +49,6 @@ class CameraConfig(BaseModel):
     max_fps: float = Field(default=10, gt=0, description="frames examined per second at most (live sources)")
     reconnect_s: float = Field(default=5, gt=0, description="first delay before reopening a dropped stream")
     health_interval_s: float = Field(default=300, gt=0, description="how often a health reading is sent")
-
-    @field_validator("id")
-    @classmethod
-    def _valid_id(cls, value: str) -> str:
-        problem = id_problem(value, "device")
-        if problem:
-            raise ValueError(problem)
-        if value in RESERVED_DEVICE_IDS:
-            raise ValueError(f"device id {value!r} is reserved by the protocol")
-        return value
 
 
 class CameraDriver:
