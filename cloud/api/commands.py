@@ -17,23 +17,20 @@ from cloud.store.options import data_dir_option, settings_for
 def api(host: str, port: int, forwarded_allow_ips: str | None, data_dir: Path | None) -> None:
     """Serve the API (/api/v1, OpenAPI at /api/v1/docs), /healthz, /metrics and the dashboard at /."""
     import uvicorn
-    from sqlalchemy.exc import OperationalError
 
     from cloud.api.app import create_app
     from cloud.store.db import make_engine, safe_url
-    from cloud.store.migrate import current_revisions, head_revisions
+    from cloud.store.migrate import SchemaNotReady, require_schema
 
     settings = settings_for(data_dir)
     url = settings.resolved_database_url
     engine = make_engine(url)
     try:
-        current = current_revisions(engine)
-    except OperationalError as exc:
-        raise click.ClickException(f"cannot open {safe_url(url)}: {str(exc.orig).strip().splitlines()[0]}") from None
+        require_schema(engine)
+    except SchemaNotReady as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()
-    if sorted(current) != head_revisions():
-        raise click.ClickException(f"{safe_url(url)} is not at the latest schema; run 'eldercare cloud migrate'")
     click.echo(f"eldercare API and dashboard on http://{host}:{port}/ (database {safe_url(url)})", err=True)
     # Live streams never end by themselves: give them a few seconds on SIGTERM, then stop.
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,

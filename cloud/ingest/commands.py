@@ -8,14 +8,13 @@ from pathlib import Path
 from types import FrameType
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.ingest.logs import configure
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.service import ConnectRefused, IngestConfig, Ingester
 from cloud.ingest.stations import StationCache
 from cloud.store.db import make_engine, safe_url
-from cloud.store.migrate import current_revisions, head_revisions
+from cloud.store.migrate import SchemaNotReady, require_schema
 from cloud.store.options import data_dir_option, settings_for
 from cloud.telemetry.sink import InfluxSink
 
@@ -50,12 +49,9 @@ def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_versio
     url = settings.resolved_database_url
     engine = make_engine(url)
     try:
-        current, heads = set(current_revisions(engine)), set(head_revisions())
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"cannot open {safe_url(url)}: {str(exc).splitlines()[0]}") from None
-    if not heads <= current:
-        raise click.ClickException(f"the database {safe_url(url)} is not migrated (at {sorted(current) or 'none'}, "
-                                   f"needs {sorted(heads)}): run 'eldercare cloud migrate'")
+        require_schema(engine)
+    except SchemaNotReady as exc:
+        raise click.ClickException(str(exc)) from None
     stations = StationCache(engine)
     stations.refresh()
     metrics = IngestMetrics()

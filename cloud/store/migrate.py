@@ -7,6 +7,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -36,3 +37,19 @@ def current_revisions(engine: Engine) -> list[str]:
 
 def head_revisions() -> list[str]:
     return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+class SchemaNotReady(RuntimeError):
+    """The database cannot be opened, or lacks a migration this code needs; the message is one line."""
+
+
+def require_schema(engine: Engine) -> None:
+    """Raise SchemaNotReady unless the database is reachable and at every head (what serving processes check)."""
+    url = engine.url.render_as_string(hide_password=True)
+    try:
+        current, heads = set(current_revisions(engine)), set(head_revisions())
+    except SQLAlchemyError as exc:
+        raise SchemaNotReady(f"cannot open {url}: {str(exc).strip().splitlines()[0]}") from None
+    if not heads <= current:
+        raise SchemaNotReady(f"the database {url} is not migrated (at {sorted(current) or 'none'}, "
+                             f"needs {sorted(heads)}): run 'eldercare cloud migrate'")
