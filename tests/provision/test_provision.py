@@ -1,8 +1,6 @@
 """Provisioning against a real Mosquitto: per-station ACL, no anonymous access, TLS with the generated CA."""
 
 import base64
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,37 +15,15 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from cloud.cli import cloud
 from cloud.provision.passwords import mosquitto_hash, write_password_file
-from eldercare.localservices import free_port, mosquitto_path, run_mosquitto, wait_for_port
+from eldercare.localservices import run_mosquitto
+from tests.provision.broker import credential, provisioned_broker
 
 
 @pytest.fixture(scope="module")
 def broker_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int, int]]:
     """`provision broker` output for stations qd-a and qd-b, served by a real Mosquitto from its mosquitto.conf."""
-    tmp = tmp_path_factory.mktemp("broker")
-    csv = tmp / "stations.csv"
-    csv.write_text("station_id,name,town,grade,weekdays,hours\nqd-a,A,T,3A,1-5,08:00-12:00\n"
-                   "qd-b,B,T,3A,1-5,08:00-12:00\n")
-    plain, tls = free_port(), free_port()
-    result = CliRunner().invoke(cloud, ["provision", "broker", "--out", str(tmp / "out"), "--stations", str(csv),
-                                        "--plain-port", str(plain), "--tls-port", str(tls),
-                                        *(["--run-as", "root"] if os.geteuid() == 0 else [])])
-    assert result.exit_code == 0, result.output
-    binary = mosquitto_path()
-    assert binary is not None
-    with (tmp / "mosquitto.log").open("wb") as log:
-        process = subprocess.Popen([binary, "-c", str(tmp / "out" / "mosquitto.conf")], stdout=log,
-                                   stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(plain, process=process)
-        wait_for_port(tls, process=process)
-        yield tmp / "out", plain, tls
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def _password(out: Path, user: str) -> str:
-    return (out / "credentials" / f"{user}.password").read_text().strip()
+    with provisioned_broker(tmp_path_factory.mktemp("broker")) as broker:
+        yield broker.out, broker.plain, broker.tls
 
 
 class Client:
@@ -114,14 +90,14 @@ def connected(port: int, user: str | None, password: str | None, ca: Path | None
 
 def test_a_station_publishes_only_as_itself(broker_dir: tuple[Path, int, int]) -> None:
     out, plain, _ = broker_dir
-    with connected(plain, "eldercare-ingest", _password(out, "eldercare-ingest")) as ingester:
+    with connected(plain, "eldercare-ingest", credential(out, "eldercare-ingest")) as ingester:
         ingester.subscribe("eldercare/v1/#")
-        with connected(plain, "qd-a", _password(out, "qd-a")) as a:
+        with connected(plain, "qd-a", credential(out, "qd-a")) as a:
             a.publish("eldercare/v1/qd-a/door-1/door", b"mine")
             a.publish("eldercare/v1/qd-b/door-1/door", b"spoofed")
         # Debian's Mosquitto 2.0.11 (from +deb12u2) also closes the link of a client that published where it may
         # not; earlier builds keep it open. Either way the station's next connection publishes as itself.
-        with connected(plain, "qd-a", _password(out, "qd-a")) as again:
+        with connected(plain, "qd-a", credential(out, "qd-a")) as again:
             again.publish("eldercare/v1/qd-a/door-1/door", b"after")
         _wait(lambda: len(ingester.messages) >= 2)
     mine = "eldercare/v1/qd-a/door-1/door"
@@ -132,9 +108,9 @@ def test_a_station_publishes_only_as_itself(broker_dir: tuple[Path, int, int]) -
 
 def test_a_station_reads_only_its_own_commands(broker_dir: tuple[Path, int, int]) -> None:
     out, plain, _ = broker_dir
-    with connected(plain, "eldercare-ingest", _password(out, "eldercare-ingest")) as ingester, \
-            connected(plain, "qd-a", _password(out, "qd-a")) as a, \
-            connected(plain, "qd-b", _password(out, "qd-b")) as b:
+    with connected(plain, "eldercare-ingest", credential(out, "eldercare-ingest")) as ingester, \
+            connected(plain, "qd-a", credential(out, "qd-a")) as a, \
+            connected(plain, "qd-b", credential(out, "qd-b")) as b:
         a.subscribe("eldercare/v1/qd-b/cmd/#")
         a.subscribe("eldercare/v1/qd-a/cmd/#")
         b.subscribe("eldercare/v1/qd-b/cmd/#")
@@ -156,7 +132,7 @@ def test_anonymous_and_wrong_passwords_are_refused(broker_dir: tuple[Path, int, 
 
 def test_tls_listener_with_the_generated_ca(broker_dir: tuple[Path, int, int]) -> None:
     out, _, tls = broker_dir
-    with connected(tls, "qd-a", _password(out, "qd-a"), ca=out / "tls" / "ca.crt") as a:
+    with connected(tls, "qd-a", credential(out, "qd-a"), ca=out / "tls" / "ca.crt") as a:
         assert a.connack is not None and not a.connack.is_failure
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     client.tls_set()  # the system's CAs do not know the development CA
@@ -183,10 +159,10 @@ def test_provision_station_adds_one_and_keeps_passwords(tmp_path: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(cloud, ["provision", "station", "qd-new", "--out", str(tmp_path)])
     assert first.exit_code == 0, first.output
-    password = _password(tmp_path, "qd-new")
+    password = credential(tmp_path, "qd-new")
     again = runner.invoke(cloud, ["provision", "station", "qd-other", "--out", str(tmp_path)])
     assert again.exit_code == 0, again.output
-    assert _password(tmp_path, "qd-new") == password
+    assert credential(tmp_path, "qd-new") == password
     acl = (tmp_path / "acl").read_text()
     assert "user qd-new\ntopic write eldercare/v1/qd-new/#\ntopic read eldercare/v1/qd-new/cmd/#" in acl
     assert "user qd-other" in acl

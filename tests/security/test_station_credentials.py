@@ -6,48 +6,22 @@ be qd-b gets nothing into the store, while qd-a's own agent does. Then every pro
 passwords it was given: none may appear.
 """
 
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cloud.cli import cloud
-from eldercare.localservices import free_port, mosquitto_path, wait_for_port
 from tests.faults.conftest import agents, ingester, registered_store, stored_keys
 from tests.ingest.conftest import wait_until
+from tests.provision.broker import credential, provisioned_broker
 
 
 @pytest.fixture
 def provisioned(tmp_path: Path) -> Iterator[tuple[Path, int, Path]]:
     """`provision broker` for qd-a and qd-b, served by a real Mosquitto from the generated mosquitto.conf."""
-    csv = tmp_path / "stations.csv"
-    csv.write_text("station_id,name,town,grade,weekdays,hours\nqd-a,A,T,3A,1-5,08:00-12:00\n"
-                   "qd-b,B,T,3A,1-5,08:00-12:00\n")
-    plain = free_port()
-    result = CliRunner().invoke(cloud, ["provision", "broker", "--out", str(tmp_path / "out"), "--stations", str(csv),
-                                        "--plain-port", str(plain), "--tls-port", str(free_port()),
-                                        *(["--run-as", "root"] if os.geteuid() == 0 else [])])
-    assert result.exit_code == 0, result.output
-    binary = mosquitto_path()
-    assert binary is not None
-    log = tmp_path / "mosquitto.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([binary, "-v", "-c", str(tmp_path / "out" / "mosquitto.conf")], stdout=out,
-                                   stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(plain, process=process)
-        yield tmp_path / "out", plain, log
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def _secret(out: Path, user: str) -> str:
-    return (out / "credentials" / f"{user}.password").read_text().strip()
+    with provisioned_broker(tmp_path) as broker:
+        yield broker.out, broker.plain, broker.log
 
 
 @pytest.mark.timeout(120)
@@ -56,7 +30,7 @@ def test_an_agent_cannot_report_for_another_station_and_no_password_is_logged(
     out, port, broker_log = provisioned
     engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", ["qd-a", "qd-b"])
     a_file = out / "credentials" / "qd-a.password"
-    ingest_secret = _secret(out, "eldercare-ingest")
+    ingest_secret = credential(out, "eldercare-ingest")
     env = {"ELDERCARE_MQTT_USERNAME": "eldercare-ingest", "ELDERCARE_MQTT_PASSWORD": ingest_secret,
            "ELDERCARE_SECRET_KEY": "s3cret-api-key-never-logged-0123456789"}
     ing_log = tmp_path / "ingest.log"
@@ -76,7 +50,7 @@ def test_an_agent_cannot_report_for_another_station_and_no_password_is_logged(
     assert not [k for k in stored_keys(engine) if k[0] == "qd-b"]
     assert "Denied PUBLISH from eldercare-qd-a" not in broker_log.read_text()
 
-    secrets = [ingest_secret, _secret(out, "qd-a"), _secret(out, "qd-b"), env["ELDERCARE_SECRET_KEY"]]
+    secrets = [ingest_secret, credential(out, "qd-a"), credential(out, "qd-b"), env["ELDERCARE_SECRET_KEY"]]
     assert all(len(s) >= 16 for s in secrets)
     for log in (ing_log, real.log, impostor.log, broker_log):
         text = log.read_text(errors="replace")
