@@ -32,3 +32,12 @@ _db_names = itertools.count()
 def postgres_url(postgres_server: Postgres) -> str:
     """A fresh, empty PostgreSQL database for this test."""
     return postgres_server.create_database(f"test_{next(_db_names)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, once on each dialect: SQLite in tmp_path, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -83,12 +83,10 @@ def audit_files(tmp_path: Path, messages: list[tuple[str, bytes]]) -> AuditFiles
     return files
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store with the two stations registered."""
-    url = f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue(
-        "postgres_url")
-    engine = make_engine(url)
+@pytest.fixture
+def store(db_url: str) -> Iterator[Engine]:
+    """A migrated store with the two stations registered, on each dialect."""
+    engine = make_engine(db_url)
     upgrade(engine)
     records, problems = parse_station_csv(STATION_CSV)
     assert not problems

@@ -40,14 +40,6 @@ def _records() -> list[StationRecord]:
     return [StationRecord(id=s, name=f"站 {s}", town="汇龙镇", grade="3A", schedule=schedule) for s in STATIONS]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ingest.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ingest.db'}"
