@@ -54,8 +54,7 @@ class InfluxSink:
 
     @property
     def pending(self) -> int:
-        with self._cond:
-            return len(self._queue) + self._sending
+        return self.counts()[2]
 
     def counts(self) -> tuple[int, int, int]:
         """(written, dropped, pending) points, read together."""
