@@ -46,6 +46,9 @@ class CameraConfig(BaseModel):
     encode_attempts: int = Field(
         default=3, ge=1, le=10, description="encodings tried per track before calling it an unknown visitor"
     )
+    gallery_check_s: float = Field(
+        default=10, gt=0, le=60, description="how often a running camera checks the gallery for enrolments and forgets"
+    )
     max_fps: float = Field(default=10, gt=0, description="frames examined per second at most (live sources)")
     reconnect_s: float = Field(default=5, gt=0, description="first delay before reopening a dropped stream")
     health_interval_s: float = Field(default=300, gt=0, description="how often a health reading is sent")

@@ -34,9 +34,22 @@ class SourceKind(StrEnum):
     IMAGE = "image"
 
 
+# A query parameter that carries a secret, as some cameras take them (`?user=admin&password=…`).
+_SECRET_QUERY = re.compile(r"([?&](?:password|passwd|pwd|pass|token|key|auth)=)[^&#]*", re.IGNORECASE)
+
+
 def redact(source: str) -> str:
-    """A source fit for logs and health: without the password an RTSP URL may carry."""
-    return re.sub(r"://[^/@]*@", "://***@", source)
+    """A source fit for logs and health: without the password an RTSP URL may carry.
+
+    Installers type passwords as they are, unescaped: `rtsp://admin:p@ss/w0rd@10.0.0.5/x` has `@` and `/` in the
+    password. Everything up to the *last* `@` after `://` is therefore user information; a path containing `@` is
+    over-redacted, which is the safe side."""
+    scheme, sep, rest = source.partition("://")
+    if not sep:
+        return source
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    return scheme + sep + _SECRET_QUERY.sub(r"\1***", rest)
 
 
 def source_kind(source: str) -> SourceKind:

@@ -5,7 +5,9 @@ Layout of the gallery directory (mode 0700, files 0600):
 - `people.enc`: enrolled people (id, role, encodings) as a Fernet token;
 - `unknown-YYYY-MM.enc`: the month's anonymous visitors (`anon-…` id, encodings); older months are deleted.
 
-The key is derived from the passphrase in `ELDERCARE_GALLERY_KEY` with scrypt, so the files alone reveal nothing.
+The key is derived with scrypt from a passphrase given either in `ELDERCARE_GALLERY_KEY` or, to keep it off the SD
+card, in a file named by `ELDERCARE_GALLERY_KEY_FILE` (a USB key kept apart from the station, or a file in /run that
+an operator fills at boot): the gallery files alone reveal nothing.
 Only ids and roles are ever shown; encodings never leave this module except to the matcher in memory.
 """
 
@@ -13,6 +15,7 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +24,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 KEY_ENV = "ELDERCARE_GALLERY_KEY"
+KEY_FILE_ENV = "ELDERCARE_GALLERY_KEY_FILE"
 MIN_PASSPHRASE = 8
 # scrypt cost: 2**15 x 8 x 128 bytes = 32 MiB and ~0.1 s here, ~0.5 s on a Raspberry Pi 4; derived once per process.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -50,11 +54,34 @@ class Unknown:
     encodings: list[Encoding] = field(repr=False)
 
 
-def passphrase_from_env(env: dict[str, str] | None = None) -> str:
-    """The gallery passphrase, or a GalleryError saying why there is none."""
-    value = (os.environ if env is None else env).get(KEY_ENV, "")
+def _passphrase_file(path: Path) -> str:
+    try:
+        info = path.stat()
+        value = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GalleryError(f"{KEY_FILE_ENV}: cannot read {path} ({exc.__class__.__name__})") from None
+    if info.st_mode & 0o077:
+        mode = f"{info.st_mode & 0o777:o}"
+        raise GalleryError(f"{KEY_FILE_ENV}: {path} is readable by others (mode {mode}): chmod 600 it")
+    return value
+
+
+def passphrase_from_env(env: Mapping[str, str] | None = None) -> str:
+    """The gallery passphrase, from `ELDERCARE_GALLERY_KEY` or the file `ELDERCARE_GALLERY_KEY_FILE` names, or a
+    GalleryError saying why there is none."""
+    environ = os.environ if env is None else env
+    value, key_file = environ.get(KEY_ENV, ""), environ.get(KEY_FILE_ENV, "")
+    if value and key_file:
+        raise GalleryError(f"both {KEY_ENV} and {KEY_FILE_ENV} are set: keep one, so it is clear which key is used")
+    if key_file:
+        value = _passphrase_file(Path(key_file))
+        if not value:
+            raise GalleryError(f"{KEY_FILE_ENV}: {key_file} is empty")
     if not value:
-        raise GalleryError(f"{KEY_ENV} is not set: the face gallery is encrypted with a key derived from it")
+        raise GalleryError(
+            f"{KEY_ENV} is not set: the face gallery is encrypted with a key derived from it "
+            f"(or name a file holding it in {KEY_FILE_ENV})"
+        )
     if len(value) < MIN_PASSPHRASE:
         raise GalleryError(f"{KEY_ENV} is too short: use at least {MIN_PASSPHRASE} characters")
     return value
@@ -120,6 +147,15 @@ class Gallery:
     def _write(self, name: str, data: dict[str, Any]) -> None:
         token = self._cipher(create=True).encrypt(json.dumps(data).encode())
         _write_private(self.directory / name, token)
+
+    def version(self) -> tuple[int, int, int] | None:
+        """What identifies the current enrolled-people file (inode, size, mtime): it changes when `enrol` or `forget`
+        rewrite it (always by rename), so a running camera knows to reload. None when nobody was ever enrolled."""
+        try:
+            info = (self.directory / "people.enc").stat()
+        except FileNotFoundError:
+            return None
+        return info.st_ino, info.st_size, info.st_mtime_ns
 
     def check_key(self) -> None:
         """Fail now, with one clear line, if the passphrase does not open this gallery."""

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.face.facestack import Vector
-from edge.face.gallery import Person, Unknown, new_anon_id
+from edge.face.gallery import Person, Role, Unknown, new_anon_id
 
 # Encodings kept per anonymous visitor: enough to recognise them again, no more.
 MAX_UNKNOWN_ENCODINGS = 5
@@ -56,16 +56,25 @@ class Recogniser:
         save_unknowns: Callable[[str, list[Unknown]], None] | None = None,
     ) -> None:
         self.tolerance = tolerance
-        # Ids and roles only: the encodings live in the matrix, not also as Python floats (20 MiB per 1,000 people).
-        self._people = [(p.id, p.role) for p in people]
-        self._owner = np.asarray([i for i, p in enumerate(people) for _ in p.encodings], dtype=np.int64)
-        self._known = Index([e for p in people for e in p.encodings])
+        self.set_people(people)
         self._load = load_unknowns
         self._save = save_unknowns
         self._month = ""
         self._unknowns: list[Unknown] = []
         self._unknown_owner = np.asarray([], dtype=np.int64)
         self._unknown_index = Index([])
+
+    def set_people(self, people: list[Person]) -> None:
+        """Match against these enrolled people from now on (after an enrolment or a `forget`)."""
+        # Ids and roles only: the encodings live in the matrix, not also as Python floats (20 MiB per 1,000 people).
+        self._people: list[tuple[str, Role]] = [(p.id, p.role) for p in people]
+        self._owner = np.asarray([i for i, p in enumerate(people) for _ in p.encodings], dtype=np.int64)
+        self._known = Index([e for p in people for e in p.encodings])
+
+    @property
+    def enrolled(self) -> set[str]:
+        """The ids of the enrolled people matched against."""
+        return {person for person, _ in self._people}
 
     def known(self, encoding: Vector) -> Identity | None:
         """The enrolled person this face is, or None when nobody is within tolerance."""

@@ -130,6 +130,20 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     return out
 
 
+def drop_forgotten(stages: Stages) -> int:
+    """After the gallery changed: tracks identified as someone no longer enrolled are identified afresh (the person
+    was forgotten, so from now on they are an anonymous visitor). Returns how many tracks were reset."""
+    enrolled = stages.recogniser.enrolled
+    reset = 0
+    for track in stages.tracker.tracks:
+        who = track.identity
+        if who is not None and who.role != "unknown" and who.person not in enrolled:
+            stages.visits.drop(who.person)
+            track.identity, track.attempts, track.encodings = None, 0, []
+            reset += 1
+    return reset
+
+
 def finish(stages: Stages, ts: datetime) -> list[Observation]:
     """The source ended: settle every open track."""
     return _close(stages, stages.tracker.end_all(), ts)

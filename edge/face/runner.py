@@ -19,7 +19,7 @@ from edge.face.detect import Detector
 from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
 from edge.face.match import Recogniser
 from edge.face.motion import MotionGate
-from edge.face.pipeline import Observation, Stages, Stats, finish, month_of, process_frame
+from edge.face.pipeline import Observation, Stages, Stats, drop_forgotten, finish, month_of, process_frame
 from edge.face.track import Tracker
 from edge.face.visits import Visits
 from station_protocol import Kind
@@ -45,6 +45,39 @@ def build_stages(config: CameraConfig, gallery: Gallery | None, *, remember_unkn
     )
 
 
+class GalleryWatch:
+    """Reloads the enrolled people when `enrol` or `forget` rewrote the gallery, checked at most every `every_s`
+    seconds: a forgotten person stops being recognised by the running camera within that time, without a restart."""
+
+    def __init__(
+        self, gallery: Gallery, stages: Stages, every_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.gallery, self.stages, self.every_s, self.clock = gallery, stages, every_s, clock
+        self._version = gallery.version()
+        self._next = clock() + every_s
+
+    def __call__(self) -> bool:
+        """Check now if it is time; True when the gallery was reloaded."""
+        now = self.clock()
+        if now < self._next:
+            return False
+        self._next = now + self.every_s
+        version = self.gallery.version()
+        if version == self._version:
+            return False
+        try:
+            people = self.gallery.people()
+        except GalleryError as exc:
+            # Keep matching with what was loaded; the next check tries again.
+            log.warning("face gallery changed but cannot be read: %s", exc)
+            return False
+        self._version = version
+        self.stages.recogniser.set_people(people)
+        reset = drop_forgotten(self.stages)
+        log.info("face gallery reloaded: %d enrolled, %d track(s) re-identified", len(people), reset)
+        return True
+
+
 def run_source(
     config: CameraConfig,
     stages: Stages,
@@ -54,11 +87,13 @@ def run_source(
     tick: Callable[[Stats], None] | None = None,
     stop: threading.Event | None = None,
     entries: threading.Event | None = None,
+    watch: Callable[[], object] | None = None,
 ) -> Stats:
     """Feed every frame of `config.source` through the stages until it ends or `stop` is set.
 
     `entries` is set when the station's people counter counted someone in: the gate then stays open
-    `config.entry_hold_s` from the next frame, whatever the motion says."""
+    `config.entry_hold_s` from the next frame, whatever the motion says. `watch` is called before every frame (the
+    gallery watch)."""
     last_ts = datetime.now(UTC)
     for frame in frames(config.source, report, max_fps=config.max_fps, reconnect_s=config.reconnect_s, stop=stop):
         if stop is not None and stop.is_set():
@@ -66,6 +101,8 @@ def run_source(
         if entries is not None and entries.is_set():
             entries.clear()
             stages.gate.open_until(frame.t + config.entry_hold_s)
+        if watch is not None:
+            watch()
         try:
             for observation in process_frame(frame, stages):
                 on_observation(observation)
@@ -141,6 +178,7 @@ def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.
         tick=tick,
         stop=stop,
         entries=entries,
+        watch=GalleryWatch(gallery, stages, config.gallery_check_s),
     )
     if not stop.is_set():
         put(health(config.id, bool(state["ok"]), state["error"], {**detail(stats), "ended": True}))

@@ -19,3 +19,7 @@ class Visits:
     def _prune(self, t: float) -> None:
         # People not seen for longer than the gap start a new visit anyway: forgetting them changes nothing.
         self._last = {p: last for p, last in self._last.items() if t - last <= self.gap_s}
+
+    def drop(self, person: str) -> None:
+        """Forget a person's last sighting (they were deleted from the gallery)."""
+        self._last.pop(person, None)

@@ -85,7 +85,8 @@ def test_refuses_without_key_gallery_or_valid_id(
         assert refused.code == 1
         assert refused.err.strip() == (
             "eldercare: error: ELDERCARE_GALLERY_KEY is not set: "
-            "the face gallery is encrypted with a key derived from it"
+            "the face gallery is encrypted with a key derived from it (or name a file holding it in "
+            "ELDERCARE_GALLERY_KEY_FILE)"
         )
 
 

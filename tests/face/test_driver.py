@@ -23,6 +23,7 @@ from edge.face.gallery import Gallery, Unknown
 from eldercare.localservices import Mosquitto, free_port
 from station_protocol import Face, Health, Kind
 from tests.edge.conftest import AgentThread, station_config, subscribe
+from tests.face.cli import eldercare
 from tests.face.conftest import ELDER, PASSPHRASE, Scene, photo
 
 
@@ -73,7 +74,8 @@ def serve(directory: Path, port: int) -> ThreadingHTTPServer:
 
 
 def test_unreadable_stream_is_reported_and_retried(enrolled: Path) -> None:
-    source = f"rtsp://installer:secret@127.0.0.1:{free_port()}/live"
+    # An installer's password typed as it is, with `@` and `/` in it (not URL-escaped).
+    source = f"rtsp://installer:se@cr/et@127.0.0.1:{free_port()}/live"
     config = CameraConfig(type="camera", id="face-1", source=source, gallery=enrolled, reconnect_s=0.1)
     Gallery(enrolled, PASSPHRASE).save_unknowns("2020-01", [Unknown(id="anon-0123456789ab", encodings=[[0.0] * 128])])
 
@@ -84,7 +86,8 @@ def test_unreadable_stream_is_reported_and_retried(enrolled: Path) -> None:
         (first,) = health(readings)
         assert first["ok"] is False
         assert first["error"].startswith("cannot open stream source rtsp://***@127.0.0.1:")
-        assert "secret" not in json.dumps(first)
+        assert "se@cr" not in json.dumps(first) and "cr/et" not in json.dumps(first)
+        assert '"rtsp://***@127.0.0.1:' in json.dumps(first)  # the source in the detail, redacted too
         # A past month's unknown visitors are deleted when the camera starts, stream or no stream.
         assert not (enrolled / "unknown-2020-01.enc").exists()
         await stop(task)
@@ -127,6 +130,47 @@ def test_stream_that_comes_up_later_is_read(
         return readings, None
 
     asyncio.run(scenario())
+
+
+def test_forget_reaches_a_running_camera(
+    enrolled: Path, sprites: dict[str, Image], http_dir: tuple[Path, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`eldercare edge forget` while the camera runs: the person standing in view stops being recognised without a
+    restart (they become an anonymous visitor), within the gallery check interval."""
+    www, port = http_dir
+    www.mkdir()
+    obama = synthetic.Appearance("obama", sprites["obama_2"], -5.0, 100.0)
+    synthetic.write_video(www / "cam.avi", synthetic.render([obama], duration_s=2, fps=10, walk_s=0.01), fps=10)
+    config = CameraConfig(
+        type="camera", id="face-1", source=f"http://127.0.0.1:{port}/cam.avi", gallery=enrolled, reconnect_s=0.1,
+        gallery_check_s=0.5,
+    )
+    server = serve(www, port)
+
+    def faces(readings: list[Reading]) -> list[dict[str, Any]]:
+        return [dict(r.fields) for r in readings if r.kind is Kind.FACE]
+
+    async def scenario() -> None:
+        driver = CameraDriver(config)
+        readings, task = await collect(driver, lambda rs: len(faces(rs)) >= 1)
+        assert faces(readings)[0]["person"] == ELDER
+        forgot = eldercare(capsys, "edge", "forget", "--gallery", str(enrolled), "--id", ELDER)
+        assert forgot.code == 0, forgot.err
+        before = len(faces(readings))
+        while len(faces(readings)) == before:
+            assert not task.done()
+            await asyncio.sleep(0.05)
+        after = faces(readings)[before:]
+        assert after[0]["role"] == "unknown" and after[0]["person"].startswith("anon-")
+        await asyncio.sleep(1.0)  # a few more stream loops: the elder's id never comes back
+        assert all(f["person"] != ELDER for f in faces(readings)[before:])
+        await stop(task)
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_-]{48,}")

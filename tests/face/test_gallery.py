@@ -73,3 +73,27 @@ def test_unknowns_are_kept_for_the_month_then_purged(tmp_path: Path) -> None:
     assert november.person != october.person
     assert not (tmp_path / "unknown-2026-10.enc").exists()
     assert [u.id for u in gallery.unknowns("2026-11")] == [november.person]
+
+
+def test_key_can_live_in_a_file_off_the_sd_card(tmp_path: Path) -> None:
+    """`ELDERCARE_GALLERY_KEY_FILE` names a file (a USB key, or /run filled at boot) instead of an env line."""
+    key_file = tmp_path / "usb" / "gallery-key"
+    key_file.parent.mkdir()
+    key_file.write_text(PASSPHRASE + "\n")
+    key_file.chmod(0o600)
+    assert passphrase_from_env({"ELDERCARE_GALLERY_KEY_FILE": str(key_file)}) == PASSPHRASE
+    Gallery(tmp_path / "g", passphrase_from_env({"ELDERCARE_GALLERY_KEY_FILE": str(key_file)})).enrol(
+        Person(id=ELDER, role="elder", encodings=[vector(1)])
+    )
+    assert [p.id for p in Gallery(tmp_path / "g", PASSPHRASE).people()] == [ELDER]
+    key_file.chmod(0o644)
+    with pytest.raises(GalleryError, match="readable by others"):
+        passphrase_from_env({"ELDERCARE_GALLERY_KEY_FILE": str(key_file)})
+    with pytest.raises(GalleryError, match="cannot read"):
+        passphrase_from_env({"ELDERCARE_GALLERY_KEY_FILE": str(tmp_path / "unplugged" / "gallery-key")})
+    with pytest.raises(GalleryError, match="both"):
+        passphrase_from_env({"ELDERCARE_GALLERY_KEY_FILE": str(key_file), "ELDERCARE_GALLERY_KEY": PASSPHRASE})
+    key_file.write_text("\n")
+    key_file.chmod(0o600)
+    with pytest.raises(GalleryError, match="is empty"):
+        passphrase_from_env({"ELDERCARE_GALLERY_KEY_FILE": str(key_file)})

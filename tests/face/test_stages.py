@@ -75,4 +75,12 @@ def test_sources_are_told_apart_and_passwords_never_shown() -> None:
     assert source_kind("/data/door.mp4") is SourceKind.FILE
     assert source_kind("/data/visitor.JPG") is SourceKind.IMAGE
     assert redact("rtsp://admin:pw@10.0.0.5:554/x") == "rtsp://***@10.0.0.5:554/x"
+    assert redact("rtsp://admin:p@ss/w0rd@10.0.0.5:554/Streaming/Channels/102") == (
+        "rtsp://***@10.0.0.5:554/Streaming/Channels/102"
+    )
+    assert redact("rtsp://admin:a/b@c:d@cam.local/live") == "rtsp://***@cam.local/live"
+    assert redact("http://cam.local/video.cgi?user=admin&pwd=s3/cr@t&ch=1") == "http://***@t&ch=1"
+    assert redact("http://cam.local/video.cgi?user=admin&password=s3cr3t&ch=1") == (
+        "http://cam.local/video.cgi?user=admin&password=***&ch=1"
+    )
     assert redact("/data/door.mp4") == "/data/door.mp4"
