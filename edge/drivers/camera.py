@@ -26,8 +26,15 @@ class CameraConfig(BaseModel):
     tolerance: float = Field(
         default=0.5, gt=0, lt=1, description="largest face distance counted as the same person (measured: docs/face.md)"
     )
-    detect_scale: float = Field(default=0.5, gt=0, le=1, description="frame scale at which faces are detected")
-    upsample: int = Field(default=0, ge=0, le=2, description="detector upsampling passes (each ~4x the cost)")
+    detect_scale: float = Field(
+        default=0.67, gt=0, le=1, description="scale at which the moving regions are searched, before upsampling"
+    )
+    upsample: int = Field(
+        default=1, ge=0, le=2, description="detector upsampling passes (each doubles the size, ~4x the cost)"
+    )
+    min_face_px: int = Field(
+        default=60, ge=20, le=400, description="faces smaller than this are counted, not identified (too few pixels)"
+    )
     motion_width: int = Field(default=160, ge=32, le=640, description="width of the motion gate's low-res frame")
     motion_threshold: float = Field(
         default=0.002, gt=0, lt=1, description="fraction of low-res pixels that must change to look for faces"
@@ -44,7 +51,7 @@ class CameraConfig(BaseModel):
     )
     track_max_age_s: float = Field(default=2.0, gt=0, description="a track is dropped when unseen this long")
     encode_attempts: int = Field(
-        default=3, ge=1, le=10, description="encodings tried per track before calling it an unknown visitor"
+        default=5, ge=1, le=10, description="encodings tried per track before calling it an unknown visitor"
     )
     gallery_check_s: float = Field(
         default=10, gt=0, le=60, description="how often a running camera checks the gallery for enrolments and forgets"

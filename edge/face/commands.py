@@ -110,11 +110,12 @@ def _person_id(value: str) -> str:
 def enrol(
     gallery: Path | None, config_file: Path | None, person_id: str, role: str, force: bool, images: tuple[Path, ...]
 ) -> None:
-    """Enrol a person (with their consent) from photos of their face; each photo must show exactly one face."""
+    """Enrol a person (with their consent) from one or more photos of their face: each must show exactly one face,
+    at least 80 px tall and sharp. Several photos (other light, glasses, a year apart) give better matches."""
     with _face_extra():
         import numpy as np
 
-        from edge.face.facestack import FaceStackError, enrolment_encoding
+        from edge.face.facestack import FaceStackError, enrolment_encodings
         from edge.face.gallery import Person
         from edge.face.match import Recogniser
 
@@ -122,13 +123,15 @@ def enrol(
     directory = _gallery_dir(gallery, config_file)
     tolerance = _camera_from(config_file).tolerance if gallery is None and config_file else DEFAULT_TOLERANCE
     store = _open_gallery(directory)
-    vectors = []
+    vectors, sized = [], []
     for index, image in enumerate(images, 1):
         click.echo(f"enrol: reading {image} ({index}/{len(images)})", err=True)
         try:
-            vectors.append(enrolment_encoding(image))
+            per_photo = enrolment_encodings(image)
         except (ValueError, FaceStackError) as exc:
             raise click.ClickException(f"{exc}; nothing was enrolled") from None
+        vectors.append(per_photo[0])
+        sized += per_photo[1:]
     for image, vector in zip(images[1:], vectors[1:], strict=True):
         distance = float(np.linalg.norm(vector - vectors[0]))
         if distance > tolerance:
@@ -143,7 +146,8 @@ def enrol(
             f"this face looks like {lookalike.person}, already enrolled (distance {lookalike.distance:.2f}): "
             "forget them first, or pass --force if they really are two people; nothing was enrolled"
         )
-    encodings = [[float(x) for x in vector] for vector in vectors]
+    # The photos' own encodings, and each also made as small as a door camera sees it.
+    encodings = [[float(x) for x in vector] for vector in vectors + sized]
     replaced = store.enrol(Person(id=person_id, role=role, encodings=encodings))  # type: ignore[arg-type]
     verb = "re-enrolled" if replaced else "enrolled"
     click.echo(f"{verb} {person_id} ({role}) from {len(images)} photo(s) in {directory}")
@@ -200,7 +204,8 @@ def camera_test(
     remember_unknowns: bool,
 ) -> None:
     """Run the face pipeline on SOURCE (camera index, stream URL, video file or image) and print the `face`
-    payloads it would publish, one JSON line each, then a summary of frames read, gated out and faces found."""
+    payloads it would publish, one JSON line each, then the faces' sizes and a summary of frames read, gated out and
+    faces found."""
     with _face_extra():
         from edge.face.capture import redact
         from edge.face.facestack import FaceStackError
@@ -275,6 +280,19 @@ def camera_test(
         raise click.ClickException(f"no frame could be read from {redact(source)}: {last}")
     elapsed = max(time.monotonic() - started, 1e-9)
     smallest = f" (smallest {stats.smallest_face_px} px tall)" if stats.faces else ""
+    if stats.faces:
+        click.echo(
+            f"faces by height: {stats.faces_under_60px} under 60 px, {stats.faces_60_99px} of 60-99 px, "
+            f"{stats.faces_100_149px} of 100-149 px, {stats.faces_150px_up} of 150 px or more; "
+            f"smallest {stats.smallest_face_px} px, largest {stats.largest_face_px} px",
+            err=True,
+        )
+    if stats.faces_under_60px:
+        click.echo(
+            f"camera-test: {stats.faces_under_60px} of {stats.faces} faces were under 60 px tall, too small to "
+            "identify reliably: aim the camera closer to the door, or zoom in",
+            err=True,
+        )
     click.echo(
         f"summary: {stats.frames} frames read, {stats.gated_out} gated out, {stats.faces} faces found{smallest}, "
         f"{stats.encodings} encodings, {stats.observations} observations, {stats.errors} errors, "

@@ -84,6 +84,20 @@ class Recogniser:
         person, role = self._people[int(self._owner[row])]
         return Identity(person, role, round(distance, 4))
 
+    def known_track(self, encodings: list[Vector]) -> Identity | None:
+        """The enrolled person a track's face is, from its latest encoding or the mean of all its encodings (the mean
+        of several small, blurred views is nearer the person than most single views are), or None."""
+        if not encodings:
+            return None
+        probes = [encodings[-1]]
+        if len(encodings) > 1:
+            probes.append(np.mean(np.asarray(encodings, dtype=np.float64), axis=0))
+        row, distance = self._known.nearest(probes)
+        if distance > self.tolerance:
+            return None
+        person, role = self._people[int(self._owner[row])]
+        return Identity(person, role, round(distance, 4))
+
     def set_month(self, month: str) -> None:
         """Work with `month`'s unknown visitors (YYYY-MM); the store deletes earlier months' (the monthly purge)."""
         if month != self._month:

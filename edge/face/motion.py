@@ -1,13 +1,18 @@
 """The cheap gate in front of face detection: frame differencing at low resolution (~1 ms a frame).
 
-It also lets a frame through every `look_every_s` seconds whatever happens, so a person sitting still in view is
-still seen (and stays on their visit), and can be held open (`open_until`), e.g. after a people counter's entry.
+It decides *whether* to look for faces and *where*: the boxes around what moved (`last_regions`), so the detector can
+search those at full resolution, upsampled, for the price of a much smaller area. It also lets a frame through every
+`look_every_s` seconds whatever happens, so a person sitting still in view is still seen (and stays on their visit),
+and can be held open (`open_until`), e.g. after a people counter's entry; those frames are searched whole.
 """
 
 import cv2
 import numpy as np
 
-from edge.face.facestack import Image
+from edge.face.facestack import Box, Image
+
+# Above this share of the frame, the regions are searched as one whole frame (cheaper than many overlapping crops).
+WHOLE_FRAME_SHARE = 0.6
 
 
 class MotionGate:
@@ -24,6 +29,9 @@ class MotionGate:
         self._open_until = float("-inf")
         self._last_pass = float("-inf")
         self.last_fraction = 0.0
+        self._changed: Image | None = None
+        self._shape: tuple[int, ...] = ()
+        self.last_regions: list[Box] = []  # where to look in the frame last let through (whole frame if forced)
 
     def open_until(self, t: float) -> None:
         """Look at every frame until time `t` (e.g. after a counter's entry)."""
@@ -41,14 +49,59 @@ class MotionGate:
         frame was let through for `look_every_s`."""
         grey = self._small_grey(bgr)
         previous, self._previous = self._previous, grey
+        changed = None
         if previous is None or previous.shape != grey.shape:
             self.last_fraction = 1.0
         else:
-            diff = cv2.absdiff(grey, previous)
-            self.last_fraction = float(np.count_nonzero(diff > self.pixel_delta)) / diff.size
-        passed = (
-            self.last_fraction >= self.threshold or t <= self._open_until or t - self._last_pass >= self.look_every_s
-        )
+            changed = cv2.absdiff(grey, previous) > self.pixel_delta
+            self.last_fraction = float(np.count_nonzero(changed)) / changed.size
+        moved = changed is not None and self.last_fraction >= self.threshold
+        passed = moved or changed is None or t <= self._open_until or t - self._last_pass >= self.look_every_s
         if passed:
             self._last_pass = t
+            whole = (0, bgr.shape[1], bgr.shape[0], 0)
+            self.last_regions = self._regions(changed, bgr.shape) if moved and changed is not None else [whole]
         return passed
+
+    def _regions(self, changed: Image, shape: tuple[int, ...]) -> list[Box]:
+        """Boxes (full-frame pixels) around what moved, widened to take in a whole head, merged where they meet."""
+        mask = cv2.dilate(changed.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        height, width = shape[:2]
+        k = width / changed.shape[1]
+        boxes: list[list[float]] = []
+        for x, y, w, h, _area in stats[1:count]:
+            # A face is at the top of what moved (a head above a walking body, or the head alone), at most about as
+            # wide as that: search the top part, as tall as it is wide, widened by half its size each way (at least
+            # 24 px) and more upwards, where the head may not have moved as much as the body.
+            m = max(24.0, 0.5 * w * k)
+            top_part = min(h, 1.2 * w)
+            boxes.append([x * k - m, y * k - 1.5 * m, (x + w) * k + m, (y + top_part) * k + m])
+        merged = _merge(boxes)
+        clipped = [
+            (max(0, round(y0)), min(width, round(x1)), min(height, round(y1)), max(0, round(x0)))
+            for x0, y0, x1, y1 in merged
+        ]
+        area = sum((b - t) * (r - left) for t, r, b, left in clipped)
+        if area >= WHOLE_FRAME_SHARE * width * height:
+            return [(0, width, height, 0)]
+        return clipped
+
+
+def _merge(boxes: list[list[float]]) -> list[list[float]]:
+    """Union of overlapping boxes (x0, y0, x1, y1), until none overlap."""
+    out = [b[:] for b in boxes]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]:
+                    out[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return out

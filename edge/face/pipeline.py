@@ -1,8 +1,9 @@
 """Processing of one frame: a plain function given its gate, detector, tracker, recogniser and visit book.
 
-Cheap work first: the motion gate (~1 ms) decides whether to detect at all; detection runs on a downscaled frame;
-only a new track is encoded (a few attempts at most); one observation per person per visit comes out. Nothing here
-publishes: the caller queues the observations.
+Cheap work first: the motion gate (~1 ms) decides whether to detect at all and where; detection runs on those
+regions only; a track is encoded a few times at most, when its face is big enough and better than before (nearer the
+camera, or after a pause); one observation per person per visit comes out. Nothing here publishes: the caller
+queues the observations.
 """
 
 from dataclasses import asdict, dataclass, field
@@ -43,7 +44,26 @@ class Stats:
     encodings: int = 0
     observations: int = 0
     errors: int = 0
-    smallest_face_px: int = 0  # for installers aiming a camera: faces below ~80 px / detect_scale are missed
+    smallest_face_px: int = 0  # for installers aiming a camera: faces below `min_face_px` are not identified
+    largest_face_px: int = 0
+    # Faces found by height: those under 60 px are too small to identify reliably (counted, not encoded).
+    faces_under_60px: int = 0
+    faces_60_99px: int = 0
+    faces_100_149px: int = 0
+    faces_150px_up: int = 0
+
+    def count_face(self, height: int) -> None:
+        self.faces += 1
+        self.smallest_face_px = min(self.smallest_face_px or height, height)
+        self.largest_face_px = max(self.largest_face_px, height)
+        if height < 60:
+            self.faces_under_60px += 1
+        elif height < 100:
+            self.faces_60_99px += 1
+        elif height < 150:
+            self.faces_100_149px += 1
+        else:
+            self.faces_150px_up += 1
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -59,6 +79,11 @@ class Stages:
     recogniser: Recogniser
     visits: Visits
     attempts: int = 3
+    min_face_px: int = 60  # smaller faces give unreliable encodings: counted, not identified
+    retry_s: float = 1.0  # a face not recognised is encoded again after this long, or sooner if it got bigger
+    # Frames a face must be seen in before it is encoded: a one-frame detection is often not a face at all. A still
+    # image has one frame only, so it is 1 there.
+    confirm_hits: int = 2
     stats: Stats = field(default_factory=Stats)
 
 
@@ -95,6 +120,20 @@ def whole_face(box: Box, shape: tuple[int, ...]) -> bool:
     return top >= margin and left >= margin and bottom <= shape[0] - margin and right <= shape[1] - margin
 
 
+def _worth_encoding(stages: Stages, track: Track, frame: Frame) -> bool:
+    """Encode a face not yet identified when it is whole, big enough, and better than what was tried: someone walking
+    in is first seen small at the door and grows as they come nearer, so the later encodings are the good ones."""
+    height = track.box[2] - track.box[0]
+    return (
+        track.identity is None
+        and track.hits >= stages.confirm_hits
+        and track.attempts < stages.attempts
+        and height >= stages.min_face_px
+        and whole_face(track.box, frame.image.shape)
+        and (height >= 1.2 * track.encoded_px or frame.t - track.encoded_at >= stages.retry_s)
+    )
+
+
 def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     """Run one frame through the stages; returns the visits that started."""
     stats = stages.stats
@@ -103,23 +142,20 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     if not stages.gate.moving(frame.image, frame.t):
         stats.gated_out += 1
         return out
-    boxes = stages.detector.detect(frame.image)
-    stats.faces += len(boxes)
+    boxes = stages.detector.detect(frame.image, stages.gate.last_regions)
     for top, _, bottom, _ in boxes:
-        stats.smallest_face_px = min(stats.smallest_face_px or bottom - top, bottom - top)
+        stats.count_face(bottom - top)
     tracks = stages.tracker.update(boxes, frame.t)
     for track in tracks:
         track.last_ts = frame.ts
-    pending = [
-        track
-        for track in tracks
-        if track.identity is None and track.attempts < stages.attempts and whole_face(track.box, frame.image.shape)
-    ]
+    pending = [track for track in tracks if _worth_encoding(stages, track, frame)]
     for track, encoding in zip(pending, encode_faces(frame.image, [t.box for t in pending]), strict=True):
         stats.encodings += 1
         track.attempts += 1
+        track.encoded_px = max(track.encoded_px, track.box[2] - track.box[0])
+        track.encoded_at = frame.t
         track.encodings.append(encoding)
-        track.identity = stages.recogniser.known(encoding)
+        track.identity = stages.recogniser.known_track(track.encodings)
         if track.identity is None and track.attempts >= stages.attempts:
             track.identity = stages.recogniser.unknown(track.encodings, month_of(frame.ts))
     for track in tracks:

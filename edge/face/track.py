@@ -18,9 +18,12 @@ class Track:
     first_seen: float
     last_seen: float
     attempts: int = 0
+    hits: int = 1  # frames it was seen in: a box seen once may be a shirt collar, not a face
     encodings: list[Vector] = field(default_factory=list, repr=False)
     identity: Identity | None = None
     last_ts: datetime | None = None  # wall-clock time of `last_seen`
+    encoded_px: int = 0  # height of the largest face encoded so far
+    encoded_at: float = float("-inf")  # when the last encoding was tried
 
 
 def _centre(box: Box) -> tuple[float, float, float]:
@@ -56,6 +59,7 @@ class Tracker:
                 continue
             track = self.tracks[ti]
             track.box, track.last_seen = boxes[bi], t
+            track.hits += 1
             taken_tracks.add(ti)
             seen[bi] = track
         for bi, box in enumerate(boxes):

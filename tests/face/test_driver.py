@@ -263,11 +263,11 @@ def test_a_failing_frame_is_counted_not_fatal(scene: Scene, enrolled: Path) -> N
     stages = build_stages(config, Gallery(enrolled, PASSPHRASE), remember_unknowns=False)
     detect, calls = stages.detector.detect, []
 
-    def flaky(bgr: Image) -> list[Box]:
+    def flaky(bgr: Image, regions: list[Box] | None = None) -> list[Box]:
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("a corrupt frame")  # a library error on one frame (unit-level fault injection)
-        return detect(bgr)
+        return detect(bgr, regions)
 
     stages.detector.detect = flaky  # type: ignore[method-assign]
     seen: list[str] = []

@@ -1,0 +1,155 @@
+"""Faces as a door camera really sees them: the real photographs at 640 px wide and shrunk to 60-px faces, a real
+photograph with faces under 160 px through `camera-test`, and door-camera footage composed from the photographs
+(`simulators.door_scene`) scored against its truth."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.drivers.camera import CameraConfig
+from edge.face import facestack
+from edge.face.detect import Detector
+from edge.face.facestack import Box, Image
+from edge.face.gallery import Person
+from edge.face.pipeline import Frame, finish, process_frame
+from edge.face.runner import build_stages
+from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
+from tests.face.cli import eldercare
+
+PHOTOS = sorted(FACES.glob("*.jpg"))
+IDS = {"obama": "elder-obama", "guido": "elder-guido", "allen": "elder-allen", "wozniak": "staff-wozniak"}
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def reference_faces(rgb: Image) -> list[Box]:
+    """Every face in a photo, found the slow, thorough way (two upsampling passes on a copy <= 1000 px)."""
+    k = min(1.0, 1000 / max(rgb.shape[:2]))
+    small = np.ascontiguousarray(cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)) if k < 1 else rgb
+    return [(round(t / k), round(r / k), round(b / k), round(lft / k)) for t, r, b, lft in facestack.locate(small, 2)]
+
+
+def overlaps(a: Box, b: Box) -> bool:
+    """The same face: the boxes' centres lie within half a face of each other."""
+    return abs((a[0] + a[2]) - (b[0] + b[2])) / 2 < (a[2] - a[0]) / 2 and abs((a[1] + a[3]) - (b[1] + b[3])) / 2 < (
+        a[1] - a[3]
+    ) / 2
+
+
+def scaled(rgb: Image, k: float) -> Image:
+    out: Image = np.ascontiguousarray(cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA))
+    return out
+
+
+@pytest.mark.parametrize("photo", PHOTOS, ids=[p.stem for p in PHOTOS])
+def test_every_face_of_60_px_or_more_is_found_at_640_px_and_at_door_camera_size(photo: Path) -> None:
+    rgb = facestack.read_image(photo)
+    faces = reference_faces(rgb)
+    assert faces, f"{photo.name}: the reference found no face"
+    detector = Detector()  # the camera's defaults, on a whole frame (a still, or the first frame of a stream)
+    k = 640 / rgb.shape[1]
+    bgr = cv2.cvtColor(scaled(rgb, k), cv2.COLOR_RGB2BGR)
+    found = detector.detect(bgr)
+    for face in faces:
+        expected = tuple(round(v * k) for v in face)
+        if expected[2] - expected[0] >= 60:
+            assert any(overlaps(expected, f) for f in found), f"{photo.name} at 640 px: missed {expected}"  # type: ignore[arg-type]
+    # Shrunk so that its largest face is 60 px tall, as a door camera sees a far face.
+    largest = max(faces, key=lambda b: b[2] - b[0])
+    k = 60 / (largest[2] - largest[0])
+    bgr = cv2.cvtColor(scaled(rgb, k), cv2.COLOR_RGB2BGR)
+    expected = tuple(round(v * k) for v in largest)
+    assert any(overlaps(expected, f) for f in detector.detect(bgr)), f"{photo.name} with 60-px faces: missed"  # type: ignore[arg-type]
+
+
+def test_a_photograph_with_faces_under_160_px_gives_observations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The failure this camera once had: a 700-px-wide photo of two people (faces ~60-65 px) gave no face at all."""
+    rgb = facestack.read_image(FACES / "obama_and_biden.jpg")
+    k = 700 / rgb.shape[1]
+    small = tmp_path / "two_people_700.jpg"
+    cv2.imwrite(str(small), cv2.cvtColor(scaled(rgb, k), cv2.COLOR_RGB2BGR))
+    result = eldercare(capsys, "edge", "camera-test", str(small))
+    assert result.code == 0, result.err
+    observations = result.out.splitlines()
+    assert len(observations) >= 2, result.err
+    assert "faces by height:" in result.err and "smallest" in result.err
+    assert "summary: 1 frames read, 0 gated out, 3 faces found" in result.err
+
+
+@pytest.fixture(scope="module")
+def people() -> list[Person]:
+    return [
+        Person(
+            id=IDS[name],
+            role="staff" if name == "wozniak" else "elder",
+            encodings=[
+                [float(x) for x in e] for p in photos for e in facestack.enrolment_encodings(FACES / f"{p}.jpg")
+            ],
+        )
+        for name, photos in ENROL.items()
+    ]
+
+
+def run_pipeline(scene: DoorScene, people: list[Person]) -> Score:
+    config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."), visit_gap_s=5)
+    stages = build_stages(config, None)
+    stages.recogniser.set_people(people)
+    observations = []
+    for index, image in enumerate(scene.frames()):
+        t = index / scene.fps
+        observations += process_frame(Frame(image, t, START + timedelta(seconds=t)), stages)
+    observations += finish(stages, START + timedelta(seconds=scene.duration_s))
+    return score(scene.visits, [(o.identity.person, (o.ts - START).total_seconds()) for o in observations], IDS)
+
+
+@pytest.fixture(scope="module")
+def footage_score(people: list[Person]) -> Score:
+    return run_pipeline(DoorScene(seed=2, duration_s=60), people)
+
+
+def test_door_footage_no_wrong_person_and_one_observation_per_visit(footage_score: Score) -> None:
+    assert footage_score.visits >= 10
+    assert footage_score.wrong == []  # nobody's visit credited to another enrolled person
+    assert footage_score.repeated == []  # one observation per person per visit
+    # Measured floor today (docs/face.md): most misses are faces of 60-80 px that match nobody within 0.5.
+    assert footage_score.found_share >= 0.7, footage_score.missed
+
+
+@pytest.mark.xfail(strict=True, reason="measured 77-80 %: small (60-80 px) faces are not recognised within the "
+                   "tolerance; see docs/face.md, Known gaps")
+def test_door_footage_visits_found_95_percent(footage_score: Score) -> None:
+    assert footage_score.found_share >= 0.95, footage_score.missed
+
+
+def test_pipeline_and_naive_baseline_find_the_same_visits(people: list[Person]) -> None:
+    from bench.face_pipeline import naive
+
+    scene = DoorScene(seed=4, duration_s=12, face_px=(90, 150))
+    ours = run_pipeline(scene, people)
+    frames = (Frame(im, i / scene.fps, START + timedelta(seconds=i / scene.fps)) for i, im in enumerate(scene.frames()))
+    found, _, _ = naive(frames, people, 0.5, 60)
+    theirs = score(scene.visits, found, IDS)
+    assert ours.found == theirs.found == ours.visits
+    assert ours.wrong == theirs.wrong == []
+
+
+def test_enrolment_refuses_a_tiny_or_blurred_face(
+    tmp_path: Path, gallery_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rgb = cv2.imread(str(FACES / "obama_1.jpg"))
+    assert rgb is not None
+    tiny, blurred = tmp_path / "tiny.jpg", tmp_path / "blurred.jpg"
+    cv2.imwrite(str(tiny), cv2.resize(rgb, None, fx=0.2, fy=0.2, interpolation=cv2.INTER_AREA))  # a ~50 px face
+    cv2.imwrite(str(blurred), cv2.GaussianBlur(rgb, (0, 0), 10))
+    gallery = str(tmp_path / "gallery")
+    for photo, reason in ((tiny, "too small for a reliable encoding"), (blurred, "too blurred")):
+        refused = eldercare(capsys, "edge", "enrol", "--gallery", gallery, "--id", "elder-1", "--role", "elder",
+                            str(FACES / "obama_2.jpg"), str(photo))
+        assert refused.code == 1 and reason in refused.err and "nothing was enrolled" in refused.err, refused.err
+    several = eldercare(capsys, "edge", "enrol", "--gallery", gallery, "--id", "elder-1", "--role", "elder",
+                        str(FACES / "obama_1.jpg"), str(FACES / "obama_2.jpg"), str(FACES / "obama_3.jpg"))
+    assert several.code == 0 and "from 3 photo(s)" in several.out, several.err
