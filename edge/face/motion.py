@@ -32,6 +32,7 @@ class MotionGate:
         self._changed: Image | None = None
         self._shape: tuple[int, ...] = ()
         self.last_regions: list[Box] = []  # where to look in the frame last let through (whole frame if forced)
+        self.last_forced = False  # that frame was let through without motion (first frame, held open, periodic look)
 
     def open_until(self, t: float) -> None:
         """Look at every frame until time `t` (e.g. after a counter's entry)."""
@@ -59,6 +60,7 @@ class MotionGate:
         passed = moved or changed is None or t <= self._open_until or t - self._last_pass >= self.look_every_s
         if passed:
             self._last_pass = t
+            self.last_forced = not moved
             whole = (0, bgr.shape[1], bgr.shape[0], 0)
             self.last_regions = self._regions(changed, bgr.shape) if moved and changed is not None else [whole]
         return passed

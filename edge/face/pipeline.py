@@ -81,8 +81,8 @@ class Stages:
     attempts: int = 3
     min_face_px: int = 60  # smaller faces give unreliable encodings: counted, not identified
     retry_s: float = 1.0  # a face not recognised is encoded again after this long, or sooner if it got bigger
-    # Frames a face must be seen in before it is encoded: a one-frame detection is often not a face at all. A still
-    # image has one frame only, so it is 1 there.
+    # Frames a face must be seen in before it is encoded: a one-frame detection in a moving region is often not a face
+    # at all. A look without motion (a still image, the first frame, a periodic look at a still doorway) counts at once.
     confirm_hits: int = 2
     stats: Stats = field(default_factory=Stats)
 
@@ -120,13 +120,13 @@ def whole_face(box: Box, shape: tuple[int, ...]) -> bool:
     return top >= margin and left >= margin and bottom <= shape[0] - margin and right <= shape[1] - margin
 
 
-def _worth_encoding(stages: Stages, track: Track, frame: Frame) -> bool:
+def _worth_encoding(stages: Stages, track: Track, frame: Frame, whole_look: bool) -> bool:
     """Encode a face not yet identified when it is whole, big enough, and better than what was tried: someone walking
     in is first seen small at the door and grows as they come nearer, so the later encodings are the good ones."""
     height = track.box[2] - track.box[0]
     return (
         track.identity is None
-        and track.hits >= stages.confirm_hits
+        and (track.hits >= stages.confirm_hits or whole_look)
         and track.attempts < stages.attempts
         and height >= stages.min_face_px
         and whole_face(track.box, frame.image.shape)
@@ -142,13 +142,14 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     if not stages.gate.moving(frame.image, frame.t):
         stats.gated_out += 1
         return out
+    whole_look = stages.gate.last_forced
     boxes = stages.detector.detect(frame.image, stages.gate.last_regions)
     for top, _, bottom, _ in boxes:
         stats.count_face(bottom - top)
     tracks = stages.tracker.update(boxes, frame.t)
     for track in tracks:
         track.last_ts = frame.ts
-    pending = [track for track in tracks if _worth_encoding(stages, track, frame)]
+    pending = [track for track in tracks if _worth_encoding(stages, track, frame, whole_look)]
     for track, encoding in zip(pending, encode_faces(frame.image, [t.box for t in pending]), strict=True):
         stats.encodings += 1
         track.attempts += 1

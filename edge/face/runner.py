@@ -14,7 +14,7 @@ from typing import Any
 
 from edge.drivers.base import Emit, Reading, health
 from edge.drivers.camera import CameraConfig
-from edge.face.capture import SourceKind, frames, redact, source_kind
+from edge.face.capture import frames, redact
 from edge.face.detect import Detector
 from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
 from edge.face.match import Recogniser
@@ -43,7 +43,6 @@ def build_stages(config: CameraConfig, gallery: Gallery | None, *, remember_unkn
         visits=Visits(config.visit_gap_s),
         attempts=config.encode_attempts,
         min_face_px=config.min_face_px,
-        confirm_hits=1 if source_kind(config.source) is SourceKind.IMAGE else 2,
     )
 
 
