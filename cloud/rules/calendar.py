@@ -154,3 +154,15 @@ def plan_day(schedule: Schedule, day: date, exceptions: Mapping[date, str] | Non
 def days(first: date, last: date) -> list[date]:
     """Every date from `first` to `last` inclusive."""
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+# From this day of December on, next year's calendar must be known: plans and rosters for January are made now.
+ALERT_FROM_MONTH_DAY = (12, 1)
+
+
+def unknown_years(calendar: Calendar, today: date) -> list[int]:
+    """The years the calendar should know by `today` and does not: this year, and from 1 December next year."""
+    years = [today.year]
+    if (today.month, today.day) >= ALERT_FROM_MONTH_DAY:
+        years.append(today.year + 1)
+    return [y for y in years if not calendar.knows(y)]
