@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+
 from cloud.derive.deployment import ConfigFileError, read_holidays, read_rules
 from cloud.rules.calendar import PACKAGE, Calendar
 from cloud.rules.config import RulesConfig
