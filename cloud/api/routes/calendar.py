@@ -6,7 +6,7 @@ replaces it at once, and the worker recomputes the stored days it changes on its
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,7 +91,7 @@ def upload(body: CalendarIn, user: BureauUser, session: SessionDep, runtime: Run
     except ConfigFileError as exc:
         problems = [line.removeprefix("holiday file: ") for line in str(exc).splitlines()]
         return JSONResponse({"detail": "\n".join(problems), "problems": problems},
-                            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+                            status_code=422)
     calendar_store.store_version(session, days, source="upload", now=config.clock(), by=user.name)
     session.commit()
     return _out(session, config.today(runtime.settings.timezone))
