@@ -41,9 +41,13 @@ class Outcome:
 
 
 def run_one(bench: str, quick: bool, timeout: float) -> Outcome:
-    """Run one benchmark as its own process, showing its output as it comes; killed once `timeout` passes (a
-    benchmark that hangs in silence is caught too, since the wait does not depend on its output)."""
-    command = [sys.executable, "-m", f"bench.{bench}", *(["--quick"] if quick else [])]
+    """Run one benchmark of this folder as its own process."""
+    return run_command(bench, [sys.executable, "-m", f"bench.{bench}", *(["--quick"] if quick else [])], timeout)
+
+
+def run_command(bench: str, command: list[str], timeout: float) -> Outcome:
+    """Run a benchmark's command, showing its output as it comes; killed once `timeout` passes (a benchmark that
+    hangs in silence is caught too, since the wait does not depend on its output)."""
     started = time.monotonic()
     lines: list[str] = []
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
