@@ -1,7 +1,7 @@
 """The bureau's holiday file on the dashboard, in real headless Chromium: a broken file is refused with one line per
 problem, a good one is shown (its days, and 2027 known from it) and a town officer has no such page."""
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, FilePayload, expect
 
 from tests.dashboard.conftest import login, shot
 
@@ -17,7 +17,7 @@ def test_bureau_uploads_a_holiday_file(browser: Browser, base_url: str) -> None:
     expect(years.locator("tr", has_text="2027")).to_contain_text("未知")
     form = page.get_by_test_id("calendar-form")
     form.locator("input[type=file]").set_input_files(
-        files=[{"name": "holidays.csv", "mimeType": "text/csv", "buffer": BAD.encode("utf-8")}])
+        files=[FilePayload(name="holidays.csv", mimeType="text/csv", buffer=BAD.encode("utf-8"))])
     form.locator("button").click()
     problems = page.get_by_test_id("calendar-problems")
     expect(problems).to_contain_text("line 3: duplicate date 2026-10-19 (first on line 2)")
@@ -26,7 +26,7 @@ def test_bureau_uploads_a_holiday_file(browser: Browser, base_url: str) -> None:
     shot(page, "bureau-calendar-refused")
 
     form.locator("input[type=file]").set_input_files(
-        files=[{"name": "holidays.csv", "mimeType": "text/csv", "buffer": GOOD.encode("utf-8")}])
+        files=[FilePayload(name="holidays.csv", mimeType="text/csv", buffer=GOOD.encode("utf-8"))])
     form.locator("button").click()
     days = page.get_by_test_id("calendar-days").locator("tbody tr")
     expect(days).to_have_count(3)

@@ -3,19 +3,23 @@ holiday upload or a closure change, `cloud rederive` rewrites stored verdicts, t
 offline check on an announced closure, and spot checks older than 62 days."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, delete, select
 
 from cloud.derive import calendar_store
 from cloud.derive.plans import create_plan
 from cloud.derive.rederive import rederive_range
 from cloud.derive.runner import Partition, live_offline, run_pass
-from cloud.rules.calendar import PACKAGE
+from cloud.rules.calendar import PACKAGE, Calendar
 from cloud.rules.config import RulesConfig
 from cloud.rules.holidays_file import parse_holidays
 from cloud.store.db import make_session_factory
 from cloud.store.derived import SpotCheckResult, Veto
 from cloud.store.models import Alert, Device, Station, StationException
+from eldercare.cli import cli
 from tests.derive.conftest import feed
 from tests.derive.test_worker import NOW, stored
 
@@ -49,10 +53,8 @@ def test_worker_recomputes_by_itself_after_a_holiday_upload(store: Engine, messa
 
 
 def test_worker_takes_in_the_setting_file_when_it_changes(store: Engine, messages: list[tuple[str, bytes]],
-                                                          tmp_path: object) -> None:
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "holidays.csv"
+                                                          tmp_path: Path) -> None:
+    path = tmp_path / "holidays.csv"
     path.write_text("date,kind,name\n", encoding="utf-8")
     feed(store, messages)
     factory = make_session_factory(store)
@@ -96,7 +98,7 @@ def test_rederive_changes_stored_verdicts_after_a_calendar_change(store: Engine,
     assert _verdict(store, "qd-a", MONDAY) == "open"
     with factory() as session:
         assert {r.result for r in session.scalars(select(SpotCheckResult))} == {"pass"}
-    calendar = calendar_store.Calendar.from_days(parse_holidays(COUNTY_HOLIDAY))
+    calendar = Calendar.from_days(parse_holidays(COUNTY_HOLIDAY))
     lines: list[str] = []
     count = rederive_range(factory, date(2026, 10, 12), date(2026, 10, 12), ["qd-a"], CONFIG, calendar, NOW,
                            lines.append)
@@ -168,3 +170,22 @@ def test_a_plan_older_than_62_days_is_still_judged(store: Engine, messages: list
         result = session.scalars(select(SpotCheckResult).where(SpotCheckResult.station_id == "qd-a")).one()
         veto = session.scalars(select(Veto).where(Veto.station_id == "qd-a")).one()
     assert result.result == "fail" and (veto.year, veto.failed) == (2026, 1)
+
+
+def test_rederive_command(store: Engine, messages: list[tuple[str, bytes]], tmp_path: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    feed(store, messages)
+    run_pass(make_session_factory(store), Partition(), CONFIG, NOW)
+    holidays = tmp_path / "holidays.csv"
+    holidays.write_text(COUNTY_HOLIDAY, encoding="utf-8")
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("ELDERCARE_HOLIDAYS_FILE", str(holidays))
+    runner = CliRunner()
+    done = runner.invoke(cli, ["cloud", "rederive", "--from", "2026-10-12", "--to", "2026-10-13", "--station", "qd-a"])
+    assert done.exit_code == 0, done.output
+    assert "rederive: station 1/1 qd-a 2026-10:" in done.stderr and "rederive: done:" in done.stderr
+    assert _verdict(store, "qd-a", MONDAY) == "not_scheduled" and _verdict(store, "qd-b", MONDAY) == "open"
+    unknown = runner.invoke(cli, ["cloud", "rederive", "--from", "2026-10-12", "--to", "2026-10-12", "--station", "x"])
+    assert unknown.exit_code != 0 and "no such station: x" in unknown.stderr
+    backwards = runner.invoke(cli, ["cloud", "rederive", "--from", "2026-10-12", "--to", "2026-10-01"])
+    assert backwards.exit_code != 0 and "--to is before --from" in backwards.stderr
