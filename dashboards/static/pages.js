@@ -227,7 +227,9 @@ Pages.alerts = async (main) => {
     }, label);
     const row = el("tr", { "data-alert": a.id, "data-status": a.status },
       el("td", {}, a.id), el("td", { class: `kind-${a.kind}` }, KIND_NAMES[a.kind] || a.kind),
-      el("td", {}, a.station_name, el("div", { class: "muted" }, a.town)), el("td", {}, time(a.raised_at)),
+      el("td", {}, a.station ? [a.station_name, el("div", { class: "muted" }, a.town)]
+        : a.kind === "calendar_unknown_year" ? el("a", { href: "#/calendar" }, `全局：缺少 ${a.evidence.year} 年节假日安排`) : "全局"),
+      el("td", {}, time(a.raised_at)),
       el("td", {}, badge(`status-${a.status}`, STATUS_NAMES[a.status] || a.status)),
       el("td", {}, LEVEL_NAMES[a.level] || a.level),
       el("td", {}, a.acknowledged_by ? `${a.acknowledged_by} ${time(a.acknowledged_at)}` : "—"),

@@ -1,8 +1,14 @@
 """The bureau's holiday file on the dashboard, in real headless Chromium: a broken file is refused with one line per
 problem, a good one is shown (its days, and 2027 known from it) and a town officer has no such page."""
 
-from playwright.sync_api import Browser, FilePayload, expect
+from datetime import UTC, date, datetime
 
+from playwright.sync_api import Browser, FilePayload, expect
+from sqlalchemy import Engine
+
+from cloud.derive import calendar_store
+from cloud.rules.calendar import PACKAGE
+from cloud.store.db import make_session_factory
 from tests.dashboard.conftest import login, shot
 
 BAD = "date,kind,name\n2026-10-19,holiday,县庆\n2026-10-19,workday,重复\n2026-10-3x,holiday,坏日期\n"
@@ -39,3 +45,18 @@ def test_bureau_uploads_a_holiday_file(browser: Browser, base_url: str) -> None:
     town = login(browser, base_url, "town-hl")
     expect(town.locator("#nav a[data-page=calendar]")).to_have_count(0)
     town.context.close()
+
+
+def test_the_unknown_year_alert_shows_on_the_bureaus_alerts_page(browser: Browser, base_url: str,
+                                                                 fleet_db: Engine) -> None:
+    december = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    with make_session_factory(fleet_db)() as session:
+        calendar_store.unknown_year_alerts(session, PACKAGE, date(2026, 12, 1), december)
+        session.commit()
+    page = login(browser, base_url, "admin")
+    page.click("#nav a[data-page=alerts]")
+    row = page.get_by_test_id("alerts").locator("tr", has_text="节假日日历缺少年份")
+    expect(row).to_contain_text("缺少 2027 年节假日安排")
+    expect(row).to_contain_text("民政局")
+    shot(page, "bureau-alert-unknown-year")
+    page.context.close()
