@@ -160,12 +160,17 @@ def test_a_plan_older_than_62_days_is_still_judged(store: Engine, messages: list
     factory = make_session_factory(store)
     with factory() as session:
         create_plan(session, day=date(2026, 10, 14), start=time(9), end=time(10), scope="stations",
-                    stations=["qd-a"], created_by="bureau", now=NOW)
+                    stations=["qd-a"], created_by="bureau", now=datetime(2026, 10, 13, 2, 0, tzinfo=UTC))
         session.commit()
-    # The station's outbox replays its October days in late December; the worker only runs then.
+    feed(store, messages)
+    # The worker derives 14 October at 09:30, inside the check window (not judged yet), then is down until late
+    # December: no event touches that day again, so only the pass over due plans can judge it.
+    during = datetime(2026, 10, 14, 1, 30, tzinfo=UTC)
+    assert run_pass(factory, Partition(), CONFIG, during).errors == 0
+    with factory() as session:
+        assert session.scalars(select(SpotCheckResult)).all() == []
     late = datetime(2026, 12, 28, 4, 0, tzinfo=UTC)
-    feed(store, messages, received_at=late)
-    run_pass(factory, Partition(), CONFIG, late)
+    assert run_pass(factory, Partition(), CONFIG, late).errors == 0
     with factory() as session:
         result = session.scalars(select(SpotCheckResult).where(SpotCheckResult.station_id == "qd-a")).one()
         veto = session.scalars(select(Veto).where(Veto.station_id == "qd-a")).one()
