@@ -15,6 +15,7 @@ KINDS = ("holiday", "workday")
 MAX_NAME = 100
 # A date outside this range is a typing slip (20260 for 2026), not a plan.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+MAX_PROBLEMS = 50  # a file wrong on every line is reported by its first problems, and how many more there are
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,10 @@ class HolidayFileError(ValueError):
 
 def parse_holidays(text: str) -> list[LocalDay]:
     """Every day of the file, in file order; raises HolidayFileError listing every problem (one per line)."""
-    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    try:
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    except csv.Error as exc:  # e.g. a NUL byte: not a text CSV at all
+        raise HolidayFileError([f"line 1: not a CSV text file: {exc}"]) from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise HolidayFileError(["line 1: the file is empty; expected the header date,kind,name"])
     header = tuple(cell.strip().lower() for cell in rows[0])
@@ -80,6 +84,8 @@ def parse_holidays(text: str) -> list[LocalDay]:
         assert day is not None
         first_line[day] = number
         out.append(LocalDay(day, kind, name, number))
+    if len(problems) > MAX_PROBLEMS:
+        problems = [*problems[:MAX_PROBLEMS], f"... and {len(problems) - MAX_PROBLEMS} more problems"]
     if problems:
         raise HolidayFileError(problems)
     return out

@@ -89,3 +89,12 @@ def test_next_years_calendar_is_missed_from_1_december() -> None:
     assert unknown_years(PACKAGE, date(2026, 12, 1)) == [2027]
     assert unknown_years(PACKAGE, date(2027, 1, 5)) == [2027]
     assert unknown_years(Calendar.from_days(parse_holidays(NOTICE_2027)), date(2026, 12, 1)) == []
+
+
+def test_binary_or_endless_garbage_is_a_short_clear_refusal() -> None:
+    with pytest.raises(HolidayFileError) as raised:
+        parse_holidays("date,kind,name\n2026-10-12,holiday,a\x00b\n")
+    assert raised.value.problems == ["line 2: name contains control characters"]
+    with pytest.raises(HolidayFileError) as raised:
+        parse_holidays("date,kind,name\n" + "someday,off,x\n" * 1000)
+    assert len(raised.value.problems) == 51 and raised.value.problems[-1] == "... and 1950 more problems"
