@@ -300,13 +300,14 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
             started = clock.monotonic()
             stats = run_pass(factory, part, config, datetime.now(UTC), publisher, holidays_file=settings.holidays_file,
                              timezone=settings.timezone)
-            if stats.days or stats.errors or stats.escalated or stats.published:
-                log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, %d commands sent "
-                         "(%.1f s)", stats.days, stats.stations, stats.errors, stats.escalated, stats.offline,
-                         stats.published, clock.monotonic() - started)
+            if stats.days or stats.errors or stats.escalated or stats.published or stats.marked:
+                log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, %d commands sent, "
+                         "%d station-days marked by a calendar or closure change (%.1f s)", stats.days,
+                         stats.stations, stats.errors, stats.escalated, stats.offline, stats.published, stats.marked,
+                         clock.monotonic() - started)
             if once:
                 if stats.errors:
-                    raise click.ClickException(f"{stats.errors} station(s) failed: {stats.messages[0]}")
+                    raise click.ClickException(f"{stats.errors} error(s) in the pass: {stats.messages[0]}")
                 return
             clock.sleep(interval)
     except KeyboardInterrupt:
