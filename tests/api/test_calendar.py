@@ -20,6 +20,9 @@ GOOD = "date,kind,name\n2026-10-19,holiday,县庆\n2027-01-01,holiday,元旦\n"
 
 
 def test_bureau_uploads_the_holiday_file(as_user: Callable[[str], TestClient]) -> None:
+    for user in ("staff-hl1", "dispatch"):
+        assert as_user(user).get(f"{V1}/calendar").status_code == 403
+        assert as_user(user).post(f"{V1}/calendar", json={"content": GOOD}).status_code == 403
     town = as_user("town-hl")
     assert town.post(f"{V1}/calendar", json={"content": GOOD}).status_code == 403
     assert town.get(f"{V1}/calendar").json()["version"] is None

@@ -3,6 +3,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloud.rules.calendar import PACKAGE, Calendar, DayKind, package_knows, plan_day, unknown_years
 from cloud.rules.holidays_file import HolidayFileError, parse_holidays, to_csv
@@ -98,3 +100,21 @@ def test_binary_or_endless_garbage_is_a_short_clear_refusal() -> None:
     with pytest.raises(HolidayFileError) as raised:
         parse_holidays("date,kind,name\n" + "someday,off,x\n" * 1000)
     assert len(raised.value.problems) == 51 and raised.value.problems[-1] == "... and 1950 more problems"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.dates(date(2026, 1, 1), date(2027, 12, 31)), st.sampled_from(["holiday", "workday"]),
+                       max_size=20),
+       st.dates(date(2026, 1, 1), date(2027, 12, 31)))
+def test_the_file_decides_its_dates_and_nothing_else(lines: dict[date, str], probe: date) -> None:
+    text = "date,kind,name\n" + "".join(f"{d.isoformat()},{k},\n" for d, k in lines.items())
+    calendar = Calendar.from_days(parse_holidays(text))
+    plan = plan_day(WEEKDAYS, probe, None, calendar)
+    if probe in lines:
+        assert plan.working is (lines[probe] == "workday")
+    elif package_knows(probe.year):
+        assert plan.national == plan_day(WEEKDAYS, probe).national
+    elif probe.year in {d.year for d in lines}:
+        assert plan.working is (probe.isoweekday() <= 5)
+    else:
+        assert plan.working is None
