@@ -189,7 +189,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.gallery = 12, 100
+        args.seconds, args.gallery = 30, 100
 
     before = rss_mib()
     facestack.load()
