@@ -3,13 +3,15 @@
 - `holiday_files`: every accepted version of the bureau's holiday file; the newest is in force.
 - `applied_exceptions`: the approved closures as the worker last recomputed them (a change is recomputed).
 - `alerts`: `station_id` may be null (a deployment-wide bureau alert, e.g. the calendar does not know next year),
-  with the kind `calendar_unknown_year` and the level `bureau`. SQLite rebuilds the table.
+  with the kind `calendar_unknown_year` and the level `bureau` added to the values the table admits now (kept, so
+  other revisions' kinds survive whatever the order). SQLite rebuilds the table.
 
 Revision ID: 0005_calendar
 Revises: 0004
 Create Date: 2026-11-30
 """
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -22,9 +24,23 @@ depends_on: str | Sequence[str] | None = None
 
 UTC_TS = sa.DateTime(timezone=True)
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-OLD_KINDS = ("'emergency_call', 'spot_check_closed', 'spot_check_unverifiable', 'station_offline', "
-             "'sensor_anomaly'")
-NEW_KINDS = f"{OLD_KINDS}, 'calendar_unknown_year'"
+NEW_KIND, NEW_LEVEL = "calendar_unknown_year", "bureau"
+
+
+def _allowed(column: str) -> tuple[str, list[str]]:
+    """The check constraint on alerts.`column` as the database has it — its name (revisions name it differently
+    through the naming convention) and the values it admits now: other revisions add kinds too, and whichever runs
+    last must keep theirs. PostgreSQL renders `((kind)::text = ANY (ARRAY['a'::character varying, ...]))`, SQLite
+    keeps `kind IN ('a', ...)`; both quote each value."""
+    for check in sa.inspect(op.get_bind()).get_check_constraints("alerts"):
+        sql = str(check["sqltext"])
+        if re.search(rf"\b{column}\b", sql):
+            return str(check["name"]), list(dict.fromkeys(re.findall(r"'([a-z_]+)'", sql)))
+    raise RuntimeError(f"alerts has no check constraint on {column}")
+
+
+def _in(column: str, values: list[str]) -> sa.TextClause:
+    return sa.text(f"{column} IN ({', '.join(repr(v) for v in values)})")
 
 
 def upgrade() -> None:
@@ -49,21 +65,26 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("station_id", "date", name="pk_applied_exceptions"),
     )
+    (kind_check, kinds), (level_check, levels) = _allowed("kind"), _allowed("level")
+    # op.f(): the names exactly as found (the naming convention would prefix them again); kept, so a later
+    # revision that drops them by name still finds them.
     with op.batch_alter_table("alerts") as batch:
         batch.alter_column("station_id", existing_type=sa.String(63), nullable=True)
-        batch.drop_constraint("ck_alerts_kind", type_="check")
-        batch.drop_constraint("ck_alerts_level", type_="check")
-        batch.create_check_constraint("ck_alerts_kind", sa.text(f"kind IN ({NEW_KINDS})"))
-        batch.create_check_constraint("ck_alerts_level", sa.text("level IN ('station', 'town', 'dispatch', 'bureau')"))
+        batch.drop_constraint(op.f(kind_check), type_="check")
+        batch.drop_constraint(op.f(level_check), type_="check")
+        batch.create_check_constraint(op.f(kind_check), _in("kind", [*kinds, NEW_KIND]))
+        batch.create_check_constraint(op.f(level_check), _in("level", [*levels, NEW_LEVEL]))
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM alerts WHERE station_id IS NULL OR kind = 'calendar_unknown_year' OR level = 'bureau'")
+    kind_check, kinds = _allowed("kind")
+    level_check, levels = _allowed("level")
     with op.batch_alter_table("alerts") as batch:
-        batch.drop_constraint("ck_alerts_kind", type_="check")
-        batch.drop_constraint("ck_alerts_level", type_="check")
-        batch.create_check_constraint("ck_alerts_kind", sa.text(f"kind IN ({OLD_KINDS})"))
-        batch.create_check_constraint("ck_alerts_level", sa.text("level IN ('station', 'town', 'dispatch')"))
+        batch.drop_constraint(op.f(kind_check), type_="check")
+        batch.drop_constraint(op.f(level_check), type_="check")
+        batch.create_check_constraint(op.f(kind_check), _in("kind", [k for k in kinds if k != NEW_KIND]))
+        batch.create_check_constraint(op.f(level_check), _in("level", [v for v in levels if v != NEW_LEVEL]))
         batch.alter_column("station_id", existing_type=sa.String(63), nullable=False)
     op.drop_table("applied_exceptions")
     op.drop_table("holiday_files")
