@@ -87,6 +87,7 @@ class AlertKind(StrEnum):
     SPOT_CHECK_UNVERIFIABLE = "spot_check_unverifiable"
     STATION_OFFLINE = "station_offline"
     SENSOR_ANOMALY = "sensor_anomaly"
+    EQUIPMENT_OFF = "equipment_off"
 
 
 class AlertStatus(StrEnum):

@@ -4,7 +4,6 @@ import json
 import random
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -13,7 +12,8 @@ from hypothesis import strategies as st
 from cloud.derive.files import read_events
 from cloud.rules.config import RulesConfig
 from cloud.rules.intervals import intersect, subtract
-from cloud.rules.records import day_record
+from cloud.rules.day import Verdict
+from cloud.rules.records import DayRecord, day_record
 from cloud.rules.station import derive_days
 from tests.rules.conftest import SCHEDULE
 
@@ -64,7 +64,7 @@ def _lines(events: list[tuple[str, int, dict[str, object]]]) -> list[str]:
     return out
 
 
-def _record(lines: list[str], exceptions: dict[date, str] | None = None) -> dict[str, Any]:
+def _record(lines: list[str], exceptions: dict[date, str] | None = None) -> DayRecord:
     obs = read_events(lines, {}, TZ).obs.get("qd-a", [])
     result = derive_days("qd-a", SCHEDULE, exceptions or {}, obs, DAY, DAY, CONFIG)[0]
     return day_record(result, "Asia/Shanghai")
@@ -74,10 +74,20 @@ def _record(lines: list[str], exceptions: dict[date, str] | None = None) -> dict
 @given(st.lists(event, max_size=60))
 def test_compliance_is_a_share(events: list[tuple[str, int, dict[str, object]]]) -> None:
     record = _record(_lines(events))
-    compliance = record["compliance"]
+    compliance = record.compliance
     assert compliance is None or 0.0 <= compliance <= 1.0
-    minutes = record["open_minutes"] + record["closed_minutes"] + record["unknown_minutes"]
-    assert abs(minutes - record["scheduled_minutes"]) <= 2
+    minutes = record.open_minutes + record.closed_minutes + record.unknown_minutes
+    assert abs(minutes - record.scheduled_minutes) <= 2
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(event, max_size=60))
+def test_compliance_never_exceeds_the_known_share(events: list[tuple[str, int, dict[str, object]]]) -> None:
+    """Unknown minutes are never open: switching the equipment off can only lower compliance."""
+    record = _record(_lines(events))
+    assert record.compliance is not None and record.known_share is not None  # a working Monday
+    assert record.compliance <= record.known_share
+    assert record.verdict is not Verdict.OPEN or record.known_share >= CONFIG.open_share
 
 
 @settings(max_examples=60, deadline=None)
@@ -95,8 +105,8 @@ def test_arrival_order_does_not_matter(events: list[tuple[str, int, dict[str, ob
 @given(st.lists(event, max_size=60))
 def test_an_approved_exception_never_lowers_compliance(events: list[tuple[str, int, dict[str, object]]]) -> None:
     lines = _lines(events)
-    plain = _record(lines)["compliance"]
-    excused = _record(lines, {DAY: "typhoon"})["compliance"]
+    plain = _record(lines).compliance
+    excused = _record(lines, {DAY: "typhoon"}).compliance
     if plain is not None:
         assert excused is not None and excused >= plain
 
