@@ -194,7 +194,8 @@ def derive_day(
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
     so_far: float | None = None
-    if until is not None and plan.start <= until < plan.end and compliance is not None:
+    # Only while sessions remain: once the day's last session is over, the day's own compliance says it all.
+    if until is not None and sched and plan.start <= until < sched[-1][1] and compliance is not None:
         elapsed = intersect(sched, [(float(plan.start), until)])
         elapsed_s = total(elapsed)
         so_far = 1.0 if plan.excused is not None else (
