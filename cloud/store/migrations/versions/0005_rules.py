@@ -4,7 +4,7 @@
 - month_results.met and at_risk may be null: a station with no face data cannot have its threshold confirmed.
 
 Revision ID: 0005_rules
-Revises: 0004
+Revises: 0004, 0002 (it alters month_results, made in 0002)
 Create Date: 2026-11-30
 """
 
@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_rules"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = ("0004", "0002")
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = "0002"
+depends_on: str | Sequence[str] | None = None
 
 OLD_KINDS = "'emergency_call', 'spot_check_closed', 'spot_check_unverifiable', 'station_offline', 'sensor_anomaly'"
 NEW_KINDS = f"{OLD_KINDS}, 'equipment_off'"
