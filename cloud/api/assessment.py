@@ -102,9 +102,9 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         SheetRow("服务成效：月度达标月数",
                  f"{sum(1 for m in facts.months if m.met)}/{len(facts.months)}"
                  + (f"（{unconfirmed} 个月{UNCONFIRMED}）" if unconfirmed else ""), "每月达标", None, "月度统计"),
-        SheetRow("运营管理：工作时间内正常开放（开放合规率，按计划时长）", _pct(compliance)
+        SheetRow("运营管理：工作时间内正常开放（开放合规率）", _pct(compliance)
                  + (f"（{unjudged} 个月数据不足，{UNCONFIRMED}）" if unjudged else ""),
-                 "工作时间内正常开放", None, "门磁、人流、人脸、设备在线；未知时长不计为开放"),
+                 "工作时间内正常开放", None, "门磁、人流、人脸、设备在线；按计划时长计，未知时长不计为开放"),
         SheetRow("运营管理：工作时间内未知时长（分钟）", str(unknown_minutes), "—", None, "设备离线或关闭"),
         SheetRow("运营管理：每月至少一次主题活动", f"{len(activity_months)}/{len(month_names)}", "每月 ≥ 1 次",
                  len(activity_months) == len(month_names) if month_names else None, "站点登记"),
@@ -152,11 +152,11 @@ def monthly_report(station: Mapping[str, str], month: MonthRecord | None, days: 
     ]
     if month is not None:
         facts += [
-            ("服务老人（登记老人去重）", str(month.elders)), ("匿名访客", str(month.anonymous_visitors)),
+            ("服务老人（去重）", str(month.elders)), ("匿名访客（不计入达标）", str(month.anonymous_visitors)),
             ("服务人次", str(month.person_times)), ("月度标准", str(month.threshold)),
             ("是否达标", _yes(month.met) + (f"（{month.met_reason}）" if month.met_reason else "")),
             ("月末预计", UNCONFIRMED if month.projection is None else str(month.projection)),
-            ("开放合规率（按计划时长）",
+            ("开放合规率",
              _pct(month.compliance) + (f"（{month.compliance_reason}）" if month.compliance_reason else "")),
             ("已知时长占比", _pct(month.known_share)), ("未知时长（分钟）", str(month.unknown_minutes)),
         ]

@@ -8,7 +8,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cloud.api.schemas import DayOut, DeviceHealth, MonthDay, MonthOut, Segment
-from cloud.rules.config import RulesConfig
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Device, Event, Station
@@ -19,15 +18,11 @@ _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _SHORT = re.compile(r"^(\d{2}):(\d{2}):(\d{2})\+(\d+)s$")
 
 
-def state_so_far(verdict: str, compliance: float | None, rules: RulesConfig) -> str:
+def state_so_far(record: DayRecord) -> str:
     """Today's state for a live view. The day's verdict is judged on the whole day's schedule, so in the morning
-    the hours still to come make it `unknown`; the scheduled minutes so far are judged with the same shares instead
-    (`compliance` is then the day's `compliance_so_far`)."""
-    if verdict != "unknown" or compliance is None:
-        return verdict
-    if compliance >= rules.open_share:
-        return "open"
-    return "closed" if compliance <= rules.closed_share else "partial"
+    the hours still to come make it `unknown`; the rules also judge the scheduled minutes so far, with the same
+    shares, and that is today's state."""
+    return (record.verdict_so_far or record.verdict).value
 
 
 def today_states(session: Session, station_ids: Select[tuple[str]], day: date) -> dict[str, tuple[str, float | None]]:
@@ -37,12 +32,11 @@ def today_states(session: Session, station_ids: Select[tuple[str]], day: date) -
             DayResult.local_date == day, DayResult.station_id.in_(station_ids)
         )
     ).tuples()
-    rules = RulesConfig()
     out = {}
     for sid, stored in rows:
         record = DayRecord.model_validate(stored)
         share = record.compliance_so_far if record.compliance_so_far is not None else record.compliance
-        out[sid] = (state_so_far(record.verdict.value, share, rules), share)
+        out[sid] = (state_so_far(record), share)
     return out
 
 

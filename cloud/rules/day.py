@@ -60,6 +60,7 @@ class DayResult:
     door_idle: list[Interval] = field(default_factory=list)  # sessions with the door open and nobody moving
     count_balance: int | None = None  # counter in - out over the day; None without a counter
     compliance_so_far: float | None = None  # today: open share of the scheduled minutes up to `until`
+    verdict_so_far: Verdict | None = None  # today: the verdict on the scheduled minutes up to `until`
     flags: list[str] = field(default_factory=list)
     clock_faults: int = 0
     notes: list[str] = field(default_factory=list)
@@ -165,6 +166,23 @@ def _verdict(plan: DayPlan, compliance: float | None, known_share: float | None,
     return Verdict.PARTIAL
 
 
+def _so_far(plan: DayPlan, sched: list[Interval], timeline: Timeline, until: float | None,
+            config: RulesConfig) -> tuple[float | None, Verdict | None]:
+    """While the day's sessions run (`until` before the last one ends): compliance and verdict on the scheduled
+    minutes so far, with the same shares as the day's. None otherwise: the day's own figures then say it all."""
+    if until is None or not sched or not plan.start <= until < sched[-1][1]:
+        return None, None
+    elapsed = intersect(sched, [(float(plan.start), until)])
+    elapsed_s = total(elapsed)
+    if plan.working is None or elapsed_s == 0:
+        return None, _verdict(plan, None, None, config)
+    if plan.excused is not None:
+        return 1.0, Verdict.EXCUSED
+    compliance = total(intersect(timeline.open, elapsed)) / elapsed_s
+    known_share = total(intersect(timeline.known, elapsed)) / elapsed_s
+    return compliance, _verdict(plan, compliance, known_share, config)
+
+
 def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
     until: float | None = None,
@@ -193,13 +211,7 @@ def derive_day(
     if plan.working is None:
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
-    so_far: float | None = None
-    # Only while sessions remain: once the day's last session is over, the day's own compliance says it all.
-    if until is not None and sched and plan.start <= until < sched[-1][1] and compliance is not None:
-        elapsed = intersect(sched, [(float(plan.start), until)])
-        elapsed_s = total(elapsed)
-        so_far = 1.0 if plan.excused is not None else (
-            total(intersect(opened, elapsed)) / elapsed_s if elapsed_s > 0 else None)
+    so_far, verdict_so_far = _so_far(plan, sched, timeline, until, config)
     off = equipment_off(plan, timeline, until, config)
     idle = door_idle_sessions(plan, timeline, obs, result_visitors) if plan.working and plan.excused is None else []
     balance = (result_visitors.entries - result_visitors.exits) if result_visitors.has_counter else None
@@ -229,6 +241,7 @@ def derive_day(
         door_idle=idle,
         count_balance=balance,
         compliance_so_far=so_far,
+        verdict_so_far=verdict_so_far,
         flags=flags,
         clock_faults=clock_faults,
         notes=notes,

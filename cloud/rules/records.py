@@ -56,6 +56,8 @@ class DayRecord(BaseModel):
     known_share: float | None = Field(default=None, description="known share of the scheduled minutes")
     compliance_so_far: float | None = Field(default=None, description="while the day runs: open share of the "
                                             "scheduled minutes so far; null once it is over")
+    verdict_so_far: Verdict | None = Field(default=None, description="while the day runs: the verdict on the "
+                                           "scheduled minutes so far; null once it is over")
     calendar: str
     holiday: str | None
     excused: str | None
@@ -112,6 +114,7 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         anonymous_visitors=len(v.anonymous),
         known_share=_share(result.known_share),
         compliance_so_far=_share(result.compliance_so_far),
+        verdict_so_far=result.verdict_so_far,
         calendar=plan.national.kind.value,
         holiday=plan.national.name,
         excused=plan.excused,

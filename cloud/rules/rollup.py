@@ -23,14 +23,15 @@ class Coverage:
 
 
 def coverage(days: Sequence[DayRecord], config: RulesConfig) -> Coverage:
-    """Served / scheduled seconds over the working days. An approved closure owes nothing: its scheduled minutes
-    count as known and served. Null compliance when a day's calendar is unknown (what was owed is not known), when
-    nothing was scheduled, or when less than `month_min_known_share` of the scheduled minutes is known."""
+    """Served / scheduled seconds over the working days that are over. An approved closure owes nothing: its
+    scheduled minutes count as known and served. Null compliance when a day's calendar is unknown (what was owed is
+    not known), when nothing was scheduled, or when less than `month_min_known_share` of the scheduled minutes is
+    known."""
     unknown_calendar = sum(1 for d in days if d.working_day is None)
     scheduled = known = served = 0
     for d in days:
-        if not d.working_day:
-            continue
+        if not d.working_day or d.verdict_so_far is not None:
+            continue  # not a working day, or one still running: its hours to come are not unknown, just not yet
         scheduled += d.scheduled_s
         if d.verdict is Verdict.EXCUSED:
             known += d.scheduled_s

@@ -73,8 +73,8 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
         return [r for r in runs if r[1] - r[0] > grace and intersect([r], checked)]
 
     if failing := touching(closed):
-        return SpotJudgement(SpotResult.FAIL, f"closed for more than {config.spot_check_grace_minutes:g} min during "
-                             "working hours", *counts, tuple(hhmm(failing, zone)))
+        return SpotJudgement(SpotResult.FAIL, "closed during working hours (a stretch longer than "
+                             f"{config.spot_check_grace_minutes:g} min)", *counts, tuple(hhmm(failing, zone)))
     if doubtful := touching(not_open):
         return SpotJudgement(SpotResult.UNVERIFIABLE, "devices off during the check: open cannot be shown, "
                              "an on-site check is needed", *counts, tuple(hhmm(doubtful, zone)))

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from cloud.derive.files import read_events
 from cloud.rules.config import RulesConfig
-from cloud.rules.intervals import intersect, subtract
 from cloud.rules.day import Verdict
+from cloud.rules.intervals import intersect, subtract
 from cloud.rules.records import DayRecord, day_record
 from cloud.rules.station import derive_days
 from tests.rules.conftest import SCHEDULE

@@ -11,7 +11,6 @@ from cloud.api import derived_view
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
 from cloud.api.scope import STATION_DATA_ROLES, get_visible_station, station_condition
-from cloud.rules.config import RulesConfig
 from cloud.store.models import Alert, AlertStatus, Device, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -86,8 +85,7 @@ def station_day(
     if out is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} on {day} yet")
     if day == config.today(station.timezone):
-        share = out.compliance_so_far if out.compliance_so_far is not None else out.compliance
-        out.state_so_far = derived_view.state_so_far(out.verdict.value, share, RulesConfig())
+        out.state_so_far = derived_view.state_so_far(out)
     return out
 
 
