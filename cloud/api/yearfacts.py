@@ -55,7 +55,8 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     out = []
     for s in stations:
         veto = vetoes.get(s.id)
-        failed = veto.failed if veto else sum(1 for r in spots[s.id] if r["result"] == "fail")
+        # Failed station-days: several windows failed on one day count once, as in the veto.
+        failed = veto.failed if veto else len({r["date"] for r in spots[s.id] if r["result"] == "fail"})
         total, answered = calls.get(s.id, (0, 0))
         out.append(YearFacts(
             station=s.id, name=s.name, town=s.town, grade=s.grade, year=year, months=months[s.id],

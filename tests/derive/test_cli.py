@@ -166,3 +166,19 @@ def test_worker_finds_the_store_by_data_dir_like_every_command(audit_files: Audi
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "days of 2 stations" in done.stderr and not (tmp_path / "data").exists()
+
+
+def test_veto_counts_failed_station_days_whatever_the_windows(audit_files: AuditFiles) -> None:
+    # qd-a: closed all day on the 14th (three windows), open only from 09:20 on the 13th (a long window).
+    audit_files.checks.write_text(
+        "date,start,end,station\n2026-10-14,09:00,10:00,qd-a\n2026-10-14,10:00,11:00,qd-a\n"
+        "2026-10-14,14:00,15:00,qd-a\n2026-10-13,08:30,11:30,qd-a\n2026-10-13,10:00,11:00,qd-a\n", encoding="utf-8")
+    lines, _ = run(audit_files, "--spot-checks", str(audit_files.checks))
+    results = [(c["date"], c["start"], c["result"]) for c in lines if c["type"] == "spot_check"]
+    assert results == [("2026-10-14", "09:00", "fail"), ("2026-10-14", "10:00", "fail"),
+                       ("2026-10-14", "14:00", "fail"), ("2026-10-13", "08:30", "fail"),
+                       ("2026-10-13", "10:00", "pass")]
+    late = next(c for c in lines if c["type"] == "spot_check" and c["start"] == "08:30")
+    assert late["stretches"] == ["08:30-09:20"] and late["open_minutes"] > late["closed_minutes"]
+    veto = by(lines, "veto")[("qd-a", "2026")]
+    assert (veto["failed"], veto["veto"], veto["failed_dates"]) == (2, False, ["2026-10-13", "2026-10-14"])
