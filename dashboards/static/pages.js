@@ -5,17 +5,24 @@ const STATE_NAMES = {
   open: "开放", closed: "关闭", partial: "部分开放", unknown: "未知（离线）", excused: "已报备", not_scheduled: "非工作日",
   no_data: "暂无数据",
 };
-const LEVEL_NAMES = { station: "站点", town: "镇（街道）", dispatch: "调度中心" };
+const LEVEL_NAMES = { station: "站点", town: "镇（街道）", dispatch: "调度中心", bureau: "民政局" };
 const STATUS_NAMES = { raised: "待处理", acknowledged: "已确认", resolved: "已解决" };
 const KIND_NAMES = {
   emergency_call: "紧急呼叫", spot_check_closed: "抽查未开放", spot_check_unverifiable: "抽查无法核实",
-  station_offline: "站点离线", sensor_anomaly: "设备异常",
+  station_offline: "站点离线", sensor_anomaly: "设备异常", equipment_off: "工作时间内设备关闭",
+  calendar_unknown_year: "节假日日历缺少年份",
 };
+// Day flags the rules raise as evidence.
+const FLAG_NAMES = {
+  equipment_off: "工作时间内设备关闭", counts_unbalanced: "进出人数不平衡", door_open_idle: "门开但全时段无人进出",
+};
+const UNCONFIRMED = "无法确认";
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
 // The rules explain themselves in English; the common reasons, in the dashboard's language.
 const REASONS = {
   "open during the check": "检查时段内开放", "closed during working hours": "工作时间内未开放",
   "devices offline during the check": "检查时段内设备离线，无法核实", "not a working day": "非工作日",
+  "devices off during the check: open cannot be shown, an on-site check is needed": "检查时段内设备关闭，无法确认开放，需现场核查",
   "window outside the station's working hours": "检查时段不在站点工作时间内",
 };
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
@@ -128,20 +135,30 @@ Pages.station = async (main, [id, day]) => {
   const ov = await Api.get("/overview").catch(() => null);
   const date = day || (ov ? ov.date : new Date().toISOString().slice(0, 10));
   const month = date.slice(0, 7);
-  const [d, m, acts] = await Promise.all([
-    Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`),
-    Api.get(`/stations/${encodeURIComponent(id)}/months/${month}`),
+  // Nothing derived yet (a future date, a new station) is a 404: shown as "no data", not as an error.
+  const orNone = (p) => p.catch((e) => { if (e.status === 404) return null; throw e; });
+  const [day0, month0, acts] = await Promise.all([
+    orNone(Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`)),
+    orNone(Api.get(`/stations/${encodeURIComponent(id)}/months/${month}`)),
     Api.get(`/activities${q({ station: id, month })}`),
   ]);
+  const d = day0 || { verdict: "no_data", timeline: [], devices: [], evidence: {}, flags: [], equipment_off: [] };
+  const m = month0 || { days: [], activities: acts.length, met: null };
   const shown = d.state_so_far || d.verdict;
   const picker = el("input", { type: "date", value: date, onchange: (ev) => { location.hash = `#/station/${id}/${ev.target.value}`; } });
   const ev = d.evidence || {};
   const spans = (label, list) => el("div", {}, el("b", {}, `${label}：`), (list || []).join("，") || "—");
   const counts = table(["指标", "数值"], [
-    [d.state_so_far ? "目前状态" : "当日结论", stateBadge(shown)], ["开放率", pct(d.compliance)], ["服务人次", d.person_times ?? "—"],
-    ["服务老人（去重）", d.elders ?? "—"], ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
-    ["本月服务老人", m.elders ?? "—"], ["月度标准", m.threshold ?? "—"], ["月末预计", m.projection ?? "—"],
-    ["是否达标", m.met === null ? "—" : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标"))],
+    [d.state_so_far ? "目前状态" : "当日结论", stateBadge(shown)],
+    ["开放率（按计划时长）", pct(d.state_so_far ? d.compliance_so_far ?? d.compliance : d.compliance)],
+    ["已知时长占比", pct(d.known_share)], ["未知时长（分钟）", d.unknown_minutes ?? "—"],
+    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", d.elders ?? "—"], ["匿名访客", d.anonymous_visitors ?? "—"],
+    ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
+    ["异常标记", (d.flags || []).map((f) => FLAG_NAMES[f] || f).join("，") || "—"],
+    ["本月服务老人", m.elders ?? "—"], ["本月匿名访客（不计入达标）", m.anonymous_visitors ?? "—"],
+    ["月度标准", m.threshold ?? "—"], ["月末预计", m.projection ?? (month0 ? UNCONFIRMED : "—")],
+    ["是否达标", !month0 ? "—" : (m.met === null ? `${UNCONFIRMED}（无人脸数据）` : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标")))],
+    ["本月开放率", !month0 ? "—" : (m.compliance === null ? `${UNCONFIRMED}（数据不足）` : pct(m.compliance))],
     ["本月主题活动", m.activities],
   ].map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), { "data-testid": "counts" });
   const devices = table(["设备", "类型", "最近上报", "状态"], d.devices.map((x) => el("tr", {},
@@ -161,8 +178,9 @@ Pages.station = async (main, [id, day]) => {
     card(`${d.station_name || id} · ${date}`, "span-8", el("div", { class: "toolbar" }, picker, stateBadge(shown)),
       timelineChart,
       el("div", { class: "evidence", "data-testid": "evidence" },
-        spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed), spans("未知（离线）", ev.unknown),
-        spans("门磁开启", ev.door_open), spans("人员活动", ev.activity))),
+        spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed), spans("未知时长", ev.unknown),
+        spans("工作时间内设备关闭", d.equipment_off), spans("门磁开启", ev.door_open), spans("人员活动", ev.activity),
+        spans("在站人员（计数）", ev.presence))),
     card("当日指标", "span-4", counts),
     card(`月度合规日历 · ${month}`, "span-6", el("div", { class: "toolbar" },
       el("button", { type: "button", "data-export": "monthly-xlsx", onclick: () => Api.download(`/exports/stations/${encodeURIComponent(id)}/monthly/${month}?format=xlsx`).catch((e) => toast(e.message)) }, "导出月报 Excel"),
@@ -227,7 +245,9 @@ Pages.alerts = async (main) => {
     }, label);
     const row = el("tr", { "data-alert": a.id, "data-status": a.status },
       el("td", {}, a.id), el("td", { class: `kind-${a.kind}` }, KIND_NAMES[a.kind] || a.kind),
-      el("td", {}, a.station_name, el("div", { class: "muted" }, a.town)), el("td", {}, time(a.raised_at)),
+      el("td", {}, a.station ? [a.station_name, el("div", { class: "muted" }, a.town)]
+        : a.kind === "calendar_unknown_year" ? el("a", { href: "#/calendar" }, `全局：缺少 ${a.evidence.year} 年节假日安排`) : "全局"),
+      el("td", {}, time(a.raised_at)),
       el("td", {}, badge(`status-${a.status}`, STATUS_NAMES[a.status] || a.status)),
       el("td", {}, LEVEL_NAMES[a.level] || a.level),
       el("td", {}, a.acknowledged_by ? `${a.acknowledged_by} ${time(a.acknowledged_at)}` : "—"),
@@ -281,6 +301,48 @@ Pages["spot-checks"] = async (main) => {
     card(`一票否决 · ${year}`, "span-4", table(["站点", "未开放次数", "否决"], vetoes.map((v) => el("tr", {},
       el("td", {}, v.station_name || v.station), el("td", {}, v.failed), el("td", {}, v.veto ? badge("state-closed", "否决") : "—"))),
       { "data-testid": "vetoes" }))));
+};
+
+// The working calendar: which years are known (package or the bureau's holiday file), the file's days, the upload.
+const YEAR_SOURCES = { package: "国务院通知（内置日历）", file: "本地节假日文件", unknown: "未知：无法判定" };
+const DAY_KINDS = { holiday: "放假", workday: "上班（调休）" };
+Pages.calendar = async (main) => {
+  const cal = await Api.get("/calendar");
+  const problems = el("pre", { class: "error", "data-testid": "calendar-problems", hidden: true });
+  const input = el("input", { type: "file", accept: ".csv,text/csv", name: "file", "data-testid": "calendar-file" });
+  const form = el("form", { class: "toolbar", "data-testid": "calendar-form" }, input,
+    el("button", { type: "submit" }, "上传节假日文件"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = input.files[0];
+    if (!file) { toast("请选择 CSV 文件（表头 date,kind,name）"); return; }
+    try {
+      await Api.post("/calendar", { content: await file.text() });
+      toast("节假日文件已生效，系统将自动重算受影响的日期", 3000, "ok");
+      route();
+    } catch (err) {
+      problems.hidden = false;
+      problems.textContent = `文件未采用，请修改以下问题后重新上传：\n${err.message}`;
+    }
+  });
+  const v = cal.version;
+  const missing = cal.unknown_years.length
+    ? el("p", { class: "error", "data-testid": "calendar-missing" },
+      `日历缺少 ${cal.unknown_years.join("、")} 年的节假日安排：这些年份的开放情况无法判定，请上传国务院通知。`)
+    : null;
+  main.replaceChildren(el("div", { class: "grid" },
+    card("节假日日历", "span-12", missing,
+      table(["年份", "来源"], cal.years.map((y) => el("tr", {}, el("td", {}, y.year),
+        el("td", {}, YEAR_SOURCES[y.source] || y.source))), { "data-testid": "calendar-years" }),
+      el("p", { class: "muted" }, v ? `当前文件：${v.source === "upload" ? "上传" : "配置文件"} · ${v.uploaded_by || "—"} · ${time(v.uploaded_at)}`
+        + (v.applied_at ? ` · 已于 ${time(v.applied_at)} 安排重算` : " · 等待重算") : "当前未使用本地节假日文件"),
+      el("p", { class: "muted" }, "文件格式：CSV（UTF-8），表头 date,kind,name；kind 为 holiday（放假）或 workday（上班）。"
+        + "文件中的日期优先于内置日历；文件列出某一年的任一日期即视为该年已知，未列出的日期按周一至周五上班、周末休息判定，"
+        + "因此须列出该年全部节假日和调休上班日。"),
+      form, problems),
+    card("本地节假日文件中的日期", "span-12", table(["日期", "类型", "名称"], cal.days.map((d) => el("tr", {},
+      el("td", {}, d.date), el("td", {}, DAY_KINDS[d.kind] || d.kind), el("td", {}, d.name))),
+    { "data-testid": "calendar-days" }))));
 };
 
 Pages.assessment = async (main) => {

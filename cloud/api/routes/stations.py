@@ -11,7 +11,6 @@ from cloud.api import derived_view
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
 from cloud.api.scope import STATION_DATA_ROLES, get_visible_station, station_condition
-from cloud.rules.config import RulesConfig
 from cloud.store.models import Alert, AlertStatus, Device, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -83,8 +82,10 @@ def station_day(
 ) -> DayOut:
     station = get_visible_station(session, user, station_id)
     out = derived_view.day_out(session, station, day)
+    if out is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} on {day} yet")
     if day == config.today(station.timezone):
-        out.state_so_far = derived_view.state_so_far(out.verdict, out.compliance, RulesConfig())
+        out.state_so_far = derived_view.state_so_far(out)
     return out
 
 
@@ -97,5 +98,8 @@ def station_month(
     first = date(int(month[:4]), int(month[5:]), 1)
     if not date(2020, 1, 1) <= first <= date(2100, 12, 1):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "month out of range (2020-2100)")
-    return derived_view.month_out(session, station, first, as_of=config.today(station.timezone))
+    out = derived_view.month_out(session, station, first)
+    if out is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} in {month} yet")
+    return out
 
