@@ -34,6 +34,10 @@ class MotionGate:
         self.last_regions: list[Box] = []  # where to look in the frame last let through (whole frame if forced)
         self.last_forced = False  # that frame was let through without motion (first frame, held open, periodic look)
 
+    def look_now(self) -> None:
+        """Search the next frame whole, moving or not (e.g. the gallery changed: look at who is standing there)."""
+        self._last_pass = float("-inf")
+
     def open_until(self, t: float) -> None:
         """Look at every frame until time `t` (e.g. after a counter's entry)."""
         self._open_until = max(self._open_until, t)

@@ -178,6 +178,8 @@ def drop_forgotten(stages: Stages) -> int:
             stages.visits.drop(who.person)
             track.identity, track.attempts, track.encodings = None, 0, []
             reset += 1
+    if reset:
+        stages.gate.look_now()  # someone standing still may not move enough to be searched again soon
     return reset
 
 
