@@ -133,8 +133,11 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
     rules = root / "rules.json"
     rules.write_text(json.dumps({"call_escalate_minutes": ESCALATE_MINUTES}))
     options = ServeOptions("127.0.0.1", port, free_port(), root.resolve(), root / "stations.csv",
-                           worker_args=("--rules", str(rules), "--interval", "1"))
-    supervisor = make_supervisor(options)
+                           worker_args=("--rules", str(rules), "--interval", "1"), allow_anonymous=True)
+    try:
+        supervisor = make_supervisor(options)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
     supervisor.install_signal_handlers()
 
     def say(line: str) -> None:
