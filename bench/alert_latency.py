@@ -64,7 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, run_mosquitto(workdir=Path(tmp)) as broker, sync_playwright() as pw:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         prepare(url)
-        env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_SECRET_KEY": "bench-secret-key-long-enough-0123456789",
+        env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_SECRET_KEY": "bench-key-long-enough-0123456789",
                "ELDERCARE_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}"}
         api_port = free_port()
         procs = [

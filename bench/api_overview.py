@@ -143,7 +143,7 @@ def main() -> None:
         print(f"store: {args.stations} stations, {3 * args.stations} alerts, built in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
         port = free_port()
-        env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_SECRET_KEY": "bench-secret-key-long-enough-0123456789"}
+        env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_SECRET_KEY": "bench-key-long-enough-0123456789"}
         server = subprocess.Popen([sys.executable, "-m", "eldercare", "cloud", "api", "--port", str(port)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

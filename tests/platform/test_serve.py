@@ -1,6 +1,9 @@
 """`eldercare serve` as a county bureau runs it: one command, events from a station, results in the API."""
 
+import json
 import signal
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,7 +15,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from eldercare.localservices import free_port
 from simulators.day_events import station_day
 from simulators.fleet import station_config
-from tests.platform.support import add_user, login, poll, running
+from tests.platform.mqtt_probe import probe
+from tests.platform.support import add_user, env_for, login, poll, running
+
+
+def _accepted(port: int, account: dict[str, str]) -> bool:
+    with probe(port, account["username"], account["password"]) as client:
+        return client.accepted
 
 
 def last_weekday() -> date:
@@ -38,8 +47,18 @@ def test_serve_ingests_a_stations_day_and_shows_it_through_the_api(tmp_path: Pat
         serve.wait_for_line("dashboard: http://127.0.0.1", timeout=120)
         assert f"MQTT {'5' if broker == 'mosquitto' else '3.1.1'}" in "".join(serve.lines)
 
+        # The station gets its broker account from the running platform's data directory, as an installer does.
+        provisioned = subprocess.run(
+            [sys.executable, "-m", "eldercare", "cloud", "provision", "station", config.station, "--data-dir",
+             str(tmp_path / "data"), "--config-dir", str(tmp_path / "configs"), "--json"],
+            env=env_for(tmp_path / "data"), capture_output=True, text=True, check=True)
+        account = json.loads(provisioned.stdout)
+        assert account["port"] == mqtt_port
+
         # A plain MQTT client, as a vendor's device would publish.
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.station, protocol=mqtt.MQTTv311)
+        client.username_pw_set(account["username"], account["password"])
+        poll(lambda: _accepted(mqtt_port, account), timeout=30, what="the new account accepted by the running broker")
         client.connect("127.0.0.1", mqtt_port)
         client.loop_start()
         infos = [client.publish(e.topic, e.payload, qos=1) for e in events]
@@ -66,3 +85,12 @@ def test_serve_ingests_a_stations_day_and_shows_it_through_the_api(tmp_path: Pat
 
         assert serve.stop(signal.SIGTERM) == 0
         assert "stopped cleanly" in "".join(serve.lines)
+
+
+def test_anonymous_clients_only_on_loopback(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "eldercare", "serve", "--data-dir", str(tmp_path), "--host",
+                             "0.0.0.0", "--allow-anonymous"], env=env_for(tmp_path), capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode != 0
+    assert "--allow-anonymous only with a loopback --host" in result.stderr
+    assert not (tmp_path / "eldercare.db").exists()  # refused before anything started
