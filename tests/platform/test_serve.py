@@ -94,3 +94,22 @@ def test_anonymous_clients_only_on_loopback(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "--allow-anonymous only with a loopback --host" in result.stderr
     assert not (tmp_path / "eldercare.db").exists()  # refused before anything started
+
+
+def test_the_token_key_is_kept_so_logins_survive_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port, mqtt_port = free_port(), free_port()
+    args = ["serve", "--data-dir", str(data), "--port", str(port), "--mqtt-port", str(mqtt_port),
+            "--broker", "embedded"]
+    with running(args, data, port) as first:
+        first.wait_for_line("dashboard: http://127.0.0.1", timeout=120)
+        add_user(data, "admin", "bureau")
+        token = login(first.api, "admin")
+        key = (data / "secret_key").read_text()
+        assert first.stop() == 0
+    with running(args, data, port) as second:
+        second.wait_for_line("dashboard: http://127.0.0.1", timeout=120)
+        assert (data / "secret_key").read_text() == key
+        me = httpx.get(f"{second.api}/auth/me", headers=token, timeout=30)
+        assert me.status_code == 200 and me.json()["name"] == "admin"
+        assert second.stop() == 0

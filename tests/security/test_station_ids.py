@@ -57,6 +57,14 @@ def test_provision_broker_refuses_a_reserved_station_in_its_list(tmp_path: Path)
     assert not (tmp_path / "broker" / "credentials").exists()
 
 
+def test_station_staff_cannot_be_attached_to_a_reserved_station(tmp_path: Path) -> None:
+    from cloud.users_cli import users
+
+    result = CliRunner().invoke(users, ["add", "mole", "--role", "station", "--station", "eldercare-ingest",
+                                        "--data-dir", str(tmp_path)], input="a-long-password\n")
+    assert result.exit_code == 1 and "reserved for the platform's own services" in result.output
+
+
 def test_topics_of_a_reserved_station_are_refused() -> None:
     with pytest.raises(ProtocolError, match="reserved"):
         parse_topic("eldercare/v1/eldercare-ingest/door-1/door")
