@@ -73,7 +73,9 @@ def test_api_and_grafana_over_tls_only(tmp_path: Path) -> None:
     for public, local in (("443", https), ("3000", grafana_https), ("80", plain)):
         text = text.replace(f"{{$ELDERCARE_PUBLIC_HOST}}:{public} {{", f"{{$ELDERCARE_PUBLIC_HOST}}:{local} {{")
     text = text.replace("/certs/server.crt", str(tls.server_cert)).replace("/certs/server.key", str(tls.server_key))
-    text = re.sub(r"admin 127\.0\.0\.1:\d+", f"admin 127.0.0.1:{admin}", text)
+    # Loopback only, and Caddy's automatic redirects on the test's plain port rather than 80.
+    text = re.sub(r"admin 127\.0\.0\.1:\d+", f"admin 127.0.0.1:{admin}\n\tdefault_bind 127.0.0.1\n"
+                  f"\thttp_port {plain}\n\thttps_port {https}", text)
     caddyfile = tmp_path / "Caddyfile"
     caddyfile.write_text(text)
 
