@@ -1,4 +1,7 @@
-"""The registry as ingest sees it: cached, refreshed on a miss (rate-limited) and periodically."""
+"""The registry as ingest sees it: cached, refreshed on a miss (rate-limited) and periodically.
+
+A refresh that fails (the database is away) raises for a station the cache does not know, so the caller can hold
+the message and retry rather than call the station unknown; a station it knows is answered from the cache."""
 
 import threading
 import time
@@ -33,7 +36,12 @@ class StationCache:
         if (info is None and age > self._miss_interval) or age > self._refresh_interval:
             with self._lock:
                 if time.monotonic() - self._loaded_at > min(age, self._miss_interval):
-                    self.refresh()
+                    try:
+                        self.refresh()
+                    except Exception:
+                        if info is None:
+                            raise
+                        return info  # known already: a stale answer beats holding every message of the fleet
             info = self._stations.get(station_id)
         return info
 
