@@ -84,7 +84,8 @@ class LookupFailed(RuntimeError):
     """The station lookup itself failed (database error, unreadable registry)."""
 
 
-Outcome = Accepted | Rejected | Ignored | Deferred
+Converted = Accepted | Rejected | Ignored
+Outcome = Converted | Deferred
 
 
 def convert(
@@ -92,7 +93,7 @@ def convert(
     payload: bytes,
     received_at: datetime,
     lookup: Callable[[str], StationInfo | None],
-) -> Outcome:
+) -> Converted:
     """Validate `payload` on `topic` (protocol v1, registered station, no spoofing) and build its `events` row.
 
     Raises LookupFailed when `lookup` fails: the caller keeps the message unacknowledged and tries again later."""

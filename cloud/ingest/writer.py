@@ -78,7 +78,7 @@ def _greatest(connection: Connection, a: ColumnElement[Any], b: ColumnElement[An
     return func.greatest(a, b) if connection.dialect.name == "postgresql" else func.max(a, b)
 
 
-# The hot path bypasses per-value type processing: one constant statement per batch, the payload as re-encoded by convert.
+# The hot path bypasses per-value type processing: one constant statement per batch, the payload as convert encoded it.
 # PostgreSQL gets the batch as one JSON document (a multi-row VALUES list would be a new long query text for every
 # batch, which psycopg re-parses each time); SQLite gets a plain executemany in the formats SQLAlchemy reads back
 # (UUID as 32 hex digits, UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff').

@@ -174,7 +174,8 @@ class Event(Base):
     second unique key, which a partitioned table could not have anyway). Deliberately no foreign key to `stations`
     (also 0004): ingest stores events of registered stations only, the per-row check was a fifth of the insert's
     cost, and this evidence must not vanish by cascade if a station is removed. The payload is plain JSON: the
-    validated message re-encoded by ingest (fields the protocol does not define are dropped, never stored). Status and heartbeat messages have no id in the protocol; ingest derives a deterministic UUIDv5.
+    validated message re-encoded by ingest (fields the protocol does not define are dropped, never stored). Status
+    and heartbeat messages have no id in the protocol; ingest derives a deterministic UUIDv5.
     """
 
     __tablename__ = "events"

@@ -5,7 +5,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cloud.ingest.convert import Accepted, Ignored, Rejected, StationInfo, convert, fold_devices
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from cloud.ingest.convert import Accepted, Ignored, LookupFailed, Rejected, StationInfo, convert, fold_devices
 from tests.ingest.conftest import Station
 
 INFO = {"qd-a": StationInfo("qd-a", "汇龙镇", "3A", ZoneInfo("Asia/Shanghai"))}
@@ -66,3 +69,21 @@ def test_fold_devices_keeps_the_latest_health_and_seen() -> None:
     assert (door.health_ok, door.health_at, door.last_seen_at) == (False, late, late)
     assert door.health is not None and door.health["error"] == "late"
     assert (agent.kind, agent.online, agent.health_ok) == ("agent", False, False)
+
+
+def test_a_failing_lookup_raises_instead_of_rejecting_the_message() -> None:
+    def away(_station: str) -> StationInfo | None:
+        raise OperationalError("SELECT stations", {}, ConnectionRefusedError("connection refused"))
+
+    with pytest.raises(LookupFailed, match="station lookup failed: OperationalError"):
+        convert(*Station("qd-a").door(), NOW, away)
+
+
+def test_unknown_extra_fields_are_dropped_and_counted() -> None:
+    topic, payload = Station("qd-a").face()
+    data = {**json.loads(payload), "image_jpeg_b64": "/9j/4AAQSkZJRg", "encoding": [0.1, -0.2]}
+    outcome = _convert(topic, json.dumps(data).encode())
+    assert isinstance(outcome, Accepted) and outcome.dropped == 2
+    assert "image_jpeg_b64" not in outcome.payload_text and "encoding" not in outcome.payload_text
+    assert json.loads(outcome.payload_text) == json.loads(payload)
+
