@@ -148,7 +148,8 @@ def test_names_towns_and_themes_never_become_formulas(fleet_engine: Engine,
 
 
 def test_negative_numbers_stay_numbers_and_only_text_is_neutralised() -> None:
-    sheet = Sheet(title="=title", facts=[("-key", -3)], header=("@h", "ok"),
+    facts: list[Any] = [("-key", -3)]  # a number where facts usually hold text
+    sheet = Sheet(title="=title", facts=facts, header=("@h", "ok"),
                   rows=[(-5, -0.25, "-5", "\t=1", "合规 -1", None, 0)])
     cells = {c.coordinate: c for c in _cells(to_xlsx(sheet))}
     assert cells["A1"].value == "'=title" and cells["A2"].value == "'-key"
