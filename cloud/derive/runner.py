@@ -25,6 +25,7 @@ from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
 from cloud.store.models import Alert, AlertStatus, Device, DirtyStationDay, Station
+from cloud.store.retention import Purger, PurgeReport, Retention
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
@@ -62,6 +63,7 @@ class PassStats:
     escalated: int = 0
     offline: int = 0
     published: int = 0
+    purged: PurgeReport | None = None
     messages: list[str] = field(default_factory=list)
 
 
@@ -96,10 +98,16 @@ def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date]
 
 
 def recompute_dirty(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
-                    stats: PassStats) -> None:
+                    stats: PassStats, final_before: date | None = None) -> None:
+    """Recompute the dirty station-days; days before `final_before` (their raw events past retention) are final:
+    a late replay must not re-derive them from the little left, so their marks are dropped instead."""
     with factory() as session:
         rows = session.execute(select(DirtyStationDay.station_id, DirtyStationDay.local_date,
                                       DirtyStationDay.generation)).all()
+        if final_before is not None and any(day < final_before for _, day, _ in rows):
+            session.execute(delete(DirtyStationDay).where(DirtyStationDay.local_date < final_before))
+            session.commit()
+            rows = [row for row in rows if row[1] >= final_before]
     work: dict[str, dict[date, int]] = defaultdict(dict)
     for station_id, day, generation in rows:
         if partition.owns(station_id):
@@ -183,10 +191,17 @@ def live_offline(session: Session, stations: list[Station], config: RulesConfig,
 
 
 def run_pass(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
-             publisher: "Publisher | None" = None) -> PassStats:
-    """One pass of the worker at `now` (injected, so tests control time)."""
+             publisher: "Publisher | None" = None, purger: Purger | None = None,
+             retention: Retention | None = None) -> PassStats:
+    """One pass of the worker at `now` (injected, so tests control time). With a `purger`, the retention purge runs
+    too (at most once per its period); with a `retention` (or the purger's), days whose raw events are past it are
+    final and never recomputed."""
     stats = PassStats()
-    recompute_dirty(factory, partition, config, now, stats)
+    retention = retention or (purger.retention if purger is not None else None)
+    final_before = None if retention is None else (now - timedelta(days=retention.events_days + 1)).date()
+    if purger is not None:
+        stats.purged = purger(now)
+    recompute_dirty(factory, partition, config, now, stats, final_before)
     with factory() as session:
         owned = [s for s in session.execute(select(Station)).scalars() if partition.owns(s.id)]
     fill_and_judge(factory, [s.id for s in owned], config, now, stats)
@@ -243,11 +258,15 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
         raise click.ClickException(f"{safe_url(url)} has no derivation tables: run 'eldercare cloud migrate' first")
     factory = make_session_factory(engine)
     publisher = Publisher(lambda: connect(settings, f"eldercare-worker-{part.index}-of-{part.count}"))
+    retention = Retention(events_days=settings.retention_events_days,
+                          dead_letters_days=settings.retention_dead_letters_days,
+                          person_days=settings.retention_person_days)
+    purger = Purger(engine, retention) if part.index == 1 else None  # one purger is enough; all keep old days final
     log.info("worker %d/%d on %s", part.index, part.count, safe_url(url))
     try:
         while True:
             started = clock.monotonic()
-            stats = run_pass(factory, part, config, datetime.now(UTC), publisher)
+            stats = run_pass(factory, part, config, datetime.now(UTC), publisher, purger, retention)
             if stats.days or stats.errors or stats.escalated or stats.published:
                 log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, %d commands sent "
                          "(%.1f s)", stats.days, stats.stations, stats.errors, stats.escalated, stats.offline,

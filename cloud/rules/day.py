@@ -72,7 +72,8 @@ def visitors(obs: Sequence[Obs], start: float, end: float) -> Visitors:
                 staff += 1
             else:
                 faces += 1
-                elders.add(o.ref)
+                if o.ref:  # an empty id was blanked by retention: a visit still, but no longer a known person
+                    elders.add(o.ref)
     if has_counter:
         # Staff walk through the counter too; the camera knows them, so their entries are taken off.
         return Visitors(entries, staff, faces, max(0, entries - staff), "counter", frozenset(elders), True, has_camera)
