@@ -199,8 +199,6 @@ def run_pass(factory: sessionmaker[Session], partition: Partition, config: Rules
     stats = PassStats()
     retention = retention or (purger.retention if purger is not None else None)
     final_before = None if retention is None else (now - timedelta(days=retention.events_days + 1)).date()
-    if purger is not None:
-        stats.purged = purger(now)
     recompute_dirty(factory, partition, config, now, stats, final_before)
     with factory() as session:
         owned = [s for s in session.execute(select(Station)).scalars() if partition.owns(s.id)]
@@ -213,6 +211,8 @@ def run_pass(factory: sessionmaker[Session], partition: Partition, config: Rules
         if publisher is not None:
             stats.published = publisher(session, ids, now)
             session.commit()
+    if purger is not None:  # last: what this pass derived was derived with the person ids
+        stats.purged = purger(now)
     return stats
 
 

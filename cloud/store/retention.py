@@ -2,14 +2,18 @@
 
 The Personal Information Protection Law (个人信息保护法, art. 19) asks that personal information be kept no longer
 than its purpose needs. A face event's person id (an enrolled elder's id, or a monthly anonymous id) is personal
-information; it is needed to count distinct elders in the month, which the worker does within days. So:
+information; it is needed to count distinct elders in the month, which the worker does within minutes. So:
 
-- person ids in face events are blanked `person_days` after the event (default 31); role and time stay, so the
-  day's person-times and the camera's evidence are unchanged. Dead letters of face topics lose their payload bytes
-  at the same age (their size, hash and reason stay);
+- person ids in face events are blanked `person_days` after the event (default 31; an event whose clock was faulty
+  ages from its receipt), once its station-day has been derived (a day still marked dirty keeps them until then);
+  role and time stay, so the day's person-times and the camera's evidence are unchanged. Dead letters of face topics
+  lose their payload bytes at the same age (their size, hash and reason stay);
 - dead letters are deleted after `dead_letters_days` (default 90);
-- raw events are deleted after `events_days` (default 400: a year's assessment plus its appeal window);
-- derived results (day, month, spot-check and veto rows, alerts) are kept: they are the bureau's record.
+- raw events are deleted after `events_days` (default 400: a year's assessment plus its appeal window; a
+  clock-faulted event, too, by its receipt);
+- derived results (day, month, spot-check and veto rows, alerts) are kept: they are the bureau's record, and a day
+  result keeps the distinct ids behind its elder count (pseudonyms: the cloud holds nothing that links them to a
+  person).
 
 The worker runs `purge` periodically with its injected clock (`Purger`). Telemetry written to InfluxDB is outside the
 store: its bucket's own retention (docs/face.md) must be set to the same `person_days`.
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, func, or_, select, update
 
 from cloud.store.models import DeadLetter, DirtyStationDay, Event
 
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 
 EVENTS = cast(Table, Event.__table__)
 LETTERS = cast(Table, DeadLetter.__table__)
+DIRTY = cast(Table, DirtyStationDay.__table__)
 # No real person id is empty (the protocol requires 1 to 64 characters): the mark of a blanked one.
 PURGED_PERSON = ""
 
@@ -70,10 +75,24 @@ def _person() -> Any:
     return EVENTS.c.payload["person"].as_string()
 
 
+def _awaiting_derivation() -> Any:
+    # A day still marked dirty has not been derived with its person ids yet (a late replay, or another worker's
+    # partition): its ids stay until the worker has counted them; the next purge blanks them.
+    return select(DIRTY.c.station_id).where(DIRTY.c.station_id == EVENTS.c.station_id,
+                                            DIRTY.c.local_date == EVENTS.c.local_date).exists()
+
+
+def _older_than(before: datetime) -> Any:
+    # A clock-faulted event's ts is not believable (1970 after a reset, or years ahead): its age is its receipt's.
+    c = EVENTS.c
+    return or_(and_(c.clock_fault.is_(None), c.ts < before), and_(c.clock_fault.is_not(None), c.received_at < before))
+
+
 def _blank_persons(engine: Engine, before: datetime, chunk: int) -> int:
     """Blank the person id of every face event older than `before`, in transactions of `chunk` rows."""
     due = (select(EVENTS.c.id, EVENTS.c.ts, EVENTS.c.payload)
-           .where(EVENTS.c.kind == "face", EVENTS.c.ts < before, _person() != PURGED_PERSON).limit(chunk))
+           .where(EVENTS.c.kind == "face", _older_than(before), _person() != PURGED_PERSON, ~_awaiting_derivation())
+           .limit(chunk))
     blank = (update(EVENTS).where(and_(EVENTS.c.id == bindparam("key_id"), EVENTS.c.ts == bindparam("key_ts")))
              .values(payload=bindparam("blanked")))
     total = 0
@@ -95,10 +114,9 @@ def purge(engine: Engine, retention: Retention, now: datetime, chunk: int = 1000
     persons_before = now - timedelta(days=retention.person_days)
     with engine.begin() as connection:  # what goes entirely first: nothing to blank in what is deleted
         _scrubbing(connection)
-        report.events = connection.execute(delete(EVENTS).where(EVENTS.c.ts < events_before)).rowcount
+        report.events = connection.execute(delete(EVENTS).where(_older_than(events_before))).rowcount
         # A day whose events are gone is final: a late replay must not re-derive it from what little is left.
-        connection.execute(delete(DirtyStationDay).where(
-            DirtyStationDay.local_date < (events_before - timedelta(days=1)).date()))
+        connection.execute(delete(DIRTY).where(DIRTY.c.local_date < (events_before - timedelta(days=1)).date()))
         report.dead_letters = connection.execute(delete(LETTERS).where(LETTERS.c.received_at < letters_before)).rowcount
         report.face_letters = connection.execute(
             update(LETTERS).where(LETTERS.c.received_at < persons_before, LETTERS.c.topic.like("%/face"),

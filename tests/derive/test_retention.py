@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.engine import make_url
 
 from cloud.derive.runner import Partition, run_pass
@@ -28,8 +28,9 @@ def _common(device: str, ts: datetime) -> dict[str, object]:
     return {"v": 1, "id": uuid.UUID(new_event_id()), "station": "qd-a", "device": device, "seq": 1, "ts": ts}
 
 
-def _face(person: str, age: timedelta) -> tuple[str, bytes]:
-    message = Face(person=person, role="elder", distance=0.4, **_common("cam-1", NOW - age))  # type: ignore[arg-type]
+def _face(person: str, age: timedelta, ts: datetime | None = None) -> tuple[str, bytes]:
+    message = Face(person=person, role="elder", distance=0.4,
+                   **_common("cam-1", ts or NOW - age))  # type: ignore[arg-type]
     return "eldercare/v1/qd-a/cam-1/face", encode(message)
 
 
@@ -38,17 +39,23 @@ def _flow(age: timedelta) -> tuple[str, bytes]:
     return "eldercare/v1/qd-a/flow-1/flow", encode(message)
 
 
-def _store(engine: Engine, messages: list[tuple[str, bytes]]) -> None:
+def _store(engine: Engine, messages: list[tuple[str, bytes]], received: datetime = NOW) -> None:
     batch = []
     for topic, payload in messages:
-        outcome = convert(topic, payload, NOW, lookup)
+        outcome = convert(topic, payload, received, lookup)
         assert isinstance(outcome, Accepted), outcome
         batch.append((outcome, topic, payload))
-    assert write_batch(engine, batch, [], NOW).stored == len(messages)
+    assert write_batch(engine, batch, [], received).stored == len(messages)
 
 
 def _letter(topic: str, payload: bytes, age: timedelta) -> Letter:
     return Letter(topic, payload, NOW - age, Rejected("invalid", "distance is required but missing", "qd-a"))
+
+
+def _derived(engine: Engine) -> None:
+    """As after a worker pass: no station-day waits for derivation."""
+    with engine.begin() as connection:
+        connection.execute(delete(DirtyStationDay))
 
 
 def _sqlite_bytes(engine: Engine) -> bytes:
@@ -63,6 +70,15 @@ def test_purge_removes_what_is_due_and_nothing_else(store: Engine) -> None:
         _face("blank-31d-1m", 31 * day + minute), _face("blank-399d", 399 * day), _face("gone-401d", 401 * day),
         _flow(399 * day), _flow(401 * day), _flow(2 * day),
     ])
+    # Stamped 1970 by a reset clock: they age from their receipt, not from 1970 (nor from a date years ahead).
+    reset = datetime(1970, 1, 1, 0, 5, tzinfo=UTC)
+    _store(store, [_face("clock-reset-now", 0 * day, ts=reset)], received=NOW - day)
+    _store(store, [_face("clock-reset-32d", 0 * day, ts=reset), _face("clock-ahead-32d", 0 * day, ts=NOW + 900 * day)],
+           received=NOW - 32 * day)
+    _store(store, [_face("clock-reset-401d", 0 * day, ts=reset)], received=NOW - 401 * day)
+    _store(store, [_face("awaiting-40d", 40 * day)])
+    _derived(store)  # the worker derived every day so far...
+    awaiting = (NOW - 40 * day).astimezone(TZ).date()  # ...but this one, dirty again from a late replay
     face_letter = json.dumps({"v": 1, "station": "qd-a", "person": "letter-face-7", "role": "elder"}).encode()
     write_batch(store, [], [
         _letter("eldercare/v1/qd-a/cam-1/face", face_letter, 32 * day),  # emptied, kept with size and hash
@@ -78,23 +94,27 @@ def test_purge_removes_what_is_due_and_nothing_else(store: Engine) -> None:
                                 met=False, at_risk=False, compliance=1.0, record={"elders": 3}))
         session.add(Alert(kind="emergency_call", station_id="qd-a", cause_key="call:qd-a:old", status="resolved",
                           level="station", raised_at=NOW - 500 * day))
-        session.add(DirtyStationDay(station_id="qd-a", local_date=(NOW - 402 * day).date(), generation=1,
-                                    marked_at=NOW))
+        for dirty_day in ((NOW - 402 * day).date(), awaiting, (NOW - 2 * day).date()):
+            session.add(DirtyStationDay(station_id="qd-a", local_date=dirty_day, generation=1, marked_at=NOW))
 
     report = purge(store, Retention(), NOW)
 
-    assert (report.events, report.dead_letters, report.persons, report.face_letters) == (2, 1, 2, 1)
+    assert (report.events, report.dead_letters, report.persons, report.face_letters) == (3, 1, 4, 1)
     with store.connect() as c:
-        faces = dict(c.execute(select(Event.ts, Event.payload).where(Event.kind == "face")).tuples().all())
+        faces = dict(c.execute(select(Event.ts, Event.payload).where(Event.kind == "face",
+                                                                     Event.clock_fault.is_(None))).tuples().all())
+        faulty = sorted(c.execute(select(Event.payload).where(Event.clock_fault.is_not(None))).scalars(),
+                        key=lambda p: str(p["ts"]))
         flows = sorted(NOW - ts for ts in c.execute(select(Event.ts).where(Event.kind == "flow")).scalars())
         letters = {r.payload_sha256: r for r in c.execute(select(DeadLetter))}
         derived = (c.execute(select(DayResult.record)).scalar_one(), c.execute(select(MonthResult.elders)).scalar_one(),
                    c.execute(select(Alert.cause_key)).scalar_one())
         dirty = set(c.execute(select(DirtyStationDay.local_date)).scalars())
     persons = {NOW - ts: payload["person"] for ts, payload in faces.items()}
-    assert persons == {30 * day: "keep-30d", 31 * day - minute: "keep-31d-less-1m",
-                       31 * day + minute: PURGED_PERSON, 399 * day: PURGED_PERSON}
+    assert persons == {30 * day: "keep-30d", 31 * day - minute: "keep-31d-less-1m", 31 * day + minute: PURGED_PERSON,
+                       399 * day: PURGED_PERSON, 40 * day: "awaiting-40d"}  # blanked once its day is derived
     assert all(p["role"] == "elder" and p["distance"] == 0.4 for p in faces.values())  # the visit itself stays
+    assert sorted(p["person"] for p in faulty) == ["", "", "clock-reset-now"]
     assert flows == [2 * day, 399 * day]
     assert len(letters) == 3
     emptied = next(r for r in letters.values() if r.topic.endswith("/face"))
@@ -106,13 +126,17 @@ def test_purge_removes_what_is_due_and_nothing_else(store: Engine) -> None:
     if store.dialect.name == "sqlite":  # the file no longer holds the blanked ids anywhere, free pages included
         written = _sqlite_bytes(store)
         assert b"keep-30d" in written
-        for gone in (b"blank-31d-1m", b"blank-399d", b"gone-401d", b"letter-face-7"):
+        for gone in (b"blank-31d-1m", b"blank-399d", b"gone-401d", b"letter-face-7", b"clock-reset-401d",
+                     b"clock-reset-32d", b"clock-ahead-32d"):
             assert gone not in written, gone
     assert not purge(store, Retention(), NOW)  # nothing more is due
+    _derived(store)
+    assert purge(store, Retention(), NOW).persons == 1  # the replayed day, now derived
 
 
 def test_periods_are_configurable(store: Engine) -> None:
     _store(store, [_face("seven-days", timedelta(days=7, minutes=1)), _face("six-days", timedelta(days=6))])
+    _derived(store)
     assert purge(store, Retention(events_days=30, dead_letters_days=30, person_days=7), NOW).persons == 1
     with store.connect() as c:
         assert sorted(p["person"] for p in c.execute(select(Event.payload)).scalars()) == ["", "six-days"]
