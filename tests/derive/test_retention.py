@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.engine import make_url
 
@@ -17,6 +19,7 @@ from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Alert, DeadLetter, DirtyStationDay, Event
 from cloud.store.retention import PURGED_PERSON, Purger, Retention, purge
+from eldercare.cli import cli
 from station_protocol import Door, Face, Flow, encode, new_event_id
 from tests.derive.conftest import TZ, feed, lookup
 
@@ -201,3 +204,18 @@ def test_the_worker_purges_on_its_clock_and_a_late_event_changes_no_elder_count(
                                                                  MonthResult.month == "2026-10")).scalar_one()
         assert c.execute(select(DirtyStationDay).where(DirtyStationDay.local_date < date(2026, 11, 1))).all() == []
     assert final_day == after_day and final_month == after_month
+
+
+def test_rederive_refuses_days_whose_raw_events_are_past_retention(
+        store: Engine, messages: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch) -> None:
+    feed(store, messages)
+    run_pass(make_session_factory(store), Partition(), CONFIG, datetime(2026, 10, 16, 15, 30, tzinfo=UTC))
+    with store.connect() as c:
+        before = c.execute(select(DayResult.record).where(DayResult.local_date == date(2026, 10, 12))).scalars().all()
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("ELDERCARE_RETENTION_EVENTS_DAYS", "30")  # October 2026 is further back than that
+    refused = CliRunner().invoke(cli, ["cloud", "rederive", "--from", "2026-10-12", "--to", "2026-10-13"])
+    assert refused.exit_code != 0 and "past retention (ELDERCARE_RETENTION_EVENTS_DAYS=30)" in refused.stderr
+    with store.connect() as c:
+        after = c.execute(select(DayResult.record).where(DayResult.local_date == date(2026, 10, 12))).scalars().all()
+    assert after == before and len(before) == 2
