@@ -135,8 +135,8 @@ def test_names_towns_and_themes_never_become_formulas(fleet_engine: Engine,
     # carriage return back as a line feed).
     assert {"'" + theme.replace("\r", "\n") for theme in HOSTILE} <= texts
     assert "'" + HOSTILE[0] + " 2026-10 月度运营报告" in texts and "'" + HOSTILE[3] in texts
-    rows = sheet_rows(monthly.content)
-    participants = [next(v for v in r[3:] if v is not None) for r in rows if r[1] == "主题活动"]
+    monthly_rows = sheet_rows(monthly.content)
+    participants = [next(v for v in r[3:] if v is not None) for r in monthly_rows if r[1] == "主题活动"]
     assert participants == [10, 11, 12, 13, 14, 15]  # numbers stay numbers
     assert f"'{HOSTILE[0]}（hl-01）" in {c.value for c in _cells(assessment.content)}
 
