@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = Field(default=None, description="read the token signing key from this file")
     token_minutes: int = Field(default=60, gt=0)
 
+    # Retention (the worker purges; derived results are kept): see cloud/store/retention.py and docs/face.md.
+    retention_events_days: int = Field(default=400, gt=0, description="raw events are deleted after this many days")
+    retention_dead_letters_days: int = Field(default=90, gt=0, description="dead letters are deleted after this")
+    retention_person_days: int = Field(default=31, gt=0, description="person ids in face events are blanked after")
+
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_scheme(cls, value: str) -> str:
