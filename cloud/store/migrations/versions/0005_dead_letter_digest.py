@@ -3,7 +3,7 @@
 Existing letters are cut to 4 KiB here too, their size and hash taken from what they held.
 
 Revision ID: 0005_dead_letter_digest
-Revises: 0004
+Revises: 0005_calendar
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_dead_letter_digest"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0005_calendar"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
