@@ -22,6 +22,8 @@ class Me(BaseModel):
     role: Role
     towns: list[str]
     station: str | None
+    alert_actions: dict[Literal["acknowledge", "resolve"], list[str]] = Field(
+        description="the alert kinds this user may acknowledge and resolve (within the alerts they see)")
 
 
 class StationOut(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from cloud.api import login_limits, tokens
 from cloud.api.deps import ClaimsDep, ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import Me, Token
+from cloud.api.scope import ALERT_ACTIONS
 from cloud.api.security import dummy_verify, issue_token, verify_password
 from cloud.store.users import User
 
@@ -66,4 +67,11 @@ def logout(user: CurrentUser, claims: ClaimsDep, session: SessionDep) -> Respons
 
 @router.get("/me", response_model=Me)
 def me(user: CurrentUser) -> Me:
-    return Me(name=user.name, role=user.role, towns=user.town_names, station=user.station_id)
+    rights = ALERT_ACTIONS.get(user.role, {})
+    return Me(
+        name=user.name,
+        role=user.role,
+        towns=user.town_names,
+        station=user.station_id,
+        alert_actions={action: sorted(kinds) for action, kinds in rights.items()},
+    )
