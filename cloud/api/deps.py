@@ -12,6 +12,7 @@ from cloud.api import tokens
 from cloud.api.config import ApiConfig
 from cloud.api.runtime import Runtime
 from cloud.api.security import TokenClaims, read_token
+from cloud.rules.config import RulesConfig
 from cloud.store.users import User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
@@ -30,6 +31,13 @@ def get_config(runtime: RuntimeDep) -> ApiConfig:
 
 
 ConfigDep = Annotated[ApiConfig, Depends(get_config)]
+
+
+def get_rules(runtime: RuntimeDep) -> RulesConfig:
+    return runtime.rules
+
+
+RulesDep = Annotated[RulesConfig, Depends(get_rules)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:

@@ -29,14 +29,14 @@ def state_so_far(verdict: str, compliance: float | None, rules: RulesConfig) -> 
     return "closed" if compliance <= rules.closed_share else "partial"
 
 
-def today_states(session: Session, station_ids: Select[tuple[str]], day: date) -> dict[str, tuple[str, float | None]]:
+def today_states(session: Session, station_ids: Select[tuple[str]], day: date,
+                 rules: RulesConfig) -> dict[str, tuple[str, float | None]]:
     """Today's state so far and compliance for the stations in `station_ids` that have a derived result."""
     rows = session.execute(
         select(DayResult.station_id, DayResult.verdict, DayResult.compliance).where(
             DayResult.local_date == day, DayResult.station_id.in_(station_ids)
         )
     ).tuples()
-    rules = RulesConfig()
     return {sid: (state_so_far(verdict, compliance, rules), compliance) for sid, verdict, compliance in rows}
 
 

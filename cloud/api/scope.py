@@ -59,6 +59,8 @@ def alert_condition(user: User) -> ColumnElement[bool]:
 ActionName = Literal["acknowledge", "resolve"]
 _ALL_KINDS = frozenset(k.value for k in AlertKind)
 _CALL = frozenset({AlertKind.EMERGENCY_CALL.value})
+# Alerts of the whole deployment, of no station (the working calendar misses a year): the bureau's alone.
+_BUREAU_ONLY = frozenset({AlertKind.CALENDAR_UNKNOWN_YEAR.value})
 
 # Who may acknowledge and resolve which kind of alert (on top of seeing it at all, which alert_condition decides).
 # Station staff answer their elders' calls and may say they have seen their station's offline or anomaly alert, but
@@ -66,7 +68,7 @@ _CALL = frozenset({AlertKind.EMERGENCY_CALL.value})
 # emergency calls only.
 ALERT_ACTIONS: Mapping[str, Mapping[ActionName, frozenset[str]]] = {
     "bureau": {"acknowledge": _ALL_KINDS, "resolve": _ALL_KINDS},
-    "town": {"acknowledge": _ALL_KINDS, "resolve": _ALL_KINDS},
+    "town": {"acknowledge": _ALL_KINDS - _BUREAU_ONLY, "resolve": _ALL_KINDS - _BUREAU_ONLY},
     "station": {
         "acknowledge": frozenset({
             AlertKind.EMERGENCY_CALL.value, AlertKind.STATION_OFFLINE.value, AlertKind.SENSOR_ANOMALY.value,

@@ -10,7 +10,8 @@ from cloud.store.db import make_session_factory
 from cloud.store.models import Alert, AlertKind
 
 V1 = "/api/v1"
-KINDS = [k.value for k in AlertKind]
+CALENDAR = AlertKind.CALENDAR_UNKNOWN_YEAR.value  # of the whole deployment, never of a station
+KINDS = [k.value for k in AlertKind if k.value != CALENDAR]
 SPOT = ("spot_check_closed", "spot_check_unverifiable")
 
 # (acknowledge, resolve) status per role and kind, at station hl-01 (in every one of these users' scope).
@@ -30,8 +31,9 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
 
 
 def raise_alert(engine: Engine, kind: str, key: str) -> int:
+    station, level = (None, "bureau") if kind == CALENDAR else ("hl-01", "station")
     with make_session_factory(engine)() as session:
-        alert = Alert(kind=kind, station_id="hl-01", cause_key=key, status="raised", level="station",
+        alert = Alert(kind=kind, station_id=station, cause_key=key, status="raised", level=level,
                       raised_at=datetime.now(UTC), call_id=key if kind == "emergency_call" else None)
         session.add(alert)
         session.commit()
@@ -41,7 +43,7 @@ def raise_alert(engine: Engine, kind: str, key: str) -> int:
 def test_each_role_acts_only_on_the_kinds_the_table_gives_it(
     as_user: Callable[[str], TestClient], engine: Engine
 ) -> None:
-    assert set(EXPECTED["staff-hl1"]) == set(KINDS)  # a kind added later must be given a row here
+    assert {kind for kind in AlertKind} == {*KINDS, CALENDAR}  # a kind added later must be given a row here
     for user, kinds in EXPECTED.items():
         for kind, (ack, resolve) in kinds.items():
             alert_id = raise_alert(engine, kind, f"{user}:{kind}")
@@ -55,6 +57,20 @@ def test_each_role_acts_only_on_the_kinds_the_table_gives_it(
             state = as_user("admin").get(f"{V1}/alerts/{alert_id}").json()["status"]
             expected_state = "resolved" if resolve == 200 else "acknowledged" if ack == 200 else "raised"
             assert state == expected_state, (user, kind)
+
+
+def test_only_the_bureau_handles_the_deployments_calendar_alert(
+    as_user: Callable[[str], TestClient], engine: Engine
+) -> None:
+    for user in ("town-hl", "staff-hl1", "dispatch"):
+        alert_id = raise_alert(engine, CALENDAR, f"calendar:2027:{user}")
+        client = as_user(user)
+        assert client.post(f"{V1}/alerts/{alert_id}/acknowledge").status_code == 404, user
+        assert client.post(f"{V1}/alerts/{alert_id}/resolve").status_code == 404, user
+        assert CALENDAR not in client.get(f"{V1}/auth/me").json()["alert_actions"]["resolve"]
+    admin = as_user("admin")
+    assert admin.post(f"{V1}/alerts/{alert_id}/acknowledge").status_code == 200
+    assert admin.post(f"{V1}/alerts/{alert_id}/resolve").status_code == 200
 
 
 def test_station_staff_cannot_clear_the_offline_alert_of_their_own_station(

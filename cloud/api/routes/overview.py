@@ -6,12 +6,11 @@ from statistics import median
 from fastapi import APIRouter
 from sqlalchemy import false, select
 
-from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
+from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
 from cloud.api.derived_view import state_so_far
 from cloud.api.routes.alerts import count_active
 from cloud.api.schemas import GradeProgress, Overview, TownCount
 from cloud.api.scope import sees_station_data, station_condition
-from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import AlertKind, Station
 
@@ -20,13 +19,13 @@ MAIN_STATES = ("open", "closed", "partial", "unknown")
 
 
 @router.get("/overview", response_model=Overview)
-def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config: ConfigDep) -> Overview:
+def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config: ConfigDep,
+             rules: RulesDep) -> Overview:
     today = config.today(runtime.settings.timezone)
     month = f"{today:%Y-%m}"
     # Dispatch sees no verdicts: its overview is its calls, with no station states or month progress.
     visible = station_condition(user) if sees_station_data(user) else false()
     stations = session.execute(select(Station.id, Station.town, Station.grade).where(visible)).tuples().all()
-    rules = RulesConfig()
     verdicts = {
         sid: state_so_far(verdict, compliance, rules)
         for sid, verdict, compliance in session.execute(
@@ -57,7 +56,7 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
             GradeProgress(
                 grade=grade,
                 stations=len(by_grade[grade]),
-                threshold=int(records[0]["threshold"]) if records else rules.grade_thresholds.get(grade, 0),
+                threshold=rules.grade_thresholds.get(grade, int(records[0]["threshold"]) if records else 0),
                 elders_median=median(figures) if figures else 0.0,
                 on_track=sum(1 for r in records if r.get("met") or not r.get("at_risk")),
                 met=sum(1 for r in records if r.get("met")),

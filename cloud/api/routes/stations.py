@@ -8,10 +8,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import func, select
 
 from cloud.api import derived_view
-from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
+from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
 from cloud.api.scope import alert_condition, get_visible_station, sees_station_data, station_condition
-from cloud.rules.config import RulesConfig
 from cloud.store.models import Alert, AlertStatus, Device, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -28,6 +27,7 @@ def list_stations(
     session: SessionDep,
     runtime: RuntimeDep,
     config: ConfigDep,
+    rules: RulesDep,
     town: Annotated[str | None, Query(max_length=200)] = None,
     grade: Grade = None,
     state: Annotated[TodayState | None, Query(description="today's state")] = None,
@@ -44,7 +44,7 @@ def list_stations(
     today = config.today(runtime.settings.timezone)
     ids = select(Station.id).where(station_condition(user))
     verdicts = sees_station_data(user)
-    states = derived_view.today_states(session, ids, today) if verdicts else {}
+    states = derived_view.today_states(session, ids, today, rules) if verdicts else {}
     # The alerts counted are exactly those the user may list (station staff: no spot-check alerts; dispatch: calls).
     alert_counts = dict(
         session.execute(
@@ -84,12 +84,12 @@ def list_stations(
 
 @router.get("/{station_id}/days/{day}", response_model=DayOut, responses={404: {}})
 def station_day(
-    station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep
+    station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep, rules: RulesDep
 ) -> DayOut:
     station = get_visible_station(session, user, station_id)
     out = derived_view.day_out(session, station, day)
     if day == config.today(station.timezone):
-        out.state_so_far = derived_view.state_so_far(out.verdict, out.compliance, RulesConfig())
+        out.state_so_far = derived_view.state_so_far(out.verdict, out.compliance, rules)
     return out
 
 
