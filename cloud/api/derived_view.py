@@ -2,14 +2,13 @@
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cloud.api.schemas import DayOut, DeviceHealth, MonthDay, MonthOut, Segment
-from cloud.rules.config import RulesConfig
+from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Device, Event, Station
 from cloud.store.users import Activity
@@ -19,25 +18,26 @@ _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _SHORT = re.compile(r"^(\d{2}):(\d{2}):(\d{2})\+(\d+)s$")
 
 
-def state_so_far(verdict: str, compliance: float | None, rules: RulesConfig) -> str:
+def state_so_far(record: DayRecord) -> str:
     """Today's state for a live view. The day's verdict is judged on the whole day's schedule, so in the morning
-    the hours still to come make it `unknown`; what is known so far is judged with the same shares instead."""
-    if verdict != "unknown" or compliance is None:
-        return verdict
-    if compliance >= rules.open_share:
-        return "open"
-    return "closed" if compliance <= rules.closed_share else "partial"
+    the hours still to come make it `unknown`; the rules also judge the scheduled minutes so far, with the same
+    shares, and that is today's state."""
+    return (record.verdict_so_far or record.verdict).value
 
 
-def today_states(session: Session, station_ids: Select[tuple[str]], day: date,
-                 rules: RulesConfig) -> dict[str, tuple[str, float | None]]:
-    """Today's state so far and compliance for the stations in `station_ids` that have a derived result."""
+def today_states(session: Session, station_ids: Select[tuple[str]], day: date) -> dict[str, tuple[str, float | None]]:
+    """Today's state so far and compliance so far for the stations in `station_ids` that have a derived result."""
     rows = session.execute(
-        select(DayResult.station_id, DayResult.verdict, DayResult.compliance).where(
+        select(DayResult.station_id, DayResult.record).where(
             DayResult.local_date == day, DayResult.station_id.in_(station_ids)
         )
     ).tuples()
-    return {sid: (state_so_far(verdict, compliance, rules), compliance) for sid, verdict, compliance in rows}
+    out = {}
+    for sid, stored in rows:
+        record = DayRecord.model_validate(stored)
+        share = record.compliance_so_far if record.compliance_so_far is not None else record.compliance
+        out[sid] = (state_so_far(record), share)
+    return out
 
 
 def _segment(text: str, state: str, day: date, zone: ZoneInfo) -> Segment | None:
@@ -57,20 +57,21 @@ def _segment(text: str, state: str, day: date, zone: ZoneInfo) -> Segment | None
     return None
 
 
-def timeline(record: dict[str, Any], day: date, zone: ZoneInfo) -> list[Segment]:
+def timeline(record: DayRecord, day: date, zone: ZoneInfo) -> list[Segment]:
     """Open, closed and unknown spans of the scheduled hours, in time order, each with the evidence behind it."""
-    evidence = record.get("evidence") or {}
+    evidence = record.evidence
     segments = []
-    for state in ("open", "closed", "unknown"):
-        for text in evidence.get(state) or []:
-            segment = _segment(str(text), state, day, zone)
+    for state, spans in (("open", evidence.open), ("closed", evidence.closed), ("unknown", evidence.unknown)):
+        for text in spans:
+            segment = _segment(text, state, day, zone)
             if segment is not None:
                 segments.append(segment)
-    door = evidence.get("door_open") or []
-    activity = evidence.get("activity") or []
     for segment in segments:
         if segment.state == "open":
-            segment.evidence.update(door_open=door, activity=activity)
+            segment.evidence.update(door_open=evidence.door_open, activity=evidence.activity,
+                                    presence=evidence.presence)
+        elif segment.state == "unknown":
+            segment.evidence.update(equipment_off=record.equipment_off)
     return sorted(segments, key=lambda s: s.start)
 
 
@@ -98,28 +99,19 @@ def event_counts(session: Session, station_id: str, day: date) -> dict[str, int]
     return {kind: int(n) for kind, n in rows}
 
 
-def day_out(session: Session, station: Station, day: date) -> DayOut:
-    """The station-day: the stored day line (all its fields), the timeline, device health and event counts."""
+def day_out(session: Session, station: Station, day: date) -> DayOut | None:
+    """The station-day: the stored day line, the timeline, device health and event counts; None if never derived."""
     row = session.get(DayResult, (station.id, day))
-    record: dict[str, Any] = dict(row.record) if row is not None else {}
-    base = {
-        "station": station.id,
-        "date": day,
-        "working_day": record.get("working_day"),
-        "compliance": record.get("compliance"),
-        "verdict": record.get("verdict", "no_data"),
-        "person_times": record.get("person_times"),
-        "elders": record.get("elders"),
-    }
-    extra = {k: v for k, v in record.items() if k not in base and k != "type"}
-    extra["station_name"] = station.name
+    if row is None:
+        return None
+    record = DayRecord.model_validate(row.record)
     return DayOut(
-        **base,
-        **extra,
+        **record.model_dump(),
+        station_name=station.name,
         timeline=timeline(record, day, ZoneInfo(station.timezone)),
         devices=devices(session, station.id),
         counts=event_counts(session, station.id, day),
-        derived_at=row.computed_at if row is not None else None,
+        derived_at=row.computed_at,
     )
 
 
@@ -128,39 +120,30 @@ def month_bounds(first: date) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def month_out(session: Session, station: Station, first: date, *, as_of: date) -> MonthOut:
-    """The station-month: the stored month line, every derived day of it, and the themed activities recorded."""
+def month_out(session: Session, station: Station, first: date) -> MonthOut | None:
+    """The station-month: the stored month line, every derived day of it, and the themed activities recorded; None
+    if never derived."""
     start, last = month_bounds(first)
-    month = f"{first:%Y-%m}"
-    row = session.get(MonthResult, (station.id, month))
-    record: dict[str, Any] = dict(row.record) if row is not None else {}
-    days = session.execute(
-        select(DayResult.local_date, DayResult.verdict, DayResult.compliance, DayResult.person_times,
-               DayResult.elders)
+    row = session.get(MonthResult, (station.id, f"{first:%Y-%m}"))
+    if row is None:
+        return None
+    record = MonthRecord.model_validate(row.record)
+    days = [DayRecord.model_validate(r) for r in session.execute(
+        select(DayResult.record)
         .where(DayResult.station_id == station.id, DayResult.local_date.between(start, last))
         .order_by(DayResult.local_date)
-    ).tuples()
+    ).scalars()]
     activities = session.scalar(
         select(func.count()).where(Activity.station_id == station.id, Activity.day.between(start, last))
     )
-    base = {
-        "station": station.id,
-        "month": month,
-        "elders": record.get("elders"),
-        "person_times": record.get("person_times"),
-        "threshold": record.get("threshold"),
-        "met": record.get("met"),
-        "projection": record.get("projection"),
-        "at_risk": record.get("at_risk"),
-    }
-    extra = {k: v for k, v in record.items() if k not in base and k != "type"}
-    extra.update(station_name=station.name, grade=station.grade, as_of=extra.get("as_of", as_of.isoformat()))
     return MonthOut(
-        **base,
-        **extra,
+        **record.model_dump(),
+        station_name=station.name,
         activities=int(activities or 0),
         days=[
-            MonthDay(date=d, verdict=v, compliance=c, person_times=p, elders=e)
-            for d, v, c, p, e in days
+            MonthDay(date=d.date, verdict=d.verdict.value, compliance=d.compliance, known_share=d.known_share,
+                     unknown_minutes=d.unknown_minutes, person_times=d.person_times, elders=d.elders,
+                     anonymous_visitors=d.anonymous_visitors, flags=d.flags)
+            for d in days
         ],
     )

@@ -7,11 +7,12 @@ from fastapi import APIRouter
 from sqlalchemy import false, select
 
 from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
-from cloud.api.derived_view import state_so_far
+from cloud.api.derived_view import today_states
 from cloud.api.routes.alerts import count_active
 from cloud.api.schemas import GradeProgress, Overview, TownCount
 from cloud.api.scope import sees_station_data, station_condition
-from cloud.store.derived import DayResult, MonthResult
+from cloud.rules.records import MonthRecord
+from cloud.store.derived import MonthResult
 from cloud.store.models import AlertKind, Station
 
 router = APIRouter(tags=["overview"])
@@ -26,14 +27,8 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
     # Dispatch sees no verdicts: its overview is its calls, with no station states or month progress.
     visible = station_condition(user) if sees_station_data(user) else false()
     stations = session.execute(select(Station.id, Station.town, Station.grade).where(visible)).tuples().all()
-    verdicts = {
-        sid: state_so_far(verdict, compliance, rules)
-        for sid, verdict, compliance in session.execute(
-            select(DayResult.station_id, DayResult.verdict, DayResult.compliance)
-            .join(Station, Station.id == DayResult.station_id)
-            .where(visible, DayResult.local_date == today)
-        ).tuples()
-    }
+    verdicts = {sid: state for sid, (state, _) in today_states(session, select(Station.id).where(visible),
+                                                                  today).items()}
     months = {
         sid: record
         for sid, record in session.execute(
@@ -50,16 +45,18 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
         by_grade[grade].append(sid)
     grades = []
     for grade in sorted(by_grade):
-        records = [months[sid] for sid in by_grade[grade] if sid in months]
-        figures = [float(r.get("figure", r.get("elders", 0))) for r in records]
+        records = [MonthRecord.model_validate(months[sid]) for sid in by_grade[grade] if sid in months]
+        # A station with no face data has no confirmed figure: it is counted as unconfirmed, never as on track.
+        figures = [float(r.figure) for r in records if r.figure is not None]
         grades.append(
             GradeProgress(
                 grade=grade,
                 stations=len(by_grade[grade]),
-                threshold=rules.grade_thresholds.get(grade, int(records[0]["threshold"]) if records else 0),
+                threshold=rules.grade_thresholds.get(grade, records[0].threshold if records else 0),
                 elders_median=median(figures) if figures else 0.0,
-                on_track=sum(1 for r in records if r.get("met") or not r.get("at_risk")),
-                met=sum(1 for r in records if r.get("met")),
+                on_track=sum(1 for r in records if r.met or r.at_risk is False),
+                met=sum(1 for r in records if r.met),
+                unconfirmed=sum(1 for r in records if r.met is None),
             )
         )
     towns = [

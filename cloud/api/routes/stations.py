@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import func, select
 
 from cloud.api import derived_view
-from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
+from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
 from cloud.api.scope import alert_condition, get_visible_station, sees_station_data, station_condition
 from cloud.store.models import Alert, AlertStatus, Device, Station
@@ -27,7 +27,6 @@ def list_stations(
     session: SessionDep,
     runtime: RuntimeDep,
     config: ConfigDep,
-    rules: RulesDep,
     town: Annotated[str | None, Query(max_length=200)] = None,
     grade: Grade = None,
     state: Annotated[TodayState | None, Query(description="today's state")] = None,
@@ -44,7 +43,7 @@ def list_stations(
     today = config.today(runtime.settings.timezone)
     ids = select(Station.id).where(station_condition(user))
     verdicts = sees_station_data(user)
-    states = derived_view.today_states(session, ids, today, rules) if verdicts else {}
+    states = derived_view.today_states(session, ids, today) if verdicts else {}
     # The alerts counted are exactly those the user may list (station staff: no spot-check alerts; dispatch: calls).
     alert_counts = dict(
         session.execute(
@@ -84,12 +83,14 @@ def list_stations(
 
 @router.get("/{station_id}/days/{day}", response_model=DayOut, responses={404: {}})
 def station_day(
-    station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep, rules: RulesDep
+    station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep
 ) -> DayOut:
     station = get_visible_station(session, user, station_id)
     out = derived_view.day_out(session, station, day)
+    if out is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} on {day} yet")
     if day == config.today(station.timezone):
-        out.state_so_far = derived_view.state_so_far(out.verdict, out.compliance, rules)
+        out.state_so_far = derived_view.state_so_far(out)
     return out
 
 
@@ -102,5 +103,8 @@ def station_month(
     first = date(int(month[:4]), int(month[5:]), 1)
     if not date(2020, 1, 1) <= first <= date(2100, 12, 1):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "month out of range (2020-2100)")
-    return derived_view.month_out(session, station, first, as_of=config.today(station.timezone))
+    out = derived_view.month_out(session, station, first)
+    if out is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} in {month} yet")
+    return out
 
