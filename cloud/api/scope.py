@@ -66,8 +66,8 @@ _BUREAU_ONLY = frozenset({AlertKind.CALENDAR_UNKNOWN_YEAR.value})
 
 # Who may acknowledge and resolve which kind of alert (on top of seeing it at all, which alert_condition decides).
 # Station staff answer their elders' calls and may say they have seen their station's offline or anomaly alert, but
-# only the town or the bureau closes those: a station must not clear the alerts raised about itself. Dispatch handles
-# emergency calls only.
+# only the town or the bureau closes those: a station must not clear the alerts raised about itself (the kinds it
+# never sees are in HIDDEN_FROM_STATION). Dispatch handles emergency calls only.
 ALERT_ACTIONS: Mapping[str, Mapping[ActionName, frozenset[str]]] = {
     "bureau": {"acknowledge": _ALL_KINDS, "resolve": _ALL_KINDS},
     "town": {"acknowledge": _ALL_KINDS - _BUREAU_ONLY, "resolve": _ALL_KINDS - _BUREAU_ONLY},

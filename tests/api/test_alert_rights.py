@@ -24,6 +24,7 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         # Staff may say they saw their station go offline or a sensor misbehave; only the town closes those.
         "station_offline": (200, 403),
         "sensor_anomaly": (200, 403),
+        "equipment_off": (404, 404),  # evidence against the station: not shown to it at all
         **dict.fromkeys(SPOT, (404, 404)),
     },
     "dispatch": {kind: (200, 200) if kind == "emergency_call" else (404, 404) for kind in KINDS},

@@ -12,7 +12,7 @@ def test_login_returns_an_expiring_bearer_token(app_client: TestClient) -> None:
     body = response.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 60 * 60
     me = app_client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
-    kinds = ["calendar_unknown_year", "emergency_call", "sensor_anomaly", "spot_check_closed",
+    kinds = ["calendar_unknown_year", "emergency_call", "equipment_off", "sensor_anomaly", "spot_check_closed",
              "spot_check_unverifiable", "station_offline"]
     assert me.json() == {"name": "admin", "role": "bureau", "towns": [], "station": None,
                          "alert_actions": {"acknowledge": kinds, "resolve": kinds}}
