@@ -98,7 +98,9 @@ def list_users(data_dir: Path | None) -> None:
 @click.option("--enable", is_flag=True, help="Allow the user to log in again.")
 @data_dir_option
 def disable(name: str, enable: bool, data_dir: Path | None) -> None:
-    """Stop user NAME from logging in; their tokens stop working at once (--enable undoes it)."""
+    """Stop user NAME from logging in and revoke their tokens (open live streams close within seconds); --enable
+    lets them log in again, with new tokens only."""
+    from cloud.api.tokens import revoke_all
     from cloud.store.db import make_engine, make_session_factory
     from cloud.store.users import User
 
@@ -109,6 +111,8 @@ def disable(name: str, enable: bool, data_dir: Path | None) -> None:
             if user is None:
                 raise click.ClickException(f"no user {name!r}")
             user.active = enable
+            if not enable:
+                revoke_all(user)
             session.commit()
     finally:
         engine.dispose()

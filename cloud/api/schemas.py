@@ -35,6 +35,8 @@ class Me(BaseModel):
     role: Role
     towns: list[str]
     station: str | None
+    alert_actions: dict[Literal["acknowledge", "resolve"], list[str]] = Field(
+        description="the alert kinds this user may acknowledge and resolve (within the alerts they see)")
 
 
 class StationOut(BaseModel):
@@ -47,10 +49,12 @@ class StationOut(BaseModel):
     address: str | None
     weekdays: str
     hours: str
-    today: TodayState = Field(description="today's verdict so far, `no_data` before anything was derived")
+    today: TodayState | None = Field(
+        description="today's verdict so far, `no_data` before anything was derived; null for dispatch, which sees "
+        "no verdicts")
     compliance: float | None = Field(description="open share of today's scheduled minutes so far")
-    online: bool | None = Field(description="the station's agent is online (its retained status)")
-    active_alerts: int
+    online: bool | None = Field(description="the station's agent is online (its retained status); null for dispatch")
+    active_alerts: int = Field(description="unresolved alerts of the station that this user may list")
 
 
 class TownCount(BaseModel):
