@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from cloud.store.options import data_dir_option, database_url
+from station_protocol.ids import station_id_problem
 
 MIN_PASSWORD = 8
 
@@ -41,6 +42,9 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
         raise click.ClickException("station staff need --station")
     if role != "station" and station:
         raise click.ClickException("--station is only for --role station")
+    problem = station_id_problem(station) if station else None
+    if problem:
+        raise click.ClickException(problem)
     if sys.stdin.isatty():
         password = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
     else:
@@ -94,7 +98,9 @@ def list_users(data_dir: Path | None) -> None:
 @click.option("--enable", is_flag=True, help="Allow the user to log in again.")
 @data_dir_option
 def disable(name: str, enable: bool, data_dir: Path | None) -> None:
-    """Stop user NAME from logging in; their tokens stop working at once (--enable undoes it)."""
+    """Stop user NAME from logging in and revoke their tokens (open live streams close within seconds); --enable
+    lets them log in again, with new tokens only."""
+    from cloud.api.tokens import revoke_all
     from cloud.store.db import make_engine, make_session_factory
     from cloud.store.users import User
 
@@ -105,6 +111,8 @@ def disable(name: str, enable: bool, data_dir: Path | None) -> None:
             if user is None:
                 raise click.ClickException(f"no user {name!r}")
             user.active = enable
+            if not enable:
+                revoke_all(user)
             session.commit()
     finally:
         engine.dispose()

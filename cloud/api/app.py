@@ -2,13 +2,16 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from cloud.api import errors, metrics
+from cloud.api.body_limit import BodyLimit
 from cloud.api.config import ApiConfig
 from cloud.api.dashboard import dashboard_dir
 from cloud.api.feed import AlertFeed
@@ -76,5 +79,20 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
     for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.mount("/", StaticFiles(directory=dashboard_dir(), html=True), name="dashboard")
+    _mount_dashboard(app, dashboard_dir())
+    # Added last, so it runs first: an oversized body is refused before any other middleware or route reads it.
+    app.add_middleware(BodyLimit, max_bytes=(config or ApiConfig()).max_body_bytes)
     return app
+
+
+def _mount_dashboard(app: FastAPI, directory: Path) -> None:
+    """The dashboard's page and its static/ folder, and nothing else of the package (no Python source, no Grafana
+    JSON with its datasource settings)."""
+    index = directory / "index.html"
+
+    @app.get("/", include_in_schema=False)
+    @app.get("/index.html", include_in_schema=False)
+    def dashboard_page() -> FileResponse:
+        return FileResponse(index, media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=directory / "static"), name="dashboard-static")

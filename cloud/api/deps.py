@@ -1,15 +1,17 @@
 """Dependencies as short Annotated aliases: the runtime, a database session, the current user, role guards."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from cloud.api import tokens
 from cloud.api.config import ApiConfig
 from cloud.api.runtime import Runtime
-from cloud.api.security import read_token
+from cloud.api.security import TokenClaims, read_token
 from cloud.rules.config import RulesConfig
 from cloud.store.users import User
 
@@ -51,25 +53,35 @@ _UNAUTHORISED = HTTPException(
 )
 
 
-def _user_for(session: Session, runtime: Runtime, token: str) -> User:
+def get_claims(runtime: RuntimeDep, token: TokenDep) -> TokenClaims:
+    """The bearer token's claims when its signature and expiry hold (401 otherwise); whether it still stands is
+    `tokens.user_for`'s question."""
     claims = read_token(token, secret=runtime.settings.secret_key.get_secret_value())
     if claims is None:
         raise _UNAUTHORISED
-    user = session.get(User, claims.user_id)
-    if user is None or not user.active:
+    return claims
+
+
+ClaimsDep = Annotated[TokenClaims, Depends(get_claims)]
+
+
+def _user_for(session: Session, claims: TokenClaims) -> User:
+    # Wall-clock time: tokens run on real time, not the domain clock.
+    user = tokens.user_for(session, claims, datetime.now(UTC))
+    if user is None:
         raise _UNAUTHORISED
     return user
 
 
-def get_current_user(session: SessionDep, runtime: RuntimeDep, token: TokenDep) -> User:
-    return _user_for(session, runtime, token)
+def get_current_user(session: SessionDep, claims: ClaimsDep) -> User:
+    return _user_for(session, claims)
 
 
-def get_stream_user(runtime: RuntimeDep, token: TokenDep) -> User:
+def get_stream_user(runtime: RuntimeDep, claims: ClaimsDep) -> User:
     """The user, looked up in a session of its own that is closed at once: a live stream lasts for hours and must
     not hold a pooled database connection all that time (the request's session lives as long as the response)."""
     with runtime.sessions() as session:
-        return _user_for(session, runtime, token)  # towns are loaded eagerly, so the user stays usable
+        return _user_for(session, claims)  # towns are loaded eagerly, so the user stays usable
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,14 +1,26 @@
 """Response and request models of the API: explicit, so the OpenAPI document says exactly what comes back."""
 
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.users import Role
+from station_protocol.ids import ID_PATTERN, station_id_problem
 
-StationIdPath = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", max_length=63)
+
+def _station_id(value: str) -> str:
+    problem = station_id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Station ids in bodies and paths: the same rule as the registry and the broker (a 422 with the reason).
+StationIdValue = Annotated[str, Field(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
+StationIdParam = Annotated[str, Path(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
 TodayState = Literal["open", "closed", "partial", "unknown", "excused", "not_scheduled", "no_data"]
 
 
@@ -23,6 +35,8 @@ class Me(BaseModel):
     role: Role
     towns: list[str]
     station: str | None
+    alert_actions: dict[Literal["acknowledge", "resolve"], list[str]] = Field(
+        description="the alert kinds this user may acknowledge and resolve (within the alerts they see)")
 
 
 class StationOut(BaseModel):
@@ -35,10 +49,12 @@ class StationOut(BaseModel):
     address: str | None
     weekdays: str
     hours: str
-    today: TodayState = Field(description="today's verdict so far, `no_data` before anything was derived")
+    today: TodayState | None = Field(
+        description="today's verdict so far, `no_data` before anything was derived; null for dispatch, which sees "
+        "no verdicts")
     compliance: float | None = Field(description="open share of today's scheduled minutes so far")
-    online: bool | None = Field(description="the station's agent is online (its retained status)")
-    active_alerts: int
+    online: bool | None = Field(description="the station's agent is online (its retained status); null for dispatch")
+    active_alerts: int = Field(description="unresolved alerts of the station that this user may list")
 
 
 class TownCount(BaseModel):
@@ -156,7 +172,7 @@ class AlertAction(BaseModel):
 class ActivityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    station: str = StationIdPath
+    station: StationIdValue
     day: date
     theme: str = Field(min_length=1, max_length=200)
     participants: int = Field(ge=0, le=100_000)

@@ -1,4 +1,8 @@
-"""Who may see which station: the one place the scoping rules live, as SQL conditions and a 404 guard."""
+"""Who may see and do what: the one place the scoping rules live, as SQL conditions, a 404 guard, and the table of
+alert actions per role and kind. Every list and every count goes through these conditions."""
+
+from collections.abc import Mapping
+from typing import Literal
 
 from fastapi import HTTPException, status
 from sqlalchemy import ColumnElement, and_, false, select, true
@@ -7,8 +11,13 @@ from sqlalchemy.orm import Session
 from cloud.store.models import Alert, AlertKind, Station
 from cloud.store.users import User
 
-# Roles that see station data (counts, timelines, activities). Dispatchers see emergency alerts only.
+# Roles that see station data (verdicts, counts, timelines, activities). Dispatchers see emergency calls and the
+# stations they come from (name, town, address, hours: where to send help), never a station's verdicts.
 STATION_DATA_ROLES = frozenset({"bureau", "town", "station"})
+
+
+def sees_station_data(user: User) -> bool:
+    return user.role in STATION_DATA_ROLES
 
 
 def station_condition(user: User) -> ColumnElement[bool]:
@@ -47,3 +56,30 @@ def alert_condition(user: User) -> ColumnElement[bool]:
     if user.role == "station":
         return and_(station_condition(user), Alert.kind.not_in(HIDDEN_FROM_STATION))
     return station_condition(user)
+
+
+ActionName = Literal["acknowledge", "resolve"]
+_ALL_KINDS = frozenset(k.value for k in AlertKind)
+_CALL = frozenset({AlertKind.EMERGENCY_CALL.value})
+# Alerts of the whole deployment, of no station (the working calendar misses a year): the bureau's alone.
+_BUREAU_ONLY = frozenset({AlertKind.CALENDAR_UNKNOWN_YEAR.value})
+
+# Who may acknowledge and resolve which kind of alert (on top of seeing it at all, which alert_condition decides).
+# Station staff answer their elders' calls and may say they have seen their station's offline or anomaly alert, but
+# only the town or the bureau closes those: a station must not clear the alerts raised about itself (the kinds it
+# never sees are in HIDDEN_FROM_STATION). Dispatch handles emergency calls only.
+ALERT_ACTIONS: Mapping[str, Mapping[ActionName, frozenset[str]]] = {
+    "bureau": {"acknowledge": _ALL_KINDS, "resolve": _ALL_KINDS},
+    "town": {"acknowledge": _ALL_KINDS - _BUREAU_ONLY, "resolve": _ALL_KINDS - _BUREAU_ONLY},
+    "station": {
+        "acknowledge": frozenset({
+            AlertKind.EMERGENCY_CALL.value, AlertKind.STATION_OFFLINE.value, AlertKind.SENSOR_ANOMALY.value,
+        }),
+        "resolve": _CALL,
+    },
+    "dispatch": {"acknowledge": _CALL, "resolve": _CALL},
+}
+
+
+def may_act(user: User, action: ActionName, kind: str) -> bool:
+    return kind in ALERT_ACTIONS.get(user.role, {}).get(action, frozenset())

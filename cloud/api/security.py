@@ -1,5 +1,6 @@
 """Password hashing (Argon2 through pwdlib) and expiring bearer tokens (HS256 JWT through pyjwt)."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -39,22 +40,46 @@ def _dummy_hash() -> str:
 
 @dataclass(frozen=True)
 class TokenClaims:
-    """What a valid token says: who, and the password-change generation it was issued under."""
+    """What a valid token says: who, its own id (for logout), the user's token generation it was issued under (for
+    disabling), and when it expires."""
 
     user_id: int
     name: str
+    jti: str
+    generation: int
+    expires_at: datetime
 
 
-def issue_token(*, user_id: int, name: str, secret: str, minutes: int, now: datetime | None = None) -> str:
+def issue_token(
+    *, user_id: int, name: str, secret: str, minutes: int, generation: int = 0, now: datetime | None = None
+) -> str:
     issued = now or datetime.now(UTC)
-    payload = {"sub": str(user_id), "name": name, "iat": issued, "exp": issued + timedelta(minutes=minutes)}
+    payload = {
+        "sub": str(user_id),
+        "name": name,
+        "jti": secrets.token_urlsafe(16),
+        "gen": generation,
+        "iat": issued,
+        "exp": issued + timedelta(minutes=minutes),
+    }
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
 def read_token(token: str, *, secret: str) -> TokenClaims | None:
-    """The claims of a valid, unexpired token, else None (expired, forged, malformed)."""
+    """The claims of a valid, unexpired token, else None (expired, forged, malformed, or without an id)."""
     try:
-        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
-        return TokenClaims(user_id=int(payload["sub"]), name=str(payload.get("name", "")))
-    except (jwt.PyJWTError, ValueError, TypeError):
+        payload = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "jti", "gen"]}
+        )
+        jti, generation = payload["jti"], payload["gen"]
+        if not isinstance(jti, str) or not 0 < len(jti) <= 64 or type(generation) is not int:
+            return None
+        return TokenClaims(
+            user_id=int(payload["sub"]),
+            name=str(payload.get("name", "")),
+            jti=jti,
+            generation=generation,
+            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
         return None

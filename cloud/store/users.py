@@ -1,4 +1,5 @@
-"""Tables owned by the API (revision 0003): users and their towns, themed activities, failed logins."""
+"""Tables owned by the API (revisions 0003 and 0005): users and their towns, themed activities, login limits and
+revoked tokens."""
 
 from datetime import date, datetime
 from typing import Literal, get_args
@@ -25,6 +26,9 @@ class User(Base):
     # imported). Town officers: their rows in user_towns.
     station_id: Mapped[str | None] = mapped_column(String(63), default=None)
     active: Mapped[bool] = mapped_column(default=True)
+    # Every token carries the generation it was issued under; raising it (on disable) revokes them all at once, and
+    # they stay revoked when the user is enabled again.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     towns: Mapped[list["UserTown"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -63,12 +67,25 @@ class Activity(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class LoginFailure(Base):
-    """A failed login, kept for the rate-limit window so every API process applies the same limit."""
+class LoginLimit(Base):
+    """Login attempts counted for one key (a user name or a client address) in a fixed window.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    One row per key, changed by a single INSERT ... ON CONFLICT DO UPDATE ... RETURNING, so parallel guesses each
+    get their own count (the database serialises them on the row) and every API process applies the same limit.
+    """
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(200))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __tablename__ = "login_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
+class RevokedToken(Base):
+    """A token revoked before it expired (logout), kept until it would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+    __table_args__ = (Index("ix_revoked_tokens_expires_at", "expires_at"),)
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -19,6 +19,15 @@ const Api = {
     return data;
   },
 
+  // Revoke the token on the server (a copy of it stops working too), then forget it here.
+  async logout() {
+    const token = Api.token();
+    Api.setToken(null);
+    if (token) {
+      await fetch(`${API}/auth/logout`, { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => null);
+    }
+  },
+
   async request(method, path, body) {
     const headers = { Authorization: `Bearer ${Api.token()}` };
     const init = { method, headers };
@@ -68,6 +77,12 @@ const Api = {
             headers: { Authorization: `Bearer ${Api.token()}`, Accept: "text/event-stream" },
             signal: controller.signal,
           });
+          if (res.status === 401) {
+            // Revoked (logout elsewhere, the user disabled) or expired: back to the login page, no reconnecting.
+            Api.setToken(null);
+            window.dispatchEvent(new Event("eldercare:logout"));
+            return;
+          }
           if (!res.ok || !res.body) throw new Error(`stream ${res.status}`);
           onState(true);
           const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

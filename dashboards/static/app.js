@@ -113,7 +113,7 @@ document.addEventListener("DOMContentLoaded", () => {
       document.getElementById("login-error").textContent = err.message;
     }
   });
-  document.getElementById("logout").addEventListener("click", () => { Api.setToken(null); showLogin(); });
+  document.getElementById("logout").addEventListener("click", () => Api.logout().finally(() => showLogin()));
   window.addEventListener("eldercare:logout", () => showLogin("登录已过期，请重新登录"));
   window.addEventListener("hashchange", () => App.me && route());
   window.addEventListener("resize", () => document.querySelectorAll(".chart").forEach((n) => {

@@ -225,6 +225,9 @@ function activityForm(station, done) {
   return form;
 }
 
+// What this user may do to an alert of a kind: the server's table, as /auth/me gives it.
+const may = (action, kind) => (App.me.alert_actions[action] || []).includes(kind);
+
 Pages.alerts = async (main) => {
   const filter = el("form", { class: "toolbar" },
     el("span", { class: `live ${App.live ? "on" : ""}`, title: "实时" }), "实时更新",
@@ -251,8 +254,8 @@ Pages.alerts = async (main) => {
       el("td", {}, badge(`status-${a.status}`, STATUS_NAMES[a.status] || a.status)),
       el("td", {}, LEVEL_NAMES[a.level] || a.level),
       el("td", {}, a.acknowledged_by ? `${a.acknowledged_by} ${time(a.acknowledged_at)}` : "—"),
-      el("td", {}, a.status === "raised" ? act("确认", "acknowledge") : null, " ",
-        a.status !== "resolved" ? act("解决", "resolve") : null));
+      el("td", {}, a.status === "raised" && may("acknowledge", a.kind) ? act("确认", "acknowledge") : null, " ",
+        a.status !== "resolved" && may("resolve", a.kind) ? act("解决", "resolve") : null));
     const old = rows.get(a.id);
     if (old) old.replaceWith(row); else body.prepend(row);
     rows.set(a.id, row);

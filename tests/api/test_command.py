@@ -17,7 +17,8 @@ from eldercare.localservices import free_port, wait_for_port
 
 
 def _api(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ELDERCARE_DATA_DIR": str(tmp_path), "ELDERCARE_SECRET_KEY": "a-test-secret-key-xxxxxxxx"}
+    env = {**os.environ, "ELDERCARE_DATA_DIR": str(tmp_path),
+           "ELDERCARE_SECRET_KEY": "a-test-secret-key-long-enough-0123456789"}
     env.pop("ELDERCARE_DATABASE_URL", None)
     return subprocess.Popen([sys.executable, "-m", "eldercare", "cloud", "api", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

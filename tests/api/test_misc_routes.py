@@ -18,6 +18,8 @@ def test_overview_counts_todays_states_alerts_and_grade_progress(fleet_as: Calla
     assert [t["town"] for t in town["towns"]] == ["汇龙镇"] and town["active_emergencies"] == 0
     dispatch = fleet_as("dispatch").get(f"{V1}/overview").json()
     assert dispatch["active_alerts"] == dispatch["active_emergencies"] == 1
+    # Dispatch sees calls, never verdicts: no states by town, no month progress.
+    assert dispatch["towns"] == [] and dispatch["grades"] == []
 
 
 def test_station_staff_record_themed_activities(fleet_as: Callable[[str], TestClient]) -> None:

@@ -15,9 +15,36 @@ def test_each_role_lists_only_its_stations(fleet_as: Callable[[str], TestClient]
     assert ids(fleet_as("admin")) == ["hl-01", "hl-02", "nh-01", "nh-02"]
     assert ids(fleet_as("town-hl")) == ["hl-01", "hl-02"]
     assert ids(fleet_as("staff-hl1")) == ["hl-01"]
-    # The dispatcher locates stations for emergencies but sees no station data or alert counts.
+    # The dispatcher locates stations for emergencies (where to send help) but sees no verdicts: no state, no
+    # compliance, no agent status, and a state filter (which would tell the states) is refused.
     dispatch = fleet_as("dispatch").get(f"{V1}/stations").json()
-    assert len(dispatch) == 4 and all(s["active_alerts"] == 0 for s in dispatch)
+    assert len(dispatch) == 4
+    assert all((s["today"], s["compliance"], s["online"]) == (None, None, None) for s in dispatch)
+    assert all(s["address"] for s in dispatch)
+    assert fleet_as("dispatch").get(f"{V1}/stations?state=closed").status_code == 403
+
+
+def test_every_alert_count_is_the_alerts_the_user_may_list(fleet_as: Callable[[str], TestClient]) -> None:
+    """A station's `active_alerts` and the overview's counts are the alerts that user can list, nothing more: station
+    staff never count a spot-check alert (a count that went up during a check would warn the station)."""
+    admin = fleet_as("admin")
+    nh01_kinds = {a["kind"] for a in admin.get(f"{V1}/alerts?active=true&station=nh-01").json()}
+    assert "spot_check_unverifiable" in nh01_kinds  # the case the rule is about is in the fleet
+    counts = {}
+    for user in ("admin", "town-hl", "staff-hl1", "staff-nh1", "dispatch"):
+        client = fleet_as(user)
+        listed = client.get(f"{V1}/alerts?active=true&limit=1000").json()
+        for station in client.get(f"{V1}/stations").json():
+            mine = [a for a in listed if a["station"] == station["id"]]
+            assert station["active_alerts"] == len(mine), (user, station["id"])
+            counts[user, station["id"]] = station["active_alerts"]
+        overview = client.get(f"{V1}/overview").json()
+        assert overview["active_alerts"] == len(listed), user
+        assert overview["active_emergencies"] == sum(a["kind"] == "emergency_call" for a in listed), user
+        assert all(a["kind"] not in ("spot_check_closed", "spot_check_unverifiable") for a in listed
+                   if user.startswith("staff"))
+    assert counts["staff-nh1", "nh-01"] == counts["admin", "nh-01"] - 1
+    assert counts["dispatch", "nh-01"] == 1  # its emergency call, and nothing else of the station
 
 
 def test_todays_state_and_filters(fleet_as: Callable[[str], TestClient]) -> None:

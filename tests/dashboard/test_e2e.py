@@ -149,3 +149,26 @@ def test_dispatcher_acknowledges_and_the_bureau_page_updates_live(browser: Brows
     shot(bureau, "bureau-alerts-live")
     bureau.context.close()
     dispatch.context.close()
+
+
+def test_staff_get_only_the_buttons_their_role_allows_and_logout_revokes_the_token(
+    browser: Browser, base_url: str
+) -> None:
+    page = login(browser, base_url, "staff-nh1")
+    page.goto(base_url + "/#/alerts")
+    table = page.get_by_test_id("alerts")
+    offline = table.locator("tr:has(td.kind-station_offline)")
+    call = table.locator("tr:has(td.kind-emergency_call)")
+    expect(offline).to_have_count(1)
+    # The town closes the offline alert raised about this station; the staff may only say they saw it.
+    expect(offline.locator("button[data-action=acknowledge]")).to_have_count(1)
+    expect(offline.locator("button[data-action=resolve]")).to_have_count(0)
+    expect(call.locator("button[data-action=resolve]")).to_have_count(1)
+    token = page.evaluate("sessionStorage.getItem('eldercare.token')")
+    me = "async (t) => (await fetch('/api/v1/auth/me', {headers: {Authorization: 'Bearer ' + t}})).status"
+    assert page.evaluate(me, token) == 200
+    page.click("#logout")
+    expect(page.locator("#login-form")).to_be_visible()
+    # A copy of the token (another tab, a proxy log) no longer works either.
+    assert page.evaluate(me, token) == 401
+    page.context.close()

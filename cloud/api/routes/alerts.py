@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from cloud.api import alert_actions
 from cloud.api.deps import CurrentUser, SessionDep
 from cloud.api.schemas import AlertAction, AlertOut
-from cloud.api.scope import alert_condition
+from cloud.api.scope import ActionName, alert_condition, may_act
 from cloud.store.models import Alert, AlertKind, AlertStatus, Station
 from cloud.store.users import User
 
@@ -94,23 +94,30 @@ def _visible(session: Session, user: User, alert_id: int) -> tuple[Alert, Statio
     return row
 
 
+def _actionable(session: Session, user: User, alert_id: int, action: ActionName) -> tuple[Alert, Station]:
+    alert, station = _visible(session, user, alert_id)
+    if not may_act(user, action, alert.kind):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role may not {action} {alert.kind} alerts")
+    return alert, station
+
+
 @router.get("/{alert_id}", response_model=AlertOut)
 def get_alert(alert_id: AlertId, user: CurrentUser, session: SessionDep) -> AlertOut:
     return alert_out(*_visible(session, user, alert_id))
 
 
-@router.post("/{alert_id}/acknowledge", response_model=AlertOut, responses={404: {}, 409: {}})
+@router.post("/{alert_id}/acknowledge", response_model=AlertOut, responses={403: {}, 404: {}, 409: {}})
 def acknowledge(alert_id: AlertId, user: CurrentUser, session: SessionDep, body: AlertAction | None = None) -> AlertOut:
-    alert, station = _visible(session, user, alert_id)
+    alert, station = _actionable(session, user, alert_id, "acknowledge")
     if alert.status != AlertStatus.RAISED.value:
         raise HTTPException(status.HTTP_409_CONFLICT, f"alert {alert_id} is already {alert.status}")
     alert_actions.acknowledge(session, alert, by=user.name, notes=body.notes if body else None)
     return alert_out(alert, station)
 
 
-@router.post("/{alert_id}/resolve", response_model=AlertOut, responses={404: {}, 409: {}})
+@router.post("/{alert_id}/resolve", response_model=AlertOut, responses={403: {}, 404: {}, 409: {}})
 def resolve(alert_id: AlertId, user: CurrentUser, session: SessionDep, body: AlertAction | None = None) -> AlertOut:
-    alert, station = _visible(session, user, alert_id)
+    alert, station = _actionable(session, user, alert_id, "resolve")
     if alert.status == AlertStatus.RESOLVED.value:
         raise HTTPException(status.HTTP_409_CONFLICT, f"alert {alert_id} is already resolved")
     alert_actions.resolve(session, alert, by=user.name, notes=body.notes if body else None)

@@ -1,23 +1,21 @@
-"""POST /auth/token: the OAuth2 password form in, an expiring bearer token out; rate-limited per user and address."""
+"""POST /auth/token: the OAuth2 password form in, an expiring bearer token out, limited per user name and per client
+address; POST /auth/logout revokes the token it is called with."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 
-from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
+from cloud.api import login_limits, tokens
+from cloud.api.deps import ClaimsDep, ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import Me, Token
+from cloud.api.scope import ALERT_ACTIONS
 from cloud.api.security import dummy_verify, issue_token, verify_password
-from cloud.store.users import LoginFailure, User
+from cloud.store.users import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-
-def _limit_key(name: str, request: Request) -> str:
-    address = request.client.host if request.client else "unknown"
-    return f"{name[:100]}|{address}"
 
 
 @router.post("/token", response_model=Token, responses={401: {}, 429: {}})
@@ -29,34 +27,51 @@ def login(
     config: ConfigDep,
 ) -> Token:
     now = datetime.now(UTC)  # real time: tokens and rate limits are not domain dates
-    key = _limit_key(form.username, request)
-    since = now - timedelta(seconds=config.login_window_s)
-    failures = session.scalar(select(func.count()).where(LoginFailure.key == key, LoginFailure.at >= since)) or 0
-    if failures >= config.login_max_failures:
+    keys = login_limits.Keys.of(form.username, request.client.host if request.client else "unknown")
+    wait = login_limits.take_slot(
+        session, keys, now=now, limit=config.login_max_failures, window_s=config.login_window_s
+    )
+    if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many failed logins; try again later",
-            headers={"Retry-After": str(config.login_window_s)},
+            headers={"Retry-After": str(wait)},
         )
     user = session.scalars(select(User).where(User.name == form.username[:64])).first()
     if user is None:
         dummy_verify()
     if user is None or not user.active or not verify_password(form.password, user.password_hash):
-        session.add(LoginFailure(key=key, at=now))
-        session.execute(delete(LoginFailure).where(LoginFailure.at < since))
-        session.commit()
+        # The slot taken above stays taken: that is the failure counted.
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "wrong user name or password", headers={"WWW-Authenticate": "Bearer"}
         )
-    session.execute(delete(LoginFailure).where(LoginFailure.key == key))
-    session.commit()
+    login_limits.give_back(session, keys, now=now, window_s=config.login_window_s)
     minutes = runtime.settings.token_minutes
     token = issue_token(
-        user_id=user.id, name=user.name, secret=runtime.settings.secret_key.get_secret_value(), minutes=minutes, now=now
+        user_id=user.id,
+        name=user.name,
+        generation=user.token_generation,
+        secret=runtime.settings.secret_key.get_secret_value(),
+        minutes=minutes,
+        now=now,
     )
     return Token(access_token=token, expires_in=minutes * 60)
 
 
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses={401: {}})
+def logout(user: CurrentUser, claims: ClaimsDep, session: SessionDep) -> Response:
+    """Revoke the token this is called with, on every API process at once (the others keep working)."""
+    tokens.revoke(session, claims, datetime.now(UTC))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/me", response_model=Me)
 def me(user: CurrentUser) -> Me:
-    return Me(name=user.name, role=user.role, towns=user.town_names, station=user.station_id)
+    rights = ALERT_ACTIONS.get(user.role, {})
+    return Me(
+        name=user.name,
+        role=user.role,
+        towns=user.town_names,
+        station=user.station_id,
+        alert_actions={action: sorted(kinds) for action, kinds in rights.items()},
+    )

@@ -4,13 +4,13 @@ from collections import Counter, defaultdict
 from statistics import median
 
 from fastapi import APIRouter
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
 from cloud.api.derived_view import today_states
 from cloud.api.routes.alerts import count_active
 from cloud.api.schemas import GradeProgress, Overview, TownCount
-from cloud.api.scope import station_condition
+from cloud.api.scope import sees_station_data, station_condition
 from cloud.rules.records import MonthRecord
 from cloud.store.derived import MonthResult
 from cloud.store.models import AlertKind, Station
@@ -24,7 +24,8 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
              rules: RulesDep) -> Overview:
     today = config.today(runtime.settings.timezone)
     month = f"{today:%Y-%m}"
-    visible = station_condition(user)
+    # Dispatch sees no verdicts: its overview is its calls, with no station states or month progress.
+    visible = station_condition(user) if sees_station_data(user) else false()
     stations = session.execute(select(Station.id, Station.town, Station.grade).where(visible)).tuples().all()
     verdicts = {sid: state for sid, (state, _) in today_states(session, select(Station.id).where(visible),
                                                                   today).items()}

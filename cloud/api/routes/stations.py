@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 
 from cloud.api import derived_view
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
-from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
-from cloud.api.scope import STATION_DATA_ROLES, get_visible_station, station_condition
+from cloud.api.schemas import DayOut, MonthOut, StationIdParam, StationOut, TodayState
+from cloud.api.scope import alert_condition, get_visible_station, sees_station_data, station_condition
 from cloud.store.models import Alert, AlertStatus, Device, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
-StationId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+StationId = StationIdParam
 DayParam = Annotated[date, Path(description="yyyy-mm-dd")]
 MonthParam = Annotated[str, Path(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
 Grade = Annotated[str | None, Query(pattern=r"^[2-5]A$")]
@@ -36,14 +36,20 @@ def list_stations(
         query = query.where(Station.town == town)
     if grade is not None:
         query = query.where(Station.grade == grade)
+    if state is not None and not sees_station_data(user):
+        # Filtering on today's state would tell the states themselves.
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role may not see station states")
     stations = list(session.scalars(query.order_by(Station.town, Station.id)))
     today = config.today(runtime.settings.timezone)
     ids = select(Station.id).where(station_condition(user))
-    states = derived_view.today_states(session, ids, today)
+    verdicts = sees_station_data(user)
+    states = derived_view.today_states(session, ids, today) if verdicts else {}
+    # The alerts counted are exactly those the user may list (station staff: no spot-check alerts; dispatch: calls).
     alert_counts = dict(
         session.execute(
             select(Alert.station_id, func.count())
-            .where(Alert.status != AlertStatus.RESOLVED.value, Alert.station_id.in_(ids))
+            .join(Station, Station.id == Alert.station_id)
+            .where(alert_condition(user), Alert.status != AlertStatus.RESOLVED.value)
             .group_by(Alert.station_id)
         ).tuples().all()
     )
@@ -51,11 +57,10 @@ def list_stations(
         session.execute(
             select(Device.station_id, Device.online).where(Device.device_id == "agent", Device.station_id.in_(ids))
         ).tuples().all()
-    )
-    show_alerts = user.role in STATION_DATA_ROLES
+    ) if verdicts else {}
     out = []
     for s in stations:
-        verdict, compliance = states.get(s.id, ("no_data", None))
+        verdict, compliance = states.get(s.id, ("no_data", None)) if verdicts else (None, None)
         if state is not None and verdict != state:
             continue
         out.append(
@@ -70,7 +75,7 @@ def list_stations(
                 today=verdict,
                 compliance=compliance,
                 online=online.get(s.id),
-                active_alerts=alert_counts.get(s.id, 0) if show_alerts else 0,
+                active_alerts=alert_counts.get(s.id, 0),
             )
         )
     return out
