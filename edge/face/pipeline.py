@@ -167,19 +167,24 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     return out
 
 
-def drop_forgotten(stages: Stages) -> int:
-    """After the gallery changed: tracks identified as someone no longer enrolled are identified afresh (the person
-    was forgotten, so from now on they are an anonymous visitor). Returns how many tracks were reset."""
-    enrolled = stages.recogniser.enrolled
+def drop_forgotten(stages: Stages, forgotten: set[str]) -> int:
+    """After `forgotten` were deleted from the gallery: their open tracks are identified afresh and their visits are
+    closed (from now on they are anonymous visitors), and the next frame is searched whole, moving or not. That search
+    is needed even when no track of theirs is open: someone standing still in view keeps the motion gate shut, so
+    their track ends `track_max_age_s` after the last look while their visit goes on, and without a look now they
+    would not be seen again until the periodic one. Returns how many tracks were reset."""
+    if not forgotten:
+        return 0
     reset = 0
+    for person in forgotten:
+        stages.visits.drop(person)
     for track in stages.tracker.tracks:
         who = track.identity
-        if who is not None and who.role != "unknown" and who.person not in enrolled:
-            stages.visits.drop(who.person)
+        if who is not None and who.person in forgotten:
             track.identity, track.attempts, track.encodings = None, 0, []
+            track.encoded_px, track.encoded_at = 0, float("-inf")
             reset += 1
-    if reset:
-        stages.gate.look_now()  # someone standing still may not move enough to be searched again soon
+    stages.gate.look_now()
     return reset
 
 

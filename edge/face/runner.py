@@ -73,9 +73,14 @@ class GalleryWatch:
             log.warning("face gallery changed but cannot be read: %s", exc)
             return False
         self._version = version
+        before = self.stages.recogniser.enrolled
         self.stages.recogniser.set_people(people)
-        reset = drop_forgotten(self.stages)
-        log.info("face gallery reloaded: %d enrolled, %d track(s) re-identified", len(people), reset)
+        forgotten = before - self.stages.recogniser.enrolled
+        reset = drop_forgotten(self.stages, forgotten)
+        log.info(
+            "face gallery reloaded: %d enrolled, %d forgotten, %d track(s) re-identified",
+            len(people), len(forgotten), reset,
+        )
         return True
 
 

@@ -8,6 +8,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -136,19 +137,29 @@ def test_forget_reaches_a_running_camera(
     enrolled: Path, sprites: dict[str, Image], http_dir: tuple[Path, int], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`eldercare edge forget` while the camera runs: the person standing in view stops being recognised without a
-    restart (they become an anonymous visitor), within the gallery check interval."""
+    restart (they become an anonymous visitor), within the gallery check interval. Their track has usually ended by
+    then (someone standing still keeps the motion gate shut; here tracks end after 0.2 s): the camera must look again
+    rather than wait for its periodic look a minute later."""
     www, port = http_dir
     www.mkdir()
     obama = synthetic.Appearance("obama", sprites["obama_2"], -5.0, 100.0)
     synthetic.write_video(www / "cam.avi", synthetic.render([obama], duration_s=2, fps=10, walk_s=0.01), fps=10)
     config = CameraConfig(
         type="camera", id="face-1", source=f"http://127.0.0.1:{port}/cam.avi", gallery=enrolled, reconnect_s=0.1,
-        gallery_check_s=0.5,
+        gallery_check_s=0.5, track_max_age_s=0.2,
     )
     server = serve(www, port)
 
     def faces(readings: list[Reading]) -> list[dict[str, Any]]:
         return [dict(r.fields) for r in readings if r.kind is Kind.FACE]
+
+    def reopened(readings: list[Reading]) -> int:
+        return sum(h["ok"] is True for h in health(readings))  # the short stream ends and is reopened: one per loop
+
+    async def until(readings: list[Reading], task: asyncio.Task[None], done: Any) -> None:
+        while not done():
+            assert not task.done()
+            await asyncio.sleep(0.05)
 
     async def scenario() -> None:
         driver = CameraDriver(config)
@@ -157,12 +168,11 @@ def test_forget_reaches_a_running_camera(
         forgot = eldercare(capsys, "edge", "forget", "--gallery", str(enrolled), "--id", ELDER)
         assert forgot.code == 0, forgot.err
         before = len(faces(readings))
-        while len(faces(readings)) == before:
-            assert not task.done()
-            await asyncio.sleep(0.05)
+        await until(readings, task, lambda: len(faces(readings)) > before)
         after = faces(readings)[before:]
         assert after[0]["role"] == "unknown" and after[0]["person"].startswith("anon-")
-        await asyncio.sleep(1.0)  # a few more stream loops: the elder's id never comes back
+        loops = reopened(readings)
+        await until(readings, task, lambda: reopened(readings) >= loops + 2)  # two more passes of the stream
         assert all(f["person"] != ELDER for f in faces(readings)[before:])
         await stop(task)
 
@@ -171,6 +181,40 @@ def test_forget_reaches_a_running_camera(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_forget_reaches_someone_standing_still_whose_track_ended(enrolled: Path, sprites: dict[str, Image]) -> None:
+    """The same on the camera's own timeline, step by step: someone standing still keeps the motion gate shut, so
+    their track ends while their visit goes on; after `forget` the next frame is searched and they are reported as an
+    anonymous visitor within seconds, not at the periodic look a minute later."""
+    from edge.face.pipeline import Frame, process_frame
+    from edge.face.runner import GalleryWatch, build_stages
+
+    obama = synthetic.Appearance("obama", sprites["obama_2"], -5.0, 100.0)
+    (still,) = synthetic.render([obama], duration_s=0.1, fps=10, walk_s=0.01)
+    config = CameraConfig(type="camera", id="face-1", source="unused", gallery=enrolled, track_max_age_s=1.0)
+    gallery = Gallery(enrolled, PASSPHRASE)
+    stages = build_stages(config, gallery, remember_unknowns=False)
+    clock = [0.0]
+    watch = GalleryWatch(gallery, stages, every_s=0.5, clock=lambda: clock[0])
+    start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    seen: list[tuple[str, str, float]] = []
+
+    def run(until: float) -> None:
+        while clock[0] < until:
+            watch()
+            frame = Frame(image=still, t=clock[0], ts=start + timedelta(seconds=clock[0]))
+            seen.extend((o.identity.person, o.identity.role, clock[0]) for o in process_frame(frame, stages))
+            clock[0] = round(clock[0] + 0.1, 1)
+
+    run(3.0)
+    assert [(who, role) for who, role, _ in seen] == [(ELDER, "elder")]
+    assert stages.tracker.tracks == []  # nothing moved: the track ended, the visit goes on
+    assert Gallery(enrolled, PASSPHRASE).forget(ELDER)
+    run(6.0)
+    assert [(role, who.startswith("anon-")) for who, role, _ in seen[1:]] == [("unknown", True)]
+    assert seen[1][2] <= 3.0 + 0.5 + 1.0 + 0.2  # the next gallery check, a look, the track's end
+    assert stages.visits.seen(ELDER, 6.0)  # the forgotten person's visit is closed too
 
 
 BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_-]{48,}")
