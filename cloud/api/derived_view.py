@@ -1,17 +1,19 @@
 """Read the worker's derived results for display: a station-day with its timeline, a station-month with its days."""
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from cloud.api.schemas import DayOut, DeviceHealth, MonthDay, MonthOut, Segment
+from cloud.rules.calendar import DayPlan, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult, MonthResult
-from cloud.store.models import Device, Event, Station
+from cloud.store.models import Device, Event, Station, StationException
 from cloud.store.users import Activity
 
 # Evidence spans as the rules print them: "08:30-11:30", or "08:31:05+40s" for spans under a minute.
@@ -29,15 +31,55 @@ def state_so_far(verdict: str, compliance: float | None, rules: RulesConfig) -> 
     return "closed" if compliance <= rules.closed_share else "partial"
 
 
-def today_states(session: Session, station_ids: Select[tuple[str]], day: date) -> dict[str, tuple[str, float | None]]:
-    """Today's state so far and compliance for the stations in `station_ids` that have a derived result."""
-    rows = session.execute(
-        select(DayResult.station_id, DayResult.verdict, DayResult.compliance).where(
-            DayResult.local_date == day, DayResult.station_id.in_(station_ids)
-        )
-    ).tuples()
+def state_at(plan: DayPlan, verdict: str | None, compliance: float | None, rules: RulesConfig, now: datetime) -> str:
+    """A station's state today at `now`. Before its first working session begins nothing can be judged yet: the
+    station is `not_started`, not offline (the derived day counts hours still to come as unknown). `verdict` is None
+    when nothing was derived for the day yet."""
+    if verdict in ("excused", "not_scheduled"):
+        return verdict
+    if plan.excused is not None and plan.working:
+        return "excused"
+    if plan.working is False or (plan.working and not plan.sessions):
+        return "not_scheduled"
+    if plan.sessions and now.timestamp() < min(start for start, _ in plan.sessions):
+        return "not_started"
+    if verdict is None:
+        return "no_data"
+    return state_so_far(verdict, compliance, rules)
+
+
+def today_plans(session: Session, stations: Sequence[Station], now: datetime) -> dict[str, DayPlan]:
+    """Each station's plan for its own today at `now`, with an approved closure of that day."""
+    todays = {s.id: now.astimezone(ZoneInfo(s.timezone)).date() for s in stations}
+    closures: dict[str, dict[date, str]] = {}
+    if todays:
+        rows = session.execute(select(StationException.station_id, StationException.date, StationException.reason)
+                               .where(StationException.station_id.in_(list(todays)),
+                                      StationException.date.in_(set(todays.values())))).tuples()
+        for sid, day, reason in rows:
+            closures.setdefault(sid, {})[day] = reason
+    return {s.id: plan_day(s.schedule(), todays[s.id], closures.get(s.id)) for s in stations}
+
+
+def today_states(session: Session, stations: Sequence[Station], now: datetime) -> dict[str, tuple[str, float | None]]:
+    """Today's state at `now` (see `state_at`) and compliance so far, for every station in `stations`."""
+    plans = today_plans(session, stations, now)
+    rows = {
+        sid: (verdict, compliance)
+        for sid, day, verdict, compliance in session.execute(
+            select(DayResult.station_id, DayResult.local_date, DayResult.verdict, DayResult.compliance).where(
+                DayResult.station_id.in_(list(plans)),
+                DayResult.local_date.in_({p.day for p in plans.values()}),
+            )
+        ).tuples()
+        if plans[sid].day == day
+    }
     rules = RulesConfig()
-    return {sid: (state_so_far(verdict, compliance, rules), compliance) for sid, verdict, compliance in rows}
+    out = {}
+    for sid, plan in plans.items():
+        verdict, compliance = rows.get(sid, (None, None))
+        out[sid] = (state_at(plan, verdict, compliance, rules, now), compliance)
+    return out
 
 
 def _segment(text: str, state: str, day: date, zone: ZoneInfo) -> Segment | None:
@@ -57,8 +99,10 @@ def _segment(text: str, state: str, day: date, zone: ZoneInfo) -> Segment | None
     return None
 
 
-def timeline(record: dict[str, Any], day: date, zone: ZoneInfo) -> list[Segment]:
-    """Open, closed and unknown spans of the scheduled hours, in time order, each with the evidence behind it."""
+def timeline(record: dict[str, Any], day: date, zone: ZoneInfo, now: datetime | None = None) -> list[Segment]:
+    """Open, closed and unknown spans of the scheduled hours, in time order, each with the evidence behind it.
+    With `now` (today), the scheduled time after it is `upcoming`: it has not happened, so it is neither unknown
+    nor judged."""
     evidence = record.get("evidence") or {}
     segments = []
     for state in ("open", "closed", "unknown"):
@@ -71,7 +115,31 @@ def timeline(record: dict[str, Any], day: date, zone: ZoneInfo) -> list[Segment]
     for segment in segments:
         if segment.state == "open":
             segment.evidence.update(door_open=door, activity=activity)
-    return sorted(segments, key=lambda s: s.start)
+    segments.sort(key=lambda s: s.start)
+    if now is None:
+        return segments
+    joined: list[Segment] = []
+    for part in (part for segment in segments for part in _split_at(segment, now)):
+        if joined and part.state == joined[-1].state == "upcoming" and joined[-1].end == part.start:
+            joined[-1] = joined[-1].model_copy(update={"end": part.end})
+        else:
+            joined.append(part)
+    return joined
+
+
+def _split_at(segment: Segment, now: datetime) -> list[Segment]:
+    now = now.astimezone(segment.start.tzinfo)  # the split keeps the station's offset in what it prints
+    # Whatever the rules inferred past now (a reading covers the minutes after it) has not happened yet.
+    if segment.end <= now:
+        return [segment]
+    if segment.start >= now:
+        return [segment.model_copy(update={"state": "upcoming"})]
+    return [segment.model_copy(update={"end": now}), segment.model_copy(update={"start": now, "state": "upcoming"})]
+
+
+def spans_text(segments: Sequence[Segment], state: str, zone: ZoneInfo) -> list[str]:
+    """The `state` segments as local `HH:MM-HH:MM`, the way the day's evidence prints spans."""
+    return [f"{s.start.astimezone(zone):%H:%M}-{s.end.astimezone(zone):%H:%M}" for s in segments if s.state == state]
 
 
 def devices(session: Session, station_id: str) -> list[DeviceHealth]:
@@ -98,8 +166,9 @@ def event_counts(session: Session, station_id: str, day: date) -> dict[str, int]
     return {kind: int(n) for kind, n in rows}
 
 
-def day_out(session: Session, station: Station, day: date) -> DayOut:
-    """The station-day: the stored day line (all its fields), the timeline, device health and event counts."""
+def day_out(session: Session, station: Station, day: date, now: datetime | None = None) -> DayOut:
+    """The station-day: the stored day line (all its fields), the timeline, device health and event counts.
+    `now` is given for today: the timeline then marks the hours still to come as upcoming."""
     row = session.get(DayResult, (station.id, day))
     record: dict[str, Any] = dict(row.record) if row is not None else {}
     base = {
@@ -113,10 +182,16 @@ def day_out(session: Session, station: Station, day: date) -> DayOut:
     }
     extra = {k: v for k, v in record.items() if k not in base and k != "type"}
     extra["station_name"] = station.name
+    zone = ZoneInfo(station.timezone)
+    segments = timeline(record, day, zone, now)
+    if now is not None:
+        extra.update(as_of=now.astimezone(zone), unknown_so_far=spans_text(segments, "unknown", zone),
+                     upcoming=spans_text(segments, "upcoming", zone))
     return DayOut(
         **base,
         **extra,
-        timeline=timeline(record, day, ZoneInfo(station.timezone)),
+        timezone=station.timezone,
+        timeline=segments,
         devices=devices(session, station.id),
         counts=event_counts(session, station.id, day),
         derived_at=row.computed_at if row is not None else None,
@@ -164,3 +239,18 @@ def month_out(session: Session, station: Station, first: date, *, as_of: date) -
             for d, v, c, p, e in days
         ],
     )
+
+
+# A day "holds data" when something was seen: a judged opening state, or visitors. A day not started yet, or one
+# the worker filled in for a silent station, does not.
+_HELD = ("open", "closed", "partial")
+
+
+def latest_data_day(session: Session, visible: ColumnElement[bool], upto: date) -> date | None:
+    """The latest date up to `upto` on which a station matching `visible` holds data."""
+    held = or_(DayResult.verdict.in_(_HELD), DayResult.person_times > 0, DayResult.compliance.is_not(None))
+    found: date | None = session.scalar(
+        select(func.max(DayResult.local_date)).join(Station, Station.id == DayResult.station_id)
+        .where(visible, DayResult.local_date <= upto, held)
+    )
+    return found

@@ -53,6 +53,7 @@ async function start() {
   } catch (err) {
     return showLogin();
   }
+  Zone.name = App.me.timezone || Zone.name;
   document.getElementById("login").hidden = true;
   document.getElementById("user").textContent = `${App.me.name} · ${ROLE_NAMES[App.me.role]}`;
   document.getElementById("logout").hidden = false;
@@ -96,8 +97,7 @@ function route() {
 }
 
 function tick() {
-  const now = new Date();
-  document.getElementById("clock").textContent = now.toLocaleString("zh-CN", { hour12: false });
+  document.getElementById("clock").textContent = Zone.dateTime(Date.now());
 }
 
 document.addEventListener("DOMContentLoaded", () => {

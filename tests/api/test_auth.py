@@ -12,7 +12,7 @@ def test_login_returns_an_expiring_bearer_token(app_client: TestClient) -> None:
     body = response.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 60 * 60
     me = app_client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
-    assert me.json() == {"name": "admin", "role": "bureau", "towns": [], "station": None}
+    assert me.json() == {"name": "admin", "role": "bureau", "towns": [], "station": None, "timezone": "Asia/Shanghai"}
 
 
 def test_wrong_password_and_unknown_user_get_the_same_401(app_client: TestClient) -> None:

@@ -58,5 +58,6 @@ def login(
 
 
 @router.get("/me", response_model=Me)
-def me(user: CurrentUser) -> Me:
-    return Me(name=user.name, role=user.role, towns=user.town_names, station=user.station_id)
+def me(user: CurrentUser, runtime: RuntimeDep) -> Me:
+    return Me(name=user.name, role=user.role, towns=user.town_names, station=user.station_id,
+              timezone=runtime.settings.timezone)

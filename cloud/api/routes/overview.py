@@ -2,38 +2,37 @@
 
 from collections import Counter, defaultdict
 from statistics import median
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
-from cloud.api.derived_view import state_so_far
+from cloud.api.derived_view import latest_data_day, today_states
 from cloud.api.routes.alerts import count_active
 from cloud.api.schemas import GradeProgress, Overview, TownCount
 from cloud.api.scope import station_condition
 from cloud.rules.config import RulesConfig
-from cloud.store.derived import DayResult, MonthResult
-from cloud.store.models import AlertKind, Station
+from cloud.store.derived import MonthResult
+from cloud.store.models import AlertKind, Device, Station
 
 router = APIRouter(tags=["overview"])
-MAIN_STATES = ("open", "closed", "partial", "unknown")
+MAIN_STATES = ("open", "closed", "partial", "unknown", "not_started")
 
 
 @router.get("/overview", response_model=Overview)
 def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config: ConfigDep) -> Overview:
+    now = config.clock()
     today = config.today(runtime.settings.timezone)
-    month = f"{today:%Y-%m}"
+    current_month = f"{today:%Y-%m}"
     visible = station_condition(user)
-    stations = session.execute(select(Station.id, Station.town, Station.grade).where(visible)).tuples().all()
+    # Month progress of a month that has just begun says nothing: show the latest month holding data instead.
+    latest = latest_data_day(session, visible, today)
+    month = f"{latest:%Y-%m}" if latest is not None and latest < today.replace(day=1) else current_month
+    rows = list(session.scalars(select(Station).where(visible)))
+    stations = [(s.id, s.town, s.grade) for s in rows]
     rules = RulesConfig()
-    verdicts = {
-        sid: state_so_far(verdict, compliance, rules)
-        for sid, verdict, compliance in session.execute(
-            select(DayResult.station_id, DayResult.verdict, DayResult.compliance)
-            .join(Station, Station.id == DayResult.station_id)
-            .where(visible, DayResult.local_date == today)
-        ).tuples()
-    }
+    verdicts = {sid: state for sid, (state, _) in today_states(session, rows, now).items()}
     months = {
         sid: record
         for sid, record in session.execute(
@@ -69,8 +68,14 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
     return Overview(
         date=today,
         month=month,
+        current_month=current_month,
+        now=now.astimezone(ZoneInfo(runtime.settings.timezone)),
         towns=towns,
         grades=grades,
         active_alerts=count_active(session, user),
         active_emergencies=count_active(session, user, kind=AlertKind.EMERGENCY_CALL.value),
+        agents_offline=session.scalar(
+            select(func.count()).select_from(Device).join(Station, Station.id == Device.station_id)
+            .where(visible, Device.device_id == "agent", Device.online.is_(False))
+        ) or 0,
     )

@@ -11,6 +11,8 @@ from cloud.api import derived_view
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
 from cloud.api.scope import STATION_DATA_ROLES, get_visible_station, station_condition
+from cloud.derive.storeio import load_exceptions
+from cloud.rules.calendar import plan_day
 from cloud.rules.config import RulesConfig
 from cloud.store.models import Alert, AlertStatus, Device, Station
 
@@ -38,9 +40,8 @@ def list_stations(
     if grade is not None:
         query = query.where(Station.grade == grade)
     stations = list(session.scalars(query.order_by(Station.town, Station.id)))
-    today = config.today(runtime.settings.timezone)
     ids = select(Station.id).where(station_condition(user))
-    states = derived_view.today_states(session, ids, today)
+    states = derived_view.today_states(session, stations, config.clock())
     alert_counts = dict(
         session.execute(
             select(Alert.station_id, func.count())
@@ -82,9 +83,15 @@ def station_day(
     station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep
 ) -> DayOut:
     station = get_visible_station(session, user, station_id)
-    out = derived_view.day_out(session, station, day)
-    if day == config.today(station.timezone):
-        out.state_so_far = derived_view.state_so_far(out.verdict, out.compliance, RulesConfig())
+    now = config.clock()
+    today = config.today(station.timezone)
+    out = derived_view.day_out(session, station, day, now if day == today else None)
+    if day >= today:
+        plan = derived_view.today_plans(session, [station], now)[station.id] if day == today else plan_day(
+            station.schedule(), day, load_exceptions(session, station.id))
+        derived = None if out.derived_at is None else out.verdict
+        out.state_so_far = derived_view.state_at(plan, derived, out.compliance, RulesConfig(), now)
+    out.latest_data_day = derived_view.latest_data_day(session, Station.id == station.id, today)
     return out
 
 
@@ -97,5 +104,11 @@ def station_month(
     first = date(int(month[:4]), int(month[5:]), 1)
     if not date(2020, 1, 1) <= first <= date(2100, 12, 1):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "month out of range (2020-2100)")
-    return derived_view.month_out(session, station, first, as_of=config.today(station.timezone))
+    today = config.today(station.timezone)
+    out = derived_view.month_out(session, station, first, as_of=today)
+    # Today's cell shows the state so far (`not_started` before opening), not the stored whole-day verdict.
+    for day in out.days:
+        if day.date == today:
+            day.verdict = derived_view.today_states(session, [station], config.clock())[station.id][0]
+    return out
 
