@@ -3,7 +3,7 @@
 
 const STATE_NAMES = {
   open: "开放", closed: "关闭", partial: "部分开放", unknown: "未知（离线）", excused: "已报备", not_scheduled: "非工作日",
-  no_data: "暂无数据", not_started: "未开始", upcoming: "未开始",
+  no_data: "暂无数据", not_started: "未开始",
 };
 const LEVEL_NAMES = { station: "站点", town: "镇（街道）", dispatch: "调度中心" };
 const STATUS_NAMES = { raised: "待处理", acknowledged: "已确认", resolved: "已解决" };
@@ -201,7 +201,7 @@ Pages.station = async (main, [id, day]) => {
   const hms = (v) => new Date(v).toISOString().slice(11, 19);
   chart(timelineChart, {
     useUTC: true, // the values are the zone's wall-clock times (see `wall`), so the axis reads station time
-    tooltip: { formatter: (p) => `${STATE_NAMES[p.value[3]]}<br>${hms(p.value[1])} - ${hms(p.value[2])}` },
+    tooltip: { formatter: (p) => `${{ ...STATE_NAMES, upcoming: "未开始" }[p.value[3]]}<br>${hms(p.value[1])} - ${hms(p.value[2])}` },
     grid: { left: 20, right: 20, top: 20, bottom: 40 },
     xAxis: { type: "time", axisLabel: { color: "#8fb0dd", formatter: "{HH}:{mm}" } },
     yAxis: { type: "category", data: ["时间轴"], show: false },
