@@ -16,6 +16,7 @@ from cloud.api.routes import (
     activities,
     alerts,
     auth,
+    closures,
     exports,
     health,
     overview,
@@ -64,7 +65,7 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     app.include_router(health.router)
     docs_page.install(app, API_PREFIX)
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
-    for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports):
+    for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, closures):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/", StaticFiles(directory=dashboard_dir(), html=True), name="dashboard")
     return app

@@ -24,7 +24,7 @@ from cloud.rules.calendar import plan_day
 from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
-from cloud.store.models import Alert, AlertStatus, Device, DirtyStationDay, Station
+from cloud.store.models import Alert, AlertStatus, Device, DirtyStationDay, Station, StationException
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
@@ -161,9 +161,13 @@ def live_offline(session: Session, stations: list[Station], config: RulesConfig,
         .group_by(Device.station_id)).tuples().all())
     raised = 0
     t = now.timestamp()
+    # An approved closure of today silences the alert: the station is excused, not offline.
+    closed = set(session.execute(select(StationException.station_id, StationException.date).where(
+        StationException.station_id.in_(ids),
+        StationException.date.in_({local_today(s, now) for s in stations}))).tuples().all())
     for station in stations:
         today = local_today(station, now)
-        plan = plan_day(station.schedule(), today)
+        plan = plan_day(station.schedule(), today, {today: "closure"} if (station.id, today) in closed else None)
         seen = last_seen.get(station.id)
         seen_t = seen.timestamp() if seen is not None else None
         if plan.excused is None and rules_alerts.offline_now(station.id, plan.sessions, seen_t, t, config):
