@@ -133,3 +133,31 @@ def test_a_late_approval_keeps_the_failed_check_until_the_bureau_decides(fleet_c
     _rederive(fleet_engine, "hl-02")
     assert failed() == ("excused", 0)
     _post(fleet_client, "admin", f"/closures/{asked['id']}/late-decision", {"excuse": False, "reason": "再改"}, 409)
+
+
+def test_an_approved_closure_silences_the_offline_alert(fleet_client: TestClient, fleet_engine: Engine) -> None:
+    from cloud.derive.runner import live_offline
+    from cloud.store.models import Alert
+
+    def offline_alerts() -> set[str]:
+        with make_session_factory(fleet_engine)() as session:
+            return set(session.scalars(select(Alert.station_id).where(Alert.kind == "station_offline",
+                                                                      Alert.status != "resolved")))
+
+    with make_session_factory(fleet_engine)() as session:
+        session.query(Alert).filter(Alert.kind == "station_offline").delete()
+        session.commit()
+    asked = _post(fleet_client, "staff-nh1", "/closures",
+                  {"first_day": "2026-10-12", "last_day": "2026-10-12", "reason": "设备搬迁，停业一天"}, 201)
+    with make_session_factory(fleet_engine)() as session:  # before the approval: silent in working hours
+        live_offline(session, list(session.scalars(select(Station))), RulesConfig(), NOW)
+        session.commit()
+    assert "nh-01" in offline_alerts()
+    with make_session_factory(fleet_engine)() as session:
+        session.query(Alert).filter(Alert.kind == "station_offline").delete()
+        session.commit()
+    _post(fleet_client, "admin", f"/closures/{asked['id']}/approve", {"reason": "同意"})
+    with make_session_factory(fleet_engine)() as session:
+        live_offline(session, list(session.scalars(select(Station))), RulesConfig(), NOW)
+        session.commit()
+    assert "nh-01" not in offline_alerts()
