@@ -2,9 +2,9 @@
 "use strict";
 
 const MENUS = {
-  bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["assessment", "年度考核"]],
-  town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["assessment", "年度考核"]],
-  station: [["station", "本站"], ["alerts", "告警"]],
+  bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["closures", "停业申请"], ["assessment", "年度考核"]],
+  town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["closures", "停业申请"], ["assessment", "年度考核"]],
+  station: [["station", "本站"], ["alerts", "告警"], ["closures", "停业申请"]],
   dispatch: [["alerts", "紧急呼叫"]],
 };
 const ROLE_NAMES = { bureau: "民政局管理员", town: "镇（街道）", station: "站点工作人员", dispatch: "调度中心" };
