@@ -11,6 +11,7 @@ Usage: python bench/alert_latency.py [--presses N]
 import argparse
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -60,11 +61,14 @@ def client(port: int, name: str) -> mqtt.Client:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")
     args = parser.parse_args()
+    if args.quick:
+        args.presses = 5
     with tempfile.TemporaryDirectory() as tmp, run_mosquitto(workdir=Path(tmp)) as broker, sync_playwright() as pw:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         prepare(url)
-        env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_SECRET_KEY": "bench-secret-key-long-enough",
+        env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_SECRET_KEY": secrets.token_urlsafe(32),
                "ELDERCARE_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}"}
         api_port = free_port()
         procs = [

@@ -11,6 +11,7 @@ Usage: python bench/api_overview.py [--stations N] [--rounds R]
 import argparse
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -135,7 +136,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stations", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")
     args = parser.parse_args()
+    if args.quick:
+        args.stations, args.rounds = 200, 10
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         started = time.perf_counter()
@@ -143,7 +147,7 @@ def main() -> None:
         print(f"store: {args.stations} stations, {3 * args.stations} alerts, built in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
         port = free_port()
-        env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_SECRET_KEY": "bench-secret-key-long-enough"}
+        env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_SECRET_KEY": secrets.token_urlsafe(32)}
         server = subprocess.Popen([sys.executable, "-m", "eldercare", "cloud", "api", "--port", str(port)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

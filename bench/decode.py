@@ -63,7 +63,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")
     args = parser.parse_args()
+    if args.quick:
+        args.messages, args.rounds = 5000, 3
     messages = payloads(args.messages)
     now = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)
     # Interleave the two so both see the same machine load.

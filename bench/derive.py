@@ -146,7 +146,10 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=100, help="1000 for the full size of issue 7")
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--database-url", help="an empty database (default: SQLite in a temporary directory)")
+    parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")
     args = parser.parse_args()
+    if args.quick:
+        args.stations, args.days = 10, 7
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}")
         started = time.perf_counter()

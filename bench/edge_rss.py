@@ -4,6 +4,7 @@ The baseline measured in the same run is a bare interpreter that imports what th
 pymodbus, gpiozero) and does nothing: the agent's own cost is the difference.
 """
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,11 @@ def peak_rss(process: subprocess.Popen[bytes], seconds: float) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10, help="how long the running agent is watched")
+    parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")
+    args = parser.parse_args()
+    watch = 4.0 if args.quick else args.seconds
     with tempfile.TemporaryDirectory() as tmp, run_mosquitto(workdir=Path(tmp)) as broker:
         work = Path(tmp)
         counters = [SimCounter(1), SimCounter(2)]
@@ -60,8 +66,8 @@ def main() -> None:
                 time.sleep(2)
                 for _ in range(50):
                     counters[0].add(1, 1)
-                base = peak_rss(baseline, 5)
-                used = peak_rss(agent, 10)
+                base = peak_rss(baseline, min(5.0, watch))
+                used = peak_rss(agent, watch)
             finally:
                 for process in (agent, baseline):
                     process.terminate()

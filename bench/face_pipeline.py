@@ -186,7 +186,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60, help="length of the synthetic video")
     parser.add_argument("--gallery", type=int, default=1000, help="people in the gallery")
+    parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.gallery = 30, 100
 
     before = rss_mib()
     facestack.load()

@@ -184,7 +184,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3, help="paired runs per database; the median counts")
+    parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")
     args = parser.parse_args()
+    if args.quick:
+        args.messages, args.repeat = 3000, 1
     with ExitStack() as stack:
         broker = stack.enter_context(run_mosquitto())
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ingest-")))

@@ -182,7 +182,10 @@ def main() -> None:
     parser.add_argument("--burst-s", type=float, default=30.0, help="Length of the 10x burst in the middle.")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite.")
+    parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")
     args = parser.parse_args()
+    if args.quick:
+        args.stations, args.minutes, args.burst_s, args.connections = 100, 0.5, 5.0, 10
     stations = [f"load-{i:04d}" for i in range(args.stations)]
     duration = args.minutes * 60
     with ExitStack() as stack:
@@ -275,7 +278,7 @@ def main() -> None:
           f"p50 {percentile(alert_latency, 0.5) * 1000:.0f} ms, max {max(alert_latency, default=0) * 1000:.0f} ms")
     print(f"RSS MB first third -> last third: ingester {early[0]:.0f} -> {late[0]:.0f}, "
           f"worker {early[1]:.0f} -> {late[1]:.0f}")
-    print(f"load: ratio={distinct / published if published else 0:.4f} (target 1.0: stored/published, no loss)")
+    print(f"load: ratio={distinct / published if published else 0:.4f} (target >= 1.0: stored/published, no loss)")
 
 
 if __name__ == "__main__":
