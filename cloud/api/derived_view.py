@@ -2,12 +2,13 @@
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cloud.api.schemas import DayOut, DeviceHealth, MonthDay, MonthOut, Segment
 from cloud.rules.calendar import DayPlan, plan_day
@@ -15,6 +16,7 @@ from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Device, Event, Station, StationException
 from cloud.store.users import Activity
+from firmware_config.schedule import Schedule
 
 # Evidence spans as the rules print them: "08:30-11:30", or "08:31:05+40s" for spans under a minute.
 _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -48,32 +50,77 @@ def state_at(plan: DayPlan, verdict: str | None, compliance: float | None, rules
     return state_so_far(verdict, compliance, rules)
 
 
-def today_plans(session: Session, stations: Sequence[Station], now: datetime) -> dict[str, DayPlan]:
-    """Each station's plan for its own today at `now`, with an approved closure of that day."""
-    todays = {s.id: now.astimezone(ZoneInfo(s.timezone)).date() for s in stations}
+class Scheduled(Protocol):
+    """What planning a station's day needs: a Station, or a row of just these columns (cheaper for a fleet)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def weekdays(self) -> str: ...
+    @property
+    def hours(self) -> str: ...
+    @property
+    def open_on_holidays(self) -> bool: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+SCHEDULE_COLUMNS = (Station.id, Station.weekdays, Station.hours, Station.open_on_holidays, Station.timezone)
+
+
+def _among(column: InstrumentedAttribute[str], ids: Sequence[str],
+           visible: ColumnElement[bool] | None) -> ColumnElement[bool]:
+    """`column` is one of these stations: by the scope's own condition when given (a fleet's ids would be a thousand
+    bound parameters), else by the list."""
+    if visible is not None:
+        return column.in_(select(Station.id).where(visible))
+    return column.in_(list(ids))
+
+
+def today_plans(session: Session, stations: Sequence[Scheduled], now: datetime,
+                visible: ColumnElement[bool] | None = None) -> dict[str, DayPlan]:
+    """Each station's plan for its own today at `now`, with an approved closure of that day. `visible`, when given,
+    is the condition that selected `stations`."""
+    zones = {tz: now.astimezone(ZoneInfo(tz)).date() for tz in {s.timezone for s in stations}}
+    todays = {s.id: zones[s.timezone] for s in stations}
     closures: dict[str, dict[date, str]] = {}
     if todays:
         rows = session.execute(select(StationException.station_id, StationException.date, StationException.reason)
-                               .where(StationException.station_id.in_(list(todays)),
-                                      StationException.date.in_(set(todays.values())))).tuples()
+                               .where(_among(StationException.station_id, list(todays), visible),
+                                      StationException.date.in_(set(zones.values())))).tuples()
         for sid, day, reason in rows:
             closures.setdefault(sid, {})[day] = reason
-    return {s.id: plan_day(s.schedule(), todays[s.id], closures.get(s.id)) for s in stations}
+    # Stations share a handful of schedules: plan each schedule once (a fleet's overview asks for all of them).
+    plans: dict[tuple[str, str, bool, str, date], DayPlan] = {}
+    out = {}
+    for s in stations:
+        key = (s.weekdays, s.hours, s.open_on_holidays, s.timezone, todays[s.id])
+        if key not in plans:
+            schedule = Schedule(weekdays=s.weekdays, hours=s.hours,  # parsed by the model
+                                open_on_holidays=s.open_on_holidays, timezone=s.timezone)
+            plans[key] = plan_day(schedule, todays[s.id])
+        closed = closures.get(s.id, {}).get(todays[s.id])
+        out[s.id] = plans[key] if closed is None else replace(plans[key], excused=closed)
+    return out
 
 
-def today_states(session: Session, stations: Sequence[Station], now: datetime) -> dict[str, tuple[str, float | None]]:
-    """Today's state at `now` (see `state_at`) and compliance so far, for every station in `stations`."""
-    plans = today_plans(session, stations, now)
-    rows = {
-        sid: (verdict, compliance)
-        for sid, day, verdict, compliance in session.execute(
-            select(DayResult.station_id, DayResult.local_date, DayResult.verdict, DayResult.compliance).where(
-                DayResult.station_id.in_(list(plans)),
-                DayResult.local_date.in_({p.day for p in plans.values()}),
-            )
-        ).tuples()
-        if plans[sid].day == day
-    }
+def today_states(session: Session, stations: Sequence[Scheduled], now: datetime,
+                 visible: ColumnElement[bool] | None = None) -> dict[str, tuple[str, float | None]]:
+    """Today's state at `now` (see `state_at`) and compliance so far, for every station in `stations` (selected
+    by `visible`, when given)."""
+    plans = today_plans(session, stations, now, visible)
+    days = {p.day for p in plans.values()}
+    among = _among(DayResult.station_id, list(plans), visible)
+    rows: dict[str, tuple[str, float | None]] = {}
+    if len(days) == 1:  # one zone, one today: the common case, and the cheap one
+        found = session.execute(select(DayResult.station_id, DayResult.verdict, DayResult.compliance)
+                                .where(among, DayResult.local_date == next(iter(days)))).tuples()
+        rows = {sid: (verdict, compliance) for sid, verdict, compliance in found if sid in plans}
+    elif days:
+        dated = session.execute(select(DayResult.station_id, DayResult.local_date, DayResult.verdict,
+                                       DayResult.compliance).where(among, DayResult.local_date.in_(days))).tuples()
+        rows = {sid: (verdict, compliance) for sid, day, verdict, compliance in dated
+                if sid in plans and plans[sid].day == day}
     rules = RulesConfig()
     out = {}
     for sid, plan in plans.items():
@@ -246,11 +293,13 @@ def month_out(session: Session, station: Station, first: date, *, as_of: date) -
 _HELD = ("open", "closed", "partial")
 
 
-def latest_data_day(session: Session, visible: ColumnElement[bool], upto: date) -> date | None:
-    """The latest date up to `upto` on which a station matching `visible` holds data."""
+def latest_data_day(session: Session, visible: ColumnElement[bool], upto: date,
+                    since: date | None = None) -> date | None:
+    """The latest date up to `upto` (and from `since`) on which a station matching `visible` holds data."""
     held = or_(DayResult.verdict.in_(_HELD), DayResult.person_times > 0, DayResult.compliance.is_not(None))
-    found: date | None = session.scalar(
-        select(func.max(DayResult.local_date)).join(Station, Station.id == DayResult.station_id)
-        .where(visible, DayResult.local_date <= upto, held)
-    )
+    query = (select(func.max(DayResult.local_date)).join(Station, Station.id == DayResult.station_id)
+             .where(visible, DayResult.local_date <= upto, held))
+    if since is not None:
+        query = query.where(DayResult.local_date >= since)
+    found: date | None = session.scalar(query)
     return found

@@ -1,6 +1,7 @@
 """GET /overview: the overview page in one call — today's states by town, active alerts, month progress by grade."""
 
 from collections import Counter, defaultdict
+from datetime import timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
-from cloud.api.derived_view import latest_data_day, today_states
+from cloud.api.derived_view import SCHEDULE_COLUMNS, latest_data_day, today_states
 from cloud.api.routes.alerts import count_active
 from cloud.api.schemas import GradeProgress, Overview, TownCount
 from cloud.api.scope import station_condition
@@ -27,12 +28,15 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
     current_month = f"{today:%Y-%m}"
     visible = station_condition(user)
     # Month progress of a month that has just begun says nothing: show the latest month holding data instead.
-    latest = latest_data_day(session, visible, today)
-    month = f"{latest:%Y-%m}" if latest is not None and latest < today.replace(day=1) else current_month
-    rows = list(session.scalars(select(Station).where(visible)))
+    month = current_month
+    first = today.replace(day=1)
+    if latest_data_day(session, visible, today, since=first) is None:
+        latest = latest_data_day(session, visible, first - timedelta(days=1))
+        month = f"{latest:%Y-%m}" if latest is not None else current_month
+    rows = session.execute(select(*SCHEDULE_COLUMNS, Station.town, Station.grade).where(visible)).all()
     stations = [(s.id, s.town, s.grade) for s in rows]
     rules = RulesConfig()
-    verdicts = {sid: state for sid, (state, _) in today_states(session, rows, now).items()}
+    verdicts = {sid: state for sid, (state, _) in today_states(session, rows, now, visible).items()}
     months = {
         sid: record
         for sid, record in session.execute(

@@ -41,7 +41,7 @@ def list_stations(
         query = query.where(Station.grade == grade)
     stations = list(session.scalars(query.order_by(Station.town, Station.id)))
     ids = select(Station.id).where(station_condition(user))
-    states = derived_view.today_states(session, stations, config.clock())
+    states = derived_view.today_states(session, stations, config.clock(), station_condition(user))
     alert_counts = dict(
         session.execute(
             select(Alert.station_id, func.count())
