@@ -11,6 +11,7 @@ COMMANDS = {
     "migrate": ("cloud.store.commands:migrate", "Create or upgrade the database schema."),
     "worker": ("cloud.derive.commands:worker", "Recompute derived results as events arrive."),
     "derive": ("cloud.derive.commands:derive", "Recompute verdicts offline from raw files, for audits."),
+    "rederive": ("cloud.derive.commands:rederive", "Recompute stored verdicts after a rules/calendar change."),
     "api": ("cloud.api.commands:api", "Serve the API and the dashboard."),
 }
 

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
     timezone: str = "Asia/Shanghai"
+    # One rules configuration and one calendar per deployment: the worker, the API and the CLI read these.
+    rules_file: Path | None = Field(default=None, description="RulesConfig keys as YAML/JSON; default values if unset")
+    holidays_file: Path | None = Field(default=None, description="local holiday CSV date,kind,name")
 
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     mqtt_username: str | None = None

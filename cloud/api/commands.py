@@ -19,9 +19,16 @@ def api(host: str, port: int, forwarded_allow_ips: str | None, data_dir: Path | 
     import uvicorn
 
     from cloud.api.app import create_app
+    from cloud.derive.deployment import ConfigFileError, read_holidays, read_rules
     from cloud.store.db import safe_url
 
     settings = settings_for(data_dir)
+    try:  # the app reads them again in its lifespan; checked here so a broken file is one line, not a traceback
+        read_rules(settings.rules_file)
+        if settings.holidays_file is not None:
+            read_holidays(settings.holidays_file)
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from None
     url = settings.resolved_database_url
     open_store(url).dispose()
     click.echo(f"eldercare API and dashboard on http://{host}:{port}/ (database {safe_url(url)})", err=True)

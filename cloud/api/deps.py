@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from cloud.api.config import ApiConfig
 from cloud.api.runtime import Runtime
 from cloud.api.security import read_token
+from cloud.rules.config import RulesConfig
 from cloud.store.users import User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
@@ -28,6 +29,13 @@ def get_config(runtime: RuntimeDep) -> ApiConfig:
 
 
 ConfigDep = Annotated[ApiConfig, Depends(get_config)]
+
+
+def get_rules(runtime: RuntimeDep) -> RulesConfig:
+    return runtime.rules
+
+
+RulesDep = Annotated[RulesConfig, Depends(get_rules)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cloud.api.schemas import DayOut, DeviceHealth, MonthDay, MonthOut, Segment
+from cloud.derive.calendar_store import load_calendar
 from cloud.rules.calendar import DayPlan, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult, MonthResult
@@ -79,8 +80,9 @@ def _among(column: InstrumentedAttribute[str], ids: Sequence[str],
 
 def today_plans(session: Session, stations: Sequence[Scheduled], now: datetime,
                 visible: ColumnElement[bool] | None = None) -> dict[str, DayPlan]:
-    """Each station's plan for its own today at `now`, with an approved closure of that day. `visible`, when given,
-    is the condition that selected `stations`."""
+    """Each station's plan for its own today at `now`, with an approved closure of that day, by the calendar in force
+    (the worker's). `visible`, when given, is the condition that selected `stations`."""
+    calendar = load_calendar(session)
     zones = {tz: now.astimezone(ZoneInfo(tz)).date() for tz in {s.timezone for s in stations}}
     todays = {s.id: zones[s.timezone] for s in stations}
     closures: dict[str, dict[date, str]] = {}
@@ -98,13 +100,13 @@ def today_plans(session: Session, stations: Sequence[Scheduled], now: datetime,
         if key not in plans:
             schedule = Schedule(weekdays=s.weekdays, hours=s.hours,  # parsed by the model
                                 open_on_holidays=s.open_on_holidays, timezone=s.timezone)
-            plans[key] = plan_day(schedule, todays[s.id])
+            plans[key] = plan_day(schedule, todays[s.id], calendar=calendar)
         closed = closures.get(s.id, {}).get(todays[s.id])
         out[s.id] = plans[key] if closed is None else replace(plans[key], excused=closed)
     return out
 
 
-def today_states(session: Session, stations: Sequence[Scheduled], now: datetime,
+def today_states(session: Session, stations: Sequence[Scheduled], now: datetime, rules: RulesConfig,
                  visible: ColumnElement[bool] | None = None) -> dict[str, tuple[str, float | None]]:
     """Today's state at `now` (see `state_at`) and compliance so far, for every station in `stations` (selected
     by `visible`, when given)."""
@@ -121,7 +123,6 @@ def today_states(session: Session, stations: Sequence[Scheduled], now: datetime,
                                        DayResult.compliance).where(among, DayResult.local_date.in_(days))).tuples()
         rows = {sid: (verdict, compliance) for sid, day, verdict, compliance in dated
                 if sid in plans and plans[sid].day == day}
-    rules = RulesConfig()
     out = {}
     for sid, plan in plans.items():
         verdict, compliance = rows.get(sid, (None, None))

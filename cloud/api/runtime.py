@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.api.config import ApiConfig
 from cloud.api.feed import AlertFeed
+from cloud.rules.config import RulesConfig
 from cloud.settings import Settings
 
 
@@ -19,3 +20,4 @@ class Runtime:
     settings: Settings
     config: ApiConfig
     feed: AlertFeed
+    rules: RulesConfig  # the deployment's (ELDERCARE_RULES_FILE), the same the worker judges with

@@ -50,7 +50,8 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
                Alert.raised_at < datetime(year + 1, 1, 1, tzinfo=UTC))
         .group_by(Alert.station_id)
     ).tuples():
-        calls[sid] = (int(total), int(answered))
+        if sid is not None:  # filtered by station ids: never a bureau alert of no station
+            calls[sid] = (int(total), int(answered))
     out = []
     for s in stations:
         veto = vetoes.get(s.id)

@@ -1,37 +1,54 @@
 """`eldercare cloud derive` (offline audit recompute) and `eldercare cloud worker` (recompute over the store)."""
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from pydantic import ValidationError
 
+from cloud.derive.deployment import ConfigFileError, read_holidays, read_rules
+from cloud.rules.calendar import PACKAGE, Calendar
 from cloud.rules.config import RulesConfig
 from cloud.store.options import data_dir_option
 
 
-def load_rules(path: Path | None) -> RulesConfig:
-    """The rules configuration from a JSON/YAML file, or the DOMAIN.md defaults."""
-    if path is None:
-        return RulesConfig()
-    import yaml
+def _setting(name: str) -> Path | None:
+    """A file setting (ELDERCARE_RULES_FILE, ELDERCARE_HOLIDAYS_FILE) for the offline commands, which need no other
+    setting: read alone, so an unrelated bad setting does not stop an audit."""
+    value = os.environ.get(f"ELDERCARE_{name.upper()}", "").strip()
+    return Path(value) if value else None
 
+
+def load_rules(path: Path | None) -> RulesConfig:
+    """The rules: `--rules` if given, else the file of ELDERCARE_RULES_FILE, else the default values."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return RulesConfig.model_validate(data)
-    except (OSError, yaml.YAMLError) as exc:
-        raise click.ClickException(f"{path}: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise click.ClickException(f"{path}: {key}: {first['msg']}") from None
+        return read_rules(path if path is not None else _setting("rules_file"))
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def load_calendar_file(path: Path | None) -> Calendar:
+    """The calendar: chinesecalendar with `--holidays` (else ELDERCARE_HOLIDAYS_FILE) on top, if any. Every problem of
+    the file is printed, one per line."""
+    chosen = path if path is not None else _setting("holidays_file")
+    if chosen is None:
+        return PACKAGE
+    try:
+        days, _ = read_holidays(chosen)
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    return Calendar.from_days(days)
 
 
 RULES_OPTION = click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path),
-                            help="Rules configuration (YAML/JSON, keys of RulesConfig); default: DOMAIN.md values.")
+                            help="Rules configuration (YAML/JSON, keys of RulesConfig); default: "
+                                 "$ELDERCARE_RULES_FILE, else the documented default values.")
+HOLIDAYS_OPTION = click.option("--holidays", "holidays_path", type=click.Path(dir_okay=False, path_type=Path),
+                               help="Local holiday file, CSV date,kind,name (kind: holiday or workday), over the "
+                                    "chinesecalendar package; default: $ELDERCARE_HOLIDAYS_FILE.")
 
 
 def _date(value: str, name: str) -> date:
@@ -57,8 +74,9 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Approved closures CSV: station,date,reason.")
 @click.option("--quarters", is_flag=True, help="Also print quarter roll-ups ({\"type\": \"quarter\"}).")
 @RULES_OPTION
+@HOLIDAYS_OPTION
 def derive(stations_path: Path, events_path: Path, first: str, last: str, checks_path: Path | None,
-           exceptions_path: Path | None, quarters: bool, rules_path: Path | None) -> None:
+           exceptions_path: Path | None, quarters: bool, rules_path: Path | None, holidays_path: Path | None) -> None:
     """Recompute day, month, spot-check and veto verdicts from raw files, with no server (for audits).
 
     Prints JSON lines on stdout; bad event lines are reported on stderr with their line number and counted.
@@ -68,6 +86,7 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
     from cloud.registry.csv_rows import decode_csv_bytes, parse_station_csv
 
     config = load_rules(rules_path)
+    calendar = load_calendar_file(holidays_path)
     start, end = _date(first, "--from"), _date(last, "--to")
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
@@ -106,7 +125,7 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
                    f"ignored: {', '.join(unknown_stations[:10])}", err=True)
     out = sys.stdout
     for line in derive_lines(records, events, start, end, config, checks=checks, exceptions=exceptions,
-                             quarters=quarters):
+                             quarters=quarters, calendar=calendar):
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
     click.echo(f"derive: {events.lines} event lines, {len(events.problems)} bad, {events.duplicates} duplicate, "
                f"{len(records)} stations, {start}..{end}", err=True)
@@ -123,4 +142,25 @@ def worker(partition: str, once: bool, interval: float, rules_path: Path | None,
     """Recompute the station-days touched by new events, run alert timers and publish call acknowledgements."""
     from cloud.derive.runner import run_worker
 
-    run_worker(partition=partition, once=once, interval=interval, config=load_rules(rules_path), data_dir=data_dir)
+    config = load_rules(rules_path) if rules_path is not None else None  # else the setting, read by the worker
+    run_worker(partition=partition, once=once, interval=interval, config=config, data_dir=data_dir)
+
+
+@click.command()
+@click.option("--from", "first", required=True, help="First local date, YYYY-MM-DD.")
+@click.option("--to", "last", required=True, help="Last local date, YYYY-MM-DD (inclusive; later than today: today).")
+@click.option("--station", "station_ids", multiple=True, help="Only this station (repeat for several).")
+@RULES_OPTION
+@data_dir_option
+def rederive(first: str, last: str, station_ids: tuple[str, ...], rules_path: Path | None,
+             data_dir: Path | None) -> None:
+    """Recompute stored days, months, spot checks and vetoes of a date range after a change of the rules, the
+    calendar or the approved closures. Reads the store the worker writes; progress goes to stderr."""
+    from cloud.derive.rederive import rederive_store
+
+    start, end = _date(first, "--from"), _date(last, "--to")
+    if end < start:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    config = load_rules(rules_path)
+    rederive_store(start, end, list(station_ids), config, data_dir,
+                   progress=lambda line: click.echo(f"rederive: {line}", err=True))

@@ -7,6 +7,7 @@ from typing import Any
 from cloud.derive.files import EventFile, SpotCheck
 from cloud.derive.shared import month_line, month_span, spot_line, veto_line
 from cloud.registry.csv_rows import StationRecord
+from cloud.rules.calendar import PACKAGE, Calendar
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
 from cloud.rules.records import day_record
@@ -25,6 +26,7 @@ def derive_lines(
     checks: Sequence[SpotCheck] = (),
     exceptions: Mapping[str, Mapping[date, str]] | None = None,
     quarters: bool = False,
+    calendar: Calendar = PACKAGE,
 ) -> Iterator[dict[str, Any]]:
     """Day lines, then month (and quarter) lines per station; then spot-check and veto lines."""
     exceptions = exceptions or {}
@@ -33,7 +35,7 @@ def derive_lines(
         obs = events.obs.get(station.id, [])
         excused = exceptions.get(station.id, {})
         faults = events.clock_faults.get(station.id, {})
-        derived = derive_days(station.id, station.schedule, excused, obs, first, last, config, faults)
+        derived = derive_days(station.id, station.schedule, excused, obs, first, last, config, faults, calendar)
         results[station.id] = {r.plan.day: r for r in derived}
         records = [day_record(r, station.schedule.timezone) for r in derived]
         yield from records
@@ -42,7 +44,7 @@ def derive_lines(
         while month <= last:
             month_records = [r for r in records if r["date"].startswith(f"{month:%Y-%m}")]
             line = month_line(station.id, station.grade, station.schedule, excused, month, month_records, last,
-                              config)
+                              config, calendar)
             months.append(line)
             yield line
             month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
@@ -63,7 +65,7 @@ def derive_lines(
             if day_result is None:  # a check outside --from/--to: derive that day too
                 obs = events.obs.get(station_id, [])
                 day_result = derive_days(station_id, station.schedule, exceptions.get(station_id, {}), obs,
-                                         check.day, check.day, config)[0]
+                                         check.day, check.day, config, calendar=calendar)[0]
             judgement = judge(day_result, check.start, check.end, station.schedule.timezone, config)
             judged.append((station_id, check.day, judgement.result))
             yield spot_line(station_id, check.day, f"{check.start:%H:%M}", f"{check.end:%H:%M}", judgement)

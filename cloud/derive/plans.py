@@ -30,9 +30,13 @@ def create_plan(
     sample: int | None = None,
     seed: int | None = None,
     stations: list[str] | None = None,
+    today: date | None = None,
 ) -> SpotCheckPlan:
-    """Create a plan with its stations fixed now. A random draw records its seed (chosen here if not given), so
+    """Create a plan with its stations fixed now; with `today`, a date before it is refused (a plan made after the
+    fact would be a check chosen knowing the answer). A random draw records its seed (chosen here if not given), so
     anyone can repeat the draw: `draw(stations of the population, sample, seed)`. The caller commits."""
+    if today is not None and day < today:
+        raise PlanError(f"the check date {day} is in the past (today is {today}): plan a check for today or later")
     if end <= start:
         raise PlanError("the window must end after it starts")
     if scope not in SCOPES:

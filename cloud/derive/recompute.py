@@ -16,7 +16,7 @@ from cloud.alerts.apply import clear, ensure, resolve_row
 from cloud.derive.shared import month_line, month_span, spot_line, veto_line
 from cloud.derive.storeio import load_exceptions, load_obs, upsert
 from cloud.rules import alerts as rules_alerts
-from cloud.rules.calendar import days, plan_day
+from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
 from cloud.rules.observations import Obs
@@ -42,7 +42,7 @@ def runs(dates: Iterable[date]) -> list[tuple[date, date]]:
 
 
 def derive_run(session: Session, station: Station, exceptions: dict[date, str], first: date, last: date,
-               config: RulesConfig) -> tuple[list[DayResult], list[Obs]]:
+               config: RulesConfig, calendar: Calendar = PACKAGE) -> tuple[list[DayResult], list[Obs]]:
     schedule = station.schedule()
     live = config.liveness_minutes * 60
     start = plan_day(schedule, first).start
@@ -52,7 +52,7 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
         # Of the day before, only door states matter (a door left open at midnight): not a whole day of counts.
         doors, _ = load_obs(session, station.id, start - config.door_lookback_hours * 3600, start - live, ("door",))
         obs = doors + obs
-    return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults), obs
+    return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults, calendar), obs
 
 
 def store_days(session: Session, station: Station, results: list[DayResult], obs: list[Obs], config: RulesConfig,
@@ -129,7 +129,7 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
 
 
 def store_months(session: Session, station: Station, exceptions: dict[date, str], months: Iterable[date],
-                 config: RulesConfig, now: datetime) -> None:
+                 config: RulesConfig, now: datetime, calendar: Calendar = PACKAGE) -> None:
     """Recompute each month from its stored day rows (distinct elders are the union of the days' ids)."""
     rows = []
     for month in sorted(set(months)):
@@ -140,7 +140,8 @@ def store_months(session: Session, station: Station, exceptions: dict[date, str]
         if not records:
             continue
         as_of = date.fromisoformat(records[-1]["date"])
-        line = month_line(station.id, station.grade, station.schedule(), exceptions, first, records, as_of, config)
+        line = month_line(station.id, station.grade, station.schedule(), exceptions, first, records, as_of, config,
+                          calendar)
         rows.append({"station_id": station.id, "month": line["month"], "elders": line["elders"],
                      "person_times": line["person_times"], "threshold": line["threshold"], "met": line["met"],
                      "at_risk": line["at_risk"], "compliance": line["compliance"], "record": line,
@@ -211,7 +212,7 @@ def store_veto(session: Session, station: str, years: Iterable[int], config: Rul
 
 
 def recompute_station(session: Session, station: Station, dates: Iterable[date], today: date, config: RulesConfig,
-                      now: datetime) -> int:
+                      now: datetime, calendar: Calendar = PACKAGE) -> int:
     """Recompute the given days of a station (and the next day's door carry-over), their months, spot checks and
     veto, and the alerts they imply. Returns the number of days derived. The caller commits."""
     wanted = set(dates)
@@ -227,10 +228,10 @@ def recompute_station(session: Session, station: Station, dates: Iterable[date],
     exceptions = load_exceptions(session, station.id)
     derived: dict[date, DayResult] = {}
     for first, last in runs(wanted):
-        results, obs = derive_run(session, station, exceptions, first, last, config)
+        results, obs = derive_run(session, station, exceptions, first, last, config, calendar)
         store_days(session, station, results, obs, config, now)
         derived.update({r.plan.day: r for r in results})
-    store_months(session, station, exceptions, {month_span(d)[0] for d in derived}, config, now)
+    store_months(session, station, exceptions, {month_span(d)[0] for d in derived}, config, now, calendar)
     if judge_plans(session, station, derived, config, now):
         store_veto(session, station.id, {d.year for d in derived}, config, now)
     return len(derived)

@@ -7,7 +7,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -18,9 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.alerts.apply import WORKER, ensure
+from cloud.derive import calendar_store
+from cloud.derive.deployment import ConfigFileError
 from cloud.derive.recompute import recompute_station, window_end
 from cloud.rules import alerts as rules_alerts
-from cloud.rules.calendar import plan_day
+from cloud.rules.calendar import PACKAGE, Calendar, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
 log = logging.getLogger(__name__)
-PLAN_HORIZON = timedelta(days=62)  # how far back a spot check may still be waiting for its first judgement
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class PassStats:
     escalated: int = 0
     offline: int = 0
     published: int = 0
+    marked: int = 0  # station-days marked for recompute by a calendar or closure change
+    unknown_years: list[int] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
 
@@ -70,7 +73,7 @@ def local_today(station: Station, now: datetime) -> date:
 
 
 def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date], generations: dict[date, int],
-               config: RulesConfig, now: datetime, stats: PassStats) -> None:
+               config: RulesConfig, now: datetime, stats: PassStats, calendar: Calendar = PACKAGE) -> None:
     """One station in its own transaction: a failure is logged and counted, and the dirty rows stay for a retry."""
     with factory() as session:
         try:
@@ -78,7 +81,7 @@ def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date]
             if station is None:
                 return
             today = local_today(station, now)
-            stats.days += recompute_station(session, station, dates, today, config, now)
+            stats.days += recompute_station(session, station, dates, today, config, now, calendar)
             for day, generation in generations.items():
                 if day > today:
                     continue  # a day not begun here yet (a clock a little ahead): keep it for when it is
@@ -96,7 +99,7 @@ def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date]
 
 
 def recompute_dirty(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
-                    stats: PassStats) -> None:
+                    stats: PassStats, calendar: Calendar = PACKAGE) -> None:
     with factory() as session:
         rows = session.execute(select(DirtyStationDay.station_id, DirtyStationDay.local_date,
                                       DirtyStationDay.generation)).all()
@@ -105,12 +108,14 @@ def recompute_dirty(factory: sessionmaker[Session], partition: Partition, config
         if partition.owns(station_id):
             work[station_id][day] = generation
     for station_id in sorted(work):
-        _recompute(factory, station_id, set(work[station_id]), work[station_id], config, now, stats)
+        _recompute(factory, station_id, set(work[station_id]), work[station_id], config, now, stats, calendar)
 
 
 def fill_and_judge(factory: sessionmaker[Session], stations: list[str], config: RulesConfig, now: datetime,
-                   stats: PassStats) -> None:
-    """Days no event ever touched (a silent station still gets its `unknown` day) and spot checks due."""
+                   stats: PassStats, calendar: Calendar = PACKAGE) -> None:
+    """Days no event ever touched (a silent station still gets its `unknown` day) and spot checks due. A plan is
+    judged whenever its window has ended and a station of it has no result yet, however old it is (the worker may
+    have been stopped, a station's outbox may replay weeks late): the veto is judged over the whole year."""
     todo: dict[str, set[date]] = defaultdict(set)
     with factory() as session:
         latest = dict(session.execute(select(DayRow.station_id, func.max(DayRow.local_date))
@@ -120,17 +125,20 @@ def fill_and_judge(factory: sessionmaker[Session], stations: list[str], config: 
             today = now.astimezone(ZoneInfo(zones[station_id])).date()
             if latest.get(station_id) is None or latest[station_id] < today:
                 todo[station_id].add(today)
-        horizon = now.date() - PLAN_HORIZON
-        plans = session.execute(select(SpotCheckPlan).where(SpotCheckPlan.local_date >= horizon)).scalars().all()
+        counts = dict(session.execute(select(SpotCheckResult.plan_id, func.count())
+                                      .group_by(SpotCheckResult.plan_id)).tuples().all())
+        plans = session.execute(select(SpotCheckPlan)).scalars().all()
         owned = set(stations)
         for plan in plans:
+            if counts.get(plan.id, 0) >= len(plan.stations):
+                continue  # every station judged: nothing to do (a recompute of the day re-judges it)
             judged = set(session.execute(select(SpotCheckResult.station_id)
                                          .where(SpotCheckResult.plan_id == plan.id)).scalars())
             for station_id in set(plan.stations) & owned - judged:
                 if window_end(plan, zones[station_id]) <= now:
                     todo[station_id].add(plan.local_date)
     for station_id in sorted(todo):
-        _recompute(factory, station_id, todo[station_id], {}, config, now, stats)
+        _recompute(factory, station_id, todo[station_id], {}, config, now, stats, calendar)
 
 
 def escalate_calls(session: Session, stations: set[str], config: RulesConfig, now: datetime) -> int:
@@ -151,23 +159,27 @@ def escalate_calls(session: Session, stations: set[str], config: RulesConfig, no
     return count
 
 
-def live_offline(session: Session, stations: list[Station], config: RulesConfig, now: datetime) -> int:
+def live_offline(session: Session, stations: list[Station], config: RulesConfig, now: datetime,
+                 calendar: Calendar = PACKAGE) -> int:
     """Raise `station_offline` for stations silent for `offline_alert_minutes` inside working hours; resolve it when
-    they are heard again."""
+    they are heard again. A station on an approved closure (or a holiday of the calendar) has no working hours."""
     # Ingest keeps each device's last-seen time (event time; receipt time for a faulty clock): a tiny table to scan.
     ids = [s.id for s in stations]
     last_seen = dict(session.execute(
         select(Device.station_id, func.max(Device.last_seen_at)).where(Device.station_id.in_(ids))
         .group_by(Device.station_id)).tuples().all())
+    todays = {local_today(s, now) for s in stations}
+    closures: dict[str, dict[date, str]] = defaultdict(dict)
+    for sid, day, reason in session.execute(select(StationException.station_id, StationException.date,
+                                                   StationException.reason)
+                                            .where(StationException.station_id.in_(ids),
+                                                   StationException.date.in_(todays))).tuples():
+        closures[sid][day] = reason
     raised = 0
     t = now.timestamp()
-    # An approved closure of today silences the alert: the station is excused, not offline.
-    closed = set(session.execute(select(StationException.station_id, StationException.date).where(
-        StationException.station_id.in_(ids),
-        StationException.date.in_({local_today(s, now) for s in stations}))).tuples().all())
     for station in stations:
         today = local_today(station, now)
-        plan = plan_day(station.schedule(), today, {today: "closure"} if (station.id, today) in closed else None)
+        plan = plan_day(station.schedule(), today, closures.get(station.id), calendar)
         seen = last_seen.get(station.id)
         seen_t = seen.timestamp() if seen is not None else None
         if plan.excused is None and rules_alerts.offline_now(station.id, plan.sessions, seen_t, t, config):
@@ -186,18 +198,45 @@ def live_offline(session: Session, stations: list[Station], config: RulesConfig,
     return raised
 
 
+def apply_changes(factory: sessionmaker[Session], partition: Partition, now: datetime, stats: PassStats,
+                  holidays_file: Path | None = None) -> Calendar:
+    """Take in a changed holiday file and closures (marking the days they change) and return the calendar in force.
+    A broken holiday file is logged and counted; the version in force stays."""
+    with factory() as session:
+        if holidays_file is not None:
+            try:
+                calendar_store.sync_setting_file(session, holidays_file, now)
+                session.commit()
+            except ConfigFileError as exc:
+                session.rollback()
+                stats.errors += 1
+                stats.messages.append(str(exc).splitlines()[0])
+                log.error("holiday file not taken in, the calendar in force stays: %s", exc)
+        stats.marked += calendar_store.apply_calendar(session, now)
+        owned = {sid for sid in session.execute(select(Station.id)).scalars() if partition.owns(sid)}
+        stats.marked += calendar_store.apply_exceptions(session, owned, now)
+        session.commit()
+        return calendar_store.load_calendar(session)
+
+
 def run_pass(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
-             publisher: "Publisher | None" = None) -> PassStats:
-    """One pass of the worker at `now` (injected, so tests control time)."""
+             publisher: "Publisher | None" = None, *, holidays_file: Path | None = None,
+             timezone: str = "Asia/Shanghai") -> PassStats:
+    """One pass of the worker at `now` (injected, so tests control time). `holidays_file` is the setting's file, taken
+    in when it changes; `timezone` is the deployment's, for the calendar's year alerts."""
     stats = PassStats()
-    recompute_dirty(factory, partition, config, now, stats)
+    calendar = apply_changes(factory, partition, now, stats, holidays_file)
+    recompute_dirty(factory, partition, config, now, stats, calendar)
     with factory() as session:
         owned = [s for s in session.execute(select(Station)).scalars() if partition.owns(s.id)]
-    fill_and_judge(factory, [s.id for s in owned], config, now, stats)
+    fill_and_judge(factory, [s.id for s in owned], config, now, stats, calendar)
     with factory() as session:
         ids = {s.id for s in owned}
         stats.escalated = escalate_calls(session, ids, config, now)
-        stats.offline = live_offline(session, owned, config, now)
+        stats.offline = live_offline(session, owned, config, now, calendar)
+        if partition.index == 1:  # deployment-wide: one worker raises it
+            today = now.astimezone(ZoneInfo(timezone)).date()
+            stats.unknown_years = calendar_store.unknown_year_alerts(session, calendar, today, now)
         session.commit()
         if publisher is not None:
             stats.published = publisher(session, ids, now)
@@ -229,7 +268,7 @@ class Publisher:
             return 0
 
 
-def run_worker(*, partition: str, once: bool, interval: float, config: RulesConfig,
+def run_worker(*, partition: str, once: bool, interval: float, config: RulesConfig | None = None,
                data_dir: Path | None = None) -> None:
     """`eldercare cloud worker`: settings from the environment (and `--data-dir`), passes until interrupted."""
     from cloud.derive.publish import connect, disconnect
@@ -240,7 +279,15 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
         part = Partition.parse(partition)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--partition") from None
+    from cloud.derive.deployment import read_holidays, read_rules
+
     settings = settings_for(data_dir)
+    try:
+        config = config or read_rules(settings.rules_file)
+        if settings.holidays_file is not None:
+            read_holidays(settings.holidays_file)  # refuse to start on a broken file rather than judge without it
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from None
     url = settings.resolved_database_url
     engine = open_store(url)
     factory = make_session_factory(engine)
@@ -249,14 +296,16 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
     try:
         while True:
             started = clock.monotonic()
-            stats = run_pass(factory, part, config, datetime.now(UTC), publisher)
-            if stats.days or stats.errors or stats.escalated or stats.published:
-                log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, %d commands sent "
-                         "(%.1f s)", stats.days, stats.stations, stats.errors, stats.escalated, stats.offline,
-                         stats.published, clock.monotonic() - started)
+            stats = run_pass(factory, part, config, datetime.now(UTC), publisher, holidays_file=settings.holidays_file,
+                             timezone=settings.timezone)
+            if stats.days or stats.errors or stats.escalated or stats.published or stats.marked:
+                log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, %d commands sent, "
+                         "%d station-days marked by a calendar or closure change (%.1f s)", stats.days,
+                         stats.stations, stats.errors, stats.escalated, stats.offline, stats.published, stats.marked,
+                         clock.monotonic() - started)
             if once:
                 if stats.errors:
-                    raise click.ClickException(f"{stats.errors} station(s) failed: {stats.messages[0]}")
+                    raise click.ClickException(f"{stats.errors} error(s) in the pass: {stats.messages[0]}")
                 return
             clock.sleep(interval)
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from cloud.rules.calendar import days, plan_day
+from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.rollup import month_record
 from cloud.rules.spotcheck import SpotJudgement, VetoStatus
@@ -25,10 +25,11 @@ def month_line(
     day_records: Sequence[dict[str, Any]],
     as_of: date,
     config: RulesConfig,
+    calendar: Calendar = PACKAGE,
 ) -> dict[str, Any]:
     """The month line from the month's day records up to `as_of`."""
     first, last = month_span(month_start)
-    working = sum(1 for d in days(first, last) if plan_day(schedule, d, exceptions).working)
+    working = sum(1 for d in days(first, last) if plan_day(schedule, d, exceptions, calendar).working)
     in_range = [r for r in day_records if first.isoformat() <= r["date"] <= as_of.isoformat()]
     record = month_record(station, f"{first:%Y-%m}", grade, in_range, working_days_in_month=working,
                           as_of=min(as_of, last), month_end=last, config=config)

@@ -4,7 +4,7 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from cloud.rules.calendar import days, plan_day
+from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, derive_day
 from cloud.rules.observations import Obs
@@ -20,6 +20,7 @@ def derive_days(
     last: date,
     config: RulesConfig,
     clock_faults: Mapping[date, int] | None = None,
+    calendar: Calendar = PACKAGE,
 ) -> list[DayResult]:
     """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, covering the days, the door
     events of the door lookback before `first` and everything in the liveness window before it (anything else is
@@ -31,7 +32,7 @@ def derive_days(
     lookback = max(config.door_lookback_hours * 3600, live)
     results = []
     for day in days(first, last):
-        plan = plan_day(schedule, day, exceptions)
+        plan = plan_day(schedule, day, exceptions, calendar)
         # Before the day only two things matter: evidence of life in the last `live` seconds, and door states.
         lo = bisect_left(times, plan.start - live)
         hi = bisect_left(times, plan.end)

@@ -87,6 +87,7 @@ class AlertKind(StrEnum):
     SPOT_CHECK_UNVERIFIABLE = "spot_check_unverifiable"
     STATION_OFFLINE = "station_offline"
     SENSOR_ANOMALY = "sensor_anomaly"
+    CALENDAR_UNKNOWN_YEAR = "calendar_unknown_year"
 
 
 class AlertStatus(StrEnum):
@@ -101,6 +102,7 @@ class AlertLevel(StrEnum):
     STATION = "station"
     TOWN = "town"
     DISPATCH = "dispatch"
+    BUREAU = "bureau"  # deployment-wide, of no station (e.g. the calendar does not know next year)
 
 
 def _in(values: tuple[str, ...] | type[StrEnum]) -> str:
@@ -236,7 +238,8 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
-    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"), index=True)
+    station_id: Mapped[str | None] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"), index=True,
+                                                   doc="null for a bureau alert of no station")
     cause_key: Mapped[str] = mapped_column(String(200), unique=True, doc="e.g. call:{station}:{call}")
     status: Mapped[str] = mapped_column(String(16), default=AlertStatus.RAISED.value)
     level: Mapped[str] = mapped_column(String(16), default=AlertLevel.STATION.value)

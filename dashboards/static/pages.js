@@ -5,11 +5,11 @@ const STATE_NAMES = {
   open: "开放", closed: "关闭", partial: "部分开放", unknown: "未知（离线）", excused: "已报备", not_scheduled: "非工作日",
   no_data: "暂无数据", not_started: "未开始",
 };
-const LEVEL_NAMES = { station: "站点", town: "镇（街道）", dispatch: "调度中心" };
+const LEVEL_NAMES = { station: "站点", town: "镇（街道）", dispatch: "调度中心", bureau: "民政局" };
 const STATUS_NAMES = { raised: "待处理", acknowledged: "已确认", resolved: "已解决" };
 const KIND_NAMES = {
   emergency_call: "紧急呼叫", spot_check_closed: "抽查未开放", spot_check_unverifiable: "抽查无法核实",
-  station_offline: "站点离线", sensor_anomaly: "设备异常",
+  station_offline: "站点离线", sensor_anomaly: "设备异常", calendar_unknown_year: "节假日日历缺少年份",
 };
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
 // The rules explain themselves in English; the common reasons, in the dashboard's language.
@@ -253,7 +253,9 @@ Pages.alerts = async (main) => {
     }, label);
     const row = el("tr", { "data-alert": a.id, "data-status": a.status },
       el("td", {}, a.id), el("td", { class: `kind-${a.kind}` }, KIND_NAMES[a.kind] || a.kind),
-      el("td", {}, a.station_name, el("div", { class: "muted" }, a.town)), el("td", {}, time(a.raised_at)),
+      el("td", {}, a.station ? [a.station_name, el("div", { class: "muted" }, a.town)]
+        : a.kind === "calendar_unknown_year" ? el("a", { href: "#/calendar" }, `全局：缺少 ${a.evidence.year} 年节假日安排`) : "全局"),
+      el("td", {}, time(a.raised_at)),
       el("td", {}, badge(`status-${a.status}`, STATUS_NAMES[a.status] || a.status)),
       el("td", {}, LEVEL_NAMES[a.level] || a.level),
       el("td", {}, a.acknowledged_by ? `${a.acknowledged_by} ${time(a.acknowledged_at)}` : "—"),
@@ -307,6 +309,48 @@ Pages["spot-checks"] = async (main) => {
     card(`一票否决 · ${year}`, "span-4", table(["站点", "未开放次数", "否决"], vetoes.map((v) => el("tr", {},
       el("td", {}, v.station_name || v.station), el("td", {}, v.failed), el("td", {}, v.veto ? badge("state-closed", "否决") : "—"))),
       { "data-testid": "vetoes" }))));
+};
+
+// The working calendar: which years are known (package or the bureau's holiday file), the file's days, the upload.
+const YEAR_SOURCES = { package: "国务院通知（内置日历）", file: "本地节假日文件", unknown: "未知：无法判定" };
+const DAY_KINDS = { holiday: "放假", workday: "上班（调休）" };
+Pages.calendar = async (main) => {
+  const cal = await Api.get("/calendar");
+  const problems = el("pre", { class: "error", "data-testid": "calendar-problems", hidden: true });
+  const input = el("input", { type: "file", accept: ".csv,text/csv", name: "file", "data-testid": "calendar-file" });
+  const form = el("form", { class: "toolbar", "data-testid": "calendar-form" }, input,
+    el("button", { type: "submit" }, "上传节假日文件"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = input.files[0];
+    if (!file) { toast("请选择 CSV 文件（表头 date,kind,name）"); return; }
+    try {
+      await Api.post("/calendar", { content: await file.text() });
+      toast("节假日文件已生效，系统将自动重算受影响的日期", 3000, "ok");
+      route();
+    } catch (err) {
+      problems.hidden = false;
+      problems.textContent = `文件未采用，请修改以下问题后重新上传：\n${err.message}`;
+    }
+  });
+  const v = cal.version;
+  const missing = cal.unknown_years.length
+    ? el("p", { class: "error", "data-testid": "calendar-missing" },
+      `日历缺少 ${cal.unknown_years.join("、")} 年的节假日安排：这些年份的开放情况无法判定，请上传国务院通知。`)
+    : null;
+  main.replaceChildren(el("div", { class: "grid" },
+    card("节假日日历", "span-12", missing,
+      table(["年份", "来源"], cal.years.map((y) => el("tr", {}, el("td", {}, y.year),
+        el("td", {}, YEAR_SOURCES[y.source] || y.source))), { "data-testid": "calendar-years" }),
+      el("p", { class: "muted" }, v ? `当前文件：${v.source === "upload" ? "上传" : "配置文件"} · ${v.uploaded_by || "—"} · ${time(v.uploaded_at)}`
+        + (v.applied_at ? ` · 已于 ${time(v.applied_at)} 安排重算` : " · 等待重算") : "当前未使用本地节假日文件"),
+      el("p", { class: "muted" }, "文件格式：CSV（UTF-8），表头 date,kind,name；kind 为 holiday（放假）或 workday（上班）。"
+        + "文件中的日期优先于内置日历；文件列出某一年的任一日期即视为该年已知，未列出的日期按周一至周五上班、周末休息判定，"
+        + "因此须列出该年全部节假日和调休上班日。"),
+      form, problems),
+    card("本地节假日文件中的日期", "span-12", table(["日期", "类型", "名称"], cal.days.map((d) => el("tr", {},
+      el("td", {}, d.date), el("td", {}, DAY_KINDS[d.kind] || d.kind), el("td", {}, d.name))),
+    { "data-testid": "calendar-days" }))));
 };
 
 Pages.assessment = async (main) => {

@@ -20,13 +20,14 @@ Kinds = Annotated[list[AlertKind] | None, Query(description="repeat for several"
 Text = Annotated[str | None, Query(max_length=200)]
 
 
-def alert_out(alert: Alert, station: Station) -> AlertOut:
+def alert_out(alert: Alert, station: Station | None) -> AlertOut:
+    """An alert with its station; a bureau alert of no station (the calendar's) has empty station fields."""
     return AlertOut(
         id=alert.id,
         kind=alert.kind,
-        station=alert.station_id,
-        station_name=station.name,
-        town=station.town,
+        station=alert.station_id or "",
+        station_name=station.name if station is not None else "",
+        town=station.town if station is not None else "",
         status=alert.status,
         level=alert.level,
         raised_at=alert.raised_at,
@@ -42,8 +43,8 @@ def alert_out(alert: Alert, station: Station) -> AlertOut:
 
 
 def scoped_alerts(user: User) -> Select[tuple[Alert, Station]]:
-    """Alerts with their station, limited to what this user may see."""
-    return select(Alert, Station).join(Station, Station.id == Alert.station_id).where(alert_condition(user))
+    """Alerts with their station, limited to what this user may see (an alert of no station: the bureau only)."""
+    return select(Alert, Station).outerjoin(Station, Station.id == Alert.station_id).where(alert_condition(user))
 
 
 @router.get("", response_model=list[AlertOut])
@@ -78,7 +79,7 @@ def count_active(session: Session, user: User, *, kind: str | None = None) -> in
     query = (
         select(func.count())
         .select_from(Alert)
-        .join(Station, Station.id == Alert.station_id)
+        .outerjoin(Station, Station.id == Alert.station_id)
         .where(alert_condition(user), Alert.status != AlertStatus.RESOLVED.value)
     )
     if kind is not None:

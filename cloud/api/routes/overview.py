@@ -8,12 +8,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
+from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
 from cloud.api.derived_view import SCHEDULE_COLUMNS, latest_data_day, today_states
 from cloud.api.routes.alerts import count_active
 from cloud.api.schemas import GradeProgress, Overview, TownCount
 from cloud.api.scope import station_condition
-from cloud.rules.config import RulesConfig
 from cloud.store.derived import MonthResult
 from cloud.store.models import AlertKind, Device, Station
 
@@ -22,7 +21,8 @@ MAIN_STATES = ("open", "closed", "partial", "unknown", "not_started")
 
 
 @router.get("/overview", response_model=Overview)
-def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config: ConfigDep) -> Overview:
+def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config: ConfigDep,
+             rules: RulesDep) -> Overview:
     now = config.clock()
     today = config.today(runtime.settings.timezone)
     current_month = f"{today:%Y-%m}"
@@ -35,8 +35,7 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
         month = f"{latest:%Y-%m}" if latest is not None else current_month
     rows = session.execute(select(*SCHEDULE_COLUMNS, Station.town, Station.grade).where(visible)).all()
     stations = [(s.id, s.town, s.grade) for s in rows]
-    rules = RulesConfig()
-    verdicts = {sid: state for sid, (state, _) in today_states(session, rows, now, visible).items()}
+    verdicts = {sid: state for sid, (state, _) in today_states(session, rows, now, rules, visible).items()}
     months = {
         sid: record
         for sid, record in session.execute(
@@ -59,7 +58,7 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
             GradeProgress(
                 grade=grade,
                 stations=len(by_grade[grade]),
-                threshold=int(records[0]["threshold"]) if records else rules.grade_thresholds.get(grade, 0),
+                threshold=rules.grade_thresholds.get(grade, int(records[0]["threshold"]) if records else 0),
                 elders_median=median(figures) if figures else 0.0,
                 on_track=sum(1 for r in records if r.get("met") or not r.get("at_risk")),
                 met=sum(1 for r in records if r.get("met")),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
-from cloud.api.deps import BureauUser, ConfigDep, SessionDep, SupervisorUser
+from cloud.api.deps import BureauUser, ConfigDep, RuntimeDep, SessionDep, SupervisorUser
 from cloud.api.schemas import SpotCheckIn, SpotCheckPlanOut, SpotCheckResultOut, VetoOut
 from cloud.api.scope import station_condition
 from cloud.derive.plans import PlanError, create_plan
@@ -39,7 +39,8 @@ def list_plans(user: BureauUser, session: SessionDep, year: Year = None) -> list
 
 
 @router.post("", response_model=SpotCheckPlanOut, status_code=status.HTTP_201_CREATED, responses={422: {}})
-def plan_spot_check(body: SpotCheckIn, user: BureauUser, session: SessionDep, config: ConfigDep) -> SpotCheckPlanOut:
+def plan_spot_check(body: SpotCheckIn, user: BureauUser, session: SessionDep, config: ConfigDep,
+                    runtime: RuntimeDep) -> SpotCheckPlanOut:
     scope = body.scope or (
         "random" if body.sample else "town" if body.town else "stations" if body.stations else "all"
     )
@@ -47,6 +48,7 @@ def plan_spot_check(body: SpotCheckIn, user: BureauUser, session: SessionDep, co
         plan = create_plan(
             session, day=body.date, start=body.start, end=body.end, scope=scope, created_by=user.name,
             now=config.clock(), town=body.town, sample=body.sample, seed=body.seed, stations=body.stations,
+            today=config.today(runtime.settings.timezone),
         )
     except PlanError as exc:
         session.rollback()
