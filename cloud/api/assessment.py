@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
 
+from cloud.rules.records import DayRecord, MonthRecord
+
+UNCONFIRMED = "无法确认"  # cannot be confirmed (no face data, or too little data)
+
 
 @dataclass(frozen=True)
 class SheetRow:
@@ -43,7 +47,7 @@ class YearFacts:
     town: str
     grade: str
     year: int
-    months: Sequence[Mapping[str, Any]]  # month lines of the year (`cloud derive` month records)
+    months: Sequence[MonthRecord]  # month lines of the year (`cloud derive` month records)
     activity_months: set[str]  # "YYYY-MM" with at least one themed activity
     spot_results: Sequence[Mapping[str, Any]]  # {"date", "start", "end", "result", "reason"}
     failed_spot_checks: int
@@ -53,21 +57,29 @@ class YearFacts:
 
 
 def _yes(flag: bool | None) -> str:
-    return "—" if flag is None else ("达标" if flag else "未达标")
+    return UNCONFIRMED if flag is None else ("达标" if flag else "未达标")
+
+
+def _pct(value: float | None) -> str:
+    return UNCONFIRMED if value is None else f"{value:.1%}"
 
 
 def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: float,
                score: float | None = None) -> Sheet:
     """The annual assessment sheet: rubric rows the data feeds, failed spot checks, veto, and the subsidy."""
-    figures = [float(m.get("figure", m.get("elders", 0))) for m in facts.months]
-    thresholds = [int(m["threshold"]) for m in facts.months if m.get("threshold") is not None]
-    threshold = thresholds[-1] if thresholds else None
+    # Months whose threshold cannot be confirmed (no face data) have no figure: they are counted, not averaged in.
+    figures = [float(m.figure) for m in facts.months if m.figure is not None]
+    unconfirmed = sum(1 for m in facts.months if m.met is None)
+    threshold = facts.months[-1].threshold if facts.months else None
     average = round(mean(figures), 1) if figures else None
     average_met = None if average is None or threshold is None else average >= threshold
-    compliances = [float(m["compliance"]) for m in facts.months if m.get("compliance") is not None]
+    compliances = [m.compliance for m in facts.months if m.compliance is not None]
+    unjudged = sum(1 for m in facts.months if m.compliance is None)
     compliance = round(mean(compliances), 4) if compliances else None
-    person_times = sum(int(m.get("person_times") or 0) for m in facts.months)
-    month_names = [str(m["month"]) for m in facts.months]
+    person_times = sum(m.person_times for m in facts.months)
+    anonymous = sum(m.anonymous_visitors for m in facts.months)
+    unknown_minutes = sum(m.unknown_minutes for m in facts.months)
+    month_names = [m.month for m in facts.months]
     activity_months = sorted(set(month_names) & facts.activity_months)
     amount = subsidy_cny.get(facts.grade, 0)
     eligible: bool | None
@@ -78,16 +90,22 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
     else:
         eligible = score >= pass_score
     subsidy = amount if eligible else 0 if eligible is False else None
-    basis = {str(m.get("basis", "elders")) for m in facts.months}
+    basis = "人脸识别去重的登记老人数（不含工作人员、匿名访客）"
+    if unconfirmed:
+        basis += f"；{unconfirmed} 个月无人脸数据，{UNCONFIRMED}"
     rows = [
-        SheetRow("服务成效：月均服务老人数（经常服务人数月均达等级标准）", "—" if average is None else f"{average:g}",
-                 f"≥ {threshold}" if threshold is not None else "—", average_met,
-                 "人脸识别去重老人数" if basis == {"elders"} else "人流计数人次（无人脸识别设备）"),
+        SheetRow("服务成效：月均服务老人数（经常服务人数月均达等级标准）",
+                 UNCONFIRMED if average is None else f"{average:g}",
+                 f"≥ {threshold}" if threshold is not None else "—", average_met, basis),
         SheetRow("服务成效：全年服务人次（活动人次）", str(person_times), "按月记录", None, "人流计数（扣除工作人员）"),
-        SheetRow("服务成效：月度达标月数", f"{sum(1 for m in facts.months if m.get('met'))}/{len(facts.months)}",
-                 "每月达标", None, "月度统计"),
-        SheetRow("运营管理：工作时间内正常开放（开放合规率）", "—" if compliance is None else f"{compliance:.1%}",
-                 "工作时间内正常开放", None, "门磁、人流、人脸、设备在线"),
+        SheetRow("服务成效：匿名访客（未登记人脸，不计入达标）", str(anonymous), "—", None, "人脸识别（未登记）"),
+        SheetRow("服务成效：月度达标月数",
+                 f"{sum(1 for m in facts.months if m.met)}/{len(facts.months)}"
+                 + (f"（{unconfirmed} 个月{UNCONFIRMED}）" if unconfirmed else ""), "每月达标", None, "月度统计"),
+        SheetRow("运营管理：工作时间内正常开放（开放合规率）", _pct(compliance)
+                 + (f"（{unjudged} 个月数据不足，{UNCONFIRMED}）" if unjudged else ""),
+                 "工作时间内正常开放", None, "门磁、人流、人脸、设备在线；按计划时长计，未知时长不计为开放"),
+        SheetRow("运营管理：工作时间内未知时长（分钟）", str(unknown_minutes), "—", None, "设备离线或关闭"),
         SheetRow("运营管理：每月至少一次主题活动", f"{len(activity_months)}/{len(month_names)}", "每月 ≥ 1 次",
                  len(activity_months) == len(month_names) if month_names else None, "站点登记"),
         SheetRow("服务成效：专用求助电话 / 紧急呼叫响应", f"{facts.calls_answered}/{facts.calls}", "全部响应",
@@ -115,7 +133,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         summary={
             "station": facts.station, "station_name": facts.name, "town": facts.town, "grade": facts.grade,
             "year": facts.year, "months": len(month_names),
-            "months_met": sum(1 for m in facts.months if m.get("met")),
+            "months_met": sum(1 for m in facts.months if m.met),
             "months_with_activity": len(activity_months), "monthly_average": average, "threshold": threshold,
             "compliance": compliance, "failed_spot_checks": facts.failed_spot_checks, "veto": facts.veto,
             "subsidy_cny": amount, "eligible": eligible, "subsidy_if_eligible": 0 if facts.veto else amount,
@@ -124,26 +142,41 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
     )
 
 
-def monthly_report(station: Mapping[str, str], month: Mapping[str, Any], days: Sequence[Mapping[str, Any]],
+def monthly_report(station: Mapping[str, str], month: MonthRecord | None, days: Sequence[DayRecord],
                    activities: Sequence[Mapping[str, Any]]) -> Sheet:
     """The monthly report: the month line's figures, then every day, then the themed activities."""
-    facts = [
+    label = month.month if month is not None else (f"{days[0].date:%Y-%m}" if days else "")
+    facts: list[tuple[str, str]] = [
         ("站点", f"{station['name']}（{station['id']}）"), ("镇（街道）", station["town"]), ("等级", station["grade"]),
-        ("月份", str(month.get("month"))), ("服务老人（去重）", str(month.get("elders"))),
-        ("服务人次", str(month.get("person_times"))), ("月度标准", str(month.get("threshold"))),
-        ("是否达标", _yes(month.get("met"))), ("月末预计", str(month.get("projection"))),
-        ("开放合规率", "—" if month.get("compliance") is None else f"{float(month['compliance']):.1%}"),
-        ("主题活动次数", str(len(activities))),
+        ("月份", label),
     ]
+    if month is not None:
+        facts += [
+            ("服务老人（去重）", str(month.elders)), ("匿名访客（不计入达标）", str(month.anonymous_visitors)),
+            ("服务人次", str(month.person_times)), ("月度标准", str(month.threshold)),
+            ("是否达标", _yes(month.met) + (f"（{month.met_reason}）" if month.met_reason else "")),
+            ("月末预计", UNCONFIRMED if month.projection is None else str(month.projection)),
+            ("开放合规率",
+             _pct(month.compliance) + (f"（{month.compliance_reason}）" if month.compliance_reason else "")),
+            ("已知时长占比", _pct(month.known_share)), ("未知时长（分钟）", str(month.unknown_minutes)),
+        ]
+    facts.append(("主题活动次数", str(len(activities))))
     rows: list[tuple[Any, ...]] = [
-        (d["date"], d.get("verdict"), d.get("compliance"), d.get("person_times"), d.get("elders"),
-         d.get("late_open_minutes"), d.get("early_close_minutes"), d.get("unknown_minutes"))
+        (d.date.isoformat(), d.verdict.value, d.compliance, d.known_share, d.person_times, d.elders,
+         d.anonymous_visitors, d.late_open_minutes, d.early_close_minutes, d.unknown_minutes,
+         "、".join(FLAG_NAMES.get(f, f) for f in d.flags))
         for d in days
     ]
-    rows += [(a["day"], "主题活动", a["theme"], a["participants"], None, None, None, None) for a in activities]
+    rows += [(a["day"], "主题活动", a["theme"], None, a["participants"], None, None, None, None, None, None)
+             for a in activities]
     return Sheet(
-        title=f"{station['name']} {month.get('month')} 月度运营报告",
+        title=f"{station['name']} {label} 月度运营报告",
         facts=facts,
-        header=("日期", "结论", "开放率", "服务人次", "服务老人", "迟开分钟", "早闭分钟", "未知分钟"),
+        header=("日期", "结论", "开放率", "已知时长占比", "服务人次", "服务老人", "匿名访客", "迟开分钟", "早闭分钟",
+                "未知时长（分钟）", "异常标记"),
         rows=rows,
     )
+
+
+FLAG_NAMES = {"equipment_off": "工作时间内设备关闭", "counts_unbalanced": "进出人数不平衡",
+              "door_open_idle": "门开但全时段无人进出"}

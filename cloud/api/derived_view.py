@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from cloud.api.schemas import DayOut, DeviceHealth, MonthDay, MonthOut, Segment
 from cloud.derive.calendar_store import load_calendar
 from cloud.rules.calendar import DayPlan, plan_day
-from cloud.rules.config import RulesConfig
+from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Device, Event, Station, StationException
 from cloud.store.users import Activity
@@ -24,31 +24,28 @@ _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _SHORT = re.compile(r"^(\d{2}):(\d{2}):(\d{2})\+(\d+)s$")
 
 
-def state_so_far(verdict: str, compliance: float | None, rules: RulesConfig) -> str:
+def state_so_far(record: DayRecord) -> str:
     """Today's state for a live view. The day's verdict is judged on the whole day's schedule, so in the morning
-    the hours still to come make it `unknown`; what is known so far is judged with the same shares instead."""
-    if verdict != "unknown" or compliance is None:
-        return verdict
-    if compliance >= rules.open_share:
-        return "open"
-    return "closed" if compliance <= rules.closed_share else "partial"
+    the hours still to come make it `unknown`; the rules also judge the scheduled minutes so far, with the same
+    shares, and that is today's state."""
+    return (record.verdict_so_far or record.verdict).value
 
 
-def state_at(plan: DayPlan, verdict: str | None, compliance: float | None, rules: RulesConfig, now: datetime) -> str:
+def state_at(plan: DayPlan, record: DayRecord | None, now: datetime) -> str:
     """A station's state today at `now`. Before its first working session begins nothing can be judged yet: the
-    station is `not_started`, not offline (the derived day counts hours still to come as unknown). `verdict` is None
+    station is `not_started`, not offline (the derived day counts hours still to come as unknown). `record` is None
     when nothing was derived for the day yet."""
-    if verdict in ("excused", "not_scheduled"):
-        return verdict
+    if record is not None and record.verdict.value in ("excused", "not_scheduled"):
+        return record.verdict.value
     if plan.excused is not None and plan.working:
         return "excused"
     if plan.working is False or (plan.working and not plan.sessions):
         return "not_scheduled"
     if plan.sessions and now.timestamp() < min(start for start, _ in plan.sessions):
         return "not_started"
-    if verdict is None:
+    if record is None:
         return "no_data"
-    return state_so_far(verdict, compliance, rules)
+    return state_so_far(record)
 
 
 class Scheduled(Protocol):
@@ -106,27 +103,25 @@ def today_plans(session: Session, stations: Sequence[Scheduled], now: datetime,
     return out
 
 
-def today_states(session: Session, stations: Sequence[Scheduled], now: datetime, rules: RulesConfig,
+def today_states(session: Session, stations: Sequence[Scheduled], now: datetime,
                  visible: ColumnElement[bool] | None = None) -> dict[str, tuple[str, float | None]]:
     """Today's state at `now` (see `state_at`) and compliance so far, for every station in `stations` (selected
     by `visible`, when given)."""
     plans = today_plans(session, stations, now, visible)
     days = {p.day for p in plans.values()}
     among = _among(DayResult.station_id, list(plans), visible)
-    rows: dict[str, tuple[str, float | None]] = {}
-    if len(days) == 1:  # one zone, one today: the common case, and the cheap one
-        found = session.execute(select(DayResult.station_id, DayResult.verdict, DayResult.compliance)
-                                .where(among, DayResult.local_date == next(iter(days)))).tuples()
-        rows = {sid: (verdict, compliance) for sid, verdict, compliance in found if sid in plans}
-    elif days:
-        dated = session.execute(select(DayResult.station_id, DayResult.local_date, DayResult.verdict,
-                                       DayResult.compliance).where(among, DayResult.local_date.in_(days))).tuples()
-        rows = {sid: (verdict, compliance) for sid, day, verdict, compliance in dated
-                if sid in plans and plans[sid].day == day}
+    records: dict[str, DayRecord] = {}
+    if days:
+        found = session.execute(select(DayResult.station_id, DayResult.local_date, DayResult.record)
+                                .where(among, DayResult.local_date.in_(days))).tuples()
+        records = {sid: DayRecord.model_validate(stored) for sid, day, stored in found
+                   if sid in plans and plans[sid].day == day}
     out = {}
     for sid, plan in plans.items():
-        verdict, compliance = rows.get(sid, (None, None))
-        out[sid] = (state_at(plan, verdict, compliance, rules, now), compliance)
+        record = records.get(sid)
+        share = None if record is None else (
+            record.compliance_so_far if record.compliance_so_far is not None else record.compliance)
+        out[sid] = (state_at(plan, record, now), share)
     return out
 
 
@@ -147,22 +142,23 @@ def _segment(text: str, state: str, day: date, zone: ZoneInfo) -> Segment | None
     return None
 
 
-def timeline(record: dict[str, Any], day: date, zone: ZoneInfo, now: datetime | None = None) -> list[Segment]:
+def timeline(record: DayRecord, day: date, zone: ZoneInfo, now: datetime | None = None) -> list[Segment]:
     """Open, closed and unknown spans of the scheduled hours, in time order, each with the evidence behind it.
     With `now` (today), the scheduled time after it is `upcoming`: it has not happened, so it is neither unknown
     nor judged."""
-    evidence = record.get("evidence") or {}
+    evidence = record.evidence
     segments = []
-    for state in ("open", "closed", "unknown"):
-        for text in evidence.get(state) or []:
-            segment = _segment(str(text), state, day, zone)
+    for state, spans in (("open", evidence.open), ("closed", evidence.closed), ("unknown", evidence.unknown)):
+        for text in spans:
+            segment = _segment(text, state, day, zone)
             if segment is not None:
                 segments.append(segment)
-    door = evidence.get("door_open") or []
-    activity = evidence.get("activity") or []
     for segment in segments:
         if segment.state == "open":
-            segment.evidence.update(door_open=door, activity=activity)
+            segment.evidence.update(door_open=evidence.door_open, activity=evidence.activity,
+                                    presence=evidence.presence)
+        elif segment.state == "unknown":
+            segment.evidence.update(equipment_off=record.equipment_off)
     segments.sort(key=lambda s: s.start)
     if now is None:
         return segments
@@ -214,35 +210,28 @@ def event_counts(session: Session, station_id: str, day: date) -> dict[str, int]
     return {kind: int(n) for kind, n in rows}
 
 
-def day_out(session: Session, station: Station, day: date, now: datetime | None = None) -> DayOut:
-    """The station-day: the stored day line (all its fields), the timeline, device health and event counts.
+def day_out(session: Session, station: Station, day: date, now: datetime | None = None) -> DayOut | None:
+    """The station-day: the stored day line, the timeline, device health and event counts; None if never derived.
     `now` is given for today: the timeline then marks the hours still to come as upcoming."""
     row = session.get(DayResult, (station.id, day))
-    record: dict[str, Any] = dict(row.record) if row is not None else {}
-    base = {
-        "station": station.id,
-        "date": day,
-        "working_day": record.get("working_day"),
-        "compliance": record.get("compliance"),
-        "verdict": record.get("verdict", "no_data"),
-        "person_times": record.get("person_times"),
-        "elders": record.get("elders"),
-    }
-    extra = {k: v for k, v in record.items() if k not in base and k != "type"}
-    extra["station_name"] = station.name
+    if row is None:
+        return None
+    record = DayRecord.model_validate(row.record)
     zone = ZoneInfo(station.timezone)
     segments = timeline(record, day, zone, now)
+    extra: dict[str, Any] = {}
     if now is not None:
         extra.update(as_of=now.astimezone(zone), unknown_so_far=spans_text(segments, "unknown", zone),
                      upcoming=spans_text(segments, "upcoming", zone))
     return DayOut(
-        **base,
-        **extra,
-        timezone=station.timezone,
+        **record.model_dump(),
+        station_name=station.name,
         timeline=segments,
+        timezone=station.timezone,
+        **extra,
         devices=devices(session, station.id),
         counts=event_counts(session, station.id, day),
-        derived_at=row.computed_at if row is not None else None,
+        derived_at=row.computed_at,
     )
 
 
@@ -251,40 +240,31 @@ def month_bounds(first: date) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def month_out(session: Session, station: Station, first: date, *, as_of: date) -> MonthOut:
-    """The station-month: the stored month line, every derived day of it, and the themed activities recorded."""
+def month_out(session: Session, station: Station, first: date) -> MonthOut | None:
+    """The station-month: the stored month line, every derived day of it, and the themed activities recorded; None
+    if never derived."""
     start, last = month_bounds(first)
-    month = f"{first:%Y-%m}"
-    row = session.get(MonthResult, (station.id, month))
-    record: dict[str, Any] = dict(row.record) if row is not None else {}
-    days = session.execute(
-        select(DayResult.local_date, DayResult.verdict, DayResult.compliance, DayResult.person_times,
-               DayResult.elders)
+    row = session.get(MonthResult, (station.id, f"{first:%Y-%m}"))
+    if row is None:
+        return None
+    record = MonthRecord.model_validate(row.record)
+    days = [DayRecord.model_validate(r) for r in session.execute(
+        select(DayResult.record)
         .where(DayResult.station_id == station.id, DayResult.local_date.between(start, last))
         .order_by(DayResult.local_date)
-    ).tuples()
+    ).scalars()]
     activities = session.scalar(
         select(func.count()).where(Activity.station_id == station.id, Activity.day.between(start, last))
     )
-    base = {
-        "station": station.id,
-        "month": month,
-        "elders": record.get("elders"),
-        "person_times": record.get("person_times"),
-        "threshold": record.get("threshold"),
-        "met": record.get("met"),
-        "projection": record.get("projection"),
-        "at_risk": record.get("at_risk"),
-    }
-    extra = {k: v for k, v in record.items() if k not in base and k != "type"}
-    extra.update(station_name=station.name, grade=station.grade, as_of=extra.get("as_of", as_of.isoformat()))
     return MonthOut(
-        **base,
-        **extra,
+        **record.model_dump(),
+        station_name=station.name,
         activities=int(activities or 0),
         days=[
-            MonthDay(date=d, verdict=v, compliance=c, person_times=p, elders=e)
-            for d, v, c, p, e in days
+            MonthDay(date=d.date, verdict=d.verdict.value, compliance=d.compliance, known_share=d.known_share,
+                     unknown_minutes=d.unknown_minutes, person_times=d.person_times, elders=d.elders,
+                     anonymous_visitors=d.anonymous_visitors, flags=d.flags)
+            for d in days
         ],
     )
 

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.users import Role
 
 Day = date  # for models with a field named `date`
@@ -61,6 +62,7 @@ class GradeProgress(BaseModel):
     elders_median: float = Field(description="median month-to-date distinct elders of the grade's stations")
     on_track: int = Field(description="stations whose projection meets the threshold")
     met: int = Field(description="stations that already met it")
+    unconfirmed: int = Field(default=0, description="stations whose threshold cannot be confirmed (no face data)")
 
 
 class Overview(BaseModel):
@@ -95,23 +97,17 @@ class DeviceHealth(BaseModel):
     online: bool | None
 
 
-class DayOut(BaseModel):
-    """A station-day: the `cloud derive` day line's fields, its timeline with evidence, and device health."""
+class DayOut(DayRecord):
+    """A station-day: the stored day line (the same typed record `cloud derive` prints), its timeline with evidence,
+    and device health."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
-    type: Literal["day"] = "day"
-    station: str
-    date: date
-    working_day: bool | None
-    compliance: float | None
-    verdict: str
-    person_times: int | None
-    elders: int | None
+    station_name: str
     timeline: list[Segment]
     devices: list[DeviceHealth]
     counts: dict[str, int] = Field(description="events of each kind received for the day")
-    derived_at: datetime | None = Field(description="when the worker last recomputed it; null if never")
+    derived_at: datetime = Field(description="when the worker last recomputed it")
     state_so_far: str | None = Field(
         default=None, description="today only: the state judged on the hours known so far (the verdict counts the "
         "hours still to come as unknown); `not_started` before the first session")
@@ -125,27 +121,25 @@ class DayOut(BaseModel):
 
 
 class MonthDay(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     date: date
     verdict: str = Field(description="the day's verdict; for today, its state so far (as `state_so_far`)")
     compliance: float | None
-    person_times: int | None
-    elders: int | None
+    known_share: float | None
+    unknown_minutes: int
+    person_times: int
+    elders: int
+    anonymous_visitors: int
+    flags: list[str]
 
 
-class MonthOut(BaseModel):
-    """A station-month: the `cloud derive` month line's fields, every day of it, and the projection."""
+class MonthOut(MonthRecord):
+    """A station-month: the stored month line (the same typed record `cloud derive` prints) and every day of it."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    type: Literal["month"] = "month"
-    station: str
-    month: str
-    elders: int | None
-    person_times: int | None
-    threshold: int | None
-    met: bool | None
-    projection: float | None
-    at_risk: bool | None
+    station_name: str
     activities: int = Field(description="themed activities recorded this month (the rules require at least one)")
     days: list[MonthDay]
 

@@ -34,8 +34,10 @@ def get_visible_station(session: Session, user: User, station_id: str) -> Statio
 
 
 # Spot checks are unannounced: an alert raised during the check window would warn the station, so station staff
-# never see spot-check alerts.
-HIDDEN_FROM_STATION = (AlertKind.SPOT_CHECK_CLOSED.value, AlertKind.SPOT_CHECK_UNVERIFIABLE.value)
+# never see spot-check alerts. Equipment switched off in working hours is evidence against the station, for its town
+# and the bureau to weigh: station staff can neither see nor resolve it.
+HIDDEN_FROM_STATION = (AlertKind.SPOT_CHECK_CLOSED.value, AlertKind.SPOT_CHECK_UNVERIFIABLE.value,
+                       AlertKind.EQUIPMENT_OFF.value)
 
 
 def alert_condition(user: User) -> ColumnElement[bool]:

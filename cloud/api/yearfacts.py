@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cloud.api.assessment import YearFacts
+from cloud.rules.records import MonthRecord
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import Alert, AlertKind, Station
 from cloud.store.users import Activity
@@ -16,13 +17,13 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     """One YearFacts per station, in a fixed number of queries whatever the number of stations."""
     ids = [s.id for s in stations]
     prefix = f"{year:04d}-"
-    months: dict[str, list[dict[str, object]]] = {sid: [] for sid in ids}
+    months: dict[str, list[MonthRecord]] = {sid: [] for sid in ids}
     for sid, record in session.execute(
         select(MonthResult.station_id, MonthResult.record)
         .where(MonthResult.station_id.in_(ids), MonthResult.month.startswith(prefix))
         .order_by(MonthResult.month)
     ).tuples():
-        months[sid].append(dict(record))
+        months[sid].append(MonthRecord.model_validate(record))
     first, last = date(year, 1, 1), date(year, 12, 31)
     activity: dict[str, set[str]] = {sid: set() for sid in ids}
     for sid, day in session.execute(
@@ -55,7 +56,8 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     out = []
     for s in stations:
         veto = vetoes.get(s.id)
-        failed = veto.failed if veto else sum(1 for r in spots[s.id] if r["result"] == "fail")
+        # Failed station-days: several windows failed on one day count once, as in the veto.
+        failed = veto.failed if veto else len({r["date"] for r in spots[s.id] if r["result"] == "fail"})
         total, answered = calls.get(s.id, (0, 0))
         out.append(YearFacts(
             station=s.id, name=s.name, town=s.town, grade=s.grade, year=year, months=months[s.id],

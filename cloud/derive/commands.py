@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -125,7 +126,7 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
                    f"ignored: {', '.join(unknown_stations[:10])}", err=True)
     out = sys.stdout
     for line in derive_lines(records, events, start, end, config, checks=checks, exceptions=exceptions,
-                             quarters=quarters, calendar=calendar):
+                             quarters=quarters, calendar=calendar, until=time.time()):
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
     click.echo(f"derive: {events.lines} event lines, {len(events.problems)} bad, {events.duplicates} duplicate, "
                f"{len(records)} stations, {start}..{end}", err=True)

@@ -27,32 +27,35 @@ def derive_lines(
     exceptions: Mapping[str, Mapping[date, str]] | None = None,
     quarters: bool = False,
     calendar: Calendar = PACKAGE,
+    until: float | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Day lines, then month (and quarter) lines per station; then spot-check and veto lines."""
+    """Day lines, then month (and quarter) lines per station; then spot-check and veto lines. `until`: the time
+    the data runs to (now), so the rest of today is not taken for equipment switched off."""
     exceptions = exceptions or {}
     results: dict[str, dict[date, DayResult]] = {}
     for station in stations:
         obs = events.obs.get(station.id, [])
         excused = exceptions.get(station.id, {})
         faults = events.clock_faults.get(station.id, {})
-        derived = derive_days(station.id, station.schedule, excused, obs, first, last, config, faults, calendar)
+        derived = derive_days(station.id, station.schedule, excused, obs, first, last, config, faults,
+                              calendar=calendar, until=until)
         results[station.id] = {r.plan.day: r for r in derived}
         records = [day_record(r, station.schedule.timezone) for r in derived]
-        yield from records
+        yield from (r.model_dump(mode="json") for r in records)
         months = []
         month = month_span(first)[0]
         while month <= last:
-            month_records = [r for r in records if r["date"].startswith(f"{month:%Y-%m}")]
+            month_records = [r for r in records if (r.date.year, r.date.month) == (month.year, month.month)]
             line = month_line(station.id, station.grade, station.schedule, excused, month, month_records, last,
                               config, calendar)
             months.append(line)
-            yield line
+            yield line.model_dump(mode="json", by_alias=True)
             month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         if quarters:
-            for quarter in sorted({quarter_of(date.fromisoformat(r["date"])) for r in records}):
-                q_days = [r for r in records if quarter_of(date.fromisoformat(r["date"])) == quarter]
-                q_months = [m for m in months if quarter_of(date.fromisoformat(m["month"] + "-01")) == quarter]
-                yield quarter_record(station.id, quarter, q_days, q_months)
+            for quarter in sorted({quarter_of(r.date) for r in records}):
+                q_days = [r for r in records if quarter_of(r.date) == quarter]
+                q_months = [m for m in months if quarter_of(date.fromisoformat(m.month + "-01")) == quarter]
+                yield quarter_record(station.id, quarter, q_days, q_months, config).model_dump(mode="json")
     if not checks:
         return
     by_id = {s.id: s for s in stations}
@@ -65,7 +68,7 @@ def derive_lines(
             if day_result is None:  # a check outside --from/--to: derive that day too
                 obs = events.obs.get(station_id, [])
                 day_result = derive_days(station_id, station.schedule, exceptions.get(station_id, {}), obs,
-                                         check.day, check.day, config, calendar=calendar)[0]
+                                         check.day, check.day, config, calendar=calendar, until=until)[0]
             judgement = judge(day_result, check.start, check.end, station.schedule.timezone, config)
             judged.append((station_id, check.day, judgement.result))
             yield spot_line(station_id, check.day, f"{check.start:%H:%M}", f"{check.end:%H:%M}", judgement)

@@ -20,7 +20,7 @@ from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
 from cloud.rules.observations import Obs
-from cloud.rules.records import day_record
+from cloud.rules.records import DayRecord, day_record
 from cloud.rules.spotcheck import SpotResult, judge, vetoes
 from cloud.rules.station import derive_days
 from cloud.store.derived import DayResult as DayRow
@@ -42,7 +42,8 @@ def runs(dates: Iterable[date]) -> list[tuple[date, date]]:
 
 
 def derive_run(session: Session, station: Station, exceptions: dict[date, str], first: date, last: date,
-               config: RulesConfig, calendar: Calendar = PACKAGE) -> tuple[list[DayResult], list[Obs]]:
+               config: RulesConfig, calendar: Calendar = PACKAGE,
+               now: datetime | None = None) -> tuple[list[DayResult], list[Obs]]:
     schedule = station.schedule()
     live = config.liveness_minutes * 60
     start = plan_day(schedule, first).start
@@ -52,7 +53,9 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
         # Of the day before, only door states matter (a door left open at midnight): not a whole day of counts.
         doors, _ = load_obs(session, station.id, start - config.door_lookback_hours * 3600, start - live, ("door",))
         obs = doors + obs
-    return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults, calendar), obs
+    until = now.timestamp() if now is not None else None
+    return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults, calendar=calendar,
+                       until=until), obs
 
 
 def store_days(session: Session, station: Station, results: list[DayResult], obs: list[Obs], config: RulesConfig,
@@ -63,16 +66,16 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
     for result in results:
         record = day_record(result, tz)
         rows.append({"station_id": station.id, "local_date": result.plan.day, "working_day": result.plan.working,
-                     "verdict": record["verdict"], "compliance": record["compliance"],
-                     "person_times": record["person_times"], "elders": record["elders"], "record": record,
-                     "computed_at": now})
+                     "verdict": record.verdict.value, "compliance": record.compliance,
+                     "person_times": record.person_times, "elders": record.elders,
+                     "record": record.model_dump(mode="json"), "computed_at": now})
     upsert(session, DayRow.__table__, rows, ["station_id", "local_date"])  # type: ignore[arg-type]
     if not results:
         return
     # One query for the open day-level alerts of the station, not a few per day.
     open_alerts = {a.cause_key: a for a in session.scalars(select(Alert).where(
         Alert.station_id == station.id, Alert.status != AlertStatus.RESOLVED.value,
-        Alert.kind.in_([rules_alerts.STATION_OFFLINE, rules_alerts.SENSOR_ANOMALY])))}
+        Alert.kind.in_([rules_alerts.STATION_OFFLINE, rules_alerts.SENSOR_ANOMALY, rules_alerts.EQUIPMENT_OFF])))}
     times = [o.t for o in obs]
     faces = [o.t for o in obs if o.kind == "face"]
     first = session.scalar(select(func.min(Event.ts)).where(Event.station_id == station.id))
@@ -115,9 +118,12 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
     # one per silent day of a month filled in would bury the real ones. From its first event on, silence alerts.
     reporting = reporting_since is not None and result.plan.end > reporting_since
     offline = rules_alerts.offline_alert(result, config, now.timestamp()) if reporting else None
-    for spec in [*found, *([offline] if offline else [])]:
+    off = rules_alerts.equipment_off_alert(result, station.timezone)
+    for spec in [*found, *([offline] if offline else []), *([off] if off else [])]:
         if spec.cause_key not in open_alerts:
             ensure(session, spec)
+        elif spec.kind == rules_alerts.EQUIPMENT_OFF:
+            open_alerts[spec.cause_key].evidence = spec.evidence  # the stretch grows while it lasts
     keep = {spec.cause_key for spec in found}
     suffix = f":{station.id}:{day}"
     for key, alert in open_alerts.items():
@@ -126,6 +132,9 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
     offline_key = rules_alerts.offline_key(station.id, day)
     if offline is None and offline_key in open_alerts:
         resolve_row(open_alerts[offline_key], now, "recomputed: no offline stretch in working hours")
+    off_key = rules_alerts.equipment_off_key(station.id, day)
+    if off is None and off_key in open_alerts:
+        resolve_row(open_alerts[off_key], now, "recomputed: the data now covers the working hours")
 
 
 def store_months(session: Session, station: Station, exceptions: dict[date, str], months: Iterable[date],
@@ -134,18 +143,18 @@ def store_months(session: Session, station: Station, exceptions: dict[date, str]
     rows = []
     for month in sorted(set(months)):
         first, last = month_span(month)
-        records = [r for (r,) in session.execute(
+        records = [DayRecord.model_validate(r) for (r,) in session.execute(
             select(DayRow.record).where(DayRow.station_id == station.id, DayRow.local_date >= first,
                                         DayRow.local_date <= last).order_by(DayRow.local_date))]
         if not records:
             continue
-        as_of = date.fromisoformat(records[-1]["date"])
+        as_of = records[-1].date
         line = month_line(station.id, station.grade, station.schedule(), exceptions, first, records, as_of, config,
                           calendar)
-        rows.append({"station_id": station.id, "month": line["month"], "elders": line["elders"],
-                     "person_times": line["person_times"], "threshold": line["threshold"], "met": line["met"],
-                     "at_risk": line["at_risk"], "compliance": line["compliance"], "record": line,
-                     "computed_at": now})
+        rows.append({"station_id": station.id, "month": line.month, "elders": line.elders,
+                     "person_times": line.person_times, "threshold": line.threshold, "met": line.met,
+                     "at_risk": line.at_risk, "compliance": line.compliance,
+                     "record": line.model_dump(mode="json", by_alias=True), "computed_at": now})
     upsert(session, MonthResult.__table__, rows, ["station_id", "month"])  # type: ignore[arg-type]
 
 
@@ -228,7 +237,7 @@ def recompute_station(session: Session, station: Station, dates: Iterable[date],
     exceptions = load_exceptions(session, station.id)
     derived: dict[date, DayResult] = {}
     for first, last in runs(wanted):
-        results, obs = derive_run(session, station, exceptions, first, last, config, calendar)
+        results, obs = derive_run(session, station, exceptions, first, last, config, calendar, now)
         store_days(session, station, results, obs, config, now)
         derived.update({r.plan.day: r for r in results})
     store_months(session, station, exceptions, {month_span(d)[0] for d in derived}, config, now, calendar)

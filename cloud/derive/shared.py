@@ -7,6 +7,7 @@ from typing import Any
 
 from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
+from cloud.rules.records import DayRecord, MonthRecord
 from cloud.rules.rollup import month_record
 from cloud.rules.spotcheck import SpotJudgement, VetoStatus
 from firmware_config.schedule import Schedule
@@ -22,21 +23,21 @@ def month_line(
     schedule: Schedule,
     exceptions: Mapping[date, str],
     month_start: date,
-    day_records: Sequence[dict[str, Any]],
+    day_records: Sequence[DayRecord],
     as_of: date,
     config: RulesConfig,
     calendar: Calendar = PACKAGE,
-) -> dict[str, Any]:
+) -> MonthRecord:
     """The month line from the month's day records up to `as_of`."""
     first, last = month_span(month_start)
     working = sum(1 for d in days(first, last) if plan_day(schedule, d, exceptions, calendar).working)
-    in_range = [r for r in day_records if first.isoformat() <= r["date"] <= as_of.isoformat()]
+    in_range = [r for r in day_records if first <= r.date <= as_of]
     record = month_record(station, f"{first:%Y-%m}", grade, in_range, working_days_in_month=working,
                           as_of=min(as_of, last), month_end=last, config=config)
-    record["from"] = min((r["date"] for r in in_range), default=None)
+    seen_from = min((r.date for r in in_range), default=None)
     # A month seen only from its middle (`--from` inside it) is not complete, even once its last day has passed.
-    record["complete"] = record["complete"] and record["from"] == first.isoformat()
-    return record
+    return record.model_copy(update={"first_day": seen_from.isoformat() if seen_from else None,
+                                     "complete": record.complete and seen_from == first})
 
 
 def spot_line(station: str, day: date, start: str, end: str, judgement: SpotJudgement) -> dict[str, Any]:
@@ -52,6 +53,7 @@ def spot_line(station: str, day: date, start: str, end: str, judgement: SpotJudg
         "open_minutes": judgement.open_minutes,
         "closed_minutes": judgement.closed_minutes,
         "unknown_minutes": judgement.unknown_minutes,
+        "stretches": list(judgement.stretches),
     }
 
 

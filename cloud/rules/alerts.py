@@ -4,9 +4,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cloud.rules.config import RulesConfig
-from cloud.rules.day import DayResult
+from cloud.rules.day import DayResult, hhmm
 from cloud.rules.intervals import intersect, merge, subtract
 from cloud.rules.observations import Obs
 
@@ -16,6 +17,7 @@ SPOT_CHECK_CLOSED = "spot_check_closed"
 SPOT_CHECK_UNVERIFIABLE = "spot_check_unverifiable"
 STATION_OFFLINE = "station_offline"
 SENSOR_ANOMALY = "sensor_anomaly"
+EQUIPMENT_OFF = "equipment_off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,10 @@ def offline_key(station: str, day: str) -> str:
 
 def anomaly_key(what: str, station: str, day: str) -> str:
     return f"anomaly:{what}:{station}:{day}"
+
+
+def equipment_off_key(station: str, day: str) -> str:
+    return f"equipment-off:{station}:{day}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,20 @@ def offline_alert(result: DayResult, config: RulesConfig, now: float | None = No
                      {"date": day, "offline": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in long]})
 
 
+def equipment_off_alert(result: DayResult, timezone: str) -> AlertSpec | None:
+    """The day's unknown stretches in working hours after the station was seen (its own equipment off, since the
+    agent stores and forwards through network outages): a town alert with the spans as evidence."""
+    if not result.equipment_off:
+        return None
+    day = result.plan.day.isoformat()
+    zone = ZoneInfo(timezone)
+    minutes = round(sum(e - s for s, e in result.equipment_off) / 60)
+    return AlertSpec(EQUIPMENT_OFF, result.station, equipment_off_key(result.station, day), "town",
+                     _dt(result.equipment_off[0][0]),
+                     {"date": day, "off": hhmm(result.equipment_off, zone), "minutes": minutes,
+                      "what": "equipment off in working hours after the station was seen that day"})
+
+
 def offline_now(station: str, sessions: Sequence[tuple[int, int]], last_seen: float | None, now: float,
                 config: RulesConfig) -> bool:
     """Live check: inside a working session and nothing heard for `offline_alert_minutes`."""
@@ -149,5 +169,13 @@ def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, conf
     if camera_expected and not v.has_camera and v.entries >= config.anomaly_camera_silent_entries:
         found.append(("camera-silent", {"what": "camera silent on a day with entries", "entries": v.entries}))
     at = _dt(result.plan.start)
-    return [AlertSpec(SENSOR_ANOMALY, result.station, anomaly_key(what, result.station, day), "station", at,
-                      {"date": day, **evidence}) for what, evidence in found]
+    specs = [AlertSpec(SENSOR_ANOMALY, result.station, anomaly_key(what, result.station, day), "station", at,
+                       {"date": day, **evidence}) for what, evidence in found]
+    if result.door_idle:
+        # A door propped open with nobody coming or going all session may be a station feigning opening: the town
+        # sees it, not only the station.
+        specs.append(AlertSpec(SENSOR_ANOMALY, result.station, anomaly_key("door-open-idle", result.station, day),
+                               "town", _dt(result.door_idle[0][0]),
+                               {"date": day, "what": "door open with no entry, exit or visitor's face all session",
+                                "sessions": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in result.door_idle]}))
+    return specs

@@ -1,4 +1,5 @@
-"""Every number the rules use, with the DOMAIN.md default; one validated model for worker and `cloud derive`."""
+"""Every number the rules use, with its policy default; one validated model for the worker, the API and
+`cloud derive`."""
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -8,29 +9,37 @@ class RulesConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Day verdict: share of the known scheduled minutes that were open (DOMAIN: open >= 90 %, closed <= 10 %).
+    # Day verdict on compliance = open share of the SCHEDULED minutes (unknown minutes are never open):
+    # open >= 90 %, closed <= 10 %.
     open_share: float = Field(default=0.9, gt=0, le=1)
     closed_share: float = Field(default=0.1, ge=0, lt=1)
     # Less than this share of the scheduled minutes known (devices online) -> verdict `unknown`.
     min_known_share: float = Field(default=0.5, gt=0, le=1)
+    # A month (or quarter) whose known share of the scheduled minutes is below this has compliance null: too little
+    # data to judge it, never 1.0 from a sliver.
+    month_min_known_share: float = Field(default=0.5, gt=0, le=1)
+    # An unknown stretch inside working hours, after the station was seen that day, at least this long: the station's
+    # own equipment was off (the agent stores and forwards through network outages). Flagged on the day, town alert.
+    equipment_off_minutes: float = Field(default=15, gt=0)
 
     # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.
     liveness_minutes: float = Field(default=10, gt=0)
-    # Activity (an entry, a face) proves the station open for this long after it (the winter door may be shut).
+    # Activity (an entry, a visitor's face) proves the station open for this long after it (the winter door may be
+    # shut). Staff faces are not activity: staff alone do not make a station open to the public.
     activity_minutes: float = Field(default=30, ge=0)
-    # People counted in and not yet out keep the station open at most this long after the last movement.
-    presence_minutes: float = Field(default=120, ge=0)
     # A door open at the start of a day is carried over from at most this far back.
     door_lookback_hours: float = Field(default=24, ge=0)
 
     # Monthly elders served by grade (000, Qidong); 5A is not stated in the policy.
     grade_thresholds: dict[str, int] = Field(default_factory=lambda: {"2A": 50, "3A": 100, "4A": 300, "5A": 300})
+    # Whether anonymous visitors (faces not enrolled, role `unknown`) count toward the monthly threshold.
+    count_anonymous_visitors: bool = False
 
-    # Spot checks: more than this share of the checked minutes unknown -> `unverifiable`;
-    # otherwise open for at least `spot_check_open_share` of the known checked minutes -> `pass`.
-    spot_check_unknown_share: float = Field(default=0.5, gt=0, le=1)
-    spot_check_open_share: float = Field(default=0.5, gt=0, le=1)
-    # Failed spot checks in a year that set the veto (一票否决), "three or more (含三次)".
+    # Spot checks: a window fails when it touches a continuous closed stretch longer than this (measured in full, so
+    # how the window is cut never matters); a stretch not shown open that long but not shown closed either (devices
+    # off) makes it `unverifiable`.
+    spot_check_grace_minutes: float = Field(default=15, ge=0)
+    # Failed station-days in a year that set the veto (一票否决), "three or more (含三次)".
     veto_failures: int = Field(default=3, ge=1)
 
     # Alerts.

@@ -25,14 +25,17 @@ class Verdict(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Visitors:
     """A day's visitor figures. `person_times` is counter entries minus staff seen by the camera (or face visits
-    when there is no counter); `elders` are the distinct non-staff ids (enrolled and anonymous)."""
+    when there is no counter); `elders` are the distinct enrolled elders (role `elder`), `anonymous` the distinct
+    faces not enrolled (role `unknown`); staff are neither."""
 
     entries: int
+    exits: int
     staff_visits: int
     face_visits: int  # non-staff face observations
     person_times: int
     person_times_basis: str  # "counter" or "faces"
     elders: frozenset[str]
+    anonymous: frozenset[str]
     has_counter: bool
     has_camera: bool
 
@@ -52,13 +55,26 @@ class DayResult:
     late_open_s: float
     early_close_s: float
     visitors: Visitors
+    known_share: float | None = None  # known / scheduled minutes
+    equipment_off: list[Interval] = field(default_factory=list)  # unknown stretches after the station was seen
+    door_idle: list[Interval] = field(default_factory=list)  # sessions with the door open and nobody moving
+    count_balance: int | None = None  # counter in - out over the day; None without a counter
+    compliance_so_far: float | None = None  # today: open share of the scheduled minutes up to `until`
+    verdict_so_far: Verdict | None = None  # today: the verdict on the scheduled minutes up to `until`
+    flags: list[str] = field(default_factory=list)
     clock_faults: int = 0
     notes: list[str] = field(default_factory=list)
 
 
+FLAG_EQUIPMENT_OFF = "equipment_off"
+FLAG_COUNTS_UNBALANCED = "counts_unbalanced"
+FLAG_DOOR_IDLE = "door_open_idle"
+
+
 def visitors(obs: Sequence[Obs], start: float, end: float) -> Visitors:
-    entries = staff = faces = 0
+    entries = exits = staff = faces = 0
     elders: set[str] = set()
+    anonymous: set[str] = set()
     has_counter = has_camera = False
     for o in obs:
         if o.t < start or o.t >= end:
@@ -66,17 +82,55 @@ def visitors(obs: Sequence[Obs], start: float, end: float) -> Visitors:
         if o.kind == "flow":
             has_counter = True
             entries += o.entries
+            exits += o.exits
         elif o.kind == "face":
             has_camera = True
             if o.state == "staff":
                 staff += 1
-            else:
-                faces += 1
-                elders.add(o.ref)
+                continue
+            faces += 1
+            # Only a face the station enrolled as an elder is an elder served; any other face is an anonymous
+            # visitor (it may be a passer-by, a relative, or the same stranger under a fresh id).
+            (elders if o.state == "elder" else anonymous).add(o.ref)
     if has_counter:
         # Staff walk through the counter too; the camera knows them, so their entries are taken off.
-        return Visitors(entries, staff, faces, max(0, entries - staff), "counter", frozenset(elders), True, has_camera)
-    return Visitors(0, staff, faces, faces, "faces", frozenset(elders), False, has_camera)
+        return Visitors(entries, exits, staff, faces, max(0, entries - staff), "counter", frozenset(elders),
+                        frozenset(anonymous), True, has_camera)
+    return Visitors(0, 0, staff, faces, faces, "faces", frozenset(elders), frozenset(anonymous), False, has_camera)
+
+
+def _movement(obs: Sequence[Obs], lo: float, hi: float) -> bool:
+    """Anyone counted in or out, or a visitor's face, in [lo, hi)."""
+    return any(lo <= o.t < hi and ((o.kind == "flow" and (o.entries or o.exits))
+                                   or (o.kind == "face" and o.state != "staff")) for o in obs)
+
+
+def door_idle_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs], v: Visitors) -> list[Interval]:
+    """Sessions with the door open for at least half of them and no entry, exit or visitor's face all session: the
+    door proves nothing on its own then. Only judged when a counter or camera reported that day (a door-only
+    station never has movement to show)."""
+    if not (v.has_counter or v.has_camera):
+        return []
+    out: list[Interval] = []
+    for s, e in merge(plan.sessions):
+        door = total(intersect(timeline.door_open, [(s, e)]))
+        if door >= 0.5 * (e - s) and not _movement(obs, s, e):
+            out.append((s, e))
+    return out
+
+
+def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config: RulesConfig) -> list[Interval]:
+    """Unknown stretches inside the sessions after the station was first seen that day (up to `until`: the rest of
+    today is not off, just not yet), each at least `equipment_off_minutes` long. The agent stores and forwards
+    through network outages, so such a stretch means the station's own equipment was off."""
+    if not plan.working or plan.excused is not None or not timeline.known:
+        return []
+    first_seen = timeline.known[0][0]
+    stop = float(plan.end) if until is None else min(float(plan.end), until)
+    if stop <= first_seen:
+        return []
+    scope = intersect(merge(plan.sessions), [(first_seen, stop)])
+    return [(s, e) for s, e in subtract(scope, timeline.known) if e - s >= config.equipment_off_minutes * 60]
 
 
 def _late_early(sessions: Sequence[Interval], known: list[Interval], opened: list[Interval]) -> tuple[float, float]:
@@ -96,14 +150,14 @@ def _late_early(sessions: Sequence[Interval], known: list[Interval], opened: lis
     return late, early
 
 
-def _verdict(plan: DayPlan, compliance: float | None, known_s: float, config: RulesConfig) -> Verdict:
+def _verdict(plan: DayPlan, compliance: float | None, known_share: float | None, config: RulesConfig) -> Verdict:
     if plan.working is None:
         return Verdict.UNKNOWN
     if not plan.working or not plan.sessions:
         return Verdict.NOT_SCHEDULED
     if plan.excused is not None:
         return Verdict.EXCUSED
-    if compliance is None or known_s < config.min_known_share * plan.scheduled_seconds:
+    if compliance is None or known_share is None or known_share < config.min_known_share:
         return Verdict.UNKNOWN
     if compliance >= config.open_share:
         return Verdict.OPEN
@@ -112,10 +166,29 @@ def _verdict(plan: DayPlan, compliance: float | None, known_s: float, config: Ru
     return Verdict.PARTIAL
 
 
+def _so_far(plan: DayPlan, sched: list[Interval], timeline: Timeline, until: float | None,
+            config: RulesConfig) -> tuple[float | None, Verdict | None]:
+    """While the day's sessions run (`until` before the last one ends): compliance and verdict on the scheduled
+    minutes so far, with the same shares as the day's. None otherwise: the day's own figures then say it all."""
+    if until is None or not sched or not plan.start <= until < sched[-1][1]:
+        return None, None
+    elapsed = intersect(sched, [(float(plan.start), until)])
+    elapsed_s = total(elapsed)
+    if plan.working is None or elapsed_s == 0:
+        return None, _verdict(plan, None, None, config)
+    if plan.excused is not None:
+        return 1.0, Verdict.EXCUSED
+    compliance = total(intersect(timeline.open, elapsed)) / elapsed_s
+    known_share = total(intersect(timeline.known, elapsed)) / elapsed_s
+    return compliance, _verdict(plan, compliance, known_share, config)
+
+
 def derive_day(
-    station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0
+    station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
+    until: float | None = None,
 ) -> DayResult:
-    """Derive one day; `obs` sorted, from at least the door lookback before the day to its end."""
+    """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
+    the data runs to (now, for today); None for a day that is over."""
     timeline = build_timeline(plan, obs, config)
     sched = merge(plan.sessions)
     scheduled_s = float(total(sched))
@@ -125,9 +198,12 @@ def derive_day(
     closed_s = known_s - open_s
     unknown_s = scheduled_s - known_s
     open_share = open_s / known_s if known_s > 0 else None
-    compliance = open_share
-    if plan.excused is not None and known_s > 0:
-        # An approved closure excuses the day: its scheduled minutes count as served, so it never lowers compliance.
+    known_share = known_s / scheduled_s if scheduled_s > 0 else None
+    # Compliance is the open share of the SCHEDULED minutes: unknown minutes are never open, so switching the
+    # equipment off after a good morning cannot raise it. An approved closure owes nothing: all its scheduled minutes
+    # count as served (1.0), so it never lowers compliance.
+    compliance: float | None = open_s / scheduled_s if scheduled_s > 0 else None
+    if plan.excused is not None and scheduled_s > 0:
         compliance = 1.0
     late, early = _late_early(plan.sessions, timeline.known, timeline.open)
     result_visitors = visitors(obs, plan.start, plan.end)
@@ -135,11 +211,22 @@ def derive_day(
     if plan.working is None:
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
+    so_far, verdict_so_far = _so_far(plan, sched, timeline, until, config)
+    off = equipment_off(plan, timeline, until, config)
+    idle = door_idle_sessions(plan, timeline, obs, result_visitors) if plan.working and plan.excused is None else []
+    balance = (result_visitors.entries - result_visitors.exits) if result_visitors.has_counter else None
+    flags = []
+    if off:
+        flags.append(FLAG_EQUIPMENT_OFF)
+    if balance:
+        flags.append(FLAG_COUNTS_UNBALANCED)
+    if idle:
+        flags.append(FLAG_DOOR_IDLE)
     return DayResult(
         station=station,
         plan=plan,
         timeline=timeline,
-        verdict=_verdict(plan, compliance, known_s, config),
+        verdict=_verdict(plan, compliance, known_share, config),
         compliance=compliance if sched else None,
         open_share=open_share if sched else None,
         scheduled_s=scheduled_s,
@@ -149,6 +236,13 @@ def derive_day(
         late_open_s=late,
         early_close_s=early,
         visitors=result_visitors,
+        known_share=known_share,
+        equipment_off=off,
+        door_idle=idle,
+        count_balance=balance,
+        compliance_so_far=so_far,
+        verdict_so_far=verdict_so_far,
+        flags=flags,
         clock_faults=clock_faults,
         notes=notes,
     )

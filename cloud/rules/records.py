@@ -1,7 +1,15 @@
-"""A day's result as the JSON object both `cloud derive` prints and the worker stores: one shape, one function."""
+"""A day's and a month's result as one typed model each: what `cloud derive` prints, what the worker stores as JSON
+and what the API returns. One shape, built by one function each.
 
-from typing import Any
+Fields added after the first stored rows have defaults, so a row stored before them still reads (with the default
+standing for "not recorded"); recomputing the day writes them.
+"""
+
+from datetime import date
+from typing import Literal
 from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.rules.day import DayResult, Verdict, closed_spans, hhmm
 from cloud.rules.intervals import intersect, merge, subtract
@@ -15,50 +23,191 @@ def _share(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def day_record(result: DayResult, timezone: str) -> dict[str, Any]:
-    """The `{"type": "day", ...}` line (issue 7) with its evidence for display."""
+class DayEvidence(BaseModel):
+    """The spans behind a day's verdict, as local `HH:MM-HH:MM` text (or `HH:MM:SS+Ns` under a minute)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sessions: list[str]
+    open: list[str]
+    closed: list[str]
+    unknown: list[str]
+    door_open: list[str]
+    activity: list[str]
+    offline_marks: int
+    presence: list[str] = Field(default_factory=list, description="visitors counted in and not yet out")
+
+
+class DayRecord(BaseModel):
+    """The `{"type": "day", ...}` line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["day"] = "day"
+    station: str
+    date: date
+    working_day: bool | None
+    compliance: float | None = Field(description="open share of the scheduled minutes (unknown minutes count as "
+                                     "not open); 1.0 on an approved closure; null when nothing was scheduled")
+    verdict: Verdict
+    person_times: int
+    elders: int = Field(description="distinct enrolled elders seen (role `elder`)")
+    anonymous_visitors: int = Field(default=0, description="distinct faces not enrolled (role `unknown`)")
+    known_share: float | None = Field(default=None, description="known share of the scheduled minutes")
+    compliance_so_far: float | None = Field(default=None, description="while the day runs: open share of the "
+                                            "scheduled minutes so far; null once it is over")
+    verdict_so_far: Verdict | None = Field(default=None, description="while the day runs: the verdict on the "
+                                           "scheduled minutes so far; null once it is over")
+    calendar: str
+    holiday: str | None
+    excused: str | None
+    open_share: float | None = Field(description="open share of the known scheduled minutes")
+    scheduled_minutes: int
+    open_minutes: int
+    closed_minutes: int
+    unknown_minutes: int
+    late_open_minutes: int
+    early_close_minutes: int
+    scheduled_seconds: int | None = Field(default=None, description="null in rows stored before it was recorded")
+    known_seconds: int
+    served_seconds: int
+    person_times_basis: str
+    entries: int
+    exits: int = 0
+    staff_visits: int
+    face_visits: int
+    has_counter: bool
+    has_camera: bool
+    elder_ids: list[str]
+    anonymous_ids: list[str] = Field(default_factory=list)
+    count_balance: int | None = Field(default=None, description="counter in - out over the day (null: no counter)")
+    equipment_off: list[str] = Field(default_factory=list, description="unknown stretches in working hours after "
+                                     "the station was seen that day: its own equipment was off")
+    door_idle: list[str] = Field(default_factory=list, description="sessions with the door open and no entry, "
+                                 "exit or visitor's face")
+    flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle")
+    clock_faults: int
+    notes: list[str]
+    evidence: DayEvidence
+
+    @property
+    def scheduled_s(self) -> int:
+        """Scheduled seconds; rows stored before `scheduled_seconds` give it to the minute."""
+        return self.scheduled_minutes * 60 if self.scheduled_seconds is None else self.scheduled_seconds
+
+
+def day_record(result: DayResult, timezone: str) -> DayRecord:
+    """The day line with its evidence for display."""
     plan, tl, v = result.plan, result.timeline, result.visitors
     zone = ZoneInfo(timezone)
     sched = merge(plan.sessions)
     known_s = result.scheduled_s - result.unknown_s
-    served_s = known_s if result.verdict is Verdict.EXCUSED else result.open_s
-    return {
-        "type": "day",
-        "station": result.station,
-        "date": plan.day.isoformat(),
-        "working_day": plan.working,
-        "compliance": _share(result.compliance),
-        "verdict": result.verdict.value,
-        "person_times": v.person_times,
-        "elders": len(v.elders),
-        "calendar": plan.national.kind.value,
-        "holiday": plan.national.name,
-        "excused": plan.excused,
-        "open_share": _share(result.open_share),
-        "scheduled_minutes": _minutes(result.scheduled_s),
-        "open_minutes": _minutes(result.open_s),
-        "closed_minutes": _minutes(result.closed_s),
-        "unknown_minutes": _minutes(result.unknown_s),
-        "late_open_minutes": _minutes(result.late_open_s),
-        "early_close_minutes": _minutes(result.early_close_s),
-        "known_seconds": round(known_s),
-        "served_seconds": round(served_s),
-        "person_times_basis": v.person_times_basis,
-        "entries": v.entries,
-        "staff_visits": v.staff_visits,
-        "face_visits": v.face_visits,
-        "has_counter": v.has_counter,
-        "has_camera": v.has_camera,
-        "elder_ids": sorted(v.elders),
-        "clock_faults": result.clock_faults,
-        "notes": result.notes,
-        "evidence": {
-            "sessions": hhmm(sched, zone),
-            "open": hhmm(intersect(tl.open, sched), zone),
-            "closed": hhmm(closed_spans(result), zone),
-            "unknown": hhmm(subtract(sched, tl.known), zone),
-            "door_open": hhmm(tl.door_open, zone),
-            "activity": hhmm(tl.activity, zone),
-            "offline_marks": tl.offline_marks,
-        },
-    }
+    served_s = result.scheduled_s if result.verdict is Verdict.EXCUSED else result.open_s
+    return DayRecord(
+        station=result.station,
+        date=plan.day,
+        working_day=plan.working,
+        compliance=_share(result.compliance),
+        verdict=result.verdict,
+        person_times=v.person_times,
+        elders=len(v.elders),
+        anonymous_visitors=len(v.anonymous),
+        known_share=_share(result.known_share),
+        compliance_so_far=_share(result.compliance_so_far),
+        verdict_so_far=result.verdict_so_far,
+        calendar=plan.national.kind.value,
+        holiday=plan.national.name,
+        excused=plan.excused,
+        open_share=_share(result.open_share),
+        scheduled_minutes=_minutes(result.scheduled_s),
+        open_minutes=_minutes(result.open_s),
+        closed_minutes=_minutes(result.closed_s),
+        unknown_minutes=_minutes(result.unknown_s),
+        late_open_minutes=_minutes(result.late_open_s),
+        early_close_minutes=_minutes(result.early_close_s),
+        scheduled_seconds=round(result.scheduled_s),
+        known_seconds=round(known_s),
+        served_seconds=round(served_s),
+        person_times_basis=v.person_times_basis,
+        entries=v.entries,
+        exits=v.exits,
+        staff_visits=v.staff_visits,
+        face_visits=v.face_visits,
+        has_counter=v.has_counter,
+        has_camera=v.has_camera,
+        elder_ids=sorted(v.elders),
+        anonymous_ids=sorted(v.anonymous),
+        count_balance=result.count_balance,
+        equipment_off=hhmm(result.equipment_off, zone),
+        door_idle=hhmm(result.door_idle, zone),
+        flags=list(result.flags),
+        clock_faults=result.clock_faults,
+        notes=list(result.notes),
+        evidence=DayEvidence(
+            sessions=hhmm(sched, zone),
+            open=hhmm(intersect(tl.open, sched), zone),
+            closed=hhmm(closed_spans(result), zone),
+            unknown=hhmm(subtract(sched, tl.known), zone),
+            door_open=hhmm(tl.door_open, zone),
+            activity=hhmm(tl.activity, zone),
+            offline_marks=tl.offline_marks,
+            presence=hhmm(tl.presence, zone),
+        ),
+    )
+
+
+class MonthRecord(BaseModel):
+    """The `{"type": "month", ...}` line: elders served against the grade's threshold, and compliance."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: Literal["month"] = "month"
+    station: str
+    month: str = Field(description="YYYY-MM")
+    elders: int = Field(description="distinct enrolled elders seen (role `elder`); staff never count")
+    anonymous_visitors: int = Field(default=0, description="distinct faces not enrolled (role `unknown`)")
+    person_times: int
+    threshold: int
+    met: bool | None = Field(description="the threshold is met; null when it cannot be confirmed (no face data)")
+    met_reason: str | None = Field(default=None, description="why `met` is null")
+    grade: str
+    basis: str = Field(description="`elders`, `elders+anonymous` (count_anonymous_visitors), or `unconfirmed`")
+    basis_note: str | None
+    figure: int | None = Field(description="the figure judged against the threshold; null when unconfirmed")
+    complete: bool
+    as_of: date
+    first_day: str | None = Field(default=None, alias="from", description="the first day the month is seen from")
+    progress: float | None
+    projection: int | None
+    at_risk: bool | None
+    working_days: int
+    working_days_elapsed: int
+    compliance: float | None = Field(description="served share of the scheduled minutes; null when the month "
+                                     "cannot be judged (see compliance_reason)")
+    compliance_reason: str | None = None
+    known_share: float | None = Field(default=None, description="known share of the scheduled minutes")
+    scheduled_minutes: int = 0
+    verdicts: dict[str, int]
+    late_open_minutes: int
+    early_close_minutes: int
+    unknown_minutes: int
+    equipment_off_days: int = 0
+
+
+class QuarterRecord(BaseModel):
+    """The `{"type": "quarter", ...}` line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["quarter"] = "quarter"
+    station: str
+    quarter: str
+    compliance: float | None
+    compliance_reason: str | None = None
+    known_share: float | None = None
+    verdicts: dict[str, int]
+    person_times: int
+    monthly_average: float | None = Field(description="monthly average of the judged figure, over the months with one")
+    months_met: int
+    months_unconfirmed: int = 0
+    months: int

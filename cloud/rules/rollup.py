@@ -2,87 +2,144 @@
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from cloud.rules.config import RulesConfig
+from cloud.rules.day import FLAG_EQUIPMENT_OFF, Verdict
+from cloud.rules.records import DayRecord, MonthRecord, QuarterRecord
+
+NO_FACES = "no faces seen this month (no camera, or it was silent): distinct elders cannot be confirmed"
 
 
-def _compliance(days: Sequence[dict[str, Any]]) -> float | None:
-    known = sum(d["known_seconds"] for d in days if d["working_day"])
-    served = sum(d["served_seconds"] for d in days if d["working_day"])
-    return round(served / known, 4) if known else None
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Compliance over the scheduled minutes of a run of days, or None with the reason it cannot be judged."""
+
+    compliance: float | None
+    reason: str | None
+    known_share: float | None
+    scheduled_s: int
+
+
+def coverage(days: Sequence[DayRecord], config: RulesConfig) -> Coverage:
+    """Served / scheduled seconds over the working days that are over. An approved closure owes nothing: its
+    scheduled minutes count as known and served. Null compliance when a day's calendar is unknown (what was owed is
+    not known), when nothing was scheduled, or when less than `month_min_known_share` of the scheduled minutes is
+    known."""
+    unknown_calendar = sum(1 for d in days if d.working_day is None)
+    scheduled = known = served = 0
+    for d in days:
+        if not d.working_day or d.verdict_so_far is not None:
+            continue  # not a working day, or one still running: its hours to come are not unknown, just not yet
+        scheduled += d.scheduled_s
+        if d.verdict is Verdict.EXCUSED:
+            known += d.scheduled_s
+            served += d.scheduled_s
+        else:
+            known += d.known_seconds
+            served += d.served_seconds
+    share = round(known / scheduled, 4) if scheduled else None
+    if unknown_calendar:
+        return Coverage(None, f"the working calendar is unknown for {unknown_calendar} day(s)", share, scheduled)
+    if not scheduled:
+        return Coverage(None, "no scheduled working hours", share, scheduled)
+    if known < config.month_min_known_share * scheduled:
+        return Coverage(None, f"only {known / scheduled:.0%} of the scheduled minutes are known (at least "
+                        f"{config.month_min_known_share:.0%} needed)", share, scheduled)
+    return Coverage(round(served / scheduled, 4), None, share, scheduled)
 
 
 def month_record(
     station: str,
     month: str,
     grade: str,
-    days: Sequence[dict[str, Any]],
+    days: Sequence[DayRecord],
     *,
     working_days_in_month: int,
     as_of: date,
     month_end: date,
     config: RulesConfig,
-) -> dict[str, Any]:
-    """The `{"type": "month", ...}` line. `days` are the month's day records up to `as_of` (inclusive).
+) -> MonthRecord:
+    """The month line. `days` are the month's day records up to `as_of` (inclusive).
 
-    The threshold is judged on distinct elders when the station has a camera (faces seen this month); without
-    one it can only be judged on person-times from the counter, and `basis` says so.
+    The threshold is judged on distinct enrolled elders (plus anonymous visitors only when the rules say so). A
+    station with no face data cannot have it confirmed: `met` is null with the reason; person-times are still given.
     """
     elders: set[str] = set()
+    anonymous: set[str] = set()
     for d in days:
-        elders.update(d["elder_ids"])
-    person_times = sum(d["person_times"] for d in days)
-    has_camera = any(d["has_camera"] for d in days)
+        elders.update(d.elder_ids)
+        anonymous.update(d.anonymous_ids)
+    person_times = sum(d.person_times for d in days)
+    has_camera = any(d.has_camera for d in days)
     threshold = config.threshold(grade)
-    figure = len(elders) if has_camera else person_times
-    elapsed = sum(1 for d in days if d["working_day"])
+    elapsed = sum(1 for d in days if d.working_day)
     complete = as_of >= month_end
-    projection = figure if complete or elapsed == 0 else round(figure * working_days_in_month / elapsed)
-    met = figure >= threshold
-    return {
-        "type": "month",
-        "station": station,
-        "month": month,
-        "elders": len(elders),
-        "person_times": person_times,
-        "threshold": threshold,
-        "met": met,
-        "grade": grade,
-        "basis": "elders" if has_camera else "person_times",
-        "basis_note": None if has_camera else "no faces seen this month (no camera): judged on person-times",
-        "figure": figure,
-        "complete": complete,
-        "as_of": as_of.isoformat(),
-        "progress": round(figure / threshold, 4) if threshold else None,
-        "projection": projection,
-        "at_risk": not met and projection < threshold,
-        "working_days": working_days_in_month,
-        "working_days_elapsed": elapsed,
-        "compliance": _compliance(days),
-        "verdicts": dict(sorted(Counter(d["verdict"] for d in days).items())),
-        "late_open_minutes": sum(d["late_open_minutes"] for d in days),
-        "early_close_minutes": sum(d["early_close_minutes"] for d in days),
-        "unknown_minutes": sum(d["unknown_minutes"] for d in days if d["working_day"]),
-    }
+    figure: int | None = None
+    met: bool | None = None
+    projection: int | None = None
+    at_risk: bool | None = None
+    if has_camera:
+        figure = len(elders) + (len(anonymous) if config.count_anonymous_visitors else 0)
+        met = figure >= threshold
+        projection = figure if complete or elapsed == 0 else round(figure * working_days_in_month / elapsed)
+        at_risk = not met and projection < threshold
+        basis = "elders+anonymous" if config.count_anonymous_visitors else "elders"
+    else:
+        basis = "unconfirmed"
+    cov = coverage(days, config)
+    return MonthRecord(
+        station=station,
+        month=month,
+        elders=len(elders),
+        anonymous_visitors=len(anonymous),
+        person_times=person_times,
+        threshold=threshold,
+        met=met,
+        met_reason=None if has_camera else NO_FACES,
+        grade=grade,
+        basis=basis,
+        basis_note=None if has_camera else f"{NO_FACES}; person-times are reported but do not meet a threshold",
+        figure=figure,
+        complete=complete,
+        as_of=as_of,
+        progress=round(figure / threshold, 4) if figure is not None and threshold else None,
+        projection=projection,
+        at_risk=at_risk,
+        working_days=working_days_in_month,
+        working_days_elapsed=elapsed,
+        compliance=cov.compliance,
+        compliance_reason=cov.reason,
+        known_share=cov.known_share,
+        scheduled_minutes=round(cov.scheduled_s / 60),
+        verdicts=dict(sorted(Counter(d.verdict.value for d in days).items())),
+        late_open_minutes=sum(d.late_open_minutes for d in days),
+        early_close_minutes=sum(d.early_close_minutes for d in days),
+        unknown_minutes=sum(d.unknown_minutes for d in days if d.working_day),
+        equipment_off_days=sum(1 for d in days if FLAG_EQUIPMENT_OFF in d.flags),
+    )
 
 
 def quarter_of(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-def quarter_record(station: str, quarter: str, days: Sequence[dict[str, Any]],
-                   months: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The `{"type": "quarter", ...}` roll-up: compliance over its days, monthly average of the judged figure."""
-    return {
-        "type": "quarter",
-        "station": station,
-        "quarter": quarter,
-        "compliance": _compliance(days),
-        "verdicts": dict(sorted(Counter(d["verdict"] for d in days).items())),
-        "person_times": sum(m["person_times"] for m in months),
-        "monthly_average": round(sum(m["figure"] for m in months) / len(months), 1) if months else None,
-        "months_met": sum(1 for m in months if m["met"]),
-        "months": len(months),
-    }
+def quarter_record(station: str, quarter: str, days: Sequence[DayRecord], months: Sequence[MonthRecord],
+                   config: RulesConfig) -> QuarterRecord:
+    """The quarter roll-up: compliance over its days' scheduled minutes, monthly average of the judged figure."""
+    cov = coverage(days, config)
+    figures = [m.figure for m in months if m.figure is not None]
+    return QuarterRecord(
+        station=station,
+        quarter=quarter,
+        compliance=cov.compliance,
+        compliance_reason=cov.reason,
+        known_share=cov.known_share,
+        verdicts=dict(sorted(Counter(d.verdict.value for d in days).items())),
+        person_times=sum(m.person_times for m in months),
+        monthly_average=round(sum(figures) / len(figures), 1) if figures else None,
+        months_met=sum(1 for m in months if m.met),
+        months_unconfirmed=sum(1 for m in months if m.met is None),
+        months=len(months),
+    )

@@ -1,7 +1,6 @@
 """Spot checks judged from the timeline, the audited random draw, and the veto (一票否决)."""
 
 import random
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -9,8 +8,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from cloud.rules.config import RulesConfig
-from cloud.rules.day import DayResult
-from cloud.rules.intervals import intersect, merge, total
+from cloud.rules.day import DayResult, hhmm
+from cloud.rules.intervals import Interval, intersect, merge, subtract, total
 
 
 class SpotResult(StrEnum):
@@ -28,14 +27,28 @@ class SpotJudgement:
     open_minutes: int
     closed_minutes: int
     unknown_minutes: int
+    stretches: tuple[str, ...] = ()  # the closed (or not-shown-open) stretches behind a fail or unverifiable
+
+
+def _runs(spans: list[Interval], sessions: list[Interval]) -> list[Interval]:
+    """Maximal stretches of `spans` inside the sessions (a lunch break separates two stretches)."""
+    return merge(intersect(spans, sessions))
 
 
 def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesConfig) -> SpotJudgement:
-    """Judge one station in the window [start, end) of `day` (local time) from its timeline."""
+    """Judge one station in the window [start, end) of `day` (local time) from its timeline.
+
+    A stretch is measured in full, not only the part inside the window: the window fails when it touches a
+    continuous closed stretch longer than `spot_check_grace_minutes` (an inspector at the door during it would have
+    found the station shut), so neither the window's length nor how it is cut decides the result. A stretch that
+    long not shown open but not shown closed either (devices off: unknown minutes are never open) makes the check
+    `unverifiable`: it needs an on-site check.
+    """
     zone = ZoneInfo(timezone)
     d = day.plan.day
     window = [(datetime.combine(d, start, zone).timestamp(), datetime.combine(d, end, zone).timestamp())]
-    checked = intersect(merge(day.plan.sessions), window)
+    sessions = merge(day.plan.sessions)
+    checked = intersect(sessions, window)
     checked_s = total(checked)
 
     def minutes(seconds: float) -> int:
@@ -52,11 +65,20 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
     open_s = total(intersect(day.timeline.open, checked))
     unknown_s = checked_s - known_s
     counts = (minutes(checked_s), minutes(open_s), minutes(known_s - open_s), minutes(unknown_s))
-    if unknown_s > config.spot_check_unknown_share * checked_s:
-        return SpotJudgement(SpotResult.UNVERIFIABLE, "devices offline during the check", *counts)
-    if open_s >= config.spot_check_open_share * known_s:
-        return SpotJudgement(SpotResult.PASS, "open during the check", *counts)
-    return SpotJudgement(SpotResult.FAIL, "closed during working hours", *counts)
+    grace = config.spot_check_grace_minutes * 60
+    closed = _runs(subtract(day.timeline.known, day.timeline.open), sessions)
+    not_open = _runs(subtract([(float(day.plan.start), float(day.plan.end))], day.timeline.open), sessions)
+
+    def touching(runs: list[Interval]) -> list[Interval]:
+        return [r for r in runs if r[1] - r[0] > grace and intersect([r], checked)]
+
+    if failing := touching(closed):
+        return SpotJudgement(SpotResult.FAIL, "closed during working hours (a stretch longer than "
+                             f"{config.spot_check_grace_minutes:g} min)", *counts, tuple(hhmm(failing, zone)))
+    if doubtful := touching(not_open):
+        return SpotJudgement(SpotResult.UNVERIFIABLE, "devices off during the check: open cannot be shown, "
+                             "an on-site check is needed", *counts, tuple(hhmm(doubtful, zone)))
+    return SpotJudgement(SpotResult.PASS, "open during the check", *counts)
 
 
 def draw(station_ids: Iterable[str], sample: int, seed: int) -> list[str]:
@@ -76,17 +98,14 @@ class VetoStatus:
 
 
 def vetoes(results: Sequence[tuple[str, date, SpotResult]], config: RulesConfig) -> list[VetoStatus]:
-    """Failed checks per station per year (one per station and check); `veto_failures` or more sets the veto."""
-    failed: Counter[tuple[str, int]] = Counter()
-    dates: dict[tuple[str, int], list[str]] = {}
+    """Failed station-days per station per year: however many windows failed on one day, the day counts once.
+    `veto_failures` or more sets the veto."""
+    dates: dict[tuple[str, int], set[str]] = {}
     for station, day, result in results:
-        key = (station, day.year)
-        failed[key] += 0
-        dates.setdefault(key, [])
+        found = dates.setdefault((station, day.year), set())
         if result is SpotResult.FAIL:
-            failed[key] += 1
-            dates[key].append(day.isoformat())
+            found.add(day.isoformat())
     return [
-        VetoStatus(station, year, n, n >= config.veto_failures, tuple(sorted(dates[(station, year)])))
-        for (station, year), n in sorted(failed.items())
+        VetoStatus(station, year, len(failed), len(failed) >= config.veto_failures, tuple(sorted(failed)))
+        for (station, year), failed in sorted(dates.items())
     ]

@@ -21,10 +21,11 @@ def derive_days(
     config: RulesConfig,
     clock_faults: Mapping[date, int] | None = None,
     calendar: Calendar = PACKAGE,
+    until: float | None = None,
 ) -> list[DayResult]:
     """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, covering the days, the door
     events of the door lookback before `first` and everything in the liveness window before it (anything else is
-    ignored, so any superset gives the same answer)."""
+    ignored, so any superset gives the same answer). `until`: the time the data runs to (now), for today."""
     times = [o.t for o in obs]
     doors = [o for o in obs if o.kind == "door"]
     door_times = [o.t for o in doors]
@@ -38,5 +39,5 @@ def derive_days(
         hi = bisect_left(times, plan.end)
         prior = doors[bisect_left(door_times, plan.start - lookback):bisect_left(door_times, plan.start - live)]
         faults = (clock_faults or {}).get(day, 0)
-        results.append(derive_day(station, plan, [*prior, *obs[lo:hi]], config, faults))
+        results.append(derive_day(station, plan, [*prior, *obs[lo:hi]], config, faults, until))
     return results

@@ -2,8 +2,11 @@
 
 - known: the agent was alive — any event, heartbeat or online status proves it for `liveness_minutes` (a flow count
   also for the period it covers), until an `online: false` status (the MQTT last will) cuts it short.
-- open: the door is open, or there was activity (an entry, any face) in the last `activity_minutes`, or people counted
-  in have not all left (at most `presence_minutes` after the last movement) — in winter the door may stay shut.
+- open: the door is open, or there was public activity (an entry, a visitor's face) in the last `activity_minutes`,
+  or visitors counted in have not been counted out — in winter the door may stay shut. Staff faces are not activity.
+- Presence lasts until the people are counted out or the session ends: at each session's closing time the counter is
+  reconciled (anyone still counted in is taken as gone), so a counter that misses exits cannot keep a station open
+  past its session. Staff seen by the camera are taken off the count.
 - Offline time is unknown, never closed: open and closed are both inside `known`.
 """
 
@@ -15,6 +18,8 @@ from cloud.rules.config import RulesConfig
 from cloud.rules.intervals import Interval, intersect, merge, subtract
 from cloud.rules.observations import Obs
 
+STAFF = "staff"
+
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
@@ -25,6 +30,8 @@ class Timeline:
     door_open: list[Interval]
     activity: list[Interval]
     offline_marks: int  # `online: false` statuses seen
+    presence: list[Interval]  # visitors counted in and not yet out (reconciled at each session's end)
+    reconciled: int  # people still counted in at closing times, taken as gone: the counter's drift
 
 
 def _door_open(obs: Sequence[Obs], start: float, end: float, lookback: float) -> list[Interval]:
@@ -42,28 +49,50 @@ def _door_open(obs: Sequence[Obs], start: float, end: float, lookback: float) ->
     return spans
 
 
-def _presence(flows: Sequence[Obs], end: float, presence: float) -> list[Interval]:
-    """Spans with people counted in and not out, each ending at most `presence` after the last movement."""
+def _presence(obs: Sequence[Obs], sessions: Sequence[tuple[int, int]], start: float,
+              end: float) -> tuple[list[Interval], int]:
+    """Spans with visitors counted in and not out, and how many were still in at closing times.
+
+    The count runs over the day; at each session's end it is reconciled to zero. Distinct staff seen since the last
+    reconciliation are taken off it (the counter cannot tell staff from visitors; the camera can)."""
+    closings = sorted(e for _, e in sessions)
     spans: list[Interval] = []
     occupancy = 0
+    staff: set[str] = set()
     seg_start: float | None = None
-    last = 0.0
-    for o in flows:
-        if not (o.entries or o.exits):
+    reconciled = 0
+    ci = 0
+
+    def public() -> int:
+        return max(0, occupancy - len(staff))
+
+    for o in obs:
+        if o.t < start or o.t >= end:
             continue
-        if seg_start is not None and o.t - last > presence:
-            spans.append((seg_start, last + presence))
-            seg_start = None
-        occupancy = max(0, occupancy + o.entries - o.exits)
-        if occupancy > 0 and seg_start is None:
+        while ci < len(closings) and closings[ci] <= o.t:
+            if seg_start is not None:
+                spans.append((seg_start, float(closings[ci])))
+                seg_start = None
+            reconciled += occupancy
+            occupancy = 0
+            staff.clear()
+            ci += 1
+        if o.kind == "flow" and (o.entries or o.exits):
+            occupancy = max(0, occupancy + o.entries - o.exits)
+        elif o.kind == "face" and o.state == STAFF:
+            staff.add(o.ref)
+        else:
+            continue
+        if public() > 0 and seg_start is None:
             seg_start = o.t
-        elif occupancy == 0 and seg_start is not None:
+        elif public() == 0 and seg_start is not None:
             spans.append((seg_start, o.t))
             seg_start = None
-        last = o.t
-    if seg_start is not None:
-        spans.append((seg_start, min(end, last + presence)))
-    return spans
+    if ci < len(closings):
+        if seg_start is not None:
+            spans.append((seg_start, float(closings[ci])))
+        reconciled += occupancy
+    return spans, reconciled
 
 
 def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Timeline:
@@ -74,7 +103,6 @@ def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Ti
     evidence: list[Interval] = []
     activity: list[Interval] = []
     offline: list[float] = []
-    flows: list[Obs] = []
     for o in obs:
         if o.t < start - live or o.t >= end:
             continue
@@ -83,13 +111,11 @@ def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Ti
             continue
         if o.kind == "flow":
             evidence.append((o.t - o.period_s, o.t + live))
-            if o.t >= start:
-                flows.append(o)
             if o.entries:
                 activity.append((o.t - o.period_s, o.t + act))
         else:
             evidence.append((o.t, o.t + live))
-            if o.kind == "face":
+            if o.kind == "face" and o.state != STAFF:
                 activity.append((o.t, o.t + act))
     day = [(start, end)]
     known = intersect(merge(evidence), day)
@@ -103,6 +129,7 @@ def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Ti
         known = subtract(known, merge(cuts))
     door = intersect(merge(_door_open(obs, start, end, config.door_lookback_hours * 3600)), day)
     activity_m = intersect(merge(activity), day)
-    presence = _presence(flows, end, config.presence_minutes * 60)
-    opened = intersect(merge([*door, *activity_m, *presence]), known)
-    return Timeline(known, opened, door, activity_m, len(offline))
+    presence, reconciled = _presence(obs, plan.sessions, start, end)
+    presence_m = intersect(merge(presence), day)
+    opened = intersect(merge([*door, *activity_m, *presence_m]), known)
+    return Timeline(known, opened, door, activity_m, len(offline), presence_m, reconciled)

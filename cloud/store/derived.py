@@ -1,5 +1,6 @@
-"""Tables of the derivations (revision 0002): day and month results, spot-check plans and results, vetoes, and
-commands waiting to be published to stations. Each result row keeps the exact JSON line `cloud derive` prints."""
+"""Tables of the derivations (revisions 0002, 0005_rules): day and month results, spot-check plans and results,
+vetoes, and commands waiting to be published to stations. Each result row keeps the exact JSON line `cloud derive`
+prints."""
 
 from datetime import date, datetime
 from typing import Any
@@ -39,8 +40,8 @@ class MonthResult(Base):
     elders: Mapped[int] = mapped_column(Integer)
     person_times: Mapped[int] = mapped_column(Integer)
     threshold: Mapped[int] = mapped_column(Integer)
-    met: Mapped[bool] = mapped_column(Boolean)
-    at_risk: Mapped[bool] = mapped_column(Boolean)
+    met: Mapped[bool | None] = mapped_column(Boolean, doc="null: cannot be confirmed (no face data)")
+    at_risk: Mapped[bool | None] = mapped_column(Boolean)
     compliance: Mapped[float | None] = mapped_column(Float)
     record: Mapped[dict[str, Any]] = mapped_column(JSONType)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -88,6 +88,7 @@ class AlertKind(StrEnum):
     STATION_OFFLINE = "station_offline"
     SENSOR_ANOMALY = "sensor_anomaly"
     CALENDAR_UNKNOWN_YEAR = "calendar_unknown_year"
+    EQUIPMENT_OFF = "equipment_off"
 
 
 class AlertStatus(StrEnum):

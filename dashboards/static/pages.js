@@ -9,13 +9,20 @@ const LEVEL_NAMES = { station: "站点", town: "镇（街道）", dispatch: "调
 const STATUS_NAMES = { raised: "待处理", acknowledged: "已确认", resolved: "已解决" };
 const KIND_NAMES = {
   emergency_call: "紧急呼叫", spot_check_closed: "抽查未开放", spot_check_unverifiable: "抽查无法核实",
-  station_offline: "站点离线", sensor_anomaly: "设备异常", calendar_unknown_year: "节假日日历缺少年份",
+  station_offline: "站点离线", sensor_anomaly: "设备异常", equipment_off: "工作时间内设备关闭",
+  calendar_unknown_year: "节假日日历缺少年份",
 };
+// Day flags the rules raise as evidence.
+const FLAG_NAMES = {
+  equipment_off: "工作时间内设备关闭", counts_unbalanced: "进出人数不平衡", door_open_idle: "门开但全时段无人进出",
+};
+const UNCONFIRMED = "无法确认";
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
 // The rules explain themselves in English; the common reasons, in the dashboard's language.
 const REASONS = {
   "open during the check": "检查时段内开放", "closed during working hours": "工作时间内未开放",
   "devices offline during the check": "检查时段内设备离线，无法核实", "not a working day": "非工作日",
+  "devices off during the check: open cannot be shown, an on-site check is needed": "检查时段内设备关闭，无法确认开放，需现场核查",
   "window outside the station's working hours": "检查时段不在站点工作时间内",
 };
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
@@ -140,30 +147,40 @@ Pages.station = async (main, [id, day]) => {
   const ov = await Api.get("/overview").catch(() => null);
   const today = ov ? ov.date : Zone.date();
   let date = day || today;
-  let d = await Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`);
+  // Nothing derived yet (a future date, a new station) is a 404: shown as "no data", not as an error.
+  const orNone = (p) => p.catch((e) => { if (e.status === 404) return null; throw e; });
+  let day0 = await orNone(Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`));
   let note = null;
   // Opened without a date before today holds anything (just after midnight, say): show the latest day that does.
-  if (!day && d.latest_data_day && d.latest_data_day < date) {
+  if (!day && day0 && day0.latest_data_day && day0.latest_data_day < date) {
     note = el("p", { class: "muted", "data-testid": "date-note" },
-      `今日（${date}）${STATE_NAMES[d.state_so_far] === "未开始" ? "尚未开始" : "尚无数据"}，显示最近有数据的一天：${d.latest_data_day}`,
+      `今日（${date}）${STATE_NAMES[day0.state_so_far] === "未开始" ? "尚未开始" : "尚无数据"}，显示最近有数据的一天：${day0.latest_data_day}`,
       " ", el("a", { href: `#/station/${encodeURIComponent(id)}/${date}` }, "查看今日"));
-    date = d.latest_data_day;
-    d = await Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`);
+    date = day0.latest_data_day;
+    day0 = await orNone(Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`));
   }
   const month = date.slice(0, 7);
-  const [m, acts] = await Promise.all([
-    Api.get(`/stations/${encodeURIComponent(id)}/months/${month}`),
+  const [month0, acts] = await Promise.all([
+    orNone(Api.get(`/stations/${encodeURIComponent(id)}/months/${month}`)),
     Api.get(`/activities${q({ station: id, month })}`),
   ]);
+  const d = day0 || { verdict: "no_data", timeline: [], devices: [], evidence: {}, flags: [], equipment_off: [] };
+  const m = month0 || { days: [], activities: acts.length, met: null };
   const shown = d.state_so_far || d.verdict;
   const picker = el("input", { type: "date", value: date, onchange: (ev) => { location.hash = `#/station/${id}/${ev.target.value}`; } });
   const ev = d.evidence || {};
   const spans = (label, list) => el("div", {}, el("b", {}, `${label}：`), (list || []).join("，") || "—");
   const counts = table(["指标", "数值"], [
-    [d.state_so_far ? "目前状态" : "当日结论", stateBadge(shown)], ["开放率", pct(d.compliance)], ["服务人次", d.person_times ?? "—"],
-    ["服务老人（去重）", d.elders ?? "—"], ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
-    ["本月服务老人", m.elders ?? "—"], ["月度标准", m.threshold ?? "—"], ["月末预计", m.projection ?? "—"],
-    ["是否达标", m.met === null ? "—" : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标"))],
+    [d.state_so_far ? "目前状态" : "当日结论", stateBadge(shown)],
+    ["开放率（按计划时长）", pct(d.state_so_far ? d.compliance_so_far ?? d.compliance : d.compliance)],
+    ["已知时长占比", pct(d.known_share)], ["未知时长（分钟）", d.unknown_minutes ?? "—"],
+    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", d.elders ?? "—"], ["匿名访客", d.anonymous_visitors ?? "—"],
+    ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
+    ["异常标记", (d.flags || []).map((f) => FLAG_NAMES[f] || f).join("，") || "—"],
+    ["本月服务老人", m.elders ?? "—"], ["本月匿名访客（不计入达标）", m.anonymous_visitors ?? "—"],
+    ["月度标准", m.threshold ?? "—"], ["月末预计", m.projection ?? (month0 ? UNCONFIRMED : "—")],
+    ["是否达标", !month0 ? "—" : (m.met === null ? `${UNCONFIRMED}（无人脸数据）` : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标")))],
+    ["本月开放率", !month0 ? "—" : (m.compliance === null ? `${UNCONFIRMED}（数据不足）` : pct(m.compliance))],
     ["本月主题活动", m.activities],
   ].map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), { "data-testid": "counts" });
   const devices = table(["设备", "类型", "最近上报", "状态"], d.devices.map((x) => el("tr", {},
@@ -185,8 +202,9 @@ Pages.station = async (main, [id, day]) => {
       timelineChart,
       el("div", { class: "evidence", "data-testid": "evidence" },
         spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed),
-        spans("未知（离线）", d.unknown_so_far || ev.unknown), d.upcoming ? spans("未开始", d.upcoming) : null,
-        spans("门磁开启", ev.door_open), spans("人员活动", ev.activity))),
+        spans("未知时长", d.unknown_so_far || ev.unknown), d.upcoming ? spans("未开始", d.upcoming) : null,
+        spans("工作时间内设备关闭", d.equipment_off), spans("门磁开启", ev.door_open), spans("人员活动", ev.activity),
+        spans("在站人员（计数）", ev.presence))),
     card("当日指标", "span-4", counts),
     card(`月度合规日历 · ${month}`, "span-6", el("div", { class: "toolbar" },
       el("button", { type: "button", "data-export": "monthly-xlsx", onclick: () => Api.download(`/exports/stations/${encodeURIComponent(id)}/monthly/${month}?format=xlsx`).catch((e) => toast(e.message)) }, "导出月报 Excel"),

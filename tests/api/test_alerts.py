@@ -81,3 +81,21 @@ def test_crossing_scope_on_an_alert_is_404(fleet_as: Callable[[str], TestClient]
     assert fleet_as("staff-hl1").get(f"{V1}/alerts/{own['id']}").status_code == 200
     assert fleet_as("admin").get(f"{V1}/alerts/{2**62}").status_code == 404
     assert fleet_as("admin").get(f"{V1}/alerts/{2**70}").status_code == 422
+
+
+def test_equipment_off_is_for_the_town_and_bureau_not_the_station(fleet_engine: Engine,
+                                                                  fleet_as: Callable[[str], TestClient]) -> None:
+    from datetime import UTC, datetime
+
+    from cloud.alerts.apply import ensure
+    from cloud.rules.alerts import EQUIPMENT_OFF, AlertSpec, equipment_off_key
+
+    with make_session_factory(fleet_engine)() as session:
+        ensure(session, AlertSpec(EQUIPMENT_OFF, "hl-01", equipment_off_key("hl-01", "2026-10-09"), "town",
+                                  datetime(2026, 10, 9, 6, 0, tzinfo=UTC),
+                                  {"date": "2026-10-09", "off": ["14:00-17:00"], "minutes": 180}))
+        session.commit()
+    assert [a["station"] for a in alerts(fleet_as("town-hl"), "?kind=equipment_off")] == ["hl-01"]
+    assert [a["station"] for a in alerts(fleet_as("admin"), "?kind=equipment_off")] == ["hl-01"]
+    assert not any(a["kind"] == EQUIPMENT_OFF for a in alerts(fleet_as("staff-hl1")))
+    assert alerts(fleet_as("staff-nh1"), "?kind=equipment_off") == []

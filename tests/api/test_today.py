@@ -70,8 +70,9 @@ def test_at_00_10_the_day_ahead_is_upcoming_not_unknown(at_midnight: TestClient)
     month = _get(at_midnight, "staff-hl1", "/stations/hl-01/months/2026-10")
     assert [d["verdict"] for d in month["days"] if d["date"] == "2026-10-13"] == ["not_started"]
     # A future day is not judged either.
-    tomorrow = _get(at_midnight, "staff-hl1", "/stations/hl-01/days/2026-10-14")
-    assert tomorrow["state_so_far"] == "not_started" and tomorrow["timeline"] == []
+    tomorrow = at_midnight.get("/api/v1/stations/hl-01/days/2026-10-14",
+                               headers={"Authorization": f"Bearer {token_for(at_midnight, 'staff-hl1')}"})
+    assert tomorrow.status_code == 404
 
 
 def test_mid_morning_splits_the_day_at_now(fleet_engine: Engine, tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ def test_bureau_at_00_10_china_time_from_a_utc_browser(browser: Browser, midnigh
     expect(page.get_by_test_id("counts")).to_contain_text("未开始")
     evidence = page.get_by_test_id("evidence")
     expect(evidence).to_contain_text("未开始：08:30-11:30，13:30-17:00")
-    expect(evidence).to_contain_text("未知（离线）：—")
+    expect(evidence).to_contain_text("未知时长：—")
     expect(page.get_by_test_id("as-of")).to_have_text("截至 00:10")
     expect(page.get_by_test_id("calendar").locator("a.day").last).to_contain_text("13未开始")
     shot(page, "station-today-not-started-utc-browser")

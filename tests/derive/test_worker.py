@@ -2,7 +2,7 @@
 whatever the arrival order, with late outbox replays, and recomputed from scratch."""
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from click.testing import CliRunner
@@ -160,3 +160,36 @@ def test_exception_recorded_later_excuses_the_day(store: Engine, messages: list[
     run_pass(factory, Partition(), CONFIG, NOW)
     day = stored(store)["day"][("qd-a", "2026-10-14")]
     assert (day["verdict"], day["excused"], day["compliance"]) == ("excused", "typhoon", 1.0)
+
+
+def test_equipment_off_in_working_hours_is_a_town_alert_until_the_data_covers_it(store: Engine) -> None:
+    from cloud.rules.alerts import EQUIPMENT_OFF
+    from cloud.store.models import Alert
+    from tests.rules.scenario import StationDay, visits_every
+
+    day = date(2026, 10, 20)  # a Tuesday
+    sd = StationDay("qd-a", day, door=[(time(8, 25), time(11, 35)), (time(13, 25), time(17, 5))],
+                    visits=visits_every(time(8, 40), time(11, 20), 20, ["e-1", "e-2"], day=day))
+    messages = sd.messages()
+    afternoon = [m for m in messages if any(f'"ts":"2026-10-20T{h}' in m[1].decode() for h in (14, 15, 16, 17))]
+    assert afternoon  # 14:00-17:59 local: the agent was unplugged at 14:00
+    evening = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)  # 20:00 local: the day is over
+    feed(store, [m for m in messages if m not in afternoon], received_at=evening)
+    factory = make_session_factory(store)
+    assert run_pass(factory, Partition(), CONFIG, evening).errors == 0
+    with factory() as session:
+        alert = session.scalars(select(Alert).where(Alert.kind == EQUIPMENT_OFF)).one()
+        assert (alert.station_id, alert.level, alert.status) == ("qd-a", "town", "raised")
+        # Last heard at 13:59: alive for the liveness window after it, then nothing until the sessions' end.
+        assert alert.cause_key == "equipment-off:qd-a:2026-10-20"
+        assert (alert.evidence or {}).get("off") == ["14:09-17:00"]
+        row = session.get(DayResult, ("qd-a", day))
+        assert row is not None and row.record["equipment_off"] == ["14:09-17:00"] and row.verdict == "partial"
+    # The afternoon turns up after all (the agent's outbox): the day is recomputed and the alert resolved.
+    feed(store, afternoon, received_at=datetime(2026, 10, 21, tzinfo=UTC))
+    assert run_pass(factory, Partition(), CONFIG, evening + timedelta(days=1)).errors == 0
+    with factory() as session:
+        alert = session.scalars(select(Alert).where(Alert.kind == EQUIPMENT_OFF)).one()
+        assert alert.status == "resolved" and "covers" in (alert.notes or "")
+        row = session.get(DayResult, ("qd-a", day))
+        assert row is not None and row.record["equipment_off"] == [] and row.verdict == "open"

@@ -23,6 +23,7 @@ class StationDay:
     visits: list[tuple[time, str, str]] = field(default_factory=list)  # (when, person, role) through the door
     offline: list[tuple[time, time]] = field(default_factory=list)  # agent away: last will, nothing, back online
     calls: list[tuple[time, str, str]] = field(default_factory=list)  # (when, call id, "pressed"/"cancelled")
+    exits: list[tuple[time, int]] = field(default_factory=list)  # (when, how many) counted out
     heartbeat_minutes: int = 5
     flow_period_s: int = 60
     counter: bool = True
@@ -69,7 +70,11 @@ class StationDay:
             for clock, _person, _role in self.visits:
                 end = self.at(clock).replace(second=0) + timedelta(seconds=self.flow_period_s)
                 entries[end] = entries.get(end, 0) + 1
-            ticks = set(entries)
+            leaving: dict[datetime, int] = {}
+            for clock, n in self.exits:
+                end = self.at(clock).replace(second=0) + timedelta(seconds=self.flow_period_s)
+                leaving[end] = leaving.get(end, 0) + n
+            ticks = set(entries) | set(leaving)
             for s, e in self.door:
                 t = self.at(s).replace(second=0) + timedelta(seconds=self.flow_period_s)
                 while t <= self.at(e):
@@ -79,7 +84,7 @@ class StationDay:
                 if self._offline(t):
                     continue
                 flow = Flow.model_validate({**self._common("counter-1", t), "period_s": self.flow_period_s,
-                                            "in": entries.get(t, 0), "out": 0})
+                                            "in": entries.get(t, 0), "out": leaving.get(t, 0)})
                 out.append((str(device_topic(self.station, "counter-1", "flow")), encode(flow)))
         if self.camera:
             for clock, person, role in self.visits:

@@ -75,7 +75,9 @@ def test_counter_stuck_at_zero_with_faces() -> None:
     msgs = [(t, p.replace(b'"in":1', b'"in":0')) for t, p in sd.messages()]
     result = derive(msgs, MONDAY)
     found = anomalies(result, [], camera_expected=True, config=CONFIG)
-    assert [a.cause_key for a in found] == ["anomaly:counter-zero:qd-a:2026-10-12"]
+    # The afternoon door stood open with nobody seen coming or going: flagged as well, for the town.
+    assert [(a.cause_key, a.level) for a in found] == [("anomaly:counter-zero:qd-a:2026-10-12", "station"),
+                                                      ("anomaly:door-open-idle:qd-a:2026-10-12", "town")]
 
 
 def test_silent_camera_only_when_one_is_expected() -> None:

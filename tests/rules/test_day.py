@@ -58,19 +58,25 @@ def test_closed_day_with_agent_online() -> None:
     assert r.unknown_s == 0
 
 
-def test_offline_hour_is_unknown_never_closed() -> None:
+def test_offline_hour_is_unknown_never_closed_nor_open() -> None:
     sd = normal_day(offline=[(time(9, 0), time(10, 0))])
     r = derive(sd.messages(), MONDAY)
     # The count reported at 10:00 covers 09:59-10:00: the hour is unknown, give or take that minute.
     assert 59 <= round(r.unknown_s / 60) <= 60
     assert r.closed_s == 0
-    assert r.verdict is Verdict.OPEN and r.compliance == 1.0
+    # Unknown minutes are not open either: compliance is the open share of all 390 scheduled minutes.
+    assert r.compliance is not None and abs(r.compliance - 330 / 390) < 0.01
+    assert r.known_share is not None and abs(r.known_share - 330 / 390) < 0.01
+    assert r.verdict is Verdict.PARTIAL
+    # Seen at 08:25, then an hour of silence in working hours: the station's equipment was off.
+    assert [59 <= round((e - s) / 60) <= 60 for s, e in r.equipment_off] == [True] and "equipment_off" in r.flags
 
 
 def test_offline_all_day_is_unknown() -> None:
     r = derive([], MONDAY)
-    assert r.verdict is Verdict.UNKNOWN and r.compliance is None
+    assert r.verdict is Verdict.UNKNOWN and r.compliance == 0.0 and r.known_share == 0.0
     assert r.closed_s == 0
+    assert r.equipment_off == []  # never seen that day: nothing to say about its equipment
 
 
 def test_winter_shut_door_with_activity_counts_as_open() -> None:

@@ -3,8 +3,7 @@
 import json
 import random
 import uuid
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -12,8 +11,11 @@ from hypothesis import strategies as st
 
 from cloud.derive.files import read_events
 from cloud.rules.config import RulesConfig
+from cloud.rules.day import DayResult, Verdict
 from cloud.rules.intervals import intersect, subtract
-from cloud.rules.records import day_record
+from cloud.rules.records import DayRecord, day_record
+from cloud.rules.rollup import month_record
+from cloud.rules.spotcheck import SpotResult, judge
 from cloud.rules.station import derive_days
 from tests.rules.conftest import SCHEDULE
 
@@ -64,7 +66,7 @@ def _lines(events: list[tuple[str, int, dict[str, object]]]) -> list[str]:
     return out
 
 
-def _record(lines: list[str], exceptions: dict[date, str] | None = None) -> dict[str, Any]:
+def _record(lines: list[str], exceptions: dict[date, str] | None = None) -> DayRecord:
     obs = read_events(lines, {}, TZ).obs.get("qd-a", [])
     result = derive_days("qd-a", SCHEDULE, exceptions or {}, obs, DAY, DAY, CONFIG)[0]
     return day_record(result, "Asia/Shanghai")
@@ -74,10 +76,20 @@ def _record(lines: list[str], exceptions: dict[date, str] | None = None) -> dict
 @given(st.lists(event, max_size=60))
 def test_compliance_is_a_share(events: list[tuple[str, int, dict[str, object]]]) -> None:
     record = _record(_lines(events))
-    compliance = record["compliance"]
+    compliance = record.compliance
     assert compliance is None or 0.0 <= compliance <= 1.0
-    minutes = record["open_minutes"] + record["closed_minutes"] + record["unknown_minutes"]
-    assert abs(minutes - record["scheduled_minutes"]) <= 2
+    minutes = record.open_minutes + record.closed_minutes + record.unknown_minutes
+    assert abs(minutes - record.scheduled_minutes) <= 2
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(event, max_size=60))
+def test_compliance_never_exceeds_the_known_share(events: list[tuple[str, int, dict[str, object]]]) -> None:
+    """Unknown minutes are never open: switching the equipment off can only lower compliance."""
+    record = _record(_lines(events))
+    assert record.compliance is not None and record.known_share is not None  # a working Monday
+    assert record.compliance <= record.known_share
+    assert record.verdict is not Verdict.OPEN or record.known_share >= CONFIG.open_share
 
 
 @settings(max_examples=60, deadline=None)
@@ -95,8 +107,8 @@ def test_arrival_order_does_not_matter(events: list[tuple[str, int, dict[str, ob
 @given(st.lists(event, max_size=60))
 def test_an_approved_exception_never_lowers_compliance(events: list[tuple[str, int, dict[str, object]]]) -> None:
     lines = _lines(events)
-    plain = _record(lines)["compliance"]
-    excused = _record(lines, {DAY: "typhoon"})["compliance"]
+    plain = _record(lines).compliance
+    excused = _record(lines, {DAY: "typhoon"}).compliance
     if plain is not None:
         assert excused is not None and excused >= plain
 
@@ -115,3 +127,67 @@ def test_offline_time_is_never_closed(events: list[tuple[str, int, dict[str, obj
     closed = subtract(intersect(result.timeline.known, window), result.timeline.open)
     assert closed == []
     assert intersect(result.timeline.known, window) == []
+
+
+def _day(lines: list[str], exceptions: dict[date, str] | None = None) -> DayResult:
+    obs = read_events(lines, {}, TZ).obs.get("qd-a", [])
+    return derive_days("qd-a", SCHEDULE, exceptions or {}, obs, DAY, DAY, CONFIG)[0]
+
+
+minute_of_day = st.integers(7 * 60, 18 * 60)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(event, max_size=60), minute_of_day, st.integers(1, 240), st.integers(1, 239),
+       st.sampled_from([0.0, 5.0, 15.0, 40.0]))
+def test_splitting_a_check_window_never_turns_a_fail_into_a_pass(
+        events: list[tuple[str, int, dict[str, object]]], start: int, length: int, cut: int, grace: float) -> None:
+    """A window that fails has at least one failing part however it is cut; a part that fails fails the whole."""
+    day = _day(_lines(events))
+    config = RulesConfig(spot_check_grace_minutes=grace)
+    end = min(start + length, 24 * 60 - 1)
+    middle = start + cut % max(1, end - start)
+
+    def at(minute: int) -> time:
+        return time(minute // 60, minute % 60)
+
+    whole = judge(day, at(start), at(end), "Asia/Shanghai", config).result
+    parts = [judge(day, at(a), at(b), "Asia/Shanghai", config).result for a, b in ((start, middle), (middle, end))
+             if a < b]
+    if whole is SpotResult.FAIL:
+        assert SpotResult.FAIL in parts
+    if SpotResult.FAIL in parts:
+        assert whole is SpotResult.FAIL
+    if whole is SpotResult.PASS:
+        assert all(p in (SpotResult.PASS, SpotResult.EXCUSED) for p in parts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(event, max_size=30), min_size=2, max_size=4), st.data())
+def test_an_approved_closure_never_lowers_month_compliance(days_events: list[list[tuple[str, int, dict[str, object]]]],
+                                                           data: st.DataObject) -> None:
+    """Any run of days, any of them excused: the month's compliance never goes down (and never goes from judged
+    to unjudged)."""
+    records, excused = [], []
+    for n, events in enumerate(days_events):
+        lines = [json.dumps({**json.loads(line), "payload": _shift(json.loads(line)["payload"], n)})
+                 for line in _lines(events)]
+        day = DAY + timedelta(days=n)
+        obs = read_events(lines, {}, TZ).obs.get("qd-a", [])
+        records.append(day_record(derive_days("qd-a", SCHEDULE, {}, obs, day, day, CONFIG)[0], "Asia/Shanghai"))
+        closure = {day: "typhoon"} if data.draw(st.booleans()) else {}
+        excused.append(day_record(derive_days("qd-a", SCHEDULE, closure, obs, day, day, CONFIG)[0], "Asia/Shanghai"))
+
+    def month(days: list[DayRecord]) -> float | None:
+        return month_record("qd-a", "2026-10", "2A", days, working_days_in_month=22, as_of=days[-1].date,
+                            month_end=date(2026, 10, 31), config=CONFIG).compliance
+
+    plain, with_closures = month(records), month(excused)
+    if plain is not None:
+        assert with_closures is not None and with_closures >= plain
+
+
+def _shift(payload: dict[str, object], days: int) -> dict[str, object]:
+    """The same event `days` later (Monday to Thursday of the same week: all working days)."""
+    ts = datetime.fromisoformat(str(payload["ts"])) + timedelta(days=days)
+    return {**payload, "ts": ts.isoformat()}

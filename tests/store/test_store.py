@@ -141,7 +141,7 @@ def test_0004_keeps_stored_events_and_lets_them_outlive_their_station(db_url: st
         session.add(Event(id=event_id, ts=ts, station_id="qd-huilong-01", device_id="door-1", kind="door",
                           local_date=date(2026, 10, 12), seq=1, payload=payload))
     upgrade(engine)
-    assert set(current_revisions(engine)) == set(head_revisions())  # 0004 and every revision after it
+    assert set(head_revisions()) <= set(current_revisions(engine))  # 0004 and every later revision applied
     with make_session_factory(engine).begin() as session:
         kept = session.scalars(select(Event)).one()
         assert (kept.id, kept.ts, kept.payload) == (event_id, ts, payload)

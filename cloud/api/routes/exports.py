@@ -15,7 +15,8 @@ from cloud.api.schemas import AssessmentRow
 from cloud.api.scope import get_visible_station, station_condition
 from cloud.api.sheets import MEDIA, Format, render
 from cloud.api.yearfacts import year_facts
-from cloud.store.derived import DayResult
+from cloud.rules.records import DayRecord, MonthRecord
+from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Station
 from cloud.store.users import Activity
 
@@ -67,8 +68,9 @@ def export_monthly(
     station = get_visible_station(session, user, station_id)
     first = date(int(month[:4]), int(month[5:]), 1)
     start, last = derived_view.month_bounds(first)
-    line = derived_view.month_out(session, station, first, as_of=config.today(station.timezone))
-    days = [dict(r) for r in session.scalars(
+    stored = session.get(MonthResult, (station.id, month))
+    line = MonthRecord.model_validate(stored.record) if stored is not None else None
+    days = [DayRecord.model_validate(r) for r in session.scalars(
         select(DayResult.record).where(DayResult.station_id == station.id, DayResult.local_date.between(start, last))
         .order_by(DayResult.local_date)
     )]
@@ -76,8 +78,8 @@ def export_monthly(
         select(Activity).where(Activity.station_id == station.id, Activity.day.between(start, last))
         .order_by(Activity.day)
     )]
-    if not days and line.elders is None and not acts:
+    if not days and line is None and not acts:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station.id} in {month}")
     info = {"id": station.id, "name": station.name, "town": station.town, "grade": station.grade}
-    sheet = monthly_report(info, line.model_dump(mode="json"), days, acts)
+    sheet = monthly_report(info, line, days, acts)
     return _file(render(sheet, format), format, f"monthly-{station.id}-{month}")

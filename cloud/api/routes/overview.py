@@ -13,6 +13,7 @@ from cloud.api.derived_view import SCHEDULE_COLUMNS, latest_data_day, today_stat
 from cloud.api.routes.alerts import count_active
 from cloud.api.schemas import GradeProgress, Overview, TownCount
 from cloud.api.scope import station_condition
+from cloud.rules.records import MonthRecord
 from cloud.store.derived import MonthResult
 from cloud.store.models import AlertKind, Device, Station
 
@@ -35,7 +36,7 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
         month = f"{latest:%Y-%m}" if latest is not None else current_month
     rows = session.execute(select(*SCHEDULE_COLUMNS, Station.town, Station.grade).where(visible)).all()
     stations = [(s.id, s.town, s.grade) for s in rows]
-    verdicts = {sid: state for sid, (state, _) in today_states(session, rows, now, rules, visible).items()}
+    verdicts = {sid: state for sid, (state, _) in today_states(session, rows, now, visible).items()}
     months = {
         sid: record
         for sid, record in session.execute(
@@ -52,16 +53,18 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
         by_grade[grade].append(sid)
     grades = []
     for grade in sorted(by_grade):
-        records = [months[sid] for sid in by_grade[grade] if sid in months]
-        figures = [float(r.get("figure", r.get("elders", 0))) for r in records]
+        records = [MonthRecord.model_validate(months[sid]) for sid in by_grade[grade] if sid in months]
+        # A station with no face data has no confirmed figure: it is counted as unconfirmed, never as on track.
+        figures = [float(r.figure) for r in records if r.figure is not None]
         grades.append(
             GradeProgress(
                 grade=grade,
                 stations=len(by_grade[grade]),
-                threshold=rules.grade_thresholds.get(grade, int(records[0]["threshold"]) if records else 0),
+                threshold=rules.grade_thresholds.get(grade, records[0].threshold if records else 0),
                 elders_median=median(figures) if figures else 0.0,
-                on_track=sum(1 for r in records if r.get("met") or not r.get("at_risk")),
-                met=sum(1 for r in records if r.get("met")),
+                on_track=sum(1 for r in records if r.met or r.at_risk is False),
+                met=sum(1 for r in records if r.met),
+                unconfirmed=sum(1 for r in records if r.met is None),
             )
         )
     towns = [

@@ -8,12 +8,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import func, select
 
 from cloud.api import derived_view
-from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
+from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
 from cloud.api.scope import STATION_DATA_ROLES, get_visible_station, station_condition
-from cloud.derive.calendar_store import load_calendar
-from cloud.derive.storeio import load_exceptions
-from cloud.rules.calendar import plan_day
 from cloud.store.models import Alert, AlertStatus, Device, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -30,7 +27,6 @@ def list_stations(
     session: SessionDep,
     runtime: RuntimeDep,
     config: ConfigDep,
-    rules: RulesDep,
     town: Annotated[str | None, Query(max_length=200)] = None,
     grade: Grade = None,
     state: Annotated[TodayState | None, Query(description="today's state")] = None,
@@ -42,7 +38,7 @@ def list_stations(
         query = query.where(Station.grade == grade)
     stations = list(session.scalars(query.order_by(Station.town, Station.id)))
     ids = select(Station.id).where(station_condition(user))
-    states = derived_view.today_states(session, stations, config.clock(), rules, station_condition(user))
+    states = derived_view.today_states(session, stations, config.clock(), station_condition(user))
     alert_counts = dict(
         session.execute(
             select(Alert.station_id, func.count())
@@ -81,17 +77,17 @@ def list_stations(
 
 @router.get("/{station_id}/days/{day}", response_model=DayOut, responses={404: {}})
 def station_day(
-    station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep, rules: RulesDep
+    station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep
 ) -> DayOut:
     station = get_visible_station(session, user, station_id)
     now = config.clock()
     today = config.today(station.timezone)
     out = derived_view.day_out(session, station, day, now if day == today else None)
-    if day >= today:
-        plan = derived_view.today_plans(session, [station], now)[station.id] if day == today else plan_day(
-            station.schedule(), day, load_exceptions(session, station.id), load_calendar(session))
-        derived = None if out.derived_at is None else out.verdict
-        out.state_so_far = derived_view.state_at(plan, derived, out.compliance, rules, now)
+    if out is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} on {day} yet")
+    if day == today:
+        plan = derived_view.today_plans(session, [station], now)[station.id]
+        out.state_so_far = derived_view.state_at(plan, out, now)
     out.latest_data_day = derived_view.latest_data_day(session, Station.id == station.id, today)
     return out
 
@@ -99,17 +95,19 @@ def station_day(
 @router.get("/{station_id}/months/{month}", response_model=MonthOut, responses={404: {}})
 def station_month(
     station_id: StationId, month: MonthParam, user: CurrentUser, session: SessionDep, runtime: RuntimeDep,
-    config: ConfigDep, rules: RulesDep,
+    config: ConfigDep,
 ) -> MonthOut:
     station = get_visible_station(session, user, station_id)
     first = date(int(month[:4]), int(month[5:]), 1)
     if not date(2020, 1, 1) <= first <= date(2100, 12, 1):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "month out of range (2020-2100)")
+    out = derived_view.month_out(session, station, first)
+    if out is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} in {month} yet")
     today = config.today(station.timezone)
-    out = derived_view.month_out(session, station, first, as_of=today)
     # Today's cell shows the state so far (`not_started` before opening), not the stored whole-day verdict.
-    for day in out.days:
-        if day.date == today:
-            day.verdict = derived_view.today_states(session, [station], config.clock(), rules)[station.id][0]
+    for cell in out.days:
+        if cell.date == today:
+            cell.verdict = derived_view.today_states(session, [station], config.clock())[station.id][0]
     return out
 

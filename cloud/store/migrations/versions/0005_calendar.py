@@ -7,7 +7,7 @@
   other revisions' kinds survive whatever the order). SQLite rebuilds the table.
 
 Revision ID: 0005_calendar
-Revises: 0004
+Revises: 0005_rules
 Create Date: 2026-11-30
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_calendar"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0005_rules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
