@@ -277,7 +277,7 @@ _HELD = ("open", "closed", "partial")
 def latest_data_day(session: Session, visible: ColumnElement[bool], upto: date,
                     since: date | None = None) -> date | None:
     """The latest date up to `upto` (and from `since`) on which a station matching `visible` holds data."""
-    held = or_(DayResult.verdict.in_(_HELD), DayResult.person_times > 0, DayResult.compliance.is_not(None))
+    held = or_(DayResult.verdict.in_(_HELD), DayResult.person_times > 0)
     query = (select(func.max(DayResult.local_date)).join(Station, Station.id == DayResult.station_id)
              .where(visible, DayResult.local_date <= upto, held))
     if since is not None:

@@ -95,4 +95,3 @@ def test_a_month_just_begun_shows_the_latest_month_with_data(midnight_engine: En
         assert (overview["date"], overview["month"], overview["current_month"]) == ("2026-11-01", "2026-10",
                                                                                       "2026-11")
         assert sum(t["other"] for t in overview["towns"]) == 4  # a Sunday: not scheduled
-        assert _get(client, "staff-hl1", "/stations/hl-01/days/2026-11-01")["latest_data_day"] == "2026-10-12"
