@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from datetime import time as clock_time
 from pathlib import Path
 from uuid import UUID
 
@@ -51,8 +52,26 @@ def create_users(supervisor: Supervisor, fleet: Fleet) -> list[tuple[str, str, l
     return users
 
 
+def plan_history_checks(url: str, fleet: Fleet) -> None:
+    """The checks the bureau made during the simulated history. They are dated in the past, which the API rightly
+    refuses (a plan made after its day would be hindsight), so the demo writes them as history, into the store."""
+    from cloud.derive.plans import create_plan
+    from cloud.store.db import make_session_factory
+    from cloud.store.options import open_store
+
+    engine = open_store(url)
+    try:
+        with make_session_factory(engine)() as session:
+            for day in fleet.check_days:
+                create_plan(session, day=day, start=clock_time(9, 30), end=clock_time(11, 0), scope="all",
+                            created_by="admin", now=datetime.now(UTC))
+            session.commit()
+    finally:
+        engine.dispose()
+
+
 class Api:
-    """The demo's own API client: it plans spot checks as the bureau and acknowledges a call as dispatch."""
+    """The demo's own API client: it acknowledges a call as dispatch."""
 
     def __init__(self, base: str) -> None:
         self.http = httpx.Client(base_url=base + "api/v1", timeout=30)
@@ -62,11 +81,6 @@ class Api:
         response.raise_for_status()
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
-    def plan_spot_checks(self, fleet: Fleet) -> None:
-        headers = self.login("admin")
-        for day in fleet.check_days:
-            body = {"date": day.isoformat(), "start": "09:30", "end": "11:00", "scope": "all"}
-            self.http.post("/spot-checks", json=body, headers=headers).raise_for_status()
 
     def wait_for_call_alert(self, station: str, timeout: float = 60) -> int | None:
         headers = self.login("dispatch")
@@ -165,7 +179,7 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
             say(f"history seeded; {fleet.below_threshold} is below its monthly threshold, "
                 f"{fleet.offline} went offline")
             # Planned once the days are in, so each check is judged on its day's data (not first as unverifiable).
-            api.plan_spot_checks(fleet)
+            plan_history_checks(settings_for(options.data_dir).resolved_database_url, fleet)
             say(f"spot checks planned on {', '.join(d.isoformat() for d in fleet.check_days)}: "
                 f"{fleet.closed_on_checks} is closed on all three (the veto)")
             live_calls(api, target, fleet, say)
