@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from cloud.store.models import Station, StationException
 
 router = APIRouter(prefix="/closures", tags=["closures"])
 Text = Annotated[str, Field(min_length=1, max_length=500)]
+ClosureId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 class ClosureIn(BaseModel):
@@ -118,7 +120,7 @@ def request_closure(body: ClosureIn, user: StationViewer, session: SessionDep, c
     return _out(closure, station)
 
 
-def _decide(closure_id: int, user: CurrentUser, session: SessionDep) -> tuple[Closure, Station]:
+def _decide(closure_id: ClosureId, user: CurrentUser, session: SessionDep) -> tuple[Closure, Station]:
     closure, station = _visible(session, user, closure_id)
     if closure.status != ClosureStatus.REQUESTED.value:
         raise HTTPException(status.HTTP_409_CONFLICT, f"closure {closure_id} is already {closure.status}")
@@ -126,7 +128,7 @@ def _decide(closure_id: int, user: CurrentUser, session: SessionDep) -> tuple[Cl
 
 
 @router.post("/{closure_id}/approve", response_model=ClosureOut, responses={404: {}, 409: {}})
-def approve_closure(closure_id: int, body: DecisionIn, user: SupervisorUser, session: SessionDep,
+def approve_closure(closure_id: ClosureId, body: DecisionIn, user: SupervisorUser, session: SessionDep,
                     config: ConfigDep) -> ClosureOut:
     closure, station = _decide(closure_id, user, session)
     now = config.clock()
@@ -137,7 +139,7 @@ def approve_closure(closure_id: int, body: DecisionIn, user: SupervisorUser, ses
 
 
 @router.post("/{closure_id}/reject", response_model=ClosureOut, responses={404: {}, 409: {}})
-def reject_closure(closure_id: int, body: DecisionIn, user: SupervisorUser, session: SessionDep,
+def reject_closure(closure_id: ClosureId, body: DecisionIn, user: SupervisorUser, session: SessionDep,
                    config: ConfigDep) -> ClosureOut:
     closure, station = _decide(closure_id, user, session)
     closure.status = ClosureStatus.REJECTED.value
@@ -147,7 +149,7 @@ def reject_closure(closure_id: int, body: DecisionIn, user: SupervisorUser, sess
 
 
 @router.post("/{closure_id}/late-decision", response_model=ClosureOut, responses={404: {}, 409: {}})
-def decide_late_days(closure_id: int, body: LateDecisionIn, user: BureauUser, session: SessionDep,
+def decide_late_days(closure_id: ClosureId, body: LateDecisionIn, user: BureauUser, session: SessionDep,
                      config: ConfigDep) -> ClosureOut:
     """The bureau decides whether a late approval also excuses the days a spot check had already judged."""
     closure, station = _visible(session, user, closure_id)
