@@ -13,14 +13,17 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from datetime import time as clock_time
+from datetime import time as dt_time
 from pathlib import Path
 from uuid import UUID
 
 import click
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
+from cloud.derive.plans import create_plan
 from cloud.serve import ServeOptions, make_supervisor, run_until_stopped, start_platform
+from cloud.store.db import make_engine, make_session_factory
 from cloud.store.options import settings_for
 from cloud.supervisor import Supervisor, eldercare
 from eldercare.localservices import free_port
@@ -52,24 +55,6 @@ def create_users(supervisor: Supervisor, fleet: Fleet) -> list[tuple[str, str, l
     return users
 
 
-def plan_history_checks(url: str, fleet: Fleet) -> None:
-    """The checks the bureau made during the simulated history. They are dated in the past, which the API rightly
-    refuses (a plan made after its day would be hindsight), so the demo writes them as history, into the store."""
-    from cloud.derive.plans import create_plan
-    from cloud.store.db import make_session_factory
-    from cloud.store.options import open_store
-
-    engine = open_store(url)
-    try:
-        with make_session_factory(engine)() as session:
-            for day in fleet.check_days:
-                create_plan(session, day=day, start=clock_time(9, 30), end=clock_time(11, 0), scope="all",
-                            created_by="admin", now=datetime.now(UTC))
-            session.commit()
-    finally:
-        engine.dispose()
-
-
 class Api:
     """The demo's own API client: it acknowledges a call as dispatch."""
 
@@ -80,7 +65,6 @@ class Api:
         response = self.http.post("/auth/token", data={"username": user, "password": PASSWORD})
         response.raise_for_status()
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
 
     def wait_for_call_alert(self, station: str, timeout: float = 60) -> int | None:
         headers = self.login("dispatch")
@@ -97,6 +81,23 @@ class Api:
         headers = self.login("dispatch")
         self.http.post(f"/alerts/{alert_id}/acknowledge", json={"notes": "已联系站点工作人员上门"},
                        headers=headers).raise_for_status()
+
+
+def plan_spot_checks(data_dir: Path, fleet: Fleet) -> None:
+    """The month's spot checks, written to the store as if the bureau had planned them at the time.
+
+    The API refuses a plan for a past day (a check chosen knowing the answer); the demo's history is simulated after
+    the fact, so its plans go in directly, marked as the demo's.
+    """
+    engine = make_engine(f"sqlite:///{data_dir / 'eldercare.db'}")
+    try:
+        with make_session_factory(engine)() as session:
+            for day in fleet.check_days:
+                create_plan(session, day=day, start=dt_time(9, 30), end=dt_time(11), scope="all",
+                            created_by="demo (simulated history)", now=datetime.now(UTC))
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 def press(target: BrokerTarget, station: str) -> str:
@@ -147,8 +148,11 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
     rules = root / "rules.json"
     rules.write_text(json.dumps({"call_escalate_minutes": ESCALATE_MINUTES}))
     options = ServeOptions("127.0.0.1", port, free_port(), root.resolve(), root / "stations.csv",
-                           worker_args=("--rules", str(rules), "--interval", "1"))
-    supervisor = make_supervisor(options)
+                           worker_args=("--rules", str(rules), "--interval", "1"), allow_anonymous=True)
+    try:
+        supervisor = make_supervisor(options)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
     supervisor.install_signal_handlers()
 
     def say(line: str) -> None:
@@ -179,12 +183,12 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
             say(f"history seeded; {fleet.below_threshold} is below its monthly threshold, "
                 f"{fleet.offline} went offline")
             # Planned once the days are in, so each check is judged on its day's data (not first as unverifiable).
-            plan_history_checks(settings_for(options.data_dir).resolved_database_url, fleet)
+            plan_spot_checks(options.data_dir, fleet)
             say(f"spot checks planned on {', '.join(d.isoformat() for d in fleet.check_days)}: "
                 f"{fleet.closed_on_checks} is closed on all three (the veto)")
             live_calls(api, target, fleet, say)
             say(f"the demo is live: open {url}")
-        except (httpx.HTTPError, OSError) as exc:
+        except (httpx.HTTPError, OSError, SQLAlchemyError, ValueError) as exc:
             say(f"demo simulation stopped: {exc}")
 
     threading.Thread(target=simulate, daemon=True).start()

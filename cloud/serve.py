@@ -1,11 +1,18 @@
 """`eldercare serve`: the whole platform on one machine — broker, ingester, worker, API and dashboard — on SQLite.
 
 Mosquitto (MQTT v5, shared subscription) when it is installed, else the embedded pure-Python broker (MQTT 3.1.1,
-one ingester on a plain subscription). Ctrl-C or SIGTERM stops the API and worker first, then the ingester (which
-commits and acknowledges what it holds), then the broker: nothing is lost.
+one ingester on a plain subscription). Either broker takes only the users in DATA_DIR/broker (written by
+`eldercare cloud provision`, re-read within seconds when it changes), unless --allow-anonymous on loopback. The API
+signs its tokens with a random key kept in DATA_DIR/secret_key. Ctrl-C or SIGTERM stops the API and worker first,
+then the ingester (which commits and acknowledges what it holds), then the broker: nothing is lost.
 """
 
+import ipaddress
+import json
 import logging
+import os
+import signal
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,9 +20,14 @@ from pathlib import Path
 
 import click
 
+from cloud.provision.commands import INGESTER, LISTENER_FILE, WORKER, ensure_service_users
+from cloud.secret_file import ensure_secret_key
 from cloud.store.options import data_dir_option, settings_for
 from cloud.supervisor import Child, Supervisor, child_env, eldercare
 from eldercare.localservices import mosquitto_config, mosquitto_path, wait_for_port
+
+ANONYMOUS_WARNING = ("warning: --allow-anonymous: the broker takes clients without a password; any program on this "
+                     "machine can read every station's messages and publish as any station")
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +41,29 @@ class ServeOptions:
     stations: Path | None
     worker_args: tuple[str, ...] = ()
     broker: str = "auto"
+    allow_anonymous: bool = False
+
+    @property
+    def access_dir(self) -> Path:
+        """Where `eldercare cloud provision` keeps credentials, passwd and acl for this data directory."""
+        return self.data_dir / "broker"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def anonymous_problem(host: str, allow_anonymous: bool) -> str | None:
+    """Why this combination is refused: anonymous clients on a network address could read and command stations."""
+    if allow_anonymous and not is_loopback(host):
+        return (f"--allow-anonymous only with a loopback --host (127.0.0.1 or ::1), not {host}: anyone on the "
+                "network could read every station's messages and publish commands to them")
+    return None
 
 
 def _broker(options: ServeOptions) -> tuple[Child, str]:
@@ -36,15 +71,67 @@ def _broker(options: ServeOptions) -> tuple[Child, str]:
     binary = mosquitto_path() if options.broker in ("auto", "mosquitto") else None
     if options.broker == "mosquitto" and binary is None:
         raise RuntimeError("--broker mosquitto: mosquitto is not installed (Debian: apt-get install mosquitto)")
+    passwd, acl = options.access_dir / "passwd", options.access_dir / "acl"
     if binary is not None:
         workdir = options.data_dir / "mosquitto"
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "mosquitto.conf"
-        config.write_text(mosquitto_config(options.mqtt_port, workdir).replace(
-            f"listener {options.mqtt_port} 127.0.0.1", f"listener {options.mqtt_port} {options.host}"))
+        access = "" if options.allow_anonymous else f"password_file {passwd}\nacl_file {acl}\n"
+        config.write_text(mosquitto_config(options.mqtt_port, workdir, access, anonymous=options.allow_anonymous)
+                          .replace(f"listener {options.mqtt_port} 127.0.0.1",
+                                   f"listener {options.mqtt_port} {options.host}"))
         return Child("mosquitto", [binary, "-c", str(config)], ready_port=options.mqtt_port), "5"
     argv = [sys.executable, "-m", "cloud.embedded_broker", "--host", options.host, "--port", str(options.mqtt_port)]
+    argv += ["--allow-anonymous"] if options.allow_anonymous else ["--password-file", str(passwd),
+                                                                    "--acl-file", str(acl)]
     return Child("broker", argv, ready_port=options.mqtt_port), "3.1.1"
+
+
+def _credentials(options: ServeOptions, user: str) -> dict[str, str]:
+    if options.allow_anonymous:
+        return {}
+    return {"ELDERCARE_MQTT_USERNAME": user,
+            "ELDERCARE_MQTT_PASSWORD_FILE": str(options.access_dir / "credentials" / f"{user}.password")}
+
+
+def _prepare_access(options: ServeOptions) -> None:
+    """The ingester's and worker's credentials, and where stations should connect (for `provision station --json`)."""
+    ensure_service_users(options.access_dir)
+    shown = socket.getfqdn() if options.host in ("0.0.0.0", "::") else options.host
+    (options.access_dir / LISTENER_FILE).write_text(json.dumps({"host": shown, "port": options.mqtt_port}) + "\n")
+
+
+def access_reloader(supervisor: Supervisor, options: ServeOptions) -> Callable[[], None]:
+    """A tick that sends SIGHUP to Mosquitto when passwd or acl changed (Mosquitto re-reads both on SIGHUP).
+
+    The embedded broker re-reads them itself; nothing to do for it, or with --allow-anonymous.
+    """
+    files = [options.access_dir / "passwd", options.access_dir / "acl"]
+
+    def stamp() -> tuple[tuple[int, int, int], ...]:
+        stamps = []
+        for path in files:
+            try:
+                info = path.stat()
+                stamps.append((info.st_ino, info.st_size, info.st_mtime_ns))
+            except OSError:
+                stamps.append((0, 0, 0))
+        return tuple(stamps)
+
+    seen = stamp()
+
+    def tick() -> None:
+        nonlocal seen
+        now = stamp()
+        if now == seen:
+            return
+        seen = now
+        for child in supervisor.children:
+            if child.name == "mosquitto" and child.process is not None and child.process.poll() is None:
+                os.kill(child.process.pid, signal.SIGHUP)
+                log.info("broker users or ACL changed: Mosquitto reloads them")
+
+    return tick
 
 
 def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[[str], None]) -> str:
@@ -54,12 +141,23 @@ def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[
     if options.stations is not None:
         output = supervisor.run_once("stations import", eldercare("cloud", "stations", "import", str(options.stations)))
         say(output.strip().splitlines()[-1] if output.strip() else f"imported {options.stations}")
+    problem = anonymous_problem(options.host, options.allow_anonymous)
+    if problem:
+        raise RuntimeError(problem)
+    if options.allow_anonymous:
+        say(ANONYMOUS_WARNING)
+    else:
+        _prepare_access(options)
     broker, mqtt_version = _broker(options)
     supervisor.start(broker, wait=wait_for_port)
-    say(f"MQTT broker ({broker.name}, MQTT {mqtt_version}) on {options.host}:{options.mqtt_port}")
+    access = "anonymous clients allowed" if options.allow_anonymous else (
+        f"users and ACL from {options.access_dir}; add a station: eldercare cloud provision station ID "
+        f"--data-dir {options.data_dir}")
+    say(f"MQTT broker ({broker.name}, MQTT {mqtt_version}) on {options.host}:{options.mqtt_port}; {access}")
     supervisor.start(Child("ingest", eldercare("cloud", "ingest", "--mqtt-version", mqtt_version,
-                                               "--log-format", "kv")))
-    supervisor.start(Child("worker", eldercare("cloud", "worker", *options.worker_args)))
+                                               "--log-format", "kv"), env=_credentials(options, INGESTER)))
+    supervisor.start(Child("worker", eldercare("cloud", "worker", *options.worker_args),
+                           env=_credentials(options, WORKER)))
     supervisor.start(Child("api", eldercare("cloud", "api", "--host", options.host, "--port", str(options.port)),
                            ready_port=options.port), wait=lambda port: wait_for_port(port, timeout=60))
     shown = "127.0.0.1" if options.host in ("0.0.0.0", "::") else options.host
@@ -67,11 +165,17 @@ def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[
 
 
 def make_supervisor(options: ServeOptions) -> Supervisor:
+    """The supervisor with the children's settings; the token key from the data directory unless one is set."""
     options.data_dir.mkdir(parents=True, exist_ok=True)
-    env = child_env({
+    overrides = {
         "ELDERCARE_DATA_DIR": str(options.data_dir),
         "ELDERCARE_MQTT_URL": f"mqtt://127.0.0.1:{options.mqtt_port}",
-    })
+    }
+    if not {"ELDERCARE_SECRET_KEY", "ELDERCARE_SECRET_KEY_FILE"} & os.environ.keys():
+        overrides["ELDERCARE_SECRET_KEY_FILE"] = str(ensure_secret_key(options.data_dir))
+    env = child_env(overrides)
+    for name in ("ELDERCARE_MQTT_USERNAME", "ELDERCARE_MQTT_PASSWORD", "ELDERCARE_MQTT_PASSWORD_FILE"):
+        env.pop(name, None)  # each child that talks to the broker gets its own account below
     return Supervisor(env, options.data_dir / "logs")
 
 
@@ -103,11 +207,20 @@ def serve_options(func: Callable[..., None]) -> Callable[..., None]:
               help="Import stations first: the bureau's CSV or a station YAML file.")
 @click.option("--broker", type=click.Choice(["auto", "mosquitto", "embedded"]), default="auto", show_default=True,
               help="auto: Mosquitto (MQTT v5) when installed, else the embedded broker (MQTT 3.1.1).")
-def serve(host: str, port: int, mqtt_port: int, data_dir: Path | None, stations: Path | None, broker: str) -> None:
+@click.option("--allow-anonymous", is_flag=True,
+              help="Let MQTT clients connect without a password (loopback --host only; for trying things out).")
+def serve(host: str, port: int, mqtt_port: int, data_dir: Path | None, stations: Path | None, broker: str,
+          allow_anonymous: bool) -> None:
     """Run the whole platform on this machine (embedded broker, SQLite) until Ctrl-C."""
+    problem = anonymous_problem(host, allow_anonymous)
+    if problem:
+        raise click.ClickException(problem)
     options = ServeOptions(host, port, mqtt_port, settings_for(data_dir).data_dir.resolve(), stations,
-                           broker=broker)
-    supervisor = make_supervisor(options)
+                           broker=broker, allow_anonymous=allow_anonymous)
+    try:
+        supervisor = make_supervisor(options)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
     supervisor.install_signal_handlers()
     try:
         url = start_platform(options, supervisor, lambda line: click.echo(line, err=True))
@@ -115,4 +228,4 @@ def serve(host: str, port: int, mqtt_port: int, data_dir: Path | None, stations:
         supervisor.stop_all()
         raise click.ClickException(str(exc)) from None
     click.echo(f"dashboard: {url}   (Ctrl-C to stop; logs in {supervisor.log_dir})")
-    run_until_stopped(supervisor)
+    run_until_stopped(supervisor, on_tick=None if allow_anonymous else access_reloader(supervisor, options))

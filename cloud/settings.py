@@ -1,5 +1,6 @@
 """Deployment settings from the environment (`ELDERCARE_…`), validated once at start-up. Never at import time."""
 
+import secrets
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -7,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER = "change-me"
+from cloud.placeholders import is_placeholder, secret_key_problem
 
 
 class Settings(BaseSettings):
@@ -34,8 +35,16 @@ class Settings(BaseSettings):
     influx_bucket: str = "telemetry"
     influx_token: SecretStr | None = None
 
-    secret_key: SecretStr = SecretStr(PLACEHOLDER)
+    # Unset in development: a random key for this process only (tokens end when it stops). `eldercare serve` keeps
+    # one in its data directory instead; production must set one.
+    secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    secret_key_file: Path | None = Field(default=None, description="read the token signing key from this file")
     token_minutes: int = Field(default=60, gt=0)
+
+    # Retention (the worker purges; derived results are kept): see cloud/store/retention.py and docs/face.md.
+    retention_events_days: int = Field(default=400, gt=0, description="raw events are deleted after this many days")
+    retention_dead_letters_days: int = Field(default=90, gt=0, description="dead letters are deleted after this")
+    retention_person_days: int = Field(default=31, gt=0, description="person ids in face events are blanked after")
 
     @field_validator("mqtt_url")
     @classmethod
@@ -45,25 +54,31 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _password_from_file(self) -> "Settings":
+    def _secrets_from_files(self) -> "Settings":
         # Secrets as files (Docker secrets, provisioned credentials) keep them out of the environment and of git.
         if self.mqtt_password_file is not None:
-            try:
-                self.mqtt_password = SecretStr(self.mqtt_password_file.read_text(encoding="utf-8").strip())
-            except OSError as exc:
-                raise ValueError(f"ELDERCARE_MQTT_PASSWORD_FILE: cannot read {self.mqtt_password_file}: "
-                                 f"{exc.strerror}") from None
+            self.mqtt_password = SecretStr(_read_secret(self.mqtt_password_file, "ELDERCARE_MQTT_PASSWORD_FILE"))
+        if self.secret_key_file is not None:
+            self.secret_key = SecretStr(_read_secret(self.secret_key_file, "ELDERCARE_SECRET_KEY_FILE"))
         return self
 
     @model_validator(mode="after")
-    def _no_placeholders_in_production(self) -> "Settings":
+    def _no_weak_secrets(self) -> "Settings":
+        # Every mode: a development API on a laptop still hands out tokens that work until it stops.
+        problem = secret_key_problem(self.secret_key.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         if self.environment == "production":
-            for name in ("secret_key", "mqtt_password", "influx_token"):
+            if not {"secret_key", "secret_key_file"} & self.model_fields_set:
+                raise ValueError("ELDERCARE_SECRET_KEY is not set; production needs one key shared by every API "
+                                 "process (at least 32 random bytes)")
+            for name in ("mqtt_password", "influx_token"):
                 secret = getattr(self, name)
-                if secret is not None and PLACEHOLDER in secret.get_secret_value():
-                    raise ValueError(f"ELDERCARE_{name.upper()} still holds the placeholder; set a real secret")
-            if self.database_url and PLACEHOLDER in self.database_url:
-                raise ValueError("ELDERCARE_DATABASE_URL still holds the placeholder password; set a real one")
+                if secret is not None and is_placeholder(secret.get_secret_value()):
+                    raise ValueError(f"ELDERCARE_{name.upper()} still holds a placeholder; set a real secret")
+            password = urlsplit(self.database_url).password if self.database_url else None
+            if password is not None and is_placeholder(password):
+                raise ValueError("ELDERCARE_DATABASE_URL still holds a placeholder password; set a real one")
         return self
 
     @property
@@ -88,3 +103,10 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read and validate the settings; the caller turns a ValidationError into a one-line CLI error."""
     return Settings()
+
+
+def _read_secret(path: Path, name: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{name}: cannot read {path}: {exc.strerror}") from None

@@ -24,6 +24,7 @@ class Child:
     name: str
     argv: Sequence[str]
     ready_port: int | None = None
+    env: dict[str, str] = field(default_factory=dict)  # on top of the supervisor's (this child's own credentials)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
 
@@ -44,7 +45,8 @@ class Supervisor:
     def start(self, child: Child, wait: Callable[[int], None] | None = None) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = (self.log_dir / f"{child.name}.log").open("ab")
-        child.process = subprocess.Popen(child.argv, env=self.env, stdout=log_file, stderr=subprocess.STDOUT)
+        child.process = subprocess.Popen(child.argv, env={**self.env, **child.env}, stdout=log_file,
+                                         stderr=subprocess.STDOUT)
         self.children.append(child)
         if child.ready_port is not None and wait is not None:
             wait(child.ready_port)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from cloud.store.options import data_dir_option, database_url, open_store
+from station_protocol.ids import station_id_problem
 
 MIN_PASSWORD = 8
 
@@ -41,6 +42,9 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
         raise click.ClickException("station staff need --station")
     if role != "station" and station:
         raise click.ClickException("--station is only for --role station")
+    problem = station_id_problem(station) if station else None
+    if problem:
+        raise click.ClickException(problem)
     if sys.stdin.isatty():
         password = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
     else:

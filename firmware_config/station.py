@@ -11,13 +11,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from edge.drivers.registry import DeviceConfig
 from firmware_config.schedule import Schedule
-from station_protocol.ids import id_problem
+from station_protocol.ids import station_id_problem
 
 Grade = Literal["2A", "3A", "4A", "5A"]
 
 
 def _station_id(value: str) -> str:
-    problem = id_problem(value, "station")
+    problem = station_id_problem(value)
     if problem:
         raise ValueError(problem)
     return value

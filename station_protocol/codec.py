@@ -1,6 +1,8 @@
 """Decoding (the receiver rules) and encoding of protocol messages."""
 
 import json
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -75,6 +77,44 @@ def _topic_mismatches(topic: Topic, station: object, device: object, has_device:
     return problems
 
 
+class _Constant(str):
+    """What `NaN`, `Infinity` or `-Infinity` parsed to, so its place in the payload can be named."""
+
+
+def _non_finite(value: object, path: str) -> Iterator[str]:
+    """`field: problem` for each NaN, Infinity or overflowing number in a parsed JSON value."""
+    if isinstance(value, _Constant):
+        yield f"{path or 'payload'}: {value} is not allowed (JSON has no NaN or Infinity; send null or leave it out)"
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield f"{path or 'payload'}: number too large (it overflows to infinity)"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _non_finite(item, f"{path}.{i}" if path else str(i))
+
+
+def non_finite_problems(payload: bytes | str) -> list[str]:
+    """Every NaN, Infinity or -Infinity anywhere in the payload, by field; [] when there is none.
+
+    Python's and pydantic's JSON parsers accept these non-standard constants, but they are not JSON: PostgreSQL's
+    json type refuses them (a whole batch would fall back to row-by-row writes) and other consumers choke. A plain
+    byte search keeps the common case cheap; only a payload that mentions one is parsed a second time, by a parser
+    that marks each constant, so a string that merely contains the word is not refused.
+    """
+    if isinstance(payload, bytes):
+        if b"NaN" not in payload and b"Infinity" not in payload:
+            return []
+    elif "NaN" not in payload and "Infinity" not in payload:
+        return []
+    try:
+        raw = json.loads(payload, parse_constant=_Constant)
+    except (ValueError, RecursionError):
+        return []  # not JSON at all: the validator says so
+    return list(_non_finite(raw, ""))
+
+
 def decode(
     topic: str | Topic,
     payload: bytes | str,
@@ -86,11 +126,16 @@ def decode(
     parsed = parse_topic(topic) if isinstance(topic, str) else topic
     model = model_for(parsed)
     has_device = issubclass(model, Event)
+    if isinstance(payload, str):
+        payload = payload.encode()
+    # The byte search inline: a function call per message cost more than the search itself.
+    non_finite = non_finite_problems(payload) if b"NaN" in payload or b"Infinity" in payload else []
     try:
         # model_validate_json without its Python wrapper (the same validator, the same strictness from the config).
         message: _Payload = model.__pydantic_validator__.validate_json(payload)
     except ValidationError as exc:
-        problems = plain_problems(exc)
+        named = {problem.split(":", 1)[0] for problem in non_finite}
+        problems = non_finite + [p for p in plain_problems(exc) if p.split(" ", 1)[0].rstrip(":") not in named]
         # Slow path only: also say if the payload claims another station/device than its topic.
         try:
             raw = json.loads(payload)
@@ -99,6 +144,11 @@ def decode(
         if isinstance(raw, dict):
             problems += _topic_mismatches(parsed, raw.get("station"), raw.get("device"), has_device)
         raise ProtocolError(problems) from None
+    detail = message.detail if isinstance(message, Health) else None  # getattr on a model with extras costs µs
+    if detail and not non_finite:  # free-form: 1e999 parses to infinity without being spelled Infinity
+        non_finite = list(_non_finite(detail, "detail"))
+    if non_finite:
+        raise ProtocolError(non_finite)
     station = getattr(message, "station", None)
     device = message.device if isinstance(message, Event) else None
     mismatches = _topic_mismatches(parsed, station, device, has_device)
@@ -110,8 +160,10 @@ def decode(
 
 
 def encode(message: _Payload) -> bytes:
-    """The JSON bytes to publish for a message (aliases such as `in`, no nulls)."""
-    return message.model_dump_json(by_alias=True, exclude_none=True).encode()
+    """The JSON bytes of a message's validated fields (aliases such as `in`, no nulls); unknown extra fields a
+    decoded message carried are never written out."""
+    extra = message.model_extra
+    return message.model_dump_json(by_alias=True, exclude_none=True, exclude=set(extra) if extra else None).encode()
 
 
 def new_event_id() -> str:

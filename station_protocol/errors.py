@@ -26,6 +26,7 @@ _PLAIN = {
     "int_type": "must be an integer",
     "int_from_float": "must be an integer",
     "float_type": "must be a number",
+    "finite_number": "must be a finite number",
     "bool_type": "must be true or false",
     "string_type": "must be a string",
     "dict_type": "must be a JSON object",

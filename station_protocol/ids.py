@@ -7,6 +7,10 @@ _ID_RE = re.compile(ID_PATTERN)
 
 # Path segments the protocol reserves: they can never be device ids.
 RESERVED_DEVICE_IDS = frozenset({"agent", "cmd"})
+# A station's id is also its broker user name, so it can never be one of the platform's own services' names
+# (`eldercare-ingest` reads every station's messages, `eldercare-worker` commands them all) nor a reserved segment.
+SERVICE_PREFIX = "eldercare-"
+RESERVED_STATION_IDS = RESERVED_DEVICE_IDS | {"eldercare"}
 
 
 def id_problem(value: str, what: str) -> str | None:
@@ -27,3 +31,16 @@ def id_problem(value: str, what: str) -> str | None:
 def is_valid_id(value: str) -> bool:
     """True when `value` is a valid station or device id."""
     return _ID_RE.fullmatch(value) is not None
+
+
+def station_id_problem(value: str) -> str | None:
+    """Why `value` cannot be a station id, or None: the one rule for the registry, the API and provisioning."""
+    problem = id_problem(value, "station")
+    if problem:
+        return problem
+    if value.startswith(SERVICE_PREFIX):
+        return (f"station id {value!r} starts with {SERVICE_PREFIX!r}, which is reserved for the platform's own "
+                "services (their broker accounts read or command every station)")
+    if value in RESERVED_STATION_IDS:
+        return f"station id {value!r} is reserved by the protocol"
+    return None

@@ -1,7 +1,8 @@
 """Pydantic models of every payload in station protocol v1.
 
 Strict types: a vendor sending `"5"` for a count or a Unix number for a timestamp is told so, not guessed at.
-Unknown extra fields are accepted (a newer agent inside v1) and ignored.
+Unknown extra fields are accepted (a newer agent inside v1) but set aside in `model_extra`, unvalidated: a receiver
+can count them, and `encode()` never writes them out again. Numbers must be finite (JSON has no NaN or Infinity).
 """
 
 from typing import Annotated, Any, Literal
@@ -21,7 +22,8 @@ Count = Annotated[int, Field(ge=0)]
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True)
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True, validate_by_name=True, validate_by_alias=True,
+                              allow_inf_nan=False)
 
     # An int fixed to 1 rather than Literal[1], which would also take true and 1.0.
     v: int = Field(ge=1, le=1, description="protocol version, 1")
@@ -36,6 +38,8 @@ class Event(_Payload):
     seq: Count = Field(description="per-device sequence number, strictly increasing across restarts")
     ts: Timestamp = Field(description="when it happened")
     sent: Timestamp | None = Field(default=None, description="when the agent published it")
+    clock: Literal["unsynced"] | None = Field(
+        default=None, description="`unsynced`: stamped by a clock not yet synchronised in an earlier boot")
 
 
 class Flow(Event):

@@ -5,7 +5,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from station_protocol.errors import ProtocolError
-from station_protocol.ids import RESERVED_DEVICE_IDS, id_problem
+from station_protocol.ids import RESERVED_DEVICE_IDS, id_problem, station_id_problem
 
 ROOT = "eldercare/v1"
 
@@ -51,7 +51,7 @@ class Topic:
 
 
 def _check(value: str, what: str) -> None:
-    problem = id_problem(value, what)
+    problem = station_id_problem(value) if what == "station" else id_problem(value, what)
     if problem:
         raise ProtocolError([problem])
 

@@ -1,16 +1,28 @@
 """Response and request models of the API: explicit, so the OpenAPI document says exactly what comes back."""
 
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.users import Role
+from station_protocol.ids import ID_PATTERN, station_id_problem
 
-Day = date  # for models with a field named `date`
-StationIdPath = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", max_length=63)
+
+def _station_id(value: str) -> str:
+    problem = station_id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Station ids in bodies and paths: the same rule as the registry and the broker (a 422 with the reason).
+StationIdValue = Annotated[str, Field(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
+StationIdParam = Annotated[str, Path(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
 TodayState = Literal["open", "closed", "partial", "unknown", "excused", "not_scheduled", "not_started", "no_data"]
+Day = date  # for models with a field named `date`
 
 
 class Token(BaseModel):
@@ -172,7 +184,7 @@ class AlertAction(BaseModel):
 class ActivityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    station: str = StationIdPath
+    station: StationIdValue
     day: date
     theme: str = Field(min_length=1, max_length=200)
     participants: int = Field(ge=0, le=100_000)

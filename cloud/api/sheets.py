@@ -1,8 +1,16 @@
-"""Write a Sheet as Excel (openpyxl) or CSV (UTF-8 with BOM, so Excel opens Chinese text correctly)."""
+"""Write a Sheet as Excel (openpyxl) or CSV (UTF-8 with BOM, so Excel opens Chinese text correctly).
+
+Cells are never formulas. Station names and towns come from the bureau's CSV and activity themes are typed by station
+staff: text such as `=HYPERLINK("http://…","点击")` would otherwise be a live formula in the bureau's spreadsheet
+(openpyxl writes a string starting with `=` as a formula; Excel and WPS evaluate `=`, `+`, `-`, `@` at the start of a
+CSV field, and a leading tab or carriage return can hide one). Such text gets a leading apostrophe, the usual
+spreadsheet mark for "this is text"; numbers stay numbers, negative ones included.
+"""
 
 import csv
 import io
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -16,22 +24,36 @@ MEDIA = {
 }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A cell value that no spreadsheet evaluates: text that could start a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_row(values: Iterable[Any]) -> list[Any]:
+    return [safe_cell(value) for value in values]
+
+
 def to_xlsx(sheet: Sheet) -> bytes:
     book = Workbook()
     ws = book.active
     ws.title = "考核" if "考核" in sheet.title else "报告"
-    ws.append([sheet.title])
+    ws.append(safe_row([sheet.title]))
     ws["A1"].font = Font(bold=True, size=14)
     for key, value in sheet.facts:
-        ws.append([key, value])
+        ws.append(safe_row([key, value]))
     ws.append([])
-    ws.append(list(sheet.header))
+    ws.append(safe_row(sheet.header))
     header_row = ws.max_row
     for cell in ws[header_row]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="1456A8")
     for row in sheet.rows:
-        ws.append(list(row))
+        ws.append(safe_row(row))
     for column, width in zip("ABCDEFGH", (48, 22, 18, 14, 28, 12, 12, 12), strict=False):
         ws.column_dimensions[column].width = width
     for row in ws.iter_rows(min_row=header_row + 1):
@@ -45,11 +67,11 @@ def to_xlsx(sheet: Sheet) -> bytes:
 def to_csv(sheet: Sheet) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([sheet.title])
-    writer.writerows(sheet.facts)
+    writer.writerow(safe_row([sheet.title]))
+    writer.writerows(safe_row(fact) for fact in sheet.facts)
     writer.writerow([])
-    writer.writerow(sheet.header)
-    writer.writerows(["" if v is None else v for v in row] for row in sheet.rows)
+    writer.writerow(safe_row(sheet.header))
+    writer.writerows(safe_row("" if v is None else v for v in row) for row in sheet.rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

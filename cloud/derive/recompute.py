@@ -63,8 +63,16 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
     """Upsert the day rows and make the day-level alerts (calls, offline, anomalies) agree with them."""
     tz = station.timezone
     rows = []
+    kept = _elders_of_blanked_days(session, station.id, results, obs)
     for result in results:
         record = day_record(result, tz)
+        if result.plan.day in kept:
+            elders, anonymous = kept[result.plan.day]
+            elder_ids = sorted(set(record.elder_ids) | elders)
+            anonymous_ids = sorted(set(record.anonymous_ids) | anonymous)
+            record = record.model_copy(update={"elder_ids": elder_ids, "elders": len(elder_ids),
+                                               "anonymous_ids": anonymous_ids,
+                                               "anonymous_visitors": len(anonymous_ids)})
         rows.append({"station_id": station.id, "local_date": result.plan.day, "working_day": result.plan.working,
                      "verdict": record.verdict.value, "compliance": record.compliance,
                      "person_times": record.person_times, "elders": record.elders,
@@ -91,6 +99,22 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
                 earlier_face = _face_before(session, station.id, first_start)
             camera = earlier_face
         _day_alerts(session, station, result, day_obs, camera, open_alerts, config, now, reporting_since)
+
+
+def _elders_of_blanked_days(session: Session, station: str, results: list[DayResult],
+                            obs: list[Obs]) -> dict[date, tuple[set[str], set[str]]]:
+    """The distinct elders and anonymous visitors stored for days whose face events retention has since blanked
+    (their person ids are gone from the events, so a recompute after a late event keeps the ids the day was first
+    derived with)."""
+    times = [o.t for o in obs if o.kind == "face" and not o.ref]  # sorted, as obs are
+    if not times:
+        return {}
+    blanked = [r.plan.day for r in results if bisect_left(times, r.plan.end) > bisect_left(times, r.plan.start)]
+    if not blanked:
+        return {}
+    rows = session.execute(select(DayRow.local_date, DayRow.record).where(
+        DayRow.station_id == station, DayRow.local_date.in_(blanked)))
+    return {day: (set(record.get("elder_ids") or ()), set(record.get("anonymous_ids") or ())) for day, record in rows}
 
 
 def _face_before(session: Session, station: str, start: int) -> bool:

@@ -5,7 +5,7 @@ keeps what it finished and a rerun gives the same rows.
 """
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,11 @@ def rederive_store(first: date, last: date, station_ids: list[str], config: Rule
         require_schema(engine)
         factory = make_session_factory(engine)
         now = datetime.now(UTC)
+        kept_from = (now - timedelta(days=settings.retention_events_days)).date() + timedelta(days=1)
+        if first < kept_from:  # re-deriving from what retention left would overwrite the results with less
+            raise ValueError(f"raw events before {kept_from} are past retention (ELDERCARE_RETENTION_EVENTS_DAYS="
+                             f"{settings.retention_events_days}): their derived results are final; start at "
+                             f"{kept_from} or later")
         with factory() as session:
             if settings.holidays_file is not None:
                 calendar_store.sync_setting_file(session, settings.holidays_file, now)

@@ -7,7 +7,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
 from cloud.store.models import Alert, AlertStatus, Device, DirtyStationDay, Station, StationException
+from cloud.store.retention import Purger, PurgeReport, Retention
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
@@ -65,6 +66,7 @@ class PassStats:
     published: int = 0
     marked: int = 0  # station-days marked for recompute by a calendar or closure change
     unknown_years: list[int] = field(default_factory=list)
+    purged: PurgeReport | None = None
     messages: list[str] = field(default_factory=list)
 
 
@@ -99,10 +101,16 @@ def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date]
 
 
 def recompute_dirty(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
-                    stats: PassStats, calendar: Calendar = PACKAGE) -> None:
+                    stats: PassStats, calendar: Calendar = PACKAGE, final_before: date | None = None) -> None:
+    """Recompute the dirty station-days; days before `final_before` (their raw events past retention) are final:
+    a late replay must not re-derive them from the little left, so their marks are dropped instead."""
     with factory() as session:
         rows = session.execute(select(DirtyStationDay.station_id, DirtyStationDay.local_date,
                                       DirtyStationDay.generation)).all()
+        if final_before is not None and any(day < final_before for _, day, _ in rows):
+            session.execute(delete(DirtyStationDay).where(DirtyStationDay.local_date < final_before))
+            session.commit()
+            rows = [row for row in rows if row[1] >= final_before]
     work: dict[str, dict[date, int]] = defaultdict(dict)
     for station_id, day, generation in rows:
         if partition.owns(station_id):
@@ -221,12 +229,17 @@ def apply_changes(factory: sessionmaker[Session], partition: Partition, now: dat
 
 def run_pass(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
              publisher: "Publisher | None" = None, *, holidays_file: Path | None = None,
-             timezone: str = "Asia/Shanghai") -> PassStats:
+             timezone: str = "Asia/Shanghai", purger: Purger | None = None,
+             retention: Retention | None = None) -> PassStats:
     """One pass of the worker at `now` (injected, so tests control time). `holidays_file` is the setting's file, taken
-    in when it changes; `timezone` is the deployment's, for the calendar's year alerts."""
+    in when it changes; `timezone` is the deployment's, for the calendar's year alerts. With a `purger`, the retention
+    purge runs at the end of the pass (at most once per its period); with a `retention` (or the purger's), days whose
+    raw events are past it are final and never recomputed."""
     stats = PassStats()
+    retention = retention or (purger.retention if purger is not None else None)
+    final_before = None if retention is None else (now - timedelta(days=retention.events_days + 1)).date()
     calendar = apply_changes(factory, partition, now, stats, holidays_file)
-    recompute_dirty(factory, partition, config, now, stats, calendar)
+    recompute_dirty(factory, partition, config, now, stats, calendar, final_before)
     with factory() as session:
         owned = [s for s in session.execute(select(Station)).scalars() if partition.owns(s.id)]
     fill_and_judge(factory, [s.id for s in owned], config, now, stats, calendar)
@@ -241,6 +254,8 @@ def run_pass(factory: sessionmaker[Session], partition: Partition, config: Rules
         if publisher is not None:
             stats.published = publisher(session, ids, now)
             session.commit()
+    if purger is not None:  # last: what this pass derived was derived with the person ids
+        stats.purged = purger(now)
     return stats
 
 
@@ -292,12 +307,16 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
     engine = open_store(url)
     factory = make_session_factory(engine)
     publisher = Publisher(lambda: connect(settings, f"eldercare-worker-{part.index}-of-{part.count}"))
+    retention = Retention(events_days=settings.retention_events_days,
+                          dead_letters_days=settings.retention_dead_letters_days,
+                          person_days=settings.retention_person_days)
+    purger = Purger(engine, retention) if part.index == 1 else None  # one purger is enough; all keep old days final
     log.info("worker %d/%d on %s", part.index, part.count, safe_url(url))
     try:
         while True:
             started = clock.monotonic()
             stats = run_pass(factory, part, config, datetime.now(UTC), publisher, holidays_file=settings.holidays_file,
-                             timezone=settings.timezone)
+                             timezone=settings.timezone, purger=purger, retention=retention)
             if stats.days or stats.errors or stats.escalated or stats.published or stats.marked:
                 log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, %d commands sent, "
                          "%d station-days marked by a calendar or closure change (%.1f s)", stats.days,

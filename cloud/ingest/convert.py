@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from station_protocol import Call, Decoded, Event, Health, Kind, ProtocolError, Status, decode, parse_topic
+from station_protocol import Call, Decoded, Event, Health, Kind, ProtocolError, Status, decode, encode, parse_topic
 
 Category = Literal["invalid", "unknown_station", "spoofed", "store_refused"]
 
@@ -33,7 +33,8 @@ class Accepted:
     station: StationInfo
     row: dict[str, Any]  # the `events` row, less the payload
     local_date: date
-    payload_text: str  # the JSON as published
+    payload_text: str  # the validated message re-encoded: only fields the protocol defines
+    dropped: int = 0  # unknown extra fields the message carried, left out of payload_text
 
     @property
     def kind(self) -> Kind:
@@ -71,7 +72,20 @@ class Ignored:
     reason: str
 
 
-Outcome = Accepted | Rejected | Ignored
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A message whose station could not be looked up (the registry's database is away): not the message's fault, so
+    it is neither stored nor dead-lettered nor acknowledged until the lookup works."""
+
+    reason: str
+
+
+class LookupFailed(RuntimeError):
+    """The station lookup itself failed (database error, unreadable registry)."""
+
+
+Converted = Accepted | Rejected | Ignored
+Outcome = Converted | Deferred
 
 
 def convert(
@@ -79,15 +93,20 @@ def convert(
     payload: bytes,
     received_at: datetime,
     lookup: Callable[[str], StationInfo | None],
-) -> Outcome:
-    """Validate `payload` on `topic` (protocol v1, registered station, no spoofing) and build its `events` row."""
+) -> Converted:
+    """Validate `payload` on `topic` (protocol v1, registered station, no spoofing) and build its `events` row.
+
+    Raises LookupFailed when `lookup` fails: the caller keeps the message unacknowledged and tries again later."""
     try:
         parsed = parse_topic(topic)
     except ProtocolError as exc:
         return Rejected("invalid", str(exc))
     if parsed.kind is Kind.COMMAND:
         return Ignored("command to a station")
-    station = lookup(parsed.station)
+    try:
+        station = lookup(parsed.station)
+    except Exception as exc:  # whatever the lookup's trouble, it says nothing about the message
+        raise LookupFailed(f"station lookup failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
     if station is None:
         return Rejected("unknown_station", f"unknown station {parsed.station!r}: not in the registry "
                         "(eldercare cloud stations import)", parsed.station)
@@ -114,9 +133,11 @@ def convert(
         "received_at": received_at,
         "clock_fault": decoded.clock_fault,
     }
-    # Stored as published (decode() validated it as a JSON object), with any newer optional fields.
-    text = payload.decode() if isinstance(payload, bytes) else payload
-    return Accepted(decoded=decoded, station=station, row=row, local_date=local_date, payload_text=text)
+    # Stored re-encoded from the validated message, never as published: a field the protocol does not define (a
+    # vendor's image or face encoding on a face event) is dropped here, before anything is written, and counted.
+    extra = message.model_extra
+    return Accepted(decoded=decoded, station=station, row=row, local_date=local_date,
+                    payload_text=encode(message).decode(), dropped=len(extra) if extra else 0)
 
 
 HEALTH_TYPES = (Health, Status)

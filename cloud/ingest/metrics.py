@@ -35,6 +35,14 @@ class IngestMetrics:
                                  "Unix time of the last committed batch", registry=r)
         self.store_errors = Counter("eldercare_ingest_store_unavailable", "Batches retried: database unavailable",
                                     registry=r)
+        self.lookup_errors = Counter("eldercare_ingest_lookup_failed",
+                                     "Station lookups that failed (database away); the message waits, unacked",
+                                     registry=r)
+        self.row_by_row = Counter("eldercare_ingest_row_by_row", "Batches the store partly refused, written row by row",
+                                  registry=r)
+        self.dropped_fields = Counter("eldercare_ingest_dropped_fields",
+                                      "Unknown extra fields dropped from valid messages before storage, by type",
+                                      ["kind"], registry=r)
         self.clock_faults = Counter("eldercare_ingest_clock_faults", "Valid messages flagged as clock faults",
                                     registry=r)
 

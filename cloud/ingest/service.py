@@ -5,7 +5,9 @@ Flow, all on paho's network thread: receive → convert → append to the pendin
 an emergency call: commit (events, devices, dirty days, alerts, dead letters) → PUBACK each message in arrival order →
 hand the stored messages to the telemetry sink. A small timer thread commits a batch that waited batch_ms (a quiet
 stream). A crash before the commit leaves the messages unacked in the broker's persistent session, so they are
-redelivered; the event id makes the redelivery harmless. No hand-off between threads per message: that, not the work,
+redelivered; the event id makes the redelivery harmless. A station lookup that fails (the registry's database is
+away) is never the message's fault: the message waits in the batch, which is retried unacknowledged like a failed
+commit, and never becomes a dead letter. No hand-off between threads per message: that, not the work,
 was what bounded the rate (docs/cloud-ingest.md, benchmark).
 """
 
@@ -26,7 +28,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
-from cloud.ingest.convert import Accepted, Outcome, Rejected, StationInfo, convert
+from cloud.ingest.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.transport import IngestClient
 from cloud.ingest.writer import BatchResult, Letter, StoreUnavailable, write_batch
@@ -92,7 +94,8 @@ class Ingester:
         self.metrics = metrics
         self.sink = sink
         self.clock = clock
-        self.totals = {"received": 0, "stored": 0, "duplicates": 0, "dead_letters": 0, "alerts": 0, "ignored": 0}
+        self.totals = {"received": 0, "stored": 0, "duplicates": 0, "dead_letters": 0, "alerts": 0, "ignored": 0,
+                       "dropped_fields": 0, "row_by_row": 0}
         self._pending: list[Inbound] = []
         self._deadline = 0.0  # monotonic time by which the pending batch commits
         self._lock = threading.Lock()  # the pending batch: taken by the network thread, the timer and stop()
@@ -252,6 +255,12 @@ class Ingester:
 
     def _commit(self, batch: list[Inbound]) -> None:
         started = time.perf_counter()
+        for inbound in batch:
+            if isinstance(inbound.outcome, Deferred):  # its station lookup failed on arrival: try it again now
+                inbound.outcome = self._convert(inbound.topic, inbound.payload, inbound.received_at)
+                if isinstance(inbound.outcome, Deferred):
+                    # As for a failed commit: nothing of the batch is written or acknowledged; the caller retries.
+                    raise StoreUnavailable(inbound.outcome.reason)
         accepted: list[tuple[Accepted, str, bytes]] = []
         letters: list[Letter] = []
         ignored = 0
@@ -270,6 +279,8 @@ class Ingester:
             # Duplicates too: a point rewritten with the same series and time is the same point.
             self.sink.write(p for p in map(to_point, result.accepted) if p is not None)
         if result.fell_back:
+            self.metrics.row_by_row.inc()
+            self.totals["row_by_row"] += 1
             log.warning("batch partly refused by the store; went row by row",
                         extra={"messages": len(batch), "refused": sum(lt.rejected.category == "store_refused"
                                                                        for lt in result.letters)})
@@ -277,6 +288,9 @@ class Ingester:
     def _convert(self, topic: str, payload: bytes, received_at: datetime) -> Outcome:
         try:
             return convert(topic, payload, received_at, self.stations)
+        except LookupFailed as exc:  # our trouble, not the message's: never a dead letter
+            self.metrics.lookup_errors.inc()
+            return Deferred(str(exc))
         except Exception as exc:  # never crash on input: whatever slipped through is a dead letter with its reason
             log.exception("unexpected error converting a message", extra={"topic": topic})
             return Rejected("invalid", f"could not be processed: {type(exc).__name__}: {exc}")
@@ -302,6 +316,13 @@ class Ingester:
         kinds = Counter(item.row["kind"] for item in result.accepted)
         for kind, n in kinds.items():
             m.accepted.labels(kind).inc(n)
+        dropped = Counter[str]()
+        for item in result.accepted:
+            if item.dropped:
+                dropped[item.row["kind"]] += item.dropped
+        for kind, n in dropped.items():
+            m.dropped_fields.labels(kind).inc(n)
+            self.totals["dropped_fields"] += n
         observe, faults = m.lag.observe, 0
         for item in result.accepted:
             decoded = item.decoded

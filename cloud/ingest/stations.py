@@ -1,4 +1,7 @@
-"""The registry as ingest sees it: cached, refreshed on a miss (rate-limited) and periodically."""
+"""The registry as ingest sees it: cached, refreshed on a miss (rate-limited) and periodically.
+
+A refresh that fails (the database is away) raises for a station the cache does not know, so the caller can hold
+the message and retry rather than call the station unknown; a station it knows is answered from the cache."""
 
 import threading
 import time
@@ -19,6 +22,7 @@ class StationCache:
         self._miss_interval = miss_interval
         self._stations: dict[str, StationInfo] = {}
         self._loaded_at = float("-inf")
+        self._failed: tuple[float, Exception] | None = None  # the last failed refresh: when, and why
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
@@ -32,8 +36,20 @@ class StationCache:
         age = time.monotonic() - self._loaded_at
         if (info is None and age > self._miss_interval) or age > self._refresh_interval:
             with self._lock:
-                if time.monotonic() - self._loaded_at > min(age, self._miss_interval):
-                    self.refresh()
+                now = time.monotonic()
+                if self._failed is not None and now - self._failed[0] <= self._miss_interval:
+                    if info is None:  # the database failed a moment ago: do not ask it again for every message
+                        raise RuntimeError(f"registry unavailable: {self._failed[1]}") from self._failed[1]
+                    return info
+                if now - self._loaded_at > min(age, self._miss_interval):
+                    try:
+                        self.refresh()
+                        self._failed = None
+                    except Exception as exc:
+                        self._failed = (time.monotonic(), exc)
+                        if info is None:
+                            raise
+                        return info  # known already: a stale answer beats holding every message of the fleet
             info = self._stations.get(station_id)
         return info
 

@@ -6,6 +6,7 @@ emergency press raises its alert. A row the store refuses (a constraint or a val
 letter; an unreachable or locked database raises `StoreUnavailable` so the caller retries without acknowledging.
 """
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,13 @@ UNAVAILABLE = (OperationalError, InterfaceError, ProgrammingError, InternalError
 
 # A row the store cannot hold: a constraint, a value out of range (SQLite's driver raises OverflowError itself).
 ROW_ERRORS = (StatementError, OverflowError)
+
+
+# A dead letter keeps the start of its payload (enough to see what a device sent), its full size and a SHA-256 of
+# the whole: an 8 MB junk message costs 4 KiB, and a payload the device still holds can be matched to its letter.
+LETTER_KEEP_BYTES = 4096
+LETTER_TOPIC_CHARS = 1024  # a topic may be 64 KiB; no valid one is longer than ~150 characters
+LETTER_REASON_CHARS = 4096
 
 
 class StoreUnavailable(RuntimeError):
@@ -70,7 +78,7 @@ def _greatest(connection: Connection, a: ColumnElement[Any], b: ColumnElement[An
     return func.greatest(a, b) if connection.dialect.name == "postgresql" else func.max(a, b)
 
 
-# The hot path bypasses per-value type processing: one constant statement per batch, the payload as published.
+# The hot path bypasses per-value type processing: one constant statement per batch, the payload as convert encoded it.
 # PostgreSQL gets the batch as one JSON document (a multi-row VALUES list would be a new long query text for every
 # batch, which psycopg re-parses each time); SQLite gets a plain executemany in the formats SQLAlchemy reads back
 # (UUID as 32 hex digits, UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff').
@@ -223,18 +231,27 @@ def _raise_call_alerts(connection: Connection, items: Sequence[Accepted], now: d
     return len(connection.execute(statement, rows).all())
 
 
-def _text(value: str) -> str:
+def _text(value: str, limit: int) -> str:
+    if len(value) > limit:
+        value = value[:limit] + f"… ({len(value)} characters)"
     return value.replace("\x00", "\\x00")
+
+
+def letter_row(letter: Letter) -> dict[str, Any]:
+    """The `dead_letters` row for a letter: at most LETTER_KEEP_BYTES of the payload, with its size and hash."""
+    payload = letter.payload
+    return {
+        # Text columns cannot hold NUL on PostgreSQL; the payload's bytes keep the truth.
+        "topic": _text(letter.topic, LETTER_TOPIC_CHARS), "reason": _text(letter.rejected.reason, LETTER_REASON_CHARS),
+        "payload": payload[:LETTER_KEEP_BYTES], "payload_size": len(payload),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "received_at": letter.received_at, "station_id": letter.rejected.station_id,
+    }
 
 
 def _insert_letters(connection: Connection, letters: Sequence[Letter]) -> None:
     if letters:
-        connection.execute(DEAD.insert(), [
-            # Text columns cannot hold NUL on PostgreSQL; the raw bytes keep the truth.
-            {"topic": _text(lt.topic), "payload": lt.payload, "reason": _text(lt.rejected.reason),
-             "received_at": lt.received_at, "station_id": lt.rejected.station_id}
-            for lt in letters
-        ])
+        connection.execute(DEAD.insert(), [letter_row(lt) for lt in letters])
 
 
 def _write(connection: Connection, items: Sequence[Accepted], letters: Sequence[Letter], now: datetime,

@@ -1,27 +1,38 @@
 """The broker's ACL, rendered from the station list. Pure.
 
 A station (user name = station id) may publish only under `eldercare/v1/{id}/` and read only its own commands; the
-ingester reads every station's messages and may publish commands. Anything not granted is refused.
+ingester reads every station's messages and publishes nothing; the worker publishes the stations' commands and
+reads nothing. Anything not granted is refused.
 """
 
 from collections.abc import Iterable
 
-from station_protocol.ids import id_problem
-from station_protocol.topics import ROOT
+from station_protocol.ids import station_id_problem
+from station_protocol.topics import AGENT_KINDS, DEVICE_KINDS, ROOT
 
 
-def render_acl(stations: Iterable[str], ingester: str) -> str:
+def station_topics() -> list[str]:
+    """What a station publishes, below its own `{ROOT}/{station}/`: `+/{kind}` per device kind, `agent/{kind}`."""
+    return [f"+/{kind}" for kind in sorted(DEVICE_KINDS)] + [f"agent/{kind}" for kind in sorted(AGENT_KINDS)]
+
+
+def render_acl(stations: Iterable[str], ingester: str, worker: str | None = None) -> str:
     """Mosquitto acl_file text."""
     lines = [
-        "# Written by `eldercare cloud provision broker`; edits are overwritten.",
+        "# Written by `eldercare cloud provision`; edits are overwritten.",
         f"user {ingester}",
         f"topic read {ROOT}/#",
-        f"topic write {ROOT}/+/cmd/#",
         "",
     ]
+    if worker is not None:
+        lines += [f"user {worker}", f"topic write {ROOT}/+/cmd/#", ""]
     for station in sorted(set(stations)):
-        problem = id_problem(station, "station")
+        problem = station_id_problem(station)
         if problem:
             raise ValueError(problem)
-        lines += [f"user {station}", f"topic write {ROOT}/{station}/#", f"topic read {ROOT}/{station}/cmd/#", ""]
+        # Only the protocol's station topics, not `{ROOT}/{station}/#`: its cmd/ topics are the cloud's to write (a
+        # forged `call-ack` tells an elder help is coming when nobody answered). Mosquitto's `deny` would also stop
+        # the station reading them, hence the list.
+        lines += [f"user {station}", *(f"topic write {ROOT}/{station}/{t}" for t in station_topics()),
+                  f"topic read {ROOT}/{station}/cmd/#", ""]
     return "\n".join(lines)

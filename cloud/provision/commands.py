@@ -6,8 +6,15 @@ Everything lands in one directory (default DATA_DIR/broker):
     passwd, acl                 Mosquitto's password_file and acl_file, rebuilt from credentials/ on every run
     tls/                        a development CA (kept) and the broker's certificate (renewed)
     mosquitto.conf              a configuration using all of the above; anonymous clients refused
+
+Users: each station (user name = station id), `eldercare-ingest` (reads every station's messages) and
+`eldercare-worker` (publishes the stations' commands). A running `eldercare serve` on the same data directory
+picks up new passwd/acl files within seconds; a Mosquitto of your own reloads them on SIGHUP.
 """
 
+import json
+import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -21,9 +28,11 @@ from cloud.provision.tls import TlsFiles, make_tls
 from cloud.registry.sources import read_sources
 from cloud.store.models import Station
 from cloud.store.options import data_dir_option, open_store, settings_for
-from station_protocol.ids import id_problem
+from station_protocol.ids import station_id_problem
 
 INGESTER = "eldercare-ingest"
+WORKER = "eldercare-worker"
+LISTENER_FILE = "listener.json"  # where a running `eldercare serve` says its broker listens
 
 
 def _out_dir(out: Path | None, data_dir: Path | None) -> Path:
@@ -36,9 +45,19 @@ def _credential(out: Path, user: str, rotate: bool) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     password = new_password()
-    path.touch(mode=0o600)
-    path.write_text(password + "\n")
+    _write_private(path, password + "\n")
     return password
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `path` mode 0600 in one step: a reader (the broker) sees the old file or the new one, never half."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(tmp_name).replace(path)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
 
 
 def _users(out: Path) -> dict[str, str]:
@@ -75,12 +94,29 @@ def mosquitto_conf(out: Path, tls: TlsFiles, tls_port: int, plain_port: int | No
 def render(out: Path, ingester: str, hosts: list[str], tls_port: int, plain_port: int | None,
            run_as: str | None = None) -> TlsFiles:
     """Rebuild passwd, acl, TLS and mosquitto.conf from credentials/."""
-    users = _users(out)
-    write_password_file(out / "passwd", users)
-    (out / "acl").write_text(render_acl([u for u in users if u != ingester], ingester))
+    write_access(out, ingester)
     tls = make_tls(out / "tls", hosts)
     (out / "mosquitto.conf").write_text(mosquitto_conf(out, tls, tls_port, plain_port, run_as))
     return tls
+
+
+def write_access(out: Path, ingester: str = INGESTER) -> None:
+    """Rebuild passwd and acl from credentials/ (the ACL first: a new user never connects without its grants)."""
+    users = _users(out)
+    stations = [u for u in users if u not in (ingester, WORKER)]
+    try:
+        acl = render_acl(stations, ingester, WORKER if WORKER in users else None)
+    except ValueError as exc:
+        raise click.ClickException(f"{out / 'credentials'}: {exc}; remove that file") from None
+    _write_private(out / "acl", acl)
+    write_password_file(out / "passwd", users)
+
+
+def ensure_service_users(out: Path, ingester: str = INGESTER) -> None:
+    """Credentials for the ingester and the worker (kept if they exist), and passwd/acl to match."""
+    for user in (ingester, WORKER):
+        _credential(out, user, rotate=False)
+    write_access(out, ingester)
 
 
 def _registry_stations(data_dir: Path | None) -> list[str]:
@@ -93,6 +129,19 @@ def _registry_stations(data_dir: Path | None) -> list[str]:
                                    "(import stations, or pass --stations)") from None
     finally:
         engine.dispose()
+
+
+def _station_endpoint(ctx: click.Context, out: Path, host: str, port: int) -> tuple[str, int]:
+    """Where the station connects: --tls-host/--tls-port when given, else a running `eldercare serve`'s broker."""
+    given = {ctx.get_parameter_source(name) for name in ("hosts", "tls_port")}
+    listener = out / LISTENER_FILE
+    if given <= {click.core.ParameterSource.DEFAULT} and listener.exists():
+        try:
+            served = json.loads(listener.read_text(encoding="utf-8"))
+            return str(served["host"]), int(served["port"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    return host, port
 
 
 _out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -137,10 +186,13 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
         stations = _registry_stations(data_dir)
     if not stations:
         raise click.ClickException("no stations to provision: import them first or pass --stations")
-    for user in (ingester_user, *stations):
+    for problem in filter(None, (station_id_problem(s) for s in stations)):
+        raise click.ClickException(problem)
+    for user in (ingester_user, WORKER, *stations):
         _credential(out, user, rotate)
     render(out, ingester_user, list(hosts), tls_port, plain_port, run_as)
-    click.echo(f"{out}: {len(stations)} station(s) and {ingester_user}; run: mosquitto -c {out / 'mosquitto.conf'}")
+    click.echo(f"{out}: {len(stations)} station(s), {ingester_user} and {WORKER}; "
+               f"run: mosquitto -c {out / 'mosquitto.conf'}")
 
 
 @provision.command()
@@ -159,24 +211,37 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
 @click.option("--name", help="Station name for the skeleton.")
 @click.option("--grade", type=click.Choice(["2A", "3A", "4A", "5A"]), default="2A", show_default=True)
 @click.option("--town", help="Town or street office for the skeleton.")
-def station(station_id: str, data_dir: Path | None, out: Path | None, ingester_user: str, rotate: bool,
-            hosts: tuple[str, ...], tls_port: int, plain_port: int | None, run_as: str | None, config_dir: Path,
-            name: str | None, grade: str, town: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help='Print only {"station", "username", "password", "host", "port"} as JSON (for scripts).')
+@click.pass_context
+def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Path | None, ingester_user: str,
+            rotate: bool, hosts: tuple[str, ...], tls_port: int, plain_port: int | None, run_as: str | None,
+            config_dir: Path, name: str | None, grade: str, town: str | None, as_json: bool) -> None:
     """Create (or show) one station's broker credentials, add it to the ACL and write its config skeleton."""
-    problem = id_problem(station_id, "station")
+    problem = station_id_problem(station_id)
     if problem:
         raise click.ClickException(problem)
     out = _out_dir(out, data_dir)
-    _credential(out, ingester_user, rotate=False)
-    _credential(out, station_id, rotate)
+    for user in (ingester_user, WORKER):
+        _credential(out, user, rotate=False)
+    password = _credential(out, station_id, rotate)
     tls = render(out, ingester_user, list(hosts), tls_port, plain_port, run_as)
-    click.echo(f"station {station_id}: password in {out / 'credentials' / f'{station_id}.password'}, "
-               f"CA {tls.ca_cert}; copy both to the station (mqtt.password_file, mqtt.ca_file)")
+
+    def say(line: str) -> None:
+        if not as_json:
+            click.echo(line)
+
+    say(f"station {station_id}: password in {out / 'credentials' / f'{station_id}.password'}, "
+        f"CA {tls.ca_cert}; copy both to the station (mqtt.password_file, mqtt.ca_file)")
     skeleton = config_dir / f"{station_id}.yaml"
     if skeleton.exists():
-        click.echo(f"config {skeleton} exists; left as it is")
-        return
-    config_dir.mkdir(parents=True, exist_ok=True)
-    skeleton.write_text(station_skeleton(station_id, host=hosts[0], port=tls_port, name=name, grade=grade, town=town),
-                        encoding="utf-8")
-    click.echo(f"config skeleton {skeleton}: fill in its devices, then `eldercare edge check-config {skeleton}`")
+        say(f"config {skeleton} exists; left as it is")
+    else:
+        config_dir.mkdir(parents=True, exist_ok=True)
+        skeleton.write_text(station_skeleton(station_id, host=hosts[0], port=tls_port, name=name, grade=grade,
+                                             town=town), encoding="utf-8")
+        say(f"config skeleton {skeleton}: fill in its devices, then `eldercare edge check-config {skeleton}`")
+    if as_json:
+        host, port = _station_endpoint(ctx, out, hosts[0], tls_port)
+        click.echo(json.dumps({"station": station_id, "username": station_id, "password": password,
+                               "host": host, "port": port}))

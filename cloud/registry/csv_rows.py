@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from firmware_config.schedule import Schedule
-from station_protocol.ids import id_problem
+from station_protocol.ids import station_id_problem
 
 Grade = Literal["2A", "3A", "4A", "5A"]
 REQUIRED = ("station_id", "name", "town", "grade", "weekdays", "hours")
@@ -23,7 +23,7 @@ NO = frozenset({"no", "n", "false", "0", "否", ""})
 
 
 def _station_id(value: str) -> str:
-    problem = id_problem(value, "station")
+    problem = station_id_problem(value)
     if problem:
         raise ValueError(problem)
     return value

@@ -90,8 +90,10 @@ def visitors(obs: Sequence[Obs], start: float, end: float) -> Visitors:
                 continue
             faces += 1
             # Only a face the station enrolled as an elder is an elder served; any other face is an anonymous
-            # visitor (it may be a passer-by, a relative, or the same stranger under a fresh id).
-            (elders if o.state == "elder" else anonymous).add(o.ref)
+            # visitor (it may be a passer-by, a relative, or the same stranger under a fresh id). An empty id was
+            # blanked by retention: still a visit, no longer a known person.
+            if o.ref:
+                (elders if o.state == "elder" else anonymous).add(o.ref)
     if has_counter:
         # Staff walk through the counter too; the camera knows them, so their entries are taken off.
         return Visitors(entries, exits, staff, faces, max(0, entries - staff), "counter", frozenset(elders),

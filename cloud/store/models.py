@@ -176,8 +176,9 @@ class Event(Base):
     ingest's insert refuses an id stored at another ts by probing the same index (migration 0004: cheaper than a
     second unique key, which a partitioned table could not have anyway). Deliberately no foreign key to `stations`
     (also 0004): ingest stores events of registered stations only, the per-row check was a fifth of the insert's
-    cost, and this evidence must not vanish by cascade if a station is removed. The payload is plain JSON, kept as
-    published. Status and heartbeat messages have no id in the protocol; ingest derives a deterministic UUIDv5.
+    cost, and this evidence must not vanish by cascade if a station is removed. The payload is plain JSON: the
+    validated message re-encoded by ingest (fields the protocol does not define are dropped, never stored). Status
+    and heartbeat messages have no id in the protocol; ingest derives a deterministic UUIDv5.
     """
 
     __tablename__ = "events"
@@ -195,18 +196,22 @@ class Event(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger, doc="per-device sequence; null for status/heartbeat")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     clock_fault: Mapped[str | None] = mapped_column(Text, doc="why ts cannot be trusted; such events count nowhere")
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True), doc="the validated message as published")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True),
+                                                    doc="the validated message, re-encoded: no field it did not define")
 
 
 class DeadLetter(Base):
-    """A message refused by ingest, kept with its raw bytes and the reason."""
+    """A message refused by ingest, kept with the reason and the first 4 KiB of its raw bytes (with the whole
+    payload's size and SHA-256: junk is not stored whole)."""
 
     __tablename__ = "dead_letters"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     topic: Mapped[str] = mapped_column(Text)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[bytes] = mapped_column(LargeBinary, doc="the payload's first 4 KiB")
+    payload_size: Mapped[int | None] = mapped_column(BigInteger, doc="the whole payload's size in bytes")
+    payload_sha256: Mapped[str | None] = mapped_column(String(64), doc="SHA-256 of the whole payload, hex")
     reason: Mapped[str] = mapped_column(Text)
     station_id: Mapped[str | None] = mapped_column(String(ID_LEN), index=True, doc="from the topic, if parseable")
 

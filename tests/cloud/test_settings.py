@@ -27,19 +27,47 @@ def test_bad_mqtt_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
-def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_needs_its_own_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ELDERCARE_ENVIRONMENT", "production")
-    with pytest.raises(ValidationError, match="ELDERCARE_SECRET_KEY still holds the placeholder"):
+    with pytest.raises(ValidationError, match="ELDERCARE_SECRET_KEY is not set"):
         load_settings()
-    monkeypatch.setenv("ELDERCARE_SECRET_KEY", "a-real-long-random-secret")
+    monkeypatch.setenv("ELDERCARE_SECRET_KEY", "a-real-long-random-secret-3f9c1b7e2d")
     assert load_settings().environment == "production"
 
 
-def test_production_refuses_a_placeholder_database_password(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("environment", ["development", "production"])
+@pytest.mark.parametrize("key", ["change-me", "CHANGEME", "", "x", "secret", " secret ", "short-but-random-9f2c",
+                                 "change-me-change-me-change-me-change-me", "ab" * 20])
+def test_every_mode_refuses_a_weak_secret_key(monkeypatch: pytest.MonkeyPatch, environment: str, key: str) -> None:
+    monkeypatch.setenv("ELDERCARE_ENVIRONMENT", environment)
+    monkeypatch.setenv("ELDERCARE_SECRET_KEY", key)
+    with pytest.raises(ValidationError, match=r"ELDERCARE_SECRET_KEY (is|repeats)"):
+        load_settings()
+
+
+def test_an_unset_key_in_development_is_random_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = load_settings().secret_key.get_secret_value(), load_settings().secret_key.get_secret_value()
+    assert first != second and len(first) >= 32
+
+
+def test_secret_key_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key = tmp_path / "secret_key"
+    key.write_text("k" * 4 + "a-key-from-a-file-0123456789abcdef\n")
     monkeypatch.setenv("ELDERCARE_ENVIRONMENT", "production")
-    monkeypatch.setenv("ELDERCARE_SECRET_KEY", "a-real-long-random-secret")
-    monkeypatch.setenv("ELDERCARE_DATABASE_URL", "postgresql+psycopg://eldercare:change-me@postgres/eldercare")
-    with pytest.raises(ValidationError, match="ELDERCARE_DATABASE_URL still holds the placeholder"):
+    monkeypatch.setenv("ELDERCARE_SECRET_KEY_FILE", str(key))
+    assert load_settings().secret_key.get_secret_value() == "kkkka-key-from-a-file-0123456789abcdef"
+    key.write_text("change-me\n")
+    with pytest.raises(ValidationError, match="placeholder"):
+        load_settings()
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://eldercare:change-me@postgres/eldercare",
+                                 "postgresql+psycopg://eldercare:secret@postgres/eldercare"])
+def test_production_refuses_a_placeholder_database_password(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("ELDERCARE_ENVIRONMENT", "production")
+    monkeypatch.setenv("ELDERCARE_SECRET_KEY", "a-real-long-random-secret-3f9c1b7e2d")
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", url)
+    with pytest.raises(ValidationError, match="ELDERCARE_DATABASE_URL still holds a placeholder"):
         load_settings()
 
 

@@ -5,6 +5,7 @@ broker also drops its connection while it waits), the broker and the agents' out
 PostgreSQL is back the same ingester stores everything exactly once; then the ingester is killed with SIGKILL while
 it holds an uncommitted batch, and a restart with the same session loses nothing. VictoriaMetrics (the InfluxDB API)
 stopped: the relational path does not notice, and a graceful stop neither waits for it nor loses count of a point.
+A station lookup that fails while PostgreSQL is away holds its batch unacknowledged instead of dead-lettering it.
 """
 
 import json
@@ -15,12 +16,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import OperationalError
 
+from cloud.registry.csv_rows import StationRecord
+from cloud.registry.store import upsert_stations
+from cloud.store.models import Alert, DeadLetter, Event
 from eldercare.localservices import Mosquitto, free_port, run_victoria_metrics
+from firmware_config.schedule import Schedule
 from tests.faults.conftest import AgentProcess, agents, ingester, pg_server, registered_store, stored_keys, wait_for_all
-from tests.ingest.conftest import Station, publish, wait_until
+from tests.ingest.conftest import Station, publish, running_ingester, wait_until
 
 
 def _metric(port: int, name: str) -> float:
@@ -125,3 +130,45 @@ def _export(url: str) -> bytes:
     query = urllib.parse.quote('{__name__!=""}')
     body: bytes = urllib.request.urlopen(f"{url}/api/v1/export?match[]={query}", timeout=3).read()
     return body
+
+
+@pytest.mark.timeout(180)
+def test_station_lookup_while_postgresql_is_down_waits_instead_of_dead_lettering(
+        mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """A station the ingester has not cached yet publishes while the database is away: its lookup fails. That is
+    the database's fault, not the message's: the batch waits unacknowledged and is stored once PostgreSQL is back,
+    never filed as an invalid dead letter (which would have been acknowledged and never counted)."""
+    with pg_server() as pg:
+        engine = registered_store(pg.url, ["qd-a"])
+        try:
+            with running_ingester(mosquitto, engine, batch_ms=100) as ing:
+                # Registered after the ingester read the registry: its first message needs a fresh lookup.
+                schedule = Schedule(weekdays="1-5", hours="08:30-11:30 13:30-17:00")
+                upsert_stations(engine, [StationRecord(id="qd-new", name="新站", town="汇龙镇", grade="2A",
+                                                       schedule=schedule)])
+                new, known = Station("qd-new"), Station("qd-a")
+                messages = [new.door("open"), new.flow(3), new.call("pressed", "c-new"), known.flow(1),
+                            new.face(), new.door("closed")]
+
+                engine.dispose()  # no idle session for PostgreSQL's shutdown to wait for
+                pg.stop()
+                with pytest.raises(OperationalError):
+                    create_engine(pg.url).connect()
+                publish(mosquitto, messages)
+                # The failure really happened: the lookup failed and the batch is being retried, unacknowledged.
+                wait_until(lambda: ing.metrics.lookup_errors._value.get() >= 1, timeout=30, what="a failed lookup")
+                wait_until(lambda: ing.metrics.store_errors._value.get() >= 2, timeout=30, what="retries")
+                assert ing.totals["received"] == 0 and ing.totals["dead_letters"] == 0
+
+                pg.start()
+                wait_until(lambda: ing.totals["stored"] == len(messages), timeout=60, what="the batch stored")
+            assert ing.totals["dead_letters"] == 0
+            with engine.connect() as c:
+                assert c.execute(select(func.count()).select_from(DeadLetter)).scalar_one() == 0
+                stored = sorted(c.execute(select(Event.station_id, Event.kind)).tuples())
+                alert = c.execute(select(Alert.cause_key)).scalar_one()
+            assert stored == sorted([("qd-new", "door"), ("qd-new", "flow"), ("qd-new", "call"), ("qd-a", "flow"),
+                                     ("qd-new", "face"), ("qd-new", "door")])
+            assert alert == "call:qd-new:c-new"
+        finally:
+            engine.dispose()

@@ -3,10 +3,15 @@
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cloud.ingest.convert import Accepted, Ignored, Rejected, StationInfo, convert, fold_devices
-from tests.ingest.conftest import Station
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from cloud.ingest.convert import Accepted, Ignored, LookupFailed, Rejected, StationInfo, convert, fold_devices
+from cloud.ingest.stations import StationCache
+from tests.ingest.conftest import Station, prepare
 
 INFO = {"qd-a": StationInfo("qd-a", "汇龙镇", "3A", ZoneInfo("Asia/Shanghai"))}
 NOW = datetime(2026, 10, 12, 18, 0, tzinfo=UTC)
@@ -66,3 +71,50 @@ def test_fold_devices_keeps_the_latest_health_and_seen() -> None:
     assert (door.health_ok, door.health_at, door.last_seen_at) == (False, late, late)
     assert door.health is not None and door.health["error"] == "late"
     assert (agent.kind, agent.online, agent.health_ok) == ("agent", False, False)
+
+
+def test_a_failing_lookup_raises_instead_of_rejecting_the_message() -> None:
+    def away(_station: str) -> StationInfo | None:
+        raise OperationalError("SELECT stations", {}, ConnectionRefusedError("connection refused"))
+
+    with pytest.raises(LookupFailed, match="station lookup failed: OperationalError"):
+        convert(*Station("qd-a").door(), NOW, away)
+
+
+def test_unknown_extra_fields_are_dropped_and_counted() -> None:
+    topic, payload = Station("qd-a").face()
+    data = {**json.loads(payload), "image_jpeg_b64": "/9j/4AAQSkZJRg", "encoding": [0.1, -0.2]}
+    outcome = _convert(topic, json.dumps(data).encode())
+    assert isinstance(outcome, Accepted) and outcome.dropped == 2
+    assert "image_jpeg_b64" not in outcome.payload_text and "encoding" not in outcome.payload_text
+    assert json.loads(outcome.payload_text) == json.loads(payload)
+
+
+
+def test_the_station_cache_answers_known_stations_and_raises_for_others_while_the_database_is_away(
+        tmp_path: Path) -> None:
+    path = tmp_path / "registry.db"
+    engine = prepare(f"sqlite:///{path}")
+    cache = StationCache(engine, refresh_interval=0.0, miss_interval=60.0)
+    cache.refresh()
+    assert cache("qd-a") is not None and cache("qd-zz") is None  # a miss right after a refresh: unknown
+    engine.dispose()
+    path.unlink()  # the registry is gone: the next connection finds no `stations` table
+    refreshes = 0
+    real_refresh = cache.refresh
+
+    def counting() -> None:
+        nonlocal refreshes
+        refreshes += 1
+        real_refresh()
+
+    cache.refresh = counting  # type: ignore[method-assign]
+    info = cache("qd-a")  # due for its periodic refresh, which fails: answered from the cache
+    assert info is not None and info.id == "qd-a" and refreshes == 1
+    cache._loaded_at = float("-inf")  # as if the miss interval had passed since the last good read
+    with pytest.raises(RuntimeError, match="registry unavailable"):
+        cache("qd-new")  # the failure a moment ago is not retried for every message
+    assert refreshes == 1
+    with pytest.raises(LookupFailed, match="station lookup failed"):
+        convert(*Station("qd-new").door(), NOW, cache)
+    engine.dispose()

@@ -1,26 +1,39 @@
 """docker-compose.yml cannot run here (no Docker engine): check it the way `docker compose config` and a careful
 reviewer would — every service's image, command, ports, volumes, dependencies and mounted files."""
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from cryptography import x509
 from pydantic import ValidationError
 
+from cloud.placeholders import PLACEHOLDERS
+from cloud.provision.commands import INGESTER, WORKER
 from cloud.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, Any] = COMPOSE["services"]
 APP = ("migrate", "ingest", "worker", "api", "simulator")
+GUARD = ["/bin/sh", "/eldercare/refuse-placeholders.sh"]
+# What each guarded image runs when its entrypoint is not overridden (from the images' Dockerfiles).
+IMAGE_ENTRYPOINTS = {"postgres": ["docker-entrypoint.sh", "postgres"], "influxdb": ["/entrypoint.sh", "influxd"],
+                     "grafana": ["/run.sh"],
+                     "proxy": ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]}
+EXAMPLE = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+               if line and not line.startswith("#"))
 
 
 def test_the_production_services_are_all_there() -> None:
-    assert set(SERVICES) == {"mosquitto", "postgres", "influxdb", "grafana", *APP}
+    assert set(SERVICES) == {"mosquitto", "postgres", "influxdb", "grafana", "proxy", *APP}
     assert SERVICES["ingest"]["deploy"]["replicas"] == 2
     assert SERVICES["simulator"]["profiles"] == ["simulate"]
 
@@ -54,38 +67,83 @@ def test_app_services_share_one_image_built_from_the_dockerfile() -> None:
     assert 'ENTRYPOINT ["eldercare"]' in dockerfile
 
 
-def test_only_the_public_endpoints_are_published() -> None:
+def test_only_the_tls_endpoints_are_published() -> None:
     published = {name: s["ports"] for name, s in SERVICES.items() if "ports" in s}
-    assert published == {"mosquitto": ["8883:8883"], "grafana": ["3000:3000"], "api": ["8000:8000"]}
+    assert published == {"mosquitto": ["8883:8883"], "proxy": ["443:443", "3000:3000", "80:80"]}
     conf = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
     assert "allow_anonymous false" in conf and "listener 8883" in conf and "message_size_limit" in conf
+    assert "cafile" in conf and "certfile" in conf and not re.search(r"^listener 1883", conf, re.MULTILINE)
+
+
+def _caddy_sites() -> dict[str, str]:
+    """Site address -> its block, from the proxy's Caddyfile (top-level blocks; the global options block skipped)."""
+    text = (ROOT / "deploy/caddy/Caddyfile").read_text()
+    return {m.group(1): m.group(2) for m in re.finditer(r"^(\S+) \{\n(.*?)^\}", text, re.MULTILINE | re.DOTALL)}
+
+
+def test_the_proxy_terminates_tls_for_the_api_and_grafana_and_serves_nothing_in_clear() -> None:
+    sites = _caddy_sites()
+    upstreams = {}
+    for address, block in sites.items():
+        port = address.rsplit(":", 1)[1]
+        if address.startswith("http://"):
+            assert block.strip() == "redir https://{host}{uri} permanent", "plain HTTP may only redirect"
+            continue
+        assert address.startswith("https://{$ELDERCARE_PUBLIC_HOST}:")
+        assert "tls /certs/server.crt /certs/server.key" in block  # the bureau's certificate, never ACME
+        upstreams[port] = re.search(r"reverse_proxy \{\$\w+:(\S+)\}", block).group(1)  # type: ignore[union-attr]
+    assert upstreams == {"443": "api:8000", "3000": "grafana:3000"}
+    # The upstreams are where the services listen, and every published proxy port has a site.
+    assert SERVICES["api"]["command"][SERVICES["api"]["command"].index("--port") + 1] == "8000"
+    assert {p.split(":")[1] for p in SERVICES["proxy"]["ports"]} == {a.rsplit(":", 1)[1] for a in sites}
+    mounts = {target: source for service, source, target in _bind_mounts() if service == "proxy"}
+    assert mounts["/certs/server.crt"] == "${TLS_CERT_FILE}" and mounts["/certs/server.key"] == "${TLS_KEY_FILE}"
+    assert mounts["/etc/caddy/Caddyfile"] == "./deploy/caddy/Caddyfile"
+    assert SERVICES["grafana"]["environment"]["GF_SERVER_ROOT_URL"].startswith("https://")
+    # Behind the proxy only: the API trusts the address the proxy forwards (the login limit counts per address).
+    assert "--forwarded-allow-ips" in SERVICES["api"]["command"]
 
 
 def test_named_volumes_are_declared() -> None:
-    named = {v.split(":")[0] for s in SERVICES.values() for v in s.get("volumes", []) if not v.startswith(".")}
+    named = {v.split(":")[0] for s in SERVICES.values() for v in s.get("volumes", [])
+             if not v.startswith((".", "${"))}
     assert named == set(COMPOSE["volumes"])
 
 
 def _bind_mounts() -> list[tuple[str, str, str]]:
+    """(service, source, target); a source from .env is shown as `${VARIABLE}`."""
     mounts = []
     for name, service in SERVICES.items():
         for volume in service.get("volumes", []):
-            if volume.startswith("."):
+            from_env = re.fullmatch(r"\$\{(\w+):\?[^}]*\}:([^:]+)(:ro)?", volume)
+            if from_env:
+                mounts.append((name, "${" + from_env.group(1) + "}", from_env.group(2)))
+            elif volume.startswith("."):
                 source, target = volume.split(":")[:2]
                 mounts.append((name, source, target))
     return mounts
 
 
+def _documented_tls_hosts() -> list[str]:
+    """The --tls-host values of the provision command in the compose file's header, a <placeholder> filled in."""
+    header = COMPOSE_TEXT.split("\nname:", 1)[0]
+    command = header[header.index("provision broker"):header.index("--run-as")]
+    return [re.sub(r"^<.*>$", "broker.example.org", h) for h in re.findall(r"--tls-host (<[^>]+>|\S+)", command)]
+
+
 def test_mounted_files_exist_or_are_written_by_provision(tmp_path: Path) -> None:
     out = tmp_path / "deploy" / "provision"
+    hosts = [arg for host in _documented_tls_hosts() for arg in ("--tls-host", host)]
     result = subprocess.run(
         [sys.executable, "-m", "eldercare", "cloud", "provision", "broker", "--out", str(out),
-         "--stations", str(ROOT / "firmware_config" / "examples"), "--tls-host", "mosquitto", "--run-as", "root",
+         "--stations", str(ROOT / "firmware_config" / "examples"), *hosts, "--run-as", "root",
          "--data-dir", str(tmp_path / "data")],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     generated = [*_bind_mounts(), *(("secret", spec["file"], "") for spec in COMPOSE["secrets"].values())]
     for service, source, _ in generated:
+        if source.startswith("${"):
+            continue  # a path from .env: checked with .env.example
         if source.startswith("./deploy/provision"):
             assert (tmp_path / source).exists(), f"{service} mounts {source}, which provision does not write"
         else:
@@ -95,6 +153,28 @@ def test_mounted_files_exist_or_are_written_by_provision(tmp_path: Path) -> None
     for path in re.findall(r"/mosquitto/provision/(\S+)", conf):
         assert (out / path).exists(), f"mosquitto.conf reads {path}, which provision does not write"
     assert "deploy/provision/" in (ROOT / ".gitignore").read_text()
+
+    # The ingester and worker check the broker's certificate against the host in their URL: it must be named in it.
+    cert = x509.load_pem_x509_certificate((out / "tls" / "server.crt").read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName)
+    for name in ("ingest", "worker"):
+        environment = SERVICES[name]["environment"]
+        assert urlsplit(environment["ELDERCARE_MQTT_URL"]).hostname in names
+        assert environment["ELDERCARE_MQTT_CA_FILE"] == "/provision/tls/ca.crt"
+
+
+def test_ingester_and_worker_each_use_their_own_provisioned_account() -> None:
+    accounts = {}
+    for name, user in (("ingest", INGESTER), ("worker", WORKER)):
+        environment, secrets = SERVICES[name]["environment"], SERVICES[name]["secrets"]
+        assert environment["ELDERCARE_MQTT_USERNAME"] == user and len(secrets) == 1
+        assert environment["ELDERCARE_MQTT_PASSWORD_FILE"] == f"/run/secrets/{secrets[0]}"
+        accounts[name] = COMPOSE["secrets"][secrets[0]]["file"]
+    assert accounts == {"ingest": f"./deploy/provision/credentials/{INGESTER}.password",
+                        "worker": f"./deploy/provision/credentials/{WORKER}.password"}
+    for name in ("migrate", "api"):  # no broker account where none is needed
+        assert "ELDERCARE_MQTT_USERNAME" not in SERVICES[name]["environment"] and "secrets" not in SERVICES[name]
 
 
 def test_grafana_provisioning_points_at_the_mounted_dashboards() -> None:
@@ -107,19 +187,82 @@ def test_grafana_provisioning_points_at_the_mounted_dashboards() -> None:
         assert variable in SERVICES["grafana"]["environment"], f"grafana needs {variable}"
 
 
-def test_secrets_come_from_dotenv_and_placeholders_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = (ROOT / "docker-compose.yml").read_text()
-    required = set(re.findall(r"\$\{(\w+):\?", text))
-    example = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
-                   if line and not line.startswith("#"))
-    assert required <= set(example), f"missing from .env.example: {required - set(example)}"
-    assert all(example[name] == "change-me" for name in required)
+def test_secrets_come_from_dotenv_and_the_app_refuses_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    required = set(re.findall(r"\$\{(\w+):\?", COMPOSE_TEXT))
+    assert required <= set(EXAMPLE), f"missing from .env.example: {required - set(EXAMPLE)}"
+    paths = {"TLS_CERT_FILE", "TLS_KEY_FILE"}
+    assert all(EXAMPLE[name] == "change-me" for name in required - paths)
+    assert all(EXAMPLE[name].startswith("./deploy/tls/") for name in paths)
+    assert "deploy/tls/" in (ROOT / ".gitignore").read_text()  # the private key never committed
     # The app services, given .env.example as it is, refuse to start.
     environment = {k: str(v) for k, v in SERVICES["api"]["environment"].items()}
     for key, value in environment.items():
-        value = re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: example[m.group(1)], value)
+        value = re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: EXAMPLE[m.group(1)], value)
         monkeypatch.setenv(key, value)
-    monkeypatch.delenv("ELDERCARE_MQTT_PASSWORD_FILE")
-    monkeypatch.setenv("ELDERCARE_SECRET_KEY", example["ELDERCARE_SECRET_KEY"])
+    monkeypatch.setenv("ELDERCARE_SECRET_KEY", EXAMPLE["ELDERCARE_SECRET_KEY"])
     with pytest.raises(ValidationError, match="placeholder"):
         load_settings()
+
+
+def _guarded() -> dict[str, list[str]]:
+    """Service -> the variables its entrypoint guard checks."""
+    guarded = {}
+    for name, service in SERVICES.items():
+        entrypoint = service.get("entrypoint")
+        if entrypoint:
+            assert entrypoint[:2] == GUARD, f"{name}: an entrypoint other than the guard"
+            guarded[name] = entrypoint[2:entrypoint.index("--")]
+    return guarded
+
+
+def test_every_service_that_cannot_check_its_own_secrets_is_guarded() -> None:
+    guarded = _guarded()
+    assert set(guarded) == set(IMAGE_ENTRYPOINTS)
+    for name, variables in guarded.items():
+        service = SERVICES[name]
+        # Then the image's own entrypoint and command, exactly as without the guard.
+        entrypoint = service["entrypoint"]
+        assert [*entrypoint[entrypoint.index("--") + 1:], *service.get("command", [])] == IMAGE_ENTRYPOINTS[name]
+        assert "./deploy/checks/refuse-placeholders.sh:/eldercare/refuse-placeholders.sh:ro" in service["volumes"]
+        # Every secret the service is given from .env is one the guard checks.
+        from_env = {k for k, v in service["environment"].items() if re.search(r"\$\{\w+:\?", str(v))}
+        # (Grafana's copy of the InfluxDB token is the one InfluxDB's own guard and the app services check.)
+        assert set(variables) == from_env - {"GF_SERVER_ROOT_URL", "ELDERCARE_INFLUX_TOKEN"}, name
+    assert "GRAFANA_ADMIN_PASSWORD" in SERVICES["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+
+
+def _run_guard(variables: dict[str, str], *names: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ["PATH"], **variables}
+    return subprocess.run(["/bin/sh", str(ROOT / "deploy/checks/refuse-placeholders.sh"), *names, "--",
+                           "echo", "started"], env=env, capture_output=True, text=True, timeout=30, check=False)
+
+
+@pytest.mark.parametrize("service", sorted(IMAGE_ENTRYPOINTS))
+def test_the_guard_refuses_the_example_values_in_one_line(service: str) -> None:
+    variables = _guarded()[service]
+    env: dict[str, str] = {}
+    for name in variables:
+        value = str(SERVICES[service]["environment"][name])
+        env[name] = re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: EXAMPLE[str(m.group(1))], value)
+    refused = _run_guard(env, *variables)
+    assert refused.returncode == 78 and refused.stdout == ""
+    assert len(refused.stderr.splitlines()) == 1 and "placeholder" in refused.stderr
+    good = {name: "k9P2-vQ7x-Lm4Z-aR8t-Yw3N" if "HOST" not in name else "eldercare.bureau.gov.cn"
+            for name in variables}
+    started = _run_guard(good, *variables)
+    assert (started.returncode, started.stdout) == (0, "started\n"), started.stderr
+
+
+@pytest.mark.parametrize("value", ["", "x", "secret", "Change-Me", "my-changeme-password-123", "short-but-real"])
+def test_the_guard_refuses_empty_placeholder_and_short_passwords(value: str) -> None:
+    result = _run_guard({"GF_SECURITY_ADMIN_PASSWORD": value}, "GF_SECURITY_ADMIN_PASSWORD")
+    assert result.returncode == 78 and "GF_SECURITY_ADMIN_PASSWORD" in result.stderr
+    unset = _run_guard({}, "GF_SECURITY_ADMIN_PASSWORD")
+    assert unset.returncode == 78
+
+
+def test_the_guard_knows_the_same_placeholders_as_the_app() -> None:
+    script = (ROOT / "deploy/checks/refuse-placeholders.sh").read_text()
+    listed = re.search(r'^PLACEHOLDERS=" (.*) "$', script, re.MULTILINE)
+    assert listed is not None
+    assert set(listed.group(1).split()) == PLACEHOLDERS - {""}

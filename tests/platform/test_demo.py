@@ -19,6 +19,9 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
             "--data-dir", str(tmp_path / "demo")]
     with running(args, tmp_path, port) as demo:
         demo.wait_for_line("logins (password", timeout=120)
+        # The simulated fleet connects without passwords: allowed, loudly, and only on loopback.
+        assert "warning: --allow-anonymous" in "".join(demo.lines)
+        assert "on 127.0.0.1:" in demo.wait_for_line("MQTT broker", timeout=1)
         demo.wait_for_line("the demo is live", timeout=300)
         headers = login(demo.api, "admin", PASSWORD)
 

@@ -39,6 +39,24 @@ def test_invalid_message_from_stdin_prints_one_line_per_problem() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_nan_and_infinity_are_refused_naming_the_field(tmp_path: Path) -> None:
+    # What a vendor's health report looked like when a sensor read nothing: accepted before, refused now.
+    text = json.dumps(event("counter-1", ok=True))[:-1] + ', "detail": {"temp_c": NaN, "range": [0, Infinity]}}'
+    path = tmp_path / "health.json"
+    path.write_text(text)
+    assert json.loads(text)["detail"]["range"][1] == float("inf")  # Python's own parser takes it silently
+    result = run("contract", "check", f"eldercare/v1/{STATION}/counter-1/health", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "detail.temp_c: NaN is not allowed (JSON has no NaN or Infinity; send null or leave it out)",
+        "detail.range.1: Infinity is not allowed (JSON has no NaN or Infinity; send null or leave it out)",
+    ]
+    face = json.dumps(event("cam-1", person="elder-7", role="elder"))[:-1] + ', "distance": -Infinity}'
+    result = run("contract", "check", f"eldercare/v1/{STATION}/cam-1/face", "-", stdin=face.encode())
+    assert (result.returncode, result.stdout) == (
+        1, "distance: -Infinity is not allowed (JSON has no NaN or Infinity; send null or leave it out)\n")
+
+
 def test_bad_topic_is_one_problem_line() -> None:
     result = run("contract", "check", "eldercare/v1/Bad/door-1/door", "-", stdin=b"{}")
     assert result.returncode == 1

@@ -54,3 +54,9 @@ def test_63_character_id_is_the_limit() -> None:
 def test_building_a_topic_refuses_reserved_and_bad_device_ids(device: str) -> None:
     with pytest.raises(ProtocolError):
         device_topic("s1", device, "door")
+
+
+@pytest.mark.parametrize("station", ["eldercare-ingest", "eldercare-worker", "agent", "cmd", "eldercare"])
+def test_a_topic_for_a_reserved_station_id_is_refused(station: str) -> None:
+    with pytest.raises(ProtocolError, match="reserved"):
+        parse_topic(f"eldercare/v1/{station}/door-1/door")

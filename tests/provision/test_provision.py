@@ -108,14 +108,14 @@ def test_a_station_publishes_only_as_itself(broker_dir: tuple[Path, int, int]) -
 
 def test_a_station_reads_only_its_own_commands(broker_dir: tuple[Path, int, int]) -> None:
     out, plain, _ = broker_dir
-    with connected(plain, "eldercare-ingest", credential(out, "eldercare-ingest")) as ingester, \
+    with connected(plain, "eldercare-worker", credential(out, "eldercare-worker")) as worker, \
             connected(plain, "qd-a", credential(out, "qd-a")) as a, \
             connected(plain, "qd-b", credential(out, "qd-b")) as b:
         a.subscribe("eldercare/v1/qd-b/cmd/#")
         a.subscribe("eldercare/v1/qd-a/cmd/#")
         b.subscribe("eldercare/v1/qd-b/cmd/#")
-        ingester.publish("eldercare/v1/qd-b/cmd/call-ack", b"for b")
-        ingester.publish("eldercare/v1/qd-a/cmd/call-ack", b"for a")
+        worker.publish("eldercare/v1/qd-b/cmd/call-ack", b"for b")
+        worker.publish("eldercare/v1/qd-a/cmd/call-ack", b"for a")
         _wait(lambda: bool(a.messages and b.messages))
     # Mosquitto grants the subscription but never delivers B's commands to A.
     assert a.messages == [("eldercare/v1/qd-a/cmd/call-ack", b"for a")]
@@ -164,7 +164,9 @@ def test_provision_station_adds_one_and_keeps_passwords(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     assert credential(tmp_path, "qd-new") == password
     acl = (tmp_path / "acl").read_text()
-    assert "user qd-new\ntopic write eldercare/v1/qd-new/#\ntopic read eldercare/v1/qd-new/cmd/#" in acl
+    assert "user qd-new\ntopic write eldercare/v1/qd-new/+/call\n" in acl
+    assert "topic write eldercare/v1/qd-new/agent/status\ntopic read eldercare/v1/qd-new/cmd/#\n" in acl
+    assert "eldercare/v1/qd-new/#" not in acl  # never its own cmd/ topics
     assert "user qd-other" in acl
     bad = runner.invoke(cloud, ["provision", "station", "QD/X", "--out", str(tmp_path)])
     assert bad.exit_code == 1 and "only a-z, 0-9 and '-'" in bad.output

@@ -1,3 +1,4 @@
+import hashlib
 import shutil
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -153,3 +154,25 @@ def test_0004_keeps_stored_events_and_lets_them_outlive_their_station(db_url: st
             "id": event_id, "ts": ts, "station_id": "qd-huilong-01", "device_id": "door-1", "kind": "door",
             "local_date": date(2026, 10, 12), "received_at": ts, "payload": payload})
     engine.dispose()
+
+
+def test_0005_cuts_stored_dead_letters_to_4_kib_with_size_and_hash(db_url: str) -> None:
+    engine = make_engine(db_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+    junk, small = bytes(range(256)) * 40_000, b'{"v": 2}'  # 10 MB kept whole before
+    with engine.begin() as connection:
+        for payload in (junk, small):
+            connection.execute(text("INSERT INTO dead_letters (received_at, topic, payload, reason) "
+                                    "VALUES (:t, 'eldercare/v1/qd-a/x/door', :p, 'invalid')"),
+                               {"t": datetime(2026, 10, 12, tzinfo=UTC), "p": payload})
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT payload, payload_size, payload_sha256 FROM dead_letters ORDER BY id"))
+        stored = [(bytes(p), size, digest) for p, size, digest in rows]
+    assert stored == [(junk[:4096], len(junk), hashlib.sha256(junk).hexdigest()),
+                      (small, len(small), hashlib.sha256(small).hexdigest())]
+    engine.dispose()
+

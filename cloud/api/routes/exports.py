@@ -11,7 +11,7 @@ from cloud.api import derived_view
 from cloud.api.assessment import assessment, monthly_report
 from cloud.api.deps import ConfigDep, SessionDep, StationViewer, SupervisorUser
 from cloud.api.routes.activities import to_out
-from cloud.api.schemas import AssessmentRow
+from cloud.api.schemas import AssessmentRow, StationIdParam
 from cloud.api.scope import get_visible_station, station_condition
 from cloud.api.sheets import MEDIA, Format, render
 from cloud.api.yearfacts import year_facts
@@ -22,7 +22,7 @@ from cloud.store.users import Activity
 
 router = APIRouter(tags=["exports"])
 
-StationId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+StationId = StationIdParam
 YearPath = Annotated[int, Path(ge=2020, le=2100)]
 MonthPath = Annotated[str, Path(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
 FormatQuery = Annotated[Format, Query(description="xlsx or csv")]

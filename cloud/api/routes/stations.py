@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 
 from cloud.api import derived_view
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
-from cloud.api.schemas import DayOut, MonthOut, StationOut, TodayState
+from cloud.api.schemas import DayOut, MonthOut, StationIdParam, StationOut, TodayState
 from cloud.api.scope import STATION_DATA_ROLES, get_visible_station, station_condition
 from cloud.store.models import Alert, AlertStatus, Device, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
-StationId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+StationId = StationIdParam
 DayParam = Annotated[date, Path(description="yyyy-mm-dd")]
 MonthParam = Annotated[str, Path(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
 Grade = Annotated[str | None, Query(pattern=r"^[2-5]A$")]
