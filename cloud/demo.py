@@ -56,7 +56,7 @@ def create_users(supervisor: Supervisor, fleet: Fleet) -> list[tuple[str, str, l
 
 
 class Api:
-    """The demo's own API client: it plans spot checks as the bureau and acknowledges a call as dispatch."""
+    """The demo's own API client: it acknowledges a call as dispatch."""
 
     def __init__(self, base: str) -> None:
         self.http = httpx.Client(base_url=base + "api/v1", timeout=30)

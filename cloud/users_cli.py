@@ -7,7 +7,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from cloud.store.options import data_dir_option, database_url
+from cloud.store.options import data_dir_option, database_url, open_store
 from station_protocol.ids import station_id_problem
 
 MIN_PASSWORD = 8
@@ -28,7 +28,7 @@ def users() -> None:
 def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_dir: Path | None) -> None:
     """Create user NAME; the password is the first line of standard input (e.g. `echo pw | eldercare users add ...`)."""
     from cloud.api.security import hash_password
-    from cloud.store.db import make_engine, make_session_factory, safe_url
+    from cloud.store.db import make_session_factory, safe_url
     from cloud.store.models import Station
     from cloud.store.users import User, UserTown
 
@@ -53,7 +53,7 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
         raise click.ClickException(f"the password on standard input must be at least {MIN_PASSWORD} characters")
 
     url = database_url(data_dir)
-    engine = make_engine(url)
+    engine = open_store(url)
     try:
         with make_session_factory(engine)() as session:
             if session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -66,8 +66,7 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
             session.commit()
     except OperationalError as exc:
         first = str(exc.orig).strip().splitlines()[0]
-        hint = "run 'eldercare cloud migrate' first?"
-        raise click.ClickException(f"cannot write {safe_url(url)}: {first} ({hint})") from None
+        raise click.ClickException(f"cannot write {safe_url(url)}: {first}") from None
     finally:
         engine.dispose()
     scope = {"town": f" for {', '.join(towns)}", "station": f" at {station}"}.get(role, "")
@@ -78,17 +77,15 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
 @data_dir_option
 def list_users(data_dir: Path | None) -> None:
     """List users: name, role, scope, and whether they may log in."""
-    from cloud.store.db import make_engine, make_session_factory
+    from cloud.store.db import make_session_factory
     from cloud.store.users import User
 
-    engine = make_engine(database_url(data_dir))
+    engine = open_store(database_url(data_dir))
     try:
         with make_session_factory(engine)() as session:
             for user in session.scalars(select(User).order_by(User.role, User.name)):
                 scope = ", ".join(user.town_names) or user.station_id or "-"
                 click.echo(f"{user.name}\t{user.role}\t{scope}\t{'active' if user.active else 'disabled'}")
-    except OperationalError:
-        raise click.ClickException("no users table; run 'eldercare cloud migrate' first") from None
     finally:
         engine.dispose()
 
@@ -101,10 +98,10 @@ def disable(name: str, enable: bool, data_dir: Path | None) -> None:
     """Stop user NAME from logging in and revoke their tokens (open live streams close within seconds); --enable
     lets them log in again, with new tokens only."""
     from cloud.api.tokens import revoke_all
-    from cloud.store.db import make_engine, make_session_factory
+    from cloud.store.db import make_session_factory
     from cloud.store.users import User
 
-    engine = make_engine(database_url(data_dir))
+    engine = open_store(database_url(data_dir))
     try:
         with make_session_factory(engine)() as session:
             user = session.scalars(select(User).where(User.name == name)).first()

@@ -66,7 +66,7 @@ def build_fleet(count: int, first: date, last: date, now: datetime, offline_hour
     grades = ["2A", "3A", "4A", *[GRADES[i % len(GRADES)] for i in range(3, count)]]
     stations = [station_config(i, grade, counter_interval_s) for i, grade in enumerate(grades)]
     weekdays = [d for d in (first + timedelta(days=i) for i in range((last - first).days + 1))
-                if d.isoweekday() <= 5 and d < now.date()]
+                if d.isoweekday() <= 5 and d < last]
     # Three working days spread over the span, the last one not too recent.
     check_days = [weekdays[len(weekdays) * k // 4] for k in (1, 2, 3)] if len(weekdays) >= 4 else weekdays[:3]
     return Fleet(stations, closed_on_checks=stations[0].station, below_threshold=stations[1].station,

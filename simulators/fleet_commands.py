@@ -6,26 +6,42 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
 from simulators.day_events import SimEvent
 from simulators.fleet import Fleet, build_fleet, fleet_events, stations_csv
 from simulators.publisher import BrokerTarget, FleetPublisher, SimClock, replay
+from simulators.scenario import DEFAULT_SCHEDULE
+
+DEFAULT_TIMEZONE = DEFAULT_SCHEDULE.timezone
 
 
 @dataclass(frozen=True)
 class Span:
-    """The simulated span: from `first` (local midnight of `days` ago) until the end of today."""
+    """The simulated span: from `first` (local midnight of `days` ago) until the end of today, dates in the
+    stations' zone (a fleet shares one: at 00:10 in Shanghai, today is already the next day there)."""
 
     first: date
     last: date
     now: datetime
+    timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
-    def last_days(cls, days: int, now: datetime | None = None) -> "Span":
+    def last_days(cls, days: int, now: datetime | None = None, timezone: str = DEFAULT_TIMEZONE) -> "Span":
         now = now or datetime.now(UTC)
-        return cls((now - timedelta(days=days)).date(), now.date(), now)
+        today = now.astimezone(ZoneInfo(timezone)).date()
+        return cls(today - timedelta(days=days), today, now, timezone)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def day_number(self, at: datetime) -> int:
+        """1 for the first day, `days` for today: the counters' midnight reading of a day carries the next date."""
+        local = at.astimezone(ZoneInfo(self.timezone)).date()
+        return min(max((local - self.first).days + 1, 1), self.days)
 
 
 def parse_broker(text: str) -> tuple[str, int]:
@@ -39,15 +55,16 @@ def run_fleet(fleet: Fleet, target: BrokerTarget, span: Span, speed: float, seed
               say: Callable[[str], None] | None = None, caught_up: threading.Event | None = None) -> int:
     """Replay the span on the accelerated clock (it never runs ahead of real time, so today goes live)."""
     publisher = FleetPublisher(target, [s.station for s in fleet.stations])
-    clock = SimClock(datetime.combine(span.first, datetime.min.time(), UTC), speed)
-    total_days = (span.last - span.first).days + 1
-    seen_days: set[date] = set()
+    clock = SimClock(datetime.combine(span.first, datetime.min.time(), ZoneInfo(span.timezone)), speed)
+    said = 0
 
     def progress(event: SimEvent, count: int) -> None:
-        day = event.at.date()
-        if say is not None and day not in seen_days:
-            seen_days.add(day)
-            say(f"simulating {day}  (day {len(seen_days)}/{total_days}, {count:,} messages so far)")
+        nonlocal said
+        number = span.day_number(event.at)
+        if say is not None and number > said:
+            said = number
+            say(f"simulating {span.first + timedelta(days=number - 1)}  (day {number}/{span.days}, "
+                f"{count:,} messages so far)")
 
     try:
         return replay(fleet_events(fleet, span.first, span.last, seed), publisher, clock, stop, progress, caught_up)

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from cloud.api import errors, metrics
+from cloud.api import docs_page, errors, metrics
 from cloud.api.body_limit import BodyLimit
 from cloud.api.config import ApiConfig
 from cloud.api.dashboard import dashboard_dir
@@ -20,6 +20,7 @@ from cloud.api.routes import (
     alerts,
     auth,
     calendar,
+    closures,
     exports,
     health,
     overview,
@@ -70,14 +71,15 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
         description="Community eldercare stations: opening, service counts, spot checks, alerts, assessments.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # docs_page serves it from vendored files instead of a CDN
         redoc_url=None,
     )
     errors.install(app)
     metrics.install(app)
     app.include_router(health.router)
+    docs_page.install(app, API_PREFIX)
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
-    for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar):
+    for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures):
         app.include_router(module.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())
     # Added last, so it runs first: an oversized body is refused before any other middleware or route reads it.

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from cloud.store.options import data_dir_option, settings_for
+from cloud.store.options import data_dir_option, open_store, settings_for
 
 
 @click.command()
@@ -20,8 +20,7 @@ def api(host: str, port: int, forwarded_allow_ips: str | None, data_dir: Path | 
 
     from cloud.api.app import create_app
     from cloud.derive.deployment import ConfigFileError, read_holidays, read_rules
-    from cloud.store.db import make_engine, safe_url
-    from cloud.store.migrate import SchemaNotReady, require_schema
+    from cloud.store.db import safe_url
 
     settings = settings_for(data_dir)
     try:  # the app reads them again in its lifespan; checked here so a broken file is one line, not a traceback
@@ -31,13 +30,7 @@ def api(host: str, port: int, forwarded_allow_ips: str | None, data_dir: Path | 
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
     url = settings.resolved_database_url
-    engine = make_engine(url)
-    try:
-        require_schema(engine)
-    except SchemaNotReady as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
+    open_store(url).dispose()
     click.echo(f"eldercare API and dashboard on http://{host}:{port}/ (database {safe_url(url)})", err=True)
     # Live streams never end by themselves: give them a few seconds on SIGTERM, then stop.
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,

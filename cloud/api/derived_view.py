@@ -1,17 +1,23 @@
 """Read the worker's derived results for display: a station-day with its timeline, a station-month with its days."""
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cloud.api.schemas import DayOut, DeviceHealth, MonthDay, MonthOut, Segment
+from cloud.derive.calendar_store import load_calendar
+from cloud.rules.calendar import DayPlan, plan_day
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.derived import DayResult, MonthResult
-from cloud.store.models import Device, Event, Station
+from cloud.store.models import Device, Event, Station, StationException
 from cloud.store.users import Activity
+from firmware_config.schedule import Schedule
 
 # Evidence spans as the rules print them: "08:30-11:30", or "08:31:05+40s" for spans under a minute.
 _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -25,18 +31,97 @@ def state_so_far(record: DayRecord) -> str:
     return (record.verdict_so_far or record.verdict).value
 
 
-def today_states(session: Session, station_ids: Select[tuple[str]], day: date) -> dict[str, tuple[str, float | None]]:
-    """Today's state so far and compliance so far for the stations in `station_ids` that have a derived result."""
-    rows = session.execute(
-        select(DayResult.station_id, DayResult.record).where(
-            DayResult.local_date == day, DayResult.station_id.in_(station_ids)
-        )
-    ).tuples()
+def state_at(plan: DayPlan, record: DayRecord | None, now: datetime) -> str:
+    """A station's state today at `now`. Before its first working session begins nothing can be judged yet: the
+    station is `not_started`, not offline (the derived day counts hours still to come as unknown). `record` is None
+    when nothing was derived for the day yet."""
+    if record is not None and record.verdict.value in ("excused", "not_scheduled"):
+        return record.verdict.value
+    if plan.excused is not None and plan.working:
+        return "excused"
+    if plan.working is False or (plan.working and not plan.sessions):
+        return "not_scheduled"
+    if plan.sessions and now.timestamp() < min(start for start, _ in plan.sessions):
+        return "not_started"
+    if record is None:
+        return "no_data"
+    return state_so_far(record)
+
+
+class Scheduled(Protocol):
+    """What planning a station's day needs: a Station, or a row of just these columns (cheaper for a fleet)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def weekdays(self) -> str: ...
+    @property
+    def hours(self) -> str: ...
+    @property
+    def open_on_holidays(self) -> bool: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+SCHEDULE_COLUMNS = (Station.id, Station.weekdays, Station.hours, Station.open_on_holidays, Station.timezone)
+
+
+def _among(column: InstrumentedAttribute[str], ids: Sequence[str],
+           visible: ColumnElement[bool] | None) -> ColumnElement[bool]:
+    """`column` is one of these stations: by the scope's own condition when given (a fleet's ids would be a thousand
+    bound parameters), else by the list."""
+    if visible is not None:
+        return column.in_(select(Station.id).where(visible))
+    return column.in_(list(ids))
+
+
+def today_plans(session: Session, stations: Sequence[Scheduled], now: datetime,
+                visible: ColumnElement[bool] | None = None) -> dict[str, DayPlan]:
+    """Each station's plan for its own today at `now`, with an approved closure of that day, by the calendar in force
+    (the worker's). `visible`, when given, is the condition that selected `stations`."""
+    calendar = load_calendar(session)
+    zones = {tz: now.astimezone(ZoneInfo(tz)).date() for tz in {s.timezone for s in stations}}
+    todays = {s.id: zones[s.timezone] for s in stations}
+    closures: dict[str, dict[date, str]] = {}
+    if todays:
+        rows = session.execute(select(StationException.station_id, StationException.date, StationException.reason)
+                               .where(_among(StationException.station_id, list(todays), visible),
+                                      StationException.date.in_(set(zones.values())))).tuples()
+        for sid, day, reason in rows:
+            closures.setdefault(sid, {})[day] = reason
+    # Stations share a handful of schedules: plan each schedule once (a fleet's overview asks for all of them).
+    plans: dict[tuple[str, str, bool, str, date], DayPlan] = {}
     out = {}
-    for sid, stored in rows:
-        record = DayRecord.model_validate(stored)
-        share = record.compliance_so_far if record.compliance_so_far is not None else record.compliance
-        out[sid] = (state_so_far(record), share)
+    for s in stations:
+        key = (s.weekdays, s.hours, s.open_on_holidays, s.timezone, todays[s.id])
+        if key not in plans:
+            schedule = Schedule(weekdays=s.weekdays, hours=s.hours,  # parsed by the model
+                                open_on_holidays=s.open_on_holidays, timezone=s.timezone)
+            plans[key] = plan_day(schedule, todays[s.id], calendar=calendar)
+        closed = closures.get(s.id, {}).get(todays[s.id])
+        out[s.id] = plans[key] if closed is None else replace(plans[key], excused=closed)
+    return out
+
+
+def today_states(session: Session, stations: Sequence[Scheduled], now: datetime,
+                 visible: ColumnElement[bool] | None = None) -> dict[str, tuple[str, float | None]]:
+    """Today's state at `now` (see `state_at`) and compliance so far, for every station in `stations` (selected
+    by `visible`, when given)."""
+    plans = today_plans(session, stations, now, visible)
+    days = {p.day for p in plans.values()}
+    among = _among(DayResult.station_id, list(plans), visible)
+    records: dict[str, DayRecord] = {}
+    if days:
+        found = session.execute(select(DayResult.station_id, DayResult.local_date, DayResult.record)
+                                .where(among, DayResult.local_date.in_(days))).tuples()
+        records = {sid: DayRecord.model_validate(stored) for sid, day, stored in found
+                   if sid in plans and plans[sid].day == day}
+    out = {}
+    for sid, plan in plans.items():
+        record = records.get(sid)
+        share = None if record is None else (
+            record.compliance_so_far if record.compliance_so_far is not None else record.compliance)
+        out[sid] = (state_at(plan, record, now), share)
     return out
 
 
@@ -57,8 +142,10 @@ def _segment(text: str, state: str, day: date, zone: ZoneInfo) -> Segment | None
     return None
 
 
-def timeline(record: DayRecord, day: date, zone: ZoneInfo) -> list[Segment]:
-    """Open, closed and unknown spans of the scheduled hours, in time order, each with the evidence behind it."""
+def timeline(record: DayRecord, day: date, zone: ZoneInfo, now: datetime | None = None) -> list[Segment]:
+    """Open, closed and unknown spans of the scheduled hours, in time order, each with the evidence behind it.
+    With `now` (today), the scheduled time after it is `upcoming`: it has not happened, so it is neither unknown
+    nor judged."""
     evidence = record.evidence
     segments = []
     for state, spans in (("open", evidence.open), ("closed", evidence.closed), ("unknown", evidence.unknown)):
@@ -72,7 +159,31 @@ def timeline(record: DayRecord, day: date, zone: ZoneInfo) -> list[Segment]:
                                     presence=evidence.presence)
         elif segment.state == "unknown":
             segment.evidence.update(equipment_off=record.equipment_off)
-    return sorted(segments, key=lambda s: s.start)
+    segments.sort(key=lambda s: s.start)
+    if now is None:
+        return segments
+    joined: list[Segment] = []
+    for part in (part for segment in segments for part in _split_at(segment, now)):
+        if joined and part.state == joined[-1].state == "upcoming" and joined[-1].end == part.start:
+            joined[-1] = joined[-1].model_copy(update={"end": part.end})
+        else:
+            joined.append(part)
+    return joined
+
+
+def _split_at(segment: Segment, now: datetime) -> list[Segment]:
+    now = now.astimezone(segment.start.tzinfo)  # the split keeps the station's offset in what it prints
+    # Whatever the rules inferred past now (a reading covers the minutes after it) has not happened yet.
+    if segment.end <= now:
+        return [segment]
+    if segment.start >= now:
+        return [segment.model_copy(update={"state": "upcoming"})]
+    return [segment.model_copy(update={"end": now}), segment.model_copy(update={"start": now, "state": "upcoming"})]
+
+
+def spans_text(segments: Sequence[Segment], state: str, zone: ZoneInfo) -> list[str]:
+    """The `state` segments as local `HH:MM-HH:MM`, the way the day's evidence prints spans."""
+    return [f"{s.start.astimezone(zone):%H:%M}-{s.end.astimezone(zone):%H:%M}" for s in segments if s.state == state]
 
 
 def devices(session: Session, station_id: str) -> list[DeviceHealth]:
@@ -99,16 +210,25 @@ def event_counts(session: Session, station_id: str, day: date) -> dict[str, int]
     return {kind: int(n) for kind, n in rows}
 
 
-def day_out(session: Session, station: Station, day: date) -> DayOut | None:
-    """The station-day: the stored day line, the timeline, device health and event counts; None if never derived."""
+def day_out(session: Session, station: Station, day: date, now: datetime | None = None) -> DayOut | None:
+    """The station-day: the stored day line, the timeline, device health and event counts; None if never derived.
+    `now` is given for today: the timeline then marks the hours still to come as upcoming."""
     row = session.get(DayResult, (station.id, day))
     if row is None:
         return None
     record = DayRecord.model_validate(row.record)
+    zone = ZoneInfo(station.timezone)
+    segments = timeline(record, day, zone, now)
+    extra: dict[str, Any] = {}
+    if now is not None:
+        extra.update(as_of=now.astimezone(zone), unknown_so_far=spans_text(segments, "unknown", zone),
+                     upcoming=spans_text(segments, "upcoming", zone))
     return DayOut(
         **record.model_dump(),
         station_name=station.name,
-        timeline=timeline(record, day, ZoneInfo(station.timezone)),
+        timeline=segments,
+        timezone=station.timezone,
+        **extra,
         devices=devices(session, station.id),
         counts=event_counts(session, station.id, day),
         derived_at=row.computed_at,
@@ -147,3 +267,20 @@ def month_out(session: Session, station: Station, first: date) -> MonthOut | Non
             for d in days
         ],
     )
+
+
+# A day "holds data" when something was seen: a judged opening state, or visitors. A day not started yet, or one
+# the worker filled in for a silent station, does not.
+_HELD = ("open", "closed", "partial")
+
+
+def latest_data_day(session: Session, visible: ColumnElement[bool], upto: date,
+                    since: date | None = None) -> date | None:
+    """The latest date up to `upto` (and from `since`) on which a station matching `visible` holds data."""
+    held = or_(DayResult.verdict.in_(_HELD), DayResult.person_times > 0)
+    query = (select(func.max(DayResult.local_date)).join(Station, Station.id == DayResult.station_id)
+             .where(visible, DayResult.local_date <= upto, held))
+    if since is not None:
+        query = query.where(DayResult.local_date >= since)
+    found: date | None = session.scalar(query)
+    return found

@@ -21,7 +21,8 @@ def _station_id(value: str) -> str:
 # Station ids in bodies and paths: the same rule as the registry and the broker (a 422 with the reason).
 StationIdValue = Annotated[str, Field(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
 StationIdParam = Annotated[str, Path(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
-TodayState = Literal["open", "closed", "partial", "unknown", "excused", "not_scheduled", "no_data"]
+TodayState = Literal["open", "closed", "partial", "unknown", "excused", "not_scheduled", "not_started", "no_data"]
+Day = date  # for models with a field named `date`
 
 
 class Token(BaseModel):
@@ -37,6 +38,7 @@ class Me(BaseModel):
     station: str | None
     alert_actions: dict[Literal["acknowledge", "resolve"], list[str]] = Field(
         description="the alert kinds this user may acknowledge and resolve (within the alerts they see)")
+    timezone: str = Field(description="the deployment's zone (IANA name): the dashboard shows every time in it")
 
 
 class StationOut(BaseModel):
@@ -50,8 +52,8 @@ class StationOut(BaseModel):
     weekdays: str
     hours: str
     today: TodayState | None = Field(
-        description="today's verdict so far, `no_data` before anything was derived; null for dispatch, which sees "
-        "no verdicts")
+        description="today's verdict so far; `not_started` before its first working session begins, `no_data` when "
+        "nothing was derived after that; null for dispatch, which sees no verdicts")
     compliance: float | None = Field(description="open share of today's scheduled minutes so far")
     online: bool | None = Field(description="the station's agent is online (its retained status); null for dispatch")
     active_alerts: int = Field(description="unresolved alerts of the station that this user may list")
@@ -64,6 +66,7 @@ class TownCount(BaseModel):
     closed: int
     partial: int
     unknown: int
+    not_started: int = Field(description="working today, but its first session has not begun yet (not offline)")
     other: int = Field(description="excused, not scheduled, or nothing derived yet")
 
 
@@ -81,17 +84,22 @@ class Overview(BaseModel):
     """The overview page in one answer: today's states by town, active alerts, month-to-date progress by grade."""
 
     date: date
-    month: str
+    month: str = Field(description="the month the grade progress is for: the current month, or the latest month "
+                       "holding results while the current one has none yet")
+    current_month: str
+    now: datetime = Field(description="the server's time, in the deployment's zone")
     towns: list[TownCount]
     grades: list[GradeProgress]
     active_alerts: int
     active_emergencies: int
+    agents_offline: int = Field(description="stations whose agent is offline now, whatever their opening state")
 
 
 class Segment(BaseModel):
     start: datetime
     end: datetime
-    state: Literal["open", "closed", "unknown"]
+    state: Literal["open", "closed", "unknown", "upcoming"] = Field(
+        description="`upcoming`: today's scheduled time still to come (not judged)")
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -116,15 +124,22 @@ class DayOut(DayRecord):
     counts: dict[str, int] = Field(description="events of each kind received for the day")
     derived_at: datetime = Field(description="when the worker last recomputed it")
     state_so_far: str | None = Field(
-        default=None, description="today only: the state judged on the scheduled minutes so far (the verdict "
-        "counts the hours still to come as unknown)")
+        default=None, description="today only: the state judged on the hours known so far (the verdict counts the "
+        "hours still to come as unknown); `not_started` before the first session")
+    timezone: str = Field(description="the station's zone: the timeline's times are in it")
+    as_of: datetime | None = Field(default=None, description="today only: the time the state is judged at")
+    unknown_so_far: list[str] | None = Field(
+        default=None, description="today only: unknown spans up to now (`HH:MM-HH:MM`, station time)")
+    upcoming: list[str] | None = Field(default=None, description="today only: scheduled spans still to come")
+    latest_data_day: Day | None = Field(
+        default=None, description="the station's latest day up to today holding data (an opening state or visitors)")
 
 
 class MonthDay(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: date
-    verdict: str
+    verdict: str = Field(description="the day's verdict; for today, its state so far (as `state_so_far`)")
     compliance: float | None
     known_share: float | None
     unknown_minutes: int

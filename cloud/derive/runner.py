@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import and_, delete, func, inspect, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -287,8 +287,8 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
                data_dir: Path | None = None) -> None:
     """`eldercare cloud worker`: settings from the environment (and `--data-dir`), passes until interrupted."""
     from cloud.derive.publish import connect, disconnect
-    from cloud.store.db import make_engine, make_session_factory, safe_url
-    from cloud.store.options import settings_for
+    from cloud.store.db import make_session_factory, safe_url
+    from cloud.store.options import open_store, settings_for
 
     try:
         part = Partition.parse(partition)
@@ -304,9 +304,7 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
     url = settings.resolved_database_url
-    engine = make_engine(url)
-    if not inspect(engine).has_table("day_results"):
-        raise click.ClickException(f"{safe_url(url)} has no derivation tables: run 'eldercare cloud migrate' first")
+    engine = open_store(url)
     factory = make_session_factory(engine)
     publisher = Publisher(lambda: connect(settings, f"eldercare-worker-{part.index}-of-{part.count}"))
     retention = Retention(events_days=settings.retention_events_days,

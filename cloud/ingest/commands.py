@@ -13,9 +13,8 @@ from cloud.ingest.logs import configure
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.service import ConnectRefused, IngestConfig, Ingester
 from cloud.ingest.stations import StationCache
-from cloud.store.db import make_engine, safe_url
-from cloud.store.migrate import SchemaNotReady, require_schema
-from cloud.store.options import data_dir_option, settings_for
+from cloud.store.db import safe_url
+from cloud.store.options import data_dir_option, open_store, settings_for
 from cloud.telemetry.sink import InfluxSink
 
 
@@ -47,11 +46,7 @@ def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_versio
     logging.getLogger("alembic").setLevel(logging.WARNING)
     configure("eldercare.telemetry", log_format)
     url = settings.resolved_database_url
-    engine = make_engine(url)
-    try:
-        require_schema(engine)
-    except SchemaNotReady as exc:
-        raise click.ClickException(str(exc)) from None
+    engine = open_store(url)
     stations = StationCache(engine)
     stations.refresh()
     metrics = IngestMetrics()

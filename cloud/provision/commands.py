@@ -26,9 +26,8 @@ from cloud.provision.passwords import new_password, write_password_file
 from cloud.provision.skeleton import station_skeleton
 from cloud.provision.tls import TlsFiles, make_tls
 from cloud.registry.sources import read_sources
-from cloud.store.db import make_engine
 from cloud.store.models import Station
-from cloud.store.options import data_dir_option, settings_for
+from cloud.store.options import data_dir_option, open_store, settings_for
 from station_protocol.ids import station_id_problem
 
 INGESTER = "eldercare-ingest"
@@ -121,13 +120,13 @@ def ensure_service_users(out: Path, ingester: str = INGESTER) -> None:
 
 
 def _registry_stations(data_dir: Path | None) -> list[str]:
-    engine = make_engine(settings_for(data_dir).resolved_database_url)
+    engine = open_store(settings_for(data_dir).resolved_database_url)
     try:
         with engine.connect() as connection:
             return list(connection.execute(select(Station.id)).scalars())
     except SQLAlchemyError as exc:
         raise click.ClickException(f"cannot read the station registry: {str(exc).splitlines()[0]} "
-                                   "(run 'eldercare cloud migrate' and import stations, or pass --stations)") from None
+                                   "(import stations, or pass --stations)") from None
     finally:
         engine.dispose()
 

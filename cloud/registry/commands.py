@@ -6,8 +6,7 @@ import click
 
 from cloud.registry.sources import read_sources
 from cloud.registry.store import upsert_stations
-from cloud.store.db import make_engine
-from cloud.store.options import data_dir_option, database_url
+from cloud.store.options import data_dir_option, database_url, open_store
 
 
 @click.group()
@@ -27,7 +26,7 @@ def import_(files: tuple[Path, ...], data_dir: Path | None) -> None:
     records, problems = read_sources(list(files))
     for problem in problems:
         click.echo(problem, err=True)
-    engine = make_engine(database_url(data_dir))
+    engine = open_store(database_url(data_dir))
     try:
         counts = upsert_stations(engine, records)
     finally:

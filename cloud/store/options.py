@@ -5,12 +5,15 @@
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from pydantic import ValidationError
 
 from cloud.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -43,3 +46,18 @@ def settings_for(data_dir: Path | None = None) -> Settings:
 def database_url(data_dir: Path | None = None) -> str:
     """The store's SQLAlchemy URL for a command given `--data-dir` (or None)."""
     return settings_for(data_dir).resolved_database_url
+
+
+def open_store(url: str) -> "Engine":
+    """An engine on a store this command can use: embedded SQLite is created or upgraded here, as `serve` does;
+    another database must be migrated already, else one line naming `eldercare cloud migrate`."""
+    from cloud.store.db import make_engine
+    from cloud.store.migrate import SchemaNotReady, ensure_schema
+
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+    except SchemaNotReady as exc:
+        engine.dispose()
+        raise click.ClickException(str(exc)) from None
+    return engine

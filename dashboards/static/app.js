@@ -2,10 +2,10 @@
 "use strict";
 
 const MENUS = {
-  bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["assessment", "年度考核"],
-    ["calendar", "节假日"]],
-  town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["assessment", "年度考核"]],
-  station: [["station", "本站"], ["alerts", "告警"]],
+  bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["closures", "停业申请"],
+    ["assessment", "年度考核"], ["calendar", "节假日"]],
+  town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["closures", "停业申请"], ["assessment", "年度考核"]],
+  station: [["station", "本站"], ["alerts", "告警"], ["closures", "停业申请"]],
   dispatch: [["alerts", "紧急呼叫"]],
 };
 const ROLE_NAMES = { bureau: "民政局管理员", town: "镇（街道）", station: "站点工作人员", dispatch: "调度中心" };
@@ -54,6 +54,7 @@ async function start() {
   } catch (err) {
     return showLogin();
   }
+  Zone.name = App.me.timezone || Zone.name;
   document.getElementById("login").hidden = true;
   document.getElementById("user").textContent = `${App.me.name} · ${ROLE_NAMES[App.me.role]}`;
   document.getElementById("logout").hidden = false;
@@ -97,8 +98,7 @@ function route() {
 }
 
 function tick() {
-  const now = new Date();
-  document.getElementById("clock").textContent = now.toLocaleString("zh-CN", { hour12: false });
+  document.getElementById("clock").textContent = Zone.dateTime(Date.now());
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -3,7 +3,7 @@
 
 const STATE_NAMES = {
   open: "开放", closed: "关闭", partial: "部分开放", unknown: "未知（离线）", excused: "已报备", not_scheduled: "非工作日",
-  no_data: "暂无数据",
+  no_data: "暂无数据", not_started: "未开始",
 };
 const LEVEL_NAMES = { station: "站点", town: "镇（街道）", dispatch: "调度中心", bureau: "民政局" };
 const STATUS_NAMES = { raised: "待处理", acknowledged: "已确认", resolved: "已解决" };
@@ -26,12 +26,18 @@ const REASONS = {
   "window outside the station's working hours": "检查时段不在站点工作时间内",
 };
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
-const COLORS = { open: "#2ecc71", partial: "#f5b041", closed: "#e74c3c", unknown: "#7f8c9d", other: "#34495e" };
+const COLORS = {
+  open: "#2ecc71", partial: "#f5b041", closed: "#e74c3c", unknown: "#7f8c9d", other: "#34495e", not_started: "#5dade2",
+  upcoming: "rgba(93, 173, 226, .35)",
+};
 
 const badge = (cls, text) => el("span", { class: `badge ${cls}` }, text);
 const stateBadge = (s) => badge(`state-${s}`, STATE_NAMES[s] || s);
 const pct = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 100)}%`);
-const time = (iso) => (iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "—");
+const time = (iso) => Zone.dateTime(iso);
+// An instant as its wall-clock time in the zone, as if it were UTC: what ECharts draws with `useUTC: true`.
+const wall = (iso) => Date.parse(`${Zone.date(iso)}T${Zone.formatter({ hour: "2-digit", minute: "2-digit", second: "2-digit" })
+  .format(new Date(iso))}Z`);
 const card = (title, cls, ...body) => el("section", { class: `card ${cls || ""}` }, el("h2", {}, title), ...body);
 const q = (params) => {
   const s = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v !== null && v !== undefined));
@@ -69,18 +75,24 @@ Pages.overview = async (main) => {
       kpi("", sum("partial"), "部分开放", "kpi-partial"),
       kpi("closed", sum("closed"), "今日关闭", "kpi-closed"),
       kpi("unknown", sum("unknown"), "未知（离线）", "kpi-unknown"),
+      kpi("not-started", sum("not_started"), "未开始", "kpi-not-started"),
+      kpi("", ov.agents_offline, "设备离线", "kpi-offline"),
       kpi("alerts", ov.active_alerts, "未解决告警", "kpi-alerts")),
     el("div", { class: "grid" },
       card(`各镇（街道）今日站点状态 · ${ov.date}`, "span-8", townChart),
       card("未解决告警", "span-4", alertList(alerts)),
-      card(`本月服务人数进度（按等级） · ${ov.month}`, "span-6", gradeChart),
+      card(`本月服务人数进度（按等级） · ${ov.month}`, "span-6",
+        ov.month !== ov.current_month
+          ? el("p", { class: "muted", "data-testid": "month-note" }, `本月（${ov.current_month}）尚无数据，显示最近有数据的月份：${ov.month}`)
+          : null,
+        gradeChart),
       card("站点列表", "span-6", stationTable(stations))));
   chart(townChart, {
     tooltip: { trigger: "axis" }, legend: { textStyle: { color: "#e6f0ff" } },
     grid: { left: 40, right: 16, bottom: 60, top: 40 },
     xAxis: { type: "category", data: ov.towns.map((t) => t.town), axisLabel: { color: "#e6f0ff", rotate: 30 } },
     yAxis: { type: "value", axisLabel: { color: "#8fb0dd" }, splitLine: { lineStyle: { color: "#1d4d94" } } },
-    series: ["open", "partial", "closed", "unknown", "other"].map((k) => ({
+    series: ["open", "partial", "closed", "unknown", "not_started", "other"].map((k) => ({
       name: { ...STATE_NAMES, other: "其他" }[k], type: "bar", stack: "s", itemStyle: { color: COLORS[k] },
       data: ov.towns.map((t) => t[k]),
     })),
@@ -133,12 +145,22 @@ Pages.station = async (main, [id, day]) => {
   if (App.me.role === "station") id = App.me.station;
   if (!id) throw new Error("未指定站点");
   const ov = await Api.get("/overview").catch(() => null);
-  const date = day || (ov ? ov.date : new Date().toISOString().slice(0, 10));
-  const month = date.slice(0, 7);
+  const today = ov ? ov.date : Zone.date();
+  let date = day || today;
   // Nothing derived yet (a future date, a new station) is a 404: shown as "no data", not as an error.
   const orNone = (p) => p.catch((e) => { if (e.status === 404) return null; throw e; });
-  const [day0, month0, acts] = await Promise.all([
-    orNone(Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`)),
+  let day0 = await orNone(Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`));
+  let note = null;
+  // Opened without a date before today holds anything (just after midnight, say): show the latest day that does.
+  if (!day && day0 && day0.latest_data_day && day0.latest_data_day < date) {
+    note = el("p", { class: "muted", "data-testid": "date-note" },
+      `今日（${date}）${STATE_NAMES[day0.state_so_far] === "未开始" ? "尚未开始" : "尚无数据"}，显示最近有数据的一天：${day0.latest_data_day}`,
+      " ", el("a", { href: `#/station/${encodeURIComponent(id)}/${date}` }, "查看今日"));
+    date = day0.latest_data_day;
+    day0 = await orNone(Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`));
+  }
+  const month = date.slice(0, 7);
+  const [month0, acts] = await Promise.all([
     orNone(Api.get(`/stations/${encodeURIComponent(id)}/months/${month}`)),
     Api.get(`/activities${q({ station: id, month })}`),
   ]);
@@ -175,10 +197,12 @@ Pages.station = async (main, [id, day]) => {
   const timelineChart = el("div", { class: "chart" });
   const actForm = App.me.role === "station" ? activityForm(id, () => route()) : null;
   main.replaceChildren(el("div", { class: "grid" },
-    card(`${d.station_name || id} · ${date}`, "span-8", el("div", { class: "toolbar" }, picker, stateBadge(shown)),
+    card(`${d.station_name || id} · ${date}`, "span-8", note, el("div", { class: "toolbar" }, picker, stateBadge(shown),
+      d.as_of ? el("span", { class: "muted", "data-testid": "as-of" }, `截至 ${Zone.hm(d.as_of)}`) : null),
       timelineChart,
       el("div", { class: "evidence", "data-testid": "evidence" },
-        spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed), spans("未知时长", ev.unknown),
+        spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed),
+        spans("未知时长", d.unknown_so_far || ev.unknown), d.upcoming ? spans("未开始", d.upcoming) : null,
         spans("工作时间内设备关闭", d.equipment_off), spans("门磁开启", ev.door_open), spans("人员活动", ev.activity),
         spans("在站人员（计数）", ev.presence))),
     card("当日指标", "span-4", counts),
@@ -190,10 +214,12 @@ Pages.station = async (main, [id, day]) => {
     card("主题活动", "span-12", table(["日期", "主题", "参与人数", "记录人"], acts.map((a) => el("tr", {},
       el("td", {}, a.day), el("td", {}, a.theme), el("td", {}, a.participants), el("td", {}, a.recorded_by)))), actForm)));
   const data = d.timeline.map((s) => ({
-    value: [0, Date.parse(s.start), Date.parse(s.end), s.state], itemStyle: { color: COLORS[s.state] },
+    value: [0, wall(s.start), wall(s.end), s.state], itemStyle: { color: COLORS[s.state] },
   }));
+  const hms = (v) => new Date(v).toISOString().slice(11, 19);
   chart(timelineChart, {
-    tooltip: { formatter: (p) => `${STATE_NAMES[p.value[3]]}<br>${new Date(p.value[1]).toLocaleTimeString("zh-CN")} - ${new Date(p.value[2]).toLocaleTimeString("zh-CN")}` },
+    useUTC: true, // the values are the zone's wall-clock times (see `wall`), so the axis reads station time
+    tooltip: { formatter: (p) => `${{ ...STATE_NAMES, upcoming: "未开始" }[p.value[3]]}<br>${hms(p.value[1])} - ${hms(p.value[2])}` },
     grid: { left: 20, right: 20, top: 20, bottom: 40 },
     xAxis: { type: "time", axisLabel: { color: "#8fb0dd", formatter: "{HH}:{mm}" } },
     yAxis: { type: "category", data: ["时间轴"], show: false },
@@ -275,7 +301,7 @@ Pages.alerts = async (main) => {
 };
 
 Pages["spot-checks"] = async (main) => {
-  const year = new Date().getFullYear();
+  const year = Number(Zone.date().slice(0, 4));
   const [plans, results, vetoes] = await Promise.all([
     Api.get("/spot-checks"), Api.get(`/spot-checks/results${q({ year })}`), Api.get(`/spot-checks/vetoes${q({ year })}`),
   ]);
@@ -349,7 +375,7 @@ Pages.calendar = async (main) => {
 };
 
 Pages.assessment = async (main) => {
-  const year = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("year")) || new Date().getFullYear();
+  const year = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("year")) || Number(Zone.date().slice(0, 4));
   const rows = await Api.get(`/assessments/${year}`);
   main.replaceChildren(card(`${year} 年度考核与运营补贴`, "", table(
     ["站点", "镇（街道）", "等级", "开放率", "达标月数", "主题活动月数", "抽查未开放", "一票否决", "补贴（元）", "导出"],

@@ -15,7 +15,7 @@ def test_login_returns_an_expiring_bearer_token(app_client: TestClient) -> None:
     kinds = ["calendar_unknown_year", "emergency_call", "equipment_off", "sensor_anomaly", "spot_check_closed",
              "spot_check_unverifiable", "station_offline"]
     assert me.json() == {"name": "admin", "role": "bureau", "towns": [], "station": None,
-                         "alert_actions": {"acknowledge": kinds, "resolve": kinds}}
+                         "alert_actions": {"acknowledge": kinds, "resolve": kinds}, "timezone": "Asia/Shanghai"}
 
 
 def test_wrong_password_and_unknown_user_get_the_same_401(app_client: TestClient) -> None:

@@ -11,15 +11,17 @@ import httpx
 
 from cloud.api.security import hash_password
 from cloud.store.db import make_engine, make_session_factory
-from cloud.store.migrate import upgrade
+from cloud.store.migrate import current_revisions, head_revisions, upgrade
 from cloud.store.users import User
 from eldercare.localservices import free_port, wait_for_port
 
 
-def _api(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+def _api(tmp_path: Path, port: int, database_url: str | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ELDERCARE_DATA_DIR": str(tmp_path),
            "ELDERCARE_SECRET_KEY": "a-test-secret-key-long-enough-0123456789"}
     env.pop("ELDERCARE_DATABASE_URL", None)
+    if database_url is not None:
+        env["ELDERCARE_DATABASE_URL"] = database_url
     return subprocess.Popen([sys.executable, "-m", "eldercare", "cloud", "api", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -33,11 +35,26 @@ def _store_with_admin(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_refuses_an_unmigrated_store(tmp_path: Path) -> None:
-    done = _api(tmp_path, free_port())
+def test_refuses_an_unmigrated_server_database_in_one_line(tmp_path: Path, postgres_url: str) -> None:
+    done = _api(tmp_path, free_port(), postgres_url)
     _, err = done.communicate(timeout=60)
     assert done.returncode == 1
-    assert b"eldercare: error:" in err and b"eldercare cloud migrate" in err
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("eldercare: error:") and "eldercare cloud migrate" in lines[0]
+
+
+def test_creates_the_embedded_store_itself(tmp_path: Path) -> None:
+    port = free_port()
+    server = _api(tmp_path, port)
+    try:
+        wait_for_port(port, timeout=30, process=server)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    engine = make_engine(f"sqlite:///{tmp_path / 'eldercare.db'}")
+    assert current_revisions(engine) == head_revisions()
+    engine.dispose()
 
 
 def test_serves_and_stops_on_sigterm_with_a_stream_open(tmp_path: Path) -> None:

@@ -60,3 +60,8 @@ def test_health_metrics_openapi_and_dashboard(fleet_client: TestClient) -> None:
     assert "cdn" not in page.text.lower() and "http" not in page.text.replace("http-equiv", "")
     echarts = fleet_client.get("/static/vendor/echarts.min.js")
     assert echarts.status_code == 200 and len(echarts.content) > 500_000
+    docs = fleet_client.get("/api/v1/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower() and "http" not in docs.text
+    assert docs.headers["content-security-policy"] == page.headers["content-security-policy"]
+    for asset in ("vendor/swagger-ui-bundle.js", "vendor/swagger-ui.css", "api-docs.js"):
+        assert fleet_client.get(f"/static/{asset}").status_code == 200, asset

@@ -10,9 +10,9 @@ from playwright.sync_api import Browser, Route, expect
 from tests.dashboard.conftest import login, shot
 
 NAV = {
-    "admin": ["总览", "站点", "告警", "抽查", "年度考核", "节假日"],
-    "town-hl": ["总览", "站点", "告警", "年度考核"],
-    "staff-hl1": ["本站", "告警"],
+    "admin": ["总览", "站点", "告警", "抽查", "停业申请", "年度考核", "节假日"],
+    "town-hl": ["总览", "站点", "告警", "停业申请", "年度考核"],
+    "staff-hl1": ["本站", "告警", "停业申请"],
     "dispatch": ["紧急呼叫"],
 }
 

@@ -136,17 +136,19 @@ def test_rules_file_and_quarters(audit_files: AuditFiles, tmp_path: Path) -> Non
     assert result.exit_code == 1 and "closed_share must be below open_share" in result.output
 
 
-def test_worker_command_runs_a_pass(audit_files: AuditFiles, tmp_path: Path) -> None:
-    """`eldercare cloud worker --once` on a migrated SQLite store, as an operator runs it."""
+def test_worker_command_runs_a_pass(audit_files: AuditFiles, tmp_path: Path, postgres_url: str) -> None:
+    """`eldercare cloud worker --once` on the embedded SQLite store, as an operator runs it: no migrate step."""
     import os
 
     env = {**os.environ, "ELDERCARE_DATA_DIR": str(tmp_path / "data"), "ELDERCARE_MQTT_URL": "mqtt://127.0.0.1:1"}
+    env.pop("ELDERCARE_DATABASE_URL", None)
     eldercare = [sys.executable, "-m", "eldercare"]
-    refused = subprocess.run([*eldercare, "cloud", "worker", "--once"], env=env, capture_output=True, text=True,
+    refused = subprocess.run([*eldercare, "cloud", "worker", "--once"],
+                             env={**env, "ELDERCARE_DATABASE_URL": postgres_url}, capture_output=True, text=True,
                              timeout=120)
-    assert refused.returncode == 1 and "eldercare cloud migrate" in refused.stderr
-    for args in (["cloud", "migrate"], ["cloud", "stations", "import", str(audit_files.stations)]):
-        subprocess.run([*eldercare, *args], env=env, check=True, capture_output=True, timeout=120)
+    assert refused.returncode == 1 and "not migrated" in refused.stderr and "eldercare cloud migrate" in refused.stderr
+    subprocess.run([*eldercare, "cloud", "stations", "import", str(audit_files.stations)], env=env, check=True,
+                   capture_output=True, timeout=120)
     done = subprocess.run([*eldercare, "cloud", "worker", "--once"], env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr

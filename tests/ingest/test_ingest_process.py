@@ -4,7 +4,6 @@ import json
 import signal
 import threading
 import urllib.request
-from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
@@ -113,8 +112,10 @@ def test_mqtt_311_plain_subscription(mosquitto: Mosquitto, sqlite_url: str) -> N
     assert _stopped(terminate(process))["stored"] == 3
 
 
-def test_an_unmigrated_database_is_a_clear_error(mosquitto: Mosquitto, tmp_path: Path) -> None:
-    process = ingest_process(mosquitto, f"sqlite:///{tmp_path}/empty.db", "ing-x")
+def test_an_unmigrated_server_database_is_a_clear_error(mosquitto: Mosquitto, postgres_url: str) -> None:
+    # A shared server is upgraded deliberately; only the embedded SQLite file is created by the command itself.
+    process = ingest_process(mosquitto, postgres_url, "ing-x")
     _, err = process.communicate(timeout=60)
     assert process.returncode == 1
     assert "is not migrated" in err and "run 'eldercare cloud migrate'" in err
+    assert "Traceback" not in err

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from cloud.placeholders import PLACEHOLDERS
 from cloud.provision.commands import INGESTER, WORKER
-from cloud.settings import load_settings
+from cloud.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
@@ -266,3 +266,10 @@ def test_the_guard_knows_the_same_placeholders_as_the_app() -> None:
     listed = re.search(r'^PLACEHOLDERS=" (.*) "$', script, re.MULTILINE)
     assert listed is not None
     assert set(listed.group(1).split()) == PLACEHOLDERS - {""}
+
+
+def test_influxdb_keeps_person_ids_no_longer_than_the_cloud_does() -> None:
+    # Face points in the telemetry bucket carry person ids: the bucket's retention is the person-id period.
+    environment = SERVICES["influxdb"]["environment"]
+    assert environment["DOCKER_INFLUXDB_INIT_RETENTION"] == "${INFLUX_RETENTION:-31d}"
+    assert Settings.model_fields["retention_person_days"].default == 31

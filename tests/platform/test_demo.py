@@ -1,8 +1,10 @@
 """`eldercare demo` started as the README says, then stopped with Ctrl-C."""
 
-from datetime import date, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -31,7 +33,8 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
         stations = get("/stations")
         assert len(stations) == 6 and len({s["town"] for s in stations}) == 3
 
-        yesterday = date.today() - timedelta(days=1)
+        # The stations' yesterday, whatever this machine's zone.
+        yesterday = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)
         station = stations[0]["id"]
 
         def counted() -> dict[str, Any] | None:
@@ -48,6 +51,10 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
         calls = poll(lambda: get("/alerts", kind="emergency_call"), timeout=120, what="an emergency alert")
         assert {a["station"] for a in calls} == {"qd-huilong-02", "qd-lvsi-02"}
 
+        progress = [tuple(map(int, m.groups())) for line in demo.lines
+                    if (m := re.search(r"\(day (\d+)/(\d+),", line))]
+        assert progress and all(n <= total for n, total in progress), progress
+        assert [n for n, _ in progress] == list(range(1, progress[-1][1] + 1)), progress
         assert demo.stop() == 0
         assert "stopped cleanly" in "".join(demo.lines)
 

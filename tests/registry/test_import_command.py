@@ -1,14 +1,16 @@
-"""`eldercare cloud stations import` on a real store: CSV with BOM, bad rows by line, re-import, station YAML."""
+"""`eldercare cloud stations import` on a real store: CSV with BOM, bad rows by line, re-import, station YAML, and a
+store that is empty (SQLite: created here), unmigrated (PostgreSQL: one line) or newer than this release."""
 
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from cloud.cli import cloud
 from cloud.store.db import make_engine
 from cloud.store.models import Station
+from cloud.users_cli import users as cloud_users
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "station_id,name,town,grade,weekdays,hours,open_on_holidays\n"
@@ -80,3 +82,52 @@ def test_non_utf8_csv_is_refused_with_a_hint(data_dir: Path, tmp_path: Path) -> 
     csv.write_bytes((HEADER + "qd-a,惠隆站,汇龙镇,3A,1-5,08:30-11:30,no\n").encode("gbk"))
     code, _, err = _import(data_dir, csv)
     assert code == 1 and "not UTF-8" in err and "CSV UTF-8" in err
+
+
+def test_import_on_an_empty_sqlite_file_creates_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ELDERCARE_DATABASE_URL", raising=False)
+    data_dir = tmp_path / "fresh"
+    data_dir.mkdir()
+    (data_dir / "eldercare.db").touch()  # an empty file, as `touch` or a failed first start leaves it
+    csv = tmp_path / "stations.csv"
+    csv.write_text(HEADER + "qd-a,A,汇龙镇,3A,1-5,08:30-11:30,no\n")
+    code, out, err = _import(data_dir, csv)
+    assert code == 0, err
+    assert "stations: 1 added" in out
+    assert set(_stations(data_dir)) == {"qd-a"}
+    users = CliRunner().invoke(cloud_users, ["add", "li", "--role", "station", "--station", "qd-a",
+                                             "--data-dir", str(tmp_path / "other")], input="a-long-password\n")
+    assert users.exit_code == 0, users.output
+    assert "li\tstation\tqd-a\tactive" in CliRunner().invoke(
+        cloud_users, ["list", "--data-dir", str(tmp_path / "other")]).output
+
+
+def test_a_store_from_a_newer_release_is_one_clear_line(data_dir: Path, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{data_dir / 'eldercare.db'}")
+    with engine.begin() as connection:
+        newest = connection.execute(text("SELECT max(version_num) FROM alembic_version")).scalar_one()
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future' WHERE version_num = :v"),
+                           {"v": newest})
+    engine.dispose()
+    csv = tmp_path / "stations.csv"
+    csv.write_text(HEADER + "qd-a,A,汇龙镇,3A,1-5,08:30-11:30,no\n")
+    code, _, err = _import(data_dir, csv)
+    assert code == 1
+    assert err.strip().count("\n") == 0 and "9999_future" in err and "newer eldercare" in err, err
+
+
+def test_an_unmigrated_postgresql_is_one_line_naming_migrate(postgres_url: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", postgres_url)
+    csv = tmp_path / "stations.csv"
+    csv.write_text(HEADER + "qd-a,A,汇龙镇,3A,1-5,08:30-11:30,no\n")
+    code, out, err = _import(tmp_path, csv)
+    assert code == 1 and out == ""
+    assert err.strip().count("\n") == 0, err
+    assert "is not migrated" in err and "run 'eldercare cloud migrate'" in err
+    assert "OperationalError" not in err and "ProgrammingError" not in err
+    users = CliRunner().invoke(cloud_users, ["list"])
+    assert users.exit_code == 1 and "run 'eldercare cloud migrate'" in users.output
+    assert CliRunner().invoke(cloud, ["migrate"]).exit_code == 0
+    code, out, err = _import(tmp_path, csv)
+    assert code == 0 and "stations: 1 added" in out, err

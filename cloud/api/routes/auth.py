@@ -66,7 +66,7 @@ def logout(user: CurrentUser, claims: ClaimsDep, session: SessionDep) -> Respons
 
 
 @router.get("/me", response_model=Me)
-def me(user: CurrentUser) -> Me:
+def me(user: CurrentUser, runtime: RuntimeDep) -> Me:
     rights = ALERT_ACTIONS.get(user.role, {})
     return Me(
         name=user.name,
@@ -74,4 +74,5 @@ def me(user: CurrentUser) -> Me:
         towns=user.town_names,
         station=user.station_id,
         alert_actions={action: sorted(kinds) for action, kinds in rights.items()},
+        timezone=runtime.settings.timezone,
     )

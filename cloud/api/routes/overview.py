@@ -1,34 +1,43 @@
 """GET /overview: the overview page in one call — today's states by town, active alerts, month progress by grade."""
 
 from collections import Counter, defaultdict
+from datetime import timedelta
 from statistics import median
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
-from sqlalchemy import false, select
+from sqlalchemy import false, func, select
 
 from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
-from cloud.api.derived_view import today_states
+from cloud.api.derived_view import SCHEDULE_COLUMNS, latest_data_day, today_states
 from cloud.api.routes.alerts import count_active
 from cloud.api.schemas import GradeProgress, Overview, TownCount
 from cloud.api.scope import sees_station_data, station_condition
 from cloud.rules.records import MonthRecord
 from cloud.store.derived import MonthResult
-from cloud.store.models import AlertKind, Station
+from cloud.store.models import AlertKind, Device, Station
 
 router = APIRouter(tags=["overview"])
-MAIN_STATES = ("open", "closed", "partial", "unknown")
+MAIN_STATES = ("open", "closed", "partial", "unknown", "not_started")
 
 
 @router.get("/overview", response_model=Overview)
 def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config: ConfigDep,
              rules: RulesDep) -> Overview:
+    now = config.clock()
     today = config.today(runtime.settings.timezone)
-    month = f"{today:%Y-%m}"
+    current_month = f"{today:%Y-%m}"
     # Dispatch sees no verdicts: its overview is its calls, with no station states or month progress.
     visible = station_condition(user) if sees_station_data(user) else false()
-    stations = session.execute(select(Station.id, Station.town, Station.grade).where(visible)).tuples().all()
-    verdicts = {sid: state for sid, (state, _) in today_states(session, select(Station.id).where(visible),
-                                                                  today).items()}
+    # Month progress of a month that has just begun says nothing: show the latest month holding data instead.
+    month = current_month
+    first = today.replace(day=1)
+    if latest_data_day(session, visible, today, since=first) is None:
+        latest = latest_data_day(session, visible, first - timedelta(days=1))
+        month = f"{latest:%Y-%m}" if latest is not None else current_month
+    rows = session.execute(select(*SCHEDULE_COLUMNS, Station.town, Station.grade).where(visible)).all()
+    stations = [(s.id, s.town, s.grade) for s in rows]
+    verdicts = {sid: state for sid, (state, _) in today_states(session, rows, now, visible).items()}
     months = {
         sid: record
         for sid, record in session.execute(
@@ -66,8 +75,14 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
     return Overview(
         date=today,
         month=month,
+        current_month=current_month,
+        now=now.astimezone(ZoneInfo(runtime.settings.timezone)),
         towns=towns,
         grades=grades,
         active_alerts=count_active(session, user),
         active_emergencies=count_active(session, user, kind=AlertKind.EMERGENCY_CALL.value),
+        agents_offline=session.scalar(
+            select(func.count()).select_from(Device).join(Station, Station.id == Device.station_id)
+            .where(visible, Device.device_id == "agent", Device.online.is_(False))
+        ) or 0,
     )

@@ -40,10 +40,9 @@ def list_stations(
         # Filtering on today's state would tell the states themselves.
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role may not see station states")
     stations = list(session.scalars(query.order_by(Station.town, Station.id)))
-    today = config.today(runtime.settings.timezone)
     ids = select(Station.id).where(station_condition(user))
     verdicts = sees_station_data(user)
-    states = derived_view.today_states(session, ids, today) if verdicts else {}
+    states = derived_view.today_states(session, stations, config.clock(), station_condition(user)) if verdicts else {}
     # The alerts counted are exactly those the user may list (station staff: no spot-check alerts; dispatch: calls).
     alert_counts = dict(
         session.execute(
@@ -86,11 +85,15 @@ def station_day(
     station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep
 ) -> DayOut:
     station = get_visible_station(session, user, station_id)
-    out = derived_view.day_out(session, station, day)
+    now = config.clock()
+    today = config.today(station.timezone)
+    out = derived_view.day_out(session, station, day, now if day == today else None)
     if out is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} on {day} yet")
-    if day == config.today(station.timezone):
-        out.state_so_far = derived_view.state_so_far(out)
+    if day == today:
+        plan = derived_view.today_plans(session, [station], now)[station.id]
+        out.state_so_far = derived_view.state_at(plan, out, now)
+    out.latest_data_day = derived_view.latest_data_day(session, Station.id == station.id, today)
     return out
 
 
@@ -106,5 +109,10 @@ def station_month(
     out = derived_view.month_out(session, station, first)
     if out is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} in {month} yet")
+    today = config.today(station.timezone)
+    # Today's cell shows the state so far (`not_started` before opening), not the stored whole-day verdict.
+    for cell in out.days:
+        if cell.date == today:
+            cell.verdict = derived_view.today_states(session, [station], config.clock())[station.id][0]
     return out
 
