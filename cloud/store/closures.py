@@ -75,12 +75,22 @@ def excuse(session: Session, station: str, days: Iterable[date], reason: str, by
     return written
 
 
+def _decide(closure: Closure, status: ClosureStatus, by: str, reason: str, now: datetime) -> None:
+    """The town's (or bureau's) decision on a request: who, when and why, kept whatever it was."""
+    closure.status = status.value
+    closure.decided_by, closure.decided_at, closure.decision_reason = by, now, reason
+
+
+def reject(closure: Closure, by: str, reason: str, now: datetime) -> None:
+    """Reject: nothing is excused."""
+    _decide(closure, ClosureStatus.REJECTED, by, reason, now)
+
+
 def approve(session: Session, closure: Closure, by: str, reason: str, now: datetime) -> list[date]:
     """Approve: excuse every day no spot check has judged yet; returns the days excused (to recompute)."""
     days = days_of(closure)
     late = judged_days(session, closure.station_id, days)
-    closure.status = ClosureStatus.APPROVED.value
-    closure.decided_by, closure.decided_at, closure.decision_reason = by, now, reason
+    _decide(closure, ClosureStatus.APPROVED, by, reason, now)
     closure.late_days = [d.isoformat() for d in sorted(late)]
     return excuse(session, closure.station_id, [d for d in days if d not in late], closure.reason, by, now)
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from cloud.api.deps import BureauUser, ConfigDep, CurrentUser, SessionDep, StationViewer, SupervisorUser
 from cloud.api.scope import get_visible_station, station_condition
 from cloud.derive.storeio import mark_dirty
-from cloud.store.closures import MAX_DAYS, Closure, ClosureStatus, approve, decide_late
+from cloud.store.closures import MAX_DAYS, Closure, ClosureStatus, approve, decide_late, reject
 from cloud.store.models import Station, StationException
 
 router = APIRouter(prefix="/closures", tags=["closures"])
@@ -142,8 +142,7 @@ def approve_closure(closure_id: ClosureId, body: DecisionIn, user: SupervisorUse
 def reject_closure(closure_id: ClosureId, body: DecisionIn, user: SupervisorUser, session: SessionDep,
                    config: ConfigDep) -> ClosureOut:
     closure, station = _decide(closure_id, user, session)
-    closure.status = ClosureStatus.REJECTED.value
-    closure.decided_by, closure.decided_at, closure.decision_reason = user.name, config.clock(), body.reason.strip()
+    reject(closure, user.name, body.reason.strip(), config.clock())
     session.commit()
     return _out(closure, station)
 
