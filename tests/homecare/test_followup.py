@@ -57,7 +57,7 @@ def test_orders_arriving_after_the_draw_are_topped_up_and_the_drawn_ones_kept() 
 
 
 def _answers(satisfied: int, basic: int, unsatisfied: int, unreached: int = 0) -> list[FollowUpResult]:
-    out = []
+    out: list[FollowUpResult] = []
     for count, answer in ((satisfied, Satisfaction.SATISFIED), (basic, Satisfaction.BASIC),
                           (unsatisfied, Satisfaction.UNSATISFIED)):
         out += [FollowUpResult(f"v{len(out) + i}", "p-a", AT, True, answer) for i in range(count)]
