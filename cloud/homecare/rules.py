@@ -209,3 +209,16 @@ def month_bounds(month: str, zone: str) -> tuple[datetime, datetime]:
     following = next_month(month)
     return (datetime.combine(first, datetime.min.time(), tz),
             datetime.combine(date(int(following[:4]), int(following[5:]), 1), datetime.min.time(), tz))
+
+
+def month_lines(elders: Sequence[Elder], visits: Sequence[Visit], months: Sequence[str],
+                made_up: Mapping[str, Iterable[str]], config: HomecareConfig, now: datetime,
+                providers: Iterable[str] = ()) -> tuple[list[ElderMonth], list[ProviderMonth]]:
+    """Every elder's and provider's lines for `months`: what `cloud derive` prints and the API shows, from one
+    function. Providers: those of the elders, of the visits, and `providers`; `made_up`: months per elder."""
+    elder_lines = [line for e in sorted(elders, key=lambda e: e.id)
+                   for line in elder_months(e, visits, months, made_up.get(e.id, ()), config)]
+    every = sorted({e.provider for e in elders} | {v.provider for v in visits} | set(providers))
+    provider_lines = [line for p in every for line in provider_months(p, elders, visits, elder_lines, months,
+                                                                       config, now)]
+    return elder_lines, provider_lines
