@@ -19,9 +19,13 @@ import io
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cloud.homecare.records import DEFAULT_ITEMS, Caregiver, Category, Elder, Location, Provider, Visit
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 ZONE = ZoneInfo("Asia/Shanghai")
 ITEMS = tuple(i.code for i in DEFAULT_ITEMS)
@@ -207,3 +211,28 @@ def registry_csvs(sim: HomecareSim) -> dict[str, str]:
         writer.writerows(rows)
         files[kind] = out.getvalue()
     return files
+
+
+def load(session: "Session", sim: HomecareSim, now: datetime, by: str = "simulator") -> None:
+    """Write the simulated registry and visits through the platform's own store functions (sign-in, sign-out,
+    voiding, made-up months), as the phones and the provider would have. The caller commits."""
+    from cloud.homecare import store
+
+    for provider in sim.providers:
+        store.upsert_provider(session, provider)
+    session.flush()
+    for caregiver in sim.caregivers:
+        store.upsert_caregiver(session, caregiver)
+    for elder in sim.elders:
+        store.upsert_elder(session, elder)
+    session.flush()
+    for v in sim.visits:
+        row, _ = store.record_sign_in(session, key=v.id, elder_id=v.elder, caregiver_id=v.caregiver, at=v.sign_in,
+                                      by=by, now=now, items=v.items, location=v.sign_in_at)
+        if v.sign_out is not None:
+            store.record_sign_out(session, key=v.id, at=v.sign_out, now=now, location=v.sign_out_at)
+        if v.voided:
+            store.void_visit(row, v.provider, v.void_reason, now)
+    for elder_id, months in sim.made_up.items():
+        for month in sorted(months):
+            store.record_made_up_month(session, elder_id, month, "住院治疗,当月无法上门服务", by, now)
