@@ -194,8 +194,8 @@ def test_excel_exports_are_chinese_and_never_formulas(as_user: Callable[[str], T
     assert "服务商考核" in texts[0] and "满意率" in texts and "'=HYPERLINK(\"http://evil\",\"点击\")" in texts
     elders = load_workbook(io.BytesIO(town.get(f"{API}/exports/elders/2026-10").content)).active
     header = [c.value for c in next(r for r in elders.iter_rows() if r[0].value == "老人编号")]
-    assert header == ["老人编号", "姓名", "镇(街道)", "服务商", "月份", "类别", "有效服务次数", "服务分钟", "应服务次数",
-                      "是否达标"]
+    assert header == ["老人编号", "姓名", "镇(街道)", "服务商", "月份", "类别", "有效服务次数", "服务分钟",
+                      "应服务次数", "是否达标"]
     assert {row[5].value for row in elders.iter_rows() if row[4].value == "2026-10"} == {"高龄", "自理", "半失能",
                                                                                          "失能"}
     assert as_user("carer-k01").get(f"{API}/exports/elders/2026-10").status_code == 403
