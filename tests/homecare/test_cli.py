@@ -42,7 +42,7 @@ def test_import_reports_bad_rows_by_line_and_imports_the_good_ones(data_dir: Pat
                      "e 3,王奶奶,disabled,汇龙镇,p-kangle,\n"
                      "e-4,赵大爷,self_care,汇龙镇,p-nobody,\n"
                      "e-1,张大爷,disabled,汇龙镇,p-kangle,\n"
-                     "e-5,,semi_disabled,南阳镇,p-leling,\n").encode("utf-8"))
+                     "e-5,,semi_disabled,南阳镇,p-leling,\n").encode())
     code, out, err = _import(data_dir, "elders", bad)
     assert code == 1 and "elders: 1 added, 0 updated" in out
     assert f"{bad}: line 3: category must be one of high_age, self_care, semi_disabled, disabled" in err
