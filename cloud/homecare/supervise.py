@@ -221,10 +221,17 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
         return stats
     towns = _provider_towns(session)
     # Samples: every day in the window that has been over long enough.
-    today = now.astimezone(ZoneInfo(zone)).date()
-    days = sorted({v.sign_in_at.astimezone(ZoneInfo(zone)).date() for v in visits})
-    for day in days:
-        if day_bounds(day, zone)[1] + timedelta(hours=config.sample_delay_hours) <= now and day < today:
+    tz = ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    by_day: dict[date, int] = {}
+    for v in visits:
+        day = v.sign_in_at.astimezone(tz).date()
+        by_day[day] = by_day.get(day, 0) + 1
+    drawn = {s.day: s.orders for s in session.scalars(select(FollowUpSample).where(
+        FollowUpSample.day.in_(list(by_day))))} if by_day else {}
+    for day, orders in sorted(by_day.items()):
+        over = day < today and day_bounds(day, zone)[1] + timedelta(hours=config.sample_delay_hours) <= now
+        if over and drawn.get(day) != orders:  # not drawn yet, or orders arrived since (a top-up)
             before = session.get(FollowUpSample, day)
             known = list(before.visit_keys) if before is not None else None
             sample = draw_day_sample(session, day, zone, config.followup_share, "worker", now)
