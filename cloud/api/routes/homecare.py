@@ -316,7 +316,10 @@ def decide(complaint_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: De
                                                   _complaint_scope(session, user))).first()
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint {complaint_id} in your scope")
-    supervise.decide_complaint(row, valid=body.valid, by=user.name, reason=body.reason, now=_now(config))
+    try:
+        supervise.decide_complaint(row, valid=body.valid, by=user.name, reason=body.reason, now=_now(config))
+    except store.HomecareError as exc:
+        raise _bad(exc) from None
     session.commit()
     return row_dict(row)
 
