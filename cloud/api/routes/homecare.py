@@ -216,7 +216,7 @@ def void(key: Key, body: VoidIn, user: Manager, session: SessionDep, config: Con
 
 
 class FollowUpIn(BaseModel):
-    called_at: AwareDatetime
+    called_at: AwareDatetime | None = Field(default=None, description="when the call was made; default: now")
     reached: bool
     satisfaction: Satisfaction | None = None
     notes: Annotated[str, Field(max_length=2000)] = ""
@@ -231,7 +231,7 @@ def add_followup(key: Key, body: FollowUpIn, user: Manager, session: SessionDep,
         visit = store.get_visit(session, user, key)
         row = supervise.record_followup(session, visit, by=user.name,
                                         by_role="provider" if user.role == "provider" else "platform",
-                                        called_at=body.called_at, reached=body.reached,
+                                        called_at=body.called_at or _now(config), reached=body.reached,
                                         satisfaction=body.satisfaction, notes=body.notes, now=_now(config))
     except store.HomecareError as exc:
         raise _bad(exc) from None
