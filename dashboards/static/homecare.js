@@ -3,6 +3,8 @@
 "use strict";
 
 const HC_CATEGORY = { high_age: "高龄", self_care: "自理", semi_disabled: "半失能", disabled: "失能" };
+const HC_ITEMS = { meal: "助餐", cleaning: "助洁", emergency: "助急", personal_care: "生活照料", companionship: "精神慰藉",
+  errands: "代办服务" };
 const HC_CONSEQUENCE = { ok: "达标", rectify: "限期整改", may_terminate: "可解除合同", no_data: "无数据" };
 const HC_ALERTS = {
   homecare_double_booked: "同一护理员同时在两户", homecare_just_long_enough: "服务时长屡屡刚够",
@@ -21,7 +23,7 @@ async function hcCaregiver(main) {
   const visits = await Api.get(`/homecare/visits${q({ newest_first: true, limit: 200 })}`);
   const rows = visits.map((v) => el("tr", { "data-visit": v.key },
     el("td", {}, time(v.sign_in_at)), el("td", {}, v.sign_out_at ? time(v.sign_out_at) : "未签出"),
-    el("td", {}, v.elder_id), el("td", {}, (v.items || []).join("、")),
+    el("td", {}, v.elder_id), el("td", {}, (v.items || []).map((i) => HC_ITEMS[i] || i).join("、")),
     el("td", {}, v.voided ? badge("state-closed", "作废") : "")));
   main.replaceChildren(card("我的服务记录（最近200次）", "span-12",
     table(["签入", "签出", "老人", "服务项目", ""], rows, { "data-testid": "homecare-visits" })));
