@@ -30,6 +30,8 @@ from cloud.store.users import User
 
 def period_months(period: str) -> list[str]:
     """`2026-10` (a month), `2026-Q4` (a quarter) or `2026` (a year) as its months; ValueError otherwise."""
+    if not period.isascii():
+        raise ValueError(f"period {period!r} must be YYYY-MM, YYYY-Qn or YYYY")
     if len(period) == 7 and period[4] == "-" and period[:4].isdigit() and period[5:].isdigit() \
             and 1 <= int(period[5:]) <= 12:
         return [period]

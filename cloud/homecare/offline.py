@@ -9,7 +9,7 @@ from typing import Any
 
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.csv_files import parse_csv, parse_elders, parse_visits
-from cloud.homecare.records import Elder, MadeUpMonth, Visit
+from cloud.homecare.records import Elder, MadeUpMonth, Visit, is_month
 from cloud.homecare.rules import month_lines, months_between, visit_months
 from cloud.registry.csv_rows import decode_csv_bytes
 
@@ -24,7 +24,7 @@ class HomecareFiles:
 
 def _made_up_row(cell: dict[str, str]) -> MadeUpMonth:
     month = cell["month"]
-    if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit() or not 1 <= int(month[5:]) <= 12:
+    if not is_month(month):
         raise ValueError(f"month {month!r} must be YYYY-MM")
     if not cell["elder_id"]:
         raise ValueError("elder_id is empty")

@@ -3,6 +3,7 @@
 Pure data, no I/O. Times are timezone-aware UTC datetimes; rules judge them in the elder's zone.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -239,3 +240,8 @@ def free_text(value: str, what: str, limit: int = 2000) -> str:
     if not cleaned.replace("\n", " ").replace("\t", " ").replace("\r", " ").isprintable():
         raise ValueError(f"{what} contains control characters")
     return cleaned
+
+
+def is_month(value: str) -> bool:
+    """True for a month written YYYY-MM (ASCII digits, month 01-12)."""
+    return re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value) is not None

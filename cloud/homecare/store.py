@@ -26,6 +26,7 @@ from cloud.homecare.records import (
     Visit,
     free_text,
     id_problem,
+    is_month,
     text_problem,
     utc,
 )
@@ -331,7 +332,7 @@ def record_made_up_month(session: Session, elder_id: str, month: str, reason: st
                          now: datetime) -> MadeUpMonthRow:
     """Record that `elder_id` could not be served in `month` (YYYY-MM) for a special reason: its shortfall may be
     made up in the next month."""
-    if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit() or not 1 <= int(month[5:]) <= 12:
+    if not is_month(month):
         raise HomecareError(f"month {month!r} must be YYYY-MM")
     reason = checked_text(reason, "why the elder could not be served that month")
     if session.get(HomecareElder, elder_id) is None:

@@ -41,8 +41,8 @@ Manager = Annotated[User, require_roles("bureau", "town", "provider")]
 Bureau = Annotated[User, require_roles("bureau")]
 Id = Annotated[str, PathParam(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Key = Annotated[str, PathParam(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Month = Annotated[str, PathParam(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
-Period = Annotated[str, PathParam(pattern=r"^20\d{2}(-(0[1-9]|1[0-2]|Q[1-4]))?$",
+Month = Annotated[str, PathParam(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Period = Annotated[str, PathParam(pattern=r"^20[0-9]{2}(-(0[1-9]|1[0-2]|Q[1-4]))?$",
                                   description="YYYY-MM, YYYY-Qn or YYYY")]
 Filter = Annotated[str | None, Query(max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -157,7 +157,7 @@ def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep
 
 
 class MadeUpIn(BaseModel):
-    month: Annotated[str, Field(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$")]
+    month: Annotated[str, Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
     reason: Note
 
 
