@@ -8,7 +8,7 @@ Station staff reach none of this: a visit is unannounced, and a record is not fi
 import csv
 import io
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -175,7 +175,7 @@ def record_visit(plan_id: PlanId, station: StationKey, body: RecordIn, user: Sup
     if visit is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"the visit was recorded by {visit.recorded_by} already")
     now = config.clock()
-    visited = body.visited_at or now
+    visited = (body.visited_at or now).astimezone(UTC)  # stored and shown in UTC, like every time
     day_start = datetime.combine(plan.local_date, time(0), ZoneInfo(row.timezone))
     if visited < day_start:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
