@@ -28,8 +28,8 @@ RESULT_HELP = "the result that counts (the bureau's decision, else the sensors')
 
 def _plan_out(session: Session, plan: SpotCheckPlan, visible: set[str] | None) -> SpotCheckPlanOut:
     """The plan as this user may see it: a town sees only its own stations of a wider plan, and their results."""
-    query = select(SpotCheckResult.station_id, counted_result()).select_from(SpotCheckResult).outerjoin(SpotCheckVisit, visit_join()).where(
-        SpotCheckResult.plan_id == plan.id)
+    query = (select(SpotCheckResult.station_id, counted_result()).select_from(SpotCheckResult)
+             .outerjoin(SpotCheckVisit, visit_join()).where(SpotCheckResult.plan_id == plan.id))
     results = Counter(r for sid, r in session.execute(query).tuples() if visible is None or sid in visible)
     stations = [s for s in plan.stations if visible is None or s in visible]
     return SpotCheckPlanOut(
