@@ -7,11 +7,13 @@ unverifiable: its devices are off). Now is 2026-10-12 10:00 China time.
 """
 
 from datetime import date, time
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from cloud.api.security import hash_password
 from cloud.derive.decisions import read_decisions
 from cloud.derive.plans import create_plan
 from cloud.derive.recompute import recompute_station
@@ -19,7 +21,9 @@ from cloud.rules.config import RulesConfig
 from cloud.rules.spotcheck import SpotResult
 from cloud.store.db import make_session_factory
 from cloud.store.models import Alert, Station
-from tests.api.conftest import token_for
+from cloud.store.users import User, UserTown
+from tests.api import fleet
+from tests.api.conftest import PASSWORD, make_app, migrated, token_for
 from tests.api.fleet import DAYS, NOW, TODAY
 
 V1 = "/api/v1"
@@ -163,10 +167,16 @@ def test_a_failed_check_overturned_and_an_unverifiable_one_settled(fleet_client:
     assert _veto(api, "hl-02") == (1, ["2026-10-09"])
     api.post("admin", f"/onsite/visits/{plan}/hl-02/decision", {"outcome": "pass", "reason": "门磁故障，现场正常开放"})
     assert _veto(api, "hl-02") == (0, []) and _assessed_failures(api, "hl-02") == 0
-    # nh-01's devices were off: a record, even "open", is for the bureau to weigh.
+    # nh-01's devices were off: its town has the task of checking on site, as an alert and in its visits.
     with make_session_factory(fleet_engine)() as session:
-        alert = session.scalars(select(Alert).where(Alert.cause_key == f"spot:{plan}:nh-01")).one()
-        assert (alert.kind, alert.status, alert.level) == ("spot_check_unverifiable", "raised", "town")
+        officer = User(name="town-nh", role="town", password_hash=hash_password(PASSWORD))
+        officer.towns = [UserTown(town="南阳镇")]
+        session.add(officer)
+        session.commit()
+    assert [v["station"] for v in api.get("town-nh", "/onsite/visits?review=needs_visit")] == ["nh-01"]
+    tasks = [a for a in api.get("town-nh", "/alerts") if a["kind"] == "spot_check_unverifiable"]
+    assert [(a["station"], a["status"]) for a in tasks] == [("nh-01", "raised")]
+    # A record, even "open", is for the bureau to weigh.
     visit = api.post("admin", f"/onsite/visits/{plan}/nh-01/record",
                      {"found": "other", "notes": "开门但无工作人员", "visited_at": "2026-10-10T15:00:00+08:00"}, 201)
     assert visit["review"] == "disputed" and visit["result"] == "unverifiable"
@@ -276,3 +286,23 @@ def test_station_staff_see_only_settled_results_of_days_that_are_over(fleet_clie
     # nh-01 waits for an inspector: its staff see nothing of it.
     assert api.get("staff-nh1", "/spot-checks/results") == []
     assert api.get("staff-nh1", "/spot-checks/vetoes", 403)
+
+
+def test_the_override_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    """The same queries (the counted result in SQL, the outer joins) on PostgreSQL."""
+    engine = migrated(postgres_url)
+    fleet.build(engine)
+    try:
+        with TestClient(make_app(engine, tmp_path)) as client:
+            api = Api(client)
+            plan = _plan_id(api)
+            api.post("town-hl", f"/onsite/visits/{plan}/hl-01/record", {"found": "closed", "visited_at": AT}, 201)
+            assert _veto(api, "hl-01") == (0, [])
+            api.post("admin", f"/onsite/visits/{plan}/hl-01/decision", {"outcome": "fail", "reason": "现场关门"})
+            assert _veto(api, "hl-01") == (1, ["2026-10-09"]) and _assessed_failures(api, "hl-01") == 1
+            assert [r["station"] for r in api.get("admin", "/spot-checks/results?result=fail")] == ["hl-01", "hl-02"]
+            assert api.get("admin", "/spot-checks")[0]["results"] == {"fail": 2, "pass": 1, "unverifiable": 1}
+            assert api.get("town-hl", "/onsite/coverage")["towns"][0]["visited"] == 1
+            assert _staff_results(api, "staff-hl1") == [("hl-01", "fail")]
+    finally:
+        engine.dispose()

@@ -39,9 +39,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["station_id"], ["stations.id"], name="fk_spot_check_visits_station_id_stations",
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("plan_id", "station_id", name="pk_spot_check_visits"),
-        sa.CheckConstraint("found IN ('open', 'closed', 'other')", name="ck_spot_check_visits_found"),
+        sa.CheckConstraint("found IN ('open', 'closed', 'other')", name="found"),
         sa.CheckConstraint("decided_outcome IS NULL OR decided_outcome IN ('pass', 'fail', 'excused')",
-                           name="ck_spot_check_visits_decided_outcome"),
+                           name="decided_outcome"),
     )
 
 
