@@ -9,6 +9,7 @@ unverifiable: its devices are off). Now is 2026-10-12 10:00 China time.
 from datetime import date, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -25,6 +26,7 @@ from cloud.store.users import User, UserTown
 from tests.api import fleet
 from tests.api.conftest import PASSWORD, make_app, migrated, token_for
 from tests.api.fleet import DAYS, NOW, TODAY
+from tests.api.hostile import NASTY
 
 V1 = "/api/v1"
 AT = "2026-10-09T09:30:00+08:00"
@@ -306,3 +308,29 @@ def test_the_override_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
             assert _staff_results(api, "staff-hl1") == [("hl-01", "fail")]
     finally:
         engine.dispose()
+
+
+def test_hostile_values_in_every_onsite_slot_are_never_a_server_error(fleet_client: TestClient) -> None:
+    api = Api(fleet_client)
+    headers = api._headers("admin")
+    plan = _plan_id(api)
+    templates = ["/onsite/visits?from={}", "/onsite/visits?to={}", "/onsite/visits?review={}",
+                 "/onsite/coverage?quarter={}", "/onsite/decisions.csv?from={}", "/onsite/visits/{}/hl-01",
+                 f"/onsite/visits/{plan}/{{}}", "/spot-checks/results?result={}"]
+    for template in templates:
+        for value in NASTY:
+            if not value and ("{}/" in template or template.endswith("/{}")):
+                continue
+            response = fleet_client.get(V1 + template.format(quote(value, safe="")), headers=headers)
+            assert response.status_code < 500, (template, value, response.status_code, response.text)
+            assert response.status_code in (200, 404, 422), (template, value, response.status_code)
+    for value in NASTY:
+        for path in (f"/onsite/visits/{plan}/{quote(value, safe='')}/record",
+                     f"/onsite/visits/{plan}/{quote(value, safe='')}/decision"):
+            if value:
+                response = fleet_client.post(V1 + path, json={"found": "open", "outcome": "pass", "reason": "x"},
+                                             headers=headers)
+                assert response.status_code in (404, 422), (path, response.status_code)
+        body = {"found": "open", "notes": value, "visited_at": AT}
+        status = fleet_client.post(V1 + f"/onsite/visits/{plan}/nh-02/record", json=body, headers=headers).status_code
+        assert status == (422 if "\x00" in value or len(value) > 2000 else 201 if value == NASTY[0] else 409), value

@@ -7,6 +7,7 @@ Station staff reach none of this: a visit is unannounced, and a record is not fi
 
 import csv
 import io
+import unicodedata
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi import Path as PathParam
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,9 +62,19 @@ class VisitOut(BaseModel):
     onsite: OnsiteOut | None
 
 
+def _plain_text(value: str) -> str:
+    """Free text as people type it: control characters (a NUL, an escape sequence) are refused, line breaks kept."""
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
+
+
 class RecordIn(BaseModel):
     found: Literal["open", "closed", "other"]
-    notes: str = Field(default="", max_length=2000)
+    notes: PlainText = Field(default="", max_length=2000)
     visited_at: AwareDatetime | None = Field(default=None, description="when the inspector was there; default now")
 
     @model_validator(mode="after")
@@ -75,7 +86,7 @@ class RecordIn(BaseModel):
 
 class DecisionIn(BaseModel):
     outcome: Literal["pass", "fail", "excused"] = Field(description="what counts toward the veto")
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: PlainText = Field(min_length=1, max_length=1000)
 
 
 class TownCoverage(BaseModel):
