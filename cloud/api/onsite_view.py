@@ -1,11 +1,15 @@
 """Spot-check results and on-site visits as the API shows them, and who may see which (one place for both
 routers)."""
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.api.schemas import OnsiteOut, SpotCheckResultOut
 from cloud.api.scope import station_condition
+from cloud.derive.recompute import window_end
 from cloud.rules.onsite import outcome
 from cloud.rules.spotcheck import SpotResult
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
@@ -16,6 +20,17 @@ from cloud.store.users import User
 
 def visible_station_ids(session: Session, user: User) -> set[str]:
     return set(session.scalars(select(Station.id).where(station_condition(user))))
+
+
+def plans_for(session: Session, user: User, plans: Iterable[SpotCheckPlan], now: datetime,
+              timezone: str) -> list[SpotCheckPlan]:
+    """The plans this supervisor may see now. The bureau sees all. A town sees its own officers' plans, and the
+    bureau's only once the window has ended: a town told of the bureau's unannounced check in advance could warn
+    its stations. (Which stations of a plan a town sees is the station scope's question.)"""
+    if user.role == "bureau":
+        return list(plans)
+    town_planners = set(session.scalars(select(User.name).where(User.role == "town")))
+    return [p for p in plans if p.created_by in town_planners or window_end(p, timezone) <= now]
 
 
 def onsite_out(visit: SpotCheckVisit | None) -> OnsiteOut | None:

@@ -334,3 +334,28 @@ def test_hostile_values_in_every_onsite_slot_are_never_a_server_error(fleet_clie
         body = {"found": "open", "notes": value, "visited_at": AT}
         status = fleet_client.post(V1 + f"/onsite/visits/{plan}/nh-02/record", json=body, headers=headers).status_code
         assert status == (422 if "\x00" in value or len(value) > 2000 else 201 if value == NASTY[0] else 409), value
+
+
+def test_a_town_sees_the_bureaus_unannounced_check_only_once_its_window_has_ended(fleet_client: TestClient) -> None:
+    api = Api(fleet_client)
+    ahead = api.post("admin", "/spot-checks", {"date": "2026-10-14", "start": "09:00", "end": "10:00",
+                                               "town": "汇龙镇"}, 201)
+    # This morning's check, planned by the bureau at dawn: its window (08:00-09:30) ended before now (10:00).
+    ended = api.post("admin", "/spot-checks", {"date": "2026-10-12", "start": "08:00", "end": "09:30",
+                                               "stations": ["hl-01"]}, 201)
+    running = api.post("admin", "/spot-checks", {"date": "2026-10-12", "start": "09:30", "end": "10:30",
+                                                 "stations": ["hl-01"]}, 201)
+    own = api.post("town-hl", "/spot-checks", {"date": "2026-10-14", "start": "14:00", "end": "15:00",
+                                               "town": "汇龙镇"}, 201)
+    seen = {p["id"] for p in api.get("town-hl", "/spot-checks")}
+    assert ahead["id"] not in seen and running["id"] not in seen and {ended["id"], own["id"]} <= seen
+    for plan in (ahead, running):
+        api.get("town-hl", f"/spot-checks/{plan['id']}", 404)
+        api.get("town-hl", f"/onsite/visits/{plan['id']}/hl-01", 404)
+        api.post("town-hl", f"/onsite/visits/{plan['id']}/hl-01/record", {"found": "open"}, 404)
+    plans = {v["plan_id"] for v in api.get("town-hl", "/onsite/visits")}
+    assert ahead["id"] not in plans and running["id"] not in plans and {ended["id"], own["id"]} <= plans
+    # The bureau's own inspector records during its check: the town's coverage does not show it before the end.
+    api.post("admin", f"/onsite/visits/{running['id']}/hl-01/record", {"found": "open"}, 201)
+    assert api.get("town-hl", "/onsite/coverage")["towns"][0]["visited"] == 0
+    assert {t["town"]: t["visited"] for t in api.get("admin", "/onsite/coverage")["towns"]}["汇龙镇"] == 1

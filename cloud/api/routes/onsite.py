@@ -9,6 +9,7 @@ import csv
 import io
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -20,8 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.alerts.apply import clear
+from cloud.api.config import ApiConfig
 from cloud.api.deps import BureauUser, ConfigDep, RulesDep, RuntimeDep, SessionDep, SupervisorUser
-from cloud.api.onsite_view import onsite_out, visible_station_ids
+from cloud.api.onsite_view import onsite_out, plans_for, visible_station_ids
+from cloud.api.runtime import Runtime
 from cloud.api.schemas import OnsiteOut, ReviewValue, SpotResultValue
 from cloud.api.scope import station_condition
 from cloud.derive.decisions import HEADER
@@ -133,8 +136,10 @@ def _out(plan: SpotCheckPlan, station: Station, result: SpotCheckResult | None,
     )
 
 
-def _rows(session: Session, user: User, plans: list[SpotCheckPlan]) -> list[Row]:
+def _rows(session: Session, user: User, plans: Iterable[SpotCheckPlan], config: ApiConfig,
+          runtime: Runtime) -> list[Row]:
     """Each plan's stations in the user's scope, with their result and visit (a few queries, whatever the size)."""
+    plans = plans_for(session, user, plans, config.clock(), runtime.settings.timezone)
     stations = {s.id: s for s in session.scalars(select(Station).where(station_condition(user)))}
     ids = [p.id for p in plans]
     results = {(r.plan_id, r.station_id): r for r in session.scalars(
@@ -145,10 +150,11 @@ def _rows(session: Session, user: User, plans: list[SpotCheckPlan]) -> list[Row]
             for p in plans for sid in p.stations if sid in stations]
 
 
-def _one(session: Session, user: User, plan_id: int, station_id: str) -> Row:
+def _one(session: Session, user: User, plan_id: int, station_id: str, config: ApiConfig, runtime: Runtime) -> Row:
     plan = session.get(SpotCheckPlan, plan_id)
     station = session.scalars(select(Station).where(Station.id == station_id, station_condition(user))).first()
-    if plan is None or station is None or station_id not in plan.stations:
+    if (plan is None or station is None or station_id not in plan.stations
+            or not plans_for(session, user, [plan], config.clock(), runtime.settings.timezone)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no visit of {station_id!r} on plan {plan_id} in your scope")
     return (plan, station, session.get(SpotCheckResult, (plan_id, station_id)),
             session.get(SpotCheckVisit, (plan_id, station_id)))
@@ -156,7 +162,7 @@ def _one(session: Session, user: User, plan_id: int, station_id: str) -> Row:
 
 @router.get("/visits", response_model=list[VisitOut])
 def list_visits(
-    user: SupervisorUser, session: SessionDep,
+    user: SupervisorUser, session: SessionDep, config: ConfigDep, runtime: RuntimeDep,
     since: Annotated[date | None, Query(alias="from")] = None,
     until: Annotated[date | None, Query(alias="to")] = None,
     review: Annotated[ReviewValue | None, Query()] = None,
@@ -168,21 +174,22 @@ def list_visits(
         query = query.where(SpotCheckPlan.local_date >= since)
     if until is not None:
         query = query.where(SpotCheckPlan.local_date <= until)
-    out = [_out(*row) for row in _rows(session, user, list(session.scalars(query)))]
+    out = [_out(*row) for row in _rows(session, user, session.scalars(query), config, runtime)]
     return [v for v in out if review is None or v.review == review]
 
 
 @router.get("/visits/{plan_id}/{station}", response_model=VisitOut, responses={404: {}})
-def get_visit(plan_id: PlanId, station: StationKey, user: SupervisorUser, session: SessionDep) -> VisitOut:
-    return _out(*_one(session, user, plan_id, station))
+def get_visit(plan_id: PlanId, station: StationKey, user: SupervisorUser, session: SessionDep, config: ConfigDep,
+              runtime: RuntimeDep) -> VisitOut:
+    return _out(*_one(session, user, plan_id, station, config, runtime))
 
 
 @router.post("/visits/{plan_id}/{station}/record", response_model=VisitOut, status_code=status.HTTP_201_CREATED,
              responses={404: {}, 409: {}, 422: {}})
 def record_visit(plan_id: PlanId, station: StationKey, body: RecordIn, user: SupervisorUser, session: SessionDep,
-                 config: ConfigDep) -> VisitOut:
+                 config: ConfigDep, runtime: RuntimeDep) -> VisitOut:
     """The inspector's record, once: it stands beside the sensors' verdict and never replaces it by itself."""
-    plan, row, result, visit = _one(session, user, plan_id, station)
+    plan, row, result, visit = _one(session, user, plan_id, station, config, runtime)
     if visit is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"the visit was recorded by {visit.recorded_by} already")
     now = config.clock()
@@ -200,10 +207,10 @@ def record_visit(plan_id: PlanId, station: StationKey, body: RecordIn, user: Sup
 
 @router.post("/visits/{plan_id}/{station}/decision", response_model=VisitOut, responses={404: {}, 409: {}})
 def decide_visit(plan_id: PlanId, station: StationKey, body: DecisionIn, user: BureauUser, session: SessionDep,
-                 config: ConfigDep, rules: RulesDep) -> VisitOut:
+                 config: ConfigDep, runtime: RuntimeDep, rules: RulesDep) -> VisitOut:
     """The bureau settles a check whose on-site record disputes the sensors; its outcome counts toward the veto
     from now on (recomputed here, at once)."""
-    plan, row, result, visit = _one(session, user, plan_id, station)
+    plan, row, result, visit = _one(session, user, plan_id, station, config, runtime)
     state = visit_review(result, visit)
     if state is not Review.DISPUTED or result is None or visit is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"only a disputed check is decided; this one is {state.value}")
@@ -232,7 +239,7 @@ def coverage(user: SupervisorUser, session: SessionDep, config: ConfigDep, runti
     quarter = quarter or quarter_of(config.today(runtime.settings.timezone))
     first, last = _quarter_span(quarter)
     plans = list(session.scalars(select(SpotCheckPlan).where(SpotCheckPlan.local_date.between(first, last))))
-    rows = _rows(session, user, plans)
+    rows = _rows(session, user, plans, config, runtime)
     checks: dict[str, set[int]] = defaultdict(set)
     visits: dict[str, int] = defaultdict(int)
     latest: dict[str, date] = {}

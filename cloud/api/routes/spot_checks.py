@@ -10,7 +10,7 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
 from cloud.api.deps import ConfigDep, RuntimeDep, SessionDep, StationViewer, SupervisorUser
-from cloud.api.onsite_view import result_out, visible_station_ids
+from cloud.api.onsite_view import plans_for, result_out, visible_station_ids
 from cloud.api.schemas import SpotCheckIn, SpotCheckPlanOut, SpotCheckResultOut, VetoOut
 from cloud.api.scope import station_condition
 from cloud.derive.plans import PlanError, create_plan
@@ -45,12 +45,14 @@ def _visible(session: Session, user: User) -> set[str] | None:
 
 
 @router.get("", response_model=list[SpotCheckPlanOut])
-def list_plans(user: SupervisorUser, session: SessionDep, year: Year = None) -> list[SpotCheckPlanOut]:
+def list_plans(user: SupervisorUser, session: SessionDep, config: ConfigDep, runtime: RuntimeDep,
+               year: Year = None) -> list[SpotCheckPlanOut]:
     query = select(SpotCheckPlan).order_by(SpotCheckPlan.local_date.desc(), SpotCheckPlan.id.desc()).limit(1000)
     if year is not None:
         query = query.where(SpotCheckPlan.local_date.between(date(year, 1, 1), date(year, 12, 31)))
     visible = _visible(session, user)
-    plans = [p for p in session.scalars(query) if visible is None or visible & set(p.stations)]
+    plans = [p for p in plans_for(session, user, session.scalars(query), config.clock(), runtime.settings.timezone)
+             if visible is None or visible & set(p.stations)]
     return [_plan_out(session, p, visible) for p in plans]
 
 
@@ -134,10 +136,11 @@ def list_vetoes(
 
 
 @router.get("/{plan_id}", response_model=SpotCheckPlanOut, responses={404: {}})
-def get_plan(plan_id: Annotated[int, Path(ge=1, le=2**62)], user: SupervisorUser,
-             session: SessionDep) -> SpotCheckPlanOut:
+def get_plan(plan_id: Annotated[int, Path(ge=1, le=2**62)], user: SupervisorUser, session: SessionDep,
+             config: ConfigDep, runtime: RuntimeDep) -> SpotCheckPlanOut:
     plan = session.get(SpotCheckPlan, plan_id)
     visible = _visible(session, user)
-    if plan is None or (visible is not None and not visible & set(plan.stations)):
+    if plan is None or (visible is not None and not visible & set(plan.stations)) or not plans_for(
+            session, user, [plan], config.clock(), runtime.settings.timezone):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no spot-check plan {plan_id} in your scope")
     return _plan_out(session, plan, visible)
