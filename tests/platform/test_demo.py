@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from cloud.demo import PASSWORD
-from eldercare.localservices import free_port
+from tests.localservices import free_port
 from tests.platform.support import login, poll, running
 
 

@@ -15,7 +15,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from cloud.cli import cloud
 from cloud.provision.passwords import mosquitto_hash, write_password_file
-from eldercare.localservices import run_mosquitto
+from tests.localservices import run_mosquitto
 from tests.provision.broker import credential, provisioned_broker
 
 
