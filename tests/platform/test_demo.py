@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from cloud.demo import PASSWORD
+from eldercare.demo import PASSWORD
 from tests.localservices import free_port
 from tests.platform.support import login, poll, running
 

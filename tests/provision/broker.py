@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cloud.cli import cloud
+from eldercare.groups import cloud
 from tests.localservices import free_port, mosquitto_path, wait_for_port
 
 
