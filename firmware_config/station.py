@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from edge.drivers.registry import DeviceConfig
+from firmware_config.devices import DeviceConfig
 from firmware_config.schedule import Schedule
 from station_protocol.ids import station_id_problem
 
