@@ -10,7 +10,7 @@ from typing import Any
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
-from cloud.ingest.convert import Accepted
+from cloud.convert import Accepted
 from station_protocol import Call, Door, Face, Flow, Health, Heartbeat, Status
 
 

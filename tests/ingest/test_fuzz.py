@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select
 
-from cloud.ingest.convert import Accepted, Rejected, convert
+from cloud.convert import Accepted, Rejected, convert
 from cloud.ingest.stations import StationCache
 from cloud.ingest.writer import Letter, write_batch
 from cloud.store.models import DeadLetter, Event

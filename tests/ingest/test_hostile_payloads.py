@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DataError
 
-from cloud.ingest.convert import Accepted, StationInfo, convert
+from cloud.convert import Accepted, StationInfo, convert
 from cloud.ingest.writer import LETTER_KEEP_BYTES, write_batch
 from cloud.store.models import DeadLetter, Event
 from tests.conftest import FACES
