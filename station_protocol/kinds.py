@@ -16,17 +16,11 @@ M = TypeVar("M", bound=_Payload)
 Fields = dict[str, int | float | str]
 
 
-class Seen(NamedTuple):
-    """What the cloud's rules read from one message: people in/out over a period, a state, and a reference.
-
-    `state`: door state, face role, call action, health ok/bad or online/offline; `ref`: person or call id.
-    """
-
-    entries: int = 0
-    exits: int = 0
-    period_s: int = 0
-    state: str = ""
-    ref: str = ""
+# What the cloud's rules read from one message, as a plain tuple (the worker builds one per stored event, so it is kept
+# cheap): (entries, exits, period_s, state, ref). `state`: door state, face role, call action, health ok/bad or
+# online/offline; `ref`: person or call id.
+Seen = tuple[int, int, int, str, str]
+NOTHING: Seen = (0, 0, 0, "", "")
 
 
 class Telemetry(NamedTuple):
@@ -76,46 +70,46 @@ def _heartbeat_telemetry(m: Heartbeat) -> Telemetry:
 
 FLOW = KindSpec(
     Kind.FLOW, Flow, "People entering and leaving in one counting period",
-    seen=lambda m: Seen(m.in_, m.out, m.period_s),
-    seen_stored=lambda p: Seen(p["in"], p["out"], p["period_s"]),
+    seen=lambda m: (m.in_, m.out, m.period_s, "", ""),
+    seen_stored=lambda p: (p["in"], p["out"], p["period_s"], "", ""),
     telemetry=_flow_telemetry,
 )
 DOOR = KindSpec(
     Kind.DOOR, Door, "A door magnet's state change",
-    seen=lambda m: Seen(state=m.state),
-    seen_stored=lambda p: Seen(state=p["state"]),
+    seen=lambda m: (0, 0, 0, m.state, ""),
+    seen_stored=lambda p: (0, 0, 0, p["state"], ""),
     telemetry=lambda m: Telemetry({"state": m.state},
                                   {"open": int(m.state == "open"), "fault": int(m.state == "fault")}),
 )
 FACE = KindSpec(
     Kind.FACE, Face, "A person recognised or seen by the face camera (ids only, never images)",
-    seen=lambda m: Seen(state=m.role, ref=m.person),
-    seen_stored=lambda p: Seen(state=p["role"], ref=p["person"]),
+    seen=lambda m: (0, 0, 0, m.role, m.person),
+    seen_stored=lambda p: (0, 0, 0, p["role"], p["person"]),
     telemetry=lambda m: Telemetry({"role": m.role}, {"seen": 1, "distance": m.distance, "person": m.person}),
 )
 CALL = KindSpec(
     Kind.CALL, Call, "An emergency call pressed or cancelled",
-    seen=lambda m: Seen(state=m.action, ref=m.call),
-    seen_stored=lambda p: Seen(state=p["action"], ref=p["call"]),
+    seen=lambda m: (0, 0, 0, m.action, m.call),
+    seen_stored=lambda p: (0, 0, 0, p["action"], p["call"]),
     telemetry=lambda m: Telemetry({}, {"pressed": int(m.action == "pressed"),
                                        "cancelled": int(m.action == "cancelled"), "call": m.call}),
 )
 HEALTH = KindSpec(
     Kind.HEALTH, Health, "A device's health (retained)",
-    seen=lambda m: Seen(state="ok" if m.ok else "bad"),
-    seen_stored=lambda p: Seen(state="ok" if p.get("ok") else "bad"),
+    seen=lambda m: (0, 0, 0, "ok" if m.ok else "bad", ""),
+    seen_stored=lambda p: (0, 0, 0, "ok" if p.get("ok") else "bad", ""),
     telemetry=_health_telemetry,
 )
 STATUS = KindSpec(
     Kind.STATUS, Status, "Agent online/offline (retained; the MQTT last will)",
-    seen=lambda m: Seen(state="online" if m.online else "offline"),
-    seen_stored=lambda p: Seen(state="online" if p.get("online") else "offline"),
+    seen=lambda m: (0, 0, 0, "online" if m.online else "offline", ""),
+    seen_stored=lambda p: (0, 0, 0, "online" if p.get("online") else "offline", ""),
     telemetry=lambda m: Telemetry({}, {"online": int(m.online)}),
 )
 HEARTBEAT = KindSpec(
     Kind.HEARTBEAT, Heartbeat, "Agent heartbeat with outbox depth and clock offset",
-    seen=lambda m: Seen(),
-    seen_stored=lambda p: Seen(),
+    seen=lambda m: NOTHING,
+    seen_stored=lambda p: NOTHING,
     telemetry=_heartbeat_telemetry,
 )
 

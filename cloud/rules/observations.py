@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from station_protocol import Event, Kind, Message
+from station_protocol import Event, Message
 from station_protocol.kinds import BY_MODEL, KINDS
 
 
@@ -26,7 +26,8 @@ class Obs(NamedTuple):
     ref: str = ""
 
 
-KINDS_BY_NAME = {kind.value: spec for kind, spec in KINDS.items()}
+# The worker converts every stored event: one lookup by kind name.
+_FROM_STORED = {kind.value: spec.seen_stored for kind, spec in KINDS.items()}
 
 
 def sort_key(o: Obs) -> tuple[float, str]:
@@ -45,10 +46,7 @@ def from_message(message: Message, event_id: str) -> Obs | None:
 
 def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mapping[str, Any]) -> Obs:
     """An Obs from a stored event (payload as published and validated by ingest)."""
-    spec = KINDS_BY_NAME.get(kind)
-    if spec is None:
+    seen = _FROM_STORED.get(kind)
+    if seen is None:
         return Obs(ts.timestamp(), kind, device, event_id)
-    if spec.kind is Kind.STATUS:
-        device = "agent"
-    return Obs(ts.timestamp(), kind, device, event_id, *spec.seen_stored(payload))
-
+    return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload))
