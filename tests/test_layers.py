@@ -10,6 +10,8 @@ and no module imports itself back through others when it loads.
 """
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,3 +165,30 @@ def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
     source.write_text("def f():\n    from cloud.store import db\n    return db\n", encoding="utf-8")
     assert "cloud.store" in imports("edge.agent", source)
     assert "cloud.store" not in imports("edge.agent", source, load_time_only=True)
+
+
+def test_the_cloud_reads_station_files_without_loading_edge_code() -> None:
+    # What `eldercare cloud stations import` loads: a station file with every device type, and not one edge module.
+    code = (
+        "import sys\n"
+        "from cloud.registry.sources import read_sources\n"
+        "from firmware_config.load import parse_station\n"
+        "parse_station(sys.stdin.read())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('edge', 'simulators', 'eldercare', 'tests')))\n"
+    )
+    station = """
+station: qd-layer-01
+name: 测试站
+grade: 3A
+town: 汇龙镇
+address: 1 号
+mqtt: {host: 127.0.0.1, tls: false}
+devices:
+  - {type: door, id: door-1, pin: 17}
+  - {type: counter, id: flow-1, port: /dev/null, unit: 1}
+  - {type: button, id: call-1, pin: 27}
+  - {type: camera, id: face-1, source: "0", gallery: /tmp/gallery}
+"""
+    result = subprocess.run([sys.executable, "-c", code], input=station, capture_output=True, text=True, check=True,
+                            cwd=ROOT)
+    assert result.stdout.strip() == "[]"
