@@ -8,19 +8,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.users import Role
-from station_protocol.ids import ID_PATTERN, station_id_problem
+from station_protocol.ids import ID_PATTERN, checked_station_id
 
-
-def _station_id(value: str) -> str:
-    problem = station_id_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-# Station ids in bodies and paths: the same rule as the registry and the broker (a 422 with the reason).
-StationIdValue = Annotated[str, Field(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
-StationIdParam = Annotated[str, Path(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
+# Station ids in bodies and paths: the same rule as the registry and the broker (a 422 with the reason); the pattern
+# is there for the OpenAPI document.
+StationIdValue = Annotated[str, Field(pattern=ID_PATTERN, max_length=63), AfterValidator(checked_station_id)]
+StationIdParam = Annotated[str, Path(pattern=ID_PATTERN, max_length=63), AfterValidator(checked_station_id)]
 TodayState = Literal["open", "closed", "partial", "unknown", "excused", "not_scheduled", "not_started", "no_data"]
 Day = date  # for models with a field named `date`
 
