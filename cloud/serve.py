@@ -162,7 +162,8 @@ def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[
                                                "--log-format", "kv"), env=_credentials(options, INGESTER)))
     supervisor.start(Child("worker", eldercare("cloud", "worker", *options.worker_args)))
     # The broker account that may publish stations' commands (named when the worker sent them).
-    supervisor.start(Child("sender", eldercare("cloud", "sender"), env=_credentials(options, WORKER)))
+    supervisor.start(Child("sender", eldercare("cloud", "sender", "--mqtt-version", mqtt_version),
+                           env=_credentials(options, WORKER)))
     supervisor.start(Child("api", eldercare("cloud", "api", "--host", options.host, "--port", str(options.port)),
                            ready_port=options.port), wait=lambda port: wait_for_port(port, timeout=60))
     shown = "127.0.0.1" if options.host in ("0.0.0.0", "::") else options.host

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,9 +26,11 @@ log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_S = 10.0
 
 
-def connect(settings: Settings, client_id: str) -> mqtt.Client:
-    """A connected client with its network loop running; the caller stops it with `disconnect`."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+def connect(settings: Settings, client_id: str,
+            mqtt_version: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5) -> mqtt.Client:
+    """A connected client with its network loop running; the caller stops it with `disconnect`. MQTT 5 by default;
+    `MQTTv311` for a broker that speaks only 3.1.1 (the embedded one)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt_version)
     if settings.mqtt_username:
         password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
         client.username_pw_set(settings.mqtt_username, password)
