@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cloud.alerts.kinds import AlertKind
 from cloud.api.assessment import YearFacts
 from cloud.rules.records import MonthRecord
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
-from cloud.store.models import Alert, AlertKind, Station
+from cloud.store.models import Alert, Station
 from cloud.store.onsite import SpotCheckVisit, visit_join
 from cloud.store.users import Activity
 

@@ -154,7 +154,8 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
 @RULES_OPTION
 @data_dir_option
 def worker(partition: str, once: bool, interval: float, rules_path: Path | None, data_dir: Path | None) -> None:
-    """Recompute the station-days touched by new events, run alert timers and publish call acknowledgements."""
+    """Recompute the station-days touched by new events and run the alert timers (call acknowledgements go out from
+    'eldercare cloud sender')."""
     from cloud.derive.runner import run_worker
 
     config = load_rules(rules_path) if rules_path is not None else None  # else the setting, read by the worker
