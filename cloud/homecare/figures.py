@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.api.scope import homecare_provider_condition
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.followup import ProviderPeriod
 from cloud.homecare.records import Elder
@@ -22,6 +21,7 @@ from cloud.homecare.rules import (
     months_between,
     previous_month,
 )
+from cloud.homecare.scope import homecare_provider_condition
 from cloud.homecare.store import elder_record, list_elders, made_up_months, visit_record
 from cloud.homecare.supervise import provider_period
 from cloud.store.homecare import HomecareProvider, HomecareVisit

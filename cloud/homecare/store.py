@@ -10,12 +10,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from cloud.api.scope import (
-    homecare_caregiver_condition,
-    homecare_elder_condition,
-    homecare_provider_condition,
-    homecare_visit_condition,
-)
 from cloud.homecare.records import (
     Caregiver,
     Category,
@@ -29,6 +23,12 @@ from cloud.homecare.records import (
     is_month,
     text_problem,
     utc,
+)
+from cloud.homecare.scope import (
+    homecare_caregiver_condition,
+    homecare_elder_condition,
+    homecare_provider_condition,
+    homecare_visit_condition,
 )
 from cloud.store.homecare import (
     KEY_LEN,

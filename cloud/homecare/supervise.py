@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
-from cloud.alerts.apply import clear, ensure
+from cloud.alerts import service
+from cloud.alerts.kinds import WORKER, AlertKind, AlertLevel, AlertSpec, AlertStatus
 from cloud.homecare import followup, fraud
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.records import FollowUpResult, Satisfaction
 from cloud.homecare.rules import month_bounds, previous_month
 from cloud.homecare.store import HomecareError, NotFound, checked_text, elder_record, visit_record
-from cloud.rules.alerts import AlertSpec
 from cloud.store.homecare import (
     Complaint,
     FollowUp,
@@ -29,11 +29,11 @@ from cloud.store.homecare import (
     HomecareVisit,
     TownSurvey,
 )
-from cloud.store.models import Alert, AlertKind, AlertStatus
+from cloud.store.models import Alert
 
-SATISFACTION_KIND = AlertKind.HOMECARE_SATISFACTION.value
-COMPLAINTS_KIND = AlertKind.HOMECARE_COMPLAINTS.value
-SURVEY_KIND = AlertKind.HOMECARE_TOWN_SURVEY.value
+SATISFACTION_KIND = AlertKind.HOMECARE_SATISFACTION
+COMPLAINTS_KIND = AlertKind.HOMECARE_COMPLAINTS
+SURVEY_KIND = AlertKind.HOMECARE_TOWN_SURVEY
 
 
 def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
@@ -205,8 +205,9 @@ def _provider_towns(session: Session) -> dict[str, str]:
 
 
 def raise_signal(session: Session, signal: fraud.Signal, town: str | None) -> Alert:
-    return ensure(session, AlertSpec(signal.kind, None, signal.cause_key, "town", signal.at,
-                                     {**signal.evidence, "provider": signal.provider}, town=town))
+    return service.raise_alert(session, AlertSpec(AlertKind(signal.kind), None, signal.cause_key, AlertLevel.TOWN,
+                                                  signal.at, {**signal.evidence, "provider": signal.provider},
+                                                  town=town))
 
 
 def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone: str) -> PassStats:
@@ -250,7 +251,8 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
                                                                 Alert.status != AlertStatus.RESOLVED.value))
     for key in list(open_alerts):
         if key not in live:
-            stats.cleared += clear(session, key, now, "the visit has been signed out (sent late from the phone)")
+            stats.cleared += service.clear(session, key, WORKER, now,
+                                           "the visit has been signed out (sent late from the phone)")
     stats.rate_alerts = rate_alerts(session, config, now, zone, towns)
     return stats
 
@@ -264,21 +266,22 @@ def rate_alerts(session: Session, config: HomecareConfig, now: datetime, zone: s
     for provider, town in sorted(towns.items()):
         figures = provider_period(session, provider, month, month, config, zone)
         evidence: dict[str, Any] = {"provider": provider, "month": month, **figures.model_dump(mode="json")}
-        if figures.satisfaction_consequence in (followup.Consequence.RECTIFY, followup.Consequence.MAY_TERMINATE):
-            ensure(session, AlertSpec(SATISFACTION_KIND, None, f"hc-sat:{provider}:{month}", "town", now, evidence,
-                                      town=town))
+        bad = (followup.Consequence.RECTIFY, followup.Consequence.MAY_TERMINATE)
+        if figures.satisfaction_consequence in bad:
+            service.raise_alert(session, AlertSpec(SATISFACTION_KIND, None, f"hc-sat:{provider}:{month}",
+                                                   AlertLevel.TOWN, now, evidence, town=town))
             raised += 1
-        if figures.complaint_consequence in (followup.Consequence.RECTIFY, followup.Consequence.MAY_TERMINATE):
-            ensure(session, AlertSpec(COMPLAINTS_KIND, None, f"hc-complaints:{provider}:{month}", "town", now,
-                                      evidence, town=town))
+        if figures.complaint_consequence in bad:
+            service.raise_alert(session, AlertSpec(COMPLAINTS_KIND, None, f"hc-complaints:{provider}:{month}",
+                                                   AlertLevel.TOWN, now, evidence, town=town))
             raised += 1
     for survey in session.scalars(select(TownSurvey)):
         if followup.survey_consequence(survey.respondents, survey.satisfied, config) == followup.Consequence.RECTIFY:
-            ensure(session, AlertSpec(SURVEY_KIND, None, f"hc-survey:{survey.town}:{survey.provider_id}:"
-                                      f"{survey.year}Q{survey.quarter}", "town", now,
-                                      {"provider": survey.provider_id, "town": survey.town, "year": survey.year,
-                                       "quarter": survey.quarter, "respondents": survey.respondents,
-                                       "satisfied": survey.satisfied,
-                                       "threshold": config.town_survey_rectify_below}, town=survey.town))
+            key = f"hc-survey:{survey.town}:{survey.provider_id}:{survey.year}Q{survey.quarter}"
+            service.raise_alert(session, AlertSpec(
+                SURVEY_KIND, None, key, AlertLevel.TOWN, now,
+                {"provider": survey.provider_id, "town": survey.town, "year": survey.year, "quarter": survey.quarter,
+                 "respondents": survey.respondents, "satisfied": survey.satisfied,
+                 "threshold": config.town_survey_rectify_below}, town=survey.town))
             raised += 1
     return raised

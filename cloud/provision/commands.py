@@ -8,8 +8,8 @@ Everything lands in one directory (default DATA_DIR/broker):
     mosquitto.conf              a configuration using all of the above; anonymous clients refused
 
 Users: each station (user name = station id), `eldercare-ingest` (reads every station's messages) and
-`eldercare-worker` (publishes the stations' commands). A running `eldercare serve` on the same data directory
-picks up new passwd/acl files within seconds; a Mosquitto of your own reloads them on SIGHUP.
+`eldercare-worker` (the command sender's: publishes the stations' commands). A running `eldercare serve` on the same
+data directory picks up new passwd/acl files within seconds; a Mosquitto of your own reloads them on SIGHUP.
 """
 
 import json
@@ -28,10 +28,11 @@ from cloud.provision.tls import TlsFiles, make_tls
 from cloud.registry.sources import read_sources
 from cloud.store.models import Station
 from cloud.store.options import data_dir_option, open_store, settings_for
+from firmware_config.grade import GRADES
 from station_protocol.ids import station_id_problem
 
 INGESTER = "eldercare-ingest"
-WORKER = "eldercare-worker"
+WORKER = "eldercare-worker"  # the command sender's account, named when the derivation worker sent the commands
 LISTENER_FILE = "listener.json"  # where a running `eldercare serve` says its broker listens
 
 
@@ -113,7 +114,7 @@ def write_access(out: Path, ingester: str = INGESTER) -> None:
 
 
 def ensure_service_users(out: Path, ingester: str = INGESTER) -> None:
-    """Credentials for the ingester and the worker (kept if they exist), and passwd/acl to match."""
+    """Credentials for the ingester and the command sender (kept if they exist), and passwd/acl to match."""
     for user in (ingester, WORKER):
         _credential(out, user, rotate=False)
     write_access(out, ingester)
@@ -209,7 +210,7 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
               default=Path("firmware_config/stations"), show_default=True,
               help="Where to write the station's config skeleton <ID>.yaml (kept if it exists).")
 @click.option("--name", help="Station name for the skeleton.")
-@click.option("--grade", type=click.Choice(["2A", "3A", "4A", "5A"]), default="2A", show_default=True)
+@click.option("--grade", type=click.Choice(GRADES), default="2A", show_default=True)
 @click.option("--town", help="Town or street office for the skeleton.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print only {"station", "username", "password", "host", "port"} as JSON (for scripts).')

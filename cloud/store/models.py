@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from cloud.alerts.kinds import AlertKind, AlertLevel, AlertStatus
+from firmware_config.grade import GRADES
 from firmware_config.schedule import Schedule
 
 # Stable constraint names, so migrations can refer to them on both dialects.
@@ -43,7 +45,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-GRADES = ("2A", "3A", "4A", "5A")
 ID_LEN = 63
 
 
@@ -79,40 +80,6 @@ class Base(DeclarativeBase):
     """Declarative base of every table in the store."""
 
     metadata = MetaData(naming_convention=NAMING)
-
-
-class AlertKind(StrEnum):
-    EMERGENCY_CALL = "emergency_call"
-    SPOT_CHECK_CLOSED = "spot_check_closed"
-    SPOT_CHECK_UNVERIFIABLE = "spot_check_unverifiable"
-    STATION_OFFLINE = "station_offline"
-    SENSOR_ANOMALY = "sensor_anomaly"
-    CALENDAR_UNKNOWN_YEAR = "calendar_unknown_year"
-    EQUIPMENT_OFF = "equipment_off"
-    # Home care: raised to the provider's town (`Alert.town`, no station), with the evidence; never a penalty.
-    HOMECARE_DOUBLE_BOOKED = "homecare_double_booked"
-    HOMECARE_JUST_LONG_ENOUGH = "homecare_just_long_enough"
-    HOMECARE_FAR_AWAY = "homecare_far_away"
-    HOMECARE_QR_RATE = "homecare_qr_rate"
-    HOMECARE_NO_SIGN_OUT = "homecare_no_sign_out"
-    HOMECARE_SATISFACTION = "homecare_satisfaction"
-    HOMECARE_COMPLAINTS = "homecare_complaints"
-    HOMECARE_TOWN_SURVEY = "homecare_town_survey"
-
-
-class AlertStatus(StrEnum):
-    RAISED = "raised"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
-
-
-class AlertLevel(StrEnum):
-    """Who is alerted: the station first, then its town, then the dispatch centre."""
-
-    STATION = "station"
-    TOWN = "town"
-    DISPATCH = "dispatch"
-    BUREAU = "bureau"  # deployment-wide, of no station (e.g. the calendar does not know next year)
 
 
 def _in(values: tuple[str, ...] | type[StrEnum]) -> str:
@@ -241,7 +208,7 @@ class DirtyStationDay(Base):
 
 
 class Alert(Base):
-    """An alert; `cause_key` is unique so one cause raises one alert. Ingest creates emergency-call alerts."""
+    """An alert; `cause_key` is unique so one cause raises one alert. Written only through `cloud.alerts`."""
 
     __tablename__ = "alerts"
     __table_args__ = (

@@ -15,10 +15,10 @@ from cloud.api.app import create_app
 from cloud.api.config import ApiConfig
 from cloud.api.security import hash_password
 from cloud.homecare.config import HomecareConfig
+from cloud.homecare.simulate import HomecareSim, load, simulate
 from cloud.homecare.supervise import homecare_pass
 from cloud.store.db import make_session_factory
 from cloud.store.users import User
-from simulators.homecare import HomecareSim, load, simulate
 from tests.api.conftest import PASSWORD, migrated, settings_for
 from tests.api.server import serve
 from tests.dashboard.conftest import login, shot

@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 from cloud.api.app import create_app
 from cloud.api.config import ApiConfig
 from cloud.api.security import hash_password
+from cloud.homecare.simulate import HomecareSim, load, simulate
 from cloud.store.db import make_session_factory
 from cloud.store.users import User, UserTown
 from eldercare.cli import cli
-from simulators.homecare import HomecareSim, load, simulate
 from tests.api.conftest import PASSWORD, migrated, settings_for
 
 CST = timezone(timedelta(hours=8))

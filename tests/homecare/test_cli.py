@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from cloud.cli import cloud
+from cloud.homecare.simulate import elders_csv, registry_csvs, simulate, visits_csv
 from cloud.store.db import make_engine
 from cloud.store.homecare import HomecareElder
-from simulators.homecare import elders_csv, registry_csvs, simulate, visits_csv
+from eldercare.groups import cloud
 
 
 @pytest.fixture

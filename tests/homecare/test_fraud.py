@@ -9,7 +9,7 @@ import pytest
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.fraud import distance_m, double_booked, far_away, no_sign_out, qr_rate, signals
 from cloud.homecare.records import Category, Elder, Location, Visit
-from simulators.homecare import simulate
+from cloud.homecare.simulate import simulate
 
 CST = timezone(timedelta(hours=8))
 CONFIG = HomecareConfig()

@@ -10,12 +10,12 @@ from cloud.api.scope import alert_condition
 from cloud.homecare import followup, store, supervise
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.records import Satisfaction
+from cloud.homecare.simulate import HomecareSim, load, simulate
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
 from cloud.store.homecare import FollowUpSample, HomecareVisit
 from cloud.store.models import Alert, Station
 from cloud.store.users import User, UserTown
-from simulators.homecare import HomecareSim, load, simulate
 
 CST = timezone(timedelta(hours=8))
 CONFIG = HomecareConfig()
