@@ -7,10 +7,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from cloud.accounts import name_problem, password_problem, scope_problem
 from cloud.store.options import data_dir_option, database_url, open_store
-from station_protocol.ids import station_id_problem
-
-MIN_PASSWORD = 8
 
 
 @click.group()
@@ -32,25 +30,16 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
     from cloud.store.models import Station
     from cloud.store.users import User, UserTown
 
-    if not 1 <= len(name) <= 64 or not name.isprintable() or name.strip() != name:
-        raise click.ClickException("user name must be 1-64 printable characters without surrounding spaces")
-    if role == "town" and not towns:
-        raise click.ClickException("a town officer needs at least one --town")
-    if role != "town" and towns:
-        raise click.ClickException("--town is only for --role town")
-    if role == "station" and not station:
-        raise click.ClickException("station staff need --station")
-    if role != "station" and station:
-        raise click.ClickException("--station is only for --role station")
-    problem = station_id_problem(station) if station else None
+    problem = name_problem(name) or scope_problem(role, towns, station)
     if problem:
         raise click.ClickException(problem)
     if sys.stdin.isatty():
         password = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < MIN_PASSWORD:
-        raise click.ClickException(f"the password on standard input must be at least {MIN_PASSWORD} characters")
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(f"on standard input: {problem}")
 
     url = database_url(data_dir)
     engine = open_store(url)

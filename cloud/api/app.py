@@ -18,15 +18,19 @@ from cloud.api.feed import AlertFeed
 from cloud.api.routes import (
     activities,
     alerts,
+    appeals,
+    audit,
     auth,
     calendar,
     closures,
     exports,
     health,
     overview,
+    registry,
     spot_checks,
     stations,
     stream,
+    users,
 )
 from cloud.api.runtime import Runtime
 from cloud.settings import Settings
@@ -79,7 +83,8 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     app.include_router(health.router)
     docs_page.install(app, API_PREFIX)
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
-    for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures):
+    for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures,
+                   registry, users, audit, appeals):
         app.include_router(module.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())
     # Added last, so it runs first: an oversized body is refused before any other middleware or route reads it.

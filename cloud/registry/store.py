@@ -1,8 +1,10 @@
 """Write station records into the registry: insert new ones, update changed ones, never duplicate."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from cloud.registry.csv_rows import StationRecord
 from cloud.store.db import make_session_factory
@@ -25,20 +27,40 @@ def _values(record: StationRecord) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One station added or updated: its values before (None when added) and after."""
+
+    station: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+
+def upsert_records(session: Session, records: list[StationRecord]) -> tuple[ImportCounts, list[Change]]:
+    """Insert or update every record in the caller's transaction; returns the counts and what changed."""
+    added = updated = unchanged = 0
+    changes: list[Change] = []
+    for record in records:
+        values = _values(record)
+        station = session.get(Station, record.id)
+        if station is None:
+            session.add(Station(id=record.id, **values))
+            added += 1
+            changes.append(Change(record.id, None, values))
+        elif any(getattr(station, key) != value for key, value in values.items()):
+            before = {key: getattr(station, key) for key in values}
+            for key, value in values.items():
+                setattr(station, key, value)
+            updated += 1
+            changes.append(Change(record.id, before, values))
+        else:
+            unchanged += 1
+    session.flush()
+    return ImportCounts(added, updated, unchanged), changes
+
+
 def upsert_stations(engine: Engine, records: list[StationRecord]) -> ImportCounts:
     """Insert or update every record in one transaction (re-importing a file changes nothing twice)."""
-    added = updated = unchanged = 0
     with make_session_factory(engine).begin() as session:
-        for record in records:
-            values = _values(record)
-            station = session.get(Station, record.id)
-            if station is None:
-                session.add(Station(id=record.id, **values))
-                added += 1
-            elif any(getattr(station, key) != value for key, value in values.items()):
-                for key, value in values.items():
-                    setattr(station, key, value)
-                updated += 1
-            else:
-                unchanged += 1
-    return ImportCounts(added, updated, unchanged)
+        counts, _ = upsert_records(session, records)
+    return counts
