@@ -70,7 +70,7 @@ def _write(session: Session, user: User, action: str, now: datetime, body: Stati
     try:
         record = parse_row({k: str(v) for k, v in row.items()})
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     _, changes = upsert_records(session, [record])
     _audit(session, user, action, now, changes)
 
@@ -122,7 +122,7 @@ def import_stations(data: Annotated[bytes, Body(media_type="text/csv")], user: B
     try:
         text = decode_csv_bytes(data)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     records, problems = parse_station_csv(text)
     counts, changes = upsert_records(session, records)
     _audit(session, user, "station.import", config.clock(), changes)

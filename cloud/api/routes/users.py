@@ -90,7 +90,7 @@ def _get(session: Session, officer: User, user_id: int) -> User:
 def _check_scope(session: Session, officer: User, role: str, towns: list[str], station: str | None) -> None:
     problem = scope_problem(role, towns, station)
     if problem:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
     if officer.role == "town" and role != "station":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a town officer manages station staff accounts only")
     if station is not None:
@@ -98,7 +98,7 @@ def _check_scope(session: Session, officer: User, role: str, towns: list[str], s
         if officer.role == "town":
             where = and_(where, Station.town.in_(officer.town_names))
         if session.scalar(select(Station.id).where(where)) is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 f"station {station!r} is not registered" + (" in your towns"
                                                                             if officer.role == "town" else ""))
 
@@ -113,7 +113,7 @@ def add_user(body: UserIn, officer: SupervisorUser, session: SessionDep, config:
     towns = list(dict.fromkeys(t.strip() for t in body.towns))
     problem = name_problem(body.name) or password_problem(body.password)
     if problem:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
     _check_scope(session, officer, body.role, towns, body.station)
     if session.scalar(select(User.id).where(User.name == body.name)) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.name!r} already exists")
@@ -142,8 +142,9 @@ def change_user(user_id: UserId, body: UserChange, officer: SupervisorUser, sess
     _check_scope(session, officer, role, towns, station)
     before = _fields(user)
     user.role, user.station_id = role, station
-    if set(towns) != set(user.town_names):
-        user.towns = [UserTown(town=t) for t in towns]
+    # Keep the rows of towns that stay (a new row for one of them would collide with the old one in the same flush).
+    user.towns = [t for t in user.towns if t.town in towns] + [
+        UserTown(town=t) for t in towns if t not in user.town_names]
     session.flush()
     after = _fields(user)
     keys = [k for k in after if before[k] != after[k]]
@@ -187,7 +188,7 @@ def reset_password(user_id: UserId, body: PasswordIn, officer: SupervisorUser, s
     user = _get(session, officer, user_id)
     problem = password_problem(body.password)
     if problem:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
     user.password_hash = hash_password(body.password)
     revoke_all(user)
     audit.record(session, officer, "user.password", "user", user.name, config.clock(),
