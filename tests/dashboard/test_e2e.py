@@ -10,9 +10,9 @@ from playwright.sync_api import Browser, Route, expect
 from tests.dashboard.conftest import login, shot
 
 NAV = {
-    "admin": ["总览", "站点", "告警", "抽查", "停业申请", "年度考核", "节假日"],
-    "town-hl": ["总览", "站点", "告警", "停业申请", "年度考核"],
-    "staff-hl1": ["本站", "告警", "停业申请"],
+    "admin": ["总览", "站点", "告警", "抽查", "停业申请", "年度考核", "节假日", "申诉", "站点管理", "用户", "操作日志"],
+    "town-hl": ["总览", "站点", "告警", "停业申请", "年度考核", "申诉", "用户"],
+    "staff-hl1": ["本站", "告警", "停业申请", "申诉"],
     "dispatch": ["紧急呼叫"],
 }
 
