@@ -26,8 +26,9 @@ def users() -> None:
 def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_dir: Path | None) -> None:
     """Create user NAME; the password is the first line of standard input (e.g. `echo pw | eldercare users add ...`)."""
     from cloud.api.security import hash_password
+    from cloud.store.admin import AuditEntry, command_line_actor
     from cloud.store.db import make_session_factory, safe_url
-    from cloud.store.models import Station
+    from cloud.store.models import Station, utcnow
     from cloud.store.users import User, UserTown
 
     problem = name_problem(name) or scope_problem(role, towns, station)
@@ -52,6 +53,11 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
             user = User(name=name, role=role, password_hash=hash_password(password), station_id=station)
             user.towns = [UserTown(town=t) for t in dict.fromkeys(towns)]
             session.add(user)
+            actor, actor_role = command_line_actor()
+            session.add(AuditEntry(at=utcnow(), actor=actor, actor_role=actor_role, action="user.add",
+                                   target_kind="user", target=name,
+                                   after={"role": role, "towns": sorted(set(towns)), "station": station,
+                                          "active": True}))
             session.commit()
     except OperationalError as exc:
         first = str(exc.orig).strip().splitlines()[0]
@@ -87,7 +93,9 @@ def disable(name: str, enable: bool, data_dir: Path | None) -> None:
     """Stop user NAME from logging in and revoke their tokens (open live streams close within seconds); --enable
     lets them log in again, with new tokens only."""
     from cloud.api.tokens import revoke_all
+    from cloud.store.admin import AuditEntry, command_line_actor
     from cloud.store.db import make_session_factory
+    from cloud.store.models import utcnow
     from cloud.store.users import User
 
     engine = open_store(database_url(data_dir))
@@ -96,6 +104,11 @@ def disable(name: str, enable: bool, data_dir: Path | None) -> None:
             user = session.scalars(select(User).where(User.name == name)).first()
             if user is None:
                 raise click.ClickException(f"no user {name!r}")
+            if user.active != enable:
+                actor, actor_role = command_line_actor()
+                session.add(AuditEntry(at=utcnow(), actor=actor, actor_role=actor_role,
+                                       action="user.enable" if enable else "user.disable", target_kind="user",
+                                       target=name, before={"active": user.active}, after={"active": enable}))
             user.active = enable
             if not enable:
                 revoke_all(user)

@@ -1,14 +1,16 @@
 """Write station records into the registry: insert new ones, update changed ones, never duplicate."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from cloud.registry.csv_rows import StationRecord
+from cloud.store.admin import AuditEntry
 from cloud.store.db import make_session_factory
-from cloud.store.models import Station
+from cloud.store.models import Station, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,23 @@ def upsert_records(session: Session, records: list[StationRecord]) -> tuple[Impo
     return ImportCounts(added, updated, unchanged), changes
 
 
-def upsert_stations(engine: Engine, records: list[StationRecord]) -> ImportCounts:
-    """Insert or update every record in one transaction (re-importing a file changes nothing twice)."""
+def audit_changes(session: Session, changes: list[Change], actor: tuple[str, str], action: str,
+                  now: datetime) -> None:
+    """One audit entry per station changed, with only the fields that changed before and after."""
+    for change in changes:
+        before = change.before
+        keys = [k for k in change.after if before is None or before.get(k) != change.after[k]]
+        session.add(AuditEntry(at=now, actor=actor[0], actor_role=actor[1], action=action, target_kind="station",
+                               target=change.station, before=None if before is None else {k: before[k] for k in keys},
+                               after={k: change.after[k] for k in keys}))
+
+
+def upsert_stations(engine: Engine, records: list[StationRecord], *,
+                    actor: tuple[str, str] | None = None) -> ImportCounts:
+    """Insert or update every record in one transaction (re-importing a file changes nothing twice); with `actor`
+    (name, role), each change is kept in the audit log."""
     with make_session_factory(engine).begin() as session:
-        counts, _ = upsert_records(session, records)
+        counts, changes = upsert_records(session, records)
+        if actor is not None:
+            audit_changes(session, changes, actor, "station.import", utcnow())
     return counts

@@ -7,6 +7,8 @@ contests by that result's key (plan id, station id), not by a foreign key to the
 results when it re-derives a day, and the appeal must outlive that.
 """
 
+import getpass
+import os
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -48,6 +50,15 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200), doc="the station id, user name or appeal id")
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+def command_line_actor() -> tuple[str, str]:
+    """Who a change made at the server's shell is recorded as: the operating-system account, role `cli`."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for the uid (some containers)
+        name = f"uid {os.getuid()}"
+    return f"cli:{name}"[:64], "cli"
 
 
 class AppealStatus(StrEnum):

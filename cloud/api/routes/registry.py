@@ -10,11 +10,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.api import audit
 from cloud.api.deps import BureauUser, ConfigDep, SessionDep
 from cloud.api.schemas import StationIdParam
 from cloud.registry.csv_rows import decode_csv_bytes, parse_row, parse_station_csv
-from cloud.registry.store import Change, upsert_records
+from cloud.registry.store import Change, audit_changes, upsert_records
 from cloud.store.models import Station
 from cloud.store.users import User
 
@@ -76,13 +75,7 @@ def _write(session: Session, user: User, action: str, now: datetime, body: Stati
 
 
 def _audit(session: Session, user: User, action: str, now: datetime, changes: list[Change]) -> None:
-    for change in changes:
-        before = change.before
-        # Only the fields that changed, so the log reads as what was done.
-        keys = [k for k in change.after if before is None or before.get(k) != change.after[k]]
-        audit.record(session, user, action, "station", change.station, now,
-                     before=None if before is None else {k: before.get(k) for k in keys},
-                     after={k: change.after[k] for k in keys})
+    audit_changes(session, changes, (user.name, user.role), action, now)
 
 
 @router.get("/stations", response_model=list[RegistryStationOut])
