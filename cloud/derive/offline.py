@@ -1,6 +1,6 @@
 """`cloud derive` without its CLI: station records and decoded events in, JSON-able lines out; the worker's rules."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -25,12 +25,14 @@ def derive_lines(
     *,
     checks: Sequence[SpotCheck] = (),
     exceptions: Mapping[str, Mapping[date, str]] | None = None,
+    upheld: Collection[tuple[str, date, str, str]] = (),
     quarters: bool = False,
     calendar: Calendar = PACKAGE,
     until: float | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Day lines, then month (and quarter) lines per station; then spot-check and veto lines. `until`: the time
-    the data runs to (now), so the rest of today is not taken for equipment switched off."""
+    the data runs to (now), so the rest of today is not taken for equipment switched off. `upheld`: the checks
+    (station, date, start, end) whose appeal was upheld: judged and printed, but not counted toward the veto."""
     exceptions = exceptions or {}
     results: dict[str, dict[date, DayResult]] = {}
     for station in stations:
@@ -70,7 +72,8 @@ def derive_lines(
                 day_result = derive_days(station_id, station.schedule, exceptions.get(station_id, {}), obs,
                                          check.day, check.day, config, calendar=calendar, until=until)[0]
             judgement = judge(day_result, check.start, check.end, station.schedule.timezone, config)
-            judged.append((station_id, check.day, judgement.result))
+            if (station_id, check.day, f"{check.start:%H:%M}", f"{check.end:%H:%M}") not in upheld:
+                judged.append((station_id, check.day, judgement.result))
             yield spot_line(station_id, check.day, f"{check.start:%H:%M}", f"{check.end:%H:%M}", judgement)
     for status in vetoes(judged, config):
         yield veto_line(status)
@@ -98,4 +101,31 @@ def read_exceptions(text: str) -> dict[str, dict[date, str]]:
         except ValueError as exc:
             raise ValueError(f"exceptions CSV line {reader.line_num}: {exc}") from None
         out.setdefault((row.get("station") or "").strip(), {})[day] = (row.get("reason") or "").strip() or "approved"
+    return out
+
+
+APPEAL_COLUMNS = ["station", "date", "start", "end", "outcome", "reason"]
+
+
+def read_upheld_appeals(text: str) -> set[tuple[str, date, str, str]]:
+    """The appeal decisions CSV `station,date,start,end,outcome,reason` (the dashboard's export): the checks whose
+    appeal was upheld. Rejected and pending rows are read past. Raises ValueError naming the line."""
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    if [n.strip().lower() for n in reader.fieldnames or []][:5] != APPEAL_COLUMNS[:5]:
+        raise ValueError(f"appeals CSV line 1: header must be {','.join(APPEAL_COLUMNS)}")
+    out: set[tuple[str, date, str, str]] = set()
+    for row in reader:
+        cells = {k: (row.get(k) or "").strip() for k in APPEAL_COLUMNS}
+        if cells["outcome"] not in ("upheld", "rejected", "pending"):
+            raise ValueError(f"appeals CSV line {reader.line_num}: outcome {cells['outcome']!r} "
+                             "(expected upheld, rejected or pending)")
+        try:
+            day = date.fromisoformat(cells["date"])
+        except ValueError as exc:
+            raise ValueError(f"appeals CSV line {reader.line_num}: {exc}") from None
+        if cells["outcome"] == "upheld":
+            out.add((cells["station"], day, cells["start"], cells["end"]))
     return out

@@ -184,3 +184,21 @@ def test_decisions_are_audited(veto_as: Callable[[str], TestClient]) -> None:
     log = veto_as("admin").get(f"{V1}/audit?target_kind=appeal").json()
     assert [(e["action"], e["actor"]) for e in log] == [("appeal.decide", "town-hl"), ("appeal.file", "staff-hl2")]
     assert log[0]["before"] == {"status": "pending"} and log[0]["after"]["status"] == "upheld"
+
+
+def test_the_decisions_export_is_what_the_audit_recompute_reads(veto_as: Callable[[str], TestClient]) -> None:
+    from cloud.derive.offline import read_upheld_appeals
+
+    staff = veto_as("staff-hl2")
+    checks = _checks(staff)
+    first = staff.post(f"{V1}/appeals", json={"plan_id": checks[("2026-10-08", "14:00")], "text": "停电"}).json()
+    second = staff.post(f"{V1}/appeals", json={"plan_id": checks[("2026-10-09", "09:00")], "text": "开会"}).json()
+    town = veto_as("town-hl")
+    town.post(f"{V1}/appeals/{first['id']}/decide", json={"outcome": "upheld", "reason": "=属实"})
+    town.post(f"{V1}/appeals/{second['id']}/decide", json={"outcome": "rejected", "reason": "无证明"})
+    text = town.get(f"{V1}/appeals/decisions.csv").text
+    assert text.splitlines() == ["station,date,start,end,outcome,reason", "hl-02,2026-10-08,14:00,15:00,upheld,'=属实",
+                                 "hl-02,2026-10-09,09:00,10:00,rejected,无证明"]
+    assert read_upheld_appeals(text) == {("hl-02", date(2026, 10, 8), "14:00", "15:00")}
+    assert veto_as("staff-hl2").get(f"{V1}/appeals/decisions.csv").status_code == 403
+    assert veto_as("dispatch").get(f"{V1}/appeals/decisions.csv").status_code == 403

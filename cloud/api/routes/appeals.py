@@ -10,10 +10,12 @@ Station staff see only their own station's failed checks, and only once the chec
 (a check is unannounced: nothing about it shows while it could still be running); a town sees its towns'.
 """
 
+import csv
+import io
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, and_, select
@@ -23,6 +25,8 @@ from cloud.api import audit
 from cloud.api.config import ApiConfig
 from cloud.api.deps import ConfigDep, RulesDep, SessionDep, StationViewer, SupervisorUser
 from cloud.api.scope import station_condition
+from cloud.api.sheets import safe_row
+from cloud.derive.offline import APPEAL_COLUMNS
 from cloud.derive.recompute import store_veto
 from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
@@ -136,6 +140,20 @@ def list_failed_checks(user: StationViewer, session: SessionDep, config: ConfigD
 def list_appeals(user: StationViewer, session: SessionDep,
                  status_: Annotated[Status | None, Query(alias="status")] = None) -> list[AppealOut]:
     return _appeals(session, user, *([Appeal.status == status_] if status_ else []))
+
+
+@router.get("/decisions.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def export_decisions(user: SupervisorUser, session: SessionDep) -> Response:
+    """Every appeal in scope as `station,date,start,end,outcome,reason`: the file `eldercare cloud derive --appeals`
+    reads, so an audit recompute leaves the same checks out of the veto as the platform."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(APPEAL_COLUMNS)
+    for a in sorted(_appeals(session, user), key=lambda a: (a.station, a.date, a.start, a.id)):
+        writer.writerow(safe_row([a.station, a.date.isoformat(), a.start, a.end, a.status,
+                                  " ".join((a.decision_reason or "").split())]))
+    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="appeals.csv"'})
 
 
 @router.post("", response_model=AppealOut, status_code=status.HTTP_201_CREATED, responses={404: {}, 409: {}})
