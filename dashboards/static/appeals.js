@@ -46,5 +46,7 @@ Pages.appeals = async (main) => {
     station ? card("本站未通过的抽查", "span-12", el("p", { class: "muted" }, "抽查当天结束后才会显示；每次抽查只能申诉一次。"),
       table(["抽查时段", "结论", "申诉"], checkRows, { "data-testid": "failed-checks" })) : null,
     card(station ? "本站申诉" : "抽查申诉", "span-12",
+      station ? null : el("div", { class: "toolbar" }, el("button", { type: "button", class: "secondary", "data-export": "appeals-csv",
+        onclick: () => Api.download("/appeals/decisions.csv").catch((e) => toast(e.message)) }, "导出申诉决定（CSV）")),
       table(["站点", "抽查时段", "申诉理由", "状态", "决定"], rows, { "data-testid": "appeals" }))));
 };

@@ -1,11 +1,14 @@
 """抽查申诉 in Chromium: hl-02's staff, on a phone, contest the failed check of 2026-10-09 with their reason; a second
 appeal of it is not offered; the town officer upholds it with theirs; the staff see the decision, and the bureau's
-veto figures count the check no more."""
+veto figures count the check no more, and its CSV export is what the audit recompute reads."""
+
+from datetime import date
 
 from playwright.sync_api import Browser, expect
 from sqlalchemy import Engine
 
 from cloud.api.security import hash_password
+from cloud.derive.offline import read_upheld_appeals
 from cloud.store.db import make_session_factory
 from cloud.store.users import User
 from tests.api.conftest import PASSWORD
@@ -51,8 +54,15 @@ def test_a_station_appeals_and_the_town_decides(browser: Browser, base_url: str,
     expect(staff.get_by_test_id("appeals")).to_contain_text("供电所证明属实")
     expect(staff.get_by_test_id("appeals").locator("button")).to_have_count(0)
 
+    expect(staff.locator("[data-export=appeals-csv]")).to_have_count(0)
+
     bureau = login(browser, base_url, "admin")
     vetoes = bureau.evaluate("Api.get('/spot-checks/vetoes?year=2026')")
     assert {v["station"]: v["failed"] for v in vetoes}["hl-02"] == 0
+    bureau.click("#nav a[data-page=appeals]")
+    with bureau.expect_download() as info:
+        bureau.locator("[data-export=appeals-csv]").click()
+    text = info.value.path().read_text(encoding="utf-8")
+    assert read_upheld_appeals(text) == {("hl-02", date(2026, 10, 9), "09:00", "10:00")}
     for page in (staff, town, bureau):
         page.context.close()
