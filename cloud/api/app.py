@@ -25,6 +25,7 @@ from cloud.api.routes import (
     closures,
     exports,
     health,
+    onsite,
     overview,
     registry,
     spot_checks,
@@ -84,7 +85,7 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     docs_page.install(app, API_PREFIX)
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
     for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures,
-                   registry, users, audit, appeals):
+                   onsite, registry, users, audit, appeals):
         app.include_router(module.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())
     # Added last, so it runs first: an oversized body is refused before any other middleware or route reads it.

@@ -12,6 +12,7 @@ from cloud.rules.records import MonthRecord
 from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import Alert, AlertKind, Station
+from cloud.store.onsite import SpotCheckVisit, visit_join
 from cloud.store.users import Activity
 
 
@@ -37,16 +38,20 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     appeals = {(a.plan_id, a.station_id): a for a in session.scalars(
         select(Appeal).join(SpotCheckPlan, SpotCheckPlan.id == Appeal.plan_id)
         .where(Appeal.station_id.in_(ids), SpotCheckPlan.local_date.between(first, last)))}
-    for sid, plan_id, plan_day, start, end, result, record in session.execute(
+    # The result that counts: the bureau's decision on a disputed on-site check, else the sensor's.
+    for sid, plan_id, plan_day, start, end, sensor, record, decided, why in session.execute(
         select(SpotCheckResult.station_id, SpotCheckPlan.id, SpotCheckPlan.local_date, SpotCheckPlan.start,
-               SpotCheckPlan.end, SpotCheckResult.result, SpotCheckResult.record)
+               SpotCheckPlan.end, SpotCheckResult.result, SpotCheckResult.record, SpotCheckVisit.decided_outcome,
+               SpotCheckVisit.decision_reason)
         .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
+        .outerjoin(SpotCheckVisit, visit_join())
         .where(SpotCheckResult.station_id.in_(ids), SpotCheckPlan.local_date.between(first, last))
         .order_by(SpotCheckPlan.local_date)
     ).tuples():
         appeal = appeals.get((plan_id, sid))
-        spots[sid].append({"date": plan_day.isoformat(), "start": start, "end": end, "result": result,
-                           "reason": record.get("reason"),
+        spots[sid].append({"date": plan_day.isoformat(), "start": start, "end": end, "result": decided or sensor,
+                           "sensor_result": sensor,
+                           "reason": f"民政局决定：{why}" if decided else record.get("reason"),
                            "appeal": None if appeal is None else appeal_facts(appeal, zones[sid])})
     vetoes = {
         v.station_id: v for v in session.scalars(select(Veto).where(Veto.station_id.in_(ids), Veto.year == year))

@@ -8,8 +8,8 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from eldercare.localservices import Mosquitto
 from tests.derive.conftest import store
+from tests.localservices import Mosquitto
 
 __all__ = ["store"]
 

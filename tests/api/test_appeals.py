@@ -116,7 +116,7 @@ def test_what_cannot_be_appealed(veto_as: Callable[[str], TestClient]) -> None:
     assert today.status_code == 404  # today's check does not exist for the station yet
     hl1 = veto_as("staff-hl1")  # hl-01 passed the 10-09 check
     passed = hl1.post(f"{V1}/appeals", json={"plan_id": plans[("2026-10-09", "09:00")], "text": "通过了也申诉"})
-    assert passed.status_code == 409 and "did not fail" in passed.json()["detail"]
+    assert passed.status_code == 404 and "no failed spot check" in passed.json()["detail"]
     other = hl1.post(f"{V1}/appeals", json={"plan_id": plans[("2026-10-08", "09:00")], "text": "别站的"})
     assert other.status_code == 404
     for user in ("admin", "town-hl", "dispatch"):

@@ -26,12 +26,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
 
-from eldercare.localservices import Mosquitto
 from simulators.day_events import SimEvent
 from simulators.publisher import BrokerTarget, FleetPublisher
 from station_protocol import Flow, encode, new_event_id
 from tests.faults.conftest import IngestProcess, agents, ingester, registered_store, stored_keys, wait_for_all
 from tests.ingest.conftest import wait_until
+from tests.localservices import Mosquitto
 
 AGENTS = [f"qd-agent-{i}" for i in range(1, 5)]
 SIMULATED = [f"qd-sim-{i:02d}" for i in range(1, 47)]

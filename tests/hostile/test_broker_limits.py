@@ -13,9 +13,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, select
 
 from cloud.store.models import Event
-from eldercare.localservices import Mosquitto, run_mosquitto
 from tests.faults.conftest import ingester, registered_store
 from tests.ingest.conftest import Station, wait_until
+from tests.localservices import Mosquitto, run_mosquitto
 
 DEPLOYED = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
 LIMITS = ("message_size_limit", "max_inflight_messages", "max_queued_messages")

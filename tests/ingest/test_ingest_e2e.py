@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from cloud.store.models import Alert, DeadLetter, Device, DirtyStationDay, Event
-from eldercare.localservices import Mosquitto
 from tests.ingest.conftest import Station, count, publish, running_ingester, wait_until
+from tests.localservices import Mosquitto
 
 
 def test_a_station_day_lands_in_the_store(mosquitto: Mosquitto, engine: Engine) -> None:

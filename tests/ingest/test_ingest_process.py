@@ -8,7 +8,6 @@ import urllib.request
 from sqlalchemy import Engine, func, select
 
 from cloud.store.models import Event
-from eldercare.localservices import Mosquitto, free_port
 from tests.ingest.conftest import (
     Station,
     count,
@@ -19,6 +18,7 @@ from tests.ingest.conftest import (
     wait_connected,
     wait_until,
 )
+from tests.localservices import Mosquitto, free_port
 
 
 def _stopped(log: str) -> dict[str, int]:

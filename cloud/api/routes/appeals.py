@@ -4,7 +4,9 @@ exported with the annual assessment.
 
 What a decision changes: an upheld appeal takes that one check out of the veto's count (see
 `cloud.store.admin.counts_toward_veto`) and the veto is recomputed at once; the check's result itself is kept. A
-rejected appeal changes nothing. A check is appealed once: a second appeal is refused, whatever the first's outcome.
+rejected appeal changes nothing. A failed check is one whose counted result is `fail` (the bureau's decision on a
+disputed on-site check, else the sensors'); one an on-site record disputes is not appealable until the bureau has
+decided it. A check is appealed once: a second appeal is refused, whatever the first's outcome.
 
 Station staff see only their own station's failed checks, and only once the check's day is over in the station's zone
 (a check is unannounced: nothing about it shows while it could still be running); a town sees its towns'.
@@ -18,7 +20,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from cloud.api import audit
@@ -31,6 +33,7 @@ from cloud.derive.recompute import store_veto
 from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
 from cloud.store.models import Station
+from cloud.store.onsite import SpotCheckVisit, counted_result, visit_join
 from cloud.store.users import User
 
 router = APIRouter(prefix="/appeals", tags=["appeals"])
@@ -87,11 +90,16 @@ class AppealOut(BaseModel):
 
 
 def _checks(session: Session, user: User, config: ApiConfig) -> Select[tuple[SpotCheckResult, SpotCheckPlan, Station]]:
-    """Failed checks the user may see. Station staff: their own, once the check's day has ended where they are."""
+    """Failed checks the user may see: the result that counts (the bureau's decision on a disputed on-site check,
+    else the sensors') is `fail`, and no on-site record disputes it still undecided. Station staff: their own, once
+    the check's day has ended where they are."""
     query = (select(SpotCheckResult, SpotCheckPlan, Station)
              .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
              .join(Station, Station.id == SpotCheckResult.station_id)
-             .where(station_condition(user)))
+             .outerjoin(SpotCheckVisit, visit_join())
+             .where(station_condition(user), counted_result() == "fail",
+                    or_(SpotCheckVisit.plan_id.is_(None), SpotCheckVisit.decided_outcome.is_not(None),
+                        SpotCheckVisit.found == "closed")))
     if user.role == "station":
         zone = session.scalar(select(Station.timezone).where(Station.id == user.station_id)) or "Asia/Shanghai"
         query = query.where(SpotCheckPlan.local_date < config.today(zone))
@@ -122,7 +130,7 @@ def _appeals(session: Session, user: User, *where: ColumnElement[bool]) -> list[
 @router.get("/checks", response_model=list[CheckOut])
 def list_failed_checks(user: StationViewer, session: SessionDep, config: ConfigDep) -> list[CheckOut]:
     """Failed checks that may be (or were) appealed, newest first."""
-    rows = session.execute(_checks(session, user, config).where(SpotCheckResult.result == "fail")
+    rows = session.execute(_checks(session, user, config)
                            .order_by(SpotCheckPlan.local_date.desc(), Station.id).limit(2000)).tuples().all()
     filed = {(a.plan_id, a.station_id): a for a in session.scalars(select(Appeal).where(
         Appeal.plan_id.in_({p.id for _, p, _ in rows})))} if rows else {}
@@ -130,7 +138,7 @@ def list_failed_checks(user: StationViewer, session: SessionDep, config: ConfigD
     for r, p, s in rows:
         appeal = filed.get((p.id, s.id))
         out.append(CheckOut(plan_id=p.id, station=s.id, station_name=s.name, town=s.town, date=p.local_date,
-                            start=p.start, end=p.end, result=r.result, reason=r.record.get("reason"),
+                            start=p.start, end=p.end, result="fail", reason=r.record.get("reason"),
                             appeal_id=appeal.id if appeal else None,
                             appeal_status=appeal.status if appeal else None))
     return out
@@ -163,10 +171,8 @@ def file_appeal(body: AppealIn, user: StationViewer, session: SessionDep, config
     query = _checks(session, user, config).where(SpotCheckResult.plan_id == body.plan_id)
     row = session.execute(query).tuples().first()
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no finished spot check {body.plan_id} of your station")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no failed spot check {body.plan_id} of your station")
     result, plan, station = row
-    if result.result != "fail":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"spot check {plan.id} did not fail: nothing to appeal")
     first = session.scalars(select(Appeal).where(Appeal.plan_id == plan.id, Appeal.station_id == station.id)).first()
     if first is not None:
         raise HTTPException(status.HTTP_409_CONFLICT,

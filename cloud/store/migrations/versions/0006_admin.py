@@ -1,7 +1,7 @@
 """The dashboard's administration: the audit log of changes to stations and users, and spot-check appeals.
 
 Revision ID: 0006_admin
-Revises: 0005_closures
+Revises: 0006_onsite
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0006_admin"
-down_revision: str | Sequence[str] | None = "0005_closures"
+down_revision: str | Sequence[str] | None = "0006_onsite"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
