@@ -3,10 +3,11 @@
 
 const MENUS = {
   bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["onsite", "现场抽查"],
-    ["closures", "停业申请"], ["assessment", "年度考核"], ["calendar", "节假日"], ["homecare", "居家服务"]],
+    ["closures", "停业申请"], ["assessment", "年度考核"], ["calendar", "节假日"], ["appeals", "申诉"], ["registry", "站点管理"],
+    ["users", "用户"], ["audit", "操作日志"], ["homecare", "居家服务"]],
   town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["onsite", "现场抽查"],
-    ["closures", "停业申请"], ["assessment", "年度考核"], ["homecare", "居家服务"]],
-  station: [["station", "本站"], ["alerts", "告警"], ["closures", "停业申请"]],
+    ["closures", "停业申请"], ["assessment", "年度考核"], ["appeals", "申诉"], ["users", "用户"], ["homecare", "居家服务"]],
+  station: [["station", "本站"], ["alerts", "告警"], ["closures", "停业申请"], ["appeals", "申诉"]],
   dispatch: [["alerts", "紧急呼叫"]],
   provider: [["homecare", "居家服务"]],
   caregiver: [["homecare", "我的服务"]],

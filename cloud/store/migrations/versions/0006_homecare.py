@@ -8,7 +8,7 @@ users' provider and caregiver scopes; home-care alert kinds and the town an aler
 - `alerts.kind` admits the home-care kinds (kept with whatever kinds other revisions added). SQLite rebuilds it.
 
 Revision ID: 0006_homecare
-Revises: 0006_onsite, 0005_api_security (it alters users, made in 0003 and 0005_api_security)
+Revises: 0006_admin, 0005_api_security (it alters users, made in 0003 and 0005_api_security)
 Create Date: 2026-11-30
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_homecare"
-down_revision: str | Sequence[str] | None = ("0006_onsite", "0005_api_security")  # it alters users too
+down_revision: str | Sequence[str] | None = ("0006_admin", "0005_api_security")  # it alters users too
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
