@@ -239,7 +239,8 @@ class SpotCheckResultOut(BaseModel):
     start: str
     end: str
     result: str
-    reason: str | None
+    reason_code: str | None = None  # stable: what a client translates (absent on results stored before codes existed)
+    reason: str | None  # the same in an English sentence, with details
 
 
 class SpotCheckPlanOut(BaseModel):

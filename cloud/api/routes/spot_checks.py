@@ -17,7 +17,7 @@ from cloud.store.models import Station
 
 router = APIRouter(prefix="/spot-checks", tags=["spot checks"])
 Year = Annotated[int | None, Query(ge=2020, le=2100)]
-_OWN_FIELDS = ("type", "station", "date", "start", "end", "result", "reason")
+_OWN_FIELDS = ("type", "station", "date", "start", "end", "result", "reason_code", "reason")
 StationFilter = Annotated[str | None, Query(max_length=63)]
 
 
@@ -79,7 +79,8 @@ def list_results(
         SpotCheckResultOut(
             **{k: v for k, v in r.record.items() if k not in _OWN_FIELDS},
             plan_id=p.id, station=s.id, station_name=s.name, town=s.town, date=p.local_date, start=p.start,
-            end=p.end, result=r.result, reason=r.record.get("reason"),
+            end=p.end, result=r.result, reason_code=r.record.get("reason_code"),
+            reason=r.record.get("reason"),
         )
         for r, p, s in rows
     ]
