@@ -2,7 +2,7 @@
 
 46 stations are simulated by the fleet publisher (one paho client each, QoS 1, as `eldercare simulate fleet` does);
 4 are real `eldercare edge run` agents counting people on a simulated Modbus counter, so the agent's own outbox and
-reconnect backoff are what is measured. (The issue asks for 50 stations: all 50 are here, but only 4 are full agents,
+reconnect backoff are what is measured. (50 stations: all 50 are here, but only 4 are full agents,
 to fit a shared 2-core CI machine.)
 
 The ingester runs with `--mqtt-version 3.1.1` (a plain persistent subscription) here. With its default MQTT v5 shared
