@@ -26,6 +26,7 @@ from cloud.store.models import Event
 from eldercare.localservices import _as_postgres_user, _pg_bin, _stop, free_port, wait_for_port
 from firmware_config.schedule import Schedule
 from simulators.modbus_counter import ModbusCounterSim, SimCounter
+from tests.wait import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -206,13 +207,12 @@ class IngestProcess:
         return self.log.read_text(errors="replace")
 
     def wait_logged(self, needle: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while needle not in self.text():
-            if self.process.poll() is not None:
+        def logged() -> bool:
+            if self.process.poll() is not None and needle not in self.text():
                 raise AssertionError(f"ingester exited ({self.process.returncode}): {self.text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"ingester never logged {needle!r}: {self.text()[-3000:]}")
-            time.sleep(0.05)
+            return needle in self.text()
+
+        poll(logged, timeout, lambda: f"ingester never logged {needle!r}: {self.text()[-3000:]}")
 
     def terminate(self, timeout: float = 90.0) -> str:
         self.process.send_signal(signal.SIGTERM)
@@ -260,11 +260,12 @@ def missing_summary(expected: set[tuple[str, str, int]], got: set[tuple[str, str
 def wait_for_all(engine: Engine, expected: set[tuple[str, str, int]], timeout: float = 60.0) -> list[
         tuple[str, str, int]]:
     """Wait until every expected event is stored; fail naming what is missing."""
-    deadline = time.monotonic() + timeout
-    while True:
+    keys: list[tuple[str, str, int]] = []
+
+    def complete() -> bool:
+        nonlocal keys
         keys = stored_keys(engine)
-        if expected <= set(keys):
-            return keys
-        if time.monotonic() > deadline:
-            raise AssertionError(missing_summary(expected, set(keys)))
-        time.sleep(0.2)
+        return expected <= set(keys)
+
+    poll(complete, timeout, lambda: missing_summary(expected, set(keys)), interval=0.2)
+    return keys

@@ -31,7 +31,7 @@ from simulators.day_events import SimEvent
 from simulators.publisher import BrokerTarget, FleetPublisher
 from station_protocol import Flow, encode, new_event_id
 from tests.faults.conftest import IngestProcess, agents, ingester, registered_store, stored_keys, wait_for_all
-from tests.ingest.conftest import wait_until
+from tests.wait import poll
 
 AGENTS = [f"qd-agent-{i}" for i in range(1, 5)]
 SIMULATED = [f"qd-sim-{i:02d}" for i in range(1, 47)]
@@ -53,7 +53,7 @@ def _unheard(port: int) -> bool:
     probe.loop_start()
     try:
         probe.publish("eldercare/v1/probe/probe/health", b"{}", qos=1).wait_for_publish(5)
-        wait_until(lambda: bool(answers), timeout=5, what="the probe's PUBACK")
+        poll(lambda: bool(answers), timeout=5, what="the probe's PUBACK")
     finally:
         probe.loop_stop()
         probe.disconnect()
@@ -91,8 +91,8 @@ def _run(mosquitto: Mosquitto, engine: Engine, ing: IngestProcess, tmp_path: Pat
     with agents(AGENTS, mosquitto.port, tmp_path) as procs:
         publisher = threading.Thread(target=load, daemon=True)
         publisher.start()
-        wait_until(lambda: all(a.connected_at() for a in procs), timeout=60, what="every agent connected")
-        wait_until(lambda: len(stored_keys(engine)) > 500, timeout=60, what="events flowing")
+        poll(lambda: all(a.connected_at() for a in procs), timeout=60, what="every agent connected")
+        poll(lambda: len(stored_keys(engine)) > 500, timeout=60, what="events flowing")
 
         # The failure: the broker goes away (SIGTERM: it saves its persistent sessions), nothing reaches the store.
         mosquitto.stop()
@@ -106,7 +106,7 @@ def _run(mosquitto: Mosquitto, engine: Engine, ing: IngestProcess, tmp_path: Pat
 
         up_at = datetime.now()  # the agents' log clock (local time, milliseconds)
         mosquitto.start()
-        wait_until(lambda: all(any(t > down_at for t in a.connected_at()) for a in procs), timeout=60,
+        poll(lambda: all(any(t > down_at for t in a.connected_at()) for a in procs), timeout=60,
                    what="every agent reconnected")
         time.sleep(2.0)
         stop.set()
@@ -139,12 +139,12 @@ def test_agents_keep_what_nobody_heard_after_a_restart_drops_the_shared_subscrip
     engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", AGENTS)
     with agents(AGENTS, mosquitto.port, tmp_path) as procs:
         with ingester(mosquitto.port, str(engine.url), "ing-shared", tmp_path / "ing-1.log") as ing:
-            wait_until(lambda: len(stored_keys(engine)) > 100, timeout=60, what="events flowing")
+            poll(lambda: len(stored_keys(engine)) > 100, timeout=60, what="events flowing")
             ing.terminate()  # its persistent session (and $share subscription) stays in the broker...
         mosquitto.restart()  # ...until this restart, which does not restore a shared subscription
         # The failure: nobody subscribes any more (a probe's PUBACK says so), and the agents publish into that.
         assert _unheard(mosquitto.port)
-        wait_until(lambda: all("no subscriber" in a.log.read_text() for a in procs), timeout=60,
+        poll(lambda: all("no subscriber" in a.log.read_text() for a in procs), timeout=60,
                    what="every agent told that nobody heard it")
         with ingester(mosquitto.port, str(engine.url), "ing-shared", tmp_path / "ing-2.log"):
             time.sleep(2.0)

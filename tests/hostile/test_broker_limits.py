@@ -15,7 +15,8 @@ from sqlalchemy import Engine, select
 from cloud.store.models import Event
 from eldercare.localservices import Mosquitto, run_mosquitto
 from tests.faults.conftest import ingester, registered_store
-from tests.ingest.conftest import Station, wait_until
+from tests.ingest.conftest import Station
+from tests.wait import poll
 
 DEPLOYED = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
 LIMITS = ("message_size_limit", "max_inflight_messages", "max_queued_messages")
@@ -104,11 +105,11 @@ def test_a_flooding_station_does_not_starve_the_others(limited: Mosquitto, tmp_p
 
         thread = threading.Thread(target=blast, daemon=True)
         thread.start()
-        wait_until(lambda: _stored(engine, "qd-flood") > 1000, timeout=60, what="the flood reaching the store")
+        poll(lambda: _stored(engine, "qd-flood") > 1000, timeout=60, what="the flood reaching the store")
         for topic, payload in quiet_messages:
             calm.client.publish(topic, payload, qos=1).wait_for_publish(10)
             time.sleep(0.01)
-        wait_until(lambda: _stored(engine, "qd-quiet") == len(quiet_messages), timeout=60,
+        poll(lambda: _stored(engine, "qd-quiet") == len(quiet_messages), timeout=60,
                    what="every event of the quiet station")
         flooding, flood_sent, flood_stored = thread.is_alive(), sent[0], _stored(engine, "qd-flood")
         stop.set()

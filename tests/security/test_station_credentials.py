@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.faults.conftest import agents, ingester, registered_store, stored_keys
-from tests.ingest.conftest import wait_until
 from tests.provision.broker import credential, provisioned_broker
+from tests.wait import poll
 
 
 @pytest.fixture
@@ -39,11 +39,11 @@ def test_an_agent_cannot_report_for_another_station_and_no_password_is_logged(
     with ingester(port, str(engine.url), "ing-sec", ing_log, env=env), \
             agents(["qd-a", "qd-b"], port, tmp_path, mqtt=creds) as procs:
         real, impostor = procs
-        wait_until(lambda: len({k for k in stored_keys(engine) if k[0] == "qd-a"}) > 50, timeout=60,
+        poll(lambda: len({k for k in stored_keys(engine) if k[0] == "qd-a"}) > 50, timeout=60,
                    what="qd-a's events stored")
         # The failure guarded against is real: the impostor is connected and did generate events to send.
-        wait_until(lambda: sum(impostor.generated().values()) > 50, timeout=30, what="the impostor's events")
-        wait_until(lambda: "Denied PUBLISH from eldercare-qd-b" in broker_log.read_text(), timeout=30,
+        poll(lambda: sum(impostor.generated().values()) > 50, timeout=30, what="the impostor's events")
+        poll(lambda: "Denied PUBLISH from eldercare-qd-b" in broker_log.read_text(), timeout=30,
                    what="the broker refusing them")
         time.sleep(1.0)
         assert impostor.waiting() > 0  # kept in its outbox: never acknowledged as delivered
