@@ -8,13 +8,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 import yaml
 from sqlalchemy import Engine, select
 
@@ -176,7 +176,16 @@ class PgServer:
                                "-k", str(self.root), "-c", "fsync=off"]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, timeout=30, process=self.process)
-        time.sleep(0.3)
+        poll(self._accepts, 30, "PostgreSQL accepting connections")
+
+    def _accepts(self) -> bool:
+        """A session can start: the port opens before recovery ends ("the database system is starting up")."""
+        try:
+            psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+                            connect_timeout=5).close()
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def stop(self) -> None:
         if self.process is not None:

@@ -15,7 +15,7 @@ alone (the fleet publisher's MQTT 3.1.1 clients get no reason codes and would st
 
 import socket
 import threading
-import time
+import urllib.request
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
 
-from eldercare.localservices import Mosquitto
+from eldercare.localservices import Mosquitto, free_port
 from simulators.day_events import SimEvent
 from simulators.publisher import BrokerTarget, FleetPublisher
 from station_protocol import Flow, encode, new_event_id
@@ -72,20 +72,28 @@ def _refused(port: int) -> bool:
 def test_broker_restart_under_load_loses_and_duplicates_nothing(mosquitto: Mosquitto, tmp_path: Path) -> None:
     engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", AGENTS + SIMULATED)
     log = tmp_path / "ingest.log"
+    metrics = free_port()
     with ingester(mosquitto.port, str(engine.url), "ing-restart", log, "--batch-size", "200",
-                  "--mqtt-version", "3.1.1") as ing:
-        _run(mosquitto, engine, ing, tmp_path)
+                  "--mqtt-version", "3.1.1", "--metrics-port", str(metrics)) as ing:
+        _run(mosquitto, engine, ing, metrics, tmp_path)
 
 
-def _run(mosquitto: Mosquitto, engine: Engine, ing: IngestProcess, tmp_path: Path) -> None:
+def _uncommitted(metrics_port: int) -> float:
+    """Messages the ingester received and has not committed yet (its own gauge)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    return float(next(line.split()[1] for line in text.splitlines() if line.startswith("eldercare_ingest_queue ")))
+
+
+def _run(mosquitto: Mosquitto, engine: Engine, ing: IngestProcess, metrics_port: int, tmp_path: Path) -> None:
     sent: dict[str, int] = dict.fromkeys(SIMULATED, 0)
+    published: list[mqtt.MQTTMessageInfo] = []
     stop = threading.Event()
     fleet = FleetPublisher(BrokerTarget("127.0.0.1", mosquitto.port), SIMULATED)
 
     def load() -> None:  # ~4 events a second from each simulated station, through the outage
         while not stop.wait(0.25):
             for station in SIMULATED:
-                fleet.publish(_flow(station, sent[station]), station)
+                published.append(fleet.publish(_flow(station, sent[station]), station))
                 sent[station] += 1
 
     with agents(AGENTS, mosquitto.port, tmp_path) as procs:
@@ -98,20 +106,25 @@ def _run(mosquitto: Mosquitto, engine: Engine, ing: IngestProcess, tmp_path: Pat
         mosquitto.stop()
         down_at = datetime.now()
         assert _refused(mosquitto.port)
-        time.sleep(1.0)  # batches received before the stop are committed
+        ing.wait_logged("disconnected from the broker")
+        poll(lambda: _uncommitted(metrics_port) == 0, 30, "batches received before the stop committed")
         frozen = len(stored_keys(engine))
-        time.sleep(3.0)
+        # Events that would have been stored by now had any reached the ingester: each agent's outbox fills.
+        backlog = {a.station: a.waiting() for a in procs}
+        poll(lambda: all(a.waiting() >= backlog[a.station] + 3 for a in procs), 60,
+             "new events waiting in every agent's outbox")
         assert len(stored_keys(engine)) == frozen, "events stored while the broker was down?"
         assert all(a.generated() for a in procs)
 
         up_at = datetime.now()  # the agents' log clock (local time, milliseconds)
         mosquitto.start()
         poll(lambda: all(any(t > down_at for t in a.connected_at()) for a in procs), timeout=60,
-                   what="every agent reconnected")
-        time.sleep(2.0)
+             what="every agent reconnected")
+        resumed = sum(sent.values())  # two more rounds of load after the restart, then stop
+        poll(lambda: sum(sent.values()) >= resumed + 2 * len(SIMULATED), 60, "load after the restart")
         stop.set()
         publisher.join(10)
-        time.sleep(0.5)  # the fleet's last publishes reach the broker
+        poll(lambda: all(info.is_published() for info in published), 60, "the fleet's publishes acknowledged")
     fleet.close()
 
     expected: set[tuple[str, str, int]] = {(s, "flow-1", n) for s, count in sent.items() for n in range(count)}
@@ -145,9 +158,8 @@ def test_agents_keep_what_nobody_heard_after_a_restart_drops_the_shared_subscrip
         # The failure: nobody subscribes any more (a probe's PUBACK says so), and the agents publish into that.
         assert _unheard(mosquitto.port)
         poll(lambda: all("no subscriber" in a.log.read_text() for a in procs), timeout=60,
-                   what="every agent told that nobody heard it")
+             what="every agent told that nobody heard it")
         with ingester(mosquitto.port, str(engine.url), "ing-shared", tmp_path / "ing-2.log"):
-            time.sleep(2.0)
             expected = {(a.station, d, n) for a in procs for d, count in a.generated().items() for n in range(count)}
             keys = wait_for_all(engine, expected)
     assert [k for k, n in Counter(keys).items() if n > 1] == []

@@ -58,7 +58,7 @@ def test_postgresql_down_then_ingester_killed_mid_batch_loses_nothing(mosquitto:
                 with pytest.raises(OperationalError):
                     create_engine(pg.url).connect()
                 poll(lambda: _metric(port, "eldercare_ingest_store_unavailable_total") >= 2, timeout=30,
-                           what="the ingester retrying")
+                     what="the ingester retrying")
                 stored_before = _metric(port, "eldercare_ingest_stored_total")
                 generated = sum(sum(a.generated().values()) for a in procs)
                 time.sleep(max(0.0, 60 - (time.monotonic() - down_at)))  # the outage lasts a minute
@@ -68,7 +68,7 @@ def test_postgresql_down_then_ingester_killed_mid_batch_loses_nothing(mosquitto:
 
                 pg.start()  # the same ingester, not restarted, resumes
                 poll(lambda: _metric(port, "eldercare_ingest_stored_total") > stored_before + 100, timeout=60,
-                           what="commits after PostgreSQL came back")
+                     what="commits after PostgreSQL came back")
                 # Blocked in its retry for longer than 1.5 keepalives, the ingester lost its link too and came back.
                 ing.wait_logged("disconnected from the broker; reconnecting", timeout=30)
                 ing.terminate()
