@@ -1,9 +1,10 @@
-"""The dashboard has a Chinese name for every spot-check reason code and result the rules can produce: a new code
-without one would show as a bare English word on the bureau's page."""
+"""The dashboard has a Chinese name for every spot-check reason code and result, and every day flag, the rules can
+produce: a new code without one would show as a bare English word on the bureau's page."""
 
 import re
 from pathlib import Path
 
+from cloud.rules import day
 from cloud.rules.spotcheck import SpotReason, SpotResult
 
 PAGES = Path(__file__).resolve().parents[2] / "dashboards" / "static" / "pages.js"
@@ -34,3 +35,10 @@ def test_every_reason_code_has_a_chinese_name() -> None:
 def test_every_result_has_a_chinese_name() -> None:
     results = js_table("RESULT_NAMES")
     assert {r.value for r in SpotResult} <= set(results) and all(chinese(v) for v in results.values())
+
+
+def test_every_day_flag_has_a_chinese_name() -> None:
+    flags = {value for name, value in vars(day).items() if name.startswith("FLAG_") and isinstance(value, str)}
+    names = js_table("FLAG_NAMES")
+    assert flags and flags <= set(names), f"flags with no name in pages.js: {sorted(flags - set(names))}"
+    assert all(chinese(names[f]) for f in flags)

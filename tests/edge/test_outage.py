@@ -127,7 +127,7 @@ def test_outage_with_kill_9(mosquitto: Mosquitto, tmp_path: Path) -> None:
             agent = start_agent(config, log)
             poll(lambda: len(distinct(subscriber)) >= generated, 60, "every event")
             # What the agent said of itself: online, the last will after the kill, online again, and a heartbeat
-            # owning to the backlog it still had to send.
+            # owing to the backlog it still had to send.
             poll(lambda: statuses(subscriber)[:3] == [True, False, True] and any(
                 isinstance(m, Heartbeat) and m.outbox > 0 for m in agent_said(subscriber)), 30, "the agent's status")
         finally:
