@@ -32,8 +32,8 @@ from cloud.store.db import make_engine, make_session_factory
 from cloud.store.migrate import upgrade
 from cloud.store.models import Station
 from cloud.store.users import User
-from eldercare.localservices import free_port, run_mosquitto, wait_for_port
 from station_protocol import Call, encode, new_event_id
+from tests.localservices import free_port, run_mosquitto, wait_for_port
 
 STATION = "sim-call-01"
 PASSWORD = "bench-password"

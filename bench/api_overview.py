@@ -36,7 +36,7 @@ from cloud.store.derived import DayResult, MonthResult
 from cloud.store.migrate import upgrade
 from cloud.store.models import Alert, AlertKind, Event, Station
 from cloud.store.users import User
-from eldercare.localservices import free_port, wait_for_port
+from tests.localservices import free_port, wait_for_port
 
 ZONE = ZoneInfo("Asia/Shanghai")
 TARGET_MS = 200.0

@@ -20,8 +20,8 @@ from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.agent import Agent
-from eldercare.localservices import run_mosquitto
 from firmware_config.station import StationConfig
+from tests.localservices import run_mosquitto
 
 TARGET_MS = 100.0
 PRESSES = 30

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from eldercare.localservices import run_mosquitto
 from simulators.modbus_counter import ModbusCounterSim, SimCounter
+from tests.localservices import run_mosquitto
 
 TARGET_MB = 60.0
 IMPORTS = ("import paho.mqtt.client, pydantic, pymodbus.client, gpiozero, serial, sqlite3, edge.agent, "

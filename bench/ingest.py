@@ -26,8 +26,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from eldercare.localservices import free_port, run_mosquitto, run_postgres
 from station_protocol import Door, Face, Flow, encode, new_event_id
+from tests.localservices import free_port, run_mosquitto, run_postgres
 
 STATIONS = [f"bench-{i:02d}" for i in range(20)]
 BARE = r'''

@@ -42,9 +42,9 @@ from cloud.registry.store import upsert_stations
 from cloud.store.db import make_engine
 from cloud.store.migrate import upgrade
 from cloud.store.models import Event
-from eldercare.localservices import free_port, run_mosquitto, run_postgres, wait_for_port
 from firmware_config.schedule import Schedule
 from station_protocol import Call, Door, Face, Flow, Heartbeat, encode, new_event_id
+from tests.localservices import free_port, run_mosquitto, run_postgres, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_MINUTE = {"flow": 1.0, "heartbeat": 1.0, "face": 0.5, "door": 0.1}

@@ -20,9 +20,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.drivers.base import Reading
 from edge.outbox import Outbox
 from edge.publisher import Publisher
-from eldercare.localservices import run_mosquitto
 from firmware_config.station import MqttConfig
 from station_protocol import Kind
+from tests.localservices import run_mosquitto
 
 STATION = "qd-bench-01"
 WINDOW = 256

@@ -11,11 +11,11 @@ from eldercare.lazy import LazyGroup
 
 SUBCOMMANDS = {
     "contract": ("eldercare.contract:contract", "Check messages against station protocol v1."),
-    "edge": ("edge.cli:edge", "The station's edge agent and its devices."),
-    "cloud": ("cloud.cli:cloud", "Ingest, derivations, API and broker provisioning."),
-    "simulate": ("simulators.cli:simulate", "Simulated devices, stations and fleets."),
-    "serve": ("cloud.serve:serve", "Run the whole platform on this machine."),
-    "demo": ("cloud.demo:demo", "Run the platform with a simulated fleet."),
+    "edge": ("eldercare.groups:edge", "The station's edge agent and its devices."),
+    "cloud": ("eldercare.groups:cloud", "Ingest, derivations, API and broker provisioning."),
+    "simulate": ("eldercare.groups:simulate", "Simulated devices, stations and fleets."),
+    "serve": ("eldercare.serve:serve", "Run the whole platform on this machine."),
+    "demo": ("eldercare.demo:demo", "Run the platform with a simulated fleet."),
     "users": ("cloud.users_cli:users", "Dashboard and API users."),
 }
 

@@ -4,8 +4,10 @@ import importlib
 
 import click
 
-# Which optional dependency group each top-level package needs; named in the error when it is missing.
-_EXTRA_FOR = {"cloud": "cloud", "edge": "edge", "simulators": "edge"}
+# Which optional dependency group each top-level package (or composition module) needs; named in the error when it is
+# missing.
+_EXTRA_FOR = {"cloud": "cloud", "edge": "edge", "simulators": "edge", "eldercare.serve": "cloud",
+              "eldercare.demo": "cloud"}
 
 
 class LazyGroup(click.Group):
@@ -36,7 +38,7 @@ class LazyGroup(click.Group):
             package = module_name.split(".")[0]
             if exc.name and exc.name.split(".")[0] == package:
                 raise click.ClickException(f"'{cmd_name}' is not available in this version") from None
-            extra = _EXTRA_FOR.get(package, package)
+            extra = _EXTRA_FOR.get(module_name) or _EXTRA_FOR.get(package, package)
             raise click.ClickException(
                 f"'{cmd_name}' needs the {extra} extra ({exc.name} is not installed): "
                 f"pip install 'eldercare-monitor[{extra}]'"

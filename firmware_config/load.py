@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from edge.drivers.registry import KEYS, DeviceConfig
+from firmware_config.devices import DEVICE_MODELS, KEYS, DeviceConfig
 from firmware_config.station import StationConfig, cross_problems
 
 Loc = tuple[str | int, ...]
@@ -39,10 +39,7 @@ def _all_keys() -> set[str]:
 
     keys: set[str] = set()
     stack: list[type[BaseModel]] = [StationConfig, AgentConfig, MqttConfig, Schedule]
-    stack += list(DeviceConfig.__origin__.__args__)  # type: ignore[attr-defined]
-    from edge.drivers.counter import CounterRegisters
-
-    stack.append(CounterRegisters)
+    stack += DEVICE_MODELS
     for model in stack:
         keys.update(model.model_fields)
     return keys

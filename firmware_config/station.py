@@ -5,25 +5,14 @@ Secrets never appear here: TLS and credentials are file paths (or an environment
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from edge.drivers.registry import DeviceConfig
+from firmware_config.devices import DeviceConfig
+from firmware_config.grade import Grade
 from firmware_config.schedule import Schedule
-from station_protocol.ids import station_id_problem
-
-Grade = Literal["2A", "3A", "4A", "5A"]
-
-
-def _station_id(value: str) -> str:
-    problem = station_id_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-StationId = Annotated[str, AfterValidator(_station_id), Field(description="station id: 1-63 of a-z 0-9 -")]
+from station_protocol.ids import StationId
 
 
 class MqttConfig(BaseModel):

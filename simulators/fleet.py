@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from firmware_config.grade import GRADES
 from firmware_config.station import StationConfig
 from simulators.day_events import SimEvent, day_events
 from simulators.scenario import GroundTruth, plan_day
@@ -21,7 +22,6 @@ from station_protocol import Status, encode
 from station_protocol.topics import agent_topic
 
 TOWNS = (("huilong", "汇龙镇"), ("lvsi", "吕四港镇"), ("nanyang", "南阳镇"))
-GRADES = ("2A", "3A", "4A", "5A")
 KINDS = ("居家养老服务站", "日间照料中心", "睦邻点")
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from edge.drivers.modbus_counts import WordOrder, encode_u32
+from edge.drivers.modbus_counts import encode_u32
+from firmware_config.devices.counter import WordOrder
 
 Fault = Literal["silence", "crc", "garbage", "noise"] | None
 

@@ -7,17 +7,8 @@ from pydantic.json_schema import models_json_schema
 
 from station_protocol.codec import COMMANDS, MODELS
 from station_protocol.ids import ID_PATTERN
-from station_protocol.topics import AGENT_KINDS, DEVICE_KINDS, RETAINED_KINDS, Kind
-
-_SUMMARIES = {
-    Kind.FLOW: "People entering and leaving in one counting period",
-    Kind.DOOR: "A door magnet's state change",
-    Kind.FACE: "A person recognised or seen by the face camera (ids only, never images)",
-    Kind.CALL: "An emergency call pressed or cancelled",
-    Kind.HEALTH: "A device's health (retained)",
-    Kind.STATUS: "Agent online/offline (retained; the MQTT last will)",
-    Kind.HEARTBEAT: "Agent heartbeat with outbox depth and clock offset",
-}
+from station_protocol.kinds import KINDS
+from station_protocol.topics import AGENT_KINDS, DEVICE_KINDS, RETAINED_KINDS
 
 
 def _param(description: str) -> dict[str, Any]:
@@ -54,10 +45,10 @@ def build() -> dict[str, Any]:
 
     for kind in sorted(DEVICE_KINDS):
         add(kind.value, f"eldercare/v1/{{station}}/{{device}}/{kind}", ["station", "device"],
-            MODELS[kind].__name__, _SUMMARIES[kind], "receive", kind in RETAINED_KINDS)
+            MODELS[kind].__name__, KINDS[kind].summary, "receive", kind in RETAINED_KINDS)
     for kind in sorted(AGENT_KINDS):
         add(kind.value, f"eldercare/v1/{{station}}/agent/{kind}", ["station"],
-            MODELS[kind].__name__, _SUMMARIES[kind], "receive", kind in RETAINED_KINDS)
+            MODELS[kind].__name__, KINDS[kind].summary, "receive", kind in RETAINED_KINDS)
     for command, model in sorted(COMMANDS.items()):
         add(f"cmd-{command}", f"eldercare/v1/{{station}}/cmd/{command}", ["station"], model.__name__,
             f"Command {command} from the cloud to the station", "send", False)

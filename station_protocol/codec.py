@@ -10,30 +10,12 @@ from pydantic import ValidationError
 from uuid6 import uuid7
 
 from station_protocol.errors import ProtocolError, plain_problems
-from station_protocol.messages import (
-    Call,
-    CallAck,
-    Door,
-    Event,
-    Face,
-    Flow,
-    Health,
-    Heartbeat,
-    Message,
-    Status,
-    _Payload,
-)
+from station_protocol.kinds import KINDS
+from station_protocol.messages import CallAck, Event, Health, Message, _Payload
 from station_protocol.topics import Kind, Topic, parse_topic
 
-MODELS: dict[Kind, type[_Payload]] = {
-    Kind.FLOW: Flow,
-    Kind.DOOR: Door,
-    Kind.FACE: Face,
-    Kind.CALL: Call,
-    Kind.HEALTH: Health,
-    Kind.STATUS: Status,
-    Kind.HEARTBEAT: Heartbeat,
-}
+# The payload model of each kind a station sends (from the one table of kinds), and of each command it receives.
+MODELS: dict[Kind, type[_Payload]] = {kind: spec.model for kind, spec in KINDS.items()}
 COMMANDS: dict[str, type[_Payload]] = {"call-ack": CallAck}
 
 MAX_FUTURE = timedelta(minutes=5)

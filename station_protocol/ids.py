@@ -1,6 +1,9 @@
 """Identifier rules shared by topics and payloads."""
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _ID_RE = re.compile(ID_PATTERN)
@@ -44,3 +47,16 @@ def station_id_problem(value: str) -> str | None:
     if value in RESERVED_STATION_IDS:
         return f"station id {value!r} is reserved by the protocol"
     return None
+
+
+def checked_station_id(value: str) -> str:
+    """`value` when it can be a station id; ValueError with the reason in plain words when not."""
+    problem = station_id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A station id wherever one is read (station files, the registry's CSV, the API): the one rule above, its reason
+# given in plain words.
+StationId = Annotated[str, AfterValidator(checked_station_id), Field(description="station id: 1-63 of a-z 0-9 -")]

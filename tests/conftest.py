@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eldercare.localservices import Mosquitto, Postgres, run_mosquitto, run_postgres
+from tests.localservices import Mosquitto, Postgres, run_mosquitto, run_postgres
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 

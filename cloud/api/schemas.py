@@ -8,19 +8,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.users import Role
-from station_protocol.ids import ID_PATTERN, station_id_problem
+from station_protocol.ids import ID_PATTERN, checked_station_id
 
-
-def _station_id(value: str) -> str:
-    problem = station_id_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-# Station ids in bodies and paths: the same rule as the registry and the broker (a 422 with the reason).
-StationIdValue = Annotated[str, Field(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
-StationIdParam = Annotated[str, Path(pattern=ID_PATTERN, max_length=63), AfterValidator(_station_id)]
+# Station ids in bodies and paths: the same rule as the registry and the broker (a 422 with the reason); the pattern
+# is there for the OpenAPI document.
+StationIdValue = Annotated[str, Field(pattern=ID_PATTERN, max_length=63), AfterValidator(checked_station_id)]
+StationIdParam = Annotated[str, Path(pattern=ID_PATTERN, max_length=63), AfterValidator(checked_station_id)]
 TodayState = Literal["open", "closed", "partial", "unknown", "excused", "not_scheduled", "not_started", "no_data"]
 Day = date  # for models with a field named `date`
 
@@ -228,19 +221,50 @@ class SpotCheckIn(BaseModel):
     stations: list[str] | None = Field(default=None, max_length=10_000)
 
 
+SpotResultValue = Literal["pass", "fail", "excused", "unverifiable"]
+ReviewValue = Literal["pending", "sensor", "needs_visit", "awaiting_sensor", "agreed", "disputed", "decided"]
+
+
+class OnsiteOut(BaseModel):
+    """What an inspector found at the door, and the bureau's decision when the record disputed the sensors."""
+
+    found: Literal["open", "closed", "other"]
+    notes: str
+    visited_at: datetime
+    recorded_by: str
+    recorded_at: datetime
+    decided_outcome: Literal["pass", "fail", "excused"] | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    sensor_at_decision: SpotResultValue | None
+
+
 class SpotCheckResultOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """One station's result on a planned check (its key is the plan id and the station): the sensors' verdict,
+    the on-site record beside it, and the result that counts toward the veto."""
 
     plan_id: int
     station: str
     station_name: str
     town: str
-    date: date
+    date: Day
     start: str
     end: str
-    result: str
-    reason_code: str | None = None  # stable: what a client translates (absent on results stored before codes existed)
-    reason: str | None  # the same in an English sentence, with details
+    result: SpotResultValue = Field(description="what counts toward the veto: the bureau's decision, else the sensors'")
+    sensor_result: SpotResultValue = Field(description="the sensors' verdict on the window")
+    reason_code: str | None = Field(default=None, description=(
+        "why the sensors judged so, as a stable code a client translates: open, closed, devices_off, "
+        "approved_closure, not_working_day, outside_hours, calendar_unknown (null on results judged before codes)"))
+    reason: str | None = Field(description="why the sensors judged so, in an English sentence with the details")
+    checked_minutes: int
+    open_minutes: int
+    closed_minutes: int
+    unknown_minutes: int
+    stretches: list[str] = Field(description="closed (or not-shown-open) stretches behind a fail or unverifiable")
+    judged_at: datetime
+    review: ReviewValue
+    onsite: OnsiteOut | None
 
 
 class SpotCheckPlanOut(BaseModel):

@@ -10,6 +10,7 @@ from cloud.api.assessment import YearFacts
 from cloud.rules.records import MonthRecord
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import Alert, AlertKind, Station
+from cloud.store.onsite import SpotCheckVisit, visit_join
 from cloud.store.users import Activity
 
 
@@ -31,15 +32,19 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     ).tuples():
         activity[sid].add(f"{day:%Y-%m}")
     spots: dict[str, list[dict[str, object]]] = {sid: [] for sid in ids}
-    for sid, plan_day, start, end, result, record in session.execute(
+    # The result that counts: the bureau's decision on a disputed on-site check, else the sensor's.
+    for sid, plan_day, start, end, sensor, record, decided, why in session.execute(
         select(SpotCheckResult.station_id, SpotCheckPlan.local_date, SpotCheckPlan.start, SpotCheckPlan.end,
-               SpotCheckResult.result, SpotCheckResult.record)
+               SpotCheckResult.result, SpotCheckResult.record, SpotCheckVisit.decided_outcome,
+               SpotCheckVisit.decision_reason)
         .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
+        .outerjoin(SpotCheckVisit, visit_join())
         .where(SpotCheckResult.station_id.in_(ids), SpotCheckPlan.local_date.between(first, last))
         .order_by(SpotCheckPlan.local_date)
     ).tuples():
-        spots[sid].append({"date": plan_day.isoformat(), "start": start, "end": end, "result": result,
-                           "reason": record.get("reason")})
+        spots[sid].append({"date": plan_day.isoformat(), "start": start, "end": end, "result": decided or sensor,
+                           "sensor_result": sensor,
+                           "reason": f"民政局决定：{why}" if decided else record.get("reason")})
     vetoes = {
         v.station_id: v for v in session.scalars(select(Veto).where(Veto.station_id.in_(ids), Veto.year == year))
     }

@@ -73,15 +73,20 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Spot checks CSV: date,start,end,station (empty station = all).")
 @click.option("--exceptions", "exceptions_path", type=FILE,
               help="Approved closures CSV: station,date,reason.")
+@click.option("--decisions", "decisions_path", type=FILE,
+              help="The bureau's decisions on disputed on-site checks (the dashboard's decisions CSV): "
+                   "station,date,start,end,outcome,reason,...; they count toward the veto instead of the sensors.")
 @click.option("--quarters", is_flag=True, help="Also print quarter roll-ups ({\"type\": \"quarter\"}).")
 @RULES_OPTION
 @HOLIDAYS_OPTION
 def derive(stations_path: Path, events_path: Path, first: str, last: str, checks_path: Path | None,
-           exceptions_path: Path | None, quarters: bool, rules_path: Path | None, holidays_path: Path | None) -> None:
+           exceptions_path: Path | None, decisions_path: Path | None, quarters: bool, rules_path: Path | None,
+           holidays_path: Path | None) -> None:
     """Recompute day, month, spot-check and veto verdicts from raw files, with no server (for audits).
 
     Prints JSON lines on stdout; bad event lines are reported on stderr with their line number and counted.
     """
+    from cloud.derive.decisions import read_decisions, unmatched
     from cloud.derive.files import read_events, read_spot_checks
     from cloud.derive.offline import check_stations, derive_lines, read_exceptions
     from cloud.registry.csv_rows import decode_csv_bytes, parse_station_csv
@@ -114,6 +119,15 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
             exceptions = read_exceptions(exceptions_path.read_text(encoding="utf-8-sig"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"{exceptions_path}: {exc}") from None
+    decisions = {}
+    if decisions_path is not None:
+        try:
+            decisions = read_decisions(decisions_path.read_text(encoding="utf-8-sig"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{decisions_path}: {exc}") from None
+        unplanned = unmatched(decisions, checks)
+        if unplanned:
+            raise click.ClickException(f"{decisions_path}: {unplanned[0]}")
     zones = {r.id: ZoneInfo(r.schedule.timezone) for r in records}
     with events_path.open(encoding="utf-8", errors="replace") as lines:
         events = read_events(lines, zones, ZoneInfo("Asia/Shanghai"),
@@ -126,7 +140,7 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
                    f"ignored: {', '.join(unknown_stations[:10])}", err=True)
     out = sys.stdout
     for line in derive_lines(records, events, start, end, config, checks=checks, exceptions=exceptions,
-                             quarters=quarters, calendar=calendar, until=time.time()):
+                             decisions=decisions, quarters=quarters, calendar=calendar, until=time.time()):
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
     click.echo(f"derive: {events.lines} event lines, {len(events.problems)} bad, {events.duplicates} duplicate, "
                f"{len(records)} stations, {start}..{end}", err=True)

@@ -4,6 +4,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from cloud.derive.decisions import Decision, Key, apply
 from cloud.derive.files import EventFile, SpotCheck
 from cloud.derive.shared import month_line, month_span, spot_line, veto_line
 from cloud.registry.csv_rows import StationRecord
@@ -25,12 +26,14 @@ def derive_lines(
     *,
     checks: Sequence[SpotCheck] = (),
     exceptions: Mapping[str, Mapping[date, str]] | None = None,
+    decisions: Mapping[Key, Decision] | None = None,
     quarters: bool = False,
     calendar: Calendar = PACKAGE,
     until: float | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Day lines, then month (and quarter) lines per station; then spot-check and veto lines. `until`: the time
-    the data runs to (now), so the rest of today is not taken for equipment switched off."""
+    the data runs to (now), so the rest of today is not taken for equipment switched off. `decisions`: the bureau's
+    decisions on disputed on-site checks, which count toward the veto instead of the sensor result."""
     exceptions = exceptions or {}
     results: dict[str, dict[date, DayResult]] = {}
     for station in stations:
@@ -70,8 +73,11 @@ def derive_lines(
                 day_result = derive_days(station_id, station.schedule, exceptions.get(station_id, {}), obs,
                                          check.day, check.day, config, calendar=calendar, until=until)[0]
             judgement = judge(day_result, check.start, check.end, station.schedule.timezone, config)
-            judged.append((station_id, check.day, judgement.result))
-            yield spot_line(station_id, check.day, f"{check.start:%H:%M}", f"{check.end:%H:%M}", judgement)
+            start, end = f"{check.start:%H:%M}", f"{check.end:%H:%M}"
+            spot = apply(spot_line(station_id, check.day, start, end, judgement),
+                         (decisions or {}).get((station_id, check.day, start, end)))
+            judged.append((station_id, check.day, SpotResult(spot["result"])))
+            yield spot
     for status in vetoes(judged, config):
         yield veto_line(status)
 

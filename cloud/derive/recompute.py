@@ -26,6 +26,7 @@ from cloud.rules.station import derive_days
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import Alert, AlertStatus, Event, Station
+from cloud.store.onsite import SpotCheckVisit, counted_result, visit_join
 
 CAMERA_LOOKBACK = timedelta(days=7)
 
@@ -229,9 +230,11 @@ def _spot_alert(session: Session, station: Station, plan: SpotCheckPlan, result:
 
 def store_veto(session: Session, station: str, years: Iterable[int], config: RulesConfig, now: datetime) -> None:
     for year in sorted(set(years)):
+        # The bureau's decision on a disputed on-site check counts instead of the sensor's result.
         rows = session.execute(
-            select(SpotCheckPlan.local_date, SpotCheckResult.result)
+            select(SpotCheckPlan.local_date, counted_result()).select_from(SpotCheckResult)
             .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
+            .outerjoin(SpotCheckVisit, visit_join())
             .where(SpotCheckResult.station_id == station, SpotCheckPlan.local_date >= date(year, 1, 1),
                    SpotCheckPlan.local_date <= date(year, 12, 31))
         ).all()

@@ -28,7 +28,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
-from cloud.ingest.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert
+from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.transport import IngestClient
 from cloud.ingest.writer import BatchResult, Letter, StoreUnavailable, write_batch

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from cloud.ingest.convert import StationInfo
+from cloud.convert import StationInfo
 from cloud.store.models import Station
 
 

@@ -28,6 +28,7 @@ from cloud.provision.tls import TlsFiles, make_tls
 from cloud.registry.sources import read_sources
 from cloud.store.models import Station
 from cloud.store.options import data_dir_option, open_store, settings_for
+from firmware_config.grade import GRADES
 from station_protocol.ids import station_id_problem
 
 INGESTER = "eldercare-ingest"
@@ -209,7 +210,7 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
               default=Path("firmware_config/stations"), show_default=True,
               help="Where to write the station's config skeleton <ID>.yaml (kept if it exists).")
 @click.option("--name", help="Station name for the skeleton.")
-@click.option("--grade", type=click.Choice(["2A", "3A", "4A", "5A"]), default="2A", show_default=True)
+@click.option("--grade", type=click.Choice(GRADES), default="2A", show_default=True)
 @click.option("--town", help="Town or street office for the skeleton.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print only {"station", "username", "password", "host", "port"} as JSON (for scripts).')

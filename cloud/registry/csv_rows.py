@@ -8,25 +8,17 @@ reason; the good rows are still returned.
 import csv
 import io
 from dataclasses import dataclass
-from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from firmware_config.grade import GRADES, Grade
 from firmware_config.schedule import Schedule
-from station_protocol.ids import station_id_problem
+from station_protocol.ids import StationId
 
-Grade = Literal["2A", "3A", "4A", "5A"]
 REQUIRED = ("station_id", "name", "town", "grade", "weekdays", "hours")
 OPTIONAL = ("open_on_holidays", "address", "timezone")
 YES = frozenset({"yes", "y", "true", "1", "是"})
 NO = frozenset({"no", "n", "false", "0", "否", ""})
-
-
-def _station_id(value: str) -> str:
-    problem = station_id_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
 
 
 class StationRecord(BaseModel):
@@ -34,7 +26,7 @@ class StationRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Annotated[str, AfterValidator(_station_id)]
+    id: StationId
     name: str = Field(min_length=1, max_length=200)
     town: str = Field(min_length=1, max_length=200)
     grade: Grade
@@ -68,7 +60,7 @@ def _reason(exc: ValidationError) -> str:
         field = ".".join(str(p) for p in err["loc"] if p != "schedule").replace("id", "station_id", 1) or "row"
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "literal_error":
-            parts.append(f"grade must be one of 2A, 3A, 4A, 5A (got {err['input']!r})")
+            parts.append(f"grade must be one of {', '.join(GRADES)} (got {err['input']!r})")
         elif err["type"] == "string_too_short":
             parts.append(f"{field} is empty")
         elif message.split(" ")[0] in (field, field.removeprefix("station_")):

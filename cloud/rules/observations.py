@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from station_protocol import Call, Door, Face, Flow, Health, Heartbeat, Message, Status
+from station_protocol import Event, Message
+from station_protocol.kinds import BY_MODEL, KINDS
 
 
 class Obs(NamedTuple):
@@ -25,6 +26,10 @@ class Obs(NamedTuple):
     ref: str = ""
 
 
+# The worker converts every stored event: one lookup by kind name.
+_FROM_STORED = {kind.value: spec.seen_stored for kind, spec in KINDS.items()}
+
+
 def sort_key(o: Obs) -> tuple[float, str]:
     """Total order independent of arrival: time, then event id."""
     return (o.t, o.id)
@@ -32,42 +37,16 @@ def sort_key(o: Obs) -> tuple[float, str]:
 
 def from_message(message: Message, event_id: str) -> Obs | None:
     """An Obs from a decoded protocol message (commands are not observations)."""
-    match message:
-        case Flow():
-            return Obs(message.ts.timestamp(), "flow", message.device, event_id, message.in_, message.out,
-                       message.period_s)
-        case Door():
-            return Obs(message.ts.timestamp(), "door", message.device, event_id, state=message.state)
-        case Face():
-            return Obs(message.ts.timestamp(), "face", message.device, event_id, state=message.role,
-                       ref=message.person)
-        case Call():
-            return Obs(message.ts.timestamp(), "call", message.device, event_id, state=message.action,
-                       ref=message.call)
-        case Health():
-            return Obs(message.ts.timestamp(), "health", message.device, event_id, state="ok" if message.ok else "bad")
-        case Status():
-            return Obs(message.ts.timestamp(), "status", "agent", event_id,
-                       state="online" if message.online else "offline")
-        case Heartbeat():
-            return Obs(message.ts.timestamp(), "heartbeat", "agent", event_id)
-    return None
+    spec = BY_MODEL.get(type(message))
+    if spec is None:
+        return None
+    device = message.device if isinstance(message, Event) else "agent"
+    return Obs(message.ts.timestamp(), spec.kind.value, device, event_id, *spec.seen(message))
 
 
 def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mapping[str, Any]) -> Obs:
     """An Obs from a stored event (payload as published and validated by ingest)."""
-    t = ts.timestamp()
-    match kind:
-        case "flow":
-            return Obs(t, kind, device, event_id, payload["in"], payload["out"], payload["period_s"])
-        case "door":
-            return Obs(t, kind, device, event_id, state=payload["state"])
-        case "face":
-            return Obs(t, kind, device, event_id, state=payload["role"], ref=payload["person"])
-        case "call":
-            return Obs(t, kind, device, event_id, state=payload["action"], ref=payload["call"])
-        case "health":
-            return Obs(t, kind, device, event_id, state="ok" if payload.get("ok") else "bad")
-        case "status":
-            return Obs(t, kind, "agent", event_id, state="online" if payload.get("online") else "offline")
-    return Obs(t, kind, device, event_id)
+    seen = _FROM_STORED.get(kind)
+    if seen is None:
+        return Obs(ts.timestamp(), kind, device, event_id)
+    return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload))

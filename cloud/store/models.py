@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from firmware_config.grade import GRADES
 from firmware_config.schedule import Schedule
 
 # Stable constraint names, so migrations can refer to them on both dialects.
@@ -43,7 +44,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-GRADES = ("2A", "3A", "4A", "5A")
 ID_LEN = 63
 
 

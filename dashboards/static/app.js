@@ -2,9 +2,10 @@
 "use strict";
 
 const MENUS = {
-  bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["closures", "停业申请"],
-    ["assessment", "年度考核"], ["calendar", "节假日"]],
-  town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["closures", "停业申请"], ["assessment", "年度考核"]],
+  bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["onsite", "现场抽查"],
+    ["closures", "停业申请"], ["assessment", "年度考核"], ["calendar", "节假日"]],
+  town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["onsite", "现场抽查"],
+    ["closures", "停业申请"], ["assessment", "年度考核"]],
   station: [["station", "本站"], ["alerts", "告警"], ["closures", "停业申请"]],
   dispatch: [["alerts", "紧急呼叫"]],
 };

@@ -8,33 +8,16 @@ import logging
 from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from edge.drivers.base import Emit, Reading, now
-from edge.drivers.fields import DeviceId, GpioPin
 from edge.drivers.gpio import Edge, watch
+from edge.drivers.modbus_bus import Buses
+from firmware_config.devices.button import KEY as KEY  # the registry's key for this driver
+from firmware_config.devices.button import ButtonConfig
 from station_protocol import Kind, new_event_id
 
-KEY = "button"
 log = logging.getLogger(__name__)
-
-
-class ButtonConfig(BaseModel):
-    """A push button between a GPIO pin and ground, with an optional LED and buzzer for feedback."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["button"]
-    id: DeviceId
-    pin: GpioPin
-    pull_up: bool = Field(default=True, description="use the Pi's internal pull-up (button switches to ground)")
-    bounce_ms: int = Field(default=30, ge=0, le=1000, description="a press within this of the last release is bounce")
-    long_press_s: float = Field(default=3.0, gt=0, le=30, description="holding this long cancels the call")
-    led_pin: GpioPin | None = Field(default=None, description="LED: blinks while the call waits, steady when acked")
-    buzzer_pin: GpioPin | None = Field(default=None, description="buzzer: beeps when the call is acknowledged")
-    ack_signal_s: float = Field(default=10.0, gt=0, le=600, description="how long the acknowledgement is shown")
 
 
 class ButtonDriver:
@@ -125,3 +108,8 @@ class ButtonDriver:
         finally:
             if led is not None and self._led is led:
                 led.off()
+
+
+def build(config: ButtonConfig, buses: Buses) -> ButtonDriver:
+    """The registry's factory for `button` devices."""
+    return ButtonDriver(config)

@@ -9,32 +9,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from edge.drivers.base import Emit, Reading, now
-from edge.drivers.fields import DeviceId, GpioPin
-from edge.drivers.gpio import DoorState, Edge, Wiring, door_state, watch
+from edge.drivers.gpio import DoorState, Edge, door_state, watch
+from edge.drivers.modbus_bus import Buses
+from firmware_config.devices.door import KEY as KEY  # the registry's key for this driver
+from firmware_config.devices.door import DoorConfig
 from station_protocol import Kind
 
-KEY = "door"
 log = logging.getLogger(__name__)
-
-
-class DoorConfig(BaseModel):
-    """A reed-switch door magnet between a GPIO pin and ground (or 3V3 with `pull_up: false`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["door"]
-    id: DeviceId
-    pin: GpioPin
-    pull_up: bool = Field(default=True, description="use the Pi's internal pull-up (contact switches to ground)")
-    wiring: Wiring = Field(default="nc", description="nc: contact closed while the door is shut; no: the opposite")
-    debounce_ms: int = Field(default=50, ge=0, le=5000, description="a change must hold this long to count")
-    tamper_pin: GpioPin | None = Field(default=None, description="the sensor's tamper loop; open loop = fault")
-    max_open_s: float | None = Field(default=None, gt=0, description="an 'open' lasting longer is reported as fault")
 
 
 class DoorDriver:
@@ -91,3 +75,8 @@ class DoorDriver:
                     reported = state
                     opened_at = first.mono if state == "open" else None
                     await emit(self._reading(state, first.at))
+
+
+def build(config: DoorConfig, buses: Buses) -> DoorDriver:
+    """The registry's factory for `door` devices."""
+    return DoorDriver(config)

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from edge.drivers.base import now
+from firmware_config.devices.door import Wiring
 
 DoorState = Literal["open", "closed", "fault"]
-Wiring = Literal["nc", "no"]
 
 
 @dataclass(frozen=True, slots=True)

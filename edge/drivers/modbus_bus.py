@@ -10,14 +10,15 @@ import logging
 import random
 import threading
 import time
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from firmware_config.devices.counter import CounterConfig, Function
 
 if TYPE_CHECKING:
     from pymodbus.client import ModbusSerialClient
 
 log = logging.getLogger(__name__)
-
-Function = Literal["holding", "input"]
 
 
 class BusError(Exception):
@@ -112,3 +113,21 @@ class ModbusBus:
 def _plain(exc: Exception) -> str:
     text = str(exc).replace("Modbus Error: ", "").strip()
     return text or type(exc).__name__
+
+
+@dataclass
+class Buses:
+    """One shared serial master per port, created on first use."""
+
+    by_port: dict[str, ModbusBus] = field(default_factory=dict)
+
+    def for_counter(self, config: CounterConfig) -> ModbusBus:
+        bus = self.by_port.get(config.port)
+        if bus is None:
+            bus = ModbusBus(config.port, baud=config.baud, parity=config.parity, timeout_s=config.timeout_s)
+            self.by_port[config.port] = bus
+        return bus
+
+    def close(self) -> None:
+        for bus in self.by_port.values():
+            bus.close()

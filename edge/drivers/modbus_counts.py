@@ -4,8 +4,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from firmware_config.devices.counter import WordOrder
+
 WRAP = 1 << 32
-WordOrder = Literal["big", "little"]
 
 
 def decode_u32(registers: Sequence[int], word_order: WordOrder = "big") -> int:

@@ -1,51 +1,43 @@
-"""The explicit table of drivers: config key -> how to build the driver. The camera loads only when configured."""
+"""The table of drivers, built from each driver module's `KEY`: device type -> how to build its driver.
+
+The device types themselves are the station file's (`firmware_config.devices.KEYS`); a test checks that every one has
+a driver here. The camera loads only when configured.
+"""
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field
-
+from edge.drivers import button, counter, door
 from edge.drivers.base import Driver
-from edge.drivers.button import ButtonConfig, ButtonDriver
 
 # Cheap: the camera module imports OpenCV/face_recognition only inside CameraDriver.run, so no cv2 unless a camera
 # is configured and running.
-from edge.drivers.camera import CameraConfig, CameraDriver
-from edge.drivers.counter import CounterConfig, CounterDriver
-from edge.drivers.door import DoorConfig, DoorDriver
-from edge.drivers.modbus_bus import ModbusBus
+from edge.drivers.camera import CameraDriver
+from edge.drivers.modbus_bus import Buses
+from firmware_config.devices import camera as camera_settings
 
-DeviceConfig = Annotated[CounterConfig | DoorConfig | ButtonConfig | CameraConfig, Field(discriminator="type")]
-KEYS = ("button", "camera", "counter", "door")
+DriverFactory = Callable[[Any, Buses], Driver]
 
 
-@dataclass
-class Buses:
-    """One shared serial master per port, created on first use."""
-
-    by_port: dict[str, ModbusBus] = field(default_factory=dict)
-
-    def for_counter(self, config: CounterConfig) -> ModbusBus:
-        bus = self.by_port.get(config.port)
-        if bus is None:
-            bus = ModbusBus(config.port, baud=config.baud, parity=config.parity, timeout_s=config.timeout_s)
-            self.by_port[config.port] = bus
-        return bus
-
-    def close(self) -> None:
-        for bus in self.by_port.values():
-            bus.close()
+def _camera(config: Any, buses: Buses) -> Driver:
+    return CameraDriver(config)
 
 
-BUILDERS: dict[str, Callable[[Any, Buses], Driver]] = {
-    "counter": lambda config, buses: CounterDriver(config, buses.for_counter(config)),
-    "door": lambda config, buses: DoorDriver(config),
-    "button": lambda config, buses: ButtonDriver(config),
-    "camera": lambda config, buses: CameraDriver(config),
+BUILDERS: dict[str, DriverFactory] = {
+    **{module.KEY: module.build for module in (button, counter, door)},
+    camera_settings.KEY: _camera,
 }
 
 
 def build_drivers(devices: Iterable[Any], buses: Buses) -> list[Driver]:
     """A driver for every configured device, in file order."""
-    return [BUILDERS[device.type](device, buses) for device in devices]
+    drivers = []
+    for device in devices:
+        factory = BUILDERS.get(device.type)
+        if factory is None:
+            raise RuntimeError(f"device {device.id!r}: this agent has no driver for type {device.type!r}")
+        drivers.append(factory(device, buses))
+    return drivers
+
+
+__all__ = ["BUILDERS", "Buses", "DriverFactory", "build_drivers"]

@@ -56,7 +56,7 @@ def _station_camera(config_file: Path) -> tuple[str, CameraConfig]:
         station = load_station(config_file)
     except ValueError as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
-    cameras = [device for device in station.devices if isinstance(device, CameraConfig)]
+    cameras = [device for device in station.devices if device.type == "camera"]
     if not cameras:
         raise click.ClickException(f"{config_file} configures no camera: give --gallery DIR")
     if len({camera.gallery for camera in cameras}) > 1:

@@ -75,8 +75,13 @@ MIN_ENROL_FACE_PX = 80
 # blurred by a twentyfifth of the face's height 3-10 (docs/face.md).
 MIN_ENROL_SHARPNESS = 60.0
 # The face sizes a door camera sees: each enrolment photo is also encoded at these heights (when its face is larger),
-# so a small face in the doorway is compared with the same face made as small, not only with the sharp original.
-CAMERA_FACE_PX = (100, 70)
+# as a camera's compressed stream delivers them (JPEG at `CAMERA_JPEG_QUALITY`, sensor noise, and once more slightly
+# out of focus or moving), so a small face in the doorway is compared with the same face made as small and as
+# degraded, not only with the sharp original. Measured on the door footage: docs/face.md.
+CAMERA_FACE_PX = (100, 80, 70, 60)
+CAMERA_JPEG_QUALITY = 60
+CAMERA_NOISE = 2.0  # grey levels (standard deviation)
+CAMERA_BLUR = 1.0  # Gaussian sigma, px, of the blurred copy
 
 
 def sharpness(rgb: Image, box: Box) -> float:
@@ -89,10 +94,9 @@ def sharpness(rgb: Image, box: Box) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
-def enrolment_encodings(path: Path, max_side: int = 1000) -> list[Vector]:
-    """Encodings of the one face in an enrolment photo: at full resolution, then at the sizes a door camera sees.
-
-    ValueError, with the reason, when the photo shows no face or several, or a face too small or too blurred."""
+def enrolment_face(path: Path, max_side: int = 1000) -> tuple[Image, Box]:
+    """The photo (RGB) and the box of its one face, checked for enrolment: ValueError, with the reason, when the
+    photo shows no face or several, or a face too small or too blurred for a reliable encoding."""
     import cv2
 
     rgb = read_image(path)
@@ -118,15 +122,46 @@ def enrolment_encodings(path: Path, max_side: int = 1000) -> list[Vector]:
             f"{path}: the face is too blurred for a reliable encoding (sharpness {sharp:.0f}, at least "
             f"{MIN_ENROL_SHARPNESS:.0f}); hold the camera still, in good light"
         )
+    return rgb, box
+
+
+def enrolment_encodings(path: Path, max_side: int = 1000) -> list[Vector]:
+    """Encodings of the one face in an enrolment photo (checked by `enrolment_face`): at full resolution first,
+    then at the sizes a door camera sees, as its compressed stream delivers them."""
+    import cv2
+
+    rgb, box = enrolment_face(path, max_side)
+    height = box[2] - box[0]
     out = [encode(rgb, [box])[0]]
     for px in CAMERA_FACE_PX:
         if height > 1.3 * px:
             k = px / height
+            small_box: Box = (round(box[0] * k), round(box[1] * k), round(box[2] * k), round(box[3] * k))
             shrunk = np.ascontiguousarray(cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA))
-            out += encode(shrunk, [(round(box[0] * k), round(box[1] * k), round(box[2] * k), round(box[3] * k))])
+            for blur in (0.0, CAMERA_BLUR):
+                out += encode(as_streamed(shrunk, blur, seed=px), [small_box])
+    return out
+
+
+def as_streamed(rgb: Image, blur: float, seed: int) -> Image:
+    """`rgb` as a camera's compressed sub-stream would deliver it: optionally blurred, with sensor noise (fixed
+    `seed`: the same photo always gives the same encodings), JPEG-compressed and decoded."""
+    import cv2
+
+    pixels: Image = rgb.astype(np.float32)
+    if blur > 0:
+        pixels = cv2.GaussianBlur(pixels, (0, 0), blur)
+    pixels += np.random.default_rng(seed).normal(0, CAMERA_NOISE, (*pixels.shape[:2], 1)).astype(np.float32)
+    bgr = cv2.cvtColor(np.clip(pixels, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
+    ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, CAMERA_JPEG_QUALITY])
+    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
+        raise ValueError("JPEG round trip failed")
+    out: Image = np.ascontiguousarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))
     return out
 
 
 def enrolment_encoding(path: Path, max_side: int = 1000) -> Vector:
     """The full-resolution encoding of the one face in an enrolment photo (see `enrolment_encodings`)."""
-    return enrolment_encodings(path, max_side)[0]
+    rgb, box = enrolment_face(path, max_side)
+    return encode(rgb, [box])[0]

@@ -85,14 +85,15 @@ class Recogniser:
         return Identity(person, role, round(distance, 4))
 
     def known_track(self, encodings: list[Vector]) -> Identity | None:
-        """The enrolled person a track's face is, from its latest encoding or the mean of all its encodings (the mean
-        of several small, blurred views is nearer the person than most single views are), or None."""
+        """The enrolled person a track's face is, from the mean of all its encodings, or None.
+
+        One small, blurred, compressed view of a face can land nearer someone else than its own enrolment; the mean
+        of several views of the same track is nearer the person than most single views are, and deciding on it alone
+        (not also on the latest view) gives a passing face no extra chances to match someone it is not."""
         if not encodings:
             return None
-        probes = [encodings[-1]]
-        if len(encodings) > 1:
-            probes.append(np.mean(np.asarray(encodings, dtype=np.float64), axis=0))
-        row, distance = self._known.nearest(probes)
+        mean = np.mean(np.asarray(encodings, dtype=np.float64), axis=0)
+        row, distance = self._known.nearest([mean])
         if distance > self.tolerance:
             return None
         person, role = self._people[int(self._owner[row])]

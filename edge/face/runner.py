@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.drivers.base import Emit, Reading, health
-from edge.drivers.camera import CameraConfig
 from edge.face.capture import frames, redact
 from edge.face.detect import Detector
 from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
 from edge.face.match import Recogniser
 from edge.face.motion import MotionGate
 from edge.face.pipeline import Observation, Stages, Stats, drop_forgotten, finish, month_of, process_frame
+from edge.face.settings import CameraSettings
 from edge.face.track import Tracker
 from edge.face.visits import Visits
 from station_protocol import Kind
@@ -27,7 +27,7 @@ from station_protocol import Kind
 log = logging.getLogger(__name__)
 
 
-def build_stages(config: CameraConfig, gallery: Gallery | None, *, remember_unknowns: bool = True) -> Stages:
+def build_stages(config: CameraSettings, gallery: Gallery | None, *, remember_unknowns: bool = True) -> Stages:
     """The stages for one camera, with its enrolled people and (when remembered) this month's unknowns."""
     recogniser = Recogniser(
         gallery.people() if gallery else [],
@@ -85,7 +85,7 @@ class GalleryWatch:
 
 
 def run_source(
-    config: CameraConfig,
+    config: CameraSettings,
     stages: Stages,
     *,
     on_observation: Callable[[Observation], None],
@@ -134,7 +134,7 @@ def face_reading(device: str, observation: Observation) -> Reading:
     return Reading(device=device, kind=Kind.FACE, ts=observation.ts, fields=fields)
 
 
-def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.Event,
+def _work(config: CameraSettings, put: Callable[[Reading], None], stop: threading.Event,
           entries: threading.Event | None = None) -> None:
     """The worker thread: the whole frame loop, handing readings to `put`."""
     state: dict[str, Any] = {"ok": None, "error": None}
@@ -190,7 +190,7 @@ def _work(config: CameraConfig, put: Callable[[Reading], None], stop: threading.
         put(health(config.id, bool(state["ok"]), state["error"], {**detail(stats), "ended": True}))
 
 
-async def run_camera(config: CameraConfig, emit: Emit, entries: threading.Event | None = None) -> None:
+async def run_camera(config: CameraSettings, emit: Emit, entries: threading.Event | None = None) -> None:
     """Run the pipeline in a worker thread and move its readings through `emit` until cancelled.
 
     A file or still image is read once; the driver then idles rather than replaying it.

@@ -7,8 +7,8 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from eldercare.localservices import Mosquitto
 from tests.derive.conftest import store
+from tests.localservices import Mosquitto
 from tests.wait import poll
 
 __all__ = ["store"]

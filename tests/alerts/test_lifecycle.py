@@ -15,10 +15,10 @@ from cloud.settings import Settings
 from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult, OutgoingCommand
 from cloud.store.models import Alert
-from eldercare.localservices import Mosquitto
 from station_protocol import CallAck, decode
 from tests.alerts.conftest import Commands
 from tests.derive.conftest import feed
+from tests.localservices import Mosquitto
 from tests.rules.scenario import StationDay
 
 MONDAY = date(2026, 10, 12)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from eldercare.localservices import free_port, wait_for_port
+from tests.localservices import free_port, wait_for_port
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from cloud.api.security import hash_password
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.migrate import current_revisions, head_revisions, upgrade
 from cloud.store.users import User
-from eldercare.localservices import free_port, wait_for_port
+from tests.localservices import free_port, wait_for_port
 
 
 def _api(tmp_path: Path, port: int, database_url: str | None = None) -> subprocess.Popen[bytes]:

@@ -39,16 +39,20 @@ def test_bad_plans_are_422(fleet_as: Callable[[str], TestClient]) -> None:
         assert response.status_code == 422, (body, response.status_code, response.text)
 
 
-def test_plans_are_bureau_only_results_scoped(fleet_as: Callable[[str], TestClient]) -> None:
+def test_plans_are_hidden_from_stations_and_scoped_for_towns(fleet_as: Callable[[str], TestClient]) -> None:
     plan_id = fleet_as("admin").get(f"{V1}/spot-checks").json()[0]["id"]
-    for user in ("town-hl", "staff-hl1", "staff-nh1", "dispatch"):
+    for user in ("staff-hl1", "staff-nh1", "dispatch"):
         client = fleet_as(user)
         assert client.get(f"{V1}/spot-checks").status_code == 403, user
         assert client.get(f"{V1}/spot-checks/{plan_id}").status_code == 403, user
         body = {"date": "2026-10-14", "start": "09:00", "end": "10:00"}
         assert client.post(f"{V1}/spot-checks", json=body).status_code == 403, user
+    # A town sees the bureau's plan as far as its own stations go, and their results only.
+    town_plans = fleet_as("town-hl").get(f"{V1}/spot-checks").json()
+    assert [(p["stations"], p["results"]) for p in town_plans] == [(["hl-01", "hl-02"], {"pass": 1, "fail": 1})]
+    assert fleet_as("town-hl").get(f"{V1}/spot-checks/{plan_id}").json()["stations"] == ["hl-01", "hl-02"]
+    assert fleet_as("dispatch").get(f"{V1}/spot-checks/results").status_code == 403
     for user in ("staff-hl1", "dispatch"):
-        assert fleet_as(user).get(f"{V1}/spot-checks/results").status_code == 403
         assert fleet_as(user).get(f"{V1}/spot-checks/vetoes").status_code == 403
     town = fleet_as("town-hl").get(f"{V1}/spot-checks/results?year=2026").json()
     assert sorted((r["station"], r["result"]) for r in town) == [("hl-01", "pass"), ("hl-02", "fail")]

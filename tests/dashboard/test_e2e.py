@@ -10,8 +10,8 @@ from playwright.sync_api import Browser, Route, expect
 from tests.dashboard.conftest import login, shot
 
 NAV = {
-    "admin": ["总览", "站点", "告警", "抽查", "停业申请", "年度考核", "节假日"],
-    "town-hl": ["总览", "站点", "告警", "停业申请", "年度考核"],
+    "admin": ["总览", "站点", "告警", "抽查", "现场抽查", "停业申请", "年度考核", "节假日"],
+    "town-hl": ["总览", "站点", "告警", "抽查", "现场抽查", "停业申请", "年度考核"],
     "staff-hl1": ["本站", "告警", "停业申请"],
     "dispatch": ["紧急呼叫"],
 }
@@ -62,15 +62,17 @@ def test_town_officer_sees_only_its_towns(browser: Browser, base_url: str) -> No
     stations = page.get_by_test_id("stations").locator("tbody tr")
     expect(stations).to_have_count(2)
     assert sorted(stations.evaluate_all("rows => rows.map(r => r.dataset.station)")) == ["hl-01", "hl-02"]
-    # The spot-check page is not on its menu; typing its address shows the overview instead.
-    page.goto(base_url + "/#/spot-checks")
-    expect(page.locator("#nav a.active")).to_have_text("总览")
-    # And the API refuses, whatever the page does: a plan by id is 403, another town's station 404.
-    status = page.evaluate("async () => [(await fetch('/api/v1/spot-checks/1', {headers: {Authorization: "
-                           "'Bearer ' + sessionStorage.getItem('eldercare.token')}})).status, "
-                           "(await fetch('/api/v1/stations/nh-01/days/2026-10-09', {headers: {Authorization: "
-                           "'Bearer ' + sessionStorage.getItem('eldercare.token')}})).status]")
-    assert status == [403, 404]
+    # The bureau's plan, as far as the town's own stations go.
+    page.click("#nav a[data-page=spot-checks]")
+    expect(page.get_by_test_id("plans").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("plans").locator("tbody tr td").nth(4)).to_have_text("2")
+    # And the API scopes it, whatever the page does: the plan by id lists its stations only, another town's
+    # station is 404.
+    status = page.evaluate("async () => { const h = {headers: {Authorization: "
+                           "'Bearer ' + sessionStorage.getItem('eldercare.token')}}; "
+                           "return [(await (await fetch('/api/v1/spot-checks/1', h)).json()).stations, "
+                           "(await fetch('/api/v1/stations/nh-01/days/2026-10-09', h)).status]; }")
+    assert status == [["hl-01", "hl-02"], 404]
     page.goto(base_url + "/#/station/hl-02/2026-10-09")
     expect(page.get_by_test_id("counts")).to_contain_text("关闭")
     expect(page.get_by_test_id("evidence")).to_contain_text("08:30-11:30")

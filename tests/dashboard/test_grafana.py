@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from cloud.ingest.convert import Accepted, StationInfo, convert
+from cloud.convert import Accepted, StationInfo, convert
 from cloud.telemetry.points import to_point
 
 GRAFANA = Path(__file__).resolve().parents[2] / "dashboards" / "grafana"

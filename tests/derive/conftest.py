@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from cloud.ingest.convert import Accepted, StationInfo, convert
+from cloud.convert import Accepted, StationInfo, convert
 from cloud.ingest.writer import write_batch
 from cloud.registry.csv_rows import parse_station_csv
 from cloud.registry.store import upsert_stations

@@ -184,3 +184,32 @@ def test_veto_counts_failed_station_days_whatever_the_windows(audit_files: Audit
     assert late["stretches"] == ["08:30-09:20"] and late["open_minutes"] > late["closed_minutes"]
     veto = by(lines, "veto")[("qd-a", "2026")]
     assert (veto["failed"], veto["veto"], veto["failed_dates"]) == (2, False, ["2026-10-13", "2026-10-14"])
+
+
+def test_the_bureaus_decisions_count_toward_the_veto(audit_files: AuditFiles, tmp_path: Path) -> None:
+    """The decisions file the dashboard exports: a disputed check counts as the bureau decided it, the line keeps
+    what the sensors said, and a file that does not fit the checks is one clear error."""
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "station,date,start,end,outcome,reason,decided_by,sensor_result,found\n"
+        "qd-a,2026-10-14,09:00,10:00,pass,门磁故障，现场开放,admin,fail,open\n"
+        "qd-b,2026-10-14,09:00,10:00,fail,现场关门,admin,pass,closed\n", encoding="utf-8")
+    lines, _ = run(audit_files, "--spot-checks", str(audit_files.checks), "--decisions", str(decisions))
+    checks = {(c["station"], c["date"], c["start"]): c for c in lines if c["type"] == "spot_check"}
+    a, b = checks[("qd-a", "2026-10-14", "09:00")], checks[("qd-b", "2026-10-14", "09:00")]
+    assert (a["result"], a["sensor_result"], a["decision"]["reason"]) == ("pass", "fail", "门磁故障，现场开放")
+    assert (b["result"], b["sensor_result"], b["decision"]["found"]) == ("fail", "pass", "closed")
+    assert "decision" not in checks[("qd-a", "2026-10-15", "09:00")]
+    vetoes = by(lines, "veto")
+    assert (vetoes[("qd-a", "2026")]["failed"], vetoes[("qd-b", "2026")]["failed_dates"]) == (0, ["2026-10-14"])
+    for bad, says in (
+        ("qd-a,2026-10-16,09:00,10:00,pass,x,admin,fail,open\n", "matches no spot check"),
+        ("qd-a,2026-10-14,09:00,10:00,unverifiable,x,admin,fail,open\n", "line 2: outcome"),
+        ("qd-a,2026-10-14,09:00,10:00,pass,x,admin,fail,open\nqd-a,2026-10-14,09:00,10:00,fail,y,admin,fail,open\n",
+         "line 3: a different decision"),
+    ):
+        decisions.write_text("station,date,start,end,outcome,reason,decided_by,sensor_result,found\n" + bad)
+        result = CliRunner().invoke(cli, ["cloud", "derive", "--stations", str(audit_files.stations), "--events",
+                                          str(audit_files.events), "--from", "2026-10-01", "--to", "2026-10-16",
+                                          "--spot-checks", str(audit_files.checks), "--decisions", str(decisions)])
+        assert result.exit_code == 1 and says in result.output + result.stderr, (bad, result.output)

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.engine import make_url
 
+from cloud.convert import Accepted, Rejected, convert
 from cloud.derive.runner import Partition, run_pass
-from cloud.ingest.convert import Accepted, Rejected, convert
 from cloud.ingest.writer import Letter, write_batch
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory

@@ -129,7 +129,7 @@ def _register(engine: Engine, config: StationConfig) -> None:
 
 
 def test_simulated_emergencies_one_acknowledged_one_escalated(store: Engine) -> None:
-    from cloud.ingest.convert import Accepted, StationInfo, convert
+    from cloud.convert import Accepted, StationInfo, convert
     from cloud.ingest.writer import write_batch
 
     config = load_station(EXAMPLES / "qd-huilong-01.yaml")

@@ -13,9 +13,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.agent import Agent
-from eldercare.localservices import Mosquitto
 from firmware_config.station import StationConfig
 from station_protocol import Decoded, decode
+from tests.localservices import Mosquitto
 from tests.wait import poll
 
 

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from edge.agent import Agent
-from eldercare.localservices import Mosquitto
 from simulators.modbus_counter import Fault, ModbusCounterSim, SimCounter
 from station_protocol import Flow, Health
 from tests.edge.conftest import AgentThread, Subscriber, station_config
+from tests.localservices import Mosquitto
 
 
 def counters(port: Path, interval: float = 0.1) -> list[dict[str, object]]:

@@ -8,10 +8,10 @@ from typing import Any
 
 from edge.agent import Agent
 from edge.clock import KernelClock
-from eldercare.localservices import Mosquitto
 from simulators.gpio import SimButton, SimDoor
 from station_protocol import Call, Door
 from tests.edge.conftest import AgentThread, Subscriber, station_config
+from tests.localservices import Mosquitto
 from tests.wait import poll
 
 

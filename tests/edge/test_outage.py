@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from eldercare.localservices import Mosquitto
 from simulators.modbus_counter import ModbusCounterSim, SimCounter
 from station_protocol import Flow, Health, Heartbeat, Status
 from tests.edge.conftest import Received, Subscriber, subscribe
+from tests.localservices import Mosquitto
 from tests.wait import poll
 
 UNITS = (1, 2, 3)

@@ -10,10 +10,10 @@ import pytest
 from edge.drivers.base import Reading
 from edge.outbox import Outbox
 from edge.publisher import Publisher, backoff_delays, stamp_sent
-from eldercare.localservices import Mosquitto
 from firmware_config.station import MqttConfig
 from station_protocol import Kind, decode
 from tests.edge.conftest import Subscriber
+from tests.localservices import Mosquitto
 from tests.wait import poll_async
 
 BACKLOG = 6000

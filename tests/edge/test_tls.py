@@ -11,10 +11,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.agent import Agent
-from eldercare.localservices import free_port, run_mosquitto, wait_for_port
 from firmware_config.station import StationConfig
 from station_protocol import Door, Status, decode
 from tests.edge.conftest import AgentThread
+from tests.localservices import free_port, run_mosquitto, wait_for_port
 from tests.wait import poll
 
 STATION = "qd-tls-01"

@@ -21,11 +21,11 @@ from edge.drivers.camera import CameraConfig, CameraDriver
 from edge.face import capture, synthetic
 from edge.face.facestack import Box, Image
 from edge.face.gallery import Gallery, Unknown
-from eldercare.localservices import Mosquitto, free_port
 from station_protocol import Face, Health, Kind
 from tests.edge.conftest import AgentThread, station_config, subscribe
 from tests.face.cli import eldercare
 from tests.face.conftest import ELDER, PASSPHRASE, Scene, photo
+from tests.localservices import Mosquitto, free_port
 from tests.wait import poll_async
 
 

@@ -110,21 +110,37 @@ def run_pipeline(scene: DoorScene, people: list[Person], images: Iterable[Image]
     return score(scene.visits, [(o.identity.person, (o.ts - START).total_seconds()) for o in observations], IDS)
 
 
+# Two 60-s footages the defaults were not tuned on alone: 21 visits, faces 50-150 px.
+FOOTAGE_SEEDS = (2, 3)
+
+
 @pytest.fixture(scope="module")
 def footage_score(people: list[Person]) -> Score:
-    return run_pipeline(DoorScene(seed=2, duration_s=60), people)
+    scores = [run_pipeline(DoorScene(seed=seed, duration_s=60), people) for seed in FOOTAGE_SEEDS]
+    return Score(
+        visits=sum(s.visits for s in scores),
+        found=sum(s.found for s in scores),
+        wrong=[w for s in scores for w in s.wrong],
+        repeated=[r for s in scores for r in s.repeated],
+        stray=[x for s in scores for x in s.stray],
+        missed=[m for s in scores for m in s.missed],
+    )
 
 
+# Rendering and running two minutes of footage: about a minute on an idle 2-core machine, several under load.
+@pytest.mark.timeout(1200)
 def test_door_footage_no_wrong_person_and_one_observation_per_visit(footage_score: Score) -> None:
-    assert footage_score.visits >= 10
+    assert footage_score.visits >= 20
     assert footage_score.wrong == []  # nobody's visit credited to another enrolled person
     assert footage_score.repeated == []  # one observation per person per visit
-    # Measured floor today (docs/face.md): most misses are faces of 60-80 px that match nobody within 0.5.
-    assert footage_score.found_share >= 0.7, footage_score.missed
+    # Measured floor today (docs/face.md: 19 of 21): the misses are enrolled people whose faces peak under 100 px
+    # and stay just over the tolerance from their enrolment; they are counted as anonymous visitors.
+    assert footage_score.found_share >= 0.85, footage_score.missed
 
 
-@pytest.mark.xfail(strict=True, reason="measured 77-80 %: small (60-80 px) faces are not recognised within the "
-                   "tolerance; see docs/face.md, Known gaps")
+@pytest.mark.timeout(1200)
+@pytest.mark.xfail(strict=True, reason="measured 19/21 (90 %): faces peaking at 70-100 px that stay 0.50-0.55 from "
+                   "their enrolment are counted as anonymous visitors; see docs/face.md, Known gaps")
 def test_door_footage_visits_found_95_percent(footage_score: Score) -> None:
     assert footage_score.found_share >= 0.95, footage_score.missed
 

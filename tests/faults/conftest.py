@@ -23,9 +23,9 @@ from cloud.registry.store import upsert_stations
 from cloud.store.db import make_engine
 from cloud.store.migrate import upgrade
 from cloud.store.models import Event
-from eldercare.localservices import _as_postgres_user, _pg_bin, _stop, free_port, wait_for_port
 from firmware_config.schedule import Schedule
 from simulators.modbus_counter import ModbusCounterSim, SimCounter
+from tests.localservices import _as_postgres_user, _pg_bin, _stop, free_port, wait_for_port
 from tests.wait import poll
 
 ROOT = Path(__file__).resolve().parents[2]

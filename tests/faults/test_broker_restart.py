@@ -26,11 +26,11 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
 
-from eldercare.localservices import Mosquitto, free_port
 from simulators.day_events import SimEvent
 from simulators.publisher import BrokerTarget, FleetPublisher
 from station_protocol import Flow, encode, new_event_id
 from tests.faults.conftest import IngestProcess, agents, ingester, registered_store, stored_keys, wait_for_all
+from tests.localservices import Mosquitto, free_port
 from tests.wait import poll
 
 AGENTS = [f"qd-agent-{i}" for i in range(1, 5)]

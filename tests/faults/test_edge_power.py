@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from cloud.store.models import Alert, Event
 from edge.drivers.base import Reading
 from edge.outbox import Outbox
-from eldercare.localservices import Mosquitto
 from station_protocol import Kind, decode
 from tests.faults.conftest import ROOT, AgentProcess, ingester, registered_store, wait_for_all
+from tests.localservices import Mosquitto
 from tests.wait import poll
 
 WRITER = """

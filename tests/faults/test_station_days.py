@@ -18,10 +18,10 @@ from sqlalchemy import Engine, select
 from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Alert, Event
-from eldercare.localservices import Mosquitto
 from station_protocol import Door, Face, Flow, encode
 from tests.faults.conftest import ROOT, ingester, registered_store
 from tests.ingest.conftest import publish
+from tests.localservices import Mosquitto
 from tests.rules.scenario import TZ, StationDay, visits_every
 from tests.wait import poll
 

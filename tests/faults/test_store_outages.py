@@ -22,10 +22,10 @@ from sqlalchemy.exc import OperationalError
 from cloud.registry.csv_rows import StationRecord
 from cloud.registry.store import upsert_stations
 from cloud.store.models import Alert, DeadLetter, Event
-from eldercare.localservices import Mosquitto, free_port, run_victoria_metrics
 from firmware_config.schedule import Schedule
 from tests.faults.conftest import AgentProcess, agents, ingester, pg_server, registered_store, stored_keys, wait_for_all
 from tests.ingest.conftest import Station, publish, running_ingester
+from tests.localservices import Mosquitto, free_port, run_victoria_metrics
 from tests.wait import poll
 
 

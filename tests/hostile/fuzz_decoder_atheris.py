@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import atheris
 
-with atheris.instrument_imports(include=["station_protocol", "cloud.ingest.convert"]):
-    from cloud.ingest.convert import Rejected, StationInfo, convert
+with atheris.instrument_imports(include=["station_protocol", "cloud.convert"]):
+    from cloud.convert import Rejected, StationInfo, convert
     from station_protocol import ProtocolError, decode
 
 NOW = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)

@@ -13,9 +13,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, select
 
 from cloud.store.models import Event
-from eldercare.localservices import Mosquitto, run_mosquitto
 from tests.faults.conftest import ingester, registered_store
 from tests.ingest.conftest import Station
+from tests.localservices import Mosquitto, run_mosquitto
 from tests.wait import poll
 
 DEPLOYED = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloud.ingest.convert import Accepted, Ignored, Rejected, StationInfo, convert
+from cloud.convert import Accepted, Ignored, Rejected, StationInfo, convert
 from station_protocol import ProtocolError, decode
 
 INFO = StationInfo("qd-a", "汇龙镇", "3A", ZoneInfo("Asia/Shanghai"))

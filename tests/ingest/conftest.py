@@ -27,9 +27,9 @@ from cloud.store.db import make_engine
 from cloud.store.migrate import upgrade
 from cloud.store.models import DeadLetter, Event
 from cloud.telemetry.sink import InfluxSink
-from eldercare.localservices import Mosquitto
 from firmware_config.schedule import Schedule
 from station_protocol import Call, Door, Face, Flow, Health, Heartbeat, Status, encode, new_event_id
+from tests.localservices import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIONS = ("qd-a", "qd-b")

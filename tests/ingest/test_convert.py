@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from cloud.ingest.convert import Accepted, Ignored, LookupFailed, Rejected, StationInfo, convert, fold_devices
+from cloud.convert import Accepted, Ignored, LookupFailed, Rejected, StationInfo, convert, fold_devices
 from cloud.ingest.stations import StationCache
 from tests.ingest.conftest import Station, prepare
 

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select
 
-from cloud.ingest.convert import Accepted, Rejected, convert
+from cloud.convert import Accepted, Rejected, convert
 from cloud.ingest.stations import StationCache
 from cloud.ingest.writer import Letter, write_batch
 from cloud.store.models import DeadLetter, Event
-from eldercare.localservices import Mosquitto
 from tests.ingest.conftest import count, prepare, publish, running_ingester
+from tests.localservices import Mosquitto
 from tests.wait import poll
 
 TOPICS = ["eldercare/v1/qd-a/door-1/door", "eldercare/v1/qd-a/flow-1/flow", "eldercare/v1/qd-a/cam-1/face",

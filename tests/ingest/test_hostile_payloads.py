@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DataError
 
-from cloud.ingest.convert import Accepted, StationInfo, convert
+from cloud.convert import Accepted, StationInfo, convert
 from cloud.ingest.writer import LETTER_KEEP_BYTES, write_batch
 from cloud.store.models import DeadLetter, Event
-from eldercare.localservices import Mosquitto
 from tests.conftest import FACES
 from tests.ingest.conftest import Station, count, prepare, publish, running_ingester
+from tests.localservices import Mosquitto
 from tests.wait import poll
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from cloud.store.models import Alert, DeadLetter, Device, DirtyStationDay, Event
-from eldercare.localservices import Mosquitto
 from tests.ingest.conftest import Station, count, publish, running_ingester
+from tests.localservices import Mosquitto
 from tests.wait import poll
 
 

@@ -8,7 +8,6 @@ import urllib.request
 from sqlalchemy import Engine, func, select
 
 from cloud.store.models import Event
-from eldercare.localservices import Mosquitto, free_port
 from tests.ingest.conftest import (
     Station,
     count,
@@ -18,6 +17,7 @@ from tests.ingest.conftest import (
     terminate,
     wait_connected,
 )
+from tests.localservices import Mosquitto, free_port
 from tests.wait import poll
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from cloud.store.models import Event
-from eldercare.localservices import Mosquitto
 from tests.ingest.conftest import ROOT, Station, count, prepare, publish, running_ingester
+from tests.localservices import Mosquitto
 from tests.wait import poll
 
 DOC = ROOT / "docs" / "cloud-ingest.md"

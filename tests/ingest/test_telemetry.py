@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from cloud.ingest.convert import Accepted, StationInfo, convert
+from cloud.convert import Accepted, StationInfo, convert
 from cloud.store.models import Event
 from cloud.telemetry.points import to_point
 from cloud.telemetry.sink import InfluxSink
-from eldercare.localservices import Mosquitto, VictoriaMetrics, free_port, run_victoria_metrics
 from tests.ingest.conftest import Station, count, publish, running_ingester
+from tests.localservices import Mosquitto, VictoriaMetrics, free_port, run_victoria_metrics
 from tests.wait import poll
 
 INFO = StationInfo("qd-a", "汇龙镇", "3A", ZoneInfo("Asia/Shanghai"))

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from cloud.demo import PASSWORD
-from eldercare.localservices import free_port
+from eldercare.demo import PASSWORD
+from tests.localservices import free_port
 from tests.platform.support import login, running
 from tests.wait import poll
 

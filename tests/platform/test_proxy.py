@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from cloud.provision.tls import make_tls
-from eldercare.localservices import free_port, wait_for_port
+from tests.localservices import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CADDYFILE = ROOT / "deploy/caddy/Caddyfile"

@@ -12,9 +12,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from eldercare.localservices import free_port
 from simulators.day_events import station_day
 from simulators.fleet import station_config
+from tests.localservices import free_port
 from tests.platform.mqtt_probe import probe
 from tests.platform.support import add_user, env_for, login, running
 from tests.wait import poll

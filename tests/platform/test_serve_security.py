@@ -14,9 +14,9 @@ import jwt
 import pytest
 from sqlalchemy import create_engine, text
 
-from eldercare.localservices import free_port
 from station_protocol import Door, encode, new_event_id
 from station_protocol.topics import device_topic
+from tests.localservices import free_port
 from tests.platform.mqtt_probe import probe
 from tests.platform.support import add_user, env_for, login, running
 from tests.wait import poll

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cloud.cli import cloud
-from eldercare.localservices import free_port, mosquitto_path, wait_for_port
+from eldercare.groups import cloud
+from tests.localservices import free_port, mosquitto_path, wait_for_port
 
 
 @dataclass(frozen=True)

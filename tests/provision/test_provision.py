@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from cloud.cli import cloud
 from cloud.provision.passwords import mosquitto_hash, write_password_file
-from eldercare.localservices import run_mosquitto
+from eldercare.groups import cloud
+from tests.localservices import run_mosquitto
 from tests.provision.broker import credential, provisioned_broker
 from tests.wait import poll
 

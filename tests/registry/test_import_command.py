@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from cloud.cli import cloud
 from cloud.store.db import make_engine
 from cloud.store.models import Station
 from cloud.users_cli import users as cloud_users
+from eldercare.groups import cloud
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "station_id,name,town,grade,weekdays,hours,open_on_holidays\n"

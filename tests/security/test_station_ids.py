@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cloud.cli import cloud
 from cloud.registry.csv_rows import parse_station_csv
+from eldercare.groups import cloud
 from station_protocol.errors import ProtocolError
 from station_protocol.ids import station_id_problem
 from station_protocol.topics import parse_topic

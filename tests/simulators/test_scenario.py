@@ -8,13 +8,13 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from eldercare.localservices import Mosquitto
 from firmware_config.load import load_station
 from simulators.commands import station
 from simulators.day_events import station_day
 from simulators.scenario import plan_day
 from station_protocol import Call, Door, Face, Flow, decode
 from tests.edge.conftest import mock_pins, subscribe
+from tests.localservices import Mosquitto
 
 __all__ = ["mock_pins"]  # the fixture, shared with tests/edge
 

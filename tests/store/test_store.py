@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, Table, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from cloud.cli import cloud
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.migrate import MIGRATIONS, alembic_config, current_revisions, head_revisions, upgrade
 from cloud.store.models import Alert, Base, Event, Station
+from eldercare.groups import cloud
 
 OWN_TABLES = {"stations", "station_exceptions", "devices", "events", "dead_letters", "dirty_station_days", "alerts",
               "holiday_files", "applied_exceptions"}

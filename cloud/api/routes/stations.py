@@ -12,13 +12,14 @@ from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationIdParam, StationOut, TodayState
 from cloud.api.scope import alert_condition, get_visible_station, sees_station_data, station_condition
 from cloud.store.models import Alert, AlertStatus, Device, Station
+from firmware_config.grade import Grade
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
 StationId = StationIdParam
 DayParam = Annotated[date, Path(description="yyyy-mm-dd")]
 MonthParam = Annotated[str, Path(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
-Grade = Annotated[str | None, Query(pattern=r"^[2-5]A$")]
+GradeFilter = Annotated[Grade | None, Query()]
 
 
 @router.get("", response_model=list[StationOut])
@@ -28,7 +29,7 @@ def list_stations(
     runtime: RuntimeDep,
     config: ConfigDep,
     town: Annotated[str | None, Query(max_length=200)] = None,
-    grade: Grade = None,
+    grade: GradeFilter = None,
     state: Annotated[TodayState | None, Query(description="today's state")] = None,
 ) -> list[StationOut]:
     query = select(Station).where(station_condition(user))

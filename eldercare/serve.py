@@ -23,8 +23,9 @@ import click
 from cloud.provision.commands import INGESTER, LISTENER_FILE, WORKER, ensure_service_users
 from cloud.secret_file import ensure_secret_key
 from cloud.store.options import data_dir_option, settings_for
-from cloud.supervisor import Child, Supervisor, child_env, eldercare
-from eldercare.localservices import mosquitto_config, mosquitto_path, wait_for_port
+from eldercare.mosquitto import mosquitto_config, mosquitto_path
+from eldercare.ports import wait_for_port
+from eldercare.supervisor import Child, Supervisor, child_env, eldercare
 
 ANONYMOUS_WARNING = ("warning: --allow-anonymous: the broker takes clients without a password; any program on this "
                      "machine can read every station's messages and publish as any station")

@@ -22,11 +22,11 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.derive.plans import create_plan
-from cloud.serve import ServeOptions, make_supervisor, run_until_stopped, start_platform
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.options import settings_for
-from cloud.supervisor import Supervisor, eldercare
-from eldercare.localservices import free_port
+from eldercare.ports import free_port
+from eldercare.serve import ServeOptions, make_supervisor, run_until_stopped, start_platform
+from eldercare.supervisor import Supervisor, eldercare
 from simulators.day_events import SimEvent
 from simulators.fleet import Fleet, build_fleet, stations_csv
 from simulators.fleet_commands import Span, run_fleet

@@ -1,15 +1,14 @@
-"""Real local services as child processes on free 127.0.0.1 ports: Mosquitto, PostgreSQL, VictoriaMetrics.
+"""Real local services as child processes on free 127.0.0.1 ports, for the tests and the benchmarks: Mosquitto,
+PostgreSQL, VictoriaMetrics.
 
-Used by `eldercare serve` (Mosquitto when it is installed), by the tests and by the benchmarks. Each launcher is a
-context manager that waits until the service answers and stops it, whatever happens.
+Each launcher is a context manager that waits until the service answers and stops it, whatever happens. The port
+helpers and Mosquitto's configuration are the production ones `eldercare serve` uses.
 """
 
 import contextlib
 import glob
 import os
-import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,24 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eldercare.mosquitto import mosquitto_config, mosquitto_path
+from eldercare.ports import free_port, wait_for_port
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 15.0, process: subprocess.Popen[bytes] | None = None) -> None:
-    """Block until something accepts connections on 127.0.0.1:port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with status {process.returncode} before listening on port {port}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+__all__ = [
+    "Mosquitto", "Postgres", "VictoriaMetrics", "free_port", "mosquitto_config", "mosquitto_path", "postgres_available",
+    "run_mosquitto", "run_postgres", "run_victoria_metrics", "wait_for_port",
+]
 
 
 def _stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
@@ -45,11 +33,6 @@ def _stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def mosquitto_path() -> str | None:
-    """The Mosquitto binary, if installed (Debian puts it in /usr/sbin, often not on a user's PATH)."""
-    return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
 
 
 @dataclass
@@ -79,21 +62,6 @@ class Mosquitto:
     def restart(self) -> None:
         self.stop()
         self.start()
-
-
-def mosquitto_config(port: int, workdir: Path, extra: str = "", anonymous: bool = True) -> str:
-    """A minimal Mosquitto 2 configuration listening on 127.0.0.1:port."""
-    # Started as root, Mosquitto drops to user `mosquitto`, which cannot write its persistence file here: keep the
-    # user that started it (a no-op for anyone else).
-    user = pwd.getpwuid(os.geteuid()).pw_name
-    return (
-        f"user {user}\n"
-        f"listener {port} 127.0.0.1\n"
-        f"allow_anonymous {'true' if anonymous else 'false'}\n"
-        f"persistence true\npersistence_location {workdir}/\n"
-        "max_queued_messages 0\nmax_inflight_messages 0\n"
-        f"{extra}"
-    )
 
 
 @contextlib.contextmanager
