@@ -28,13 +28,14 @@ from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cloud.alerts.kinds import AlertKind
 from cloud.api.security import hash_password
 from cloud.derive.recompute import recompute_station
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.migrate import upgrade
-from cloud.store.models import Alert, AlertKind, Event, Station
+from cloud.store.models import Alert, Event, Station
 from cloud.store.users import User
 from tests.localservices import free_port, wait_for_port
 

@@ -24,6 +24,7 @@ CLOUD_COMMANDS = {
     "provision": ("cloud.provision.commands:provision", "Broker credentials, ACL and TLS for stations."),
     "migrate": ("cloud.store.commands:migrate", "Create or upgrade the database schema."),
     "worker": ("cloud.derive.commands:worker", "Recompute derived results as events arrive."),
+    "sender": ("cloud.alerts.commands:sender", "Publish queued commands to stations (cmd/call-ack)."),
     "derive": ("cloud.derive.commands:derive", "Recompute verdicts offline from raw files, for audits."),
     "rederive": ("cloud.derive.commands:rederive", "Recompute stored verdicts after a rules/calendar change."),
     "api": ("cloud.api.commands:api", "Serve the API and the dashboard."),

@@ -1,10 +1,12 @@
-"""`eldercare serve`: the whole platform on one machine — broker, ingester, worker, API and dashboard — on SQLite.
+"""`eldercare serve`: the whole platform on one machine — broker, ingester, worker, command sender, API and
+dashboard — on SQLite.
 
 Mosquitto (MQTT v5, shared subscription) when it is installed, else the embedded pure-Python broker (MQTT 3.1.1,
 one ingester on a plain subscription). Either broker takes only the users in DATA_DIR/broker (written by
 `eldercare cloud provision`, re-read within seconds when it changes), unless --allow-anonymous on loopback. The API
-signs its tokens with a random key kept in DATA_DIR/secret_key. Ctrl-C or SIGTERM stops the API and worker first,
-then the ingester (which commits and acknowledges what it holds), then the broker: nothing is lost.
+signs its tokens with a random key kept in DATA_DIR/secret_key. Ctrl-C or SIGTERM stops the API, the command sender
+and the worker first, then the ingester (which commits and acknowledges what it holds), then the broker: nothing is
+lost.
 """
 
 import ipaddress
@@ -96,7 +98,8 @@ def _credentials(options: ServeOptions, user: str) -> dict[str, str]:
 
 
 def _prepare_access(options: ServeOptions) -> None:
-    """The ingester's and worker's credentials, and where stations should connect (for `provision station --json`)."""
+    """The ingester's and command sender's credentials, and where stations should connect (for `provision station
+    --json`)."""
     ensure_service_users(options.access_dir)
     shown = socket.getfqdn() if options.host in ("0.0.0.0", "::") else options.host
     (options.access_dir / LISTENER_FILE).write_text(json.dumps({"host": shown, "port": options.mqtt_port}) + "\n")
@@ -136,7 +139,8 @@ def access_reloader(supervisor: Supervisor, options: ServeOptions) -> Callable[[
 
 
 def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[[str], None]) -> str:
-    """Migrate, import stations, then start broker, ingester, worker and API; returns the dashboard URL."""
+    """Migrate, import stations, then start broker, ingester, worker, command sender and API; returns the dashboard
+    URL."""
     say(f"data in {options.data_dir}")
     supervisor.run_once("migrate", eldercare("cloud", "migrate"))
     if options.stations is not None:
@@ -157,7 +161,9 @@ def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[
     say(f"MQTT broker ({broker.name}, MQTT {mqtt_version}) on {options.host}:{options.mqtt_port}; {access}")
     supervisor.start(Child("ingest", eldercare("cloud", "ingest", "--mqtt-version", mqtt_version,
                                                "--log-format", "kv"), env=_credentials(options, INGESTER)))
-    supervisor.start(Child("worker", eldercare("cloud", "worker", *options.worker_args),
+    supervisor.start(Child("worker", eldercare("cloud", "worker", *options.worker_args)))
+    # The broker account that may publish stations' commands (named when the worker sent them).
+    supervisor.start(Child("sender", eldercare("cloud", "sender", "--mqtt-version", mqtt_version),
                            env=_credentials(options, WORKER)))
     supervisor.start(Child("api", eldercare("cloud", "api", "--host", options.host, "--port", str(options.port)),
                            ready_port=options.port), wait=lambda port: wait_for_port(port, timeout=60))
@@ -187,8 +193,8 @@ def run_until_stopped(supervisor: Supervisor, on_tick: Callable[[], None] | None
         if died is not None:
             raise click.ClickException(f"{died} stopped unexpectedly; see {supervisor.log_dir / (died + '.log')}")
     finally:
-        click.echo("stopping: API, worker, ingester (commits and acknowledges what it holds), then the broker",
-                   err=True)
+        click.echo("stopping: API, command sender, worker, ingester (commits and acknowledges what it holds), then "
+                   "the broker", err=True)
         supervisor.stop_all()
         click.echo("stopped cleanly", err=True)
 

@@ -35,7 +35,10 @@ CLOUD_ORDER = ("rules", "store", "registry", "convert", "telemetry", "alerts", "
                "embedded_broker", "derive", "api", "users_cli")
 # Known upward imports in code being reworked elsewhere: the alert lifecycle takes over the store helper it
 # borrows from the derivation worker. Listed so the test still guards everything else; remove when gone.
-KNOWN_UPWARD = frozenset({("cloud.alerts.apply", "cloud.derive.storeio")})
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
+# The alerts' vocabulary (kinds, levels, cause keys) imports nothing of the project: the rules name alerts in it and
+# the store constrains its columns with it, so it sits at the shared bottom though the lifecycle above it does not.
+VOCABULARY = frozenset({"cloud.alerts.kinds", "cloud.alerts.keys"})
 
 
 def modules() -> Iterator[tuple[str, Path]]:
@@ -107,6 +110,8 @@ def _cloud_rank(module: str) -> int | None:
     parts = module.split(".")
     if parts[0] != "cloud" or len(parts) < 2:
         return None
+    if module in VOCABULARY:
+        return -1
     return CLOUD_ORDER.index(parts[1]) if parts[1] in CLOUD_ORDER else -1
 
 

@@ -1,20 +1,128 @@
-"""Alert actions the API calls: acknowledge and resolve. An emergency call's acknowledgement goes back to the station
-as `cmd/call-ack`, recorded here in `outgoing_commands` for the worker to publish."""
+"""The alert lifecycle over the store: raise (once per cause), escalate, acknowledge, resolve, and the one note rule.
 
-from collections.abc import Callable
+Every write of an alert row goes through these functions, whoever makes it: ingest raising an emergency call on the
+press, the worker raising, sharpening and resolving what its rules found, a person acknowledging or resolving in the
+API. The caller commits.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from cloud.rules.alerts import EMERGENCY_CALL
-from cloud.store.derived import OutgoingCommand
-from cloud.store.models import Alert, AlertStatus
-from station_protocol import CallAck
+from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec, AlertStatus
+from cloud.alerts.queue import queue_call_ack
+from cloud.store.models import Alert
+
+ALERTS = cast(Table, Alert.__table__)
 
 
 class AlertError(ValueError):
     """An action the alert's state does not allow, or an unknown alert; the message is one plain line."""
+
+
+Action = Callable[..., Alert]
+
+
+# --- the one note rule -------------------------------------------------------------------------------------------
+def add_note(alert: Alert, line: str | None) -> None:
+    """Notes only grow: each line (an escalation, a person's remark, why the worker resolved it) is appended, so the
+    alert keeps its whole story."""
+    if line:
+        alert.notes = f"{alert.notes}\n{line}" if alert.notes else line
+
+
+# --- raising -----------------------------------------------------------------------------------------------------
+def _row(spec: AlertSpec) -> dict[str, Any]:
+    return {"kind": spec.kind.value, "station_id": spec.station, "cause_key": spec.cause_key,
+            "status": AlertStatus.RAISED.value, "level": spec.level.value, "raised_at": spec.raised_at,
+            "evidence": spec.evidence, "call_id": spec.call_id}
+
+
+def _insert_new(db: Connection | Session) -> Any:
+    """INSERT … ON CONFLICT (cause_key) DO NOTHING: another process (ingest, a worker) may have raised it first."""
+    bind = db if isinstance(db, Connection) else db.get_bind()
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(ALERTS).on_conflict_do_nothing(index_elements=[ALERTS.c.cause_key])
+
+
+def raise_new(connection: Connection, specs: Sequence[AlertSpec]) -> int:
+    """Raise the alerts of causes not seen yet, in one statement; returns how many were new (ingest's fast path)."""
+    if not specs:
+        return 0
+    return len(connection.execute(_insert_new(connection).returning(ALERTS.c.id), [_row(s) for s in specs]).all())
+
+
+def by_cause(session: Session, cause_key: str) -> Alert | None:
+    return session.execute(select(Alert).where(Alert.cause_key == cause_key)).scalar_one_or_none()
+
+
+OPEN = (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED)
+
+
+def find(session: Session, kinds: Iterable[AlertKind], *, station: str | None = None,
+         statuses: Iterable[AlertStatus] = OPEN, level: AlertLevel | None = None) -> list[Alert]:
+    """The alerts of these kinds and statuses (open ones by default), of one station and one level if given."""
+    query = select(Alert).where(Alert.kind.in_([k.value for k in kinds]),
+                                Alert.status.in_([s.value for s in statuses]))
+    if station is not None:
+        query = query.where(Alert.station_id == station)
+    if level is not None:
+        query = query.where(Alert.level == level.value)
+    return list(session.execute(query).scalars())
+
+
+def raise_alert(session: Session, spec: AlertSpec) -> Alert:
+    """The alert of `spec.cause_key`, raised now if it does not exist yet (never reopened once resolved). Later data
+    may sharpen the evidence of one still raised."""
+    session.execute(_insert_new(session).values(_row(spec)))
+    alert = session.execute(select(Alert).where(Alert.cause_key == spec.cause_key)).scalar_one()
+    if alert.status == AlertStatus.RAISED.value and alert.evidence != spec.evidence and spec.evidence:
+        alert.evidence = spec.evidence
+    return alert
+
+
+def sharpen(alert: Alert, evidence: dict[str, Any], kind: AlertKind | None = None) -> None:
+    """New evidence for an open alert (a stretch that grows while it lasts), or a sharper kind of the same cause (a
+    spot check unverifiable that became a fail once the station's outbox replayed)."""
+    alert.evidence = evidence
+    if kind is not None:
+        alert.kind = kind.value
+
+
+# --- escalating, acknowledging, resolving ------------------------------------------------------------------------
+def escalate(alert: Alert, level: AlertLevel, now: datetime, note: str) -> None:
+    alert.level = level.value
+    alert.escalated_at = now
+    add_note(alert, note)
+
+
+def resolve_row(alert: Alert, by: str, now: datetime, note: str | None) -> None:
+    """Resolve a loaded alert: who, when and why (the note is appended). The one place an alert becomes resolved."""
+    alert.status = AlertStatus.RESOLVED.value
+    alert.resolved_by = by
+    alert.resolved_at = now
+    add_note(alert, note)
+
+
+def resolve_all(alerts: Iterable[Alert], by: str, now: datetime, note: str) -> int:
+    count = 0
+    for alert in alerts:
+        resolve_row(alert, by, now, note)
+        count += 1
+    return count
+
+
+def clear(session: Session, cause_key: str, by: str, now: datetime, note: str) -> bool:
+    """Resolve the open alert of a cause the data no longer shows; True if one was resolved."""
+    alert = by_cause(session, cause_key)
+    if alert is None or alert.status == AlertStatus.RESOLVED.value:
+        return False
+    resolve_row(alert, by, now, note)
+    return True
 
 
 def _get(session: Session, alert_id: int) -> Alert:
@@ -24,31 +132,8 @@ def _get(session: Session, alert_id: int) -> Alert:
     return alert
 
 
-def _call_ack(session: Session, alert: Alert, by: str, now: datetime) -> OutgoingCommand | None:
-    if alert.kind != EMERGENCY_CALL or not alert.call_id:
-        return None
-    already = session.execute(select(OutgoingCommand.id).where(OutgoingCommand.alert_id == alert.id,
-                                                               OutgoingCommand.name == "call-ack")).first()
-    if already is not None:
-        return None
-    ack = CallAck(v=1, call=alert.call_id, by=by, ts=now)
-    command = OutgoingCommand(station_id=alert.station_id, name="call-ack", alert_id=alert.id, created_at=now,
-                              payload=ack.model_dump(mode="json", by_alias=True, exclude_none=True), attempts=0)
-    session.add(command)
-    return command
-
-
-Action = Callable[..., Alert]
-
-
-def _add_note(alert: Alert, notes: str | None) -> None:
-    if notes:
-        alert.notes = f"{alert.notes}\n{notes}" if alert.notes else notes
-
-
 def acknowledge(session: Session, alert_id: int, by: str, now: datetime, notes: str | None = None) -> Alert:
-    """Mark an alert acknowledged by `by` at `now`; for an emergency call, queue the `cmd/call-ack` to the station.
-    The caller commits."""
+    """Mark an alert acknowledged by `by` at `now`; for an emergency call, queue the `cmd/call-ack` to the station."""
     alert = _get(session, alert_id)
     if alert.status != AlertStatus.RAISED.value:
         raise AlertError(f"alert {alert_id} is already {alert.status}")
@@ -57,24 +142,21 @@ def acknowledge(session: Session, alert_id: int, by: str, now: datetime, notes: 
     alert.status = AlertStatus.ACKNOWLEDGED.value
     alert.acknowledged_by = by
     alert.acknowledged_at = now
-    _add_note(alert, notes)
+    add_note(alert, notes)
     session.flush()
-    _call_ack(session, alert, by, now)
+    queue_call_ack(session, alert, by, now)
     return alert
 
 
 def resolve(session: Session, alert_id: int, by: str, now: datetime, notes: str | None = None) -> Alert:
-    """Mark an alert resolved; an emergency call never acknowledged still gets its `cmd/call-ack`, so the station
-    stops waiting. The caller commits."""
+    """Mark an alert resolved by a person; an emergency call never acknowledged still gets its `cmd/call-ack`, so the
+    station stops waiting."""
     alert = _get(session, alert_id)
     if alert.status == AlertStatus.RESOLVED.value:
         raise AlertError(f"alert {alert_id} is already resolved")
     if not by.strip():
         raise AlertError("say who resolves the alert")
-    alert.status = AlertStatus.RESOLVED.value
-    alert.resolved_by = by
-    alert.resolved_at = now
-    _add_note(alert, notes)
+    resolve_row(alert, by, now, notes)
     session.flush()
-    _call_ack(session, alert, by, now)
+    queue_call_ack(session, alert, by, now)
     return alert

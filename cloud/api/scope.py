@@ -8,7 +8,8 @@ from fastapi import HTTPException, status
 from sqlalchemy import ColumnElement, and_, false, select, true
 from sqlalchemy.orm import Session
 
-from cloud.store.models import Alert, AlertKind, Station
+from cloud.alerts.kinds import AlertKind
+from cloud.store.models import Alert, Station
 from cloud.store.users import User
 
 # Roles that see station data (verdicts, counts, timelines, activities). Dispatchers see emergency calls and the

@@ -17,16 +17,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from cloud.alerts import apply, keys, service
+from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec
 from cloud.derive.deployment import ConfigFileError, read_holidays
-from cloud.derive.storeio import insert_ignore, mark_dirty
+from cloud.derive.storeio import mark_dirty
 from cloud.rules.calendar import PACKAGE, Calendar, unknown_years
 from cloud.rules.holidays_file import LocalDay, parse_holidays, to_csv
 from cloud.store.calendar import AppliedException, HolidayFile
 from cloud.store.derived import DayResult
-from cloud.store.models import Alert, AlertKind, AlertLevel, AlertStatus, Station, StationException
+from cloud.store.models import Station, StationException
 
 log = logging.getLogger(__name__)
-UNKNOWN_YEAR_PREFIX = "calendar:unknown-year:"
 
 
 def current_version(session: Session) -> HolidayFile | None:
@@ -153,19 +154,12 @@ def unknown_year_alerts(session: Session, calendar: Calendar, today: date, now: 
     for year in missing:
         message = (f"the working calendar does not know {year}: days of {year} cannot be judged; upload the State "
                    f"Council's holiday notice for {year} as the holiday file")
-        insert_ignore(session, Alert.__table__, {  # type: ignore[arg-type]
-            "kind": AlertKind.CALENDAR_UNKNOWN_YEAR.value, "station_id": None,
-            "cause_key": f"{UNKNOWN_YEAR_PREFIX}{year}", "status": AlertStatus.RAISED.value,
-            "level": AlertLevel.BUREAU.value, "raised_at": now, "evidence": {"year": year, "message": message},
-        }, ["cause_key"])
-    for alert in session.scalars(select(Alert).where(Alert.kind == AlertKind.CALENDAR_UNKNOWN_YEAR.value,
-                                                     Alert.status != AlertStatus.RESOLVED.value)):
-        year = int(alert.cause_key.removeprefix(UNKNOWN_YEAR_PREFIX))
+        service.raise_alert(session, AlertSpec(AlertKind.CALENDAR_UNKNOWN_YEAR, None, keys.unknown_year_key(year),
+                                               AlertLevel.BUREAU, now, {"year": year, "message": message}))
+    for alert in service.find(session, [AlertKind.CALENDAR_UNKNOWN_YEAR]):
+        year = keys.unknown_year_of(alert.cause_key)
         if year not in missing and calendar.knows(year):
-            alert.status = AlertStatus.RESOLVED.value
-            alert.resolved_by = "worker"
-            alert.resolved_at = now
-            alert.notes = f"the calendar now knows {year}"
+            apply.resolve_all([alert], now, f"the calendar now knows {year}")
     return missing
 
 

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cloud.alerts.apply import clear, ensure, resolve_row
+from cloud.alerts import apply, keys, service
+from cloud.alerts.kinds import AlertKind
 from cloud.derive.shared import month_line, month_span, spot_line, veto_line
 from cloud.derive.storeio import load_exceptions, load_obs, upsert
 from cloud.rules import alerts as rules_alerts
@@ -21,11 +22,12 @@ from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
 from cloud.rules.observations import Obs
 from cloud.rules.records import DayRecord, day_record
-from cloud.rules.spotcheck import SpotResult, judge, vetoes
+from cloud.rules.spotcheck import SpotResult, VetoStatus, judge, vetoes
 from cloud.rules.station import derive_days
+from cloud.store.admin import counts_toward_veto
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
-from cloud.store.models import Alert, AlertStatus, Event, Station
+from cloud.store.models import Alert, Event, Station
 from cloud.store.onsite import SpotCheckVisit, counted_result, visit_join
 
 CAMERA_LOOKBACK = timedelta(days=7)
@@ -82,9 +84,8 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
     if not results:
         return
     # One query for the open day-level alerts of the station, not a few per day.
-    open_alerts = {a.cause_key: a for a in session.scalars(select(Alert).where(
-        Alert.station_id == station.id, Alert.status != AlertStatus.RESOLVED.value,
-        Alert.kind.in_([rules_alerts.STATION_OFFLINE, rules_alerts.SENSOR_ANOMALY, rules_alerts.EQUIPMENT_OFF])))}
+    open_alerts = {a.cause_key: a for a in service.find(
+        session, [AlertKind.STATION_OFFLINE, AlertKind.SENSOR_ANOMALY, AlertKind.EQUIPMENT_OFF], station=station.id)}
     times = [o.t for o in obs]
     faces = [o.t for o in obs if o.kind == "face"]
     first = session.scalar(select(func.min(Event.ts)).where(Event.station_id == station.id))
@@ -131,35 +132,23 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
                 open_alerts: dict[str, Alert], config: RulesConfig, now: datetime,
                 reporting_since: float | None) -> None:
     day = result.plan.day.isoformat()
-    for call in rules_alerts.calls(station.id, obs):
-        alert = ensure(session, rules_alerts.call_alert(call))
-        if call.cancelled_at is not None and alert.status != AlertStatus.RESOLVED.value:
-            alert.status = AlertStatus.RESOLVED.value
-            alert.resolved_by = "elder"
-            alert.resolved_at = call.cancelled_at
-            alert.notes = "cancelled by the elder at the station"
+    apply.calls(session, [(rules_alerts.call_alert(call), call.cancelled_at)
+                          for call in rules_alerts.calls(station.id, obs)])
     found = rules_alerts.anomalies(result, obs, camera, config)
     # Days before the station ever reported (not installed yet) are `unknown` in their verdict, not offline alerts:
     # one per silent day of a month filled in would bury the real ones. From its first event on, silence alerts.
     reporting = reporting_since is not None and result.plan.end > reporting_since
     offline = rules_alerts.offline_alert(result, config, now.timestamp()) if reporting else None
     off = rules_alerts.equipment_off_alert(result, station.timezone)
-    for spec in [*found, *([offline] if offline else []), *([off] if off else [])]:
-        if spec.cause_key not in open_alerts:
-            ensure(session, spec)
-        elif spec.kind == rules_alerts.EQUIPMENT_OFF:
-            open_alerts[spec.cause_key].evidence = spec.evidence  # the stretch grows while it lasts
     keep = {spec.cause_key for spec in found}
-    suffix = f":{station.id}:{day}"
-    for key, alert in open_alerts.items():
-        if key.startswith("anomaly:") and key.endswith(suffix) and key not in keep:
-            resolve_row(alert, now, "recomputed: the anomaly is no longer in the data")
-    offline_key = rules_alerts.offline_key(station.id, day)
-    if offline is None and offline_key in open_alerts:
-        resolve_row(open_alerts[offline_key], now, "recomputed: no offline stretch in working hours")
-    off_key = rules_alerts.equipment_off_key(station.id, day)
-    if off is None and off_key in open_alerts:
-        resolve_row(open_alerts[off_key], now, "recomputed: the data now covers the working hours")
+    gone = [(key, "recomputed: the anomaly is no longer in the data") for key in open_alerts
+            if keys.is_anomaly_of_day(key, station.id, day) and key not in keep]
+    if offline is None:
+        gone.append((keys.offline_key(station.id, day), "recomputed: no offline stretch in working hours"))
+    if off is None:
+        gone.append((keys.equipment_off_key(station.id, day), "recomputed: the data now covers the working hours"))
+    apply.reconcile(session, open_alerts, [*found, *([offline] if offline else []), *([off] if off else [])], gone,
+                    now)
 
 
 def store_months(session: Session, station: Station, exceptions: dict[date, str], months: Iterable[date],
@@ -213,19 +202,9 @@ def judge_plans(session: Session, station: Station, results: dict[date, DayResul
 
 def _spot_alert(session: Session, station: Station, plan: SpotCheckPlan, result: SpotResult,
                 record: dict[str, Any], now: datetime) -> None:
-    key = rules_alerts.spot_check_key(plan.id, station.id)
-    kinds = {SpotResult.FAIL: rules_alerts.SPOT_CHECK_CLOSED, SpotResult.UNVERIFIABLE:
-             rules_alerts.SPOT_CHECK_UNVERIFIABLE}
-    kind = kinds.get(result)
-    existing = session.execute(select(Alert).where(Alert.cause_key == key)).scalar_one_or_none()
-    if kind is None:
-        clear(session, key, now, f"recomputed: spot check now {result.value}")
-        return
-    if existing is not None and existing.kind != kind and existing.status != AlertStatus.RESOLVED.value:
-        existing.kind = kind  # e.g. unverifiable became fail once the outbox replayed: same cause, sharper
-        existing.evidence = record
-        return
-    ensure(session, rules_alerts.AlertSpec(kind, station.id, key, "town", now, record))
+    spec = rules_alerts.spot_check_alert(plan.id, station.id, result, record, now)
+    apply.spot_check(session, keys.spot_check_key(plan.id, station.id), spec, now,
+                     f"recomputed: spot check now {result.value}")
 
 
 def store_veto(session: Session, station: str, years: Iterable[int], config: RulesConfig, now: datetime) -> None:
@@ -236,9 +215,11 @@ def store_veto(session: Session, station: str, years: Iterable[int], config: Rul
             .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
             .outerjoin(SpotCheckVisit, visit_join())
             .where(SpotCheckResult.station_id == station, SpotCheckPlan.local_date >= date(year, 1, 1),
-                   SpotCheckPlan.local_date <= date(year, 12, 31))
+                   SpotCheckPlan.local_date <= date(year, 12, 31), counts_toward_veto())
         ).all()
         statuses = vetoes([(station, d, SpotResult(r)) for d, r in rows], config)
+        if not statuses and session.get(Veto, (station, year)) is not None:
+            statuses = [VetoStatus(station, year, 0, False, ())]  # every check of the year taken out by appeals
         for status in statuses:
             line = veto_line(status)
             upsert(session, Veto.__table__, [{"station_id": station, "year": year,  # type: ignore[arg-type]

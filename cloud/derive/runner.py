@@ -1,23 +1,23 @@
-"""The worker: passes over the store that recompute dirty station-days, judge due spot checks, run the alert timers
-and publish queued commands. Stations are partitioned by a stable hash so several workers can share the load."""
+"""The worker: passes over the store that recompute dirty station-days, judge due spot checks and run the alert
+timers. Stations are partitioned by a stable hash so several workers can share the load. (Commands to stations are
+published by their own process, `cloud.alerts.sender`.)"""
 
 import logging
 import time as clock
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud.alerts.apply import WORKER, ensure
+from cloud.alerts import apply, service
+from cloud.alerts.kinds import AlertKind, AlertLevel, AlertStatus
 from cloud.derive import calendar_store
 from cloud.derive.deployment import ConfigFileError
 from cloud.derive.recompute import recompute_station, window_end
@@ -26,11 +26,8 @@ from cloud.rules.calendar import PACKAGE, Calendar, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
-from cloud.store.models import Alert, AlertStatus, Device, DirtyStationDay, Station, StationException
+from cloud.store.models import Device, DirtyStationDay, Station, StationException
 from cloud.store.retention import Purger, PurgeReport, Retention
-
-if TYPE_CHECKING:
-    import paho.mqtt.client as mqtt
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +60,6 @@ class PassStats:
     errors: int = 0
     escalated: int = 0
     offline: int = 0
-    published: int = 0
     marked: int = 0  # station-days marked for recompute by a calendar or closure change
     unknown_years: list[int] = field(default_factory=list)
     purged: PurgeReport | None = None
@@ -151,18 +147,12 @@ def fill_and_judge(factory: sessionmaker[Session], stations: list[str], config: 
 
 def escalate_calls(session: Session, stations: set[str], config: RulesConfig, now: datetime) -> int:
     """Emergency calls not acknowledged in time go from the station to its town and the dispatch centre."""
-    pending = session.execute(select(Alert).where(
-        Alert.kind == rules_alerts.EMERGENCY_CALL, Alert.status == AlertStatus.RAISED.value,
-        Alert.level == "station")).scalars().all()
     count = 0
-    for alert in pending:
+    for alert in service.find(session, [AlertKind.EMERGENCY_CALL], statuses=[AlertStatus.RAISED],
+                              level=AlertLevel.STATION):
         if alert.station_id in stations and rules_alerts.escalation_due(alert.status, alert.level, alert.raised_at,
                                                                         now, config):
-            alert.level = "dispatch"
-            alert.escalated_at = now
-            minutes = f"{config.call_escalate_minutes:g}"
-            note = f"escalated to the town and the dispatch centre: not acknowledged in {minutes} min"
-            alert.notes = f"{alert.notes}\n{note}" if alert.notes else note
+            service.escalate(alert, AlertLevel.DISPATCH, now, rules_alerts.escalation_note(config))
             count += 1
     return count
 
@@ -191,18 +181,12 @@ def live_offline(session: Session, stations: list[Station], config: RulesConfig,
         seen = last_seen.get(station.id)
         seen_t = seen.timestamp() if seen is not None else None
         if plan.excused is None and rules_alerts.offline_now(station.id, plan.sessions, seen_t, t, config):
-            ensure(session, rules_alerts.AlertSpec(
-                rules_alerts.STATION_OFFLINE, station.id, rules_alerts.offline_key(station.id, today.isoformat()),
-                "town", now, {"date": today.isoformat(), "last_seen": seen.isoformat() if seen else None}))
+            service.raise_alert(session, rules_alerts.live_offline_alert(station.id, today.isoformat(), now, seen))
             raised += 1
-        elif seen_t is not None and t - seen_t < config.offline_alert_minutes * 60:
-            for alert in session.execute(select(Alert).where(and_(
-                    Alert.station_id == station.id, Alert.kind == rules_alerts.STATION_OFFLINE,
-                    Alert.status == AlertStatus.RAISED.value))).scalars():
-                alert.status = AlertStatus.RESOLVED.value
-                alert.resolved_by = WORKER
-                alert.resolved_at = now
-                alert.notes = f"heard again at {seen.isoformat() if seen else ''}"
+        elif seen is not None and t - seen.timestamp() < config.offline_alert_minutes * 60:
+            back = service.find(session, [AlertKind.STATION_OFFLINE], station=station.id,
+                                statuses=[AlertStatus.RAISED])
+            apply.resolve_all(back, now, f"heard again at {seen.isoformat()}")
     return raised
 
 
@@ -227,8 +211,8 @@ def apply_changes(factory: sessionmaker[Session], partition: Partition, now: dat
         return calendar_store.load_calendar(session)
 
 
-def run_pass(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
-             publisher: "Publisher | None" = None, *, holidays_file: Path | None = None,
+def run_pass(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime, *,
+             holidays_file: Path | None = None,
              timezone: str = "Asia/Shanghai", purger: Purger | None = None,
              retention: Retention | None = None) -> PassStats:
     """One pass of the worker at `now` (injected, so tests control time). `holidays_file` is the setting's file, taken
@@ -251,42 +235,14 @@ def run_pass(factory: sessionmaker[Session], partition: Partition, config: Rules
             today = now.astimezone(ZoneInfo(timezone)).date()
             stats.unknown_years = calendar_store.unknown_year_alerts(session, calendar, today, now)
         session.commit()
-        if publisher is not None:
-            stats.published = publisher(session, ids, now)
-            session.commit()
     if purger is not None:  # last: what this pass derived was derived with the person ids
         stats.purged = purger(now)
     return stats
 
 
-class Publisher:
-    """Publishes queued commands over one MQTT connection, reconnecting after a failure."""
-
-    def __init__(self, connect: Callable[[], "mqtt.Client"]) -> None:
-        self._connect = connect
-        self.client: mqtt.Client | None = None
-
-    def __call__(self, session: Session, stations: set[str], now: datetime) -> int:
-        from cloud.derive.publish import publish_pending
-        from cloud.store.derived import OutgoingCommand
-
-        pending = session.scalars(select(OutgoingCommand.station_id).where(OutgoingCommand.published_at.is_(None)))
-        if not set(pending) & stations:
-            return 0  # connect only when there is something to send
-        try:
-            if self.client is None:
-                self.client = self._connect()
-            return publish_pending(session, self.client, stations, now)
-        except OSError as exc:
-            log.warning("MQTT unavailable, commands stay queued: %s", exc)
-            self.client = None
-            return 0
-
-
 def run_worker(*, partition: str, once: bool, interval: float, config: RulesConfig | None = None,
                data_dir: Path | None = None) -> None:
     """`eldercare cloud worker`: settings from the environment (and `--data-dir`), passes until interrupted."""
-    from cloud.derive.publish import connect, disconnect
     from cloud.store.db import make_session_factory, safe_url
     from cloud.store.options import open_store, settings_for
 
@@ -306,7 +262,6 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
     url = settings.resolved_database_url
     engine = open_store(url)
     factory = make_session_factory(engine)
-    publisher = Publisher(lambda: connect(settings, f"eldercare-worker-{part.index}-of-{part.count}"))
     retention = Retention(events_days=settings.retention_events_days,
                           dead_letters_days=settings.retention_dead_letters_days,
                           person_days=settings.retention_person_days)
@@ -315,12 +270,12 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
     try:
         while True:
             started = clock.monotonic()
-            stats = run_pass(factory, part, config, datetime.now(UTC), publisher, holidays_file=settings.holidays_file,
+            stats = run_pass(factory, part, config, datetime.now(UTC), holidays_file=settings.holidays_file,
                              timezone=settings.timezone, purger=purger, retention=retention)
-            if stats.days or stats.errors or stats.escalated or stats.published or stats.marked:
-                log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, %d commands sent, "
+            if stats.days or stats.errors or stats.escalated or stats.marked:
+                log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, "
                          "%d station-days marked by a calendar or closure change (%.1f s)", stats.days,
-                         stats.stations, stats.errors, stats.escalated, stats.offline, stats.published, stats.marked,
+                         stats.stations, stats.errors, stats.escalated, stats.offline, stats.marked,
                          clock.monotonic() - started)
             if once:
                 if stats.errors:
@@ -330,6 +285,4 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
     except KeyboardInterrupt:
         pass
     finally:
-        if publisher.client is not None:
-            disconnect(publisher.client)
         engine.dispose()

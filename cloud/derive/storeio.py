@@ -55,13 +55,6 @@ def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys:
     session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update))
 
 
-def insert_ignore(session: Session, table: Table, row: dict[str, Any], keys: Sequence[str]) -> bool:
-    """Insert unless a row with the same unique `keys` exists (another worker, or ingest, got there first)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(row).on_conflict_do_nothing(index_elements=list(keys)))
-    return bool(getattr(result, "rowcount", 0))
-
-
 def mark_dirty(session: Session, station: str, days: Iterable[date], now: datetime) -> None:
     """Ask the worker to recompute these station-days: call it after recording an exception or changing anything
     else a day's result depends on besides its events. The caller commits."""

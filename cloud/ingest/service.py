@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 
 from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.transport import IngestClient
+from cloud.ingest.transport import IngestClient, message_topic
 from cloud.ingest.writer import BatchResult, Letter, StoreUnavailable, write_batch
 from cloud.telemetry.points import to_point
 from cloud.telemetry.sink import InfluxSink
@@ -157,10 +157,7 @@ class Ingester:
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self._stopping.is_set():
             return  # left unacked: the broker keeps it in our session and redelivers it after the restart
-        try:
-            topic = message.topic
-        except UnicodeDecodeError:
-            topic = message._topic.decode("utf-8", "backslashreplace")
+        topic = message_topic(message)
         received_at = self.clock()
         payload = message.payload
         outcome = self._convert(topic, payload, received_at)

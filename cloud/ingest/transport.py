@@ -1,4 +1,5 @@
-"""paho-mqtt's client with its socket read in large chunks and its acknowledgements sent in bulk.
+"""paho-mqtt's client with its socket read in large chunks and its acknowledgements sent in bulk: the one module of the
+cloud that touches paho's private interface, checked against the installed paho before it is used.
 
 paho reads each packet a byte or two at a time (the command byte, each remaining-length byte, then the rest): three
 or more system calls and a select() per message, which is most of what a bare paho subscriber spends. Reading up to
@@ -13,15 +14,27 @@ paho builds a `Properties` for every MQTT 5 packet it receives, and each one reb
 property (some sixty dict entries) and then clears them name by name: about a tenth of the ingester's time per
 message. `SharedTableProperties` is the same class with those read-only tables built once; the client installs it as
 the one paho's client module uses (the same behaviour for every paho client in the process, only cheaper).
+
+paho has no public way to do any of this, so it is done through names paho keeps private: `Client._create_socket`,
+`Client._packet_queue`, the module-global `Properties` its packet handlers look up, `Properties`' lookup tables and
+`MQTTMessage._topic` (the raw bytes of a topic that is not UTF-8). `paho_problems()` checks each of them against the
+installed paho (tests/ingest/test_transport.py fails on a paho where one no longer holds). Should one be missing at run
+time anyway, `IngestClient` logs it and runs as paho's plain client: slower, never wrong.
 """
 
+import inspect
+import logging
 import struct
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+import paho.mqtt
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
 
 CHUNK = 65536
 READ_BURST = 1000
@@ -89,22 +102,77 @@ class SharedTableProperties(Properties):
             del state[name]
 
 
+def _names(function: object) -> set[str]:
+    """The global and attribute names a function's code (and the code nested in it) looks up."""
+    code = getattr(function, "__code__", None)
+    names: set[str] = set()
+    todo = [code] if code is not None else []
+    while todo:
+        current = todo.pop()
+        names.update(current.co_names)
+        todo.extend(const for const in current.co_consts if inspect.iscode(const))
+    return names
+
+
+def paho_problems() -> list[str]:
+    """What of paho's private interface this module relies on does not hold in the installed paho (empty: all does),
+    one line each."""
+    client, problems = mqtt.Client, []
+    if not callable(getattr(client, "_create_socket", None)) or "_create_socket" not in _names(client.reconnect):
+        problems.append("Client.reconnect no longer opens its socket through Client._create_socket")
+    if "pending" not in _names(getattr(client, "_loop", None)):
+        problems.append("Client._loop no longer asks its socket for pending() bytes before select()")
+    queue = getattr(client, "_packet_queue", None)
+    if queue is None or list(inspect.signature(queue).parameters)[:5] != ["self", "command", "packet", "mid", "qos"]:
+        problems.append("Client._packet_queue(command, packet, mid, qos) is gone or changed")
+    if getattr(mqtt, "Properties", None) not in (Properties, SharedTableProperties) or "Properties" not in _names(
+            getattr(client, "_handle_publish", None)):
+        problems.append("paho.mqtt.client no longer builds a received PUBLISH's properties from its global Properties")
+    model = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    tables = (getattr(model, "types", None), getattr(model, "names", None), getattr(model, "properties", None))
+    if not (isinstance(tables[0], list) and isinstance(tables[1], dict) and isinstance(tables[2], dict)):
+        problems.append("Properties no longer keeps its lookup tables in types, names and properties")
+    if "_topic" not in getattr(mqtt.MQTTMessage, "__slots__", ()):
+        problems.append("MQTTMessage no longer keeps the raw topic in _topic")
+    return problems
+
+
+def message_topic(message: mqtt.MQTTMessage) -> str:
+    """The message's topic; one that is not UTF-8 (a broken or hostile client) with its bad bytes escaped, so it can
+    be dead-lettered under what was actually sent."""
+    try:
+        return message.topic
+    except UnicodeDecodeError:
+        raw = getattr(message, "_topic", None)
+        if isinstance(raw, bytes):
+            return raw.decode("utf-8", "backslashreplace")
+        return "<topic not UTF-8>"
+
+
 class IngestClient(mqtt.Client):
-    """paho's Client on a `BufferedSocket` (for every connection, reconnections included), with `ack_many`."""
+    """paho's Client on a `BufferedSocket` (for every connection, reconnections included), with `ack_many`; paho's
+    plain client, with a warning, when `paho_problems()` finds something missing."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        mqtt.Properties = SharedTableProperties  # type: ignore[attr-defined]  # the name paho's handlers use
+        problems = paho_problems()
+        self._fast = not problems
+        if problems:
+            log.warning("paho-mqtt %s: %s; ingest runs on paho's plain client (slower)", paho.mqtt.__version__,
+                        "; ".join(problems))
+        else:
+            mqtt.Properties = SharedTableProperties  # type: ignore[attr-defined]  # the name paho's handlers use
         super().__init__(*args, **kwargs)
 
     def _create_socket(self) -> Any:
-        return BufferedSocket(super()._create_socket())
+        sock = super()._create_socket()
+        return BufferedSocket(sock) if self._fast else sock
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         """Read on while whole packets are buffered (paho reads one per select() otherwise), at most a bounded
         number so that acks, pings and reconnects are served in between."""
         rc = super().loop_read(max_packets)
         for _ in range(READ_BURST):
-            sock = self._sock
+            sock = self.socket()
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or not isinstance(sock, BufferedSocket) or not sock.pending():
                 break
             rc = super().loop_read(max_packets)
@@ -112,6 +180,10 @@ class IngestClient(mqtt.Client):
 
     def ack_many(self, mids: Iterable[int]) -> None:
         """PUBACK these QoS 1 message ids, in this order (manual-ack mode), as one write."""
+        if not self._fast:
+            for mid in mids:
+                self.ack(mid, 1)
+            return
         packet = b"".join(PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in mids)
         if packet:
             # The PUBACK bytes are identical in MQTT 3.1.1 and 5 (reason code omitted = success); paho's own queue

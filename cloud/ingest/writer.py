@@ -18,13 +18,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, ProgrammingError, StatementError
 from sqlalchemy.sql.elements import ColumnElement
 
+from cloud.alerts import service as alerts
 from cloud.ingest.convert import Accepted, Rejected, fold_devices
-from cloud.store.models import Alert, AlertKind, AlertLevel, AlertStatus, DeadLetter, Device, DirtyStationDay, Event
+from cloud.rules.alerts import pressed_alert
+from cloud.store.models import DeadLetter, Device, DirtyStationDay, Event
 
 EVENTS = cast(Table, Event.__table__)
 DEVICES = cast(Table, Device.__table__)
 DIRTY = cast(Table, DirtyStationDay.__table__)
-ALERTS = cast(Table, Alert.__table__)
 DEAD = cast(Table, DeadLetter.__table__)
 
 # Errors that mean "the database is not usable right now", not "this row is bad": retry, never dead-letter.
@@ -207,28 +208,11 @@ def _dirty_upsert(connection: Connection) -> Any:
     )
 
 
-def call_cause_key(station: str, call: str) -> str:
-    """One alert per emergency press, however often the press is delivered."""
-    return f"call:{station}:{call}"
-
-
 def _raise_call_alerts(connection: Connection, items: Sequence[Accepted], now: datetime) -> int:
-    rows = []
-    for item in items:
-        call = item.pressed_call
-        if call is None:
-            continue
-        rows.append({
-            "kind": AlertKind.EMERGENCY_CALL.value, "station_id": item.station.id,
-            "cause_key": call_cause_key(item.station.id, call), "status": AlertStatus.RAISED.value,
-            "level": AlertLevel.STATION.value, "raised_at": now, "call_id": call,
-            "evidence": {"event_id": str(item.row["id"]), "device": item.device, "ts": item.ts.isoformat(),
-                         "received_at": item.row["received_at"].isoformat(), "clock_fault": item.decoded.clock_fault},
-        })
-    if not rows:
-        return 0
-    statement = _insert(connection, ALERTS).on_conflict_do_nothing().returning(ALERTS.c.id)
-    return len(connection.execute(statement, rows).all())
+    specs = [pressed_alert(item.station.id, call, item.device, str(item.row["id"]), item.ts,
+                           item.row["received_at"], item.decoded.clock_fault, now)
+             for item in items for call in (item.pressed_call,) if call is not None]
+    return alerts.raise_new(connection, specs)
 
 
 def _text(value: str, limit: int) -> str:

@@ -1,8 +1,9 @@
 """The broker's ACL, rendered from the station list. Pure.
 
 A station (user name = station id) may publish only under `eldercare/v1/{id}/` and read only its own commands; the
-ingester reads every station's messages and publishes nothing; the worker publishes the stations' commands and
-reads nothing. Anything not granted is refused.
+ingester reads every station's messages and publishes nothing; the command sender (`eldercare cloud sender`, whose
+account is named `eldercare-worker`) publishes the stations' commands and reads nothing. Anything not granted is
+refused.
 """
 
 from collections.abc import Iterable

@@ -8,8 +8,8 @@ Everything lands in one directory (default DATA_DIR/broker):
     mosquitto.conf              a configuration using all of the above; anonymous clients refused
 
 Users: each station (user name = station id), `eldercare-ingest` (reads every station's messages) and
-`eldercare-worker` (publishes the stations' commands). A running `eldercare serve` on the same data directory
-picks up new passwd/acl files within seconds; a Mosquitto of your own reloads them on SIGHUP.
+`eldercare-worker` (the command sender's: publishes the stations' commands). A running `eldercare serve` on the same
+data directory picks up new passwd/acl files within seconds; a Mosquitto of your own reloads them on SIGHUP.
 """
 
 import json
@@ -32,7 +32,7 @@ from firmware_config.grade import GRADES
 from station_protocol.ids import station_id_problem
 
 INGESTER = "eldercare-ingest"
-WORKER = "eldercare-worker"
+WORKER = "eldercare-worker"  # the command sender's account, named when the derivation worker sent the commands
 LISTENER_FILE = "listener.json"  # where a running `eldercare serve` says its broker listens
 
 
@@ -114,7 +114,7 @@ def write_access(out: Path, ingester: str = INGESTER) -> None:
 
 
 def ensure_service_users(out: Path, ingester: str = INGESTER) -> None:
-    """Credentials for the ingester and the worker (kept if they exist), and passwd/acl to match."""
+    """Credentials for the ingester and the command sender (kept if they exist), and passwd/acl to match."""
     for user in (ingester, WORKER):
         _credential(out, user, rotate=False)
     write_access(out, ingester)

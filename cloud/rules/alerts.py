@@ -1,60 +1,22 @@
 """Alert rules: what should be raised, escalated or resolved, with deterministic cause keys (one alert per cause)."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cloud.alerts.keys import anomaly_key, call_key, equipment_off_key, offline_key, spot_check_key
+from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec, AlertStatus
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, hhmm
 from cloud.rules.intervals import intersect, merge, subtract
 from cloud.rules.observations import Obs
-
-# Kinds and levels as stored in the alerts table (cloud.store.models.AlertKind / AlertLevel values).
-EMERGENCY_CALL = "emergency_call"
-SPOT_CHECK_CLOSED = "spot_check_closed"
-SPOT_CHECK_UNVERIFIABLE = "spot_check_unverifiable"
-STATION_OFFLINE = "station_offline"
-SENSOR_ANOMALY = "sensor_anomaly"
-EQUIPMENT_OFF = "equipment_off"
-
-
-@dataclass(frozen=True, slots=True)
-class AlertSpec:
-    """An alert the rules say should exist; `cause_key` identifies its cause, so raising it twice is a no-op."""
-
-    kind: str
-    station: str
-    cause_key: str
-    level: str
-    raised_at: datetime
-    evidence: dict[str, Any] = field(default_factory=dict)
-    call_id: str | None = None
+from cloud.rules.spotcheck import SpotResult
 
 
 def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
-
-
-def call_key(station: str, call: str) -> str:
-    return f"call:{station}:{call}"
-
-
-def spot_check_key(plan_id: int, station: str) -> str:
-    return f"spot:{plan_id}:{station}"
-
-
-def offline_key(station: str, day: str) -> str:
-    return f"offline:{station}:{day}"
-
-
-def anomaly_key(what: str, station: str, day: str) -> str:
-    return f"anomaly:{what}:{station}:{day}"
-
-
-def equipment_off_key(station: str, day: str) -> str:
-    return f"equipment-off:{station}:{day}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +48,40 @@ def calls(station: str, obs: Sequence[Obs]) -> list[CallState]:
 
 
 def call_alert(state: CallState) -> AlertSpec:
-    return AlertSpec(EMERGENCY_CALL, state.station, call_key(state.station, state.call), "station",
-                     state.pressed_at, {"device": state.device, "pressed_at": state.pressed_at.isoformat()},
-                     call_id=state.call)
+    return AlertSpec(AlertKind.EMERGENCY_CALL, state.station, call_key(state.station, state.call),
+                     AlertLevel.STATION, state.pressed_at,
+                     {"device": state.device, "pressed_at": state.pressed_at.isoformat()}, call_id=state.call)
+
+
+def pressed_alert(station: str, call: str, device: str, event_id: str, ts: datetime, received_at: datetime,
+                  clock_fault: str | None, now: datetime) -> AlertSpec:
+    """The alert of an emergency press as it arrives: raised on receipt, at the station, with the event as evidence
+    (the worker's `call_alert` of the same call is the same alert, by its cause key)."""
+    return AlertSpec(AlertKind.EMERGENCY_CALL, station, call_key(station, call), AlertLevel.STATION, now,
+                     {"event_id": event_id, "device": device, "ts": ts.isoformat(),
+                      "received_at": received_at.isoformat(), "clock_fault": clock_fault}, call_id=call)
 
 
 def escalation_due(status: str, level: str, raised_at: datetime, now: datetime, config: RulesConfig) -> bool:
     """An emergency call still unacknowledged at station level after `call_escalate_minutes` goes to town and
     dispatch."""
-    return (status == "raised" and level == "station"
+    return (status == AlertStatus.RAISED and level == AlertLevel.STATION
             and now - raised_at >= timedelta(minutes=config.call_escalate_minutes))
+
+
+def escalation_note(config: RulesConfig) -> str:
+    return (f"escalated to the town and the dispatch centre: not acknowledged in {config.call_escalate_minutes:g} "
+            "min")
+
+
+def spot_check_alert(plan_id: int, station: str, result: SpotResult, record: dict[str, Any],
+                     now: datetime) -> AlertSpec | None:
+    """A fail or an unverifiable spot check alerts the town (the record as evidence); a pass, nothing."""
+    kinds = {SpotResult.FAIL: AlertKind.SPOT_CHECK_CLOSED, SpotResult.UNVERIFIABLE: AlertKind.SPOT_CHECK_UNVERIFIABLE}
+    kind = kinds.get(result)
+    if kind is None:
+        return None
+    return AlertSpec(kind, station, spot_check_key(plan_id, station), AlertLevel.TOWN, now, record)
 
 
 def offline_alert(result: DayResult, config: RulesConfig, now: float | None = None) -> AlertSpec | None:
@@ -111,7 +97,8 @@ def offline_alert(result: DayResult, config: RulesConfig, now: float | None = No
     if not long:
         return None
     day = result.plan.day.isoformat()
-    return AlertSpec(STATION_OFFLINE, result.station, offline_key(result.station, day), "town", _dt(long[0][0]),
+    return AlertSpec(AlertKind.STATION_OFFLINE, result.station, offline_key(result.station, day), AlertLevel.TOWN,
+                     _dt(long[0][0]),
                      {"date": day, "offline": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in long]})
 
 
@@ -123,10 +110,16 @@ def equipment_off_alert(result: DayResult, timezone: str) -> AlertSpec | None:
     day = result.plan.day.isoformat()
     zone = ZoneInfo(timezone)
     minutes = round(sum(e - s for s, e in result.equipment_off) / 60)
-    return AlertSpec(EQUIPMENT_OFF, result.station, equipment_off_key(result.station, day), "town",
+    return AlertSpec(AlertKind.EQUIPMENT_OFF, result.station, equipment_off_key(result.station, day), AlertLevel.TOWN,
                      _dt(result.equipment_off[0][0]),
                      {"date": day, "off": hhmm(result.equipment_off, zone), "minutes": minutes,
                       "what": "equipment off in working hours after the station was seen that day"})
+
+
+def live_offline_alert(station: str, day: str, now: datetime, last_seen: datetime | None) -> AlertSpec:
+    """The live check's alert (see `offline_now`): the station silent in working hours now."""
+    return AlertSpec(AlertKind.STATION_OFFLINE, station, offline_key(station, day), AlertLevel.TOWN, now,
+                     {"date": day, "last_seen": last_seen.isoformat() if last_seen else None})
 
 
 def offline_now(station: str, sessions: Sequence[tuple[int, int]], last_seen: float | None, now: float,
@@ -169,13 +162,14 @@ def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, conf
     if camera_expected and not v.has_camera and v.entries >= config.anomaly_camera_silent_entries:
         found.append(("camera-silent", {"what": "camera silent on a day with entries", "entries": v.entries}))
     at = _dt(result.plan.start)
-    specs = [AlertSpec(SENSOR_ANOMALY, result.station, anomaly_key(what, result.station, day), "station", at,
-                       {"date": day, **evidence}) for what, evidence in found]
+    specs = [AlertSpec(AlertKind.SENSOR_ANOMALY, result.station, anomaly_key(what, result.station, day),
+                       AlertLevel.STATION, at, {"date": day, **evidence}) for what, evidence in found]
     if result.door_idle:
         # A door propped open with nobody coming or going all session may be a station feigning opening: the town
         # sees it, not only the station.
-        specs.append(AlertSpec(SENSOR_ANOMALY, result.station, anomaly_key("door-open-idle", result.station, day),
-                               "town", _dt(result.door_idle[0][0]),
+        specs.append(AlertSpec(AlertKind.SENSOR_ANOMALY, result.station,
+                               anomaly_key("door-open-idle", result.station, day), AlertLevel.TOWN,
+                               _dt(result.door_idle[0][0]),
                                {"date": day, "what": "door open with no entry, exit or visitor's face all session",
                                 "sessions": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in result.door_idle]}))
     return specs

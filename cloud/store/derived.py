@@ -91,7 +91,8 @@ class Veto(Base):
 
 
 class OutgoingCommand(Base):
-    """A command for a station (e.g. `call-ack`), published by the worker; kept with when it went out."""
+    """A command for a station (e.g. `call-ack`), queued and published through `cloud.alerts`; kept with when it went
+    out."""
 
     __tablename__ = "outgoing_commands"
     __table_args__ = (Index("ix_outgoing_commands_published_at", "published_at"),)

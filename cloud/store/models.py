@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from cloud.alerts.kinds import AlertKind, AlertLevel, AlertStatus
 from firmware_config.grade import GRADES
 from firmware_config.schedule import Schedule
 
@@ -79,31 +80,6 @@ class Base(DeclarativeBase):
     """Declarative base of every table in the store."""
 
     metadata = MetaData(naming_convention=NAMING)
-
-
-class AlertKind(StrEnum):
-    EMERGENCY_CALL = "emergency_call"
-    SPOT_CHECK_CLOSED = "spot_check_closed"
-    SPOT_CHECK_UNVERIFIABLE = "spot_check_unverifiable"
-    STATION_OFFLINE = "station_offline"
-    SENSOR_ANOMALY = "sensor_anomaly"
-    CALENDAR_UNKNOWN_YEAR = "calendar_unknown_year"
-    EQUIPMENT_OFF = "equipment_off"
-
-
-class AlertStatus(StrEnum):
-    RAISED = "raised"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
-
-
-class AlertLevel(StrEnum):
-    """Who is alerted: the station first, then its town, then the dispatch centre."""
-
-    STATION = "station"
-    TOWN = "town"
-    DISPATCH = "dispatch"
-    BUREAU = "bureau"  # deployment-wide, of no station (e.g. the calendar does not know next year)
 
 
 def _in(values: tuple[str, ...] | type[StrEnum]) -> str:
@@ -232,7 +208,7 @@ class DirtyStationDay(Base):
 
 
 class Alert(Base):
-    """An alert; `cause_key` is unique so one cause raises one alert. Ingest creates emergency-call alerts."""
+    """An alert; `cause_key` is unique so one cause raises one alert. Written only through `cloud.alerts`."""
 
     __tablename__ = "alerts"
     __table_args__ = (

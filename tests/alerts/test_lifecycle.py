@@ -7,9 +7,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.alerts import service
+from cloud.alerts.sender import Sender, connect, send_pass
 from cloud.derive.plans import create_plan
-from cloud.derive.publish import connect, disconnect
-from cloud.derive.runner import Partition, Publisher, run_pass
+from cloud.derive.runner import Partition, run_pass
 from cloud.rules.config import RulesConfig
 from cloud.settings import Settings
 from cloud.store.db import make_session_factory
@@ -46,19 +46,20 @@ def test_acknowledged_call_goes_back_to_the_station(store: Engine, mosquitto: Mo
     with factory() as session:
         service.acknowledge(session, alert.id, by="王站长", now=PRESSED + timedelta(minutes=2))
         session.commit()
-    publisher = Publisher(lambda: connect(Settings(mqtt_url=f"mqtt://127.0.0.1:{mosquitto.port}"), "test-worker"))
+    sender = Sender(lambda: connect(Settings(mqtt_url=f"mqtt://127.0.0.1:{mosquitto.port}"), "test-sender"))
     try:
-        stats = run_pass(factory, Partition(), CONFIG, PRESSED + timedelta(minutes=10), publisher)
-        assert stats.published == 1 and stats.escalated == 0  # acknowledged in time: never escalated
+        stats = run_pass(factory, Partition(), CONFIG, PRESSED + timedelta(minutes=10))
+        published = send_pass(factory, sender, PRESSED + timedelta(minutes=10))
+        assert published == 1 and stats.escalated == 0  # acknowledged in time: never escalated
         topic, payload = commands.wait(1)[0]
         assert topic == "eldercare/v1/qd-a/cmd/call-ack"
         ack = decode(topic, payload).message
         assert isinstance(ack, CallAck) and (ack.call, ack.by) == ("c-1", "王站长")
-        run_pass(factory, Partition(), CONFIG, PRESSED + timedelta(minutes=11), publisher)
+        run_pass(factory, Partition(), CONFIG, PRESSED + timedelta(minutes=11))
+        send_pass(factory, sender, PRESSED + timedelta(minutes=11))
         assert len(commands.received) == 1  # published once
     finally:
-        if publisher.client is not None:
-            disconnect(publisher.client)
+        sender.close()
     with factory() as session:
         sent = session.scalars(select(OutgoingCommand)).one()
         assert sent.published_at is not None and sent.attempts == 1

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from cloud.alerts.kinds import AlertKind
 from cloud.store.db import make_session_factory
-from cloud.store.models import Alert, AlertKind
+from cloud.store.models import Alert
 
 V1 = "/api/v1"
 CALENDAR = AlertKind.CALENDAR_UNKNOWN_YEAR.value  # of the whole deployment, never of a station

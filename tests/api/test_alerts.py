@@ -87,15 +87,16 @@ def test_equipment_off_is_for_the_town_and_bureau_not_the_station(fleet_engine: 
                                                                   fleet_as: Callable[[str], TestClient]) -> None:
     from datetime import UTC, datetime
 
-    from cloud.alerts.apply import ensure
-    from cloud.rules.alerts import EQUIPMENT_OFF, AlertSpec, equipment_off_key
+    from cloud.alerts.keys import equipment_off_key
+    from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec
+    from cloud.alerts.service import raise_alert
 
     with make_session_factory(fleet_engine)() as session:
-        ensure(session, AlertSpec(EQUIPMENT_OFF, "hl-01", equipment_off_key("hl-01", "2026-10-09"), "town",
-                                  datetime(2026, 10, 9, 6, 0, tzinfo=UTC),
-                                  {"date": "2026-10-09", "off": ["14:00-17:00"], "minutes": 180}))
+        raise_alert(session, AlertSpec(AlertKind.EQUIPMENT_OFF, "hl-01", equipment_off_key("hl-01", "2026-10-09"),
+                                       AlertLevel.TOWN, datetime(2026, 10, 9, 6, 0, tzinfo=UTC),
+                                       {"date": "2026-10-09", "off": ["14:00-17:00"], "minutes": 180}))
         session.commit()
     assert [a["station"] for a in alerts(fleet_as("town-hl"), "?kind=equipment_off")] == ["hl-01"]
     assert [a["station"] for a in alerts(fleet_as("admin"), "?kind=equipment_off")] == ["hl-01"]
-    assert not any(a["kind"] == EQUIPMENT_OFF for a in alerts(fleet_as("staff-hl1")))
+    assert not any(a["kind"] == AlertKind.EQUIPMENT_OFF for a in alerts(fleet_as("staff-hl1")))
     assert alerts(fleet_as("staff-nh1"), "?kind=equipment_off") == []

@@ -163,7 +163,7 @@ def test_exception_recorded_later_excuses_the_day(store: Engine, messages: list[
 
 
 def test_equipment_off_in_working_hours_is_a_town_alert_until_the_data_covers_it(store: Engine) -> None:
-    from cloud.rules.alerts import EQUIPMENT_OFF
+    from cloud.alerts.kinds import AlertKind
     from cloud.store.models import Alert
     from tests.rules.scenario import StationDay, visits_every
 
@@ -178,7 +178,7 @@ def test_equipment_off_in_working_hours_is_a_town_alert_until_the_data_covers_it
     factory = make_session_factory(store)
     assert run_pass(factory, Partition(), CONFIG, evening).errors == 0
     with factory() as session:
-        alert = session.scalars(select(Alert).where(Alert.kind == EQUIPMENT_OFF)).one()
+        alert = session.scalars(select(Alert).where(Alert.kind == AlertKind.EQUIPMENT_OFF)).one()
         assert (alert.station_id, alert.level, alert.status) == ("qd-a", "town", "raised")
         # Last heard at 13:59: alive for the liveness window after it, then nothing until the sessions' end.
         assert alert.cause_key == "equipment-off:qd-a:2026-10-20"
@@ -189,7 +189,7 @@ def test_equipment_off_in_working_hours_is_a_town_alert_until_the_data_covers_it
     feed(store, afternoon, received_at=datetime(2026, 10, 21, tzinfo=UTC))
     assert run_pass(factory, Partition(), CONFIG, evening + timedelta(days=1)).errors == 0
     with factory() as session:
-        alert = session.scalars(select(Alert).where(Alert.kind == EQUIPMENT_OFF)).one()
+        alert = session.scalars(select(Alert).where(Alert.kind == AlertKind.EQUIPMENT_OFF)).one()
         assert alert.status == "resolved" and "covers" in (alert.notes or "")
         row = session.get(DayResult, ("qd-a", day))
         assert row is not None and row.record["equipment_off"] == [] and row.verdict == "open"

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, Any] = COMPOSE["services"]
-APP = ("migrate", "ingest", "worker", "api", "simulator")
+APP = ("migrate", "ingest", "worker", "sender", "api", "simulator")
 GUARD = ["/bin/sh", "/eldercare/refuse-placeholders.sh"]
 # What each guarded image runs when its entrypoint is not overridden (from the images' Dockerfiles).
 IMAGE_ENTRYPOINTS = {"postgres": ["docker-entrypoint.sh", "postgres"], "influxdb": ["/entrypoint.sh", "influxd"],
@@ -154,26 +154,27 @@ def test_mounted_files_exist_or_are_written_by_provision(tmp_path: Path) -> None
         assert (out / path).exists(), f"mosquitto.conf reads {path}, which provision does not write"
     assert "deploy/provision/" in (ROOT / ".gitignore").read_text()
 
-    # The ingester and worker check the broker's certificate against the host in their URL: it must be named in it.
+    # The ingester and sender check the broker's certificate against the host in their URL: it must be named in it.
     cert = x509.load_pem_x509_certificate((out / "tls" / "server.crt").read_bytes())
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
         x509.DNSName)
-    for name in ("ingest", "worker"):
+    for name in ("ingest", "sender"):
         environment = SERVICES[name]["environment"]
         assert urlsplit(environment["ELDERCARE_MQTT_URL"]).hostname in names
         assert environment["ELDERCARE_MQTT_CA_FILE"] == "/provision/tls/ca.crt"
 
 
-def test_ingester_and_worker_each_use_their_own_provisioned_account() -> None:
+def test_ingester_and_command_sender_each_use_their_own_provisioned_account() -> None:
     accounts = {}
-    for name, user in (("ingest", INGESTER), ("worker", WORKER)):
+    for name, user in (("ingest", INGESTER), ("sender", WORKER)):
         environment, secrets = SERVICES[name]["environment"], SERVICES[name]["secrets"]
         assert environment["ELDERCARE_MQTT_USERNAME"] == user and len(secrets) == 1
         assert environment["ELDERCARE_MQTT_PASSWORD_FILE"] == f"/run/secrets/{secrets[0]}"
         accounts[name] = COMPOSE["secrets"][secrets[0]]["file"]
     assert accounts == {"ingest": f"./deploy/provision/credentials/{INGESTER}.password",
-                        "worker": f"./deploy/provision/credentials/{WORKER}.password"}
-    for name in ("migrate", "api"):  # no broker account where none is needed
+                        "sender": f"./deploy/provision/credentials/{WORKER}.password"}
+    # No broker account where none is needed: the worker derives, the sender alone publishes commands.
+    for name in ("migrate", "worker", "api"):
         assert "ELDERCARE_MQTT_USERNAME" not in SERVICES[name]["environment"] and "secrets" not in SERVICES[name]
 
 

@@ -4,8 +4,9 @@ the protocol decoder and the rules, as `cloud derive` and the worker run them.""
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
+from cloud.alerts.kinds import AlertKind
 from cloud.derive.files import read_events
-from cloud.rules.alerts import EQUIPMENT_OFF, anomalies, equipment_off_alert
+from cloud.rules.alerts import anomalies, equipment_off_alert
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, Verdict
 from cloud.rules.records import DayRecord, day_record
@@ -52,7 +53,7 @@ def test_unplugging_the_agent_after_a_good_morning_is_not_an_open_day() -> None:
         assert rec.equipment_off and rec.equipment_off[0].startswith(("13:5", "14:0")), rec.equipment_off
         assert rec.equipment_off[0].endswith("17:00") and "equipment_off" in rec.flags
         alert = equipment_off_alert(r, TZ)
-        assert alert is not None and (alert.kind, alert.level) == (EQUIPMENT_OFF, "town")
+        assert alert is not None and (alert.kind, alert.level) == (AlertKind.EQUIPMENT_OFF, "town")
         assert alert.cause_key == "equipment-off:qd-a:2026-10-12" and alert.evidence["minutes"] >= 180
 
 

@@ -6,11 +6,12 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from cloud.alerts.kinds import AlertKind, AlertStatus
 from cloud.api import alert_actions
 from cloud.api.deps import CurrentUser, SessionDep
 from cloud.api.schemas import AlertAction, AlertOut
 from cloud.api.scope import ActionName, alert_condition, may_act
-from cloud.store.models import Alert, AlertKind, AlertStatus, Station
+from cloud.store.models import Alert, Station
 from cloud.store.users import User
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])

@@ -20,7 +20,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_vali
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.alerts.apply import clear
+from cloud.alerts.keys import spot_check_key
+from cloud.alerts.service import clear
 from cloud.api.config import ApiConfig
 from cloud.api.deps import BureauUser, ConfigDep, RulesDep, RuntimeDep, SessionDep, SupervisorUser
 from cloud.api.onsite_view import onsite_out, plans_for, visible_station_ids
@@ -29,7 +30,6 @@ from cloud.api.schemas import OnsiteOut, ReviewValue, SpotResultValue
 from cloud.api.scope import station_condition
 from cloud.derive.decisions import HEADER
 from cloud.derive.recompute import store_veto
-from cloud.rules import alerts as rules_alerts
 from cloud.rules.onsite import Found, Review, outcome
 from cloud.rules.rollup import quarter_of
 from cloud.rules.spotcheck import SpotResult
@@ -219,7 +219,7 @@ def decide_visit(plan_id: PlanId, station: StationKey, body: DecisionIn, user: B
     decide(visit, SpotResult(result.result), decided, user.name, body.reason.strip(), now)
     store_veto(session, row.id, [plan.local_date.year], rules, now)
     if decided is not SpotResult.FAIL:
-        clear(session, rules_alerts.spot_check_key(plan.id, row.id), now, f"the bureau decided: {decided.value}")
+        clear(session, spot_check_key(plan.id, row.id), user.name, now, f"the bureau decided: {decided.value}")
     session.commit()
     return _out(plan, row, result, visit)
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from sqlalchemy import false, func, select
 
+from cloud.alerts.kinds import AlertKind
 from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
 from cloud.api.derived_view import SCHEDULE_COLUMNS, latest_data_day, today_states
 from cloud.api.routes.alerts import count_active
@@ -15,7 +16,7 @@ from cloud.api.schemas import GradeProgress, Overview, TownCount
 from cloud.api.scope import sees_station_data, station_condition
 from cloud.rules.records import MonthRecord
 from cloud.store.derived import MonthResult
-from cloud.store.models import AlertKind, Device, Station
+from cloud.store.models import Device, Station
 
 router = APIRouter(tags=["overview"])
 MAIN_STATES = ("open", "closed", "partial", "unknown", "not_started")

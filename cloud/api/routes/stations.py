@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import func, select
 
+from cloud.alerts.kinds import AlertStatus
 from cloud.api import derived_view
 from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationIdParam, StationOut, TodayState
 from cloud.api.scope import alert_condition, get_visible_station, sees_station_data, station_condition
-from cloud.store.models import Alert, AlertStatus, Device, Station
+from cloud.store.models import Alert, Device, Station
 from firmware_config.grade import Grade
 
 router = APIRouter(prefix="/stations", tags=["stations"])

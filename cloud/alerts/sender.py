@@ -1,0 +1,122 @@
+"""Publishing queued station commands (`cmd/call-ack`) over MQTT (paho 2.x), each marked sent only once the broker
+confirmed it (QoS 1).
+
+The sender is its own small process (`eldercare cloud sender`), not a step of the derivation worker: an emergency
+call's acknowledgement reaches the station while the worker is stopped, busy with a long recompute or failing.
+"""
+
+import json
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloud.alerts import queue
+from cloud.settings import Settings
+from station_protocol.codec import model_for
+from station_protocol.topics import command_topic
+
+log = logging.getLogger(__name__)
+PUBLISH_TIMEOUT_S = 10.0
+
+
+def connect(settings: Settings, client_id: str,
+            mqtt_version: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5) -> mqtt.Client:
+    """A connected client with its network loop running; the caller stops it with `disconnect`. MQTT 5 by default;
+    `MQTTv311` for a broker that speaks only 3.1.1 (the embedded one)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt_version)
+    if settings.mqtt_username:
+        password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+        client.username_pw_set(settings.mqtt_username, password)
+    if settings.mqtt_tls:
+        client.tls_set(ca_certs=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
+                       tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
+    client.loop_start()
+    return client
+
+
+def disconnect(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+def publish_pending(session: Session, client: mqtt.Client, now: datetime) -> int:
+    """Publish every unsent command; returns how many the broker confirmed. The caller commits."""
+    sent = 0
+    for command in queue.pending(session):
+        topic = command_topic(command.station_id, command.name)
+        queue.attempted(command)
+        try:
+            # Validate against the protocol before it leaves: a malformed command is an error kept on the row.
+            body = model_for(topic).model_validate_json(json.dumps(command.payload))
+            info = client.publish(str(topic), body.model_dump_json(by_alias=True, exclude_none=True), qos=1)
+            info.wait_for_publish(PUBLISH_TIMEOUT_S)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS or not info.is_published():
+                raise RuntimeError(f"broker did not confirm (rc={info.rc})")
+        except (ValueError, RuntimeError) as exc:
+            queue.failed(command, str(exc))
+            log.warning("command %s to %s not published: %s", command.id, topic, exc)
+            continue
+        queue.sent(command, now)
+        sent += 1
+    return sent
+
+
+class Sender:
+    """Publishes queued commands over one MQTT connection, made when there is something to send and made again
+    after a failure."""
+
+    def __init__(self, connect: Callable[[], mqtt.Client]) -> None:
+        self._connect = connect
+        self.client: mqtt.Client | None = None
+
+    def __call__(self, session: Session, now: datetime) -> int:
+        if not queue.has_pending(session):
+            return 0  # connect only when there is something to send
+        try:
+            if self.client is None:
+                self.client = self._connect()
+            return publish_pending(session, self.client, now)
+        except OSError as exc:
+            log.warning("MQTT unavailable, commands stay queued: %s", exc)
+            self.client = None
+            return 0
+
+    def close(self) -> None:
+        if self.client is not None:
+            disconnect(self.client)
+            self.client = None
+
+
+def send_pass(factory: sessionmaker[Session], sender: Sender, now: datetime) -> int:
+    """One pass: publish what is queued and record it. A database that cannot be reached is logged, and the commands
+    stay queued for the next pass."""
+    with factory() as session:
+        try:
+            sent = sender(session, now)
+            session.commit()
+            return sent
+        except SQLAlchemyError as exc:
+            session.rollback()
+            log.error("command queue unavailable, retrying: %s", str(exc).splitlines()[0])
+            return 0
+
+
+def run_sender(factory: sessionmaker[Session], sender: Sender, interval: float, stop: threading.Event,
+               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    """Passes every `interval` seconds until `stop` is set; the connection is closed on the way out."""
+    try:
+        while not stop.is_set():
+            sent = send_pass(factory, sender, clock())
+            if sent:
+                log.info("%d command(s) sent", sent)
+            stop.wait(interval)
+    finally:
+        sender.close()
