@@ -46,7 +46,7 @@ def load_calendar_file(path: Path | None) -> Calendar:
 
 RULES_OPTION = click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path),
                             help="Rules configuration (YAML/JSON, keys of RulesConfig); default: "
-                                 "$ELDERCARE_RULES_FILE, else the documented default values.")
+                                 "$ELDERCARE_RULES_FILE, else the built-in defaults.")
 HOLIDAYS_OPTION = click.option("--holidays", "holidays_path", type=click.Path(dir_okay=False, path_type=Path),
                                help="Local holiday file, CSV date,kind,name (kind: holiday or workday), over the "
                                     "chinesecalendar package; default: $ELDERCARE_HOLIDAYS_FILE.")

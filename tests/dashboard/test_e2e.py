@@ -37,6 +37,8 @@ def test_bureau_overview_spot_checks_and_assessment_excel(browser: Browser, base
     expect(page.get_by_test_id("plans").locator("tbody tr")).to_have_count(2)
     expect(page.get_by_test_id("plans").locator("tbody tr").first).to_contain_text("按镇（街道）：南阳镇")
     expect(page.get_by_test_id("vetoes")).to_contain_text("汇龙二站")
+    # The failed check's reason, translated from its code (the year shown is the injected clock's, 2026).
+    expect(page.locator("tr", has_text="汇龙二站").filter(has_text="未开放").first).to_contain_text("工作时间内未开放")
     shot(page, "bureau-spot-checks")
 
     page.goto(base_url + "/#/assessment?year=2026")
