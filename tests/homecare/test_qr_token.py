@@ -57,6 +57,7 @@ def test_a_code_signed_with_another_key_is_refused() -> None:
 def test_the_png_decodes_with_a_real_decoder() -> None:
     text = qr.make_token(KEY, "E1", qr.new_token_id())
     image = cv2.imdecode(np.frombuffer(qr.png(text), np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert image is not None
     decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
     assert decoded == text
     assert qr.svg(text).lstrip().startswith("<svg")
