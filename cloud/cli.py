@@ -13,6 +13,7 @@ COMMANDS = {
     "derive": ("cloud.derive.commands:derive", "Recompute verdicts offline from raw files, for audits."),
     "rederive": ("cloud.derive.commands:rederive", "Recompute stored verdicts after a rules/calendar change."),
     "api": ("cloud.api.commands:api", "Serve the API and the dashboard."),
+    "homecare": ("cloud.homecare.commands:homecare", "Home-care registry: import elders, providers, caregivers."),
 }
 
 

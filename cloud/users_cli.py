@@ -7,6 +7,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from cloud.homecare.records import id_problem
 from cloud.store.options import data_dir_option, database_url, open_store
 from station_protocol.ids import station_id_problem
 
@@ -20,15 +21,21 @@ def users() -> None:
 
 @users.command()
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["bureau", "town", "station", "dispatch"]),
-              help="bureau: everything; town: its towns; station: its station; dispatch: emergency calls.")
+@click.option("--role", required=True,
+              type=click.Choice(["bureau", "town", "station", "dispatch", "provider", "caregiver"]),
+              help="bureau: everything; town: its towns; station: its station; dispatch: emergency calls; provider: "
+              "a home-care provider's own elders, caregivers, orders and figures; caregiver: their own visits.")
 @click.option("--town", "towns", multiple=True, help="A town the officer covers (repeat for several); role town only.")
 @click.option("--station", help="The station the staff member works at; role station only.")
+@click.option("--provider", help="The home-care provider's id; role provider only.")
+@click.option("--caregiver", help="The caregiver's job number; role caregiver only.")
 @data_dir_option
-def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_dir: Path | None) -> None:
+def add(name: str, role: str, towns: tuple[str, ...], station: str | None, provider: str | None,
+        caregiver: str | None, data_dir: Path | None) -> None:
     """Create user NAME; the password is the first line of standard input (e.g. `echo pw | eldercare users add ...`)."""
     from cloud.api.security import hash_password
     from cloud.store.db import make_session_factory, safe_url
+    from cloud.store.homecare import HomecareCaregiver, HomecareProvider
     from cloud.store.models import Station
     from cloud.store.users import User, UserTown
 
@@ -42,7 +49,14 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
         raise click.ClickException("station staff need --station")
     if role != "station" and station:
         raise click.ClickException("--station is only for --role station")
-    problem = station_id_problem(station) if station else None
+    for option, value, wanted in (("--provider", provider, "provider"), ("--caregiver", caregiver, "caregiver")):
+        if role == wanted and not value:
+            raise click.ClickException(f"a {wanted} user needs {option}")
+        if role != wanted and value:
+            raise click.ClickException(f"{option} is only for --role {wanted}")
+    problem = (station_id_problem(station) if station else None) or (
+        id_problem(provider, "provider") if provider else None) or (
+        id_problem(caregiver, "caregiver") if caregiver else None)
     if problem:
         raise click.ClickException(problem)
     if sys.stdin.isatty():
@@ -60,7 +74,12 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
                 raise click.ClickException(f"user {name!r} already exists")
             if station and session.get(Station, station) is None:
                 click.echo(f"warning: station {station!r} is not registered yet", err=True)
-            user = User(name=name, role=role, password_hash=hash_password(password), station_id=station)
+            if provider and session.get(HomecareProvider, provider) is None:
+                click.echo(f"warning: provider {provider!r} is not registered yet", err=True)
+            if caregiver and session.get(HomecareCaregiver, caregiver) is None:
+                click.echo(f"warning: caregiver {caregiver!r} is not registered yet", err=True)
+            user = User(name=name, role=role, password_hash=hash_password(password), station_id=station,
+                        provider_id=provider, caregiver_id=caregiver)
             user.towns = [UserTown(town=t) for t in dict.fromkeys(towns)]
             session.add(user)
             session.commit()
@@ -69,7 +88,8 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
         raise click.ClickException(f"cannot write {safe_url(url)}: {first}") from None
     finally:
         engine.dispose()
-    scope = {"town": f" for {', '.join(towns)}", "station": f" at {station}"}.get(role, "")
+    scope = {"town": f" for {', '.join(towns)}", "station": f" at {station}", "provider": f" of {provider}",
+             "caregiver": f" {caregiver}"}.get(role, "")
     click.echo(f"user {name} ({role}{scope}) created")
 
 
@@ -84,7 +104,7 @@ def list_users(data_dir: Path | None) -> None:
     try:
         with make_session_factory(engine)() as session:
             for user in session.scalars(select(User).order_by(User.role, User.name)):
-                scope = ", ".join(user.town_names) or user.station_id or "-"
+                scope = ", ".join(user.town_names) or user.station_id or user.provider_id or user.caregiver_id or "-"
                 click.echo(f"{user.name}\t{user.role}\t{scope}\t{'active' if user.active else 'disabled'}")
     finally:
         engine.dispose()

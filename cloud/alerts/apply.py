@@ -17,7 +17,7 @@ def ensure(session: Session, spec: AlertSpec) -> Alert:
     row = {
         "kind": spec.kind, "station_id": spec.station, "cause_key": spec.cause_key,
         "status": AlertStatus.RAISED.value, "level": spec.level, "raised_at": spec.raised_at,
-        "evidence": spec.evidence, "call_id": spec.call_id,
+        "evidence": spec.evidence, "call_id": spec.call_id, "town": spec.town,
     }
     insert_ignore(session, Alert.__table__, row, ["cause_key"])  # type: ignore[arg-type]
     alert = session.execute(select(Alert).where(Alert.cause_key == spec.cause_key)).scalar_one()

@@ -36,6 +36,8 @@ class Me(BaseModel):
     role: Role
     towns: list[str]
     station: str | None
+    provider: str | None = Field(default=None, description="home care: the provider a provider's manager works for")
+    caregiver: str | None = Field(default=None, description="home care: a caregiver's job number")
     alert_actions: dict[Literal["acknowledge", "resolve"], list[str]] = Field(
         description="the alert kinds this user may acknowledge and resolve (within the alerts they see)")
     timezone: str = Field(description="the deployment's zone (IANA name): the dashboard shows every time in it")

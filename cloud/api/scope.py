@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from typing import Literal
 
 from fastapi import HTTPException, status
-from sqlalchemy import ColumnElement, and_, false, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from cloud.store.homecare import HomecareCaregiver, HomecareElder, HomecareProvider, HomecareVisit
 from cloud.store.models import Alert, AlertKind, Station
 from cloud.store.users import User
 
@@ -55,6 +56,9 @@ def alert_condition(user: User) -> ColumnElement[bool]:
         return Alert.kind == AlertKind.EMERGENCY_CALL.value
     if user.role == "station":
         return and_(station_condition(user), Alert.kind.not_in(HIDDEN_FROM_STATION))
+    if user.role == "town" and user.town_names:
+        # A home-care alert has no station: it goes to the provider's town (Alert.town).
+        return or_(station_condition(user), Alert.town.in_(user.town_names))
     return station_condition(user)
 
 
@@ -83,3 +87,73 @@ ALERT_ACTIONS: Mapping[str, Mapping[ActionName, frozenset[str]]] = {
 
 def may_act(user: User, action: ActionName, kind: str) -> bool:
     return kind in ALERT_ACTIONS.get(user.role, {}).get(action, frozenset())
+
+
+
+# Home care (居家上门服务). The bureau sees everything; a town officer the elders of its towns, their visits, and the
+# providers and caregivers serving them; a provider's manager its own elders, caregivers, visits and figures; a
+# caregiver only their own visits (and the elders of those visits). Station staff and dispatch see none of it.
+HOMECARE_ROLES = frozenset({"bureau", "town", "provider", "caregiver"})
+
+
+def homecare_elder_condition(user: User) -> ColumnElement[bool]:
+    """A WHERE condition on homecare_elders: the elders this user may see."""
+    if user.role == "bureau":
+        return true()
+    if user.role == "town":
+        towns = user.town_names
+        return HomecareElder.town.in_(towns) if towns else false()
+    if user.role == "provider" and user.provider_id:
+        return HomecareElder.provider_id == user.provider_id
+    if user.role == "caregiver" and user.caregiver_id:
+        return HomecareElder.id.in_(select(HomecareVisit.elder_id)
+                                    .where(HomecareVisit.caregiver_id == user.caregiver_id))
+    return false()
+
+
+def homecare_visit_condition(user: User) -> ColumnElement[bool]:
+    """A WHERE condition on homecare_visits: the visits (work orders) this user may see."""
+    if user.role == "bureau":
+        return true()
+    if user.role == "town":
+        towns = user.town_names
+        if not towns:
+            return false()
+        return HomecareVisit.elder_id.in_(select(HomecareElder.id).where(HomecareElder.town.in_(towns)))
+    if user.role == "provider" and user.provider_id:
+        return HomecareVisit.provider_id == user.provider_id
+    if user.role == "caregiver" and user.caregiver_id:
+        return HomecareVisit.caregiver_id == user.caregiver_id
+    return false()
+
+
+def homecare_provider_condition(user: User) -> ColumnElement[bool]:
+    """A WHERE condition on homecare_providers: the providers this user may see (a town: those based in or serving
+    its towns; a caregiver: their employer)."""
+    if user.role == "bureau":
+        return true()
+    if user.role == "town":
+        towns = user.town_names
+        if not towns:
+            return false()
+        serving = select(HomecareElder.provider_id).where(HomecareElder.town.in_(towns))
+        return or_(HomecareProvider.town.in_(towns), HomecareProvider.id.in_(serving))
+    if user.role == "provider" and user.provider_id:
+        return HomecareProvider.id == user.provider_id
+    if user.role == "caregiver" and user.caregiver_id:
+        return HomecareProvider.id.in_(select(HomecareCaregiver.provider_id)
+                                       .where(HomecareCaregiver.id == user.caregiver_id))
+    return false()
+
+
+def homecare_caregiver_condition(user: User) -> ColumnElement[bool]:
+    """A WHERE condition on homecare_caregivers: the caregivers this user may see."""
+    if user.role == "bureau":
+        return true()
+    if user.role == "town":
+        return HomecareCaregiver.provider_id.in_(select(HomecareProvider.id).where(homecare_provider_condition(user)))
+    if user.role == "provider" and user.provider_id:
+        return HomecareCaregiver.provider_id == user.provider_id
+    if user.role == "caregiver" and user.caregiver_id:
+        return HomecareCaregiver.id == user.caregiver_id
+    return false()

@@ -4,7 +4,7 @@ import json
 import os
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -63,25 +63,47 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command()
-@click.option("--stations", "stations_path", required=True, type=FILE,
-              help="The station CSV (as imported by 'cloud stations').")
-@click.option("--events", "events_path", required=True, type=FILE,
+@click.option("--stations", "stations_path", type=FILE,
+              help="The station CSV (as imported by 'cloud stations'); with --events, --from and --to.")
+@click.option("--events", "events_path", type=FILE,
               help="Protocol events as JSON lines: {\"topic\": ..., \"payload\": {...}}. '-' is not accepted.")
-@click.option("--from", "first", required=True, help="First local date, YYYY-MM-DD.")
-@click.option("--to", "last", required=True, help="Last local date, YYYY-MM-DD (inclusive).")
+@click.option("--from", "first", help="First local date, YYYY-MM-DD.")
+@click.option("--to", "last", help="Last local date, YYYY-MM-DD (inclusive).")
 @click.option("--spot-checks", "checks_path", type=FILE,
               help="Spot checks CSV: date,start,end,station (empty station = all).")
 @click.option("--exceptions", "exceptions_path", type=FILE,
               help="Approved closures CSV: station,date,reason.")
 @click.option("--quarters", is_flag=True, help="Also print quarter roll-ups ({\"type\": \"quarter\"}).")
+@click.option("--elders", "elders_path", type=FILE,
+              help="Home care: the elders CSV elder_id,name,category,town,provider; with --visits.")
+@click.option("--visits", "visits_path", type=FILE,
+              help="Home care: the visits CSV visit_id,elder_id,caregiver_id,provider,sign_in,sign_out,items "
+                   "(RFC 3339 times with offset, items separated by ';').")
+@click.option("--made-up", "made_up_path", type=FILE,
+              help="Home care: months missed for a recorded special reason, CSV elder_id,month[,reason].")
 @RULES_OPTION
 @HOLIDAYS_OPTION
-def derive(stations_path: Path, events_path: Path, first: str, last: str, checks_path: Path | None,
-           exceptions_path: Path | None, quarters: bool, rules_path: Path | None, holidays_path: Path | None) -> None:
-    """Recompute day, month, spot-check and veto verdicts from raw files, with no server (for audits).
+def derive(stations_path: Path | None, events_path: Path | None, first: str | None, last: str | None,
+           checks_path: Path | None, exceptions_path: Path | None, quarters: bool, elders_path: Path | None,
+           visits_path: Path | None, made_up_path: Path | None, rules_path: Path | None,
+           holidays_path: Path | None) -> None:
+    """Recompute day, month, spot-check and veto verdicts from raw files, with no server (for audits); with
+    --elders and --visits, also home care's elder_month and provider_month lines.
 
-    Prints JSON lines on stdout; bad event lines are reported on stderr with their line number and counted.
+    Prints JSON lines on stdout; bad event and visit lines are reported on stderr with their line number and
+    counted.
     """
+    homecare = elders_path is not None or visits_path is not None
+    if homecare and (elders_path is None or visits_path is None):
+        raise click.UsageError("--elders and --visits go together")
+    if stations_path is None and events_path is None and homecare:
+        _derive_homecare(elders_path, visits_path, made_up_path, first, last, load_rules(rules_path))
+        return
+    for value, name in ((stations_path, "--stations"), (events_path, "--events"), (first, "--from"),
+                        (last, "--to")):
+        if value is None:
+            raise click.UsageError(f"Missing option '{name}'.")
+    assert stations_path is not None and events_path is not None and first is not None and last is not None
     from cloud.derive.files import read_events, read_spot_checks
     from cloud.derive.offline import check_stations, derive_lines, read_exceptions
     from cloud.registry.csv_rows import decode_csv_bytes, parse_station_csv
@@ -130,6 +152,29 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
     click.echo(f"derive: {events.lines} event lines, {len(events.problems)} bad, {events.duplicates} duplicate, "
                f"{len(records)} stations, {start}..{end}", err=True)
+    if homecare:
+        _derive_homecare(elders_path, visits_path, made_up_path, first, last, config)
+
+
+def _derive_homecare(elders_path: Path | None, visits_path: Path | None, made_up_path: Path | None,
+                     first: str | None, last: str | None, config: RulesConfig) -> None:
+    """Home care's lines, by the same functions the API's figures use."""
+    from cloud.homecare.offline import HomecareFiles, homecare_lines, read_files
+
+    assert elders_path is not None and visits_path is not None
+    try:
+        files: HomecareFiles = read_files(elders_path, visits_path, made_up_path)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in files.problems:
+        click.echo(problem, err=True)
+    start = _date(first, "--from") if first else None
+    end = _date(last, "--to") if last else None
+    out = sys.stdout
+    for line in homecare_lines(files, config.homecare, datetime.now(UTC), start, end):
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    click.echo(f"derive: {len(files.elders)} elders, {len(files.visits)} visits, {len(files.problems)} problem(s)",
+               err=True)
 
 
 @click.command()

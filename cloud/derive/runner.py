@@ -21,6 +21,8 @@ from cloud.alerts.apply import WORKER, ensure
 from cloud.derive import calendar_store
 from cloud.derive.deployment import ConfigFileError
 from cloud.derive.recompute import recompute_station, window_end
+from cloud.homecare.supervise import PassStats as HomecareStats
+from cloud.homecare.supervise import homecare_pass
 from cloud.rules import alerts as rules_alerts
 from cloud.rules.calendar import PACKAGE, Calendar, plan_day
 from cloud.rules.config import RulesConfig
@@ -68,6 +70,7 @@ class PassStats:
     unknown_years: list[int] = field(default_factory=list)
     purged: PurgeReport | None = None
     messages: list[str] = field(default_factory=list)
+    homecare: HomecareStats = field(default_factory=HomecareStats)
 
 
 def local_today(station: Station, now: datetime) -> date:
@@ -250,6 +253,7 @@ def run_pass(factory: sessionmaker[Session], partition: Partition, config: Rules
         if partition.index == 1:  # deployment-wide: one worker raises it
             today = now.astimezone(ZoneInfo(timezone)).date()
             stats.unknown_years = calendar_store.unknown_year_alerts(session, calendar, today, now)
+            stats.homecare = homecare_pass(session, config.homecare, now, timezone)
         session.commit()
         if publisher is not None:
             stats.published = publisher(session, ids, now)

@@ -22,15 +22,17 @@ EQUIPMENT_OFF = "equipment_off"
 
 @dataclass(frozen=True, slots=True)
 class AlertSpec:
-    """An alert the rules say should exist; `cause_key` identifies its cause, so raising it twice is a no-op."""
+    """An alert the rules say should exist; `cause_key` identifies its cause, so raising it twice is a no-op. A
+    home-care alert has no station: it names the `town` it goes to."""
 
     kind: str
-    station: str
+    station: str | None
     cause_key: str
     level: str
     raised_at: datetime
     evidence: dict[str, Any] = field(default_factory=dict)
     call_id: str | None = None
+    town: str | None = None
 
 
 def _dt(t: float) -> datetime:

@@ -3,6 +3,8 @@
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cloud.homecare.config import HomecareConfig
+
 
 class RulesConfig(BaseModel):
     """Thresholds and windows of the derivation rules. Local policy: configure it, do not edit code."""
@@ -49,6 +51,9 @@ class RulesConfig(BaseModel):
     anomaly_door_closed_entries: int = Field(default=5, ge=1)
     anomaly_counter_zero_faces: int = Field(default=5, ge=1)
     anomaly_camera_silent_entries: int = Field(default=20, ge=1)
+
+    # Home-care visits, follow-ups and fraud signals (its own keys, under `homecare:`).
+    homecare: HomecareConfig = Field(default_factory=HomecareConfig)
 
     @model_validator(mode="after")
     def _shares_ordered(self) -> "RulesConfig":

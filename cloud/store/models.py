@@ -89,6 +89,15 @@ class AlertKind(StrEnum):
     SENSOR_ANOMALY = "sensor_anomaly"
     CALENDAR_UNKNOWN_YEAR = "calendar_unknown_year"
     EQUIPMENT_OFF = "equipment_off"
+    # Home care: raised to the provider's town (`Alert.town`, no station), with the evidence; never a penalty.
+    HOMECARE_DOUBLE_BOOKED = "homecare_double_booked"
+    HOMECARE_JUST_LONG_ENOUGH = "homecare_just_long_enough"
+    HOMECARE_FAR_AWAY = "homecare_far_away"
+    HOMECARE_QR_RATE = "homecare_qr_rate"
+    HOMECARE_NO_SIGN_OUT = "homecare_no_sign_out"
+    HOMECARE_SATISFACTION = "homecare_satisfaction"
+    HOMECARE_COMPLAINTS = "homecare_complaints"
+    HOMECARE_TOWN_SURVEY = "homecare_town_survey"
 
 
 class AlertStatus(StrEnum):
@@ -258,3 +267,5 @@ class Alert(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     call_id: Mapped[str | None] = mapped_column(String(64))
+    town: Mapped[str | None] = mapped_column(String(200), index=True,
+                                             doc="home-care alerts (no station): the provider's town, which sees it")

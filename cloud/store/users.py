@@ -9,12 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloud.store.models import Base, UTCDateTime, utcnow
 
-Role = Literal["bureau", "town", "station", "dispatch"]
+Role = Literal["bureau", "town", "station", "dispatch", "provider", "caregiver"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 
 class User(Base):
-    """A person who logs in: bureau administrator, town officer, station staff or dispatcher."""
+    """A person who logs in: bureau administrator, town officer, station staff, dispatcher, or (home care) a service
+    provider's manager or one of its caregivers."""
 
     __tablename__ = "users"
 
@@ -25,6 +26,10 @@ class User(Base):
     # Station staff: the one station they work at (no foreign key: staff may be created before the station is
     # imported). Town officers: their rows in user_towns.
     station_id: Mapped[str | None] = mapped_column(String(63), default=None)
+    # Home care (revision 0006_homecare), no foreign keys for the same reason: a provider's manager sees that
+    # provider's elders, caregivers, visits and figures; a caregiver (identified by job number) only their own visits.
+    provider_id: Mapped[str | None] = mapped_column(String(63), default=None)
+    caregiver_id: Mapped[str | None] = mapped_column(String(63), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     # Every token carries the generation it was issued under; raising it (on disable) revokes them all at once, and
     # they stay revoked when the user is enabled again.

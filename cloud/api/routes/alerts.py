@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from cloud.api import alert_actions
@@ -27,7 +27,7 @@ def alert_out(alert: Alert, station: Station | None) -> AlertOut:
         kind=alert.kind,
         station=alert.station_id or "",
         station_name=station.name if station is not None else "",
-        town=station.town if station is not None else "",
+        town=station.town if station is not None else (alert.town or ""),
         status=alert.status,
         level=alert.level,
         raised_at=alert.raised_at,
@@ -70,7 +70,7 @@ def list_alerts(
     if station is not None:
         query = query.where(Alert.station_id == station)
     if town is not None:
-        query = query.where(Station.town == town)
+        query = query.where(or_(Station.town == town, Alert.town == town))
     rows = session.execute(query.order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit).offset(offset))
     return [alert_out(a, s) for a, s in rows.tuples()]
 

@@ -73,6 +73,8 @@ def me(user: CurrentUser, runtime: RuntimeDep) -> Me:
         role=user.role,
         towns=user.town_names,
         station=user.station_id,
+        provider=user.provider_id,
+        caregiver=user.caregiver_id,
         alert_actions={action: sorted(kinds) for action, kinds in rights.items()},
         timezone=runtime.settings.timezone,
     )

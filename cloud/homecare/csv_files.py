@@ -1,0 +1,198 @@
+"""The bureau's home-care spreadsheets (CSV) as typed records. Pure: text in, records and problems out.
+
+- providers: `provider_id,name,town` and optional `phone`
+- caregivers: `caregiver_id,name,provider` and optional `phone` (the id is the job number on the badge)
+- elders: `elder_id,name,category,town,provider` and optional `address`, `package`, `lat`, `lon`, `timezone`;
+  category one of high_age, self_care, semi_disabled, disabled (or 高龄, 自理, 半失能, 失能)
+- visits (for `cloud derive`): `visit_id,elder_id,caregiver_id,provider,sign_in,sign_out,items`, RFC 3339 times
+  with an offset (sign_out empty when never signed out), items separated by `;`
+
+UTF-8 with or without the BOM Excel writes. Every bad row is reported with its line number and reason; the good
+rows are still returned (the same style as the station import).
+"""
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cloud.homecare.records import (
+    CATEGORY_NAMES,
+    DEFAULT_TIMEZONE,
+    Caregiver,
+    Category,
+    Elder,
+    Location,
+    Provider,
+    Visit,
+    id_problem,
+    utc,
+)
+from cloud.registry.csv_rows import Problem
+
+T = TypeVar("T")
+
+PROVIDER_COLUMNS = (("provider_id", "name", "town"), ("phone",))
+CAREGIVER_COLUMNS = (("caregiver_id", "name", "provider"), ("phone",))
+ELDER_COLUMNS = (("elder_id", "name", "category", "town", "provider"), ("address", "package", "lat", "lon",
+                                                                         "timezone"))
+VISIT_COLUMNS = (("visit_id", "elder_id", "caregiver_id", "provider", "sign_in", "sign_out", "items"), ())
+_BY_NAME = {name: category for category, name in CATEGORY_NAMES.items()}
+
+
+def _id(value: str, what: str) -> str:
+    problem = id_problem(value, what)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _text(cell: dict[str, str], key: str, limit: int = 200) -> str:
+    value = cell[key]
+    if not value:
+        raise ValueError(f"{key} is empty")
+    if len(value) > limit:
+        raise ValueError(f"{key} is {len(value)} characters long; at most {limit} are allowed")
+    return value
+
+
+def _optional(cell: dict[str, str], key: str, limit: int) -> str:
+    value = cell.get(key, "")
+    if len(value) > limit:
+        raise ValueError(f"{key} is {len(value)} characters long; at most {limit} are allowed")
+    return value
+
+
+def category(value: str) -> Category:
+    cleaned = value.strip()
+    if cleaned in _BY_NAME:
+        return _BY_NAME[cleaned]
+    try:
+        return Category(cleaned.lower())
+    except ValueError:
+        allowed = ", ".join(c.value for c in Category)
+        raise ValueError(f"category must be one of {allowed} (got {value!r})") from None
+
+
+def _coordinate(value: str, key: str, bound: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{key} {value!r} is not a number") from None
+    if not -bound <= number <= bound:
+        raise ValueError(f"{key} {value!r} is outside -{bound:g}..{bound:g}")
+    return number
+
+
+def _zone(value: str) -> str:
+    if not value:
+        return DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone {value!r} is not an IANA zone name (e.g. Asia/Shanghai)") from None
+    return value
+
+
+def _time(value: str, key: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{key} {value!r} is not an RFC 3339 time (e.g. 2026-10-12T09:00:00+08:00)") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{key} {value!r} has no offset (add e.g. +08:00)")
+    return utc(moment)
+
+
+def provider_row(cell: dict[str, str]) -> Provider:
+    return Provider(id=_id(cell["provider_id"], "provider"), name=_text(cell, "name"), town=_text(cell, "town"),
+                    phone=_optional(cell, "phone", 32))
+
+
+def caregiver_row(cell: dict[str, str]) -> Caregiver:
+    return Caregiver(id=_id(cell["caregiver_id"], "caregiver"), name=_text(cell, "name"),
+                     provider=_id(cell["provider"], "provider"), phone=_optional(cell, "phone", 32))
+
+
+def elder_row(cell: dict[str, str]) -> Elder:
+    lat, lon = cell.get("lat", ""), cell.get("lon", "")
+    if bool(lat) != bool(lon):
+        raise ValueError("give both lat and lon, or neither")
+    home = Location(_coordinate(lat, "lat", 90), _coordinate(lon, "lon", 180)) if lat else None
+    return Elder(id=_id(cell["elder_id"], "elder"), name=_text(cell, "name"), category=category(cell["category"]),
+                 town=_text(cell, "town"), provider=_id(cell["provider"], "provider"),
+                 address=_optional(cell, "address", 500), package=_optional(cell, "package", 200), home=home,
+                 timezone=_zone(cell.get("timezone", "")))
+
+
+def visit_row(cell: dict[str, str]) -> Visit:
+    sign_in = _time(cell["sign_in"], "sign_in")
+    sign_out = _time(cell["sign_out"], "sign_out") if cell["sign_out"] else None
+    if sign_out is not None and sign_out < sign_in:
+        raise ValueError(f"sign_out {cell['sign_out']} is before sign_in {cell['sign_in']}")
+    items = tuple(dict.fromkeys(i.strip() for i in cell["items"].split(";") if i.strip()))
+    return Visit(id=_id(cell["visit_id"], "visit"), elder=_id(cell["elder_id"], "elder"),
+                 caregiver=_id(cell["caregiver_id"], "caregiver"), provider=_id(cell["provider"], "provider"),
+                 sign_in=sign_in, sign_out=sign_out, items=items)
+
+
+def parse_csv(text: str, columns: tuple[Sequence[str], Sequence[str]], row: Callable[[dict[str, str]], T],
+              key: Callable[[T], str], what: str) -> tuple[list[T], list[Problem]]:
+    """Records for the good rows and one problem per bad row (or bad header), in file order; a repeated id is
+    refused on its later line."""
+    required, optional = columns
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [Problem(1, "the file is empty; expected a header row " + ",".join(required))]
+    names = [name.strip().lower().removeprefix("\ufeff") for name in header]
+    missing = [name for name in required if name not in names]
+    if missing:
+        return [], [Problem(1, f"header lacks column(s) {', '.join(missing)}; expected {','.join(required)}")]
+    problems: list[Problem] = []
+    unknown = [name for name in names if name and name not in (*required, *optional)]
+    if unknown:
+        known = f"known optional columns: {', '.join(optional)}" if optional else "there are no optional columns"
+        problems.append(Problem(1, f"unknown column(s) {', '.join(unknown)} ignored; {known}"))
+    records: list[T] = []
+    first_line: dict[str, int] = {}
+    line = reader.line_num
+    for cells in reader:
+        start, line = line + 1, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(names):
+            problems.append(Problem(start, f"{len(cells)} cells but the header has {len(names)} columns"))
+            continue
+        cell = {name: value.strip() for name, value in zip(names, cells, strict=False)}
+        cell = {name: cell.get(name, "") for name in (*required, *optional)}
+        try:
+            record = row(cell)
+        except ValueError as exc:
+            problems.append(Problem(start, str(exc)))
+            continue
+        if key(record) in first_line:
+            problems.append(Problem(start, f"{what} {key(record)} is already on line {first_line[key(record)]}"))
+            continue
+        first_line[key(record)] = start
+        records.append(record)
+    return records, problems
+
+
+def parse_providers(text: str) -> tuple[list[Provider], list[Problem]]:
+    return parse_csv(text, PROVIDER_COLUMNS, provider_row, lambda r: r.id, "provider")
+
+
+def parse_caregivers(text: str) -> tuple[list[Caregiver], list[Problem]]:
+    return parse_csv(text, CAREGIVER_COLUMNS, caregiver_row, lambda r: r.id, "caregiver")
+
+
+def parse_elders(text: str) -> tuple[list[Elder], list[Problem]]:
+    return parse_csv(text, ELDER_COLUMNS, elder_row, lambda r: r.id, "elder")
+
+
+def parse_visits(text: str) -> tuple[list[Visit], list[Problem]]:
+    return parse_csv(text, VISIT_COLUMNS, visit_row, lambda r: r.id, "visit")

@@ -1,0 +1,160 @@
+"""Fraud signals the bureau asks about, from visits and the registry. Pure: each signal names its cause (one alert
+per cause, however often the worker looks) and carries the evidence a town officer checks. A signal is a question
+for the town, never a penalty.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cloud.homecare.config import HomecareConfig
+from cloud.homecare.records import Elder, Location, Visit
+from cloud.homecare.rules import counts, month_of
+
+DOUBLE_BOOKED = "homecare_double_booked"
+JUST_LONG_ENOUGH = "homecare_just_long_enough"
+FAR_AWAY = "homecare_far_away"
+QR_RATE = "homecare_qr_rate"
+NO_SIGN_OUT = "homecare_no_sign_out"
+KINDS = (DOUBLE_BOOKED, JUST_LONG_ENOUGH, FAR_AWAY, QR_RATE, NO_SIGN_OUT)
+
+EARTH_RADIUS_M = 6_371_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One suspicious pattern: `kind` (an alert kind), `cause_key` (stable), the provider whose town is alerted,
+    when it happened, and the evidence."""
+
+    kind: str
+    cause_key: str
+    provider: str
+    at: datetime
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _visit(v: Visit) -> dict[str, Any]:
+    return {"visit": v.id, "elder": v.elder, "caregiver": v.caregiver, "sign_in": _iso(v.sign_in),
+            "sign_out": _iso(v.sign_out), "minutes": None if v.minutes is None else round(v.minutes, 1)}
+
+
+def double_booked(visits: Iterable[Visit], config: HomecareConfig) -> list[Signal]:
+    """One caregiver signed in at two homes at once: two signed-out visits of different elders whose spans overlap
+    by more than the tolerance (phones' clocks differ a little)."""
+    by_caregiver: dict[str, list[tuple[Visit, datetime]]] = defaultdict(list)
+    for v in visits:
+        if v.sign_out is not None and not v.voided:
+            by_caregiver[v.caregiver].append((v, v.sign_out))
+    tolerance = timedelta(minutes=config.overlap_minutes)
+    out = []
+    for caregiver, mine in sorted(by_caregiver.items()):
+        mine.sort(key=lambda pair: (pair[0].sign_in, pair[0].id))
+        for i, (a, a_end) in enumerate(mine):
+            for b, b_end in mine[i + 1:]:
+                if b.sign_in >= a_end:
+                    break
+                overlap = min(a_end, b_end) - b.sign_in
+                if b.elder != a.elder and overlap > tolerance:
+                    first, second = sorted((a.id, b.id))
+                    out.append(Signal(DOUBLE_BOOKED, f"hc-double:{caregiver}:{first}:{second}", a.provider,
+                                      b.sign_in, {"caregiver": caregiver, "overlap_minutes":
+                                                  round(overlap.total_seconds() / 60, 1),
+                                                  "visits": [_visit(a), _visit(b)]}))
+    return out
+
+
+def just_long_enough(visits: Iterable[Visit], elders: Mapping[str, Elder], config: HomecareConfig) -> list[Signal]:
+    """A caregiver's month in which most counted visits end just after the minimum, again and again (signing out
+    at 60 minutes on the dot is what someone watching the clock for the rule does, not what caring does)."""
+    margin = timedelta(minutes=config.min_visit_minutes + config.just_long_enough_margin_minutes)
+    months: dict[tuple[str, str], list[Visit]] = defaultdict(list)
+    for v in visits:
+        if v.elder in elders and counts(v, config):
+            months[(v.caregiver, month_of(v.sign_in, elders[v.elder].timezone))].append(v)
+    out = []
+    for (caregiver, month), mine in sorted(months.items()):
+        close = [v for v in mine if v.sign_out is not None and v.sign_out - v.sign_in < margin]
+        if len(close) >= config.just_long_enough_visits and len(close) >= config.just_long_enough_share * len(mine):
+            close.sort(key=lambda v: (v.sign_in, v.id))
+            out.append(Signal(JUST_LONG_ENOUGH, f"hc-just:{caregiver}:{month}", close[0].provider, close[-1].sign_in,
+                              {"caregiver": caregiver, "month": month, "counted": len(mine),
+                               "just_long_enough": len(close),
+                               "minutes": sorted(round(v.minutes or 0, 1) for v in close),
+                               "visits": [v.id for v in close]}))
+    return out
+
+
+def distance_m(a: Location, b: Location) -> float:
+    """Great-circle distance in metres (haversine): plenty for hundreds of metres."""
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def far_away(visits: Iterable[Visit], elders: Mapping[str, Elder], config: HomecareConfig) -> list[Signal]:
+    """A sign-in or sign-out the phone placed further from the elder's registered address than the limit, beyond
+    the accuracy the phone stated (only when the phone shared its location and the address was geocoded)."""
+    out = []
+    for v in visits:
+        elder = elders.get(v.elder)
+        if elder is None or elder.home is None:
+            continue
+        where = {}
+        for name, place in (("sign_in", v.sign_in_at), ("sign_out", v.sign_out_at)):
+            if place is not None:
+                metres = distance_m(elder.home, place)
+                if metres - (place.accuracy_m or 0) > config.far_away_m:
+                    where[name] = {"metres": round(metres), "accuracy_m": place.accuracy_m,
+                                   "lat": place.lat, "lon": place.lon}
+        if where:
+            out.append(Signal(FAR_AWAY, f"hc-far:{v.id}", v.provider, v.sign_in,
+                              {**_visit(v), "home": {"lat": elder.home.lat, "lon": elder.home.lon},
+                               "limit_m": config.far_away_m, **where}))
+    return out
+
+
+def qr_rate(visits: Iterable[Visit], elders: Mapping[str, Elder], config: HomecareConfig) -> list[Signal]:
+    """The same elder's QR code signed in at an implausible rate: more sign-ins in one local day than the limit, or
+    two sign-ins closer together than a visit can last (a photographed code used from elsewhere looks like this)."""
+    by_day: dict[tuple[str, str], list[Visit]] = defaultdict(list)
+    for v in visits:
+        elder = elders.get(v.elder)
+        if elder is not None:
+            by_day[(v.elder, v.sign_in.astimezone(ZoneInfo(elder.timezone)).date().isoformat())].append(v)
+    gap = timedelta(minutes=config.qr_min_gap_minutes)
+    out = []
+    for (elder_id, day), mine in sorted(by_day.items()):
+        mine.sort(key=lambda v: (v.sign_in, v.id))
+        close = [(a.id, b.id) for a, b in pairwise(mine) if b.sign_in - a.sign_in < gap]
+        if len(mine) > config.qr_max_per_day or close:
+            out.append(Signal(QR_RATE, f"hc-qr:{elder_id}:{day}", mine[0].provider, mine[-1].sign_in,
+                              {"elder": elder_id, "day": day, "sign_ins": len(mine), "max_per_day":
+                               config.qr_max_per_day, "closer_than_minutes": config.qr_min_gap_minutes,
+                               "close_pairs": [list(p) for p in close], "visits": [_visit(v) for v in mine]}))
+    return out
+
+
+def no_sign_out(visits: Iterable[Visit], config: HomecareConfig, now: datetime) -> list[Signal]:
+    """Orders never signed out, long after their sign-in."""
+    limit = timedelta(hours=config.no_sign_out_hours)
+    return [Signal(NO_SIGN_OUT, f"hc-nosignout:{v.id}", v.provider, v.sign_in, {**_visit(v), "hours": round(
+                (now - v.sign_in).total_seconds() / 3600, 1)})
+            for v in visits if v.sign_out is None and not v.voided and now - v.sign_in >= limit]
+
+
+def signals(visits: Sequence[Visit], elders: Mapping[str, Elder], config: HomecareConfig,
+            now: datetime) -> list[Signal]:
+    """Every fraud signal the visits show, in a stable order."""
+    found = [*double_booked(visits, config), *just_long_enough(visits, elders, config),
+             *far_away(visits, elders, config), *qr_rate(visits, elders, config), *no_sign_out(visits, config, now)]
+    return sorted(found, key=lambda s: (s.kind, s.cause_key))

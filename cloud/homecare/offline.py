@@ -1,0 +1,79 @@
+"""`cloud derive --elders --visits`: home care's audit lines from the bureau's files, by the functions the running
+platform uses."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from cloud.homecare.config import HomecareConfig
+from cloud.homecare.csv_files import parse_csv, parse_elders, parse_visits
+from cloud.homecare.records import Elder, MadeUpMonth, Visit
+from cloud.homecare.rules import month_lines, months_between, visit_months
+from cloud.registry.csv_rows import decode_csv_bytes
+
+
+@dataclass
+class HomecareFiles:
+    elders: list[Elder]
+    visits: list[Visit]
+    made_up: dict[str, set[str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _made_up_row(cell: dict[str, str]) -> MadeUpMonth:
+    month = cell["month"]
+    if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit() or not 1 <= int(month[5:]) <= 12:
+        raise ValueError(f"month {month!r} must be YYYY-MM")
+    if not cell["elder_id"]:
+        raise ValueError("elder_id is empty")
+    return MadeUpMonth(elder=cell["elder_id"], month=month, reason=cell.get("reason", ""))
+
+
+def read_files(elders_path: Path, visits_path: Path, made_up_path: Path | None = None) -> HomecareFiles:
+    """The files parsed; problems (bad rows, visits of elders not in the elders file) are kept with file and line.
+    Raises ValueError when a file cannot be read at all or has no valid elder."""
+    problems: list[str] = []
+
+    def text(path: Path) -> str:
+        try:
+            return decode_csv_bytes(path.read_bytes())
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+    elders, bad = parse_elders(text(elders_path))
+    problems += [f"{elders_path}: {p}" for p in bad]
+    if not elders:
+        raise ValueError(f"{elders_path}: no valid elder rows")
+    visits, bad = parse_visits(text(visits_path))
+    problems += [f"{visits_path}: {p}" for p in bad]
+    known = {e.id for e in elders}
+    unknown = sorted({v.elder for v in visits} - known)
+    if unknown:
+        problems.append(f"{visits_path}: visits of {len(unknown)} elder(s) not in {elders_path.name} ignored: "
+                        f"{', '.join(unknown[:10])}")
+    made_up: dict[str, set[str]] = {}
+    if made_up_path is not None:
+        rows, bad = parse_csv(text(made_up_path), (("elder_id", "month"), ("reason",)), _made_up_row,
+                              lambda r: f"{r.elder} {r.month}", "month")
+        problems += [f"{made_up_path}: {p}" for p in bad]
+        for row in rows:
+            made_up.setdefault(row.elder, set()).add(row.month)
+    return HomecareFiles(elders, [v for v in visits if v.elder in known], made_up, problems)
+
+
+def homecare_lines(files: HomecareFiles, config: HomecareConfig, now: datetime, first: date | None = None,
+                   last: date | None = None) -> Iterator[dict[str, Any]]:
+    """elder_month lines, then provider_month lines, for every month the visits span (or, with `first`/`last`,
+    every month overlapping those dates)."""
+    by_id = {e.id: e for e in files.elders}
+    span = visit_months(by_id, files.visits)
+    low = f"{first.year:04d}-{first.month:02d}" if first else (span[0] if span else None)
+    high = f"{last.year:04d}-{last.month:02d}" if last else (span[-1] if span else None)
+    if low is None or high is None:
+        return
+    months = months_between(low, high)
+    elder_lines, provider_lines = month_lines(files.elders, files.visits, months, files.made_up, config, now)
+    yield from (line.model_dump(mode="json") for line in elder_lines)
+    yield from (line.model_dump(mode="json") for line in provider_lines)

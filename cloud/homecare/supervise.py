@@ -1,0 +1,266 @@
+"""Follow-up and supervision over the store: the day's follow-up sample, follow-up calls, complaints and their
+validity, towns' surveys, and the worker's home-care pass (samples, fraud signals, satisfaction and complaint
+alerts). The caller commits.
+"""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cloud.alerts.apply import clear, ensure
+from cloud.homecare import followup, fraud
+from cloud.homecare.config import HomecareConfig
+from cloud.homecare.records import FollowUpResult, Satisfaction
+from cloud.homecare.rules import month_bounds, previous_month
+from cloud.homecare.store import HomecareError, NotFound, elder_record, visit_record
+from cloud.rules.alerts import AlertSpec
+from cloud.store.homecare import (
+    Complaint,
+    FollowUp,
+    FollowUpSample,
+    HomecareElder,
+    HomecareProvider,
+    HomecareVisit,
+    TownSurvey,
+)
+from cloud.store.models import Alert, AlertKind, AlertStatus
+
+SATISFACTION_KIND = AlertKind.HOMECARE_SATISFACTION.value
+COMPLAINTS_KIND = AlertKind.HOMECARE_COMPLAINTS.value
+SURVEY_KIND = AlertKind.HOMECARE_TOWN_SURVEY.value
+
+
+def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(zone)
+    return datetime.combine(day, time(), tz), datetime.combine(day + timedelta(days=1), time(), tz)
+
+
+def day_orders(session: Session, day: date, zone: str) -> list[str]:
+    """The keys of the work orders signed in on local `day`."""
+    start, end = day_bounds(day, zone)
+    return list(session.scalars(select(HomecareVisit.key).where(HomecareVisit.sign_in_at >= start,
+                                                                HomecareVisit.sign_in_at < end)))
+
+
+def draw_day_sample(session: Session, day: date, zone: str, share: float, by: str, now: datetime,
+                    seed: str | None = None) -> FollowUpSample | None:
+    """Draw the platform's follow-up sample of `day` (a new random seed, recorded), or top it up with orders that
+    arrived after it was drawn (same seed, drawn orders kept). None when the day had no orders."""
+    keys = day_orders(session, day, zone)
+    sample = session.get(FollowUpSample, day)
+    if sample is None:
+        if not keys:
+            return None
+        chosen = seed or secrets.token_hex(8)
+        sample = FollowUpSample(day=day, seed=chosen, share=share, orders=len(keys), drawn_by=by, drawn_at=now,
+                                visit_keys=followup.draw_sample(keys, chosen, share))
+        session.add(sample)
+        session.flush()
+        return sample
+    drawn = followup.draw_sample(keys, sample.seed, sample.share, already=sample.visit_keys)
+    if drawn != sample.visit_keys or len(set(keys) | set(sample.visit_keys)) != sample.orders:
+        sample.visit_keys, sample.orders = drawn, len(set(keys) | set(sample.visit_keys))
+    return sample
+
+
+def record_followup(session: Session, visit: HomecareVisit, *, by: str, by_role: str, called_at: datetime,
+                    reached: bool, satisfaction: Satisfaction | None, notes: str, now: datetime) -> FollowUp:
+    """A follow-up call's result (回访): `by_role` platform (bureau or town staff) or provider (its own calls)."""
+    if by_role not in ("platform", "provider"):
+        raise HomecareError("a follow-up is the platform's or the provider's")
+    if called_at.tzinfo is None or called_at > now + timedelta(minutes=5):
+        raise HomecareError("the call's time must have a timezone and not be in the future")
+    if not reached and satisfaction is not None:
+        raise HomecareError("an elder not reached gave no satisfaction answer")
+    row = FollowUp(visit_id=visit.id, provider_id=visit.provider_id, by_role=by_role, called_by=by,
+                   called_at=called_at, reached=reached, satisfaction=satisfaction.value if satisfaction else None,
+                   notes=notes.strip(), recorded_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_complaint(session: Session, *, provider_id: str, text: str, received_at: datetime, by: str,
+                     elder_id: str | None = None, visit: HomecareVisit | None = None) -> Complaint:
+    if not text.strip():
+        raise HomecareError("say what the complaint is")
+    if session.get(HomecareProvider, provider_id) is None:
+        raise NotFound(f"no provider {provider_id!r}")
+    if visit is not None and visit.provider_id != provider_id:
+        raise HomecareError(f"visit {visit.key!r} is not provider {provider_id!r}'s")
+    row = Complaint(provider_id=provider_id, elder_id=elder_id or (visit.elder_id if visit else None),
+                    visit_id=visit.id if visit else None, received_at=received_at, received_by=by, text=text.strip())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def decide_complaint(complaint: Complaint, *, valid: bool, by: str, reason: str, now: datetime) -> None:
+    """The validity decision (有效投诉 or not): who, when and why, kept whatever it was; it may be revised."""
+    if not reason.strip():
+        raise HomecareError("say why the complaint is (or is not) valid")
+    complaint.valid, complaint.decided_by, complaint.decided_at = valid, by, now
+    complaint.decision_reason = reason.strip()
+
+
+def record_survey(session: Session, *, town: str, provider_id: str, year: int, quarter: int, respondents: int,
+                  satisfied: int, by: str, now: datetime) -> TownSurvey:
+    if not 1 <= quarter <= 4 or respondents < 1 or not 0 <= satisfied <= respondents:
+        raise HomecareError("quarter 1-4, at least one respondent, satisfied between 0 and respondents")
+    if session.get(HomecareProvider, provider_id) is None:
+        raise NotFound(f"no provider {provider_id!r}")
+    row = session.scalars(select(TownSurvey).where(TownSurvey.town == town, TownSurvey.provider_id == provider_id,
+                                                   TownSurvey.year == year, TownSurvey.quarter == quarter)).first()
+    if row is None:
+        row = TownSurvey(town=town, provider_id=provider_id, year=year, quarter=quarter)
+        session.add(row)
+    row.respondents, row.satisfied, row.recorded_by, row.recorded_at = respondents, satisfied, by, now
+    session.flush()
+    return row
+
+
+# --- figures read from the store ------------------------------------------------------------------------------
+
+
+def followup_results(session: Session, providers: Sequence[str], start: datetime, end: datetime,
+                     by_role: str = "platform") -> list[FollowUpResult]:
+    """Follow-up results of calls about visits signed in within [start, end). Satisfaction is judged on the
+    platform's own calls by default: a provider's calls about itself are its duty, not independent evidence."""
+    rows = session.execute(
+        select(FollowUp, HomecareVisit.key).join(HomecareVisit, HomecareVisit.id == FollowUp.visit_id)
+        .where(FollowUp.provider_id.in_(list(providers)), FollowUp.by_role == by_role,
+               HomecareVisit.sign_in_at >= start, HomecareVisit.sign_in_at < end))
+    return [FollowUpResult(key, f.provider_id, f.called_at, f.reached,
+                           Satisfaction(f.satisfaction) if f.satisfaction else None) for f, key in rows.tuples()]
+
+
+def provider_counts(session: Session, provider: str, start: datetime, end: datetime) -> tuple[int, int, int, int]:
+    """(orders, orders followed up by the platform, complaints, valid complaints) of a provider in [start, end)."""
+    orders = session.scalar(select(func.count()).select_from(HomecareVisit).where(
+        HomecareVisit.provider_id == provider, HomecareVisit.sign_in_at >= start, HomecareVisit.sign_in_at < end))
+    followed = session.scalar(select(func.count(func.distinct(FollowUp.visit_id))).join(
+        HomecareVisit, HomecareVisit.id == FollowUp.visit_id).where(
+        FollowUp.provider_id == provider, FollowUp.by_role == "platform", HomecareVisit.sign_in_at >= start,
+        HomecareVisit.sign_in_at < end))
+    complaints = session.execute(select(Complaint.valid, func.count()).where(
+        Complaint.provider_id == provider, Complaint.received_at >= start, Complaint.received_at < end)
+        .group_by(Complaint.valid)).tuples().all()
+    total = sum(n for _, n in complaints)
+    valid = sum(n for v, n in complaints if v)
+    return int(orders or 0), int(followed or 0), total, valid
+
+
+def provider_period(session: Session, provider: str, first_month: str, last_month: str, config: HomecareConfig,
+                    zone: str) -> followup.ProviderPeriod:
+    """A provider's follow-up, satisfaction and complaint figures over whole months [first_month, last_month]
+    (one month, a quarter or a year); the complaint rule reads the months before too."""
+    start, _ = month_bounds(first_month, zone)
+    _, end = month_bounds(last_month, zone)
+    orders, followed, complaints, valid = provider_counts(session, provider, start, end)
+    results = followup_results(session, [provider], start, end)
+    previous: list[float | None] = []
+    month = first_month
+    if first_month == last_month:
+        for _ in range(config.complaint_terminate_months - 1):
+            month = previous_month(month)
+            m_start, m_end = month_bounds(month, zone)
+            m_orders, _, _, m_valid = provider_counts(session, provider, m_start, m_end)
+            previous.insert(0, followup.complaint_rate(m_valid, m_orders))
+    period = first_month if first_month == last_month else f"{first_month}..{last_month}"
+    year = first_month.endswith("-01") and last_month.endswith("-12") and first_month[:4] == last_month[:4]
+    return followup.provider_period(provider, period, orders, followed, results, complaints, valid, previous,
+                                    config, year=year)
+
+
+# --- the worker's pass ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class PassStats:
+    samples: int = 0
+    signals: int = 0
+    cleared: int = 0
+    rate_alerts: int = 0
+
+
+def _provider_towns(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(HomecareProvider.id, HomecareProvider.town)).tuples().all())
+
+
+def raise_signal(session: Session, signal: fraud.Signal, town: str | None) -> Alert:
+    return ensure(session, AlertSpec(signal.kind, None, signal.cause_key, "town", signal.at,
+                                     {**signal.evidence, "provider": signal.provider}, town=town))
+
+
+def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone: str) -> PassStats:
+    """Draw the follow-up samples of days over, raise fraud signals of the recent visits and rate alerts of the
+    last whole month, each to the provider's town. Every alert is raised once per cause; none is a penalty."""
+    stats = PassStats()
+    window_start = now - timedelta(days=config.fraud_window_days)
+    visits = list(session.scalars(select(HomecareVisit).where(HomecareVisit.sign_in_at >= window_start)))
+    if not visits and not session.scalar(select(func.count()).select_from(HomecareProvider)):
+        return stats
+    towns = _provider_towns(session)
+    # Samples: every day in the window that has been over long enough.
+    today = now.astimezone(ZoneInfo(zone)).date()
+    days = sorted({v.sign_in_at.astimezone(ZoneInfo(zone)).date() for v in visits})
+    for day in days:
+        if day_bounds(day, zone)[1] + timedelta(hours=config.sample_delay_hours) <= now and day < today:
+            before = session.get(FollowUpSample, day)
+            known = list(before.visit_keys) if before is not None else None
+            sample = draw_day_sample(session, day, zone, config.followup_share, "worker", now)
+            if sample is not None and sample.visit_keys != known:
+                stats.samples += 1
+    # Fraud signals.
+    elder_ids = {v.elder_id for v in visits}
+    elders = {e.id: elder_record(e) for e in session.scalars(select(HomecareElder)
+                                                             .where(HomecareElder.id.in_(elder_ids)))}
+    records = [visit_record(v) for v in visits]
+    found = fraud.signals(records, elders, config, now)
+    for signal in found:
+        raise_signal(session, signal, towns.get(signal.provider))
+    stats.signals = len(found)
+    # A visit signed out after all (its sign-out queued offline): its no-sign-out alert is cleared, saying so.
+    live = {s.cause_key for s in found if s.kind == fraud.NO_SIGN_OUT}
+    open_alerts = session.scalars(select(Alert.cause_key).where(Alert.kind == fraud.NO_SIGN_OUT,
+                                                                Alert.status != AlertStatus.RESOLVED.value))
+    for key in list(open_alerts):
+        if key not in live:
+            stats.cleared += clear(session, key, now, "the visit has been signed out (sent late from the phone)")
+    stats.rate_alerts = rate_alerts(session, config, now, zone, towns)
+    return stats
+
+
+def rate_alerts(session: Session, config: HomecareConfig, now: datetime, zone: str,
+                towns: dict[str, str]) -> int:
+    """Satisfaction and valid-complaint alerts of the last whole month, per provider; survey alerts."""
+    local = now.astimezone(ZoneInfo(zone))
+    month = previous_month(f"{local.year:04d}-{local.month:02d}")
+    raised = 0
+    for provider, town in sorted(towns.items()):
+        figures = provider_period(session, provider, month, month, config, zone)
+        evidence: dict[str, Any] = {"provider": provider, "month": month, **figures.model_dump(mode="json")}
+        if figures.satisfaction_consequence in (followup.Consequence.RECTIFY, followup.Consequence.MAY_TERMINATE):
+            ensure(session, AlertSpec(SATISFACTION_KIND, None, f"hc-sat:{provider}:{month}", "town", now, evidence,
+                                      town=town))
+            raised += 1
+        if figures.complaint_consequence in (followup.Consequence.RECTIFY, followup.Consequence.MAY_TERMINATE):
+            ensure(session, AlertSpec(COMPLAINTS_KIND, None, f"hc-complaints:{provider}:{month}", "town", now,
+                                      evidence, town=town))
+            raised += 1
+    for survey in session.scalars(select(TownSurvey)):
+        if followup.survey_consequence(survey.respondents, survey.satisfied, config) == followup.Consequence.RECTIFY:
+            ensure(session, AlertSpec(SURVEY_KIND, None, f"hc-survey:{survey.town}:{survey.provider_id}:"
+                                      f"{survey.year}Q{survey.quarter}", "town", now,
+                                      {"provider": survey.provider_id, "town": survey.town, "year": survey.year,
+                                       "quarter": survey.quarter, "respondents": survey.respondents,
+                                       "satisfied": survey.satisfied,
+                                       "threshold": config.town_survey_rectify_below}, town=survey.town))
+            raised += 1
+    return raised
