@@ -180,9 +180,9 @@ function scanQr(title) {
 }
 
 Pages.visit = async (main) => {
-  const fetchMine = () => Api.get("/homecare/visits/mine").catch(() => null); // offline: null, the queue still works
+  const fetchMine = () => Api.get("/homecare/my-visits").catch(() => null); // offline: null, the queue still works
   // The item list is kept on the phone too, so the page still opens from the browser's cache without a signal.
-  const fetchItems = () => Api.get("/homecare/visits/items")
+  const fetchItems = () => Api.get("/homecare/service-items")
     .then((list) => { VisitStore.write("items", list); return list; })
     .catch((err) => { const kept = VisitStore.read("items", null); if (kept) return kept; throw err; });
   // The decoder too is loaded now, while there is a signal: the scan that matters may be the one without.

@@ -161,11 +161,11 @@ def test_a_caregiver_sees_and_signs_only_their_own(as_user: As, people: Engine) 
     refused = _sign_in(as_user, "cg-hl1", nh, "cross-key-001")
     assert refused.status_code == 422 and "another provider" in refused.json()["detail"]
 
-    mine = as_user("cg-hl1").get("/api/v1/homecare/visits/mine").json()
+    mine = as_user("cg-hl1").get("/api/v1/homecare/my-visits").json()
     assert [(v["key"], v["elder_name"]) for v in mine] == [("mine-key-0001", "张秀英")]
-    assert [v["key"] for v in as_user("cg-hl2").get("/api/v1/homecare/visits/mine").json()] == ["theirs-key-01"]
-    assert as_user("cg-nh1").get("/api/v1/homecare/visits/mine").json() == []
+    assert [v["key"] for v in as_user("cg-hl2").get("/api/v1/homecare/my-visits").json()] == ["theirs-key-01"]
+    assert as_user("cg-nh1").get("/api/v1/homecare/my-visits").json() == []
     # The visit list and the sign-in are the caregivers' alone.
-    assert as_user("prov-hl").get("/api/v1/homecare/visits/mine").status_code == 403
+    assert as_user("prov-hl").get("/api/v1/homecare/my-visits").status_code == 403
     assert _sign_in(as_user, "prov-hl", hl, "prov-key-0001").status_code == 403
     assert _sign_in(as_user, "admin", hl, "admin-key-001").status_code == 403

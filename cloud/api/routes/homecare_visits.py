@@ -156,7 +156,7 @@ def _location(body: LocationIn | None) -> Location | None:
     return Location(body.lat, body.lon, body.accuracy_m) if body is not None else None
 
 
-@router.get("/visits/items", response_model=list[ItemOut])
+@router.get("/service-items", response_model=list[ItemOut])
 def service_items(user: HomecareUser) -> list[ItemOut]:
     """The service items a caregiver picks from when signing out."""
     return [ItemOut(code=i.code, name=i.name) for i in DEFAULT_ITEMS]
@@ -315,7 +315,7 @@ def sign_out(body: SignOutIn, user: CaregiverUser, session: SessionDep, config: 
     return _visit_out(visit, elder.name if elder else visit.elder_id, stored)
 
 
-@router.get("/visits/mine", response_model=list[VisitOut])
+@router.get("/my-visits", response_model=list[VisitOut])
 def my_visits(user: CaregiverUser, session: SessionDep,
               limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[VisitOut]:
     """The caregiver's own visits, newest first."""
