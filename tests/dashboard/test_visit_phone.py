@@ -216,3 +216,40 @@ def test_an_offline_sign_in_is_sent_later_and_stored_once(browser: Browser, url:
     assert visit.sign_in_at == scanned_at  # the phone's time of the scan, not the upload's
     assert visit.sign_in_recorded_at == NOW + timedelta(minutes=20)
     assert visit.sign_in_lat is None  # the caregiver did not agree to share the location
+
+
+def test_without_camera_access_a_photo_of_the_code_signs_in(browser: Browser, url: str, homecare_db: Engine,
+                                                             tmp_path: Path) -> None:
+    """The caregiver refused the camera (or the browser has none): a photo of the code, taken with the phone's own
+    camera app and picked in the page, signs in all the same."""
+    png = printed_code(browser, url, "E-HL-1")
+    photo = tmp_path / "photo.jpg"
+    code = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert code is not None
+    # A photo: the code small in a larger, warmer picture, perspective-skewed, saved as a JPEG.
+    side = 900
+    canvas = np.full((1200, side, 3), (150, 170, 190), np.uint8)
+    code = cv2.resize(code, (420, 420), interpolation=cv2.INTER_LINEAR)
+    canvas[390:810, 240:660] = code
+    src = np.array([[0, 0], [side, 0], [side, 1200], [0, 1200]], np.float32)
+    dst = np.array([[40, 10], [side - 10, 60], [side - 60, 1180], [0, 1150]], np.float32)
+    skewed = cv2.warpPerspective(canvas, cv2.getPerspectiveTransform(src, dst), (side, 1200),
+                                 borderValue=(150, 170, 190))
+    assert cv2.imwrite(str(photo), skewed, [cv2.IMWRITE_JPEG_QUALITY, 80])
+
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")  # no camera permission granted
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.clock.install(time=NOW)
+    page.goto(url + "/")
+    page.fill("input[name=username]", "cg-hl2")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.click("[data-action=sign-in]")
+    expect(page.get_by_test_id("scanner-status")).to_contain_text("拍照识别")
+    page.get_by_test_id("scanner-photo").set_input_files(str(photo))
+    expect(page.get_by_test_id("open-visit")).to_contain_text("张秀英")
+    context.close()
+    [visit] = _visits(homecare_db)
+    assert (visit.elder_id, visit.caregiver_id) == ("E-HL-1", "HL002")
