@@ -23,6 +23,7 @@ from cloud.api.routes import (
     closures,
     exports,
     health,
+    homecare,
     homecare_visits,
     overview,
     spot_checks,
@@ -81,7 +82,7 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     docs_page.install(app, API_PREFIX)
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
     for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures,
-                   homecare_visits):
+                   homecare, homecare_visits):
         app.include_router(module.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())
     # Added last, so it runs first: an oversized body is refused before any other middleware or route reads it.

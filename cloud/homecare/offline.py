@@ -2,7 +2,7 @@
 platform uses."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,14 @@ def _made_up_row(cell: dict[str, str]) -> MadeUpMonth:
     return MadeUpMonth(elder=cell["elder_id"], month=month, reason=cell.get("reason", ""))
 
 
-def read_files(elders_path: Path, visits_path: Path, made_up_path: Path | None = None) -> HomecareFiles:
+def _voided_row(cell: dict[str, str]) -> tuple[str, str]:
+    if not cell["visit_id"]:
+        raise ValueError("visit_id is empty")
+    return cell["visit_id"], cell.get("reason", "")
+
+
+def read_files(elders_path: Path, visits_path: Path, made_up_path: Path | None = None,
+               voided_path: Path | None = None) -> HomecareFiles:
     """The files parsed; problems (bad rows, visits of elders not in the elders file) are kept with file and line.
     Raises ValueError when a file cannot be read at all or has no valid elder."""
     problems: list[str] = []
@@ -60,7 +67,19 @@ def read_files(elders_path: Path, visits_path: Path, made_up_path: Path | None =
         problems += [f"{made_up_path}: {p}" for p in bad]
         for row in rows:
             made_up.setdefault(row.elder, set()).add(row.month)
-    return HomecareFiles(elders, [v for v in visits if v.elder in known], made_up, problems)
+    voided: dict[str, str] = {}
+    if voided_path is not None:
+        rows_v, bad = parse_csv(text(voided_path), (("visit_id",), ("reason",)), _voided_row, lambda r: r[0],
+                                "visit")
+        problems += [f"{voided_path}: {p}" for p in bad]
+        voided = dict(rows_v)
+        missing = sorted(set(voided) - {v.id for v in visits})
+        if missing:
+            problems.append(f"{voided_path}: {len(missing)} voided visit(s) not in {visits_path.name}: "
+                            f"{', '.join(missing[:10])}")
+    kept = [replace(v, voided=True, void_reason=voided[v.id]) if v.id in voided else v
+            for v in visits if v.elder in known]
+    return HomecareFiles(elders, kept, made_up, problems)
 
 
 def homecare_lines(files: HomecareFiles, config: HomecareConfig, now: datetime, first: date | None = None,

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from cloud.alerts.apply import clear, ensure
@@ -128,49 +128,62 @@ def record_survey(session: Session, *, town: str, provider_id: str, year: int, q
 # --- figures read from the store ------------------------------------------------------------------------------
 
 
+def _in_towns(towns: Sequence[str] | None) -> ColumnElement[bool]:
+    """Visits of elders in `towns` (None: every town): a town officer's figures count its towns' records only."""
+    if towns is None:
+        return true()
+    return HomecareVisit.elder_id.in_(select(HomecareElder.id).where(HomecareElder.town.in_(list(towns))))
+
+
 def followup_results(session: Session, providers: Sequence[str], start: datetime, end: datetime,
-                     by_role: str = "platform") -> list[FollowUpResult]:
+                     by_role: str = "platform", towns: Sequence[str] | None = None) -> list[FollowUpResult]:
     """Follow-up results of calls about visits signed in within [start, end). Satisfaction is judged on the
     platform's own calls by default: a provider's calls about itself are its duty, not independent evidence."""
     rows = session.execute(
         select(FollowUp, HomecareVisit.key).join(HomecareVisit, HomecareVisit.id == FollowUp.visit_id)
         .where(FollowUp.provider_id.in_(list(providers)), FollowUp.by_role == by_role,
-               HomecareVisit.sign_in_at >= start, HomecareVisit.sign_in_at < end))
+               HomecareVisit.sign_in_at >= start, HomecareVisit.sign_in_at < end, _in_towns(towns)))
     return [FollowUpResult(key, f.provider_id, f.called_at, f.reached,
                            Satisfaction(f.satisfaction) if f.satisfaction else None) for f, key in rows.tuples()]
 
 
-def provider_counts(session: Session, provider: str, start: datetime, end: datetime) -> tuple[int, int, int, int]:
-    """(orders, orders followed up by the platform, complaints, valid complaints) of a provider in [start, end)."""
+def provider_counts(session: Session, provider: str, start: datetime, end: datetime,
+                    towns: Sequence[str] | None = None) -> tuple[int, int, int, int]:
+    """(orders, orders followed up by the platform, complaints, valid complaints) of a provider in [start, end);
+    with `towns`, of the elders in those towns only."""
     orders = session.scalar(select(func.count()).select_from(HomecareVisit).where(
-        HomecareVisit.provider_id == provider, HomecareVisit.sign_in_at >= start, HomecareVisit.sign_in_at < end))
+        HomecareVisit.provider_id == provider, HomecareVisit.sign_in_at >= start, HomecareVisit.sign_in_at < end,
+        _in_towns(towns)))
     followed = session.scalar(select(func.count(func.distinct(FollowUp.visit_id))).join(
         HomecareVisit, HomecareVisit.id == FollowUp.visit_id).where(
         FollowUp.provider_id == provider, FollowUp.by_role == "platform", HomecareVisit.sign_in_at >= start,
-        HomecareVisit.sign_in_at < end))
+        HomecareVisit.sign_in_at < end, _in_towns(towns)))
+    complaint_scope = true() if towns is None else Complaint.elder_id.in_(
+        select(HomecareElder.id).where(HomecareElder.town.in_(list(towns))))
     complaints = session.execute(select(Complaint.valid, func.count()).where(
-        Complaint.provider_id == provider, Complaint.received_at >= start, Complaint.received_at < end)
-        .group_by(Complaint.valid)).tuples().all()
+        Complaint.provider_id == provider, Complaint.received_at >= start, Complaint.received_at < end,
+        complaint_scope).group_by(Complaint.valid)).tuples().all()
     total = sum(n for _, n in complaints)
     valid = sum(n for v, n in complaints if v)
     return int(orders or 0), int(followed or 0), total, valid
 
 
 def provider_period(session: Session, provider: str, first_month: str, last_month: str, config: HomecareConfig,
-                    zone: str) -> followup.ProviderPeriod:
+                    zone: str, towns: Sequence[str] | None = None) -> followup.ProviderPeriod:
     """A provider's follow-up, satisfaction and complaint figures over whole months [first_month, last_month]
-    (one month, a quarter or a year); the complaint rule reads the months before too."""
+    (one month, a quarter or a year); the complaint rule reads the months before too. With `towns`, of the elders in
+    those towns only (a town officer's view)."""
     start, _ = month_bounds(first_month, zone)
     _, end = month_bounds(last_month, zone)
-    orders, followed, complaints, valid = provider_counts(session, provider, start, end)
-    results = followup_results(session, [provider], start, end)
+    orders, followed, complaints, valid = provider_counts(session, provider, start, end, towns)
+    results = followup_results(session, [provider], start, end, towns=towns)
     previous: list[float | None] = []
     month = first_month
     if first_month == last_month:
         for _ in range(config.complaint_terminate_months - 1):
             month = previous_month(month)
             m_start, m_end = month_bounds(month, zone)
-            m_orders, _, _, m_valid = provider_counts(session, provider, m_start, m_end)
+            m_orders, _, _, m_valid = provider_counts(session, provider, m_start, m_end, towns)
             previous.insert(0, followup.complaint_rate(m_valid, m_orders))
     period = first_month if first_month == last_month else f"{first_month}..{last_month}"
     year = first_month.endswith("-01") and last_month.endswith("-12") and first_month[:4] == last_month[:4]
