@@ -295,10 +295,9 @@ Pages.visit = async (main) => {
 Pages["visit-codes"] = async (main) => {
   const cards = await Api.get("/homecare/qr-cards");
   const reissue = async (elder) => {
-    const reason = prompt(`重新生成 ${elder.name} 的二维码：旧码将作废。原因：`);
-    if (!reason || !reason.trim()) return;
+    if (!confirm(`作废 ${elder.name_masked} 的旧二维码并生成新码？旧码将立即失效，需打印新码替换。`)) return;
     try {
-      await Api.post(`/homecare/elders/${encodeURIComponent(elder.elder_id)}/qr/reissue`, { reason: reason.trim() });
+      await Api.post(`/homecare/elders/${encodeURIComponent(elder.elder_id)}/qr/reissue`, {});
       toast("已重新生成，请打印新码替换旧码", 3000, "ok"); route();
     } catch (err) { toast(`操作失败：${err.message}`); }
   };
