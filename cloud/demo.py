@@ -30,6 +30,7 @@ from eldercare.localservices import free_port
 from simulators.day_events import SimEvent
 from simulators.fleet import Fleet, build_fleet, stations_csv
 from simulators.fleet_commands import Span, run_fleet
+from simulators.homecare import seed_demo as seed_homecare
 from simulators.publisher import BrokerTarget, FleetPublisher
 from station_protocol import Call, encode, new_event_id
 from station_protocol.topics import device_topic
@@ -187,6 +188,7 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
             say(f"spot checks planned on {', '.join(d.isoformat() for d in fleet.check_days)}: "
                 f"{fleet.closed_on_checks} is closed on all three (the veto)")
             live_calls(api, target, fleet, say)
+            seed_homecare(f"sqlite:///{options.data_dir / 'eldercare.db'}", datetime.now(UTC), say, PASSWORD)
             say(f"the demo is live: open {url}")
         except (httpx.HTTPError, OSError, SQLAlchemyError, ValueError) as exc:
             say(f"demo simulation stopped: {exc}")

@@ -51,6 +51,12 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
         calls = poll(lambda: get("/alerts", kind="emergency_call"), timeout=120, what="an emergency alert")
         assert {a["station"] for a in calls} == {"qd-huilong-02", "qd-lvsi-02"}
 
+        # Home care: the simulated providers' four weeks, their fraud patterns raised to the provider's town.
+        double = get("/alerts", kind="homecare_double_booked")
+        assert [(a["town"], a["evidence"]["caregiver"]) for a in double] == [("汇龙镇", "K03")]
+        figures = get(f"/homecare/figures/providers/{yesterday:%Y-%m}")
+        assert {f["provider"] for f in figures} == {"p-kangle", "p-leling"} and sum(f["orders"] for f in figures)
+
         progress = [tuple(map(int, m.groups())) for line in demo.lines
                     if (m := re.search(r"\(day (\d+)/(\d+),", line))]
         assert progress and all(n <= total for n, total in progress), progress

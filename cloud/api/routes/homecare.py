@@ -186,13 +186,15 @@ def _visit_out(v: HomecareVisit) -> dict[str, Any]:
 @router.get("/visits")
 def visits(user: HomecareUser, session: SessionDep, start: Annotated[datetime | None, Query(alias="from")] = None,
            end: Annotated[datetime | None, Query(alias="to")] = None, provider: Filter = None,
-           elder: Filter = None, caregiver: Filter = None,
+           elder: Filter = None, caregiver: Filter = None, newest_first: bool = False,
            limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> list[dict[str, Any]]:
-    """Work orders signed in within [from, to), oldest first; a caregiver sees only their own."""
+    """Work orders signed in within [from, to), oldest first (or newest first); a caregiver sees only their own."""
     for moment in (start, end):
         if moment is not None and moment.tzinfo is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give times with an offset")
     query = store.visits_query(user, start=start, end=end, provider=provider, elder=elder, caregiver=caregiver)
+    if newest_first:
+        query = query.order_by(None).order_by(HomecareVisit.sign_in_at.desc(), HomecareVisit.id.desc())
     return [_visit_out(v) for v in session.scalars(query.limit(limit))]
 
 

@@ -1,0 +1,85 @@
+"""居家服务 in Chromium: the bureau sees both providers' figures, each elder's month and the fraud alerts with their
+evidence, and downloads the Chinese Excel; a provider sees only its own figures and no alerts; a caregiver on a phone
+sees only their own visits."""
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, expect
+from sqlalchemy import Engine
+
+from cloud.api.app import create_app
+from cloud.api.config import ApiConfig
+from cloud.api.security import hash_password
+from cloud.homecare.config import HomecareConfig
+from cloud.homecare.supervise import homecare_pass
+from cloud.store.db import make_session_factory
+from cloud.store.users import User
+from simulators.homecare import HomecareSim, load, simulate
+from tests.api.conftest import PASSWORD, migrated, settings_for
+from tests.api.server import serve
+from tests.dashboard.conftest import login, shot
+
+CST = timezone(timedelta(hours=8))
+NOW = datetime(2026, 11, 3, 10, 0, tzinfo=CST)
+SIM = simulate(date(2026, 10, 1), 31, 17)
+
+
+@pytest.fixture
+def homecare_url(tmp_path: Path) -> Iterator[str]:
+    engine: Engine = migrated(f"sqlite:///{tmp_path / 'homecare.db'}")
+    with make_session_factory(engine).begin() as session:
+        load(session, SIM, NOW)
+        session.add(User(name="mgr-kangle", role="provider", password_hash=hash_password(PASSWORD),
+                         provider_id="p-kangle"))
+        session.add(User(name="carer-k01", role="caregiver", password_hash=hash_password(PASSWORD),
+                         caregiver_id="K01"))
+    with make_session_factory(engine).begin() as session:
+        homecare_pass(session, HomecareConfig(), NOW, "Asia/Shanghai")
+    app = create_app(settings_for(tmp_path), config=ApiConfig(clock=lambda: NOW), engine=engine)
+    with serve(app) as url:
+        yield url
+    engine.dispose()
+
+
+def _planted(sim: HomecareSim) -> int:
+    return sum(len(keys) for keys in sim.planted.values())
+
+
+def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str, tmp_path: Path) -> None:
+    bureau = login(browser, homecare_url, "admin")
+    bureau.click("#nav a[data-page=homecare]")
+    bureau.goto(homecare_url + "/#/homecare/2026-10")
+    providers = bureau.get_by_test_id("homecare-providers").locator("tbody tr")
+    expect(providers).to_have_count(2)
+    expect(providers.nth(0)).to_contain_text("康乐居家养老服务社")
+    elders = bureau.get_by_test_id("homecare-elders")
+    expect(elders.locator(f"tr[data-elder={SIM.short_elder}]")).to_have_attribute("data-met", "false")
+    expect(elders.locator(f"tr[data-elder={SIM.hospital_elder}]")).to_have_attribute("data-met", "true")
+    alerts = bureau.get_by_test_id("homecare-alerts").locator("tbody tr")
+    expect(alerts).to_have_count(_planted(SIM))
+    expect(bureau.get_by_test_id("homecare-alerts")).to_contain_text("同一护理员同时在两户")
+    with bureau.expect_download() as download:
+        bureau.click("button[data-export=homecare-providers]")
+    path = tmp_path / "providers.xlsx"
+    download.value.save_as(path)
+    sheet = load_workbook(path).active
+    assert "服务商考核 2026-10" in str(sheet["A1"].value)
+    shot(bureau, "homecare-bureau")
+
+    provider = login(browser, homecare_url, "mgr-kangle")
+    provider.goto(homecare_url + "/#/homecare/2026-Q4")
+    rows = provider.get_by_test_id("homecare-providers").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-provider", "p-kangle")
+    expect(provider.get_by_test_id("homecare-alerts")).to_have_count(0)  # fraud leads are the town's, not its own
+
+    phone = login(browser, homecare_url, "carer-k01", width=390, height=844)
+    phone.click("#nav a[data-page=homecare]")
+    visits = phone.get_by_test_id("homecare-visits").locator("tbody tr")
+    expect(visits).to_have_count(sum(v.caregiver == "K01" for v in SIM.visits))
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "homecare-caregiver-phone")
