@@ -47,22 +47,25 @@ def issue(session: Session, elder: HomecareElder, by: str, now: datetime) -> QrT
     return token
 
 
-def revoke(session: Session, elder: HomecareElder, by: str, now: datetime) -> QrToken:
-    """Revoke the elder's standing code (CodeConflict when there is none)."""
-    token = current(session, elder.id)
-    if token is None:
-        raise CodeConflict(f"elder {elder.id!r} has no code standing")
-    token.revoked_at, token.revoked_by = now, by
+def _revoke_all(session: Session, elder_id: str, by: str, now: datetime) -> list[QrToken]:
+    # Every standing row, not only the newest: two issues racing each other must not leave one of them valid.
+    standing = list(session.scalars(select(QrToken).where(QrToken.elder_id == elder_id,
+                                                          QrToken.revoked_at.is_(None))))
+    for token in standing:
+        token.revoked_at, token.revoked_by = now, by
     session.flush()
-    return token
+    return standing
+
+
+def revoke(session: Session, elder: HomecareElder, by: str, now: datetime) -> None:
+    """Revoke the elder's standing code (CodeConflict when there is none)."""
+    if not _revoke_all(session, elder.id, by, now):
+        raise CodeConflict(f"elder {elder.id!r} has no code standing")
 
 
 def reissue(session: Session, elder: HomecareElder, by: str, now: datetime) -> QrToken:
     """Revoke the standing code (if any) and issue a new one, at once."""
-    old = current(session, elder.id)
-    if old is not None:
-        old.revoked_at, old.revoked_by = now, by
-        session.flush()
+    _revoke_all(session, elder.id, by, now)
     token = QrToken(id=qr.new_token_id(), elder_id=elder.id, issued_at=now, issued_by=by)
     session.add(token)
     session.flush()

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from cloud.homecare import qr
+from cloud.homecare import qr, qrtokens
 from cloud.store.db import make_session_factory
-from cloud.store.homecare import HomecareVisit
+from cloud.store.homecare import HomecareElder, HomecareVisit, QrToken
 from tests.api.conftest import NOW, settings_for
 from tests.api.homecare_people import seed_homecare
 
@@ -169,3 +169,24 @@ def test_a_caregiver_sees_and_signs_only_their_own(as_user: As, people: Engine) 
     assert as_user("prov-hl").get("/api/v1/homecare/my-visits").status_code == 403
     assert _sign_in(as_user, "prov-hl", hl, "prov-key-0001").status_code == 403
     assert _sign_in(as_user, "admin", hl, "admin-key-001").status_code == 403
+
+
+def test_a_reissue_revokes_every_code_left_standing(people: Engine) -> None:
+    """Two issues that raced each other both stand; the re-issue must leave neither working."""
+    key = qr.qr_key("a-deployment-key-of-32-bytes-or-more-0123456789")
+    with make_session_factory(people)() as session:
+        elder = session.get(HomecareElder, "E-HL-1")
+        assert elder is not None
+        raced = [QrToken(id=qr.new_token_id(), elder_id=elder.id, issued_at=NOW, issued_by="prov-hl")
+                 for _ in range(2)]
+        session.add_all(raced)
+        session.flush()
+        new = qrtokens.reissue(session, elder, "prov-hl", NOW + timedelta(minutes=1))
+        session.commit()
+        for old in raced:
+            with pytest.raises(qrtokens.CodeConflict, match="revoked"):
+                qrtokens.check(session, key, qrtokens.text_of(key, old))
+        assert qrtokens.check(session, key, qrtokens.text_of(key, new)).elder_id == "E-HL-1"
+        qrtokens.revoke(session, elder, "prov-hl", NOW + timedelta(minutes=2))
+        with pytest.raises(qrtokens.CodeConflict, match="no code standing"):
+            qrtokens.revoke(session, elder, "prov-hl", NOW + timedelta(minutes=3))
