@@ -45,6 +45,30 @@ function clientKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// One upload, given up after 20 s: on a weak signal a request can hang for minutes, and the queue must not wait on
+// it (the scan stays queued and goes again; the server stores it once however often it arrives).
+async function upload(path, body) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 20000);
+  try {
+    const res = await fetch(`${API}${path}`, {
+      method: "POST", body: JSON.stringify(body), signal: controller.signal,
+      headers: { Authorization: `Bearer ${Api.token()}`, "Content-Type": "application/json" },
+    });
+    if (res.status === 401) { Api.setToken(null); window.dispatchEvent(new Event("eldercare:logout")); }
+    if (!res.ok) {
+      let detail = res.statusText;
+      try { detail = (await res.json()).detail; } catch (_) { /* not JSON */ }
+      const err = new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+      err.status = res.status;
+      throw err;
+    }
+    return res.json();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // Sends what is queued, oldest first (a sign-out never overtakes its sign-in). Stops at the first scan that could
 // not reach the server; one run at a time.
 const VisitSync = {
@@ -64,7 +88,7 @@ const VisitSync = {
       const path = entry.kind === "sign_in" ? "/homecare/visits/sign-in" : "/homecare/visits/sign-out";
       let visit = null;
       try {
-        visit = await Api.post(path, entry.body);
+        visit = await upload(path, entry.body);
       } catch (err) {
         // No answer (offline, timed out) or an answer that says "try later": keep it for the next attempt.
         if (!err.status || err.status === 401 || err.status === 429 || err.status >= 500) return;

@@ -253,3 +253,36 @@ def test_without_camera_access_a_photo_of_the_code_signs_in(browser: Browser, ur
     context.close()
     [visit] = _visits(homecare_db)
     assert (visit.elder_id, visit.caregiver_id) == ("E-HL-1", "HL002")
+
+
+def test_a_queued_scan_survives_the_tab_and_goes_at_the_next_login(browser: Browser, url: str,
+                                                                   homecare_db: Engine, tmp_path: Path) -> None:
+    """The phone closed the tab (and with it the login) while a scan waited for a signal: the next login by the same
+    caregiver sends it; another caregiver logging in on that phone neither sends nor sees it."""
+    video = camera_file(printed_code(browser, url, "E-HL-1"), tmp_path / "code.y4m")
+    with phone_browser(browser, video) as phone:
+        context, page = phone_login(phone, url, "cg-hl1")
+        context.set_offline(True)
+        page.click("[data-action=sign-in]")
+        queued(page, 1)
+        page.close()  # the tab is gone, and its login (kept per tab) with it
+        context.set_offline(False)
+
+        def fresh_tab(name: str) -> Page:
+            tab = context.new_page()
+            tab.goto(url + "/")
+            tab.fill("input[name=username]", name)
+            tab.fill("input[name=password]", PASSWORD)
+            tab.click("#login-form button[type=submit]")
+            expect(tab.locator("#nav a[data-page=visit]")).to_have_class("active")
+            return tab
+
+        other = fresh_tab("cg-hl2")
+        queued(other, 0)
+        other.click("#logout")
+        assert _visits(homecare_db) == []
+        tab = fresh_tab("cg-hl1")
+        queued(tab, 0)
+        expect(tab.get_by_test_id("my-visits").locator("tbody tr")).to_have_count(1)
+    [visit] = _visits(homecare_db)
+    assert visit.caregiver_id == "HL001"
