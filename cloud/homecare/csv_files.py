@@ -28,6 +28,7 @@ from cloud.homecare.records import (
     Provider,
     Visit,
     id_problem,
+    text_problem,
     utc,
 )
 from cloud.registry.csv_rows import Problem
@@ -50,18 +51,17 @@ def _id(value: str, what: str) -> str:
 
 
 def _text(cell: dict[str, str], key: str, limit: int = 200) -> str:
-    value = cell[key]
-    if not value:
-        raise ValueError(f"{key} is empty")
-    if len(value) > limit:
-        raise ValueError(f"{key} is {len(value)} characters long; at most {limit} are allowed")
-    return value
+    problem = text_problem(cell[key], key, limit)
+    if problem:
+        raise ValueError(problem)
+    return cell[key]
 
 
 def _optional(cell: dict[str, str], key: str, limit: int) -> str:
     value = cell.get(key, "")
-    if len(value) > limit:
-        raise ValueError(f"{key} is {len(value)} characters long; at most {limit} are allowed")
+    problem = text_problem(value, key, limit, required=False)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

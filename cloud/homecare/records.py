@@ -214,3 +214,28 @@ def id_problem(value: str, what: str) -> str | None:
     if not value[0].isalnum():
         return f"{what} id {value!r} must start with a letter or digit"
     return None
+
+
+def text_problem(value: str, what: str, limit: int, *, required: bool = True) -> str | None:
+    """Why `value` cannot be a name, town, address or phone of the registry; None when it can. Control characters
+    are refused: they are nobody's name, and they break the bureau's spreadsheets."""
+    if required and not value.strip():
+        return f"{what} is empty"
+    if len(value) > limit:
+        return f"{what} is {len(value)} characters long; at most {limit} are allowed"
+    if not value.isprintable():
+        return f"{what} contains control characters"
+    return None
+
+
+def free_text(value: str, what: str, limit: int = 2000) -> str:
+    """A note, reason or complaint, stripped: required, bounded, no control characters but line breaks and tabs.
+    Raises ValueError with the reason."""
+    cleaned = value.strip()
+    if not cleaned:
+        raise ValueError(f"say {what}")
+    if len(cleaned) > limit:
+        raise ValueError(f"{what} is {len(cleaned)} characters long; at most {limit} are allowed")
+    if not cleaned.replace("\n", " ").replace("\t", " ").replace("\r", " ").isprintable():
+        raise ValueError(f"{what} contains control characters")
+    return cleaned

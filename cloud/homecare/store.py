@@ -24,7 +24,9 @@ from cloud.homecare.records import (
     MadeUpMonth,
     Provider,
     Visit,
+    free_text,
     id_problem,
+    text_problem,
     utc,
 )
 from cloud.store.homecare import (
@@ -64,9 +66,25 @@ def _check_id(value: str, what: str) -> None:
         raise HomecareError(problem)
 
 
+def checked_text(value: str, what: str) -> str:
+    try:
+        return free_text(value, what)
+    except ValueError as exc:
+        raise HomecareError(str(exc)) from None
+
+
+def _check_text(*fields: tuple[str, str, int, bool]) -> None:
+    for value, what, limit, required in fields:
+        problem = text_problem(value, what, limit, required=required)
+        if problem:
+            raise HomecareError(problem)
+
+
 def upsert_provider(session: Session, provider: Provider) -> HomecareProvider:
     """Create or update a provider by id (an import run twice changes nothing)."""
     _check_id(provider.id, "provider")
+    _check_text((provider.name, "name", 200, True), (provider.town, "town", 200, True),
+                (provider.phone, "phone", 32, False))
     row = session.get(HomecareProvider, provider.id) or HomecareProvider(id=provider.id)
     row.name, row.town, row.phone, row.active = provider.name, provider.town, provider.phone, True
     session.add(row)
@@ -76,6 +94,7 @@ def upsert_provider(session: Session, provider: Provider) -> HomecareProvider:
 def upsert_caregiver(session: Session, caregiver: Caregiver) -> HomecareCaregiver:
     """Create or update a caregiver by job number; the provider must be registered."""
     _check_id(caregiver.id, "caregiver")
+    _check_text((caregiver.name, "name", 200, True), (caregiver.phone, "phone", 32, False))
     if session.get(HomecareProvider, caregiver.provider) is None:
         raise HomecareError(f"provider {caregiver.provider!r} is not registered")
     row = session.get(HomecareCaregiver, caregiver.id) or HomecareCaregiver(id=caregiver.id)
@@ -87,6 +106,8 @@ def upsert_caregiver(session: Session, caregiver: Caregiver) -> HomecareCaregive
 def upsert_elder(session: Session, elder: Elder) -> HomecareElder:
     """Create or update an elder by id; the provider must be registered."""
     _check_id(elder.id, "elder")
+    _check_text((elder.name, "name", 200, True), (elder.town, "town", 200, True),
+                (elder.address, "address", 500, False), (elder.package, "package", 200, False))
     if session.get(HomecareProvider, elder.provider) is None:
         raise HomecareError(f"provider {elder.provider!r} is not registered")
     row = session.get(HomecareElder, elder.id) or HomecareElder(id=elder.id)
@@ -297,11 +318,10 @@ def record_sign_out(session: Session, *, key: str, at: datetime, now: datetime, 
 
 def void_visit(visit: HomecareVisit, by: str, reason: str, now: datetime) -> None:
     """Void a work order (作废单): it fails the duration or quality rules. Kept, never deleted; counts nowhere."""
-    if not reason.strip():
-        raise HomecareError("say why the order is voided")
+    reason = checked_text(reason, "why the order is voided")
     if visit.voided:
         raise HomecareError(f"visit {visit.key!r} is already voided")
-    visit.voided, visit.void_reason, visit.voided_by, visit.voided_at = True, reason.strip(), by, now
+    visit.voided, visit.void_reason, visit.voided_by, visit.voided_at = True, reason, by, now
 
 
 # --- made-up months -------------------------------------------------------------------------------------------
@@ -313,8 +333,7 @@ def record_made_up_month(session: Session, elder_id: str, month: str, reason: st
     made up in the next month."""
     if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit() or not 1 <= int(month[5:]) <= 12:
         raise HomecareError(f"month {month!r} must be YYYY-MM")
-    if not reason.strip():
-        raise HomecareError("say why the elder could not be served that month")
+    reason = checked_text(reason, "why the elder could not be served that month")
     if session.get(HomecareElder, elder_id) is None:
         raise NotFound(f"no elder {elder_id!r}")
     row = session.scalars(select(MadeUpMonthRow).where(MadeUpMonthRow.elder_id == elder_id,
@@ -322,7 +341,7 @@ def record_made_up_month(session: Session, elder_id: str, month: str, reason: st
     if row is None:
         row = MadeUpMonthRow(elder_id=elder_id, month=month)
         session.add(row)
-    row.reason, row.recorded_by, row.recorded_at = reason.strip(), by, now
+    row.reason, row.recorded_by, row.recorded_at = reason, by, now
     session.flush()
     return row
 

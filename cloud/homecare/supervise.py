@@ -18,7 +18,7 @@ from cloud.homecare import followup, fraud
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.records import FollowUpResult, Satisfaction
 from cloud.homecare.rules import month_bounds, previous_month
-from cloud.homecare.store import HomecareError, NotFound, elder_record, visit_record
+from cloud.homecare.store import HomecareError, NotFound, checked_text, elder_record, visit_record
 from cloud.rules.alerts import AlertSpec
 from cloud.store.homecare import (
     Complaint,
@@ -80,7 +80,7 @@ def record_followup(session: Session, visit: HomecareVisit, *, by: str, by_role:
         raise HomecareError("an elder not reached gave no satisfaction answer")
     row = FollowUp(visit_id=visit.id, provider_id=visit.provider_id, by_role=by_role, called_by=by,
                    called_at=called_at, reached=reached, satisfaction=satisfaction.value if satisfaction else None,
-                   notes=notes.strip(), recorded_at=now)
+                   notes=checked_text(notes, "notes") if notes.strip() else "", recorded_at=now)
     session.add(row)
     session.flush()
     return row
@@ -88,14 +88,13 @@ def record_followup(session: Session, visit: HomecareVisit, *, by: str, by_role:
 
 def record_complaint(session: Session, *, provider_id: str, text: str, received_at: datetime, by: str,
                      elder_id: str | None = None, visit: HomecareVisit | None = None) -> Complaint:
-    if not text.strip():
-        raise HomecareError("say what the complaint is")
+    text = checked_text(text, "what the complaint is")
     if session.get(HomecareProvider, provider_id) is None:
         raise NotFound(f"no provider {provider_id!r}")
     if visit is not None and visit.provider_id != provider_id:
         raise HomecareError(f"visit {visit.key!r} is not provider {provider_id!r}'s")
     row = Complaint(provider_id=provider_id, elder_id=elder_id or (visit.elder_id if visit else None),
-                    visit_id=visit.id if visit else None, received_at=received_at, received_by=by, text=text.strip())
+                    visit_id=visit.id if visit else None, received_at=received_at, received_by=by, text=text)
     session.add(row)
     session.flush()
     return row
@@ -103,10 +102,9 @@ def record_complaint(session: Session, *, provider_id: str, text: str, received_
 
 def decide_complaint(complaint: Complaint, *, valid: bool, by: str, reason: str, now: datetime) -> None:
     """The validity decision (有效投诉 or not): who, when and why, kept whatever it was; it may be revised."""
-    if not reason.strip():
-        raise HomecareError("say why the complaint is (or is not) valid")
+    reason = checked_text(reason, "why the complaint is (or is not) valid")
     complaint.valid, complaint.decided_by, complaint.decided_at = valid, by, now
-    complaint.decision_reason = reason.strip()
+    complaint.decision_reason = reason
 
 
 def record_survey(session: Session, *, town: str, provider_id: str, year: int, quarter: int, respondents: int,
@@ -221,10 +219,17 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
         return stats
     towns = _provider_towns(session)
     # Samples: every day in the window that has been over long enough.
-    today = now.astimezone(ZoneInfo(zone)).date()
-    days = sorted({v.sign_in_at.astimezone(ZoneInfo(zone)).date() for v in visits})
-    for day in days:
-        if day_bounds(day, zone)[1] + timedelta(hours=config.sample_delay_hours) <= now and day < today:
+    tz = ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    by_day: dict[date, int] = {}
+    for v in visits:
+        day = v.sign_in_at.astimezone(tz).date()
+        by_day[day] = by_day.get(day, 0) + 1
+    drawn = {s.day: s.orders for s in session.scalars(select(FollowUpSample).where(
+        FollowUpSample.day.in_(list(by_day))))} if by_day else {}
+    for day, orders in sorted(by_day.items()):
+        over = day < today and day_bounds(day, zone)[1] + timedelta(hours=config.sample_delay_hours) <= now
+        if over and drawn.get(day) != orders:  # not drawn yet, or orders arrived since (a top-up)
             before = session.get(FollowUpSample, day)
             known = list(before.visit_keys) if before is not None else None
             sample = draw_day_sample(session, day, zone, config.followup_share, "worker", now)

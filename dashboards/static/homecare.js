@@ -3,6 +3,8 @@
 "use strict";
 
 const HC_CATEGORY = { high_age: "高龄", self_care: "自理", semi_disabled: "半失能", disabled: "失能" };
+const HC_ITEMS = { meal: "助餐", cleaning: "助洁", emergency: "助急", personal_care: "生活照料", companionship: "精神慰藉",
+  errands: "代办服务" };
 const HC_CONSEQUENCE = { ok: "达标", rectify: "限期整改", may_terminate: "可解除合同", no_data: "无数据" };
 const HC_ALERTS = {
   homecare_double_booked: "同一护理员同时在两户", homecare_just_long_enough: "服务时长屡屡刚够",
@@ -21,10 +23,59 @@ async function hcCaregiver(main) {
   const visits = await Api.get(`/homecare/visits${q({ newest_first: true, limit: 200 })}`);
   const rows = visits.map((v) => el("tr", { "data-visit": v.key },
     el("td", {}, time(v.sign_in_at)), el("td", {}, v.sign_out_at ? time(v.sign_out_at) : "未签出"),
-    el("td", {}, v.elder_id), el("td", {}, (v.items || []).join("、")),
+    el("td", {}, v.elder_id), el("td", {}, (v.items || []).map((i) => HC_ITEMS[i] || i).join("、")),
     el("td", {}, v.voided ? badge("state-closed", "作废") : "")));
   main.replaceChildren(card("我的服务记录（最近200次）", "span-12",
     table(["签入", "签出", "老人", "服务项目", ""], rows, { "data-testid": "homecare-visits" })));
+}
+
+// 回访: the day's sample (drawn by the platform with a recorded seed); staff record each call's answer.
+async function hcFollowups(day) {
+  const box = el("div", {}, el("p", { class: "muted" }, "加载中…"));
+  let sample = null;
+  try { sample = await Api.get(`/homecare/followups/samples/${day}`); } catch (err) {
+    box.replaceChildren(el("p", { class: "muted" }, `${day} 尚未抽取回访样本（当日结束后由平台自动抽取）`));
+    return box;
+  }
+  const answer = (key) => {
+    const select = el("select", { name: "satisfaction", "aria-label": "回访结果" },
+      el("option", { value: "satisfied" }, "满意"), el("option", { value: "basic" }, "基本满意"),
+      el("option", { value: "unsatisfied" }, "不满意"), el("option", { value: "" }, "未接通"));
+    const save = el("button", { type: "button", "data-action": "record", onclick: async () => {
+      save.disabled = true;
+      try {
+        await Api.post(`/homecare/visits/${encodeURIComponent(key)}/followups`, {
+          reached: select.value !== "", satisfaction: select.value || null });
+        toast("已记录回访", 2000, "ok"); save.closest("tr").dataset.called = "true"; save.textContent = "已记录";
+      } catch (err) { toast(`记录失败：${err.message}`); save.disabled = false; }
+    } }, "记录");
+    return el("div", { class: "toolbar" }, select, save);
+  };
+  const rows = sample.visits.map((v) => el("tr", { "data-visit": v.key, "data-called": String(v.called) },
+    el("td", {}, v.key), el("td", {}, v.called ? "已回访" : answer(v.key))));
+  box.replaceChildren(el("p", { class: "muted" },
+    `${day}：工单 ${sample.orders} 张，抽取 ${sample.size} 张（≥${Math.round(sample.share * 100)}%），随机种子 ${sample.seed}`),
+  table(["工单", "回访结果"], rows, { "data-testid": "homecare-sample" }));
+  return box;
+}
+
+// 登记/修改老人 (bureau; a town for its towns): the same checks as the CSV import.
+function hcElderForm() {
+  const input = (name, label, attrs = {}) => el("label", {}, label, el("input", { name, maxlength: 200, ...attrs }));
+  const category = el("select", { name: "category" }, Object.entries(HC_CATEGORY).map(([v, n]) => el("option", { value: v }, n)));
+  const form = el("form", { class: "toolbar", "data-testid": "homecare-elder-form", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const f = Object.fromEntries(new FormData(form));
+    try {
+      await Api.request("PUT", `/homecare/elders/${encodeURIComponent(f.id)}`, {
+        name: f.name, category: f.category, town: f.town, provider: f.provider, address: f.address || "" });
+      toast(`已保存老人 ${f.id}`, 2000, "ok");
+    } catch (err) { toast(`保存失败：${err.message}`); }
+  } }, input("id", "编号", { required: true, maxlength: 63 }), input("name", "姓名", { required: true }),
+  el("label", {}, "类别", category), input("town", "镇（街道）", { required: true }),
+  input("provider", "服务商编号", { required: true, maxlength: 63 }), input("address", "住址", { maxlength: 500 }),
+  el("button", { type: "submit" }, "保存"));
+  return form;
 }
 
 Pages.homecare = async (main, args) => {
@@ -73,5 +124,17 @@ Pages.homecare = async (main, args) => {
     el("td", {}, el("code", {}, JSON.stringify(a.evidence || {}).slice(0, 240)))));
   const alertCard = supervisor ? card("居家服务异常（仅为线索，需核实，不自动处罚）", "span-12",
     table(["类型", "镇（街道）", "发现时间", "服务商", "证据"], alertRows, { "data-testid": "homecare-alerts" })) : null;
-  main.replaceChildren(el("div", { class: "grid" }, providerCard, elderCard, alertCard));
+  let followCard = null;
+  let registryCard = null;
+  if (supervisor) {
+    const yesterday = new Date(Date.parse(`${Zone.date()}T00:00:00Z`) - 86400e3).toISOString().slice(0, 10);
+    const dayInput = el("input", { type: "date", value: args[1] || yesterday, "aria-label": "回访日期" });
+    const holder = el("div", {});
+    const load = async () => holder.replaceChildren(await hcFollowups(dayInput.value));
+    followCard = card("平台回访（每日工单抽样）", "span-12", el("div", { class: "toolbar" }, "日期", dayInput,
+      el("button", { type: "button", class: "secondary", onclick: load }, "查看")), holder);
+    await load();
+    registryCard = card("登记或修改服务对象", "span-12", hcElderForm());
+  }
+  main.replaceChildren(el("div", { class: "grid" }, providerCard, elderCard, followCard, alertCard, registryCard));
 };

@@ -62,6 +62,25 @@ def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str
     alerts = bureau.get_by_test_id("homecare-alerts").locator("tbody tr")
     expect(alerts).to_have_count(_planted(SIM))
     expect(bureau.get_by_test_id("homecare-alerts")).to_contain_text("同一护理员同时在两户")
+    # Follow-up staff record a call from the day's sample; the elder's answer counts toward satisfaction.
+    day = min(v.sign_in.astimezone(CST).date() for v in SIM.visits)
+    bureau.goto(homecare_url + f"/#/homecare/2026-10/{day.isoformat()}")
+    pending = bureau.get_by_test_id("homecare-sample").locator("tbody tr[data-called=false]")
+    expect(pending.first).to_be_visible()
+    drawn = pending.count()
+    first = pending.first
+    key = first.get_attribute("data-visit")
+    first.locator("select[name=satisfaction]").select_option("unsatisfied")
+    first.locator("button[data-action=record]").click()
+    expect(bureau.locator(f"tr[data-visit='{key}']")).to_have_attribute("data-called", "true")
+    assert drawn >= 1
+    # The registry: a town's new elder, with the same checks as the import.
+    form = bureau.get_by_test_id("homecare-elder-form")
+    for name, value in (("id", "hl-new-1"), ("name", "新登记老人"), ("town", "汇龙镇"), ("provider", "p-kangle")):
+        form.locator(f"input[name={name}]").fill(value)
+    form.locator("select[name=category]").select_option("disabled")
+    form.locator("button[type=submit]").click()
+    expect(bureau.locator("#toast")).to_contain_text("已保存老人 hl-new-1")
     with bureau.expect_download() as download:
         bureau.click("button[data-export=homecare-providers]")
     path = tmp_path / "providers.xlsx"

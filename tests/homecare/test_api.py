@@ -219,3 +219,31 @@ def test_voiding_an_order_removes_it_from_the_count(as_user: Callable[[str], Tes
     assert as_user("mgr-kangle").post(f"{API}/visits/{mine[0].id}/void",
                                       json={"reason": "again"}).status_code == 400
     _ = UTC
+
+
+def test_hostile_input_is_refused_never_a_server_error(as_user: Callable[[str], TestClient]) -> None:
+    from urllib.parse import quote
+
+    from tests.api.hostile import NASTY
+
+    templates = ["/elders?town={}", "/elders?provider={}", "/visits?caregiver={}", "/visits?from={}",
+                 "/caregivers?provider={}", "/figures/elders/{}", "/figures/providers/{}", "/exports/elders/{}",
+                 "/audit/2026-10/{}", "/followups/samples/{}"]
+    for user in ("admin", "carer-k01", "town-hl"):
+        client = as_user(user)
+        for template in templates:
+            for value in NASTY:
+                if not value and "?" not in template:
+                    continue
+                response = client.get(API + template.format(quote(value, safe="")))
+                assert response.status_code < 500, (user, template, value, response.text)
+    admin = as_user("admin")
+    for body in ({"provider": "p-kangle", "received_at": "2026-10-15T10:00:00", "text": "naive time"},
+                 {"provider": "' OR 1=1 --", "received_at": "2026-10-15T10:00:00+08:00", "text": "x"},
+                 {"provider": "p-kangle", "received_at": "2026-10-15T10:00:00+08:00", "text": "x\x00y"}):
+        assert admin.post(f"{API}/complaints", json=body).status_code in (201, 400, 404, 422)
+    assert admin.put(f"{API}/elders/e-new", json={"name": "x", "category": "bedridden", "town": "汇龙镇",
+                                                    "provider": "p-kangle"}).status_code == 422
+    assert admin.put(f"{API}/elders/e-new", json={"name": "x", "category": "disabled", "town": "汇龙镇",
+                                                    "provider": "p-none"}).status_code == 400
+    assert admin.post(f"{API}/visits/no-such-visit/void", json={"reason": "x"}).status_code == 404

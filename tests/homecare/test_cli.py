@@ -42,7 +42,8 @@ def test_import_reports_bad_rows_by_line_and_imports_the_good_ones(data_dir: Pat
                      "e 3,王奶奶,disabled,汇龙镇,p-kangle,\n"
                      "e-4,赵大爷,self_care,汇龙镇,p-nobody,\n"
                      "e-1,张大爷,disabled,汇龙镇,p-kangle,\n"
-                     "e-5,,semi_disabled,南阳镇,p-leling,\n").encode())
+                     "e-5,,semi_disabled,南阳镇,p-leling,\n"
+                     "e-6,张\x07奶奶,disabled,汇龙镇,p-kangle,\n").encode())
     code, out, err = _import(data_dir, "elders", bad)
     assert code == 1 and "elders: 1 added, 0 updated" in out
     assert f"{bad}: line 3: category must be one of high_age, self_care, semi_disabled, disabled" in err
@@ -50,6 +51,7 @@ def test_import_reports_bad_rows_by_line_and_imports_the_good_ones(data_dir: Pat
     assert f"{bad}: elder e-4: provider 'p-nobody' is not registered" in err
     assert f"{bad}: line 6: elder e-1 is already on line 2" in err
     assert f"{bad}: line 7: name is empty" in err
+    assert f"{bad}: line 8: name contains control characters" in err
     code, out, _ = _import(data_dir, "elders", bad)
     assert "elders: 0 added, 1 updated" in out  # re-import updates, never duplicates
     engine = make_engine(f"sqlite:///{data_dir / 'eldercare.db'}")

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -184,14 +184,12 @@ def _visit_out(v: HomecareVisit) -> dict[str, Any]:
 
 
 @router.get("/visits")
-def visits(user: HomecareUser, session: SessionDep, start: Annotated[datetime | None, Query(alias="from")] = None,
-           end: Annotated[datetime | None, Query(alias="to")] = None, provider: Filter = None,
+def visits(user: HomecareUser, session: SessionDep,
+           start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+           end: Annotated[AwareDatetime | None, Query(alias="to")] = None, provider: Filter = None,
            elder: Filter = None, caregiver: Filter = None, newest_first: bool = False,
            limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> list[dict[str, Any]]:
     """Work orders signed in within [from, to), oldest first (or newest first); a caregiver sees only their own."""
-    for moment in (start, end):
-        if moment is not None and moment.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give times with an offset")
     query = store.visits_query(user, start=start, end=end, provider=provider, elder=elder, caregiver=caregiver)
     if newest_first:
         query = query.order_by(None).order_by(HomecareVisit.sign_in_at.desc(), HomecareVisit.id.desc())
@@ -218,7 +216,7 @@ def void(key: Key, body: VoidIn, user: Manager, session: SessionDep, config: Con
 
 
 class FollowUpIn(BaseModel):
-    called_at: datetime
+    called_at: AwareDatetime | None = Field(default=None, description="when the call was made; default: now")
     reached: bool
     satisfaction: Satisfaction | None = None
     notes: Annotated[str, Field(max_length=2000)] = ""
@@ -233,7 +231,7 @@ def add_followup(key: Key, body: FollowUpIn, user: Manager, session: SessionDep,
         visit = store.get_visit(session, user, key)
         row = supervise.record_followup(session, visit, by=user.name,
                                         by_role="provider" if user.role == "provider" else "platform",
-                                        called_at=body.called_at, reached=body.reached,
+                                        called_at=body.called_at or _now(config), reached=body.reached,
                                         satisfaction=body.satisfaction, notes=body.notes, now=_now(config))
     except store.HomecareError as exc:
         raise _bad(exc) from None
@@ -274,7 +272,7 @@ class ComplaintIn(BaseModel):
     provider: Annotated[str, Field(min_length=1, max_length=63)]
     elder: Annotated[str | None, Field(max_length=63)] = None
     visit: Annotated[str | None, Field(min_length=8, max_length=64)] = None
-    received_at: datetime
+    received_at: AwareDatetime
     text: Note
 
 
@@ -318,7 +316,10 @@ def decide(complaint_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: De
                                                   _complaint_scope(session, user))).first()
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint {complaint_id} in your scope")
-    supervise.decide_complaint(row, valid=body.valid, by=user.name, reason=body.reason, now=_now(config))
+    try:
+        supervise.decide_complaint(row, valid=body.valid, by=user.name, reason=body.reason, now=_now(config))
+    except store.HomecareError as exc:
+        raise _bad(exc) from None
     session.commit()
     return row_dict(row)
 
