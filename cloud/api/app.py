@@ -26,6 +26,7 @@ from cloud.api.routes import (
     exports,
     health,
     homecare,
+    homecare_visits,
     onsite,
     overview,
     registry,
@@ -87,7 +88,7 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
     for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures,
                    onsite, registry, users, audit, appeals,
-                   homecare):
+                   homecare, homecare_visits):
         app.include_router(module.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())
     # Added last, so it runs first: an oversized body is refused before any other middleware or route reads it.
