@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from cloud.ingest.convert import AGENT_NAMESPACE
+from cloud.convert import AGENT_NAMESPACE
 from cloud.rules.observations import Obs, from_message, sort_key
 from station_protocol import Event, ProtocolError, decode
 from station_protocol.codec import clock_fault
