@@ -6,7 +6,7 @@ times (a) reading each station's month of events with the worker's own query and
 every day, month and alert from them. The ratio b / a says what the rules cost on top of the I/O they need.
 
 Usage: python bench/derive.py [--stations 100] [--days 31] [--database-url URL]
-       python bench/derive.py --stations 1000      # the full size of issue 7
+       python bench/derive.py --stations 1000      # the full size: a county's 1,000 stations
 """
 
 import argparse
@@ -143,7 +143,7 @@ def read_all(engine: Engine, stations: list[str], days: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stations", type=int, default=100, help="1000 for the full size of issue 7")
+    parser.add_argument("--stations", type=int, default=100, help="1000 for the full size (a county's stations)")
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--database-url", help="an empty database (default: SQLite in a temporary directory)")
     parser.add_argument("--quick", action="store_true", help="a small run for CI (well under a minute)")

@@ -7,10 +7,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from cloud.accounts import name_problem, password_problem, scope_problem
 from cloud.store.options import data_dir_option, database_url, open_store
-from station_protocol.ids import station_id_problem
-
-MIN_PASSWORD = 8
 
 
 @click.group()
@@ -28,29 +26,21 @@ def users() -> None:
 def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_dir: Path | None) -> None:
     """Create user NAME; the password is the first line of standard input (e.g. `echo pw | eldercare users add ...`)."""
     from cloud.api.security import hash_password
+    from cloud.store.admin import AuditEntry, command_line_actor
     from cloud.store.db import make_session_factory, safe_url
-    from cloud.store.models import Station
+    from cloud.store.models import Station, utcnow
     from cloud.store.users import User, UserTown
 
-    if not 1 <= len(name) <= 64 or not name.isprintable() or name.strip() != name:
-        raise click.ClickException("user name must be 1-64 printable characters without surrounding spaces")
-    if role == "town" and not towns:
-        raise click.ClickException("a town officer needs at least one --town")
-    if role != "town" and towns:
-        raise click.ClickException("--town is only for --role town")
-    if role == "station" and not station:
-        raise click.ClickException("station staff need --station")
-    if role != "station" and station:
-        raise click.ClickException("--station is only for --role station")
-    problem = station_id_problem(station) if station else None
+    problem = name_problem(name) or scope_problem(role, towns, station)
     if problem:
         raise click.ClickException(problem)
     if sys.stdin.isatty():
         password = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < MIN_PASSWORD:
-        raise click.ClickException(f"the password on standard input must be at least {MIN_PASSWORD} characters")
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(f"on standard input: {problem}")
 
     url = database_url(data_dir)
     engine = open_store(url)
@@ -63,6 +53,11 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, data_
             user = User(name=name, role=role, password_hash=hash_password(password), station_id=station)
             user.towns = [UserTown(town=t) for t in dict.fromkeys(towns)]
             session.add(user)
+            actor, actor_role = command_line_actor()
+            session.add(AuditEntry(at=utcnow(), actor=actor, actor_role=actor_role, action="user.add",
+                                   target_kind="user", target=name,
+                                   after={"role": role, "towns": sorted(set(towns)), "station": station,
+                                          "active": True}))
             session.commit()
     except OperationalError as exc:
         first = str(exc.orig).strip().splitlines()[0]
@@ -98,7 +93,9 @@ def disable(name: str, enable: bool, data_dir: Path | None) -> None:
     """Stop user NAME from logging in and revoke their tokens (open live streams close within seconds); --enable
     lets them log in again, with new tokens only."""
     from cloud.api.tokens import revoke_all
+    from cloud.store.admin import AuditEntry, command_line_actor
     from cloud.store.db import make_session_factory
+    from cloud.store.models import utcnow
     from cloud.store.users import User
 
     engine = open_store(database_url(data_dir))
@@ -107,6 +104,11 @@ def disable(name: str, enable: bool, data_dir: Path | None) -> None:
             user = session.scalars(select(User).where(User.name == name)).first()
             if user is None:
                 raise click.ClickException(f"no user {name!r}")
+            if user.active != enable:
+                actor, actor_role = command_line_actor()
+                session.add(AuditEntry(at=utcnow(), actor=actor, actor_role=actor_role,
+                                       action="user.enable" if enable else "user.disable", target_kind="user",
+                                       target=name, before={"active": user.active}, after={"active": enable}))
             user.active = enable
             if not enable:
                 revoke_all(user)

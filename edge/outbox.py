@@ -75,7 +75,7 @@ class Outbox:
     """A bounded, durable FIFO with priorities, on one SQLite file."""
 
     def __init__(self, path: str | Path, station: str, *, max_events: int = 200_000, fsync: bool = True,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.station = station
         self.max_events = max_events
@@ -89,6 +89,7 @@ class Outbox:
         self._depth = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
         self.dropped = 0
         self._wall = wall  # the wall clock the drivers stamp readings with (injected in tests)
+        self._monotonic = monotonic  # this boot's elapsed time, which re-stamps held events (injected in tests)
 
     def close(self) -> None:
         self._db.close()
@@ -122,7 +123,7 @@ class Outbox:
                 "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
                 "boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (1 if reading.urgent else 0, int(droppable), reading.device, kind.value, topic, payload,
-                 int(kind is Kind.HEALTH), int(held), self._wall(), time.monotonic(), self._boot),
+                 int(kind is Kind.HEALTH), int(held), self._wall(), self._monotonic(), self._boot),
             )
             if reading.state is not None:
                 db.execute("INSERT INTO device_state (device, state) VALUES (?, ?) "
@@ -192,7 +193,7 @@ class Outbox:
         Events from an earlier boot cannot be corrected; they go out flagged `"clock": "unsynced"` (an extra field
         protocol v1 receivers accept) so the cloud does not count them on a wrong day without knowing.
         """
-        offset_now = self._wall() - time.monotonic()
+        offset_now = self._wall() - self._monotonic()
         rows = self._db.execute("SELECT id, payload, wall, mono, boot FROM outbox WHERE held = 1").fetchall()
         db = self._db
         db.execute("BEGIN IMMEDIATE")

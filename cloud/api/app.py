@@ -18,6 +18,8 @@ from cloud.api.feed import AlertFeed
 from cloud.api.routes import (
     activities,
     alerts,
+    appeals,
+    audit,
     auth,
     calendar,
     closures,
@@ -25,9 +27,11 @@ from cloud.api.routes import (
     health,
     onsite,
     overview,
+    registry,
     spot_checks,
     stations,
     stream,
+    users,
 )
 from cloud.api.runtime import Runtime
 from cloud.settings import Settings
@@ -81,7 +85,7 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     docs_page.install(app, API_PREFIX)
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
     for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures,
-                   onsite):
+                   onsite, registry, users, audit, appeals):
         app.include_router(module.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())
     # Added last, so it runs first: an oversized body is refused before any other middleware or route reads it.

@@ -49,7 +49,7 @@ class YearFacts:
     year: int
     months: Sequence[MonthRecord]  # month lines of the year (`cloud derive` month records)
     activity_months: set[str]  # "YYYY-MM" with at least one themed activity
-    spot_results: Sequence[Mapping[str, Any]]  # {"date", "start", "end", "result", "reason"}
+    spot_results: Sequence[Mapping[str, Any]]  # {"date", "start", "end", "result", "reason", "appeal"}
     failed_spot_checks: int
     veto: bool
     calls: int
@@ -125,6 +125,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
                {"pass": "通过", "fail": "未开放", "excused": "免检", "unverifiable": "无法核实"}.get(
                    str(s["result"]), str(s["result"])), str(s.get("reason") or ""))
               for s in facts.spot_results]
+    table += [appeal_row(s) for s in facts.spot_results if s.get("appeal")]
     return Sheet(
         title=f"{facts.year}年度 {facts.name} 考核表",
         facts=facts_rows,
@@ -176,6 +177,19 @@ def monthly_report(station: Mapping[str, str], month: MonthRecord | None, days: 
                 "未知时长（分钟）", "异常标记"),
         rows=rows,
     )
+
+
+APPEAL_STATUS = {"pending": "待决定", "upheld": "申诉成立（不计入否决）", "rejected": "申诉驳回（维持）"}
+
+
+def appeal_row(spot: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A check's appeal as one row: the check, the station's text, the decision, and who decided when and why."""
+    appeal = spot["appeal"]
+    decided = (f"{appeal['decided_by']} {appeal['decided_at']}：{appeal['decision_reason']}"
+               if appeal.get("decided_by") else "")
+    return ("抽查申诉", f"{spot['date']} {spot.get('start', '')}-{spot.get('end', '')}",
+            f"申诉（{appeal['filed_by']}）：{appeal['text']}", APPEAL_STATUS.get(appeal["status"], appeal["status"]),
+            decided)
 
 
 FLAG_NAMES = {"equipment_off": "工作时间内设备关闭", "counts_unbalanced": "进出人数不平衡",

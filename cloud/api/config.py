@@ -1,4 +1,4 @@
-"""API policy that is local configuration, with the documents' values as defaults (see ../shared/DOMAIN.md)."""
+"""API policy that is local configuration; the defaults are the published policy's figures (noted at each field)."""
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -16,7 +16,8 @@ class ApiConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    # Annual operating subsidy per grade in CNY when the station runs normally (000, Qidong).
+    # Annual operating subsidy per grade in CNY when the station runs normally (the Qidong civil affairs bureau's
+    # operating plan for community stations, 启民发〔2021〕119号).
     subsidy_cny: dict[str, int] = Field(default_factory=lambda: {"5A": 32000, "4A": 16000, "3A": 8000, "2A": 5000})
     # No subsidy below this annual score, nor when the veto applies.
     pass_score: float = 80.0

@@ -253,7 +253,10 @@ class SpotCheckResultOut(BaseModel):
     end: str
     result: SpotResultValue = Field(description="what counts toward the veto: the bureau's decision, else the sensors'")
     sensor_result: SpotResultValue = Field(description="the sensors' verdict on the window")
-    reason: str | None = Field(description="why the sensors judged so")
+    reason_code: str | None = Field(default=None, description=(
+        "why the sensors judged so, as a stable code a client translates: open, closed, devices_off, "
+        "approved_closure, not_working_day, outside_hours, calendar_unknown (null on results judged before codes)"))
+    reason: str | None = Field(description="why the sensors judged so, in an English sentence with the details")
     checked_minutes: int
     open_minutes: int
     closed_minutes: int

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 from cloud.alerts.kinds import AlertKind
 from cloud.api.assessment import YearFacts
 from cloud.rules.records import MonthRecord
+from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import Alert, Station
 from cloud.store.onsite import SpotCheckVisit, visit_join
@@ -33,19 +35,25 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     ).tuples():
         activity[sid].add(f"{day:%Y-%m}")
     spots: dict[str, list[dict[str, object]]] = {sid: [] for sid in ids}
+    zones = {s.id: ZoneInfo(s.timezone) for s in stations}
+    appeals = {(a.plan_id, a.station_id): a for a in session.scalars(
+        select(Appeal).join(SpotCheckPlan, SpotCheckPlan.id == Appeal.plan_id)
+        .where(Appeal.station_id.in_(ids), SpotCheckPlan.local_date.between(first, last)))}
     # The result that counts: the bureau's decision on a disputed on-site check, else the sensor's.
-    for sid, plan_day, start, end, sensor, record, decided, why in session.execute(
-        select(SpotCheckResult.station_id, SpotCheckPlan.local_date, SpotCheckPlan.start, SpotCheckPlan.end,
-               SpotCheckResult.result, SpotCheckResult.record, SpotCheckVisit.decided_outcome,
+    for sid, plan_id, plan_day, start, end, sensor, record, decided, why in session.execute(
+        select(SpotCheckResult.station_id, SpotCheckPlan.id, SpotCheckPlan.local_date, SpotCheckPlan.start,
+               SpotCheckPlan.end, SpotCheckResult.result, SpotCheckResult.record, SpotCheckVisit.decided_outcome,
                SpotCheckVisit.decision_reason)
         .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
         .outerjoin(SpotCheckVisit, visit_join())
         .where(SpotCheckResult.station_id.in_(ids), SpotCheckPlan.local_date.between(first, last))
         .order_by(SpotCheckPlan.local_date)
     ).tuples():
+        appeal = appeals.get((plan_id, sid))
         spots[sid].append({"date": plan_day.isoformat(), "start": start, "end": end, "result": decided or sensor,
                            "sensor_result": sensor,
-                           "reason": f"民政局决定：{why}" if decided else record.get("reason")})
+                           "reason": f"民政局决定：{why}" if decided else record.get("reason"),
+                           "appeal": None if appeal is None else appeal_facts(appeal, zones[sid])})
     vetoes = {
         v.station_id: v for v in session.scalars(select(Veto).where(Veto.station_id.in_(ids), Veto.year == year))
     }
@@ -63,7 +71,8 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     for s in stations:
         veto = vetoes.get(s.id)
         # Failed station-days: several windows failed on one day count once, as in the veto.
-        failed = veto.failed if veto else len({r["date"] for r in spots[s.id] if r["result"] == "fail"})
+        failed = veto.failed if veto else len({r["date"] for r in spots[s.id] if r["result"] == "fail"
+                                               and not _upheld(r["appeal"])})
         total, answered = calls.get(s.id, (0, 0))
         out.append(YearFacts(
             station=s.id, name=s.name, town=s.town, grade=s.grade, year=year, months=months[s.id],
@@ -71,3 +80,16 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
             veto=bool(veto and veto.veto), calls=total, calls_answered=answered,
         ))
     return out
+
+
+def appeal_facts(appeal: Appeal, zone: ZoneInfo) -> dict[str, object]:
+    """An appeal as the sheet shows it: the station's text, and the decision with who, when (in the station's zone)
+    and why."""
+    return {"status": appeal.status, "text": appeal.text, "filed_by": appeal.filed_by,
+            "filed_at": f"{appeal.filed_at.astimezone(zone):%Y-%m-%d %H:%M}", "decided_by": appeal.decided_by,
+            "decided_at": f"{appeal.decided_at.astimezone(zone):%Y-%m-%d %H:%M}" if appeal.decided_at else None,
+            "decision_reason": appeal.decision_reason}
+
+
+def _upheld(appeal: object) -> bool:
+    return isinstance(appeal, dict) and appeal.get("status") == AppealStatus.UPHELD.value

@@ -48,7 +48,7 @@ def load_calendar_file(path: Path | None) -> Calendar:
 
 RULES_OPTION = click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path),
                             help="Rules configuration (YAML/JSON, keys of RulesConfig); default: "
-                                 "$ELDERCARE_RULES_FILE, else the documented default values.")
+                                 "$ELDERCARE_RULES_FILE, else the built-in defaults.")
 HOLIDAYS_OPTION = click.option("--holidays", "holidays_path", type=click.Path(dir_okay=False, path_type=Path),
                                help="Local holiday file, CSV date,kind,name (kind: holiday or workday), over the "
                                     "chinesecalendar package; default: $ELDERCARE_HOLIDAYS_FILE.")
@@ -92,11 +92,15 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--decisions", "decisions_path", type=FILE,
               help="The bureau's decisions on disputed on-site checks (the dashboard's decisions CSV): "
                    "station,date,start,end,outcome,reason,...; they count toward the veto instead of the sensors.")
+@click.option("--appeals", "appeals_path", type=FILE,
+              help="Appeal decisions CSV: station,date,start,end,outcome,reason (the dashboard's export); "
+                   "an upheld check does not count toward the veto.")
 @click.option("--quarters", is_flag=True, help="Also print quarter roll-ups ({\"type\": \"quarter\"}).")
 @RULES_OPTION
 @HOLIDAYS_OPTION
 def derive(stations_path: Path, events_path: Path, first: str, last: str, checks_path: Path | None,
-           exceptions_path: Path | None, decisions_path: Path | None, quarters: bool, rules_path: Path | None,
+           exceptions_path: Path | None, decisions_path: Path | None, appeals_path: Path | None, quarters: bool,
+           rules_path: Path | None,
            holidays_path: Path | None) -> None:
     """Recompute day, month, spot-check and veto verdicts from raw files, with no server (for audits).
 
@@ -104,7 +108,7 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
     """
     from cloud.derive.decisions import read_decisions, unmatched
     from cloud.derive.files import read_events, read_spot_checks
-    from cloud.derive.offline import check_stations, derive_lines, read_exceptions
+    from cloud.derive.offline import check_stations, derive_lines, read_exceptions, read_upheld_appeals
     from cloud.registry.csv_rows import decode_csv_bytes, parse_station_csv
 
     config = load_rules(rules_path)
@@ -131,6 +135,12 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
         unplanned = unmatched(decisions, checks)
         if unplanned:
             raise click.ClickException(f"{decisions_path}: {unplanned[0]}")
+    upheld: set[tuple[str, date, str, str]] = set()
+    if appeals_path is not None:
+        try:
+            upheld = read_upheld_appeals(appeals_path.read_text(encoding="utf-8-sig"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{appeals_path}: {exc}") from None
     zones = {r.id: ZoneInfo(r.schedule.timezone) for r in records}
     with events_path.open(encoding="utf-8", errors="replace") as lines:
         events = read_events(lines, zones, ZoneInfo("Asia/Shanghai"),
@@ -143,7 +153,8 @@ def derive(stations_path: Path, events_path: Path, first: str, last: str, checks
                    f"ignored: {', '.join(unknown_stations[:10])}", err=True)
     out = sys.stdout
     for line in derive_lines(records, events, start, end, config, checks=checks, exceptions=exceptions,
-                             decisions=decisions, quarters=quarters, calendar=calendar, until=time.time()):
+                             decisions=decisions, upheld=upheld, quarters=quarters, calendar=calendar,
+                             until=time.time()):
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
     click.echo(f"derive: {events.lines} event lines, {len(events.problems)} bad, {events.duplicates} duplicate, "
                f"{len(records)} stations, {start}..{end}", err=True)

@@ -1,6 +1,6 @@
 """`cloud derive` without its CLI: station records and decoded events in, JSON-able lines out; the worker's rules."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -27,13 +27,15 @@ def derive_lines(
     checks: Sequence[SpotCheck] = (),
     exceptions: Mapping[str, Mapping[date, str]] | None = None,
     decisions: Mapping[Key, Decision] | None = None,
+    upheld: Collection[tuple[str, date, str, str]] = (),
     quarters: bool = False,
     calendar: Calendar = PACKAGE,
     until: float | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Day lines, then month (and quarter) lines per station; then spot-check and veto lines. `until`: the time
     the data runs to (now), so the rest of today is not taken for equipment switched off. `decisions`: the bureau's
-    decisions on disputed on-site checks, which count toward the veto instead of the sensor result."""
+    decisions on disputed on-site checks, which count toward the veto instead of the sensor result. `upheld`: the
+    checks (station, date, start, end) whose appeal was upheld: printed, but not counted toward the veto."""
     exceptions = exceptions or {}
     results: dict[str, dict[date, DayResult]] = {}
     for station in stations:
@@ -76,7 +78,8 @@ def derive_lines(
             start, end = f"{check.start:%H:%M}", f"{check.end:%H:%M}"
             spot = apply(spot_line(station_id, check.day, start, end, judgement),
                          (decisions or {}).get((station_id, check.day, start, end)))
-            judged.append((station_id, check.day, SpotResult(spot["result"])))
+            if (station_id, check.day, start, end) not in upheld:
+                judged.append((station_id, check.day, SpotResult(spot["result"])))
             yield spot
     for status in vetoes(judged, config):
         yield veto_line(status)
@@ -104,4 +107,31 @@ def read_exceptions(text: str) -> dict[str, dict[date, str]]:
         except ValueError as exc:
             raise ValueError(f"exceptions CSV line {reader.line_num}: {exc}") from None
         out.setdefault((row.get("station") or "").strip(), {})[day] = (row.get("reason") or "").strip() or "approved"
+    return out
+
+
+APPEAL_COLUMNS = ["station", "date", "start", "end", "outcome", "reason"]
+
+
+def read_upheld_appeals(text: str) -> set[tuple[str, date, str, str]]:
+    """The appeal decisions CSV `station,date,start,end,outcome,reason` (the dashboard's export): the checks whose
+    appeal was upheld. Rejected and pending rows are read past. Raises ValueError naming the line."""
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    if [n.strip().lower() for n in reader.fieldnames or []][:5] != APPEAL_COLUMNS[:5]:
+        raise ValueError(f"appeals CSV line 1: header must be {','.join(APPEAL_COLUMNS)}")
+    out: set[tuple[str, date, str, str]] = set()
+    for row in reader:
+        cells = {k: (row.get(k) or "").strip() for k in APPEAL_COLUMNS}
+        if cells["outcome"] not in ("upheld", "rejected", "pending"):
+            raise ValueError(f"appeals CSV line {reader.line_num}: outcome {cells['outcome']!r} "
+                             "(expected upheld, rejected or pending)")
+        try:
+            day = date.fromisoformat(cells["date"])
+        except ValueError as exc:
+            raise ValueError(f"appeals CSV line {reader.line_num}: {exc}") from None
+        if cells["outcome"] == "upheld":
+            out.add((cells["station"], day, cells["start"], cells["end"]))
     return out

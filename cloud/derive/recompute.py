@@ -22,8 +22,9 @@ from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
 from cloud.rules.observations import Obs
 from cloud.rules.records import DayRecord, day_record
-from cloud.rules.spotcheck import SpotResult, judge, vetoes
+from cloud.rules.spotcheck import SpotResult, VetoStatus, judge, vetoes
 from cloud.rules.station import derive_days
+from cloud.store.admin import counts_toward_veto
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import Alert, Event, Station
@@ -214,9 +215,11 @@ def store_veto(session: Session, station: str, years: Iterable[int], config: Rul
             .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
             .outerjoin(SpotCheckVisit, visit_join())
             .where(SpotCheckResult.station_id == station, SpotCheckPlan.local_date >= date(year, 1, 1),
-                   SpotCheckPlan.local_date <= date(year, 12, 31))
+                   SpotCheckPlan.local_date <= date(year, 12, 31), counts_toward_veto())
         ).all()
         statuses = vetoes([(station, d, SpotResult(r)) for d, r in rows], config)
+        if not statuses and session.get(Veto, (station, year)) is not None:
+            statuses = [VetoStatus(station, year, 0, False, ())]  # every check of the year taken out by appeals
         for status in statuses:
             line = veto_line(status)
             upsert(session, Veto.__table__, [{"station_id": station, "year": year,  # type: ignore[arg-type]

@@ -48,6 +48,7 @@ def spot_line(station: str, day: date, start: str, end: str, judgement: SpotJudg
         "start": start,
         "end": end,
         "result": judgement.result.value,
+        "reason_code": judgement.code.value,
         "reason": judgement.reason,
         "checked_minutes": judgement.checked_minutes,
         "open_minutes": judgement.open_minutes,

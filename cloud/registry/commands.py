@@ -6,6 +6,7 @@ import click
 
 from cloud.registry.sources import read_sources
 from cloud.registry.store import upsert_stations
+from cloud.store.admin import command_line_actor
 from cloud.store.options import data_dir_option, database_url, open_store
 
 
@@ -28,7 +29,7 @@ def import_(files: tuple[Path, ...], data_dir: Path | None) -> None:
         click.echo(problem, err=True)
     engine = open_store(database_url(data_dir))
     try:
-        counts = upsert_stations(engine, records)
+        counts = upsert_stations(engine, records, actor=command_line_actor())
     finally:
         engine.dispose()
     click.echo(f"stations: {counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged")

@@ -1,12 +1,16 @@
 """Write station records into the registry: insert new ones, update changed ones, never duplicate."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from cloud.registry.csv_rows import StationRecord
+from cloud.store.admin import AuditEntry
 from cloud.store.db import make_session_factory
-from cloud.store.models import Station
+from cloud.store.models import Station, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,20 +29,55 @@ def _values(record: StationRecord) -> dict[str, object]:
     }
 
 
-def upsert_stations(engine: Engine, records: list[StationRecord]) -> ImportCounts:
-    """Insert or update every record in one transaction (re-importing a file changes nothing twice)."""
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One station added or updated: its values before (None when added) and after."""
+
+    station: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+
+def upsert_records(session: Session, records: list[StationRecord]) -> tuple[ImportCounts, list[Change]]:
+    """Insert or update every record in the caller's transaction; returns the counts and what changed."""
     added = updated = unchanged = 0
+    changes: list[Change] = []
+    for record in records:
+        values = _values(record)
+        station = session.get(Station, record.id)
+        if station is None:
+            session.add(Station(id=record.id, **values))
+            added += 1
+            changes.append(Change(record.id, None, values))
+        elif any(getattr(station, key) != value for key, value in values.items()):
+            before = {key: getattr(station, key) for key in values}
+            for key, value in values.items():
+                setattr(station, key, value)
+            updated += 1
+            changes.append(Change(record.id, before, values))
+        else:
+            unchanged += 1
+    session.flush()
+    return ImportCounts(added, updated, unchanged), changes
+
+
+def audit_changes(session: Session, changes: list[Change], actor: tuple[str, str], action: str,
+                  now: datetime) -> None:
+    """One audit entry per station changed, with only the fields that changed before and after."""
+    for change in changes:
+        before = change.before
+        keys = [k for k in change.after if before is None or before.get(k) != change.after[k]]
+        session.add(AuditEntry(at=now, actor=actor[0], actor_role=actor[1], action=action, target_kind="station",
+                               target=change.station, before=None if before is None else {k: before[k] for k in keys},
+                               after={k: change.after[k] for k in keys}))
+
+
+def upsert_stations(engine: Engine, records: list[StationRecord], *,
+                    actor: tuple[str, str] | None = None) -> ImportCounts:
+    """Insert or update every record in one transaction (re-importing a file changes nothing twice); with `actor`
+    (name, role), each change is kept in the audit log."""
     with make_session_factory(engine).begin() as session:
-        for record in records:
-            values = _values(record)
-            station = session.get(Station, record.id)
-            if station is None:
-                session.add(Station(id=record.id, **values))
-                added += 1
-            elif any(getattr(station, key) != value for key, value in values.items()):
-                for key, value in values.items():
-                    setattr(station, key, value)
-                updated += 1
-            else:
-                unchanged += 1
-    return ImportCounts(added, updated, unchanged)
+        counts, changes = upsert_records(session, records)
+        if actor is not None:
+            audit_changes(session, changes, actor, "station.import", utcnow())
+    return counts

@@ -30,7 +30,8 @@ class RulesConfig(BaseModel):
     # A door open at the start of a day is carried over from at most this far back.
     door_lookback_hours: float = Field(default=24, ge=0)
 
-    # Monthly elders served by grade (000, Qidong); 5A is not stated in the policy.
+    # Monthly elders served by grade (the Qidong civil affairs bureau's operating plan for community stations,
+    # 启民发〔2021〕119号); 5A is not stated there, so it takes 4A's figure.
     grade_thresholds: dict[str, int] = Field(default_factory=lambda: {"2A": 50, "3A": 100, "4A": 300, "5A": 300})
     # Whether anonymous visitors (faces not enrolled, role `unknown`) count toward the monthly threshold.
     count_anonymous_visitors: bool = False

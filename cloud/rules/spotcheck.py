@@ -19,10 +19,23 @@ class SpotResult(StrEnum):
     UNVERIFIABLE = "unverifiable"  # devices offline: neither open nor closed can be shown
 
 
+class SpotReason(StrEnum):
+    """Why a window got its result: a stable code the dashboard translates (the sentence beside it may be reworded)."""
+
+    OPEN = "open"  # open during the check
+    CLOSED = "closed"  # a closed stretch longer than the grace touches the window
+    DEVICES_OFF = "devices_off"  # a stretch that long neither shown open nor closed: an on-site check is needed
+    APPROVED_CLOSURE = "approved_closure"
+    NOT_WORKING_DAY = "not_working_day"
+    OUTSIDE_HOURS = "outside_hours"  # the window misses the station's working hours
+    CALENDAR_UNKNOWN = "calendar_unknown"  # the year's holidays are not known, so the day cannot be judged
+
+
 @dataclass(frozen=True, slots=True)
 class SpotJudgement:
     result: SpotResult
-    reason: str
+    code: SpotReason
+    reason: str  # the same in an English sentence, with the details (the closure's reason, the grace)
     checked_minutes: int
     open_minutes: int
     closed_minutes: int
@@ -55,12 +68,16 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
         return round(seconds / 60)
 
     if day.plan.working is None:
-        return SpotJudgement(SpotResult.UNVERIFIABLE, day.plan.national.name or "calendar unknown", 0, 0, 0, 0)
+        return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.CALENDAR_UNKNOWN,
+                             day.plan.national.name or "calendar unknown", 0, 0, 0, 0)
     if day.plan.excused is not None:
-        return SpotJudgement(SpotResult.EXCUSED, f"approved closure: {day.plan.excused}", minutes(checked_s), 0, 0, 0)
+        return SpotJudgement(SpotResult.EXCUSED, SpotReason.APPROVED_CLOSURE,
+                             f"approved closure: {day.plan.excused}", minutes(checked_s), 0, 0, 0)
     if checked_s == 0:
-        why = "not a working day" if not day.plan.working else "window outside the station's working hours"
-        return SpotJudgement(SpotResult.EXCUSED, why, 0, 0, 0, 0)
+        if not day.plan.working:
+            return SpotJudgement(SpotResult.EXCUSED, SpotReason.NOT_WORKING_DAY, "not a working day", 0, 0, 0, 0)
+        return SpotJudgement(SpotResult.EXCUSED, SpotReason.OUTSIDE_HOURS, "window outside the station's working hours",
+                             0, 0, 0, 0)
     known_s = total(intersect(day.timeline.known, checked))
     open_s = total(intersect(day.timeline.open, checked))
     unknown_s = checked_s - known_s
@@ -73,12 +90,13 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
         return [r for r in runs if r[1] - r[0] > grace and intersect([r], checked)]
 
     if failing := touching(closed):
-        return SpotJudgement(SpotResult.FAIL, "closed during working hours (a stretch longer than "
+        return SpotJudgement(SpotResult.FAIL, SpotReason.CLOSED, "closed during working hours (a stretch longer than "
                              f"{config.spot_check_grace_minutes:g} min)", *counts, tuple(hhmm(failing, zone)))
     if doubtful := touching(not_open):
-        return SpotJudgement(SpotResult.UNVERIFIABLE, "devices off during the check: open cannot be shown, "
-                             "an on-site check is needed", *counts, tuple(hhmm(doubtful, zone)))
-    return SpotJudgement(SpotResult.PASS, "open during the check", *counts)
+        return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.DEVICES_OFF,
+                             "devices off during the check: open cannot be shown, an on-site check is needed", *counts,
+                             tuple(hhmm(doubtful, zone)))
+    return SpotJudgement(SpotResult.PASS, SpotReason.OPEN, "open during the check", *counts)
 
 
 def draw(station_ids: Iterable[str], sample: int, seed: int) -> list[str]:

@@ -3,10 +3,11 @@
 
 const MENUS = {
   bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["onsite", "现场抽查"],
-    ["closures", "停业申请"], ["assessment", "年度考核"], ["calendar", "节假日"]],
+    ["closures", "停业申请"], ["assessment", "年度考核"], ["calendar", "节假日"], ["appeals", "申诉"], ["registry", "站点管理"],
+    ["users", "用户"], ["audit", "操作日志"]],
   town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["onsite", "现场抽查"],
-    ["closures", "停业申请"], ["assessment", "年度考核"]],
-  station: [["station", "本站"], ["alerts", "告警"], ["closures", "停业申请"]],
+    ["closures", "停业申请"], ["assessment", "年度考核"], ["appeals", "申诉"], ["users", "用户"]],
+  station: [["station", "本站"], ["alerts", "告警"], ["closures", "停业申请"], ["appeals", "申诉"]],
   dispatch: [["alerts", "紧急呼叫"]],
 };
 const ROLE_NAMES = { bureau: "民政局管理员", town: "镇（街道）", station: "站点工作人员", dispatch: "调度中心" };

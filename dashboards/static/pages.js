@@ -18,12 +18,11 @@ const FLAG_NAMES = {
 };
 const UNCONFIRMED = "无法确认";
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
-// The rules explain themselves in English; the common reasons, in the dashboard's language.
+// Why a spot check got its result, by the reason code the API gives (the English sentence beside it is only a fallback).
 const REASONS = {
-  "open during the check": "检查时段内开放", "closed during working hours": "工作时间内未开放",
-  "devices offline during the check": "检查时段内设备离线，无法核实", "not a working day": "非工作日",
-  "devices off during the check: open cannot be shown, an on-site check is needed": "检查时段内设备关闭，无法确认开放，需现场核查",
-  "window outside the station's working hours": "检查时段不在站点工作时间内",
+  open: "检查时段内开放", closed: "工作时间内未开放", devices_off: "检查时段内设备关闭，无法确认开放，需现场核查",
+  approved_closure: "已批准停业", not_working_day: "非工作日", outside_hours: "检查时段不在站点工作时间内",
+  calendar_unknown: "缺少该年节假日安排，无法判定",
 };
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
 const COLORS = {
@@ -327,7 +326,7 @@ Pages["spot-checks"] = async (main) => {
     card(`抽查结果 · ${year}`, "span-8", table(["日期", "站点", "结果", "说明"], results.map((r) => el("tr", {},
       el("td", {}, r.date), el("td", {}, r.station_name || r.station),
       el("td", {}, RESULT_NAMES[r.result] || r.result, r.review === "decided" ? "（民政局裁定）" : r.review === "disputed" ? "（现场记录不一致，待裁定）" : ""),
-      el("td", {}, REASONS[r.reason] || r.reason || ""))))),
+      el("td", {}, REASONS[r.reason_code] || r.reason || ""))))),
     card(`一票否决 · ${year}`, "span-4", table(["站点", "未开放次数", "否决"], vetoes.map((v) => el("tr", {},
       el("td", {}, v.station_name || v.station), el("td", {}, v.failed), el("td", {}, v.veto ? badge("state-closed", "否决") : "—"))),
       { "data-testid": "vetoes" }))));

@@ -1,7 +1,6 @@
 """Fixtures: the derive tests' migrated store (SQLite and PostgreSQL) and a subscriber on a real Mosquitto."""
 
 import threading
-import time
 from collections.abc import Iterator
 
 import paho.mqtt.client as paho
@@ -10,6 +9,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.derive.conftest import store
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 __all__ = ["store"]
 
@@ -22,13 +22,11 @@ class Commands:
         self.lock = threading.Lock()
 
     def wait(self, count: int, timeout: float = 10.0) -> list[tuple[str, bytes]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def enough() -> list[tuple[str, bytes]] | None:
             with self.lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} command(s), got {self.received}")
+                return list(self.received) if len(self.received) >= count else None
+
+        return poll(enough, timeout, lambda: f"expected {count} command(s), got {self.received}", interval=0.02)
 
 
 @pytest.fixture

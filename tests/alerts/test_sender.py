@@ -19,9 +19,9 @@ from cloud.store.models import Alert
 from station_protocol import CallAck, decode
 from tests.alerts.conftest import Commands
 from tests.derive.conftest import feed
-from tests.ingest.conftest import wait_until
 from tests.localservices import Mosquitto, free_port
 from tests.rules.scenario import StationDay
+from tests.wait import poll
 
 MONDAY = date(2026, 10, 12)
 PRESSED = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -58,7 +58,7 @@ def test_the_sender_process_delivers_acknowledgements_with_no_worker_running(
         # A call acknowledged while the sender runs goes out on its next look at the queue.
         press_and_acknowledge(store, "c-2", "dispatch-3")
         assert [decode(t, p).message.call for t, p in commands.wait(2, timeout=60)] == ["c-1", "c-2"]  # type: ignore[union-attr]
-        wait_until(lambda: all(c.published_at is not None for c in queue(store)), timeout=30, what="sent marks")
+        poll(lambda: all(c.published_at is not None for c in queue(store)), timeout=30, what="sent marks")
         assert [(c.name, c.attempts, c.last_error) for c in queue(store)] == [("call-ack", 1, None)] * 2
     finally:
         process.send_signal(signal.SIGTERM)

@@ -39,3 +39,28 @@ def test_api_on_postgresql(pg_client: TestClient) -> None:
     call = dispatch.get(f"{V1}/alerts").json()[0]
     assert dispatch.post(f"{V1}/alerts/{call['id']}/acknowledge").json()["status"] == "acknowledged"
     assert assert_never_500(use(pg_client, "admin")) > 300
+
+
+def test_admin_and_appeals_on_postgresql(pg_client: TestClient) -> None:
+    admin = use(pg_client, "admin")
+    made = admin.post(f"{V1}/users", json={"name": "staff-hl2", "role": "station", "station": "hl-02",
+                                           "password": "a-long-password"})
+    assert made.status_code == 201, made.text
+    station = {"station_id": "hl-03", "name": "汇龙三站", "town": "汇龙镇", "grade": "3A", "weekdays": "1-5",
+               "hours": "08:30-11:30"}
+    assert admin.post(f"{V1}/registry/stations", json=station).status_code == 201
+    assert admin.put(f"{V1}/registry/stations/hl-03", json={**station, "grade": "4A"}).json()["grade"] == "4A"
+    staff = pg_client
+    staff.headers["Authorization"] = f"Bearer {token_for(pg_client, 'staff-hl2', 'a-long-password')}"
+    plan = staff.get(f"{V1}/appeals/checks").json()[0]["plan_id"]
+    appeal = staff.post(f"{V1}/appeals", json={"plan_id": plan, "text": "停电"}).json()
+    assert staff.post(f"{V1}/appeals", json={"plan_id": plan, "text": "再来"}).status_code == 409
+    town = use(pg_client, "town-hl")
+    assert town.post(f"{V1}/appeals/{appeal['id']}/decide",
+                     json={"outcome": "upheld", "reason": "属实"}).json()["status"] == "upheld"
+    vetoes = {v["station"]: v["failed"] for v in town.get(f"{V1}/spot-checks/vetoes?year=2026").json()}
+    assert vetoes["hl-02"] == 0
+    log = use(pg_client, "admin").get(f"{V1}/audit").json()
+    assert [e["action"] for e in reversed(log)] == ["user.add", "station.add", "station.edit", "appeal.file",
+                                                    "appeal.decide"]
+    assert log[2]["after"] == {"grade": "4A"}

@@ -59,6 +59,7 @@ def test_plans_are_hidden_from_stations_and_scoped_for_towns(fleet_as: Callable[
     assert town[0]["start"] == "09:00" and town[0]["checked_minutes"] == 60
     every = fleet_as("admin").get(f"{V1}/spot-checks/results?result=fail").json()
     assert [(r["station"], r["reason"].split(" (")[0]) for r in every] == [("hl-02", "closed during working hours")]
+    assert [r["reason_code"] for r in every] == ["closed"]  # the stable code a client translates
     vetoes = {v["station"]: v for v in fleet_as("town-hl").get(f"{V1}/spot-checks/vetoes?year=2026").json()}
     assert set(vetoes) == {"hl-01", "hl-02"}
     assert (vetoes["hl-02"]["failed"], vetoes["hl-02"]["veto"], vetoes["hl-02"]["failed_dates"]) == (

@@ -40,9 +40,10 @@ def test_users_add_refuses_bad_combinations_in_one_line(tmp_path: Path) -> None:
     # In process (the subprocess test above covers the root's one-line error formatting).
     runner = CliRunner()
     cases = [
-        (["users", "add", "a", "--role", "town"], "a town officer needs at least one --town"),
-        (["users", "add", "a", "--role", "station"], "station staff need --station"),
-        (["users", "add", "a", "--role", "bureau", "--station", "x"], "--station is only for --role station"),
+        (["users", "add", "a", "--role", "town"], "a town officer needs at least one town (--town)"),
+        (["users", "add", "a", "--role", "station"], "station staff need a station (--station)"),
+        (["users", "add", "a", "--role", "bureau", "--station", "x"],
+         "a station (--station) is only for the station role (--role station)"),
         (["users", "add", "a", "--role", "bureau"], "at least 8 characters"),
     ]
     for args, message in cases:

@@ -52,6 +52,7 @@ def login(browser: Browser, base_url: str, name: str, *, width: int = 1920, heig
                                   locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
     page.set_default_timeout(20_000)
+    page.clock.set_fixed_time(fleet.NOW)  # the browser's "today" agrees with the server's injected clock
     page.goto(base_url + "/")
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", PASSWORD)

@@ -10,9 +10,10 @@ from playwright.sync_api import Browser, Route, expect
 from tests.dashboard.conftest import login, shot
 
 NAV = {
-    "admin": ["总览", "站点", "告警", "抽查", "现场抽查", "停业申请", "年度考核", "节假日"],
-    "town-hl": ["总览", "站点", "告警", "抽查", "现场抽查", "停业申请", "年度考核"],
-    "staff-hl1": ["本站", "告警", "停业申请"],
+    "admin": ["总览", "站点", "告警", "抽查", "现场抽查", "停业申请", "年度考核", "节假日", "申诉", "站点管理", "用户",
+              "操作日志"],
+    "town-hl": ["总览", "站点", "告警", "抽查", "现场抽查", "停业申请", "年度考核", "申诉", "用户"],
+    "staff-hl1": ["本站", "告警", "停业申请", "申诉"],
     "dispatch": ["紧急呼叫"],
 }
 
@@ -36,6 +37,8 @@ def test_bureau_overview_spot_checks_and_assessment_excel(browser: Browser, base
     expect(page.get_by_test_id("plans").locator("tbody tr")).to_have_count(2)
     expect(page.get_by_test_id("plans").locator("tbody tr").first).to_contain_text("按镇（街道）：南阳镇")
     expect(page.get_by_test_id("vetoes")).to_contain_text("汇龙二站")
+    # The failed check's reason, translated from its code (the year shown is the injected clock's, 2026).
+    expect(page.locator("tr", has_text="汇龙二站").filter(has_text="未开放").first).to_contain_text("工作时间内未开放")
     shot(page, "bureau-spot-checks")
 
     page.goto(base_url + "/#/assessment?year=2026")

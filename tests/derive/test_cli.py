@@ -186,6 +186,27 @@ def test_veto_counts_failed_station_days_whatever_the_windows(audit_files: Audit
     assert (veto["failed"], veto["veto"], veto["failed_dates"]) == (2, False, ["2026-10-13", "2026-10-14"])
 
 
+def test_upheld_appeals_leave_their_checks_out_of_the_veto(audit_files: AuditFiles, tmp_path: Path) -> None:
+    # qd-a fails all three windows of the 14th and the long one of the 13th (see the test above). The appeals file
+    # is the dashboard's export: the 13th upheld, one window of the 14th upheld, another rejected.
+    audit_files.checks.write_text(
+        "date,start,end,station\n2026-10-14,09:00,10:00,qd-a\n2026-10-14,10:00,11:00,qd-a\n"
+        "2026-10-14,14:00,15:00,qd-a\n2026-10-13,08:30,11:30,qd-a\n", encoding="utf-8")
+    appeals = tmp_path / "appeals.csv"
+    appeals.write_text("station,date,start,end,outcome,reason\nqd-a,2026-10-13,08:30,11:30,upheld,停电\n"
+                       "qd-a,2026-10-14,09:00,10:00,upheld,停电\nqd-a,2026-10-14,10:00,11:00,rejected,无证明\n",
+                       encoding="utf-8")
+    lines, _ = run(audit_files, "--spot-checks", str(audit_files.checks), "--appeals", str(appeals))
+    assert [c["result"] for c in lines if c["type"] == "spot_check"] == ["fail"] * 4  # results are kept
+    veto = by(lines, "veto")[("qd-a", "2026")]
+    assert (veto["failed"], veto["failed_dates"]) == (1, ["2026-10-14"])  # the 14th still failed twice more
+    appeals.write_text("station,date,start,end,outcome,reason\nqd-a,2026-10-13,08:30,11:30,granted,x\n")
+    args = ["cloud", "derive", "--stations", str(audit_files.stations), "--events", str(audit_files.events),
+            "--from", "2026-10-01", "--to", "2026-10-16", "--appeals", str(appeals)]
+    done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 1 and "appeals CSV line 2: outcome 'granted'" in done.output
+
+
 def test_the_bureaus_decisions_count_toward_the_veto(audit_files: AuditFiles, tmp_path: Path) -> None:
     """The decisions file the dashboard exports: a disputed check counts as the bureau decided it, the line keeps
     what the sensors said, and a file that does not fit the checks is one clear error."""

@@ -16,6 +16,7 @@ from edge.agent import Agent
 from firmware_config.station import StationConfig
 from station_protocol import Decoded, decode
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 
 @dataclass
@@ -38,16 +39,16 @@ class Subscriber:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 10.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def matched() -> list[Received] | None:
             with self.lock:
                 snapshot = list(self.messages)
-            if predicate(snapshot):
-                return snapshot
-            time.sleep(0.02)
-        with self.lock:
-            shown = [(m.topic, m.payload[:120]) for m in self.messages[-10:]]
-        raise AssertionError(f"timed out; last messages: {shown}")
+            return snapshot if predicate(snapshot) else None
+
+        def shown() -> str:
+            with self.lock:
+                return f"last messages: {[(m.topic, m.payload[:120]) for m in self.messages[-10:]]}"
+
+        return poll(matched, timeout, shown, interval=0.02)
 
     def of_kind(self, kind: str, device: str | None = None) -> list[Any]:
         """Decoded messages of one type (typed loosely: tests read the fields of the type they asked for)."""

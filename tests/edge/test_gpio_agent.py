@@ -12,6 +12,7 @@ from simulators.gpio import SimButton, SimDoor
 from station_protocol import Call, Door
 from tests.edge.conftest import AgentThread, Subscriber, station_config
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 
 def door_states(sub: Subscriber, device: str = "door-1") -> list[str]:
@@ -73,15 +74,16 @@ def test_button_press_cancel_and_ack(mosquitto: Mosquitto, subscriber: Subscribe
         # The cloud acknowledges: the LED goes steady and the buzzer beeps.
         ack = {"v": 1, "call": press.call, "by": "dispatch-003", "ts": datetime.now(UTC).isoformat()}
         subscriber.publish("eldercare/v1/qd-test-01/cmd/call-ack", json.dumps(ack).encode())
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not (led.state and mock_pins.pin(24).state):
-            time.sleep(0.01)
-        assert mock_pins.pin(24).state, "the buzzer did not beep"
-        samples = []
-        for _ in range(20):  # steady, not blinking
-            samples.append(led.state)
-            time.sleep(0.02)
-        assert all(samples)
+        poll(lambda: led.state and mock_pins.pin(24).state, 5, "the LED lit and the buzzer beeping", interval=0.01)
+        # Steady, not blinking: sampled until the signal ends (ack_signal_s), the LED never went dark before that.
+        samples: list[bool] = []
+
+        def signal_ended() -> bool:
+            samples.append(bool(led.state))
+            return not samples[-1]
+
+        poll(signal_ended, 10, "the acknowledgement signal to end", interval=0.02)
+        assert len(samples) > 20 and all(samples[:-1])
         # An ack for a call this button never made, and a malformed command, change nothing and crash nothing.
         subscriber.publish("eldercare/v1/qd-test-01/cmd/call-ack", b'{"v": 1, "call": "x"}')
 
@@ -103,9 +105,8 @@ def test_events_held_until_the_clock_is_synced(mosquitto: Mosquitto, subscriber:
     with AgentThread(agent):
         subscriber.wait_for(lambda m: any(x.topic.endswith("agent/heartbeat") for x in m))
         door.close()
-        time.sleep(0.5)
+        poll(lambda: agent.outbox.held_count() == 2, 10, "the door's two events held")
         assert door_states(subscriber) == []  # held, not sent with an untrusted time
-        assert agent.outbox.held_count() == 2
         kernel[0] = KernelClock(synced=True, offset_ms=1.5)
         subscriber.wait_for(lambda _m: door_states(subscriber) == ["open", "closed"])
     events = subscriber.of_kind("door", "door-1")

@@ -4,6 +4,8 @@ Every event arrives, duplicates carry the same id, per-device order holds, and t
 simulated counters really counted.
 """
 
+import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -21,6 +23,7 @@ from simulators.modbus_counter import ModbusCounterSim, SimCounter
 from station_protocol import Flow, Health, Heartbeat, Status
 from tests.edge.conftest import Received, Subscriber, subscribe
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 UNITS = (1, 2, 3)
 
@@ -57,11 +60,20 @@ def distinct(subscriber: Subscriber) -> set[tuple[str, int]]:
     return out
 
 
-def wait(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.005)
+def agent_said(subscriber: Subscriber) -> list[Any]:
+    with subscriber.lock:
+        return [m.decoded().message for m in subscriber.messages if "/agent/" in m.topic]
+
+
+def statuses(subscriber: Subscriber) -> list[bool]:
+    return [m.online for m in agent_said(subscriber) if isinstance(m, Status)]
+
+
+def counted_in(outbox: Path) -> dict[str, int]:
+    """The counter total of each device's latest reading stored in the outbox (the broker is down: all are there)."""
+    with sqlite3.connect(outbox, timeout=5) as db:
+        rows = db.execute("SELECT device, payload FROM outbox WHERE kind = 'flow' ORDER BY id").fetchall()
+    return {device: json.loads(payload)["counter_in"] for device, payload in rows}
 
 
 def test_outage_with_kill_9(mosquitto: Mosquitto, tmp_path: Path) -> None:
@@ -92,14 +104,16 @@ def test_outage_with_kill_9(mosquitto: Mosquitto, tmp_path: Path) -> None:
         mosquitto.stop()
         agent = start_agent(config, log)
         try:
-            wait(lambda: stored(outbox) >= 500, 60, "500 events in the outbox")
+            poll(lambda: stored(outbox) >= 500, 60, "500 events in the outbox")
             agent.send_signal(signal.SIGKILL)  # mid-generation
             agent.wait()
             agent = start_agent(config, log)
-            wait(lambda: stored(outbox) >= 1000, 60, "1000 events in the outbox")
+            poll(lambda: stored(outbox) >= 1000, 60, "1000 events in the outbox")
             stop.set()
             walker.join()
-            time.sleep(0.3)  # the last people counted are read and stored
+            # The last people counted are read and stored.
+            poll(lambda: counted_in(outbox) == {f"flow-{u}": c.people_in for u, c in zip(UNITS, counters, strict=True)},
+                 30, "the counters' final totals stored")
             agent.send_signal(signal.SIGKILL)  # the subscriber must be listening before any agent can connect
             agent.wait()
             generated = stored(outbox)
@@ -107,26 +121,31 @@ def test_outage_with_kill_9(mosquitto: Mosquitto, tmp_path: Path) -> None:
             mosquitto.start()
             subscriber: Subscriber = subscribe(mosquitto, "eldercare/v1/qd-outage-01/#")
             agent = start_agent(config, log)
-            wait(lambda: len(subscriber.messages) >= 50, 30, "the backlog starting to arrive")
+            poll(lambda: len(subscriber.messages) >= 50, 30, "the backlog starting to arrive")
             os.kill(agent.pid, signal.SIGKILL)  # mid-drain: unacknowledged events will be sent again
             agent.wait()
             agent = start_agent(config, log)
-            wait(lambda: len(distinct(subscriber)) >= generated, 60, "every event")
-            time.sleep(0.5)
+            poll(lambda: len(distinct(subscriber)) >= generated, 60, "every event")
+            # What the agent said of itself: online, the last will after the kill, online again, and a heartbeat
+            # owing to the backlog it still had to send.
+            poll(lambda: statuses(subscriber)[:3] == [True, False, True] and any(
+                isinstance(m, Heartbeat) and m.outbox > 0 for m in agent_said(subscriber)), 30, "the agent's status")
         finally:
             stop.set()
             agent.send_signal(signal.SIGTERM)
             try:
                 agent.wait(15)
             except subprocess.TimeoutExpired:
-                agent.send_signal(signal.SIGUSR1)  # stacks into the log
-                time.sleep(1)
+                before = log.read_text(errors="replace").count("Thread 0x")
+                agent.send_signal(signal.SIGUSR1)  # stacks into the log (faulthandler)
+                with contextlib.suppress(AssertionError):  # a diagnosis, not the failure being reported
+                    poll(lambda: log.read_text(errors="replace").count("Thread 0x") > before, 5, "the stacks")
                 agent.kill()
                 raise AssertionError("agent ignored SIGTERM:\n" + log.read_text()[-6000:]) from None
 
     # The kill -9 left the broker to publish the last will; each (re)connect said online and sent a heartbeat with
     # the backlog it still had to send.
-    agent_messages = [m.decoded().message for m in subscriber.messages if "/agent/" in m.topic]
+    agent_messages = agent_said(subscriber)
     assert [m.online for m in agent_messages if isinstance(m, Status)][:3] == [True, False, True]  # will after kill
     assert any(isinstance(m, Heartbeat) and m.outbox > 0 for m in agent_messages)
 

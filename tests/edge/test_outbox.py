@@ -1,7 +1,6 @@
 """The outbox on a real SQLite file: order, seq across restarts, the bound policy, held events, validation."""
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,16 +67,18 @@ def test_invalid_reading_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
 def test_held_events_are_restamped_by_monotonic_time(tmp_path: Path) -> None:
     wrong = datetime(2019, 3, 1, tzinfo=UTC)  # a Pi without RTC right after boot
     clock = [wrong.timestamp()]
-    box = Outbox(tmp_path / "o.db", "qd-a", wall=lambda: clock[0])
+    mono = [812.5]  # seconds since boot
+    box = Outbox(tmp_path / "o.db", "qd-a", wall=lambda: clock[0], monotonic=lambda: mono[0])
     box.put(Reading(device="door-1", kind=Kind.DOOR, ts=wrong, fields={"state": "open"}), held=True)
     assert box.batch(10) == []
-    time.sleep(0.2)
-    clock[0] = time.time()  # NTP synced
+    mono[0] += 0.2
+    synced = datetime(2026, 10, 12, 1, 30, tzinfo=UTC)
+    clock[0] = synced.timestamp()  # NTP synced
     assert box.release_held() == 1
     (row,) = box.batch(10)
     ts = datetime.fromisoformat(json.loads(row.payload)["ts"])
-    # The event happened ~0.2 s ago by the monotonic clock; its timestamp now says so.
-    assert 0.15 < (datetime.now(UTC) - ts).total_seconds() < 2
+    # The event happened 0.2 s ago by the monotonic clock; its timestamp now says so.
+    assert abs((synced - ts).total_seconds() - 0.2) < 0.001
     assert decode(row.topic, row.payload).clock_fault is None
 
 

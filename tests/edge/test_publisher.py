@@ -14,6 +14,7 @@ from firmware_config.station import MqttConfig
 from station_protocol import Kind, decode
 from tests.edge.conftest import Subscriber
 from tests.localservices import Mosquitto
+from tests.wait import poll_async
 
 BACKLOG = 6000
 
@@ -28,13 +29,11 @@ def test_urgent_call_overtakes_the_backlog(mosquitto: Mosquitto, subscriber: Sub
     async def main() -> None:
         publisher = Publisher("qd-pub-01", config, box, window=64)
         task = asyncio.create_task(publisher.run())
-        while publisher.published < 200:  # noqa: ASYNC110 - the drain is under way
-            await asyncio.sleep(0.001)
+        await poll_async(lambda: publisher.published >= 200, 60, "the drain under way", interval=0.001)
         box.put(Reading(device="call-1", kind=Kind.CALL, ts=datetime.now(UTC), urgent=True,
                         fields={"action": "pressed", "call": "c-1"}))
         publisher.notify(urgent=True)
-        while box.depth:  # noqa: ASYNC110 - the outbox has no event to wait on
-            await asyncio.sleep(0.01)
+        await poll_async(lambda: box.depth == 0, 60, "the outbox drained", interval=0.01)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

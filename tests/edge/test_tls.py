@@ -2,7 +2,7 @@
 
 import logging
 import subprocess
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from firmware_config.station import StationConfig
 from station_protocol import Door, Status, decode
 from tests.edge.conftest import AgentThread
 from tests.localservices import free_port, run_mosquitto, wait_for_port
+from tests.wait import poll
 
 STATION = "qd-tls-01"
 
@@ -58,27 +59,25 @@ def test_agent_over_tls_with_its_own_credentials(tmp_path: Path, mock_pins: Any,
         cloud = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
         cloud.username_pw_set("cloud", "s3cret-cloud")
         cloud.on_message = lambda _c, _u, m: received.append((m.topic, bytes(m.payload)))
+        subscribed = threading.Event()
+        cloud.on_subscribe = lambda *_a: subscribed.set()
         cloud.connect("127.0.0.1", broker.port)
         cloud.subscribe("eldercare/v1/#", qos=1)
         cloud.loop_start()
-        time.sleep(0.3)
+        assert subscribed.wait(10), "no SUBACK for the cloud's subscription"
 
         wrong = tmp_path / "wrong-password"
         wrong.write_text("guess\n")
         with caplog.at_level(logging.WARNING, logger="edge.publisher"), \
                 AgentThread(Agent(config(tls_port, tmp_path, wrong), fsync=False)):
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and "refused" not in caplog.text:
-                time.sleep(0.05)
+            poll(lambda: "refused" in caplog.text, 10, "the broker's refusal logged")
         assert "broker refused the connection" in caplog.text
         assert not received  # nothing got in with the wrong password
 
         right = tmp_path / "mqtt-password"
         right.write_text("s3cret-station\n")
         with AgentThread(Agent(config(tls_port, tmp_path, right), fsync=False)):
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not any(t.endswith("/door") for t, _ in received):
-                time.sleep(0.05)
+            poll(lambda: any(t.endswith("/door") for t, _ in received), 10, "the held door event delivered")
         cloud.loop_stop()
     messages = [decode(t, p).message for t, p in received]
     assert any(isinstance(m, Status) and m.online for m in messages)

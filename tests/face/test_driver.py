@@ -18,7 +18,7 @@ import pytest
 from edge.agent import Agent
 from edge.drivers.base import Reading
 from edge.drivers.camera import CameraDriver
-from edge.face import synthetic
+from edge.face import capture, synthetic
 from edge.face.facestack import Box, Image
 from edge.face.gallery import Gallery, Unknown
 from firmware_config.devices.camera import CameraConfig
@@ -27,6 +27,7 @@ from tests.edge.conftest import AgentThread, station_config, subscribe
 from tests.face.cli import eldercare
 from tests.face.conftest import ELDER, PASSPHRASE, Scene, photo
 from tests.localservices import Mosquitto, free_port
+from tests.wait import poll_async
 
 
 async def collect(driver: CameraDriver, until: Any) -> tuple[list[Reading], asyncio.Task[None]]:
@@ -75,15 +76,33 @@ def serve(directory: Path, port: int) -> ThreadingHTTPServer:
     return server
 
 
-def test_unreadable_stream_is_reported_and_retried(enrolled: Path) -> None:
+async def settle() -> None:
+    """Let readings the worker thread has already handed over reach `emit`: a few turns of the event loop (the
+    hand-over is a thread-safe callback, then a queue, then the driver's task), no wall-clock time."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+def test_unreadable_stream_is_reported_and_retried(enrolled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An installer's password typed as it is, with `@` and `/` in it (not URL-escaped).
     source = f"rtsp://installer:se@cr/et@127.0.0.1:{free_port()}/live"
     config = CameraConfig(type="camera", id="face-1", source=source, gallery=enrolled, reconnect_s=0.1)
     Gallery(enrolled, PASSPHRASE).save_unknowns("2020-01", [Unknown(id="anon-0123456789ab", encodings=[[0.0] * 128])])
+    attempts = [0]
+    real_open = capture._open
+
+    def counted_open(*args: Any) -> Any:
+        attempts[0] += 1
+        return real_open(*args)
+
+    monkeypatch.setattr(capture, "_open", counted_open)
 
     async def scenario() -> None:
         readings, task = await collect(CameraDriver(config), lambda rs: len(health(rs)) >= 1)
-        await asyncio.sleep(0.5)  # it keeps retrying, and does not repeat the same bad news every attempt
+        # It keeps retrying, and does not repeat the same bad news every attempt: three attempts, each reported
+        # (if at all) before the next began.
+        await poll_async(lambda: attempts[0] >= 3, 30, "three attempts to open the stream")
+        await settle()
         assert not task.done()
         (first,) = health(readings)
         assert first["ok"] is False
@@ -118,7 +137,9 @@ def test_stream_that_comes_up_later_is_read(
             assert faces[0]["person"] == ELDER and faces[0]["role"] == "elder"
             assert [h["ok"] for h in health(readings)][:2] == [False, True]
             # The short stream ends and is reopened again and again: still the same visit, no second observation.
-            await asyncio.sleep(1.5)
+            opened = sum(h["ok"] is True for h in health(readings))
+            await poll_async(lambda: sum(h["ok"] is True for h in health(readings)) >= opened + 2, 30,
+                             "two more passes of the stream")
             assert len([r for r in readings if r.kind is Kind.FACE]) == 1
         finally:
             server.shutdown()
@@ -126,9 +147,11 @@ def test_stream_that_comes_up_later_is_read(
         await stop(task)
 
     async def wait_faces(readings: list[Reading], task: asyncio.Task[None]) -> tuple[list[Reading], None]:
-        while not any(r.kind is Kind.FACE for r in readings):
+        def seen() -> bool:
             assert not task.done()
-            await asyncio.sleep(0.05)
+            return any(r.kind is Kind.FACE for r in readings)
+
+        await poll_async(seen, 30, "a face")
         return readings, None
 
     asyncio.run(scenario())
@@ -158,9 +181,11 @@ def test_forget_reaches_a_running_camera(
         return sum(h["ok"] is True for h in health(readings))  # the short stream ends and is reopened: one per loop
 
     async def until(readings: list[Reading], task: asyncio.Task[None], done: Any) -> None:
-        while not done():
+        def reached() -> bool:
             assert not task.done()
-            await asyncio.sleep(0.05)
+            return bool(done())
+
+        await poll_async(reached, 60, "the camera's readings")
 
     async def scenario() -> None:
         driver = CameraDriver(config)

@@ -8,13 +8,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 import yaml
 from sqlalchemy import Engine, select
 
@@ -26,6 +26,7 @@ from cloud.store.models import Event
 from firmware_config.schedule import Schedule
 from simulators.modbus_counter import ModbusCounterSim, SimCounter
 from tests.localservices import _as_postgres_user, _pg_bin, _stop, free_port, wait_for_port
+from tests.wait import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,7 +176,16 @@ class PgServer:
                                "-k", str(self.root), "-c", "fsync=off"]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, timeout=30, process=self.process)
-        time.sleep(0.3)
+        poll(self._accepts, 30, "PostgreSQL accepting connections")
+
+    def _accepts(self) -> bool:
+        """A session can start: the port opens before recovery ends ("the database system is starting up")."""
+        try:
+            psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+                            connect_timeout=5).close()
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def stop(self) -> None:
         if self.process is not None:
@@ -206,13 +216,12 @@ class IngestProcess:
         return self.log.read_text(errors="replace")
 
     def wait_logged(self, needle: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while needle not in self.text():
-            if self.process.poll() is not None:
+        def logged() -> bool:
+            if self.process.poll() is not None and needle not in self.text():
                 raise AssertionError(f"ingester exited ({self.process.returncode}): {self.text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"ingester never logged {needle!r}: {self.text()[-3000:]}")
-            time.sleep(0.05)
+            return needle in self.text()
+
+        poll(logged, timeout, lambda: f"ingester never logged {needle!r}: {self.text()[-3000:]}")
 
     def terminate(self, timeout: float = 90.0) -> str:
         self.process.send_signal(signal.SIGTERM)
@@ -260,11 +269,12 @@ def missing_summary(expected: set[tuple[str, str, int]], got: set[tuple[str, str
 def wait_for_all(engine: Engine, expected: set[tuple[str, str, int]], timeout: float = 60.0) -> list[
         tuple[str, str, int]]:
     """Wait until every expected event is stored; fail naming what is missing."""
-    deadline = time.monotonic() + timeout
-    while True:
+    keys: list[tuple[str, str, int]] = []
+
+    def complete() -> bool:
+        nonlocal keys
         keys = stored_keys(engine)
-        if expected <= set(keys):
-            return keys
-        if time.monotonic() > deadline:
-            raise AssertionError(missing_summary(expected, set(keys)))
-        time.sleep(0.2)
+        return expected <= set(keys)
+
+    poll(complete, timeout, lambda: missing_summary(expected, set(keys)), interval=0.2)
+    return keys

@@ -23,8 +23,8 @@ from edge.drivers.base import Reading
 from edge.outbox import Outbox
 from station_protocol import Kind, decode
 from tests.faults.conftest import ROOT, AgentProcess, ingester, registered_store, wait_for_all
-from tests.ingest.conftest import wait_until
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 WRITER = """
 import sys, itertools
@@ -48,7 +48,7 @@ def _rows(outbox: Path) -> int:
 
 
 def _wait_rows(outbox: Path, above: int, timeout: float) -> None:
-    wait_until(lambda: _rows(outbox) > above, timeout=timeout, what=f"more than {above} rows in the outbox")
+    poll(lambda: _rows(outbox) > above, timeout=timeout, what=f"more than {above} rows in the outbox")
 
 
 def _key(topic: str, payload: bytes) -> tuple[str, int]:
@@ -133,12 +133,12 @@ def test_a_week_offline_replays_in_order_with_emergency_calls_first(mosquitto: M
         mosquitto.stop()
         agent = _agent("qd-week", outbox, mosquitto.port, tmp_path)
         try:
-            wait_until(lambda: "Connection refused" in agent.log.read_text(), timeout=30, what="refused connections")
+            poll(lambda: "Connection refused" in agent.log.read_text(), timeout=30, what="refused connections")
             assert _rows(outbox) >= 1011
             mosquitto.start()
             expected = {("qd-week", "flow-1", n) for n in range(1008)} | {("qd-week", "call-1", n) for n in range(3)}
             keys = wait_for_all(engine, expected, timeout=90)
-            wait_until(lambda: len(set(received)) >= 1011, timeout=30, what="the subscriber's copy")
+            poll(lambda: len(set(received)) >= 1011, timeout=30, what="the subscriber's copy")
         finally:
             agent.stop()
             watch.loop_stop()

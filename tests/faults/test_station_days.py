@@ -20,9 +20,10 @@ from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Alert, Event
 from station_protocol import Door, Face, Flow, encode
 from tests.faults.conftest import ROOT, ingester, registered_store
-from tests.ingest.conftest import publish, wait_until
+from tests.ingest.conftest import publish
 from tests.localservices import Mosquitto
 from tests.rules.scenario import TZ, StationDay, visits_every
+from tests.wait import poll
 
 DAY = date(2026, 10, 12)  # a Monday, a working day
 ELDERS = [f"e-{i:03d}" for i in range(1, 9)]
@@ -84,7 +85,7 @@ def test_clock_at_1970_and_failing_devices_through_the_cloud(mosquitto: Mosquitt
     messages = _messages()
     with ingester(mosquitto.port, str(engine.url), "ing-days", tmp_path / "ing.log"):
         publish(mosquitto, messages)
-        wait_until(lambda: _count(engine) >= len(messages), timeout=60, what="every message stored")
+        poll(lambda: _count(engine) >= len(messages), timeout=60, what="every message stored")
     _worker_once(str(engine.url))
     days = _days(engine)
 

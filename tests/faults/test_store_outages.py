@@ -24,8 +24,9 @@ from cloud.registry.store import upsert_stations
 from cloud.store.models import Alert, DeadLetter, Event
 from firmware_config.schedule import Schedule
 from tests.faults.conftest import AgentProcess, agents, ingester, pg_server, registered_store, stored_keys, wait_for_all
-from tests.ingest.conftest import Station, publish, running_ingester, wait_until
+from tests.ingest.conftest import Station, publish, running_ingester
 from tests.localservices import Mosquitto, free_port, run_victoria_metrics
+from tests.wait import poll
 
 
 def _metric(port: int, name: str) -> float:
@@ -49,15 +50,15 @@ def test_postgresql_down_then_ingester_killed_mid_batch_loses_nothing(mosquitto:
         with agents(stations, mosquitto.port, tmp_path, interval_s=0.05) as procs:
             with ingester(mosquitto.port, pg.url, "ing-pg", tmp_path / "ing-1.log", "--metrics-port", str(port),
                           "--batch-size", "50") as ing:
-                wait_until(lambda: len(stored_keys(engine)) > 200, timeout=60, what="events flowing")
+                poll(lambda: len(stored_keys(engine)) > 200, timeout=60, what="events flowing")
 
                 # The failure: PostgreSQL goes away; the ingester cannot commit, so it acknowledges nothing.
                 pg.stop()
                 down_at = time.monotonic()
                 with pytest.raises(OperationalError):
                     create_engine(pg.url).connect()
-                wait_until(lambda: _metric(port, "eldercare_ingest_store_unavailable_total") >= 2, timeout=30,
-                           what="the ingester retrying")
+                poll(lambda: _metric(port, "eldercare_ingest_store_unavailable_total") >= 2, timeout=30,
+                     what="the ingester retrying")
                 stored_before = _metric(port, "eldercare_ingest_stored_total")
                 generated = sum(sum(a.generated().values()) for a in procs)
                 time.sleep(max(0.0, 60 - (time.monotonic() - down_at)))  # the outage lasts a minute
@@ -66,8 +67,8 @@ def test_postgresql_down_then_ingester_killed_mid_batch_loses_nothing(mosquitto:
                 assert "database unavailable; batch kept unacked" in ing.text()
 
                 pg.start()  # the same ingester, not restarted, resumes
-                wait_until(lambda: _metric(port, "eldercare_ingest_stored_total") > stored_before + 100, timeout=60,
-                           what="commits after PostgreSQL came back")
+                poll(lambda: _metric(port, "eldercare_ingest_stored_total") > stored_before + 100, timeout=60,
+                     what="commits after PostgreSQL came back")
                 # Blocked in its retry for longer than 1.5 keepalives, the ingester lost its link too and came back.
                 ing.wait_logged("disconnected from the broker; reconnecting", timeout=30)
                 ing.terminate()
@@ -75,7 +76,7 @@ def test_postgresql_down_then_ingester_killed_mid_batch_loses_nothing(mosquitto:
             # Then SIGKILL while a batch is uncommitted: a minute's batch timer keeps messages in the process.
             with ingester(mosquitto.port, pg.url, "ing-pg", tmp_path / "ing-2.log", "--metrics-port", str(port),
                           "--batch-size", "10000", "--batch-ms", "60000") as ing:
-                wait_until(lambda: _metric(port, "eldercare_ingest_queue") > 100, timeout=30, what="a batch filling")
+                poll(lambda: _metric(port, "eldercare_ingest_queue") > 100, timeout=30, what="a batch filling")
                 before_kill = len(stored_keys(engine))
                 ing.kill()
             assert len(stored_keys(engine)) == before_kill  # the batch died uncommitted
@@ -100,8 +101,8 @@ def test_influx_down_leaves_the_relational_path_unaffected(mosquitto: Mosquitto,
                                                 "--metrics-port", str(metrics),
                                                 env={"ELDERCARE_INFLUX_URL": vm.url}) as ing:
         publish(mosquitto, [a.flow(3) for _ in range(20)])
-        wait_until(lambda: len(stored_keys(engine)) == 20, what="20 events stored")
-        wait_until(lambda: b"flow_in" in _export(vm.url), timeout=30, what="telemetry in VictoriaMetrics")
+        poll(lambda: len(stored_keys(engine)) == 20, what="20 events stored")
+        poll(lambda: b"flow_in" in _export(vm.url), timeout=30, what="telemetry in VictoriaMetrics")
 
         # The failure: VictoriaMetrics goes away; its port refuses connections, the sink's writes fail.
         vm.stop()
@@ -109,7 +110,7 @@ def test_influx_down_leaves_the_relational_path_unaffected(mosquitto: Mosquitto,
             _export(vm.url)
         started = time.monotonic()
         publish(mosquitto, [a.flow(2) for _ in range(500)] + [a.call()])
-        wait_until(lambda: len(stored_keys(engine)) == 521, timeout=30, what="every event stored without InfluxDB")
+        poll(lambda: len(stored_keys(engine)) == 521, timeout=30, what="every event stored without InfluxDB")
         elapsed = time.monotonic() - started
         ing.wait_logged("telemetry write retrying", timeout=30)
         scraped = urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=5).read().decode()
@@ -156,12 +157,12 @@ def test_station_lookup_while_postgresql_is_down_waits_instead_of_dead_lettering
                     create_engine(pg.url).connect()
                 publish(mosquitto, messages)
                 # The failure really happened: the lookup failed and the batch is being retried, unacknowledged.
-                wait_until(lambda: ing.metrics.lookup_errors._value.get() >= 1, timeout=30, what="a failed lookup")
-                wait_until(lambda: ing.metrics.store_errors._value.get() >= 2, timeout=30, what="retries")
+                poll(lambda: ing.metrics.lookup_errors._value.get() >= 1, timeout=30, what="a failed lookup")
+                poll(lambda: ing.metrics.store_errors._value.get() >= 2, timeout=30, what="retries")
                 assert ing.totals["received"] == 0 and ing.totals["dead_letters"] == 0
 
                 pg.start()
-                wait_until(lambda: ing.totals["stored"] == len(messages), timeout=60, what="the batch stored")
+                poll(lambda: ing.totals["stored"] == len(messages), timeout=60, what="the batch stored")
             assert ing.totals["dead_letters"] == 0
             with engine.connect() as c:
                 assert c.execute(select(func.count()).select_from(DeadLetter)).scalar_one() == 0

@@ -14,8 +14,9 @@ from sqlalchemy import Engine, select
 
 from cloud.store.models import Event
 from tests.faults.conftest import ingester, registered_store
-from tests.ingest.conftest import Station, wait_until
+from tests.ingest.conftest import Station
 from tests.localservices import Mosquitto, run_mosquitto
+from tests.wait import poll
 
 DEPLOYED = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
 LIMITS = ("message_size_limit", "max_inflight_messages", "max_queued_messages")
@@ -57,16 +58,29 @@ class Client:
         self.client.disconnect()
 
 
-def _oversized(port: int) -> tuple[list[tuple[str, int]], Any]:
-    """Station qd-a publishes 100 kB, then qd-b a normal message; what reaches a subscriber, and qd-a's PUBACK."""
+BIG = ("eldercare/v1/qd-a/door-1/door", 100_002)
+MARKER = "eldercare/v1/qd-b/door-1/health"
+
+
+def _oversized(port: int, *, passed: bool) -> tuple[list[tuple[str, int]], Any]:
+    """Station qd-a publishes 100 kB, then qd-b a normal message; what reaches a subscriber, and qd-a's PUBACK.
+
+    Where the big message passes, wait for it. Where it must not, wait until qd-b's message is through and then for
+    a marker qd-b sends after it: the subscriber's messages arrive in the order the broker took them, so anything
+    the broker passed on from qd-a (sent before both) would be there by then."""
     sub = Client(port, "watch", "eldercare/v1/#")
     big, small = Client(port, "eldercare-qd-a"), Client(port, "eldercare-qd-b")
-    info = big.client.publish("eldercare/v1/qd-a/door-1/door", b"{" + b" " * 100_000 + b"}", qos=1)
+    info = big.client.publish(BIG[0], b"{" + b" " * 100_000 + b"}", qos=1)
     small.client.publish("eldercare/v1/qd-b/door-1/door", b"{}", qos=1).wait_for_publish(5)
-    time.sleep(0.5)
+    if passed:
+        poll(lambda: BIG in sub.received, 10, "the 100 kB message passed on")
+    else:
+        poll(lambda: any(t.startswith("eldercare/v1/qd-b/") for t, _ in sub.received), 10, "qd-b's message")
+        small.client.publish(MARKER, b"{}", qos=1).wait_for_publish(5)
+        poll(lambda: any(t == MARKER for t, _ in sub.received), 10, "qd-b's marker after it")
     for c in (sub, big, small):
         c.close()
-    return sub.received, big.acks.get(info.mid)
+    return [r for r in sub.received if r[0] != MARKER], big.acks.get(info.mid)
 
 
 # Mosquitto answers the oversized publish with PUBACK reason 0x95, which paho-mqtt 2.1 cannot name in a PUBACK: that
@@ -74,10 +88,10 @@ def _oversized(port: int) -> tuple[list[tuple[str, int]], Any]:
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_oversized_payload_is_refused_by_the_broker(mosquitto: Mosquitto, limited: Mosquitto) -> None:
     # The failure guarded against: a broker without the limit passes 100 kB on to every subscriber.
-    received, _ = _oversized(mosquitto.port)
-    assert ("eldercare/v1/qd-a/door-1/door", 100_002) in received
+    received, _ = _oversized(mosquitto.port, passed=True)
+    assert BIG in received
     # With the deployed limits it never leaves the broker, and qd-a learns why; qd-b is not affected.
-    received, answer = _oversized(limited.port)
+    received, answer = _oversized(limited.port, passed=False)
     assert [t for t, _ in received] == ["eldercare/v1/qd-b/door-1/door"]
     # Never acknowledged as accepted (Mosquitto 2.0 drops it without a PUBACK; newer ones answer "packet too large").
     assert answer is None or getattr(answer, "is_failure", False), answer
@@ -104,12 +118,12 @@ def test_a_flooding_station_does_not_starve_the_others(limited: Mosquitto, tmp_p
 
         thread = threading.Thread(target=blast, daemon=True)
         thread.start()
-        wait_until(lambda: _stored(engine, "qd-flood") > 1000, timeout=60, what="the flood reaching the store")
+        poll(lambda: _stored(engine, "qd-flood") > 1000, timeout=60, what="the flood reaching the store")
         for topic, payload in quiet_messages:
             calm.client.publish(topic, payload, qos=1).wait_for_publish(10)
             time.sleep(0.01)
-        wait_until(lambda: _stored(engine, "qd-quiet") == len(quiet_messages), timeout=60,
-                   what="every event of the quiet station")
+        poll(lambda: _stored(engine, "qd-quiet") == len(quiet_messages), timeout=60,
+             what="every event of the quiet station")
         flooding, flood_sent, flood_stored = thread.is_alive(), sent[0], _stored(engine, "qd-flood")
         stop.set()
         thread.join(30)

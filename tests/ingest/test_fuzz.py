@@ -15,8 +15,9 @@ from cloud.convert import Accepted, Rejected, convert
 from cloud.ingest.stations import StationCache
 from cloud.ingest.writer import Letter, write_batch
 from cloud.store.models import DeadLetter, Event
-from tests.ingest.conftest import count, prepare, publish, running_ingester, wait_until
+from tests.ingest.conftest import count, prepare, publish, running_ingester
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 TOPICS = ["eldercare/v1/qd-a/door-1/door", "eldercare/v1/qd-a/flow-1/flow", "eldercare/v1/qd-a/cam-1/face",
           "eldercare/v1/qd-a/call-1/call", "eldercare/v1/qd-a/door-1/health", "eldercare/v1/qd-a/agent/status",
@@ -85,9 +86,9 @@ def test_fuzzed_payloads_through_the_broker_never_stop_the_ingester(mosquitto: M
     engine = prepare(f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}")
     with running_ingester(mosquitto, engine) as ingester:
         publish(mosquitto, messages)
-        wait_until(lambda: count(engine, DeadLetter) == len(messages), what="every message dead-lettered")
+        poll(lambda: count(engine, DeadLetter) == len(messages), what="every message dead-lettered")
         publish(mosquitto, [("eldercare/v1/qd-a/door-1/door", json.dumps(VALID).encode())])
-        wait_until(lambda: count(engine, Event) == 1, what="a valid message after the garbage")
+        poll(lambda: count(engine, Event) == 1, what="a valid message after the garbage")
     assert ingester.totals["dead_letters"] == len(messages)
     with engine.connect() as c:
         stored = sorted((r.topic, bytes(r.payload), bool(r.reason)) for r in c.execute(select(DeadLetter)))

@@ -17,8 +17,9 @@ from cloud.convert import Accepted, StationInfo, convert
 from cloud.ingest.writer import LETTER_KEEP_BYTES, write_batch
 from cloud.store.models import DeadLetter, Event
 from tests.conftest import FACES
-from tests.ingest.conftest import Station, count, prepare, publish, running_ingester, wait_until
+from tests.ingest.conftest import Station, count, prepare, publish, running_ingester
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 
 def _with_nan(topic_payload: tuple[str, bytes]) -> tuple[str, bytes]:
@@ -67,7 +68,7 @@ def test_nan_in_a_batch_is_a_dead_letter_and_the_batch_stays_one_transaction(
     try:
         with running_ingester(mosquitto, engine, batch_ms=20_000, batch_size=1000) as ingester:
             publish(mosquitto, messages)
-            wait_until(lambda: ingester.totals["received"] == len(messages), what="every message")
+            poll(lambda: ingester.totals["received"] == len(messages), what="every message")
         m = ingester.metrics
         assert m.row_by_row._value.get() == 0 and ingester.totals["row_by_row"] == 0
         assert m.invalid.labels("invalid")._value.get() == 2
@@ -102,7 +103,7 @@ def test_a_face_image_and_encoding_added_by_a_vendor_leave_no_trace_in_the_datab
     assert photo[:200].encode() in payload and b'"encoding"' in payload  # the device really sent them
     with running_ingester(mosquitto, engine) as ingester:
         publish(mosquitto, [(topic, payload), a.flow(2)])
-        wait_until(lambda: count(engine, Event) == 2, what="the face event and the flow stored")
+        poll(lambda: count(engine, Event) == 2, what="the face event and the flow stored")
     with engine.connect() as c:
         stored = c.execute(select(Event.payload).where(Event.kind == "face")).scalar_one()
     assert stored["person"] == "elder-7" and stored["role"] == "elder"
@@ -125,7 +126,7 @@ def test_an_8_mb_junk_payload_is_kept_as_its_first_4_kib_with_size_and_hash(
     topic = "eldercare/v1/qd-a/cam-1/face"
     with running_ingester(mosquitto, engine) as ingester:
         publish(mosquitto, [(topic, junk), Station("qd-a").door()])
-        wait_until(lambda: count(engine, DeadLetter) == 1 and count(engine, Event) == 1, what="letter and event")
+        poll(lambda: count(engine, DeadLetter) == 1 and count(engine, Event) == 1, what="letter and event")
     assert ingester.metrics.invalid.labels("invalid")._value.get() == 1
     with engine.connect() as c:
         letter = c.execute(select(DeadLetter)).one()

@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from cloud.store.models import Alert, DeadLetter, Device, DirtyStationDay, Event
-from tests.ingest.conftest import Station, count, publish, running_ingester, wait_until
+from tests.ingest.conftest import Station, count, publish, running_ingester
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 
 def test_a_station_day_lands_in_the_store(mosquitto: Mosquitto, engine: Engine) -> None:
@@ -23,7 +24,7 @@ def test_a_station_day_lands_in_the_store(mosquitto: Mosquitto, engine: Engine) 
     ]
     with running_ingester(mosquitto, engine) as ingester:
         publish(mosquitto, good + bad)
-        wait_until(lambda: count(engine, Event) + count(engine, DeadLetter) == len(good) + len(bad))
+        poll(lambda: count(engine, Event) + count(engine, DeadLetter) == len(good) + len(bad))
     assert ingester.totals["stored"] == len(good) and ingester.totals["dead_letters"] == len(bad)
     with engine.connect() as c:
         events = c.execute(select(Event.kind, Event.device_id, Event.local_date, Event.seq)).all()
@@ -51,7 +52,7 @@ def test_redelivered_and_replayed_events_are_stored_once(mosquitto: Mosquitto, e
     with running_ingester(mosquitto, engine) as ingester:
         publish(mosquitto, messages)
         publish(mosquitto, messages + messages)  # an outbox replayed twice after a reconnect
-        wait_until(lambda: ingester.totals["received"] == 9)
+        poll(lambda: ingester.totals["received"] == 9)
     assert count(engine, Event) == 3
     assert ingester.totals["duplicates"] == 6
 
@@ -64,9 +65,9 @@ def test_an_id_is_stored_once_whatever_its_ts(mosquitto: Mosquitto, engine: Engi
     assert again != first
     with running_ingester(mosquitto, engine, batch_ms=500) as ingester:
         publish(mosquitto, [(topic, first), (topic, again)])
-        wait_until(lambda: ingester.totals["received"] == 2)
+        poll(lambda: ingester.totals["received"] == 2)
         publish(mosquitto, [(topic, again)])
-        wait_until(lambda: ingester.totals["received"] == 3)
+        poll(lambda: ingester.totals["received"] == 3)
     assert (ingester.totals["stored"], ingester.totals["duplicates"]) == (1, 2)
     with engine.connect() as c:
         assert c.execute(select(Event.ts)).scalars().all() == [datetime(2026, 10, 12, 1, 0, tzinfo=UTC)]
@@ -77,9 +78,9 @@ def test_an_emergency_press_commits_without_waiting_for_the_batch(mosquitto: Mos
     # A batch timer of ten minutes and a huge batch: only the fast path can commit the press.
     with running_ingester(mosquitto, engine, batch_ms=600_000, batch_size=10_000):
         publish(mosquitto, [a.call("pressed", "c-42")])
-        wait_until(lambda: count(engine, Event) == 1, timeout=20, what="the press to be committed")
+        poll(lambda: count(engine, Event) == 1, timeout=20, what="the press to be committed")
         publish(mosquitto, [a.call("pressed", "c-42")])  # the same press delivered again: still one alert
-        wait_until(lambda: count(engine, Event) == 2, timeout=20)
+        poll(lambda: count(engine, Event) == 2, timeout=20)
     with engine.connect() as c:
         alert = c.execute(select(Alert)).one()
     assert (alert.kind, alert.cause_key, alert.status, alert.level, alert.call_id) == (
@@ -95,7 +96,7 @@ def test_a_row_the_store_refuses_is_dead_lettered_and_the_rest_of_the_batch_kept
     too_big = payload.replace(b'"seq":', b'"seq":1180591620717411303424,"old":', 1)  # 2**70: valid JSON, no column
     with running_ingester(mosquitto, engine, batch_ms=500) as ingester:
         publish(mosquitto, [*good[:3], (topic, too_big), *good[3:]])
-        wait_until(lambda: ingester.totals["received"] == 6)
+        poll(lambda: ingester.totals["received"] == 6)
     assert count(engine, Event) == 5
     with engine.connect() as c:
         letter = c.execute(select(DeadLetter)).one()
@@ -107,7 +108,7 @@ def test_clock_faults_are_stored_flagged_and_dirty_no_day(mosquitto: Mosquitto, 
     future = datetime.now(UTC) + timedelta(days=400)
     with running_ingester(mosquitto, engine):
         publish(mosquitto, [a.flow(4, ts=future)])
-        wait_until(lambda: count(engine, Event) == 1)
+        poll(lambda: count(engine, Event) == 1)
     with engine.connect() as c:
         event = c.execute(select(Event)).one()
         dirty = c.execute(select(DirtyStationDay)).all()
@@ -120,9 +121,9 @@ def test_newer_health_wins_and_older_replays_do_not_overwrite(mosquitto: Mosquit
     now = datetime.now(UTC)
     with running_ingester(mosquitto, engine):
         publish(mosquitto, [a.health(True, ts=now)])
-        wait_until(lambda: count(engine, Event) == 1)
+        poll(lambda: count(engine, Event) == 1)
         publish(mosquitto, [a.health(False, error="old", ts=now - timedelta(hours=1))])  # a late replay
-        wait_until(lambda: count(engine, Event) == 2)
+        poll(lambda: count(engine, Event) == 2)
     with engine.connect() as c:
         device = c.execute(select(Device)).one()
     assert device.last_health_ok is True and device.last_health_at == now

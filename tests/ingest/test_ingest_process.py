@@ -16,9 +16,9 @@ from tests.ingest.conftest import (
     publish,
     terminate,
     wait_connected,
-    wait_until,
 )
 from tests.localservices import Mosquitto, free_port
+from tests.wait import poll
 
 
 def _stopped(log: str) -> dict[str, int]:
@@ -45,7 +45,7 @@ def test_sigterm_flushes_acknowledges_and_reports(mosquitto: Mosquitto, sqlite_u
                              "--metrics-port", str(port))
     wait_connected(process)
     publish(mosquitto, [a.flow(i) for i in range(200)])
-    wait_until(lambda: _metric(port, "eldercare_ingest_queue") == 200, what="200 messages received")
+    poll(lambda: _metric(port, "eldercare_ingest_queue") == 200, what="200 messages received")
     # The batch timer is a minute away: only the graceful stop can commit these.
     log = terminate(process)
     assert process.returncode == 0, log
@@ -55,7 +55,7 @@ def test_sigterm_flushes_acknowledges_and_reports(mosquitto: Mosquitto, sqlite_u
     again = ingest_process(mosquitto, sqlite_url, "ing-term")
     wait_connected(again)
     publish(mosquitto, [a.door()])
-    wait_until(lambda: count(engine, Event) == 201)
+    poll(lambda: count(engine, Event) == 201)
     totals = _stopped(terminate(again))
     assert (totals["received"], totals["duplicates"]) == (1, 0)
 
@@ -68,14 +68,14 @@ def test_kill_9_under_load_loses_nothing_and_duplicates_nothing(mosquitto: Mosqu
     wait_connected(process)
     publisher = threading.Thread(target=publish, args=(mosquitto, messages))
     publisher.start()
-    wait_until(lambda: count(engine, Event) >= 300, what="the first commits")
+    poll(lambda: count(engine, Event) >= 300, what="the first commits")
     process.send_signal(signal.SIGKILL)  # mid-stream: some messages received, not committed, not acked
     process.wait()
     publisher.join(60)
     assert count(engine, Event) < len(messages)
     restarted = ingest_process(mosquitto, db_url, "ing-kill")  # the same session: the broker redelivers
     wait_connected(restarted)
-    wait_until(lambda: count(engine, Event) >= len(messages), timeout=120, what="every message")
+    poll(lambda: count(engine, Event) >= len(messages), timeout=120, what="every message")
     terminate(restarted)
     assert count(engine, Event) == _distinct(engine) == len(messages)
     with engine.connect() as c:
@@ -92,7 +92,7 @@ def test_two_ingesters_on_the_shared_subscription_store_each_event_once(mosquitt
     wait_connected(first)
     wait_connected(second)
     publish(mosquitto, messages)
-    wait_until(lambda: count(engine, Event) == len(messages), timeout=120)
+    poll(lambda: count(engine, Event) == len(messages), timeout=120)
     one, two = _stopped(terminate(first)), _stopped(terminate(second))
     assert one["received"] > 0 and two["received"] > 0  # the broker split the stream
     assert one["received"] + two["received"] == len(messages)
@@ -108,7 +108,7 @@ def test_mqtt_311_plain_subscription(mosquitto: Mosquitto, sqlite_url: str) -> N
     lines = wait_connected(process)
     assert any('"subscription": "eldercare/v1/#"' in line for line in lines)
     publish(mosquitto, [a.door(), a.face()])
-    wait_until(lambda: count(engine, Event) == 3)
+    poll(lambda: count(engine, Event) == 3)
     assert _stopped(terminate(process))["stored"] == 3
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from cloud.store.models import Event
-from tests.ingest.conftest import ROOT, Station, count, prepare, publish, running_ingester, wait_until
+from tests.ingest.conftest import ROOT, Station, count, prepare, publish, running_ingester
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 DOC = ROOT / "docs" / "cloud-ingest.md"
 
@@ -28,14 +29,14 @@ def test_the_documented_partitioning_keeps_ingest_idempotent(mosquitto: Mosquitt
     before = a.flow(2, ts=datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
     with running_ingester(mosquitto, engine) as ingester:
         publish(mosquitto, [before])
-        wait_until(lambda: ingester.totals["stored"] == 1)
+        poll(lambda: ingester.totals["stored"] == 1)
     with engine.begin() as connection:
         connection.exec_driver_sql(partition_ddl(DOC))
     november, later = a.door(ts=datetime(2026, 11, 20, 1, 0, tzinfo=UTC)), a.flow(3, ts=datetime(2027, 1, 5,
                                                                                                    tzinfo=UTC))
     with running_ingester(mosquitto, engine) as ingester:
         publish(mosquitto, [november, later, before, november])  # two replays
-        wait_until(lambda: ingester.totals["received"] == 4)
+        poll(lambda: ingester.totals["received"] == 4)
         assert (ingester.totals["stored"], ingester.totals["duplicates"]) == (2, 2)
     assert count(engine, Event) == 3
     with engine.connect() as connection:

@@ -15,8 +15,9 @@ from cloud.convert import Accepted, StationInfo, convert
 from cloud.store.models import Event
 from cloud.telemetry.points import to_point
 from cloud.telemetry.sink import InfluxSink
-from tests.ingest.conftest import Station, count, publish, running_ingester, wait_until
+from tests.ingest.conftest import Station, count, publish, running_ingester
 from tests.localservices import Mosquitto, VictoriaMetrics, free_port, run_victoria_metrics
+from tests.wait import poll
 
 INFO = StationInfo("qd-a", "汇龙镇", "3A", ZoneInfo("Asia/Shanghai"))
 
@@ -35,7 +36,7 @@ def _accepted(topic: str, payload: bytes) -> Accepted:
 
 def _export(vm: VictoriaMetrics, expected: int) -> dict[str, tuple[dict[str, str], list[float], list[int]]]:
     """Every series, once `expected` of them are searchable (VictoriaMetrics ingests asynchronously)."""
-    wait_until(lambda: len(_read(vm)) >= expected, timeout=15, what=f"{expected} series")
+    poll(lambda: len(_read(vm)) >= expected, timeout=15, what=f"{expected} series")
     return _read(vm)
 
 
@@ -94,10 +95,10 @@ def test_a_batch_retried_while_influxdb_is_down_is_written_when_it_returns() -> 
     point = to_point(_accepted(*Station("qd-a").flow(4)))
     assert point is not None
     sink.write([point] * 3)
-    wait_until(lambda: sink.retried >= 2, timeout=15, what="the sink to retry against nothing")
+    poll(lambda: sink.retried >= 2, timeout=15, what="the sink to retry against nothing")
     assert (sink.written, sink.dropped, sink.pending) == (0, 0, 3)
     with run_victoria_metrics(port) as vm:
-        wait_until(lambda: sink.written == 3, timeout=30, what="the retried batch to be written")
+        poll(lambda: sink.written == 3, timeout=30, what="the retried batch to be written")
         sink.close()
         assert _export(vm, 1)["flow_in"][1] == [4, 4, 4]  # VictoriaMetrics keeps equal-time samples; InfluxDB one
     assert (sink.dropped, sink.pending) == (0, 0)
@@ -109,7 +110,7 @@ def test_closing_while_influxdb_is_down_does_not_wait_out_the_back_off_and_count
     point = to_point(_accepted(*Station("qd-a").door()))
     assert point is not None
     assert sink.write([point] * 7) == 7
-    wait_until(lambda: sink.retried == 1, timeout=15, what="the first batch to fail and back off")
+    poll(lambda: sink.retried == 1, timeout=15, what="the first batch to fail and back off")
     sink.close()  # wakes the ten-minute back-off: one last attempt, then every point is counted
     assert (sink.written, sink.dropped, sink.pending) == (0, 7, 0)
     assert sink.write([point]) == 0 and sink.dropped == 8  # closed: refused and counted
@@ -121,6 +122,6 @@ def test_ingest_goes_on_when_influxdb_is_down(mosquitto: Mosquitto, engine: Engi
     a = Station("qd-a")
     with running_ingester(mosquitto, engine, sink=sink) as ingester:
         publish(mosquitto, [a.flow(i) for i in range(30)])
-        wait_until(lambda: count(engine, Event) == 30)
+        poll(lambda: count(engine, Event) == 30)
     assert ingester.totals["stored"] == 30
     assert sink.dropped >= 25 and sink.written == 0

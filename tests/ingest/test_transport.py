@@ -14,8 +14,8 @@ from paho.mqtt.properties import Properties
 
 from cloud.ingest import transport
 from cloud.ingest.transport import BufferedSocket, IngestClient, SharedTableProperties, message_topic, paho_problems
-from tests.ingest.conftest import wait_until
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 
 def _packed() -> bytes:
@@ -101,7 +101,7 @@ def _drain(broker: Mosquitto, count: int) -> tuple[IngestClient, list[mqtt.MQTTM
         publisher.publish(f"t/{i}", f"m{i}".encode(), qos=1, properties=publish).wait_for_publish(10)
     publisher.loop_stop()
     publisher.disconnect()
-    wait_until(lambda: len(received) >= count, timeout=30, what=f"{count} messages through two ack slots")
+    poll(lambda: len(received) >= count, timeout=30, what=f"{count} messages through two ack slots")
     return client, received
 
 

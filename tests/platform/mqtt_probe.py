@@ -1,13 +1,14 @@
 """A bare MQTT 3.1.1 client for probing a broker as an attacker or a station would (both brokers speak 3.1.1)."""
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
+
+from tests.wait import poll
 
 
 class Probe:
@@ -28,11 +29,8 @@ class Probe:
         self.client.on_subscribe = lambda *_a: self._subscribed.set()
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
-        deadline = time.monotonic() + 10
         # A refused client may see the link closed rather than a CONNACK it can read.
-        while not self._connected.is_set() and not self.disconnected.is_set():
-            assert time.monotonic() < deadline, "no CONNACK"
-            time.sleep(0.02)
+        poll(lambda: self._connected.is_set() or self.disconnected.is_set(), 10, "a CONNACK", interval=0.02)
 
     def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
         self.connack = reason
@@ -51,10 +49,8 @@ class Probe:
         """Publish and wait until the broker has dealt with it: acknowledged, or the link closed over it."""
         assert not self.disconnected.is_set(), "publishing on a closed link"
         info = self.client.publish(topic, payload, qos=1)
-        deadline = time.monotonic() + 10
-        while not self.disconnected.is_set() and not info.is_published():
-            assert time.monotonic() < deadline, f"publish to {topic}: no answer"
-            time.sleep(0.02)
+        poll(lambda: self.disconnected.is_set() or info.is_published(), 10, f"an answer to the publish to {topic}",
+             interval=0.02)
 
     def close(self) -> None:
         self.client.disconnect()

@@ -6,17 +6,16 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 
+from tests.wait import poll
+
 PASSWORD = "a-long-test-password"
-T = TypeVar("T")
 
 
 @dataclass
@@ -27,16 +26,16 @@ class Running:
     lines: list[str] = field(default_factory=list)
 
     def wait_for_line(self, fragment: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def found() -> str | None:
             for line in list(self.lines):
                 if fragment in line:
                     return line
             if self.process.poll() is not None:
                 raise AssertionError(f"exited with {self.process.returncode} before {fragment!r}:\n" +
                                      "".join(self.lines[-30:]))
-            time.sleep(0.2)
-        raise AssertionError(f"no {fragment!r} after {timeout} s:\n" + "".join(self.lines[-30:]))
+            return None
+
+        return poll(found, timeout, lambda: f"no {fragment!r}:\n" + "".join(self.lines[-30:]), interval=0.2)
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 60) -> int:
         self.process.send_signal(sig)
@@ -102,16 +101,3 @@ def login(api: str, user: str, password: str = PASSWORD) -> dict[str, str]:
     response = httpx.post(f"{api}/auth/token", data={"username": user, "password": password}, timeout=30)
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-def poll(fn: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Call `fn` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not reached after {timeout} s (last: {last!r})")
-

@@ -10,7 +10,8 @@ import httpx
 
 from eldercare.demo import PASSWORD
 from tests.localservices import free_port
-from tests.platform.support import login, poll, running
+from tests.platform.support import login, running
+from tests.wait import poll
 
 
 def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert(tmp_path: Path) -> None:
@@ -41,14 +42,15 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
             month: dict[str, Any] = get(f"/stations/{station}/months/{yesterday:%Y-%m}")
             return month if month["person_times"] > 0 and month["elders"] > 0 else None
 
-        month = poll(counted, timeout=120, what="person-times and elders counted")
+        month = poll(counted, timeout=120, interval=0.5, what="person-times and elders counted")
         assert month["threshold"] > 0
 
         failed = poll(lambda: [r for r in get("/spot-checks/results") if r["result"] == "fail"], timeout=120,
-                      what="a failed spot check")
+                      interval=0.5, what="a failed spot check")
         assert {r["station"] for r in failed} == {"qd-huilong-01"}
 
-        calls = poll(lambda: get("/alerts", kind="emergency_call"), timeout=120, what="an emergency alert")
+        calls = poll(lambda: get("/alerts", kind="emergency_call"), timeout=120, interval=0.5,
+                     what="an emergency alert")
         assert {a["station"] for a in calls} == {"qd-huilong-02", "qd-lvsi-02"}
 
         progress = [tuple(map(int, m.groups())) for line in demo.lines

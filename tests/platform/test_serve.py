@@ -16,7 +16,8 @@ from simulators.day_events import station_day
 from simulators.fleet import station_config
 from tests.localservices import free_port
 from tests.platform.mqtt_probe import probe
-from tests.platform.support import add_user, env_for, login, poll, running
+from tests.platform.support import add_user, env_for, login, running
+from tests.wait import poll
 
 
 def _accepted(port: int, account: dict[str, str]) -> bool:
@@ -55,7 +56,8 @@ def test_serve_ingests_a_stations_day_and_shows_it_through_the_api(tmp_path: Pat
         # A plain MQTT client, as a vendor's device would publish.
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.station, protocol=mqtt.MQTTv311)
         client.username_pw_set(account["username"], account["password"])
-        poll(lambda: _accepted(mqtt_port, account), timeout=30, what="the new account accepted by the running broker")
+        poll(lambda: _accepted(mqtt_port, account), timeout=30, interval=0.5,
+             what="the new account accepted by the running broker")
         client.connect("127.0.0.1", mqtt_port)
         client.loop_start()
         infos = [client.publish(e.topic, e.payload, qos=1) for e in events]
@@ -75,7 +77,7 @@ def test_serve_ingests_a_stations_day_and_shows_it_through_the_api(tmp_path: Pat
             expected = truth.to_json()["person_times"]
             return line if line and line.get("person_times") == expected else None
 
-        line = poll(derived, timeout=120, what="the day's person-times derived from the published events")
+        line = poll(derived, timeout=120, interval=0.5, what="the day's person-times derived from the published events")
         assert line["verdict"] in ("open", "partial")
         # Only enrolled elders are elders served; faces the station never enrolled are anonymous visitors.
         enrolled = {v.person for v in truth.visits if v.role == "elder" and v.enrolled}

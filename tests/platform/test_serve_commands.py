@@ -13,8 +13,9 @@ from station_protocol import Call, CallAck, decode, encode, new_event_id
 from station_protocol.topics import device_topic
 from tests.localservices import free_port
 from tests.platform.mqtt_probe import probe
-from tests.platform.support import add_user, login, poll, running
+from tests.platform.support import add_user, login, running
 from tests.platform.test_serve_security import provision
+from tests.wait import poll
 
 
 def press(station: str, call: str) -> tuple[str, bytes]:

@@ -18,7 +18,8 @@ from station_protocol import Door, encode, new_event_id
 from station_protocol.topics import device_topic
 from tests.localservices import free_port
 from tests.platform.mqtt_probe import probe
-from tests.platform.support import add_user, env_for, login, poll, running
+from tests.platform.support import add_user, env_for, login, running
+from tests.wait import poll
 
 STATIONS = ("qd-a", "qd-b")
 
@@ -92,7 +93,7 @@ def test_serve_refuses_forged_tokens_and_unauthorised_mqtt_clients(tmp_path: Pat
             with probe(mqtt_port, str(user["username"]), str(user["password"])) as client:
                 return client.accepted
 
-        poll(lambda: connects(a) and connects(b), timeout=30, what="the provisioned stations accepted")
+        poll(lambda: connects(a) and connects(b), timeout=30, interval=0.5, what="the provisioned stations accepted")
         worker_password = (data / "broker" / "credentials" / "eldercare-worker.password").read_text().strip()
 
         with probe(mqtt_port, "qd-b", str(b["password"])) as station_b, \
@@ -104,7 +105,8 @@ def test_serve_refuses_forged_tokens_and_unauthorised_mqtt_clients(tmp_path: Pat
 
             # Its own event is stored; one for qd-b is not.
             station_a.publish(*door_event("qd-a", 1))
-            poll(lambda: stored(data) == [("qd-a", "door-1")], timeout=30, what="qd-a's own door event stored")
+            poll(lambda: stored(data) == [("qd-a", "door-1")], timeout=30, interval=0.5,
+                 what="qd-a's own door event stored")
             # Each forgery on its own connection: Mosquitto closes the link of a client that published where it
             # may not. Then forged acknowledgements of qd-b's emergency call, and of its own.
             forged_ack = b'{"v":1,"forged":true}'
@@ -122,7 +124,7 @@ def test_serve_refuses_forged_tokens_and_unauthorised_mqtt_clients(tmp_path: Pat
                  what="qd-b's real command")
             poll(lambda: ("eldercare/v1/qd-a/cmd/call-ack", b"real-a") in station_a.messages, timeout=30,
                  what="qd-a's real command")
-            poll(lambda: ("qd-b", "door-1") in stored(data), timeout=30, what="qd-b's own event stored")
+            poll(lambda: ("qd-b", "door-1") in stored(data), timeout=30, interval=0.5, what="qd-b's own event stored")
 
         assert station_b.messages == [("eldercare/v1/qd-b/cmd/call-ack", b"real-b")]  # no forged ack
         assert {m for m in station_a.messages} == {("eldercare/v1/qd-a/cmd/call-ack", b"real-a")}

@@ -2,8 +2,7 @@
 
 import base64
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from cloud.provision.passwords import mosquitto_hash, write_password_file
 from eldercare.groups import cloud
 from tests.localservices import run_mosquitto
 from tests.provision.broker import credential, provisioned_broker
+from tests.wait import poll
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +71,6 @@ class Client:
         self.client.loop_stop()
 
 
-def _wait(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 @contextmanager
 def connected(port: int, user: str | None, password: str | None, ca: Path | None = None) -> Iterator[Client]:
     client = Client(port, user, password, ca)
@@ -99,7 +92,7 @@ def test_a_station_publishes_only_as_itself(broker_dir: tuple[Path, int, int]) -
         # not; earlier builds keep it open. Either way the station's next connection publishes as itself.
         with connected(plain, "qd-a", credential(out, "qd-a")) as again:
             again.publish("eldercare/v1/qd-a/door-1/door", b"after")
-        _wait(lambda: len(ingester.messages) >= 2)
+        poll(lambda: len(ingester.messages) >= 2, 10, "two messages at the ingester", interval=0.02)
     mine = "eldercare/v1/qd-a/door-1/door"
     assert ingester.messages == [(mine, b"mine"), (mine, b"after")]
     assert [code.is_failure for code in a.puback] == [False, True]  # 0x87 not authorised
@@ -116,7 +109,7 @@ def test_a_station_reads_only_its_own_commands(broker_dir: tuple[Path, int, int]
         b.subscribe("eldercare/v1/qd-b/cmd/#")
         worker.publish("eldercare/v1/qd-b/cmd/call-ack", b"for b")
         worker.publish("eldercare/v1/qd-a/cmd/call-ack", b"for a")
-        _wait(lambda: bool(a.messages and b.messages))
+        poll(lambda: bool(a.messages and b.messages), 10, "a message at each station", interval=0.02)
     # Mosquitto grants the subscription but never delivers B's commands to A.
     assert a.messages == [("eldercare/v1/qd-a/cmd/call-ack", b"for a")]
     assert b.messages == [("eldercare/v1/qd-b/cmd/call-ack", b"for b")]

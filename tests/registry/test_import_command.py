@@ -131,3 +131,30 @@ def test_an_unmigrated_postgresql_is_one_line_naming_migrate(postgres_url: str, 
     assert CliRunner().invoke(cloud, ["migrate"]).exit_code == 0
     code, out, err = _import(tmp_path, csv)
     assert code == 0 and "stations: 1 added" in out, err
+
+
+def test_changes_made_at_the_shell_are_audited_too(data_dir: Path, tmp_path: Path) -> None:
+    from cloud.store.admin import AuditEntry
+
+    csv = tmp_path / "stations.csv"
+    csv.write_text(HEADER + "qd-a,A,汇龙镇,3A,1-5,08:30-11:30,no\n")
+    assert _import(data_dir, csv)[0] == 0
+    csv.write_text(HEADER + "qd-a,A,汇龙镇,4A,1-5,08:30-11:30,no\n")
+    assert _import(data_dir, csv)[0] == 0
+    assert _import(data_dir, csv)[0] == 0  # unchanged: nothing to record
+    runner = CliRunner()
+    args = ["--data-dir", str(data_dir)]
+    assert runner.invoke(cloud_users, ["add", "li", "--role", "station", "--station", "qd-a", *args],
+                         input="a-long-password\n").exit_code == 0
+    assert runner.invoke(cloud_users, ["disable", "li", *args]).exit_code == 0
+    engine = make_engine(f"sqlite:///{data_dir / 'eldercare.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(select(AuditEntry.actor_role, AuditEntry.action, AuditEntry.target,
+                                         AuditEntry.before, AuditEntry.after).order_by(AuditEntry.id)).all()
+        actors = set(connection.execute(select(AuditEntry.actor)).scalars())
+    engine.dispose()
+    assert [tuple(r)[:3] for r in rows] == [("cli", "station.import", "qd-a"), ("cli", "station.import", "qd-a"),
+                                            ("cli", "user.add", "li"), ("cli", "user.disable", "li")]
+    assert (rows[1].before, rows[1].after) == ({"grade": "3A"}, {"grade": "4A"})
+    assert "a-long-password" not in str(rows)
+    assert len(actors) == 1 and next(iter(actors)).startswith("cli:")

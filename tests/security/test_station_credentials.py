@@ -6,15 +6,14 @@ be qd-b gets nothing into the store, while qd-a's own agent does. Then every pro
 passwords it was given: none may appear.
 """
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.faults.conftest import agents, ingester, registered_store, stored_keys
-from tests.ingest.conftest import wait_until
 from tests.provision.broker import credential, provisioned_broker
+from tests.wait import poll
 
 
 @pytest.fixture
@@ -39,13 +38,16 @@ def test_an_agent_cannot_report_for_another_station_and_no_password_is_logged(
     with ingester(port, str(engine.url), "ing-sec", ing_log, env=env), \
             agents(["qd-a", "qd-b"], port, tmp_path, mqtt=creds) as procs:
         real, impostor = procs
-        wait_until(lambda: len({k for k in stored_keys(engine) if k[0] == "qd-a"}) > 50, timeout=60,
-                   what="qd-a's events stored")
+        poll(lambda: len({k for k in stored_keys(engine) if k[0] == "qd-a"}) > 50, timeout=60,
+             what="qd-a's events stored")
         # The failure guarded against is real: the impostor is connected and did generate events to send.
-        wait_until(lambda: sum(impostor.generated().values()) > 50, timeout=30, what="the impostor's events")
-        wait_until(lambda: "Denied PUBLISH from eldercare-qd-b" in broker_log.read_text(), timeout=30,
-                   what="the broker refusing them")
-        time.sleep(1.0)
+        poll(lambda: sum(impostor.generated().values()) > 50, timeout=30, what="the impostor's events")
+        poll(lambda: "Denied PUBLISH from eldercare-qd-b" in broker_log.read_text(), timeout=30,
+             what="the broker refusing them")
+        # The broker closes the link over each refused publish; a second refusal shows the impostor, having had the
+        # first, kept its events and tried again.
+        poll(lambda: broker_log.read_text().count("Denied PUBLISH from eldercare-qd-b") >= 2, timeout=30,
+             what="a second refusal of the impostor")
         assert impostor.waiting() > 0  # kept in its outbox: never acknowledged as delivered
     assert not [k for k in stored_keys(engine) if k[0] == "qd-b"]
     assert "Denied PUBLISH from eldercare-qd-a" not in broker_log.read_text()

@@ -1,0 +1,37 @@
+"""The rules for user accounts, shared by `eldercare users` and the dashboard's user management: a user name, a
+password's strength, and a role's scope (a town officer has towns, station staff one station). Pure: each returns
+the problem as a sentence, or None."""
+
+from collections.abc import Sequence
+
+from station_protocol.ids import station_id_problem
+
+MIN_PASSWORD = 8
+
+
+def name_problem(name: str) -> str | None:
+    if not 1 <= len(name) <= 64 or not name.isprintable() or name.strip() != name:
+        return "user name must be 1-64 printable characters without surrounding spaces"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD:
+        return f"the password must be at least {MIN_PASSWORD} characters"
+    return None
+
+
+def scope_problem(role: str, towns: Sequence[str], station: str | None) -> str | None:
+    """What is wrong with this role's scope: towns only for town officers (at least one), a station only (and
+    always) for station staff."""
+    if role == "town" and not towns:
+        return "a town officer needs at least one town (--town)"
+    if role != "town" and towns:
+        return "towns (--town) are only for the town role (--role town)"
+    if role == "station" and not station:
+        return "station staff need a station (--station)"
+    if role != "station" and station:
+        return "a station (--station) is only for the station role (--role station)"
+    if any(not t.strip() or len(t) > 200 for t in towns):
+        return "a town name must be 1-200 characters"
+    return station_id_problem(station) if station else None

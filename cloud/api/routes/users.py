@@ -1,0 +1,197 @@
+"""User management in the dashboard. The bureau manages users of every role: add, disable or enable, reset a password,
+change role, towns or station. A town officer manages the accounts of its own stations' staff only (add, disable,
+reset, move between its stations); other users do not exist for it (404, as for a user outside anyone's scope).
+
+The rules are the command line's (`cloud.accounts`). A disable or a password reset revokes the user's tokens at once.
+Every change is kept in the audit log; a password never is, nor is it ever returned.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, and_, false, select, true
+from sqlalchemy.orm import Session
+
+from cloud.accounts import name_problem, password_problem, scope_problem
+from cloud.api import audit
+from cloud.api.deps import ConfigDep, SessionDep, SupervisorUser
+from cloud.api.security import hash_password
+from cloud.api.tokens import revoke_all
+from cloud.store.models import Station
+from cloud.store.users import User, UserTown
+
+router = APIRouter(prefix="/users", tags=["users"])
+RoleName = Literal["bureau", "town", "station", "dispatch"]
+UserId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+Password = Annotated[str, Field(max_length=1024)]
+Towns = Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=50)]
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    role: RoleName
+    towns: list[str]
+    station: str | None
+    active: bool
+    created_at: datetime
+
+
+class UserIn(BaseModel):
+    name: Annotated[str, Field(max_length=64)]
+    role: RoleName
+    password: Password
+    towns: Towns = []
+    station: Annotated[str | None, Field(max_length=63)] = None
+
+
+class UserChange(BaseModel):
+    """The new role and scope (fields left out keep their values)."""
+
+    role: RoleName | None = None
+    towns: Towns | None = None
+    station: Annotated[str | None, Field(max_length=63)] = None
+
+
+class PasswordIn(BaseModel):
+    password: Password
+
+
+def _out(user: User) -> UserOut:
+    return UserOut(id=user.id, name=user.name, role=user.role, towns=user.town_names,
+                   station=user.station_id, active=user.active, created_at=user.created_at)
+
+
+def _fields(user: User) -> dict[str, Any]:
+    """What the audit log keeps of a user (never the password hash)."""
+    return {"role": user.role, "towns": user.town_names, "station": user.station_id, "active": user.active}
+
+
+def _managed(officer: User) -> ColumnElement[bool]:
+    """A WHERE condition on users: those this officer manages (bureau: everyone; town: its stations' staff)."""
+    if officer.role == "bureau":
+        return true()
+    if officer.role == "town" and officer.town_names:
+        own = select(Station.id).where(Station.town.in_(officer.town_names))
+        return and_(User.role == "station", User.station_id.in_(own))
+    return false()
+
+
+def _get(session: Session, officer: User, user_id: int) -> User:
+    user = session.scalars(select(User).where(User.id == user_id, _managed(officer))).first()
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {user_id} you manage")
+    return user
+
+
+def _check_scope(session: Session, officer: User, role: str, towns: list[str], station: str | None) -> None:
+    problem = scope_problem(role, towns, station)
+    if problem:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
+    if officer.role == "town" and role != "station":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a town officer manages station staff accounts only")
+    if station is not None:
+        where = Station.id == station
+        if officer.role == "town":
+            where = and_(where, Station.town.in_(officer.town_names))
+        if session.scalar(select(Station.id).where(where)) is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"station {station!r} is not registered" + (" in your towns"
+                                                                            if officer.role == "town" else ""))
+
+
+@router.get("", response_model=list[UserOut])
+def list_users(officer: SupervisorUser, session: SessionDep) -> list[UserOut]:
+    return [_out(u) for u in session.scalars(select(User).where(_managed(officer)).order_by(User.role, User.name))]
+
+
+@router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses={409: {}, 422: {}})
+def add_user(body: UserIn, officer: SupervisorUser, session: SessionDep, config: ConfigDep) -> UserOut:
+    towns = list(dict.fromkeys(t.strip() for t in body.towns))
+    problem = name_problem(body.name) or password_problem(body.password)
+    if problem:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
+    _check_scope(session, officer, body.role, towns, body.station)
+    if session.scalar(select(User.id).where(User.name == body.name)) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.name!r} already exists")
+    user = User(name=body.name, role=body.role, password_hash=hash_password(body.password), station_id=body.station,
+                active=True, created_at=config.clock())
+    user.towns = [UserTown(town=t) for t in towns]
+    session.add(user)
+    session.flush()
+    audit.record(session, officer, "user.add", "user", user.name, config.clock(), after=_fields(user))
+    session.commit()
+    return _out(user)
+
+
+@router.patch("/{user_id}", response_model=UserOut, responses={404: {}, 409: {}, 422: {}})
+def change_user(user_id: UserId, body: UserChange, officer: SupervisorUser, session: SessionDep,
+                config: ConfigDep) -> UserOut:
+    user = _get(session, officer, user_id)
+    role = body.role or user.role
+    given = body.model_fields_set
+    # A role change drops the old role's scope unless a new one is given.
+    towns = list(dict.fromkeys(t.strip() for t in body.towns)) if body.towns is not None else (
+        user.town_names if role == "town" else [])
+    station = body.station if "station" in given else (user.station_id if role == "station" else None)
+    if user.id == officer.id and role != officer.role:
+        raise HTTPException(status.HTTP_409_CONFLICT, "you cannot change your own role")
+    _check_scope(session, officer, role, towns, station)
+    before = _fields(user)
+    user.role, user.station_id = role, station
+    # Keep the rows of towns that stay (a new row for one of them would collide with the old one in the same flush).
+    user.towns = [t for t in user.towns if t.town in towns] + [
+        UserTown(town=t) for t in towns if t not in user.town_names]
+    session.flush()
+    after = _fields(user)
+    keys = [k for k in after if before[k] != after[k]]
+    if keys:
+        audit.record(session, officer, "user.change", "user", user.name, config.clock(),
+                     before={k: before[k] for k in keys}, after={k: after[k] for k in keys})
+    session.commit()
+    return _out(user)
+
+
+def _set_active(user_id: int, active: bool, officer: User, session: Session, now: datetime) -> UserOut:
+    user = _get(session, officer, user_id)
+    if user.id == officer.id:
+        raise HTTPException(status.HTTP_409_CONFLICT, "you cannot disable or enable yourself")
+    if user.active != active:
+        user.active = active
+        if not active:
+            revoke_all(user)  # open pages and live streams lose access at once
+        audit.record(session, officer, "user.enable" if active else "user.disable", "user", user.name, now,
+                     before={"active": not active}, after={"active": active})
+    session.commit()
+    return _out(user)
+
+
+@router.post("/{user_id}/disable", response_model=UserOut, responses={404: {}, 409: {}})
+def disable_user(user_id: UserId, officer: SupervisorUser, session: SessionDep, config: ConfigDep) -> UserOut:
+    """Stop the user logging in; every token they hold stops working (an enable does not bring them back)."""
+    return _set_active(user_id, False, officer, session, config.clock())
+
+
+@router.post("/{user_id}/enable", response_model=UserOut, responses={404: {}, 409: {}})
+def enable_user(user_id: UserId, officer: SupervisorUser, session: SessionDep, config: ConfigDep) -> UserOut:
+    return _set_active(user_id, True, officer, session, config.clock())
+
+
+@router.post("/{user_id}/password", response_model=UserOut, responses={404: {}, 422: {}})
+def reset_password(user_id: UserId, body: PasswordIn, officer: SupervisorUser, session: SessionDep,
+                   config: ConfigDep) -> UserOut:
+    """Set a new password (the command line's strength rule); the user's tokens are revoked, so whoever held the old
+    one is logged out."""
+    user = _get(session, officer, user_id)
+    problem = password_problem(body.password)
+    if problem:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
+    user.password_hash = hash_password(body.password)
+    revoke_all(user)
+    audit.record(session, officer, "user.password", "user", user.name, config.clock(),
+                 after={"password": "reset"})
+    session.commit()
+    return _out(user)

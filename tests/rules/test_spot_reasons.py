@@ -1,0 +1,47 @@
+"""Every spot-check result carries a stable reason code beside its English sentence: the dashboard translates the
+code, so rewording a sentence cannot silently change what a bureau reads."""
+
+from datetime import date, time
+
+from cloud.rules.config import RulesConfig
+from cloud.rules.spotcheck import SpotJudgement, SpotReason, SpotResult, judge
+from tests.rules.conftest import derive
+from tests.rules.scenario import StationDay
+
+MONDAY = date(2026, 10, 12)
+SATURDAY = date(2026, 10, 17)
+CONFIG = RulesConfig()
+
+
+def check(sd: StationDay, start: time, end: time, **kw: object) -> SpotJudgement:
+    return judge(derive(sd.messages(), sd.day, **kw), start, end, "Asia/Shanghai", CONFIG)  # type: ignore[arg-type]
+
+
+def test_each_outcome_has_its_code() -> None:
+    cases = {
+        SpotReason.OPEN: check(StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))]), time(9), time(10)),
+        SpotReason.CLOSED: check(StationDay("qd-a", MONDAY), time(9), time(10)),
+        SpotReason.DEVICES_OFF: check(StationDay("qd-a", MONDAY, offline=[(time(8), time(12))]), time(9), time(10)),
+        SpotReason.APPROVED_CLOSURE: check(StationDay("qd-a", MONDAY), time(9), time(10),
+                                           exceptions={MONDAY: "renovation"}),
+        SpotReason.NOT_WORKING_DAY: check(StationDay("qd-a", SATURDAY), time(9), time(10)),
+        SpotReason.OUTSIDE_HOURS: check(StationDay("qd-a", MONDAY), time(12), time(13)),
+        SpotReason.CALENDAR_UNKNOWN: check(StationDay("qd-a", date(2099, 10, 12)), time(9), time(10)),
+    }
+    assert set(cases) == set(SpotReason), "a code no case produces"
+    assert {code: j.code for code, j in cases.items()} == {code: code for code in cases}
+    results = {code: j.result for code, j in cases.items()}
+    assert results == {
+        SpotReason.OPEN: SpotResult.PASS, SpotReason.CLOSED: SpotResult.FAIL,
+        SpotReason.DEVICES_OFF: SpotResult.UNVERIFIABLE, SpotReason.APPROVED_CLOSURE: SpotResult.EXCUSED,
+        SpotReason.NOT_WORKING_DAY: SpotResult.EXCUSED, SpotReason.OUTSIDE_HOURS: SpotResult.EXCUSED,
+        SpotReason.CALENDAR_UNKNOWN: SpotResult.UNVERIFIABLE,
+    }
+    # The sentence keeps the details the code cannot: the closure's own reason, the grace in minutes.
+    assert "renovation" in cases[SpotReason.APPROVED_CLOSURE].reason
+    assert f"{CONFIG.spot_check_grace_minutes:g} min" in cases[SpotReason.CLOSED].reason
+
+
+def test_a_national_holiday_is_not_a_working_day() -> None:
+    national_day = check(StationDay("qd-a", date(2026, 10, 1)), time(9), time(10))
+    assert (national_day.result, national_day.code) == (SpotResult.EXCUSED, SpotReason.NOT_WORKING_DAY)
