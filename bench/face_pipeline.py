@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2
 import numpy as np
 
-from edge.drivers.camera import CameraConfig
 from edge.face import facestack
 from edge.face.detect import Detector
 from edge.face.facestack import Box
@@ -42,6 +41,7 @@ from edge.face.match import Recogniser
 from edge.face.pipeline import Frame, Observation, finish, process_frame, whole_face
 from edge.face.runner import build_stages
 from edge.face.visits import Visits
+from firmware_config.devices.camera import CameraConfig
 from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
 
 IDS = {"obama": "elder-obama", "guido": "elder-guido", "allen": "elder-allen", "wozniak": "staff-wozniak"}

@@ -4,8 +4,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -57,6 +59,20 @@ def _date(value: str, name: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=name) from None
+
+
+T = TypeVar("T")
+
+
+def _read_csv(path: Path | None, read: Callable[[str], T]) -> T | None:
+    """An optional input CSV (a spreadsheet's UTF-8 with or without BOM) read by `read`; None when not given. A bad
+    file stops the command with its name and the reader's reason."""
+    if path is None:
+        return None
+    try:
+        return read(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
 
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -131,27 +147,14 @@ def derive(stations_path: Path | None, events_path: Path | None, first: str | No
         click.echo(f"{stations_path}: {problem}", err=True)
     if not records:
         raise click.ClickException(f"{stations_path}: no valid station rows")
-    checks = []
+    checks = _read_csv(checks_path, read_spot_checks) or []
     if checks_path is not None:
-        try:
-            checks = read_spot_checks(checks_path.read_text(encoding="utf-8-sig"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise click.ClickException(f"{checks_path}: {exc}") from None
         unknown = check_stations(checks, records)
         if unknown:
             raise click.ClickException(f"{checks_path}: {unknown[0]}")
-    exceptions = {}
-    if exceptions_path is not None:
-        try:
-            exceptions = read_exceptions(exceptions_path.read_text(encoding="utf-8-sig"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise click.ClickException(f"{exceptions_path}: {exc}") from None
-    decisions = {}
+    exceptions = _read_csv(exceptions_path, read_exceptions) or {}
+    decisions = _read_csv(decisions_path, read_decisions) or {}
     if decisions_path is not None:
-        try:
-            decisions = read_decisions(decisions_path.read_text(encoding="utf-8-sig"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise click.ClickException(f"{decisions_path}: {exc}") from None
         unplanned = unmatched(decisions, checks)
         if unplanned:
             raise click.ClickException(f"{decisions_path}: {unplanned[0]}")

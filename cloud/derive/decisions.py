@@ -1,14 +1,12 @@
 """The bureau's decisions on disputed on-site checks, as `cloud derive --decisions` reads them: the CSV the API
 exports (`GET /api/v1/onsite/decisions.csv`), so an audit recompute counts the same outcomes as the platform."""
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 from typing import Any
 
-from cloud.derive.files import SpotCheck
+from cloud.derive.files import SpotCheck, csv_table, csv_window
 from cloud.rules.onsite import DECIDABLE
 from cloud.rules.spotcheck import SpotResult
 
@@ -28,22 +26,13 @@ class Decision:
 def read_decisions(text: str) -> dict[Key, Decision]:
     """The decisions CSV; raises ValueError naming the line (a bad outcome, date or time, or two different
     decisions on one check)."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    header, rows = csv_table(text)
     if header[:5] != HEADER[:5]:
         raise ValueError(f"decisions CSV line 1: header must start {','.join(HEADER[:5])} (got {','.join(header)})")
     out: dict[Key, Decision] = {}
     allowed = {r.value for r in DECIDABLE}
-    for row in reader:
-        line = reader.line_num
-        cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
-        if not any(cells.values()):
-            continue
-        try:
-            day = date.fromisoformat(cells["date"])
-            start, end = time.fromisoformat(cells["start"]), time.fromisoformat(cells["end"])
-        except ValueError as exc:
-            raise ValueError(f"decisions CSV line {line}: {exc} (date YYYY-MM-DD, times HH:MM)") from None
+    for line, cells in rows:
+        day, start, end = csv_window(cells, "decisions", line)
         if cells["outcome"] not in allowed:
             raise ValueError(f"decisions CSV line {line}: outcome {cells['outcome']!r} is not one of "
                              f"{', '.join(sorted(allowed))}")

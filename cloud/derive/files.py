@@ -5,12 +5,12 @@ import io
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from cloud.ingest.convert import AGENT_NAMESPACE
+from cloud.convert import AGENT_NAMESPACE
 from cloud.rules.observations import Obs, from_message, sort_key
 from station_protocol import Event, ProtocolError, decode
 from station_protocol.codec import clock_fault
@@ -91,24 +91,38 @@ class SpotCheck:
     station: str | None  # None: every station
 
 
-def read_spot_checks(text: str) -> list[SpotCheck]:
-    """The CSV `date,start,end,station` (times HH:MM, empty station = all); raises ValueError naming the line."""
+def csv_table(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """A plan or decisions CSV as the bureau's spreadsheet saves it: its header (names trimmed, lower case; a leading
+    byte-order mark dropped) and its non-blank rows as (line number, cells by header name, trimmed)."""
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     header = [name.strip().lower() for name in reader.fieldnames or []]
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for row in reader:
+            cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+            if any(cells.values()):
+                yield reader.line_num, cells
+
+    return header, rows()
+
+
+def csv_window(cells: dict[str, str], what: str, line: int) -> tuple[date, time, time]:
+    """A row's `date`, `start` and `end`; raises ValueError naming the file kind and line."""
+    try:
+        return (date.fromisoformat(cells["date"]), time.fromisoformat(cells["start"]),
+                time.fromisoformat(cells["end"]))
+    except ValueError as exc:
+        raise ValueError(f"{what} CSV line {line}: {exc} (date YYYY-MM-DD, times HH:MM)") from None
+
+
+def read_spot_checks(text: str) -> list[SpotCheck]:
+    """The CSV `date,start,end,station` (times HH:MM, empty station = all); raises ValueError naming the line."""
+    header, rows = csv_table(text)
     if header[:4] != ["date", "start", "end", "station"]:
         raise ValueError(f"spot-check CSV line 1: header must be date,start,end,station (got {','.join(header)})")
     checks = []
-    for row in reader:
-        line = reader.line_num
-        cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
-        if not any(cells.values()):
-            continue
-        try:
-            day = date.fromisoformat(cells["date"])
-            start = time.fromisoformat(cells["start"])
-            end = time.fromisoformat(cells["end"])
-        except ValueError as exc:
-            raise ValueError(f"spot-check CSV line {line}: {exc} (date YYYY-MM-DD, times HH:MM)") from None
+    for line, cells in rows:
+        day, start, end = csv_window(cells, "spot-check", line)
         if end <= start:
             raise ValueError(f"spot-check CSV line {line}: end {cells['end']} is not after start {cells['start']}")
         checks.append(SpotCheck(day, start, end, cells["station"] or None))

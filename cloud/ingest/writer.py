@@ -19,7 +19,7 @@ from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, Prog
 from sqlalchemy.sql.elements import ColumnElement
 
 from cloud.alerts import service as alerts
-from cloud.ingest.convert import Accepted, Rejected, fold_devices
+from cloud.convert import Accepted, Rejected, fold_devices
 from cloud.rules.alerts import pressed_alert
 from cloud.store.models import DeadLetter, Device, DirtyStationDay, Event
 

@@ -1,64 +1,16 @@
-"""Face-recognition camera: config and driver. The face stack (OpenCV, dlib, numpy) is imported only when it runs.
+"""Face-recognition camera driver. The face stack (OpenCV, dlib, numpy) is imported only when it runs; the settings are
+the station file's `CameraConfig`.
 
 The heavy frame loop runs in a worker thread (`edge.face.runner`); this driver only moves its observations and health
 onto the agent's queue through `emit`. Faces and encodings never leave the station: a reading carries an id only.
 """
 
 import threading
-from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from edge.drivers.base import Emit
-from edge.drivers.fields import DeviceId
-
-
-class CameraConfig(BaseModel):
-    """One face camera of a station. Defaults are measured (see docs/face.md)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["camera"]
-    id: DeviceId
-    source: str = Field(description='USB camera index ("0"), RTSP/HTTP URL, video file or still image')
-    gallery: Path = Field(description="the station's local, encrypted face gallery directory")
-    tolerance: float = Field(
-        default=0.5, gt=0, lt=1, description="largest face distance counted as the same person (measured: docs/face.md)"
-    )
-    detect_scale: float = Field(
-        default=0.67, gt=0, le=1, description="scale at which the moving regions are searched, before upsampling"
-    )
-    upsample: int = Field(
-        default=1, ge=0, le=2, description="detector upsampling passes (each doubles the size, ~4x the cost)"
-    )
-    min_face_px: int = Field(
-        default=60, ge=20, le=400, description="faces smaller than this are counted, not identified (too few pixels)"
-    )
-    motion_width: int = Field(default=160, ge=32, le=640, description="width of the motion gate's low-res frame")
-    motion_threshold: float = Field(
-        default=0.002, gt=0, lt=1, description="fraction of low-res pixels that must change to look for faces"
-    )
-    motion_pixel_delta: int = Field(default=25, ge=1, le=255, description="grey-level change that counts a pixel")
-    look_every_s: float = Field(
-        default=60, gt=0, description="look for faces at least this often even without motion (someone sitting still)"
-    )
-    entry_hold_s: float = Field(
-        default=30, ge=0, description="after the people counter counts someone in, look at every frame this long"
-    )
-    visit_gap_s: float = Field(
-        default=1800, gt=0, description="a person re-seen within this many seconds is on the same visit"
-    )
-    track_max_age_s: float = Field(default=2.0, gt=0, description="a track is dropped when unseen this long")
-    encode_attempts: int = Field(
-        default=5, ge=1, le=10, description="encodings tried per track before calling it an unknown visitor"
-    )
-    gallery_check_s: float = Field(
-        default=10, gt=0, le=60, description="how often a running camera checks the gallery for enrolments and forgets"
-    )
-    max_fps: float = Field(default=10, gt=0, description="frames examined per second at most (live sources)")
-    reconnect_s: float = Field(default=5, gt=0, description="first delay before reopening a dropped stream")
-    health_interval_s: float = Field(default=300, gt=0, description="how often a health reading is sent")
+from edge.drivers.modbus_bus import Buses
+from firmware_config.devices.camera import KEY as KEY  # the registry's key for this driver
+from firmware_config.devices.camera import CameraConfig
 
 
 class CameraDriver:
@@ -80,3 +32,8 @@ class CameraDriver:
         except ImportError as exc:
             raise RuntimeError(f"the face extra is not installed ({exc.name or exc}): see docs/face.md") from None
         await run_camera(self.config, emit, self.entries)
+
+
+def build(config: CameraConfig, buses: Buses) -> CameraDriver:
+    """The registry's factory for `camera` devices."""
+    return CameraDriver(config)

@@ -15,7 +15,7 @@ from uuid import UUID
 import click
 from pydantic import TypeAdapter, ValidationError
 
-from edge.drivers.camera import CameraConfig
+from firmware_config.devices.camera import CameraConfig
 from station_protocol import Face, encode, new_event_id
 from station_protocol.messages import PersonId
 

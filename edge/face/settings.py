@@ -1,8 +1,8 @@
 """What the face pipeline reads of a camera's configuration, as a protocol.
 
-The camera driver's config model (`edge.drivers.camera.CameraConfig`) satisfies it; the pipeline depends only on
-these attribute names, so the driver can import the pipeline (when a camera runs) without the pipeline importing the
-driver back.
+The station file's camera settings (`firmware_config.devices.camera.CameraConfig`) satisfy it; the pipeline depends
+only on these attribute names, so the driver can import the pipeline (when a camera runs) without the pipeline
+importing the driver back.
 """
 
 from pathlib import Path

@@ -2,10 +2,9 @@
 
 import importlib
 
-from edge.drivers import camera
 from edge.drivers.modbus_bus import Buses
 from edge.drivers.registry import BUILDERS, build_drivers
-from firmware_config.devices import CONFIGS, KEYS, CameraConfig, config_key
+from firmware_config.devices import CONFIGS, KEYS, config_key
 from firmware_config.load import parse_station
 
 
@@ -17,12 +16,6 @@ def test_each_device_module_key_is_its_settings_type() -> None:
     for model in CONFIGS:
         module = importlib.import_module(model.__module__)
         assert config_key(model) == module.KEY, model.__name__
-
-
-def test_the_camera_driver_settings_match_the_station_files() -> None:
-    # The camera driver module still declares its own copy of the settings; until it imports the station file's,
-    # the two must accept exactly the same keys, defaults and limits.
-    assert camera.CameraConfig.model_json_schema() == CameraConfig.model_json_schema()
 
 
 def test_drivers_are_built_from_a_station_file_in_file_order() -> None:

@@ -17,10 +17,11 @@ import pytest
 
 from edge.agent import Agent
 from edge.drivers.base import Reading
-from edge.drivers.camera import CameraConfig, CameraDriver
+from edge.drivers.camera import CameraDriver
 from edge.face import capture, synthetic
 from edge.face.facestack import Box, Image
 from edge.face.gallery import Gallery, Unknown
+from firmware_config.devices.camera import CameraConfig
 from station_protocol import Face, Health, Kind
 from tests.edge.conftest import AgentThread, station_config, subscribe
 from tests.face.cli import eldercare

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from edge.agent import Agent
 from edge.drivers.base import Reading
-from edge.drivers.camera import CameraConfig, CameraDriver
+from edge.drivers.camera import CameraDriver
 from edge.face import synthetic
 from edge.face.gallery import Gallery
 from edge.face.runner import build_stages, run_source
+from firmware_config.devices.camera import CameraConfig
 from firmware_config.station import StationConfig
 from station_protocol import Kind
 from tests.face.conftest import PASSPHRASE

@@ -10,13 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.drivers.camera import CameraConfig
 from edge.face import facestack
 from edge.face.detect import Detector
 from edge.face.facestack import Box, Image
 from edge.face.gallery import Person
 from edge.face.pipeline import Frame, finish, process_frame
 from edge.face.runner import build_stages
+from firmware_config.devices.camera import CameraConfig
 from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
 from tests.face.cli import eldercare
 

@@ -5,9 +5,9 @@ import itertools
 
 import numpy as np
 
-from edge.drivers.camera import CameraConfig
 from edge.face.detect import Detector, encode_faces
 from edge.face.facestack import Vector, read_image
+from firmware_config.devices.camera import CameraConfig
 from tests.face.conftest import photo
 
 # Who is in each photo, faces ordered left to right (obama_and_biden also shows a girl, a third person).

@@ -1,5 +1,6 @@
 """Run `eldercare serve`/`demo` as a user does: a subprocess on free ports, stopped by the test."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -49,9 +50,10 @@ def env_for(data_dir: Path) -> dict[str, str]:
 
 @contextmanager
 def running(args: list[str], data_dir: Path, api_port: int) -> Iterator[Running]:
-    """Start `eldercare ARGS`, collect its output lines, and make sure it is gone afterwards."""
+    """Start `eldercare ARGS`, collect its output lines, and make sure it and everything it started are gone
+    afterwards. It runs in a process group of its own, so that its children can be found and stopped with it."""
     process = subprocess.Popen([sys.executable, "-m", "eldercare", *args], env=env_for(data_dir), text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     run = Running(process, f"http://127.0.0.1:{api_port}/api/v1", data_dir)
 
     def pump() -> None:
@@ -63,9 +65,31 @@ def running(args: list[str], data_dir: Path, api_port: int) -> Iterator[Running]
     try:
         yield run
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[str], grace: float = 30) -> None:
+    """Stop a command a test started and left running (it failed before stopping it) with all it started. A SIGKILL
+    to `eldercare serve` alone would leave its broker, ingester, worker and API running with no parent; SIGTERM lets
+    it stop them in order, and whatever is still in its group after `grace` seconds is killed."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live processes of a process group (Linux /proc), zombies excluded."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, ...
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(stat.parent.name))
+    return members
 
 
 def add_user(data_dir: Path, name: str, role: str, *extra: str) -> None:
