@@ -128,6 +128,22 @@ def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str
         assert saved is not None and (saved.provider_id, saved.name, saved.phone) == ("p-kangle", "新护理员",
                                                                                       "13800000000")
         assert session.get(HomecareCaregiver, "K 9!") is None
+    # ... and gives the new caregiver a login on the users page (its own staff only: no other role to choose).
+    provider.click("#nav a[data-page=users]")
+    users = provider.get_by_test_id("user-form")
+    expect(users.locator("select[name=role]")).to_be_disabled()
+    expect(users.locator("select[name=station]")).to_have_count(0)
+    users.locator("input[name=name]").fill("carer-new9")
+    users.locator("select[name=caregiver]").select_option("K-NEW-9")
+    users.locator("input[name=password]").fill(PASSWORD)
+    users.locator("button[data-action=add-user]").click()
+    expect(provider.get_by_test_id("users").locator("tr[data-user=carer-new9]")).to_be_visible()
+    listed = provider.get_by_test_id("users").locator("tbody tr")
+    expect(listed).to_have_count(2)  # carer-k01 and the newcomer: not the bureau, not itself
+    assert sorted(listed.evaluate_all("rows => rows.map(r => r.dataset.user)")) == ["carer-k01", "carer-new9"]
+    newcomer = login(browser, homecare_url, "carer-new9", width=390, height=844)
+    newcomer.click("#nav a[data-page=homecare]")
+    expect(newcomer.get_by_test_id("homecare-visits").locator("tbody tr")).to_have_count(0)
 
     phone = login(browser, homecare_url, "carer-k01", width=390, height=844)
     phone.click("#nav a[data-page=homecare]")
