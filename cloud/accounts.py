@@ -1,9 +1,10 @@
 """The rules for user accounts, shared by `eldercare users` and the dashboard's user management: a user name, a
-password's strength, and a role's scope (a town officer has towns, station staff one station). Pure: each returns
-the problem as a sentence, or None."""
+password's strength, and a role's scope (a town officer has towns, station staff one station, a home-care provider's
+manager its provider, a caregiver their job number). Pure: each returns the problem as a sentence, or None."""
 
 from collections.abc import Sequence
 
+from cloud.homecare.records import id_problem
 from station_protocol.ids import station_id_problem
 
 MIN_PASSWORD = 8
@@ -35,3 +36,16 @@ def scope_problem(role: str, towns: Sequence[str], station: str | None) -> str |
     if any(not t.strip() or len(t) > 200 for t in towns):
         return "a town name must be 1-200 characters"
     return station_id_problem(station) if station else None
+
+
+def homecare_problem(role: str, provider: str | None, caregiver: str | None) -> str | None:
+    """A provider's manager names its provider, a caregiver their job number; nobody else has either."""
+    for option, value, wanted in (("--provider", provider, "provider"), ("--caregiver", caregiver, "caregiver")):
+        if role == wanted and not value:
+            return f"a {wanted} user needs {option}"
+        if role != wanted and value:
+            return f"{option} is only for --role {wanted}"
+        problem = id_problem(value, wanted) if value else None
+        if problem:
+            return problem
+    return None

@@ -7,22 +7,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from cloud.accounts import name_problem, password_problem, scope_problem
-from cloud.homecare.records import id_problem
+from cloud.accounts import homecare_problem, name_problem, password_problem, scope_problem
 from cloud.store.options import data_dir_option, database_url, open_store
-
-
-def _homecare_problem(role: str, provider: str | None, caregiver: str | None) -> str | None:
-    """A provider's manager names its provider, a caregiver their job number; nobody else has either."""
-    for option, value, wanted in (("--provider", provider, "provider"), ("--caregiver", caregiver, "caregiver")):
-        if role == wanted and not value:
-            return f"a {wanted} user needs {option}"
-        if role != wanted and value:
-            return f"{option} is only for --role {wanted}"
-        problem = id_problem(value, wanted) if value else None
-        if problem:
-            return problem
-    return None
 
 
 @click.group()
@@ -51,7 +37,7 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, provi
     from cloud.store.users import User, UserTown
 
     problem = (name_problem(name) or scope_problem(role, towns, station)
-               or _homecare_problem(role, provider, caregiver))
+               or homecare_problem(role, provider, caregiver))
     if problem:
         raise click.ClickException(problem)
     if sys.stdin.isatty():

@@ -9,7 +9,7 @@ const MENUS = {
     ["closures", "停业申请"], ["assessment", "年度考核"], ["appeals", "申诉"], ["users", "用户"], ["homecare", "居家服务"]],
   station: [["station", "本站"], ["alerts", "告警"], ["closures", "停业申请"], ["appeals", "申诉"]],
   dispatch: [["alerts", "紧急呼叫"]],
-  provider: [["homecare", "居家服务"], ["visit-codes", "服务二维码"]],
+  provider: [["homecare", "居家服务"], ["visit-codes", "服务二维码"], ["users", "用户"]],
   caregiver: [["visit", "上门服务"], ["homecare", "我的服务"]],
 };
 MENUS.bureau.push(["visit-codes", "服务二维码"]); MENUS.town.push(["visit-codes", "服务二维码"]);

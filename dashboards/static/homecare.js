@@ -78,6 +78,36 @@ function hcElderForm() {
   return form;
 }
 
+// 登记/修改服务商 (bureau only) and 服务人员 (bureau; a town for the providers serving its towns; a provider its own
+// staff, its own id filled in and fixed): the same checks as the CSV import, made by the server.
+function hcRegistryForm(kind, fields, save) {
+  const input = ([name, label, attrs]) => el("label", {}, label, el("input", { name, maxlength: 200, ...attrs }));
+  const form = el("form", { class: "toolbar", "data-testid": `homecare-${kind}-form`, onsubmit: async (ev) => {
+    ev.preventDefault();
+    const f = Object.fromEntries(new FormData(form));
+    try { toast(await save(f), 2000, "ok"); } catch (err) { toast(`保存失败：${err.message}`); }
+  } }, fields.map(input), el("button", { type: "submit" }, "保存"));
+  return form;
+}
+
+function hcProviderForm() {
+  return hcRegistryForm("provider", [["id", "服务商编号", { required: true, maxlength: 63 }],
+    ["name", "名称", { required: true }], ["town", "所在镇（街道）", { required: true }],
+    ["phone", "电话", { maxlength: 32 }]], async (f) => {
+    await Api.request("PUT", `/homecare/providers/${encodeURIComponent(f.id)}`, { name: f.name, town: f.town, phone: f.phone || "" });
+    return `已保存服务商 ${f.id}`;
+  });
+}
+
+function hcCaregiverForm(ownProvider) {
+  const provider = ownProvider ? { required: true, maxlength: 63, value: ownProvider, readonly: true } : { required: true, maxlength: 63 };
+  return hcRegistryForm("caregiver", [["id", "工号", { required: true, maxlength: 63 }],
+    ["name", "姓名", { required: true }], ["provider", "服务商编号", provider], ["phone", "电话", { maxlength: 32 }]], async (f) => {
+    await Api.request("PUT", `/homecare/caregivers/${encodeURIComponent(f.id)}`, { name: f.name, provider: f.provider, phone: f.phone || "" });
+    return `已保存服务人员 ${f.id}`;
+  });
+}
+
 Pages.homecare = async (main, args) => {
   if (App.me.role === "caregiver") return hcCaregiver(main);
   const period = args[0] && /^20\d{2}(-(0[1-9]|1[0-2]|Q[1-4]))?$/.test(args[0]) ? args[0] : hcMonth();
@@ -134,7 +164,12 @@ Pages.homecare = async (main, args) => {
     followCard = card("平台回访（每日工单抽样）", "span-12", el("div", { class: "toolbar" }, "日期", dayInput,
       el("button", { type: "button", class: "secondary", onclick: load }, "查看")), holder);
     await load();
-    registryCard = card("登记或修改服务对象", "span-12", hcElderForm());
+    registryCard = card("登记或修改服务对象、服务商和服务人员", "span-12",
+      el("h3", {}, "服务对象（老人）"), hcElderForm(),
+      App.me.role === "bureau" ? el("h3", {}, "服务商") : null, App.me.role === "bureau" ? hcProviderForm() : null,
+      el("h3", {}, "服务人员"), hcCaregiverForm(null));
+  } else if (App.me.role === "provider") {
+    registryCard = card("登记或修改本单位服务人员", "span-12", hcCaregiverForm(App.me.provider));
   }
   main.replaceChildren(el("div", { class: "grid" }, providerCard, elderCard, followCard, alertCard, registryCard));
 };

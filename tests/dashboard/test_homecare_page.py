@@ -18,6 +18,7 @@ from cloud.homecare.config import HomecareConfig
 from cloud.homecare.simulate import HomecareSim, load, simulate
 from cloud.homecare.supervise import homecare_pass
 from cloud.store.db import make_session_factory
+from cloud.store.homecare import HomecareCaregiver, HomecareProvider
 from cloud.store.users import User
 from tests.api.conftest import PASSWORD, migrated, settings_for
 from tests.api.server import serve
@@ -29,8 +30,14 @@ SIM = simulate(date(2026, 10, 1), 31, 17)
 
 
 @pytest.fixture
-def homecare_url(tmp_path: Path) -> Iterator[str]:
-    engine: Engine = migrated(f"sqlite:///{tmp_path / 'homecare.db'}")
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = migrated(f"sqlite:///{tmp_path / 'homecare.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def homecare_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
     with make_session_factory(engine).begin() as session:
         load(session, SIM, NOW)
         session.add(User(name="mgr-kangle", role="provider", password_hash=hash_password(PASSWORD),
@@ -42,14 +49,14 @@ def homecare_url(tmp_path: Path) -> Iterator[str]:
     app = create_app(settings_for(tmp_path), config=ApiConfig(clock=lambda: NOW), engine=engine)
     with serve(app) as url:
         yield url
-    engine.dispose()
 
 
 def _planted(sim: HomecareSim) -> int:
     return sum(len(keys) for keys in sim.planted.values())
 
 
-def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str, tmp_path: Path) -> None:
+def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str, tmp_path: Path,
+                                             engine: Engine) -> None:
     bureau = login(browser, homecare_url, "admin")
     bureau.click("#nav a[data-page=homecare]")
     bureau.goto(homecare_url + "/#/homecare/2026-10")
@@ -81,6 +88,14 @@ def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str
     form.locator("select[name=category]").select_option("disabled")
     form.locator("button[type=submit]").click()
     expect(bureau.locator("#toast")).to_contain_text("已保存老人 hl-new-1")
+    form = bureau.get_by_test_id("homecare-provider-form")
+    for name, value in (("id", "p-new"), ("name", "新服务商"), ("town", "南阳镇")):
+        form.locator(f"input[name={name}]").fill(value)
+    form.locator("button[type=submit]").click()
+    expect(bureau.locator("#toast")).to_contain_text("已保存服务商 p-new")
+    with make_session_factory(engine).begin() as session:
+        added = session.get(HomecareProvider, "p-new")
+        assert added is not None and (added.name, added.town) == ("新服务商", "南阳镇")
     with bureau.expect_download() as download:
         bureau.click("button[data-export=homecare-providers]")
     path = tmp_path / "providers.xlsx"
@@ -95,6 +110,40 @@ def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-provider", "p-kangle")
     expect(provider.get_by_test_id("homecare-alerts")).to_have_count(0)  # fraud leads are the town's, not its own
+    # The provider registers a new caregiver of its own: its id is filled in and cannot be changed on the page.
+    form = provider.get_by_test_id("homecare-caregiver-form")
+    expect(form.locator("input[name=provider]")).to_have_value("p-kangle")
+    expect(form.locator("input[name=provider]")).not_to_be_editable()
+    expect(provider.get_by_test_id("homecare-provider-form")).to_have_count(0)  # providers are the bureau's
+    for name, value in (("id", "K-NEW-9"), ("name", "新护理员"), ("phone", "13800000000")):
+        form.locator(f"input[name={name}]").fill(value)
+    form.locator("button[type=submit]").click()
+    expect(provider.locator("#toast")).to_contain_text("已保存服务人员 K-NEW-9")
+    # A bad job number gets the import's error, and nothing is saved.
+    form.locator("input[name=id]").fill("K 9!")
+    form.locator("button[type=submit]").click()
+    expect(provider.locator("#toast")).to_contain_text("保存失败")
+    with make_session_factory(engine).begin() as session:
+        saved = session.get(HomecareCaregiver, "K-NEW-9")
+        assert saved is not None and (saved.provider_id, saved.name, saved.phone) == ("p-kangle", "新护理员",
+                                                                                      "13800000000")
+        assert session.get(HomecareCaregiver, "K 9!") is None
+    # ... and gives the new caregiver a login on the users page (its own staff only: no other role to choose).
+    provider.click("#nav a[data-page=users]")
+    users = provider.get_by_test_id("user-form")
+    expect(users.locator("select[name=role]")).to_be_disabled()
+    expect(users.locator("select[name=station]")).to_have_count(0)
+    users.locator("input[name=name]").fill("carer-new9")
+    users.locator("select[name=caregiver]").select_option("K-NEW-9")
+    users.locator("input[name=password]").fill(PASSWORD)
+    users.locator("button[data-action=add-user]").click()
+    expect(provider.get_by_test_id("users").locator("tr[data-user=carer-new9]")).to_be_visible()
+    listed = provider.get_by_test_id("users").locator("tbody tr")
+    expect(listed).to_have_count(2)  # carer-k01 and the newcomer: not the bureau, not itself
+    assert sorted(listed.evaluate_all("rows => rows.map(r => r.dataset.user)")) == ["carer-k01", "carer-new9"]
+    newcomer = login(browser, homecare_url, "carer-new9", width=390, height=844)
+    newcomer.click("#nav a[data-page=homecare]")
+    expect(newcomer.get_by_test_id("homecare-visits").locator("tbody tr")).to_have_count(0)
 
     phone = login(browser, homecare_url, "carer-k01", width=390, height=844)
     phone.click("#nav a[data-page=homecare]")

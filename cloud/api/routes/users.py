@@ -1,6 +1,8 @@
 """User management in the dashboard. The bureau manages users of every role: add, disable or enable, reset a password,
 change role, towns or station. A town officer manages the accounts of its own stations' staff only (add, disable,
-reset, move between its stations); other users do not exist for it (404, as for a user outside anyone's scope).
+reset, move between its stations), and a home-care provider's manager the accounts of its own caregivers (add,
+disable, reset, move to another of its caregivers); other users do not exist for them (404, as for a user outside
+anyone's scope).
 
 The rules are the command line's (`cloud.accounts`). A disable or a password reset revokes the user's tokens at once.
 Every change is kept in the audit log; a password never is, nor is it ever returned.
@@ -15,19 +17,23 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, false, select, true
 from sqlalchemy.orm import Session
 
-from cloud.accounts import name_problem, password_problem, scope_problem
+from cloud.accounts import homecare_problem, name_problem, password_problem, scope_problem
 from cloud.api import audit
-from cloud.api.deps import ConfigDep, SessionDep, SupervisorUser
+from cloud.api.deps import ConfigDep, SessionDep, require_roles
 from cloud.api.security import hash_password
 from cloud.api.tokens import revoke_all
+from cloud.store.homecare import HomecareCaregiver, HomecareProvider
 from cloud.store.models import Station
 from cloud.store.users import User, UserTown
 
 router = APIRouter(prefix="/users", tags=["users"])
-RoleName = Literal["bureau", "town", "station", "dispatch"]
+RoleName = Literal["bureau", "town", "station", "dispatch", "provider", "caregiver"]
+# Who manages accounts at all (each only those `_managed` gives them).
+Officer = Annotated[User, require_roles("bureau", "town", "provider")]
 UserId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 Password = Annotated[str, Field(max_length=1024)]
 Towns = Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=50)]
+HomecareId = Annotated[str | None, Field(max_length=63)]
 
 
 class UserOut(BaseModel):
@@ -36,6 +42,8 @@ class UserOut(BaseModel):
     role: RoleName
     towns: list[str]
     station: str | None
+    provider: str | None
+    caregiver: str | None
     active: bool
     created_at: datetime
 
@@ -46,6 +54,8 @@ class UserIn(BaseModel):
     password: Password
     towns: Towns = []
     station: Annotated[str | None, Field(max_length=63)] = None
+    provider: HomecareId = Field(default=None, description="the home-care provider's id; role provider only")
+    caregiver: HomecareId = Field(default=None, description="the caregiver's job number; role caregiver only")
 
 
 class UserChange(BaseModel):
@@ -54,6 +64,8 @@ class UserChange(BaseModel):
     role: RoleName | None = None
     towns: Towns | None = None
     station: Annotated[str | None, Field(max_length=63)] = None
+    provider: HomecareId = None
+    caregiver: HomecareId = None
 
 
 class PasswordIn(BaseModel):
@@ -61,22 +73,28 @@ class PasswordIn(BaseModel):
 
 
 def _out(user: User) -> UserOut:
-    return UserOut(id=user.id, name=user.name, role=user.role, towns=user.town_names,
-                   station=user.station_id, active=user.active, created_at=user.created_at)
+    return UserOut(id=user.id, name=user.name, role=user.role, towns=user.town_names, station=user.station_id,
+                   provider=user.provider_id, caregiver=user.caregiver_id, active=user.active,
+                   created_at=user.created_at)
 
 
 def _fields(user: User) -> dict[str, Any]:
     """What the audit log keeps of a user (never the password hash)."""
-    return {"role": user.role, "towns": user.town_names, "station": user.station_id, "active": user.active}
+    return {"role": user.role, "towns": user.town_names, "station": user.station_id, "provider": user.provider_id,
+            "caregiver": user.caregiver_id, "active": user.active}
 
 
 def _managed(officer: User) -> ColumnElement[bool]:
-    """A WHERE condition on users: those this officer manages (bureau: everyone; town: its stations' staff)."""
+    """A WHERE condition on users: those this officer manages (bureau: everyone; town: its stations' staff; a
+    provider's manager: its own caregivers)."""
     if officer.role == "bureau":
         return true()
     if officer.role == "town" and officer.town_names:
         own = select(Station.id).where(Station.town.in_(officer.town_names))
         return and_(User.role == "station", User.station_id.in_(own))
+    if officer.role == "provider" and officer.provider_id:
+        staff = select(HomecareCaregiver.id).where(HomecareCaregiver.provider_id == officer.provider_id)
+        return and_(User.role == "caregiver", User.caregiver_id.in_(staff))
     return false()
 
 
@@ -87,12 +105,22 @@ def _get(session: Session, officer: User, user_id: int) -> User:
     return user
 
 
-def _check_scope(session: Session, officer: User, role: str, towns: list[str], station: str | None) -> None:
-    problem = scope_problem(role, towns, station)
+def _check_scope(session: Session, officer: User, role: str, towns: list[str], station: str | None,
+                 provider: str | None = None, caregiver: str | None = None) -> None:
+    problem = scope_problem(role, towns, station) or homecare_problem(role, provider, caregiver)
     if problem:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
     if officer.role == "town" and role != "station":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a town officer manages station staff accounts only")
+    if officer.role == "provider" and role != "caregiver":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a provider manages its own caregivers' accounts only")
+    if provider is not None and session.get(HomecareProvider, provider) is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"provider {provider!r} is not registered")
+    if caregiver is not None:
+        row = session.get(HomecareCaregiver, caregiver)
+        if row is None or (officer.role == "provider" and row.provider_id != officer.provider_id):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"caregiver {caregiver!r} is not registered"
+                                + (" with your provider" if officer.role == "provider" else ""))
     if station is not None:
         where = Station.id == station
         if officer.role == "town":
@@ -104,21 +132,21 @@ def _check_scope(session: Session, officer: User, role: str, towns: list[str], s
 
 
 @router.get("", response_model=list[UserOut])
-def list_users(officer: SupervisorUser, session: SessionDep) -> list[UserOut]:
+def list_users(officer: Officer, session: SessionDep) -> list[UserOut]:
     return [_out(u) for u in session.scalars(select(User).where(_managed(officer)).order_by(User.role, User.name))]
 
 
 @router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses={409: {}, 422: {}})
-def add_user(body: UserIn, officer: SupervisorUser, session: SessionDep, config: ConfigDep) -> UserOut:
+def add_user(body: UserIn, officer: Officer, session: SessionDep, config: ConfigDep) -> UserOut:
     towns = list(dict.fromkeys(t.strip() for t in body.towns))
     problem = name_problem(body.name) or password_problem(body.password)
     if problem:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
-    _check_scope(session, officer, body.role, towns, body.station)
+    _check_scope(session, officer, body.role, towns, body.station, body.provider, body.caregiver)
     if session.scalar(select(User.id).where(User.name == body.name)) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.name!r} already exists")
     user = User(name=body.name, role=body.role, password_hash=hash_password(body.password), station_id=body.station,
-                active=True, created_at=config.clock())
+                provider_id=body.provider, caregiver_id=body.caregiver, active=True, created_at=config.clock())
     user.towns = [UserTown(town=t) for t in towns]
     session.add(user)
     session.flush()
@@ -128,7 +156,7 @@ def add_user(body: UserIn, officer: SupervisorUser, session: SessionDep, config:
 
 
 @router.patch("/{user_id}", response_model=UserOut, responses={404: {}, 409: {}, 422: {}})
-def change_user(user_id: UserId, body: UserChange, officer: SupervisorUser, session: SessionDep,
+def change_user(user_id: UserId, body: UserChange, officer: Officer, session: SessionDep,
                 config: ConfigDep) -> UserOut:
     user = _get(session, officer, user_id)
     role = body.role or user.role
@@ -137,11 +165,13 @@ def change_user(user_id: UserId, body: UserChange, officer: SupervisorUser, sess
     towns = list(dict.fromkeys(t.strip() for t in body.towns)) if body.towns is not None else (
         user.town_names if role == "town" else [])
     station = body.station if "station" in given else (user.station_id if role == "station" else None)
+    provider = body.provider if "provider" in given else (user.provider_id if role == "provider" else None)
+    caregiver = body.caregiver if "caregiver" in given else (user.caregiver_id if role == "caregiver" else None)
     if user.id == officer.id and role != officer.role:
         raise HTTPException(status.HTTP_409_CONFLICT, "you cannot change your own role")
-    _check_scope(session, officer, role, towns, station)
+    _check_scope(session, officer, role, towns, station, provider, caregiver)
     before = _fields(user)
-    user.role, user.station_id = role, station
+    user.role, user.station_id, user.provider_id, user.caregiver_id = role, station, provider, caregiver
     # Keep the rows of towns that stay (a new row for one of them would collide with the old one in the same flush).
     user.towns = [t for t in user.towns if t.town in towns] + [
         UserTown(town=t) for t in towns if t not in user.town_names]
@@ -170,18 +200,18 @@ def _set_active(user_id: int, active: bool, officer: User, session: Session, now
 
 
 @router.post("/{user_id}/disable", response_model=UserOut, responses={404: {}, 409: {}})
-def disable_user(user_id: UserId, officer: SupervisorUser, session: SessionDep, config: ConfigDep) -> UserOut:
+def disable_user(user_id: UserId, officer: Officer, session: SessionDep, config: ConfigDep) -> UserOut:
     """Stop the user logging in; every token they hold stops working (an enable does not bring them back)."""
     return _set_active(user_id, False, officer, session, config.clock())
 
 
 @router.post("/{user_id}/enable", response_model=UserOut, responses={404: {}, 409: {}})
-def enable_user(user_id: UserId, officer: SupervisorUser, session: SessionDep, config: ConfigDep) -> UserOut:
+def enable_user(user_id: UserId, officer: Officer, session: SessionDep, config: ConfigDep) -> UserOut:
     return _set_active(user_id, True, officer, session, config.clock())
 
 
 @router.post("/{user_id}/password", response_model=UserOut, responses={404: {}, 422: {}})
-def reset_password(user_id: UserId, body: PasswordIn, officer: SupervisorUser, session: SessionDep,
+def reset_password(user_id: UserId, body: PasswordIn, officer: Officer, session: SessionDep,
                    config: ConfigDep) -> UserOut:
     """Set a new password (the command line's strength rule); the user's tokens are revoked, so whoever held the old
     one is logged out."""
