@@ -4,15 +4,15 @@
 const MENUS = {
   bureau: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["onsite", "现场抽查"],
     ["closures", "停业申请"], ["assessment", "年度考核"], ["calendar", "节假日"], ["appeals", "申诉"], ["registry", "站点管理"],
-    ["users", "用户"], ["audit", "操作日志"], ["homecare", "居家服务"]],
+    ["users", "用户"], ["audit", "操作日志"], ["homecare", "居家服务"], ["visit-codes", "服务二维码"]],
   town: [["overview", "总览"], ["stations", "站点"], ["alerts", "告警"], ["spot-checks", "抽查"], ["onsite", "现场抽查"],
-    ["closures", "停业申请"], ["assessment", "年度考核"], ["appeals", "申诉"], ["users", "用户"], ["homecare", "居家服务"]],
+    ["closures", "停业申请"], ["assessment", "年度考核"], ["appeals", "申诉"], ["users", "用户"], ["homecare", "居家服务"],
+    ["visit-codes", "服务二维码"]],
   station: [["station", "本站"], ["alerts", "告警"], ["closures", "停业申请"], ["appeals", "申诉"]],
   dispatch: [["alerts", "紧急呼叫"]],
   provider: [["homecare", "居家服务"], ["visit-codes", "服务二维码"], ["users", "用户"]],
   caregiver: [["visit", "上门服务"], ["homecare", "我的服务"]],
 };
-MENUS.bureau.push(["visit-codes", "服务二维码"]); MENUS.town.push(["visit-codes", "服务二维码"]);
 const ROLE_NAMES = { bureau: "民政局管理员", town: "镇（街道）", station: "站点工作人员", dispatch: "调度中心",
   provider: "居家服务商", caregiver: "护理员" };
 

@@ -9,7 +9,7 @@ Pages.appeals = async (main) => {
   const [appeals, checks] = await Promise.all([Api.get("/appeals"), station ? Api.get("/appeals/checks") : []]);
   const window_ = (x) => `${x.date} ${x.start}-${x.end}`;
   const checkRows = checks.map((c) => el("tr", { "data-plan": c.plan_id },
-    el("td", {}, window_(c)), el("td", {}, REASONS[(c.reason || "").split(" (")[0]] || c.reason || "—"),
+    el("td", {}, window_(c)), el("td", {}, REASONS[c.reason_code] || c.reason || "—"),
     el("td", {}, c.appeal_status ? badge(`appeal-${c.appeal_status}`, APPEAL_STATUS[c.appeal_status])
       : el("form", { class: "toolbar", "data-testid": "appeal-form", onsubmit: async (ev) => {
         ev.preventDefault();

@@ -64,6 +64,7 @@ class CheckOut(BaseModel):
     end: str
     result: str
     reason: str | None
+    reason_code: str | None = Field(description="the check's reason as a stable code (the dashboard translates it)")
     appeal_id: int | None
     appeal_status: Status | None
 
@@ -79,6 +80,7 @@ class AppealOut(BaseModel):
     end: str
     result: str | None = Field(description="the check's result now (kept whatever the decision)")
     check_reason: str | None
+    check_reason_code: str | None = Field(description="the check's reason as a stable code")
     text: str
     filed_by: str
     filed_at: datetime
@@ -109,7 +111,8 @@ def _checks(session: Session, user: User, config: ApiConfig) -> Select[tuple[Spo
 def _out(a: Appeal, p: SpotCheckPlan, s: Station, r: SpotCheckResult | None) -> AppealOut:
     return AppealOut(
         id=a.id, plan_id=a.plan_id, station=s.id, station_name=s.name, town=s.town, date=p.local_date, start=p.start,
-        end=p.end, result=r.result if r else None, check_reason=(r.record.get("reason") if r else None), text=a.text,
+        end=p.end, result=r.result if r else None, check_reason=(r.record.get("reason") if r else None),
+        check_reason_code=(r.record.get("reason_code") if r else None), text=a.text,
         filed_by=a.filed_by, filed_at=a.filed_at, status=a.status,
         decided_by=a.decided_by, decided_at=a.decided_at, decision_reason=a.decision_reason,
         counts_toward_veto=a.status != AppealStatus.UPHELD.value,
@@ -139,6 +142,7 @@ def list_failed_checks(user: StationViewer, session: SessionDep, config: ConfigD
         appeal = filed.get((p.id, s.id))
         out.append(CheckOut(plan_id=p.id, station=s.id, station_name=s.name, town=s.town, date=p.local_date,
                             start=p.start, end=p.end, result="fail", reason=r.record.get("reason"),
+                            reason_code=r.record.get("reason_code"),
                             appeal_id=appeal.id if appeal else None,
                             appeal_status=appeal.status if appeal else None))
     return out
