@@ -6,6 +6,8 @@ regions that moved (a person walking in is a few percent of the frame): full-fra
 full-frame cost. The measurements behind these defaults are in docs/face.md.
 """
 
+import math
+
 import cv2
 import numpy as np
 
@@ -30,23 +32,72 @@ class Detector:
         """Face boxes in full-frame pixels, searched in `regions` (full-frame boxes) or the whole frame."""
         height, width = bgr.shape[:2]
         found: list[Box] = []
-        for top, right, bottom, left in regions or [(0, width, height, 0)]:
-            if bottom - top < 16 or right - left < 16:
-                continue
-            crop = bgr[top:bottom, left:right]
-            if self.scale != 1:
-                crop = cv2.resize(crop, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
-            rgb: Image = np.ascontiguousarray(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
-            for t, r, b, lft in facestack.locate(rgb, self.upsample):
-                found.append(
-                    (
-                        max(0, top + round(t / self.scale)),
-                        min(width, left + round(r / self.scale)),
-                        min(height, top + round(b / self.scale)),
-                        max(0, left + round(lft / self.scale)),
-                    )
-                )
+        for region in regions or [(0, width, height, 0)]:
+            found += _search(bgr, region, self.scale, self.upsample)
         return found
+
+    def follow(self, bgr: Image, faces: list[Box]) -> list[Box]:
+        """The faces found near `faces` (boxes found in an earlier frame), each searched for in a window around it,
+        on the pyramid levels of the region search (`detect`) from the one that makes it `FOLLOW_FACE_PX` tall down:
+        the same levels give the same boxes, and the finer levels, which only hold faces much smaller than the
+        followed one and cost the most (the largest images), are skipped. A few ms instead of 20-60."""
+        height, width = bgr.shape[:2]
+        finest = self.scale * 2**self.upsample
+        found: list[Box] = []
+        for top, right, bottom, left in faces:
+            size = max(bottom - top, right - left, 1)
+            levels = max(0, math.floor(math.log(size * finest / FOLLOW_FACE_PX) / math.log(PYRAMID_STEP)))
+            margin = round(FOLLOW_MARGIN * size)
+            window = (
+                max(0, top - margin),
+                min(width, right + margin),
+                min(height, bottom + margin),
+                max(0, left - margin),
+            )
+            for box in _search(bgr, window, self.scale / PYRAMID_STEP**levels, self.upsample):
+                # Two faces side by side: their windows overlap and both find both. Keep each face once.
+                if not any(_same_face(box, seen) for seen in found):
+                    found.append(box)
+        return found
+
+
+# dlib's HOG detector searches an image pyramid, each level 5/6 the size of the one before.
+PYRAMID_STEP = 6 / 5
+# A followed face is searched for from the pyramid level that makes it at least this tall: dlib's 80-px window finds
+# faces from about 65 px, so the face is still found when it shrank by a fifth since the last frame, and the coarser
+# levels find it however much it grew within the window.
+FOLLOW_FACE_PX = 80
+# The window around a followed face, in face sizes on each side: the tracker continues a track whose face moved less
+# than one face width, so the window holds every face that can continue it.
+FOLLOW_MARGIN = 1.0
+
+
+def _search(bgr: Image, region: Box, scale: float, upsample: int) -> list[Box]:
+    """Face boxes (full-frame pixels) in one region of the frame, searched at `scale` with `upsample` passes."""
+    height, width = bgr.shape[:2]
+    top, right, bottom, left = region
+    if bottom - top < 16 or right - left < 16:
+        return []
+    crop = bgr[top:bottom, left:right]
+    if scale != 1:
+        shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=shrink)
+    rgb: Image = np.ascontiguousarray(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
+    return [
+        (
+            max(0, top + round(t / scale)),
+            min(width, left + round(r / scale)),
+            min(height, top + round(b / scale)),
+            max(0, left + round(lft / scale)),
+        )
+        for t, r, b, lft in facestack.locate(rgb, upsample)
+    ]
+
+
+def _same_face(a: Box, b: Box) -> bool:
+    """Boxes whose centres lie within half a face of each other."""
+    size = max(a[2] - a[0], b[2] - b[0], 1)
+    return abs((a[0] + a[2]) - (b[0] + b[2])) < size and abs((a[1] + a[3]) - (b[1] + b[3])) < size
 
 
 def encode_faces(bgr: Image, boxes: list[Box]) -> list[Vector]:

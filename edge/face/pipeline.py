@@ -9,6 +9,7 @@ queues the observations.
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from edge.face import schedule
 from edge.face.detect import Detector, encode_faces
 from edge.face.facestack import Box, Image
 from edge.face.match import Identity, Recogniser
@@ -89,11 +90,21 @@ class Stages:
     # cost of every frame at 10 frames/s. While a face is being identified, every frame is searched (each look is
     # another view to average); a look without motion (first frame, held open, periodic) is always searched.
     search_every_s: float = 0.2
+    # When every moving region holds a face already followed, the regions are searched for newcomers only this often;
+    # in between, the followed faces are looked for in small windows around them (`Detector.follow`).
+    discover_every_s: float = 0.6
     # Frames a face must be seen in before it is encoded: a one-frame detection in a moving region is often not a face
     # at all. A look without motion (a still image, the first frame, a periodic look at a still doorway) counts at once.
     confirm_hits: int = 2
     stats: Stats = field(default_factory=Stats)
-    searched_at: float = float("-inf")  # when a frame was last searched for faces
+    searched_at: float = float("-inf")  # when the moving regions (or the whole frame) were last searched for faces
+    empty_regions: list[Box] = field(default_factory=list)  # those of the last search that held no face
+    followed_at: float = float("-inf")  # when the followed faces were last looked for around their last boxes
+
+
+# A face this share of `min_face_px` tall is followed on every frame like one being identified: someone walking in
+# grows past the size within a few frames, and a track followed closely is encoded on the first frame it can be.
+NEARLY = 0.85
 
 
 def month_of(ts: datetime) -> str:
@@ -144,11 +155,12 @@ def _worth_encoding(stages: Stages, track: Track, frame: Frame, whole_look: bool
 
 
 def _identifying(stages: Stages) -> bool:
-    """A face in view is big enough to identify and not identified yet: worth every frame."""
+    """A face in view is big enough to identify (or nearly: faces grow as people come nearer) and not identified
+    yet: worth every frame."""
     return any(
         track.identity is None
         and track.attempts < stages.attempts
-        and track.box[2] - track.box[0] >= stages.min_face_px
+        and track.box[2] - track.box[0] >= NEARLY * stages.min_face_px
         for track in stages.tracker.tracks
     )
 
@@ -162,11 +174,26 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
         stats.gated_out += 1
         return out
     whole_look = stages.gate.last_forced
-    if not whole_look and frame.t - stages.searched_at < stages.search_every_s - 1e-6 and not _identifying(stages):
-        stats.between_looks += 1
-        return out
-    stages.searched_at = frame.t
-    boxes = stages.detector.detect(frame.image, stages.gate.last_regions)
+    regions, live = stages.gate.last_regions, stages.tracker.tracks
+    if whole_look or schedule.discover(
+        frame.t,
+        regions,
+        live,
+        stages.empty_regions,
+        stages.searched_at,
+        stages.search_every_s,
+        stages.discover_every_s,
+    ):
+        stages.searched_at = stages.followed_at = frame.t
+        boxes = stages.detector.detect(frame.image, regions)
+        stages.empty_regions = [] if whole_look else schedule.empty_regions(regions, boxes, frame.image.shape)
+    else:
+        followed = schedule.to_follow(frame.t, live, _identifying(stages), stages.followed_at, stages.search_every_s)
+        if not followed:
+            stats.between_looks += 1
+            return out
+        stages.followed_at = frame.t
+        boxes = stages.detector.follow(frame.image, [track.box for track in followed])
     for top, _, bottom, _ in boxes:
         stats.count_face(bottom - top)
     tracks = stages.tracker.update(boxes, frame.t)
