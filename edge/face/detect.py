@@ -3,7 +3,9 @@
 dlib's HOG detector finds faces from about 80 px tall; one upsampling pass halves that to about 40 px, at four times
 the cost per pixel. A door camera at 640x480 sees faces of 50-150 px, so the detector runs upsampled, but only on the
 regions that moved (a person walking in is a few percent of the frame): full-frame sensitivity at a fraction of the
-full-frame cost. The measurements behind these defaults are in docs/face.md.
+full-frame cost. A face already found is cheaper still to find again: its size and place are known, so it is looked
+for in a small window around its last box, without the pyramid levels that only hold much smaller faces (`follow`).
+The measurements behind these defaults are in docs/face.md.
 """
 
 import math
