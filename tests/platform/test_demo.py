@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from eldercare.demo import PASSWORD
+from eldercare.demo import PASSWORD, demo_clock, is_holiday, parse_today
+from simulators.fleet import build_fleet
+from simulators.fleet_commands import Span
 from tests.localservices import free_port
 from tests.platform.support import env_for, login, running
 from tests.wait import poll
@@ -99,3 +101,22 @@ def test_demo_refuses_a_day_that_is_not_a_date_in_one_line(tmp_path: Path) -> No
         "eldercare: error: Invalid value for --today: '2026-13-40' is not a date YYYY-MM-DD or a local time "
         "YYYY-MM-DDTHH:MM (see 'eldercare demo --help')"]
     assert not (tmp_path / "demo").exists()
+
+
+def test_the_demo_clock_starts_at_the_given_moment_in_shanghai_and_runs_on() -> None:
+    clock = demo_clock(parse_today("2026-10-13T00:10"), days=7)
+    first = clock()
+    assert first.tzinfo is not None and (first.date(), first.hour) == (date(2026, 10, 12), 16)  # UTC: the day before
+    span = Span.last_days(7, first)
+    assert (span.first, span.last) == (date(2026, 10, 6), date(2026, 10, 13))
+    assert poll(lambda: clock() > first, timeout=5, what="the demo clock moving on")
+    assert parse_today("2026-10-05").hour == 12  # a day alone is its noon
+
+
+def test_the_demo_spot_checks_avoid_the_national_day_holiday() -> None:
+    # A week ending on the holiday Monday: 9-28..9-30 are working days, 10-01 and 10-02 are National Day weekdays.
+    span = Span.last_days(7, parse_today("2026-10-05T15:00"))
+    fleet = build_fleet(6, span.first, span.last, span.now, holiday=is_holiday)
+    assert fleet.check_days == [date(2026, 9, 28), date(2026, 9, 29), date(2026, 9, 30)]
+    # Without the calendar the checks would include a holiday, where the closed station is excused, not vetoed.
+    assert date(2026, 10, 1) in build_fleet(6, span.first, span.last, span.now).check_days
