@@ -98,16 +98,15 @@ def record(outcomes: list[Outcome], quick: bool, now: datetime | None = None) ->
     RESULTS.mkdir(exist_ok=True)
     now = now or datetime.now(UTC)
     path = RESULTS / f"{now:%Y-%m-%d}-{'quick' if quick else 'full'}.txt"
-    header, sections = parse_record(path, keep_footer=True) if path.exists() else ({}, {})
-    if len(outcomes) == len(BENCHMARKS):
-        header, sections = {}, {}
+    merge = path.exists() and len(outcomes) < len(BENCHMARKS)
+    header, sections = parse_record(path, keep_footer=True) if merge else ({}, {})
     for outcome in outcomes:
         sections[outcome.bench] = [*outcome.output.splitlines(),
                                    f"(ran {now:%Y-%m-%d %H:%M} UTC, took {outcome.seconds:.0f} s)"]
     header.setdefault("date", f"{now:%Y-%m-%d %H:%M} UTC")
     header["machine"] = machine()
     header["mode"] = "quick" if quick else "full"
-    if len(outcomes) < len(BENCHMARKS):
+    if merge:
         header["updated"] = f"{now:%Y-%m-%d %H:%M} UTC ({', '.join(o.bench for o in outcomes)})"
     parts = [f"{key}: {value}" for key, value in header.items()] + [""]
     for bench in BENCHMARKS:

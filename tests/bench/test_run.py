@@ -77,3 +77,12 @@ def test_a_partial_record_replaces_only_its_benchmarks(tmp_path: Path, monkeypat
     assert sections["load"] == ["load: ratio=1 (target >= 1)"]
     assert list(sections) == list(run.BENCHMARKS)
     assert "(ran 2026-12-01 01:10 UTC, took 7 s)" in path.read_text(encoding="utf-8")
+
+
+def test_a_first_partial_record_is_not_called_a_re_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run, "RESULTS", tmp_path)
+    monkeypatch.setattr(run, "machine", lambda: "test box")
+    path = run.record([run.Outcome("load", "load: ratio=1 (target >= 1)", 5, None)], quick=False,
+                      now=datetime(2026, 12, 1, 0, 10, tzinfo=UTC))
+    header, sections = run.parse_record(path)
+    assert "updated" not in header and list(sections) == ["load"]
