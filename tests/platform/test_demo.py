@@ -92,15 +92,20 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
 
 
 
-def test_demo_refuses_a_day_that_is_not_a_date_in_one_line(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "eldercare", "demo", "--today", "2026-13-40",
+@pytest.mark.parametrize(("value", "error"), [
+    ("2026-13-40", "'2026-13-40' is not a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM"),
+    ("2026-10-05T08:00+00:00", "'2026-10-05T08:00+00:00' is not a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM"),
+    ("2999-01-01", "2999-01-01T12:00:00+08:00 is in the future: the platform refuses events from its future"),
+    ("2020-01-10", "30 days before 2020-01-10 is before 2020: the platform refuses device times that early"),
+])
+def test_demo_refuses_a_day_it_cannot_simulate_in_one_line(tmp_path: Path, value: str, error: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "eldercare", "demo", "--today", value,
                              "--data-dir", str(tmp_path / "demo")], env=env_for(tmp_path), capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "eldercare: error: Invalid value for --today: '2026-13-40' is not a date YYYY-MM-DD or a local time "
-        "YYYY-MM-DDTHH:MM (see 'eldercare demo --help')"]
-    assert not (tmp_path / "demo").exists()
+        f"eldercare: error: Invalid value for --today: {error} (see 'eldercare demo --help')"]
+    assert not (tmp_path / "demo").exists()  # refused before anything was wiped or started
 
 
 def test_the_demo_clock_starts_at_the_given_moment_in_shanghai_and_runs_on() -> None:
