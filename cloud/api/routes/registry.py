@@ -70,7 +70,7 @@ def _write(session: Session, user: User, action: str, now: datetime, body: Stati
         record = parse_row({k: str(v) for k, v in row.items()})
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    _, changes = upsert_records(session, [record])
+    _, changes = upsert_records(session, [record], now)
     _audit(session, user, action, now, changes)
 
 
@@ -117,7 +117,7 @@ def import_stations(data: Annotated[bytes, Body(media_type="text/csv")], user: B
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     records, problems = parse_station_csv(text)
-    counts, changes = upsert_records(session, records)
+    counts, changes = upsert_records(session, records, config.clock())
     _audit(session, user, "station.import", config.clock(), changes)
     session.commit()
     return ImportOut(added=counts.added, updated=counts.updated, unchanged=counts.unchanged,
