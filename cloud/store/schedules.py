@@ -57,26 +57,37 @@ def local_day(station: Station, now: datetime) -> date:
     return now.astimezone(ZoneInfo(station.timezone)).date()
 
 
+def _normal(values: dict[str, object]) -> tuple[object, ...]:
+    """The versioned values by meaning: weekdays `1-5` and `1,2,3,4,5` are the same schedule."""
+    schedule = Schedule.model_validate({"weekdays": values["weekdays"], "hours": values["hours"],
+                                        "open_on_holidays": values["open_on_holidays"]})
+    return schedule.weekdays_text(), schedule.hours_text(), schedule.open_on_holidays, values["grade"]
+
+
+def _of(row: StationSchedule) -> tuple[object, ...]:
+    return _normal({key: getattr(row, key) for key in VERSIONED})
+
+
 def record_version(session: Session, station: Station, before: dict[str, object] | None, now: datetime) -> bool:
     """Keep the station's current schedule and grade as the version from today (its zone) on. `before`: its values
     before this change (None for a new station), kept as the version before today when the station has none yet.
     Returns True when the version in force from today changed. The caller flushes and commits."""
     today = local_day(station, now)
     values = {key: getattr(station, key) for key in VERSIONED}
+    new = _normal(values)
     rows = {row.effective_from: row for row in session.scalars(
         select(StationSchedule).where(StationSchedule.station_id == station.id))}
     if not rows and before is not None:
         old = {key: before[key] for key in VERSIONED}
-        if old == values:
+        if _normal(old) == new:
             return False
         session.add(StationSchedule(station_id=station.id, effective_from=BACKFILL_FROM, recorded_at=now, **old))
         rows[BACKFILL_FROM] = StationSchedule(**old)
     earlier = [day for day in rows if day < today]
-    in_force = rows[max(earlier)] if earlier else None
-    same_as_earlier = in_force is not None and all(getattr(in_force, k) == v for k, v in values.items())
+    same_as_earlier = bool(earlier) and _of(rows[max(earlier)]) == new
     todays = rows.get(today)
     if todays is not None:
-        if all(getattr(todays, k) == v for k, v in values.items()):
+        if _of(todays) == new:
             return False
         if same_as_earlier:
             session.delete(todays)  # changed back the same day: today is judged as before, no version of its own
