@@ -50,3 +50,15 @@ def test_the_page_import_makes_versions_and_an_unchanged_import_none(as_user: Ca
     # Regraded the same day: that day's version is replaced, not added to.
     assert upload(text.replace(",3A,", ",2A,")) == (0, 1, 0)
     assert _versions(admin, "hl-09") == [(TODAY, "08:00-17:00", "2A")]
+
+
+def test_a_regrade_leaves_the_grade_of_the_years_before_it(as_user: Callable[[str], TestClient]) -> None:
+    admin = as_user("admin")
+    assert admin.put(f"{V1}/registry/stations/hl-01", json={**HL01, "grade": "4A"}).status_code == 200
+
+    def grade(year: int) -> str:
+        rows = admin.get(f"{V1}/assessments/{year}").json()
+        return str(next(r["grade"] for r in rows if r["station"] == "hl-01"))
+
+    # The 2025 assessment (and its subsidy) is by the grade in force at its end; 2026's by the new one.
+    assert (grade(2025), grade(2026)) == ("3A", "4A")
