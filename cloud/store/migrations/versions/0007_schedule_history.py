@@ -1,7 +1,8 @@
 """The history of each station's working hours and grade (station_schedules), so a day re-derived later is judged by
 the version in force on it. Every existing station gets one version, its current values, from 1970-01-01: before any
-day the store can hold, as those are the only hours it knows the days were derived by. The downgrade drops the
-history (the stations keep their current values).
+day the store can hold. They are the only hours the registry knows; a day derived before an earlier edit keeps its
+stored verdict until it is re-derived, which then reads these values. The downgrade drops the history (the stations
+keep their current values).
 
 Revision ID: 0007_schedule_history
 Revises: 0006_homecare
