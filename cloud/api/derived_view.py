@@ -99,7 +99,8 @@ def _among(column: InstrumentedAttribute[str], ids: Sequence[str],
 def today_plans(session: Session, stations: Sequence[Scheduled], now: datetime,
                 visible: ColumnElement[bool] | None = None) -> dict[str, DayPlan]:
     """Each station's plan for its own today at `now`, with an approved closure of that day, by the calendar in force
-    (the worker's). `visible`, when given, is the condition that selected `stations`."""
+    (the worker's). `visible`, when given, is the condition that selected `stations`. The station's current hours are
+    the version in force today: a registry change applies from its own day, never a later one."""
     calendar = load_calendar(session)
     zones = {tz: now.astimezone(ZoneInfo(tz)).date() for tz in {s.timezone for s in stations}}
     todays = {s.id: zones[s.timezone] for s in stations}

@@ -14,6 +14,7 @@ from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import Alert, Station
 from cloud.store.onsite import SpotCheckVisit, visit_join
+from cloud.store.schedules import station_histories
 from cloud.store.users import Activity
 
 
@@ -70,6 +71,8 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
         if sid is not None and raised_at.astimezone(zones[sid]).year == year:
             total, answered = calls.get(sid, (0, 0))
             calls[sid] = (total + 1, answered + (acknowledged_at is not None))
+    # The year's grade (and so its subsidy) is the one in force on its last day, not a later regrade's.
+    histories = station_histories(session, stations)
     out = []
     for s in stations:
         veto = vetoes.get(s.id)
@@ -78,8 +81,8 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
                                                and not _upheld(r["appeal"])})
         total, answered = calls.get(s.id, (0, 0))
         out.append(YearFacts(
-            station=s.id, name=s.name, town=s.town, grade=s.grade, year=year, months=months[s.id],
-            activity_months=activity[s.id], spot_results=spots[s.id], failed_spot_checks=failed,
+            station=s.id, name=s.name, town=s.town, grade=histories[s.id].on(last).grade, year=year,
+            months=months[s.id], activity_months=activity[s.id], spot_results=spots[s.id], failed_spot_checks=failed,
             veto=bool(veto and veto.veto), calls=total, calls_answered=answered,
         ))
     return out

@@ -80,7 +80,9 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.command()
 @click.option("--stations", "stations_path", type=FILE,
-              help="The station CSV (as imported by 'cloud stations'); with --events, --from and --to.")
+              help="The station CSV (as imported by 'cloud stations'); with --events, --from and --to. A CSV has one "
+                   "schedule and grade per station, used for every day: the store's worker judges each day by the "
+                   "version in force on it.")
 @click.option("--events", "events_path", type=FILE,
               help="Protocol events as JSON lines: {\"topic\": ..., \"payload\": {...}}. '-' is not accepted.")
 @click.option("--from", "first", help="First local date, YYYY-MM-DD.")
