@@ -28,6 +28,7 @@ from cloud.api.onsite_view import onsite_out, plans_for, visible_station_ids
 from cloud.api.runtime import Runtime
 from cloud.api.schemas import OnsiteOut, ReviewValue, SpotResultValue
 from cloud.api.scope import station_condition
+from cloud.api.sheets import safe_cell
 from cloud.derive.decisions import HEADER
 from cloud.derive.recompute import store_veto
 from cloud.rules.onsite import Found, Review, outcome
@@ -269,11 +270,6 @@ def coverage(user: SupervisorUser, session: SessionDep, config: ConfigDep, runti
     )
 
 
-def _cell(text: str) -> str:
-    """A spreadsheet opens a cell starting with one of these as a formula: keep it text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @router.get("/decisions.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def export_decisions(
     user: SupervisorUser, session: SessionDep,
@@ -286,7 +282,7 @@ def export_decisions(
     writer.writerow(HEADER)
     for visit, plan in decisions(session, visible_station_ids(session, user), since, until):
         writer.writerow([visit.station_id, plan.local_date.isoformat(), plan.start, plan.end, visit.decided_outcome,
-                         _cell(" ".join((visit.decision_reason or "").split())), _cell(visit.decided_by or ""),
+                         safe_cell(" ".join((visit.decision_reason or "").split())), safe_cell(visit.decided_by or ""),
                          visit.sensor_at_decision or "", visit.found])
     return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="onsite-decisions.csv"'})
