@@ -7,14 +7,14 @@
 - visits (for `cloud derive`): `visit_id,elder_id,caregiver_id,provider,sign_in,sign_out,items`, RFC 3339 times
   with an offset (sign_out empty when never signed out), items separated by `;`
 
-Read as every bureau file is (`cloud.csv_table`): UTF-8 with or without the BOM Excel writes; every bad row is
+Read as every bureau file is (`cloud.csv_records`): UTF-8 with or without the BOM Excel writes; every bad row is
 reported with its line number and reason, the good rows are still returned.
 """
 
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cloud.csv_table import Problem, parse_csv
+from cloud.csv_records import Problem, parse_csv
 from cloud.homecare.records import (
     CATEGORY_NAMES,
     DEFAULT_TIMEZONE,

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from cloud.csv_table import decode_csv_bytes, parse_csv
+from cloud.csv_records import decode_csv_bytes, parse_csv
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.csv_files import parse_elders, parse_visits
 from cloud.homecare.records import Elder, MadeUpMonth, Visit, is_month

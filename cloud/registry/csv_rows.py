@@ -7,7 +7,7 @@ reason; the good rows are still returned.
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cloud.csv_table import Problem, parse_csv
+from cloud.csv_records import Problem, parse_csv
 from firmware_config.grade import GRADES, Grade
 from firmware_config.schedule import Schedule
 from station_protocol.ids import StationId

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from cloud.csv_table import decode_csv_bytes
+from cloud.csv_records import decode_csv_bytes
 from cloud.registry.csv_rows import StationRecord, parse_station_csv
 
 YAML_SUFFIXES = (".yaml", ".yml")

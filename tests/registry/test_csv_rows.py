@@ -2,7 +2,7 @@ from datetime import time
 
 import pytest
 
-from cloud.csv_table import decode_csv_bytes
+from cloud.csv_records import decode_csv_bytes
 from cloud.registry.csv_rows import parse_station_csv
 
 HEADER = "station_id,name,town,grade,weekdays,hours,open_on_holidays\n"
