@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from cloud.api.deps import BureauUser, ConfigDep, CurrentUser, SessionDep, StationViewer, SupervisorUser
+from cloud.api.schemas import FromDay, ToDay
 from cloud.api.scope import get_visible_station, station_condition
 from cloud.api.sheets import safe_cell
 from cloud.derive.storeio import mark_dirty
@@ -167,8 +168,7 @@ def decide_late_days(closure_id: ClosureId, body: LateDecisionIn, user: BureauUs
 @router.get("/exceptions.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def export_exceptions(
     user: SupervisorUser, session: SessionDep,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    since: FromDay = None, until: ToDay = None,
 ) -> Response:
     """The excused days in scope as `station,date,reason`: the file `eldercare cloud derive --exceptions` reads."""
     query = (select(StationException.station_id, StationException.date, StationException.reason)

@@ -26,7 +26,7 @@ from cloud.api.config import ApiConfig
 from cloud.api.deps import BureauUser, ConfigDep, RulesDep, RuntimeDep, SessionDep, SupervisorUser
 from cloud.api.onsite_view import onsite_out, plans_for, visible_station_ids
 from cloud.api.runtime import Runtime
-from cloud.api.schemas import OnsiteOut, ReviewValue, SpotResultValue
+from cloud.api.schemas import FromDay, OnsiteOut, ReviewValue, SpotResultValue, ToDay
 from cloud.api.scope import station_condition
 from cloud.api.sheets import safe_cell
 from cloud.derive.decisions import HEADER
@@ -164,8 +164,7 @@ def _one(session: Session, user: User, plan_id: int, station_id: str, config: Ap
 @router.get("/visits", response_model=list[VisitOut])
 def list_visits(
     user: SupervisorUser, session: SessionDep, config: ConfigDep, runtime: RuntimeDep,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    since: FromDay = None, until: ToDay = None,
     review: Annotated[ReviewValue | None, Query()] = None,
 ) -> list[VisitOut]:
     """The visits in scope, latest plan first: an inspector's list (today's, and the checks the sensors could not
@@ -273,8 +272,7 @@ def coverage(user: SupervisorUser, session: SessionDep, config: ConfigDep, runti
 @router.get("/decisions.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def export_decisions(
     user: SupervisorUser, session: SessionDep,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    since: FromDay = None, until: ToDay = None,
 ) -> Response:
     """The bureau's decisions in scope: the file `eldercare cloud derive --decisions` reads."""
     out = io.StringIO()
