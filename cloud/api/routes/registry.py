@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from cloud.api.deps import BureauUser, ConfigDep, SessionDep
 from cloud.api.schemas import StationIdParam
-from cloud.registry.csv_rows import decode_csv_bytes, parse_row, parse_station_csv
+from cloud.csv_records import decode_csv_bytes
+from cloud.registry.csv_rows import parse_row, parse_station_csv
 from cloud.registry.store import Change, audit_changes, upsert_records
 from cloud.store.models import Station
 from cloud.store.schedules import BACKFILL_FROM, StationSchedule
