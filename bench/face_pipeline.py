@@ -12,7 +12,7 @@ them, tracker, a few encodings per person).
 Both are scored against the footage's truth: visits found, visits given to the wrong enrolled person, repeated and
 stray observations. The headline ratio is throughput per CPU second (naive CPU time / pipeline CPU time).
 
-Usage: python bench/face_pipeline.py [--seconds 120] [--seed 1] [--quick]
+Usage: python bench/face_pipeline.py [--seconds 40] [--seed 1] [--quick]
        python bench/face_pipeline.py --detectors [--seconds 60]   # the detector comparison table of docs/face.md
 """
 
@@ -266,7 +266,7 @@ def compare_detectors(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=120, help="length of the footage")
+    parser.add_argument("--seconds", type=float, default=40, help="length of the footage (the recorded full run: 40)")
     parser.add_argument("--seed", type=int, default=1, help="the footage's seed")
     parser.add_argument("--gallery", type=int, default=1000, help="people in the gallery")
     parser.add_argument("--detectors", action="store_true",
