@@ -85,13 +85,14 @@ class Stages:
     # A face not recognised is encoded again after this long, or sooner if it got bigger: someone walking through a
     # door is in view 1.5-3 s, and their face is large enough to identify for only part of that.
     retry_s: float = 0.2
-    # While something moves, frames are searched for faces at most this often (5 a second) as long as no face in
-    # view still waits to be identified: a person in view for 1.5 s is still seen 7 times, for half the detection
-    # cost of every frame at 10 frames/s. While a face is being identified, every frame is searched (each look is
-    # another view to average); a look without motion (first frame, held open, periodic) is always searched.
+    # While something new moves, the moving regions are searched for faces at most this often (5 a second): a person
+    # in view for 1.5 s is still seen 7 times, for half the detection cost of every frame at 10 frames/s. The faces
+    # found are followed in between (`Detector.follow`, in small windows around them) this often too, and on every
+    # frame while one waits to be identified (each look is another view to average). A look without motion (first
+    # frame, held open, periodic) is always a search of the whole frame. `schedule.py` decides.
     search_every_s: float = 0.2
-    # When every moving region holds a face already followed, the regions are searched for newcomers only this often;
-    # in between, the followed faces are looked for in small windows around them (`Detector.follow`).
+    # When every moving region holds faces already followed, or held none when last searched (someone walking out
+    # with their back to the camera), the regions are searched only this often: someone beside them is still found.
     discover_every_s: float = 0.6
     # Frames a face must be seen in before it is encoded: a one-frame detection in a moving region is often not a face
     # at all. A look without motion (a still image, the first frame, a periodic look at a still doorway) counts at once.
