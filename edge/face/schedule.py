@@ -69,5 +69,6 @@ def to_follow(t: float, tracks: list[Track], identifying: bool, followed_at: flo
     (each look is another view to encode), every `every_s` otherwise (keeping the track alive, so an identified
     face is not encoded again as someone new)."""
     if identifying or t - followed_at + 1e-6 >= every_s:
-        return tracks
+        # A face not found for two intervals (turned away, hidden, gone) is left to the region searches.
+        return [track for track in tracks if t - track.last_seen <= 2 * every_s + 1e-6]
     return []

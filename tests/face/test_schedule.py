@@ -112,3 +112,5 @@ def test_followed_faces_every_frame_while_one_waits_to_be_identified() -> None:
     assert schedule.to_follow(1.1, tracks, identifying=True, followed_at=1.0, every_s=0.2) == tracks
     assert schedule.to_follow(1.1, tracks, identifying=False, followed_at=1.0, every_s=0.2) == []
     assert schedule.to_follow(1.2, tracks, identifying=False, followed_at=1.0, every_s=0.2) == tracks
+    # Not found for more than two intervals (turned away, hidden, gone): left to the searches of the moving regions.
+    assert schedule.to_follow(1.5, tracks, identifying=True, followed_at=1.4, every_s=0.2) == []
