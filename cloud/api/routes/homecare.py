@@ -153,7 +153,7 @@ def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep
     if (body.lat is None) != (body.lon is None):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give both lat and lon, or neither")
     if body.since is not None and body.until is not None and body.until < body.since:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"until {body.until.isoformat()} is before since {body.since.isoformat()}")
     home = Location(body.lat, body.lon) if body.lat is not None and body.lon is not None else None
     before = _elder_fields(existing) if existing is not None else None
