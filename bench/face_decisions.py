@@ -13,7 +13,9 @@ stranger who looks like an elder, which the footage's one unenrolled visitor alo
 The recordings hold face encodings: they are written where you say (default under /tmp), never into the repository.
 
 Usage: python bench/face_decisions.py record --seeds 1,2,3,4 [--out /tmp/face_decisions]
-       python bench/face_decisions.py replay --tuned 1,2,3,4 --held-out 5,6,7,8 [--out /tmp/face_decisions]
+       python bench/face_decisions.py replay --sets 1,2,3,4 5,6,7,8 [--enrol-variants] [--out /tmp/face_decisions]
+(the first set is the one rules were tuned on; the others are held out.) `--enrol-variants` also enrols each photo
+dimmed to half the light and blurred as by someone walking towards the camera (an experiment: see docs/face.md).
 """
 
 import argparse
@@ -52,6 +54,7 @@ class View:
     height: int
     sharpness: float
     encoding: Array
+    who: str  # whose face it was ("" for none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +113,9 @@ def load(path: Path) -> tuple[list[dict[str, Any]], list[TrackRecord]]:
     for rows in by_track.values():
         votes = [r["visit"] for r in rows if r["visit"] >= 0]
         visit = max(set(votes), key=votes.count) if votes else -1
-        views = [View(r["t"], r["height"], r["sharpness"], np.asarray(r["encoding"])) for r in rows]
-        tracks.append(TrackRecord(data["visits"][visit]["who"] if visit >= 0 else "", visit, views))
+        who = data["visits"][visit]["who"] if visit >= 0 else ""
+        views = [View(r["t"], r["height"], r["sharpness"], np.asarray(r["encoding"]), who) for r in rows]
+        tracks.append(TrackRecord(who, visit, views))
     return data["visits"], tracks
 
 
@@ -150,12 +154,17 @@ def aggregate(views: Sequence[View], rule: Rule) -> Array:
     return mean
 
 
-def decide(views: Sequence[View], gallery: dict[str, Array], rule: Rule) -> str | None:
-    """The enrolled person the track is named as, or None (an anonymous visitor)."""
+def decide(views: Sequence[View], gallery: dict[str, Array], rule: Rule, others: list[float] | None = None
+           ) -> str | None:
+    """The enrolled person the track is named as, or None (an anonymous visitor). `others` collects, at every
+    decision step, the distance to the nearest enrolled person the track's face is not (the safety margin)."""
     taken = schedule(views, rule.attempts)
+    who = views[0].who if views else ""
     for n in range(1, len(taken) + 1):
         probe = aggregate(taken[:n], rule)
         distances = sorted((float(np.linalg.norm(enc - probe, axis=1).min()), name) for name, enc in gallery.items())
+        if others is not None:
+            others.append(min(d for d, name in distances if name != who))
         best, name = distances[0]
         second = distances[1][0] if len(distances) > 1 else float("inf")
         if best <= rule.tolerance or (best <= rule.loose and second - best >= rule.margin):
@@ -169,6 +178,7 @@ class Result:
     found: int = 0
     wrong: int = 0
     lookalike: int = 0
+    closest_other: float = float("inf")  # nearest any decision came to an enrolled person the face is not
 
 
 def evaluate(footage: list[tuple[list[dict[str, Any]], list[TrackRecord]]], gallery: dict[str, Array],
@@ -177,13 +187,15 @@ def evaluate(footage: list[tuple[list[dict[str, Any]], list[TrackRecord]]], gall
     for visits, tracks in footage:
         named: dict[int, list[str | None]] = defaultdict(list)
         for track in tracks:
-            name = decide(track.views, gallery, rule)
+            others: list[float] = []
+            name = decide(track.views, gallery, rule, others if track.who else None)
+            result.closest_other = min([result.closest_other, *others])
             named[track.visit].append(name)
             if name is not None and name != track.who:
                 result.wrong += 1
             if track.who in gallery:  # the same person, never enrolled: must match nobody
-                others = {k: v for k, v in gallery.items() if k != track.who}
-                result.lookalike += decide(track.views, others, rule) is not None
+                without = {k: v for k, v in gallery.items() if k != track.who}
+                result.lookalike += decide(track.views, without, rule) is not None
         for i, visit in enumerate(visits):
             result.visits += 1
             names = named.get(i, [])
@@ -207,9 +219,29 @@ RULES = (
 )
 
 
-def gallery() -> dict[str, Array]:
-    """The footage's enrolled people, enrolled as `eldercare edge enrol` does."""
-    return {name: np.asarray([e for p in photos for e in facestack.enrolment_encodings(FACES / f"{p}.jpg")])
+def variants(path: Path) -> list[Array]:
+    """The experiment: the enrolment photo at the camera's face sizes, dimmed to half the light, and blurred along
+    the vertical by a twentieth of the face's height (someone walking towards the camera), each as streamed."""
+    rgb, box = facestack.enrolment_face(path)
+    height, out = box[2] - box[0], []
+    for px in facestack.CAMERA_FACE_PX:
+        if height > 1.3 * px:
+            k = px / height
+            small_box: facestack.Box = (round(box[0] * k), round(box[1] * k), round(box[2] * k), round(box[3] * k))
+            shrunk = np.ascontiguousarray(cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA))
+            dim = np.clip(shrunk.astype(np.float32) * 0.5, 0, 255).astype(np.uint8)
+            walking = np.ascontiguousarray(cv2.blur(shrunk, (1, max(2, round(px / 20)))))
+            for image, seed in ((dim, px + 1), (walking, px + 2)):
+                out += facestack.encode(facestack.as_streamed(image, 0.0, seed=seed), [small_box])
+    return out
+
+
+def gallery(extra: bool) -> dict[str, Array]:
+    """The footage's enrolled people, enrolled as `eldercare edge enrol` does (and with `variants` when `extra`)."""
+    def encodings(photo: Path) -> list[Array]:
+        return facestack.enrolment_encodings(photo) + (variants(photo) if extra else [])
+
+    return {name: np.asarray([e for p in photos for e in encodings(FACES / f"{p}.jpg")])
             for name, photos in ENROL.items()}
 
 
@@ -217,8 +249,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("record", "replay"))
     parser.add_argument("--seeds", default="1,2,3,4,5,6,7,8")
-    parser.add_argument("--tuned", default="1,2,3,4")
-    parser.add_argument("--held-out", default="5,6,7,8")
+    parser.add_argument("--sets", nargs="+", default=["1,2,3,4", "5,6,7,8"], help="seeds; the first set is tuned on")
+    parser.add_argument("--enrol-variants", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("/tmp/face_decisions"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -230,17 +262,19 @@ def main(argv: list[str] | None = None) -> None:
             print(f"seed {seed}: {len(data['visits'])} visits, {len(data['rows'])} encodings, "
                   f"{time.monotonic() - started:.0f} s", flush=True)
         return
-    people = gallery()
-    sets = {name: [load(args.out / f"seed{s}.json") for s in seeds.split(",")]
-            for name, seeds in (("tuned", args.tuned), ("held out", args.held_out))}
-    print(f"| rule | tuned ({args.tuned}): found, wrong, lookalike | held out ({args.held_out}) |")
-    print("| --- | --- | --- |")
+    people = gallery(args.enrol_variants)
+    sets = [[load(args.out / f"seed{s}.json") for s in seeds.split(",")] for seeds in args.sets]
+    heads = [f"{'tuned' if i == 0 else 'held out'}: seeds {seeds}" for i, seeds in enumerate(args.sets)]
+    print("cells: visits found, given to the wrong person, lookalikes named, closest other person")
+    print(f"| rule | {' | '.join(heads)} |")
+    print("| --- |" + " --- |" * len(heads))
     for rule in RULES:
         cells = []
-        for footage in sets.values():
+        for footage in sets:
             r = evaluate(footage, people, rule)
-            cells.append(f"{r.found}/{r.visits} ({100 * r.found / r.visits:.0f} %), {r.wrong}, {r.lookalike}")
-        print(f"| {rule.label} | {cells[0]} | {cells[1]} |")
+            cells.append(f"{r.found}/{r.visits} ({100 * r.found / r.visits:.0f} %), {r.wrong}, {r.lookalike}, "
+                         f"{r.closest_other:.3f}")
+        print(f"| {rule.label} | {' | '.join(cells)} |", flush=True)
 
 
 if __name__ == "__main__":
