@@ -140,8 +140,8 @@ def test_door_footage_no_wrong_person_and_one_observation_per_visit(footage_scor
 
 @pytest.mark.timeout(1200)
 @pytest.mark.xfail(strict=True, reason="measured 19/21 (90 %); 38/42 on the tuned footages, 69/88 held out: faces "
-                   "that stay 0.50-0.65 from their enrolment are anonymous visitors, and every rule measured that names "
-                   "them also names a lookalike stranger; see docs/face.md, Known gaps")
+                   "that stay 0.50-0.65 from their enrolment are anonymous visitors, and every rule measured that "
+                   "names them also names a lookalike stranger; see docs/face.md, Known gaps")
 def test_door_footage_visits_found_95_percent(footage_score: Score) -> None:
     assert footage_score.found_share >= 0.95, footage_score.missed
 
