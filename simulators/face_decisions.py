@@ -12,23 +12,20 @@ stranger who looks like an elder, which the footage's one unenrolled visitor alo
 
 The recordings hold face encodings: they are written where you say (default under /tmp), never into the repository.
 
-Usage: python bench/face_decisions.py record --seeds 1,2,3,4 [--out /tmp/face_decisions]
-       python bench/face_decisions.py replay --sets 1,2,3,4 5,6,7,8 [--enrol-variants] [--out /tmp/face_decisions]
+Usage: python -m simulators.face_decisions record --seeds 1,2,3,4 [--out /tmp/face_decisions]
+       python -m simulators.face_decisions replay --sets 1,2,3,4 5,6,7,8 [--enrol-variants] [--out /tmp/face_decisions]
 (the first set is the one rules were tuned on; the others are held out.) `--enrol-variants` also enrols each photo
 dimmed to half the light and blurred as by someone walking towards the camera (an experiment: see docs/face.md).
 """
 
 import argparse
 import json
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 import numpy as np
@@ -131,6 +128,7 @@ class Rule:
     attempts: int = 5
     weight: Callable[[View], float] | None = None  # None: the plain mean
     top: int = 0  # >0: the mean of the `top` largest faces only
+    nearest: int = 1  # a person's distance: the mean of their `nearest` closest enrolment encodings
 
 
 def schedule(views: Sequence[View], attempts: int, retry_s: float = 0.2) -> list[View]:
@@ -162,7 +160,10 @@ def decide(views: Sequence[View], gallery: dict[str, Array], rule: Rule, others:
     who = views[0].who if views else ""
     for n in range(1, len(taken) + 1):
         probe = aggregate(taken[:n], rule)
-        distances = sorted((float(np.linalg.norm(enc - probe, axis=1).min()), name) for name, enc in gallery.items())
+        distances = sorted(
+            (float(np.sort(np.linalg.norm(enc - probe, axis=1))[: rule.nearest].mean()), name)
+            for name, enc in gallery.items()
+        )
         if others is not None:
             others.append(min(d for d, name in distances if name != who))
         best, name = distances[0]
@@ -213,6 +214,7 @@ RULES = (
     Rule("mean weighted by sharpness", weight=lambda v: v.sharpness),
     Rule("mean of the 3 largest faces", top=3),
     Rule("up to 8 encodings per track", attempts=8),
+    Rule("a person's distance: the mean of their 2 nearest encodings, tolerance 0.52", tolerance=0.52, nearest=2),
     Rule("margin: <= 0.5, or <= 0.53 and the next person >= 0.10 farther", loose=0.53, margin=0.10),
     Rule("margin: <= 0.5, or <= 0.55 and the next person >= 0.08 farther", loose=0.55, margin=0.08),
     Rule("margin: <= 0.5, or <= 0.57 and the next person >= 0.10 farther", loose=0.57, margin=0.10),
