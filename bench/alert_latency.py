@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from cloud.store.models import Station
 from cloud.store.users import User
 from station_protocol import Call, encode, new_event_id
 from tests.localservices import free_port, run_mosquitto, wait_for_port
+from tests.wait import poll
 
 STATION = "sim-call-01"
 PASSWORD = "bench-password"
@@ -71,10 +73,11 @@ def main() -> None:
         env = {**os.environ, "ELDERCARE_DATABASE_URL": url, "ELDERCARE_SECRET_KEY": secrets.token_urlsafe(32),
                "ELDERCARE_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}"}
         api_port = free_port()
+        ingest_log = Path(tmp) / "ingest.log"
         procs = [
             subprocess.Popen([sys.executable, "-m", "eldercare", "cloud", "ingest", "--no-telemetry",
                               "--client-id", "bench-ingest"], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                             stdout=subprocess.DEVNULL, stderr=ingest_log.open("wb")),
             subprocess.Popen([sys.executable, "-m", "eldercare", "cloud", "api", "--port", str(api_port)], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         ]
@@ -97,10 +100,15 @@ def main() -> None:
             def on_message(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
                 bare.setdefault(json.loads(m.payload)["call"], time.time())
 
+            watched = threading.Event()
             watcher.on_message = on_message
+            watcher.on_subscribe = lambda *_: watched.set()
             watcher.subscribe(f"eldercare/v1/{STATION}/+/call", qos=1)
             station = client(broker.port, STATION)
-            time.sleep(2.0)  # the ingester subscribes and the stream settles
+            # The ingester says "ingesting" once its subscription is acknowledged: a press before would be lost.
+            poll(lambda: b'"ingesting"' in ingest_log.read_bytes(), timeout=60, what="the ingester subscribed")
+            poll(lambda: watched.is_set() and station.is_connected(), timeout=30,
+                 what="the bare subscriber and the station connected")
             sent: dict[str, float] = {}
             for i in range(args.presses):
                 call = f"press-{i:03d}"

@@ -7,6 +7,7 @@ publish from this process to the same subscriber.
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import threading
@@ -22,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.agent import Agent
 from firmware_config.station import StationConfig
 from tests.localservices import run_mosquitto
+from tests.wait import poll
 
 TARGET_MS = 100.0
 PRESSES = 30
@@ -36,9 +38,11 @@ def main() -> None:
     Device.pin_factory = MockFactory()
     with tempfile.TemporaryDirectory() as tmp, run_mosquitto(workdir=Path(tmp)) as broker:
         arrivals: list[float] = []
-        got = threading.Event()
+        got, online = threading.Event(), threading.Event()
 
         def on_message(_c: Any, _u: Any, msg: Any) -> None:
+            if msg.topic.endswith("/agent/status") and json.loads(msg.payload).get("online") is True:
+                online.set()  # the agent is connected and this subscriber hears it
             if (msg.topic.endswith("/call") and b'"pressed"' in msg.payload) or msg.topic.endswith("/probe"):
                 arrivals.append(time.perf_counter())
                 got.set()
@@ -61,10 +65,11 @@ def main() -> None:
         runner = threading.Thread(target=lambda: loop.run_until_complete(asyncio.gather(task, return_exceptions=True)))
         runner.start()
         pin, door = Device.pin_factory.pin(22), Device.pin_factory.pin(17)
-        time.sleep(1.5)
+        poll(online.is_set, timeout=30, what="the agent's online status at the subscriber")
         probe = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
         probe.connect("127.0.0.1", broker.port)
         probe.loop_start()
+        poll(probe.is_connected, timeout=30, what="the probe connected")
 
         def measure(action: Any) -> float:
             got.clear()

@@ -9,6 +9,7 @@ subscription) and a bare paho-mqtt subscriber on the same kind of subscription.
 """
 
 import argparse
+import functools
 import os
 import re
 import subprocess
@@ -28,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from station_protocol import Door, Face, Flow, encode, new_event_id
 from tests.localservices import free_port, run_mosquitto, run_postgres
+from tests.wait import poll
 
 STATIONS = [f"bench-{i:02d}" for i in range(20)]
 BARE = r'''
@@ -109,6 +111,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _serves_metrics(port: int) -> bool:
+    try:
+        _metric(port, "eldercare_ingest_received_total")
+    except OSError:
+        return False
+    return True
+
+
 def _metric(port: int, name: str) -> float:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+]+)$", text, re.M))
@@ -124,15 +134,8 @@ def ingesters(port: int, url: str, count: int, group: str) -> Iterator[list[tupl
                               stderr=subprocess.DEVNULL) for i, mp in enumerate(metric_ports)]
     try:
         for mp in metric_ports:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    _metric(mp, "eldercare_ingest_received_total")
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+            poll(functools.partial(_serves_metrics, mp), timeout=60, interval=0.1,
+                 what=f"an ingester's metrics on port {mp}")
         yield [(mp, proc.pid) for mp, proc in zip(metric_ports, procs, strict=True)]
     finally:
         for proc in procs:

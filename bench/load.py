@@ -45,6 +45,7 @@ from cloud.store.models import Event
 from firmware_config.schedule import Schedule
 from station_protocol import Call, Door, Face, Flow, Heartbeat, encode, new_event_id
 from tests.localservices import free_port, run_mosquitto, run_postgres, wait_for_port
+from tests.wait import poll
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_MINUTE = {"flow": 1.0, "heartbeat": 1.0, "face": 0.5, "door": 0.1}
@@ -211,11 +212,13 @@ def main() -> None:
         for process in (ingester, worker, api_process):
             stack.callback(process.wait, 30)
             stack.callback(process.terminate)
-        deadline = time.monotonic() + 60
-        while b'"msg": "ingesting"' not in (tmp / "ingest.log").read_bytes():
-            if time.monotonic() > deadline or ingester.poll() is not None:
+        def ingesting() -> bool:
+            if ingester.poll() is not None:
                 raise SystemExit("the ingester did not start:\n" + (tmp / "ingest.log").read_text())
-            time.sleep(0.1)
+            return b'"msg": "ingesting"' in (tmp / "ingest.log").read_bytes()
+
+        poll(ingesting, timeout=60, interval=0.1,
+             what=lambda: "the ingester did not start:\n" + (tmp / "ingest.log").read_text())
 
         wait_for_port(api_port, timeout=60, process=api_process)
         api = Api(f"http://127.0.0.1:{api_port}")

@@ -30,6 +30,7 @@ BENCHMARKS = ("decode", "outbox", "edge_rss", "edge_latency", "face_pipeline", "
 HEADLINE = re.compile(r"^(?P<name>[\w-]+): ratio=(?P<ratio>[0-9.]+|nan) \(target (?P<op>>=|<=) (?P<target>[0-9.]+)")
 TABLE_START, TABLE_END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
 SECTION = re.compile(r"^=== (?P<bench>\w+) ===$")
+FOOTER = re.compile(r"^\((took|ran) .*s\)$")
 
 
 @dataclass(frozen=True)
@@ -90,19 +91,34 @@ def machine() -> str:
             f"{os.cpu_count()} cores {model}; Python {platform.python_version()}")
 
 
-def record(outcomes: list[Outcome], quick: bool) -> Path:
+def record(outcomes: list[Outcome], quick: bool, now: datetime | None = None) -> Path:
+    """Keep a run under bench/results/. A partial run (`--only`) replaces just its benchmarks' sections in the
+    record of the same day and mode, so one benchmark can be re-run after a change without re-running the hour-long
+    rest; each section says when it ran."""
     RESULTS.mkdir(exist_ok=True)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     path = RESULTS / f"{now:%Y-%m-%d}-{'quick' if quick else 'full'}.txt"
-    parts = [f"date: {now:%Y-%m-%d %H:%M} UTC", f"machine: {machine()}", f"mode: {'quick' if quick else 'full'}", ""]
+    merge = path.exists() and len(outcomes) < len(BENCHMARKS)
+    header, sections = parse_record(path, keep_footer=True) if merge else ({}, {})
     for outcome in outcomes:
-        parts += [f"=== {outcome.bench} ===", outcome.output, f"(took {outcome.seconds:.0f} s)", ""]
+        sections[outcome.bench] = [*outcome.output.splitlines(),
+                                   f"(ran {now:%Y-%m-%d %H:%M} UTC, took {outcome.seconds:.0f} s)"]
+    header.setdefault("date", f"{now:%Y-%m-%d %H:%M} UTC")
+    header["machine"] = machine()
+    header["mode"] = "quick" if quick else "full"
+    if merge:
+        header["updated"] = f"{now:%Y-%m-%d %H:%M} UTC ({', '.join(o.bench for o in outcomes)})"
+    parts = [f"{key}: {value}" for key, value in header.items()] + [""]
+    for bench in BENCHMARKS:
+        if bench in sections:
+            parts += [f"=== {bench} ===", *sections[bench], ""]
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
 
 
-def parse_record(path: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """The header fields and each benchmark's output lines of a recorded run."""
+def parse_record(path: Path, keep_footer: bool = False) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The header fields and each benchmark's output lines of a recorded run (without the timing footer unless
+    `keep_footer`)."""
     header: dict[str, str] = {}
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
@@ -111,11 +127,14 @@ def parse_record(path: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
         if match:
             current = sections.setdefault(match["bench"], [])
         elif current is not None:
-            if not line.startswith("(took "):
+            if keep_footer or not FOOTER.match(line):
                 current.append(line)
         elif ": " in line:
             key, value = line.split(": ", 1)
             header[key] = value
+    for lines in sections.values():
+        while lines and not lines[-1].strip():
+            lines.pop()
     return header, sections
 
 
@@ -128,8 +147,9 @@ def describe(bench: str) -> str:
 
 def table(path: Path) -> str:
     header, sections = parse_record(path)
-    rows = [f"Recorded {header.get('mode', '?')} run of {header.get('date', '?')} on {header.get('machine', '?')} "
-            f"(`{path.relative_to(ROOT)}`, written by `python -m bench.run --table`):", "",
+    updated = f", re-run {header['updated']}" if "updated" in header else ""
+    rows = [f"Recorded {header.get('mode', '?')} run of {header.get('date', '?')}{updated} on "
+            f"{header.get('machine', '?')} (`{path.relative_to(ROOT)}`, written by `python -m bench.run --table`):", "",
             "| benchmark | what | headline |", "| --- | --- | --- |"]
     for bench in BENCHMARKS:
         lines = [line for line in sections.get(bench, []) if line.strip()]

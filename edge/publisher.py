@@ -45,6 +45,7 @@ class Publisher:
         self, station: str, config: MqttConfig, outbox: Outbox, *, window: int = 256,
         on_command: CommandSink | None = None, on_connect: Callable[[], Awaitable[None]] | None = None,
         backoff_base_s: float = 1.0, backoff_cap_s: float = 120.0,
+        wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.station = station
         self.config = config
@@ -53,6 +54,7 @@ class Publisher:
         self.on_command = on_command
         self.on_connect = on_connect
         self.backoff = (backoff_base_s, backoff_cap_s)
+        self.wait = wait  # how the reconnect backoff waits: a test's clock records the delays instead
         self.wake = asyncio.Event()
         self.connected = False
         self.published = 0
@@ -101,7 +103,7 @@ class Publisher:
                 delays = backoff_delays(*self.backoff)  # a session that got CONNACK resets the backoff
             delay = next(delays)
             log.info("mqtt: reconnecting in %.1f s", delay)
-            await asyncio.sleep(delay)
+            await self.wait(delay)
 
     async def _session(self) -> None:
         from edge.mqtt import new_client, status_payload

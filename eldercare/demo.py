@@ -3,6 +3,10 @@
 A month of history passes in a few minutes: a station closed on three spot-check days (the veto), one below its
 monthly threshold, one whose agent went offline, and two emergency presses live — one acknowledged by the dispatch
 centre, one left to escalate to the town and dispatch.
+
+What the demo seeds and simulates reads one clock, passed down from `demo`: the real one, or with `--today` a clock
+that starts at that moment in the stations' zone and runs on at real speed (so a test, or a bureau rehearsing a
+holiday, gets the same history whatever the date). The platform it starts keeps the real clock.
 """
 
 import json
@@ -12,16 +16,18 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import click
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.derive.plans import create_plan
+from cloud.rules.calendar import DayKind, national_day
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.options import settings_for
 from eldercare.homecare_demo import seed_demo as seed_homecare
@@ -30,13 +36,53 @@ from eldercare.serve import ServeOptions, make_supervisor, run_until_stopped, st
 from eldercare.supervisor import Supervisor, eldercare
 from simulators.day_events import SimEvent
 from simulators.fleet import Fleet, build_fleet, stations_csv
-from simulators.fleet_commands import Span, run_fleet
-from simulators.publisher import BrokerTarget, FleetPublisher
+from simulators.fleet_commands import DEFAULT_TIMEZONE, Span, run_fleet
+from simulators.publisher import BrokerTarget, FleetPublisher, real_now
 from station_protocol import Call, encode, new_event_id
+from station_protocol.codec import EARLIEST
 from station_protocol.topics import device_topic
 
 PASSWORD = "eldercare-demo"  # demo logins only; printed for the person running the demo  # noqa: S105
 ESCALATE_MINUTES = 1.0
+NOON = dt_time(12)
+Clock = Callable[[], datetime]
+
+
+def parse_today(text: str, zone: str = DEFAULT_TIMEZONE) -> datetime:
+    """`--today`: YYYY-MM-DD (noon that day) or YYYY-MM-DDTHH:MM, in the stations' zone."""
+    try:
+        if "T" in text or " " in text:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is not None:
+                raise ValueError("has a zone")
+        else:
+            moment = datetime.combine(date.fromisoformat(text), NOON)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM",
+                                 param_hint="--today") from None
+    return moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def demo_clock(today: datetime | None, days: int) -> Clock:
+    """The clock the demo seeds and simulates by: the real one, or `today` running on at real speed from now.
+
+    The platform refuses device times from its future and from before 2020, so `today` (and its history) must lie
+    between them."""
+    if today is None:
+        return real_now
+    if today > datetime.now(UTC):
+        raise click.BadParameter(f"{today.isoformat()} is in the future: the platform refuses events from its future",
+                                 param_hint="--today")
+    if datetime.combine(today.date() - timedelta(days=days), dt_time(), today.tzinfo) < EARLIEST:
+        raise click.BadParameter(f"{days} days before {today.date()} is before 2020: the platform refuses device "
+                                 "times that early", param_hint="--today")
+    started = time.monotonic()
+    return lambda: (today + timedelta(seconds=time.monotonic() - started)).astimezone(UTC)
+
+
+def is_holiday(day: date) -> bool:
+    """A statutory holiday in the national calendar (its working days moved to a weekend are not)."""
+    return national_day(day).kind is DayKind.HOLIDAY
 
 
 def demo_users(fleet: Fleet) -> list[tuple[str, str, list[str]]]:
@@ -84,7 +130,7 @@ class Api:
                        headers=headers).raise_for_status()
 
 
-def plan_spot_checks(data_dir: Path, fleet: Fleet) -> None:
+def plan_spot_checks(data_dir: Path, fleet: Fleet, now: datetime) -> None:
     """The month's spot checks, written to the store as if the bureau had planned them at the time.
 
     The API refuses a plan for a past day (a check chosen knowing the answer); the demo's history is simulated after
@@ -95,18 +141,18 @@ def plan_spot_checks(data_dir: Path, fleet: Fleet) -> None:
         with make_session_factory(engine)() as session:
             for day in fleet.check_days:
                 create_plan(session, day=day, start=dt_time(9, 30), end=dt_time(11), scope="all",
-                            created_by="demo (simulated history)", now=datetime.now(UTC))
+                            created_by="demo (simulated history)", now=now)
             session.commit()
     finally:
         engine.dispose()
 
 
-def press(target: BrokerTarget, station: str) -> str:
-    """Press a station's emergency button now (what its agent would publish)."""
+def press(target: BrokerTarget, station: str, now: datetime) -> str:
+    """Press a station's emergency button at `now` (what its agent would publish)."""
     publisher = FleetPublisher(target, [station])
     call = f"demo-{new_event_id()[-12:]}"
     message = Call.model_validate({"v": 1, "id": UUID(new_event_id()), "station": station, "device": "call-1",
-                                   "seq": int(time.time()), "ts": datetime.now(UTC),
+                                   "seq": int(time.time()), "ts": now,
                                    "action": "pressed", "call": call})
     event = SimEvent(message.ts, str(device_topic(station, "call-1", "call")), encode(message))
     publisher.publish(event, station).wait_for_publish(10)
@@ -114,10 +160,10 @@ def press(target: BrokerTarget, station: str) -> str:
     return call
 
 
-def live_calls(api: Api, target: BrokerTarget, fleet: Fleet, say: Callable[[str], None]) -> None:
+def live_calls(api: Api, target: BrokerTarget, fleet: Fleet, say: Callable[[str], None], clock: Clock) -> None:
     acked, escalating = fleet.stations[3].station, fleet.stations[4].station
-    press(target, acked)
-    press(target, escalating)
+    press(target, acked, clock())
+    press(target, escalating, clock())
     say(f"emergency buttons pressed at {acked} and {escalating}")
     alert_id = api.wait_for_call_alert(acked)
     if alert_id is None:
@@ -137,14 +183,18 @@ def live_calls(api: Api, target: BrokerTarget, fleet: Fleet, say: Callable[[str]
 @click.option("--days", default=30, show_default=True, type=click.IntRange(3, 120), help="History to simulate.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Demo data (wiped at start). Default: demo/ under $ELDERCARE_DATA_DIR, else ./data/demo.")
-def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) -> None:
+@click.option("--today", "today_text", metavar="DATE[THH:MM]", default=None,
+              help="Seed and simulate as if it were this day (noon unless a time is given) in Asia/Shanghai, the "
+                   "stations' zone; not in the future. The platform itself keeps the real clock. Default: now.")
+def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, today_text: str | None) -> None:
     """Run the platform with a simulated fleet of COUNT stations until Ctrl-C."""
+    clock = demo_clock(parse_today(today_text) if today_text is not None else None, days)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     root = data_dir or settings_for(None).data_dir / "demo"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    span = Span.last_days(days)
-    fleet = build_fleet(count, span.first, span.last, span.now)
+    span = Span.last_days(days, clock())
+    fleet = build_fleet(count, span.first, span.last, span.now, holiday=is_holiday)
     (root / "stations.csv").write_text(stations_csv(fleet), encoding="utf-8")
     rules = root / "rules.json"
     rules.write_text(json.dumps({"call_escalate_minutes": ESCALATE_MINUTES}))
@@ -167,7 +217,8 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
         raise click.ClickException(f"could not start the demo: {exc}") from None
     click.echo(f"\ndashboard: {url}")
     click.echo("logins (password " + PASSWORD + "): " + ", ".join(f"{u} ({r})" for u, r, _ in users))
-    click.echo(f"seeding {days} days of {count} stations at {speed:g}x; Ctrl-C to stop\n")
+    click.echo(f"seeding {days} days of {count} stations at {speed:g}x up to {span.last} (today in "
+               f"{span.timezone}); Ctrl-C to stop\n")
     target = BrokerTarget("127.0.0.1", options.mqtt_port)
     stop = threading.Event()
     api = Api(url)
@@ -175,7 +226,7 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
     def simulate() -> None:
         try:
             caught_up = threading.Event()
-            threading.Thread(target=run_fleet, args=(fleet, target, span, speed, 0, stop, say, caught_up),
+            threading.Thread(target=run_fleet, args=(fleet, target, span, speed, 0, stop, say, caught_up, clock),
                              daemon=True).start()
             while not stop.is_set() and not caught_up.wait(1):
                 pass
@@ -184,11 +235,11 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None) 
             say(f"history seeded; {fleet.below_threshold} is below its monthly threshold, "
                 f"{fleet.offline} went offline")
             # Planned once the days are in, so each check is judged on its day's data (not first as unverifiable).
-            plan_spot_checks(options.data_dir, fleet)
+            plan_spot_checks(options.data_dir, fleet, clock())
             say(f"spot checks planned on {', '.join(d.isoformat() for d in fleet.check_days)}: "
                 f"{fleet.closed_on_checks} is closed on all three (the veto)")
-            live_calls(api, target, fleet, say)
-            seed_homecare(f"sqlite:///{options.data_dir / 'eldercare.db'}", datetime.now(UTC), say, PASSWORD)
+            live_calls(api, target, fleet, say, clock)
+            seed_homecare(f"sqlite:///{options.data_dir / 'eldercare.db'}", clock(), say, PASSWORD)
             say(f"the demo is live: open {url}")
         except (httpx.HTTPError, OSError, SQLAlchemyError, ValueError) as exc:
             say(f"demo simulation stopped: {exc}")

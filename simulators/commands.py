@@ -5,6 +5,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -13,7 +14,7 @@ import click
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The station's YAML file (its devices and schedule shape the day).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Day to simulate (default: today).")
+              help="Day to simulate (default: today in the station's zone).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--speed", type=float, default=1.0, show_default=True,
               help="Time factor: 1 = real time, 60 = an hour a minute, 0 = as fast as possible.")
@@ -38,7 +39,11 @@ def station(config_path: Path, day: datetime | None, seed: int, speed: float, st
         raise click.ClickException("\n".join(exc.problems)) from None
     if speed < 0:
         raise click.ClickException("--speed must be 0 (as fast as possible) or positive")
-    the_day = day.date() if day else date.today()
+    from simulators.scenario import DEFAULT_SCHEDULE
+
+    # Today where the station is, not where this machine is: at 00:10 in Shanghai a UTC machine is still on the day
+    # before.
+    the_day = day.date() if day else datetime.now(ZoneInfo((config.schedule or DEFAULT_SCHEDULE).timezone)).date()
     for text in (start_at, end_at):
         if text is not None and not _is_clock(text):
             raise click.ClickException(f"{text!r} is not HH:MM")

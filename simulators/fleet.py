@@ -9,7 +9,7 @@ Emergency presses are left out of the history: the demo presses buttons live, wh
 """
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -59,14 +59,15 @@ def station_config(index: int, grade: str, counter_interval_s: float = 900) -> S
 
 
 def build_fleet(count: int, first: date, last: date, now: datetime, offline_hours: float = 30,
-                counter_interval_s: float = 900) -> Fleet:
-    """`count` stations (at least 3); the misbehaving ones are the first three."""
+                counter_interval_s: float = 900, holiday: Callable[[date], bool] = lambda _: False) -> Fleet:
+    """`count` stations (at least 3); the misbehaving ones are the first three. The spot checks fall on weekdays
+    that `holiday` does not call a statutory holiday (a check on a holiday is excused, so it could not veto)."""
     if count < 3:
         raise ValueError("a fleet needs at least 3 stations (the demo's three problem cases)")
     grades = ["2A", "3A", "4A", *[GRADES[i % len(GRADES)] for i in range(3, count)]]
     stations = [station_config(i, grade, counter_interval_s) for i, grade in enumerate(grades)]
     weekdays = [d for d in (first + timedelta(days=i) for i in range((last - first).days + 1))
-                if d.isoweekday() <= 5 and d < last]
+                if d.isoweekday() <= 5 and d < last and not holiday(d)]
     # Three working days spread over the span, the last one not too recent.
     check_days = [weekdays[len(weekdays) * k // 4] for k in (1, 2, 3)] if len(weekdays) >= 4 else weekdays[:3]
     return Fleet(stations, closed_on_checks=stations[0].station, below_threshold=stations[1].station,

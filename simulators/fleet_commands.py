@@ -12,7 +12,7 @@ import click
 
 from simulators.day_events import SimEvent
 from simulators.fleet import Fleet, build_fleet, fleet_events, stations_csv
-from simulators.publisher import BrokerTarget, FleetPublisher, SimClock, replay
+from simulators.publisher import BrokerTarget, FleetPublisher, SimClock, real_now, replay
 from simulators.scenario import DEFAULT_SCHEDULE
 
 DEFAULT_TIMEZONE = DEFAULT_SCHEDULE.timezone
@@ -52,10 +52,11 @@ def parse_broker(text: str) -> tuple[str, int]:
 
 
 def run_fleet(fleet: Fleet, target: BrokerTarget, span: Span, speed: float, seed: int, stop: threading.Event,
-              say: Callable[[str], None] | None = None, caught_up: threading.Event | None = None) -> int:
-    """Replay the span on the accelerated clock (it never runs ahead of real time, so today goes live)."""
+              say: Callable[[str], None] | None = None, caught_up: threading.Event | None = None,
+              now: Callable[[], datetime] = real_now) -> int:
+    """Replay the span on the accelerated clock (it never runs ahead of `now`, so today goes live)."""
     publisher = FleetPublisher(target, [s.station for s in fleet.stations])
-    clock = SimClock(datetime.combine(span.first, datetime.min.time(), ZoneInfo(span.timezone)), speed)
+    clock = SimClock(datetime.combine(span.first, datetime.min.time(), ZoneInfo(span.timezone)), speed, now)
     said = 0
 
     def progress(event: SimEvent, count: int) -> None:

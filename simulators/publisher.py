@@ -24,19 +24,24 @@ class BrokerTarget:
     ca_file: Path | None = None
 
 
-class SimClock:
-    """Simulated time that runs `speed` times faster than real time from `start`, never ahead of the real clock."""
+def real_now() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, start: datetime, speed: float) -> None:
-        self.start, self.speed, self._real0 = start, speed, time.monotonic()
+
+class SimClock:
+    """Simulated time that runs `speed` times faster than real time from `start`, never ahead of `limit` (the real
+    clock, or the clock a demo runs on as if another day were today)."""
+
+    def __init__(self, start: datetime, speed: float, limit: Callable[[], datetime] = real_now) -> None:
+        self.start, self.speed, self.limit, self._real0 = start, speed, limit, time.monotonic()
 
     def now(self) -> datetime:
-        """Simulated now; speed <= 0 means as fast as possible (the real clock is the only limit)."""
-        real_now = datetime.now(UTC)
+        """Simulated now; speed <= 0 means as fast as possible (the limit is the only limit)."""
+        limit = self.limit()
         if self.speed <= 0:
-            return real_now
+            return limit
         elapsed = timedelta(seconds=(time.monotonic() - self._real0) * self.speed)
-        return min(self.start + elapsed, real_now)
+        return min(self.start + elapsed, limit)
 
 
 class FleetPublisher:
@@ -85,12 +90,12 @@ def replay(events: Iterable[SimEvent], publisher: FleetPublisher, clock: SimCloc
            caught_up: threading.Event | None = None) -> int:
     """Publish each event once the simulated clock has reached its time; returns how many were published.
 
-    `caught_up` is set when the history is out and the next event lies in the real future (live from then on).
+    `caught_up` is set when the history is out and the next event lies beyond the clock's limit (live from then on).
     """
     count = 0
     pending: list[mqtt.MQTTMessageInfo] = []
     for event in events:
-        if caught_up is not None and not caught_up.is_set() and event.at > datetime.now(UTC):
+        if caught_up is not None and not caught_up.is_set() and event.at > clock.limit():
             for info in pending:
                 info.wait_for_publish(timeout=30)
             pending.clear()

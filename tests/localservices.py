@@ -11,13 +11,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eldercare.mosquitto import mosquitto_config, mosquitto_path
 from eldercare.ports import free_port, wait_for_port
+from tests.wait import poll
 
 __all__ = [
     "Mosquitto", "Postgres", "VictoriaMetrics", "free_port", "mosquitto_config", "mosquitto_path", "postgres_available",
@@ -133,6 +133,19 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _accepts_sessions(port: int, process: subprocess.Popen[bytes]) -> bool:
+    """PostgreSQL listens before it takes sessions ("the database system is starting up"): try one."""
+    import psycopg
+
+    if process.poll() is not None:
+        raise RuntimeError(f"PostgreSQL exited with status {process.returncode} while starting")
+    try:
+        psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def run_postgres() -> Iterator[Postgres]:
     """initdb a new cluster in a temporary directory and run it on a free port, trusting local connections."""
@@ -155,7 +168,7 @@ def run_postgres() -> Iterator[Postgres]:
         )
         try:
             wait_for_port(port, timeout=30, process=process)
-            time.sleep(0.2)
+            poll(lambda: _accepts_sessions(port, process), timeout=30, what=f"PostgreSQL on {port} accepting sessions")
             yield Postgres(port=port, datadir=datadir, process=process)
         finally:
             _stop(process)

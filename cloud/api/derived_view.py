@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from cloud.api.schemas import DayOut, DeviceHealth, MonthDay, MonthOut, Segment
 from cloud.derive.calendar_store import load_calendar
 from cloud.rules.calendar import DayPlan, plan_day
+from cloud.rules.day import Verdict
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Device, Event, Station, StationException
@@ -24,14 +25,34 @@ _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _SHORT = re.compile(r"^(\d{2}):(\d{2}):(\d{2})\+(\d+)s$")
 
 
-def state_so_far(record: DayRecord) -> str:
+class DayState(Protocol):
+    """What a live view needs of a stored day: a whole `DayRecord`, or `StoredState`, these fields alone."""
+
+    @property
+    def verdict(self) -> Verdict: ...
+    @property
+    def verdict_so_far(self) -> Verdict | None: ...
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """A stored day's verdicts and shares, read out of its record by the database. A fleet's live view needs only
+    these: validating a thousand whole records, each with its day's evidence, took most of the overview's time."""
+
+    verdict: Verdict
+    verdict_so_far: Verdict | None
+    compliance: float | None
+    compliance_so_far: float | None
+
+
+def state_so_far(record: DayState) -> str:
     """Today's state for a live view. The day's verdict is judged on the whole day's schedule, so in the morning
     the hours still to come make it `unknown`; the rules also judge the scheduled minutes so far, with the same
     shares, and that is today's state."""
     return (record.verdict_so_far or record.verdict).value
 
 
-def state_at(plan: DayPlan, record: DayRecord | None, now: datetime) -> str:
+def state_at(plan: DayPlan, record: DayState | None, now: datetime) -> str:
     """A station's state today at `now`. Before its first working session begins nothing can be judged yet: the
     station is `not_started`, not offline (the derived day counts hours still to come as unknown). `record` is None
     when nothing was derived for the day yet."""
@@ -78,7 +99,8 @@ def _among(column: InstrumentedAttribute[str], ids: Sequence[str],
 def today_plans(session: Session, stations: Sequence[Scheduled], now: datetime,
                 visible: ColumnElement[bool] | None = None) -> dict[str, DayPlan]:
     """Each station's plan for its own today at `now`, with an approved closure of that day, by the calendar in force
-    (the worker's). `visible`, when given, is the condition that selected `stations`."""
+    (the worker's). `visible`, when given, is the condition that selected `stations`. The station's current hours are
+    the version in force today: a registry change applies from its own day, never a later one."""
     calendar = load_calendar(session)
     zones = {tz: now.astimezone(ZoneInfo(tz)).date() for tz in {s.timezone for s in stations}}
     todays = {s.id: zones[s.timezone] for s in stations}
@@ -110,11 +132,16 @@ def today_states(session: Session, stations: Sequence[Scheduled], now: datetime,
     plans = today_plans(session, stations, now, visible)
     days = {p.day for p in plans.values()}
     among = _among(DayResult.station_id, list(plans), visible)
-    records: dict[str, DayRecord] = {}
+    records: dict[str, StoredState] = {}
     if days:
-        found = session.execute(select(DayResult.station_id, DayResult.local_date, DayResult.record)
+        field = DayResult.record
+        found = session.execute(select(DayResult.station_id, DayResult.local_date, field["verdict"].as_string(),
+                                       field["verdict_so_far"].as_string(), field["compliance"].as_float(),
+                                       field["compliance_so_far"].as_float())
                                 .where(among, DayResult.local_date.in_(days))).tuples()
-        records = {sid: DayRecord.model_validate(stored) for sid, day, stored in found
+        records = {sid: StoredState(Verdict(verdict), None if so_far is None else Verdict(so_far), share,
+                                    share_so_far)
+                   for sid, day, verdict, so_far, share, share_so_far in found
                    if sid in plans and plans[sid].day == day}
     out = {}
     for sid, plan in plans.items():

@@ -1,11 +1,15 @@
 """Errors as clear 4xx answers: hostile or malformed input never becomes a 500."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from cloud.homecare.store import HomecareError, NotFound, VisitConflict
 
 log = logging.getLogger(__name__)
 
@@ -25,3 +29,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         return JSONResponse({"detail": "conflicts with an existing record"}, status_code=409)
+
+
+@contextmanager
+def homecare_refusals(invalid: int = status.HTTP_400_BAD_REQUEST) -> Iterator[None]:
+    """What the home-care store refuses, as the answer to the request: 404 for a record absent or outside the user's
+    scope (the same answer for both), 409 for a replayed key whose content differs, else `invalid`."""
+    try:
+        yield
+    except HomecareError as exc:
+        code = (status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else
+                status.HTTP_409_CONFLICT if isinstance(exc, VisitConflict) else invalid)
+        raise HTTPException(code, str(exc)) from exc

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cloud.rules.records import DayRecord, MonthRecord
@@ -14,6 +14,11 @@ from station_protocol.ids import ID_PATTERN, checked_station_id
 # is there for the OpenAPI document.
 StationIdValue = Annotated[str, Field(pattern=ID_PATTERN, max_length=63), AfterValidator(checked_station_id)]
 StationIdParam = Annotated[str, Path(pattern=ID_PATTERN, max_length=63), AfterValidator(checked_station_id)]
+
+# A range of local days in a query, both ends inclusive and optional: `?from=YYYY-MM-DD&to=YYYY-MM-DD`.
+FromDay = Annotated[date | None, Query(alias="from")]
+ToDay = Annotated[date | None, Query(alias="to")]
+
 TodayState = Literal["open", "closed", "partial", "unknown", "excused", "not_scheduled", "not_started", "no_data"]
 Day = date  # for models with a field named `date`
 

@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Literal
 
 from fastapi import HTTPException, status
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from cloud.alerts.kinds import AlertKind
 from cloud.store.models import Alert, Station
-from cloud.store.users import User
+from cloud.store.users import User, role_condition
 
 # Roles that see station data (verdicts, counts, timelines, activities). Dispatchers see emergency calls and the
 # stations they come from (name, town, address, hours: where to send help), never a station's verdicts.
@@ -23,14 +23,8 @@ def sees_station_data(user: User) -> bool:
 
 def station_condition(user: User) -> ColumnElement[bool]:
     """A WHERE condition on the stations table: the stations this user may see."""
-    if user.role in ("bureau", "dispatch"):
-        return true()
-    if user.role == "town":
-        towns = user.town_names
-        return Station.town.in_(towns) if towns else false()
-    if user.role == "station" and user.station_id:
-        return Station.id == user.station_id
-    return false()
+    return role_condition(user, everything=("bureau", "dispatch"), town=Station.town.in_,
+                          station=lambda station: Station.id == station)
 
 
 def get_visible_station(session: Session, user: User, station_id: str) -> Station:

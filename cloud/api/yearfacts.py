@@ -1,10 +1,10 @@
 """Gather a station's year from the store for the assessment sheet (the I/O half of cloud.api.assessment)."""
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.alerts.kinds import AlertKind
@@ -14,6 +14,7 @@ from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import Alert, Station
 from cloud.store.onsite import SpotCheckVisit, visit_join
+from cloud.store.schedules import station_histories
 from cloud.store.users import Activity
 
 
@@ -57,16 +58,21 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     vetoes = {
         v.station_id: v for v in session.scalars(select(Veto).where(Veto.station_id.in_(ids), Veto.year == year))
     }
+    # A call belongs to the year where the station is: 00:30 on 1 January in Shanghai is still 31 December in UTC. The
+    # query takes a day either side; each call is then counted in its station's zone.
     calls: dict[str, tuple[int, int]] = {}
-    for sid, total, answered in session.execute(
-        select(Alert.station_id, func.count(), func.count(Alert.acknowledged_at))
+    for sid, raised_at, acknowledged_at in session.execute(
+        select(Alert.station_id, Alert.raised_at, Alert.acknowledged_at)
         .where(Alert.station_id.in_(ids), Alert.kind == AlertKind.EMERGENCY_CALL.value,
-               Alert.raised_at >= datetime(year, 1, 1, tzinfo=UTC),
-               Alert.raised_at < datetime(year + 1, 1, 1, tzinfo=UTC))
-        .group_by(Alert.station_id)
+               Alert.raised_at >= datetime(year, 1, 1, tzinfo=UTC) - timedelta(days=1),
+               Alert.raised_at < datetime(year + 1, 1, 1, tzinfo=UTC) + timedelta(days=1))
     ).tuples():
-        if sid is not None:  # filtered by station ids: never a bureau alert of no station
-            calls[sid] = (int(total), int(answered))
+        # filtered by station ids: never a bureau alert of no station
+        if sid is not None and raised_at.astimezone(zones[sid]).year == year:
+            total, answered = calls.get(sid, (0, 0))
+            calls[sid] = (total + 1, answered + (acknowledged_at is not None))
+    # The year's grade (and so its subsidy) is the one in force on its last day, not a later regrade's.
+    histories = station_histories(session, stations)
     out = []
     for s in stations:
         veto = vetoes.get(s.id)
@@ -75,8 +81,8 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
                                                and not _upheld(r["appeal"])})
         total, answered = calls.get(s.id, (0, 0))
         out.append(YearFacts(
-            station=s.id, name=s.name, town=s.town, grade=s.grade, year=year, months=months[s.id],
-            activity_months=activity[s.id], spot_results=spots[s.id], failed_spot_checks=failed,
+            station=s.id, name=s.name, town=s.town, grade=histories[s.id].on(last).grade, year=year,
+            months=months[s.id], activity_months=activity[s.id], spot_results=spots[s.id], failed_spot_checks=failed,
             veto=bool(veto and veto.veto), calls=total, calls_answered=answered,
         ))
     return out

@@ -80,7 +80,9 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.command()
 @click.option("--stations", "stations_path", type=FILE,
-              help="The station CSV (as imported by 'cloud stations'); with --events, --from and --to.")
+              help="The station CSV (as imported by 'cloud stations'); with --events, --from and --to. A CSV has one "
+                   "schedule and grade per station, used for every day: the store's worker judges each day by the "
+                   "version in force on it.")
 @click.option("--events", "events_path", type=FILE,
               help="Protocol events as JSON lines: {\"topic\": ..., \"payload\": {...}}. '-' is not accepted.")
 @click.option("--from", "first", help="First local date, YYYY-MM-DD.")
@@ -129,10 +131,11 @@ def derive(stations_path: Path | None, events_path: Path | None, first: str | No
         if value is None:
             raise click.UsageError(f"Missing option '{name}'.")
     assert stations_path is not None and events_path is not None and first is not None and last is not None
+    from cloud.csv_records import decode_csv_bytes
     from cloud.derive.decisions import read_decisions, unmatched
     from cloud.derive.files import read_events, read_spot_checks
     from cloud.derive.offline import check_stations, derive_lines, read_exceptions, read_upheld_appeals
-    from cloud.registry.csv_rows import decode_csv_bytes, parse_station_csv
+    from cloud.registry.csv_rows import parse_station_csv
 
     config = load_rules(rules_path)
     calendar = load_calendar_file(holidays_path)

@@ -1,7 +1,9 @@
 """Recomputing one station's days over the store: the worker's unit of work, a pure function of the stored events.
 
 Everything derived from a day is rewritten from scratch (day row, its month, spot checks on it, the veto, the
-alerts it implies), so late data and any arrival order give the same rows as a recompute from nothing.
+alerts it implies), so late data and any arrival order give the same rows as a recompute from nothing. Each day is
+judged by the station's hours in force on it and each month by the grade in force on its last day (the registry's
+history, `station_history`), so re-deriving an old day after the bureau changed them gives the same verdict.
 """
 
 from bisect import bisect_left
@@ -22,6 +24,7 @@ from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
 from cloud.rules.observations import Obs
 from cloud.rules.records import DayRecord, day_record
+from cloud.rules.schedules import ScheduleHistory
 from cloud.rules.spotcheck import SpotResult, VetoStatus, judge, vetoes
 from cloud.rules.station import derive_days
 from cloud.store.admin import counts_toward_veto
@@ -29,6 +32,7 @@ from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import Alert, Event, Station
 from cloud.store.onsite import SpotCheckVisit, counted_result, visit_join
+from cloud.store.schedules import station_history
 
 CAMERA_LOOKBACK = timedelta(days=7)
 
@@ -45,12 +49,14 @@ def runs(dates: Iterable[date]) -> list[tuple[date, date]]:
 
 
 def derive_run(session: Session, station: Station, exceptions: dict[date, str], first: date, last: date,
-               config: RulesConfig, calendar: Calendar = PACKAGE,
-               now: datetime | None = None) -> tuple[list[DayResult], list[Obs]]:
-    schedule = station.schedule()
+               config: RulesConfig, calendar: Calendar = PACKAGE, now: datetime | None = None,
+               history: ScheduleHistory | None = None) -> tuple[list[DayResult], list[Obs]]:
+    """Derive the days `first`..`last`, each by the version of the station's schedule in force on it (`history`:
+    loaded when not given)."""
+    schedule = history or station_history(session, station)
     live = config.liveness_minutes * 60
-    start = plan_day(schedule, first).start
-    end = plan_day(schedule, last).end
+    start = plan_day(schedule.on(first).schedule, first).start
+    end = plan_day(schedule.on(last).schedule, last).end
     obs, faults = load_obs(session, station.id, start - live, end)
     if config.door_lookback_hours * 3600 > live:
         # Of the day before, only door states matter (a door left open at midnight): not a whole day of counts.
@@ -152,8 +158,12 @@ def _day_alerts(session: Session, station: Station, result: DayResult, obs: list
 
 
 def store_months(session: Session, station: Station, exceptions: dict[date, str], months: Iterable[date],
-                 config: RulesConfig, now: datetime, calendar: Calendar = PACKAGE) -> None:
-    """Recompute each month from its stored day rows (distinct elders are the union of the days' ids)."""
+                 config: RulesConfig, now: datetime, calendar: Calendar = PACKAGE,
+                 history: ScheduleHistory | None = None) -> None:
+    """Recompute each month from its stored day rows (distinct elders are the union of the days' ids). Its working
+    days are counted by the hours in force on each; its threshold is that of the grade in force on its last day (a
+    month is one figure against one standard: a station regraded during it is held to its new grade for it)."""
+    history = history or station_history(session, station)
     rows = []
     for month in sorted(set(months)):
         first, last = month_span(month)
@@ -163,7 +173,7 @@ def store_months(session: Session, station: Station, exceptions: dict[date, str]
         if not records:
             continue
         as_of = records[-1].date
-        line = month_line(station.id, station.grade, station.schedule(), exceptions, first, records, as_of, config,
+        line = month_line(station.id, history.on(last).grade, history, exceptions, first, records, as_of, config,
                           calendar)
         rows.append({"station_id": station.id, "month": line.month, "elders": line.elders,
                      "person_times": line.person_times, "threshold": line.threshold, "met": line.met,
@@ -243,12 +253,13 @@ def recompute_station(session: Session, station: Station, dates: Iterable[date],
         wanted |= set(days(first, last)) - have if first <= last else set()
     wanted = {d for d in wanted if d <= today}
     exceptions = load_exceptions(session, station.id)
+    history = station_history(session, station)
     derived: dict[date, DayResult] = {}
     for first, last in runs(wanted):
-        results, obs = derive_run(session, station, exceptions, first, last, config, calendar, now)
+        results, obs = derive_run(session, station, exceptions, first, last, config, calendar, now, history)
         store_days(session, station, results, obs, config, now)
         derived.update({r.plan.day: r for r in results})
-    store_months(session, station, exceptions, {month_span(d)[0] for d in derived}, config, now, calendar)
+    store_months(session, station, exceptions, {month_span(d)[0] for d in derived}, config, now, calendar, history)
     if judge_plans(session, station, derived, config, now):
         store_veto(session, station.id, {d.year for d in derived}, config, now)
     return len(derived)

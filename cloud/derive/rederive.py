@@ -61,10 +61,16 @@ def rederive_range(factory: sessionmaker[Session], first: date, last: date, stat
     return total
 
 
+def first_kept_day(now: datetime, events_days: int, timezone: str) -> date:
+    """The first local day whose raw events are all still kept at `now`: the day after the one the retention cut-off
+    falls in, where the stations are (at 01:00 in Shanghai the cut-off's UTC date is a day behind its local one)."""
+    return (now - timedelta(days=events_days)).astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
+
+
 def rederive_store(first: date, last: date, station_ids: list[str], config: RulesConfig, data_dir: Path | None,
-                   progress: Callable[[str], None]) -> int:
+                   progress: Callable[[str], None], now: datetime | None = None) -> int:
     """The command's body: settings, schema check, the calendar in force (taking in ELDERCARE_HOLIDAYS_FILE if it
-    changed, as the worker would), then `rederive_range`."""
+    changed, as the worker would), then `rederive_range`, at `now` (default: the real clock)."""
     from cloud.store.db import make_engine, make_session_factory
     from cloud.store.migrate import SchemaNotReady, require_schema
     from cloud.store.options import settings_for
@@ -74,8 +80,8 @@ def rederive_store(first: date, last: date, station_ids: list[str], config: Rule
     try:
         require_schema(engine)
         factory = make_session_factory(engine)
-        now = datetime.now(UTC)
-        kept_from = (now - timedelta(days=settings.retention_events_days)).date() + timedelta(days=1)
+        now = now or datetime.now(UTC)
+        kept_from = first_kept_day(now, settings.retention_events_days, settings.timezone)
         if first < kept_from:  # re-deriving from what retention left would overwrite the results with less
             raise ValueError(f"raw events before {kept_from} are past retention (ELDERCARE_RETENTION_EVENTS_DAYS="
                              f"{settings.retention_events_days}): their derived results are final; start at "

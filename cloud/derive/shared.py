@@ -9,6 +9,7 @@ from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.rules.rollup import month_record
+from cloud.rules.schedules import ScheduleHistory, schedule_on
 from cloud.rules.spotcheck import SpotJudgement, VetoStatus
 from firmware_config.schedule import Schedule
 
@@ -20,7 +21,7 @@ def month_span(day: date) -> tuple[date, date]:
 def month_line(
     station: str,
     grade: str,
-    schedule: Schedule,
+    schedule: Schedule | ScheduleHistory,
     exceptions: Mapping[date, str],
     month_start: date,
     day_records: Sequence[DayRecord],
@@ -28,9 +29,10 @@ def month_line(
     config: RulesConfig,
     calendar: Calendar = PACKAGE,
 ) -> MonthRecord:
-    """The month line from the month's day records up to `as_of`."""
+    """The month line from the month's day records up to `as_of`; its working days each by the schedule in force
+    on it (`schedule`: one, or the station's history)."""
     first, last = month_span(month_start)
-    working = sum(1 for d in days(first, last) if plan_day(schedule, d, exceptions, calendar).working)
+    working = sum(1 for d in days(first, last) if plan_day(schedule_on(schedule, d), d, exceptions, calendar).working)
     in_range = [r for r in day_records if first <= r.date <= as_of]
     record = month_record(station, f"{first:%Y-%m}", grade, in_range, working_days_in_month=working,
                           as_of=min(as_of, last), month_end=last, config=config)

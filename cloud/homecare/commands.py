@@ -39,8 +39,8 @@ def import_(kind: str, files: tuple[Path, ...], data_dir: Path | None) -> None:
     Good rows are imported even when others are bad; re-importing updates rows, never duplicates them.
     Exit status 1 when any row or file had a problem (each printed with its line).
     """
+    from cloud.csv_records import decode_csv_bytes
     from cloud.homecare import store
-    from cloud.registry.csv_rows import decode_csv_bytes
     from cloud.store.db import make_session_factory
     from cloud.store.homecare import HomecareCaregiver, HomecareElder, HomecareProvider
 

@@ -7,17 +7,14 @@
 - visits (for `cloud derive`): `visit_id,elder_id,caregiver_id,provider,sign_in,sign_out,items`, RFC 3339 times
   with an offset (sign_out empty when never signed out), items separated by `;`
 
-UTF-8 with or without the BOM Excel writes. Every bad row is reported with its line number and reason; the good
-rows are still returned (the same style as the station import).
+Read as every bureau file is (`cloud.csv_records`): UTF-8 with or without the BOM Excel writes; every bad row is
+reported with its line number and reason, the good rows are still returned.
 """
 
-import csv
-import io
-from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cloud.csv_records import Problem, parse_csv
 from cloud.homecare.records import (
     CATEGORY_NAMES,
     DEFAULT_TIMEZONE,
@@ -31,9 +28,6 @@ from cloud.homecare.records import (
     text_problem,
     utc,
 )
-from cloud.registry.csv_rows import Problem
-
-T = TypeVar("T")
 
 PROVIDER_COLUMNS = (("provider_id", "name", "town"), ("phone",))
 CAREGIVER_COLUMNS = (("caregiver_id", "name", "provider"), ("phone",))
@@ -136,50 +130,6 @@ def visit_row(cell: dict[str, str]) -> Visit:
     return Visit(id=_id(cell["visit_id"], "visit"), elder=_id(cell["elder_id"], "elder"),
                  caregiver=_id(cell["caregiver_id"], "caregiver"), provider=_id(cell["provider"], "provider"),
                  sign_in=sign_in, sign_out=sign_out, items=items)
-
-
-def parse_csv(text: str, columns: tuple[Sequence[str], Sequence[str]], row: Callable[[dict[str, str]], T],
-              key: Callable[[T], str], what: str) -> tuple[list[T], list[Problem]]:
-    """Records for the good rows and one problem per bad row (or bad header), in file order; a repeated id is
-    refused on its later line."""
-    required, optional = columns
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [Problem(1, "the file is empty; expected a header row " + ",".join(required))]
-    names = [name.strip().lower().removeprefix("\ufeff") for name in header]
-    missing = [name for name in required if name not in names]
-    if missing:
-        return [], [Problem(1, f"header lacks column(s) {', '.join(missing)}; expected {','.join(required)}")]
-    problems: list[Problem] = []
-    unknown = [name for name in names if name and name not in (*required, *optional)]
-    if unknown:
-        known = f"known optional columns: {', '.join(optional)}" if optional else "there are no optional columns"
-        problems.append(Problem(1, f"unknown column(s) {', '.join(unknown)} ignored; {known}"))
-    records: list[T] = []
-    first_line: dict[str, int] = {}
-    line = reader.line_num
-    for cells in reader:
-        start, line = line + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(names):
-            problems.append(Problem(start, f"{len(cells)} cells but the header has {len(names)} columns"))
-            continue
-        cell = {name: value.strip() for name, value in zip(names, cells, strict=False)}
-        cell = {name: cell.get(name, "") for name in (*required, *optional)}
-        try:
-            record = row(cell)
-        except ValueError as exc:
-            problems.append(Problem(start, str(exc)))
-            continue
-        if key(record) in first_line:
-            problems.append(Problem(start, f"{what} {key(record)} is already on line {first_line[key(record)]}"))
-            continue
-        first_line[key(record)] = start
-        records.append(record)
-    return records, problems
 
 
 def parse_providers(text: str) -> tuple[list[Provider], list[Problem]]:

@@ -7,11 +7,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from cloud.csv_records import decode_csv_bytes, parse_csv
 from cloud.homecare.config import HomecareConfig
-from cloud.homecare.csv_files import parse_csv, parse_elders, parse_visits
+from cloud.homecare.csv_files import parse_elders, parse_visits
 from cloud.homecare.records import Elder, MadeUpMonth, Visit, is_month
 from cloud.homecare.rules import month_lines, months_between, visit_months
-from cloud.registry.csv_rows import decode_csv_bytes
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """Who may see which home-care records, as SQL conditions (re-exported by cloud.api.scope with the other scoping
 rules). Every home-care list and count goes through these."""
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, or_, select
 
 from cloud.store.homecare import HomecareCaregiver, HomecareElder, HomecareProvider, HomecareVisit
-from cloud.store.users import User
+from cloud.store.users import User, role_condition
 
 # Home care (居家上门服务). The bureau sees everything; a town officer the elders of its towns, their visits, and the
 # providers and caregivers serving them; a provider's manager its own elders, caregivers, visits and figures; a
@@ -14,62 +14,50 @@ HOMECARE_ROLES = frozenset({"bureau", "town", "provider", "caregiver"})
 
 def homecare_elder_condition(user: User) -> ColumnElement[bool]:
     """A WHERE condition on homecare_elders: the elders this user may see."""
-    if user.role == "bureau":
-        return true()
-    if user.role == "town":
-        towns = user.town_names
-        return HomecareElder.town.in_(towns) if towns else false()
-    if user.role == "provider" and user.provider_id:
-        return HomecareElder.provider_id == user.provider_id
-    if user.role == "caregiver" and user.caregiver_id:
-        return HomecareElder.id.in_(select(HomecareVisit.elder_id)
-                                    .where(HomecareVisit.caregiver_id == user.caregiver_id))
-    return false()
+    return role_condition(
+        user,
+        town=HomecareElder.town.in_,
+        provider=lambda provider: HomecareElder.provider_id == provider,
+        caregiver=lambda caregiver: HomecareElder.id.in_(select(HomecareVisit.elder_id)
+                                                         .where(HomecareVisit.caregiver_id == caregiver)),
+    )
 
 
 def homecare_visit_condition(user: User) -> ColumnElement[bool]:
     """A WHERE condition on homecare_visits: the visits (work orders) this user may see."""
-    if user.role == "bureau":
-        return true()
-    if user.role == "town":
-        towns = user.town_names
-        if not towns:
-            return false()
-        return HomecareVisit.elder_id.in_(select(HomecareElder.id).where(HomecareElder.town.in_(towns)))
-    if user.role == "provider" and user.provider_id:
-        return HomecareVisit.provider_id == user.provider_id
-    if user.role == "caregiver" and user.caregiver_id:
-        return HomecareVisit.caregiver_id == user.caregiver_id
-    return false()
+    return role_condition(
+        user,
+        town=lambda towns: HomecareVisit.elder_id.in_(select(HomecareElder.id).where(HomecareElder.town.in_(towns))),
+        provider=lambda provider: HomecareVisit.provider_id == provider,
+        caregiver=lambda caregiver: HomecareVisit.caregiver_id == caregiver,
+    )
+
+
+def _providers_of_towns(towns: list[str]) -> ColumnElement[bool]:
+    """Providers based in these towns or serving an elder there."""
+    serving = select(HomecareElder.provider_id).where(HomecareElder.town.in_(towns))
+    return or_(HomecareProvider.town.in_(towns), HomecareProvider.id.in_(serving))
 
 
 def homecare_provider_condition(user: User) -> ColumnElement[bool]:
     """A WHERE condition on homecare_providers: the providers this user may see (a town: those based in or serving
     its towns; a caregiver: their employer)."""
-    if user.role == "bureau":
-        return true()
-    if user.role == "town":
-        towns = user.town_names
-        if not towns:
-            return false()
-        serving = select(HomecareElder.provider_id).where(HomecareElder.town.in_(towns))
-        return or_(HomecareProvider.town.in_(towns), HomecareProvider.id.in_(serving))
-    if user.role == "provider" and user.provider_id:
-        return HomecareProvider.id == user.provider_id
-    if user.role == "caregiver" and user.caregiver_id:
-        return HomecareProvider.id.in_(select(HomecareCaregiver.provider_id)
-                                       .where(HomecareCaregiver.id == user.caregiver_id))
-    return false()
+    return role_condition(
+        user,
+        town=_providers_of_towns,
+        provider=lambda provider: HomecareProvider.id == provider,
+        caregiver=lambda caregiver: HomecareProvider.id.in_(select(HomecareCaregiver.provider_id)
+                                                            .where(HomecareCaregiver.id == caregiver)),
+    )
 
 
 def homecare_caregiver_condition(user: User) -> ColumnElement[bool]:
-    """A WHERE condition on homecare_caregivers: the caregivers this user may see."""
-    if user.role == "bureau":
-        return true()
-    if user.role == "town":
-        return HomecareCaregiver.provider_id.in_(select(HomecareProvider.id).where(homecare_provider_condition(user)))
-    if user.role == "provider" and user.provider_id:
-        return HomecareCaregiver.provider_id == user.provider_id
-    if user.role == "caregiver" and user.caregiver_id:
-        return HomecareCaregiver.id == user.caregiver_id
-    return false()
+    """A WHERE condition on homecare_caregivers: the caregivers this user may see (a town: those of the providers it
+    sees)."""
+    return role_condition(
+        user,
+        town=lambda towns: HomecareCaregiver.provider_id.in_(select(HomecareProvider.id)
+                                                             .where(_providers_of_towns(towns))),
+        provider=lambda provider: HomecareCaregiver.provider_id == provider,
+        caregiver=lambda caregiver: HomecareCaregiver.id == caregiver,
+    )

@@ -6,6 +6,7 @@ Rules never run here: `cloud.homecare.rules` reads the typed records these funct
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -44,6 +45,7 @@ from cloud.store.users import User
 MAX_CLOCK_AHEAD = timedelta(minutes=5)
 MAX_ITEMS = 20
 ITEM_LEN = 64
+Row = TypeVar("Row")
 
 
 class HomecareError(ValueError):
@@ -81,6 +83,11 @@ def _check_text(*fields: tuple[str, str, int, bool]) -> None:
             raise HomecareError(problem)
 
 
+def _check_registered(session: Session, provider_id: str) -> None:
+    if session.get(HomecareProvider, provider_id) is None:
+        raise HomecareError(f"provider {provider_id!r} is not registered")
+
+
 def upsert_provider(session: Session, provider: Provider) -> HomecareProvider:
     """Create or update a provider by id (an import run twice changes nothing)."""
     _check_id(provider.id, "provider")
@@ -96,8 +103,7 @@ def upsert_caregiver(session: Session, caregiver: Caregiver) -> HomecareCaregive
     """Create or update a caregiver by job number; the provider must be registered."""
     _check_id(caregiver.id, "caregiver")
     _check_text((caregiver.name, "name", 200, True), (caregiver.phone, "phone", 32, False))
-    if session.get(HomecareProvider, caregiver.provider) is None:
-        raise HomecareError(f"provider {caregiver.provider!r} is not registered")
+    _check_registered(session, caregiver.provider)
     row = session.get(HomecareCaregiver, caregiver.id) or HomecareCaregiver(id=caregiver.id)
     row.name, row.provider_id, row.phone, row.active = caregiver.name, caregiver.provider, caregiver.phone, True
     session.add(row)
@@ -109,8 +115,7 @@ def upsert_elder(session: Session, elder: Elder) -> HomecareElder:
     _check_id(elder.id, "elder")
     _check_text((elder.name, "name", 200, True), (elder.town, "town", 200, True),
                 (elder.address, "address", 500, False), (elder.package, "package", 200, False))
-    if session.get(HomecareProvider, elder.provider) is None:
-        raise HomecareError(f"provider {elder.provider!r} is not registered")
+    _check_registered(session, elder.provider)
     row = session.get(HomecareElder, elder.id) or HomecareElder(id=elder.id)
     row.name, row.category, row.town, row.provider_id = elder.name, elder.category.value, elder.town, elder.provider
     row.address, row.package, row.timezone, row.active = elder.address, elder.package, elder.timezone, True
@@ -176,28 +181,28 @@ def list_caregivers(session: Session, user: User, *, provider: str | None = None
     return list(session.scalars(query.order_by(HomecareCaregiver.id)))
 
 
-def get_elder(session: Session, user: User, elder_id: str) -> HomecareElder:
-    row = session.scalars(select(HomecareElder).where(HomecareElder.id == elder_id,
-                                                      homecare_elder_condition(user))).first()
+def _in_scope(session: Session, query: Select[tuple[Row]], missing: str) -> Row:
+    """The one row `query` finds; NotFound when there is none (absent or out of scope: the same answer)."""
+    row = session.scalars(query).first()
     if row is None:
-        raise NotFound(f"no elder {elder_id!r} in your scope")
+        raise NotFound(f"no {missing} in your scope")
     return row
+
+
+def get_elder(session: Session, user: User, elder_id: str) -> HomecareElder:
+    return _in_scope(session, select(HomecareElder).where(HomecareElder.id == elder_id, homecare_elder_condition(user)),
+                     f"elder {elder_id!r}")
 
 
 def get_provider(session: Session, user: User, provider_id: str) -> HomecareProvider:
-    row = session.scalars(select(HomecareProvider).where(HomecareProvider.id == provider_id,
-                                                         homecare_provider_condition(user))).first()
-    if row is None:
-        raise NotFound(f"no provider {provider_id!r} in your scope")
-    return row
+    return _in_scope(session, select(HomecareProvider).where(HomecareProvider.id == provider_id,
+                                                             homecare_provider_condition(user)),
+                     f"provider {provider_id!r}")
 
 
 def get_visit(session: Session, user: User, key: str) -> HomecareVisit:
-    row = session.scalars(select(HomecareVisit).where(HomecareVisit.key == key,
-                                                      homecare_visit_condition(user))).first()
-    if row is None:
-        raise NotFound(f"no visit {key!r} in your scope")
-    return row
+    return _in_scope(session, select(HomecareVisit).where(HomecareVisit.key == key, homecare_visit_condition(user)),
+                     f"visit {key!r}")
 
 
 def visits_query(user: User, *, start: datetime | None = None, end: datetime | None = None,

@@ -5,12 +5,9 @@ and `timezone`. UTF-8 with or without the BOM Excel writes. Every bad row is rep
 reason; the good rows are still returned.
 """
 
-import csv
-import io
-from dataclasses import dataclass
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cloud.csv_records import Problem, parse_csv
 from firmware_config.grade import GRADES, Grade
 from firmware_config.schedule import Schedule
 from station_protocol.ids import StationId
@@ -32,17 +29,6 @@ class StationRecord(BaseModel):
     grade: Grade
     schedule: Schedule
     address: str | None = Field(default=None, max_length=500)
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Why a line of the file was not imported."""
-
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
 
 
 def _holidays(value: str) -> bool:
@@ -95,48 +81,4 @@ def parse_row(row: dict[str, str]) -> StationRecord:
 
 def parse_station_csv(text: str) -> tuple[list[StationRecord], list[Problem]]:
     """Records for the good rows and one problem per bad row (or bad header), in file order."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [Problem(1, "the file is empty; expected a header row " + ",".join(REQUIRED))]
-    names = [name.strip().lower().removeprefix("\ufeff") for name in header]
-    problems: list[Problem] = []
-    missing = [name for name in REQUIRED if name not in names]
-    if missing:
-        return [], [Problem(1, f"header lacks column(s) {', '.join(missing)}; expected {','.join(REQUIRED)}")]
-    unknown = [name for name in names if name and name not in (*REQUIRED, *OPTIONAL)]
-    if unknown:
-        problems.append(Problem(1, f"unknown column(s) {', '.join(unknown)} ignored; known optional columns: "
-                                   f"{', '.join(OPTIONAL)}"))
-    records: list[StationRecord] = []
-    first_line: dict[str, int] = {}
-    line = reader.line_num
-    for cells in reader:
-        start, line = line + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(names):
-            problems.append(Problem(start, f"{len(cells)} cells but the header has {len(names)} columns"))
-            continue
-        try:
-            record = parse_row(dict(zip(names, cells, strict=False)))
-        except ValueError as exc:
-            problems.append(Problem(start, str(exc)))
-            continue
-        if record.id in first_line:
-            problems.append(Problem(start, f"station {record.id} is already on line {first_line[record.id]}"))
-            continue
-        first_line[record.id] = start
-        records.append(record)
-    return records, problems
-
-
-def decode_csv_bytes(data: bytes) -> str:
-    """The file's text: UTF-8 with or without a BOM; anything else is refused with a plain reason."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"the file is not UTF-8 (byte {exc.start}); save it from Excel as 'CSV UTF-8 (comma delimited)'"
-        ) from None
+    return parse_csv(text, (REQUIRED, OPTIONAL), parse_row, lambda record: record.id, "station")

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from cloud.registry.csv_rows import StationRecord, decode_csv_bytes, parse_station_csv
+from cloud.csv_records import decode_csv_bytes
+from cloud.registry.csv_rows import StationRecord, parse_station_csv
 
 YAML_SUFFIXES = (".yaml", ".yml")
 

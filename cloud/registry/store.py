@@ -1,4 +1,6 @@
-"""Write station records into the registry: insert new ones, update changed ones, never duplicate."""
+"""Write station records into the registry: insert new ones, update changed ones, never duplicate. The one writer of
+`stations`: a changed schedule or grade is also kept as a version from the day of the change (in the station's zone),
+so days before it are still judged by the hours and grade in force on them."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +13,7 @@ from cloud.registry.csv_rows import StationRecord
 from cloud.store.admin import AuditEntry
 from cloud.store.db import make_session_factory
 from cloud.store.models import Station, utcnow
+from cloud.store.schedules import record_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +41,28 @@ class Change:
     after: dict[str, Any]
 
 
-def upsert_records(session: Session, records: list[StationRecord]) -> tuple[ImportCounts, list[Change]]:
-    """Insert or update every record in the caller's transaction; returns the counts and what changed."""
+def upsert_records(session: Session, records: list[StationRecord],
+                   now: datetime | None = None) -> tuple[ImportCounts, list[Change]]:
+    """Insert or update every record in the caller's transaction; returns the counts and what changed. A new or
+    changed schedule or grade applies from `now`'s date (default: the current time) in the station's zone."""
+    now = now or utcnow()
     added = updated = unchanged = 0
     changes: list[Change] = []
     for record in records:
         values = _values(record)
         station = session.get(Station, record.id)
         if station is None:
-            session.add(Station(id=record.id, **values))
+            station = Station(id=record.id, **values)
+            session.add(station)
+            session.flush()  # the version below refers to it
+            record_version(session, station, None, now)
             added += 1
             changes.append(Change(record.id, None, values))
         elif any(getattr(station, key) != value for key, value in values.items()):
             before = {key: getattr(station, key) for key in values}
             for key, value in values.items():
                 setattr(station, key, value)
+            record_version(session, station, before, now)
             updated += 1
             changes.append(Change(record.id, before, values))
         else:
@@ -73,11 +83,12 @@ def audit_changes(session: Session, changes: list[Change], actor: tuple[str, str
 
 
 def upsert_stations(engine: Engine, records: list[StationRecord], *,
-                    actor: tuple[str, str] | None = None) -> ImportCounts:
+                    actor: tuple[str, str] | None = None, now: datetime | None = None) -> ImportCounts:
     """Insert or update every record in one transaction (re-importing a file changes nothing twice); with `actor`
-    (name, role), each change is kept in the audit log."""
+    (name, role), each change is kept in the audit log. `now`: when the change is made (default: the current time)."""
+    now = now or utcnow()
     with make_session_factory(engine).begin() as session:
-        counts, changes = upsert_records(session, records)
+        counts, changes = upsert_records(session, records, now)
         if actor is not None:
-            audit_changes(session, changes, actor, "station.import", utcnow())
+            audit_changes(session, changes, actor, "station.import", now)
     return counts

@@ -8,12 +8,13 @@ from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, derive_day
 from cloud.rules.observations import Obs
+from cloud.rules.schedules import ScheduleHistory, schedule_on
 from firmware_config.schedule import Schedule
 
 
 def derive_days(
     station: str,
-    schedule: Schedule,
+    schedule: Schedule | ScheduleHistory,
     exceptions: Mapping[date, str],
     obs: Sequence[Obs],
     first: date,
@@ -25,7 +26,8 @@ def derive_days(
 ) -> list[DayResult]:
     """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, covering the days, the door
     events of the door lookback before `first` and everything in the liveness window before it (anything else is
-    ignored, so any superset gives the same answer). `until`: the time the data runs to (now), for today."""
+    ignored, so any superset gives the same answer). `until`: the time the data runs to (now), for today. `schedule`:
+    one for every day, or the station's history, each day judged by the version in force on it."""
     times = [o.t for o in obs]
     doors = [o for o in obs if o.kind == "door"]
     door_times = [o.t for o in doors]
@@ -33,7 +35,7 @@ def derive_days(
     lookback = max(config.door_lookback_hours * 3600, live)
     results = []
     for day in days(first, last):
-        plan = plan_day(schedule, day, exceptions, calendar)
+        plan = plan_day(schedule_on(schedule, day), day, exceptions, calendar)
         # Before the day only two things matter: evidence of life in the last `live` seconds, and door states.
         lo = bisect_left(times, plan.start - live)
         hi = bisect_left(times, plan.end)

@@ -105,7 +105,9 @@ class Station(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def schedule(self) -> Schedule:
-        """The station's schedule as the shared typed model."""
+        """The station's current schedule as the shared typed model: the version in force today and from then on
+        (a change applies from its own day, never a later one). A past day is judged by the version in force on it:
+        `cloud.store.schedules.station_history`."""
         return Schedule(
             weekdays=self.weekdays,  # parsed by the model's validator
             hours=self.hours,

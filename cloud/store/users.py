@@ -1,10 +1,11 @@
 """Tables owned by the API (revisions 0003 and 0005): users and their towns, themed activities, login limits and
 revoked tokens."""
 
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from typing import Literal, get_args
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ColumnElement, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloud.store.models import Base, UTCDateTime, utcnow
@@ -42,6 +43,33 @@ class User(Base):
     @property
     def town_names(self) -> list[str]:
         return sorted(t.town for t in self.towns)
+
+
+Condition = ColumnElement[bool]
+
+
+def role_condition(
+    user: User, *, everything: Collection[str] = ("bureau",),
+    town: Callable[[list[str]], Condition] | None = None,
+    station: Callable[[str], Condition] | None = None,
+    provider: Callable[[str], Condition] | None = None,
+    caregiver: Callable[[str], Condition] | None = None,
+) -> Condition:
+    """The shape every scope has, as a WHERE condition: the roles in `everything` see all; a town officer what
+    `town` gives for their towns; station staff, a provider's manager or a caregiver what the rule of their role
+    gives for their own station, provider or job number. Nothing for a role without a rule, a town officer without
+    towns, or staff without their own id: a scope can only be narrowed by a missing assignment, never widened."""
+    if user.role in everything:
+        return true()
+    if user.role == "town":
+        towns = user.town_names
+        return town(towns) if town is not None and towns else false()
+    own = {"station": (station, user.station_id), "provider": (provider, user.provider_id),
+           "caregiver": (caregiver, user.caregiver_id)}.get(user.role)
+    if own is None:
+        return false()
+    rule, key = own
+    return rule(key) if rule is not None and key else false()
 
 
 class UserTown(Base):

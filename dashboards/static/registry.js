@@ -1,5 +1,6 @@
 // 站点管理 (bureau): add a station or edit its name, town, grade and hours; import the bureau's CSV from the page.
-// The server checks every row with the command-line import's rules and answers one line per bad row.
+// The server checks every row with the command-line import's rules and answers one line per bad row. A change of
+// hours or grade applies from the day it is made (the station's zone): each row's 历史 lists the versions.
 "use strict";
 
 const REGISTRY_FIELDS = [
@@ -49,14 +50,27 @@ Pages.registry = async (main) => {
       el("td", {}, s.station_id), el("td", {}, s.name), el("td", {}, s.town), el("td", {}, s.grade),
       el("td", {}, s.weekdays), el("td", {}, s.hours), el("td", {}, s.open_on_holidays ? "是" : "否"),
       el("td", {}, s.address || "—"),
-      el("td", {}, el("button", { type: "button", class: "secondary", "data-action": "edit", onclick: () => edit(s) }, "编辑")))),
+      el("td", {}, el("button", { type: "button", class: "secondary", "data-action": "edit", onclick: () => edit(s) }, "编辑"),
+        el("button", { type: "button", class: "secondary", "data-action": "history", onclick: () => showHistory(s.station_id) }, "历史")))),
     { "data-testid": "registry" }));
+  const history = el("div", { class: "span-12" });
+  // Each day is judged by the hours in force on it: the versions, oldest first (1970-01-01: before the history).
+  const showHistory = async (id) => {
+    const versions = await Api.get(`/registry/stations/${encodeURIComponent(id)}/schedules`);
+    history.replaceChildren(card(`${id} 工作时间与等级的历次版本`, "",
+      table(["生效日期", "工作日", "工作时间", "节假日开放", "等级"], versions.map((v) => el("tr", {},
+        el("td", {}, v.effective_from === "1970-01-01" ? "启用记录前" : v.effective_from), el("td", {}, v.weekdays),
+        el("td", {}, v.hours), el("td", {}, v.open_on_holidays ? "是" : "否"), el("td", {}, v.grade))),
+        { "data-testid": "schedule-history" })));
+    history.scrollIntoView();
+  };
   let shown = listCard(list);
   // After an import the list is redrawn in place, so the import's summary and problem lines stay on screen.
   const refresh = async () => { const next = listCard(await Api.get("/registry/stations")); shown.replaceWith(next); shown = next; };
   main.replaceChildren(el("div", { class: "grid" },
-    card("添加 / 编辑站点", "span-12", el("p", { class: "muted" }, "与 CSV 导入相同的校验：等级、工作日、工作时间有误的不会保存。"), form),
-    card("从 CSV 导入", "span-12", importForm(refresh)), shown));
+    card("添加 / 编辑站点", "span-12", el("p", { class: "muted" }, "与 CSV 导入相同的校验：等级、工作日、工作时间有误的不会保存。"
+      + "工作时间或等级的修改自当日（站点所在时区）起生效，此前的日子仍按当时的工作时间和等级评判。"), form),
+    card("从 CSV 导入", "span-12", importForm(refresh)), shown, history));
 };
 
 function importForm(done) {

@@ -1,6 +1,7 @@
 """bench.run: what CI relies on to catch a benchmark that crashes, hangs or stops printing its headline."""
 
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,30 @@ def test_the_readme_table_is_written_from_a_recorded_run(tmp_path: Path, monkeyp
     assert "| `bench/decode.py` | what decode does | `decode: ratio=0.45 (target >= 0.25 of y)` |" in text
     assert "| `bench/outbox.py` | what outbox does | `not in this run` |" in text
     assert "full run of 2026-11-30 18:00 UTC on test box; 2 cores" in text
+
+
+def test_a_partial_record_replaces_only_its_benchmarks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run, "RESULTS", tmp_path)
+    monkeypatch.setattr(run, "machine", lambda: "test box")
+    first = datetime(2026, 12, 1, 0, 10, tzinfo=UTC)
+    everything = [run.Outcome(bench, f"{bench}: ratio=1 (target >= 1)", 5, None) for bench in run.BENCHMARKS]
+    path = run.record(everything, quick=False, now=first)
+    again = run.record([run.Outcome("decode", "faster now\ndecode: ratio=2 (target >= 1)", 7, None)], quick=False,
+                       now=first + timedelta(hours=1))
+    assert again == path
+    header, sections = run.parse_record(path)
+    assert header["date"] == "2026-12-01 00:10 UTC"
+    assert header["updated"] == "2026-12-01 01:10 UTC (decode)"
+    assert sections["decode"] == ["faster now", "decode: ratio=2 (target >= 1)"]
+    assert sections["load"] == ["load: ratio=1 (target >= 1)"]
+    assert list(sections) == list(run.BENCHMARKS)
+    assert "(ran 2026-12-01 01:10 UTC, took 7 s)" in path.read_text(encoding="utf-8")
+
+
+def test_a_first_partial_record_is_not_called_a_re_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run, "RESULTS", tmp_path)
+    monkeypatch.setattr(run, "machine", lambda: "test box")
+    path = run.record([run.Outcome("load", "load: ratio=1 (target >= 1)", 5, None)], quick=False,
+                      now=datetime(2026, 12, 1, 0, 10, tzinfo=UTC))
+    header, sections = run.parse_record(path)
+    assert "updated" not in header and list(sections) == ["load"]

@@ -7,11 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click import ClickException
 from click.testing import CliRunner
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.engine import make_url
 
 from cloud.convert import Accepted, Rejected, convert
+from cloud.derive.rederive import first_kept_day, rederive_store
 from cloud.derive.runner import Partition, run_pass
 from cloud.ingest.writer import Letter, write_batch
 from cloud.rules.config import RulesConfig
@@ -219,3 +221,19 @@ def test_rederive_refuses_days_whose_raw_events_are_past_retention(
     with store.connect() as c:
         after = c.execute(select(DayResult.record).where(DayResult.local_date == date(2026, 10, 12))).scalars().all()
     assert after == before and len(before) == 2
+
+
+def test_rederive_counts_retention_in_the_stations_days_after_midnight_in_shanghai(
+        store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 01:00 on 2 December in Shanghai, still 1 December in UTC. Thirty days back is 01:00 on 2 November there: that
+    # day's first hour may be purged already, so the first day that can be re-derived whole is 3 November.
+    just_after_midnight = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
+    assert first_kept_day(just_after_midnight, 30, "Asia/Shanghai") == date(2026, 11, 3)
+    assert first_kept_day(datetime(2026, 12, 1, 15, 0, tzinfo=UTC), 30, "Asia/Shanghai") == date(2026, 11, 2)
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("ELDERCARE_RETENTION_EVENTS_DAYS", "30")
+    with pytest.raises(ClickException, match="start at 2026-11-03 or later"):
+        rederive_store(date(2026, 11, 2), date(2026, 11, 5), [], RulesConfig(), None, lambda _: None,
+                       now=just_after_midnight)
+    assert rederive_store(date(2026, 11, 3), date(2026, 11, 5), [], RulesConfig(), None, lambda _: None,
+                          now=just_after_midnight) >= 0

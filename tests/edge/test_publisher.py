@@ -66,7 +66,6 @@ def test_reconnect_backoff_resets_after_a_session_the_broker_accepted(
 ) -> None:
     box = Outbox(tmp_path / "o.db", "qd-pub-01", fsync=False)
     config = MqttConfig(host="127.0.0.1", port=1, tls=False, password_env=None)
-    publisher = Publisher("qd-pub-01", config, box, backoff_base_s=1.0, backoff_cap_s=1000.0)
     accepted = True
     delays: list[float] = []
 
@@ -80,8 +79,8 @@ def test_reconnect_backoff_resets_after_a_session_the_broker_accepted(
         if len(delays) >= 12:
             raise asyncio.CancelledError
 
+    publisher = Publisher("qd-pub-01", config, box, backoff_base_s=1.0, backoff_cap_s=1000.0, wait=sleep)
     monkeypatch.setattr(publisher, "_session", session)
-    monkeypatch.setattr("edge.publisher.asyncio.sleep", sleep)
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(publisher.run())
     assert max(delays) <= 1.0  # every drop after a CONNACK waits at most the first step (with jitter)

@@ -9,6 +9,7 @@ A station lookup that fails while PostgreSQL is away holds its batch unacknowled
 """
 
 import json
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -34,6 +35,15 @@ def _metric(port: int, name: str) -> float:
     return float(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
 
 
+def _broker_dropped(broker: Mosquitto, client_id: str, log_from: int) -> bool:
+    """Has the broker logged, after byte `log_from` of its log, that `client_id`'s connection ended?"""
+    with broker.log.open("rb") as log:
+        log.seek(log_from)
+        text = log.read().decode(errors="replace")
+    return re.search(rf"Client {re.escape(client_id)} (has exceeded timeout|closed its connection|disconnected)",
+                     text) is not None
+
+
 def _expected(procs: list[AgentProcess]) -> set[tuple[str, str, int]]:
     return {(a.station, d, n) for a in procs for d, count in a.generated().items() for n in range(count)}
 
@@ -53,15 +63,20 @@ def test_postgresql_down_then_ingester_killed_mid_batch_loses_nothing(mosquitto:
                 poll(lambda: len(stored_keys(engine)) > 200, timeout=60, what="events flowing")
 
                 # The failure: PostgreSQL goes away; the ingester cannot commit, so it acknowledges nothing.
+                broker_log_from = mosquitto.log.stat().st_size
                 pg.stop()
-                down_at = time.monotonic()
                 with pytest.raises(OperationalError):
                     create_engine(pg.url).connect()
                 poll(lambda: _metric(port, "eldercare_ingest_store_unavailable_total") >= 2, timeout=30,
                      what="the ingester retrying")
                 stored_before = _metric(port, "eldercare_ingest_stored_total")
                 generated = sum(sum(a.generated().values()) for a in procs)
-                time.sleep(max(0.0, 60 - (time.monotonic() - down_at)))  # the outage lasts a minute
+                # The outage lasts until the broker has dropped the blocked ingester (it sent nothing for longer than
+                # its keepalive) and the stations have counted on meanwhile.
+                poll(lambda: _broker_dropped(mosquitto, "ing-pg", broker_log_from), timeout=180,
+                     what="the broker dropping the blocked ingester's connection")
+                poll(lambda: sum(sum(a.generated().values()) for a in procs) > generated + 1000, timeout=60,
+                     what="the stations counting on during the outage")
                 assert _metric(port, "eldercare_ingest_stored_total") == stored_before
                 assert sum(sum(a.generated().values()) for a in procs) > generated + 1000  # stations kept counting
                 assert "database unavailable; batch kept unacked" in ing.text()

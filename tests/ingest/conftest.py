@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +30,7 @@ from cloud.telemetry.sink import InfluxSink
 from firmware_config.schedule import Schedule
 from station_protocol import Call, Door, Face, Flow, Health, Heartbeat, Status, encode, new_event_id
 from tests.localservices import Mosquitto
+from tests.wait import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIONS = ("qd-a", "qd-b")
@@ -152,18 +153,32 @@ def ingest_process(broker: Mosquitto, url: str, client_id: str, *args: str,
 
 
 def wait_connected(process: subprocess.Popen[str], timeout: float = 60.0) -> list[str]:
-    """Read the ingester's JSON log until it says it is ingesting; returns the lines read."""
-    assert process.stderr is not None
+    """Read the ingester's JSON log until it says it is ingesting; returns the lines read. The rest of the log stays
+    in the pipe (for `terminate`); a reader thread keeps a silent, hung ingester from blocking the test past
+    `timeout`."""
+    stream = process.stderr
+    assert stream is not None
     lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            raise AssertionError(f"ingester exited early: {''.join(lines)}")
-        lines.append(line)
-        if '"msg": "ingesting"' in line:
-            return lines
-    raise AssertionError("ingester did not start")
+    ended = threading.Event()
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line)
+            if '"msg": "ingesting"' in line:
+                break
+        ended.set()
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def started() -> bool:
+        if not ended.is_set():
+            return False
+        if lines and '"msg": "ingesting"' in lines[-1]:
+            return True
+        raise AssertionError(f"ingester exited early: {''.join(lines)}")
+
+    poll(started, timeout, lambda: f"ingester did not start: {''.join(lines)}")
+    return lines
 
 
 def terminate(process: subprocess.Popen[str]) -> str:

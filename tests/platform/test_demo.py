@@ -1,23 +1,36 @@
-"""`eldercare demo` started as the README says, then stopped with Ctrl-C."""
+"""`eldercare demo` started as the README says, then stopped with Ctrl-C, on a fixed day (`--today`) so the run does
+not depend on today's date: a statutory holiday Monday, and ten past midnight in Shanghai (still the day before in
+UTC)."""
 
 import re
-from datetime import UTC, datetime, timedelta
+import subprocess
+import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
-from eldercare.demo import PASSWORD
+from eldercare.demo import PASSWORD, demo_clock, is_holiday, parse_today
+from simulators.fleet import build_fleet
+from simulators.fleet_commands import Span
 from tests.localservices import free_port
-from tests.platform.support import login, running
+from tests.platform.support import env_for, login, running
 from tests.wait import poll
 
+DAYS = [
+    pytest.param("2026-10-05T15:00", date(2026, 10, 5), id="national-day-holiday-monday"),
+    pytest.param("2026-10-13T00:10", date(2026, 10, 13), id="just-after-midnight-in-shanghai"),  # 10-12 16:10 UTC
+]
 
-def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert(tmp_path: Path) -> None:
+
+@pytest.mark.parametrize(("today_arg", "today"), DAYS)
+def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert(
+        tmp_path: Path, today_arg: str, today: date) -> None:
     port = free_port()
     args = ["demo", "--stations", "6", "--days", "7", "--speed", "0", "--port", str(port),
-            "--data-dir", str(tmp_path / "demo")]
+            "--data-dir", str(tmp_path / "demo"), "--today", today_arg]
     with running(args, tmp_path, port) as demo:
         demo.wait_for_line("logins (password", timeout=120)
         # The simulated fleet connects without passwords: allowed, loudly, and only on loopback.
@@ -35,7 +48,7 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
         assert len(stations) == 6 and len({s["town"] for s in stations}) == 3
 
         # The stations' yesterday, whatever this machine's zone.
-        yesterday = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)
+        yesterday = today - timedelta(days=1)
         station = stations[0]["id"]
 
         def counted() -> dict[str, Any] | None:
@@ -48,6 +61,17 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
         failed = poll(lambda: [r for r in get("/spot-checks/results") if r["result"] == "fail"], timeout=120,
                       interval=0.5, what="a failed spot check")
         assert {r["station"] for r in failed} == {"qd-huilong-01"}
+
+        # Its three checks fall on working days (none on the National Day holiday, where it would be excused): the
+        # closed station fails all three, the veto.
+        def three_fails() -> list[str] | None:
+            days = sorted(r["date"] for r in get("/spot-checks/results") if r["result"] == "fail")
+            return days if len(days) == 3 else None
+
+        check_days = [date.fromisoformat(d) for d in poll(three_fails, timeout=120, interval=0.5,
+                                                            what="three failed spot checks")]
+        assert all(d.isoweekday() <= 5 and d < today for d in check_days), check_days
+        assert not [d for d in check_days if date(2026, 10, 1) <= d <= date(2026, 10, 7)], check_days
 
         calls = poll(lambda: get("/alerts", kind="emergency_call"), timeout=120, interval=0.5,
                      what="an emergency alert")
@@ -66,3 +90,38 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
         assert demo.stop() == 0
         assert "stopped cleanly" in "".join(demo.lines)
 
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ("2026-13-40", "'2026-13-40' is not a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM"),
+    ("2026-10-05T08:00+00:00", "'2026-10-05T08:00+00:00' is not a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM"),
+    ("2999-01-01", "2999-01-01T12:00:00+08:00 is in the future: the platform refuses events from its future"),
+    ("2020-01-10", "30 days before 2020-01-10 is before 2020: the platform refuses device times that early"),
+])
+def test_demo_refuses_a_day_it_cannot_simulate_in_one_line(tmp_path: Path, value: str, error: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "eldercare", "demo", "--today", value,
+                             "--data-dir", str(tmp_path / "demo")], env=env_for(tmp_path), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"eldercare: error: Invalid value for --today: {error} (see 'eldercare demo --help')"]
+    assert not (tmp_path / "demo").exists()  # refused before anything was wiped or started
+
+
+def test_the_demo_clock_starts_at_the_given_moment_in_shanghai_and_runs_on() -> None:
+    clock = demo_clock(parse_today("2026-10-13T00:10"), days=7)
+    first = clock()
+    assert first.tzinfo is not None and (first.date(), first.hour) == (date(2026, 10, 12), 16)  # UTC: the day before
+    span = Span.last_days(7, first)
+    assert (span.first, span.last) == (date(2026, 10, 6), date(2026, 10, 13))
+    assert poll(lambda: clock() > first, timeout=5, what="the demo clock moving on")
+    assert parse_today("2026-10-05").hour == 12  # a day alone is its noon
+
+
+def test_the_demo_spot_checks_avoid_the_national_day_holiday() -> None:
+    # A week ending on the holiday Monday: 9-28..9-30 are working days, 10-01 and 10-02 are National Day weekdays.
+    span = Span.last_days(7, parse_today("2026-10-05T15:00"))
+    fleet = build_fleet(6, span.first, span.last, span.now, holiday=is_holiday)
+    assert fleet.check_days == [date(2026, 9, 28), date(2026, 9, 29), date(2026, 9, 30)]
+    # Without the calendar the checks would include a holiday, where the closed station is excused, not vetoed.
+    assert date(2026, 10, 1) in build_fleet(6, span.first, span.last, span.now).check_days

@@ -2,7 +2,8 @@ from datetime import time
 
 import pytest
 
-from cloud.registry.csv_rows import decode_csv_bytes, parse_station_csv
+from cloud.csv_records import decode_csv_bytes
+from cloud.registry.csv_rows import parse_station_csv
 
 HEADER = "station_id,name,town,grade,weekdays,hours,open_on_holidays\n"
 

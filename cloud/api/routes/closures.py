@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from cloud.api.deps import BureauUser, ConfigDep, CurrentUser, SessionDep, StationViewer, SupervisorUser
+from cloud.api.schemas import FromDay, ToDay
 from cloud.api.scope import get_visible_station, station_condition
+from cloud.api.sheets import safe_cell
 from cloud.derive.storeio import mark_dirty
 from cloud.store.closures import MAX_DAYS, Closure, ClosureStatus, approve, decide_late, reject
 from cloud.store.models import Station, StationException
@@ -163,16 +165,10 @@ def decide_late_days(closure_id: ClosureId, body: LateDecisionIn, user: BureauUs
     return _out(closure, station)
 
 
-def _cell(text: str) -> str:
-    """A spreadsheet opens a cell starting with one of these as a formula: keep it text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @router.get("/exceptions.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def export_exceptions(
     user: SupervisorUser, session: SessionDep,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    since: FromDay = None, until: ToDay = None,
 ) -> Response:
     """The excused days in scope as `station,date,reason`: the file `eldercare cloud derive --exceptions` reads."""
     query = (select(StationException.station_id, StationException.date, StationException.reason)
@@ -185,7 +181,7 @@ def export_exceptions(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["station", "date", "reason"])
     for station, day, reason in session.execute(query.order_by(StationException.station_id, StationException.date)):
-        writer.writerow([station, day.isoformat(), _cell(" ".join(reason.split()))])
+        writer.writerow([station, day.isoformat(), safe_cell(" ".join(reason.split()))])
     return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="exceptions.csv"'})
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cloud.api.assessment import Sheet
 from cloud.api.deps import ConfigDep, RulesDep, RuntimeDep, SessionDep, require_roles
+from cloud.api.errors import homecare_refusals
 from cloud.api.scope import HOMECARE_ROLES, homecare_provider_condition, homecare_visit_condition
 from cloud.api.sheets import MEDIA, Format, render
 from cloud.homecare import store, supervise
@@ -57,12 +58,6 @@ def _now(config: Any) -> datetime:
     return moment
 
 
-def _bad(exc: store.HomecareError) -> HTTPException:
-    code = (status.HTTP_404_NOT_FOUND if isinstance(exc, store.NotFound) else
-            status.HTTP_409_CONFLICT if isinstance(exc, store.VisitConflict) else status.HTTP_400_BAD_REQUEST)
-    return HTTPException(code, str(exc))
-
-
 def _own_town(user: User, town: str) -> None:
     if user.role == "town" and town not in user.town_names:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"town {town!r} is not yours")
@@ -101,10 +96,8 @@ def providers(user: HomecareUser, session: SessionDep) -> list[dict[str, Any]]:
 
 @router.put("/providers/{provider_id}")
 def put_provider(provider_id: Id, body: ProviderIn, user: Bureau, session: SessionDep) -> dict[str, Any]:
-    try:
+    with homecare_refusals():
         row = store.upsert_provider(session, Provider(provider_id, body.name, body.town, body.phone))
-    except store.HomecareError as exc:
-        raise _bad(exc) from None
     session.commit()
     return row_dict(row)
 
@@ -117,7 +110,7 @@ def caregivers(user: HomecareUser, session: SessionDep, provider: Filter = None)
 @router.put("/caregivers/{caregiver_id}")
 def put_caregiver(caregiver_id: Id, body: CaregiverIn, user: Manager, session: SessionDep) -> dict[str, Any]:
     """The bureau, a town officer (for providers serving its towns) or the provider itself (its own staff)."""
-    try:
+    with homecare_refusals():
         store.get_provider(session, user, body.provider)
         existing = session.get(HomecareCaregiver, caregiver_id)
         if existing is not None:
@@ -125,8 +118,6 @@ def put_caregiver(caregiver_id: Id, body: CaregiverIn, user: Manager, session: S
         if user.role == "provider" and body.provider != user.provider_id:
             raise store.NotFound(f"no provider {body.provider!r} in your scope")
         row = store.upsert_caregiver(session, Caregiver(caregiver_id, body.name, body.provider, body.phone))
-    except store.HomecareError as exc:
-        raise _bad(exc) from None
     session.commit()
     return row_dict(row)
 
@@ -147,11 +138,9 @@ def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep
     if (body.lat is None) != (body.lon is None):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give both lat and lon, or neither")
     home = Location(body.lat, body.lon) if body.lat is not None and body.lon is not None else None
-    try:
+    with homecare_refusals():
         row = store.upsert_elder(session, Elder(elder_id, body.name, body.category, body.town, body.provider,
                                                 body.address, body.package, home))
-    except store.HomecareError as exc:
-        raise _bad(exc) from None
     session.commit()
     return row_dict(row)
 
@@ -165,11 +154,9 @@ class MadeUpIn(BaseModel):
 def made_up_month(elder_id: Id, body: MadeUpIn, user: Supervisor, session: SessionDep,
                   config: ConfigDep) -> dict[str, Any]:
     """Record a month the elder could not be served for a special reason (its shortfall is due next month)."""
-    try:
+    with homecare_refusals():
         store.get_elder(session, user, elder_id)
         row = store.record_made_up_month(session, elder_id, body.month, body.reason, user.name, _now(config))
-    except store.HomecareError as exc:
-        raise _bad(exc) from None
     session.commit()
     return row_dict(row)
 
@@ -203,11 +190,9 @@ class VoidIn(BaseModel):
 @router.post("/visits/{key}/void")
 def void(key: Key, body: VoidIn, user: Manager, session: SessionDep, config: ConfigDep) -> dict[str, Any]:
     """Void a work order that fails the duration or quality rules (作废单); it is kept and counts nowhere."""
-    try:
+    with homecare_refusals():
         visit = store.get_visit(session, user, key)
         store.void_visit(visit, user.name, body.reason, _now(config))
-    except store.HomecareError as exc:
-        raise _bad(exc) from None
     session.commit()
     return _visit_out(visit)
 
@@ -227,14 +212,12 @@ def add_followup(key: Key, body: FollowUpIn, user: Manager, session: SessionDep,
                  config: ConfigDep) -> dict[str, Any]:
     """A follow-up call's result: by the bureau's or a town's staff (the platform's), or by the provider about its
     own orders (which do not count toward its satisfaction)."""
-    try:
+    with homecare_refusals():
         visit = store.get_visit(session, user, key)
         row = supervise.record_followup(session, visit, by=user.name,
                                         by_role="provider" if user.role == "provider" else "platform",
                                         called_at=body.called_at or _now(config), reached=body.reached,
                                         satisfaction=body.satisfaction, notes=body.notes, now=_now(config))
-    except store.HomecareError as exc:
-        raise _bad(exc) from None
     session.commit()
     return row_dict(row)
 
@@ -296,14 +279,12 @@ def complaints(user: Manager, session: SessionDep) -> list[dict[str, Any]]:
 
 @router.post("/complaints", status_code=status.HTTP_201_CREATED)
 def add_complaint(body: ComplaintIn, user: Supervisor, session: SessionDep) -> dict[str, Any]:
-    try:
+    with homecare_refusals():
         store.get_provider(session, user, body.provider)
         elder = store.get_elder(session, user, body.elder).id if body.elder else None
         visit = store.get_visit(session, user, body.visit) if body.visit else None
         row = supervise.record_complaint(session, provider_id=body.provider, text=body.text, by=user.name,
                                          received_at=body.received_at, elder_id=elder, visit=visit)
-    except store.HomecareError as exc:
-        raise _bad(exc) from None
     session.commit()
     return row_dict(row)
 
@@ -316,10 +297,8 @@ def decide(complaint_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: De
                                                   _complaint_scope(session, user))).first()
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint {complaint_id} in your scope")
-    try:
+    with homecare_refusals():
         supervise.decide_complaint(row, valid=body.valid, by=user.name, reason=body.reason, now=_now(config))
-    except store.HomecareError as exc:
-        raise _bad(exc) from None
     session.commit()
     return row_dict(row)
 
@@ -338,13 +317,11 @@ def survey(body: SurveyIn, user: Supervisor, session: SessionDep, config: Config
            rules: RulesDep) -> dict[str, Any]:
     """A town's quarterly satisfaction survey of a provider (below 80 %: rectification, raised as an alert)."""
     _own_town(user, body.town)
-    try:
+    with homecare_refusals():
         store.get_provider(session, user, body.provider)
         row = supervise.record_survey(session, town=body.town, provider_id=body.provider, year=body.year,
                                       quarter=body.quarter, respondents=body.respondents, satisfied=body.satisfied,
                                       by=user.name, now=_now(config))
-    except store.HomecareError as exc:
-        raise _bad(exc) from None
     session.commit()
     from cloud.homecare.followup import survey_consequence
 

@@ -16,13 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from cloud.api.deps import ConfigDep, RuntimeDep, SessionDep, require_roles
+from cloud.api.errors import homecare_refusals
 from cloud.homecare import qr, qrtokens
 from cloud.homecare.phonetime import PhoneTimeLimits, time_problem
 from cloud.homecare.records import DEFAULT_ITEMS, Location
 from cloud.homecare.store import (
-    HomecareError,
     NotFound,
-    VisitConflict,
     elders_query,
     get_elder,
     record_sign_in,
@@ -261,14 +260,6 @@ def _check_time(at: datetime, now: datetime) -> None:
         raise HTTPException(UNPROCESSABLE, problem)
 
 
-def _store_error(exc: HomecareError) -> HTTPException:
-    if isinstance(exc, NotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-    if isinstance(exc, VisitConflict):
-        return HTTPException(status.HTTP_409_CONFLICT, str(exc))
-    return HTTPException(UNPROCESSABLE, str(exc))
-
-
 @router.post("/visits/sign-in", response_model=VisitOut, responses={201: {"model": VisitOut}, 404: {}, 409: {},
                                                                   422: {}})
 def sign_in(body: SignInIn, user: CaregiverUser, session: SessionDep, config: ConfigDep, key: CodeKey,
@@ -279,12 +270,10 @@ def sign_in(body: SignInIn, user: CaregiverUser, session: SessionDep, config: Co
     now = config.clock()
     _check_time(body.at, now)
     code = _check_code(session, key, body.qr, body.elder_id)
-    try:
+    with homecare_refusals(invalid=UNPROCESSABLE):
         visit, stored = record_sign_in(session, key=body.key, elder_id=code.elder_id, caregiver_id=caregiver,
                                        at=body.at, by=user.name, now=now, location=_location(body.location),
                                        token_id=code.token_id)
-    except HomecareError as exc:
-        raise _store_error(exc) from exc
     session.commit()
     response.status_code = status.HTTP_201_CREATED if stored else status.HTTP_200_OK
     elder = session.get(HomecareElder, visit.elder_id)
@@ -305,11 +294,9 @@ def sign_out(body: SignOutIn, user: CaregiverUser, session: SessionDep, config: 
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no visit {body.visit_key!r} signed in by you")
     # The code of the elder visited: any code of theirs that stands (a code re-issued during the visit is fine).
     _check_code(session, key, body.qr, visit.elder_id)
-    try:
+    with homecare_refusals(invalid=UNPROCESSABLE):
         visit, stored = record_sign_out(session, key=body.visit_key, at=body.at, now=now, items=body.items,
                                         location=_location(body.location), caregiver_id=caregiver)
-    except HomecareError as exc:
-        raise _store_error(exc) from exc
     session.commit()
     elder = session.get(HomecareElder, visit.elder_id)
     return _visit_out(visit, elder.name if elder else visit.elder_id, stored)

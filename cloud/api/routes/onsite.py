@@ -26,8 +26,9 @@ from cloud.api.config import ApiConfig
 from cloud.api.deps import BureauUser, ConfigDep, RulesDep, RuntimeDep, SessionDep, SupervisorUser
 from cloud.api.onsite_view import onsite_out, plans_for, visible_station_ids
 from cloud.api.runtime import Runtime
-from cloud.api.schemas import OnsiteOut, ReviewValue, SpotResultValue
+from cloud.api.schemas import FromDay, OnsiteOut, ReviewValue, SpotResultValue, ToDay
 from cloud.api.scope import station_condition
+from cloud.api.sheets import safe_cell
 from cloud.derive.decisions import HEADER
 from cloud.derive.recompute import store_veto
 from cloud.rules.onsite import Found, Review, outcome
@@ -163,8 +164,7 @@ def _one(session: Session, user: User, plan_id: int, station_id: str, config: Ap
 @router.get("/visits", response_model=list[VisitOut])
 def list_visits(
     user: SupervisorUser, session: SessionDep, config: ConfigDep, runtime: RuntimeDep,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    since: FromDay = None, until: ToDay = None,
     review: Annotated[ReviewValue | None, Query()] = None,
 ) -> list[VisitOut]:
     """The visits in scope, latest plan first: an inspector's list (today's, and the checks the sensors could not
@@ -269,16 +269,10 @@ def coverage(user: SupervisorUser, session: SessionDep, config: ConfigDep, runti
     )
 
 
-def _cell(text: str) -> str:
-    """A spreadsheet opens a cell starting with one of these as a formula: keep it text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @router.get("/decisions.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def export_decisions(
     user: SupervisorUser, session: SessionDep,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    since: FromDay = None, until: ToDay = None,
 ) -> Response:
     """The bureau's decisions in scope: the file `eldercare cloud derive --decisions` reads."""
     out = io.StringIO()
@@ -286,7 +280,7 @@ def export_decisions(
     writer.writerow(HEADER)
     for visit, plan in decisions(session, visible_station_ids(session, user), since, until):
         writer.writerow([visit.station_id, plan.local_date.isoformat(), plan.start, plan.end, visit.decided_outcome,
-                         _cell(" ".join((visit.decision_reason or "").split())), _cell(visit.decided_by or ""),
+                         safe_cell(" ".join((visit.decision_reason or "").split())), safe_cell(visit.decided_by or ""),
                          visit.sensor_at_decision or "", visit.found])
     return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="onsite-decisions.csv"'})

@@ -1,8 +1,10 @@
 """The station registry in the dashboard (bureau only): add a station, edit its name, town, grade or hours, import
 the bureau's CSV from the page. Every row goes through the CSV import's own validation (`parse_row`,
-`parse_station_csv`) and its writer, and every change is kept in the audit log with its values before and after."""
+`parse_station_csv`) and its writer, and every change is kept in the audit log with its values before and after. A
+changed schedule or grade applies from the day of the change in the station's zone (the writer keeps each version):
+earlier days are still judged by the hours and grade in force on them."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, status
@@ -12,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from cloud.api.deps import BureauUser, ConfigDep, SessionDep
 from cloud.api.schemas import StationIdParam
-from cloud.registry.csv_rows import decode_csv_bytes, parse_row, parse_station_csv
+from cloud.csv_records import decode_csv_bytes
+from cloud.registry.csv_rows import parse_row, parse_station_csv
 from cloud.registry.store import Change, audit_changes, upsert_records
 from cloud.store.models import Station
+from cloud.store.schedules import BACKFILL_FROM, StationSchedule
 from cloud.store.users import User
 
 router = APIRouter(prefix="/registry", tags=["registry"])
@@ -50,6 +54,15 @@ class RegistryStationOut(BaseModel):
     timezone: str
 
 
+class ScheduleVersionOut(BaseModel):
+    effective_from: date = Field(description="the first local day this version applies to (1970-01-01: every day "
+                                             "before the history was kept)")
+    weekdays: str
+    hours: str
+    open_on_holidays: bool
+    grade: str
+
+
 class ImportOut(BaseModel):
     added: int
     updated: int
@@ -70,7 +83,7 @@ def _write(session: Session, user: User, action: str, now: datetime, body: Stati
         record = parse_row({k: str(v) for k, v in row.items()})
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    _, changes = upsert_records(session, [record])
+    _, changes = upsert_records(session, [record], now)
     _audit(session, user, action, now, changes)
 
 
@@ -106,6 +119,21 @@ def edit_station(station_id: StationIdParam, body: StationFields, user: BureauUs
     return _out(station)
 
 
+@router.get("/stations/{station_id}/schedules", response_model=list[ScheduleVersionOut], responses={404: {}})
+def schedule_history(station_id: StationIdParam, user: BureauUser, session: SessionDep) -> list[ScheduleVersionOut]:
+    """Every version of the station's hours and grade, oldest first: each day is judged by the one in force on it."""
+    station = session.get(Station, station_id)
+    if station is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no station {station_id!r}")
+    rows = session.scalars(select(StationSchedule).where(StationSchedule.station_id == station_id)
+                           .order_by(StationSchedule.effective_from)).all()
+    if not rows:  # registered outside the registry's writer: its current values are its only version
+        return [ScheduleVersionOut(effective_from=BACKFILL_FROM, weekdays=station.weekdays, hours=station.hours,
+                                   open_on_holidays=station.open_on_holidays, grade=station.grade)]
+    return [ScheduleVersionOut(effective_from=r.effective_from, weekdays=r.weekdays, hours=r.hours,
+                               open_on_holidays=r.open_on_holidays, grade=r.grade) for r in rows]
+
+
 @router.post("/stations/import", response_model=ImportOut, responses={
     200: {"description": "good rows imported, bad ones listed"}, 422: {}})
 def import_stations(data: Annotated[bytes, Body(media_type="text/csv")], user: BureauUser, session: SessionDep,
@@ -117,7 +145,7 @@ def import_stations(data: Annotated[bytes, Body(media_type="text/csv")], user: B
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     records, problems = parse_station_csv(text)
-    counts, changes = upsert_records(session, records)
+    counts, changes = upsert_records(session, records, config.clock())
     _audit(session, user, "station.import", config.clock(), changes)
     session.commit()
     return ImportOut(added=counts.added, updated=counts.updated, unchanged=counts.unchanged,
