@@ -271,7 +271,7 @@ class DoorScene:
             # Someone talking to their companion or looking at the notice board: no face for the first third.
             back = visit.yaw >= 0.35 and p < 0.35
         elif visit.exit <= t <= visit.exit + 2.0:
-            p = 1.0 - (t - visit.exit) / 2.0
+            p = max(0.0, 1.0 - (t - visit.exit) / 2.0)  # never below 0 at the last instant (float rounding)
             back = True
         else:
             return None

@@ -33,7 +33,7 @@ def import_(kind: str, files: tuple[Path, ...], data_dir: Path | None) -> None:
     \b
     providers:  provider_id,name,town[,phone]
     caregivers: caregiver_id,name,provider[,phone]        (caregiver_id: the job number)
-    elders:     elder_id,name,category,town,provider[,address,package,lat,lon,timezone]
+    elders:     elder_id,name,category,town,provider[,address,package,lat,lon,timezone,since,until]
                 category: high_age, self_care, semi_disabled or disabled (or 高龄, 自理, 半失能, 失能)
 
     Good rows are imported even when others are bad; re-importing updates rows, never duplicates them.

@@ -2,8 +2,9 @@
 
 - providers: `provider_id,name,town` and optional `phone`
 - caregivers: `caregiver_id,name,provider` and optional `phone` (the id is the job number on the badge)
-- elders: `elder_id,name,category,town,provider` and optional `address`, `package`, `lat`, `lon`, `timezone`;
-  category one of high_age, self_care, semi_disabled, disabled (or 高龄, 自理, 半失能, 失能)
+- elders: `elder_id,name,category,town,provider` and optional `address`, `package`, `lat`, `lon`, `timezone`,
+  `since`, `until`; category one of high_age, self_care, semi_disabled, disabled (or 高龄, 自理, 半失能, 失能);
+  since/until the first and last day of service (YYYY-MM-DD in the elder's zone, both included; empty: no limit)
 - visits (for `cloud derive`): `visit_id,elder_id,caregiver_id,provider,sign_in,sign_out,items`, RFC 3339 times
   with an offset (sign_out empty when never signed out), items separated by `;`
 
@@ -11,7 +12,7 @@ Read as every bureau file is (`cloud.csv_records`): UTF-8 with or without the BO
 reported with its line number and reason, the good rows are still returned.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cloud.csv_records import Problem, parse_csv
@@ -32,7 +33,7 @@ from cloud.homecare.records import (
 PROVIDER_COLUMNS = (("provider_id", "name", "town"), ("phone",))
 CAREGIVER_COLUMNS = (("caregiver_id", "name", "provider"), ("phone",))
 ELDER_COLUMNS = (("elder_id", "name", "category", "town", "provider"), ("address", "package", "lat", "lon",
-                                                                         "timezone"))
+                                                                         "timezone", "since", "until"))
 VISIT_COLUMNS = (("visit_id", "elder_id", "caregiver_id", "provider", "sign_in", "sign_out", "items"), ())
 _BY_NAME = {name: category for category, name in CATEGORY_NAMES.items()}
 
@@ -90,6 +91,17 @@ def _zone(value: str) -> str:
     return value
 
 
+def _day(value: str, key: str) -> date | None:
+    if not value:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{key} {value!r} is not a date YYYY-MM-DD (e.g. 2026-10-25)") from None
+
+
 def _time(value: str, key: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
@@ -118,7 +130,8 @@ def elder_row(cell: dict[str, str]) -> Elder:
     return Elder(id=_id(cell["elder_id"], "elder"), name=_text(cell, "name"), category=category(cell["category"]),
                  town=_text(cell, "town"), provider=_id(cell["provider"], "provider"),
                  address=_optional(cell, "address", 500), package=_optional(cell, "package", 200), home=home,
-                 timezone=_zone(cell.get("timezone", "")))
+                 timezone=_zone(cell.get("timezone", "")), since=_day(cell.get("since", ""), "since"),
+                 until=_day(cell.get("until", ""), "until"))
 
 
 def visit_row(cell: dict[str, str]) -> Visit:

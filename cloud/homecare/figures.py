@@ -14,11 +14,13 @@ from cloud.homecare.records import Elder
 from cloud.homecare.rules import (
     ElderMonth,
     ItemsYear,
+    OutsidePeriod,
     ProviderMonth,
     items_year,
     month_bounds,
     month_lines,
     months_between,
+    outside_period,
     previous_month,
 )
 from cloud.homecare.scope import homecare_provider_condition
@@ -48,6 +50,7 @@ class ElderFigures(BaseModel):
 
     months: list[ElderMonth]
     items: list[ItemsYear]
+    outside_period: list[OutsidePeriod]  # orders signed in outside their elder's service period (counted anyway)
 
 
 class ProviderFigures(BaseModel):
@@ -103,7 +106,8 @@ def elder_figures(session: Session, user: User, months: Sequence[str], config: H
     year_visits = [visit_record(v) for v in session.scalars(select(HomecareVisit).where(
         HomecareVisit.elder_id.in_(ids), HomecareVisit.sign_in_at >= y_start,
         HomecareVisit.sign_in_at < y_end))] if ids else []
-    return ElderFigures(months=lines, items=[items_year(e, year_visits, year, config) for e in elders])
+    return ElderFigures(months=lines, items=[items_year(e, year_visits, year, config) for e in elders],
+                        outside_period=outside_period({e.id: e for e in elders}, visits, months))
 
 
 def provider_figures(session: Session, user: User, period: str, config: HomecareConfig, now: datetime,

@@ -11,7 +11,7 @@ from cloud.csv_records import decode_csv_bytes, parse_csv
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.csv_files import parse_elders, parse_visits
 from cloud.homecare.records import Elder, MadeUpMonth, Visit, is_month
-from cloud.homecare.rules import month_lines, months_between, visit_months
+from cloud.homecare.rules import month_lines, months_between, outside_period, visit_months
 
 
 @dataclass
@@ -84,8 +84,9 @@ def read_files(elders_path: Path, visits_path: Path, made_up_path: Path | None =
 
 def homecare_lines(files: HomecareFiles, config: HomecareConfig, now: datetime, first: date | None = None,
                    last: date | None = None) -> Iterator[dict[str, Any]]:
-    """elder_month lines, then provider_month lines, for every month the visits span (or, with `first`/`last`,
-    every month overlapping those dates)."""
+    """elder_month lines, then provider_month lines, then outside_period lines (orders signed in outside their
+    elder's service period), for every month the visits span (or, with `first`/`last`, every month overlapping
+    those dates). A month outside an elder's service period has no elder_month line: it is not judged."""
     by_id = {e.id: e for e in files.elders}
     span = visit_months(by_id, files.visits)
     low = f"{first.year:04d}-{first.month:02d}" if first else (span[0] if span else None)
@@ -96,3 +97,4 @@ def homecare_lines(files: HomecareFiles, config: HomecareConfig, now: datetime, 
     elder_lines, provider_lines = month_lines(files.elders, files.visits, months, files.made_up, config, now)
     yield from (line.model_dump(mode="json") for line in elder_lines)
     yield from (line.model_dump(mode="json") for line in provider_lines)
+    yield from (line.model_dump(mode="json") for line in outside_period(by_id, files.visits, months))

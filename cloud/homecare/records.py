@@ -5,7 +5,7 @@ Pure data, no I/O. Times are timezone-aware UTC datetimes; rules judge them in t
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -109,6 +109,14 @@ class Elder:
     package: str = ""
     home: Location | None = None  # the registered address's coordinates, if the bureau geocoded it
     timezone: str = DEFAULT_TIMEZONE
+    # The service period, in the elder's zone, both days included: the first day of government-bought care and the
+    # last (left, moved into a nursing home, died). None: no limit on that side (whole months).
+    since: date | None = None
+    until: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.until < self.since:
+            raise ValueError(f"until {self.until.isoformat()} is before since {self.since.isoformat()}")
 
 
 @dataclass(frozen=True, slots=True)

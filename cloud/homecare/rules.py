@@ -3,6 +3,7 @@ each provider's month, and the service items of a year. Pure functions of typed 
 worker, the API and `cloud derive` all call these.
 """
 
+import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -81,8 +82,10 @@ def quarter_of(month: str) -> str:
 class ElderMonth(BaseModel):
     """The `{"type": "elder_month", ...}` line: an elder's counted visits in a month against the minimum.
 
-    `required` is the category's minimum, plus the shortfall of the previous month when that month was missed for a
-    recorded special reason (made up now); in such a month itself, `required` is what was done (the rest moves on).
+    `required` is the category's minimum (pro-rated in a month the elder's service period covers in part), plus
+    the shortfall of the previous month when that month was missed for a recorded special reason (made up now); in
+    such a month itself, `required` is what was done (the rest moves on). A month outside the service period has no
+    line: it is not judged.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -108,7 +111,7 @@ class ProviderMonth(BaseModel):
     orders: int
     counted: int
     voided: int
-    elders: int
+    elders: int  # its elders whose service period covers some day of the month (those judged)
     elders_met: int
 
 
@@ -116,6 +119,63 @@ class ProviderMonth(BaseModel):
 class _Tally:
     visits: int
     seconds: float
+
+
+def period_days(elder: Elder, month: str) -> tuple[int, int]:
+    """The days of `month` inside the elder's service period (since/until, both included) and the month's days."""
+    year, number = int(month[:4]), int(month[5:])
+    total = calendar.monthrange(year, number)[1]
+    first, last = date(year, number, 1), date(year, number, total)
+    start = max(first, elder.since) if elder.since else first
+    end = min(last, elder.until) if elder.until else last
+    return max(0, (end - start).days + 1), total
+
+
+def month_requirement(elder: Elder, month: str, config: HomecareConfig) -> int | None:
+    """The visits the elder's category requires in `month`, or None when the service period has no day in it (the
+    month is not judged). A month covered in part requires the minimum times the covered share of its days, rounded
+    up: joining on the 25th of a 30-day month, a disabled elder (4 a month) owes ceil(4 × 6/30) = 1 visit."""
+    days, total = period_days(elder, month)
+    if days == 0:
+        return None
+    base = config.required(elder.category)
+    if days == total or not config.prorate_partial_months:
+        return base
+    return -(-base * days // total)  # integer ceiling: no float rounding at the boundary
+
+
+class OutsidePeriod(BaseModel):
+    """The `{"type": "outside_period", ...}` line: an order signed in on a day outside its elder's service period
+    (`reason`: `before_since`, `after_until`). It is counted like any other order (in `visits`, `orders`): the line
+    is a lead for the town to ask why an elder was served before joining or after leaving, not a penalty."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["outside_period"] = "outside_period"
+    visit: str
+    elder: str
+    provider: str
+    month: str
+    day: date
+    reason: Literal["before_since", "after_until"]
+
+
+def outside_period(elders: Mapping[str, Elder], visits: Iterable[Visit],
+                   months: Sequence[str]) -> list[OutsidePeriod]:
+    """The orders of `months` (any state) signed in outside their elder's service period, by elder and time."""
+    wanted, out = set(months), []
+    for visit in sorted(visits, key=lambda v: (v.elder, v.sign_in, v.id)):
+        elder = elders.get(visit.elder)
+        if elder is None or month_of(visit.sign_in, elder.timezone) not in wanted:
+            continue
+        day = visit.sign_in.astimezone(ZoneInfo(elder.timezone)).date()
+        reason: Literal["before_since", "after_until"] | None = (
+            "before_since" if elder.since is not None and day < elder.since
+            else "after_until" if elder.until is not None and day > elder.until else None)
+        if reason is not None:
+            out.append(OutsidePeriod(visit=visit.id, elder=elder.id, provider=visit.provider,
+                                     month=month_of(visit.sign_in, elder.timezone), day=day, reason=reason))
+    return out
 
 
 def _tallies(elder: Elder, visits: Iterable[Visit], config: HomecareConfig) -> dict[str, _Tally]:
@@ -138,14 +198,16 @@ def elder_months(elder: Elder, visits: Iterable[Visit], months: Sequence[str], m
     """
     tallies = _tallies(elder, visits, config)
     special = set(made_up) if config.make_up_next_month else set()
-    base = config.required(elder.category)
     lines = []
     for month in months:
+        required = month_requirement(elder, month, config)
+        if required is None:
+            continue  # outside the service period: not judged
         tally = tallies.get(month, _Tally(0, 0))
-        required = base
         before = previous_month(month)
         if before in special:
-            required += max(0, base - tallies.get(before, _Tally(0, 0)).visits)
+            owed = month_requirement(elder, before, config) or 0
+            required += max(0, owed - tallies.get(before, _Tally(0, 0)).visits)
         if month in special:
             required = min(required, tally.visits)
         lines.append(ElderMonth(elder=elder.id, month=month, category=elder.category, visits=tally.visits,
@@ -160,19 +222,21 @@ def provider_months(provider: str, elders: Sequence[Elder], visits: Iterable[Vis
     """The provider's line for each of `months`: its orders by state (an order belongs to the month its sign-in
     falls in, in the elder's zone) and how many of its elders met their minimum. `elders`: the registry (its
     elders are those whose provider it is); `elder_lines`: their ElderMonth lines."""
-    zones = {e.id: e.timezone for e in elders}
+    by_id = {e.id: e for e in elders}
     mine = {e.id for e in elders if e.provider == provider}
     states: dict[str, list[OrderState]] = defaultdict(list)
     for visit in visits:
-        if visit.provider == provider and visit.elder in zones:
-            states[month_of(visit.sign_in, zones[visit.elder])].append(order_state(visit, config, now))
+        if visit.provider == provider and visit.elder in by_id:
+            states[month_of(visit.sign_in, by_id[visit.elder].timezone)].append(order_state(visit, config, now))
+    judged: dict[str, int] = defaultdict(int)
     met: dict[str, int] = defaultdict(int)
     for line in elder_lines:
-        if line.elder in mine and line.met:
-            met[line.month] += 1
+        if line.elder in mine:
+            judged[line.month] += 1
+            met[line.month] += line.met
     return [ProviderMonth(provider=provider, month=m, orders=len(states[m]),
                           counted=sum(s == OrderState.COUNTED for s in states[m]),
-                          voided=sum(s in VOID_STATES for s in states[m]), elders=len(mine),
+                          voided=sum(s in VOID_STATES for s in states[m]), elders=judged[m],
                           elders_met=met[m]) for m in months]
 
 

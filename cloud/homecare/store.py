@@ -120,6 +120,7 @@ def upsert_elder(session: Session, elder: Elder) -> HomecareElder:
     row.name, row.category, row.town, row.provider_id = elder.name, elder.category.value, elder.town, elder.provider
     row.address, row.package, row.timezone, row.active = elder.address, elder.package, elder.timezone, True
     row.lat, row.lon = (elder.home.lat, elder.home.lon) if elder.home else (None, None)
+    row.since, row.until = elder.since, elder.until
     session.add(row)
     return row
 
@@ -135,7 +136,8 @@ def caregiver_record(row: HomecareCaregiver) -> Caregiver:
 def elder_record(row: HomecareElder) -> Elder:
     home = Location(row.lat, row.lon) if row.lat is not None and row.lon is not None else None
     return Elder(id=row.id, name=row.name, category=Category(row.category), town=row.town, provider=row.provider_id,
-                 address=row.address, package=row.package, home=home, timezone=row.timezone)
+                 address=row.address, package=row.package, home=home, timezone=row.timezone, since=row.since,
+                 until=row.until)
 
 
 def _location(lat: float | None, lon: float | None, accuracy: float | None) -> Location | None:

@@ -78,6 +78,9 @@ class HomecareElder(Base):
     lat: Mapped[float | None] = mapped_column(Float, doc="the registered address's latitude, if geocoded")
     lon: Mapped[float | None] = mapped_column(Float)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # The service period (revision 0008_elder_period), days in the elder's zone, both included; NULL: no limit.
+    since: Mapped[date | None] = mapped_column(Date, doc="first day of government-bought care")
+    until: Mapped[date | None] = mapped_column(Date, doc="last day of government-bought care")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

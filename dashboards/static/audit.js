@@ -1,10 +1,11 @@
-// 操作日志 (bureau only): every change to stations, users and appeals — who, when, what, and the values before and after.
+// 操作日志 (bureau only): every change to stations, users, appeals and home-care elders — who, when, what, and the values before and after.
 "use strict";
 
 const AUDIT_ACTIONS = {
   "station.add": "添加站点", "station.edit": "修改站点", "station.import": "CSV 导入站点",
   "user.add": "添加用户", "user.change": "修改用户", "user.disable": "停用用户", "user.enable": "启用用户",
   "user.password": "重置密码", "appeal.file": "提交申诉", "appeal.decide": "申诉决定",
+  "elder.add": "登记居家服务老人", "elder.change": "修改居家服务老人",
 };
 
 Pages.audit = async (main) => {

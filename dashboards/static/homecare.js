@@ -59,21 +59,36 @@ async function hcFollowups(day) {
   return box;
 }
 
-// 登记/修改老人 (bureau; a town for its towns): the same checks as the CSV import.
+// 登记/修改老人 (bureau; a town for its towns): the same checks as the CSV import. Typing a registered elder's id
+// fills the form with its record, so saving keeps what the form does not show (package, coordinates). 服务开始/结束
+// (the service period, both days included; empty: no limit) set what the elder's provider owes in those months.
 function hcElderForm() {
   const input = (name, label, attrs = {}) => el("label", {}, label, el("input", { name, maxlength: 200, ...attrs }));
   const category = el("select", { name: "category" }, Object.entries(HC_CATEGORY).map(([v, n]) => el("option", { value: v }, n)));
+  let loaded = null;
+  const fill = async (id) => {
+    if (loaded && loaded.id === id) return;  // already filled: never overwrite what was typed since
+    loaded = id ? ((await Api.get("/homecare/elders")).find((e) => e.id === id) || null) : null;
+    if (!loaded) return;
+    for (const [name, value] of [["name", loaded.name], ["town", loaded.town], ["provider", loaded.provider_id],
+      ["address", loaded.address], ["since", loaded.since], ["until", loaded.until]]) form.elements[name].value = value || "";
+    category.value = loaded.category;
+  };
   const form = el("form", { class: "toolbar", "data-testid": "homecare-elder-form", onsubmit: async (ev) => {
     ev.preventDefault();
     const f = Object.fromEntries(new FormData(form));
+    const kept = loaded && loaded.id === f.id ? { package: loaded.package, lat: loaded.lat, lon: loaded.lon } : {};
     try {
       await Api.request("PUT", `/homecare/elders/${encodeURIComponent(f.id)}`, {
-        name: f.name, category: f.category, town: f.town, provider: f.provider, address: f.address || "" });
+        ...kept, name: f.name, category: f.category, town: f.town, provider: f.provider, address: f.address || "",
+        since: f.since || null, until: f.until || null });
       toast(`已保存老人 ${f.id}`, 2000, "ok");
     } catch (err) { toast(`保存失败：${err.message}`); }
-  } }, input("id", "编号", { required: true, maxlength: 63 }), input("name", "姓名", { required: true }),
+  } }, input("id", "编号", { required: true, maxlength: 63, onchange: (ev) => fill(ev.target.value.trim()).catch(() => {}) }),
+  input("name", "姓名", { required: true }),
   el("label", {}, "类别", category), input("town", "镇（街道）", { required: true }),
   input("provider", "服务商编号", { required: true, maxlength: 63 }), input("address", "住址", { maxlength: 500 }),
+  input("since", "服务开始", { type: "date" }), input("until", "服务结束", { type: "date" }),
   el("button", { type: "submit" }, "保存"));
   return form;
 }
@@ -141,8 +156,13 @@ Pages.homecare = async (main, args) => {
     table(["服务商", "工单", "有效", "作废", "达标老人·月", "平台回访率", "满意率", "满意度结论", "有效投诉", "投诉结论", "续签展望"],
       providerRows, { "data-testid": "homecare-providers" }));
   const items = new Map(((elders && elders.items) || []).map((i) => [i.elder, i]));
+  // Orders signed in outside the elder's service period: counted, and marked for the town to ask about.
+  const outside = new Map();
+  for (const o of (elders && elders.outside_period) || []) outside.set(o.elder, (outside.get(o.elder) || 0) + 1);
   const elderRows = ((elders && elders.months) || []).map((m) => el("tr", { "data-elder": m.elder, "data-met": String(m.met) },
-    el("td", {}, m.elder), el("td", {}, HC_CATEGORY[m.category] || m.category), el("td", {}, m.visits),
+    el("td", {}, m.elder), el("td", {}, HC_CATEGORY[m.category] || m.category),
+    el("td", {}, m.visits, outside.has(m.elder) ? el("span", { class: "muted", "data-outside": outside.get(m.elder) },
+      `（含服务期外 ${outside.get(m.elder)} 次）`) : null),
     el("td", {}, m.minutes), el("td", {}, m.required),
     el("td", {}, m.met ? badge("state-open", "达标") : badge("state-closed", "未达标")),
     el("td", {}, items.has(m.elder) ? `${items.get(m.elder).items.length} 项${items.get(m.elder).met ? "" : "（不足3项）"}` : "—")));

@@ -151,3 +151,34 @@ def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str
     expect(visits).to_have_count(sum(v.caregiver == "K01" for v in SIM.visits))
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shot(phone, "homecare-caregiver-phone")
+
+
+def test_the_bureau_sets_an_elders_service_period_on_the_form(browser: Browser, homecare_url: str,
+                                                              engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from cloud.store.homecare import HomecareElder
+
+    joiner = next(e for e in SIM.elders if e.id.startswith("hl-") and e.id not in (SIM.short_elder, SIM.hospital_elder)
+                  and any(v.elder == e.id and v.sign_in.astimezone(CST).day < 25 for v in SIM.visits))
+    early = sum(v.elder == joiner.id and v.sign_in.astimezone(CST).day < 25 for v in SIM.visits)
+    with make_session_factory(engine)() as session:
+        stored = session.scalars(select(HomecareElder).where(HomecareElder.id == joiner.id)).one()
+        kept = (stored.package, stored.lat, stored.lon, stored.timezone)
+    bureau = login(browser, homecare_url, "admin")
+    bureau.goto(homecare_url + "/#/homecare/2026-10")
+    form = bureau.get_by_test_id("homecare-elder-form")
+    form.locator("input[name=id]").fill(joiner.id)
+    form.locator("input[name=id]").press("Tab")
+    expect(form.locator("input[name=name]")).to_have_value(joiner.name)  # the registered record, filled in
+    form.locator("input[name=since]").fill("2026-10-25")
+    form.locator("button[type=submit]").click()
+    expect(bureau.locator("#toast")).to_contain_text(f"已保存老人 {joiner.id}")
+    with make_session_factory(engine)() as session:
+        row = session.get(HomecareElder, joiner.id)
+        assert row is not None and (row.since, row.until) == (date(2026, 10, 25), None)
+        assert (row.package, row.lat, row.lon, row.timezone) == kept  # what the form does not show is kept
+    bureau.reload()
+    line = bureau.get_by_test_id("homecare-elders").locator(f"tr[data-elder={joiner.id}]")
+    expect(line.locator("[data-outside]")).to_have_attribute("data-outside", str(early))
+    expect(line).to_contain_text(f"含服务期外 {early} 次")

@@ -96,9 +96,11 @@ def people() -> list[Person]:
     ]
 
 
-def run_pipeline(scene: DoorScene, people: list[Person], images: Iterable[Image] | None = None) -> Score:
+def run_pipeline(
+    scene: DoorScene, people: list[Person], images: Iterable[Image] | None = None, ids: dict[str, str] = IDS
+) -> Score:
     """The pipeline's score on `scene`, given its rendered `images` when they were already made (rendering costs
-    more than the pipeline)."""
+    more than the pipeline); `ids`: the enrolled among the footage's people."""
     config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."), visit_gap_s=5)
     stages = build_stages(config, None)
     stages.recogniser.set_people(people)
@@ -107,7 +109,7 @@ def run_pipeline(scene: DoorScene, people: list[Person], images: Iterable[Image]
         t = index / scene.fps
         observations += process_frame(Frame(image, t, START + timedelta(seconds=t)), stages)
     observations += finish(stages, START + timedelta(seconds=scene.duration_s))
-    return score(scene.visits, [(o.identity.person, (o.ts - START).total_seconds()) for o in observations], IDS)
+    return score(scene.visits, [(o.identity.person, (o.ts - START).total_seconds()) for o in observations], ids)
 
 
 # Two 60-s footages the defaults were not tuned on alone: 21 visits, faces 50-150 px.
@@ -139,10 +141,36 @@ def test_door_footage_no_wrong_person_and_one_observation_per_visit(footage_scor
 
 
 @pytest.mark.timeout(1200)
-@pytest.mark.xfail(strict=True, reason="measured 19/21 (90 %): faces peaking at 70-100 px that stay 0.50-0.55 from "
-                   "their enrolment are counted as anonymous visitors; see docs/face.md, Known gaps")
+@pytest.mark.xfail(strict=True, reason="measured 19/21 (90 %); 38/42 on the tuned footages, 69/88 held out: faces "
+                   "that stay 0.50-0.65 from their enrolment are anonymous visitors, and every rule measured that "
+                   "names them also names a lookalike stranger; see docs/face.md, Known gaps")
 def test_door_footage_visits_found_95_percent(footage_score: Score) -> None:
     assert footage_score.found_share >= 0.95, footage_score.missed
+
+
+# A stranger who looks like someone enrolled: Wozniak, left out of the gallery here, comes within 0.52-0.53 of Guido
+# at a 73-px face (docs/face.md, "Deciding who a track is"). At the default tolerance each of his visits is an
+# anonymous visitor; with a tolerance of 0.53, or a margin rule accepting that much, he was counted as Guido.
+@pytest.mark.timeout(1200)
+def test_a_stranger_who_looks_like_an_enrolled_person_is_not_counted_as_them(people: list[Person]) -> None:
+    enrolled = {name: person for name, person in IDS.items() if name != "wozniak"}
+    result = run_pipeline(DoorScene(seed=4, duration_s=60), [p for p in people if p.id in enrolled.values()],
+                          ids=enrolled)
+    assert sum(v.who == "wozniak" for v in DoorScene(seed=4, duration_s=60).visits) == 3
+    assert result.wrong == []
+    assert [v for v in result.missed if v.who == "wozniak"] == []  # each of his visits: an anonymous visitor
+
+
+@pytest.mark.parametrize("seed", range(1, 13))
+def test_every_footage_seed_places_its_people_in_the_frame(seed: int) -> None:
+    """The decision rules are measured on seeds 1-12 (docs/face.md): every one must render. Seed 5 once failed at the
+    last instant of someone's walk out (a position just below 0 raised to a power gave a complex number)."""
+    scene = DoorScene(seed=seed, duration_s=60)
+    for i, visit in enumerate(scene.visits):
+        for index in range(scene.frame_count):
+            for t in (index / scene.fps, (index - 1 / 3) / scene.fps):  # the frame, and its exposure's start
+                where = scene._where(i, visit, t)
+                assert where is None or all(isinstance(v, float) for v in where[:3]), (seed, visit, t, where)
 
 
 def test_pipeline_and_naive_baseline_find_the_same_visits(people: list[Person]) -> None:

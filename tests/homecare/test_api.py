@@ -247,3 +247,61 @@ def test_hostile_input_is_refused_never_a_server_error(as_user: Callable[[str], 
     assert admin.put(f"{API}/elders/e-new", json={"name": "x", "category": "disabled", "town": "汇龙镇",
                                                     "provider": "p-none"}).status_code == 400
     assert admin.post(f"{API}/visits/no-such-visit/void", json={"reason": "x"}).status_code == 404
+
+
+def _elder_body(row: dict[str, Any], **change: Any) -> dict[str, Any]:
+    body = {k: row[k] for k in ("name", "category", "town", "address", "package", "lat", "lon", "since", "until")}
+    return {**body, "provider": row["provider_id"], **change}
+
+
+def test_the_service_period_is_set_by_the_bureau_and_towns_audited_and_derive_agrees(
+        as_user: Callable[[str], TestClient], tmp_path: Path, sim: HomecareSim) -> None:
+    rows = {e["id"]: e for e in _get(as_user, "admin", "/elders")}
+    kangle = sorted(e.id for e in sim.elders if e.provider == "p-kangle" and e.id not in (sim.short_elder,
+                                                                                        sim.hospital_elder))
+    joiner = next(e for e in kangle if any(v.elder == e and v.sign_in.astimezone(CST).day < 25 for v in sim.visits))
+    leaver = next(e for e in kangle if e != joiner and any(v.elder == e for v in sim.visits))
+    before = {ln["elder"]: ln for ln in _get(as_user, "admin", "/figures/elders/2026-10")["months"]}
+    # A provider may not set or move the period that decides what it owes, not even for its own elder.
+    refused = as_user("mgr-kangle").put(f"{API}/elders/{joiner}",
+                                        json=_elder_body(rows[joiner], since="2026-10-25"))
+    assert refused.status_code == 403
+    assert as_user("town-ny").put(f"{API}/elders/{joiner}",
+                                  json=_elder_body(rows[joiner], since="2026-10-25")).status_code == 403
+    assert {e["id"]: e for e in _get(as_user, "admin", "/elders")}[joiner]["since"] is None
+    # The bureau and the elder's town may; a period ending before it starts is refused.
+    assert as_user("admin").put(f"{API}/elders/{joiner}", json=_elder_body(
+        rows[joiner], since="2026-10-25", until="2026-10-24")).status_code == 422
+    assert as_user("admin").put(f"{API}/elders/{joiner}", json=_elder_body(
+        rows[joiner], since="2026/10/25")).status_code == 422
+    response = as_user("admin").put(f"{API}/elders/{joiner}", json=_elder_body(rows[joiner], since="2026-10-25"))
+    assert response.status_code == 200 and response.json()["since"] == "2026-10-25", response.text
+    response = as_user("town-hl").put(f"{API}/elders/{leaver}", json=_elder_body(rows[leaver], until="2026-09-30"))
+    assert response.status_code == 200, response.text
+    log = as_user("admin").get("/api/v1/audit", params={"target_kind": "elder"}).json()
+    assert [(e["actor"], e["action"], e["target"], e["before"], e["after"]) for e in log] == [
+        ("town-hl", "elder.change", leaver, {"until": None}, {"until": "2026-09-30"}),
+        ("admin", "elder.change", joiner, {"since": None}, {"since": "2026-10-25"})]
+    # The API's figures: the joiner owes 7 of October's 31 days, the leaver's October is not judged, and the
+    # joiner's orders before the 25th are counted and flagged.
+    figures = _get(as_user, "admin", "/figures/elders/2026-10")
+    after = {ln["elder"]: ln for ln in figures["months"]}
+    assert leaver not in after and before[leaver]["month"] == "2026-10"
+    category = after[joiner]["category"]
+    minimum = {"high_age": 1, "self_care": 1, "semi_disabled": 2, "disabled": 4}[category]
+    assert after[joiner]["required"] == -(-minimum * 7 // 31) and after[joiner]["visits"] == before[joiner]["visits"]
+    early = sorted(v.id for v in sim.visits if v.elder == joiner and v.sign_in.astimezone(CST).day < 25)
+    assert early and sorted(f["visit"] for f in figures["outside_period"] if f["elder"] == joiner) == early
+    assert {f["reason"] for f in figures["outside_period"] if f["elder"] == joiner} == {"before_since"}
+    assert {f["reason"] for f in figures["outside_period"] if f["elder"] == leaver} == {"after_until"}
+    [provider] = [m for f in _get(as_user, "admin", "/figures/providers/2026-10") for m in f["months"]
+                  if m["provider"] == "p-kangle"]
+    assert provider["elders"] == sum(e.provider == "p-kangle" for e in sim.elders) - 1
+    # The offline recompute on the audit files prints the same figures, for the bureau and the town.
+    for user in ("admin", "town-hl"):
+        lines = _derive(tmp_path, as_user, user, "2026-10")
+        api = _get(as_user, user, "/figures/elders/2026-10")
+        assert [ln for ln in lines if ln["type"] == "elder_month"] == api["months"]
+        assert [ln for ln in lines if ln["type"] == "outside_period"] == api["outside_period"]
+        assert [ln for ln in lines if ln["type"] == "provider_month"] == [
+            m for f in _get(as_user, user, "/figures/providers/2026-10") for m in f["months"]]

@@ -123,3 +123,45 @@ def test_derive_on_the_simulated_month(tmp_path: Path) -> None:
                              "--made-up", str(tmp_path / "made-up.csv"))
     hospital = next(ln for ln in lines if ln.get("elder") == sim.hospital_elder)
     assert (hospital["visits"], hospital["required"], hospital["met"]) == (0, 0, True)
+
+
+def test_import_and_derive_with_the_service_period_columns(data_dir: Path, tmp_path: Path) -> None:
+    files = registry_csvs(simulate(date(2026, 10, 1), 31))
+    for kind in ("providers", "caregivers"):
+        (tmp_path / f"{kind}.csv").write_text(files[kind], encoding="utf-8")
+        assert _import(data_dir, kind, tmp_path / f"{kind}.csv")[0] == 0
+    elders = tmp_path / "elders.csv"
+    elders.write_text("elder_id,name,category,town,provider,address,package,lat,lon,timezone,since,until\n"
+                      "e-1,张大爷,disabled,汇龙镇,p-kangle,,,,,,2026-11-25,\n"
+                      "e-2,李奶奶,high_age,汇龙镇,p-kangle,,,,,,,2026-10-05\n"
+                      "e-3,王奶奶,high_age,汇龙镇,p-kangle,,,,,,2026-11-31,\n", encoding="utf-8")
+    code, out, err = _import(data_dir, "elders", elders)
+    assert code == 1 and "elders: 2 added, 0 updated" in out
+    assert f"{elders}: line 4: since '2026-11-31' is not a date YYYY-MM-DD" in err
+    engine = make_engine(f"sqlite:///{data_dir / 'eldercare.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(select(HomecareElder.id, HomecareElder.since, HomecareElder.until)
+                                  .order_by(HomecareElder.id)).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("e-1", date(2026, 11, 25), None), ("e-2", None, date(2026, 10, 5))]
+    visits = tmp_path / "visits.csv"
+    visits.write_text("visit_id,elder_id,caregiver_id,provider,sign_in,sign_out,items\n"
+                      "v1,e-1,K01,p-kangle,2026-11-24T23:30:00+08:00,2026-11-25T00:30:00+08:00,meal\n"
+                      "v2,e-2,K01,p-kangle,2026-10-03T09:00:00+08:00,2026-10-03T10:00:00+08:00,meal\n",
+                      encoding="utf-8")
+    code, lines, err = _derive("--elders", str(elders), "--visits", str(visits), "--from", "2026-10-01",
+                               "--to", "2026-11-30")
+    assert code == 0, err
+    assert "line 4: since '2026-11-31'" in err
+    assert lines == [
+        {"type": "elder_month", "elder": "e-1", "month": "2026-11", "category": "disabled", "visits": 1,
+         "minutes": 60, "required": 1, "met": True},
+        {"type": "elder_month", "elder": "e-2", "month": "2026-10", "category": "high_age", "visits": 1,
+         "minutes": 60, "required": 1, "met": True},
+        {"type": "provider_month", "provider": "p-kangle", "month": "2026-10", "orders": 1, "counted": 1,
+         "voided": 0, "elders": 1, "elders_met": 1},
+        {"type": "provider_month", "provider": "p-kangle", "month": "2026-11", "orders": 1, "counted": 1,
+         "voided": 0, "elders": 1, "elders_met": 1},
+        {"type": "outside_period", "visit": "v1", "elder": "e-1", "provider": "p-kangle", "month": "2026-11",
+         "day": "2026-11-24", "reason": "before_since"},
+    ]

@@ -28,7 +28,7 @@ class AuditOut(BaseModel):
 @router.get("", response_model=list[AuditOut])
 def list_audit(
     user: BureauUser, session: SessionDep,
-    target_kind: Annotated[Literal["station", "user", "appeal"] | None, Query()] = None,
+    target_kind: Annotated[Literal["station", "user", "appeal", "elder"] | None, Query()] = None,
     target: Annotated[str | None, Query(max_length=200)] = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloud.api import audit
 from cloud.api.assessment import Sheet
 from cloud.api.deps import ConfigDep, RulesDep, RuntimeDep, SessionDep, require_roles
 from cloud.api.errors import homecare_refusals
@@ -22,7 +23,16 @@ from cloud.api.sheets import MEDIA, Format, render
 from cloud.homecare import store, supervise
 from cloud.homecare.figures import ElderFigures, ProviderFigures, elder_figures, period_months, provider_figures
 from cloud.homecare.followup import Consequence
-from cloud.homecare.records import CATEGORY_NAMES, Caregiver, Category, Elder, Location, Provider, Satisfaction
+from cloud.homecare.records import (
+    CATEGORY_NAMES,
+    DEFAULT_TIMEZONE,
+    Caregiver,
+    Category,
+    Elder,
+    Location,
+    Provider,
+    Satisfaction,
+)
 from cloud.store.homecare import (
     Complaint,
     FollowUp,
@@ -87,6 +97,9 @@ class ElderIn(BaseModel):
     package: Annotated[str, Field(max_length=200)] = ""
     lat: Annotated[float | None, Field(ge=-90, le=90)] = None
     lon: Annotated[float | None, Field(ge=-180, le=180)] = None
+    # The service period (first and last day of care, in the elder's zone, both included); omitted: no limit.
+    since: date | None = None
+    until: date | None = None
 
 
 @router.get("/providers")
@@ -129,20 +142,45 @@ def elders(user: HomecareUser, session: SessionDep, town: Filter = None,
 
 
 @router.put("/elders/{elder_id}")
-def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep) -> dict[str, Any]:
-    """The bureau, or a town officer for elders of its towns."""
+def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep,
+              config: ConfigDep) -> dict[str, Any]:
+    """The bureau, or a town officer for elders of its towns (never a provider: the service period sets what it
+    owes). Every change is in the audit log with the values before and after."""
     _own_town(user, body.town)
     existing = session.get(HomecareElder, elder_id)
     if existing is not None:
         _own_town(user, existing.town)
     if (body.lat is None) != (body.lon is None):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give both lat and lon, or neither")
+    if body.since is not None and body.until is not None and body.until < body.since:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"until {body.until.isoformat()} is before since {body.since.isoformat()}")
     home = Location(body.lat, body.lon) if body.lat is not None and body.lon is not None else None
+    before = _elder_fields(existing) if existing is not None else None
     with homecare_refusals():
         row = store.upsert_elder(session, Elder(elder_id, body.name, body.category, body.town, body.provider,
-                                                body.address, body.package, home))
+                                                body.address, body.package, home,
+                                                existing.timezone if existing is not None else DEFAULT_TIMEZONE,
+                                                body.since, body.until))
+    session.flush()
+    after = _elder_fields(row)
+    if before is None:
+        audit.record(session, user, "elder.add", "elder", elder_id, _now(config), after=after)
+    else:
+        keys = [k for k in after if before[k] != after[k]]
+        if keys:
+            audit.record(session, user, "elder.change", "elder", elder_id, _now(config),
+                         before={k: before[k] for k in keys}, after={k: after[k] for k in keys})
     session.commit()
     return row_dict(row)
+
+
+def _elder_fields(row: HomecareElder) -> dict[str, Any]:
+    """What the audit log keeps of an elder (JSON values: days as YYYY-MM-DD)."""
+    return {"name": row.name, "category": row.category, "town": row.town, "provider": row.provider_id,
+            "address": row.address, "package": row.package, "lat": row.lat, "lon": row.lon,
+            "since": row.since.isoformat() if row.since else None,
+            "until": row.until.isoformat() if row.until else None}
 
 
 class MadeUpIn(BaseModel):
@@ -426,8 +464,10 @@ def audit_file(period: Period, name: Annotated[AuditFile, PathParam()], user: Ma
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if name == "elders.csv":
-        writer.writerow(["elder_id", "name", "category", "town", "provider"])
-        writer.writerows(safe_row([e.id, e.name, e.category, e.town, e.provider_id]) for e in elders)
+        writer.writerow(["elder_id", "name", "category", "town", "provider", "timezone", "since", "until"])
+        writer.writerows(safe_row([e.id, e.name, e.category, e.town, e.provider_id, e.timezone,
+                                   e.since.isoformat() if e.since else "", e.until.isoformat() if e.until else ""])
+                         for e in elders)
     elif name == "made-up.csv":
         writer.writerow(["elder_id", "month", "reason"])
         rows: list[MadeUpMonthRow] = list(session.scalars(
