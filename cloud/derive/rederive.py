@@ -5,7 +5,7 @@ keeps what it finished and a rerun gives the same rows.
 """
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from cloud.derive.shared import month_span
 from cloud.rules.calendar import Calendar, days
 from cloud.rules.config import RulesConfig
 from cloud.store.models import Station
+from cloud.store.retention import first_kept_day
 
 
 def month_chunks(first: date, last: date) -> list[tuple[date, date]]:
@@ -59,12 +60,6 @@ def rederive_range(factory: sessionmaker[Session], first: date, last: date, stat
             progress(f"station {number}/{len(stations)} {station.id} {start:%Y-%m}: {count} days")
     progress(f"done: {total} days of {len(stations)} stations, {first}..{last}")
     return total
-
-
-def first_kept_day(now: datetime, events_days: int, timezone: str) -> date:
-    """The first local day whose raw events are all still kept at `now`: the day after the one the retention cut-off
-    falls in, where the stations are (at 01:00 in Shanghai the cut-off's UTC date is a day behind its local one)."""
-    return (now - timedelta(days=events_days)).astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
 
 
 def rederive_store(first: date, last: date, station_ids: list[str], config: RulesConfig, data_dir: Path | None,

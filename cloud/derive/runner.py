@@ -7,7 +7,7 @@ import time as clock
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from cloud.rules.config import RulesConfig
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
 from cloud.store.models import Device, DirtyStationDay, Station, StationException
-from cloud.store.retention import Purger, PurgeReport, Retention
+from cloud.store.retention import Purger, PurgeReport, Retention, first_kept_day
 
 log = logging.getLogger(__name__)
 
@@ -100,16 +100,23 @@ def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date]
 
 
 def recompute_dirty(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,
-                    stats: PassStats, calendar: Calendar = PACKAGE, final_before: date | None = None) -> None:
-    """Recompute the dirty station-days; days before `final_before` (their raw events past retention) are final:
-    a late replay must not re-derive them from the little left, so their marks are dropped instead."""
+                    stats: PassStats, calendar: Calendar = PACKAGE, events_days: int | None = None) -> None:
+    """Recompute the dirty station-days. With `events_days` (the raw events' retention), days before the first one
+    whose raw events are all kept, counted in each station's zone, are final: a late replay must not re-derive them
+    from the little left, so their marks are dropped instead."""
     with factory() as session:
         rows = session.execute(select(DirtyStationDay.station_id, DirtyStationDay.local_date,
                                       DirtyStationDay.generation)).all()
-        if final_before is not None and any(day < final_before for _, day, _ in rows):
-            session.execute(delete(DirtyStationDay).where(DirtyStationDay.local_date < final_before))
-            session.commit()
-            rows = [row for row in rows if row[1] >= final_before]
+        if events_days is not None:
+            zones = dict(session.execute(select(Station.id, Station.timezone)).tuples().all())
+            kept_from = {zone: first_kept_day(now, events_days, zone) for zone in set(zones.values())}
+            final = {(sid, day) for sid, day, _ in rows if day < kept_from[zones[sid]]}
+            for sid, day in final:
+                session.execute(delete(DirtyStationDay).where(DirtyStationDay.station_id == sid,
+                                                              DirtyStationDay.local_date == day))
+            if final:
+                session.commit()
+                rows = [row for row in rows if (row[0], row[1]) not in final]
     work: dict[str, dict[date, int]] = defaultdict(dict)
     for station_id, day, generation in rows:
         if partition.owns(station_id):
@@ -224,9 +231,9 @@ def run_pass(factory: sessionmaker[Session], partition: Partition, config: Rules
     raw events are past it are final and never recomputed."""
     stats = PassStats()
     retention = retention or (purger.retention if purger is not None else None)
-    final_before = None if retention is None else (now - timedelta(days=retention.events_days + 1)).date()
     calendar = apply_changes(factory, partition, now, stats, holidays_file)
-    recompute_dirty(factory, partition, config, now, stats, calendar, final_before)
+    recompute_dirty(factory, partition, config, now, stats, calendar,
+                    None if retention is None else retention.events_days)
     with factory() as session:
         owned = [s for s in session.execute(select(Station)).scalars() if partition.owns(s.id)]
     fill_and_judge(factory, [s.id for s in owned], config, now, stats, calendar)

@@ -21,18 +21,20 @@ store: its bucket's own retention (docs/face.md) must be set to the same `person
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, func, or_, select, update
 
-from cloud.store.models import DeadLetter, DirtyStationDay, Event
+from cloud.store.models import DeadLetter, DirtyStationDay, Event, Station
 
 log = logging.getLogger(__name__)
 
 EVENTS = cast(Table, Event.__table__)
 LETTERS = cast(Table, DeadLetter.__table__)
 DIRTY = cast(Table, DirtyStationDay.__table__)
+STATIONS = cast(Table, Station.__table__)
 # No real person id is empty (the protocol requires 1 to 64 characters): the mark of a blanked one.
 PURGED_PERSON = ""
 
@@ -62,6 +64,23 @@ class PurgeReport:
 
     def __bool__(self) -> bool:
         return bool(self.events or self.dead_letters or self.persons or self.face_letters)
+
+
+def first_kept_day(now: datetime, events_days: int, timezone: str) -> date:
+    """The first local day whose raw events are all still kept at `now`: the day after the one the retention cut-off
+    falls in, where the station is (at 01:00 in Shanghai the cut-off's UTC date is a day behind its local one). Days
+    before it are final: re-deriving them from what the purge left would overwrite their results with less."""
+    return (now - timedelta(days=events_days)).astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
+
+
+def _drop_final_marks(connection: Connection, now: datetime, events_days: int) -> None:
+    """Delete the dirty marks of days that are final in their station's zone (a late replay must not re-derive them
+    from what little is left)."""
+    zones = connection.execute(select(STATIONS.c.timezone).distinct()).scalars().all()
+    for zone in zones:
+        connection.execute(delete(DIRTY).where(
+            DIRTY.c.station_id.in_(select(STATIONS.c.id).where(STATIONS.c.timezone == zone)),
+            DIRTY.c.local_date < first_kept_day(now, events_days, zone)))
 
 
 def _scrubbing(connection: Connection) -> Connection:
@@ -115,8 +134,7 @@ def purge(engine: Engine, retention: Retention, now: datetime, chunk: int = 1000
     with engine.begin() as connection:  # what goes entirely first: nothing to blank in what is deleted
         _scrubbing(connection)
         report.events = connection.execute(delete(EVENTS).where(_older_than(events_before))).rowcount
-        # A day whose events are gone is final: a late replay must not re-derive it from what little is left.
-        connection.execute(delete(DIRTY).where(DIRTY.c.local_date < (events_before - timedelta(days=1)).date()))
+        _drop_final_marks(connection, now, retention.events_days)
         report.dead_letters = connection.execute(delete(LETTERS).where(LETTERS.c.received_at < letters_before)).rowcount
         report.face_letters = connection.execute(
             update(LETTERS).where(LETTERS.c.received_at < persons_before, LETTERS.c.topic.like("%/face"),

@@ -9,9 +9,12 @@ day's version: a second change on the same day replaces that day's. Written only
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, String, select
+from sqlalchemy import Boolean, CheckConstraint, CursorResult, Date, ForeignKey, String, Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cloud.rules.schedules import ScheduleHistory, ScheduleVersion
@@ -70,39 +73,43 @@ def _normal(values: dict[str, object]) -> tuple[object, ...]:
     return schedule.weekdays_text(), schedule.hours_text(), schedule.open_on_holidays, values["grade"]
 
 
-def _of(row: StationSchedule) -> tuple[object, ...]:
-    return _normal({key: getattr(row, key) for key in VERSIONED})
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def record_version(session: Session, station: Station, before: dict[str, object] | None, now: datetime) -> bool:
     """Keep the station's current schedule and grade as the version from today (its zone) on. `before`: its values
     before this change (None for a new station), kept as the version before today when the station has none yet.
-    Returns True when the version in force from today changed. The caller flushes and commits."""
+    Returns True when the version in force from today changed. The caller flushes and commits.
+
+    Two edits of the same station on the same day may run at once: today's version is written by one statement that
+    does not depend on what was read (an upsert, or a delete when the change goes back to the earlier version), so
+    the second one to commit wins, as a second edit made after the first would, instead of colliding on the key."""
     today = local_day(station, now)
     values = {key: getattr(station, key) for key in VERSIONED}
     new = _normal(values)
-    rows = {row.effective_from: row for row in session.scalars(
-        select(StationSchedule).where(StationSchedule.station_id == station.id))}
+    columns = [getattr(StationSchedule, key) for key in VERSIONED]
+    rows = {day: _normal(dict(zip(VERSIONED, rest, strict=True))) for day, *rest in session.execute(
+        select(StationSchedule.effective_from, *columns).where(StationSchedule.station_id == station.id))}
+    table = cast(Table, StationSchedule.__table__)
     if not rows and before is not None:
         old = {key: before[key] for key in VERSIONED}
         if _normal(old) == new:
             return False
-        session.add(StationSchedule(station_id=station.id, effective_from=BACKFILL_FROM, recorded_at=now, **old))
-        rows[BACKFILL_FROM] = StationSchedule(**old)
+        session.execute(_insert(session)(table).values(station_id=station.id, effective_from=BACKFILL_FROM,
+                                                       recorded_at=now, **old)
+                        .on_conflict_do_nothing(index_elements=[table.c.station_id, table.c.effective_from]))
+        rows[BACKFILL_FROM] = _normal(old)
     earlier = [day for day in rows if day < today]
-    same_as_earlier = bool(earlier) and _of(rows[max(earlier)]) == new
-    todays = rows.get(today)
-    if todays is not None:
-        if _of(todays) == new:
-            return False
-        if same_as_earlier:
-            session.delete(todays)  # changed back the same day: today is judged as before, no version of its own
-        else:
-            for key, value in values.items():
-                setattr(todays, key, value)
-            todays.recorded_at = now
-        return True
-    if same_as_earlier:
+    if earlier and rows[max(earlier)] == new:
+        # Changed back the same day (or not changed): today is judged as before, no version of its own.
+        gone = session.execute(delete(StationSchedule).where(StationSchedule.station_id == station.id,
+                                                             StationSchedule.effective_from == today))
+        return bool(cast(CursorResult[Any], gone).rowcount)
+    if rows.get(today) == new:
         return False
-    session.add(StationSchedule(station_id=station.id, effective_from=today, recorded_at=now, **values))
+    statement = _insert(session)(table).values(station_id=station.id, effective_from=today, recorded_at=now, **values)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.station_id, table.c.effective_from],
+        set_={key: statement.excluded[key] for key in (*VERSIONED, "recorded_at")}))
     return True

@@ -89,7 +89,8 @@ def build(engine: Engine) -> None:
         session.flush()
         # The worker's live check: nh-01, silent for days, is offline in today's working hours.
         live_offline(session, list(session.scalars(select(Station))), config, NOW)
+        # The button pressed at the fleet's now (the API's injected clock), not at the machine's.
         session.add(Alert(kind="emergency_call", station_id="nh-01", cause_key="call:nh-01:c-1", status="raised",
-                          level="station", raised_at=datetime.now(UTC), call_id="c-1",
+                          level="station", raised_at=NOW.astimezone(UTC), call_id="c-1",
                           evidence={"device": "button-1"}))
         session.commit()

@@ -13,14 +13,14 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.engine import make_url
 
 from cloud.convert import Accepted, Rejected, convert
-from cloud.derive.rederive import first_kept_day, rederive_store
+from cloud.derive.rederive import rederive_store
 from cloud.derive.runner import Partition, run_pass
 from cloud.ingest.writer import Letter, write_batch
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult, MonthResult
-from cloud.store.models import Alert, DeadLetter, DirtyStationDay, Event
-from cloud.store.retention import PURGED_PERSON, Purger, Retention, purge
+from cloud.store.models import Alert, DeadLetter, DirtyStationDay, Event, Station
+from cloud.store.retention import PURGED_PERSON, Purger, Retention, first_kept_day, purge
 from eldercare.cli import cli
 from station_protocol import Door, Face, Flow, encode, new_event_id
 from tests.derive.conftest import TZ, feed, lookup
@@ -237,3 +237,59 @@ def test_rederive_counts_retention_in_the_stations_days_after_midnight_in_shangh
                        now=just_after_midnight)
     assert rederive_store(date(2026, 11, 3), date(2026, 11, 5), [], RulesConfig(), None, lambda _: None,
                           now=just_after_midnight) >= 0
+
+
+# 23:30 on 1 December in Shanghai, then 00:30 on 2 December there (still 1 December in UTC). Thirty days back is 23:30
+# on 1 November, then 00:30 on 2 November: that day's first half hour may be purged, so it turns final at midnight.
+BEFORE_MIDNIGHT = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+AFTER_MIDNIGHT = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)
+NOVEMBER = [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)]
+
+
+def _mark(engine: Engine, days: list[date]) -> None:
+    """Dirty marks on `days` for both stations. qd-b keeps its days in UTC: a station's own zone counts, not the
+    deployment's."""
+    with make_session_factory(engine).begin() as session:
+        session.get_one(Station, "qd-b").timezone = "UTC"
+        session.execute(delete(DirtyStationDay))
+        for station in ("qd-a", "qd-b"):
+            for day in days:
+                session.add(DirtyStationDay(station_id=station, local_date=day, generation=1, marked_at=NOW))
+
+
+def _rederived(engine: Engine, now: datetime) -> set[tuple[str, date]]:
+    """The November days the pass at `now` derived; a final day's mark must be gone all the same."""
+    with engine.connect() as c:
+        assert not c.execute(select(DirtyStationDay).where(DirtyStationDay.local_date.in_(NOVEMBER))).all()
+        return set(c.execute(select(DayResult.station_id, DayResult.local_date)
+                             .where(DayResult.local_date.in_(NOVEMBER), DayResult.computed_at == now)).tuples())
+
+
+def test_the_worker_counts_final_days_in_each_stations_zone_around_midnight_in_shanghai(store: Engine) -> None:
+    factory = make_session_factory(store)
+    retention = Retention(events_days=30)
+    _mark(store, NOVEMBER)  # derived once, without retention: every November day has its result
+    assert run_pass(factory, Partition(), CONFIG, BEFORE_MIDNIGHT - timedelta(hours=1)).errors == 0
+    _mark(store, NOVEMBER)  # a late replay marks them again
+    assert run_pass(factory, Partition(), CONFIG, BEFORE_MIDNIGHT, retention=retention).errors == 0
+    assert _rederived(store, BEFORE_MIDNIGHT) == {("qd-a", date(2026, 11, 2)), ("qd-a", date(2026, 11, 3)),
+                                                  ("qd-b", date(2026, 11, 2)), ("qd-b", date(2026, 11, 3))}
+    _mark(store, NOVEMBER)
+    assert run_pass(factory, Partition(), CONFIG, AFTER_MIDNIGHT, retention=retention).errors == 0
+    # In Shanghai 2 November has turned final; in UTC it is still 1 December and 2 November is whole.
+    assert _rederived(store, AFTER_MIDNIGHT) == {("qd-a", date(2026, 11, 3)),
+                                                 ("qd-b", date(2026, 11, 2)), ("qd-b", date(2026, 11, 3))}
+
+
+def test_the_purge_drops_the_marks_of_final_days_in_each_stations_zone_around_midnight_in_shanghai(
+        store: Engine) -> None:
+    retention = Retention(events_days=30)
+    for now, kept in ((BEFORE_MIDNIGHT, {("qd-a", date(2026, 11, 2)), ("qd-a", date(2026, 11, 3)),
+                                         ("qd-b", date(2026, 11, 2)), ("qd-b", date(2026, 11, 3))}),
+                      (AFTER_MIDNIGHT, {("qd-a", date(2026, 11, 3)),
+                                        ("qd-b", date(2026, 11, 2)), ("qd-b", date(2026, 11, 3))})):
+        _mark(store, NOVEMBER)
+        purge(store, retention, now)
+        with store.connect() as c:
+            marks = set(c.execute(select(DirtyStationDay.station_id, DirtyStationDay.local_date)).tuples())
+        assert marks == kept, now

@@ -5,17 +5,19 @@ time, and a station registered before the history began keeps its old hours for 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
 
 from cloud.registry.csv_rows import parse_station_csv
 from cloud.registry.store import upsert_stations
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.migrate import upgrade
 from cloud.store.models import Station
-from cloud.store.schedules import BACKFILL_FROM, StationSchedule, station_history
+from cloud.store.schedules import BACKFILL_FROM, VERSIONED, StationSchedule, record_version, station_history
 from eldercare.groups import cloud
 
 HEADER = "station_id,name,town,grade,weekdays,hours,open_on_holidays,timezone\n"
@@ -122,3 +124,55 @@ def test_the_import_command_makes_versions_and_an_unchanged_reimport_none(tmp_pa
             assert station_history(session, station).on(date.max).schedule.hours_text() == "09:00-11:00"
     finally:
         engine.dispose()
+
+
+def _edit(session: Session, hours: str, now: datetime) -> None:
+    """One edit of qd-h's hours in `session` (as the registry's writer makes it), committed."""
+    station = session.get_one(Station, "qd-h")
+    before = {key: getattr(station, key) for key in VERSIONED}
+    station.hours = hours
+    record_version(session, station, before, now)
+    session.commit()
+
+
+@pytest.mark.parametrize(("earlier_today", "first", "second", "versions"), [
+    (None, "10:00-12:00", "09:00-11:00",
+     [(date(2026, 9, 1), "08:00-17:00", "3A"), (date(2026, 10, 15), "09:00-11:00", "3A")]),
+    # Changed back to the hours before today: today has no version of its own, whatever the other edit wrote.
+    ("10:00-12:00", "11:00-12:00", "08:00-17:00", [(date(2026, 9, 1), "08:00-17:00", "3A")]),
+])
+def test_two_edits_of_a_station_at_once_the_same_day_the_last_to_commit_wins(
+        engine: Engine, earlier_today: str | None, first: str, second: str,
+        versions: list[tuple[date, str, str]]) -> None:
+    _import(engine, _csv(), datetime(2026, 9, 1, 2, tzinfo=UTC))
+    if earlier_today is not None:
+        _import(engine, _csv(hours=earlier_today), datetime(2026, 10, 14, 23, tzinfo=UTC))
+    now = datetime(2026, 10, 15, 1, tzinfo=UTC)
+    factory = make_session_factory(engine)
+    armed = True
+
+    def other_edit_between_read_and_write(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # The other request's edit commits just after this one read the versions and before it writes its own.
+        nonlocal armed
+        if armed and statement.lstrip().upper().startswith("SELECT") and "station_schedules" in statement:
+            armed = False
+            with factory() as other:
+                _edit(other, first, now)
+
+    with factory() as session:
+        station = session.get_one(Station, "qd-h")
+        before = {key: getattr(station, key) for key in VERSIONED}
+        station.hours = second
+        event.listen(engine, "after_cursor_execute", other_edit_between_read_and_write)
+        try:
+            # Its station row is written at commit, so that nothing of this edit holds a lock the other one would
+            # wait for: the race is forced in one thread, without sleeps.
+            with session.no_autoflush:
+                record_version(session, station, before, now)
+            session.commit()
+        finally:
+            event.remove(engine, "after_cursor_execute", other_edit_between_read_and_write)
+    assert not armed  # the other edit did come in between
+    assert _versions(engine) == versions
+    with factory() as session:
+        assert session.get_one(Station, "qd-h").hours == second
