@@ -55,11 +55,15 @@ def test_a_code_signed_with_another_key_is_refused() -> None:
 
 
 def test_the_png_decodes_with_a_real_decoder() -> None:
-    text = qr.make_token(KEY, "E1", qr.new_token_id())
-    image = cv2.imdecode(np.frombuffer(qr.png(text), np.uint8), cv2.IMREAD_GRAYSCALE)
-    assert image is not None
-    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert decoded == text
+    # OpenCV's classic QRCodeDetector fails on about 1 valid code in 20 (measured: 14 of 300 random tokens, each
+    # decoded by the ArUco-based detector); the test is of the printed code, so it uses the robust decoder, on
+    # several tokens since each is random.
+    for _ in range(20):
+        text = qr.make_token(KEY, "E1", qr.new_token_id())
+        image = cv2.imdecode(np.frombuffer(qr.png(text), np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert image is not None
+        decoded, _, _ = cv2.QRCodeDetectorAruco().detectAndDecode(image)
+        assert decoded == text
     assert qr.svg(text).lstrip().startswith("<svg")
 
 
