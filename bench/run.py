@@ -107,7 +107,9 @@ def record(outcomes: list[Outcome], quick: bool, now: datetime | None = None) ->
     header["machine"] = machine()
     header["mode"] = "quick" if quick else "full"
     if merge:
-        header["updated"] = f"{now:%Y-%m-%d %H:%M} UTC ({', '.join(o.bench for o in outcomes)})"
+        earlier = re.search(r"\((.*)\)$", header.get("updated", ""))
+        names = {*(earlier[1].split(", ") if earlier else ()), *(o.bench for o in outcomes)}
+        header["updated"] = f"{now:%Y-%m-%d %H:%M} UTC ({', '.join(b for b in BENCHMARKS if b in names)})"
     parts = [f"{key}: {value}" for key, value in header.items()] + [""]
     for bench in BENCHMARKS:
         if bench in sections:

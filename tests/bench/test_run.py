@@ -77,6 +77,9 @@ def test_a_partial_record_replaces_only_its_benchmarks(tmp_path: Path, monkeypat
     assert sections["load"] == ["load: ratio=1 (target >= 1)"]
     assert list(sections) == list(run.BENCHMARKS)
     assert "(ran 2026-12-01 01:10 UTC, took 7 s)" in path.read_text(encoding="utf-8")
+    run.record([run.Outcome("load", "load: ratio=1 (target >= 1)", 9, None)], quick=False,
+               now=first + timedelta(hours=2))
+    assert run.parse_record(path)[0]["updated"] == "2026-12-01 02:10 UTC (decode, load)"
 
 
 def test_a_first_partial_record_is_not_called_a_re_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
