@@ -242,7 +242,9 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, 
             seed_homecare(f"sqlite:///{options.data_dir / 'eldercare.db'}", clock(), say, PASSWORD)
             say(f"the demo is live: open {url}")
         except (httpx.HTTPError, OSError, SQLAlchemyError, ValueError) as exc:
-            say(f"demo simulation stopped: {exc}")
+            # Ctrl-C stops the broker under a simulation still publishing: that is the stop, not a failure.
+            if not supervisor.stopping:
+                say(f"demo simulation stopped: {exc}")
 
     threading.Thread(target=simulate, daemon=True).start()
     try:

@@ -81,6 +81,11 @@ class Supervisor:
     def request_stop(self) -> None:
         self._stopping = True
 
+    @property
+    def stopping(self) -> bool:
+        """Asked to stop (Ctrl-C, SIGTERM or `request_stop`): what fails from here on is the shutdown, not a fault."""
+        return self._stopping
+
     def stop_all(self, timeout: float = 20.0) -> None:
         """SIGTERM each child, newest first (API and workers before the ingester, the broker last)."""
         for child in reversed(self.children):
