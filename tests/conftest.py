@@ -5,7 +5,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from cloud.store.db import make_engine
+from cloud.store.migrate import upgrade
 from tests.localservices import Mosquitto, Postgres, run_mosquitto, run_postgres
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
@@ -41,3 +44,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'store.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated, empty store on each dialect (a folder's conftest may override it with one holding its data)."""
+    eng = make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()

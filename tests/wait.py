@@ -10,6 +10,12 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+def _fail_after(deadline: float, timeout: float, what: str | Callable[[], str], last: object) -> None:
+    if time.monotonic() >= deadline:
+        said = what() if callable(what) else what
+        raise AssertionError(f"{said}: not reached after {timeout:g} s (last: {last!r})")
+
+
 def poll(fn: Callable[[], T | None], timeout: float = 30.0, what: str | Callable[[], str] = "condition",
          interval: float = 0.05) -> T:
     """Call `fn` every `interval` seconds until it returns something truthy, and return that.
@@ -17,14 +23,10 @@ def poll(fn: Callable[[], T | None], timeout: float = 30.0, what: str | Callable
     After `timeout` seconds fail with `what` (a callable is asked only then, for a message that shows the state at
     the deadline) and the last value. `fn` may raise to stop early, e.g. when the process it watches has exited."""
     deadline = time.monotonic() + timeout
-    while True:
-        last = fn()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            said = what() if callable(what) else what
-            raise AssertionError(f"{said}: not reached after {timeout:g} s (last: {last!r})")
+    while not (last := fn()):
+        _fail_after(deadline, timeout, what, last)
         time.sleep(interval)
+    return last
 
 
 async def poll_async(fn: Callable[[], T | None], timeout: float = 30.0,  # noqa: ASYNC109 - same call as poll
@@ -32,11 +34,7 @@ async def poll_async(fn: Callable[[], T | None], timeout: float = 30.0,  # noqa:
                      interval: float = 0.05) -> T:
     """`poll` inside an event loop: the loop keeps running (and the tasks under test with it) between the calls."""
     deadline = time.monotonic() + timeout
-    while True:
-        last = fn()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            said = what() if callable(what) else what
-            raise AssertionError(f"{said}: not reached after {timeout:g} s (last: {last!r})")
+    while not (last := fn()):
+        _fail_after(deadline, timeout, what, last)
         await asyncio.sleep(interval)
+    return last

@@ -2,7 +2,6 @@
 and PostgreSQL: imports and edits make versions, an unchanged re-import makes none, a version never moves back in
 time, and a station registered before the history began keeps its old hours for its old days."""
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from sqlalchemy.orm import Session
 from cloud.registry.csv_rows import parse_station_csv
 from cloud.registry.store import upsert_stations
 from cloud.store.db import make_engine, make_session_factory
-from cloud.store.migrate import upgrade
 from cloud.store.models import Station
 from cloud.store.schedules import BACKFILL_FROM, VERSIONED, StationSchedule, record_version, station_history
 from eldercare.groups import cloud
@@ -39,14 +37,6 @@ def _versions(engine: Engine, station: str = "qd-h") -> list[tuple[date, str, st
         rows = session.scalars(select(StationSchedule).where(StationSchedule.station_id == station)
                                .order_by(StationSchedule.effective_from))
         return [(r.effective_from, r.hours, r.grade) for r in rows]
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 def test_an_import_and_each_change_make_a_version_from_the_local_day(engine: Engine) -> None:
