@@ -28,9 +28,10 @@ const Api = {
     }
   },
 
-  async request(method, path, body) {
+  // `signal` lets a caller give up on a request (the phone's upload queue does after 20 s).
+  async request(method, path, body, { signal } = {}) {
     const headers = { Authorization: `Bearer ${Api.token()}` };
-    const init = { method, headers };
+    const init = { method, headers, signal };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

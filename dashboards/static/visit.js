@@ -51,19 +51,7 @@ async function upload(path, body) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 20000);
   try {
-    const res = await fetch(`${API}${path}`, {
-      method: "POST", body: JSON.stringify(body), signal: controller.signal,
-      headers: { Authorization: `Bearer ${Api.token()}`, "Content-Type": "application/json" },
-    });
-    if (res.status === 401) { Api.setToken(null); window.dispatchEvent(new Event("eldercare:logout")); }
-    if (!res.ok) {
-      let detail = res.statusText;
-      try { detail = (await res.json()).detail; } catch (_) { /* not JSON */ }
-      const err = new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
-      err.status = res.status;
-      throw err;
-    }
-    return res.json();
+    return await Api.request("POST", path, body, { signal: controller.signal });
   } finally {
     clearTimeout(timer);
   }
