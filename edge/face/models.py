@@ -49,7 +49,7 @@ def _dlib(rgb: Image, boxes: list[Box]) -> list[Vector]:
 
 # Tolerances measured on the test photographs and the door footage (docs/face.md): for SFace, the Euclidean
 # distance between unit encodings (1.05 is a cosine similarity of 0.45).
-_MODELS: dict[ModelName, FaceModel] = {
+_MODELS: dict[str, FaceModel] = {
     "sface": FaceModel("sface", 1.05, True, _sface),
     "dlib": FaceModel("dlib", 0.5, False, _dlib),
 }
@@ -57,9 +57,10 @@ _MODELS: dict[ModelName, FaceModel] = {
 
 def model(name: str) -> FaceModel:
     """The model called `name`; ValueError for a name this version does not know."""
-    if name not in _MODELS:
+    found = _MODELS.get(name)
+    if found is None:
         raise ValueError(f"unknown face model {name!r} (known: {', '.join(MODEL_NAMES)})")
-    return _MODELS[name]  # type: ignore[index]
+    return found
 
 
 def load(face_model: FaceModel) -> None:

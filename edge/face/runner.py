@@ -41,7 +41,10 @@ log = logging.getLogger(__name__)
 def build_stages(config: CameraSettings, gallery: Gallery | None, *, remember_unknowns: bool = True) -> Stages:
     """The stages for one camera, with its enrolled people and (when remembered) this month's unknowns."""
     people, name = gallery.enrolled() if gallery else ([], None)
-    face_model = model(name or DEFAULT_MODEL)
+    try:
+        face_model = model(name or DEFAULT_MODEL)
+    except ValueError as exc:  # a gallery written by a newer version
+        raise GalleryError(f"{config.gallery}: {exc}; upgrade the agent") from None
     load(face_model)
     recogniser = Recogniser(
         people,
@@ -189,7 +192,7 @@ def _work(config: CameraSettings, put: Callable[[Reading], None], stop: threadin
         gallery.check_key()
         stages = build_stages(config, gallery)
         purge()
-    except GalleryError as exc:
+    except (GalleryError, FaceStackError) as exc:
         put(health(config.id, False, str(exc), {"source": source}))
         raise
     stats = stages.stats

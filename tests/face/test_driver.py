@@ -285,10 +285,30 @@ def test_a_dlib_gallery_keeps_working_and_a_switch_to_sface_is_picked_up_running
     gallery.enrol(Person(id=ELDER, role="elder", encodings=[sface_encoding]), "sface")
     stages.gate.look_now()  # someone standing still: the next frame is looked at (as after a forget)
     run(4.0)
-    assert stages.recogniser.model.name == "sface" and stages.recogniser.tolerance == 1.05
+    assert str(stages.recogniser.model.name) == "sface" and stages.recogniser.tolerance == 1.05
     track = stages.tracker.tracks[0]
     assert track.identity is not None and track.identity.person == ELDER and track.identity.distance > 0.5
     assert len(seen) == 1  # still the same visit: not observed twice
+
+
+def test_a_gallery_of_a_model_this_version_does_not_know_is_a_clear_error(enrolled: Path) -> None:
+    """A gallery enrolled by a newer agent (another face model) is refused at start with the reason, and a running
+    camera whose gallery is rewritten so keeps matching with what it loaded."""
+    from edge.face.gallery import GalleryError
+    from edge.face.runner import GalleryWatch, build_stages
+
+    config = CameraConfig(type="camera", id="face-1", source="unused", gallery=enrolled)
+    gallery = Gallery(enrolled, PASSPHRASE)
+    stages = build_stages(config, gallery, remember_unknowns=False)
+    clock = [0.0]
+    watch = GalleryWatch(gallery, stages, every_s=0.5, clock=lambda: clock[0])
+    someone = {"id": "x", "role": "elder", "encodings": [[0.0] * 128]}
+    newer = {"version": 1, "model": "facenet-2030", "people": [someone]}
+    gallery._write("people.enc", newer)
+    clock[0] = 1.0
+    assert watch() is False and stages.recogniser.enrolled == {ELDER} and stages.recogniser.model.name == "sface"
+    with pytest.raises(GalleryError, match=r"unknown face model 'facenet-2030'.*upgrade the agent"):
+        build_stages(config, gallery)
 
 
 BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_-]{48,}")
