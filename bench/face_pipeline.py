@@ -39,6 +39,8 @@ from edge.face.detect import Detector
 from edge.face.facestack import Box
 from edge.face.gallery import Person
 from edge.face.match import Recogniser
+from edge.face.models import DEFAULT_MODEL, FaceModel, model
+from edge.face.models import load as load_model
 from edge.face.pipeline import Frame, Observation, finish, process_frame, whole_face
 from edge.face.runner import build_stages
 from edge.face.visits import Visits
@@ -73,23 +75,27 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def gallery(size: int) -> list[Person]:
-    """The four enrolled people (several photos each, as `eldercare edge enrol` stores them) among `size` people."""
+def gallery(size: int, face_model: FaceModel) -> list[Person]:
+    """The four enrolled people (several photos each, as `eldercare edge enrol` stores them, encoded by
+    `face_model`) among `size` people."""
     people = [
         Person(
             id=IDS[name],
             role="staff" if IDS[name].startswith("staff") else "elder",
             encodings=[
-                [float(x) for x in e] for p in photos for e in facestack.enrolment_encodings(FACES / f"{p}.jpg")
+                [float(x) for x in e]
+                for p in photos
+                for e in facestack.enrolment_encodings(FACES / f"{p}.jpg", face_model.encode)
             ],
         )
         for name, photos in ENROL.items()
     ]
     rng = np.random.default_rng(5)
     for i in range(size - len(people)):
-        people.append(
-            Person(id=f"elder-{i:04d}", role="elder", encodings=[list(rng.normal(0, 0.09, 128)) for _ in range(3)])
-        )
+        filler = [rng.normal(0, 0.09, 128) for _ in range(3)]
+        if face_model.unit:
+            filler = [v / np.linalg.norm(v) for v in filler]
+        people.append(Person(id=f"elder-{i:04d}", role="elder", encodings=[list(map(float, v)) for v in filler]))
     return people
 
 
@@ -134,9 +140,12 @@ class Costs:
 Result = tuple[list[tuple[str, float]], int, Costs]
 
 
-def naive(frames: Iterable[Frame], people: list[Person], tolerance: float, min_face: int) -> Result:
-    recogniser, visits, found, encodings, costs = Recogniser(people, tolerance), Visits(GAP_S), [], 0, Costs()
-    locate, encode = costs.wrap("detect", facestack.locate), costs.wrap("encode", facestack.encode)
+def naive(frames: Iterable[Frame], people: list[Person], min_face: int) -> Result:
+    """face_recognition as its documentation uses it: HOG detection with one upsampling pass on every whole frame,
+    every face encoded by dlib (`people` must be enrolled with dlib) and matched alone."""
+    dlib = model("dlib")
+    recogniser, visits, found, encodings, costs = Recogniser(people, face_model=dlib), Visits(GAP_S), [], 0, Costs()
+    locate, encode = costs.wrap("detect", facestack.locate), costs.wrap("encode", dlib.encode)
     for frame in frames:
         rgb = np.ascontiguousarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB))
         boxes = [b for b in locate(rgb, 1) if whole_face(b, rgb.shape) and b[2] - b[0] >= min_face]
@@ -149,8 +158,9 @@ def naive(frames: Iterable[Frame], people: list[Person], tolerance: float, min_f
 
 
 def pipeline(frames: Iterable[Frame], people: list[Person], config: CameraConfig) -> Result:
+    """The camera's pipeline with its defaults (`people` enrolled with the default face model)."""
     stages = build_stages(config, None)
-    stages.recogniser.set_people(people)
+    stages.recogniser.set_people(people, model(DEFAULT_MODEL))
     costs = Costs()
     stages.gate.moving = costs.wrap("gate", stages.gate.moving)  # type: ignore[method-assign]
     stages.detector.detect = costs.wrap("detect", stages.detector.detect)  # type: ignore[method-assign]
@@ -227,7 +237,7 @@ def photo_faces(detector: Detector) -> tuple[int, int]:
 
 def compare_detectors(args: argparse.Namespace) -> None:
     """The detector comparison of docs/face.md: each setting on the footage and on the photographs."""
-    people = gallery(len(IDS))
+    people = gallery(len(IDS), model(DEFAULT_MODEL))
     scene = DoorScene(args.seed, args.seconds)
     frames = list(scene.frames())
     print(f"footage: seed {args.seed}, {len(frames)} frames, {len(scene.visits)} visits")
@@ -284,8 +294,9 @@ def main() -> None:
     )
     before = rss_mib()
     facestack.load()
+    load_model(model(DEFAULT_MODEL))
     stack = rss_mib()
-    people = gallery(args.gallery)
+    people, dlib_people = gallery(args.gallery, model(DEFAULT_MODEL)), gallery(args.gallery, model("dlib"))
     scene = DoorScene(args.seed, seconds)
     config = CameraConfig(type="camera", id="bench", source="-", gallery=Path("."), visit_gap_s=GAP_S)
     with tempfile.TemporaryDirectory() as tmp:
@@ -295,11 +306,11 @@ def main() -> None:
         print(
             f"footage: seed {args.seed}, {n} frames 640x480 at {scene.fps:.0f} fps ({seconds:.0f} s), "
             f"{len(scene.visits)} visits, faces {sizes[0]}-{sizes[-1]} px; gallery {len(people)} people; "
-            f"tolerance {config.tolerance}, visit gap {GAP_S} s"
+            f"encoders: pipeline {DEFAULT_MODEL} (tolerance {model(DEFAULT_MODEL).tolerance}), naive dlib (tolerance "
+            f"{model('dlib').tolerance}); visit gap {GAP_S} s"
         )
         ours = timed("pipeline", lambda: pipeline(read_frames(video, scene.fps), people, config))
-        base = timed("naive", lambda: naive(read_frames(video, scene.fps), people, config.tolerance,
-                                            config.min_face_px))
+        base = timed("naive", lambda: naive(read_frames(video, scene.fps), dlib_people, config.min_face_px))
     scores = {}
     for run in (ours, base):
         result = score(scene.visits, run.observations, IDS)

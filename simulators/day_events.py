@@ -89,8 +89,9 @@ def _raw(truth: GroundTruth, config: StationConfig) -> list[tuple[datetime, str,
             person = visit.person if visit.enrolled else anonymous_id(visit.person, truth.station)
             role = visit.role if visit.enrolled else "unknown"
             seen = visit.arrive + timedelta(seconds=rng.randint(2, 20))
+            # Distances as the camera's default face model (SFace, tolerance 1.05) gives a recognised face.
             out.append((seen, camera.id, "face", {"person": person, "role": role,
-                                                  "distance": round(rng.uniform(0.28, 0.45), 3)}))
+                                                  "distance": round(rng.uniform(0.6, 1.0), 3)}))
     for button in by_type["button"][:1]:
         for press in truth.presses:
             out.append((press.at, button.id, "call", {"action": "pressed", "call": press.call}))

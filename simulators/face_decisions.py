@@ -3,17 +3,18 @@
 Running the pipeline over a minute of footage costs minutes (rendering, detection, ~100 ms per encoding); deciding
 who a track is, given its encodings, costs microseconds. So `record` runs the camera's own gate, detector and tracker
 over `simulators.door_scene` footage once, encodes every whole face of `min_face_px` or more on every searched frame
-(more than the pipeline ever encodes), and stores each track's encodings with the face's height, its sharpness and
-the truth (whose face it was). `replay` then picks, per track, the encodings the pipeline's schedule would have taken
-(every 0.2 s or when 20 % bigger, up to `encode_attempts`), applies each decision rule after each encoding as the
-pipeline does, and scores the visits: found, given to the wrong enrolled person, and "lookalike" wrong matches (each
-enrolled person in turn treated as never enrolled: their tracks must then match nobody; this is the test of a
-stranger who looks like an elder, which the footage's one unenrolled visitor alone tests too rarely).
+(more than the pipeline ever encodes) with every face model (`edge.face.models`), and stores each track's encodings
+with the face's height, its sharpness and the truth (whose face it was). `replay` then picks, per track, the
+encodings the pipeline's schedule would have taken (every 0.2 s or when 20 % bigger, up to `encode_attempts`),
+applies each decision rule (of one face model) after each encoding as the pipeline does, and scores the visits:
+found, given to the wrong enrolled person, and "lookalike" wrong matches (each enrolled person in turn treated as
+never enrolled: their tracks must then match nobody; this is the test of a stranger who looks like an elder, which
+the footage's one unenrolled visitor alone tests too rarely).
 
 The recordings hold face encodings: they are written where you say (default under /tmp), never into the repository.
 
 Usage: python -m simulators.face_decisions record --seeds 1,2,3,4 [--out /tmp/face_decisions]
-       python -m simulators.face_decisions replay --sets 1,2,3,4 5,6,7,8 [--enrol-variants] [--out /tmp/face_decisions]
+       python -m simulators.face_decisions replay --sets 1,2,3,4 5,6,7,8 [--model sface|dlib] [--enrol-variants]
 (the first set is the one rules were tuned on; the others are held out.) `--enrol-variants` also enrols each photo
 dimmed to half the light and blurred as by someone walking towards the camera (an experiment: see docs/face.md).
 """
@@ -33,6 +34,7 @@ import numpy.typing as npt
 
 from edge.face import facestack
 from edge.face.detect import Detector, encode_faces
+from edge.face.models import DEFAULT_MODEL, MODEL_NAMES, FaceModel, model
 from edge.face.motion import MotionGate
 from edge.face.pipeline import whole_face
 from edge.face.track import Tracker
@@ -84,7 +86,9 @@ def record(seed: int) -> dict[str, Any]:
         if not todo:
             continue
         rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        for track, encoding in zip(todo, encode_faces(image, [tr.box for tr in todo]), strict=True):
+        boxes = [tr.box for tr in todo]
+        by_model = {name: encode_faces(image, boxes, model(name)) for name in MODEL_NAMES}
+        for n, track in enumerate(todo):
             top, right, bottom, left = track.box
             cx, cy, height = (left + right) / 2, (top + bottom) / 2, bottom - top
             best, visit = 0.6, -1  # the visit whose face centre lies within 0.6 face of the box's
@@ -95,13 +99,15 @@ def record(seed: int) -> dict[str, Any]:
                     if step < best:
                         best, visit = step, i
             rows.append({"track": track.id, "t": t, "height": height, "visit": visit,
-                         "sharpness": facestack.sharpness(rgb, track.box), "encoding": [float(x) for x in encoding]})
+                         "sharpness": facestack.sharpness(rgb, track.box),
+                         "encodings": {name: [float(x) for x in e[n]] for name, e in by_model.items()}})
     visits = [{"who": v.who, "photo": v.photo, "smallest_px": v.smallest_px, "face_px": v.face_px}
               for v in scene.visits]
     return {"seed": seed, "seconds": SECONDS, "visits": visits, "rows": rows}
 
 
-def load(path: Path) -> tuple[list[dict[str, Any]], list[TrackRecord]]:
+def load(path: Path, name: str) -> tuple[list[dict[str, Any]], list[TrackRecord]]:
+    """The footage's visits and tracks, with the encodings of face model `name`."""
     data = json.loads(path.read_text())
     by_track: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in data["rows"]:
@@ -111,7 +117,9 @@ def load(path: Path) -> tuple[list[dict[str, Any]], list[TrackRecord]]:
         votes = [r["visit"] for r in rows if r["visit"] >= 0]
         visit = max(set(votes), key=votes.count) if votes else -1
         who = data["visits"][visit]["who"] if visit >= 0 else ""
-        views = [View(r["t"], r["height"], r["sharpness"], np.asarray(r["encoding"]), who) for r in rows]
+        # Recordings made before there were several models hold dlib's encodings only.
+        views = [View(r["t"], r["height"], r["sharpness"], np.asarray(r["encodings"][name] if "encodings" in r
+                                                                       else r["encoding"]), who) for r in rows]
         tracks.append(TrackRecord(who, visit, views))
     return data["visits"], tracks
 
@@ -144,22 +152,22 @@ def schedule(views: Sequence[View], attempts: int, retry_s: float = 0.2) -> list
     return taken
 
 
-def aggregate(views: Sequence[View], rule: Rule) -> Array:
+def aggregate(views: Sequence[View], rule: Rule, face_model: FaceModel) -> Array:
     chosen = sorted(views, key=lambda v: -v.height)[: rule.top] if rule.top else list(views)
     weights = np.asarray([rule.weight(v) if rule.weight else 1.0 for v in chosen])
     vectors = np.asarray([v.encoding for v in chosen])
     mean: Array = (vectors * weights[:, None]).sum(axis=0) / weights.sum()
-    return mean
+    return mean / np.linalg.norm(mean) if face_model.unit else mean
 
 
-def decide(views: Sequence[View], gallery: dict[str, Array], rule: Rule, others: list[float] | None = None
-           ) -> str | None:
+def decide(views: Sequence[View], gallery: dict[str, Array], rule: Rule, face_model: FaceModel,
+           others: list[float] | None = None) -> str | None:
     """The enrolled person the track is named as, or None (an anonymous visitor). `others` collects, at every
     decision step, the distance to the nearest enrolled person the track's face is not (the safety margin)."""
     taken = schedule(views, rule.attempts)
     who = views[0].who if views else ""
     for n in range(1, len(taken) + 1):
-        probe = aggregate(taken[:n], rule)
+        probe = aggregate(taken[:n], rule, face_model)
         distances = sorted(
             (float(np.sort(np.linalg.norm(enc - probe, axis=1))[: rule.nearest].mean()), name)
             for name, enc in gallery.items()
@@ -183,20 +191,20 @@ class Result:
 
 
 def evaluate(footage: list[tuple[list[dict[str, Any]], list[TrackRecord]]], gallery: dict[str, Array],
-             rule: Rule) -> Result:
+             rule: Rule, face_model: FaceModel) -> Result:
     result = Result()
     for visits, tracks in footage:
         named: dict[int, list[str | None]] = defaultdict(list)
         for track in tracks:
             others: list[float] = []
-            name = decide(track.views, gallery, rule, others if track.who else None)
+            name = decide(track.views, gallery, rule, face_model, others if track.who else None)
             result.closest_other = min([result.closest_other, *others])
             named[track.visit].append(name)
             if name is not None and name != track.who:
                 result.wrong += 1
             if track.who in gallery:  # the same person, never enrolled: must match nobody
                 without = {k: v for k, v in gallery.items() if k != track.who}
-                result.lookalike += decide(track.views, without, rule) is not None
+                result.lookalike += decide(track.views, without, rule, face_model) is not None
         for i, visit in enumerate(visits):
             result.visits += 1
             names = named.get(i, [])
@@ -207,7 +215,16 @@ def evaluate(footage: list[tuple[list[dict[str, Any]], list[TrackRecord]]], gall
     return result
 
 
-RULES = (
+RULES: dict[str, tuple[Rule, ...]] = {}
+RULES["sface"] = (
+    Rule("mean of up to 5 encodings, tolerance 1.05 (the default)", tolerance=1.05),
+    Rule("the same, tolerance 1.0", tolerance=1.0),
+    Rule("the same, tolerance 1.1", tolerance=1.1),
+    Rule("the same, tolerance 1.128 (OpenCV's reference: cosine 0.363)", tolerance=1.128),
+    Rule("up to 3 encodings per track", tolerance=1.05, attempts=3),
+    Rule("one encoding per track", tolerance=1.05, attempts=1),
+)
+RULES["dlib"] = (
     Rule("mean of up to 5 encodings, tolerance 0.5 (the default)"),
     Rule("the same, tolerance 0.55", tolerance=0.55),
     Rule("mean weighted by face height", weight=lambda v: float(v.height)),
@@ -221,7 +238,7 @@ RULES = (
 )
 
 
-def variants(path: Path) -> list[Array]:
+def variants(path: Path, face_model: FaceModel) -> list[Array]:
     """The experiment: the enrolment photo at the camera's face sizes, dimmed to half the light, and blurred along
     the vertical by a twentieth of the face's height (someone walking towards the camera), each as streamed."""
     rgb, box = facestack.enrolment_face(path)
@@ -234,14 +251,16 @@ def variants(path: Path) -> list[Array]:
             dim = np.clip(shrunk.astype(np.float32) * 0.5, 0, 255).astype(np.uint8)
             walking = np.ascontiguousarray(cv2.blur(shrunk, (1, max(2, round(px / 20)))))
             for image, seed in ((dim, px + 1), (walking, px + 2)):
-                out += facestack.encode(facestack.as_streamed(image, 0.0, seed=seed), [small_box])
+                out += face_model.encode(facestack.as_streamed(image, 0.0, seed=seed), [small_box])
     return out
 
 
-def gallery(extra: bool) -> dict[str, Array]:
+def gallery(extra: bool, face_model: FaceModel) -> dict[str, Array]:
     """The footage's enrolled people, enrolled as `eldercare edge enrol` does (and with `variants` when `extra`)."""
     def encodings(photo: Path) -> list[Array]:
-        return facestack.enrolment_encodings(photo) + (variants(photo) if extra else [])
+        return facestack.enrolment_encodings(photo, face_model.encode) + (
+            variants(photo, face_model) if extra else []
+        )
 
     return {name: np.asarray([e for p in photos for e in encodings(FACES / f"{p}.jpg")])
             for name, photos in ENROL.items()}
@@ -253,6 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="1,2,3,4,5,6,7,8")
     parser.add_argument("--sets", nargs="+", default=["1,2,3,4", "5,6,7,8"], help="seeds; the first set is tuned on")
     parser.add_argument("--enrol-variants", action="store_true")
+    parser.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL, help="the face model to replay")
     parser.add_argument("--out", type=Path, default=Path("/tmp/face_decisions"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -264,16 +284,17 @@ def main(argv: list[str] | None = None) -> None:
             print(f"seed {seed}: {len(data['visits'])} visits, {len(data['rows'])} encodings, "
                   f"{time.monotonic() - started:.0f} s", flush=True)
         return
-    people = gallery(args.enrol_variants)
-    sets = [[load(args.out / f"seed{s}.json") for s in seeds.split(",")] for seeds in args.sets]
+    face_model = model(args.model)
+    people = gallery(args.enrol_variants, face_model)
+    sets = [[load(args.out / f"seed{s}.json", face_model.name) for s in seeds.split(",")] for seeds in args.sets]
     heads = [f"{'tuned' if i == 0 else 'held out'}: seeds {seeds}" for i, seeds in enumerate(args.sets)]
     print("cells: visits found, given to the wrong person, lookalikes named, closest other person")
     print(f"| rule | {' | '.join(heads)} |")
     print("| --- |" + " --- |" * len(heads))
-    for rule in RULES:
+    for rule in RULES[face_model.name]:
         cells = []
         for footage in sets:
-            r = evaluate(footage, people, rule)
+            r = evaluate(footage, people, rule, face_model)
             cells.append(f"{r.found}/{r.visits} ({100 * r.found / r.visits:.0f} %), {r.wrong}, {r.lookalike}, "
                          f"{r.closest_other:.3f}")
         print(f"| {rule.label} | {' | '.join(cells)} |", flush=True)

@@ -32,9 +32,6 @@ ConfigOption = click.option(
 )
 
 
-DEFAULT_TOLERANCE: float = CameraConfig.model_fields["tolerance"].default
-
-
 @contextmanager
 def _face_extra() -> Iterator[None]:
     """Turn a missing face stack into one clear line."""
@@ -116,18 +113,29 @@ def enrol(
         import numpy as np
 
         from edge.face.facestack import FaceStackError, enrolment_encodings
-        from edge.face.gallery import Person
+        from edge.face.gallery import GalleryError, Person
         from edge.face.match import Recogniser
+        from edge.face.models import DEFAULT_MODEL, load, model
 
     person_id = _person_id(person_id)
     directory = _gallery_dir(gallery, config_file)
-    tolerance = _camera_from(config_file).tolerance if gallery is None and config_file else DEFAULT_TOLERANCE
+    configured = _camera_from(config_file).tolerance if gallery is None and config_file else None
     store = _open_gallery(directory)
+    people, name = store.enrolled()
+    enrolled = [p for p in people if p.id != person_id]
+    try:
+        # A gallery keeps the face model its people were enrolled with (encodings of two models cannot be
+        # compared); a new or emptied one takes the current default.
+        face_model = model(name if name and enrolled else DEFAULT_MODEL)
+        load(face_model)
+    except (ValueError, FaceStackError) as exc:
+        raise click.ClickException(f"{exc}; nothing was enrolled") from None
+    tolerance = configured if configured is not None else face_model.tolerance
     vectors, sized = [], []
     for index, image in enumerate(images, 1):
         click.echo(f"enrol: reading {image} ({index}/{len(images)})", err=True)
         try:
-            per_photo = enrolment_encodings(image)
+            per_photo = enrolment_encodings(image, face_model.encode)
         except (ValueError, FaceStackError) as exc:
             raise click.ClickException(f"{exc}; nothing was enrolled") from None
         vectors.append(per_photo[0])
@@ -139,7 +147,7 @@ def enrol(
                 f"{images[0]} and {image} do not look like the same person (face distance {distance:.2f} > "
                 f"{tolerance}); nothing was enrolled"
             )
-    others = Recogniser([p for p in store.people() if p.id != person_id], tolerance)
+    others = Recogniser(enrolled, tolerance, face_model=face_model)
     lookalike = next((who for v in vectors if (who := others.known(v)) is not None), None)
     if lookalike is not None and not force:
         raise click.ClickException(
@@ -148,9 +156,12 @@ def enrol(
         )
     # The photos' own encodings, and each also made as small as a door camera sees it.
     encodings = [[float(x) for x in vector] for vector in vectors + sized]
-    replaced = store.enrol(Person(id=person_id, role=role, encodings=encodings))  # type: ignore[arg-type]
+    try:
+        replaced = store.enrol(Person(id=person_id, role=role, encodings=encodings), face_model.name)  # type: ignore[arg-type]
+    except GalleryError as exc:  # someone enrolled others with another model meanwhile
+        raise click.ClickException(f"{exc}; nothing was enrolled") from None
     verb = "re-enrolled" if replaced else "enrolled"
-    click.echo(f"{verb} {person_id} ({role}) from {len(images)} photo(s) in {directory}")
+    click.echo(f"{verb} {person_id} ({role}) from {len(images)} photo(s) in {directory} (face model {face_model.name})")
 
 
 @click.command()
@@ -174,19 +185,26 @@ def gallery(gallery: Path | None, config_file: Path | None) -> None:
 
     directory = _gallery_dir(gallery, config_file)
     store = _open_gallery(directory)
-    people = store.people()
+    people, name = store.enrolled()
     for person in sorted(people, key=lambda p: p.id):
         click.echo(f"{person.id}\t{person.role}")
     month = datetime.now().astimezone().strftime("%Y-%m")
     unknown = len(store.unknowns(month))
-    click.echo(f"{len(people)} enrolled, {unknown} anonymous visitor(s) in {month}, in {directory}", err=True)
+    face_model = f" (face model {name})" if name else ""
+    click.echo(
+        f"{len(people)} enrolled{face_model}, {unknown} anonymous visitor(s) in {month}, in {directory}", err=True
+    )
 
 
 @click.command("camera-test")
 @click.argument("source")
 @GalleryOption
 @ConfigOption
-@click.option("--tolerance", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Match tolerance.")
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0, 2, min_open=True, max_open=True),
+    help="Match tolerance (default: the gallery's face model's measured one).",
+)
 @click.option("--detect-scale", type=click.FloatRange(0, 1, min_open=True), help="Frame scale for detection.")
 @click.option("--visit-gap", type=click.FloatRange(0, min_open=True), help="Seconds that separate two visits.")
 @click.option("--seconds", type=click.FloatRange(0, min_open=True), help="Stop a live source after this long.")

@@ -15,6 +15,7 @@ import numpy as np
 
 from edge.face import facestack
 from edge.face.facestack import Box, Image, Vector
+from edge.face.models import FaceModel
 
 
 class Detector:
@@ -102,9 +103,10 @@ def _same_face(a: Box, b: Box) -> bool:
     return abs((a[0] + a[2]) - (b[0] + b[2])) < size and abs((a[1] + a[3]) - (b[1] + b[3])) < size
 
 
-def encode_faces(bgr: Image, boxes: list[Box]) -> list[Vector]:
-    """Encodings of `boxes` in a BGR frame, at full resolution (better encodings than the detection scale gives)."""
+def encode_faces(bgr: Image, boxes: list[Box], face_model: FaceModel) -> list[Vector]:
+    """Encodings (of `face_model`) of `boxes` in a BGR frame, at full resolution (better encodings than the
+    detection scale gives)."""
     if not boxes:
         return []
     rgb: Image = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return facestack.encode(rgb, boxes)
+    return face_model.encode(rgb, boxes)

@@ -5,6 +5,7 @@ setuptools >= 81, which dropped `pkg_resources`): `load()` turns that into a cle
 """
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -125,21 +126,24 @@ def enrolment_face(path: Path, max_side: int = 1000) -> tuple[Image, Box]:
     return rgb, box
 
 
-def enrolment_encodings(path: Path, max_side: int = 1000) -> list[Vector]:
-    """Encodings of the one face in an enrolment photo (checked by `enrolment_face`): at full resolution first,
-    then at the sizes a door camera sees, as its compressed stream delivers them."""
+def enrolment_encodings(
+    path: Path, encoder: Callable[[Image, list[Box]], list[Vector]], max_side: int = 1000
+) -> list[Vector]:
+    """Encodings (by `encoder`, a face model's) of the one face in an enrolment photo (checked by
+    `enrolment_face`): at full resolution first, then at the sizes a door camera sees, as its compressed stream
+    delivers them."""
     import cv2
 
     rgb, box = enrolment_face(path, max_side)
     height = box[2] - box[0]
-    out = [encode(rgb, [box])[0]]
+    out = [encoder(rgb, [box])[0]]
     for px in CAMERA_FACE_PX:
         if height > 1.3 * px:
             k = px / height
             small_box: Box = (round(box[0] * k), round(box[1] * k), round(box[2] * k), round(box[3] * k))
             shrunk = np.ascontiguousarray(cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA))
             for blur in (0.0, CAMERA_BLUR):
-                out += encode(as_streamed(shrunk, blur, seed=px), [small_box])
+                out += encoder(as_streamed(shrunk, blur, seed=px), [small_box])
     return out
 
 
@@ -161,7 +165,7 @@ def as_streamed(rgb: Image, blur: float, seed: int) -> Image:
     return out
 
 
-def enrolment_encoding(path: Path, max_side: int = 1000) -> Vector:
+def enrolment_encoding(path: Path, encoder: Callable[[Image, list[Box]], list[Vector]], max_side: int = 1000) -> Vector:
     """The full-resolution encoding of the one face in an enrolment photo (see `enrolment_encodings`)."""
     rgb, box = enrolment_face(path, max_side)
-    return encode(rgb, [box])[0]
+    return encoder(rgb, [box])[0]

@@ -2,8 +2,8 @@
 
 Layout of the gallery directory (mode 0700, files 0600):
 - `kdf.json`: the key-derivation parameters and random salt (not secret);
-- `people.enc`: enrolled people (id, role, encodings) as a Fernet token;
-- `unknown-YYYY-MM.enc`: the month's anonymous visitors (`anon-…` id, encodings); older months are deleted.
+- `people.enc`: enrolled people (id, role, encodings) and the face model the encodings came from, as a Fernet token;
+- `unknown-YYYY-MM.enc`: the month's anonymous visitors (`anon-…` id, encodings, model); older months are deleted.
 
 The key is derived with scrypt from a passphrase given either in `ELDERCARE_GALLERY_KEY` or, to keep it off the SD
 card, in a file named by `ELDERCARE_GALLERY_KEY_FILE` (a USB key kept apart from the station, or a file in /run that
@@ -31,6 +31,8 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
 Role = Literal["elder", "staff"]
 Encoding = list[float]
+# Galleries written before the face model was recorded hold dlib encodings: the only model there was.
+LEGACY_MODEL = "dlib"
 
 
 class GalleryError(Exception):
@@ -163,40 +165,64 @@ class Gallery:
 
     def people(self) -> list[Person]:
         """Everyone enrolled (empty when no one is)."""
-        data = self._read("people.enc") or {"people": []}
-        return [Person(id=p["id"], role=p["role"], encodings=p["encodings"]) for p in data["people"]]
+        return self.enrolled()[0]
 
-    def save_people(self, people: list[Person]) -> None:
-        """Replace the enrolled people."""
+    def model(self) -> str | None:
+        """The face model the enrolled encodings came from; None when nobody was ever enrolled."""
+        return self.enrolled()[1]
+
+    def enrolled(self) -> tuple[list[Person], str | None]:
+        """Everyone enrolled and the face model of their encodings (None when nobody was ever enrolled), read at
+        once so that the two always belong together."""
+        data = self._read("people.enc")
+        if data is None:
+            return [], None
+        people = [Person(id=p["id"], role=p["role"], encodings=p["encodings"]) for p in data["people"]]
+        return people, str(data.get("model", LEGACY_MODEL))
+
+    def save_people(self, people: list[Person], model: str) -> None:
+        """Replace the enrolled people, whose encodings come from `model`. Enrolling afresh with another model drops
+        this month's unknown visitors too: their encodings could no longer be compared."""
+        if self.model() not in (None, model):
+            self.purge_unknowns(keep="")
         rows = [{"id": p.id, "role": p.role, "encodings": p.encodings} for p in people]
-        self._write("people.enc", {"version": 1, "people": rows})
+        self._write("people.enc", {"version": 1, "model": model, "people": rows})
 
-    def enrol(self, person: Person) -> bool:
-        """Add or replace one person; True when they were already enrolled."""
-        people = self.people()
-        existed = any(p.id == person.id for p in people)
-        self.save_people([p for p in people if p.id != person.id] + [person])
-        return existed
+    def enrol(self, person: Person, model: str) -> bool:
+        """Add or replace one person (encodings of `model`); True when they were already enrolled. Refused
+        (GalleryError) when the gallery holds others enrolled with another model."""
+        people, current = self.enrolled()
+        others = [p for p in people if p.id != person.id]
+        if others and current != model:
+            raise GalleryError(
+                f"{self.directory} holds {len(others)} people enrolled with the {current} face model, which cannot "
+                f"be compared with {model} encodings"
+            )
+        self.save_people([*others, person], model)
+        return len(others) < len(people)
 
     def forget(self, person_id: str) -> bool:
         """Delete one person and their encodings; False when they were not enrolled."""
-        people = self.people()
+        people, model = self.enrolled()
         kept = [p for p in people if p.id != person_id]
-        if len(kept) == len(people):
+        if len(kept) == len(people) or model is None:
             return False
-        self.save_people(kept)
+        self.save_people(kept, model)
         return True
 
-    def unknowns(self, month: str) -> list[Unknown]:
-        """This month's anonymous visitors; deletes the files of earlier months (the monthly purge)."""
+    def unknowns(self, month: str, model: str | None = None) -> list[Unknown]:
+        """This month's anonymous visitors (only those remembered with `model`, when given: encodings of another
+        model cannot be compared); deletes the files of earlier months (the monthly purge)."""
         self.purge_unknowns(keep=month)
         data = self._read(f"unknown-{month}.enc") or {"unknown": []}
+        if model is not None and data.get("model", LEGACY_MODEL) != model:
+            return []
         return [Unknown(id=u["id"], encodings=u["encodings"]) for u in data["unknown"]]
 
-    def save_unknowns(self, month: str, unknowns: list[Unknown]) -> None:
-        """Replace the month's anonymous visitors."""
+    def save_unknowns(self, month: str, unknowns: list[Unknown], model: str) -> None:
+        """Replace the month's anonymous visitors (encodings of `model`)."""
         rows = [{"id": u.id, "encodings": u.encodings} for u in unknowns]
-        self._write(f"unknown-{month}.enc", {"version": 1, "month": month, "unknown": rows})
+        self._write(f"unknown-{month}.enc", {"version": 1, "month": month, "model": model, "unknown": rows})
         self.purge_unknowns(keep=month)
 
     def purge_unknowns(self, keep: str) -> list[Path]:

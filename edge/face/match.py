@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from edge.face.facestack import Vector
 from edge.face.gallery import Person, Role, Unknown, new_anon_id
+from edge.face.models import DEFAULT_MODEL, FaceModel, model
 
 # Encodings kept per anonymous visitor: enough to recognise them again, no more.
 MAX_UNKNOWN_ENCODINGS = 5
@@ -46,16 +47,20 @@ class Index:
 
 
 class Recogniser:
-    """Matches encodings to enrolled people within `tolerance`; gives unknown faces a stable anonymous id."""
+    """Matches encodings of `face_model` to enrolled people within `tolerance` (None: the model's measured one);
+    gives unknown faces a stable anonymous id."""
 
     def __init__(
         self,
         people: list[Person],
-        tolerance: float,
-        load_unknowns: Callable[[str], list[Unknown]] | None = None,
-        save_unknowns: Callable[[str, list[Unknown]], None] | None = None,
+        tolerance: float | None = None,
+        load_unknowns: Callable[[str, str], list[Unknown]] | None = None,
+        save_unknowns: Callable[[str, list[Unknown], str], None] | None = None,
+        *,
+        face_model: FaceModel | None = None,
     ) -> None:
-        self.tolerance = tolerance
+        self.model = face_model or model(DEFAULT_MODEL)
+        self._tolerance = tolerance
         self.set_people(people)
         self._load = load_unknowns
         self._save = save_unknowns
@@ -64,8 +69,17 @@ class Recogniser:
         self._unknown_owner = np.asarray([], dtype=np.int64)
         self._unknown_index = Index([])
 
-    def set_people(self, people: list[Person]) -> None:
-        """Match against these enrolled people from now on (after an enrolment or a `forget`)."""
+    @property
+    def tolerance(self) -> float:
+        return self.model.tolerance if self._tolerance is None else self._tolerance
+
+    def set_people(self, people: list[Person], face_model: FaceModel | None = None) -> None:
+        """Match against these enrolled people from now on (after an enrolment or a `forget`); `face_model` when the
+        gallery was enrolled afresh with another model (this month's unknowns, of the old model, are dropped)."""
+        if face_model is not None and face_model != self.model:
+            self.model = face_model
+            self._month, self._unknowns = "", []
+            self._reindex()
         # Ids and roles only: the encodings live in the matrix, not also as Python floats (20 MiB per 1,000 people).
         self._people: list[tuple[str, Role]] = [(p.id, p.role) for p in people]
         self._owner = np.asarray([i for i, p in enumerate(people) for _ in p.encodings], dtype=np.int64)
@@ -92,8 +106,7 @@ class Recogniser:
         (not also on the latest view) gives a passing face no extra chances to match someone it is not."""
         if not encodings:
             return None
-        mean = np.mean(np.asarray(encodings, dtype=np.float64), axis=0)
-        row, distance = self._known.nearest([mean])
+        row, distance = self._known.nearest([self.model.mean(encodings)])
         if distance > self.tolerance:
             return None
         person, role = self._people[int(self._owner[row])]
@@ -103,7 +116,7 @@ class Recogniser:
         """Work with `month`'s unknown visitors (YYYY-MM); the store deletes earlier months' (the monthly purge)."""
         if month != self._month:
             self._month = month
-            self._unknowns = self._load(month) if self._load else []
+            self._unknowns = self._load(month, self.model.name) if self._load else []
             self._reindex()
 
     def _reindex(self) -> None:
@@ -120,5 +133,5 @@ class Recogniser:
         self._unknowns.append(Unknown(id=new_anon_id(), encodings=rows))
         self._reindex()
         if self._save:
-            self._save(month, self._unknowns)
+            self._save(month, self._unknowns, self.model.name)
         return Identity(self._unknowns[-1].id, "unknown", 0.0)

@@ -201,7 +201,8 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     for track in tracks:
         track.last_ts = frame.ts
     pending = [track for track in tracks if _worth_encoding(stages, track, frame, whole_look)]
-    for track, encoding in zip(pending, encode_faces(frame.image, [t.box for t in pending]), strict=True):
+    encodings = encode_faces(frame.image, [t.box for t in pending], stages.recogniser.model)
+    for track, encoding in zip(pending, encodings, strict=True):
         stats.encodings += 1
         track.attempts += 1
         track.encoded_px = max(track.encoded_px, track.box[2] - track.box[0])
@@ -226,17 +227,24 @@ def drop_forgotten(stages: Stages, forgotten: set[str]) -> int:
     would not be seen again until the periodic one. Returns how many tracks were reset."""
     if not forgotten:
         return 0
-    reset = 0
     for person in forgotten:
         stages.visits.drop(person)
-    for track in stages.tracker.tracks:
-        who = track.identity
-        if who is not None and who.person in forgotten:
-            track.identity, track.attempts, track.encodings = None, 0, []
-            track.encoded_px, track.encoded_at = 0, float("-inf")
-            reset += 1
+    reset = _reidentify(stages, [t for t in stages.tracker.tracks if t.identity and t.identity.person in forgotten])
     stages.gate.look_now()
     return reset
+
+
+def model_changed(stages: Stages) -> int:
+    """After the gallery was enrolled afresh with another face model: every open track's encodings (of the old
+    model) are dropped and its face identified afresh. Returns how many tracks were reset."""
+    return _reidentify(stages, [t for t in stages.tracker.tracks if t.identity is not None or t.encodings])
+
+
+def _reidentify(stages: Stages, tracks: list[Track]) -> int:
+    for track in tracks:
+        track.identity, track.attempts, track.encodings = None, 0, []
+        track.encoded_px, track.encoded_at = 0, float("-inf")
+    return len(tracks)
 
 
 def finish(stages: Stages, ts: datetime) -> list[Observation]:

@@ -15,10 +15,21 @@ from typing import Any
 from edge.drivers.base import Emit, Reading, health
 from edge.face.capture import frames, redact
 from edge.face.detect import Detector
+from edge.face.facestack import FaceStackError
 from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
 from edge.face.match import Recogniser
+from edge.face.models import DEFAULT_MODEL, load, model
 from edge.face.motion import MotionGate
-from edge.face.pipeline import Observation, Stages, Stats, drop_forgotten, finish, month_of, process_frame
+from edge.face.pipeline import (
+    Observation,
+    Stages,
+    Stats,
+    drop_forgotten,
+    finish,
+    model_changed,
+    month_of,
+    process_frame,
+)
 from edge.face.settings import CameraSettings
 from edge.face.track import Tracker
 from edge.face.visits import Visits
@@ -29,11 +40,18 @@ log = logging.getLogger(__name__)
 
 def build_stages(config: CameraSettings, gallery: Gallery | None, *, remember_unknowns: bool = True) -> Stages:
     """The stages for one camera, with its enrolled people and (when remembered) this month's unknowns."""
+    people, name = gallery.enrolled() if gallery else ([], None)
+    try:
+        face_model = model(name or DEFAULT_MODEL)
+    except ValueError as exc:  # a gallery written by a newer version
+        raise GalleryError(f"{config.gallery}: {exc}; upgrade the agent") from None
+    load(face_model)
     recogniser = Recogniser(
-        gallery.people() if gallery else [],
+        people,
         config.tolerance,
         load_unknowns=gallery.unknowns if gallery else None,
         save_unknowns=gallery.save_unknowns if gallery and remember_unknowns else None,
+        face_model=face_model,
     )
     return Stages(
         gate=MotionGate(config.motion_width, config.motion_pixel_delta, config.motion_threshold, config.look_every_s),
@@ -67,16 +85,18 @@ class GalleryWatch:
         if version == self._version:
             return False
         try:
-            people = self.gallery.people()
-        except GalleryError as exc:
+            people, name = self.gallery.enrolled()
+            face_model = model(name or DEFAULT_MODEL)
+            load(face_model)
+        except (GalleryError, ValueError, FaceStackError) as exc:
             # Keep matching with what was loaded; the next check tries again.
             log.warning("face gallery changed but cannot be read: %s", exc)
             return False
         self._version = version
-        before = self.stages.recogniser.enrolled
-        self.stages.recogniser.set_people(people)
+        before, changed = self.stages.recogniser.enrolled, face_model != self.stages.recogniser.model
+        self.stages.recogniser.set_people(people, face_model)
         forgotten = before - self.stages.recogniser.enrolled
-        reset = drop_forgotten(self.stages, forgotten)
+        reset = drop_forgotten(self.stages, forgotten) + (model_changed(self.stages) if changed else 0)
         log.info(
             "face gallery reloaded: %d enrolled, %d forgotten, %d track(s) re-identified",
             len(people), len(forgotten), reset,
@@ -172,7 +192,7 @@ def _work(config: CameraSettings, put: Callable[[Reading], None], stop: threadin
         gallery.check_key()
         stages = build_stages(config, gallery)
         purge()
-    except GalleryError as exc:
+    except (GalleryError, FaceStackError) as exc:
         put(health(config.id, False, str(exc), {"source": source}))
         raise
     stats = stages.stats

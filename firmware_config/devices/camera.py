@@ -19,8 +19,12 @@ class CameraConfig(BaseModel):
     id: DeviceId
     source: str = Field(description='USB camera index ("0"), RTSP/HTTP URL, video file or still image')
     gallery: Path = Field(description="the station's local, encrypted face gallery directory")
-    tolerance: float = Field(
-        default=0.5, gt=0, lt=1, description="largest face distance counted as the same person (measured: docs/face.md)"
+    tolerance: float | None = Field(
+        default=None,
+        gt=0,
+        lt=2,
+        description="largest face distance counted as the same person; default: the gallery's face model's measured "
+        "one (1.05 for sface, 0.5 for dlib: docs/face.md)",
     )
     detect_scale: float = Field(
         default=0.67, gt=0, le=1, description="scale at which the moving regions are searched, before upsampling"

@@ -14,6 +14,7 @@ import pytest
 from edge.face import synthetic
 from edge.face.facestack import Image, enrolment_encoding
 from edge.face.gallery import KEY_ENV, Gallery, Person
+from edge.face.models import DEFAULT_MODEL, model
 
 FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
 PASSPHRASE = "correct horse battery staple"
@@ -34,8 +35,8 @@ def gallery_key(monkeypatch: pytest.MonkeyPatch) -> str:
 def enrolled_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A gallery with obama_1.jpg enrolled as an elder, made once."""
     directory = tmp_path_factory.mktemp("gallery-template") / "gallery"
-    encoding = [float(x) for x in enrolment_encoding(photo("obama_1"))]
-    Gallery(directory, PASSPHRASE).enrol(Person(id=ELDER, role="elder", encodings=[encoding]))
+    encoding = [float(x) for x in enrolment_encoding(photo("obama_1"), model(DEFAULT_MODEL).encode)]
+    Gallery(directory, PASSPHRASE).enrol(Person(id=ELDER, role="elder", encodings=[encoding]), DEFAULT_MODEL)
     return directory
 
 

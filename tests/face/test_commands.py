@@ -15,10 +15,10 @@ def test_enrol_list_forget(tmp_path: Path, gallery_key: str, capsys: pytest.Capt
     done = eldercare(capsys, "edge", "enrol", "--gallery", gallery, "--id", "staff-07", "--role", "staff",
                      str(photo("biden_1")), str(photo("biden_2")))
     assert done.code == 0, done.err
-    assert done.out.strip() == f"enrolled staff-07 (staff) from 2 photo(s) in {gallery}"
+    assert done.out.strip() == f"enrolled staff-07 (staff) from 2 photo(s) in {gallery} (face model sface)"
     listed = eldercare(capsys, "edge", "gallery", "--gallery", gallery)
     assert listed.code == 0 and listed.out == "staff-07\tstaff\n"
-    assert "1 enrolled" in listed.err
+    assert "1 enrolled (face model sface)" in listed.err
     for text in (done.out + done.err, listed.out + listed.err):
         assert not re.search(r"\d\.\d{4,}", text), "an encoding was printed"
     forgot = eldercare(capsys, "edge", "forget", "--gallery", gallery, "--id", "staff-07")
@@ -107,3 +107,26 @@ def test_gallery_from_the_station_config(enrolled: Path, tmp_path: Path, capsys:
     plain.write_text(station.read_text().split("devices:")[0])
     refused = eldercare(capsys, "edge", "gallery", "--config", str(plain))
     assert refused.code == 1 and "configures no camera" in refused.err
+
+
+def test_enrolling_into_a_gallery_of_the_older_model_keeps_its_model(
+    tmp_path: Path, gallery_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A station enrolled before SFace has dlib encodings: a newcomer is enrolled with dlib too (the two models'
+    encodings cannot be compared), until everyone is enrolled afresh."""
+    from edge.face import facestack
+    from edge.face.gallery import Gallery
+
+    directory = tmp_path / "gallery"
+    biden = [float(x) for x in facestack.enrolment_encoding(photo("biden_1"), facestack.encode)]
+    Gallery(directory, gallery_key)._write("people.enc", {"version": 1, "people": [
+        {"id": "staff-07", "role": "staff", "encodings": [biden]}]})
+    done = eldercare(capsys, "edge", "enrol", "--gallery", str(directory), "--id", ELDER, "--role", "elder",
+                     str(photo("obama_1")))
+    assert done.code == 0 and done.out.strip().endswith("(face model dlib)"), done.err
+    assert Gallery(directory, gallery_key).model() == "dlib"
+    # Biden again under another id: the dlib tolerance (0.5) is what says he is already enrolled.
+    twice = eldercare(capsys, "edge", "enrol", "--gallery", str(directory), "--id", "staff-08", "--role", "staff",
+                      str(photo("biden_2")))
+    assert twice.code == 1 and "this face looks like staff-07" in twice.err
+    assert {p.id for p in Gallery(directory, gallery_key).people()} == {"staff-07", ELDER}

@@ -20,7 +20,8 @@ from edge.drivers.base import Reading
 from edge.drivers.camera import CameraDriver
 from edge.face import capture, synthetic
 from edge.face.facestack import Box, Image
-from edge.face.gallery import Gallery, Unknown
+from edge.face.gallery import Gallery, Person, Unknown
+from edge.face.models import DEFAULT_MODEL, model
 from firmware_config.devices.camera import CameraConfig
 from station_protocol import Face, Health, Kind
 from tests.edge.conftest import AgentThread, station_config, subscribe
@@ -87,7 +88,9 @@ def test_unreadable_stream_is_reported_and_retried(enrolled: Path, monkeypatch: 
     # An installer's password typed as it is, with `@` and `/` in it (not URL-escaped).
     source = f"rtsp://installer:se@cr/et@127.0.0.1:{free_port()}/live"
     config = CameraConfig(type="camera", id="face-1", source=source, gallery=enrolled, reconnect_s=0.1)
-    Gallery(enrolled, PASSPHRASE).save_unknowns("2020-01", [Unknown(id="anon-0123456789ab", encodings=[[0.0] * 128])])
+    Gallery(enrolled, PASSPHRASE).save_unknowns(
+        "2020-01", [Unknown(id="anon-0123456789ab", encodings=[[0.0] * 128])], DEFAULT_MODEL
+    )
     attempts = [0]
     real_open = capture._open
 
@@ -241,6 +244,71 @@ def test_forget_reaches_someone_standing_still_whose_track_ended(enrolled: Path,
     assert [(role, who.startswith("anon-")) for who, role, _ in seen[1:]] == [("unknown", True)]
     assert seen[1][2] <= 3.0 + 0.5 + 1.0 + 0.2  # the next gallery check, a look, the track's end
     assert stages.visits.seen(ELDER, 6.0)  # the forgotten person's visit is closed too
+
+
+def test_a_dlib_gallery_keeps_working_and_a_switch_to_sface_is_picked_up_running(
+    enrolled: Path, sprites: dict[str, Image]
+) -> None:
+    """A station enrolled before SFace (dlib encodings, no model recorded) is still recognised, with dlib; when its
+    people are enrolled afresh with SFace, the running camera switches model at its next gallery check and
+    identifies the person in view again, without a restart."""
+    from edge.face import facestack
+    from edge.face.pipeline import Frame, process_frame
+    from edge.face.runner import GalleryWatch, build_stages
+
+    gallery = Gallery(enrolled, PASSPHRASE)
+    dlib_encoding = [float(x) for x in facestack.enrolment_encoding(photo("obama_1"), facestack.encode)]
+    # As an older version wrote it: no "model" in the file.
+    old_file = {"version": 1, "people": [{"id": ELDER, "role": "elder", "encodings": [dlib_encoding]}]}
+    gallery._write("people.enc", old_file)
+    obama = synthetic.Appearance("obama", sprites["obama_2"], -5.0, 100.0)
+    (still,) = synthetic.render([obama], duration_s=0.1, fps=10, walk_s=0.01)
+    config = CameraConfig(type="camera", id="face-1", source="unused", gallery=enrolled, track_max_age_s=60)
+    stages = build_stages(config, gallery, remember_unknowns=False)
+    assert stages.recogniser.model.name == "dlib" and stages.recogniser.tolerance == 0.5
+    clock = [0.0]
+    watch = GalleryWatch(gallery, stages, every_s=0.5, clock=lambda: clock[0])
+    start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    seen: list[tuple[str, float]] = []
+
+    def run(until: float) -> None:
+        while clock[0] < until:
+            watch()
+            frame = Frame(image=still, t=clock[0], ts=start + timedelta(seconds=clock[0]))
+            seen.extend((o.identity.person, o.identity.distance) for o in process_frame(frame, stages))
+            clock[0] = round(clock[0] + 0.1, 1)
+
+    run(2.0)
+    assert [who for who, _ in seen] == [ELDER]
+    assert seen[0][1] <= 0.5
+    sface_encoding = [float(x) for x in facestack.enrolment_encoding(photo("obama_1"), model("sface").encode)]
+    gallery.enrol(Person(id=ELDER, role="elder", encodings=[sface_encoding]), "sface")
+    stages.gate.look_now()  # someone standing still: the next frame is looked at (as after a forget)
+    run(4.0)
+    assert str(stages.recogniser.model.name) == "sface" and stages.recogniser.tolerance == 1.05
+    track = stages.tracker.tracks[0]
+    assert track.identity is not None and track.identity.person == ELDER and track.identity.distance > 0.5
+    assert len(seen) == 1  # still the same visit: not observed twice
+
+
+def test_a_gallery_of_a_model_this_version_does_not_know_is_a_clear_error(enrolled: Path) -> None:
+    """A gallery enrolled by a newer agent (another face model) is refused at start with the reason, and a running
+    camera whose gallery is rewritten so keeps matching with what it loaded."""
+    from edge.face.gallery import GalleryError
+    from edge.face.runner import GalleryWatch, build_stages
+
+    config = CameraConfig(type="camera", id="face-1", source="unused", gallery=enrolled)
+    gallery = Gallery(enrolled, PASSPHRASE)
+    stages = build_stages(config, gallery, remember_unknowns=False)
+    clock = [0.0]
+    watch = GalleryWatch(gallery, stages, every_s=0.5, clock=lambda: clock[0])
+    someone = {"id": "x", "role": "elder", "encodings": [[0.0] * 128]}
+    newer = {"version": 1, "model": "facenet-2030", "people": [someone]}
+    gallery._write("people.enc", newer)
+    clock[0] = 1.0
+    assert watch() is False and stages.recogniser.enrolled == {ELDER} and stages.recogniser.model.name == "sface"
+    with pytest.raises(GalleryError, match=r"unknown face model 'facenet-2030'.*upgrade the agent"):
+        build_stages(config, gallery)
 
 
 BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_-]{48,}")

