@@ -9,6 +9,7 @@ The measurements behind these defaults are in docs/face.md.
 """
 
 import math
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -16,6 +17,15 @@ import numpy as np
 from edge.face import facestack
 from edge.face.facestack import Box, Image, Vector
 from edge.face.models import FaceModel
+
+
+class FaceDetector(Protocol):
+    """What the pipeline needs of a face detector (dlib's HOG here, OpenCV's YuNet in `yunet.py`): boxes in dlib's
+    convention (brows to chin), in full-frame pixels."""
+
+    def detect(self, bgr: Image, regions: list[Box] | None = None) -> list[Box]: ...
+
+    def follow(self, bgr: Image, faces: list[Box]) -> list[Box]: ...
 
 
 class Detector:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from edge.face import schedule
-from edge.face.detect import Detector, encode_faces
+from edge.face.detect import FaceDetector, encode_faces
 from edge.face.facestack import Box, Image
 from edge.face.match import Identity, Recogniser
 from edge.face.motion import MotionGate
@@ -76,7 +76,7 @@ class Stages:
     """The stages one camera runs, built once per source."""
 
     gate: MotionGate
-    detector: Detector
+    detector: FaceDetector
     tracker: Tracker
     recogniser: Recogniser
     visits: Visits
