@@ -3,9 +3,10 @@
 YuNet (OpenCV Zoo's `face_detection_yunet_2023mar.onnx`, a 230 KB CNN, MIT licence) runs through OpenCV's own
 `cv2.FaceDetectorYN`, so it needs nothing beyond the OpenCV already installed. On the door footage it finds the faces
 HOG misses (turned heads, a dim hall, faces blurred by walking or crossed by the door frame) for about a third of
-HOG's CPU time. It is not the camera's detector yet: with the SFace encoder it found 124 of the 130 visits of twelve
-minutes of door footage against HOG's 121, but it lost three that HOG found (one of them on the footage the tests
-run) and brought the nearest wrong person closer (docs/face.md, "Choosing the detector").
+HOG's CPU time. It is not the camera's detector yet: in the camera's pipeline with the SFace encoder it found 122 of
+the 130 visits of twelve minutes of door footage against HOG's 118, none given to the wrong person, but its extra
+views (faces half behind the door frame or another person) also left 7 anonymous-visitor observations of enrolled
+people against HOG's 1 (docs/face.md, "Choosing the detector").
 
 Its boxes run from above the brows (forehead) to the chin; the rest of the camera (the 60-px `min_face_px`, the
 tracker, the encoders' landmark search) works in dlib's box, which runs from the brows to the chin. So each YuNet box
