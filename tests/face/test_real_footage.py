@@ -2,8 +2,7 @@
 photograph with faces under 160 px through `camera-test`, and door-camera footage composed from the photographs
 (`simulators.door_scene`) scored against its truth."""
 
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import cv2
@@ -14,16 +13,14 @@ from edge.face import facestack
 from edge.face.detect import Detector
 from edge.face.facestack import Box, Image
 from edge.face.gallery import Person
-from edge.face.models import DEFAULT_MODEL, FaceModel, model
-from edge.face.pipeline import Frame, finish, process_frame
-from edge.face.runner import build_stages
-from firmware_config.devices.camera import CameraConfig
-from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
+from edge.face.models import DEFAULT_MODEL, model
+from edge.face.pipeline import Frame
+from simulators.door_pipeline import IDS, START, enrol
+from simulators.door_pipeline import run as run_pipeline
+from simulators.door_scene import FACES, DoorScene, Score, score
 from tests.face.cli import eldercare
 
 PHOTOS = sorted(FACES.glob("*.jpg"))
-IDS = {"obama": "elder-obama", "guido": "elder-guido", "allen": "elder-allen", "wozniak": "staff-wozniak"}
-START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def reference_faces(rgb: Image) -> list[Box]:
@@ -83,41 +80,9 @@ def test_a_photograph_with_faces_under_160_px_gives_observations(
     assert "summary: 1 frames read, 0 gated out, 2 faces found (smallest 64 px tall)" in result.err
 
 
-def enrol(face_model: FaceModel) -> list[Person]:
-    """The footage's enrolled people, from their enrolment photos, as `eldercare edge enrol` stores them."""
-    return [
-        Person(
-            id=IDS[name],
-            role="staff" if name == "wozniak" else "elder",
-            encodings=[
-                [float(x) for x in e]
-                for p in photos
-                for e in facestack.enrolment_encodings(FACES / f"{p}.jpg", face_model.encode)
-            ],
-        )
-        for name, photos in ENROL.items()
-    ]
-
-
 @pytest.fixture(scope="module")
 def people() -> list[Person]:
     return enrol(model(DEFAULT_MODEL))
-
-
-def run_pipeline(
-    scene: DoorScene, people: list[Person], images: Iterable[Image] | None = None, ids: dict[str, str] = IDS
-) -> Score:
-    """The pipeline's score on `scene`, given its rendered `images` when they were already made (rendering costs
-    more than the pipeline); `ids`: the enrolled among the footage's people."""
-    config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."), visit_gap_s=5)
-    stages = build_stages(config, None)
-    stages.recogniser.set_people(people, model(DEFAULT_MODEL))
-    observations = []
-    for index, image in enumerate(scene.frames() if images is None else images):
-        t = index / scene.fps
-        observations += process_frame(Frame(image, t, START + timedelta(seconds=t)), stages)
-    observations += finish(stages, START + timedelta(seconds=scene.duration_s))
-    return score(scene.visits, [(o.identity.person, (o.ts - START).total_seconds()) for o in observations], ids)
 
 
 # Two 60-s footages the defaults were not tuned on alone: 21 visits, faces 50-150 px.

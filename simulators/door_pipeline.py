@@ -1,0 +1,95 @@
+"""The camera's own pipeline over door footage (`simulators.door_scene`), scored against the footage's truth.
+
+`simulators.face_decisions` replays decision rules on every face the detector found; this runs what a station runs
+(the motion gate, the search schedule, the tracker, the encoding schedule, the visit book), so its figures are the
+ones to quote for the camera. The tests use the same functions.
+
+    python -m simulators.door_pipeline --seeds 1,2,3,4,5,6,7,8,9,10,11,12 [--without wozniak]
+"""
+
+import argparse
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from edge.face import facestack
+from edge.face.facestack import Image
+from edge.face.gallery import Person
+from edge.face.models import DEFAULT_MODEL, FaceModel, model
+from edge.face.pipeline import Frame, finish, process_frame
+from edge.face.runner import build_stages
+from firmware_config.devices.camera import CameraConfig
+from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
+
+# The footage's enrolled people and their ids (Biden is never enrolled: he must stay an anonymous visitor).
+IDS = {"obama": "elder-obama", "guido": "elder-guido", "allen": "elder-allen", "wozniak": "staff-wozniak"}
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+VISIT_GAP_S = 5.0  # a person comes in again at least 6 s after walking out
+
+
+def enrol(face_model: FaceModel) -> list[Person]:
+    """The footage's enrolled people, from their enrolment photos, as `eldercare edge enrol` stores them."""
+    return [
+        Person(
+            id=IDS[name],
+            role="staff" if name == "wozniak" else "elder",
+            encodings=[
+                [float(x) for x in e]
+                for p in photos
+                for e in facestack.enrolment_encodings(FACES / f"{p}.jpg", face_model.encode)
+            ],
+        )
+        for name, photos in ENROL.items()
+    ]
+
+
+def run(
+    scene: DoorScene,
+    people: list[Person],
+    images: Iterable[Image] | None = None,
+    ids: Mapping[str, str] = IDS,
+    face_model: FaceModel | None = None,
+) -> Score:
+    """The pipeline's score on `scene` with the camera's defaults, `people` enrolled (encodings of `face_model`, the
+    default model's when None), given its rendered `images` when they were already made (rendering costs more than
+    the pipeline); `ids`: the enrolled among the footage's people."""
+    config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."), visit_gap_s=VISIT_GAP_S)
+    stages = build_stages(config, None)
+    stages.recogniser.set_people(people, face_model or model(DEFAULT_MODEL))
+    observations = []
+    for index, image in enumerate(scene.frames() if images is None else images):
+        t = index / scene.fps
+        observations += process_frame(Frame(image, t, START + timedelta(seconds=t)), stages)
+    observations += finish(stages, START + timedelta(seconds=scene.duration_s))
+    return score(scene.visits, [(o.identity.person, (o.ts - START).total_seconds()) for o in observations], ids)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="1,2,3,4", help="footage seeds, 60 s each")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--without", choices=sorted(IDS), help="leave this person out of the gallery (a lookalike)")
+    args = parser.parse_args(argv)
+    face_model = model(DEFAULT_MODEL)
+    everyone = enrol(face_model)
+    ids = {name: person for name, person in IDS.items() if name != args.without}
+    people = [p for p in everyone if p.id in ids.values()]
+    totals = [0, 0, 0, 0, 0]
+    for seed in (int(s) for s in args.seeds.split(",")):
+        started = time.monotonic()
+        result = run(DoorScene(seed=seed, duration_s=args.seconds), people, ids=ids, face_model=face_model)
+        missed = ", ".join(f"{v.who} {v.face_px} px" for v in result.missed) or "-"
+        print(f"seed {seed}: {result.found}/{result.visits} found, {len(result.wrong)} to the wrong person, "
+              f"{len(result.repeated)} repeated, {len(result.stray)} stray; missed: {missed} "
+              f"({time.monotonic() - started:.0f} s)", flush=True)
+        for i, n in enumerate((result.found, result.visits, len(result.wrong), len(result.repeated),
+                               len(result.stray))):
+            totals[i] += n
+    found, visits, wrong, repeated, stray = totals
+    print(f"all: {found}/{visits} found ({100 * found / max(visits, 1):.1f} %), {wrong} to the wrong person, "
+          f"{repeated} repeated, {stray} stray (face model {face_model.name}, tolerance {face_model.tolerance})")
+
+
+if __name__ == "__main__":
+    main()
