@@ -9,7 +9,7 @@ ones to quote for the camera. The tests use the same functions.
 
 import argparse
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from edge.face import facestack
 from edge.face.facestack import Image
 from edge.face.gallery import Person
 from edge.face.models import DEFAULT_MODEL, FaceModel, model
-from edge.face.pipeline import Frame, finish, process_frame
+from edge.face.pipeline import Frame, Stages, finish, process_frame
 from edge.face.runner import build_stages
 from firmware_config.devices.camera import CameraConfig
 from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
@@ -50,13 +50,17 @@ def run(
     images: Iterable[Image] | None = None,
     ids: Mapping[str, str] = IDS,
     face_model: FaceModel | None = None,
+    configure: Callable[[Stages], None] | None = None,
 ) -> Score:
     """The pipeline's score on `scene` with the camera's defaults, `people` enrolled (encodings of `face_model`, the
     default model's when None), given its rendered `images` when they were already made (rendering costs more than
-    the pipeline); `ids`: the enrolled among the footage's people."""
+    the pipeline); `ids`: the enrolled among the footage's people; `configure` changes the stages before the first
+    frame (another detector, another setting), for comparisons."""
     config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."), visit_gap_s=VISIT_GAP_S)
     stages = build_stages(config, None)
     stages.recogniser.set_people(people, face_model or model(DEFAULT_MODEL))
+    if configure is not None:
+        configure(stages)
     observations = []
     for index, image in enumerate(scene.frames() if images is None else images):
         t = index / scene.fps

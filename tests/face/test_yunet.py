@@ -12,10 +12,16 @@ import numpy as np
 import pytest
 
 from edge.face import facestack, yunet
-from edge.face.detect import Detector
+from edge.face.detect import Detector, encode_faces
 from edge.face.facestack import Box, FaceStackError, Image
+from edge.face.match import Recogniser
+from edge.face.models import model
+from edge.face.pipeline import Frame, process_frame
+from edge.face.runner import build_stages
 from edge.face.yunet import YuNetDetector
-from simulators.door_scene import FACES, DoorScene
+from firmware_config.devices.camera import CameraConfig
+from simulators.door_pipeline import IDS, START, enrol
+from simulators.door_scene import FACES, VISITORS, DoorScene
 
 PHOTOS = sorted(FACES.glob("*.jpg"))
 
@@ -167,3 +173,91 @@ def test_a_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(yunet, "PACKAGE", "no-such-package-for-yunet")
     with pytest.raises(FaceStackError, match="not installed"):
         yunet.model_path()
+
+
+def dlib_five_points(rgb: Image, box: Box) -> list[tuple[float, float]]:
+    """dlib's 68-point predictor's eye centres, nose tip and mouth corners of a face, left to right in the image."""
+    marks = facestack.load().face_landmarks(rgb, face_locations=[box], model="large")[0]
+    eyes = [tuple(np.mean(marks[eye], axis=0)) for eye in ("left_eye", "right_eye")]
+    return [*eyes, marks["nose_bridge"][-1], marks["top_lip"][0], marks["top_lip"][6]]
+
+
+@pytest.mark.parametrize("photo", PHOTOS, ids=[p.stem for p in PHOTOS])
+def test_each_face_found_has_its_score_and_five_landmarks_where_dlib_puts_them(
+    detector: YuNetDetector, photo: Path
+) -> None:
+    rgb = facestack.read_image(photo)
+    k = 640 / rgb.shape[1]
+    bgr = scaled_bgr(rgb, k)
+    small = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    faces = detector.detect(bgr)
+    assert faces
+    for box in faces:
+        view = detector.view(box)
+        assert view is not None and yunet.SCORE_THRESHOLD <= view.score <= 1
+        size = box[2] - box[0]
+        points = list(zip(view.landmarks[::2], view.landmarks[1::2], strict=True))
+        for name, found, expected in zip(
+            ("first eye", "second eye", "nose tip", "left mouth corner", "right mouth corner"),
+            points,
+            dlib_five_points(small, box),
+            strict=True,
+        ):
+            off = math.dist(found, expected) / size
+            # dlib's nose point is where the bridge ends, a little above the tip YuNet gives.
+            assert off < (0.2 if name == "nose tip" else 0.15), (
+                f"{photo.name} {box}: YuNet's {name} {found} is {off:.2f} faces from dlib's {expected}"
+            )
+    assert detector.view((0, 1, 1, 0)) is None  # a box it did not give
+    # A follow replaces what the last search knew: the views are those of the boxes just given.
+    again = detector.follow(bgr, faces[:1])
+    assert all(detector.view(box) is not None for box in again)
+
+
+@pytest.mark.parametrize("name", sorted(VISITORS))
+def test_sface_aligned_on_yunets_landmarks_names_each_visitor_from_their_enrolment(
+    detector: YuNetDetector, name: str
+) -> None:
+    """The gallery is enrolled as a station enrols (SFace aligned on dlib's landmarks); the visitor's other photos,
+    at 640 px and shrunk to a door camera's 80-px face, encoded on YuNet's own landmarks, are nearest their own
+    enrolment, within the tolerance; Biden, never enrolled, is nobody."""
+    sface = model("sface")
+    recogniser = Recogniser(enrol(sface), face_model=sface)
+    for photo in VISITORS[name]:
+        rgb = facestack.read_image(FACES / f"{photo}.jpg")
+        for k in (640 / rgb.shape[1], None):
+            if k is None:
+                largest = max(detector.detect(scaled_bgr(rgb, 640 / rgb.shape[1])), key=lambda b: b[2] - b[0])
+                k = 640 / rgb.shape[1] * 80 / (largest[2] - largest[0])
+            bgr = scaled_bgr(rgb, k)
+            box = max(detector.detect(bgr), key=lambda b: b[2] - b[0])
+            view = detector.view(box)
+            assert view is not None
+            encoding = encode_faces(bgr, [box], sface, [view.landmarks])[0]
+            identity = recogniser.known(encoding)
+            if name not in IDS:
+                assert identity is None, f"{photo} with a {box[2] - box[0]}-px face: named {identity}"
+                continue
+            assert identity is not None, f"{photo} with a {box[2] - box[0]}-px face: nobody within tolerance"
+            assert identity.person.endswith(name), f"{photo} with a {box[2] - box[0]}-px face: {identity}"
+
+
+@pytest.mark.parametrize("min_score", [0.0, 1.01])
+def test_faces_scored_below_the_encoding_score_are_counted_but_not_encoded(min_score: float) -> None:
+    """The camera's stages with YuNet on a still of Obama and Biden: with no floor both faces are encoded and
+    observed; with a floor above any score they are still found and tracked, but nothing is encoded or observed."""
+    config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."))
+    stages = build_stages(config, None)
+    stages.detector, stages.min_encode_score, stages.detector_landmarks = YuNetDetector(), min_score, True
+    stages.recogniser.set_people(enrol(model("sface")), model("sface"))
+    bgr = cv2.imread(str(FACES / "obama_and_biden.jpg"))
+    assert bgr is not None
+    k = 640 / bgr.shape[1]
+    bgr = np.ascontiguousarray(cv2.resize(bgr, None, fx=k, fy=k, interpolation=cv2.INTER_AREA))
+    observations = process_frame(Frame(bgr, 0.0, START), stages)
+    assert stages.stats.faces >= 2 and len(stages.tracker.tracks) >= 2
+    if min_score > 1:
+        assert stages.stats.encodings == 0 and observations == []
+    else:
+        assert stages.stats.encodings >= 2
+        assert "elder-obama" in [o.identity.person for o in observations]
