@@ -4,7 +4,7 @@
 (the motion gate, the search schedule, the tracker, the encoding schedule, the visit book), so its figures are the
 ones to quote for the camera. The tests use the same functions.
 
-    python -m simulators.door_pipeline --seeds 1,2,3,4,5,6,7,8,9,10,11,12 [--without wozniak]
+    python -m simulators.door_pipeline --seeds 1,2,3,4,5,6,7,8,9,10,11,12 [--without wozniak] [--model dlib]
 """
 
 import argparse
@@ -16,7 +16,7 @@ from pathlib import Path
 from edge.face import facestack
 from edge.face.facestack import Image
 from edge.face.gallery import Person
-from edge.face.models import DEFAULT_MODEL, FaceModel, model
+from edge.face.models import DEFAULT_MODEL, MODEL_NAMES, FaceModel, model
 from edge.face.pipeline import Frame, Stages, finish, process_frame
 from edge.face.runner import build_stages
 from firmware_config.devices.camera import CameraConfig
@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="1,2,3,4", help="footage seeds, 60 s each")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--without", choices=sorted(IDS), help="leave this person out of the gallery (a lookalike)")
+    parser.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL, help="the face model enrolled with")
     args = parser.parse_args(argv)
-    face_model = model(DEFAULT_MODEL)
+    face_model = model(args.model)
     everyone = enrol(face_model)
     ids = {name: person for name, person in IDS.items() if name != args.without}
     people = [p for p in everyone if p.id in ids.values()]
