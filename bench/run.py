@@ -149,7 +149,9 @@ def describe(bench: str) -> str:
 
 def table(path: Path) -> str:
     header, sections = parse_record(path)
-    updated = f", re-run {header['updated']}" if "updated" in header else ""
+    # Benchmarks re-run later ran at different times: name them and the last time, not one time for all.
+    later = re.fullmatch(r"(.*?) \((.*)\)", header.get("updated", ""))
+    updated = f", {later[2]} re-run later (the last at {later[1]}; the record says when each ran)" if later else ""
     rows = [f"Recorded {header.get('mode', '?')} run of {header.get('date', '?')}{updated} on "
             f"{header.get('machine', '?')} (`{path.relative_to(ROOT)}`, written by `python -m bench.run --table`):", "",
             "| benchmark | what | headline |", "| --- | --- | --- |"]

@@ -30,11 +30,16 @@ def _import(data_dir: Path, kind: str, *files: Path) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_import_reports_bad_rows_by_line_and_imports_the_good_ones(data_dir: Path, tmp_path: Path) -> None:
+def _import_providers_and_caregivers(data_dir: Path, tmp_path: Path) -> None:
+    """The simulated registry's providers and caregivers, imported (the elders' rows refer to them)."""
     files = registry_csvs(simulate(date(2026, 10, 1), 31))
     for kind in ("providers", "caregivers"):
         (tmp_path / f"{kind}.csv").write_text(files[kind], encoding="utf-8")
         assert _import(data_dir, kind, tmp_path / f"{kind}.csv")[0] == 0
+
+
+def test_import_reports_bad_rows_by_line_and_imports_the_good_ones(data_dir: Path, tmp_path: Path) -> None:
+    _import_providers_and_caregivers(data_dir, tmp_path)
     bad = tmp_path / "elders.csv"
     bad.write_bytes(("\ufeffelder_id,name,category,town,provider,address\n"
                      "e-1,张大爷,高龄,汇龙镇,p-kangle,汇龙镇1号\n"
@@ -126,10 +131,7 @@ def test_derive_on_the_simulated_month(tmp_path: Path) -> None:
 
 
 def test_import_and_derive_with_the_service_period_columns(data_dir: Path, tmp_path: Path) -> None:
-    files = registry_csvs(simulate(date(2026, 10, 1), 31))
-    for kind in ("providers", "caregivers"):
-        (tmp_path / f"{kind}.csv").write_text(files[kind], encoding="utf-8")
-        assert _import(data_dir, kind, tmp_path / f"{kind}.csv")[0] == 0
+    _import_providers_and_caregivers(data_dir, tmp_path)
     elders = tmp_path / "elders.csv"
     elders.write_text("elder_id,name,category,town,provider,address,package,lat,lon,timezone,since,until\n"
                       "e-1,张大爷,disabled,汇龙镇,p-kangle,,,,,,2026-11-25,\n"

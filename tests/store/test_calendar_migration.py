@@ -2,21 +2,13 @@
 it added survive its rewrite of the check constraint (and its downgrade)."""
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from cloud.store.db import make_engine
-from cloud.store.migrate import alembic_config
+from tests.store.migrations import migrate_to
 
 BASE_KINDS = "'emergency_call', 'spot_check_closed', 'spot_check_unverifiable', 'station_offline', 'sensor_anomaly'"
-
-
-def _to(engine: Engine, revision: str, *, down: bool = False) -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def _alert(engine: Engine, key: str, kind: str, station: str | None, level: str) -> None:
@@ -29,18 +21,18 @@ def _alert(engine: Engine, key: str, kind: str, station: str | None, level: str)
 
 def test_0005_calendar_keeps_other_kinds_and_admits_bureau_alerts(db_url: str) -> None:
     engine = make_engine(db_url)
-    _to(engine, "0005_rules")  # the revision before it, which adds its own kind (equipment_off)
+    migrate_to(engine, "0005_rules")  # the revision before it, which adds its own kind (equipment_off)
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO stations (id, name, town, grade, weekdays, hours, open_on_holidays, "
                                 "timezone, created_at, updated_at) VALUES ('qd-a', 'a', 't', '2A', '1-5', "
                                 "'08:30-11:30', false, 'Asia/Shanghai', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-    _to(engine, "0005_calendar")
+    migrate_to(engine, "0005_calendar")
     _alert(engine, "k1", "equipment_off", "qd-a", "town")
     _alert(engine, "k2", "calendar_unknown_year", None, "bureau")
     for key, kind, level in (("k3", "bogus", "town"), ("k4", "station_offline", "mayor")):
         with pytest.raises(IntegrityError):
             _alert(engine, key, kind, "qd-a", level)
-    _to(engine, "0005_rules", down=True)
+    migrate_to(engine, "0005_rules", down=True)
     _alert(engine, "k5", "equipment_off", "qd-a", "town")  # still admitted
     with pytest.raises(IntegrityError):
         _alert(engine, "k6", "calendar_unknown_year", "qd-a", "town")

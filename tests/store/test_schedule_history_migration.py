@@ -4,28 +4,20 @@ the downgrade drops only the history."""
 
 from datetime import UTC, date, datetime
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from cloud.store.db import make_engine, make_session_factory
-from cloud.store.migrate import alembic_config
 from cloud.store.models import Base, Station
 from cloud.store.schedules import BACKFILL_FROM, StationSchedule, station_history
+from tests.store.migrations import migrate_to
 from tests.store.test_store import _diff_table
-
-
-def _to(engine: Engine, revision: str, *, down: bool = False) -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def test_0007_backfills_every_station_and_keeps_derived_days(db_url: str) -> None:
     engine = make_engine(db_url)
-    _to(engine, "0006_homecare")  # the revision before it, with data
+    migrate_to(engine, "0006_homecare")  # the revision before it, with data
     with engine.begin() as connection:
         for sid, grade, hours in (("qd-a", "2A", "08:30-11:30 13:30-17:00"), ("qd-b", "4A", "08:00-12:00")):
             connection.execute(text(
@@ -37,7 +29,7 @@ def test_0007_backfills_every_station_and_keeps_derived_days(db_url: str) -> Non
             "INSERT INTO day_results (station_id, local_date, working_day, verdict, compliance, person_times, elders, "
             "record, computed_at) VALUES ('qd-a', :day, true, 'open', 1.0, 3, 2, '{}', :at)"),
             {"day": date(2024, 3, 4), "at": datetime(2026, 11, 1, tzinfo=UTC)})
-    _to(engine, "0007_schedule_history")
+    migrate_to(engine, "0007_schedule_history")
     with engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert [d for d in diffs if _diff_table(d) == "station_schedules"] == []
@@ -53,12 +45,12 @@ def test_0007_backfills_every_station_and_keeps_derived_days(db_url: str) -> Non
         stored = stored_day if isinstance(stored_day, date) else date.fromisoformat(str(stored_day))
         assert stored >= BACKFILL_FROM
         assert station_history(session, station).on(stored).schedule.hours_text() == "08:30-11:30 13:30-17:00"
-    _to(engine, "0006_homecare", down=True)
+    migrate_to(engine, "0006_homecare", down=True)
     assert "station_schedules" not in inspect(engine).get_table_names()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM stations")).scalar() == 2
         assert connection.execute(text("SELECT count(*) FROM day_results")).scalar() == 1
-    _to(engine, "0007_schedule_history")  # and up again
+    migrate_to(engine, "0007_schedule_history")  # and up again
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM station_schedules")).scalar() == 2
     engine.dispose()
