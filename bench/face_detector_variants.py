@@ -2,7 +2,9 @@
 
 Variants: `hog` (the camera's detector), `yunet` (YuNet, SFace aligned on dlib's 68-point landmarks), `landmarks`
 (SFace aligned on YuNet's own five landmarks), `score85` (only views YuNet scored >= 0.85 are encoded; the others are
-still tracked and counted), `both`, and `score75`/`score80`/`score90` (the floor swept). Each footage (60 s) is
+still tracked and counted), `both`, `score75`/`score80`/`score90` (the floor swept), `views2`/`hog_views2` (an
+unmatched track counts as an anonymous visitor only from two encodings on) and `search01` (YuNet with `views2`,
+moving regions searched every 0.1 s and known motion every 0.2 s instead of 0.2 and 0.6). Each footage (60 s) is
 rendered once and every variant runs on the same frames, everyone enrolled; seeds 2, 3, 4, 6, 10 and 12 also run
 without Wozniak enrolled (a lookalike: he must never be named as someone else). CPU seconds: `time.process_time`
 around the pipeline only, rendering excluded, OpenCV on one thread.
@@ -35,11 +37,19 @@ class Variant:
     yunet: bool
     min_encode_score: float = 0.0
     detector_landmarks: bool = False
+    anonymous_views: int = 1
+    search_every_s: float | None = None
+    discover_every_s: float | None = None
 
     def configure(self, stages: Stages) -> None:
         if self.yunet:
             stages.detector = YuNetDetector()
         stages.min_encode_score, stages.detector_landmarks = self.min_encode_score, self.detector_landmarks
+        stages.anonymous_views = self.anonymous_views
+        if self.search_every_s is not None:
+            stages.search_every_s = self.search_every_s
+        if self.discover_every_s is not None:
+            stages.discover_every_s = self.discover_every_s
 
 
 VARIANTS = {
@@ -51,6 +61,9 @@ VARIANTS = {
     "score75": Variant(True, 0.75),
     "score80": Variant(True, 0.80),
     "score90": Variant(True, 0.90),
+    "views2": Variant(True, anonymous_views=2),
+    "hog_views2": Variant(False, anonymous_views=2),
+    "search01": Variant(True, anonymous_views=2, search_every_s=0.1, discover_every_s=0.2),
 }
 
 

@@ -103,6 +103,12 @@ class Stages:
     # Align faces on the detector's own five landmarks (YuNet's) for an encoder aligned on five points (SFace),
     # instead of its own landmark search.
     detector_landmarks: bool = False
+    # Encodings a track that matched nobody needs before it counts as an anonymous visitor. One view of a face half
+    # behind the door frame or another person, or at the edge of the size, often lands beyond the tolerance of the
+    # enrolled person it is; with more views asked for, such a track is left uncounted (an anonymous visitor seen
+    # only that badly is missed: the safe error). 1 (every unmatched track counts) suits dlib's HOG, which gives a
+    # passing stranger few views; YuNet gives more (docs/face.md, "Anonymous observations of enrolled people").
+    anonymous_views: int = 1
     stats: Stats = field(default_factory=Stats)
     searched_at: float = float("-inf")  # when the moving regions (or the whole frame) were last searched for faces
     empty_regions: list[Box] = field(default_factory=list)  # those of the last search that held no face
@@ -128,10 +134,11 @@ def _visit(stages: Stages, track: Track, t: float, ts: datetime) -> Observation 
 
 
 def _close(stages: Stages, ended: list[Track], ts: datetime) -> list[Observation]:
-    """Tracks that end unidentified (too few attempts) count as an unknown visitor."""
+    """Tracks that end unidentified (too few attempts) count as an unknown visitor when they gave
+    `anonymous_views` encodings or more."""
     out = []
     for track in ended:
-        if track.identity is None and track.encodings:
+        if track.identity is None and len(track.encodings) >= stages.anonymous_views:
             seen_at = track.last_ts or ts
             track.identity = stages.recogniser.unknown(track.encodings, month_of(seen_at))
             observation = _visit(stages, track, track.last_seen, seen_at)
