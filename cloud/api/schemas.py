@@ -145,6 +145,7 @@ class MonthDay(BaseModel):
     unknown_minutes: int
     person_times: int
     elders: int
+    elders_uncorroborated: int = Field(description="enrolled elders seen with no counter crossing: not served")
     anonymous_visitors: int
     flags: list[str]
 
