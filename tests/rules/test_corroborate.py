@@ -5,11 +5,15 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloud.derive.files import read_events
 from cloud.rules.alerts import anomalies
 from cloud.rules.config import RulesConfig
+from cloud.rules.corroborate import corroborate
 from cloud.rules.day import FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED, DayResult
+from cloud.rules.observations import Obs, sort_key
 from cloud.rules.records import DayRecord, day_record
 from cloud.rules.rollup import month_record
 from cloud.rules.station import derive_days
@@ -245,3 +249,30 @@ def test_records_stored_before_corroboration_still_load() -> None:
     month = month_record("qd-a", "2026-10", "2A", [old], working_days_in_month=22, as_of=MONDAY,
                          month_end=date(2026, 10, 31), config=CONFIG)
     assert month.elders == 4 and month.elders_uncorroborated == 0 and month.elders_unchecked == 0
+
+
+faces_st = st.lists(st.tuples(st.integers(0, 3599), st.sampled_from([f"e-{i}" for i in range(8)])), max_size=20)
+flows_st = st.lists(st.tuples(st.integers(0, 3700), st.sampled_from([30, 60, 300, 900]), st.integers(0, 3),
+                              st.integers(0, 2)), max_size=12)
+
+
+def _obs(faces: list[tuple[int, str]], flows: list[tuple[int, int, int, int]]) -> list[Obs]:
+    base = 1_760_000_000.0
+    out = [Obs(base + t, "face", "cam-1", f"f{i}", state="elder", ref=ref) for i, (t, ref) in enumerate(faces)]
+    out += [Obs(base + t, "flow", "counter-1", f"c{i}", entries=n_in, exits=n_out, period_s=p)
+            for i, (t, p, n_in, n_out) in enumerate(flows)]
+    return sorted(out, key=sort_key)
+
+
+@settings(max_examples=150, deadline=None)
+@given(faces_st, flows_st, st.integers(0, 3700), st.sampled_from([30, 60, 900]))
+def test_never_more_elders_than_crossings_and_a_crossing_more_never_costs_one(
+        faces: list[tuple[int, str]], flows: list[tuple[int, int, int, int]], extra_at: int, extra_period: int) -> None:
+    start, end = 1_760_000_000.0, 1_760_000_000.0 + 3600
+    got = corroborate(_obs(faces, flows), start, end, CONFIG)
+    assert len(got.served) <= got.crossings
+    assert got.served | got.uncorroborated == {ref for _, ref in faces}
+    assert not got.served & got.uncorroborated
+    more = corroborate(_obs(faces, [*flows, (extra_at, extra_period, 1, 0)]), start, end, CONFIG)
+    assert len(more.served) >= len(got.served)
+    assert len(more.served) <= len(got.served) + 1  # one crossing, at most one elder more
