@@ -53,10 +53,15 @@ def corroborate(obs: Sequence[Obs], start: float, end: float, config: RulesConfi
     day are used when they reach a face inside it (a crossing just before midnight corroborates a face just after)."""
     window = config.face_crossing_window_s
     seen: dict[str, list[float]] = {}
+    flows: list[Obs] = []
     for o in obs:
-        if o.kind == "face" and o.state == "elder" and o.ref and start <= o.t < end:
+        if o.kind == "flow":
+            if o.t >= start - window and o.t - o.period_s < end + window:
+                flows.append(o)
+        elif o.kind == "face" and o.state == "elder" and o.ref and start <= o.t < end:
             seen.setdefault(o.ref, []).append(o.t)
-    flows = [o for o in obs if o.kind == "flow" and o.t >= start - window and o.t - o.period_s < end + window]
+    if not seen:
+        return Corroboration(frozenset(), frozenset(), frozenset(), sum(o.entries + o.exits for o in flows))
     capacity = [o.entries + o.exits for o in flows]
     times = [o.t for o in flows]
     longest = max((o.period_s for o in flows), default=0)
@@ -80,19 +85,20 @@ def corroborate(obs: Sequence[Obs], start: float, end: float, config: RulesConfi
         reach[ref] = sorted({i for found in reaching for i in found if capacity[i] > 0})
         if any(not found for found in reaching):
             unchecked.add(ref)
-    holders: list[list[str]] = [[] for _ in flows]
+    holders: dict[int, list[str]] = {}  # the elders each flow event's crossings corroborate
 
     def augment(ref: str, visited: set[int]) -> bool:
         for i in reach[ref]:
             if i in visited:
                 continue
             visited.add(i)
-            if len(holders[i]) < capacity[i]:
-                holders[i].append(ref)
+            held = holders.setdefault(i, [])
+            if len(held) < capacity[i]:
+                held.append(ref)
                 return True
-            for k, other in enumerate(holders[i]):
+            for k, other in enumerate(held):
                 if augment(other, visited):
-                    holders[i][k] = ref
+                    held[k] = ref
                     return True
         return False
 
