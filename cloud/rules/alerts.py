@@ -180,7 +180,8 @@ def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, conf
                                anomaly_key("faces-uncorroborated", result.station, day), AlertLevel.TOWN, at,
                                {"date": day, "what": "enrolled elders' faces with no people-counter crossing",
                                 "uncorroborated": len(v.uncorroborated),
-                                "counted_unchecked": len(v.unchecked & v.elders),
+                                # seen while no counter reported (counted or not, by count_faces_without_counter)
+                                "unchecked": len(v.unchecked), "counted_unchecked": len(v.unchecked & v.elders),
                                 "served": len(v.elders), "crossings": v.entries + v.exits,
                                 "window_s": config.face_crossing_window_s}))
     return specs

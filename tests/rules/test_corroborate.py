@@ -199,7 +199,9 @@ def test_a_day_without_counter_data_does_not_count_faces_by_default() -> None:
     assert r.visitors.elders == frozenset()
     assert r.visitors.uncorroborated == r.visitors.unchecked == {"e-1", "e-2", "e-3", "e-4"}
     assert FLAG_FACES_UNCORROBORATED in r.flags and FLAG_FACES_UNCHECKED not in r.flags
-    assert [a.level for a in anomalies(r, [], True, CONFIG) if "faces-uncorroborated" in a.cause_key] == ["town"]
+    spec = [a for a in anomalies(r, [], True, CONFIG) if "faces-uncorroborated" in a.cause_key]
+    assert [a.level for a in spec] == ["town"]
+    assert (spec[0].evidence["uncorroborated"], spec[0].evidence["unchecked"], spec[0].evidence["served"]) == (4, 4, 0)
 
 
 def test_a_day_without_counter_data_counts_faces_flagged_when_configured() -> None:
