@@ -141,6 +141,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
             "year": facts.year, "months": len(month_names),
             "months_met": sum(1 for m in facts.months if m.met),
             "months_with_activity": len(activity_months), "monthly_average": average, "threshold": threshold,
+            "elders_uncorroborated": uncorroborated, "faces_uncorroborated_days": flagged_days,
             "compliance": compliance, "failed_spot_checks": facts.failed_spot_checks, "veto": facts.veto,
             "subsidy_cny": amount, "eligible": eligible, "subsidy_if_eligible": 0 if facts.veto else amount,
             "subsidy": subsidy,

@@ -313,6 +313,9 @@ class AssessmentRow(BaseModel):
     months_with_activity: int
     monthly_average: float | None
     threshold: int | None
+    elders_uncorroborated: int = Field(description="elders seen with no people-counter crossing and so not served, "
+                                       "summed over the months (each month distinct)")
+    faces_uncorroborated_days: int = Field(description="days flagged faces_uncorroborated or faces_unchecked")
     compliance: float | None
     failed_spot_checks: int
     veto: bool

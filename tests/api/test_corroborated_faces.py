@@ -90,3 +90,13 @@ def test_photographed_elders_are_not_served_and_the_town_is_told(client: Callabl
     photo_row = next(r for r in rows if r[0] == str(PHOTOS))
     assert photo_row[header.index("未经核实老人（不计入）")] == 9
     assert "疑似照片" in str(photo_row[header.index("异常标记")])
+
+
+def test_the_assessment_counts_the_elders_not_corroborated(client: Callable[[str], TestClient]) -> None:
+    admin = client("admin")
+    row = next(r for r in admin.get(f"{V1}/assessments/2026").json() if r["station"] == "hl-01")
+    assert (row["elders_uncorroborated"], row["faces_uncorroborated_days"]) == (9, 1)
+    sheet = admin.get(f"{V1}/exports/stations/hl-01/assessment/2026?format=xlsx")
+    assert sheet.status_code == 200
+    item = next(r for r in sheet_rows(sheet.content) if str(r[0]).startswith("服务成效：人脸未经客流核实"))
+    assert item[1] == "9" and "1 天有此标记" in str(item[4])
