@@ -21,7 +21,7 @@ A face seen while no counter reported (no flow event reaches it: no counter, or 
 """
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from cloud.rules.config import RulesConfig
@@ -85,24 +85,64 @@ def corroborate(obs: Sequence[Obs], start: float, end: float, config: RulesConfi
         reach[ref] = sorted({i for found in reaching for i in found if capacity[i] > 0})
         if any(not found for found in reaching):
             unchecked.add(ref)
-    holders: dict[int, list[str]] = {}  # the elders each flow event's crossings corroborate
+    matched = _match(elders, reach, capacity)
+    unchecked -= matched
+    served = matched | (unchecked if config.count_faces_without_counter else set())
+    return Corroboration(frozenset(served), frozenset(set(elders) - served), frozenset(unchecked), sum(capacity))
 
-    def augment(ref: str, visited: set[int]) -> bool:
+
+def _match(elders: list[str], reach: dict[str, list[int]], capacity: list[int]) -> set[str]:
+    """A maximum matching of `elders` to the crossings of the flow events each can reach (`capacity[i]` elders at most
+    on flow event `i`), by augmenting paths tried in `elders`' order, in passes: within a pass a flow event is visited
+    once (a path through it either was found or cannot be, until the matching changes), and passes repeat until one
+    finds no path, which proves the matching maximum. So a day with far more faces than crossings (a hostile agent
+    sending thousands of elders) costs a few passes over the day, not a search of the whole day per face. Iterative,
+    so no day is deep enough to overflow the stack."""
+    holders: dict[int, list[str]] = {}  # the elders each flow event's crossings corroborate
+    visited: set[int] = set()
+
+    def options(ref: str) -> Iterator[tuple[int, int]]:
+        """(flow event, -1) for a free crossing, else (flow event, k) for moving its k-th holder elsewhere."""
         for i in reach[ref]:
             if i in visited:
                 continue
             visited.add(i)
             held = holders.setdefault(i, [])
             if len(held) < capacity[i]:
-                held.append(ref)
-                return True
-            for k, other in enumerate(held):
-                if augment(other, visited):
-                    held[k] = ref
-                    return True
+                yield i, -1
+                return
+            for k in range(len(held)):
+                yield i, k
+
+    def augment(root: str) -> bool:
+        stack = [(root, options(root))]
+        moves: list[tuple[int, int]] = []  # moves[j]: the crossing stack[j]'s elder takes from stack[j + 1]'s
+        while stack:
+            ref, tries = stack[-1]
+            step = next(tries, None)
+            if step is None:
+                stack.pop()
+                if moves:
+                    moves.pop()
+                continue
+            i, k = step
+            if k >= 0:
+                moves.append((i, k))
+                stack.append((holders[i][k], options(holders[i][k])))
+                continue
+            holders[i].append(ref)
+            for (flow, slot), (mover, _) in zip(moves, stack, strict=False):
+                holders[flow][slot] = mover
+            return True
         return False
 
-    matched = {ref for ref in elders if augment(ref, set())}
-    unchecked -= matched
-    served = matched | (unchecked if config.count_faces_without_counter else set())
-    return Corroboration(frozenset(served), frozenset(set(elders) - served), frozenset(unchecked), sum(capacity))
+    matched: set[str] = set()
+    waiting = list(elders)
+    while waiting:
+        visited.clear()
+        found = {ref for ref in waiting if augment(ref)}
+        if not found:
+            break
+        matched |= found
+        waiting = [ref for ref in waiting if ref not in found]
+    return matched

@@ -1,6 +1,7 @@
 """Elders' faces corroborated by the people counter: photographs held up to the camera are not elders served."""
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -278,3 +279,59 @@ def test_never_more_elders_than_crossings_and_a_crossing_more_never_costs_one(
     more = corroborate(_obs(faces, [*flows, (extra_at, extra_period, 1, 0)]), start, end, CONFIG)
     assert len(more.served) >= len(got.served)
     assert len(more.served) <= len(got.served) + 1  # one crossing, at most one elder more
+
+
+def _most_elders(faces: list[tuple[int, str]], flows: list[tuple[int, int, int, int]], window: float) -> int:
+    """The most elders any assignment of crossings can serve: every subset of elders tried, each crossing one elder
+    (Hall's condition checked by brute force over the subset's crossings)."""
+    base = 1_760_000_000.0
+    slots = [i for i, (_, _, n_in, n_out) in enumerate(flows) for _ in range(n_in + n_out)]
+
+    def reaches(ref: str, i: int) -> bool:
+        t_flow, period = base + flows[i][0], flows[i][1]
+        return any(t_flow >= base + t - window and t_flow - period < base + t + window for t, r in faces if r == ref)
+
+    elders = sorted({ref for _, ref in faces})
+    best = 0
+    for mask in range(1 << len(elders)):
+        chosen = [e for j, e in enumerate(elders) if mask >> j & 1]
+        if len(chosen) > best and _placeable(chosen, slots, set(), reaches):
+            best = len(chosen)
+    return best
+
+
+def _placeable(chosen: list[str], slots: list[int], taken: set[int], reaches: Callable[[str, int], bool]) -> bool:
+    """A crossing (slot) for each of `chosen`, none used twice, none in `taken`."""
+    if not chosen:
+        return True
+    for s, i in enumerate(slots):
+        if s not in taken and reaches(chosen[0], i) and _placeable(chosen[1:], slots, taken | {s}, reaches):
+            return True
+    return False
+
+
+small_faces = st.lists(st.tuples(st.integers(0, 900), st.sampled_from([f"e-{i}" for i in range(5)])), max_size=8)
+small_flows = st.lists(st.tuples(st.integers(0, 1000), st.sampled_from([30, 60, 300]), st.integers(0, 2),
+                                 st.integers(0, 1)), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_faces, small_flows)
+def test_as_many_elders_are_served_as_any_assignment_of_crossings_allows(
+        faces: list[tuple[int, str]], flows: list[tuple[int, int, int, int]]) -> None:
+    """The matching is maximum: no honest elder is lost to the order faces and crossings came in."""
+    got = corroborate(_obs(faces, flows), 1_760_000_000.0, 1_760_000_000.0 + 3600, CONFIG)
+    assert len(got.served) == _most_elders(faces, flows, CONFIG.face_crossing_window_s)
+
+
+def test_a_hostile_day_of_thousands_of_elders_is_judged_without_exhausting_the_stack() -> None:
+    """An agent that sends two distinct elders on every counting period's edge, all day: each pair reaches that
+    period's single crossing and the next one's, so every search for a crossing runs back through the whole day
+    (a chain thousands of elders long). It is judged, and as many elders are served as there are crossings."""
+    base = 1_760_000_000.0
+    n = 3000
+    obs = [Obs(base + 60 * (j - 1), "face", "cam-1", f"f{j:05d}{who}", state="elder", ref=f"e-{j:05d}{who}")
+           for j in range(1, n + 1) for who in "ab"]
+    obs += [Obs(base + 60 * k, "flow", "counter-1", f"c{k:05d}", entries=1, period_s=60) for k in range(n + 1)]
+    got = corroborate(sorted(obs, key=sort_key), base, base + 60 * (n + 1), RulesConfig(face_crossing_window_s=1))
+    assert len(got.served) == n + 1 and len(got.uncorroborated) == n - 1
