@@ -78,6 +78,8 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
     compliance = round(mean(compliances), 4) if compliances else None
     person_times = sum(m.person_times for m in facts.months)
     anonymous = sum(m.anonymous_visitors for m in facts.months)
+    uncorroborated = sum(m.elders_uncorroborated for m in facts.months)
+    flagged_days = sum(m.faces_uncorroborated_days for m in facts.months)
     unknown_minutes = sum(m.unknown_minutes for m in facts.months)
     month_names = [m.month for m in facts.months]
     activity_months = sorted(set(month_names) & facts.activity_months)
@@ -99,6 +101,9 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
                  f"≥ {threshold}" if threshold is not None else "—", average_met, basis),
         SheetRow("服务成效：全年服务人次（活动人次）", str(person_times), "按月记录", None, "人流计数（扣除工作人员）"),
         SheetRow("服务成效：匿名访客（未登记人脸，不计入达标）", str(anonymous), "—", None, "人脸识别（未登记）"),
+        SheetRow("服务成效：人脸未经客流核实的老人（不计入达标，各月合计）", str(uncorroborated), "—", None,
+                 "人脸识别时前后无人流计数器进出记录（可能是照片），不计入服务老人数"
+                 + (f"；{flagged_days} 天有此标记" if flagged_days else "")),
         SheetRow("服务成效：月度达标月数",
                  f"{sum(1 for m in facts.months if m.met)}/{len(facts.months)}"
                  + (f"（{unconfirmed} 个月{UNCONFIRMED}）" if unconfirmed else ""), "每月达标", None, "月度统计"),
@@ -136,6 +141,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
             "year": facts.year, "months": len(month_names),
             "months_met": sum(1 for m in facts.months if m.met),
             "months_with_activity": len(activity_months), "monthly_average": average, "threshold": threshold,
+            "elders_uncorroborated": uncorroborated, "faces_uncorroborated_days": flagged_days,
             "compliance": compliance, "failed_spot_checks": facts.failed_spot_checks, "veto": facts.veto,
             "subsidy_cny": amount, "eligible": eligible, "subsidy_if_eligible": 0 if facts.veto else amount,
             "subsidy": subsidy,
@@ -153,7 +159,9 @@ def monthly_report(station: Mapping[str, str], month: MonthRecord | None, days: 
     ]
     if month is not None:
         facts += [
-            ("服务老人（去重）", str(month.elders)), ("匿名访客（不计入达标）", str(month.anonymous_visitors)),
+            ("服务老人（去重）", str(month.elders)),
+            ("人脸未经客流核实的老人（不计入达标）", str(month.elders_uncorroborated)),
+            ("匿名访客（不计入达标）", str(month.anonymous_visitors)),
             ("服务人次", str(month.person_times)), ("月度标准", str(month.threshold)),
             ("是否达标", _yes(month.met) + (f"（{month.met_reason}）" if month.met_reason else "")),
             ("月末预计", UNCONFIRMED if month.projection is None else str(month.projection)),
@@ -164,17 +172,17 @@ def monthly_report(station: Mapping[str, str], month: MonthRecord | None, days: 
     facts.append(("主题活动次数", str(len(activities))))
     rows: list[tuple[Any, ...]] = [
         (d.date.isoformat(), d.verdict.value, d.compliance, d.known_share, d.person_times, d.elders,
-         d.anonymous_visitors, d.late_open_minutes, d.early_close_minutes, d.unknown_minutes,
-         "、".join(FLAG_NAMES.get(f, f) for f in d.flags))
+         d.elders_uncorroborated, d.anonymous_visitors, d.late_open_minutes, d.early_close_minutes,
+         d.unknown_minutes, "、".join(FLAG_NAMES.get(f, f) for f in d.flags))
         for d in days
     ]
-    rows += [(a["day"], "主题活动", a["theme"], None, a["participants"], None, None, None, None, None, None)
+    rows += [(a["day"], "主题活动", a["theme"], None, a["participants"], None, None, None, None, None, None, None)
              for a in activities]
     return Sheet(
         title=f"{station['name']} {label} 月度运营报告",
         facts=facts,
-        header=("日期", "结论", "开放率", "已知时长占比", "服务人次", "服务老人", "匿名访客", "迟开分钟", "早闭分钟",
-                "未知时长（分钟）", "异常标记"),
+        header=("日期", "结论", "开放率", "已知时长占比", "服务人次", "服务老人", "未经核实老人（不计入）", "匿名访客",
+                "迟开分钟", "早闭分钟", "未知时长（分钟）", "异常标记"),
         rows=rows,
     )
 
@@ -193,4 +201,5 @@ def appeal_row(spot: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 FLAG_NAMES = {"equipment_off": "工作时间内设备关闭", "counts_unbalanced": "进出人数不平衡",
-              "door_open_idle": "门开但全时段无人进出"}
+              "door_open_idle": "门开但全时段无人进出", "faces_uncorroborated": "人脸无对应人流进出（疑似照片）",
+              "faces_unchecked": "人流计数器未上报时计入的老人"}

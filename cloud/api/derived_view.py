@@ -290,7 +290,8 @@ def month_out(session: Session, station: Station, first: date) -> MonthOut | Non
         days=[
             MonthDay(date=d.date, verdict=d.verdict.value, compliance=d.compliance, known_share=d.known_share,
                      unknown_minutes=d.unknown_minutes, person_times=d.person_times, elders=d.elders,
-                     anonymous_visitors=d.anonymous_visitors, flags=d.flags)
+                     elders_uncorroborated=d.elders_uncorroborated, anonymous_visitors=d.anonymous_visitors,
+                     flags=d.flags)
             for d in days
         ],
     )

@@ -145,6 +145,7 @@ class MonthDay(BaseModel):
     unknown_minutes: int
     person_times: int
     elders: int
+    elders_uncorroborated: int = Field(description="enrolled elders seen with no counter crossing: not served")
     anonymous_visitors: int
     flags: list[str]
 
@@ -312,6 +313,9 @@ class AssessmentRow(BaseModel):
     months_with_activity: int
     monthly_average: float | None
     threshold: int | None
+    elders_uncorroborated: int = Field(description="elders seen with no people-counter crossing and so not served, "
+                                       "summed over the months (each month distinct)")
+    faces_uncorroborated_days: int = Field(description="days flagged faces_uncorroborated or faces_unchecked")
     compliance: float | None
     failed_spot_checks: int
     veto: bool

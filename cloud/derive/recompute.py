@@ -54,10 +54,12 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
     """Derive the days `first`..`last`, each by the version of the station's schedule in force on it (`history`:
     loaded when not given)."""
     schedule = history or station_history(session, station)
-    live = config.liveness_minutes * 60
+    # What `derive_days` looks at: the liveness (or face-crossing) window before the days, counts just after them.
+    window = config.face_crossing_window_s
+    live = max(config.liveness_minutes * 60, window)
     start = plan_day(schedule.on(first).schedule, first).start
     end = plan_day(schedule.on(last).schedule, last).end
-    obs, faults = load_obs(session, station.id, start - live, end)
+    obs, faults = load_obs(session, station.id, start - live, end + window + 1)
     if config.door_lookback_hours * 3600 > live:
         # Of the day before, only door states matter (a door left open at midnight): not a whole day of counts.
         doors, _ = load_obs(session, station.id, start - config.door_lookback_hours * 3600, start - live, ("door",))
@@ -76,12 +78,18 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
     for result in results:
         record = day_record(result, tz)
         if result.plan.day in kept:
-            elders, anonymous = kept[result.plan.day]
+            elders, anonymous, uncorroborated, unchecked = kept[result.plan.day]
             elder_ids = sorted(set(record.elder_ids) | elders)
             anonymous_ids = sorted(set(record.anonymous_ids) | anonymous)
+            not_served = sorted((set(record.uncorroborated_elder_ids) | uncorroborated) - set(elder_ids))
+            unchecked_ids = sorted(set(record.unchecked_elder_ids) | unchecked)
             record = record.model_copy(update={"elder_ids": elder_ids, "elders": len(elder_ids),
                                                "anonymous_ids": anonymous_ids,
-                                               "anonymous_visitors": len(anonymous_ids)})
+                                               "anonymous_visitors": len(anonymous_ids),
+                                               "uncorroborated_elder_ids": not_served,
+                                               "elders_uncorroborated": len(not_served),
+                                               "unchecked_elder_ids": unchecked_ids,
+                                               "elders_unchecked": len(unchecked_ids)})
         rows.append({"station_id": station.id, "local_date": result.plan.day, "working_day": result.plan.working,
                      "verdict": record.verdict.value, "compliance": record.compliance,
                      "person_times": record.person_times, "elders": record.elders,
@@ -110,10 +118,10 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
 
 
 def _elders_of_blanked_days(session: Session, station: str, results: list[DayResult],
-                            obs: list[Obs]) -> dict[date, tuple[set[str], set[str]]]:
-    """The distinct elders and anonymous visitors stored for days whose face events retention has since blanked
-    (their person ids are gone from the events, so a recompute after a late event keeps the ids the day was first
-    derived with)."""
+                            obs: list[Obs]) -> dict[date, tuple[set[str], set[str], set[str], set[str]]]:
+    """The distinct elders served, anonymous visitors, elders not corroborated and elders unchecked stored for days
+    whose face events retention has since blanked (their person ids are gone from the events, so a recompute after
+    a late event keeps the ids the day was first derived with)."""
     times = [o.t for o in obs if o.kind == "face" and not o.ref]  # sorted, as obs are
     if not times:
         return {}
@@ -122,7 +130,9 @@ def _elders_of_blanked_days(session: Session, station: str, results: list[DayRes
         return {}
     rows = session.execute(select(DayRow.local_date, DayRow.record).where(
         DayRow.station_id == station, DayRow.local_date.in_(blanked)))
-    return {day: (set(record.get("elder_ids") or ()), set(record.get("anonymous_ids") or ())) for day, record in rows}
+    return {day: (set(record.get("elder_ids") or ()), set(record.get("anonymous_ids") or ()),
+                  set(record.get("uncorroborated_elder_ids") or ()), set(record.get("unchecked_elder_ids") or ()))
+            for day, record in rows}
 
 
 def _face_before(session: Session, station: str, start: int) -> bool:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from cloud.alerts.keys import anomaly_key, call_key, equipment_off_key, offline_key, spot_check_key
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec, AlertStatus
 from cloud.rules.config import RulesConfig
-from cloud.rules.day import DayResult, hhmm
+from cloud.rules.day import FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED, DayResult, hhmm
 from cloud.rules.intervals import intersect, merge, subtract
 from cloud.rules.observations import Obs
 from cloud.rules.spotcheck import SpotResult
@@ -149,7 +149,8 @@ def _door_closed_entries(result: DayResult, obs: Sequence[Obs], config: RulesCon
 
 def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, config: RulesConfig) -> list[AlertSpec]:
     """Sensor anomalies of a day: a door stuck closed with entries, a counter stuck at zero while faces were seen,
-    a silent camera on a day with entries. `camera_expected`: the station had a working camera recently."""
+    a silent camera on a day with entries, elders' faces the counter does not corroborate. `camera_expected`: the
+    station had a working camera recently."""
     day = result.plan.day.isoformat()
     v = result.visitors
     found: list[tuple[str, dict[str, Any]]] = []
@@ -172,4 +173,15 @@ def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, conf
                                _dt(result.door_idle[0][0]),
                                {"date": day, "what": "door open with no entry, exit or visitor's face all session",
                                 "sessions": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in result.door_idle]}))
+    if FLAG_FACES_UNCORROBORATED in result.flags or FLAG_FACES_UNCHECKED in result.flags:
+        # Faces with no crossing behind them may be photographs held up to the camera; elders counted with no
+        # counter reporting could be. Either is the town's to look at, not only the station's.
+        specs.append(AlertSpec(AlertKind.SENSOR_ANOMALY, result.station,
+                               anomaly_key("faces-uncorroborated", result.station, day), AlertLevel.TOWN, at,
+                               {"date": day, "what": "enrolled elders' faces with no people-counter crossing",
+                                "uncorroborated": len(v.uncorroborated),
+                                # seen while no counter reported (counted or not, by count_faces_without_counter)
+                                "unchecked": len(v.unchecked), "counted_unchecked": len(v.unchecked & v.elders),
+                                "served": len(v.elders), "crossings": v.entries + v.exits,
+                                "window_s": config.face_crossing_window_s}))
     return specs

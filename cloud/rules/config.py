@@ -37,6 +37,19 @@ class RulesConfig(BaseModel):
     grade_thresholds: dict[str, int] = Field(default_factory=lambda: {"2A": 50, "3A": 100, "4A": 300, "5A": 300})
     # Whether anonymous visitors (faces not enrolled, role `unknown`) count toward the monthly threshold.
     count_anonymous_visitors: bool = False
+    # An enrolled elder's face counts only when the door's people counter counted a crossing (in or out) within this
+    # many seconds of it, each crossing for one elder: a photograph held up to the camera crosses nothing. 120 s: an
+    # elder is usually recognised a few seconds after the counter, but may stop at the door (coats, a chat with the
+    # staff) before facing the camera, or be recognised only on the way out.
+    face_crossing_window_s: float = Field(default=120, ge=0)
+    # An elder seen only while no counter reported (none installed, or it was off) cannot be corroborated. False:
+    # they do not count that day (the counter is part of every station's equipment; switching it off must not be a
+    # way to count photographs). True: they count, and the day is flagged and the town alerted (a county whose
+    # stations have no counters yet).
+    count_faces_without_counter: bool = False
+    # A day with at least this many elders not counted for want of a crossing (or counted unchecked) is flagged and
+    # the town alerted. 3: a counter misses the odd crossing (two people abreast); more on one day is for the town.
+    faces_uncorroborated_alert: int = Field(default=3, ge=1)
 
     # Spot checks: a window fails when it touches a continuous closed stretch longer than this (measured in full, so
     # how the window is cut never matters); a stretch not shown open that long but not shown closed either (devices

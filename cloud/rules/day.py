@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from cloud.rules.calendar import DayPlan
 from cloud.rules.config import RulesConfig
+from cloud.rules.corroborate import corroborate
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
 from cloud.rules.observations import Obs
 from cloud.rules.timeline import Timeline, build_timeline
@@ -25,8 +26,10 @@ class Verdict(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Visitors:
     """A day's visitor figures. `person_times` is counter entries minus staff seen by the camera (or face visits
-    when there is no counter); `elders` are the distinct enrolled elders (role `elder`), `anonymous` the distinct
-    faces not enrolled (role `unknown`); staff are neither."""
+    when there is no counter); `elders` are the distinct enrolled elders (role `elder`) served: corroborated by a
+    counter crossing (see `cloud.rules.corroborate`); `uncorroborated` the enrolled elders seen but not served;
+    `unchecked` those seen only while no counter reported; `anonymous` the distinct faces not enrolled (role
+    `unknown`); staff are neither."""
 
     entries: int
     exits: int
@@ -38,6 +41,8 @@ class Visitors:
     anonymous: frozenset[str]
     has_counter: bool
     has_camera: bool
+    uncorroborated: frozenset[str] = frozenset()
+    unchecked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +74,12 @@ class DayResult:
 FLAG_EQUIPMENT_OFF = "equipment_off"
 FLAG_COUNTS_UNBALANCED = "counts_unbalanced"
 FLAG_DOOR_IDLE = "door_open_idle"
+FLAG_FACES_UNCORROBORATED = "faces_uncorroborated"
+FLAG_FACES_UNCHECKED = "faces_unchecked"
 
 
-def visitors(obs: Sequence[Obs], start: float, end: float) -> Visitors:
+def visitors(obs: Sequence[Obs], start: float, end: float, config: RulesConfig) -> Visitors:
     entries = exits = staff = faces = 0
-    elders: set[str] = set()
     anonymous: set[str] = set()
     has_counter = has_camera = False
     for o in obs:
@@ -92,13 +98,28 @@ def visitors(obs: Sequence[Obs], start: float, end: float) -> Visitors:
             # Only a face the station enrolled as an elder is an elder served; any other face is an anonymous
             # visitor (it may be a passer-by, a relative, or the same stranger under a fresh id). An empty id was
             # blanked by retention: still a visit, no longer a known person.
-            if o.ref:
-                (elders if o.state == "elder" else anonymous).add(o.ref)
+            if o.ref and o.state != "elder":
+                anonymous.add(o.ref)
+    # An elder's face counts only with a counter crossing to back it: a photograph held up to the camera has none.
+    checked = corroborate(obs, start, end, config)
     if has_counter:
         # Staff walk through the counter too; the camera knows them, so their entries are taken off.
-        return Visitors(entries, exits, staff, faces, max(0, entries - staff), "counter", frozenset(elders),
-                        frozenset(anonymous), True, has_camera)
-    return Visitors(0, 0, staff, faces, faces, "faces", frozenset(elders), frozenset(anonymous), False, has_camera)
+        return Visitors(entries, exits, staff, faces, max(0, entries - staff), "counter", checked.served,
+                        frozenset(anonymous), True, has_camera, checked.uncorroborated, checked.unchecked)
+    return Visitors(0, 0, staff, faces, faces, "faces", checked.served, frozenset(anonymous), False, has_camera,
+                    checked.uncorroborated, checked.unchecked)
+
+
+def face_flags(v: Visitors, config: RulesConfig) -> list[str]:
+    """`faces_uncorroborated`: at least `faces_uncorroborated_alert` elders seen and not served for want of a
+    crossing; `faces_unchecked`: elders counted although no counter reported when they were seen (only with
+    `count_faces_without_counter`)."""
+    flags = []
+    if len(v.uncorroborated) >= config.faces_uncorroborated_alert:
+        flags.append(FLAG_FACES_UNCORROBORATED)
+    if v.unchecked & v.elders:
+        flags.append(FLAG_FACES_UNCHECKED)
+    return flags
 
 
 def _movement(obs: Sequence[Obs], lo: float, hi: float) -> bool:
@@ -208,7 +229,7 @@ def derive_day(
     if plan.excused is not None and scheduled_s > 0:
         compliance = 1.0
     late, early = _late_early(plan.sessions, timeline.known, timeline.open)
-    result_visitors = visitors(obs, plan.start, plan.end)
+    result_visitors = visitors(obs, plan.start, plan.end, config)
     notes = []
     if plan.working is None:
         notes.append(plan.national.name or "calendar unknown")
@@ -224,6 +245,7 @@ def derive_day(
         flags.append(FLAG_COUNTS_UNBALANCED)
     if idle:
         flags.append(FLAG_DOOR_IDLE)
+    flags.extend(face_flags(result_visitors, config))
     return DayResult(
         station=station,
         plan=plan,

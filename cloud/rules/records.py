@@ -51,7 +51,12 @@ class DayRecord(BaseModel):
                                      "not open); 1.0 on an approved closure; null when nothing was scheduled")
     verdict: Verdict
     person_times: int
-    elders: int = Field(description="distinct enrolled elders seen (role `elder`)")
+    elders: int = Field(description="distinct enrolled elders served (role `elder`, seen and corroborated by a "
+                        "counter crossing)")
+    elders_uncorroborated: int = Field(default=0, description="distinct enrolled elders seen but not served: no "
+                                       "counter crossing to back their face (a photograph crosses nothing)")
+    elders_unchecked: int = Field(default=0, description="distinct enrolled elders seen only while no counter "
+                                  "reported (served only with count_faces_without_counter)")
     anonymous_visitors: int = Field(default=0, description="distinct faces not enrolled (role `unknown`)")
     known_share: float | None = Field(default=None, description="known share of the scheduled minutes")
     compliance_so_far: float | None = Field(default=None, description="while the day runs: open share of the "
@@ -79,13 +84,16 @@ class DayRecord(BaseModel):
     has_counter: bool
     has_camera: bool
     elder_ids: list[str]
+    uncorroborated_elder_ids: list[str] = Field(default_factory=list)
+    unchecked_elder_ids: list[str] = Field(default_factory=list)
     anonymous_ids: list[str] = Field(default_factory=list)
     count_balance: int | None = Field(default=None, description="counter in - out over the day (null: no counter)")
     equipment_off: list[str] = Field(default_factory=list, description="unknown stretches in working hours after "
                                      "the station was seen that day: its own equipment was off")
     door_idle: list[str] = Field(default_factory=list, description="sessions with the door open and no entry, "
                                  "exit or visitor's face")
-    flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle")
+    flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle, "
+                             "faces_uncorroborated, faces_unchecked")
     clock_faults: int
     notes: list[str]
     evidence: DayEvidence
@@ -111,6 +119,8 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         verdict=result.verdict,
         person_times=v.person_times,
         elders=len(v.elders),
+        elders_uncorroborated=len(v.uncorroborated),
+        elders_unchecked=len(v.unchecked),
         anonymous_visitors=len(v.anonymous),
         known_share=_share(result.known_share),
         compliance_so_far=_share(result.compliance_so_far),
@@ -136,6 +146,8 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         has_counter=v.has_counter,
         has_camera=v.has_camera,
         elder_ids=sorted(v.elders),
+        uncorroborated_elder_ids=sorted(v.uncorroborated),
+        unchecked_elder_ids=sorted(v.unchecked),
         anonymous_ids=sorted(v.anonymous),
         count_balance=result.count_balance,
         equipment_off=hhmm(result.equipment_off, zone),
@@ -164,7 +176,14 @@ class MonthRecord(BaseModel):
     type: Literal["month"] = "month"
     station: str
     month: str = Field(description="YYYY-MM")
-    elders: int = Field(description="distinct enrolled elders seen (role `elder`); staff never count")
+    elders: int = Field(description="distinct enrolled elders served (role `elder`, corroborated by a counter "
+                        "crossing on at least one day); staff never count")
+    elders_uncorroborated: int = Field(default=0, description="distinct enrolled elders seen this month but on no "
+                                       "day corroborated by a counter crossing: not served")
+    elders_unchecked: int = Field(default=0, description="distinct enrolled elders seen this month only while no "
+                                  "counter reported")
+    faces_uncorroborated_days: int = Field(default=0, description="days flagged faces_uncorroborated or "
+                                           "faces_unchecked")
     anonymous_visitors: int = Field(default=0, description="distinct faces not enrolled (role `unknown`)")
     person_times: int
     threshold: int

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from cloud.rules.config import RulesConfig
-from cloud.rules.day import FLAG_EQUIPMENT_OFF, Verdict
+from cloud.rules.day import FLAG_EQUIPMENT_OFF, FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED, Verdict
 from cloud.rules.records import DayRecord, MonthRecord, QuarterRecord
 
+FACE_FLAGS = {FLAG_FACES_UNCORROBORATED, FLAG_FACES_UNCHECKED}
 NO_FACES = "no faces seen this month (no camera, or it was silent): distinct elders cannot be confirmed"
 
 
@@ -68,9 +69,18 @@ def month_record(
     """
     elders: set[str] = set()
     anonymous: set[str] = set()
+    seen_not_served: set[str] = set()
+    unchecked: set[str] = set()
+    checked: set[str] = set()  # served on a day by a crossing, not only for want of a counter
     for d in days:
         elders.update(d.elder_ids)
         anonymous.update(d.anonymous_ids)
+        seen_not_served.update(d.uncorroborated_elder_ids)
+        unchecked.update(d.unchecked_elder_ids)
+        checked.update(set(d.elder_ids) - set(d.unchecked_elder_ids))
+    # Distinct over the month: an elder corroborated on any day is served, whatever the counter missed on another.
+    seen_not_served -= elders
+    unchecked -= checked
     person_times = sum(d.person_times for d in days)
     has_camera = any(d.has_camera for d in days)
     threshold = config.threshold(grade)
@@ -93,6 +103,9 @@ def month_record(
         station=station,
         month=month,
         elders=len(elders),
+        elders_uncorroborated=len(seen_not_served),
+        elders_unchecked=len(unchecked),
+        faces_uncorroborated_days=sum(1 for d in days if FACE_FLAGS & set(d.flags)),
         anonymous_visitors=len(anonymous),
         person_times=person_times,
         threshold=threshold,

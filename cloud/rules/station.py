@@ -25,21 +25,25 @@ def derive_days(
     until: float | None = None,
 ) -> list[DayResult]:
     """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, covering the days, the door
-    events of the door lookback before `first` and everything in the liveness window before it (anything else is
-    ignored, so any superset gives the same answer). `until`: the time the data runs to (now), for today. `schedule`:
+    events of the door lookback before `first`, everything in the liveness window (or the face-crossing window, if
+    longer) before it and the counts in the face-crossing window after `last` (anything else is ignored, so any
+    superset gives the same answer). `until`: the time the data runs to (now), for today. `schedule`:
     one for every day, or the station's history, each day judged by the version in force on it."""
     times = [o.t for o in obs]
     doors = [o for o in obs if o.kind == "door"]
     door_times = [o.t for o in doors]
-    live = config.liveness_minutes * 60
+    # Before the day only three things matter: evidence of life in the last `live` seconds, door states, and counts
+    # near enough to corroborate a face just after midnight; after it, only counts near a face just before.
+    window = config.face_crossing_window_s
+    live = max(config.liveness_minutes * 60, window)
     lookback = max(config.door_lookback_hours * 3600, live)
     results = []
     for day in days(first, last):
         plan = plan_day(schedule_on(schedule, day), day, exceptions, calendar)
-        # Before the day only two things matter: evidence of life in the last `live` seconds, and door states.
         lo = bisect_left(times, plan.start - live)
         hi = bisect_left(times, plan.end)
         prior = doors[bisect_left(door_times, plan.start - lookback):bisect_left(door_times, plan.start - live)]
+        after = [o for o in obs[hi:bisect_left(times, plan.end + window)] if o.kind == "flow"]
         faults = (clock_faults or {}).get(day, 0)
-        results.append(derive_day(station, plan, [*prior, *obs[lo:hi]], config, faults, until))
+        results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until))
     return results

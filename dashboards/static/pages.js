@@ -15,6 +15,7 @@ const KIND_NAMES = {
 // Day flags the rules raise as evidence.
 const FLAG_NAMES = {
   equipment_off: "工作时间内设备关闭", counts_unbalanced: "进出人数不平衡", door_open_idle: "门开但全时段无人进出",
+  faces_uncorroborated: "人脸无对应人流进出（疑似照片）", faces_unchecked: "人流计数器未上报时计入的老人",
 };
 const UNCONFIRMED = "无法确认";
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
@@ -173,10 +174,12 @@ Pages.station = async (main, [id, day]) => {
     [d.state_so_far ? "目前状态" : "当日结论", stateBadge(shown)],
     ["开放率（按计划时长）", pct(d.state_so_far ? d.compliance_so_far ?? d.compliance : d.compliance)],
     ["已知时长占比", pct(d.known_share)], ["未知时长（分钟）", d.unknown_minutes ?? "—"],
-    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", d.elders ?? "—"], ["匿名访客", d.anonymous_visitors ?? "—"],
+    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", d.elders ?? "—"],
+    ["人脸未经人流核实的老人（不计入）", d.elders_uncorroborated ?? "—"], ["匿名访客", d.anonymous_visitors ?? "—"],
     ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
     ["异常标记", (d.flags || []).map((f) => FLAG_NAMES[f] || f).join("，") || "—"],
-    ["本月服务老人", m.elders ?? "—"], ["本月匿名访客（不计入达标）", m.anonymous_visitors ?? "—"],
+    ["本月服务老人", m.elders ?? "—"], ["本月人脸未经人流核实的老人（不计入达标）", m.elders_uncorroborated ?? "—"],
+    ["本月匿名访客（不计入达标）", m.anonymous_visitors ?? "—"],
     ["月度标准", m.threshold ?? "—"], ["月末预计", m.projection ?? (month0 ? UNCONFIRMED : "—")],
     ["是否达标", !month0 ? "—" : (m.met === null ? `${UNCONFIRMED}（无人脸数据）` : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标")))],
     ["本月开放率", !month0 ? "—" : (m.compliance === null ? `${UNCONFIRMED}（数据不足）` : pct(m.compliance))],

@@ -3,7 +3,9 @@
 Layout of the gallery directory (mode 0700, files 0600):
 - `kdf.json`: the key-derivation parameters and random salt (not secret);
 - `people.enc`: enrolled people (id, role, encodings) and the face model the encodings came from, as a Fernet token;
-- `unknown-YYYY-MM.enc`: the month's anonymous visitors (`anon-…` id, encodings, model); older months are deleted.
+- `unknown-YYYY-MM.enc`: the month's anonymous visitors (`anon-…` id, encodings, model); older months are deleted;
+- `visits-<camera>.enc`: each camera's open visits (person id, last sighting), so a restarted agent does not count
+  someone already inside again.
 
 The key is derived with scrypt from a passphrase given either in `ELDERCARE_GALLERY_KEY` or, to keep it off the SD
 card, in a file named by `ELDERCARE_GALLERY_KEY_FILE` (a USB key kept apart from the station, or a file in /run that
@@ -208,6 +210,11 @@ class Gallery:
         if len(kept) == len(people) or model is None:
             return False
         self.save_people(kept, model)
+        for path in self.directory.glob("visits-*.enc"):  # nothing of theirs is left, not even when they last came
+            camera = path.name.removeprefix("visits-").removesuffix(".enc")
+            book = self.visit_book(camera)
+            if book.pop(person_id, None) is not None:
+                self.save_visit_book(camera, book)
         return True
 
     def unknowns(self, month: str, model: str | None = None) -> list[Unknown]:
@@ -224,6 +231,16 @@ class Gallery:
         rows = [{"id": u.id, "encodings": u.encodings} for u in unknowns]
         self._write(f"unknown-{month}.enc", {"version": 1, "month": month, "model": model, "unknown": rows})
         self.purge_unknowns(keep=month)
+
+    def visit_book(self, camera: str) -> dict[str, float]:
+        """The visits camera `camera` last kept (person id -> last sighting, epoch seconds); empty when it kept
+        none. Encrypted like the rest: who was at the station when is personal information."""
+        data = self._read(f"visits-{camera}.enc") or {}
+        return {str(person): float(t) for person, t in (data.get("last") or {}).items()}
+
+    def save_visit_book(self, camera: str, last: dict[str, float]) -> None:
+        """Keep camera `camera`'s open visits, for the next start of the agent."""
+        self._write(f"visits-{camera}.enc", {"version": 1, "last": last})
 
     def purge_unknowns(self, keep: str) -> list[Path]:
         """Delete the unknown-visitor files of every month but `keep` (YYYY-MM); returns what was deleted."""

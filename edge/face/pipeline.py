@@ -125,9 +125,10 @@ def month_of(ts: datetime) -> str:
     return ts.astimezone().strftime("%Y-%m")
 
 
-def _visit(stages: Stages, track: Track, t: float, ts: datetime) -> Observation | None:
+def _visit(stages: Stages, track: Track, ts: datetime) -> Observation | None:
     assert track.identity is not None
-    if not stages.visits.seen(track.identity.person, t):
+    # On the wall clock, not the source's timeline: the visit book outlives a restart of the agent.
+    if not stages.visits.seen(track.identity.person, ts.timestamp()):
         return None
     stages.stats.observations += 1
     return Observation(track.identity, ts)
@@ -141,7 +142,7 @@ def _close(stages: Stages, ended: list[Track], ts: datetime) -> list[Observation
         if track.identity is None and len(track.encodings) >= stages.anonymous_views:
             seen_at = track.last_ts or ts
             track.identity = stages.recogniser.unknown(track.encodings, month_of(seen_at))
-            observation = _visit(stages, track, track.last_seen, seen_at)
+            observation = _visit(stages, track, seen_at)
             if observation:
                 out.append(observation)
     return out
@@ -242,7 +243,7 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
             track.identity = stages.recogniser.unknown(track.encodings, month_of(frame.ts))
     for track in tracks:
         if track.identity is not None:
-            observation = _visit(stages, track, frame.t, frame.ts)
+            observation = _visit(stages, track, frame.ts)
             if observation:
                 out.append(observation)
     return out

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,8 +38,15 @@ from station_protocol import Kind
 log = logging.getLogger(__name__)
 
 
-def build_stages(config: CameraSettings, gallery: Gallery | None, *, remember_unknowns: bool = True) -> Stages:
-    """The stages for one camera, with its enrolled people and (when remembered) this month's unknowns."""
+def build_stages(
+    config: CameraSettings,
+    gallery: Gallery | None,
+    *,
+    remember_unknowns: bool = True,
+    open_visits: Mapping[str, float] | None = None,
+) -> Stages:
+    """The stages for one camera, with its enrolled people, (when remembered) this month's unknowns, and the visits
+    still open when the agent last stopped (`VisitBook`)."""
     people, name = gallery.enrolled() if gallery else ([], None)
     try:
         face_model = model(name or DEFAULT_MODEL)
@@ -58,10 +65,44 @@ def build_stages(config: CameraSettings, gallery: Gallery | None, *, remember_un
         detector=Detector(config.detect_scale, config.upsample),
         tracker=Tracker(config.track_max_age_s),
         recogniser=recogniser,
-        visits=Visits(config.visit_gap_s),
+        visits=Visits(config.visit_gap_s, open_visits),
         attempts=config.encode_attempts,
         min_face_px=config.min_face_px,
     )
+
+
+class VisitBook:
+    """A camera's open visits, kept in its gallery so that someone already inside when the agent restarts (an update,
+    a power cut) is not counted again. Kept when a visit starts, at every health reading (the last sightings of those
+    still inside move on) and when the camera stops. Losing them costs at most one person-time per person inside, so
+    a book that cannot be read or written is logged, never the end of the camera."""
+
+    def __init__(
+        self, gallery: Gallery, camera: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.gallery, self.camera, self.clock = gallery, camera, clock
+        self._kept: dict[str, float] = {}
+
+    def load(self) -> dict[str, float]:
+        """The visits kept by the camera's last run (empty when none, or when they cannot be read)."""
+        try:
+            self._kept = self.gallery.visit_book(self.camera)
+        except (GalleryError, OSError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("camera %s: its open visits cannot be read (%s); starting without them", self.camera, exc)
+            self._kept = {}
+        return dict(self._kept)
+
+    def keep(self, visits: Visits) -> None:
+        """Write the visits open now, when they differ from what was last written."""
+        book = visits.open_at(self.clock().timestamp())
+        if book == self._kept:
+            return
+        try:
+            self.gallery.save_visit_book(self.camera, book)
+        except (GalleryError, OSError) as exc:
+            log.warning("camera %s: its open visits cannot be kept (%s)", self.camera, exc)
+            return
+        self._kept = book
 
 
 class GalleryWatch:
@@ -186,26 +227,37 @@ def _work(config: CameraSettings, put: Callable[[Reading], None], stop: threadin
             next_health = time.monotonic() + config.health_interval_s
             purge()
             put(health(config.id, bool(state["ok"]), state["error"], detail(current)))
+            if stages is not None:
+                book.keep(stages.visits)
+
+    def observed(observation: Observation) -> None:
+        put(face_reading(config.id, observation))
+        if stages is not None:
+            book.keep(stages.visits)
 
     try:
         gallery = Gallery(config.gallery, passphrase_from_env())
         gallery.check_key()
-        stages = build_stages(config, gallery)
+        book = VisitBook(gallery, config.id)
+        stages = build_stages(config, gallery, open_visits=book.load())
         purge()
     except (GalleryError, FaceStackError) as exc:
         put(health(config.id, False, str(exc), {"source": source}))
         raise
     stats = stages.stats
-    run_source(
-        config,
-        stages,
-        on_observation=lambda o: put(face_reading(config.id, o)),
-        report=report,
-        tick=tick,
-        stop=stop,
-        entries=entries,
-        watch=GalleryWatch(gallery, stages, config.gallery_check_s),
-    )
+    try:
+        run_source(
+            config,
+            stages,
+            on_observation=observed,
+            report=report,
+            tick=tick,
+            stop=stop,
+            entries=entries,
+            watch=GalleryWatch(gallery, stages, config.gallery_check_s),
+        )
+    finally:
+        book.keep(stages.visits)
     if not stop.is_set():
         put(health(config.id, bool(state["ok"]), state["error"], {**detail(stats), "ended": True}))
 

@@ -79,7 +79,8 @@ def test_town_officer_sees_only_its_towns(browser: Browser, base_url: str) -> No
     expect(page.get_by_test_id("counts")).to_contain_text("关闭")
     expect(page.get_by_test_id("evidence")).to_contain_text("08:30-11:30")
     counts = page.get_by_test_id("counts")
-    for label in ("未知时长（分钟）", "已知时长占比", "匿名访客", "本月开放率"):
+    for label in ("未知时长（分钟）", "已知时长占比", "匿名访客", "本月开放率", "人脸未经人流核实的老人（不计入）",
+                  "本月人脸未经人流核实的老人（不计入达标）"):
         expect(counts).to_contain_text(label)
     shot(page, "town-station-day")
     # A day nothing was derived for yet is "no data", not an error.
@@ -105,9 +106,10 @@ def test_station_staff_on_a_phone_see_their_station_only(browser: Browser, base_
         page.locator("button[data-export=monthly-xlsx]").click()
     assert info.value.suggested_filename == "monthly-hl-01-2026-10.xlsx"
     rows = list(load_workbook(io.BytesIO(info.value.path().read_bytes())).active.iter_rows(values_only=True))
-    assert ("2026-10-10", "主题活动", "重阳节敬老活动", None, 35, None, None, None, None, None, None) in rows
+    assert ("2026-10-10", "主题活动", "重阳节敬老活动", None, 35, None, None, None, None, None, None, None) in rows
     header = next(r for r in rows if r[0] == "日期")
     assert "匿名访客" in header and "未知时长（分钟）" in header and "已知时长占比" in header
+    assert "未经核实老人（不计入）" in header
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     shot(page, "station-staff-phone-390x844")

@@ -3,13 +3,17 @@
 import json
 import subprocess
 import sys
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
 
 from eldercare.cli import cli
+from station_protocol import Face, encode
 from tests.derive.conftest import AuditFiles, fortnight
+from tests.rules.scenario import TZ
 
 
 def run(files: AuditFiles, *extra: str, events: Path | None = None) -> tuple[list[dict[str, Any]], str]:
@@ -234,3 +238,26 @@ def test_the_bureaus_decisions_count_toward_the_veto(audit_files: AuditFiles, tm
                                           str(audit_files.events), "--from", "2026-10-01", "--to", "2026-10-16",
                                           "--spot-checks", str(audit_files.checks), "--decisions", str(decisions)])
         assert result.exit_code == 1 and says in result.output + result.stderr, (bad, result.output)
+
+
+def test_photographs_are_not_elders_served_in_the_audit_lines(audit_files: AuditFiles, tmp_path: Path) -> None:
+    """Ten enrolled elders' photographs shown to qd-a's camera within a minute one afternoon, nobody counted in for
+    them: the day and month lines leave them out of `elders`, name them in `uncorroborated_elder_ids` and flag the
+    day; the elders who walked in are served as before."""
+    shown = datetime(2026, 10, 13, 15, 0, tzinfo=TZ)
+    photos = [Face.model_validate({"v": 1, "id": uuid.UUID(int=0x4000_8000_0000_0000 + i), "station": "qd-a",
+                                   "device": "cam-1", "seq": 90_000 + i, "ts": shown + timedelta(seconds=5 * i),
+                                   "person": f"p-{i:02d}", "role": "elder", "distance": 0.4}) for i in range(10)]
+    events = tmp_path / "with-photos.jsonl"
+    events.write_text(audit_files.events.read_text(encoding="utf-8") + "".join(
+        json.dumps({"topic": "eldercare/v1/qd-a/cam-1/face", "payload": json.loads(encode(p))}) + "\n"
+        for p in photos), encoding="utf-8")
+    before, _ = run(audit_files)
+    lines, _ = run(audit_files, events=events)
+    day, honest = by(lines, "day")[("qd-a", "2026-10-13")], by(before, "day")[("qd-a", "2026-10-13")]
+    assert day["elders"] == honest["elders"] and day["elder_ids"] == honest["elder_ids"]
+    assert day["uncorroborated_elder_ids"] == [f"p-{i:02d}" for i in range(10)] and day["elders_uncorroborated"] == 10
+    assert "faces_uncorroborated" in day["flags"]
+    month = by(lines, "month")[("qd-a", "2026-10")]
+    assert month["elders"] == by(before, "month")[("qd-a", "2026-10")]["elders"]
+    assert (month["elders_uncorroborated"], month["faces_uncorroborated_days"]) == (10, 1)

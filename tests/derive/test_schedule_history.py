@@ -42,9 +42,10 @@ def _day(day: date) -> StationDay:
 
 
 def _late_face(day: date, elder: str) -> list[tuple[str, bytes]]:
-    """One face event of `day`, replayed from the station's outbox long after (its heartbeats are already stored)."""
-    late = StationDay("qd-a", day, visits=[(time(10, 30), elder, "elder")], counter=False)
-    return [(topic, payload) for topic, payload in late.messages() if topic.endswith("/face")]
+    """One elder's face and the counter's entry of them on `day`, replayed from the station's outbox long after (its
+    heartbeats are already stored)."""
+    late = StationDay("qd-a", day, visits=[(time(10, 30), elder, "elder")], exits=[(time(10, 40), 1)])
+    return [(topic, payload) for topic, payload in late.messages() if topic.endswith(("/face", "/flow"))]
 
 
 def _import(engine: Engine, text: str, now: datetime) -> None:

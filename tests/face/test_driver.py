@@ -412,3 +412,58 @@ def test_a_failing_frame_is_counted_not_fatal(scene: Scene, enrolled: Path) -> N
     stats = run_source(config, stages, on_observation=lambda o: seen.append(o.identity.person), report=lambda *_: None)
     assert stats.errors == 1 and stats.frames == 260
     assert seen.count(ELDER) == 2 and len(seen) == 3
+
+
+def test_someone_inside_when_the_agent_restarts_is_not_counted_again(
+    enrolled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The camera keeps its open visits in the (encrypted) gallery: after a restart the elder still in view is on the
+    visit already observed, not a new one; the book is per camera, honours the visit gap, and `forget` takes the
+    person out of it."""
+    from edge.face.gallery import Gallery
+
+    def run_once(camera: str = "face-1", visit_gap_s: float = 1800) -> list[str]:
+        config = CameraConfig(type="camera", id=camera, source=str(photo("obama_2")), gallery=enrolled,
+                              visit_gap_s=visit_gap_s)
+
+        def ended(readings: list[Reading]) -> bool:
+            return any(h.get("detail", {}).get("ended") for h in health(readings))
+
+        async def scenario() -> list[str]:
+            readings, task = await collect(CameraDriver(config), ended)
+            await stop(task)
+            return [str(r.fields["person"]) for r in readings if r.kind is Kind.FACE]
+
+        return asyncio.run(scenario())
+
+    assert run_once() == [ELDER]
+    book = enrolled / "visits-face-1.enc"
+    assert book.is_file() and ELDER.encode() not in book.read_bytes()  # encrypted like the rest of the gallery
+    assert run_once() == []  # restarted: the elder still in view is on the visit already counted
+    assert run_once("face-2") == [ELDER]  # another camera keeps its own book
+    assert run_once(visit_gap_s=0.001) == [ELDER]  # the kept sighting is older than this gap: a new visit
+    forgot = eldercare(capsys, "edge", "forget", "--gallery", str(enrolled), "--id", ELDER)
+    assert forgot.code == 0, forgot.err
+    gallery = Gallery(enrolled, PASSPHRASE)
+    assert ELDER not in gallery.visit_book("face-1") and ELDER not in gallery.visit_book("face-2")
+
+
+def test_a_visit_book_that_cannot_be_read_is_not_the_end_of_the_camera(enrolled: Path) -> None:
+    """A damaged book (a power cut mid-write on an old SD card) costs at most a repeated visit: the camera starts
+    without it and writes a good one."""
+    from edge.face.gallery import Gallery
+    from edge.face.runner import VisitBook
+    from edge.face.visits import Visits
+
+    (enrolled / "visits-face-1.enc").write_bytes(b"not a Fernet token")
+    gallery = Gallery(enrolled, PASSPHRASE)
+    clock = [datetime(2026, 3, 2, 2, 0, tzinfo=UTC)]
+    book = VisitBook(gallery, "face-1", clock=lambda: clock[0])
+    assert book.load() == {}
+    visits = Visits(1800)
+    assert visits.seen(ELDER, clock[0].timestamp())
+    book.keep(visits)
+    assert gallery.visit_book("face-1") == {ELDER: clock[0].timestamp()}
+    clock[0] += timedelta(hours=1)
+    book.keep(visits)  # their visit is over: nothing of it is kept
+    assert gallery.visit_book("face-1") == {}

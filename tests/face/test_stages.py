@@ -89,6 +89,20 @@ def test_visit_gap() -> None:
     assert visits.seen("elder-2", 1300)
 
 
+def test_visits_open_at_a_restart_carry_over_and_a_clock_set_back_starts_a_new_visit() -> None:
+    t0 = 1_790_000_000.0  # epoch seconds: the book is on the wall clock
+    before = Visits(gap_s=600)
+    assert before.seen("elder-1", t0) and before.seen("elder-2", t0 - 500)
+    kept = before.open_at(t0 + 200)
+    assert kept == {"elder-1": t0}  # elder-2 was last seen 700 s before: their visit is over
+    after = Visits(gap_s=600, last=kept)  # the agent restarted 200 s later, elder-1 still inside
+    assert not after.seen("elder-1", t0 + 250)
+    assert after.seen("elder-2", t0 + 250)
+    # The clock went back an hour (a wrong network time corrected): a new visit, not a visit held for an hour.
+    assert after.seen("elder-1", t0 - 3600)
+    assert not after.seen("elder-1", t0 - 3590)
+
+
 def test_nearest_matches_brute_force_on_a_thousand_people() -> None:
     rng = np.random.default_rng(3)
     people = [

@@ -118,6 +118,9 @@ def test_clock_at_1970_and_failing_devices_through_the_cloud(mosquitto: Mosquitt
                      if a.kind == "sensor_anomaly"}
     assert ("qd-door", "door-closed-entries") in anomalies
     assert ("qd-counter", "counter-zero") in anomalies
+    # With no crossing counted, no elder's face is corroborated: none served that day, and the town is told.
+    assert (counter_day["elders"], counter_day["elders_uncorroborated"]) == (0, len(ELDERS))
+    assert ("qd-counter", "faces-uncorroborated") in anomalies
     assert not [a for a in anomalies if a[0] in ("qd-ok", "qd-clock")]
 
 

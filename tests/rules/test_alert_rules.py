@@ -75,9 +75,13 @@ def test_counter_stuck_at_zero_with_faces() -> None:
     msgs = [(t, p.replace(b'"in":1', b'"in":0')) for t, p in sd.messages()]
     result = derive(msgs, MONDAY)
     found = anomalies(result, [], camera_expected=True, config=CONFIG)
-    # The afternoon door stood open with nobody seen coming or going: flagged as well, for the town.
+    # The afternoon door stood open with nobody seen coming or going: flagged as well, for the town. And with no
+    # crossing counted, the three elders' faces are not corroborated: not served that day, and the town is told.
     assert [(a.cause_key, a.level) for a in found] == [("anomaly:counter-zero:qd-a:2026-10-12", "station"),
-                                                      ("anomaly:door-open-idle:qd-a:2026-10-12", "town")]
+                                                      ("anomaly:door-open-idle:qd-a:2026-10-12", "town"),
+                                                      ("anomaly:faces-uncorroborated:qd-a:2026-10-12", "town")]
+    assert result.visitors.elders == frozenset()
+    assert result.visitors.uncorroborated == {"e-1", "e-2", "e-3"}
 
 
 def test_silent_camera_only_when_one_is_expected() -> None:
