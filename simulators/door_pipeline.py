@@ -5,11 +5,12 @@
 ones to quote for the camera. The tests use the same functions.
 
     python -m simulators.door_pipeline --seeds 1,2,3,4,5,6,7,8,9,10,11,12 [--without wozniak] [--model dlib]
+        [--detector hog|yunet] [--anonymous-views N]
 """
 
 import argparse
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from edge.face import facestack
 from edge.face.facestack import Image
 from edge.face.gallery import Person
 from edge.face.models import DEFAULT_MODEL, MODEL_NAMES, FaceModel, model
-from edge.face.pipeline import Frame, finish, process_frame
+from edge.face.pipeline import Frame, Stages, finish, process_frame
 from edge.face.runner import build_stages
 from firmware_config.devices.camera import CameraConfig
 from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
@@ -26,6 +27,21 @@ from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
 IDS = {"obama": "elder-obama", "guido": "elder-guido", "allen": "elder-allen", "wozniak": "staff-wozniak"}
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 VISIT_GAP_S = 5.0  # a person comes in again at least 6 s after walking out
+DETECTORS = ("hog", "yunet")
+
+
+def configure_detector(detector: str, anonymous_views: int = 1) -> Callable[[Stages], None]:
+    """A `configure` for `run`: the camera's stages with `detector` (dlib's HOG is the camera's own) and the number of
+    encodings an unmatched track needs to count as an anonymous visitor."""
+
+    def configure(stages: Stages) -> None:
+        if detector == "yunet":
+            from edge.face.yunet import YuNetDetector  # loads and checks the model file
+
+            stages.detector = YuNetDetector()
+        stages.anonymous_views = anonymous_views
+
+    return configure
 
 
 def enrol(face_model: FaceModel) -> list[Person]:
@@ -50,13 +66,17 @@ def run(
     images: Iterable[Image] | None = None,
     ids: Mapping[str, str] = IDS,
     face_model: FaceModel | None = None,
+    configure: Callable[[Stages], None] | None = None,
 ) -> Score:
     """The pipeline's score on `scene` with the camera's defaults, `people` enrolled (encodings of `face_model`, the
     default model's when None), given its rendered `images` when they were already made (rendering costs more than
-    the pipeline); `ids`: the enrolled among the footage's people."""
+    the pipeline); `ids`: the enrolled among the footage's people; `configure` changes the stages before the first
+    frame (another detector, another setting), for comparisons."""
     config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."), visit_gap_s=VISIT_GAP_S)
     stages = build_stages(config, None)
     stages.recogniser.set_people(people, face_model or model(DEFAULT_MODEL))
+    if configure is not None:
+        configure(stages)
     observations = []
     for index, image in enumerate(scene.frames() if images is None else images):
         t = index / scene.fps
@@ -71,7 +91,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--without", choices=sorted(IDS), help="leave this person out of the gallery (a lookalike)")
     parser.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL, help="the face model enrolled with")
+    parser.add_argument("--detector", choices=DETECTORS, default="hog", help="the face detector (hog: the camera's)")
+    parser.add_argument("--anonymous-views", type=int, default=1,
+                        help="encodings an unmatched track needs to count as an anonymous visitor")
     args = parser.parse_args(argv)
+    configure = configure_detector(args.detector, args.anonymous_views)
     face_model = model(args.model)
     everyone = enrol(face_model)
     ids = {name: person for name, person in IDS.items() if name != args.without}
@@ -79,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     totals = [0, 0, 0, 0, 0]
     for seed in (int(s) for s in args.seeds.split(",")):
         started = time.monotonic()
-        result = run(DoorScene(seed=seed, duration_s=args.seconds), people, ids=ids, face_model=face_model)
+        scene = DoorScene(seed=seed, duration_s=args.seconds)
+        result = run(scene, people, ids=ids, face_model=face_model, configure=configure)
         missed = ", ".join(f"{v.who} {v.face_px} px" for v in result.missed) or "-"
         print(f"seed {seed}: {result.found}/{result.visits} found, {len(result.wrong)} to the wrong person, "
               f"{len(result.repeated)} repeated, {len(result.stray)} stray; missed: {missed} "
@@ -89,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
             totals[i] += n
     found, visits, wrong, repeated, stray = totals
     print(f"all: {found}/{visits} found ({100 * found / max(visits, 1):.1f} %), {wrong} to the wrong person, "
-          f"{repeated} repeated, {stray} stray (face model {face_model.name}, tolerance {face_model.tolerance})")
+          f"{repeated} repeated, {stray} stray (face model {face_model.name}, tolerance {face_model.tolerance}, "
+          f"detector {args.detector}, anonymous after {args.anonymous_views} view(s))")
 
 
 if __name__ == "__main__":

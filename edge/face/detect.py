@@ -9,13 +9,36 @@ The measurements behind these defaults are in docs/face.md.
 """
 
 import math
+from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from edge.face import facestack
-from edge.face.facestack import Box, Image, Vector
+from edge.face.facestack import Box, Image, Landmarks, Vector
 from edge.face.models import FaceModel
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What a detector knows of a face it found beyond its box: its confidence (0-1) and its five landmarks."""
+
+    score: float
+    landmarks: Landmarks
+
+
+class FaceDetector(Protocol):
+    """What the pipeline needs of a face detector (dlib's HOG here, OpenCV's YuNet in `yunet.py`): boxes in dlib's
+    convention (brows to chin), in full-frame pixels."""
+
+    def detect(self, bgr: Image, regions: list[Box] | None = None) -> list[Box]: ...
+
+    def follow(self, bgr: Image, faces: list[Box]) -> list[Box]: ...
+
+    def view(self, box: Box) -> View | None:
+        """The score and landmarks of a box of the last `detect` or `follow`, when the detector gives them."""
+        ...
 
 
 class Detector:
@@ -25,6 +48,10 @@ class Detector:
         self.scale = scale
         self.upsample = upsample
         facestack.load()  # fail at start-up, not on the first face
+
+    def view(self, box: Box) -> View | None:
+        """dlib's HOG detector gives boxes only."""
+        return None
 
     @property
     def smallest_px(self) -> int:
@@ -103,10 +130,15 @@ def _same_face(a: Box, b: Box) -> bool:
     return abs((a[0] + a[2]) - (b[0] + b[2])) < size and abs((a[1] + a[3]) - (b[1] + b[3])) < size
 
 
-def encode_faces(bgr: Image, boxes: list[Box], face_model: FaceModel) -> list[Vector]:
+def encode_faces(
+    bgr: Image, boxes: list[Box], face_model: FaceModel, landmarks: list[Landmarks | None] | None = None
+) -> list[Vector]:
     """Encodings (of `face_model`) of `boxes` in a BGR frame, at full resolution (better encodings than the
-    detection scale gives)."""
+    detection scale gives); aligned on the detector's `landmarks` of each box where given and the model aligns on
+    five points (SFace), else on the model's own landmark search."""
     if not boxes:
         return []
     rgb: Image = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    if landmarks is not None and face_model.encode_on is not None:
+        return face_model.encode_on(rgb, boxes, landmarks)
     return face_model.encode(rgb, boxes)

@@ -18,6 +18,9 @@ Image = npt.NDArray[Any]
 Vector = npt.NDArray[np.float64]
 # (top, right, bottom, left) in pixels, as dlib and face_recognition give them.
 Box = tuple[int, int, int, int]
+# Five landmarks of a face in pixels, (x, y) each: the two eye centres, the nose tip and the two mouth corners, each
+# pair as the points appear from left to right in the image (the order OpenCV's `alignCrop` takes).
+Landmarks = tuple[float, float, float, float, float, float, float, float, float, float]
 
 _module: ModuleType | None = None
 

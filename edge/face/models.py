@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from edge.face.facestack import Box, Image, Vector
+from edge.face.facestack import Box, Image, Landmarks, Vector
 
 ModelName = Literal["sface", "dlib"]
 MODEL_NAMES: tuple[ModelName, ...] = ("sface", "dlib")
@@ -26,6 +26,9 @@ class FaceModel:
     tolerance: float
     unit: bool  # its encodings are unit vectors: the mean of several is scaled back to length 1
     encode: Callable[[Image, list[Box]], list[Vector]]
+    # The encoder given five landmarks found by the detector (None for a box without): for a model aligned on five
+    # points (SFace), which then skips its own landmark search; None for one that needs its own (dlib).
+    encode_on: Callable[[Image, list[Box], list[Landmarks | None]], list[Vector]] | None = None
 
     def mean(self, encodings: list[Vector]) -> Vector:
         """The mean of one face's encodings, in the model's own space."""
@@ -41,6 +44,12 @@ def _sface(rgb: Image, boxes: list[Box]) -> list[Vector]:
     return sface.encode(rgb, boxes)
 
 
+def _sface_on(rgb: Image, boxes: list[Box], landmarks: list[Landmarks | None]) -> list[Vector]:
+    from edge.face import sface
+
+    return sface.encode(rgb, boxes, landmarks)
+
+
 def _dlib(rgb: Image, boxes: list[Box]) -> list[Vector]:
     from edge.face import facestack
 
@@ -50,7 +59,7 @@ def _dlib(rgb: Image, boxes: list[Box]) -> list[Vector]:
 # Tolerances measured on the test photographs and the door footage (docs/face.md): for SFace, the Euclidean
 # distance between unit encodings (1.05 is a cosine similarity of 0.45).
 _MODELS: dict[str, FaceModel] = {
-    "sface": FaceModel("sface", 1.05, True, _sface),
+    "sface": FaceModel("sface", 1.05, True, _sface, _sface_on),
     "dlib": FaceModel("dlib", 0.5, False, _dlib),
 }
 

