@@ -9,17 +9,13 @@ rendered once and every variant runs on the same frames, everyone enrolled; seed
 without Wozniak enrolled (a lookalike: he must never be named as someone else). CPU seconds: `time.process_time`
 around the pipeline only, rendering excluded, OpenCV on one thread.
 
-Usage: python bench/face_detector_variants.py [--seeds 1,...,12] [--variants hog,yunet,...]   (one JSON line per run)
+Usage: python -m simulators.face_detector_variants [--seeds 1,...,12] [--variants hog,yunet,...]  (a JSON line per run)
 """
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 
