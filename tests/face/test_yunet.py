@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.face import facestack, yunet
+from edge.face import facestack, yunet, zoo
 from edge.face.detect import Detector, encode_faces
 from edge.face.facestack import Box, FaceStackError, Image
 from edge.face.match import Recogniser
@@ -170,7 +170,7 @@ def test_a_model_file_that_is_not_opencv_zoos_is_refused(tmp_path: Path) -> None
 
 
 def test_a_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(yunet, "PACKAGE", "no-such-package-for-yunet")
+    monkeypatch.setattr(zoo, "PACKAGE", "no-such-package-for-yunet")
     with pytest.raises(FaceStackError, match="not installed"):
         yunet.model_path()
 
