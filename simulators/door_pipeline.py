@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"seed {seed}: {result.found}/{result.visits} found, {len(result.wrong)} to the wrong person, "
               f"{len(result.repeated)} repeated, {len(result.stray)} stray; missed: {missed} "
               f"({time.monotonic() - started:.0f} s)", flush=True)
+        for what, items in (("wrong", result.wrong), ("repeated", result.repeated), ("stray", result.stray)):
+            for item in items:
+                print(f"  {what}: {item}", flush=True)
         for i, n in enumerate((result.found, result.visits, len(result.wrong), len(result.repeated),
                                len(result.stray))):
             totals[i] += n
