@@ -107,7 +107,7 @@ class Stages:
     # behind the door frame or another person, or at the edge of the size, often lands beyond the tolerance of the
     # enrolled person it is; with more views asked for, such a track is left uncounted (an anonymous visitor seen
     # only that badly is missed: the safe error). 1 (every unmatched track counts) suits dlib's HOG, which gives a
-    # passing stranger few views; YuNet gives more (docs/face.md, "Anonymous observations of enrolled people").
+    # passing stranger few views; YuNet gives more (docs/face.md, "Enrolled people observed as anonymous visitors").
     anonymous_views: int = 1
     stats: Stats = field(default_factory=Stats)
     searched_at: float = float("-inf")  # when the moving regions (or the whole frame) were last searched for faces
