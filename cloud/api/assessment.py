@@ -101,7 +101,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
                  f"≥ {threshold}" if threshold is not None else "—", average_met, basis),
         SheetRow("服务成效：全年服务人次（活动人次）", str(person_times), "按月记录", None, "人流计数（扣除工作人员）"),
         SheetRow("服务成效：匿名访客（未登记人脸，不计入达标）", str(anonymous), "—", None, "人脸识别（未登记）"),
-        SheetRow("服务成效：人脸未经客流核实的老人（不计入达标，各月合计）", str(uncorroborated), "—", None,
+        SheetRow("服务成效：人脸未经人流核实的老人（不计入达标，各月合计）", str(uncorroborated), "—", None,
                  "人脸识别时前后无人流计数器进出记录（可能是照片），不计入服务老人数"
                  + (f"；{flagged_days} 天有此标记" if flagged_days else "")),
         SheetRow("服务成效：月度达标月数",
@@ -160,7 +160,7 @@ def monthly_report(station: Mapping[str, str], month: MonthRecord | None, days: 
     if month is not None:
         facts += [
             ("服务老人（去重）", str(month.elders)),
-            ("人脸未经客流核实的老人（不计入达标）", str(month.elders_uncorroborated)),
+            ("人脸未经人流核实的老人（不计入达标）", str(month.elders_uncorroborated)),
             ("匿名访客（不计入达标）", str(month.anonymous_visitors)),
             ("服务人次", str(month.person_times)), ("月度标准", str(month.threshold)),
             ("是否达标", _yes(month.met) + (f"（{month.met_reason}）" if month.met_reason else "")),

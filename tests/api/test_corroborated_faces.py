@@ -85,7 +85,7 @@ def test_photographed_elders_are_not_served_and_the_town_is_told(client: Callabl
     assert report.status_code == 200
     rows = sheet_rows(report.content)
     facts = {r[0]: r[1] for r in rows}
-    assert facts["服务老人（去重）"] == "4" and facts["人脸未经客流核实的老人（不计入达标）"] == "9"
+    assert facts["服务老人（去重）"] == "4" and facts["人脸未经人流核实的老人（不计入达标）"] == "9"
     header = next(r for r in rows if r[0] == "日期")
     photo_row = next(r for r in rows if r[0] == str(PHOTOS))
     assert photo_row[header.index("未经核实老人（不计入）")] == 9
@@ -98,5 +98,5 @@ def test_the_assessment_counts_the_elders_not_corroborated(client: Callable[[str
     assert (row["elders_uncorroborated"], row["faces_uncorroborated_days"]) == (9, 1)
     sheet = admin.get(f"{V1}/exports/stations/hl-01/assessment/2026?format=xlsx")
     assert sheet.status_code == 200
-    item = next(r for r in sheet_rows(sheet.content) if str(r[0]).startswith("服务成效：人脸未经客流核实"))
+    item = next(r for r in sheet_rows(sheet.content) if str(r[0]).startswith("服务成效：人脸未经人流核实"))
     assert item[1] == "9" and "1 天有此标记" in str(item[4])
