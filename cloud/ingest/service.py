@@ -97,6 +97,7 @@ class Ingester:
         self.totals = {"received": 0, "stored": 0, "duplicates": 0, "dead_letters": 0, "alerts": 0, "ignored": 0,
                        "dropped_fields": 0, "row_by_row": 0}
         self._pending: list[Inbound] = []
+        self._committing = 0  # messages of the batch being committed: received, not committed yet
         self._deadline = 0.0  # monotonic time by which the pending batch commits
         self._lock = threading.Lock()  # the pending batch: taken by the network thread, the timer and stop()
         self._generation = 0
@@ -105,7 +106,9 @@ class Ingester:
         self._refused: str | None = None
         self._subscribed = threading.Event()
         self._timer = threading.Thread(target=self._timer_loop, name="ingest-batch-timer", daemon=True)
-        metrics.queue.set_function(lambda: len(self._pending))  # read at scrape time: nothing to count per message
+        # Read at scrape time: nothing to count per message. A batch taken off `_pending` is still uncommitted until
+        # its transaction ends: a gauge of zero must mean that everything received is in the store.
+        metrics.queue.set_function(lambda: len(self._pending) + self._committing)
         self._client = self._make_client()
 
     # --- MQTT -------------------------------------------------------------------------------------------------
@@ -232,7 +235,11 @@ class Ingester:
         """Commit and ack the pending batch; the caller holds the lock."""
         batch, self._pending = self._pending, []
         if batch:
-            self._commit_with_retry(batch)
+            self._committing = len(batch)
+            try:
+                self._commit_with_retry(batch)
+            finally:
+                self._committing = 0
 
     def _commit_with_retry(self, batch: list[Inbound]) -> None:
         delay = 0.5

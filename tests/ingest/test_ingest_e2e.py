@@ -2,7 +2,9 @@
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from cloud.store.models import Alert, DeadLetter, Device, DirtyStationDay, Event
@@ -127,3 +129,29 @@ def test_newer_health_wins_and_older_replays_do_not_overwrite(mosquitto: Mosquit
     with engine.connect() as c:
         device = c.execute(select(Device)).one()
     assert device.last_health_ok is True and device.last_health_at == now
+
+
+def test_the_queue_gauge_counts_a_batch_until_its_commit_ends(
+    mosquitto: Mosquitto, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`eldercare_ingest_queue` ("received and not yet committed") stays above zero while a batch is being written:
+    an operator (or a test) that waits for it to reach zero before reading the store must find everything there."""
+    from cloud.ingest import service
+    from cloud.ingest.writer import write_batch
+
+    seen_during_commit: list[float | None] = []
+    ingester_box: list[service.Ingester] = []
+
+    def observed_write(*args: Any, **kwargs: Any) -> Any:
+        registry = ingester_box[0].metrics.registry
+        seen_during_commit.append(registry.get_sample_value("eldercare_ingest_queue"))
+        return write_batch(*args, **kwargs)
+
+    monkeypatch.setattr(service, "write_batch", observed_write)
+    a = Station("qd-a")
+    with running_ingester(mosquitto, engine, batch_size=5) as ingester:
+        ingester_box.append(ingester)
+        publish(mosquitto, [a.flow(i) for i in range(5)])
+        poll(lambda: count(engine, Event) == 5, what="the batch committed")
+        assert ingester.metrics.registry.get_sample_value("eldercare_ingest_queue") == 0
+    assert seen_during_commit and seen_during_commit[0] == 5
