@@ -22,6 +22,7 @@ class RulesConfig(BaseModel):
     month_min_known_share: float = Field(default=0.5, gt=0, le=1)
     # An unknown stretch inside working hours, after the station was seen that day, at least this long: the station's
     # own equipment was off (the agent stores and forwards through network outages). Flagged on the day, town alert.
+    # A shorter gap between two pieces of evidence is not an outage: the timeline takes it as known.
     equipment_off_minutes: float = Field(default=15, gt=0)
 
     # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.

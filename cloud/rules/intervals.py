@@ -54,6 +54,17 @@ def subtract(a: list[Interval], b: list[Interval]) -> list[Interval]:
     return out
 
 
+def close_gaps(spans: list[Interval], shorter_than: float) -> list[Interval]:
+    """A merged list with every gap between two of its intervals shorter than `shorter_than` filled in."""
+    out: list[Interval] = []
+    for s, e in spans:
+        if out and s - out[-1][1] < shorter_than:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
 def total(spans: Iterable[Interval]) -> float:
     return sum(e - s for s, e in spans)
 

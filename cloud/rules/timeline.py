@@ -7,7 +7,9 @@
 - Presence lasts until the people are counted out or the session ends: at each session's closing time the counter is
   reconciled (anyone still counted in is taken as gone), so a counter that misses exits cannot keep a station open
   past its session. Staff seen by the camera are taken off the count.
-- Offline time is unknown, never closed: open and closed are both inside `known`.
+- Offline time is unknown, never closed: open and closed are both inside `known`. A gap in the evidence shorter than
+  `equipment_off_minutes` between two known stretches is known (an outage that short is not one), so every unknown
+  stretch after the station was first seen is long enough to be flagged as its equipment off.
 """
 
 from collections.abc import Sequence
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 from cloud.rules.calendar import DayPlan
 from cloud.rules.config import RulesConfig
-from cloud.rules.intervals import Interval, intersect, merge, subtract
+from cloud.rules.intervals import Interval, close_gaps, intersect, merge, subtract
 from cloud.rules.observations import Obs
 
 STAFF = "staff"
@@ -127,6 +129,11 @@ def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Ti
             nxt = next((s for s in starts if s > t), end)
             cuts.append((t, nxt))
         known = subtract(known, merge(cuts))
+    # A gap in the evidence shorter than `equipment_off_minutes` between two known stretches is not an outage: the
+    # door's state and the activity carry across it as they do anyway. Otherwise a station could send its heartbeats
+    # just too seldom (or a last will every few minutes) for its closed day to be "known": every closed stretch cut
+    # below the spot check's grace, the day `unknown`, and no gap long enough to be flagged as equipment off.
+    known = close_gaps(known, config.equipment_off_minutes * 60)
     door = intersect(merge(_door_open(obs, start, end, config.door_lookback_hours * 3600)), day)
     activity_m = intersect(merge(activity), day)
     presence, reconciled = _presence(obs, plan.sessions, start, end)
