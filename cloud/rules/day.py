@@ -10,7 +10,7 @@ from cloud.rules.calendar import DayPlan
 from cloud.rules.config import RulesConfig
 from cloud.rules.corroborate import corroborate
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
-from cloud.rules.observations import Obs
+from cloud.rules.observations import Obs, distinct_readings
 from cloud.rules.timeline import Timeline, build_timeline
 
 
@@ -76,6 +76,7 @@ FLAG_COUNTS_UNBALANCED = "counts_unbalanced"
 FLAG_DOOR_IDLE = "door_open_idle"
 FLAG_FACES_UNCORROBORATED = "faces_uncorroborated"
 FLAG_FACES_UNCHECKED = "faces_unchecked"
+FLAG_READINGS_REPEATED = "readings_repeated"
 
 
 def visitors(obs: Sequence[Obs], start: float, end: float, config: RulesConfig) -> Visitors:
@@ -212,6 +213,10 @@ def derive_day(
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over."""
+    # A reading published again under a new event id (a replay, a doctored agent) counts once: otherwise a station
+    # could double its counts, and with them the crossings that corroborate faces, by re-sending them.
+    obs, repeats = distinct_readings(obs)
+    repeated = sum(1 for o in repeats if plan.start <= o.t < plan.end)
     timeline = build_timeline(plan, obs, config)
     sched = merge(plan.sessions)
     scheduled_s = float(total(sched))
@@ -231,6 +236,8 @@ def derive_day(
     late, early = _late_early(plan.sessions, timeline.known, timeline.open)
     result_visitors = visitors(obs, plan.start, plan.end, config)
     notes = []
+    if repeated:
+        notes.append(f"{repeated} readings repeated under other event ids (same device, time and value) counted once")
     if plan.working is None:
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
@@ -246,6 +253,8 @@ def derive_day(
     if idle:
         flags.append(FLAG_DOOR_IDLE)
     flags.extend(face_flags(result_visitors, config))
+    if repeated:
+        flags.append(FLAG_READINGS_REPEATED)
     return DayResult(
         station=station,
         plan=plan,

@@ -4,7 +4,7 @@ Both the worker (rows of the events table) and `cloud derive` (decoded JSON line
 see one shape whatever the source. Messages with a clock fault are not converted: they count nowhere.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -50,3 +50,23 @@ def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mappi
     if seen is None:
         return Obs(ts.timestamp(), kind, device, event_id)
     return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload))
+
+
+def distinct_readings(obs: Sequence[Obs]) -> tuple[list[Obs], list[Obs]]:
+    """`obs` with each reading once, and the repeats left out: a reading published again under a new event id (a
+    replay tool, a doctored agent) must not count twice. A repeat is identical but for its id: the same device,
+    time and values (two faces in one frame differ by person). The first by `sort_key` is kept."""
+    seen: set[Obs] = set()
+    kept: list[Obs] = []
+    repeats: list[Obs] = []
+    for o in obs:
+        if o.kind in ("status", "heartbeat", "health"):
+            kept.append(o)  # carry no count; status and heartbeat ids already follow from their time
+            continue
+        key = o._replace(id="")
+        if key in seen:
+            repeats.append(o)
+        else:
+            seen.add(key)
+            kept.append(o)
+    return kept, repeats
