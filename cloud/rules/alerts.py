@@ -9,8 +9,14 @@ from zoneinfo import ZoneInfo
 from cloud.alerts.keys import anomaly_key, call_key, equipment_off_key, offline_key, spot_check_key
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec, AlertStatus
 from cloud.rules.config import RulesConfig
-from cloud.rules.day import FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED, DayResult, hhmm
-from cloud.rules.intervals import intersect, merge, subtract
+from cloud.rules.day import (
+    FLAG_FACES_UNCHECKED,
+    FLAG_FACES_UNCORROBORATED,
+    FLAG_READINGS_REPEATED,
+    DayResult,
+    hhmm,
+)
+from cloud.rules.intervals import Interval, intersect, merge, subtract, total
 from cloud.rules.observations import Obs
 from cloud.rules.spotcheck import SpotResult
 
@@ -147,6 +153,17 @@ def _door_closed_entries(result: DayResult, obs: Sequence[Obs], config: RulesCon
     return None
 
 
+def _door_unwatched(result: DayResult, camera_expected: bool) -> list[Interval]:
+    """Sessions with the door open for at least half of them on a day neither the people counter nor the camera
+    reported, although the camera worked in the week before: the door alone made them open. (With either reporting,
+    the door-open-idle rule judges them.)"""
+    v = result.visitors
+    if not camera_expected or v.has_camera or v.has_counter or not result.plan.working or result.plan.excused:
+        return []
+    return [(s, e) for s, e in merge(result.plan.sessions)
+            if total(intersect(result.timeline.door_open, [(s, e)])) >= 0.5 * (e - s)]
+
+
 def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, config: RulesConfig) -> list[AlertSpec]:
     """Sensor anomalies of a day: a door stuck closed with entries, a counter stuck at zero while faces were seen,
     a silent camera on a day with entries, elders' faces the counter does not corroborate. `camera_expected`: the
@@ -173,6 +190,22 @@ def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, conf
                                _dt(result.door_idle[0][0]),
                                {"date": day, "what": "door open with no entry, exit or visitor's face all session",
                                 "sessions": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in result.door_idle]}))
+    if unwatched := _door_unwatched(result, camera_expected):
+        # A door magnet proves nothing about people: a station that silences its counter and camera (unplugged, or
+        # their drivers stopped) and props the door open would otherwise have an open day with no flag at all.
+        specs.append(AlertSpec(AlertKind.SENSOR_ANOMALY, result.station,
+                               anomaly_key("door-unwatched", result.station, day), AlertLevel.TOWN,
+                               _dt(unwatched[0][0]),
+                               {"date": day, "what": "door open while the people counter and the camera (which "
+                                "worked in the week before) reported nothing",
+                                "sessions": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in unwatched]}))
+    if FLAG_READINGS_REPEATED in result.flags:
+        # The same reading under another event id is a replay tool or a doctored agent: counted once, and the town
+        # is told.
+        specs.append(AlertSpec(AlertKind.SENSOR_ANOMALY, result.station,
+                               anomaly_key("readings-repeated", result.station, day), AlertLevel.TOWN, at,
+                               {"date": day, "what": "readings repeated under other event ids, counted once",
+                                "notes": [n for n in result.notes if "repeated" in n]}))
     if FLAG_FACES_UNCORROBORATED in result.flags or FLAG_FACES_UNCHECKED in result.flags:
         # Faces with no crossing behind them may be photographs held up to the camera; elders counted with no
         # counter reporting could be. Either is the town's to look at, not only the station's.
