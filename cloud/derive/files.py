@@ -50,6 +50,7 @@ def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: 
                 raise ValueError("'topic' must be a string and 'payload' an object")
             raw = json.dumps(record["payload"], ensure_ascii=False, sort_keys=True)
             decoded = decode(record["topic"], raw, now=run_now)
+            received_at = _received_at(record.get("received_at"))
         except ProtocolError as exc:
             out.problems.append(f"line {number}: {'; '.join(exc.problems)}")
             continue
@@ -75,12 +76,28 @@ def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: 
         if fault is not None and ts is not None:
             faults[station][ts.astimezone(zones.get(station, default_zone)).date()] += 1
             continue
-        obs = from_message(message, event_id)
+        obs = from_message(message, event_id, received_at)
         if obs is not None:
             by_station[station].append(obs)
     out.obs = {station: sorted(items, key=sort_key) for station, items in by_station.items()}
     out.clock_faults = {station: dict(days) for station, days in faults.items()}
     return out
+
+
+def _received_at(value: object) -> datetime | None:
+    """A line's optional `received_at` (when the cloud received the event, RFC 3339 with an offset, as the store
+    keeps it): lets an audit set aside what a station held back and sent late."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("'received_at' must be an RFC 3339 time with an offset")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"'received_at' {value!r} is not an RFC 3339 time") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"'received_at' {value!r} has no UTC offset")
+    return parsed
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from cloud.rules.config import RulesConfig
 from cloud.rules.day import (
     FLAG_FACES_UNCHECKED,
     FLAG_FACES_UNCORROBORATED,
+    FLAG_LATE_EVIDENCE,
     FLAG_READINGS_REPEATED,
     DayResult,
     hhmm,
@@ -206,6 +207,13 @@ def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, conf
                                anomaly_key("readings-repeated", result.station, day), AlertLevel.TOWN, at,
                                {"date": day, "what": "readings repeated under other event ids, counted once",
                                 "notes": [n for n in result.notes if "repeated" in n]}))
+    if FLAG_LATE_EVIDENCE in result.flags:
+        # Evidence a connected agent held back and sent after the fact (a judged day being filled in): set aside,
+        # and the town is told.
+        specs.append(AlertSpec(AlertKind.SENSOR_ANOMALY, result.station,
+                               anomaly_key("late-evidence", result.station, day), AlertLevel.TOWN, at,
+                               {"date": day, "what": "events sent long after their time, for moments the station "
+                                "was heard live: set aside", "notes": [n for n in result.notes if "set aside" in n]}))
     if FLAG_FACES_UNCORROBORATED in result.flags or FLAG_FACES_UNCHECKED in result.flags:
         # Faces with no crossing behind them may be photographs held up to the camera; elders counted with no
         # counter reporting could be. Either is the town's to look at, not only the station's.

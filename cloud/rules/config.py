@@ -25,6 +25,11 @@ class RulesConfig(BaseModel):
     # A shorter gap between two pieces of evidence is not an outage: the timeline takes it as known.
     equipment_off_minutes: float = Field(default=15, gt=0)
 
+    # Evidence the cloud received more than this long after its time, for a time when it was hearing the station live
+    # (messages received promptly, at most `liveness_minutes` apart), is set aside: a connected agent's outbox
+    # delivers within seconds, so it was withheld and sent after the fact (a shut day "filled in" once judged).
+    late_delivery_minutes: float = Field(default=30, gt=0)
+
     # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.
     liveness_minutes: float = Field(default=10, gt=0)
     # Activity (an entry, a visitor's face) proves the station open for this long after it (the winter door may be
@@ -74,6 +79,9 @@ class RulesConfig(BaseModel):
     def _shares_ordered(self) -> "RulesConfig":
         if self.closed_share >= self.open_share:
             raise ValueError("closed_share must be below open_share")
+        if self.late_delivery_minutes <= self.liveness_minutes:
+            raise ValueError("late_delivery_minutes must be above liveness_minutes (an agent back after a short drop "
+                             "delivers what it kept by its next message)")
         return self
 
     def threshold(self, grade: str) -> int:

@@ -10,6 +10,7 @@ from cloud.rules.calendar import DayPlan
 from cloud.rules.config import RulesConfig
 from cloud.rules.corroborate import corroborate
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
+from cloud.rules.late import withheld
 from cloud.rules.observations import Obs, distinct_readings
 from cloud.rules.timeline import Timeline, build_timeline
 
@@ -77,6 +78,7 @@ FLAG_DOOR_IDLE = "door_open_idle"
 FLAG_FACES_UNCORROBORATED = "faces_uncorroborated"
 FLAG_FACES_UNCHECKED = "faces_unchecked"
 FLAG_READINGS_REPEATED = "readings_repeated"
+FLAG_LATE_EVIDENCE = "late_evidence"
 
 
 def visitors(obs: Sequence[Obs], start: float, end: float, config: RulesConfig) -> Visitors:
@@ -217,6 +219,9 @@ def derive_day(
     # could double its counts, and with them the crossings that corroborate faces, by re-sending them.
     obs, repeats = distinct_readings(obs)
     repeated = sum(1 for o in repeats if plan.start <= o.t < plan.end)
+    # Evidence held back while the station was heard live and sent after the fact does not count (cloud.rules.late).
+    obs, held_back = withheld(obs, config)
+    late_n = sum(1 for o in held_back if plan.start <= o.t < plan.end)
     timeline = build_timeline(plan, obs, config)
     sched = merge(plan.sessions)
     scheduled_s = float(total(sched))
@@ -236,6 +241,9 @@ def derive_day(
     late, early = _late_early(plan.sessions, timeline.known, timeline.open)
     result_visitors = visitors(obs, plan.start, plan.end, config)
     notes = []
+    if late_n:
+        notes.append(f"{late_n} events received more than {config.late_delivery_minutes:g} min after their time, "
+                     "for moments the station was heard live, set aside")
     if repeated:
         notes.append(f"{repeated} readings repeated under other event ids (same device, time and value) counted once")
     if plan.working is None:
@@ -255,6 +263,8 @@ def derive_day(
     flags.extend(face_flags(result_visitors, config))
     if repeated:
         flags.append(FLAG_READINGS_REPEATED)
+    if late_n:
+        flags.append(FLAG_LATE_EVIDENCE)
     return DayResult(
         station=station,
         plan=plan,

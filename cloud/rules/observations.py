@@ -24,6 +24,7 @@ class Obs(NamedTuple):
     period_s: int = 0
     state: str = ""
     ref: str = ""
+    lag: float = 0.0  # seconds from `t` to the cloud's receipt of it (0 when not known): see cloud.rules.late
 
 
 # The worker converts every stored event: one lookup by kind name.
@@ -35,27 +36,35 @@ def sort_key(o: Obs) -> tuple[float, str]:
     return (o.t, o.id)
 
 
-def from_message(message: Message, event_id: str) -> Obs | None:
-    """An Obs from a decoded protocol message (commands are not observations)."""
+def _lag(ts: datetime, received_at: datetime | None) -> float:
+    return max(0.0, (received_at - ts).total_seconds()) if received_at is not None else 0.0
+
+
+def from_message(message: Message, event_id: str, received_at: datetime | None = None) -> Obs | None:
+    """An Obs from a decoded protocol message (commands are not observations); `received_at`: when the cloud
+    received it, if known."""
     spec = BY_MODEL.get(type(message))
     if spec is None:
         return None
     device = message.device if isinstance(message, Event) else "agent"
-    return Obs(message.ts.timestamp(), spec.kind.value, device, event_id, *spec.seen(message))
+    return Obs(message.ts.timestamp(), spec.kind.value, device, event_id, *spec.seen(message),
+               _lag(message.ts, received_at))
 
 
-def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mapping[str, Any]) -> Obs:
-    """An Obs from a stored event (payload as published and validated by ingest)."""
+def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mapping[str, Any],
+             received_at: datetime | None = None) -> Obs:
+    """An Obs from a stored event (payload as published and validated by ingest) received at `received_at`."""
     seen = _FROM_STORED.get(kind)
+    lag = _lag(ts, received_at)
     if seen is None:
-        return Obs(ts.timestamp(), kind, device, event_id)
-    return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload))
+        return Obs(ts.timestamp(), kind, device, event_id, lag=lag)
+    return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload), lag)
 
 
 def distinct_readings(obs: Sequence[Obs]) -> tuple[list[Obs], list[Obs]]:
     """`obs` with each reading once, and the repeats left out: a reading published again under a new event id (a
-    replay tool, a doctored agent) must not count twice. A repeat is identical but for its id: the same device,
-    time and values (two faces in one frame differ by person). The first by `sort_key` is kept."""
+    replay tool, a doctored agent) must not count twice. A repeat is identical but for its id (and when it arrived):
+    the same device, time and values (two faces in one frame differ by person). The first by `sort_key` is kept."""
     seen: set[Obs] = set()
     kept: list[Obs] = []
     repeats: list[Obs] = []
@@ -63,7 +72,7 @@ def distinct_readings(obs: Sequence[Obs]) -> tuple[list[Obs], list[Obs]]:
         if o.kind in ("status", "heartbeat", "health"):
             kept.append(o)  # carry no count; status and heartbeat ids already follow from their time
             continue
-        key = o._replace(id="")
+        key = o._replace(id="", lag=0.0)
         if key in seen:
             repeats.append(o)
         else:

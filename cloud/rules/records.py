@@ -93,7 +93,7 @@ class DayRecord(BaseModel):
     door_idle: list[str] = Field(default_factory=list, description="sessions with the door open and no entry, "
                                  "exit or visitor's face")
     flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle, "
-                             "faces_uncorroborated, faces_unchecked, readings_repeated")
+                             "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence")
     clock_faults: int
     notes: list[str]
     evidence: DayEvidence

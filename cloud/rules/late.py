@@ -1,0 +1,39 @@
+"""Evidence withheld and sent after the fact: set aside, never counted.
+
+The agent stores and forwards: an event it could not send (the network down) arrives late, and counts — it fills
+time the cloud heard nothing. But while the cloud hears the station live (messages received promptly, each within
+`liveness_minutes` of the last), the agent is connected and its outbox delivers every event within seconds. An event
+received more than `late_delivery_minutes` after its time, for a moment inside such a stretch, was therefore held
+back and published later: a shut day's door openings or counts "filled in" once the day, its spot check or its month
+had been judged. Such evidence is set aside and the day flagged; what the cloud heard live stands.
+"""
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+from cloud.rules.config import RulesConfig
+from cloud.rules.intervals import Interval, covering, merge
+from cloud.rules.observations import Obs
+
+
+def heard_live(obs: Sequence[Obs], config: RulesConfig) -> list[Interval]:
+    """Stretches between two consecutive promptly received messages at most `liveness_minutes` apart: the agent was
+    connected throughout (an `online: false` status, the broker's last will, is not a message from the agent)."""
+    limit = config.late_delivery_minutes * 60
+    gap = config.liveness_minutes * 60
+    times = sorted(o.t for o in obs if o.lag <= limit and not (o.kind == "status" and o.state == "offline"))
+    return merge((a, b) for a, b in pairwise(times) if b - a <= gap)
+
+
+def withheld(obs: Sequence[Obs], config: RulesConfig) -> tuple[list[Obs], list[Obs]]:
+    """`obs` without the evidence received late for a moment the cloud was hearing the station live, and that
+    evidence. Obs with no receipt time (lag 0: `cloud derive` without `received_at`) are never late."""
+    limit = config.late_delivery_minutes * 60
+    if not any(o.lag > limit for o in obs):
+        return list(obs), []
+    live = heard_live(obs, config)
+    kept: list[Obs] = []
+    late: list[Obs] = []
+    for o in obs:
+        (late if o.lag > limit and covering(live, o.t) is not None else kept).append(o)
+    return kept, late
