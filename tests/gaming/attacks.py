@@ -3,10 +3,11 @@ old messages, readings re-sent under fresh ids, a clock set ahead, another stati
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from station_protocol import Face, Flow, Heartbeat, encode
+from station_protocol import Door, Face, Flow, Heartbeat, encode
 from station_protocol.topics import agent_topic, device_topic
 from tests.rules.scenario import TZ, StationDay, visits_every
 
@@ -91,3 +92,23 @@ def heartbeat_flood(station: str, day: date, start: time, hours: int, every_s: i
              encode(Heartbeat(v=1, station=station, ts=first + timedelta(seconds=every_s * i), version="1.0",
                               uptime_s=float(i), outbox=0)))
             for i in range(hours * 3600 // every_s)]
+
+
+def ts_of(message: Message) -> datetime:
+    return datetime.fromisoformat(json.loads(message[1])["ts"])
+
+
+def received(messages: list[Message], when: Callable[[datetime], datetime]) -> list[str]:
+    """`cloud derive` event lines with the time the cloud received each message (`when(ts)`)."""
+    return [json.dumps({"topic": topic, "payload": json.loads(payload),
+                        "received_at": when(ts_of((topic, payload))).isoformat()}) for topic, payload in messages]
+
+
+def door_open_all_day(station: str, day: date, seq_from: int = 1000) -> list[Message]:
+    """The door magnet's "open" at 08:25 and "closed" at 17:05, with no other trace (a shut day being filled in)."""
+    out = []
+    for i, (at, state) in enumerate(((time(8, 25), "open"), (time(17, 5), "closed"))):
+        door = Door.model_validate({"v": 1, "id": uuid.uuid4(), "station": station, "device": "door-1",
+                                    "seq": seq_from + i, "state": state, "ts": datetime.combine(day, at, TZ)})
+        out.append((str(device_topic(station, "door-1", "door")), encode(door)))
+    return out

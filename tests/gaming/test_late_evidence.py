@@ -1,0 +1,207 @@
+"""Filling in a judged day after the fact: evidence a connected agent held back and published long after its time
+is set aside (cloud.rules.late), while an honest outbox replay after a network outage still counts.
+
+Through the rules with each event's receipt time (`cloud derive` lines with `received_at`), and through Mosquitto,
+an ingester whose clock is the test's, and `eldercare cloud worker`."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from cloud.derive.files import read_events
+from cloud.derive.plans import create_plan
+from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.service import IngestConfig, Ingester
+from cloud.ingest.stations import StationCache
+from cloud.rules.alerts import anomalies
+from cloud.rules.config import RulesConfig
+from cloud.rules.day import DayResult, Verdict
+from cloud.rules.records import day_record
+from cloud.rules.spotcheck import SpotResult, judge
+from cloud.rules.station import derive_days
+from cloud.store.db import make_session_factory
+from cloud.store.derived import DayResult as DayRow
+from cloud.store.derived import SpotCheckResult
+from cloud.store.models import Alert, Event
+from tests.faults.conftest import ROOT, registered_store
+from tests.gaming.attacks import Message, door_open_all_day, open_day, received, shut_day, ts_of
+from tests.ingest.conftest import publish
+from tests.localservices import Mosquitto
+from tests.rules.conftest import SCHEDULE, as_lines
+from tests.rules.scenario import TZ, StationDay
+from tests.wait import poll
+
+TUESDAY = date(2026, 10, 13)
+CONFIG = RulesConfig()
+NIGHT = datetime.combine(TUESDAY, time(22), TZ)  # when the station publishes what it "forgot"
+FULL = [(time(8, 25), time(11, 35)), (time(13, 25), time(17, 5))]
+OUTAGE = (time(9), time(12))
+
+
+def _derive(lines: list[str], day: date = TUESDAY) -> DayResult:
+    events = read_events(lines, {}, ZoneInfo("Asia/Shanghai"))
+    assert not events.problems, events.problems
+    return derive_days("qd-a", SCHEDULE, {}, events.obs["qd-a"], day, day, CONFIG)[0]
+
+
+def _prompt(ts: datetime) -> datetime:
+    return ts + timedelta(seconds=2)
+
+
+def _spot(r: DayResult) -> SpotResult:
+    return judge(r, time(9), time(10), "Asia/Shanghai", CONFIG).result
+
+
+def test_a_shut_day_filled_in_at_night_stays_closed_and_is_flagged() -> None:
+    live = received(shut_day("qd-a", TUESDAY), _prompt)
+    for filler in (door_open_all_day("qd-a", TUESDAY), open_day("qd-a", TUESDAY)):
+        r = _derive(live + received(filler, lambda _ts: NIGHT))
+        assert (r.verdict, r.compliance, _spot(r)) == (Verdict.CLOSED, 0.0, SpotResult.FAIL)
+        assert not r.visitors.elders and r.visitors.entries == 0
+        assert "late_evidence" in r.flags
+        assert any("set aside" in n for n in day_record(r, "Asia/Shanghai").notes)
+        found = [a for a in anomalies(r, [], True, CONFIG) if a.cause_key.startswith("anomaly:late-evidence:")]
+        assert len(found) == 1 and found[0].level == "town"
+
+
+def test_the_same_evidence_sent_live_counts() -> None:
+    r = _derive(received(shut_day("qd-a", TUESDAY) + door_open_all_day("qd-a", TUESDAY), _prompt))
+    assert r.verdict is Verdict.OPEN and "late_evidence" not in r.flags
+
+
+def _outage_day(station: str = "qd-a") -> list[tuple[Message, datetime]]:
+    """An open day with the network down 09:00-12:00: no heartbeats then, everything else kept in the outbox and
+    delivered when the network came back at 12:00; the rest delivered as it happened."""
+    visits = [(time(8, 40 + i), f"e-{i}", "elder") for i in range(10)] + [(time(10, 30), "e-20", "elder")]
+    day = StationDay(station, TUESDAY, door=FULL, visits=visits)
+    back = datetime.combine(TUESDAY, OUTAGE[1], TZ)
+    gone = datetime.combine(TUESDAY, OUTAGE[0], TZ)
+    out = []
+    for message in day.messages():
+        ts = ts_of(message)
+        if gone <= ts < back:
+            if message[0].endswith("/heartbeat"):
+                continue  # heartbeats never enter the outbox
+            out.append((message, back + timedelta(seconds=30)))
+        else:
+            out.append((message, _prompt(ts)))
+    return out
+
+
+def _at(when: datetime) -> Callable[[datetime], datetime]:
+    return lambda _ts: when
+
+
+def test_an_outbox_replay_after_a_network_outage_still_counts() -> None:
+    lines = [line for message, at in _outage_day() for line in received([message], _at(at))]
+    r = _derive(lines)
+    assert r.verdict is Verdict.OPEN and r.unknown_s == 0 and "late_evidence" not in r.flags
+    assert "e-20" in r.visitors.elders  # seen at 10:30, delivered at 12:00
+    assert _spot(r) is SpotResult.PASS
+
+
+def test_without_receipt_times_nothing_is_set_aside() -> None:
+    # `cloud derive` on lines without `received_at` judges everything as sent (no receipt time, no lateness).
+    r = _derive(as_lines(shut_day("qd-a", TUESDAY) + door_open_all_day("qd-a", TUESDAY)))
+    assert r.verdict is Verdict.OPEN and "late_evidence" not in r.flags
+
+
+def test_late_delivery_must_outlast_liveness() -> None:
+    with pytest.raises(ValueError, match="late_delivery_minutes must be above liveness_minutes"):
+        RulesConfig(late_delivery_minutes=10, liveness_minutes=10)
+
+
+class _Clock:
+    """The ingester's clock, set by the test: what the cloud takes as the receipt time."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@contextmanager
+def _ingester(broker: Mosquitto, engine: Engine, clock: _Clock) -> Iterator[Ingester]:
+    name = uuid.uuid4().hex[:8]
+    cache = StationCache(engine, miss_interval=0.0)
+    cache.refresh()
+    ingester = Ingester(IngestConfig(port=broker.port, client_id=f"late-{name}", batch_ms=20, group=f"g{name}"),
+                        engine, cache, IngestMetrics(), None, clock=clock)
+    ingester.start(connect_timeout=10)
+    try:
+        yield ingester
+    finally:
+        ingester.stop()
+
+
+def _stored(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(Event)).scalar_one())
+
+
+@pytest.mark.timeout(300)
+def test_filling_in_a_judged_day_through_the_cloud(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", ["qd-shut", "qd-outage"])
+    clock = _Clock()
+    # What reached the cloud when: qd-shut's shut Tuesday live, qd-outage's open Tuesday with its outage replay,
+    # then at night qd-shut's door "open all day" and a whole open day's counts and faces.
+    arrivals = [(m, _prompt(ts_of(m))) for m in shut_day("qd-shut", TUESDAY)] + _outage_day("qd-outage")
+    arrivals += [(m, NIGHT) for m in door_open_all_day("qd-shut", TUESDAY) + open_day("qd-shut", TUESDAY)
+                 if not m[0].endswith("/heartbeat")]
+    by_time: dict[datetime, list[Message]] = {}
+    for message, at in arrivals:
+        by_time.setdefault(_round(at), []).append(message)
+    with _ingester(mosquitto, engine, clock):
+        for at in sorted(by_time):
+            clock.now = at.astimezone(UTC)
+            publish(mosquitto, by_time[at])
+            expected = _distinct_before(arrivals, at)
+            poll(lambda: _stored(engine) >= expected, timeout=60,  # noqa: B023 (called before the loop moves on)
+                 what=f"the messages delivered at {at:%H:%M} stored")
+    with make_session_factory(engine)() as session:
+        create_plan(session, day=TUESDAY, start=time(9), end=time(10), scope="all", created_by="bureau",
+                    now=datetime.now(UTC))
+        session.commit()
+    env = {**os.environ, "ELDERCARE_DATABASE_URL": str(engine.url), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "eldercare", "cloud", "worker", "--once"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    with make_session_factory(engine)() as session:
+        days = {r.station_id: r.record for r in session.scalars(select(DayRow).where(DayRow.local_date == TUESDAY))}
+        spots = {r.station_id: r.result for r in session.scalars(select(SpotCheckResult))}
+        alerts = {(a.station_id, a.cause_key.split(":")[1]): a.level for a in session.scalars(select(Alert))
+                  if a.kind == "sensor_anomaly"}
+    shut, outage = days["qd-shut"], days["qd-outage"]
+    assert (shut["verdict"], shut["compliance"], shut["elders"], shut["entries"]) == ("closed", 0.0, 0, 0)
+    assert spots["qd-shut"] == "fail"
+    assert "late_evidence" in shut["flags"] and alerts.get(("qd-shut", "late-evidence")) == "town"
+    assert outage["verdict"] == "open" and spots["qd-outage"] == "pass"
+    assert "late_evidence" not in outage["flags"] and "e-20" in outage["elder_ids"]
+
+
+def _round(at: datetime) -> datetime:
+    """Messages are delivered in ten-minute rounds, each at its round's end (a live message is at most ten minutes
+    old when the ingester's clock reads it); the night's all at once."""
+    return at if at == NIGHT else at.replace(second=0, microsecond=0) + timedelta(minutes=10 - at.minute % 10)
+
+
+def _distinct_before(arrivals: list[tuple[Message, datetime]], until: datetime) -> int:
+    """Distinct events among the messages delivered up to `until` (a heartbeat's id is its time)."""
+    keys = set()
+    for (topic, payload), at in arrivals:
+        if _round(at) <= until:
+            data = json.loads(payload)
+            keys.add(data.get("id") or f"{topic}/{data['ts']}")
+    return len(keys)
