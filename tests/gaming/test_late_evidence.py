@@ -27,6 +27,7 @@ from cloud.rules.alerts import anomalies
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, Verdict
 from cloud.rules.records import day_record
+from cloud.rules.rollup import month_record
 from cloud.rules.spotcheck import SpotResult, judge
 from cloud.rules.station import derive_days
 from cloud.store.db import make_session_factory
@@ -34,7 +35,16 @@ from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckResult
 from cloud.store.models import Alert, Event
 from tests.faults.conftest import ROOT, registered_store
-from tests.gaming.attacks import Message, door_open_all_day, open_day, received, shut_day, ts_of
+from tests.gaming.attacks import (
+    ELDERS,
+    Message,
+    door_open_all_day,
+    open_day,
+    photographs,
+    received,
+    shut_day,
+    ts_of,
+)
 from tests.ingest.conftest import publish
 from tests.localservices import Mosquitto
 from tests.rules.conftest import SCHEDULE, as_lines
@@ -205,3 +215,19 @@ def _distinct_before(arrivals: list[tuple[Message, datetime]], until: datetime) 
             data = json.loads(payload)
             keys.add(data.get("id") or f"{topic}/{data['ts']}")
     return len(keys)
+
+
+def test_a_judged_month_is_not_topped_up_with_elders_sent_after_it() -> None:
+    # October judged: its days heard live. On 5 November the station publishes, for a shut Tuesday in October, ten
+    # more enrolled elders walking in (each with a crossing), to reach the month's threshold after the fact.
+    days = [TUESDAY - timedelta(days=1), TUESDAY, TUESDAY + timedelta(days=1)]
+    live = [*open_day("qd-a", days[0]), *shut_day("qd-a", days[1]), *open_day("qd-a", days[2])]
+    topped = [m for i in range(10) for m in photographs("qd-a", TUESDAY, time(9, 5 * i), [f"e-new-{i}"], crossings=1)]
+    november = datetime(2026, 11, 5, 20, tzinfo=TZ)
+    events = read_events(received(live, _prompt) + received(topped, _at(november)), {}, ZoneInfo("Asia/Shanghai"))
+    results = derive_days("qd-a", SCHEDULE, {}, events.obs["qd-a"], days[0], days[-1], CONFIG)
+    records = [day_record(r, "Asia/Shanghai") for r in results]
+    month = month_record("qd-a", "2026-10", "2A", records, working_days_in_month=22, as_of=days[-1],
+                         month_end=date(2026, 10, 31), config=CONFIG)
+    assert (records[1].verdict, records[1].elders) == ("closed", 0) and "late_evidence" in records[1].flags
+    assert month.elders == len(ELDERS) and month.compliance is not None and month.compliance < 0.7
