@@ -29,7 +29,7 @@ def withheld(obs: Sequence[Obs], config: RulesConfig) -> tuple[list[Obs], list[O
     """`obs` without the evidence received late for a moment the cloud was hearing the station live, and that
     evidence. Obs with no receipt time (lag 0: `cloud derive` without `received_at`) are never late."""
     limit = config.late_delivery_minutes * 60
-    if not any(o.lag > limit for o in obs):
+    if not obs or max(o.lag for o in obs) <= limit:
         return list(obs), []
     live = heard_live(obs, config)
     kept: list[Obs] = []

@@ -62,20 +62,29 @@ def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mappi
 
 
 def distinct_readings(obs: Sequence[Obs]) -> tuple[list[Obs], list[Obs]]:
-    """`obs` with each reading once, and the repeats left out: a reading published again under a new event id (a
-    replay tool, a doctored agent) must not count twice. A repeat is identical but for its id (and when it arrived):
-    the same device, time and values (two faces in one frame differ by person). The first by `sort_key` is kept."""
-    seen: set[Obs] = set()
+    """`obs` (sorted by `sort_key`) with each reading once, and the repeats left out: a reading published again under
+    a new event id (a replay tool, a doctored agent) must not count twice. A repeat is identical but for its id (and
+    when it arrived): the same device, time and values (two faces in one frame differ by person). The first by
+    `sort_key` is kept. Repeats share their time, so each is only compared with what was kept at that time."""
+    times = [o.t for o in obs]
+    if len(set(times)) == len(times):
+        return list(obs), []  # no two at one time: nothing to compare (the common case)
     kept: list[Obs] = []
     repeats: list[Obs] = []
+    t: float | None = None
+    start = 0  # where the readings kept at time `t` begin in `kept`
     for o in obs:
-        if o.kind in ("status", "heartbeat", "health"):
-            kept.append(o)  # carry no count; status and heartbeat ids already follow from their time
-            continue
-        key = o._replace(id="", lag=0.0)
-        if key in seen:
-            repeats.append(o)
-        else:
-            seen.add(key)
-            kept.append(o)
+        if o.t != t:
+            t, start = o.t, len(kept)
+        elif o.kind not in _NO_COUNT:
+            what = o[1:3] + o[4:9]  # all but time, id and lag
+            if any(kept[i][1:3] + kept[i][4:9] == what for i in range(start, len(kept))):
+                repeats.append(o)
+                continue
+        kept.append(o)
     return kept, repeats
+
+
+# Carry no count (and status and heartbeat ids already follow from their time).
+_NO_COUNT = frozenset(("status", "heartbeat", "health"))
+
