@@ -18,8 +18,11 @@ from cloud.store.schedules import station_histories
 from cloud.store.users import Activity
 
 
-def year_facts(session: Session, stations: Sequence[Station], year: int) -> list[YearFacts]:
-    """One YearFacts per station, in a fixed number of queries whatever the number of stations."""
+def year_facts(session: Session, stations: Sequence[Station], year: int,
+               answer_within: timedelta | None = None) -> list[YearFacts]:
+    """One YearFacts per station, in a fixed number of queries whatever the number of stations. `answer_within`: a
+    call counts as answered only when acknowledged that soon after it was raised (the escalation time): a call
+    acknowledged days later, to tidy the record before the assessment, was not answered."""
     ids = [s.id for s in stations]
     prefix = f"{year:04d}-"
     months: dict[str, list[MonthRecord]] = {sid: [] for sid in ids}
@@ -70,7 +73,9 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
         # filtered by station ids: never a bureau alert of no station
         if sid is not None and raised_at.astimezone(zones[sid]).year == year:
             total, answered = calls.get(sid, (0, 0))
-            calls[sid] = (total + 1, answered + (acknowledged_at is not None))
+            in_time = acknowledged_at is not None and (answer_within is None
+                                                       or acknowledged_at - raised_at <= answer_within)
+            calls[sid] = (total + 1, answered + in_time)
     # The year's grade (and so its subsidy) is the one in force on its last day, not a later regrade's.
     histories = station_histories(session, stations)
     out = []

@@ -1,6 +1,6 @@
 """Exports and the assessment list: the monthly report and the annual assessment sheet per station (Excel, CSV)."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from cloud.api import derived_view
 from cloud.api.assessment import assessment, monthly_report
-from cloud.api.deps import ConfigDep, SessionDep, StationViewer, SupervisorUser
+from cloud.api.deps import ConfigDep, RulesDep, SessionDep, StationViewer, SupervisorUser
 from cloud.api.routes.activities import to_out
 from cloud.api.schemas import AssessmentRow, StationIdParam
 from cloud.api.scope import get_visible_station, station_condition
 from cloud.api.sheets import MEDIA, Format, render
 from cloud.api.yearfacts import year_facts
+from cloud.rules.config import RulesConfig
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.derived import DayResult, MonthResult
 from cloud.store.models import Station
@@ -38,24 +39,29 @@ def _file(content: bytes, fmt: Format, name: str) -> Response:
     return Response(content, media_type=MEDIA[fmt], headers={"Content-Disposition": disposition})
 
 
+def _answer_within(rules: RulesConfig) -> timedelta:
+    """An emergency call is answered when acknowledged before it escalates (`call_escalate_minutes`)."""
+    return timedelta(minutes=rules.call_escalate_minutes)
+
+
 @router.get("/assessments/{year}", response_model=list[AssessmentRow], tags=["assessments"])
 def list_assessments(
-    year: YearPath, user: SupervisorUser, session: SessionDep, config: ConfigDep
+    year: YearPath, user: SupervisorUser, session: SessionDep, config: ConfigDep, rules: RulesDep
 ) -> list[AssessmentRow]:
     stations = list(session.scalars(select(Station).where(station_condition(user)).order_by(Station.town, Station.id)))
     return [
         AssessmentRow(**assessment(f, subsidy_cny=config.subsidy_cny, pass_score=config.pass_score).summary)
-        for f in year_facts(session, stations, year)
+        for f in year_facts(session, stations, year, _answer_within(rules))
     ]
 
 
 @router.get("/exports/stations/{station_id}/assessment/{year}", response_class=Response, responses=FILE_RESPONSES)
 def export_assessment(
     station_id: StationId, year: YearPath, user: SupervisorUser, session: SessionDep, config: ConfigDep,
-    format: FormatQuery = "xlsx", score: Score = None,
+    rules: RulesDep, format: FormatQuery = "xlsx", score: Score = None,
 ) -> Response:
     station = get_visible_station(session, user, station_id)
-    facts = year_facts(session, [station], year)[0]
+    facts = year_facts(session, [station], year, _answer_within(rules))[0]
     sheet = assessment(facts, subsidy_cny=config.subsidy_cny, pass_score=config.pass_score, score=score)
     return _file(render(sheet, format), format, f"assessment-{station.id}-{year}")
 
