@@ -4,6 +4,7 @@ test_through_the_cloud.py). Each test says what the station tried and what a bur
 
 import uuid
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -205,3 +206,31 @@ def test_an_elder_walking_in_with_photographs_of_others_gets_one_elder() -> None
     r = derive(honest.messages() + extra, MONDAY)
     assert len(r.visitors.elders) <= len(r0.visitors.elders) + 1
     assert "faces_uncorroborated" in r.flags and "faces-uncorroborated" in town_alerts(r)
+
+
+def test_acknowledging_old_calls_before_the_assessment_does_not_make_them_answered(tmp_path: Path) -> None:
+    # A station's staff may acknowledge their own station's calls. One answered at once, one acknowledged a month
+    # later to tidy the record, one pressed and cancelled by the elder: one answered.
+    from cloud.api.yearfacts import year_facts
+    from cloud.store.db import make_engine, make_session_factory
+    from cloud.store.migrate import upgrade
+    from cloud.store.models import Alert, Station
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    pressed = datetime(2026, 3, 2, 9, tzinfo=ZoneInfo(TZ))
+    acks = [pressed + timedelta(minutes=2), pressed + timedelta(days=30), None]
+    with make_session_factory(engine)() as session:
+        station = Station(id="qd-a", name="A", town="汇龙镇", grade="3A", weekdays="1-5", hours="08:30-11:30",
+                          open_on_holidays=False, timezone=TZ)
+        session.add(station)
+        session.flush()
+        for n, ack in enumerate(acks):
+            session.add(Alert(kind="emergency_call", station_id="qd-a", cause_key=f"call:qd-a:c-{n}",
+                              status="resolved" if ack is None else "acknowledged", level="station",
+                              raised_at=pressed + timedelta(hours=n), acknowledged_at=ack and ack + timedelta(hours=n),
+                              call_id=f"c-{n}", evidence={}, resolved_by="elder" if ack is None else None))
+        session.commit()
+        (facts,) = year_facts(session, [station], 2026, timedelta(minutes=CONFIG.call_escalate_minutes))
+    engine.dispose()
+    assert (facts.calls, facts.calls_answered) == (3, 1)
