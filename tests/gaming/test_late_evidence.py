@@ -231,3 +231,15 @@ def test_a_judged_month_is_not_topped_up_with_elders_sent_after_it() -> None:
                          month_end=date(2026, 10, 31), config=CONFIG)
     assert (records[1].verdict, records[1].elders) == ("closed", 0) and "late_evidence" in records[1].flags
     assert month.elders == len(ELDERS) and month.compliance is not None and month.compliance < 0.7
+
+
+def test_a_clock_set_a_day_back_cannot_move_a_good_day_onto_a_shut_one() -> None:
+    # Monday shut, heard live. On Tuesday the station opens, with the Pi's clock set a day back so that Tuesday's
+    # door, counts and faces land on Monday (received on Tuesday, a day after their time).
+    monday = TUESDAY - timedelta(days=1)
+    live_monday = received(shut_day("qd-a", monday), _prompt)
+    moved = [(t, p) for t, p in open_day("qd-a", monday) if not t.endswith("/heartbeat")]
+    lines = live_monday + received(moved, lambda ts: ts + timedelta(days=1, seconds=2))
+    r = _derive(lines, monday)
+    assert (r.verdict, r.compliance, r.visitors.entries) == (Verdict.CLOSED, 0.0, 0)
+    assert "late_evidence" in r.flags
