@@ -200,6 +200,15 @@ def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, conf
                                {"date": day, "what": "door open while the people counter and the camera (which "
                                 "worked in the week before) reported nothing",
                                 "sessions": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in unwatched]}))
+    if result.faces_unbacked:
+        # Visitors' faces with no counter crossing behind them kept the station open: a screen or a poster of faces
+        # before the camera with the door shut looks like this (so does a counter stuck at zero in winter).
+        specs.append(AlertSpec(AlertKind.SENSOR_ANOMALY, result.station,
+                               anomaly_key("faces-unbacked", result.station, day), AlertLevel.TOWN,
+                               _dt(result.faces_unbacked[0][0]),
+                               {"date": day, "what": "open only by visitors' faces with no people-counter crossing",
+                                "sessions": [[_dt(s).isoformat(), _dt(e).isoformat()]
+                                             for s, e in result.faces_unbacked]}))
     if FLAG_READINGS_REPEATED in result.flags:
         # The same reading under another event id is a replay tool or a doctored agent: counted once, and the town
         # is told.

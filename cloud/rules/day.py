@@ -1,5 +1,6 @@
 """One station-day: opening compliance, late opening / early closing, verdict, visitor counts and evidence."""
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -64,6 +65,7 @@ class DayResult:
     known_share: float | None = None  # known / scheduled minutes
     equipment_off: list[Interval] = field(default_factory=list)  # unknown stretches after the station was seen
     door_idle: list[Interval] = field(default_factory=list)  # sessions with the door open and nobody moving
+    faces_unbacked: list[Interval] = field(default_factory=list)  # sessions open only by faces no crossing backs
     count_balance: int | None = None  # counter in - out over the day; None without a counter
     compliance_so_far: float | None = None  # today: open share of the scheduled minutes up to `until`
     verdict_so_far: Verdict | None = None  # today: the verdict on the scheduled minutes up to `until`
@@ -79,6 +81,7 @@ FLAG_FACES_UNCORROBORATED = "faces_uncorroborated"
 FLAG_FACES_UNCHECKED = "faces_unchecked"
 FLAG_READINGS_REPEATED = "readings_repeated"
 FLAG_LATE_EVIDENCE = "late_evidence"
+FLAG_FACES_UNBACKED = "faces_unbacked"
 
 
 def visitors(obs: Sequence[Obs], start: float, end: float, config: RulesConfig) -> Visitors:
@@ -143,6 +146,45 @@ def door_idle_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs], v:
         if door >= 0.5 * (e - s) and not _movement(obs, s, e):
             out.append((s, e))
     return out
+
+
+def faces_unbacked_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs],
+                            config: RulesConfig) -> list[Interval]:
+    """Sessions open for at least half of them only by visitors' faces that no counter crossing backs (none within
+    `face_crossing_window_s`): a screen or a poster of faces before the camera with the door shut, or the counter
+    off. A real visitor walks through the door the counter watches. The minutes still count as open (a counter stuck
+    at zero in winter looks the same), but the day is flagged."""
+    faces: list[float] = []
+    crossings: list[Obs] = []
+    for o in obs:
+        if o.kind == "flow":
+            if o.entries or o.exits:
+                crossings.append(o)
+        elif o.kind == "face" and o.state != "staff" and plan.start <= o.t < plan.end:
+            faces.append(o.t)
+    if not faces:
+        return []
+    window = config.face_crossing_window_s
+    ends = [o.t for o in crossings]
+    longest = max((o.period_s for o in crossings), default=0)
+
+    def crossed(t: float) -> bool:
+        for i in range(bisect_left(ends, t - window), len(crossings)):
+            if ends[i] - longest >= t + window:
+                return False
+            if crossings[i].t - crossings[i].period_s < t + window:
+                return True
+        return False
+
+    act = config.activity_minutes * 60
+    unbacked = [(t, t + act) for t in faces if not crossed(t)]
+    if not unbacked:
+        return []  # every visitor's face has a crossing behind it (an honest day)
+    backed = [(t, t + act) for t in faces if crossed(t)]
+    entries = [(o.t - o.period_s, o.t + act) for o in crossings if o.entries]
+    other = merge([*timeline.door_open, *timeline.presence, *entries, *backed])
+    only = subtract(intersect(merge(unbacked), timeline.open), other)
+    return [(s, e) for s, e in merge(plan.sessions) if total(intersect(only, [(s, e)])) >= 0.5 * (e - s)]
 
 
 def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config: RulesConfig) -> list[Interval]:
@@ -251,7 +293,9 @@ def derive_day(
         compliance = None
     so_far, verdict_so_far = _so_far(plan, sched, timeline, until, config)
     off = equipment_off(plan, timeline, until, config)
-    idle = door_idle_sessions(plan, timeline, obs, result_visitors) if plan.working and plan.excused is None else []
+    judged = bool(plan.working) and plan.excused is None
+    idle = door_idle_sessions(plan, timeline, obs, result_visitors) if judged else []
+    unbacked = faces_unbacked_sessions(plan, timeline, obs, config) if judged else []
     balance = (result_visitors.entries - result_visitors.exits) if result_visitors.has_counter else None
     flags = []
     if off:
@@ -260,6 +304,8 @@ def derive_day(
         flags.append(FLAG_COUNTS_UNBALANCED)
     if idle:
         flags.append(FLAG_DOOR_IDLE)
+    if unbacked:
+        flags.append(FLAG_FACES_UNBACKED)
     flags.extend(face_flags(result_visitors, config))
     if repeated:
         flags.append(FLAG_READINGS_REPEATED)
@@ -282,6 +328,7 @@ def derive_day(
         known_share=known_share,
         equipment_off=off,
         door_idle=idle,
+        faces_unbacked=unbacked,
         count_balance=balance,
         compliance_so_far=so_far,
         verdict_so_far=verdict_so_far,

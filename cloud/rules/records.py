@@ -92,8 +92,10 @@ class DayRecord(BaseModel):
                                      "the station was seen that day: its own equipment was off")
     door_idle: list[str] = Field(default_factory=list, description="sessions with the door open and no entry, "
                                  "exit or visitor's face")
+    faces_unbacked: list[str] = Field(default_factory=list, description="sessions open only by visitors' faces "
+                                      "with no people-counter crossing")
     flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle, "
-                             "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence")
+                             "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence, faces_unbacked")
     clock_faults: int
     notes: list[str]
     evidence: DayEvidence
@@ -152,6 +154,7 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         count_balance=result.count_balance,
         equipment_off=hhmm(result.equipment_off, zone),
         door_idle=hhmm(result.door_idle, zone),
+        faces_unbacked=hhmm(result.faces_unbacked, zone),
         flags=list(result.flags),
         clock_faults=result.clock_faults,
         notes=list(result.notes),

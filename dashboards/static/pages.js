@@ -17,6 +17,7 @@ const FLAG_NAMES = {
   equipment_off: "工作时间内设备关闭", counts_unbalanced: "进出人数不平衡", door_open_idle: "门开但全时段无人进出",
   faces_uncorroborated: "人脸无对应人流进出（疑似照片）", faces_unchecked: "人流计数器未上报时计入的老人",
   readings_repeated: "同一读数换编号重复上报（只计一次）", late_evidence: "在线期间的事件事后补报（不计入）",
+  faces_unbacked: "仅凭无人流进出的人脸判为开放",
 };
 const UNCONFIRMED = "无法确认";
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
