@@ -234,3 +234,31 @@ def test_acknowledging_old_calls_before_the_assessment_does_not_make_them_answer
         (facts,) = year_facts(session, [station], 2026, timedelta(minutes=CONFIG.call_escalate_minutes))
     engine.dispose()
     assert (facts.calls, facts.calls_answered) == (3, 1)
+
+
+def _strangers(every_minutes: int = 25) -> list[tuple[time, str, str]]:
+    """A stranger's face before the camera every `every_minutes` minutes all day (a screen or a poster)."""
+    return [(time(h, m), f"anon-{h:02d}{m:02d}", "unknown") for h in range(8, 17)
+            for m in range(0, 60, every_minutes)]
+
+
+@pytest.mark.parametrize("counter", ["reporting zeros", "unplugged"])
+def test_a_screen_of_faces_before_the_camera_with_the_door_shut_is_flagged(counter: str) -> None:
+    # Door shut all day; the camera sees a stranger every 25 minutes and nobody crosses the door. The counter either
+    # reports zeros every minute or is unplugged.
+    messages = StationDay("qd-a", MONDAY, visits=_strangers(), counter=False).messages()
+    if counter == "reporting zeros":
+        messages += [m for m in StationDay("qd-a", MONDAY, door=[(time(8), time(17, 30))], camera=False).messages()
+                     if m[0].endswith("/flow")]
+    r = derive(messages, MONDAY)
+    assert r.visitors.entries == 0 and r.visitors.anonymous
+    # The faces' minutes count (a counter stuck at zero in winter looks the same), but never silently:
+    assert "faces_unbacked" in r.flags and "faces-unbacked" in town_alerts(r)
+    assert day_record(r, TZ).faces_unbacked == ["08:30-11:30", "13:30-17:00"]
+
+
+def test_visitors_who_walk_in_are_not_flagged_as_unbacked() -> None:
+    # Winter: the door shut, elders walking in all day (counted and seen): open, and no flag.
+    r = derive(StationDay("qd-a", MONDAY, visits=visits_every(time(8, 35), time(16, 55), 20, ELDERS)).messages(),
+               MONDAY)
+    assert r.verdict is Verdict.OPEN and "faces_unbacked" not in r.flags

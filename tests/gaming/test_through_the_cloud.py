@@ -42,7 +42,7 @@ from tests.wait import poll
 
 MONDAY, TUESDAY = date(2026, 10, 12), date(2026, 10, 13)
 STATIONS = ["qd-twin", "qd-replay", "qd-dup", "qd-sparse", "qd-door", "qd-calls", "qd-beats", "qd-photo",
-            "qd-future"]
+            "qd-future", "qd-screen"]
 
 
 def _live() -> dict[str, list[Message]]:
@@ -63,6 +63,12 @@ def _live() -> dict[str, list[Message]]:
     # while one person walks in.
     sent["qd-photo"] += (StationDay("qd-photo", TUESDAY, door=FULL, counter=False, camera=False).messages()
                          + photographs("qd-photo", TUESDAY, time(9), [*ELDERS, "e-009", "e-010"], crossings=1))
+    # The door shut, a screen before the camera showing a stranger's face every 25 minutes, the counter counting
+    # nobody (zeros every minute).
+    strangers = [(time(h, m), f"anon-{h:02d}{m:02d}", "unknown") for h in range(8, 17) for m in (0, 25, 50)]
+    zeros = [m for m in StationDay("qd-screen", TUESDAY, door=[(time(8), time(17, 30))], camera=False).messages()
+             if m[0].endswith("/flow")]
+    sent["qd-screen"] += StationDay("qd-screen", TUESDAY, visits=strangers, counter=False).messages() + zeros
     return sent
 
 
@@ -174,6 +180,11 @@ def test_gaming_stations_get_no_better_verdict_than_their_honest_twin(mosquitto:
     # A heartbeat flood proves the agent alive, never the station open.
     same_as_twin("qd-beats", TUESDAY, ("verdict", "compliance"))
     assert spots["qd-beats"] == "fail"
+
+    # A screen of faces: its minutes count, but the day is flagged and the town alerted.
+    screen = days[("qd-screen", TUESDAY)]
+    assert screen["entries"] == 0 and "faces_unbacked" in screen["flags"]
+    assert anomalies.get(("qd-screen", "faces-unbacked")) == "town"
 
     # Ten photographs, one crossing: one elder served, and the town is told of the rest.
     photo = days[("qd-photo", TUESDAY)]
