@@ -8,11 +8,12 @@ back and published later: a shut day's door openings or counts "filled in" once 
 had been judged. Such evidence is set aside and the day flagged; what the cloud heard live stands.
 """
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import pairwise
 
 from cloud.rules.config import RulesConfig
-from cloud.rules.intervals import Interval, covering, merge
+from cloud.rules.intervals import Interval, merge
 from cloud.rules.observations import Obs
 
 
@@ -32,8 +33,14 @@ def withheld(obs: Sequence[Obs], config: RulesConfig) -> tuple[list[Obs], list[O
     if not obs or max(o.lag for o in obs) <= limit:
         return list(obs), []
     live = heard_live(obs, config)
+    starts = [s for s, _ in live]
+
+    def inside(t: float) -> bool:
+        i = bisect_right(starts, t) - 1
+        return i >= 0 and t < live[i][1]
+
     kept: list[Obs] = []
     late: list[Obs] = []
     for o in obs:
-        (late if o.lag > limit and covering(live, o.t) is not None else kept).append(o)
+        (late if o.lag > limit and inside(o.t) else kept).append(o)
     return kept, late
