@@ -321,5 +321,6 @@ class AssessmentRow(BaseModel):
     veto: bool
     subsidy_cny: int = Field(description="the grade's subsidy when the station runs normally")
     eligible: bool | None = Field(description="false with a veto; null until the assessors' score is known")
-    subsidy_if_eligible: int = Field(description="0 with a veto, else the grade's subsidy (if the score reaches 80)")
+    subsidy_if_eligible: int = Field(description="0 with a veto, else the grade's subsidy (if the score reaches "
+                                     "`pass_score`, 80)")
     subsidy: int | None

@@ -1,0 +1,67 @@
+"""The Qidong bureau's operating plan for community stations (启民发〔2021〕119号), rule by rule, as a bureau would
+check the platform against it: the figures are its defaults and every one of them is the deployment's to configure;
+the annual sheet judges what the plan judges."""
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cloud.api.assessment import YearFacts, assessment
+from cloud.derive.deployment import read_rules
+from cloud.rules.config import RulesConfig
+from cloud.rules.records import MonthRecord
+
+CONFIG = RulesConfig()
+
+
+def test_the_defaults_are_the_plans_figures() -> None:
+    # "2A、3A、4A级站点月服务老人分别不得少于50人、100人、300人"
+    assert {g: CONFIG.threshold(g) for g in ("2A", "3A", "4A")} == {"2A": 50, "3A": 100, "4A": 300}
+    # "抽查有三次以上（含三次）未对外开放"
+    assert CONFIG.veto_failures == 3
+    # "5A、4A、3A、2A ... 分别给予3.2万元、1.6万元、0.8万元、0.5万元的运营补贴"
+    assert CONFIG.subsidy_cny == {"5A": 32000, "4A": 16000, "3A": 8000, "2A": 5000}
+    # "年底考核分低于80分的站点 ... 不予发放运营补贴"
+    assert CONFIG.pass_score == 80
+
+
+def test_a_county_sets_its_own_subsidies_and_pass_score_in_the_rules_file(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("subsidy_cny: {5A: 40000, 4A: 20000, 3A: 10000, 2A: 6000}\npass_score: 85\n", encoding="utf-8")
+    config = read_rules(rules)
+    assert config.subsidy_cny["2A"] == 6000 and config.pass_score == 85
+    sheet = assessment(facts([month(m, 60) for m in range(1, 13)]), subsidy_cny=config.subsidy_cny,
+                       pass_score=config.pass_score, score=84)
+    assert sheet.summary["subsidy_cny"] == 6000 and sheet.summary["subsidy"] == 0
+
+
+def month(n: int, elders: int, *, complete: bool = True, threshold: int = 50) -> MonthRecord:
+    fields: dict[str, Any] = dict(
+        station="qd-a", month=f"2026-{n:02d}", elders=elders, person_times=elders * 3, threshold=threshold,
+        met=elders >= threshold, grade="2A", basis="elders", basis_note=None, figure=elders, complete=complete,
+        as_of=date(2026, n, 10 if not complete else 28), progress=elders / threshold, projection=None,
+        at_risk=None, working_days=21, working_days_elapsed=21 if complete else 7, compliance=0.95,
+        verdicts={"open": 21}, late_open_minutes=0, early_close_minutes=0, unknown_minutes=0)
+    return MonthRecord(**fields)
+
+
+def facts(months: list[MonthRecord], *, veto: bool = False, activity: set[str] | None = None) -> YearFacts:
+    return YearFacts(station="qd-a", name="汇龙站", town="汇龙镇", grade="2A", year=2026, months=months,
+                     activity_months={m.month for m in months} if activity is None else activity, spot_results=[],
+                     failed_spot_checks=3 if veto else 0, veto=veto, calls=0, calls_answered=0)
+
+
+def sheet(f: YearFacts, score: float | None = None) -> Any:
+    return assessment(f, subsidy_cny=CONFIG.subsidy_cny, pass_score=CONFIG.pass_score, score=score)
+
+
+def rows(f: YearFacts) -> dict[str, tuple[Any, ...]]:
+    return {r[0]: r for r in sheet(f).rows}
+
+
+def test_a_score_of_80_earns_the_subsidy_and_less_does_not() -> None:
+    year = facts([month(m, 60) for m in range(1, 13)])
+    assert sheet(year, 80).summary["subsidy"] == 5000
+    assert sheet(year, 79.9).summary["subsidy"] == 0
+    assert sheet(year).summary["subsidy"] is None  # the assessors' score decides
+    assert sheet(facts([month(m, 60) for m in range(1, 13)], veto=True), 100).summary["subsidy"] == 0
