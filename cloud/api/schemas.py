@@ -308,10 +308,11 @@ class AssessmentRow(BaseModel):
     town: str
     grade: str
     year: int
-    months: int
-    months_met: int
-    months_with_activity: int
-    monthly_average: float | None
+    months: int = Field(description="the year's months that are over (a month still running is not judged yet)")
+    months_met: int = Field(description="months over whose elders served reached the grade's threshold")
+    months_with_activity: int = Field(description="months over with at least one themed activity")
+    monthly_average: float | None = Field(description="elders served per month, averaged over the months over that "
+                                          "have a figure (face data)")
     threshold: int | None
     elders_uncorroborated: int = Field(description="elders seen with no people-counter crossing and so not served, "
                                        "summed over the months (each month distinct)")

@@ -65,3 +65,37 @@ def test_a_score_of_80_earns_the_subsidy_and_less_does_not() -> None:
     assert sheet(year, 79.9).summary["subsidy"] == 0
     assert sheet(year).summary["subsidy"] is None  # the assessors' score decides
     assert sheet(facts([month(m, 60) for m in range(1, 13)], veto=True), 100).summary["subsidy"] == 0
+
+
+AVERAGE = "服务成效：月均服务老人数（经常服务人数月均达等级标准）"
+ACTIVITY = "运营管理：每月至少一次主题活动"
+
+
+def test_the_monthly_average_is_over_months_that_are_over() -> None:
+    # The plan has applications in by 5 December and the assessment done by 20 December, so December is always
+    # running when the sheet is made. A 2A station serving 52 elders every month has 18 by the 10th: averaging that
+    # in (49.8) would fail a station the rubric passes ("享受经常服务的人数月均达相应等级标准要求人数以上").
+    year = facts([month(m, 52) for m in range(1, 12)] + [month(12, 18, complete=False)])
+    row = rows(year)[AVERAGE]
+    assert row[1].startswith("52") and row[3] == "达标"
+    assert sheet(year).summary["monthly_average"] == 52
+    # Once December is over it counts like any month.
+    over = facts([month(m, 52) for m in range(1, 12)] + [month(12, 18)])
+    assert rows(over)[AVERAGE][3] == "未达标"
+
+
+def test_a_themed_activity_is_owed_by_the_months_that_are_over() -> None:
+    # "每月至少开展一次主题活动": December's may still come after the 10th.
+    months = [month(m, 52) for m in range(1, 12)] + [month(12, 18, complete=False)]
+    year = facts(months, activity={f"2026-{m:02d}" for m in range(1, 12)})
+    assert rows(year)[ACTIVITY][3] == "达标"
+    missed = facts(months, activity={f"2026-{m:02d}" for m in range(1, 11)})
+    assert rows(missed)[ACTIVITY][3] == "未达标"
+
+
+def test_the_sheet_leaves_the_other_veto_items_to_the_assessors() -> None:
+    # The veto also applies to "不接受民政部门监督管理或弄虚作假" and "发生安全事故", which no sensor sees: the sheet
+    # must not read as if the spot checks were the whole veto.
+    items = [r[0] for r in sheet(facts([month(m, 60) for m in range(1, 13)])).rows]
+    assert any("安全事故" in item for item in items)
+    assert any("弄虚作假" in item for item in items)
