@@ -49,7 +49,8 @@ class YearFacts:
     year: int
     months: Sequence[MonthRecord]  # month lines of the year (`cloud derive` month records)
     activity_months: set[str]  # "YYYY-MM" with at least one themed activity
-    spot_results: Sequence[Mapping[str, Any]]  # {"date", "start", "end", "result", "reason", "appeal"}
+    # {"date", "start", "end", "result", "reason", "appeal", "planner"}; `planner` "town": the town's own check
+    spot_results: Sequence[Mapping[str, Any]]
     failed_spot_checks: int
     veto: bool
     calls: int
@@ -123,7 +124,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         SheetRow("服务成效：专用求助电话 / 紧急呼叫响应", f"{facts.calls_answered}/{facts.calls}", "全部响应",
                  facts.calls_answered == facts.calls if facts.calls else None, "一键呼叫告警"),
         SheetRow("抽查：未开放次数", str(facts.failed_spot_checks), "未达否决次数", not facts.veto,
-                 "民政局、镇（街道）抽查"),
+                 "计入一票否决的抽查（未开放日数）"),
         SheetRow("一票否决", "是" if facts.veto else "否", "否", not facts.veto, "抽查三次（含）未开放"),
         # The plan's other veto items are facts no sensor sees: the assessors record them, and a veto among them
         # withholds the subsidy whatever the rows above say.
@@ -139,7 +140,8 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
     table: list[tuple[Any, ...]] = [(r.item, r.value, r.standard, _yes(r.met), r.source) for r in rows]
     table += [("抽查明细", f"{s['date']} {s.get('start', '')}-{s.get('end', '')}", "开放",
                {"pass": "通过", "fail": "未开放", "excused": "免检", "unverifiable": "无法核实"}.get(
-                   str(s["result"]), str(s["result"])), str(s.get("reason") or ""))
+                   str(s["result"]), str(s["result"])),
+               ("镇（街道）检查：" if s.get("planner") == "town" else "") + str(s.get("reason") or ""))
               for s in facts.spot_results]
     table += [appeal_row(s) for s in facts.spot_results if s.get("appeal")]
     return Sheet(

@@ -287,6 +287,8 @@ class SpotCheckPlanOut(BaseModel):
     stations: list[str]
     created_by: str
     created_at: datetime
+    planner_role: str = Field(description="`bureau` or `town`: whose check it is (the veto counts the bureau's, and "
+                              "the towns' only where the rules say so)")
     results: dict[str, int] = Field(description="how many stations got each result so far")
 
 

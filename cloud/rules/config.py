@@ -61,6 +61,10 @@ class RulesConfig(BaseModel):
     spot_check_grace_minutes: float = Field(default=15, ge=0)
     # Failed station-days in a year that set the veto (一票否决), "three or more (含三次)".
     veto_failures: int = Field(default=3, ge=1)
+    # The veto counts the bureau's spot checks (the bureau checks every quarter). A town's checks of its own stations
+    # are its supervision: judged and alerted like any check, not counted. True: a county whose towns check on the
+    # bureau's behalf counts them too.
+    veto_counts_town_checks: bool = False
 
     # Alerts.
     call_escalate_minutes: float = Field(default=5, gt=0)

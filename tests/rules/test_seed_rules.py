@@ -99,3 +99,13 @@ def test_the_sheet_leaves_the_other_veto_items_to_the_assessors() -> None:
     items = [r[0] for r in sheet(facts([month(m, 60) for m in range(1, 13)])).rows]
     assert any("安全事故" in item for item in items)
     assert any("弄虚作假" in item for item in items)
+
+
+def test_the_sheet_says_which_checks_were_a_towns_own() -> None:
+    spots = [{"date": "2026-10-13", "start": "08:30", "end": "09:30", "result": "fail", "reason": "closed",
+              "planner": "town", "appeal": None},
+             {"date": "2026-10-14", "start": "09:00", "end": "10:00", "result": "fail", "reason": "closed",
+              "planner": "bureau", "appeal": None}]
+    year = facts([month(m, 60) for m in range(1, 13)])
+    details = [r for r in sheet(YearFacts(**{**year.__dict__, "spot_results": spots})).rows if r[0] == "抽查明细"]
+    assert [r[4] for r in details] == ["镇（街道）检查：closed", "closed"]
