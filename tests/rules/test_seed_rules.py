@@ -2,7 +2,7 @@
 check the platform against it: the figures are its defaults and every one of them is the deployment's to configure;
 the annual sheet judges what the plan judges."""
 
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,9 @@ from cloud.api.assessment import YearFacts, assessment
 from cloud.derive.deployment import read_rules
 from cloud.rules.config import RulesConfig
 from cloud.rules.records import MonthRecord
+from cloud.rules.spotcheck import SpotResult, judge, vetoes
+from tests.rules.conftest import derive
+from tests.rules.scenario import StationDay
 
 CONFIG = RulesConfig()
 
@@ -109,3 +112,19 @@ def test_the_sheet_says_which_checks_were_a_towns_own() -> None:
     year = facts([month(m, 60) for m in range(1, 13)])
     details = [r for r in sheet(YearFacts(**{**year.__dict__, "spot_results": spots})).rows if r[0] == "抽查明细"]
     assert [r[4] for r in details] == ["镇（街道）检查：closed", "closed"]
+
+
+def test_working_hours_follow_the_state_councils_calendar_in_the_veto() -> None:
+    # "确保工作时间内站点的正常开放": a station shut on the make-up Saturday after National Day (2026-10-10, 调休)
+    # fails a check that day; the same shut door on a Golden Week weekday (2026-10-02) owes nothing. Three failed
+    # days, the make-up one among them, set the veto ("三次以上（含三次）"); two do not.
+    def check(day: date) -> SpotResult:
+        result = derive(StationDay("qd-a", day).messages(), day)
+        return judge(result, time(9), time(10), "Asia/Shanghai", CONFIG).result
+
+    assert check(date(2026, 10, 2)) is SpotResult.EXCUSED
+    days = [date(2026, 10, 10), date(2026, 10, 13), date(2026, 10, 14)]
+    results = [("qd-a", d, check(d)) for d in days]
+    assert [r for _, _, r in results] == [SpotResult.FAIL] * 3
+    assert [(v.failed, v.veto) for v in vetoes(results, CONFIG)] == [(3, True)]
+    assert [(v.failed, v.veto) for v in vetoes(results[1:], CONFIG)] == [(2, False)]
