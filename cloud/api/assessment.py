@@ -8,6 +8,7 @@ scored by people; the sheet says which rows the data feeds and leaves the score 
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from statistics import mean
 from typing import Any
 
@@ -66,13 +67,16 @@ def _pct(value: float | None) -> str:
 
 
 def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: float,
-               score: float | None = None) -> Sheet:
-    """The annual assessment sheet: rubric rows the data feeds, failed spot checks, veto, and the subsidy."""
+               score: float | None = None, today: date | None = None) -> Sheet:
+    """The annual assessment sheet: rubric rows the data feeds, failed spot checks, veto, and the subsidy. `today`:
+    the day the sheet is made, in the station's zone (None: the year is over)."""
     # A month still running (December, whenever the sheet is made before the year ends: applications are in by
     # 5 December) has neither failed its threshold nor missed its themed activity yet: the rubric's monthly average
-    # and the monthly rows judge the months that are over, and the running month is named beside them.
-    over = [m for m in facts.months if m.complete]
-    running = [m.month for m in facts.months if not m.complete]
+    # and the monthly rows judge the months that are over, and the running month is named beside them. Running is
+    # by the calendar, not by the month line's data: a month whose last days were never derived is over all the same.
+    current = "" if today is None else f"{today:%Y-%m}"
+    over = [m for m in facts.months if m.month < current or not current]
+    running = [m.month for m in facts.months if current and m.month >= current]
     note = f"（{'、'.join(running)} 未结束，不计）" if running else ""
     # Months whose threshold cannot be confirmed (no face data) have no figure: they are counted, not averaged in.
     figures = [float(m.figure) for m in over if m.figure is not None]

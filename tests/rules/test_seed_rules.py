@@ -54,12 +54,12 @@ def facts(months: list[MonthRecord], *, veto: bool = False, activity: set[str] |
                      failed_spot_checks=3 if veto else 0, veto=veto, calls=0, calls_answered=0)
 
 
-def sheet(f: YearFacts, score: float | None = None) -> Any:
-    return assessment(f, subsidy_cny=CONFIG.subsidy_cny, pass_score=CONFIG.pass_score, score=score)
+def sheet(f: YearFacts, score: float | None = None, today: date | None = None) -> Any:
+    return assessment(f, subsidy_cny=CONFIG.subsidy_cny, pass_score=CONFIG.pass_score, score=score, today=today)
 
 
-def rows(f: YearFacts) -> dict[str, tuple[Any, ...]]:
-    return {r[0]: r for r in sheet(f).rows}
+def rows(f: YearFacts, today: date | None = None) -> dict[str, tuple[Any, ...]]:
+    return {r[0]: r for r in sheet(f, today=today).rows}
 
 
 def test_a_score_of_80_earns_the_subsidy_and_less_does_not() -> None:
@@ -70,6 +70,7 @@ def test_a_score_of_80_earns_the_subsidy_and_less_does_not() -> None:
     assert sheet(facts([month(m, 60) for m in range(1, 13)], veto=True), 100).summary["subsidy"] == 0
 
 
+DEC_10 = date(2026, 12, 10)
 AVERAGE = "服务成效：月均服务老人数（经常服务人数月均达等级标准）"
 ACTIVITY = "运营管理：每月至少一次主题活动"
 
@@ -79,21 +80,28 @@ def test_the_monthly_average_is_over_months_that_are_over() -> None:
     # running when the sheet is made. A 2A station serving 52 elders every month has 18 by the 10th: averaging that
     # in (49.8) would fail a station the rubric passes ("享受经常服务的人数月均达相应等级标准要求人数以上").
     year = facts([month(m, 52) for m in range(1, 12)] + [month(12, 18, complete=False)])
-    row = rows(year)[AVERAGE]
-    assert row[1].startswith("52") and row[3] == "达标"
-    assert sheet(year).summary["monthly_average"] == 52
-    # Once December is over it counts like any month.
-    over = facts([month(m, 52) for m in range(1, 12)] + [month(12, 18)])
-    assert rows(over)[AVERAGE][3] == "未达标"
+    row = rows(year, today=DEC_10)[AVERAGE]
+    assert row[1].startswith("52") and "2026-12 未结束" in row[1] and row[3] == "达标"
+    assert sheet(year, today=DEC_10).summary["monthly_average"] == 52
+    # Once December is over it counts like any month, whatever day its data ran to.
+    assert rows(year, today=date(2027, 1, 5))[AVERAGE][3] == "未达标"
+    assert rows(year)[AVERAGE][3] == "未达标"  # a sheet of a year that is over
+
+
+def test_a_month_that_is_over_counts_even_if_its_last_days_were_never_derived() -> None:
+    # November's line stopped on the 27th (the worker was down, the station silent): it is over all the same, and a
+    # month below the figure is not hidden by calling it running.
+    year = facts([month(m, 52) for m in range(1, 11)] + [month(11, 10, complete=False)])
+    assert rows(year, today=DEC_10)[AVERAGE][1].startswith("48.2")
 
 
 def test_a_themed_activity_is_owed_by_the_months_that_are_over() -> None:
     # "每月至少开展一次主题活动": December's may still come after the 10th.
     months = [month(m, 52) for m in range(1, 12)] + [month(12, 18, complete=False)]
     year = facts(months, activity={f"2026-{m:02d}" for m in range(1, 12)})
-    assert rows(year)[ACTIVITY][3] == "达标"
+    assert rows(year, today=DEC_10)[ACTIVITY][3] == "达标"
     missed = facts(months, activity={f"2026-{m:02d}" for m in range(1, 11)})
-    assert rows(missed)[ACTIVITY][3] == "未达标"
+    assert rows(missed, today=DEC_10)[ACTIVITY][3] == "未达标"
 
 
 def test_the_sheet_leaves_the_other_veto_items_to_the_assessors() -> None:
