@@ -99,11 +99,12 @@ def test_repeated_counts_do_not_give_photographs_their_crossings() -> None:
 
 def _door_toggled(open_minutes: int, closed_minutes: int) -> list[Message]:
     """A script flips the door magnet: open for `open_minutes`, closed for `closed_minutes`, all day; the counter
-    reports zeros every minute and the camera sees nobody (it reports its health)."""
+    reports zeros every minute the door is open; there is no camera."""
     spans = []
     t = 8 * 60
     while t < 17 * 60 + 30:
-        spans.append((time(t // 60, t % 60), time(min(t + open_minutes, 1439) // 60, min(t + open_minutes, 1439) % 60)))
+        shut = min(t + open_minutes, 23 * 60 + 59)
+        spans.append((time(t // 60, t % 60), time(shut // 60, shut % 60)))
         t += open_minutes + closed_minutes
     return StationDay("qd-a", MONDAY, door=spans, camera=False).messages()
 
@@ -128,7 +129,7 @@ def test_a_propped_door_with_the_counter_and_camera_unplugged_alerts_the_town() 
 
 
 def test_someone_walking_back_and_forth_adds_no_elder_served() -> None:
-    # A member of staff walks in and out forty times; on the second day nobody shows their face to the camera.
+    # A member of staff walks in and out forty times, seen by the camera; then the same with the face hidden.
     back_and_forth = [(time(9 + i // 12, (i % 12) * 5), "s-1", "staff") for i in range(40)]
     seen = StationDay("qd-a", MONDAY, door=FULL, visits=back_and_forth,
                       exits=[(t, 1) for t, _, _ in back_and_forth]).messages()
