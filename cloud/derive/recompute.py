@@ -102,19 +102,27 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
         session, [AlertKind.STATION_OFFLINE, AlertKind.SENSOR_ANOMALY, AlertKind.EQUIPMENT_OFF], station=station.id)}
     times = [o.t for o in obs]
     faces = [o.t for o in obs if o.kind == "face"]
+    counts = [o.t for o in obs if o.kind == "flow"]
     first = session.scalar(select(func.min(Event.ts)).where(Event.station_id == station.id))
     reporting_since = first.timestamp() if first is not None else None
     first_start = results[0].plan.start
-    earlier_face: bool | None = None
+    earlier: dict[str, bool] = {}
+
+    def seen_before(kind: str) -> bool:
+        if kind not in earlier:
+            earlier[kind] = _seen_before(session, station.id, first_start, kind)
+        return earlier[kind]
+
     for result in results:
         day_obs = obs[bisect_left(times, result.plan.start):bisect_left(times, result.plan.end)]
         since = result.plan.start - CAMERA_LOOKBACK.total_seconds()
         camera = bisect_left(faces, result.plan.end) > bisect_left(faces, since)
         if not camera and since < first_start:
-            if earlier_face is None:
-                earlier_face = _face_before(session, station.id, first_start)
-            camera = earlier_face
-        _day_alerts(session, station, result, day_obs, camera, open_alerts, config, now, reporting_since)
+            camera = seen_before("face")
+        counter = bisect_left(counts, result.plan.end) > bisect_left(counts, since)
+        if not counter and since < first_start:
+            counter = seen_before("flow")
+        _day_alerts(session, station, result, day_obs, camera, counter, open_alerts, config, now, reporting_since)
 
 
 def _elders_of_blanked_days(session: Session, station: str, results: list[DayResult],
@@ -135,22 +143,23 @@ def _elders_of_blanked_days(session: Session, station: str, results: list[DayRes
             for day, record in rows}
 
 
-def _face_before(session: Session, station: str, start: int) -> bool:
-    """A face seen in the week before `start` (epoch seconds): the station has a camera that was working."""
+def _seen_before(session: Session, station: str, start: int, kind: str) -> bool:
+    """An event of `kind` in the week before `start` (epoch seconds): a face, the station has a camera that was
+    working; a count, a people counter that was."""
     until = datetime.fromtimestamp(start, UTC)
-    found = session.execute(select(Event.id).where(Event.station_id == station, Event.kind == "face",
+    found = session.execute(select(Event.id).where(Event.station_id == station, Event.kind == kind,
                                                    Event.ts >= until - CAMERA_LOOKBACK, Event.ts < until)
                             .limit(1)).first()
     return found is not None
 
 
-def _day_alerts(session: Session, station: Station, result: DayResult, obs: list[Obs], camera: bool,
+def _day_alerts(session: Session, station: Station, result: DayResult, obs: list[Obs], camera: bool, counter: bool,
                 open_alerts: dict[str, Alert], config: RulesConfig, now: datetime,
                 reporting_since: float | None) -> None:
     day = result.plan.day.isoformat()
     apply.calls(session, [(rules_alerts.call_alert(call), call.cancelled_at)
                           for call in rules_alerts.calls(station.id, obs)])
-    found = rules_alerts.anomalies(result, obs, camera, config)
+    found = rules_alerts.anomalies(result, obs, camera, config, counter_expected=counter)
     # Days before the station ever reported (not installed yet) are `unknown` in their verdict, not offline alerts:
     # one per silent day of a month filled in would bury the real ones. From its first event on, silence alerts.
     reporting = reporting_since is not None and result.plan.end > reporting_since

@@ -154,18 +154,19 @@ def _door_closed_entries(result: DayResult, obs: Sequence[Obs], config: RulesCon
     return None
 
 
-def _door_unwatched(result: DayResult, camera_expected: bool) -> list[Interval]:
+def _door_unwatched(result: DayResult, watched: bool) -> list[Interval]:
     """Sessions with the door open for at least half of them on a day neither the people counter nor the camera
-    reported, although the camera worked in the week before: the door alone made them open. (With either reporting,
-    the door-open-idle rule judges them.)"""
+    reported, although one of them worked in the week before (`watched`): the door alone made them open. (With
+    either reporting, the door-open-idle rule judges them.)"""
     v = result.visitors
-    if not camera_expected or v.has_camera or v.has_counter or not result.plan.working or result.plan.excused:
+    if not watched or v.has_camera or v.has_counter or not result.plan.working or result.plan.excused:
         return []
     return [(s, e) for s, e in merge(result.plan.sessions)
             if total(intersect(result.timeline.door_open, [(s, e)])) >= 0.5 * (e - s)]
 
 
-def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, config: RulesConfig) -> list[AlertSpec]:
+def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, config: RulesConfig,
+              counter_expected: bool = False) -> list[AlertSpec]:
     """Sensor anomalies of a day: a door stuck closed with entries, a counter stuck at zero while faces were seen,
     a silent camera on a day with entries, elders' faces the counter does not corroborate. `camera_expected`: the
     station had a working camera recently."""
@@ -191,14 +192,14 @@ def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, conf
                                _dt(result.door_idle[0][0]),
                                {"date": day, "what": "door open with no entry, exit or visitor's face all session",
                                 "sessions": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in result.door_idle]}))
-    if unwatched := _door_unwatched(result, camera_expected):
+    if unwatched := _door_unwatched(result, camera_expected or counter_expected):
         # A door magnet proves nothing about people: a station that silences its counter and camera (unplugged, or
         # their drivers stopped) and props the door open would otherwise have an open day with no flag at all.
         specs.append(AlertSpec(AlertKind.SENSOR_ANOMALY, result.station,
                                anomaly_key("door-unwatched", result.station, day), AlertLevel.TOWN,
                                _dt(unwatched[0][0]),
-                               {"date": day, "what": "door open while the people counter and the camera (which "
-                                "worked in the week before) reported nothing",
+                               {"date": day, "what": "door open while the people counter and the camera (one of "
+                                "which worked in the week before) reported nothing",
                                 "sessions": [[_dt(s).isoformat(), _dt(e).isoformat()] for s, e in unwatched]}))
     if result.faces_unbacked:
         # Visitors' faces with no counter crossing behind them kept the station open: a screen or a poster of faces
