@@ -124,7 +124,10 @@ def test_a_propped_door_with_the_counter_and_camera_unplugged_alerts_the_town() 
     r = derive(StationDay("qd-a", MONDAY, door=FULL, counter=False, camera=False).messages(), MONDAY)
     assert r.verdict is Verdict.OPEN  # the door's minutes count as open ...
     assert "door-unwatched" in town_alerts(r, camera_expected=True)  # ... but the town sees them unwatched
-    # A station that never had a camera working is a door-only station: its door is all it can show.
+    # The same when it is the counter that worked the week before (a station with no camera).
+    assert "door-unwatched" in {a.cause_key.split(":")[1]
+                                for a in anomalies(r, [], camera_expected=False, config=CONFIG, counter_expected=True)}
+    # A station that never had a counter or a camera working is a door-only station: its door is all it can show.
     assert "door-unwatched" not in town_alerts(r, camera_expected=False)
 
 

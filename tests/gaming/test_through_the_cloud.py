@@ -34,6 +34,7 @@ from tests.gaming.attacks import (
     photographs,
     shifted,
     shut_day,
+    visits,
 )
 from tests.ingest.conftest import publish
 from tests.localservices import Mosquitto
@@ -42,7 +43,7 @@ from tests.wait import poll
 
 MONDAY, TUESDAY = date(2026, 10, 12), date(2026, 10, 13)
 STATIONS = ["qd-twin", "qd-replay", "qd-dup", "qd-sparse", "qd-door", "qd-calls", "qd-beats", "qd-photo",
-            "qd-future", "qd-screen"]
+            "qd-future", "qd-screen", "qd-counter-only"]
 
 
 def _live() -> dict[str, list[Message]]:
@@ -55,6 +56,11 @@ def _live() -> dict[str, list[Message]]:
     sent["qd-sparse"] += shut_day("qd-sparse", TUESDAY, heartbeat_minutes=14)
     # The door propped open, the counter and the camera (which worked on Monday) unplugged.
     sent["qd-door"] += StationDay("qd-door", TUESDAY, door=FULL, counter=False, camera=False).messages()
+    # The same at a station with a people counter and no camera.
+    sent["qd-counter-only"] = (StationDay("qd-counter-only", MONDAY, door=FULL, visits=visits(MONDAY),
+                                          camera=False).messages()
+                               + StationDay("qd-counter-only", TUESDAY, door=FULL, counter=False,
+                                            camera=False).messages())
     # Shut, the emergency button pressed and cancelled every quarter of an hour of the morning.
     sent["qd-calls"] += shut_day("qd-calls", TUESDAY, calls=button_games(TUESDAY, 12))
     # Shut, heartbeats flooding in every 10 seconds through the morning.
@@ -170,6 +176,7 @@ def test_gaming_stations_get_no_better_verdict_than_their_honest_twin(mosquitto:
     # A propped door with the counter and camera silenced: the door's minutes count, but the town is alerted.
     assert days[("qd-door", TUESDAY)]["verdict"] == "open" and spots["qd-door"] == "pass"
     assert anomalies.get(("qd-door", "door-unwatched")) == "town"
+    assert anomalies.get(("qd-counter-only", "door-unwatched")) == "town"
 
     # Button games are not activity: still shut and failed; every press is an alert on record.
     same_as_twin("qd-calls", TUESDAY, ("verdict", "compliance"))
