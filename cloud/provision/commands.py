@@ -132,17 +132,18 @@ def _registry_stations(data_dir: Path | None) -> list[str]:
         engine.dispose()
 
 
-def _station_endpoint(ctx: click.Context, out: Path, host: str, port: int) -> tuple[str, int]:
-    """Where the station connects: --tls-host/--tls-port when given, else a running `eldercare serve`'s broker."""
+def _station_endpoint(ctx: click.Context, out: Path, host: str, port: int) -> tuple[str, int, bool]:
+    """Where the station connects and whether over TLS: --tls-host/--tls-port when given, else a running
+    `eldercare serve`'s broker (plain MQTT)."""
     given = {ctx.get_parameter_source(name) for name in ("hosts", "tls_port")}
     listener = out / LISTENER_FILE
     if given <= {click.core.ParameterSource.DEFAULT} and listener.exists():
         try:
             served = json.loads(listener.read_text(encoding="utf-8"))
-            return str(served["host"]), int(served["port"])
+            return str(served["host"]), int(served["port"]), False
         except (ValueError, KeyError, TypeError):
             pass
-    return host, port
+    return host, port, True
 
 
 _out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -232,17 +233,22 @@ def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Pat
         if not as_json:
             click.echo(line)
 
-    say(f"station {station_id}: password in {out / 'credentials' / f'{station_id}.password'}, "
-        f"CA {tls.ca_cert}; copy both to the station (mqtt.password_file, mqtt.ca_file)")
+    host, port, over_tls = _station_endpoint(ctx, out, hosts[0], tls_port)
+    password_file = out / "credentials" / f"{station_id}.password"
+    if over_tls:
+        say(f"station {station_id}: password in {password_file}, CA {tls.ca_cert}; copy both to the station "
+            "(mqtt.password_file, mqtt.ca_file)")
+    else:
+        say(f"station {station_id}: password in {password_file}; copy it to the station (mqtt.password_file). "
+            f"It connects to this `eldercare serve`'s broker at {host}:{port}, which has no TLS")
     skeleton = config_dir / f"{station_id}.yaml"
     if skeleton.exists():
         say(f"config {skeleton} exists; left as it is")
     else:
         config_dir.mkdir(parents=True, exist_ok=True)
-        skeleton.write_text(station_skeleton(station_id, host=hosts[0], port=tls_port, name=name, grade=grade,
-                                             town=town), encoding="utf-8")
+        skeleton.write_text(station_skeleton(station_id, host=host, port=port, name=name, grade=grade, town=town,
+                                             tls=over_tls), encoding="utf-8")
         say(f"config skeleton {skeleton}: fill in its devices, then `eldercare edge check-config {skeleton}`")
     if as_json:
-        host, port = _station_endpoint(ctx, out, hosts[0], tls_port)
         click.echo(json.dumps({"station": station_id, "username": station_id, "password": password,
                                "host": host, "port": port}))
