@@ -1,0 +1,116 @@
+"""What README.md and docs/*.md tell a user to type is what the code takes: every `eldercare …` command they show
+names a real command and only options it has, and every `ELDERCARE_*` variable they name is read by something."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+
+from cloud.settings import Settings
+from eldercare.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# Where `eldercare` starts a command in a shell line: at the start, after a pipe or `&&`, after `exec`/`sudo`, or as
+# a path's last part (`.venv/bin/eldercare`); `sudo -u eldercare` and `git clone … eldercare` are not commands.
+COMMAND_START = re.compile(r"(?:^\s*|[|;&]\s*|\bexec\s+|\bsudo\s+|/bin/)eldercare\s+(.*)")
+OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)")
+
+
+def pieces(text: str) -> Iterator[tuple[bool, str]]:
+    """(inside a code fence, text) for each stretch of a Markdown file, fences paired line by line."""
+    lines: list[str] = []
+    code = False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            yield code, "\n".join(lines)
+            lines, code = [], not code
+            continue
+        lines.append(line)
+    yield code, "\n".join(lines)
+
+
+def documented_commands(text: str) -> Iterator[str]:
+    """Every `eldercare …` command line: in code blocks (continuation lines joined, comments cut) and in `inline`."""
+    for code, body in pieces(text):
+        if code:
+            for line in body.replace("\\\n", " ").splitlines():
+                found = COMMAND_START.search(line.split(" #")[0])
+                if found:
+                    yield found.group(1).strip()
+        else:
+            for inline in re.findall(r"`([^`\n]+)`", body):
+                found = re.match(r"(?:\.venv/bin/)?eldercare\s+(.*)", inline)
+                if found:
+                    yield found.group(1)
+
+
+def problems(command: str) -> list[str]:
+    """Why the command would not run as written: a command that does not exist, or an option it does not have.
+    Alternatives are written `a|b` (or `a/b`): each must exist."""
+    words = command.replace("\\|", "|").split()
+    group: click.Command = cli
+    context = click.Context(cli, info_name="eldercare")
+    path = ["eldercare"]
+    while isinstance(group, click.Group) and words and not words[0].strip("[]").startswith("-"):
+        names = [name for name in re.split(r"[|/]", words[0].strip("[]`")) if name]
+        found = [group.get_command(context, name) for name in names]
+        if not names or None in found:
+            return [f"{' '.join(path)} has no command {words[0]!r}"]
+        if len(found) > 1:
+            return []  # `provision broker|station ID [--json]`: options shared loosely, checked where written alone
+        group, words = found[0], words[1:]  # type: ignore[assignment]
+        path.append(names[0])
+        context = click.Context(group, info_name=names[0], parent=context)
+    if isinstance(group, click.Group):
+        return []
+    known = {option for param in group.params for option in (*param.opts, *param.secondary_opts)} | {"-h", "--help"}
+    return [f"{' '.join(path)} has no option {option}" for word in words for option in OPTION.findall(word)
+            if option not in known and not re.fullmatch(r"-\d+", option)]
+
+
+def test_the_reader_finds_the_commands() -> None:
+    # The reader itself: a fence in another language before a shell block must not swallow it.
+    text = ("```json\n{}\n```\n\n```sh\neldercare edge gallery --config x.yaml   # ids\n```\n"
+            "then `eldercare demo --port 1`")
+    assert list(documented_commands(text)) == ["edge gallery --config x.yaml", "demo --port 1"]
+    assert problems("edge gallery --config x.yaml") == []
+    assert problems("edge galery") == ["eldercare edge has no command 'galery'"]
+    assert problems("cloud ingest [--batch-size 500] [--batchms 200]") == [
+        "eldercare cloud ingest has no option --batchms"]
+    assert problems("users add NAME --role bureau\\|town") == []
+    counts = {doc.name: len(list(documented_commands(doc.read_text(encoding="utf-8")))) for doc in DOCS}
+    assert counts["README.md"] >= 20 and counts["edge.md"] >= 3 and counts["face.md"] >= 5, counts
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda doc: doc.name)
+def test_every_documented_command_and_option_exists(doc: Path) -> None:
+    found = [f"{problem}:  eldercare {command}" for command in documented_commands(doc.read_text(encoding="utf-8"))
+             for problem in problems(command)]
+    assert not found, "\n".join(found)
+
+
+def named_variables(text: str) -> set[str]:
+    """`ELDERCARE_*` names, the shorthand `ELDERCARE_MQTT_USERNAME`/`_PASSWORD` expanded."""
+    names = set(re.findall(r"ELDERCARE_[A-Z][A-Z_]*[A-Z](?![A-Z_])", text))  # not a family: `ELDERCARE_INFLUX_*`
+    for first, rest in re.findall(r"`(ELDERCARE_[A-Z_]+)`((?:/`_[A-Z_]+`)+)", text):
+        stem = "_".join(first.split("_")[:2])  # ELDERCARE_MQTT of `ELDERCARE_MQTT_USERNAME`/`_PASSWORD`
+        names |= {stem + suffix for suffix in re.findall(r"`(_[A-Z_]+)`", rest)}
+    return names
+
+
+def test_every_documented_variable_is_read_and_every_setting_is_in_the_readme() -> None:
+    settings = {f"ELDERCARE_{name.upper()}" for name in Settings.model_fields}
+    source = "\n".join(path.read_text(encoding="utf-8") for folder in ("cloud", "edge", "eldercare", "firmware_config")
+                       for path in (ROOT / folder).rglob("*.py"))
+    deployment = "\n".join((ROOT / name).read_text(encoding="utf-8")
+                           for name in ("docker-compose.yml", "deploy/caddy/Caddyfile"))
+    documented = set().union(*(named_variables(doc.read_text(encoding="utf-8")) for doc in DOCS))
+    unread = sorted(name for name in documented
+                    if name not in settings and f'"{name}"' not in source and f"{{${name}" not in deployment
+                    and f"${{{name}" not in deployment)
+    assert not unread, f"documented but read by nothing: {unread}"
+    readme = named_variables((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert not sorted(settings - readme), f"settings the README does not name: {sorted(settings - readme)}"
