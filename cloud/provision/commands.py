@@ -14,6 +14,7 @@ data directory picks up new passwd/acl files within seconds; a Mosquitto of your
 
 import json
 import os
+import pwd
 import tempfile
 from pathlib import Path
 
@@ -94,11 +95,32 @@ def mosquitto_conf(out: Path, tls: TlsFiles, tls_port: int, plain_port: int | No
 
 def render(out: Path, ingester: str, hosts: list[str], tls_port: int, plain_port: int | None,
            run_as: str | None = None) -> TlsFiles:
-    """Rebuild passwd, acl, TLS and mosquitto.conf from credentials/."""
+    """Rebuild passwd, acl, TLS and mosquitto.conf from credentials/; with `run_as`, the files Mosquitto reads are
+    that user's."""
     write_access(out, ingester)
     tls = make_tls(out / "tls", hosts)
     (out / "mosquitto.conf").write_text(mosquitto_conf(out, tls, tls_port, plain_port, run_as))
+    if run_as is not None:
+        give_to(run_as, [out / "passwd", out / "acl", tls.server_key, tls.server_cert, tls.ca_cert])
     return tls
+
+
+def give_to(user: str, paths: list[Path]) -> None:
+    """Make `user` (a name, or a uid such as the Mosquitto image's 1883) own `paths`. Mosquitto reads its password
+    file, ACL and key after dropping to its user, and they are 0600: rewritten by this command (a station added),
+    they would otherwise belong to whoever ran it, and the broker could not read them after its next reload."""
+    try:
+        uid = int(user) if user.isdigit() else pwd.getpwnam(user).pw_uid
+    except KeyError:
+        raise click.ClickException(f"--run-as {user}: no such user on this host (give its uid)") from None
+    for path in paths:
+        if path.stat().st_uid == uid:
+            continue
+        try:
+            os.chown(path, uid, -1)
+        except PermissionError:
+            raise click.ClickException(f"--run-as {user}: cannot give {path} to uid {uid} (run this as root, or "
+                                       f"chown it yourself: Mosquitto reads it as that user)") from None
 
 
 def write_access(out: Path, ingester: str = INGESTER) -> None:
@@ -155,7 +177,8 @@ _port_options = [
     click.option("--plain-port", type=click.IntRange(1, 65535), default=None,
                  help="Also listen without TLS on 127.0.0.1:PORT (for an ingester on the same host)."),
     click.option("--run-as", default=None,
-                 help="The user Mosquitto runs as (it must be able to read these files)  [default: mosquitto]"),
+                 help="The user (or uid) Mosquitto runs as: written into mosquitto.conf, and the owner given to the "
+                      "password file, ACL and TLS key it reads  [default: mosquitto, owner unchanged]"),
 ]
 
 
