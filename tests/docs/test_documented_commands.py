@@ -1,5 +1,6 @@
-"""What README.md and docs/*.md tell a user to type is what the code takes: every `eldercare …` command they show
-names a real command and only options it has, and every `ELDERCARE_*` variable they name is read by something."""
+"""What README.md, docs/*.md and docker-compose.yml's steps tell a user to type is what the code takes: every
+`eldercare …` command they show names a real command and only options it has, and every `ELDERCARE_*` variable they
+name is read by something."""
 
 import re
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from eldercare.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+COMPOSE = ROOT / "docker-compose.yml"
 # Where `eldercare` starts a command in a shell line: at the start, after a pipe or `&&`, after `exec`/`sudo`, or as
 # a path's last part (`.venv/bin/eldercare`); `sudo -u eldercare` and `git clone … eldercare` are not commands.
 COMMAND_START = re.compile(r"(?:^\s*|[|;&]\s*|\bexec\s+|\bsudo\s+|/bin/)eldercare\s+(.*)")
@@ -92,6 +94,26 @@ def test_every_documented_command_and_option_exists(doc: Path) -> None:
     assert not found, "\n".join(found)
 
 
+def compose_commands() -> list[str]:
+    """The commands in docker-compose.yml's comments: `eldercare …` on the host, and `docker compose run … migrate
+    ARGS`, which runs `eldercare ARGS` in the image (its entrypoint)."""
+    comments = [line.strip().lstrip("#").strip() for line in COMPOSE.read_text(encoding="utf-8").splitlines()
+                if line.strip().startswith("#")]
+    shell = "\n".join(comments).replace("\\\n", " ")
+    commands = list(documented_commands(f"```sh\n{shell}\n```"))
+    commands += re.findall(r"docker compose run .*?\bmigrate (.*)", shell)
+    return commands
+
+
+def test_the_compose_files_steps_use_real_commands_and_options() -> None:
+    commands = compose_commands()
+    assert any(c.startswith("cloud provision broker") for c in commands), commands
+    assert any(c.startswith("cloud stations import") for c in commands), commands
+    assert any(c.startswith("users add") for c in commands), commands
+    found = [f"{problem}:  {command}" for command in commands for problem in problems(command)]
+    assert not found, "\n".join(found)
+
+
 def named_variables(text: str) -> set[str]:
     """`ELDERCARE_*` names, the shorthand `ELDERCARE_MQTT_USERNAME`/`_PASSWORD` expanded."""
     names = set(re.findall(r"ELDERCARE_[A-Z][A-Z_]*[A-Z](?![A-Z_])", text))  # not a family: `ELDERCARE_INFLUX_*`
@@ -114,3 +136,14 @@ def test_every_documented_variable_is_read_and_every_setting_is_in_the_readme() 
     assert not unread, f"documented but read by nothing: {unread}"
     readme = named_variables((ROOT / "README.md").read_text(encoding="utf-8"))
     assert not sorted(settings - readme), f"settings the README does not name: {sorted(settings - readme)}"
+
+
+def test_the_compose_steps_give_the_secrets_to_the_images_users() -> None:
+    # Compose mounts file secrets with the host's owner and mode (0600): the step must name the users that read them.
+    header = COMPOSE.read_text(encoding="utf-8").split("\nname:", 1)[0]
+    user = re.search(r"useradd --system --uid (\d+) eldercare", (ROOT / "Dockerfile").read_text())
+    assert user is not None
+    app_uid = user.group(1)
+    assert f"chown {app_uid} deploy/provision/credentials/eldercare-ingest.password" in header
+    assert "deploy/provision/credentials/eldercare-worker.password" in header
+    assert "--run-as 1883" in header  # eclipse-mosquitto's own uid, which it drops to before reading its files
