@@ -177,7 +177,7 @@ def live_calls(api: Api, target: BrokerTarget, fleet: Fleet, say: Callable[[str]
 
 @click.command()
 @click.option("--stations", "count", default=30, show_default=True, type=click.IntRange(5, 2000))
-@click.option("--speed", default=14400.0, show_default=True,
+@click.option("--speed", default=14400.0, show_default=True, type=click.FloatRange(min=0),
               help="Simulated seconds per real second (14400: a month in 3 minutes).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Dashboard port.")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(3, 120), help="History to simulate.")

@@ -125,3 +125,19 @@ def test_the_demo_spot_checks_avoid_the_national_day_holiday() -> None:
     assert fleet.check_days == [date(2026, 9, 28), date(2026, 9, 29), date(2026, 9, 30)]
     # Without the calendar the checks would include a holiday, where the closed station is excused, not vetoed.
     assert date(2026, 10, 1) in build_fleet(6, span.first, span.last, span.now).check_days
+
+
+@pytest.mark.parametrize(("args", "command"), [
+    (["demo", "--speed", "-1"], "demo"),
+    (["simulate", "fleet", "--speed", "-1"], "simulate fleet"),
+    (["simulate", "station", "--config", "firmware_config/examples/qd-huilong-01.yaml", "--speed", "-1"],
+     "simulate station"),
+])
+def test_a_negative_speed_is_one_line_and_exit_status_2(tmp_path: Path, args: list[str], command: str) -> None:
+    # It used to seed the whole demo "at -1x" (as fast as it could) instead of saying the value was bad.
+    result = subprocess.run([sys.executable, "-m", "eldercare", *args], env=env_for(tmp_path), capture_output=True,
+                            text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"eldercare: error: Invalid value for '--speed': -1.0 is not in the range x>=0. "
+        f"(see 'eldercare {command} --help')"]
