@@ -38,7 +38,9 @@ def documented_commands(text: str) -> Iterator[str]:
     """Every `eldercare …` command line: in code blocks (continuation lines joined, comments cut) and in `inline`."""
     for code, body in pieces(text):
         if code:
-            for line in body.replace("\\\n", " ").splitlines():
+            # A line continued with `\`, or an indented line of more options (a synopsis), belongs to the one above.
+            body = re.sub(r"\n\s+(?=\[?--)", " ", body.replace("\\\n", " "))
+            for line in body.splitlines():
                 found = COMMAND_START.search(line.split(" #")[0])
                 if found:
                     yield found.group(1).strip()
@@ -69,20 +71,32 @@ def problems(command: str) -> list[str]:
     if isinstance(group, click.Group):
         return []
     known = {option for param in group.params for option in (*param.opts, *param.secondary_opts)} | {"-h", "--help"}
-    return [f"{' '.join(path)} has no option {option}" for word in words for option in OPTION.findall(word)
-            if option not in known and not re.fullmatch(r"-\d+", option)]
+    wrong = [f"{' '.join(path)} has no option {option}" for word in words for option in OPTION.findall(word)
+             if option not in known and not re.fullmatch(r"-\d+", option)]
+    # A synopsis's `[--option VALUE]` with a literal value shows the default: it must be the code's.
+    defaults = {option: param.default for param in group.params for option in param.opts}
+    for option, value in re.findall(r"\[(--[\w-]+) ([a-z0-9.]+)\]", " ".join(words)):
+        default = defaults.get(option)
+        if isinstance(default, int | float | str) and not isinstance(default, bool) and str(default) != value \
+                and not (isinstance(default, int | float) and float(value) == default):
+            wrong.append(f"{' '.join(path)} {option}: the synopsis shows {value}, the default is {default}")
+    return wrong
 
 
 def test_the_reader_finds_the_commands() -> None:
     # The reader itself: a fence in another language before a shell block must not swallow it.
-    text = ("```json\n{}\n```\n\n```sh\neldercare edge gallery --config x.yaml   # ids\n```\n"
+    text = ("```json\n{}\n```\n\n```sh\neldercare edge gallery --config x.yaml   # ids\n"
+            "eldercare cloud ingest [--group ingest]\n                       [--batch-ms 200]\n```\n"
             "then `eldercare demo --port 1`")
-    assert list(documented_commands(text)) == ["edge gallery --config x.yaml", "demo --port 1"]
+    assert list(documented_commands(text)) == ["edge gallery --config x.yaml",
+                                               "cloud ingest [--group ingest] [--batch-ms 200]", "demo --port 1"]
     assert problems("edge gallery --config x.yaml") == []
     assert problems("edge galery") == ["eldercare edge has no command 'galery'"]
     assert problems("cloud ingest [--batch-size 500] [--batchms 200]") == [
         "eldercare cloud ingest has no option --batchms"]
     assert problems("users add NAME --role bureau\\|town") == []
+    assert problems("cloud ingest [--batch-size 500] [--session-expiry 60]") == [
+        "eldercare cloud ingest --session-expiry: the synopsis shows 60, the default is 3600"]
     counts = {doc.name: len(list(documented_commands(doc.read_text(encoding="utf-8")))) for doc in DOCS}
     assert counts["README.md"] >= 20 and counts["edge.md"] >= 3 and counts["face.md"] >= 5, counts
 
