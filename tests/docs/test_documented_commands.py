@@ -161,3 +161,12 @@ def test_the_compose_steps_give_the_secrets_to_the_images_users() -> None:
     assert f"chown {app_uid} deploy/provision/credentials/eldercare-ingest.password" in header
     assert "deploy/provision/credentials/eldercare-worker.password" in header
     assert "--run-as 1883" in header  # eclipse-mosquitto's own uid, which it drops to before reading its files
+
+
+def test_the_build_context_leaves_out_secrets_and_keeps_what_the_image_copies() -> None:
+    # `docker compose build` sends the folder to the daemon: .env, the provisioned passwords and the CA key stay out.
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".env", "deploy/provision", "deploy/tls", "data", ".venv"} <= ignored
+    copied = re.findall(r"^COPY (\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert copied and not set(copied) & ignored
