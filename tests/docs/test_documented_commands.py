@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import pytest
 
+from cloud.registry.csv_rows import parse_station_csv
 from cloud.settings import Settings
 from eldercare.cli import cli
 
@@ -186,3 +187,11 @@ def test_every_repository_path_and_test_the_docs_cite_exists() -> None:
             if (ROOT / path).exists() and f"def {name}" not in (ROOT / path).read_text(encoding="utf-8"):
                 missing.append(f"{doc.name}: {path}::{name}")
     assert not missing, "\n".join(sorted(missing))
+
+
+def test_the_readmes_station_csv_is_one_the_import_takes() -> None:
+    blocks = [body for code, body in pieces((ROOT / "README.md").read_text(encoding="utf-8"))
+              if code and body.startswith("station_id,")]
+    assert blocks, "the README lost its example station CSV"
+    records, problems_found = parse_station_csv(blocks[0] + "\n")
+    assert not problems_found and [r.id for r in records] == ["qd-huilong-01"]
