@@ -209,6 +209,10 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
         stations = [r.id for r in records]
     else:
         stations = _registry_stations(data_dir)
+    if not stations and sources:
+        raise click.ClickException(f"no stations in {', '.join(str(s) for s in sources)}: give the bureau's station "
+                                   "CSV or station YAML files (of a folder, its own .csv/.yaml/.yml files are read, "
+                                   "not its subfolders)")
     if not stations:
         raise click.ClickException("no stations to provision: import them first or pass --stations")
     for problem in filter(None, (station_id_problem(s) for s in stations)):

@@ -58,3 +58,17 @@ def test_beside_a_running_serve_the_skeleton_points_at_its_plain_broker(tmp_path
     assert "ca_file" not in text
     check = eldercare("edge", "check-config", str(skeleton), cwd=tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_provision_broker_on_a_folder_without_station_files_says_what_it_reads(tmp_path: Path) -> None:
+    # The compose steps once said `--stations firmware_config/`: in a fresh clone its only station files are in a
+    # subfolder, and the answer was "import them first or pass --stations" (which it had been given).
+    (tmp_path / "configs" / "examples").mkdir(parents=True)
+    (tmp_path / "configs" / "examples" / "qd-a.yaml").write_text("station: qd-a\n", encoding="utf-8")
+    result = eldercare("cloud", "provision", "broker", "--out", "broker", "--data-dir", "data",
+                       "--stations", "configs", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "eldercare: error: no stations in configs: give the bureau's station CSV or station YAML files (of a folder, "
+        "its own .csv/.yaml/.yml files are read, not its subfolders)")
+    assert not (tmp_path / "broker" / "passwd").exists()
