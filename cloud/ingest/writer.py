@@ -121,8 +121,11 @@ SQLITE_EVENTS = (
 
 
 def _sqlite_ts(value: datetime) -> str:
-    # Via the standard library's UTC: formatting a datetime whose tzinfo is pydantic's costs twice as much.
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+    # Via the standard library's UTC: formatting a datetime whose tzinfo is pydantic's costs twice as much. The
+    # receive time is in it already.
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
 def _pg_row(item: Accepted) -> str:
