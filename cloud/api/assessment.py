@@ -8,6 +8,7 @@ scored by people; the sheet says which rows the data feeds and leaves the score 
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from statistics import mean
 from typing import Any
 
@@ -49,7 +50,8 @@ class YearFacts:
     year: int
     months: Sequence[MonthRecord]  # month lines of the year (`cloud derive` month records)
     activity_months: set[str]  # "YYYY-MM" with at least one themed activity
-    spot_results: Sequence[Mapping[str, Any]]  # {"date", "start", "end", "result", "reason", "appeal"}
+    # {"date", "start", "end", "result", "reason", "appeal", "planner"}; `planner` "town": the town's own check
+    spot_results: Sequence[Mapping[str, Any]]
     failed_spot_checks: int
     veto: bool
     calls: int
@@ -65,11 +67,20 @@ def _pct(value: float | None) -> str:
 
 
 def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: float,
-               score: float | None = None) -> Sheet:
-    """The annual assessment sheet: rubric rows the data feeds, failed spot checks, veto, and the subsidy."""
+               score: float | None = None, today: date | None = None) -> Sheet:
+    """The annual assessment sheet: rubric rows the data feeds, failed spot checks, veto, and the subsidy. `today`:
+    the day the sheet is made, in the station's zone (None: the year is over)."""
+    # A month still running (December, whenever the sheet is made before the year ends: applications are in by
+    # 5 December) has neither failed its threshold nor missed its themed activity yet: the rubric's monthly average
+    # and the monthly rows judge the months that are over, and the running month is named beside them. Running is
+    # by the calendar, not by the month line's data: a month whose last days were never derived is over all the same.
+    current = "" if today is None else f"{today:%Y-%m}"
+    over = [m for m in facts.months if m.month < current or not current]
+    running = [m.month for m in facts.months if current and m.month >= current]
+    note = f"（{'、'.join(running)} 未结束，不计）" if running else ""
     # Months whose threshold cannot be confirmed (no face data) have no figure: they are counted, not averaged in.
-    figures = [float(m.figure) for m in facts.months if m.figure is not None]
-    unconfirmed = sum(1 for m in facts.months if m.met is None)
+    figures = [float(m.figure) for m in over if m.figure is not None]
+    unconfirmed = sum(1 for m in over if m.met is None)
     threshold = facts.months[-1].threshold if facts.months else None
     average = round(mean(figures), 1) if figures else None
     average_met = None if average is None or threshold is None else average >= threshold
@@ -81,7 +92,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
     uncorroborated = sum(m.elders_uncorroborated for m in facts.months)
     flagged_days = sum(m.faces_uncorroborated_days for m in facts.months)
     unknown_minutes = sum(m.unknown_minutes for m in facts.months)
-    month_names = [m.month for m in facts.months]
+    month_names = [m.month for m in over]
     activity_months = sorted(set(month_names) & facts.activity_months)
     amount = subsidy_cny.get(facts.grade, 0)
     eligible: bool | None
@@ -97,7 +108,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         basis += f"；{unconfirmed} 个月无人脸数据，{UNCONFIRMED}"
     rows = [
         SheetRow("服务成效：月均服务老人数（经常服务人数月均达等级标准）",
-                 UNCONFIRMED if average is None else f"{average:g}",
+                 (UNCONFIRMED if average is None else f"{average:g}") + note,
                  f"≥ {threshold}" if threshold is not None else "—", average_met, basis),
         SheetRow("服务成效：全年服务人次（活动人次）", str(person_times), "按月记录", None, "人流计数（扣除工作人员）"),
         SheetRow("服务成效：匿名访客（未登记人脸，不计入达标）", str(anonymous), "—", None, "人脸识别（未登记）"),
@@ -105,19 +116,24 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
                  "人脸识别时前后无人流计数器进出记录（可能是照片），不计入服务老人数"
                  + (f"；{flagged_days} 天有此标记" if flagged_days else "")),
         SheetRow("服务成效：月度达标月数",
-                 f"{sum(1 for m in facts.months if m.met)}/{len(facts.months)}"
-                 + (f"（{unconfirmed} 个月{UNCONFIRMED}）" if unconfirmed else ""), "每月达标", None, "月度统计"),
+                 f"{sum(1 for m in over if m.met)}/{len(over)}"
+                 + (f"（{unconfirmed} 个月{UNCONFIRMED}）" if unconfirmed else "") + note, "每月达标", None,
+                 "月度统计"),
         SheetRow("运营管理：工作时间内正常开放（开放合规率）", _pct(compliance)
                  + (f"（{unjudged} 个月数据不足，{UNCONFIRMED}）" if unjudged else ""),
                  "工作时间内正常开放", None, "门磁、人流、人脸、设备在线；按计划时长计，未知时长不计为开放"),
         SheetRow("运营管理：工作时间内未知时长（分钟）", str(unknown_minutes), "—", None, "设备离线或关闭"),
-        SheetRow("运营管理：每月至少一次主题活动", f"{len(activity_months)}/{len(month_names)}", "每月 ≥ 1 次",
+        SheetRow("运营管理：每月至少一次主题活动", f"{len(activity_months)}/{len(month_names)}" + note, "每月 ≥ 1 次",
                  len(activity_months) == len(month_names) if month_names else None, "站点登记"),
         SheetRow("服务成效：专用求助电话 / 紧急呼叫响应", f"{facts.calls_answered}/{facts.calls}", "全部响应",
                  facts.calls_answered == facts.calls if facts.calls else None, "一键呼叫告警"),
         SheetRow("抽查：未开放次数", str(facts.failed_spot_checks), "未达否决次数", not facts.veto,
-                 "民政局、镇（街道）抽查"),
+                 "计入一票否决的抽查（未开放日数）"),
         SheetRow("一票否决", "是" if facts.veto else "否", "否", not facts.veto, "抽查三次（含）未开放"),
+        # The plan's other veto items are facts no sensor sees: the assessors record them, and a veto among them
+        # withholds the subsidy whatever the rows above say.
+        SheetRow("一票否决：不接受民政部门监督管理或弄虚作假", "—（由考核组认定）", "否", None, "考核组"),
+        SheetRow("一票否决：发生安全事故", "—（由考核组认定）", "否", None, "考核组"),
     ]
     facts_rows = [
         ("站点", f"{facts.name}（{facts.station}）"), ("镇（街道）", facts.town), ("等级", facts.grade),
@@ -128,7 +144,8 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
     table: list[tuple[Any, ...]] = [(r.item, r.value, r.standard, _yes(r.met), r.source) for r in rows]
     table += [("抽查明细", f"{s['date']} {s.get('start', '')}-{s.get('end', '')}", "开放",
                {"pass": "通过", "fail": "未开放", "excused": "免检", "unverifiable": "无法核实"}.get(
-                   str(s["result"]), str(s["result"])), str(s.get("reason") or ""))
+                   str(s["result"]), str(s["result"])),
+               ("镇（街道）检查：" if s.get("planner") == "town" else "") + str(s.get("reason") or ""))
               for s in facts.spot_results]
     table += [appeal_row(s) for s in facts.spot_results if s.get("appeal")]
     return Sheet(
@@ -139,7 +156,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         summary={
             "station": facts.station, "station_name": facts.name, "town": facts.town, "grade": facts.grade,
             "year": facts.year, "months": len(month_names),
-            "months_met": sum(1 for m in facts.months if m.met),
+            "months_met": sum(1 for m in over if m.met),
             "months_with_activity": len(activity_months), "monthly_average": average, "threshold": threshold,
             "elders_uncorroborated": uncorroborated, "faces_uncorroborated_days": flagged_days,
             "compliance": compliance, "failed_spot_checks": facts.failed_spot_checks, "veto": facts.veto,

@@ -12,15 +12,11 @@ def _utc_now() -> datetime:
 
 
 class ApiConfig(BaseModel):
-    """Subsidies, the pass score, login limits and the live stream's cadence; the clock is injectable for tests."""
+    """Login limits, body size and the live stream's cadence; the clock is injectable for tests. (Subsidies and the
+    pass score are rules: `RulesConfig`, from the deployment's rules file.)"""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    # Annual operating subsidy per grade in CNY when the station runs normally (the Qidong civil affairs bureau's
-    # operating plan for community stations, 启民发〔2021〕119号).
-    subsidy_cny: dict[str, int] = Field(default_factory=lambda: {"5A": 32000, "4A": 16000, "3A": 8000, "2A": 5000})
-    # No subsidy below this annual score, nor when the veto applies.
-    pass_score: float = 80.0
     # Failed logins allowed per user name, and per client address, within the window, before 429.
     login_max_failures: int = Field(default=5, gt=0)
     login_window_s: int = Field(default=900, gt=0)

@@ -287,6 +287,8 @@ class SpotCheckPlanOut(BaseModel):
     stations: list[str]
     created_by: str
     created_at: datetime
+    planner_role: str = Field(description="`bureau` or `town`: whose check it is (the veto counts the bureau's, and "
+                              "the towns' only where the rules say so)")
     results: dict[str, int] = Field(description="how many stations got each result so far")
 
 
@@ -308,10 +310,11 @@ class AssessmentRow(BaseModel):
     town: str
     grade: str
     year: int
-    months: int
-    months_met: int
-    months_with_activity: int
-    monthly_average: float | None
+    months: int = Field(description="the year's months that are over (a month still running is not judged yet)")
+    months_met: int = Field(description="months over whose elders served reached the grade's threshold")
+    months_with_activity: int = Field(description="months over with at least one themed activity")
+    monthly_average: float | None = Field(description="elders served per month, averaged over the months over that "
+                                          "have a figure (face data)")
     threshold: int | None
     elders_uncorroborated: int = Field(description="elders seen with no people-counter crossing and so not served, "
                                        "summed over the months (each month distinct)")
@@ -321,5 +324,6 @@ class AssessmentRow(BaseModel):
     veto: bool
     subsidy_cny: int = Field(description="the grade's subsidy when the station runs normally")
     eligible: bool | None = Field(description="false with a veto; null until the assessors' score is known")
-    subsidy_if_eligible: int = Field(description="0 with a veto, else the grade's subsidy (if the score reaches 80)")
+    subsidy_if_eligible: int = Field(description="0 with a veto, else the grade's subsidy (if the score reaches "
+                                     "`pass_score`, 80)")
     subsidy: int | None

@@ -41,10 +41,10 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
         select(Appeal).join(SpotCheckPlan, SpotCheckPlan.id == Appeal.plan_id)
         .where(Appeal.station_id.in_(ids), SpotCheckPlan.local_date.between(first, last)))}
     # The result that counts: the bureau's decision on a disputed on-site check, else the sensor's.
-    for sid, plan_id, plan_day, start, end, sensor, record, decided, why in session.execute(
+    for sid, plan_id, plan_day, start, end, sensor, record, decided, why, planner in session.execute(
         select(SpotCheckResult.station_id, SpotCheckPlan.id, SpotCheckPlan.local_date, SpotCheckPlan.start,
                SpotCheckPlan.end, SpotCheckResult.result, SpotCheckResult.record, SpotCheckVisit.decided_outcome,
-               SpotCheckVisit.decision_reason)
+               SpotCheckVisit.decision_reason, SpotCheckPlan.planner_role)
         .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
         .outerjoin(SpotCheckVisit, visit_join())
         .where(SpotCheckResult.station_id.in_(ids), SpotCheckPlan.local_date.between(first, last))
@@ -52,7 +52,7 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     ).tuples():
         appeal = appeals.get((plan_id, sid))
         spots[sid].append({"date": plan_day.isoformat(), "start": start, "end": end, "result": decided or sensor,
-                           "sensor_result": sensor,
+                           "sensor_result": sensor, "planner": planner,
                            "reason": f"民政局决定：{why}" if decided else record.get("reason"),
                            "appeal": None if appeal is None else appeal_facts(appeal, zones[sid])})
     vetoes = {
@@ -77,8 +77,9 @@ def year_facts(session: Session, stations: Sequence[Station], year: int) -> list
     for s in stations:
         veto = vetoes.get(s.id)
         # Failed station-days: several windows failed on one day count once, as in the veto.
+        # Without a stored veto (not recounted yet), the bureau's checks only.
         failed = veto.failed if veto else len({r["date"] for r in spots[s.id] if r["result"] == "fail"
-                                               and not _upheld(r["appeal"])})
+                                               and r["planner"] != "town" and not _upheld(r["appeal"])})
         total, answered = calls.get(s.id, (0, 0))
         out.append(YearFacts(
             station=s.id, name=s.name, town=s.town, grade=histories[s.id].on(last).grade, year=year,

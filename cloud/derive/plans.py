@@ -11,6 +11,7 @@ from cloud.store.derived import SpotCheckPlan
 from cloud.store.models import Station
 
 SCOPES = ("all", "town", "random", "stations")
+PLANNERS = ("bureau", "town")
 
 
 class PlanError(ValueError):
@@ -31,14 +32,18 @@ def create_plan(
     seed: int | None = None,
     stations: list[str] | None = None,
     today: date | None = None,
+    planner_role: str = "bureau",
 ) -> SpotCheckPlan:
     """Create a plan with its stations fixed now; with `today`, a date before it is refused (a plan made after the
     fact would be a check chosen knowing the answer). A random draw records its seed (chosen here if not given), so
-    anyone can repeat the draw: `draw(stations of the population, sample, seed)`. The caller commits."""
+    anyone can repeat the draw: `draw(stations of the population, sample, seed)`. `planner_role`: whose check it is,
+    `bureau` or `town` (the veto counts the bureau's). The caller commits."""
     if today is not None and day < today:
         raise PlanError(f"the check date {day} is in the past (today is {today}): plan a check for today or later")
     if end <= start:
         raise PlanError("the window must end after it starts")
+    if planner_role not in PLANNERS:
+        raise PlanError(f"planner_role must be one of {', '.join(PLANNERS)}")
     if scope not in SCOPES:
         raise PlanError(f"scope must be one of {', '.join(SCOPES)}")
     query = select(Station.id)
@@ -63,7 +68,7 @@ def create_plan(
         raise PlanError("no stations match the plan")
     plan = SpotCheckPlan(local_date=day, start=f"{start:%H:%M}", end=f"{end:%H:%M}", scope=scope, town=town,
                          sample=sample if scope == "random" else None, seed=seed if scope == "random" else None,
-                         stations=chosen, created_by=created_by, created_at=now)
+                         stations=chosen, created_by=created_by, created_at=now, planner_role=planner_role)
     session.add(plan)
     session.flush()
     return plan

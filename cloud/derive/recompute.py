@@ -230,16 +230,23 @@ def _spot_alert(session: Session, station: Station, plan: SpotCheckPlan, result:
 def store_veto(session: Session, station: str, years: Iterable[int], config: RulesConfig, now: datetime) -> None:
     for year in sorted(set(years)):
         # The bureau's decision on a disputed on-site check counts instead of the sensor's result.
-        rows = session.execute(
+        query = (
             select(SpotCheckPlan.local_date, counted_result()).select_from(SpotCheckResult)
             .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
             .outerjoin(SpotCheckVisit, visit_join())
             .where(SpotCheckResult.station_id == station, SpotCheckPlan.local_date >= date(year, 1, 1),
                    SpotCheckPlan.local_date <= date(year, 12, 31), counts_toward_veto())
-        ).all()
+        )
+        if not config.veto_counts_town_checks:
+            query = query.where(SpotCheckPlan.planner_role == "bureau")  # a town's own checks are its supervision
+        rows = session.execute(query).all()
         statuses = vetoes([(station, d, SpotResult(r)) for d, r in rows], config)
-        if not statuses and session.get(Veto, (station, year)) is not None:
-            statuses = [VetoStatus(station, year, 0, False, ())]  # every check of the year taken out by appeals
+        if not statuses and (session.get(Veto, (station, year)) is not None or session.execute(
+                select(SpotCheckResult.plan_id).join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
+                .where(SpotCheckResult.station_id == station, SpotCheckPlan.local_date >= date(year, 1, 1),
+                       SpotCheckPlan.local_date <= date(year, 12, 31)).limit(1)).first() is not None):
+            # Checked this year, but no check counts (taken out by appeals, or only the town's own): nothing failed.
+            statuses = [VetoStatus(station, year, 0, False, ())]
         for status in statuses:
             line = veto_line(status)
             upsert(session, Veto.__table__, [{"station_id": station, "year": year,  # type: ignore[arg-type]

@@ -35,6 +35,10 @@ class RulesConfig(BaseModel):
     # Monthly elders served by grade (the Qidong civil affairs bureau's operating plan for community stations,
     # 启民发〔2021〕119号); 5A is not stated there, so it takes 4A's figure.
     grade_thresholds: dict[str, int] = Field(default_factory=lambda: {"2A": 50, "3A": 100, "4A": 300, "5A": 300})
+    # Annual operating subsidy per grade in CNY for a station that runs normally (the same plan: 5A 3.2万, 4A 1.6万,
+    # 3A 0.8万, 2A 0.5万), and the annual score below which none is paid ("考核分低于80分 ... 不予发放"): 80 earns it.
+    subsidy_cny: dict[str, int] = Field(default_factory=lambda: {"5A": 32000, "4A": 16000, "3A": 8000, "2A": 5000})
+    pass_score: float = Field(default=80.0, ge=0, le=100)
     # Whether anonymous visitors (faces not enrolled, role `unknown`) count toward the monthly threshold.
     count_anonymous_visitors: bool = False
     # An enrolled elder's face counts only when the door's people counter counted a crossing (in or out) within this
@@ -57,6 +61,10 @@ class RulesConfig(BaseModel):
     spot_check_grace_minutes: float = Field(default=15, ge=0)
     # Failed station-days in a year that set the veto (一票否决), "three or more (含三次)".
     veto_failures: int = Field(default=3, ge=1)
+    # The veto counts the bureau's spot checks (the bureau checks every quarter). A town's checks of its own stations
+    # are its supervision: judged and alerted like any check, not counted. True: a county whose towns check on the
+    # bureau's behalf counts them too.
+    veto_counts_town_checks: bool = False
 
     # Alerts.
     call_escalate_minutes: float = Field(default=5, gt=0)
@@ -73,6 +81,8 @@ class RulesConfig(BaseModel):
     def _shares_ordered(self) -> "RulesConfig":
         if self.closed_share >= self.open_share:
             raise ValueError("closed_share must be below open_share")
+        if any(v < 0 for v in self.grade_thresholds.values()) or any(v < 0 for v in self.subsidy_cny.values()):
+            raise ValueError("grade_thresholds and subsidy_cny must not be negative")
         return self
 
     def threshold(self, grade: str) -> int:

@@ -63,6 +63,8 @@ class SpotCheckPlan(Base):
     stations: Mapped[list[str]] = mapped_column(JSONType, doc="the stations checked, fixed when planned")
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    planner_role: Mapped[str] = mapped_column(String(16), default="bureau", server_default="bureau",
+                                              doc="bureau or town: whose check it is (the veto counts the bureau's)")
 
 
 class SpotCheckResult(Base):

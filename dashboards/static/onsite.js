@@ -96,7 +96,7 @@ function recordForm(v) {
     } catch (err) { toast(`保存失败：${err.message}`); }
   });
   return card("记录现场检查", "span-12", el("p", { class: "muted" },
-    "记录与传感器判定并列保存；两者不一致时由民政局裁定，裁定结果计入一票否决。每次检查只能记录一次。"), form);
+    "记录与传感器判定并列保存；两者不一致时由民政局裁定，以裁定结果为准（民政局的抽查计入一票否决）。每次检查只能记录一次。"), form);
 }
 
 function comparison(v) {
@@ -119,7 +119,7 @@ function decisionForm(v) {
   const form = el("form", { class: "stack", "data-testid": "decision-form" },
     el("label", {}, "裁定结果", el("select", { name: "outcome", required: true },
       el("option", { value: "" }, "请选择"), el("option", { value: "pass" }, "通过（开放）"),
-      el("option", { value: "fail" }, "未开放（计入一票否决）"), el("option", { value: "excused" }, "免检"))),
+      el("option", { value: "fail" }, "未开放"), el("option", { value: "excused" }, "免检"))),
     el("label", {}, "裁定理由", el("textarea", { name: "reason", rows: 3, maxlength: 1000, required: true })),
     el("button", { type: "submit" }, "裁定"));
   form.addEventListener("submit", async (ev) => {
@@ -131,5 +131,5 @@ function decisionForm(v) {
       toast("已裁定", 2000, "ok"); route();
     } catch (err) { toast(`裁定失败：${err.message}`); }
   });
-  return card("民政局裁定", "span-12", el("p", { class: "muted" }, "现场记录与传感器判定不一致：裁定结果计入一票否决。"), form);
+  return card("民政局裁定", "span-12", el("p", { class: "muted" }, "现场记录与传感器判定不一致：以裁定结果为准（民政局的抽查计入一票否决）。"), form);
 }

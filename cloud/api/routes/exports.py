@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cloud.api import derived_view
 from cloud.api.assessment import assessment, monthly_report
-from cloud.api.deps import ConfigDep, SessionDep, StationViewer, SupervisorUser
+from cloud.api.deps import ConfigDep, RulesDep, SessionDep, StationViewer, SupervisorUser
 from cloud.api.routes.activities import to_out
 from cloud.api.schemas import AssessmentRow, StationIdParam
 from cloud.api.scope import get_visible_station, station_condition
@@ -40,23 +40,26 @@ def _file(content: bytes, fmt: Format, name: str) -> Response:
 
 @router.get("/assessments/{year}", response_model=list[AssessmentRow], tags=["assessments"])
 def list_assessments(
-    year: YearPath, user: SupervisorUser, session: SessionDep, config: ConfigDep
+    year: YearPath, user: SupervisorUser, session: SessionDep, rules: RulesDep, config: ConfigDep
 ) -> list[AssessmentRow]:
     stations = list(session.scalars(select(Station).where(station_condition(user)).order_by(Station.town, Station.id)))
+    zones = {s.id: s.timezone for s in stations}
     return [
-        AssessmentRow(**assessment(f, subsidy_cny=config.subsidy_cny, pass_score=config.pass_score).summary)
+        AssessmentRow(**assessment(f, subsidy_cny=rules.subsidy_cny, pass_score=rules.pass_score,
+                                   today=config.today(zones[f.station])).summary)
         for f in year_facts(session, stations, year)
     ]
 
 
 @router.get("/exports/stations/{station_id}/assessment/{year}", response_class=Response, responses=FILE_RESPONSES)
 def export_assessment(
-    station_id: StationId, year: YearPath, user: SupervisorUser, session: SessionDep, config: ConfigDep,
-    format: FormatQuery = "xlsx", score: Score = None,
+    station_id: StationId, year: YearPath, user: SupervisorUser, session: SessionDep, rules: RulesDep,
+    config: ConfigDep, format: FormatQuery = "xlsx", score: Score = None,
 ) -> Response:
     station = get_visible_station(session, user, station_id)
     facts = year_facts(session, [station], year)[0]
-    sheet = assessment(facts, subsidy_cny=config.subsidy_cny, pass_score=config.pass_score, score=score)
+    sheet = assessment(facts, subsidy_cny=rules.subsidy_cny, pass_score=rules.pass_score, score=score,
+                       today=config.today(station.timezone))
     return _file(render(sheet, format), format, f"assessment-{station.id}-{year}")
 
 

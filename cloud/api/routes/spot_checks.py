@@ -35,7 +35,7 @@ def _plan_out(session: Session, plan: SpotCheckPlan, visible: set[str] | None) -
     return SpotCheckPlanOut(
         id=plan.id, date=plan.local_date, start=plan.start, end=plan.end, scope=plan.scope, town=plan.town,
         sample=plan.sample, seed=plan.seed, stations=stations, created_by=plan.created_by,
-        created_at=plan.created_at, results=dict(results),
+        created_at=plan.created_at, planner_role=plan.planner_role, results=dict(results),
     )
 
 
@@ -81,7 +81,7 @@ def plan_spot_check(body: SpotCheckIn, user: SupervisorUser, session: SessionDep
         plan = create_plan(
             session, day=body.date, start=body.start, end=body.end, scope=scope, created_by=user.name,
             now=config.clock(), town=body.town, sample=body.sample, seed=body.seed, stations=body.stations,
-            today=config.today(runtime.settings.timezone),
+            today=config.today(runtime.settings.timezone), planner_role=user.role,
         )
     except PlanError as exc:
         session.rollback()
