@@ -63,6 +63,23 @@ def parse_today(text: str, zone: str = DEFAULT_TIMEZONE) -> datetime:
     return moment.replace(tzinfo=ZoneInfo(zone))
 
 
+MARKER = ".eldercare-demo"  # written in a folder the demo made: only such a folder is wiped at the next start
+
+
+def wipeable(root: Path) -> Path:
+    """`root` when the demo may wipe it: new, empty, or one it made (older demos left stations.csv and rules.json);
+    else a one-line refusal, since `--data-dir` pointed at `serve`'s folder would lose the bureau's data."""
+    if not root.exists():
+        return root
+    if not root.is_dir():
+        raise click.BadParameter(f"{root} is not a folder", param_hint="--data-dir")
+    made = (root / MARKER).exists() or {"stations.csv", "rules.json"} <= {p.name for p in root.iterdir()}
+    if made or not any(root.iterdir()):
+        return root
+    raise click.BadParameter(f"{root} holds data the demo did not make; the demo wipes its folder at each start, so "
+                             "give it a new or empty one", param_hint="--data-dir")
+
+
 def demo_clock(today: datetime | None, days: int) -> Clock:
     """The clock the demo seeds and simulates by: the real one, or `today` running on at real speed from now.
 
@@ -177,12 +194,13 @@ def live_calls(api: Api, target: BrokerTarget, fleet: Fleet, say: Callable[[str]
 
 @click.command()
 @click.option("--stations", "count", default=30, show_default=True, type=click.IntRange(5, 2000))
-@click.option("--speed", default=14400.0, show_default=True,
+@click.option("--speed", default=14400.0, show_default=True, type=click.FloatRange(min=0),
               help="Simulated seconds per real second (14400: a month in 3 minutes).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Dashboard port.")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(3, 120), help="History to simulate.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Demo data (wiped at start). Default: demo/ under $ELDERCARE_DATA_DIR, else ./data/demo.")
+              help="Demo data, wiped at each start (only a new or empty folder, or one the demo made). Default: demo/ "
+                   "under $ELDERCARE_DATA_DIR, else ./data/demo.")
 @click.option("--today", "today_text", metavar="DATE[THH:MM]", default=None,
               help="Seed and simulate as if it were this day (noon unless a time is given) in Asia/Shanghai, the "
                    "stations' zone; not in the future. The platform itself keeps the real clock. Default: now.")
@@ -190,9 +208,10 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, 
     """Run the platform with a simulated fleet of COUNT stations until Ctrl-C."""
     clock = demo_clock(parse_today(today_text) if today_text is not None else None, days)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    root = data_dir or settings_for(None).data_dir / "demo"
+    root = wipeable(data_dir or settings_for(None).data_dir / "demo")
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
+    (root / MARKER).write_text("made by `eldercare demo`, which wipes this folder at its next start\n")
     span = Span.last_days(days, clock())
     fleet = build_fleet(count, span.first, span.last, span.now, holiday=is_holiday)
     (root / "stations.csv").write_text(stations_csv(fleet), encoding="utf-8")

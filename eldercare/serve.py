@@ -173,7 +173,8 @@ def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[
 
 def make_supervisor(options: ServeOptions) -> Supervisor:
     """The supervisor with the children's settings; the token key from the data directory unless one is set."""
-    options.data_dir.mkdir(parents=True, exist_ok=True)
+    # A new data directory is the service's alone: the store, the broker's users and the token key are in it.
+    options.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     overrides = {
         "ELDERCARE_DATA_DIR": str(options.data_dir),
         "ELDERCARE_MQTT_URL": f"mqtt://127.0.0.1:{options.mqtt_port}",

@@ -6,6 +6,7 @@ in its own container, so what runs on one machine is what runs in docker-compose
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+# A log record of the step's own (the root command's format), not a problem it reports.
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO) ")
+
+
+def step_failure(output: str, status: int, most: int = 20) -> str:
+    """What a failed one-off step said: its problem lines (a bad CSV row names its line), each once, without the
+    step's own `eldercare: error:` prefix, so the user can fix the file without running the step again by hand."""
+    lines = [line.strip().removeprefix("eldercare: error: ") for line in output.strip().splitlines()
+             if line.strip() and not LOG_LINE.match(line)]
+    if not lines:
+        return f"exit status {status}"
+    if len(lines) == 1:
+        return lines[0]
+    shown = [*lines[:most - 1], lines[-1]] if len(lines) > most else lines
+    return "\n  " + "\n  ".join(shown)
 
 
 @dataclass
@@ -56,8 +72,7 @@ class Supervisor:
         """Run a one-off step (migrations, an import) to completion; raise with its output if it fails."""
         result = subprocess.run(argv, env=self.env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            last = (result.stderr or result.stdout).strip().splitlines()
-            raise RuntimeError(f"{name} failed: {last[-1] if last else f'exit status {result.returncode}'}")
+            raise RuntimeError(f"{name} failed: {step_failure(result.stderr or result.stdout, result.returncode)}")
         return result.stdout
 
     def install_signal_handlers(self) -> None:

@@ -16,7 +16,7 @@ import click
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Day to simulate (default: today in the station's zone).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--speed", type=float, default=1.0, show_default=True,
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0),
               help="Time factor: 1 = real time, 60 = an hour a minute, 0 = as fast as possible.")
 @click.option("--start", "start_at", default=None, metavar="HH:MM", help="Skip the day's events before this time.")
 @click.option("--end", "end_at", default=None, metavar="HH:MM", help="Stop at this time of the day.")

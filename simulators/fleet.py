@@ -45,7 +45,7 @@ def station_config(index: int, grade: str, counter_interval_s: float = 900) -> S
         {"type": "button", "id": "call-1", "pin": 22, "led_pin": 23},
     ]
     if grade != "2A":
-        devices.append({"type": "camera", "id": "face-1", "source": "0", "gallery": "/var/lib/eldercare/gallery"})
+        devices.append({"type": "camera", "id": "face-1", "source": "0", "gallery": "/var/lib/eldercare/faces"})
     return StationConfig.model_validate({
         "station": f"qd-{slug}-{number:02d}",
         "name": f"{town}第{number}{KINDS[index % len(KINDS)]}",

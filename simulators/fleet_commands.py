@@ -76,7 +76,7 @@ def run_fleet(fleet: Fleet, target: BrokerTarget, span: Span, speed: float, seed
 @click.command()
 @click.option("--stations", "count", default=30, show_default=True, type=click.IntRange(3, 5000))
 @click.option("--days", default=30, show_default=True, type=click.IntRange(0, 366), help="History to replay.")
-@click.option("--speed", default=14400.0, show_default=True,
+@click.option("--speed", default=14400.0, show_default=True, type=click.FloatRange(min=0),
               help="Simulated seconds per real second while replaying history (14400: a month in 3 minutes).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--broker", default="127.0.0.1:1883", show_default=True, help="HOST:PORT of the MQTT broker.")

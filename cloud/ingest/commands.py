@@ -1,5 +1,6 @@
 """`eldercare cloud ingest`: run one ingester until SIGINT/SIGTERM, then flush, ack and exit."""
 
+import gc
 import logging
 import signal
 import socket
@@ -16,6 +17,15 @@ from cloud.ingest.stations import StationCache
 from cloud.store.db import safe_url
 from cloud.store.options import data_dir_option, open_store, settings_for
 from cloud.telemetry.sink import InfluxSink
+
+
+def settle_heap() -> None:
+    """Collect once, then leave everything that exists now (modules, models, the engine: what lives as long as the
+    process) out of every later collection. The garbage collector still collects whatever is made from now on; its
+    full collections, which a stream of batches sets off every few thousand messages, no longer walk the startup heap
+    each time (≈ 100 000 objects; that walk cost about a tenth of the conversion's time per message)."""
+    gc.collect()
+    gc.freeze()
 
 
 @click.command()
@@ -74,6 +84,7 @@ def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_versio
 
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
+    settle_heap()
     try:
         ingester.start()
     except ConnectRefused as exc:

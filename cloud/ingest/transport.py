@@ -15,9 +15,15 @@ property (some sixty dict entries) and then clears them name by name: about a te
 message. `SharedTableProperties` is the same class with those read-only tables built once; the client installs it as
 the one paho's client module uses (the same behaviour for every paho client in the process, only cheaper).
 
+For every received message paho also walks its table of per-topic callbacks (`message_callback_add`), building a
+generator over the topic's levels, before it calls `on_message`. The ingester never adds such a callback, so
+`IngestClient` calls `on_message` directly, as paho does when that walk finds nothing; once a per-topic callback is
+added it hands every message to paho's own dispatch again.
+
 paho has no public way to do any of this, so it is done through names paho keeps private: `Client._create_socket`,
-`Client._packet_queue`, the module-global `Properties` its packet handlers look up, `Properties`' lookup tables and
-`MQTTMessage._topic` (the raw bytes of a topic that is not UTF-8). `paho_problems()` checks each of them against the
+`Client._packet_queue`, the module-global `Properties` its packet handlers look up, `Properties`' lookup tables,
+`Client._handle_on_message` with the `_in_callback_mutex` it holds around a callback, and `MQTTMessage._topic` (the
+raw bytes of a topic that is not UTF-8). `paho_problems()` checks each of them against the
 installed paho (tests/ingest/test_transport.py fails on a paho where one no longer holds). Should one be missing at run
 time anyway, `IngestClient` logs it and runs as paho's plain client: slower, never wrong.
 """
@@ -132,6 +138,12 @@ def paho_problems() -> list[str]:
     tables = (getattr(model, "types", None), getattr(model, "names", None), getattr(model, "properties", None))
     if not (isinstance(tables[0], list) and isinstance(tables[1], dict) and isinstance(tables[2], dict)):
         problems.append("Properties no longer keeps its lookup tables in types, names and properties")
+    handler = getattr(client, "_handle_on_message", None)
+    if (handler is None or list(inspect.signature(handler).parameters) != ["self", "message"]
+            or "_handle_on_message" not in _names(getattr(client, "_handle_publish", None))
+            or not {"_in_callback_mutex", "_userdata", "suppress_exceptions"} <= _names(client.__init__)):
+        problems.append("Client._handle_publish no longer hands a message to _handle_on_message(message), or the "
+                        "callback state it reads (_in_callback_mutex, _userdata, suppress_exceptions) moved")
     if "_topic" not in getattr(mqtt.MQTTMessage, "__slots__", ()):
         problems.append("MQTTMessage no longer keeps the raw topic in _topic")
     return problems
@@ -161,7 +173,27 @@ class IngestClient(mqtt.Client):
                         "; ".join(problems))
         else:
             mqtt.Properties = SharedTableProperties  # type: ignore[attr-defined]  # the name paho's handlers use
+        self._filtered = False  # a per-topic callback was added: paho's own dispatch
         super().__init__(*args, **kwargs)
+
+    def message_callback_add(self, sub: str, callback: Any) -> None:
+        self._filtered = True
+        super().message_callback_add(sub, callback)
+
+    def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
+        """What paho does when no per-topic callback matches: `on_message`, under paho's callback lock, its errors
+        logged (and raised unless suppressed) as paho does."""
+        on_message = self.on_message
+        if self._filtered or not self._fast or on_message is None:
+            super()._handle_on_message(message)
+            return
+        with self._in_callback_mutex:
+            try:
+                on_message(self, self._userdata, message)
+            except Exception as err:
+                self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                if not self.suppress_exceptions:
+                    raise
 
     def _create_socket(self) -> Any:
         sock = super()._create_socket()

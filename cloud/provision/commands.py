@@ -14,6 +14,7 @@ data directory picks up new passwd/acl files within seconds; a Mosquitto of your
 
 import json
 import os
+import pwd
 import tempfile
 from pathlib import Path
 
@@ -94,11 +95,32 @@ def mosquitto_conf(out: Path, tls: TlsFiles, tls_port: int, plain_port: int | No
 
 def render(out: Path, ingester: str, hosts: list[str], tls_port: int, plain_port: int | None,
            run_as: str | None = None) -> TlsFiles:
-    """Rebuild passwd, acl, TLS and mosquitto.conf from credentials/."""
+    """Rebuild passwd, acl, TLS and mosquitto.conf from credentials/; with `run_as`, the files Mosquitto reads are
+    that user's."""
     write_access(out, ingester)
     tls = make_tls(out / "tls", hosts)
     (out / "mosquitto.conf").write_text(mosquitto_conf(out, tls, tls_port, plain_port, run_as))
+    if run_as is not None:
+        give_to(run_as, [out / "passwd", out / "acl", tls.server_key, tls.server_cert, tls.ca_cert])
     return tls
+
+
+def give_to(user: str, paths: list[Path]) -> None:
+    """Make `user` (a name, or a uid such as the Mosquitto image's 1883) own `paths`. Mosquitto reads its password
+    file, ACL and key after dropping to its user, and they are 0600: rewritten by this command (a station added),
+    they would otherwise belong to whoever ran it, and the broker could not read them after its next reload."""
+    try:
+        uid = int(user) if user.isdigit() else pwd.getpwnam(user).pw_uid
+    except KeyError:
+        raise click.ClickException(f"--run-as {user}: no such user on this host (give its uid)") from None
+    for path in paths:
+        if path.stat().st_uid == uid:
+            continue
+        try:
+            os.chown(path, uid, -1)
+        except PermissionError:
+            raise click.ClickException(f"--run-as {user}: cannot give {path} to uid {uid} (run this as root, or "
+                                       f"chown it yourself: Mosquitto reads it as that user)") from None
 
 
 def write_access(out: Path, ingester: str = INGESTER) -> None:
@@ -132,17 +154,18 @@ def _registry_stations(data_dir: Path | None) -> list[str]:
         engine.dispose()
 
 
-def _station_endpoint(ctx: click.Context, out: Path, host: str, port: int) -> tuple[str, int]:
-    """Where the station connects: --tls-host/--tls-port when given, else a running `eldercare serve`'s broker."""
+def _station_endpoint(ctx: click.Context, out: Path, host: str, port: int) -> tuple[str, int, bool]:
+    """Where the station connects and whether over TLS: --tls-host/--tls-port when given, else a running
+    `eldercare serve`'s broker (plain MQTT)."""
     given = {ctx.get_parameter_source(name) for name in ("hosts", "tls_port")}
     listener = out / LISTENER_FILE
     if given <= {click.core.ParameterSource.DEFAULT} and listener.exists():
         try:
             served = json.loads(listener.read_text(encoding="utf-8"))
-            return str(served["host"]), int(served["port"])
+            return str(served["host"]), int(served["port"]), False
         except (ValueError, KeyError, TypeError):
             pass
-    return host, port
+    return host, port, True
 
 
 _out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -154,7 +177,8 @@ _port_options = [
     click.option("--plain-port", type=click.IntRange(1, 65535), default=None,
                  help="Also listen without TLS on 127.0.0.1:PORT (for an ingester on the same host)."),
     click.option("--run-as", default=None,
-                 help="The user Mosquitto runs as (it must be able to read these files)  [default: mosquitto]"),
+                 help="The user (or uid) Mosquitto runs as: written into mosquitto.conf, and the owner given to the "
+                      "password file, ACL and TLS key it reads  [default: mosquitto, owner unchanged]"),
 ]
 
 
@@ -185,6 +209,10 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
         stations = [r.id for r in records]
     else:
         stations = _registry_stations(data_dir)
+    if not stations and sources:
+        raise click.ClickException(f"no stations in {', '.join(str(s) for s in sources)}: give the bureau's station "
+                                   "CSV or station YAML files (of a folder, its own .csv/.yaml/.yml files are read, "
+                                   "not its subfolders)")
     if not stations:
         raise click.ClickException("no stations to provision: import them first or pass --stations")
     for problem in filter(None, (station_id_problem(s) for s in stations)):
@@ -232,17 +260,22 @@ def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Pat
         if not as_json:
             click.echo(line)
 
-    say(f"station {station_id}: password in {out / 'credentials' / f'{station_id}.password'}, "
-        f"CA {tls.ca_cert}; copy both to the station (mqtt.password_file, mqtt.ca_file)")
+    host, port, over_tls = _station_endpoint(ctx, out, hosts[0], tls_port)
+    password_file = out / "credentials" / f"{station_id}.password"
+    if over_tls:
+        say(f"station {station_id}: password in {password_file}, CA {tls.ca_cert}; copy both to the station "
+            "(mqtt.password_file, mqtt.ca_file)")
+    else:
+        say(f"station {station_id}: password in {password_file}; copy it to the station (mqtt.password_file). "
+            f"It connects to this `eldercare serve`'s broker at {host}:{port}, which has no TLS")
     skeleton = config_dir / f"{station_id}.yaml"
     if skeleton.exists():
         say(f"config {skeleton} exists; left as it is")
     else:
         config_dir.mkdir(parents=True, exist_ok=True)
-        skeleton.write_text(station_skeleton(station_id, host=hosts[0], port=tls_port, name=name, grade=grade,
-                                             town=town), encoding="utf-8")
+        skeleton.write_text(station_skeleton(station_id, host=host, port=port, name=name, grade=grade, town=town,
+                                             tls=over_tls), encoding="utf-8")
         say(f"config skeleton {skeleton}: fill in its devices, then `eldercare edge check-config {skeleton}`")
     if as_json:
-        host, port = _station_endpoint(ctx, out, hosts[0], tls_port)
         click.echo(json.dumps({"station": station_id, "username": station_id, "password": password,
                                "host": host, "port": port}))

@@ -18,8 +18,7 @@ schedule:
 mqtt:
   host: {host}
   port: {port}
-  ca_file: /etc/eldercare/ca.crt           # copy the broker's CA here
-  password_file: /etc/eldercare/mqtt-password   # and the station's password here (never into this file)
+{transport}  password_file: /etc/eldercare/mqtt-password   # the station's password here (never into this file)
 devices: []
 # Examples (see firmware_config/examples/ and docs/edge.md):
 #  - {{type: counter, id: flow-1, port: /dev/ttyUSB0, unit: 1}}
@@ -28,11 +27,16 @@ devices: []
 """
 
 
+TLS = "  ca_file: /etc/eldercare/ca.crt           # copy the broker's CA here\n"
+# `eldercare serve`'s broker listens without TLS: a station set up for TLS would never connect to it.
+PLAIN = "  tls: false                               # `eldercare serve`'s broker: no TLS, trusted networks only\n"
+
+
 def station_skeleton(station: str, *, host: str, port: int, name: str | None = None, grade: str = "2A",
-                     town: str | None = None, address: str | None = None) -> str:
+                     town: str | None = None, address: str | None = None, tls: bool = True) -> str:
     """The YAML text; validated through the same loader the agent runs, so a skeleton is always a valid file."""
     text = TEMPLATE.format(station=station, name=name or "待填写（站点名称）", grade=grade,
                            town=town or "待填写（区镇/街道）", address=address or "待填写（地址）", host=host,
-                           port=port)
+                           port=port, transport=TLS if tls else PLAIN)
     parse_station(text, f"{station}.yaml")
     return text

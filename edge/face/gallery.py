@@ -28,6 +28,12 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 KEY_ENV = "ELDERCARE_GALLERY_KEY"
 KEY_FILE_ENV = "ELDERCARE_GALLERY_KEY_FILE"
 MIN_PASSPHRASE = 8
+# Passphrases nobody chose: placeholders, and the examples in the docs (copied as they stand, they would be the same
+# key on every station that did so). Compared case-insensitively, without surrounding spaces.
+KNOWN_PASSPHRASES = frozenset({
+    "change-me", "changeme", "change_me", "password", "passw0rd", "passphrase", "secret", "12345678", "123456789",
+    "eldercare", "a long passphrase", "a long passphrase kept out of git",
+})
 # scrypt cost: 2**15 x 8 x 128 bytes = 32 MiB and ~0.1 s here, ~0.5 s on a Raspberry Pi 4; derived once per process.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
@@ -88,6 +94,8 @@ def passphrase_from_env(env: Mapping[str, str] | None = None) -> str:
         )
     if len(value) < MIN_PASSPHRASE:
         raise GalleryError(f"{KEY_ENV} is too short: use at least {MIN_PASSPHRASE} characters")
+    if value.strip().lower() in KNOWN_PASSPHRASES or "change-me" in value.lower():
+        raise GalleryError(f"{KEY_ENV} is a placeholder or an example anyone can guess: choose this station's own")
     return value
 
 

@@ -69,6 +69,11 @@ def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str
     alerts = bureau.get_by_test_id("homecare-alerts").locator("tbody tr")
     expect(alerts).to_have_count(_planted(SIM))
     expect(bureau.get_by_test_id("homecare-alerts")).to_contain_text("同一护理员同时在两户")
+    # The same leads on 告警, named in Chinese as on this page, not by their code.
+    bureau.goto(homecare_url + "/#/alerts")
+    expect(bureau.locator("main")).to_contain_text("同一护理员同时在两户")
+    expect(bureau.locator("main")).not_to_contain_text("homecare_")
+    bureau.goto(homecare_url + "/#/homecare/2026-10")
     # Follow-up staff record a call from the day's sample; the elder's answer counts toward satisfaction.
     day = min(v.sign_in.astimezone(CST).date() for v in SIM.visits)
     bureau.goto(homecare_url + f"/#/homecare/2026-10/{day.isoformat()}")

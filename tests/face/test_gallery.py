@@ -119,3 +119,10 @@ def test_a_gallery_keeps_the_face_model_of_its_encodings(tmp_path: Path) -> None
     # A file written before models were recorded.
     gallery._write("people.enc", {"version": 1, "people": [{"id": "old", "role": "staff", "encodings": [vector(5)]}]})
     assert Gallery(tmp_path, PASSPHRASE).enrolled() == ([Person("old", "staff", [vector(5)])], "dlib")
+
+
+@pytest.mark.parametrize("key", ["change-me", "a long passphrase kept out of git", "A long passphrase", "PASSWORD"])
+def test_a_placeholder_or_the_docs_example_is_refused_as_a_gallery_key(key: str) -> None:
+    # The docs' own example, copied as it stands, would be the same key on every station that did so.
+    with pytest.raises(GalleryError, match="placeholder or an example"):
+        passphrase_from_env({"ELDERCARE_GALLERY_KEY": key})

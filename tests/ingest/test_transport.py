@@ -63,8 +63,10 @@ def test_the_private_parts_of_paho_the_transport_relies_on_hold() -> None:
 def test_a_missing_private_part_is_noticed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(mqtt.Client, "_packet_queue")
     monkeypatch.setattr(mqtt.Client, "_create_socket", None)
+    monkeypatch.delattr(mqtt.Client, "_handle_on_message")
     problems = paho_problems()
     assert any("_packet_queue" in p for p in problems) and any("_create_socket" in p for p in problems)
+    assert any("_handle_on_message" in p for p in problems)
 
 
 def test_a_topic_that_is_not_utf8_keeps_its_bytes_escaped() -> None:
@@ -72,19 +74,27 @@ def test_a_topic_that_is_not_utf8_keeps_its_bytes_escaped() -> None:
     assert message_topic(mqtt.MQTTMessage(1, b"eldercare/v1/\xff\xfe/x")) == "eldercare/v1/\\xff\\xfe/x"
 
 
-def _drain(broker: Mosquitto, count: int) -> tuple[IngestClient, list[mqtt.MQTTMessage]]:
+def _drain(broker: Mosquitto, count: int, filtered: str | None = None,
+           client_id: str = "transport-test") -> tuple[IngestClient, list[mqtt.MQTTMessage]]:
     """An ingest client that may hold only two unacknowledged messages (MQTT 5 Receive Maximum) and acknowledges each
-    with `ack_many`: all `count` messages arrive only if its acknowledgements reach the broker."""
+    with `ack_many`: all `count` messages arrive only if its acknowledgements reach the broker. With `filtered`, the
+    messages on that topic come through a per-topic callback, which marks them `filtered` in their user data."""
     received: list[mqtt.MQTTMessage] = []
     subscribed = threading.Event()
-    client = IngestClient(CallbackAPIVersion.VERSION2, client_id="transport-test", protocol=mqtt.MQTTv5,
+    client = IngestClient(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
                           manual_ack=True)
 
     def on_message(c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         received.append(message)
         client.ack_many([message.mid])
 
+    def on_filtered(c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        message.payload = b"filtered " + message.payload
+        on_message(c, _u, message)
+
     client.on_message = on_message
+    if filtered is not None:
+        client.message_callback_add(filtered, on_filtered)
     client.on_connect = lambda c, *_a: c.subscribe("t/#", qos=1)
     client.on_subscribe = lambda *_a: subscribed.set()
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -115,6 +125,30 @@ def test_on_a_real_broker_the_private_parts_take_effect(mosquitto: Mosquitto) ->
     finally:
         client.loop_stop()
         client.disconnect()
+
+
+def test_a_per_topic_callback_still_gets_its_messages(mosquitto: Mosquitto) -> None:
+    client, received = _drain(mosquitto, 6, filtered="t/3", client_id="transport-filtered")
+    try:
+        assert [m.payload for m in received] == [b"m0", b"m1", b"m2", b"filtered m3", b"m4", b"m5"]
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_an_error_in_on_message_is_logged_and_raised_as_paho_does(caplog: pytest.LogCaptureFixture) -> None:
+    client = IngestClient(CallbackAPIVersion.VERSION2, client_id="transport-error", protocol=mqtt.MQTTv5)
+    client.enable_logger(logging.getLogger("paho-test"))
+
+    def broken(*_a: object) -> None:
+        raise ValueError("the callback broke")
+
+    client.on_message = broken
+    with caplog.at_level(logging.ERROR, logger="paho-test"), pytest.raises(ValueError, match="callback broke"):
+        client._handle_on_message(mqtt.MQTTMessage(1, b"t/1"))
+    assert "Caught exception in on_message: the callback broke" in caplog.text
+    client.suppress_exceptions = True
+    client._handle_on_message(mqtt.MQTTMessage(1, b"t/1"))  # logged, not raised
 
 
 def test_without_the_private_parts_the_client_is_plain_paho_and_still_acknowledges(

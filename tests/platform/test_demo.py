@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eldercare.demo import PASSWORD, demo_clock, is_holiday, parse_today
+from eldercare.demo import MARKER, PASSWORD, demo_clock, is_holiday, parse_today, wipeable
 from simulators.fleet import build_fleet
 from simulators.fleet_commands import Span
 from tests.localservices import free_port
@@ -125,3 +125,47 @@ def test_the_demo_spot_checks_avoid_the_national_day_holiday() -> None:
     assert fleet.check_days == [date(2026, 9, 28), date(2026, 9, 29), date(2026, 9, 30)]
     # Without the calendar the checks would include a holiday, where the closed station is excused, not vetoed.
     assert date(2026, 10, 1) in build_fleet(6, span.first, span.last, span.now).check_days
+
+
+@pytest.mark.parametrize(("args", "command"), [
+    (["demo", "--speed", "-1"], "demo"),
+    (["simulate", "fleet", "--speed", "-1"], "simulate fleet"),
+    (["simulate", "station", "--config", "firmware_config/examples/qd-huilong-01.yaml", "--speed", "-1"],
+     "simulate station"),
+])
+def test_a_negative_speed_is_one_line_and_exit_status_2(tmp_path: Path, args: list[str], command: str) -> None:
+    # It used to seed the whole demo "at -1x" (as fast as it could) instead of saying the value was bad.
+    result = subprocess.run([sys.executable, "-m", "eldercare", *args], env=env_for(tmp_path), capture_output=True,
+                            text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"eldercare: error: Invalid value for '--speed': -1.0 is not in the range x>=0. "
+        f"(see 'eldercare {command} --help')"]
+
+
+def test_the_demo_wipes_only_a_folder_it_made(tmp_path: Path) -> None:
+    # `--data-dir data` (serve's folder) would have deleted the bureau's store, users and broker accounts.
+    served = tmp_path / "data"
+    served.mkdir()
+    (served / "eldercare.db").write_bytes(b"the bureau's records")
+    result = subprocess.run([sys.executable, "-m", "eldercare", "demo", "--data-dir", str(served)],
+                            env=env_for(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"eldercare: error: Invalid value for --data-dir: {served} holds data the demo did not make; the demo wipes "
+        "its folder at each start, so give it a new or empty one (see 'eldercare demo --help')"]
+    assert (served / "eldercare.db").read_bytes() == b"the bureau's records"
+
+    assert wipeable(tmp_path / "new") == tmp_path / "new"
+    (tmp_path / "empty").mkdir()
+    assert wipeable(tmp_path / "empty") == tmp_path / "empty"
+    made = tmp_path / "made"
+    made.mkdir()
+    (made / MARKER).write_text("")
+    (made / "eldercare.db").write_bytes(b"a demo's")
+    assert wipeable(made) == made
+    older = tmp_path / "older"  # a demo's folder from before the marker
+    older.mkdir()
+    for name in ("stations.csv", "rules.json", "eldercare.db"):
+        (older / name).write_text("")
+    assert wipeable(older) == older

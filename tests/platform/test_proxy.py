@@ -96,6 +96,10 @@ def test_api_and_grafana_over_tls_only(tmp_path: Path) -> None:
             login = client.post(f"https://localhost:{https}/api/v1/auth/token",
                                 data={"username": "nobody", "password": "wrong"})
             assert login.status_code == 401  # the API itself answered, through the proxy
+            # The API's metrics answer anyone who reaches the API: not through the public name.
+            assert httpx.get(f"http://127.0.0.1:{api_port}/metrics", timeout=10).status_code == 200
+            assert client.get(f"https://localhost:{https}/metrics").status_code == 404
+            assert client.get(f"https://localhost:{https}/metrics/").status_code == 404
             assert client.get(f"https://localhost:{grafana_https}/").text == "grafana stand-in"
             moved = client.get(f"http://localhost:{plain}/api/v1/stations", follow_redirects=False)
             assert moved.status_code == 301

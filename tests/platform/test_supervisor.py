@@ -1,9 +1,14 @@
-"""The supervisor's stop flag: the demo stays quiet about connection errors caused by the shutdown itself."""
+"""The supervisor's stop flag: the demo stays quiet about connection errors caused by the shutdown itself; a failed
+one-off step (a bad station row) is reported with its own lines."""
 
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
-from eldercare.supervisor import Supervisor
+from eldercare.supervisor import Supervisor, step_failure
+from tests.localservices import free_port
 
 
 def test_a_signal_or_a_request_marks_the_supervisor_stopping(tmp_path: Path) -> None:
@@ -22,3 +27,31 @@ def test_a_signal_or_a_request_marks_the_supervisor_stopping(tmp_path: Path) -> 
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGINT, previous[1])
+
+
+def test_a_failed_step_says_what_it_said_once_without_its_log_lines() -> None:
+    output = ("stations.csv: line 4: grade must be one of 2A, 3A, 4A, 5A (got '6A')\n"
+              "2026-12-01 07:57:12,993 INFO cloud.store.migrate: created sqlite:///x.db\n"
+              "eldercare: error: 1 problem(s) above; the other stations were imported\n")
+    assert step_failure(output, 1) == ("\n  stations.csv: line 4: grade must be one of 2A, 3A, 4A, 5A (got '6A')"
+                                       "\n  1 problem(s) above; the other stations were imported")
+    assert step_failure("eldercare: error: no such table\n", 1) == "no such table"
+    assert step_failure("", 3) == "exit status 3"
+    many = "".join(f"f.csv: line {n}: bad\n" for n in range(2, 100)) + "eldercare: error: 98 problem(s) above\n"
+    shown = step_failure(many, 1).splitlines()
+    assert len(shown) == 1 + 20 and shown[-1] == "  98 problem(s) above"
+
+
+def test_serve_with_a_bad_station_row_names_the_row_and_starts_nothing(tmp_path: Path) -> None:
+    csv = tmp_path / "stations.csv"
+    csv.write_text("station_id,name,town,grade,weekdays,hours\nqd-a,站,镇,3A,1-5,08:30-11:30\n"
+                   "qd-b,站,镇,6A,1-5,08:30-11:30\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ELDERCARE_")}
+    result = subprocess.run([sys.executable, "-m", "eldercare", "serve", "--data-dir", str(tmp_path / "data"),
+                             "--port", str(free_port()), "--mqtt-port", str(free_port()), "--stations", str(csv)],
+                            env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert "line 3: grade must be one of 2A, 3A, 4A, 5A (got '6A')" in result.stderr
+    assert result.stderr.count("eldercare: error:") == 1
+    assert "MQTT broker" not in result.stderr
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700  # the store, users and token key: the service's alone

@@ -41,3 +41,34 @@ def test_a_bad_station_id_is_refused_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("eldercare: error: station id 'QD/01' contains")
     assert not (tmp_path / "firmware_config").exists()
+
+
+def test_beside_a_running_serve_the_skeleton_points_at_its_plain_broker(tmp_path: Path) -> None:
+    # `eldercare serve` says where its broker listens (no TLS); a skeleton set up for TLS on 8883 would never connect.
+    broker = tmp_path / "data" / "broker"
+    broker.mkdir(parents=True)
+    (broker / "listener.json").write_text('{"host": "bureau-pc.local", "port": 1883}\n')
+    result = eldercare("cloud", "provision", "station", "qd-new-02", "--data-dir", "data", "--run-as", "root",
+                       cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no TLS" in result.stdout and "CA " not in result.stdout
+    skeleton = tmp_path / "firmware_config" / "stations" / "qd-new-02.yaml"
+    text = skeleton.read_text(encoding="utf-8")
+    assert "host: bureau-pc.local" in text and "port: 1883" in text and "tls: false" in text
+    assert "ca_file" not in text
+    check = eldercare("edge", "check-config", str(skeleton), cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_provision_broker_on_a_folder_without_station_files_says_what_it_reads(tmp_path: Path) -> None:
+    # The compose steps once said `--stations firmware_config/`: in a fresh clone its only station files are in a
+    # subfolder, and the answer was "import them first or pass --stations" (which it had been given).
+    (tmp_path / "configs" / "examples").mkdir(parents=True)
+    (tmp_path / "configs" / "examples" / "qd-a.yaml").write_text("station: qd-a\n", encoding="utf-8")
+    result = eldercare("cloud", "provision", "broker", "--out", "broker", "--data-dir", "data",
+                       "--stations", "configs", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "eldercare: error: no stations in configs: give the bureau's station CSV or station YAML files (of a folder, "
+        "its own .csv/.yaml/.yml files are read, not its subfolders)")
+    assert not (tmp_path / "broker" / "passwd").exists()

@@ -1,0 +1,136 @@
+"""The batch writer on each dialect, without a broker: what a batch leaves in the store, batch after batch.
+
+The devices and the station-days a batch touches are upserted in one statement per batch on PostgreSQL and one
+executemany on SQLite; both must fold a batch of many devices the same way, and a later batch must keep what an
+earlier one set unless it knows better.
+"""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cloud.convert import Accepted, Rejected, convert
+from cloud.ingest.stations import StationCache
+from cloud.ingest.writer import Letter, write_batch
+from cloud.store.models import DeadLetter, Device, DirtyStationDay, Event
+from station_protocol import Door, Flow, Health, Status, encode, new_event_id
+from tests.ingest.conftest import count
+
+T0 = datetime(2026, 10, 12, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
+
+
+def _common(station: str, device: str, seq: int, ts: datetime) -> dict[str, object]:
+    return {"v": 1, "id": uuid.UUID(new_event_id()), "station": station, "device": device, "seq": seq, "ts": ts}
+
+
+def _accept(stations: StationCache, topic: str, payload: bytes, received_at: datetime) -> Accepted:
+    outcome = convert(topic, payload, received_at, stations)
+    assert isinstance(outcome, Accepted), outcome
+    return outcome
+
+
+def _batch(stations: StationCache, messages: list[tuple[str, bytes]],
+           received_at: datetime) -> list[tuple[Accepted, str, bytes]]:
+    return [(_accept(stations, t, p, received_at), t, p) for t, p in messages]
+
+
+def flow(station: str, device: str, seq: int, ts: datetime) -> tuple[str, bytes]:
+    message = Flow(period_s=60, in_=1, out=0, **_common(station, device, seq, ts))  # type: ignore[arg-type]
+    return f"eldercare/v1/{station}/{device}/flow", encode(message)
+
+
+def door(station: str, seq: int, ts: datetime) -> tuple[str, bytes]:
+    message = Door(state="open", **_common(station, "door-1", seq, ts))  # type: ignore[arg-type]
+    return f"eldercare/v1/{station}/door-1/door", encode(message)
+
+
+def health(station: str, device: str, ok: bool, seq: int, ts: datetime,
+           error: str | None = None) -> tuple[str, bytes]:
+    message = Health(ok=ok, error=error, detail={"uptime": 5, "note": "门 \"东\""},
+                     **_common(station, device, seq, ts))  # type: ignore[arg-type]
+    return f"eldercare/v1/{station}/{device}/health", encode(message)
+
+
+def status(station: str, online: bool, ts: datetime) -> tuple[str, bytes]:
+    return f"eldercare/v1/{station}/agent/status", encode(Status(v=1, station=station, online=online, ts=ts))
+
+
+def devices(engine: Engine) -> dict[tuple[str, str], Device]:
+    with Session(engine) as session:
+        return {(d.station_id, d.device_id): d for d in session.scalars(select(Device))}
+
+
+def dirty(engine: Engine) -> dict[tuple[str, date], int]:
+    with engine.connect() as c:
+        rows = c.execute(select(DirtyStationDay.station_id, DirtyStationDay.local_date, DirtyStationDay.generation))
+        return {(s, d): g for s, d, g in rows}
+
+
+def test_many_devices_in_one_batch_then_a_later_batch(engine: Engine) -> None:
+    stations = StationCache(engine)
+    now = T0 + timedelta(hours=1)
+    first = [flow(s, f"flow-{i}", i, T0 + timedelta(minutes=i)) for s in ("qd-a", "qd-b") for i in range(1, 6)]
+    first += [health("qd-a", "door-1", False, 10, T0 + timedelta(minutes=2), error="wire cut"),
+              health("qd-a", "door-1", True, 11, T0 + timedelta(minutes=1)),  # older in the same batch: loses
+              door("qd-a", 12, T0 + timedelta(minutes=9)),
+              status("qd-b", True, T0 + timedelta(minutes=3)),
+              flow("qd-b", "flow-1", 99, T0 - timedelta(hours=1))]  # 07:30 in Shanghai: the same local day
+    result = write_batch(engine, _batch(stations, first, now), [], now)
+    assert (result.stored, result.duplicates, result.letters) == (len(first), 0, [])
+
+    seen = devices(engine)
+    assert len(seen) == 12  # 5 counters at each station, qd-a's door, qd-b's agent
+    assert seen["qd-b", "flow-1"].first_seen_at == seen["qd-b", "flow-1"].last_seen_at == T0 + timedelta(minutes=1)
+    assert seen["qd-a", "flow-5"].kind == "flow" and seen["qd-a", "flow-5"].last_health is None
+    door_1 = seen["qd-a", "door-1"]
+    assert door_1.kind == "door" and door_1.last_seen_at == T0 + timedelta(minutes=9)
+    assert door_1.last_health_ok is False and door_1.last_health_at == T0 + timedelta(minutes=2)
+    assert door_1.last_health == {"ok": False, "error": "wire cut", "detail": {"uptime": 5, "note": "门 \"东\""}}
+    assert seen["qd-b", "agent"].online is True and seen["qd-b", "agent"].kind == "agent"
+    assert dirty(engine) == {("qd-a", date(2026, 10, 12)): 1, ("qd-b", date(2026, 10, 12)): 1}
+
+    # A later batch: an older health report and an older status change nothing; the next day is marked too.
+    second = [health("qd-a", "door-1", True, 20, T0 + timedelta(minutes=1)),
+              status("qd-b", False, T0 + timedelta(minutes=2)),
+              flow("qd-a", "flow-1", 21, T0 + timedelta(days=1))]
+    write_batch(engine, _batch(stations, second, now + timedelta(days=1)), [], now + timedelta(days=1))
+    seen = devices(engine)
+    assert seen["qd-a", "door-1"].last_health_ok is False
+    assert seen["qd-a", "door-1"].last_seen_at == T0 + timedelta(minutes=9)  # never moved back
+    assert seen["qd-b", "agent"].online is True
+    assert seen["qd-a", "flow-1"].first_seen_at == T0 + timedelta(minutes=1)
+    assert seen["qd-a", "flow-1"].last_seen_at == T0 + timedelta(days=1)
+    assert dirty(engine) == {("qd-a", date(2026, 10, 12)): 2, ("qd-b", date(2026, 10, 12)): 2,
+                             ("qd-a", date(2026, 10, 13)): 1}
+
+    # A newer one wins.
+    third = [health("qd-a", "door-1", True, 30, T0 + timedelta(minutes=30)),
+             status("qd-b", False, T0 + timedelta(minutes=30))]
+    write_batch(engine, _batch(stations, third, now), [], now)
+    seen = devices(engine)
+    assert seen["qd-a", "door-1"].last_health_ok is True and seen["qd-a", "door-1"].last_health is not None
+    assert seen["qd-a", "door-1"].last_health["error"] is None
+    assert seen["qd-b", "agent"].online is False
+
+
+def test_a_refused_row_in_the_middle_loses_none_of_the_others(engine: Engine) -> None:
+    stations = StationCache(engine)
+    now = T0 + timedelta(hours=1)
+    batch = _batch(stations, [flow("qd-a", "flow-1", i, T0 + timedelta(seconds=i)) for i in range(1, 8)], now)
+    # A row the store cannot hold (seq beyond BIGINT), as a broken converter might build: only it is refused.
+    bad, topic, payload = batch[3]
+    batch[3] = (Accepted(bad.decoded, bad.station, {**bad.row, "seq": 2**70}, bad.local_date, bad.payload_text),
+                topic, payload)
+    letter = Letter("eldercare/v1/qd-a/x/bogus", b"{}", now, Rejected("invalid", "bad topic", "qd-a"))
+    result = write_batch(engine, batch, [letter], now)
+    assert result.fell_back
+    assert result.stored == 6 and [lt.rejected.category for lt in result.letters] == ["invalid", "store_refused"]
+    with engine.connect() as c:
+        stored = set(c.execute(select(Event.seq)).scalars())
+        reasons = list(c.execute(select(DeadLetter.reason)).scalars())
+    assert stored == {1, 2, 3, 5, 6, 7}
+    assert len(reasons) == 2 and any(r.startswith("store refused the event") for r in reasons)
+    assert count(engine, Event) == 6
+
