@@ -27,6 +27,9 @@ class EventFile:
     duplicates: int = 0
 
 
+MAX_INGESTER_NAME = 256  # an MQTT client id; the ingester's default is eldercare-ingest-<host name>
+
+
 def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: ZoneInfo,
                 now: datetime | None = None, progress: Callable[[int], None] | None = None) -> EventFile:
     """Decode every line with the protocol's receiver rules; bad lines become problems with their line number.
@@ -51,6 +54,7 @@ def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: 
             raw = json.dumps(record["payload"], ensure_ascii=False, sort_keys=True)
             decoded = decode(record["topic"], raw, now=run_now)
             received_at = _received_at(record.get("received_at"))
+            received_by = _received_by(record.get("received_by"))
         except ProtocolError as exc:
             out.problems.append(f"line {number}: {'; '.join(exc.problems)}")
             continue
@@ -76,12 +80,22 @@ def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: 
         if fault is not None and ts is not None:
             faults[station][ts.astimezone(zones.get(station, default_zone)).date()] += 1
             continue
-        obs = from_message(message, event_id, received_at)
+        obs = from_message(message, event_id, received_at, received_by)
         if obs is not None:
             by_station[station].append(obs)
     out.obs = {station: sorted(items, key=sort_key) for station, items in by_station.items()}
     out.clock_faults = {station: dict(days) for station, days in faults.items()}
     return out
+
+
+def _received_by(value: object) -> str | None:
+    """A line's optional `received_by` (the ingester that received the event, as the store keeps it): with two
+    ingesters, what one of them received late while it was stopped is the cloud's delay, not the station's."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_INGESTER_NAME:
+        raise ValueError(f"'received_by' must be an ingester's name of 1 to {MAX_INGESTER_NAME} characters")
+    return value
 
 
 def _received_at(value: object) -> datetime | None:

@@ -14,7 +14,7 @@ from cloud.rules.observations import Obs, from_row
 from cloud.store.models import DirtyStationDay, Event, StationException
 
 _EVENT_COLUMNS = (Event.ts, Event.kind, Event.device_id, Event.id, Event.payload, Event.clock_fault,
-                  Event.local_date, Event.received_at)
+                  Event.local_date, Event.received_at, Event.received_by)
 
 
 def load_obs(session: Session, station: str, start: float, end: float,
@@ -29,11 +29,11 @@ def load_obs(session: Session, station: str, start: float, end: float,
     rows = session.execute(query.order_by(Event.ts, Event.id))
     obs: list[Obs] = []
     faults: dict[date, int] = defaultdict(int)
-    for ts, kind, device, event_id, payload, fault, local_date, received_at in rows:
+    for ts, kind, device, event_id, payload, fault, local_date, received_at, received_by in rows:
         if fault is not None:
             faults[local_date] += 1  # an untrustworthy timestamp counts nowhere, but is reported
             continue
-        obs.append(from_row(ts, kind, device, str(event_id), payload, received_at))
+        obs.append(from_row(ts, kind, device, str(event_id), payload, received_at, received_by))
     # ORDER BY (ts, id) is already `sort_key` order: UUIDs compare as their hex text on SQLite and bytewise on
     # PostgreSQL, both the order of their canonical strings. No second sort.
     return obs, dict(faults)

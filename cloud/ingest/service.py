@@ -276,7 +276,7 @@ class Ingester:
                 letters.append(Letter(inbound.topic, inbound.payload, inbound.received_at, outcome))
             else:
                 ignored += 1
-        result = write_batch(self.engine, accepted, letters, self.clock())
+        result = write_batch(self.engine, accepted, letters, self.clock(), self.config.client_id)
         self._ack(batch)
         self._account(batch, result, ignored, started)
         if self.sink is not None and result.accepted:

@@ -107,15 +107,18 @@ def _greatest(connection: Connection, a: ColumnElement[Any], b: ColumnElement[An
 # probe also holds on a table partitioned by ts, where such an index cannot exist. Its one gap: the same id with two
 # different ts committed at the same instant by two ingesters, which only a broken device produces.
 PG_EVENTS = text(
-    "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, clock_fault, payload) "
-    "SELECT id, ts, station_id, device_id, kind, local_date, seq, received_at, clock_fault, payload "
+    "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, received_by, "
+    "clock_fault, payload) "
+    "SELECT id, ts, station_id, device_id, kind, local_date, seq, received_at, CAST(:received_by AS varchar), "
+    "clock_fault, payload "
     "FROM json_to_recordset(CAST(:rows AS json)) AS r(id uuid, ts timestamptz, station_id varchar, "
     "device_id varchar, kind varchar, local_date date, seq bigint, received_at timestamptz, clock_fault text, "
     "payload json) WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = r.id) ON CONFLICT DO NOTHING"
 )
 SQLITE_EVENTS = (
-    "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, clock_fault, payload) "
-    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) "
+    "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, received_by, "
+    "clock_fault, payload) "
+    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?11, ?9, ?10 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) "
     "ON CONFLICT DO NOTHING"
 )
 
@@ -151,17 +154,18 @@ def _first_of_each_id(items: Sequence[Accepted]) -> list[Accepted]:
     return firsts
 
 
-def _insert_events(connection: Connection, items: Sequence[Accepted]) -> int:
-    """Insert the batch's events; returns how many were new."""
+def _insert_events(connection: Connection, items: Sequence[Accepted], received_by: str | None) -> int:
+    """Insert the batch's events, as received by the ingester `received_by`; returns how many were new."""
     if not items:
         return 0
     if connection.dialect.name == "postgresql":
         # One statement sees the table as it was before it: an id twice in the batch would pass the probe twice.
-        result = connection.execute(PG_EVENTS, {"rows": f"[{','.join(map(_pg_row, _first_of_each_id(items)))}]"})
+        result = connection.execute(PG_EVENTS, {"rows": f"[{','.join(map(_pg_row, _first_of_each_id(items)))}]",
+                                                "received_by": received_by})
     else:
         rows = [
             (r["id"].hex, _sqlite_ts(r["ts"]), r["station_id"], r["device_id"], r["kind"], r["local_date"].isoformat(),
-             r["seq"], _sqlite_ts(r["received_at"]), r["clock_fault"], item.payload_text)
+             r["seq"], _sqlite_ts(r["received_at"]), r["clock_fault"], item.payload_text, received_by)
             for item in items
             for r in (item.row,)
         ]
@@ -303,8 +307,8 @@ def _insert_letters(connection: Connection, letters: Sequence[Letter]) -> None:
 
 
 def _write(connection: Connection, items: Sequence[Accepted], letters: Sequence[Letter], now: datetime,
-           result: BatchResult) -> None:
-    stored = _insert_events(connection, items)
+           result: BatchResult, received_by: str | None) -> None:
+    stored = _insert_events(connection, items, received_by)
     _upsert_devices(connection, items)
     _mark_dirty(connection, items, now)
     result.alerts += _raise_call_alerts(connection, items, now)
@@ -322,12 +326,13 @@ def _refused(item: Accepted, error: Exception, topic: str, payload: bytes) -> Le
 
 
 def write_batch(engine: Engine, items: Sequence[tuple[Accepted, str, bytes]], letters: Sequence[Letter],
-                now: datetime) -> BatchResult:
-    """Commit a batch; on a row-level refusal retry row by row so only the bad rows become dead letters."""
+                now: datetime, received_by: str | None = None) -> BatchResult:
+    """Commit a batch received by the ingester `received_by` (its MQTT client id: which of the broker's queues
+    delivered it); on a row-level refusal retry row by row so only the bad rows become dead letters."""
     result = BatchResult()
     try:
         with engine.begin() as connection:
-            _write(connection, [item for item, _, _ in items], letters, now, result)
+            _write(connection, [item for item, _, _ in items], letters, now, result, received_by)
         return result
     except UNAVAILABLE as exc:
         raise StoreUnavailable(str(exc).splitlines()[0]) from exc
@@ -336,7 +341,7 @@ def write_batch(engine: Engine, items: Sequence[tuple[Accepted, str, bytes]], le
     for item, topic, payload in items:
         try:
             with engine.begin() as connection:
-                _write(connection, [item], [], now, result)
+                _write(connection, [item], [], now, result, received_by)
         except UNAVAILABLE as exc:
             raise StoreUnavailable(str(exc).splitlines()[0]) from exc
         except ROW_ERRORS as exc:

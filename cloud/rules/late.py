@@ -6,6 +6,11 @@ time the cloud heard nothing. But while the cloud hears the station live (messag
 received more than `late_delivery_minutes` after its time, for a moment inside such a stretch, was therefore held
 back and published later: a shut day's door openings or counts "filled in" once the day, its spot check or its month
 had been judged. Such evidence is set aside and the day flagged; what the cloud heard live stands.
+
+Each ingester is a path of its own: with two ingesters on the shared subscription, the broker hands each a share of
+every station's messages and queues the share of one that is stopped, to deliver it when it is back. The station was
+heard live through the other one all along, yet that share is the cloud's delay, not the station's. So an event is
+judged against what *its* ingester heard: late for a moment that ingester was hearing the station live.
 """
 
 from bisect import bisect_right
@@ -18,8 +23,9 @@ from cloud.rules.observations import Obs
 
 
 def heard_live(obs: Sequence[Obs], config: RulesConfig) -> list[Interval]:
-    """Stretches between two consecutive promptly received messages at most `liveness_minutes` apart: the agent was
-    connected throughout (an `online: false` status, the broker's last will, is not a message from the agent)."""
+    """Stretches between two consecutive promptly received messages (of `obs`: one ingester's) at most
+    `liveness_minutes` apart: the agent was connected throughout (an `online: false` status, the broker's last will,
+    is not a message from the agent)."""
     limit = config.late_delivery_minutes * 60
     gap = config.liveness_minutes * 60
     times = sorted(o.t for o in obs if o.lag <= limit and not (o.kind == "status" and o.state == "offline"))
@@ -32,15 +38,16 @@ def withheld(obs: Sequence[Obs], config: RulesConfig) -> tuple[list[Obs], list[O
     limit = config.late_delivery_minutes * 60
     if not obs or max(o.lag for o in obs) <= limit:
         return list(obs), []
-    live = heard_live(obs, config)
-    starts = [s for s, _ in live]
+    paths = {o.via for o in obs if o.lag > limit}
+    live = {via: heard_live([o for o in obs if o.via == via], config) for via in paths}
+    starts = {via: [s for s, _ in stretches] for via, stretches in live.items()}
 
-    def inside(t: float) -> bool:
-        i = bisect_right(starts, t) - 1
-        return i >= 0 and t < live[i][1]
+    def inside(t: float, via: str) -> bool:
+        i = bisect_right(starts[via], t) - 1
+        return i >= 0 and t < live[via][i][1]
 
     kept: list[Obs] = []
     late: list[Obs] = []
     for o in obs:
-        (late if o.lag > limit and inside(o.t) else kept).append(o)
+        (late if o.lag > limit and inside(o.t, o.via) else kept).append(o)
     return kept, late

@@ -25,6 +25,7 @@ class Obs(NamedTuple):
     state: str = ""
     ref: str = ""
     lag: float = 0.0  # seconds from `t` to the cloud's receipt of it (0 when not known): see cloud.rules.late
+    via: str = ""  # the ingester that received it ("" when not known): see cloud.rules.late
 
 
 # The worker converts every stored event: one lookup by kind name.
@@ -40,25 +41,28 @@ def _lag(ts: datetime, received_at: datetime | None) -> float:
     return max(0.0, (received_at - ts).total_seconds()) if received_at is not None else 0.0
 
 
-def from_message(message: Message, event_id: str, received_at: datetime | None = None) -> Obs | None:
+def from_message(message: Message, event_id: str, received_at: datetime | None = None,
+                 received_by: str | None = None) -> Obs | None:
     """An Obs from a decoded protocol message (commands are not observations); `received_at`: when the cloud
-    received it, if known."""
+    received it, if known, and `received_by`: which ingester."""
     spec = BY_MODEL.get(type(message))
     if spec is None:
         return None
     device = message.device if isinstance(message, Event) else "agent"
     return Obs(message.ts.timestamp(), spec.kind.value, device, event_id, *spec.seen(message),
-               _lag(message.ts, received_at))
+               _lag(message.ts, received_at), received_by or "")
 
 
 def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mapping[str, Any],
-             received_at: datetime | None = None) -> Obs:
-    """An Obs from a stored event (payload as published and validated by ingest) received at `received_at`."""
+             received_at: datetime | None = None, received_by: str | None = None) -> Obs:
+    """An Obs from a stored event (payload as published and validated by ingest) received at `received_at` by the
+    ingester `received_by`."""
     seen = _FROM_STORED.get(kind)
     lag = _lag(ts, received_at)
+    via = received_by or ""
     if seen is None:
-        return Obs(ts.timestamp(), kind, device, event_id, lag=lag)
-    return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload), lag)
+        return Obs(ts.timestamp(), kind, device, event_id, lag=lag, via=via)
+    return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload), lag, via)
 
 
 def distinct_readings(obs: Sequence[Obs]) -> tuple[list[Obs], list[Obs]]:

@@ -173,6 +173,9 @@ class Event(Base):
     local_date: Mapped[date] = mapped_column(Date, doc="ts's date in the station's timezone")
     seq: Mapped[int | None] = mapped_column(BigInteger, doc="per-device sequence; null for status/heartbeat")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_by: Mapped[str | None] = mapped_column(
+        Text, doc="the ingester (MQTT client id) that received it: with two ingesters on the shared subscription, one "
+                  "down has its share of every station's messages queued by the broker and delivered late")
     clock_fault: Mapped[str | None] = mapped_column(Text, doc="why ts cannot be trusted; such events count nowhere")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True),
                                                     doc="the validated message, re-encoded: no field it did not define")

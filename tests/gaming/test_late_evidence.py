@@ -243,3 +243,117 @@ def test_a_clock_set_a_day_back_cannot_move_a_good_day_onto_a_shut_one() -> None
     r = _derive(lines, monday)
     assert (r.verdict, r.compliance, r.visitors.entries) == (Verdict.CLOSED, 0.0, 0)
     assert "late_evidence" in r.flags
+
+
+def _via(messages: list[Message], when: Callable[[Message], datetime], via: Callable[[int], str]) -> list[str]:
+    """`cloud derive` lines with each message's receipt time and the ingester that received it."""
+    return [json.dumps({"topic": topic, "payload": json.loads(payload), "received_at": when((topic, payload))
+                        .isoformat(), "received_by": via(i)}) for i, (topic, payload) in enumerate(messages)]
+
+
+def _one_ingester_stopped(i: int, message: Message) -> datetime:
+    """Two ingesters share the stream (every other message each); `ingest-b` is stopped 09:00-12:00 and the broker
+    queues its share, delivered when it starts again at 12:00. Everything else is received as it happens."""
+    ts = ts_of(message)
+    gone, back = (datetime.combine(TUESDAY, t, TZ) for t in OUTAGE)
+    return back + timedelta(seconds=30) if i % 2 and gone <= ts < back else _prompt(ts)
+
+
+def test_an_ingester_stopped_for_hours_costs_the_station_nothing() -> None:
+    # The station was heard live all morning through ingest-a; ingest-b's share of 09:00-12:00 is the cloud's delay.
+    day = open_day("qd-a", TUESDAY)
+    arrival = {m: _one_ingester_stopped(i, m) for i, m in enumerate(day)}
+    split = _derive(_via(day, arrival.__getitem__, lambda i: f"ingest-{'ab'[i % 2]}"))
+    heard = _derive(received(day, _prompt))
+    assert "late_evidence" not in split.flags
+    assert (split.verdict, split.compliance, split.visitors.elders, split.visitors.entries) == (
+        heard.verdict, heard.compliance, heard.visitors.elders, heard.visitors.entries)
+    # The same receipt times through one ingester: what it heard live from 09:00 to 12:00 leaves no room for a delay
+    # of the cloud's, so the late half is the station's and is set aside.
+    one = _derive(_via(day, arrival.__getitem__, lambda _i: "ingest-a"))
+    assert "late_evidence" in one.flags and one.visitors.entries < heard.visitors.entries
+
+
+def test_a_filled_in_day_split_across_two_ingesters_is_still_set_aside() -> None:
+    # Both ingesters heard the shut Tuesday live; what is published at night lands on both.
+    live = shut_day("qd-a", TUESDAY)
+    filler = [m for m in door_open_all_day("qd-a", TUESDAY) + open_day("qd-a", TUESDAY)
+              if not m[0].endswith("/heartbeat")]
+    lines = (_via(live, lambda m: _prompt(ts_of(m)), lambda i: f"ingest-{'ab'[i % 2]}")
+             + _via(filler, lambda _m: NIGHT, lambda i: f"ingest-{'ab'[i % 2]}"))
+    r = _derive(lines)
+    assert (r.verdict, r.compliance, _spot(r)) == (Verdict.CLOSED, 0.0, SpotResult.FAIL)
+    assert "late_evidence" in r.flags and r.visitors.entries == 0
+
+
+def test_a_bad_ingester_name_is_a_problem_with_its_line() -> None:
+    line = json.dumps({**json.loads(received(shut_day("qd-a", TUESDAY)[:1], _prompt)[0]), "received_by": 7})
+    events = read_events([line], {}, ZoneInfo("Asia/Shanghai"))
+    assert events.problems == ["line 1: not a protocol event line: 'received_by' must be an ingester's name of 1 to "
+                               "256 characters"]
+
+
+def _start(broker: Mosquitto, engine: Engine, clock: _Clock, client_id: str, group: str) -> Ingester:
+    cache = StationCache(engine, miss_interval=0.0)
+    cache.refresh()
+    ingester = Ingester(IngestConfig(port=broker.port, client_id=client_id, batch_ms=20, group=group),
+                        engine, cache, IngestMetrics(), None, clock=clock)
+    ingester.start(connect_timeout=10)
+    return ingester
+
+
+@pytest.mark.timeout(300)
+def test_an_ingester_stopped_for_hours_through_the_cloud(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """Two real ingesters on the shared subscription; `b` is stopped from 09:00 to 12:00 while the station is open, and
+    Mosquitto queues its share of the station's messages for it. The day is judged as heard: open, the spot check
+    passed, nothing set aside."""
+    engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", ["qd-split"])
+    clock = _Clock()
+    group = f"g{uuid.uuid4().hex[:8]}"
+    day = open_day("qd-split", TUESDAY)
+    rounds: dict[datetime, list[Message]] = {}
+    for message in day:
+        rounds.setdefault(_round(_prompt(ts_of(message))), []).append(message)
+    gone, back = (datetime.combine(TUESDAY, t, TZ) for t in OUTAGE)
+    a = _start(mosquitto, engine, clock, "ingest-a", group)
+    b: Ingester | None = _start(mosquitto, engine, clock, "ingest-b", group)
+    try:
+        for at in sorted(rounds):
+            clock.now = at.astimezone(UTC)
+            if gone < at <= back and b is not None:
+                b.stop()  # its session stays: the broker queues its share
+                b = None
+            elif at > back and b is None:
+                b = _start(mosquitto, engine, clock, "ingest-b", group)  # receives its queue at once, late
+            publish(mosquitto, rounds[at])
+            if b is not None:  # both running: everything published so far is stored (a round's clock is its own)
+                expected = _distinct_before([(m, _prompt(ts_of(m))) for m in day], at)
+                poll(lambda: _stored(engine) >= expected, timeout=60,  # noqa: B023 (called before the loop moves on)
+                     what=f"the messages delivered at {at:%H:%M} stored")
+    finally:
+        a.stop()
+        if b is not None:
+            b.stop()
+    with engine.connect() as c:
+        by = {who: n for who, n in c.execute(select(Event.received_by, func.count()).group_by(Event.received_by))}
+        late = c.execute(select(func.count()).select_from(Event).where(
+            Event.received_by == "ingest-b", Event.ts >= gone.astimezone(UTC), Event.ts < back.astimezone(UTC),
+            Event.received_at > back.astimezone(UTC))).scalar_one()
+    assert set(by) == {"ingest-a", "ingest-b"} and sum(by.values()) == len(day)
+    assert late > 10  # b's share of the morning arrived after 12:00
+    with make_session_factory(engine)() as session:
+        create_plan(session, day=TUESDAY, start=time(10), end=time(11), scope="all", created_by="bureau",
+                    now=datetime.now(UTC))
+        session.commit()
+    env = {**os.environ, "ELDERCARE_DATABASE_URL": str(engine.url), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "eldercare", "cloud", "worker", "--once"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    heard = _derive(received(open_day("qd-a", TUESDAY), _prompt))  # the same day, every message heard live
+    with make_session_factory(engine)() as session:
+        record = session.scalars(select(DayRow).where(DayRow.local_date == TUESDAY)).one().record
+        spot = session.scalars(select(SpotCheckResult)).one().result
+    assert "late_evidence" not in record["flags"]
+    assert (record["verdict"], record["entries"], record["elders"]) == (
+        "open", heard.visitors.entries, len(heard.visitors.elders))
+    assert spot == "pass"

@@ -134,3 +134,18 @@ def test_a_refused_row_in_the_middle_loses_none_of_the_others(engine: Engine) ->
     assert len(reasons) == 2 and any(r.startswith("store refused the event") for r in reasons)
     assert count(engine, Event) == 6
 
+
+
+def test_each_event_keeps_the_ingester_that_received_it(engine: Engine) -> None:
+    # The late-evidence rule judges each ingester's share on its own; a refused row's fallback path keeps it too.
+    stations = StationCache(engine)
+    now = T0 + timedelta(minutes=5)
+    write_batch(engine, _batch(stations, [door("qd-a", 1, T0), status("qd-a", True, T0)], now), [], now,
+                "eldercare-ingest-1")
+    write_batch(engine, _batch(stations, [door("qd-a", 2, T0 + timedelta(minutes=1))], now), [], now,
+                "eldercare-ingest-2")
+    write_batch(engine, _batch(stations, [door("qd-a", 3, T0 + timedelta(minutes=2))], now), [], now)
+    with engine.connect() as c:
+        by = {seq: who for seq, who in c.execute(select(Event.seq, Event.received_by).where(Event.kind == "door"))}
+        agent = c.execute(select(Event.received_by).where(Event.kind == "status")).scalar_one()
+    assert by == {1: "eldercare-ingest-1", 2: "eldercare-ingest-2", 3: None} and agent == "eldercare-ingest-1"
