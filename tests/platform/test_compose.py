@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, Any] = COMPOSE["services"]
-APP = ("migrate", "ingest", "worker", "sender", "api", "simulator")
+APP = ("migrate", "ingest-1", "ingest-2", "worker", "sender", "api", "simulator")
+INGESTERS = ("ingest-1", "ingest-2")
 GUARD = ["/bin/sh", "/eldercare/refuse-placeholders.sh"]
 # What each guarded image runs when its entrypoint is not overridden (from the images' Dockerfiles).
 IMAGE_ENTRYPOINTS = {"postgres": ["docker-entrypoint.sh", "postgres"], "influxdb": ["/entrypoint.sh", "influxd"],
@@ -34,8 +35,20 @@ EXAMPLE = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text(
 
 def test_the_production_services_are_all_there() -> None:
     assert set(SERVICES) == {"mosquitto", "postgres", "influxdb", "grafana", "proxy", *APP}
-    assert SERVICES["ingest"]["deploy"]["replicas"] == 2
     assert SERVICES["simulator"]["profiles"] == ["simulate"]
+
+
+def test_the_two_ingesters_keep_their_own_client_ids_on_the_same_shared_subscription() -> None:
+    # The broker queues each client id's share while it is away: an id that changed when its container was recreated
+    # (a replica's random host name) would leave that share behind.
+    ids = []
+    for name in INGESTERS:
+        command = SERVICES[name]["command"]
+        assert command[:2] == ["cloud", "ingest"] and "--group" not in command and "deploy" not in SERVICES[name]
+        ids.append(command[command.index("--client-id") + 1])
+    assert len(set(ids)) == 2 and all(i.startswith("eldercare-ingest-") for i in ids)
+    one, two = (SERVICES[name] for name in INGESTERS)
+    assert {k: v for k, v in one.items() if k != "command"} == {k: v for k, v in two.items() if k != "command"}
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
@@ -158,7 +171,7 @@ def test_mounted_files_exist_or_are_written_by_provision(tmp_path: Path) -> None
     cert = x509.load_pem_x509_certificate((out / "tls" / "server.crt").read_bytes())
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
         x509.DNSName)
-    for name in ("ingest", "sender"):
+    for name in (*INGESTERS, "sender"):
         environment = SERVICES[name]["environment"]
         assert urlsplit(environment["ELDERCARE_MQTT_URL"]).hostname in names
         assert environment["ELDERCARE_MQTT_CA_FILE"] == "/provision/tls/ca.crt"
@@ -166,12 +179,12 @@ def test_mounted_files_exist_or_are_written_by_provision(tmp_path: Path) -> None
 
 def test_ingester_and_command_sender_each_use_their_own_provisioned_account() -> None:
     accounts = {}
-    for name, user in (("ingest", INGESTER), ("sender", WORKER)):
+    for name, user in (*((name, INGESTER) for name in INGESTERS), ("sender", WORKER)):
         environment, secrets = SERVICES[name]["environment"], SERVICES[name]["secrets"]
         assert environment["ELDERCARE_MQTT_USERNAME"] == user and len(secrets) == 1
         assert environment["ELDERCARE_MQTT_PASSWORD_FILE"] == f"/run/secrets/{secrets[0]}"
         accounts[name] = COMPOSE["secrets"][secrets[0]]["file"]
-    assert accounts == {"ingest": f"./deploy/provision/credentials/{INGESTER}.password",
+    assert accounts == {**{name: f"./deploy/provision/credentials/{INGESTER}.password" for name in INGESTERS},
                         "sender": f"./deploy/provision/credentials/{WORKER}.password"}
     # No broker account where none is needed: the worker derives, the sender alone publishes commands.
     for name in ("migrate", "worker", "api"):
