@@ -67,9 +67,10 @@ def _pct(value: float | None) -> str:
 
 
 def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: float,
-               score: float | None = None, today: date | None = None) -> Sheet:
+               score: float | None = None, today: date | None = None, answer_minutes: float | None = None) -> Sheet:
     """The annual assessment sheet: rubric rows the data feeds, failed spot checks, veto, and the subsidy. `today`:
-    the day the sheet is made, in the station's zone (None: the year is over)."""
+    the day the sheet is made, in the station's zone (None: the year is over); `answer_minutes`: how soon a call
+    must have been acknowledged to count as answered in `facts` (named on the sheet)."""
     # A month still running (December, whenever the sheet is made before the year ends: applications are in by
     # 5 December) has neither failed its threshold nor missed its themed activity yet: the rubric's monthly average
     # and the monthly rows judge the months that are over, and the running month is named beside them. Running is
@@ -126,7 +127,8 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         SheetRow("运营管理：每月至少一次主题活动", f"{len(activity_months)}/{len(month_names)}" + note, "每月 ≥ 1 次",
                  len(activity_months) == len(month_names) if month_names else None, "站点登记"),
         SheetRow("服务成效：专用求助电话 / 紧急呼叫响应", f"{facts.calls_answered}/{facts.calls}", "全部响应",
-                 facts.calls_answered == facts.calls if facts.calls else None, "一键呼叫告警"),
+                 facts.calls_answered == facts.calls if facts.calls else None,
+                 "一键呼叫告警" + ("" if answer_minutes is None else f"（{answer_minutes:g} 分钟内确认为响应）")),
         SheetRow("抽查：未开放次数", str(facts.failed_spot_checks), "未达否决次数", not facts.veto,
                  "计入一票否决的抽查（未开放日数）"),
         SheetRow("一票否决", "是" if facts.veto else "否", "否", not facts.veto, "抽查三次（含）未开放"),

@@ -238,6 +238,13 @@ def test_acknowledging_old_calls_before_the_assessment_does_not_make_them_answer
         (facts,) = year_facts(session, [station], 2026, timedelta(minutes=CONFIG.call_escalate_minutes))
     engine.dispose()
     assert (facts.calls, facts.calls_answered) == (3, 1)
+    # The sheet says what "answered" means: acknowledged within the escalation time.
+    from cloud.api.assessment import assessment
+
+    sheet = assessment(facts, subsidy_cny=CONFIG.subsidy_cny, pass_score=CONFIG.pass_score,
+                       answer_minutes=CONFIG.call_escalate_minutes)
+    (row,) = [r for r in sheet.rows if "紧急呼叫响应" in r[0]]
+    assert row[1] == "1/3" and f"{CONFIG.call_escalate_minutes:g} 分钟内确认" in row[4]
 
 
 def _strangers(every_minutes: int = 25) -> list[tuple[time, str, str]]:
