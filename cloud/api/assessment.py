@@ -12,6 +12,7 @@ from datetime import date
 from statistics import mean
 from typing import Any
 
+from cloud.api.names_zh import month_reason, verdict
 from cloud.rules.records import DayRecord, MonthRecord
 
 UNCONFIRMED = "无法确认"  # cannot be confirmed (no face data, or too little data)
@@ -182,15 +183,16 @@ def monthly_report(station: Mapping[str, str], month: MonthRecord | None, days: 
             ("人脸未经人流核实的老人（不计入达标）", str(month.elders_uncorroborated)),
             ("匿名访客（不计入达标）", str(month.anonymous_visitors)),
             ("服务人次", str(month.person_times)), ("月度标准", str(month.threshold)),
-            ("是否达标", _yes(month.met) + (f"（{month.met_reason}）" if month.met_reason else "")),
+            ("是否达标", _yes(month.met) + (f"（{month_reason(month.met_reason)}）" if month.met_reason else "")),
             ("月末预计", UNCONFIRMED if month.projection is None else str(month.projection)),
             ("开放合规率",
-             _pct(month.compliance) + (f"（{month.compliance_reason}）" if month.compliance_reason else "")),
+             _pct(month.compliance)
+             + (f"（{month_reason(month.compliance_reason)}）" if month.compliance_reason else "")),
             ("已知时长占比", _pct(month.known_share)), ("未知时长（分钟）", str(month.unknown_minutes)),
         ]
     facts.append(("主题活动次数", str(len(activities))))
     rows: list[tuple[Any, ...]] = [
-        (d.date.isoformat(), d.verdict.value, d.compliance, d.known_share, d.person_times, d.elders,
+        (d.date.isoformat(), verdict(d.verdict.value), d.compliance, d.known_share, d.person_times, d.elders,
          d.elders_uncorroborated, d.anonymous_visitors, d.late_open_minutes, d.early_close_minutes,
          d.unknown_minutes, "、".join(FLAG_NAMES.get(f, f) for f in d.flags))
         for d in days

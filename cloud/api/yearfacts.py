@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from cloud.alerts.kinds import AlertKind
 from cloud.api.assessment import YearFacts
+from cloud.api.names_zh import spot_reason
 from cloud.rules.records import MonthRecord
 from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
@@ -56,7 +57,7 @@ def year_facts(session: Session, stations: Sequence[Station], year: int,
         appeal = appeals.get((plan_id, sid))
         spots[sid].append({"date": plan_day.isoformat(), "start": start, "end": end, "result": decided or sensor,
                            "sensor_result": sensor, "planner": planner,
-                           "reason": f"民政局决定：{why}" if decided else record.get("reason"),
+                           "reason": f"民政局决定：{why}" if decided else spot_reason(record),
                            "appeal": None if appeal is None else appeal_facts(appeal, zones[sid])})
     vetoes = {
         v.station_id: v for v in session.scalars(select(Veto).where(Veto.station_id.in_(ids), Veto.year == year))

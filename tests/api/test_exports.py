@@ -72,9 +72,9 @@ def test_monthly_report(fleet_as: Callable[[str], TestClient]) -> None:
     facts = {r[0]: r[1] for r in rows}
     assert facts["月份"] == "2026-10" and facts["月度标准"] == "100" and facts["服务老人（去重）"] == "4"
     day_rows = {r[0]: r for r in rows if isinstance(r[0], str) and r[0].startswith("2026-10-")}
-    assert day_rows["2026-10-09"][1] == "open" and day_rows["2026-10-01"][1] == "not_scheduled"
+    assert day_rows["2026-10-09"][1] == "开放" and day_rows["2026-10-01"][1] == "非工作日"  # the verdict, in Chinese
     as_csv = staff.get(f"{V1}/exports/stations/hl-01/monthly/2026-10?format=csv")
-    assert as_csv.status_code == 200 and "2026-10-09,open" in as_csv.content.decode("utf-8-sig")
+    assert as_csv.status_code == 200 and "2026-10-09,开放" in as_csv.content.decode("utf-8-sig")
     assert staff.get(f"{V1}/exports/stations/hl-01/monthly/2025-01").status_code == 404
 
 
