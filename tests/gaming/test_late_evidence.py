@@ -141,18 +141,36 @@ class _Clock:
         return self.now
 
 
+def _start(broker: Mosquitto, engine: Engine, clock: _Clock, client_id: str, group: str) -> Ingester:
+    cache = StationCache(engine, miss_interval=0.0)
+    cache.refresh()
+    ingester = Ingester(IngestConfig(port=broker.port, client_id=client_id, batch_ms=20, group=group),
+                        engine, cache, IngestMetrics(), None, clock=clock)
+    ingester.start(connect_timeout=10)
+    return ingester
+
+
 @contextmanager
 def _ingester(broker: Mosquitto, engine: Engine, clock: _Clock) -> Iterator[Ingester]:
     name = uuid.uuid4().hex[:8]
-    cache = StationCache(engine, miss_interval=0.0)
-    cache.refresh()
-    ingester = Ingester(IngestConfig(port=broker.port, client_id=f"late-{name}", batch_ms=20, group=f"g{name}"),
-                        engine, cache, IngestMetrics(), None, clock=clock)
-    ingester.start(connect_timeout=10)
+    ingester = _start(broker, engine, clock, f"late-{name}", f"g{name}")
     try:
         yield ingester
     finally:
         ingester.stop()
+
+
+def _check_and_judge(engine: Engine, start: time) -> None:
+    """A bureau spot check of every station on Tuesday from `start` for an hour, then `eldercare cloud worker --once`
+    judges the store."""
+    with make_session_factory(engine)() as session:
+        create_plan(session, day=TUESDAY, start=start, end=time(start.hour + 1), scope="all", created_by="bureau",
+                    now=datetime.now(UTC))
+        session.commit()
+    env = {**os.environ, "ELDERCARE_DATABASE_URL": str(engine.url), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "eldercare", "cloud", "worker", "--once"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def _stored(engine: Engine) -> int:
@@ -179,14 +197,7 @@ def test_filling_in_a_judged_day_through_the_cloud(mosquitto: Mosquitto, tmp_pat
             expected = _distinct_before(arrivals, at)
             poll(lambda: _stored(engine) >= expected, timeout=60,  # noqa: B023 (called before the loop moves on)
                  what=f"the messages delivered at {at:%H:%M} stored")
-    with make_session_factory(engine)() as session:
-        create_plan(session, day=TUESDAY, start=time(9), end=time(10), scope="all", created_by="bureau",
-                    now=datetime.now(UTC))
-        session.commit()
-    env = {**os.environ, "ELDERCARE_DATABASE_URL": str(engine.url), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "eldercare", "cloud", "worker", "--once"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
+    _check_and_judge(engine, time(9))
 
     with make_session_factory(engine)() as session:
         days = {r.station_id: r.record for r in session.scalars(select(DayRow).where(DayRow.local_date == TUESDAY))}
@@ -293,15 +304,6 @@ def test_a_bad_ingester_name_is_a_problem_with_its_line() -> None:
                                "256 characters"]
 
 
-def _start(broker: Mosquitto, engine: Engine, clock: _Clock, client_id: str, group: str) -> Ingester:
-    cache = StationCache(engine, miss_interval=0.0)
-    cache.refresh()
-    ingester = Ingester(IngestConfig(port=broker.port, client_id=client_id, batch_ms=20, group=group),
-                        engine, cache, IngestMetrics(), None, clock=clock)
-    ingester.start(connect_timeout=10)
-    return ingester
-
-
 @pytest.mark.timeout(300)
 def test_an_ingester_stopped_for_hours_through_the_cloud(mosquitto: Mosquitto, tmp_path: Path) -> None:
     """Two real ingesters on the shared subscription; `b` is stopped from 09:00 to 12:00 while the station is open, and
@@ -341,14 +343,7 @@ def test_an_ingester_stopped_for_hours_through_the_cloud(mosquitto: Mosquitto, t
             Event.received_at > back.astimezone(UTC))).scalar_one()
     assert set(by) == {"ingest-a", "ingest-b"} and sum(by.values()) == len(day)
     assert late > 10  # b's share of the morning arrived after 12:00
-    with make_session_factory(engine)() as session:
-        create_plan(session, day=TUESDAY, start=time(10), end=time(11), scope="all", created_by="bureau",
-                    now=datetime.now(UTC))
-        session.commit()
-    env = {**os.environ, "ELDERCARE_DATABASE_URL": str(engine.url), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "eldercare", "cloud", "worker", "--once"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
+    _check_and_judge(engine, time(10))
     heard = _derive(received(open_day("qd-a", TUESDAY), _prompt))  # the same day, every message heard live
     with make_session_factory(engine)() as session:
         record = session.scalars(select(DayRow).where(DayRow.local_date == TUESDAY)).one().record
