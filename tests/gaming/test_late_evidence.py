@@ -34,6 +34,8 @@ from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckResult
 from cloud.store.models import Alert, Event
+from station_protocol import Heartbeat, encode
+from station_protocol.topics import agent_topic
 from tests.faults.conftest import ROOT, registered_store
 from tests.gaming.attacks import (
     ELDERS,
@@ -173,9 +175,15 @@ def _check_and_judge(engine: Engine, start: time) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def _stored(engine: Engine) -> int:
+def _stored(engine: Engine, station: str | None = None) -> int:
+    query = select(func.count()).select_from(Event)
     with engine.connect() as c:
-        return int(c.execute(select(func.count()).select_from(Event)).scalar_one())
+        return int(c.execute(query if station is None else query.where(Event.station_id == station)).scalar_one())
+
+
+def _heartbeat(station: str, at: datetime) -> Message:
+    beat = Heartbeat(v=1, station=station, ts=at, version="1.0", uptime_s=1.0, outbox=0)
+    return str(agent_topic(station, "heartbeat")), encode(beat)
 
 
 @pytest.mark.timeout(300)
@@ -309,7 +317,7 @@ def test_an_ingester_stopped_for_hours_through_the_cloud(mosquitto: Mosquitto, t
     """Two real ingesters on the shared subscription; `b` is stopped from 09:00 to 12:00 while the station is open, and
     Mosquitto queues its share of the station's messages for it. The day is judged as heard: open, the spot check
     passed, nothing set aside."""
-    engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", ["qd-split"])
+    engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", ["qd-split", "qd-marker"])
     clock = _Clock()
     group = f"g{uuid.uuid4().hex[:8]}"
     day = open_day("qd-split", TUESDAY)
@@ -330,24 +338,34 @@ def test_an_ingester_stopped_for_hours_through_the_cloud(mosquitto: Mosquitto, t
             publish(mosquitto, rounds[at])
             if b is not None:  # both running: everything published so far is stored (a round's clock is its own)
                 expected = _distinct_before([(m, _prompt(ts_of(m))) for m in day], at)
-                poll(lambda: _stored(engine) >= expected, timeout=60,  # noqa: B023 (called before the loop moves on)
+                poll(lambda: _stored(engine, "qd-split") >= expected, timeout=60,  # noqa: B023 (see below)
                      what=f"the messages delivered at {at:%H:%M} stored")
+            else:
+                # `a` alone receives: two markers after the round, one of which reaches it behind its share of the
+                # round (a subscriber gets its messages in order); stored, the round is in, before the clock moves on.
+                markers = _stored(engine, "qd-marker")
+                publish(mosquitto, [_heartbeat("qd-marker", at), _heartbeat("qd-marker", at + timedelta(seconds=1))])
+                poll(lambda: _stored(engine, "qd-marker") > markers, timeout=60,  # noqa: B023 (called in the loop)
+                     what=f"ingest-a's share of the messages delivered at {at:%H:%M} stored")
     finally:
         a.stop()
         if b is not None:
             b.stop()
     with engine.connect() as c:
-        by = {who: n for who, n in c.execute(select(Event.received_by, func.count()).group_by(Event.received_by))}
+        by = {who: n for who, n in c.execute(select(Event.received_by, func.count())
+                                             .where(Event.station_id == "qd-split").group_by(Event.received_by))}
         late = c.execute(select(func.count()).select_from(Event).where(
-            Event.received_by == "ingest-b", Event.ts >= gone.astimezone(UTC), Event.ts < back.astimezone(UTC),
+            Event.station_id == "qd-split", Event.received_by == "ingest-b", Event.ts >= gone.astimezone(UTC),
+            Event.ts < back.astimezone(UTC),
             Event.received_at > back.astimezone(UTC))).scalar_one()
     assert set(by) == {"ingest-a", "ingest-b"} and sum(by.values()) == len(day)
     assert late > 10  # b's share of the morning arrived after 12:00
     _check_and_judge(engine, time(10))
     heard = _derive(received(open_day("qd-a", TUESDAY), _prompt))  # the same day, every message heard live
     with make_session_factory(engine)() as session:
-        record = session.scalars(select(DayRow).where(DayRow.local_date == TUESDAY)).one().record
-        spot = session.scalars(select(SpotCheckResult)).one().result
+        record = session.scalars(select(DayRow).where(DayRow.local_date == TUESDAY,
+                                                      DayRow.station_id == "qd-split")).one().record
+        spot = session.scalars(select(SpotCheckResult).where(SpotCheckResult.station_id == "qd-split")).one().result
     assert "late_evidence" not in record["flags"]
     assert (record["verdict"], record["entries"], record["elders"]) == (
         "open", heard.visitors.entries, len(heard.visitors.elders))
