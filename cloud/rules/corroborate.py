@@ -48,6 +48,26 @@ def _reaches(flow: Obs, t: float, window: float) -> bool:
     return flow.t >= t - window and flow.t - flow.period_s < t + window
 
 
+class Crossings:
+    """Flow events (sorted by time) indexed to find those reaching a moment: `near(t)` gives the indexes of the ones
+    whose period comes within `window` seconds of `t`."""
+
+    def __init__(self, flows: Sequence[Obs], window: float) -> None:
+        self.flows = flows
+        self.window = window
+        self.times = [o.t for o in flows]
+        self.longest = max((o.period_s for o in flows), default=0)
+
+    def near(self, t: float) -> list[int]:
+        out = []
+        for i in range(bisect_left(self.times, t - self.window), len(self.flows)):
+            if self.times[i] - self.longest >= t + self.window:
+                break  # no later flow's period starts early enough to reach `t`
+            if _reaches(self.flows[i], t, self.window):
+                out.append(i)
+        return out
+
+
 def corroborate(obs: Sequence[Obs], start: float, end: float, config: RulesConfig) -> Corroboration:
     """The enrolled elders seen in `[start, end)` corroborated by the counter. `obs` sorted; flow events outside the
     day are used when they reach a face inside it (a crossing just before midnight corroborates a face just after)."""
@@ -63,18 +83,7 @@ def corroborate(obs: Sequence[Obs], start: float, end: float, config: RulesConfi
     if not seen:
         return Corroboration(frozenset(), frozenset(), frozenset(), sum(o.entries + o.exits for o in flows))
     capacity = [o.entries + o.exits for o in flows]
-    times = [o.t for o in flows]
-    longest = max((o.period_s for o in flows), default=0)
-
-    def near(t: float) -> list[int]:
-        """The flow events reaching a face seen at `t`."""
-        out = []
-        for i in range(bisect_left(times, t - window), len(flows)):
-            if times[i] - longest >= t + window:
-                break
-            if _reaches(flows[i], t, window):
-                out.append(i)
-        return out
+    near = Crossings(flows, window).near
 
     # Elders in the order they were first seen (then id): deterministic, whoever derives it.
     elders = sorted(seen, key=lambda ref: (seen[ref][0], ref))

@@ -1,6 +1,5 @@
 """One station-day: opening compliance, late opening / early closing, verdict, visitor counts and evidence."""
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from cloud.rules.calendar import DayPlan
 from cloud.rules.config import RulesConfig
-from cloud.rules.corroborate import corroborate
+from cloud.rules.corroborate import Crossings, corroborate
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
 from cloud.rules.late import withheld
 from cloud.rules.observations import Obs, distinct_readings
@@ -164,17 +163,10 @@ def faces_unbacked_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs
             faces.append(o.t)
     if not faces:
         return []
-    window = config.face_crossing_window_s
-    ends = [o.t for o in crossings]
-    longest = max((o.period_s for o in crossings), default=0)
+    near = Crossings(crossings, config.face_crossing_window_s).near
 
     def crossed(t: float) -> bool:
-        for i in range(bisect_left(ends, t - window), len(crossings)):
-            if ends[i] - longest >= t + window:
-                return False
-            if crossings[i].t - crossings[i].period_s < t + window:
-                return True
-        return False
+        return bool(near(t))
 
     act = config.activity_minutes * 60
     unbacked = [(t, t + act) for t in faces if not crossed(t)]
