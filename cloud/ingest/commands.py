@@ -12,7 +12,13 @@ import click
 
 from cloud.ingest.logs import configure
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.service import ConnectRefused, IngestConfig, Ingester
+from cloud.ingest.service import (
+    DEFAULT_SESSION_EXPIRY_S,
+    MAX_SESSION_EXPIRY_S,
+    ConnectRefused,
+    IngestConfig,
+    Ingester,
+)
 from cloud.ingest.stations import StationCache
 from cloud.store.db import safe_url
 from cloud.store.options import data_dir_option, open_store, settings_for
@@ -40,8 +46,10 @@ def settle_heap() -> None:
               help="Commit at most this many messages at once.")
 @click.option("--batch-ms", type=click.IntRange(1, 60_000), default=200, show_default=True,
               help="Commit at least this often (emergency calls commit at once).")
-@click.option("--session-expiry", type=click.IntRange(0, 7 * 86400), default=3600, show_default=True,
-              help="Seconds the broker keeps this ingester's session (and queues its share) while it is down.")
+@click.option("--session-expiry", type=click.IntRange(0, MAX_SESSION_EXPIRY_S), default=DEFAULT_SESSION_EXPIRY_S,
+              show_default=True,
+              help="Seconds the broker keeps this ingester's session while it is down. The broker goes on dealing it "
+              "its share of the messages meanwhile; an ingester away longer loses that share.")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
               help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")

@@ -1,0 +1,170 @@
+"""An ingester away from the shared subscription, with real Mosquitto and real `eldercare cloud ingest` processes.
+
+Mosquitto goes on dealing the group's messages to an absent member's persistent session, one in two with two members,
+and drops them with the session when it expires: the stations were acknowledged long before. These tests show what a
+restart within `--session-expiry` keeps, what one after it loses, and what the ingester tells its operator (log and
+/metrics) in each case.
+"""
+
+import json
+import logging
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from cloud.ingest.service import DEFAULT_SESSION_EXPIRY_S
+from cloud.store.models import Event
+from tests.ingest.conftest import (
+    Station,
+    count,
+    ingest_process,
+    prepare,
+    publish,
+    running_ingester,
+    terminate,
+    wait_connected,
+)
+from tests.localservices import Mosquitto, free_port
+from tests.wait import poll
+
+
+def _records(lines: list[str] | str) -> list[dict[str, Any]]:
+    text = lines if isinstance(lines, str) else "".join(lines)
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _metric(port: int, name: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return float(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
+def _ids(messages: list[tuple[str, bytes]]) -> set[str]:
+    return {json.loads(payload)["id"] for _, payload in messages}
+
+
+def _stored_ids(engine: Engine) -> set[str]:
+    with engine.connect() as c:
+        return {str(i) for i in c.execute(select(Event.id)).scalars()}
+
+
+def _expired(broker: Mosquitto, client_id: str) -> bool:
+    """Has the broker logged that it expired this client's session?"""
+    return f"Expiring client {client_id} due to timeout" in broker.log.read_text(errors="replace")
+
+
+def _no_session_warnings(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r["msg"].startswith("no session on the broker")]
+
+
+def _settle(broker: Mosquitto, engine: Engine, station: Station) -> set[str]:
+    """Publish markers after everything else and wait until they are stored. Each session delivers in order, so once
+    a member's marker is in, nothing it was dealt before is still on its way. Returns the markers' ids."""
+    markers = [station.door() for _ in range(4)]  # two rounds of the two members, whichever is dealt first
+    publish(broker, markers)
+    ids = _ids(markers)
+    poll(lambda: ids <= _stored_ids(engine), timeout=60, what="the markers published after the return stored")
+    return ids
+
+
+@pytest.mark.timeout(180)
+def test_an_ingester_away_past_its_session_expiry_loses_its_share_and_says_so(mosquitto: Mosquitto,
+                                                                              sqlite_url: str) -> None:
+    engine = prepare(sqlite_url)
+    station = Station("qd-a")
+    args = ("--group", "shared", "--session-expiry", "2")
+    stay = ingest_process(mosquitto, sqlite_url, "ing-stay", *args)
+    away = ingest_process(mosquitto, sqlite_url, "ing-away", *args)
+    wait_connected(stay)
+    first_start = _records(wait_connected(away))
+    # A first start has no session either: the warning says so, so that an operator can tell the two cases apart.
+    [warning] = _no_session_warnings(first_start)
+    assert warning["level"] == "warning" and warning["client_id"] == "ing-away"
+    assert "first start" in warning["msg"] and "--session-expiry (2 s)" in warning["msg"]
+
+    before = [station.flow(i) for i in range(10)]
+    publish(mosquitto, before)
+    poll(lambda: count(engine, Event) == len(before), what="both members ingesting")
+
+    terminate(away)
+    meanwhile = [station.flow(i) for i in range(40)]
+    publish(mosquitto, meanwhile)  # every one PUBACKed: a station deletes it from its outbox now
+    poll(lambda: _expired(mosquitto, "ing-away"), timeout=60, what="the broker expiring ing-away's session")
+
+    port = free_port()
+    back = ingest_process(mosquitto, sqlite_url, "ing-away", *args, "--metrics-port", str(port))
+    returned = _records(wait_connected(back))
+    markers = _settle(mosquitto, engine, station)
+
+    stored = _stored_ids(engine)
+    lost = _ids(meanwhile) - stored
+    # The absent member's share, every other message, went with its session; none was dealt again to the one that
+    # stayed. (Should a later Mosquitto redistribute an expired session's messages, this is the line that says so.)
+    assert len(lost) == len(meanwhile) // 2, f"{len(lost)} of {len(meanwhile)} lost"
+    assert _ids(before) | markers <= stored
+
+    # What the operator sees: the ingester that came back says its session is gone and what that means.
+    [connected] = [r for r in returned if r["msg"] == "connected"]
+    assert connected["session_present"] is False and connected["session_expiry_s"] == 2
+    [warning] = _no_session_warnings(returned)
+    assert warning["client_id"] == "ing-away" and "are lost" in warning["msg"]
+    assert _metric(port, "eldercare_ingest_session_lost_total") == 1
+    assert _metric(port, "eldercare_ingest_session_present") == 0
+    terminate(back)
+    terminate(stay)
+
+
+@pytest.mark.timeout(180)
+def test_a_restart_within_the_session_expiry_loses_nothing_and_finds_its_session(mosquitto: Mosquitto,
+                                                                                sqlite_url: str) -> None:
+    engine = prepare(sqlite_url)
+    station = Station("qd-a")
+    stay = ingest_process(mosquitto, sqlite_url, "ing-stay", "--group", "shared")
+    away = ingest_process(mosquitto, sqlite_url, "ing-away", "--group", "shared")
+    wait_connected(stay)
+    [connected] = [r for r in _records(wait_connected(away)) if r["msg"] == "connected"]
+    # The default asked of the broker outlasts a weekend nobody looks at the ingesters.
+    assert connected["session_expiry_s"] == DEFAULT_SESSION_EXPIRY_S >= 3 * 86400
+
+    terminate(away)
+    meanwhile = [station.flow(i) for i in range(40)]
+    publish(mosquitto, meanwhile)
+
+    port = free_port()
+    back = ingest_process(mosquitto, sqlite_url, "ing-away", "--group", "shared", "--metrics-port", str(port))
+    returned = _records(wait_connected(back))
+    _settle(mosquitto, engine, station)
+    assert _ids(meanwhile) <= _stored_ids(engine), "messages published while one ingester restarted were lost"
+
+    [connected] = [r for r in returned if r["msg"] == "connected"]
+    assert connected["session_present"] is True
+    assert _no_session_warnings(returned) == []
+    assert _metric(port, "eldercare_ingest_session_lost_total") == 0
+    assert _metric(port, "eldercare_ingest_session_present") == 1
+    log = terminate(back) + terminate(stay)
+    assert "session lost" not in log and "no session on the broker" not in log
+
+
+@pytest.mark.timeout(120)
+def test_a_session_gone_while_running_is_an_error(mosquitto: Mosquitto, sqlite_url: str, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """The broker dies without saving its state (kill -9): the ingester reconnects by itself and finds no session."""
+    engine = prepare(sqlite_url)
+    station = Station("qd-a")
+    with caplog.at_level(logging.INFO, logger="eldercare.ingest"), running_ingester(mosquitto, engine) as ingester:
+        metrics = ingester.metrics
+        publish(mosquitto, [station.flow()])
+        poll(lambda: count(engine, Event) == 1)
+        assert metrics.session_lost._value.get() == 1  # its first start
+        mosquitto.kill()
+        (tmp_path / "mosquitto.db").unlink(missing_ok=True)
+        mosquitto.start()
+        poll(lambda: metrics.session_lost._value.get() == 2, timeout=60, what="the ingester reconnected")
+        errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.getMessage().startswith("session lost")]
+        assert len(errors) == 1 and ingester.config.client_id in errors[0].getMessage()
+        assert metrics.session_present._value.get() == 0
+        # It subscribed again and goes on ingesting.
+        publish(mosquitto, [station.flow()])
+        poll(lambda: count(engine, Event) == 2)
