@@ -97,7 +97,7 @@ def test_the_reader_finds_the_commands() -> None:
         "eldercare cloud ingest has no option --batchms"]
     assert problems("users add NAME --role bureau\\|town") == []
     assert problems("cloud ingest [--batch-size 500] [--session-expiry 60]") == [
-        "eldercare cloud ingest --session-expiry: the synopsis shows 60, the default is 3600"]
+        "eldercare cloud ingest --session-expiry: the synopsis shows 60, the default is 259200"]
     counts = {doc.name: len(list(documented_commands(doc.read_text(encoding="utf-8")))) for doc in DOCS}
     assert counts["README.md"] >= 20 and counts["edge.md"] >= 3 and counts["face.md"] >= 5, counts
 
