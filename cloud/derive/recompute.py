@@ -268,6 +268,13 @@ def recompute_station(session: Session, station: Station, dates: Iterable[date],
                       now: datetime, calendar: Calendar = PACKAGE) -> int:
     """Recompute the given days of a station (and the next day's door carry-over), their months, spot checks and
     veto, and the alerts they imply. Returns the number of days derived. The caller commits."""
+    return len(recompute_station_days(session, station, dates, today, config, now, calendar))
+
+
+def recompute_station_days(session: Session, station: Station, dates: Iterable[date], today: date,
+                           config: RulesConfig, now: datetime, calendar: Calendar = PACKAGE) -> set[date]:
+    """`recompute_station`, returning the days derived: the given ones up to today, plus the day after each (the
+    door carry-over) and the days of their months never derived before."""
     wanted = set(dates)
     wanted |= {d + timedelta(days=1) for d in wanted if d < today}
     # A month is judged on all its days so far: fill the days never derived (a silent station has no events).
@@ -288,5 +295,5 @@ def recompute_station(session: Session, station: Station, dates: Iterable[date],
     store_months(session, station, exceptions, {month_span(d)[0] for d in derived}, config, now, calendar, history)
     if judge_plans(session, station, derived, config, now):
         store_veto(session, station.id, {d.year for d in derived}, config, now)
-    return len(derived)
+    return set(derived)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.derive import calendar_store
 from cloud.derive.deployment import ConfigFileError
-from cloud.derive.recompute import recompute_station
+from cloud.derive.recompute import recompute_station_days, runs
 from cloud.derive.shared import month_span
 from cloud.rules.calendar import Calendar, days
 from cloud.rules.config import RulesConfig
@@ -37,8 +37,12 @@ def month_chunks(first: date, last: date) -> list[tuple[date, date]]:
 def rederive_range(factory: sessionmaker[Session], first: date, last: date, station_ids: list[str],
                    config: RulesConfig, calendar: Calendar, now: datetime,
                    progress: Callable[[str], None] = lambda _: None) -> int:
-    """Recompute [first, last] (up to each station's today) for the stations (all if empty); returns days derived.
-    Raises ValueError naming stations that do not exist."""
+    """Recompute [first, last] (up to each station's today) for the stations (all if empty); returns the station-days
+    of the range derived. Raises ValueError naming stations that do not exist.
+
+    Deriving a day also derives the next (a door left open past midnight carries over) and any day of its month never
+    derived (a month is judged on all its days): the progress counts those apart, so that its figures add up to the
+    days asked for."""
     with factory() as session:
         stations = list(session.scalars(select(Station).order_by(Station.id)))
     if station_ids:
@@ -46,20 +50,39 @@ def rederive_range(factory: sessionmaker[Session], first: date, last: date, stat
         if unknown:
             raise ValueError(f"no such station: {', '.join(unknown)}")
         stations = [s for s in stations if s.id in set(station_ids)]
-    total = 0
+    total = beyond = 0
     for number, station in enumerate(stations, start=1):
         today = now.astimezone(ZoneInfo(station.timezone)).date()
+        outside: set[date] = set()  # this station's days derived beyond the range, each counted once
         for start, end in month_chunks(first, min(last, today)):
             with factory() as session:
                 loaded = session.get(Station, station.id)
                 if loaded is None:
                     break  # removed meanwhile
-                count = recompute_station(session, loaded, days(start, end), today, config, now, calendar)
+                derived = recompute_station_days(session, loaded, days(start, end), today, config, now, calendar)
                 session.commit()
+            # A day of the range outside this month's chunk (the 1st after the 31st) is counted with its own chunk.
+            count = sum(start <= d <= end for d in derived)
+            extra = {d for d in derived if d < first or d > last} - outside
+            outside |= extra
             total += count
-            progress(f"station {number}/{len(stations)} {station.id} {start:%Y-%m}: {count} days")
-    progress(f"done: {total} days of {len(stations)} stations, {first}..{last}")
+            progress(f"station {number}/{len(stations)} {station.id} {start:%Y-%m}: {_days(count)}"
+                     + (f" (and {_days(len(extra))} beyond the range, {_span(extra)}: {WHY_BEYOND})" if extra else ""))
+        beyond += len(outside)
+    progress(f"done: {_days(total)} of {len(stations)} station{'s' if len(stations) != 1 else ''}, {first}..{last}"
+             + (f" (and {_days(beyond)} beyond the range)" if beyond else ""))
     return total
+
+
+WHY_BEYOND = "the day after carries a door left open overnight; a month is judged on all its days"
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+def _span(dates: set[date]) -> str:
+    return ", ".join(f"{low}" if low == high else f"{low}..{high}" for low, high in runs(dates))
 
 
 def rederive_store(first: date, last: date, station_ids: list[str], config: RulesConfig, data_dir: Path | None,
