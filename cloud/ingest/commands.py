@@ -55,10 +55,15 @@ def settle_heap() -> None:
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 @click.option("--log-format", type=click.Choice(["json", "kv"]), default="json", show_default=True)
 @click.option("--no-telemetry", is_flag=True, help="Do not write to InfluxDB even if ELDERCARE_INFLUX_URL is set.")
+@click.option("--leave", is_flag=True,
+              help="Retire this --client-id from the group: leave the shared subscription, store what the broker had "
+              "queued for it, end its session and exit. Only while another ingester of the group runs.")
 def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_version: str, batch_size: int,
            batch_ms: int, session_expiry: int, metrics_port: int | None, metrics_host: str, log_format: str,
-           no_telemetry: bool) -> None:
+           no_telemetry: bool, leave: bool) -> None:
     """Ingest station messages from MQTT into the store (and InfluxDB), acknowledging only committed ones."""
+    if leave and mqtt_version != "5":
+        raise click.UsageError("--leave needs --mqtt-version 5: a plain subscription has no group to leave")
     settings = settings_for(data_dir)
     log = configure("eldercare.ingest", log_format)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -99,9 +104,19 @@ def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_versio
         raise click.ClickException(str(exc)) from None
     log.info("ingesting", extra={"database": safe_url(url), "stations": len(stations),
                                  "telemetry": settings.influx_url if sink else None, "metrics_port": metrics_port})
-    while not stop.wait(1.0):
-        pass
-    ingester.stop()
+    left = False
+    if leave:
+        left = ingester.leave(stop)
+        if not left:
+            log.warning("stopped before leaving the group: the session is kept, and the broker deals it messages "
+                        "again once it is back", extra={"client_id": config.client_id})
+    else:
+        while not stop.wait(1.0):
+            pass
+    ingester.stop(end_session=left)
+    if left:
+        log.info("left the group: this client id's session is ended, nothing was left in it",
+                 extra={"client_id": config.client_id, "group": group})
     engine.dispose()
     extra = dict(ingester.totals)
     if sink is not None:

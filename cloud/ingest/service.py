@@ -113,6 +113,8 @@ class Ingester:
         self._connected = threading.Event()
         self._refused: str | None = None
         self._subscribed = threading.Event()
+        self._leaving = False  # set by leave(): unsubscribe instead of subscribing, also after a reconnect
+        self._left = threading.Event()
         self._timer = threading.Thread(target=self._timer_loop, name="ingest-batch-timer", daemon=True)
         # Read at scrape time: nothing to count per message. A batch taken off `_pending` is still uncommitted until
         # its transaction ends: a gauge of zero must mean that everything received is in the store.
@@ -137,6 +139,7 @@ class Ingester:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         return client
 
     def _on_connect(self, client: mqtt.Client, _userdata: Any, flags: mqtt.ConnectFlags, reason: ReasonCode,
@@ -150,7 +153,10 @@ class Ingester:
         self._refused = None
         resumed = bool(flags.session_present)
         self.metrics.session_present.set(1 if resumed else 0)
-        client.subscribe(self.config.topic_filter, qos=1)
+        if self._leaving:
+            client.unsubscribe(self.config.topic_filter)
+        else:
+            client.subscribe(self.config.topic_filter, qos=1)
         log.info("connected", extra={"broker": f"{self.config.host}:{self.config.port}",
                                      "subscription": self.config.topic_filter, "client_id": self.config.client_id,
                                      "session_present": resumed, "session_expiry_s": self._session_expiry()})
@@ -186,6 +192,13 @@ class Ingester:
             self._refused = f"subscription to {self.config.topic_filter} refused: {reasons[0]}"
             log.error("broker refused the subscription", extra={"reason": str(reasons[0])})
         self._subscribed.set()
+
+    def _on_unsubscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode],
+                        _props: Properties | None) -> None:
+        # "No subscription existed" (a session that had expired) is a success here: the broker deals us nothing.
+        log.info("left the shared subscription", extra={"subscription": self.config.topic_filter,
+                                                         "reason": str(reasons[0]) if reasons else None})
+        self._left.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
                        _props: Properties | None) -> None:
@@ -231,12 +244,36 @@ class Ingester:
             raise ConnectRefused(f"the broker at {c.host}:{c.port} refused the connection: {self._refused}")
         self._timer.start()
 
-    def stop(self, drain_timeout: float = 30.0) -> None:
+    def leave(self, stop: threading.Event, quiet_s: float = 2.0) -> bool:
+        """Retire this client id from the shared group without losing what the broker dealt to it: unsubscribe (from
+        the UNSUBACK on, the broker deals this client id nothing more), go on taking what its session still holds
+        until nothing has arrived for `quiet_s` and everything taken is committed, then return True; the caller's
+        `stop(end_session=True)` then ends the session. False if `stop` was set first (the session is kept).
+
+        Only while another member of the group runs: the last one to leave leaves the stations' messages with no
+        subscriber. Unsubscribing on every stop would do that on each deploy, which is why `stop()` does not."""
+        self._leaving = True
+        self._client.unsubscribe(self.config.topic_filter)
+        while not self._left.wait(0.1):
+            if stop.is_set():
+                return False
+        last = (-1, -1)
+        quiet_since = time.monotonic()
+        while not stop.wait(0.1):
+            now = (self.totals["received"], len(self._pending) + self._committing)
+            if now != last:
+                last, quiet_since = now, time.monotonic()
+            elif now[1] == 0 and time.monotonic() - quiet_since >= quiet_s:
+                return True
+        return False
+
+    def stop(self, drain_timeout: float = 30.0, end_session: bool = False) -> None:
         """Commit and ack what was received, then disconnect. Loses nothing.
 
         The subscription stays in the broker's persistent session: messages arriving from now on are queued for this
         client id (unsubscribing would make the broker drop them while no ingester runs), and any received but not
-        yet committed are redelivered on the next start.
+        yet committed are redelivered on the next start. `end_session` (after `leave()`) asks the broker to drop the
+        session at once instead: nothing is left in it.
         """
         self._stopping.set()
         self._timer.join(drain_timeout)
@@ -245,7 +282,12 @@ class Ingester:
                 self._flush()
             finally:
                 self._lock.release()
-        self._client.disconnect()
+        if end_session and self.config.mqtt_version == 5:
+            props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 0
+            self._client.disconnect(properties=props)
+        else:
+            self._client.disconnect()
         self._client.loop_stop()
         if self.sink is not None:
             self.sink.close()

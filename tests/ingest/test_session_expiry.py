@@ -12,7 +12,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy import Engine, select
 
 from cloud.ingest.service import DEFAULT_SESSION_EXPIRY_S
@@ -168,3 +172,57 @@ def test_a_session_gone_while_running_is_an_error(mosquitto: Mosquitto, sqlite_u
         # It subscribed again and goes on ingesting.
         publish(mosquitto, [station.flow()])
         poll(lambda: count(engine, Event) == 2)
+
+
+def _session_kept(broker: Mosquitto, client_id: str) -> bool:
+    """Does the broker still hold a session for this client id? Asked by connecting as that client: only where nothing
+    is queued for it, since this probe would take (and acknowledge) it."""
+    flags: list[bool] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.on_connect = lambda _c, _u, connect_flags, _r, _p: flags.append(connect_flags.session_present)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 60
+    client.connect("127.0.0.1", broker.port, clean_start=False, properties=props)
+    client.loop_start()
+    try:
+        poll(lambda: flags, timeout=10, what=f"CONNACK for {client_id}")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return flags[0]
+
+
+@pytest.mark.timeout(180)
+def test_an_ingester_retired_with_leave_takes_its_queued_share_and_is_dealt_nothing_more(mosquitto: Mosquitto,
+                                                                                        sqlite_url: str) -> None:
+    engine = prepare(sqlite_url)
+    station = Station("qd-a")
+    stay = ingest_process(mosquitto, sqlite_url, "ing-stay", "--group", "shared")
+    away = ingest_process(mosquitto, sqlite_url, "ing-away", "--group", "shared")
+    wait_connected(stay)
+    wait_connected(away)
+    terminate(away)
+    meanwhile = [station.flow(i) for i in range(40)]
+    publish(mosquitto, meanwhile)  # half of them queued for ing-away
+
+    leaving = ingest_process(mosquitto, sqlite_url, "ing-away", "--group", "shared", "--leave")
+    _, log = leaving.communicate(timeout=120)
+    assert leaving.returncode == 0, log
+    records = _records(log)
+    assert any(r["msg"].startswith("left the group") for r in records), log
+    [stopped] = [r for r in records if r["msg"] == "stopped"]
+    assert stopped["stored"] == len(meanwhile) // 2  # its share, taken before it went
+    assert not _session_kept(mosquitto, "ing-away")
+
+    after = [station.flow(i) for i in range(40)]
+    publish(mosquitto, after)  # all dealt to the one member left
+    _settle(mosquitto, engine, station)
+    assert _ids(meanwhile) | _ids(after) <= _stored_ids(engine)
+    assert _records(terminate(stay))[-1]["received"] == len(meanwhile) // 2 + len(after) + 4
+
+
+def test_leave_needs_a_shared_subscription(mosquitto: Mosquitto, sqlite_url: str) -> None:
+    prepare(sqlite_url)
+    process = ingest_process(mosquitto, sqlite_url, "ing-plain", "--mqtt-version", "3.1.1", "--leave")
+    _, log = process.communicate(timeout=60)
+    assert process.returncode == 2 and "--leave needs --mqtt-version 5" in log
