@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "README.md"
 # Every benchmark, in the order the README lists them. A new benchmark is added here and nowhere else.
-BENCHMARKS = ("decode", "outbox", "edge_rss", "edge_latency", "face_pipeline", "ingest", "derive", "api_overview",
-              "alert_latency", "load")
+BENCHMARKS = ("decode", "outbox", "edge_rss", "edge_latency", "face_pipeline", "ingest", "broker_queue", "derive",
+              "api_overview", "alert_latency", "load")
 HEADLINE = re.compile(r"^(?P<name>[\w-]+): ratio=(?P<ratio>[0-9.]+|nan) \(target (?P<op>>=|<=) (?P<target>[0-9.]+)")
 TABLE_START, TABLE_END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
 SECTION = re.compile(r"^=== (?P<bench>\w+) ===$")
