@@ -43,12 +43,12 @@ class IngestMetrics:
         self.dropped_fields = Counter("eldercare_ingest_dropped_fields",
                                       "Unknown extra fields dropped from valid messages before storage, by type",
                                       ["kind"], registry=r)
-        # A connection the broker answered without a session (CONNACK session present = 0) is this client id's first
-        # start, or its return after the broker dropped its session: everything the broker had dealt to it while it
-        # was away went with the session, already acknowledged to the stations.
+        # A connection the broker answered without a session (CONNACK session present = 0), other than the first
+        # start of a client id the store never saw: the broker dropped its session, and with it everything it had
+        # dealt to it while it was away, already acknowledged to the stations.
         self.session_lost = Counter("eldercare_ingest_session_lost",
-                                    "Connections the broker answered without a session for this client id: its first "
-                                    "start, or away past --session-expiry (what was dealt to it meanwhile is lost)",
+                                    "Connections the broker answered without the session this client id had "
+                                    "(away past --session-expiry, or the broker lost it): what it held is lost",
                                     registry=r)
         self.session_present = Gauge("eldercare_ingest_session_present",
                                      "1 if the current broker connection resumed this client id's session, else 0",

@@ -29,6 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
 from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert
+from cloud.ingest.clients import UNKNOWN, History, history, note_connected, note_stopped
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.transport import IngestClient, message_topic
 from cloud.ingest.writer import BatchResult, Letter, StoreUnavailable, write_batch
@@ -114,6 +115,7 @@ class Ingester:
         self._refused: str | None = None
         self._subscribed = threading.Event()
         self._leaving = False  # set by leave(): unsubscribe instead of subscribing, also after a reconnect
+        self._history: History = UNKNOWN  # this client id's earlier connections, read by start()
         self._left = threading.Event()
         self._timer = threading.Thread(target=self._timer_loop, name="ingest-batch-timer", daemon=True)
         # Read at scrape time: nothing to count per message. A batch taken off `_pending` is still uncommitted until
@@ -160,31 +162,44 @@ class Ingester:
         log.info("connected", extra={"broker": f"{self.config.host}:{self.config.port}",
                                      "subscription": self.config.topic_filter, "client_id": self.config.client_id,
                                      "session_present": resumed, "session_expiry_s": self._session_expiry()})
-        if not resumed:
+        if not resumed and self._report_no_session():
             self.metrics.session_lost.inc()
-            self._report_no_session()
         self._connected.set()
 
     def _session_expiry(self) -> int | None:
         """The session expiry this client asks for; None on MQTT 3.1.1, where only the broker's settings decide."""
         return self.config.session_expiry_s if self.config.mqtt_version == 5 else None
 
-    def _report_no_session(self) -> None:
-        """Say loudly that the broker had no session for this client id: whatever it had dealt to it is gone."""
+    def _report_no_session(self) -> bool:
+        """Say loudly that the broker had no session for this client id: whatever it had dealt to it is gone.
+        Returns whether anything may have been lost (not on the first start of a client id the store never saw)."""
         c = self.config
         if c.mqtt_version == 5:
             why = f"away longer than --session-expiry ({c.session_expiry_s} s)"
         else:
-            why = "dropped by the broker (its persistent_client_expiration, or a restart without its saved state)"
-        fields = {"client_id": c.client_id, "session_expiry_s": self._session_expiry()}
-        if self._generation == 1:
-            # The broker cannot tell a first start from a return after expiry; the operator can, from the deployment.
-            log.warning(f"no session on the broker for client id {c.client_id}: its first start, or {why}; "
-                        "in that case the messages the broker dealt to it meanwhile are lost", extra=fields)
-        else:
+            why = "dropped by the broker (its persistent_client_expiration)"
+        h = self._history
+        fields = {"client_id": c.client_id, "session_expiry_s": self._session_expiry(),
+                  "last_connected_at": h.last_connected_at, "last_stopped_at": h.last_stopped_at}
+        if self._generation > 1:
             log.error(f"session lost: the broker no longer had the session of client id {c.client_id} while it was "
                       f"disconnected ({why}, or the broker restarted without its saved state); "
                       "the messages it dealt to it meanwhile are lost", extra=fields)
+        elif h.first_start:
+            log.info(f"first start of client id {c.client_id}: the broker has no session for it yet, and none was "
+                     "lost (the store has no earlier connection of it)", extra=fields)
+            return False
+        elif (connected := h.last_connected_at) is not None:
+            stopped = (f"stopped at {h.last_stopped_at:%Y-%m-%d %H:%M:%S} UTC"
+                       if h.last_stopped_at and h.last_stopped_at >= connected else "did not stop gracefully")
+            log.error(f"session lost: no session on the broker for client id {c.client_id}, which last connected at "
+                      f"{connected:%Y-%m-%d %H:%M:%S} UTC and {stopped}: {why}, or the broker lost its "
+                      "saved state; the messages it dealt to this client id meanwhile are lost", extra=fields)
+        else:
+            # The store could not say whether this client id ever connected: the operator can, from the deployment.
+            log.warning(f"no session on the broker for client id {c.client_id}: its first start, or {why}; "
+                        "in that case the messages the broker dealt to it meanwhile are lost", extra=fields)
+        return True
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode],
                       _props: Properties | None) -> None:
@@ -225,6 +240,7 @@ class Ingester:
     def start(self, connect_timeout: float = 30.0) -> None:
         """Connect (waiting for the broker's answer) and start the batch timer."""
         c = self.config
+        self._history = history(self.engine, c.client_id)
         props = None
         if c.mqtt_version == 5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -242,6 +258,7 @@ class Ingester:
         if self._refused:
             self._client.loop_stop()
             raise ConnectRefused(f"the broker at {c.host}:{c.port} refused the connection: {self._refused}")
+        note_connected(self.engine, c.client_id, self.clock())
         self._timer.start()
 
     def leave(self, stop: threading.Event, quiet_s: float = 2.0) -> bool:
@@ -289,6 +306,7 @@ class Ingester:
         else:
             self._client.disconnect()
         self._client.loop_stop()
+        note_stopped(self.engine, self.config.client_id, self.clock())
         if self.sink is not None:
             self.sink.close()
 

@@ -59,8 +59,8 @@ def _expired(broker: Mosquitto, client_id: str) -> bool:
     return f"Expiring client {client_id} due to timeout" in broker.log.read_text(errors="replace")
 
 
-def _no_session_warnings(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in records if r["msg"].startswith("no session on the broker")]
+def _said(records: list[dict[str, Any]], start: str) -> list[dict[str, Any]]:
+    return [r for r in records if r["msg"].startswith(start)]
 
 
 def _settle(broker: Mosquitto, engine: Engine, station: Station) -> set[str]:
@@ -74,25 +74,32 @@ def _settle(broker: Mosquitto, engine: Engine, station: Station) -> set[str]:
 
 
 @pytest.mark.timeout(180)
-def test_an_ingester_away_past_its_session_expiry_loses_its_share_and_says_so(mosquitto: Mosquitto,
-                                                                              sqlite_url: str) -> None:
+@pytest.mark.parametrize("crash", [False, True], ids=["stopped", "killed"])
+def test_an_ingester_away_past_its_session_expiry_loses_its_share_and_says_so(mosquitto: Mosquitto, sqlite_url: str,
+                                                                              crash: bool) -> None:
     engine = prepare(sqlite_url)
     station = Station("qd-a")
     args = ("--group", "shared", "--session-expiry", "2")
-    stay = ingest_process(mosquitto, sqlite_url, "ing-stay", *args)
+    stay_port = free_port()
+    stay = ingest_process(mosquitto, sqlite_url, "ing-stay", *args, "--metrics-port", str(stay_port))
     away = ingest_process(mosquitto, sqlite_url, "ing-away", *args)
     wait_connected(stay)
     first_start = _records(wait_connected(away))
-    # A first start has no session either: the warning says so, so that an operator can tell the two cases apart.
-    [warning] = _no_session_warnings(first_start)
-    assert warning["level"] == "warning" and warning["client_id"] == "ing-away"
-    assert "first start" in warning["msg"] and "--session-expiry (2 s)" in warning["msg"]
+    # A first start has no session either, and loses nothing: said as such, and not counted as a loss.
+    [first] = _said(first_start, "first start of client id ing-away")
+    assert first["level"] == "info" and "none was lost" in first["msg"]
+    assert _said(first_start, "session lost") == _said(first_start, "no session on the broker") == []
+    assert _metric(stay_port, "eldercare_ingest_session_lost_total") == 0
 
     before = [station.flow(i) for i in range(10)]
     publish(mosquitto, before)
     poll(lambda: count(engine, Event) == len(before), what="both members ingesting")
 
-    terminate(away)
+    if crash:  # the host died: no graceful stop recorded
+        away.kill()
+        away.communicate(timeout=30)
+    else:
+        terminate(away)
     meanwhile = [station.flow(i) for i in range(40)]
     publish(mosquitto, meanwhile)  # every one PUBACKed: a station deletes it from its outbox now
     poll(lambda: _expired(mosquitto, "ing-away"), timeout=60, what="the broker expiring ing-away's session")
@@ -112,8 +119,11 @@ def test_an_ingester_away_past_its_session_expiry_loses_its_share_and_says_so(mo
     # What the operator sees: the ingester that came back says its session is gone and what that means.
     [connected] = [r for r in returned if r["msg"] == "connected"]
     assert connected["session_present"] is False and connected["session_expiry_s"] == 2
-    [warning] = _no_session_warnings(returned)
-    assert warning["client_id"] == "ing-away" and "are lost" in warning["msg"]
+    [error] = _said(returned, "session lost: no session on the broker for client id ing-away, which last connected")
+    assert error["level"] == "error" and (error["last_stopped_at"] is None) is crash
+    assert ("did not stop gracefully" if crash else "stopped at") in error["msg"]
+    assert "away longer than --session-expiry (2 s)" in error["msg"]
+    assert "are lost" in error["msg"]
     assert _metric(port, "eldercare_ingest_session_lost_total") == 1
     assert _metric(port, "eldercare_ingest_session_present") == 0
     terminate(back)
@@ -144,11 +154,12 @@ def test_a_restart_within_the_session_expiry_loses_nothing_and_finds_its_session
 
     [connected] = [r for r in returned if r["msg"] == "connected"]
     assert connected["session_present"] is True
-    assert _no_session_warnings(returned) == []
+    assert _said(returned, "session lost") == _said(returned, "no session") == _said(returned, "first start") == []
     assert _metric(port, "eldercare_ingest_session_lost_total") == 0
     assert _metric(port, "eldercare_ingest_session_present") == 1
     log = terminate(back) + terminate(stay)
     assert "session lost" not in log and "no session on the broker" not in log
+    assert '"level": "error"' not in log and '"level": "warning"' not in log
 
 
 @pytest.mark.timeout(120)
@@ -161,11 +172,11 @@ def test_a_session_gone_while_running_is_an_error(mosquitto: Mosquitto, sqlite_u
         metrics = ingester.metrics
         publish(mosquitto, [station.flow()])
         poll(lambda: count(engine, Event) == 1)
-        assert metrics.session_lost._value.get() == 1  # its first start
+        assert metrics.session_lost._value.get() == 0  # its first start lost nothing
         mosquitto.kill()
         (tmp_path / "mosquitto.db").unlink(missing_ok=True)
         mosquitto.start()
-        poll(lambda: metrics.session_lost._value.get() == 2, timeout=60, what="the ingester reconnected")
+        poll(lambda: metrics.session_lost._value.get() == 1, timeout=60, what="the ingester reconnected")
         errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.getMessage().startswith("session lost")]
         assert len(errors) == 1 and ingester.config.client_id in errors[0].getMessage()
         assert metrics.session_present._value.get() == 0

@@ -1,0 +1,64 @@
+"""What the store remembers of this ingester's client id across restarts: whether it ever connected to the broker.
+
+Read once before connecting and written once connected (on the caller's thread, never on paho's); a database that is
+away makes the answer unknown, never stops the ingester."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from cloud.store.ingest_clients import IngestClient
+
+log = logging.getLogger("eldercare.ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """`known` False: the store could not be read. Otherwise when the client id last connected and last stopped
+    gracefully (both None: it never connected)."""
+
+    known: bool
+    last_connected_at: datetime | None = None
+    last_stopped_at: datetime | None = None
+
+    @property
+    def first_start(self) -> bool:
+        return self.known and self.last_connected_at is None
+
+
+UNKNOWN = History(known=False)
+
+
+def history(engine: Engine, client_id: str) -> History:
+    try:
+        with Session(engine) as session:
+            row = session.get(IngestClient, client_id)
+    except SQLAlchemyError as exc:
+        log.warning("could not read this client id's history from the store", extra={"reason": str(exc)[:300]})
+        return UNKNOWN
+    return History(True, row.last_connected_at, row.last_stopped_at) if row else History(True)
+
+
+def note_connected(engine: Engine, client_id: str, now: datetime) -> None:
+    try:
+        with Session(engine) as session, session.begin():
+            row = session.get(IngestClient, client_id)
+            if row is None:
+                session.add(IngestClient(client_id=client_id, first_connected_at=now, last_connected_at=now))
+            else:
+                row.last_connected_at = now
+    except SQLAlchemyError as exc:
+        log.warning("could not record this client id's connection in the store", extra={"reason": str(exc)[:300]})
+
+
+def note_stopped(engine: Engine, client_id: str, now: datetime) -> None:
+    try:
+        with Session(engine) as session, session.begin():
+            session.execute(update(IngestClient).where(IngestClient.client_id == client_id)
+                            .values(last_stopped_at=now))
+    except SQLAlchemyError as exc:
+        log.warning("could not record this client id's stop in the store", extra={"reason": str(exc)[:300]})
