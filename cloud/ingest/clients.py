@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -62,3 +62,13 @@ def note_stopped(engine: Engine, client_id: str, now: datetime) -> None:
                             .values(last_stopped_at=now))
     except SQLAlchemyError as exc:
         log.warning("could not record this client id's stop in the store", extra={"reason": str(exc)[:300]})
+
+
+def forget(engine: Engine, client_id: str) -> None:
+    """The client id left its group with its session ended and empty: should it ever connect again, that is a first
+    start, with nothing lost."""
+    try:
+        with Session(engine) as session, session.begin():
+            session.execute(delete(IngestClient).where(IngestClient.client_id == client_id))
+    except SQLAlchemyError as exc:
+        log.warning("could not record in the store that this client id left", extra={"reason": str(exc)[:300]})

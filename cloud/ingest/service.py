@@ -29,7 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
 from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert
-from cloud.ingest.clients import UNKNOWN, History, history, note_connected, note_stopped
+from cloud.ingest.clients import UNKNOWN, History, forget, history, note_connected, note_stopped
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.transport import IngestClient, message_topic
 from cloud.ingest.writer import BatchResult, Letter, StoreUnavailable, write_batch
@@ -306,7 +306,10 @@ class Ingester:
         else:
             self._client.disconnect()
         self._client.loop_stop()
-        note_stopped(self.engine, self.config.client_id, self.clock())
+        if end_session:
+            forget(self.engine, self.config.client_id)
+        else:
+            note_stopped(self.engine, self.config.client_id, self.clock())
         if self.sink is not None:
             self.sink.close()
 

@@ -186,8 +186,8 @@ def test_a_session_gone_while_running_is_an_error(mosquitto: Mosquitto, sqlite_u
 
 
 def _session_kept(broker: Mosquitto, client_id: str) -> bool:
-    """Does the broker still hold a session for this client id? Asked by connecting as that client: only where nothing
-    is queued for it, since this probe would take (and acknowledge) it."""
+    """Does the broker still hold a session for this client id? Asked by connecting as that client, which ends the
+    session on leaving: only where nothing is queued for it, since this probe would take it."""
     flags: list[bool] = []
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     client.on_connect = lambda _c, _u, connect_flags, _r, _p: flags.append(connect_flags.session_present)
@@ -198,7 +198,9 @@ def _session_kept(broker: Mosquitto, client_id: str) -> bool:
     try:
         poll(lambda: flags, timeout=10, what=f"CONNACK for {client_id}")
     finally:
-        client.disconnect()
+        end = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+        end.SessionExpiryInterval = 0  # leave no session behind for the next connection of this client id
+        client.disconnect(properties=end)
         client.loop_stop()
     return flags[0]
 
@@ -230,6 +232,11 @@ def test_an_ingester_retired_with_leave_takes_its_queued_share_and_is_dealt_noth
     _settle(mosquitto, engine, station)
     assert _ids(meanwhile) | _ids(after) <= _stored_ids(engine)
     assert _records(terminate(stay))[-1]["received"] == len(meanwhile) // 2 + len(after) + 4
+    # Should the retired client id ever come back, it lost nothing: a first start, not a lost session.
+    again = ingest_process(mosquitto, sqlite_url, "ing-away", "--group", "shared")
+    records = _records(wait_connected(again))
+    terminate(again)
+    assert _said(records, "first start of client id ing-away") and not _said(records, "session lost")
 
 
 def test_leave_needs_a_shared_subscription(mosquitto: Mosquitto, sqlite_url: str) -> None:

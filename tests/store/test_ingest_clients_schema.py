@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from cloud.ingest.clients import UNKNOWN, history, note_connected, note_stopped
+from cloud.ingest.clients import UNKNOWN, forget, history, note_connected, note_stopped
 from cloud.store.db import make_engine
 from cloud.store.models import Base
 from tests.store.migrations import migrate_to
@@ -38,6 +38,8 @@ def test_a_client_ids_connections_and_stops(engine: Engine) -> None:
     assert not again.first_start
     assert (again.last_connected_at, again.last_stopped_at) == (T0 + timedelta(days=1), T0 + timedelta(hours=1))
     assert history(engine, "ing-2").first_start  # each client id its own
+    forget(engine, "ing-1")  # it left its group, its session ended empty
+    assert history(engine, "ing-1").first_start
 
 
 def test_a_store_it_cannot_read_gives_no_answer(tmp_path: Path) -> None:
@@ -45,3 +47,4 @@ def test_a_store_it_cannot_read_gives_no_answer(tmp_path: Path) -> None:
     assert history(unmigrated, "ing-1") == UNKNOWN and not UNKNOWN.first_start
     note_connected(unmigrated, "ing-1", T0)  # logged, not raised: the ingester goes on
     note_stopped(unmigrated, "ing-1", T0)
+    forget(unmigrated, "ing-1")
