@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,9 @@ from sqlalchemy import Engine, update
 
 from cloud.api.app import create_app
 from cloud.api.config import ApiConfig
+from cloud.derive.plans import create_plan
 from cloud.rules.records import DayRecord, MonthRecord
+from cloud.store.db import make_session_factory
 from cloud.store.schedules import StationSchedule
 from tests.api import audit_month
 from tests.api.audit_month import FIRST, LAST, NOW, Plans
@@ -247,6 +249,19 @@ def test_who_may_download_which_station(platform: tuple[str, Plans, Engine]) -> 
         ("2025-10-15", "bureau"), ("2025-10-16", "bureau"), ("2025-10-17", "bureau"), ("2025-10-20", "bureau"),
         ("2025-10-21", "town"), ("2025-10-22", "bureau")]
     assert plans.town
+
+
+def test_a_check_still_to_come_is_in_no_export(platform: tuple[str, Plans, Engine]) -> None:
+    """The bureau plans hl-02 for this afternoon: until its window ends no download tells anyone of it."""
+    base, _, engine = platform
+    with make_session_factory(engine)() as session:
+        create_plan(session, day=NOW.date(), start=time(14), end=time(15), scope="stations", stations=["hl-02"],
+                    created_by="admin", now=NOW)
+        session.commit()
+    today = {"from": "2025-11-01", "to": NOW.date().isoformat()}
+    for name in ("admin", "town-hl"):
+        checks = client(base, name).get(f"{V1}/exports/stations/hl-02/spot-checks.csv", params=today)
+        assert checks.status_code == 200 and checks.text == "date,start,end,station,planner\n"
 
 
 @pytest.mark.parametrize(("params", "why"), [

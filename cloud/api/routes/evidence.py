@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.api.deps import ConfigDep, RulesDep, RuntimeDep, SessionDep, StationViewer, SupervisorUser
 from cloud.api.onsite_view import plans_for
@@ -95,11 +95,10 @@ def event_line(station: str, kind: str, device: str, payload: dict[str, Any], re
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def stream_events(runtime_sessions: Any, station: str, query: Select[Any]) -> Iterator[bytes]:
+def stream_events(sessions: sessionmaker[Session], station: str, query: Select[Any]) -> Iterator[bytes]:
     """The lines in chunks, from a session of the stream's own: the request's session is closed before a long
     response ends, and the rows are fetched a chunk at a time (a server-side cursor on PostgreSQL), never all held."""
-    session: Session
-    with runtime_sessions() as session:
+    with sessions() as session:
         result = session.execute(query.execution_options(yield_per=ROWS_PER_CHUNK))
         for rows in result.partitions():
             yield "".join(event_line(station, *row) for row in rows).encode("utf-8")
