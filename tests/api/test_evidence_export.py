@@ -270,6 +270,8 @@ def test_a_check_still_to_come_is_in_no_export(platform: tuple[str, Plans, Engin
     ({"to": "2025-10-31"}, "Field required"),
     ({"from": "2025-10-31", "to": "2025-10-01"}, "'to' 2025-10-01 is before 'from' 2025-10-31"),
     ({"from": "2024-01-01", "to": "2025-01-01"}, "2024-01-01..2025-01-01 is 367 days: export at most 366"),
+    ({"from": "9999-12-31", "to": "9999-12-31"}, "9999-12-31 is outside 2000..2100"),
+    ({"from": "0001-01-01", "to": "0001-01-02"}, "0001-01-01 is outside 2000..2100"),
 ])
 def test_bad_ranges_are_refused_with_the_reason(platform: tuple[str, Plans, Engine], params: dict[str, str],
                                                 why: str) -> None:

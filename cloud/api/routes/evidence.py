@@ -48,6 +48,7 @@ router = APIRouter(prefix="/exports/stations", tags=["exports"])
 
 # An audit covers at most a year of days (a leap year's 366): enough for a year's veto, and a bound on one download.
 MAX_DAYS = 366
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 ROWS_PER_CHUNK = 2000  # rows fetched from the database, and lines sent, at a time
 
 FirstDay = Annotated[date, Query(alias="from", description="first local day of the station, YYYY-MM-DD")]
@@ -59,7 +60,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {403: {}, 404: {}, 409: {}, 422: {}
 
 
 def check_range(first: date, last: date) -> None:
-    """422 for a range that ends before it starts or covers more than MAX_DAYS days."""
+    """422 for a range that ends before it starts, covers more than MAX_DAYS days or lies outside the years a store
+    can hold (the windows around it would leave the calendar)."""
+    for day in (first, last):
+        if not EARLIEST <= day <= LATEST:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"{day} is outside {EARLIEST.year}..{LATEST.year}")
     if last < first:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"'to' {last} is before 'from' {first}")
     if (last - first).days + 1 > MAX_DAYS:
