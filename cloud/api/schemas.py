@@ -47,7 +47,8 @@ class StationOut(BaseModel):
     id: str
     name: str
     town: str
-    kind: str = Field(description="station (居家养老服务站, graded), care_centre (照料中心) or neighbourhood_point (睦邻点)")
+    kind: str = Field(description="station (居家养老服务站, graded), care_centre (照料中心) or "
+                      "neighbourhood_point (睦邻点)")
     grade: str | None = Field(description="2A-5A; null for a care centre or neighbourhood point (no grade)")
     address: str | None
     weekdays: str

@@ -20,7 +20,8 @@ from station_protocol.ids import StationId
 REQUIRED = ("station_id", "name", "town", "grade", "weekdays", "hours")
 OPTIONAL = ("open_on_holidays", "address", "timezone", "kind")
 # The kinds by their Chinese names too, as a bureau's spreadsheet may spell them.
-KIND_NAMES = {"居家养老服务站": "station", "服务站": "station", "照料中心": "care_centre", "睦邻点": "neighbourhood_point"}
+KIND_NAMES = {"居家养老服务站": "station", "服务站": "station", "照料中心": "care_centre",
+              "睦邻点": "neighbourhood_point"}
 YES = frozenset({"yes", "y", "true", "1", "是"})
 NO = frozenset({"no", "n", "false", "0", "否", ""})
 

@@ -46,7 +46,8 @@ def test_a_wrong_kind_or_grade_is_a_line_of_its_own_and_the_good_rows_import() -
         + "hn-f,F,T,,1-5,08:30-11:30,care_centre\n")  # 7: good
     assert [r.id for r in records] == ["hn-f"]
     reasons = {p.line: p.reason for p in problems}
-    assert reasons[2] == "grade must be empty for kind neighbourhood_point (a neighbourhood point has no grade: got '2A')"
+    assert reasons[2] == ("grade must be empty for kind neighbourhood_point (a neighbourhood point has no grade: "
+                          "got '2A')")
     assert reasons[3] == "grade must be empty for kind care_centre (a care centre has no grade: got '5A')"
     assert reasons[4] == ("kind 'hospital' must be one of station, care_centre, neighbourhood_point "
                           "(or 居家养老服务站, 照料中心, 睦邻点)")

@@ -1,4 +1,5 @@
-"""A station's kind: `station` (居家养老服务站, graded 2A-5A), `care_centre` (照料中心) or `neighbourhood_point` (睦邻点).
+"""A station's kind: `station` (居家养老服务站, graded 2A-5A), `care_centre` (照料中心) or `neighbourhood_point`
+(睦邻点).
 
 - stations.kind and station_schedules.kind (versioned with the grade), `station` for every existing row;
 - stations.grade and station_schedules.grade may be null, and must be for the kinds with no grade (a check on both);
@@ -42,7 +43,8 @@ def _edit_sqlite_table(table: str, edit: dict[str, str], append: str = "", remov
     """Rewrite `table`'s stored definition in place (SQLite: no copy, so no cascade), bumping the schema version so
     every connection re-reads it; the definition must read as this migration expects, or nothing is changed."""
     bind = op.get_bind()
-    sql = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}).scalar()
+    sql = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"),
+                       {"t": table}).scalar()
     new = str(sql)
     for old, replacement in edit.items():
         if new.count(old) != 1:
@@ -60,7 +62,8 @@ def _edit_sqlite_table(table: str, edit: dict[str, str], append: str = "", remov
                  {"sql": new, "t": table})
     bind.execute(sa.text(f"PRAGMA schema_version = {int(version or 0) + 1}"))
     bind.execute(sa.text("PRAGMA writable_schema = OFF"))
-    problems = [row[0] for row in bind.execute(sa.text("PRAGMA quick_check"))]
+    # The table alone (a store's events may be millions of rows): its definition parses and its rows fit it.
+    problems = [row[0] for row in bind.execute(sa.text(f"PRAGMA quick_check({table})"))]
     if problems != ["ok"]:
         raise RuntimeError(f"{table}: the database check failed after the change: {problems}")
 
