@@ -96,8 +96,8 @@ def test_the_monthly_report_reads_not_applicable(kinds_as: Callable[[str], TestC
     assert facts["是否达标"] == "不适用（照料中心、睦邻点不分等级，无月度服务人数标准（不适用））"
 
 
-CENTRE = {"station_id": "hl-05", "name": "汇龙村照料中心", "town": "汇龙镇", "kind": "care_centre", "grade": "",
-          "weekdays": "1-5", "hours": "08:30-11:30 13:30-17:00", "address": "汇龙镇五号路"}
+CENTRE = {"station_id": "hl-05", "name": "汇龙村照料中心", "town": "汇龙镇", "kind": "care_centre",
+          "weekdays": "1-5", "hours": "08:30-11:30 13:30-17:00", "address": "汇龙镇五号路"}  # no grade: it has none
 
 
 def test_the_registry_page_takes_a_kind_and_refuses_a_wrong_grade(as_user: Callable[[str], TestClient]) -> None:

@@ -6,7 +6,7 @@ monthly figure, no subsidy by grade and no veto). The same fortnight with graded
 
 import json
 from collections.abc import Iterator
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +14,21 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
+from cloud.api.assessment import assessment
+from cloud.api.yearfacts import year_facts
 from cloud.derive.plans import create_plan
+from cloud.derive.rederive import rederive_range
 from cloud.derive.runner import Partition, run_pass
 from cloud.registry.csv_rows import parse_station_csv
 from cloud.registry.store import upsert_stations
+from cloud.rules.calendar import PACKAGE
 from cloud.rules.config import RulesConfig
 from cloud.rules.rollup import NOT_GRADED
 from cloud.rules.spotcheck import SpotResult, vetoes
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.derived import SpotCheckResult
 from cloud.store.migrate import upgrade
-from cloud.store.models import Alert
+from cloud.store.models import Alert, Station
 from eldercare.cli import cli
 from tests.derive.conftest import feed
 from tests.derive.test_worker import NOW, from_derive, stored
@@ -41,6 +45,7 @@ CHECKS = ((date(2026, 10, 13), time(8, 30), time(9, 30), ["qd-a"]), (date(2026, 
 CHECKS_CSV = ("date,start,end,station\n2026-10-13,08:30,09:30,qd-a\n2026-10-14,09:00,10:00,\n"
               "2026-10-13,14:00,15:00,\n")
 TWO = RulesConfig(veto_failures=2)
+REGISTERED = datetime(2026, 9, 1, tzinfo=UTC)  # the registry's first version of each site (never the real today)
 
 
 def _store(db_url: str, stations_csv: str) -> Engine:
@@ -48,7 +53,7 @@ def _store(db_url: str, stations_csv: str) -> Engine:
     upgrade(engine)
     records, problems = parse_station_csv(stations_csv)
     assert not problems
-    upsert_stations(engine, records)
+    upsert_stations(engine, records, now=REGISTERED)
     with make_session_factory(engine)() as session:
         for day, start, end, stations in CHECKS:
             create_plan(session, day=day, start=start, end=end, scope="stations" if stations else "all",
@@ -134,3 +139,34 @@ def test_three_closed_checks_veto_a_station_only() -> None:
     later = vetoes([("hn-centre", date(2027, m, 9), SpotResult.FAIL) for m in (3, 6, 9)], RulesConfig(),
                    {("hn-centre", 2026)})
     assert later[0].veto is True
+
+
+def test_a_change_of_kind_judges_the_month_and_year_by_the_kind_at_their_end(
+        kinds_store: Engine, messages: list[tuple[str, bytes]]) -> None:
+    """Re-registering a site is no way out of a verdict: a care centre made a graded station in October is held to
+    its grade's figure for October and its year's failed checks set the veto; a station made a care centre before
+    the year ends escapes the veto, but has no subsidy by grade to keep either (the assessment's own rule)."""
+    feed(kinds_store, messages)
+    factory = make_session_factory(kinds_store)
+    assert run_pass(factory, Partition(), TWO, NOW).errors == 0
+    graded = KINDS_CSV.replace(",,1-5", ",2A,1-5").replace(",care_centre\n", ",\n").replace(",睦邻点\n", ",\n")
+    records, problems = parse_station_csv(graded)
+    assert not problems
+    upsert_stations(kinds_store, [r for r in records if r.id == "qd-a"], now=NOW)  # from 16 October
+    rederive_range(factory, date(2026, 10, 1), date(2026, 10, 16), ["qd-a"], TWO, PACKAGE, NOW)
+    got = stored(kinds_store)
+    month = got["month"][("qd-a", "2026-10")]
+    assert (month["kind"], month["grade"], month["threshold"], month["met"]) == ("station", "2A", 50, False)
+    assert got["veto"][("qd-a", 2026)] == (2, True)
+    with factory() as session:
+        facts = year_facts(session, [s for s in session.scalars(select(Station)) if s.id == "qd-a"], 2026)[0]
+    assert (facts.kind, facts.grade, facts.veto) == ("station", "2A", True)
+    # And back: a care centre again before the year ends.
+    centre, _ = parse_station_csv(KINDS_CSV)
+    upsert_stations(kinds_store, [r for r in centre if r.id == "qd-a"], now=NOW + timedelta(days=30))
+    rederive_range(factory, date(2026, 10, 1), date(2026, 10, 16), ["qd-a"], TWO, PACKAGE, NOW)
+    assert stored(kinds_store)["veto"][("qd-a", 2026)] == (2, None)
+    with factory() as session:
+        facts = year_facts(session, [s for s in session.scalars(select(Station)) if s.id == "qd-a"], 2026)[0]
+    sheet = assessment(facts, subsidy_cny=TWO.subsidy_cny, pass_score=TWO.pass_score, score=95)
+    assert (sheet.summary["veto"], sheet.summary["subsidy"], sheet.summary["subsidy_cny"]) == (None, None, None)

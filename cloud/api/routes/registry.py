@@ -32,7 +32,8 @@ class StationFields(BaseModel):
     town: Short
     kind: Annotated[str, Field(max_length=32, description="station (居家养老服务站), care_centre (照料中心) or "
                                                        "neighbourhood_point (睦邻点)")] = "station"
-    grade: Annotated[str, Field(max_length=8, description="2A, 3A, 4A or 5A for a station; empty for the other kinds")]
+    grade: Annotated[str, Field(max_length=8, description="2A, 3A, 4A or 5A for a station; empty (or left out) for "
+                                                      "the other kinds")] = ""
     weekdays: Annotated[str, Field(max_length=64, description="ISO weekdays, e.g. 1-5 or 1,2,3,4,5,6")]
     hours: Annotated[str, Field(max_length=200, description="sessions, e.g. 08:30-11:30 13:30-17:00")]
     open_on_holidays: bool = False
