@@ -31,7 +31,7 @@ _MONTH_REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"only (\d+)% of the scheduled minutes are known \(at least (\d+)% needed\)"),
      "计划时长中仅 {0}% 有设备数据（至少需 {1}%）"),
     (re.compile(r"not graded: a care centre or neighbourhood point has no monthly threshold"),
-     "照料中心、睦邻点不分等级，无月度服务人数标准（不适用）"),
+     "照料中心、睦邻点不分等级，无月度服务人数标准"),
     (re.compile(r"no faces seen this month \(no camera, or it was silent\): distinct elders cannot be confirmed"),
      "本月无人脸数据（无摄像头或未上报），无法确认去重老人数"),
 ]

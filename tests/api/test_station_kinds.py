@@ -93,7 +93,7 @@ def test_the_monthly_report_reads_not_applicable(kinds_as: Callable[[str], TestC
     facts = {r[0]: r[1] for r in sheet_rows(response.content)}
     assert (facts["类型"], facts["等级"]) == ("睦邻点", "—（睦邻点，不分等级）")
     assert facts["服务老人（去重）"] == "4" and facts["月度标准"] == "不适用" and facts["月末预计"] == "不适用"
-    assert facts["是否达标"] == "不适用（照料中心、睦邻点不分等级，无月度服务人数标准（不适用））"
+    assert facts["是否达标"] == "不适用（照料中心、睦邻点不分等级，无月度服务人数标准）"
 
 
 CENTRE = {"station_id": "hl-05", "name": "汇龙村照料中心", "town": "汇龙镇", "kind": "care_centre",
