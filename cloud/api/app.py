@@ -23,6 +23,7 @@ from cloud.api.routes import (
     auth,
     calendar,
     closures,
+    evidence,
     exports,
     health,
     homecare,
@@ -87,7 +88,7 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     docs_page.install(app, API_PREFIX)
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
     for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures,
-                   onsite, registry, users, audit, appeals,
+                   evidence, onsite, registry, users, audit, appeals,
                    homecare, homecare_visits):
         app.include_router(module.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())

@@ -88,7 +88,8 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--from", "first", help="First local date, YYYY-MM-DD.")
 @click.option("--to", "last", help="Last local date, YYYY-MM-DD (inclusive).")
 @click.option("--spot-checks", "checks_path", type=FILE,
-              help="Spot checks CSV: date,start,end,station (empty station = all).")
+              help="Spot checks CSV: date,start,end,station[,planner] (empty station = all; planner bureau or "
+                   "town, default bureau: the veto counts the bureau's checks, as the rules say).")
 @click.option("--exceptions", "exceptions_path", type=FILE,
               help="Approved closures CSV: station,date,reason.")
 @click.option("--decisions", "decisions_path", type=FILE,

@@ -74,9 +74,10 @@ def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: 
         seen.add(event_id)
         ts = getattr(message, "ts", None)
         station = decoded.topic.station
-        # The store judges clock faults at receipt; offline, the agent's own send time stands in for it.
-        sent = getattr(message, "sent", None)
-        fault = decoded.clock_fault or (clock_fault(ts, sent) if ts is not None and sent is not None else None)
+        # The store judges clock faults at receipt: with the line's `received_at` (an export of the store) so does
+        # the audit; without it, the agent's own send time stands in for the receipt.
+        receipt = received_at or getattr(message, "sent", None)
+        fault = decoded.clock_fault or (clock_fault(ts, receipt) if ts is not None and receipt is not None else None)
         if fault is not None and ts is not None:
             faults[station][ts.astimezone(zones.get(station, default_zone)).date()] += 1
             continue
@@ -114,12 +115,16 @@ def _received_at(value: object) -> datetime | None:
     return parsed
 
 
+PLANNERS = ("bureau", "town")
+
+
 @dataclass(frozen=True, slots=True)
 class SpotCheck:
     day: date
     start: time
     end: time
     station: str | None  # None: every station
+    planner: str = "bureau"  # whose check: the veto counts the bureau's (a town's own only if the rules say so)
 
 
 def csv_table(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
@@ -147,7 +152,8 @@ def csv_window(cells: dict[str, str], what: str, line: int) -> tuple[date, time,
 
 
 def read_spot_checks(text: str) -> list[SpotCheck]:
-    """The CSV `date,start,end,station` (times HH:MM, empty station = all); raises ValueError naming the line."""
+    """The CSV `date,start,end,station[,planner]` (times HH:MM, empty station = all; planner `bureau` or `town`,
+    empty or no column = `bureau`); raises ValueError naming the line."""
     header, rows = csv_table(text)
     if header[:4] != ["date", "start", "end", "station"]:
         raise ValueError(f"spot-check CSV line 1: header must be date,start,end,station (got {','.join(header)})")
@@ -156,5 +162,8 @@ def read_spot_checks(text: str) -> list[SpotCheck]:
         day, start, end = csv_window(cells, "spot-check", line)
         if end <= start:
             raise ValueError(f"spot-check CSV line {line}: end {cells['end']} is not after start {cells['start']}")
-        checks.append(SpotCheck(day, start, end, cells["station"] or None))
+        planner = cells.get("planner", "") or "bureau"
+        if planner not in PLANNERS:
+            raise ValueError(f"spot-check CSV line {line}: planner {planner!r} is not one of {', '.join(PLANNERS)}")
+        checks.append(SpotCheck(day, start, end, cells["station"] or None, planner))
     return checks

@@ -36,7 +36,8 @@ def derive_lines(
     """Day lines, then month (and quarter) lines per station; then spot-check and veto lines. `until`: the time
     the data runs to (now), so the rest of today is not taken for equipment switched off. `decisions`: the bureau's
     decisions on disputed on-site checks, which count toward the veto instead of the sensor result. `upheld`: the
-    checks (station, date, start, end) whose appeal was upheld: printed, but not counted toward the veto."""
+    checks (station, date, start, end) whose appeal was upheld: printed, but not counted toward the veto; nor are a
+    town's own checks (`planner` town) unless `veto_counts_town_checks`."""
     exceptions = exceptions or {}
     results: dict[str, dict[date, DayResult]] = {}
     for station in stations:
@@ -79,7 +80,9 @@ def derive_lines(
             start, end = f"{check.start:%H:%M}", f"{check.end:%H:%M}"
             spot = apply(spot_line(station_id, check.day, start, end, judgement),
                          (decisions or {}).get((station_id, check.day, start, end)))
-            if (station_id, check.day, start, end) not in upheld:
+            # A town's own check is its supervision: judged and printed, counted only when the rules say so.
+            counts = check.planner == "bureau" or config.veto_counts_town_checks
+            if counts and (station_id, check.day, start, end) not in upheld:
                 judged.append((station_id, check.day, SpotResult(spot["result"])))
             yield spot
     # The veto applies to the graded kind only: a care centre's or neighbourhood point's closed checks are listed.

@@ -273,12 +273,16 @@ def coverage(user: SupervisorUser, session: SessionDep, config: ConfigDep, runti
 def export_decisions(
     user: SupervisorUser, session: SessionDep,
     since: FromDay = None, until: ToDay = None,
+    station: Annotated[str | None, Query(max_length=63, description="only this station's (an audit of one "
+                                                                     "station: derive refuses a decision on a check "
+                                                                     "its spot-check file does not list)")] = None,
 ) -> Response:
     """The bureau's decisions in scope: the file `eldercare cloud derive --decisions` reads."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
-    for visit, plan in decisions(session, visible_station_ids(session, user), since, until):
+    visible = visible_station_ids(session, user)
+    for visit, plan in decisions(session, visible & {station} if station is not None else visible, since, until):
         writer.writerow([visit.station_id, plan.local_date.isoformat(), plan.start, plan.end, visit.decided_outcome,
                          safe_cell(" ".join((visit.decision_reason or "").split())), safe_cell(visit.decided_by or ""),
                          visit.sensor_at_decision or "", visit.found])

@@ -1,0 +1,195 @@
+"""A station's evidence for an audit: the raw files `eldercare cloud derive` reads, downloaded from the platform.
+
+A verdict that can take a station's subsidy must be reproducible by whoever disputes it. These routes give, for one
+station and a range of its local days, exactly what the worker judged those days from:
+
+- `events.jsonl`: the stored events as `derive --events` reads them (topic, payload as stored, `received_at`,
+  `received_by`), streamed row by row from the database (a year of a busy station is hundreds of megabytes), and
+  with the events before the first day the worker also looks at (a door left open over midnight, the liveness
+  window) and the counts just after the last (a face just before midnight);
+- `station.csv`: the station's registry row with the hours and grade in force on those days (`derive --stations`);
+- `spot-checks.csv`: the checks of the station whose window has ended (`derive --spot-checks`), with whose check
+  each was, so the audit's veto counts the checks the platform's counts.
+
+Approved closures, the bureau's decisions on disputed on-site checks and the appeals have their own exports
+(`/closures/exceptions.csv`, `/onsite/decisions.csv?station=`, `/appeals/decisions.csv`).
+
+Scope: the bureau any station, a town officer its towns' stations (another's answers 404, as one that does not
+exist), station staff their own station's events and registry row: their own sensors' data and hours, nothing they
+did not send or know. Spot checks are never shown to station staff (403): they are unannounced.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloud.api.deps import ConfigDep, RulesDep, RuntimeDep, SessionDep, StationViewer, SupervisorUser
+from cloud.api.onsite_view import plans_for
+from cloud.api.schemas import StationIdParam
+from cloud.api.scope import get_visible_station
+from cloud.api.sheets import safe_row
+from cloud.derive.recompute import window_end
+from cloud.rules.config import RulesConfig
+from cloud.store.derived import SpotCheckPlan
+from cloud.store.models import Event, Station
+from cloud.store.schedules import StationSchedule
+from station_protocol.topics import Kind, Topic
+
+router = APIRouter(prefix="/exports/stations", tags=["exports"])
+
+# An audit covers at most a year of days (a leap year's 366): enough for a year's veto, and a bound on one download.
+MAX_DAYS = 366
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+ROWS_PER_CHUNK = 2000  # rows fetched from the database, and lines sent, at a time
+
+FirstDay = Annotated[date, Query(alias="from", description="first local day of the station, YYYY-MM-DD")]
+LastDay = Annotated[date, Query(alias="to", description="last local day, YYYY-MM-DD (inclusive)")]
+STATION_COLUMNS = ["station_id", "name", "town", "grade", "weekdays", "hours", "open_on_holidays", "address",
+                   "timezone"]
+CHECK_COLUMNS = ["date", "start", "end", "station", "planner"]
+RESPONSES: dict[int | str, dict[str, Any]] = {403: {}, 404: {}, 409: {}, 422: {}}
+
+
+def check_range(first: date, last: date) -> None:
+    """422 for a range that ends before it starts, covers more than MAX_DAYS days or lies outside the years a store
+    can hold (the windows around it would leave the calendar)."""
+    for day in (first, last):
+        if not EARLIEST <= day <= LATEST:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"{day} is outside {EARLIEST.year}..{LATEST.year}")
+    if last < first:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"'to' {last} is before 'from' {first}")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"{first}..{last} is {(last - first).days + 1} days: export at most {MAX_DAYS} at a time")
+
+
+def events_query(station: Station, first: date, last: date, rules: RulesConfig) -> Select[Any]:
+    """The events the worker reads to judge the station's days `first`..`last` (`cloud.derive.recompute.derive_run`):
+    every event from the liveness (or face-crossing) window before the first midnight to the face-crossing window
+    after the last, and before that only door states, as far back as the door lookback (a door open at midnight).
+    Clock faults are included: the day counts them, and `derive` tells them by `received_at` as ingest did."""
+    zone = ZoneInfo(station.timezone)
+    start = datetime.combine(first, time(0), zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
+    window = timedelta(seconds=rules.face_crossing_window_s)
+    live = max(timedelta(minutes=rules.liveness_minutes), window)
+    lookback = max(timedelta(hours=rules.door_lookback_hours), live)
+    return (select(Event.kind, Event.device_id, Event.payload, Event.received_at, Event.received_by)
+            .where(Event.station_id == station.id, Event.ts >= start - lookback,
+                   Event.ts < end + window + timedelta(seconds=1),
+                   or_(Event.ts >= start - live, Event.kind == "door"))
+            .order_by(Event.ts, Event.id))
+
+
+def event_line(station: str, kind: str, device: str, payload: dict[str, Any], received_at: datetime,
+               received_by: str | None) -> str:
+    """One line of `derive --events`: the topic the event came on, its stored payload and its receipt."""
+    line: dict[str, Any] = {"topic": str(Topic(station=station, kind=Kind(kind), device=device)), "payload": payload,
+                            "received_at": received_at.astimezone(UTC).isoformat()}
+    if received_by is not None:
+        line["received_by"] = received_by
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def stream_events(sessions: sessionmaker[Session], station: str, query: Select[Any]) -> Iterator[bytes]:
+    """The lines in chunks, from a session of the stream's own: the request's session is closed before a long
+    response ends, and the rows are fetched a chunk at a time (a server-side cursor on PostgreSQL), never all held."""
+    with sessions() as session:
+        result = session.execute(query.execution_options(yield_per=ROWS_PER_CHUNK))
+        for rows in result.partitions():
+            yield "".join(event_line(station, *row) for row in rows).encode("utf-8")
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@router.get("/{station_id}/events.jsonl", response_class=StreamingResponse,
+            responses={200: {"content": {"application/x-ndjson": {}}}, **RESPONSES})
+def export_events(station_id: StationIdParam, first: FirstDay, last: LastDay, user: StationViewer,
+                  session: SessionDep, rules: RulesDep, runtime: RuntimeDep) -> StreamingResponse:
+    """The station's stored events for the local days `from`..`to` as JSON lines, the file `eldercare cloud derive
+    --events` reads (with what the worker looks at just outside the days)."""
+    check_range(first, last)
+    station = get_visible_station(session, user, station_id)
+    query = events_query(station, first, last, rules)
+    return StreamingResponse(stream_events(runtime.sessions, station.id, query),
+                             media_type="application/x-ndjson; charset=utf-8",
+                             headers=_attachment(f"events-{station.id}-{first}-{last}.jsonl"))
+
+
+def versions_over(session: Session, station: Station, first: date, last: date) -> list[StationSchedule]:
+    """The versions of the station's hours and grade in force on some day of `first`..`last`, oldest first (none when
+    the station has no recorded history: its current values are its only version)."""
+    rows = list(session.scalars(select(StationSchedule).where(StationSchedule.station_id == station.id)
+                                .order_by(StationSchedule.effective_from)))
+    if not rows:
+        return []
+    # The first in force is the latest effective on or before `first` (or the first, for days before the history).
+    before = [r for r in rows if r.effective_from <= first]
+    start = rows.index(before[-1]) if before else 0
+    return [rows[start], *[r for r in rows[start + 1:] if r.effective_from <= last]]
+
+
+@router.get("/{station_id}/station.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}, **RESPONSES})
+def export_station(station_id: StationIdParam, first: FirstDay, last: LastDay, user: StationViewer,
+                   session: SessionDep) -> Response:
+    """The station's registry row with the hours and grade in force on `from`..`to`: the file `eldercare cloud derive
+    --stations` reads. A CSV holds one schedule: a range across a change of hours or grade is 409, naming the days
+    each version covers, to export and derive apart."""
+    check_range(first, last)
+    station = get_visible_station(session, user, station_id)
+    versions = versions_over(session, station, first, last)
+    if len(versions) > 1:
+        spans = [f"from {max(v.effective_from, first)}" for v in versions]
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"the hours or grade of {station.id} changed within {first}..{last} ({'; '.join(spans)}): "
+                            "export and derive each version's days apart")
+    if versions:
+        v = versions[0]
+        weekdays, hours, holidays, grade = v.weekdays, v.hours, v.open_on_holidays, v.grade
+    else:
+        weekdays, hours, holidays, grade = station.weekdays, station.hours, station.open_on_holidays, station.grade
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(STATION_COLUMNS)
+    writer.writerow(safe_row([station.id, station.name, station.town, grade, weekdays, hours,
+                              "yes" if holidays else "no", station.address or "", station.timezone]))
+    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers=_attachment(f"station-{station.id}-{first}-{last}.csv"))
+
+
+@router.get("/{station_id}/spot-checks.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}, **RESPONSES})
+def export_spot_checks(station_id: StationIdParam, first: FirstDay, last: LastDay, user: SupervisorUser,
+                       session: SessionDep, config: ConfigDep, runtime: RuntimeDep) -> Response:
+    """The spot checks of the station on `from`..`to` whose window has ended (the ones the worker judged), as
+    `date,start,end,station,planner`: the file `eldercare cloud derive --spot-checks` reads. `planner` is whose check
+    it was (`bureau` or `town`): the veto counts the bureau's (and a town's own only when the rules say so). A town
+    sees the bureau's checks only once their window has ended, as everywhere."""
+    check_range(first, last)
+    station = get_visible_station(session, user, station_id)
+    now = config.clock()
+    plans = session.scalars(select(SpotCheckPlan).where(SpotCheckPlan.local_date.between(first, last))
+                            .order_by(SpotCheckPlan.local_date, SpotCheckPlan.start, SpotCheckPlan.id))
+    seen = plans_for(session, user, plans, now, runtime.settings.timezone)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CHECK_COLUMNS)
+    for plan in seen:
+        if station.id in plan.stations and window_end(plan, station.timezone) <= now:
+            writer.writerow(safe_row([plan.local_date.isoformat(), plan.start, plan.end, station.id,
+                                      plan.planner_role]))
+    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers=_attachment(f"spot-checks-{station.id}-{first}-{last}.csv"))
