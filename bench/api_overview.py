@@ -90,6 +90,7 @@ def build(url: str, stations: int, seed: int) -> None:
         day = session.scalars(select(DayResult).where(DayResult.station_id == "st-0000",
                                                       DayResult.local_date == now.date())).one()
         month = session.scalars(select(MonthResult).where(MonthResult.station_id == "st-0000")).one()
+        assert month.threshold is not None  # a graded station's month
         verdicts = ["open", "open", "open", "partial", "closed", "unknown"]
         day_rows, month_rows = [], []
         for i in range(1, stations):

@@ -21,7 +21,7 @@ class StationInfo:
 
     id: str
     town: str
-    grade: str
+    grade: str | None  # None: a care centre or neighbourhood point (no grade)
     timezone: ZoneInfo
 
 

@@ -28,7 +28,7 @@ def check_config(files: tuple[Path, ...]) -> None:
                 click.echo(problem, err=True)
             continue
         kinds = ", ".join(f"{d.id} ({d.type})" for d in config.devices) or "no devices"
-        click.echo(f"{path}: ok: {config.station} {config.grade}, {kinds}")
+        click.echo(f"{path}: ok: {config.station} {config.grade or config.kind}, {kinds}")
     if bad:
         raise click.ClickException(f"{bad} of {len(files)} station files are invalid")
 

@@ -151,6 +151,8 @@ def parse_station(text: str, name: str = "<config>") -> StationConfig:
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = _without_tag(tuple(err["loc"]))
+            if not loc and err["type"] == "value_error":  # the kind and grade do not go together: say where
+                loc = ("grade",) if data.get("grade") is not None else ("kind",)
             if err["type"] == "union_tag_invalid":
                 loc = (*loc, "type")
             node = _key_node(root, loc) if err["type"] == "extra_forbidden" else _node_at(root, loc)

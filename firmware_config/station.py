@@ -5,12 +5,13 @@ Secrets never appear here: TLS and credentials are file paths (or an environment
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from firmware_config.devices import DeviceConfig
 from firmware_config.grade import Grade
+from firmware_config.kind import StationKind, grade_problem
 from firmware_config.schedule import Schedule
 from station_protocol.ids import StationId
 
@@ -58,13 +59,22 @@ class StationConfig(BaseModel):
 
     station: StationId
     name: str = Field(min_length=1, description="the station's name, e.g. 惠隆村居家养老服务站")
-    grade: Grade
+    kind: StationKind = Field(default="station", description="station (居家养老服务站, graded), care_centre (照料中心) "
+                              "or neighbourhood_point (睦邻点): the last two have no grade")
+    grade: Grade | None = Field(default=None, description="2A to 5A: required for a station, absent for the others")
     town: str = Field(min_length=1, description="town or street office (区镇/街道)")
     address: str = Field(min_length=1)
     schedule: Schedule | None = Field(default=None, description="working hours (the cloud imports them)")
     mqtt: MqttConfig
     agent: AgentConfig = AgentConfig()
     devices: list[DeviceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _grade_fits_kind(self) -> Self:
+        problem = grade_problem(self.kind, self.grade)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 def gpio_pins(device: BaseModel) -> dict[str, int]:

@@ -104,7 +104,8 @@ def plan_day(config: StationConfig, day: date, seed: int = 0) -> GroundTruth:
         for person in staff:  # staff come first and leave last
             arrive = opened - timedelta(minutes=rng.randint(1, 10))
             truth.visits.append(Visit(person, "staff", arrive, closed + timedelta(minutes=rng.randint(1, 5))))
-    grade_pool, (low, high) = POOL[config.grade], DAILY[config.grade]
+    size = config.grade or "2A"  # a care centre or neighbourhood point (no grade) draws as few elders as a 2A
+    grade_pool, (low, high) = POOL[size], DAILY[size]
     elders = rng.sample([f"elder-{i:03d}" for i in range(1, grade_pool + 1)], rng.randint(low, high))
     for person in elders:
         enrolled = rng.random() > 0.1

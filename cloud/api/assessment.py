@@ -4,6 +4,10 @@ The platform holds the data behind part of the 100-point rubric (附件2): servi
 elders served against the grade's standard, person-times, service logs), opening in working hours, themed
 activities, the help line (emergency calls answered), and the spot-check veto. Facilities, team and funds are
 scored by people; the sheet says which rows the data feeds and leaves the score to the assessors.
+
+A care centre (照料中心) or neighbourhood point (睦邻点) has no grade: its sheet reports the same data (opening,
+elders served, person-times, spot checks, calls), and the grade's monthly standard, the veto and the operating
+subsidy read 不适用 (not applicable), never a failure.
 """
 
 from collections.abc import Mapping, Sequence
@@ -12,8 +16,10 @@ from datetime import date
 from statistics import mean
 from typing import Any
 
-from cloud.api.names_zh import month_reason, verdict
+from cloud.api.names_zh import NOT_APPLICABLE, month_reason, verdict
+from cloud.api.names_zh import kind as kind_zh
 from cloud.rules.records import DayRecord, MonthRecord
+from firmware_config.kind import is_graded
 
 UNCONFIRMED = "无法确认"  # cannot be confirmed (no face data, or too little data)
 
@@ -27,6 +33,7 @@ class SheetRow:
     standard: str
     met: bool | None
     source: str
+    applies: bool = True  # False: the row is the graded scheme's, and reads 不适用 for a kind with no grade
 
 
 @dataclass(frozen=True)
@@ -47,20 +54,31 @@ class YearFacts:
     station: str
     name: str
     town: str
-    grade: str
+    grade: str | None  # None: a kind with no grade
     year: int
     months: Sequence[MonthRecord]  # month lines of the year (`cloud derive` month records)
     activity_months: set[str]  # "YYYY-MM" with at least one themed activity
     # {"date", "start", "end", "result", "reason", "appeal", "planner"}; `planner` "town": the town's own check
     spot_results: Sequence[Mapping[str, Any]]
     failed_spot_checks: int
-    veto: bool
+    veto: bool | None  # None: the veto does not apply (a kind with no grade)
     calls: int
     calls_answered: int
+    kind: str = "station"
 
 
 def _yes(flag: bool | None) -> str:
     return UNCONFIRMED if flag is None else ("达标" if flag else "未达标")
+
+
+def _grade_text(grade: str | None, kind: str) -> str:
+    return grade if grade is not None else f"—（{kind_zh(kind)}，不分等级）"
+
+
+def _month_met(month: MonthRecord) -> str:
+    if month.threshold is None:
+        return NOT_APPLICABLE + (f"（{month_reason(month.met_reason)}）" if month.met_reason else "")
+    return _yes(month.met) + (f"（{month_reason(month.met_reason)}）" if month.met_reason else "")
 
 
 def _pct(value: float | None) -> str:
@@ -83,7 +101,9 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
     # Months whose threshold cannot be confirmed (no face data) have no figure: they are counted, not averaged in.
     figures = [float(m.figure) for m in over if m.figure is not None]
     unconfirmed = sum(1 for m in over if m.met is None)
-    threshold = facts.months[-1].threshold if facts.months else None
+    graded = is_graded(facts.kind)
+    unconfirmed = unconfirmed if graded else 0
+    threshold = facts.months[-1].threshold if facts.months and graded else None
     average = round(mean(figures), 1) if figures else None
     average_met = None if average is None or threshold is None else average >= threshold
     compliances = [m.compliance for m in facts.months if m.compliance is not None]
@@ -96,31 +116,36 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
     unknown_minutes = sum(m.unknown_minutes for m in facts.months)
     month_names = [m.month for m in over]
     activity_months = sorted(set(month_names) & facts.activity_months)
-    amount = subsidy_cny.get(facts.grade, 0)
+    amount: int | None = subsidy_cny.get(facts.grade, 0) if graded and facts.grade is not None else None
     eligible: bool | None
-    if facts.veto:
+    if not graded:
+        eligible = None  # no operating subsidy by grade to be eligible for
+    elif facts.veto:
         eligible = False
     elif score is None:
         eligible = None  # the assessors' score decides
     else:
         eligible = score >= pass_score
     subsidy = amount if eligible else 0 if eligible is False else None
+    months_met = sum(1 for m in over if m.met) if graded else None
+    not_graded = f"{NOT_APPLICABLE}（{kind_zh(facts.kind)}不分等级，无此项）"
     basis = "人脸识别去重的登记老人数（不含工作人员、匿名访客）"
     if unconfirmed:
         basis += f"；{unconfirmed} 个月无人脸数据，{UNCONFIRMED}"
     rows = [
         SheetRow("服务成效：月均服务老人数（经常服务人数月均达等级标准）",
                  (UNCONFIRMED if average is None else f"{average:g}") + note,
-                 f"≥ {threshold}" if threshold is not None else "—", average_met, basis),
+                 f"≥ {threshold}" if threshold is not None else ("—" if graded else not_graded), average_met, basis,
+                 graded),
         SheetRow("服务成效：全年服务人次（活动人次）", str(person_times), "按月记录", None, "人流计数（扣除工作人员）"),
         SheetRow("服务成效：匿名访客（未登记人脸，不计入达标）", str(anonymous), "—", None, "人脸识别（未登记）"),
         SheetRow("服务成效：人脸未经人流核实的老人（不计入达标，各月合计）", str(uncorroborated), "—", None,
                  "人脸识别时前后无人流计数器进出记录（可能是照片），不计入服务老人数"
                  + (f"；{flagged_days} 天有此标记" if flagged_days else "")),
         SheetRow("服务成效：月度达标月数",
-                 f"{sum(1 for m in over if m.met)}/{len(over)}"
-                 + (f"（{unconfirmed} 个月{UNCONFIRMED}）" if unconfirmed else "") + note, "每月达标", None,
-                 "月度统计"),
+                 (f"{months_met}/{len(over)}" if graded else NOT_APPLICABLE)
+                 + (f"（{unconfirmed} 个月{UNCONFIRMED}）" if unconfirmed else "") + note,
+                 "每月达标" if graded else not_graded, None, "月度统计", graded),
         SheetRow("运营管理：工作时间内正常开放（开放合规率）", _pct(compliance)
                  + (f"（{unjudged} 个月数据不足，{UNCONFIRMED}）" if unjudged else ""),
                  "工作时间内正常开放", None, "门磁、人流、人脸、设备在线；按计划时长计，未知时长不计为开放"),
@@ -130,21 +155,31 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         SheetRow("服务成效：专用求助电话 / 紧急呼叫响应", f"{facts.calls_answered}/{facts.calls}", "全部响应",
                  facts.calls_answered == facts.calls if facts.calls else None,
                  "一键呼叫告警" + ("" if answer_minutes is None else f"（{answer_minutes:g} 分钟内确认为响应）")),
-        SheetRow("抽查：未开放次数", str(facts.failed_spot_checks), "未达否决次数", not facts.veto,
-                 "计入一票否决的抽查（未开放日数）"),
-        SheetRow("一票否决", "是" if facts.veto else "否", "否", not facts.veto, "抽查三次（含）未开放"),
+        SheetRow("抽查：未开放次数", str(facts.failed_spot_checks), "未达否决次数" if graded else not_graded,
+                 not facts.veto, "计入一票否决的抽查（未开放日数）" if graded else "民政局抽查（未开放日数）", graded),
+        SheetRow("一票否决", "是" if facts.veto else ("否" if graded else NOT_APPLICABLE),
+                 "否" if graded else not_graded, not facts.veto, "抽查三次（含）未开放", graded),
         # The plan's other veto items are facts no sensor sees: the assessors record them, and a veto among them
         # withholds the subsidy whatever the rows above say.
-        SheetRow("一票否决：不接受民政部门监督管理或弄虚作假", "—（由考核组认定）", "否", None, "考核组"),
-        SheetRow("一票否决：发生安全事故", "—（由考核组认定）", "否", None, "考核组"),
+        SheetRow("一票否决：不接受民政部门监督管理或弄虚作假", "—（由考核组认定）" if graded else NOT_APPLICABLE,
+                 "否" if graded else not_graded, None, "考核组", graded),
+        SheetRow("一票否决：发生安全事故", "—（由考核组认定）" if graded else NOT_APPLICABLE,
+                 "否" if graded else not_graded, None, "考核组", graded),
     ]
     facts_rows = [
-        ("站点", f"{facts.name}（{facts.station}）"), ("镇（街道）", facts.town), ("等级", facts.grade),
+        ("站点", f"{facts.name}（{facts.station}）"), ("镇（街道）", facts.town), ("类型", kind_zh(facts.kind)),
+        ("等级", _grade_text(facts.grade, facts.kind)),
         ("年度", str(facts.year)), ("考核得分", "—（由考核组评定）" if score is None else f"{score:g}"),
-        ("补贴标准（元）", str(amount)),
-        ("应拨补贴（元）", f"待评分（得分 ≥ {pass_score:g} 方可拨付）" if subsidy is None else str(subsidy)),
     ]
-    table: list[tuple[Any, ...]] = [(r.item, r.value, r.standard, _yes(r.met), r.source) for r in rows]
+    if graded:
+        facts_rows += [
+            ("补贴标准（元）", str(amount)),
+            ("应拨补贴（元）", f"待评分（得分 ≥ {pass_score:g} 方可拨付）" if subsidy is None else str(subsidy)),
+        ]
+    else:
+        facts_rows += [("运营补贴", f"{NOT_APPLICABLE}（{kind_zh(facts.kind)}不按等级发放运营补贴）")]
+    table: list[tuple[Any, ...]] = [(r.item, r.value, r.standard, _yes(r.met) if r.applies else NOT_APPLICABLE,
+                                     r.source) for r in rows]
     table += [("抽查明细", f"{s['date']} {s.get('start', '')}-{s.get('end', '')}", "开放",
                {"pass": "通过", "fail": "未开放", "excused": "免检", "unverifiable": "无法核实"}.get(
                    str(s["result"]), str(s["result"])),
@@ -157,34 +192,38 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         header=("考核项目", "数据", "标准", "结果", "数据来源"),
         rows=table,
         summary={
-            "station": facts.station, "station_name": facts.name, "town": facts.town, "grade": facts.grade,
-            "year": facts.year, "months": len(month_names),
-            "months_met": sum(1 for m in over if m.met),
+            "station": facts.station, "station_name": facts.name, "town": facts.town, "kind": facts.kind,
+            "graded": graded, "grade": facts.grade, "year": facts.year, "months": len(month_names),
+            "months_met": months_met,
             "months_with_activity": len(activity_months), "monthly_average": average, "threshold": threshold,
             "elders_uncorroborated": uncorroborated, "faces_uncorroborated_days": flagged_days,
             "compliance": compliance, "failed_spot_checks": facts.failed_spot_checks, "veto": facts.veto,
-            "subsidy_cny": amount, "eligible": eligible, "subsidy_if_eligible": 0 if facts.veto else amount,
+            "subsidy_cny": amount, "eligible": eligible,
+            "subsidy_if_eligible": None if not graded else 0 if facts.veto else amount,
             "subsidy": subsidy,
         },
     )
 
 
-def monthly_report(station: Mapping[str, str], month: MonthRecord | None, days: Sequence[DayRecord],
+def monthly_report(station: Mapping[str, str | None], month: MonthRecord | None, days: Sequence[DayRecord],
                    activities: Sequence[Mapping[str, Any]]) -> Sheet:
     """The monthly report: the month line's figures, then every day, then the themed activities."""
     label = month.month if month is not None else (f"{days[0].date:%Y-%m}" if days else "")
     facts: list[tuple[str, str]] = [
-        ("站点", f"{station['name']}（{station['id']}）"), ("镇（街道）", station["town"]), ("等级", station["grade"]),
-        ("月份", label),
+        ("站点", f"{station['name']}（{station['id']}）"), ("镇（街道）", str(station["town"])),
+        ("类型", kind_zh(station.get("kind") or "station")),
+        ("等级", _grade_text(station.get("grade"), station.get("kind") or "station")), ("月份", label),
     ]
     if month is not None:
         facts += [
             ("服务老人（去重）", str(month.elders)),
             ("人脸未经人流核实的老人（不计入达标）", str(month.elders_uncorroborated)),
             ("匿名访客（不计入达标）", str(month.anonymous_visitors)),
-            ("服务人次", str(month.person_times)), ("月度标准", str(month.threshold)),
-            ("是否达标", _yes(month.met) + (f"（{month_reason(month.met_reason)}）" if month.met_reason else "")),
-            ("月末预计", UNCONFIRMED if month.projection is None else str(month.projection)),
+            ("服务人次", str(month.person_times)),
+            ("月度标准", NOT_APPLICABLE if month.threshold is None else str(month.threshold)),
+            ("是否达标", _month_met(month)),
+            ("月末预计", NOT_APPLICABLE if month.threshold is None
+             else UNCONFIRMED if month.projection is None else str(month.projection)),
             ("开放合规率",
              _pct(month.compliance)
              + (f"（{month_reason(month.compliance_reason)}）" if month.compliance_reason else "")),

@@ -9,6 +9,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+# The kinds of site (firmware_config.kind), as a bureau names them.
+KINDS = {"station": "居家养老服务站", "care_centre": "照料中心", "neighbourhood_point": "睦邻点"}
+NOT_APPLICABLE = "不适用"
+
 VERDICTS = {"open": "开放", "closed": "关闭", "partial": "部分开放", "unknown": "未知（离线）", "excused": "已报备",
             "not_scheduled": "非工作日"}
 
@@ -26,9 +30,15 @@ _MONTH_REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"no scheduled working hours"), "本月无计划工作时间"),
     (re.compile(r"only (\d+)% of the scheduled minutes are known \(at least (\d+)% needed\)"),
      "计划时长中仅 {0}% 有设备数据（至少需 {1}%）"),
+    (re.compile(r"not graded: a care centre or neighbourhood point has no monthly threshold"),
+     "照料中心、睦邻点不分等级，无月度服务人数标准"),
     (re.compile(r"no faces seen this month \(no camera, or it was silent\): distinct elders cannot be confirmed"),
      "本月无人脸数据（无摄像头或未上报），无法确认去重老人数"),
 ]
+
+
+def kind(code: str) -> str:
+    return KINDS.get(code, code)
 
 
 def verdict(code: str) -> str:

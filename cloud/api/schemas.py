@@ -47,7 +47,9 @@ class StationOut(BaseModel):
     id: str
     name: str
     town: str
-    grade: str
+    kind: str = Field(description="station (居家养老服务站, graded), care_centre (照料中心) or "
+                      "neighbourhood_point (睦邻点)")
+    grade: str | None = Field(description="2A-5A; null for a care centre or neighbourhood point (no grade)")
     address: str | None
     weekdays: str
     hours: str
@@ -71,6 +73,8 @@ class TownCount(BaseModel):
 
 
 class GradeProgress(BaseModel):
+    """The graded stations of one grade (care centres and neighbourhood points have no grade, and are not here)."""
+
     grade: str
     stations: int
     threshold: int
@@ -298,7 +302,7 @@ class VetoOut(BaseModel):
     town: str
     year: int
     failed: int
-    veto: bool
+    veto: bool | None = Field(description="null: the veto does not apply (a care centre or neighbourhood point)")
     failed_dates: list[str]
 
 
@@ -308,10 +312,14 @@ class AssessmentRow(BaseModel):
     station: str
     station_name: str
     town: str
-    grade: str
+    kind: str = Field(description="station (graded), care_centre or neighbourhood_point")
+    graded: bool = Field(description="the grade's monthly threshold, veto and subsidy apply (a station); false for a "
+                         "care centre or neighbourhood point: those fields are null (not applicable)")
+    grade: str | None
     year: int
     months: int = Field(description="the year's months that are over (a month still running is not judged yet)")
-    months_met: int = Field(description="months over whose elders served reached the grade's threshold")
+    months_met: int | None = Field(description="months over whose elders served reached the grade's threshold; "
+                                   "null when not graded")
     months_with_activity: int = Field(description="months over with at least one themed activity")
     monthly_average: float | None = Field(description="elders served per month, averaged over the months over that "
                                           "have a figure (face data)")
@@ -321,9 +329,11 @@ class AssessmentRow(BaseModel):
     faces_uncorroborated_days: int = Field(description="days flagged faces_uncorroborated or faces_unchecked")
     compliance: float | None
     failed_spot_checks: int
-    veto: bool
-    subsidy_cny: int = Field(description="the grade's subsidy when the station runs normally")
-    eligible: bool | None = Field(description="false with a veto; null until the assessors' score is known")
-    subsidy_if_eligible: int = Field(description="0 with a veto, else the grade's subsidy (if the score reaches "
-                                     "`pass_score`, 80)")
+    veto: bool | None = Field(description="null when not graded (the veto does not apply)")
+    subsidy_cny: int | None = Field(description="the grade's subsidy when the station runs normally; null when not "
+                                    "graded (no operating subsidy by grade)")
+    eligible: bool | None = Field(description="false with a veto; null until the assessors' score is known, or when "
+                                  "not graded")
+    subsidy_if_eligible: int | None = Field(description="0 with a veto, else the grade's subsidy (if the score "
+                                            "reaches `pass_score`, 80); null when not graded")
     subsidy: int | None

@@ -17,6 +17,7 @@ from cloud.store.models import Alert, Station
 from cloud.store.onsite import SpotCheckVisit, visit_join
 from cloud.store.schedules import station_histories
 from cloud.store.users import Activity
+from firmware_config.kind import is_graded
 
 
 def year_facts(session: Session, stations: Sequence[Station], year: int,
@@ -77,10 +78,12 @@ def year_facts(session: Session, stations: Sequence[Station], year: int,
             in_time = acknowledged_at is not None and (answer_within is None
                                                        or acknowledged_at - raised_at <= answer_within)
             calls[sid] = (total + 1, answered + in_time)
-    # The year's grade (and so its subsidy) is the one in force on its last day, not a later regrade's.
+    # The year's grade and kind (and so its subsidy and whether the veto applies) are those in force on its last day,
+    # not a later change's.
     histories = station_histories(session, stations)
     out = []
     for s in stations:
+        version = histories[s.id].on(last)
         veto = vetoes.get(s.id)
         # Failed station-days: several windows failed on one day count once, as in the veto.
         # Without a stored veto (not recounted yet), the bureau's checks only.
@@ -88,9 +91,10 @@ def year_facts(session: Session, stations: Sequence[Station], year: int,
                                                and r["planner"] != "town" and not _upheld(r["appeal"])})
         total, answered = calls.get(s.id, (0, 0))
         out.append(YearFacts(
-            station=s.id, name=s.name, town=s.town, grade=histories[s.id].on(last).grade, year=year,
+            station=s.id, name=s.name, town=s.town, grade=version.grade, year=year,
             months=months[s.id], activity_months=activity[s.id], spot_results=spots[s.id], failed_spot_checks=failed,
-            veto=bool(veto and veto.veto), calls=total, calls_answered=answered,
+            veto=bool(veto and veto.veto) if is_graded(version.kind) else None, calls=total, calls_answered=answered,
+            kind=version.kind,
         ))
     return out
 

@@ -15,6 +15,7 @@ from cloud.rules.records import day_record
 from cloud.rules.rollup import quarter_of, quarter_record
 from cloud.rules.spotcheck import SpotResult, judge, vetoes
 from cloud.rules.station import derive_days
+from firmware_config.kind import is_graded
 
 
 def derive_lines(
@@ -53,7 +54,7 @@ def derive_lines(
         while month <= last:
             month_records = [r for r in records if (r.date.year, r.date.month) == (month.year, month.month)]
             line = month_line(station.id, station.grade, station.schedule, excused, month, month_records, last,
-                              config, calendar)
+                              config, calendar, kind=station.kind)
             months.append(line)
             yield line.model_dump(mode="json", by_alias=True)
             month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
@@ -84,7 +85,9 @@ def derive_lines(
             if counts and (station_id, check.day, start, end) not in upheld:
                 judged.append((station_id, check.day, SpotResult(spot["result"])))
             yield spot
-    for status in vetoes(judged, config):
+    # The veto applies to the graded kind only: a care centre's or neighbourhood point's closed checks are listed.
+    not_graded = {(sid, day.year) for sid, day, _ in judged if not is_graded(by_id[sid].kind)}
+    for status in vetoes(judged, config, not_graded):
         yield veto_line(status)
 
 

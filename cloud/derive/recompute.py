@@ -33,6 +33,7 @@ from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Vet
 from cloud.store.models import Alert, Event, Station
 from cloud.store.onsite import SpotCheckVisit, counted_result, visit_join
 from cloud.store.schedules import station_history
+from firmware_config.kind import is_graded
 
 CAMERA_LOOKBACK = timedelta(days=7)
 
@@ -192,8 +193,9 @@ def store_months(session: Session, station: Station, exceptions: dict[date, str]
         if not records:
             continue
         as_of = records[-1].date
-        line = month_line(station.id, history.on(last).grade, history, exceptions, first, records, as_of, config,
-                          calendar)
+        version = history.on(last)
+        line = month_line(station.id, version.grade, history, exceptions, first, records, as_of, config,
+                          calendar, kind=version.kind)
         rows.append({"station_id": station.id, "month": line.month, "elders": line.elders,
                      "person_times": line.person_times, "threshold": line.threshold, "met": line.met,
                      "at_risk": line.at_risk, "compliance": line.compliance,
@@ -237,6 +239,10 @@ def _spot_alert(session: Session, station: Station, plan: SpotCheckPlan, result:
 
 
 def store_veto(session: Session, station: str, years: Iterable[int], config: RulesConfig, now: datetime) -> None:
+    registered = session.get(Station, station)
+    if registered is None:
+        return
+    kinds = station_history(session, registered)
     for year in sorted(set(years)):
         # The bureau's decision on a disputed on-site check counts instead of the sensor's result.
         query = (
@@ -249,13 +255,15 @@ def store_veto(session: Session, station: str, years: Iterable[int], config: Rul
         if not config.veto_counts_town_checks:
             query = query.where(SpotCheckPlan.planner_role == "bureau")  # a town's own checks are its supervision
         rows = session.execute(query).all()
-        statuses = vetoes([(station, d, SpotResult(r)) for d, r in rows], config)
+        # The kind in force on the year's last day, as the grade whose subsidy the veto withholds (see yearfacts).
+        not_graded: set[tuple[str, int]] = set() if is_graded(kinds.on(date(year, 12, 31)).kind) else {(station, year)}
+        statuses = vetoes([(station, d, SpotResult(r)) for d, r in rows], config, not_graded)
         if not statuses and (session.get(Veto, (station, year)) is not None or session.execute(
                 select(SpotCheckResult.plan_id).join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
                 .where(SpotCheckResult.station_id == station, SpotCheckPlan.local_date >= date(year, 1, 1),
                        SpotCheckPlan.local_date <= date(year, 12, 31)).limit(1)).first() is not None):
             # Checked this year, but no check counts (taken out by appeals, or only the town's own): nothing failed.
-            statuses = [VetoStatus(station, year, 0, False, ())]
+            statuses = [VetoStatus(station, year, 0, None if not_graded else False, ())]
         for status in statuses:
             line = veto_line(status)
             upsert(session, Veto.__table__, [{"station_id": station, "year": year,  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ def month_span(day: date) -> tuple[date, date]:
 
 def month_line(
     station: str,
-    grade: str,
+    grade: str | None,
     schedule: Schedule | ScheduleHistory,
     exceptions: Mapping[date, str],
     month_start: date,
@@ -28,14 +28,15 @@ def month_line(
     as_of: date,
     config: RulesConfig,
     calendar: Calendar = PACKAGE,
+    kind: str = "station",
 ) -> MonthRecord:
     """The month line from the month's day records up to `as_of`; its working days each by the schedule in force
-    on it (`schedule`: one, or the station's history)."""
+    on it (`schedule`: one, or the station's history). `grade` and `kind`: those in force on the month's last day."""
     first, last = month_span(month_start)
     working = sum(1 for d in days(first, last) if plan_day(schedule_on(schedule, d), d, exceptions, calendar).working)
     in_range = [r for r in day_records if first <= r.date <= as_of]
     record = month_record(station, f"{first:%Y-%m}", grade, in_range, working_days_in_month=working,
-                          as_of=min(as_of, last), month_end=last, config=config)
+                          as_of=min(as_of, last), month_end=last, config=config, kind=kind)
     seen_from = min((r.date for r in in_range), default=None)
     # A month seen only from its middle (`--from` inside it) is not complete, even once its last day has passed.
     return record.model_copy(update={"first_day": seen_from.isoformat() if seen_from else None,

@@ -19,7 +19,8 @@ def stations() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @data_dir_option
 def import_(files: tuple[Path, ...], data_dir: Path | None) -> None:
-    """Import stations from CSV (station_id,name,town,grade,weekdays,hours[,open_on_holidays]) or station YAML.
+    """Import stations from CSV (station_id,name,town,grade,weekdays,hours[,open_on_holidays,address,timezone,kind])
+    or station YAML. kind: station (the default, with its grade), care_centre or neighbourhood_point (no grade).
 
     Good rows are imported even when others are bad; re-importing updates stations, never duplicates them.
     Exit status 1 when any row or file had a problem (each printed with its line).

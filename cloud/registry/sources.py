@@ -18,7 +18,8 @@ def _from_yaml(path: Path) -> tuple[list[StationRecord], list[str]]:
     if config.schedule is None:
         return [], [f"{path}: schedule: missing; the registry needs the station's working hours "
                     "(schedule: {weekdays: '1-5', hours: '08:30-11:30 13:30-17:00'})"]
-    record = StationRecord(id=config.station, name=config.name, town=config.town, grade=config.grade,
+    record = StationRecord(id=config.station, name=config.name, town=config.town, kind=config.kind,
+                           grade=config.grade,
                            schedule=config.schedule, address=config.address)
     return [record], []
 

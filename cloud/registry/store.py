@@ -1,6 +1,6 @@
 """Write station records into the registry: insert new ones, update changed ones, never duplicate. The one writer of
-`stations`: a changed schedule or grade is also kept as a version from the day of the change (in the station's zone),
-so days before it are still judged by the hours and grade in force on them."""
+`stations`: a changed schedule, grade or kind is also kept as a version from the day of the change (in the station's
+zone), so days before it are still judged by the hours, grade and kind in force on them."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +26,7 @@ class ImportCounts:
 def _values(record: StationRecord) -> dict[str, object]:
     schedule = record.schedule
     return {
-        "name": record.name, "town": record.town, "grade": record.grade, "address": record.address,
+        "name": record.name, "town": record.town, "kind": record.kind, "grade": record.grade, "address": record.address,
         "weekdays": schedule.weekdays_text(), "hours": schedule.hours_text(),
         "open_on_holidays": schedule.open_on_holidays, "timezone": schedule.timezone,
     }

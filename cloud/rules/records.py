@@ -189,10 +189,12 @@ class MonthRecord(BaseModel):
                                            "faces_unchecked")
     anonymous_visitors: int = Field(default=0, description="distinct faces not enrolled (role `unknown`)")
     person_times: int
-    threshold: int
-    met: bool | None = Field(description="the threshold is met; null when it cannot be confirmed (no face data)")
+    threshold: int | None = Field(description="the grade's monthly figure; null for a kind with no grade")
+    met: bool | None = Field(description="the threshold is met; null when it cannot be confirmed (no face data) or "
+                             "does not apply (a kind with no grade)")
     met_reason: str | None = Field(default=None, description="why `met` is null")
-    grade: str
+    grade: str | None
+    kind: str = Field(default="station", description="station (graded), care_centre or neighbourhood_point")
     basis: str = Field(description="`elders`, `elders+anonymous` (count_anonymous_visitors), or `unconfirmed`")
     basis_note: str | None
     figure: int | None = Field(description="the figure judged against the threshold; null when unconfirmed")
@@ -230,6 +232,6 @@ class QuarterRecord(BaseModel):
     verdicts: dict[str, int]
     person_times: int
     monthly_average: float | None = Field(description="monthly average of the judged figure, over the months with one")
-    months_met: int
+    months_met: int | None = Field(description="months met; null when none had a threshold (a kind with no grade)")
     months_unconfirmed: int = 0
     months: int

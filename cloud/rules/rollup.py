@@ -8,9 +8,11 @@ from datetime import date
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import FLAG_EQUIPMENT_OFF, FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED, Verdict
 from cloud.rules.records import DayRecord, MonthRecord, QuarterRecord
+from firmware_config.kind import is_graded
 
 FACE_FLAGS = {FLAG_FACES_UNCORROBORATED, FLAG_FACES_UNCHECKED}
 NO_FACES = "no faces seen this month (no camera, or it was silent): distinct elders cannot be confirmed"
+NOT_GRADED = "not graded: a care centre or neighbourhood point has no monthly threshold"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +56,21 @@ def coverage(days: Sequence[DayRecord], config: RulesConfig) -> Coverage:
 def month_record(
     station: str,
     month: str,
-    grade: str,
+    grade: str | None,
     days: Sequence[DayRecord],
     *,
     working_days_in_month: int,
     as_of: date,
     month_end: date,
     config: RulesConfig,
+    kind: str = "station",
 ) -> MonthRecord:
     """The month line. `days` are the month's day records up to `as_of` (inclusive).
 
     The threshold is judged on distinct enrolled elders (plus anonymous visitors only when the rules say so). A
     station with no face data cannot have it confirmed: `met` is null with the reason; person-times are still given.
+    A kind with no grade (care centre, neighbourhood point) has no threshold: `threshold`, `met`, the projection and
+    `at_risk` are null (not applicable, never a failure), and the elders served and person-times are still given.
     """
     elders: set[str] = set()
     anonymous: set[str] = set()
@@ -83,7 +88,7 @@ def month_record(
     unchecked -= checked
     person_times = sum(d.person_times for d in days)
     has_camera = any(d.has_camera for d in days)
-    threshold = config.threshold(grade)
+    threshold = config.threshold(grade or "") if is_graded(kind) else None
     elapsed = sum(1 for d in days if d.working_day)
     complete = as_of >= month_end
     figure: int | None = None
@@ -92,12 +97,18 @@ def month_record(
     at_risk: bool | None = None
     if has_camera:
         figure = len(elders) + (len(anonymous) if config.count_anonymous_visitors else 0)
-        met = figure >= threshold
-        projection = figure if complete or elapsed == 0 else round(figure * working_days_in_month / elapsed)
-        at_risk = not met and projection < threshold
         basis = "elders+anonymous" if config.count_anonymous_visitors else "elders"
+        if threshold is not None:
+            met = figure >= threshold
+            projection = figure if complete or elapsed == 0 else round(figure * working_days_in_month / elapsed)
+            at_risk = not met and projection < threshold
     else:
         basis = "unconfirmed"
+    met_reason: str | None = None
+    if threshold is None:
+        met_reason = NOT_GRADED
+    elif not has_camera:
+        met_reason = NO_FACES
     cov = coverage(days, config)
     return MonthRecord(
         station=station,
@@ -110,8 +121,9 @@ def month_record(
         person_times=person_times,
         threshold=threshold,
         met=met,
-        met_reason=None if has_camera else NO_FACES,
+        met_reason=met_reason,
         grade=grade,
+        kind=kind,
         basis=basis,
         basis_note=None if has_camera else f"{NO_FACES}; person-times are reported but do not meet a threshold",
         figure=figure,
@@ -152,7 +164,9 @@ def quarter_record(station: str, quarter: str, days: Sequence[DayRecord], months
         verdicts=dict(sorted(Counter(d.verdict.value for d in days).items())),
         person_times=sum(m.person_times for m in months),
         monthly_average=round(sum(figures) / len(figures), 1) if figures else None,
-        months_met=sum(1 for m in months if m.met),
-        months_unconfirmed=sum(1 for m in months if m.met is None),
+        # Null when no month of it had a threshold (a care centre's or neighbourhood point's): not 0 months met.
+        months_met=sum(1 for m in months if m.met) if any(m.threshold is not None for m in months) or not months
+        else None,
+        months_unconfirmed=sum(1 for m in months if m.met is None and m.threshold is not None),
         months=len(months),
     )

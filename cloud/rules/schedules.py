@@ -16,11 +16,13 @@ from firmware_config.schedule import Schedule
 
 @dataclass(frozen=True, slots=True)
 class ScheduleVersion:
-    """The station's hours and grade from `effective_from` (a local date) until the next version's."""
+    """The station's hours, grade and kind from `effective_from` (a local date) until the next version's. `grade`
+    is None for the kinds that have none (see firmware_config.kind)."""
 
     effective_from: date
     schedule: Schedule
-    grade: str
+    grade: str | None
+    kind: str = "station"
 
 
 def version_on(versions: Sequence[ScheduleVersion], day: date) -> ScheduleVersion:
@@ -46,9 +48,9 @@ class ScheduleHistory:
         object.__setattr__(self, "versions", tuple(sorted(self.versions, key=lambda v: v.effective_from)))
 
     @classmethod
-    def single(cls, schedule: Schedule, grade: str) -> "ScheduleHistory":
+    def single(cls, schedule: Schedule, grade: str | None, kind: str = "station") -> "ScheduleHistory":
         """One version for every day (a station file of the offline audit has no history)."""
-        return cls((ScheduleVersion(date.min, schedule, grade),))
+        return cls((ScheduleVersion(date.min, schedule, grade, kind),))
 
     def on(self, day: date) -> ScheduleVersion:
         return version_on(self.versions, day)

@@ -1,7 +1,7 @@
 """Spot checks judged from the timeline, the audited random draw, and the veto (一票否决)."""
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -111,19 +111,24 @@ class VetoStatus:
     station: str
     year: int
     failed: int
-    veto: bool
+    veto: bool | None  # None: the veto does not apply (a kind with no grade)
     failed_dates: tuple[str, ...]
 
 
-def vetoes(results: Sequence[tuple[str, date, SpotResult]], config: RulesConfig) -> list[VetoStatus]:
+def vetoes(results: Sequence[tuple[str, date, SpotResult]], config: RulesConfig,
+           not_graded: Collection[tuple[str, int]] = ()) -> list[VetoStatus]:
     """Failed station-days per station per year: however many windows failed on one day, the day counts once.
-    `veto_failures` or more sets the veto."""
+    `veto_failures` or more sets the veto. `not_graded`: the (station, year) pairs whose kind on the year's last day
+    has no grade (care centre, neighbourhood point): their failed checks are still counted and listed, but the veto
+    does not apply (None), as the grade's subsidy it withholds does not."""
     dates: dict[tuple[str, int], set[str]] = {}
     for station, day, result in results:
         found = dates.setdefault((station, day.year), set())
         if result is SpotResult.FAIL:
             found.add(day.isoformat())
     return [
-        VetoStatus(station, year, len(failed), len(failed) >= config.veto_failures, tuple(sorted(failed)))
+        VetoStatus(station, year, len(failed),
+                   None if (station, year) in not_graded else len(failed) >= config.veto_failures,
+                   tuple(sorted(failed)))
         for (station, year), failed in sorted(dates.items())
     ]

@@ -39,7 +39,7 @@ class MonthResult(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True, doc="YYYY-MM")
     elders: Mapped[int] = mapped_column(Integer)
     person_times: Mapped[int] = mapped_column(Integer)
-    threshold: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[int | None] = mapped_column(Integer, doc="null: the kind has no monthly threshold")
     met: Mapped[bool | None] = mapped_column(Boolean, doc="null: cannot be confirmed (no face data)")
     at_risk: Mapped[bool | None] = mapped_column(Boolean)
     compliance: Mapped[float | None] = mapped_column(Float)
@@ -87,7 +87,7 @@ class Veto(Base):
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     failed: Mapped[int] = mapped_column(Integer)
-    veto: Mapped[bool] = mapped_column(Boolean)
+    veto: Mapped[bool | None] = mapped_column(Boolean, doc="null: the kind has no veto (no grade)")
     failed_dates: Mapped[list[str]] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

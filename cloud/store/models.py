@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertStatus
 from firmware_config.grade import GRADES
+from firmware_config.kind import KINDS
 from firmware_config.schedule import Schedule
 
 # Stable constraint names, so migrations can refer to them on both dialects.
@@ -46,6 +47,8 @@ NAMING = {
 }
 
 ID_LEN = 63
+# A station (居家养老服务站) has its grade; a care centre or neighbourhood point has none.
+KIND_GRADE = "(kind = 'station' AND grade IS NOT NULL) OR (kind <> 'station' AND grade IS NULL)"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -87,15 +90,19 @@ def _in(values: tuple[str, ...] | type[StrEnum]) -> str:
 
 
 class Station(Base):
-    """A registered station: who it is, its grade and its weekly working hours (firmware_config Schedule syntax)."""
+    """A registered station: who it is, its kind and grade (a station's; the other kinds have none) and its weekly
+    working hours (firmware_config Schedule syntax)."""
 
     __tablename__ = "stations"
-    __table_args__ = (CheckConstraint(f"grade IN ({_in(GRADES)})", name="grade"),)
+    __table_args__ = (CheckConstraint(f"grade IN ({_in(GRADES)})", name="grade"),
+                      CheckConstraint(f"kind IN ({_in(KINDS)})", name="kind"),
+                      CheckConstraint(KIND_GRADE, name="kind_grade"))
 
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     town: Mapped[str] = mapped_column(String(200), index=True)
-    grade: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(24), default="station", server_default="station")
+    grade: Mapped[str | None] = mapped_column(String(2))
     address: Mapped[str | None] = mapped_column(String(500))
     weekdays: Mapped[str] = mapped_column(String(32), doc="ISO weekdays, e.g. '1,2,3,4,5'")
     hours: Mapped[str] = mapped_column(String(200), doc="sessions, e.g. '08:30-11:30 13:30-17:00'")

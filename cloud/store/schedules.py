@@ -18,27 +18,32 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cloud.rules.schedules import ScheduleHistory, ScheduleVersion
-from cloud.store.models import Base, Station, UTCDateTime, utcnow
+from cloud.store.models import KIND_GRADE, Base, Station, UTCDateTime, utcnow
 from firmware_config.grade import GRADES
+from firmware_config.kind import KINDS
 from firmware_config.schedule import Schedule
 
 # Where the first version of a station that predates the history starts: before any day a store can hold.
 BACKFILL_FROM = date(1970, 1, 1)
-VERSIONED = ("weekdays", "hours", "open_on_holidays", "grade")
+VERSIONED = ("weekdays", "hours", "open_on_holidays", "grade", "kind")
 
 
 class StationSchedule(Base):
-    """A station's weekdays, hours, holiday rule and grade from `effective_from` (its local date) until the next."""
+    """A station's weekdays, hours, holiday rule, grade and kind from `effective_from` (its local date) until the
+    next."""
 
     __tablename__ = "station_schedules"
-    __table_args__ = (CheckConstraint(f"grade IN ({', '.join(repr(g) for g in GRADES)})", name="grade"),)
+    __table_args__ = (CheckConstraint(f"grade IN ({', '.join(repr(g) for g in GRADES)})", name="grade"),
+                      CheckConstraint(f"kind IN ({', '.join(repr(k) for k in KINDS)})", name="kind"),
+                      CheckConstraint(KIND_GRADE, name="kind_grade"))
 
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
     effective_from: Mapped[date] = mapped_column(Date, primary_key=True)
     weekdays: Mapped[str] = mapped_column(String(32))
     hours: Mapped[str] = mapped_column(String(200))
     open_on_holidays: Mapped[bool] = mapped_column(Boolean)
-    grade: Mapped[str] = mapped_column(String(2))
+    grade: Mapped[str | None] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(24), default="station", server_default="station")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, doc="when this version was written")
 
 
@@ -56,9 +61,9 @@ def station_histories(session: Session, stations: Sequence[Station]) -> dict[str
         for row in session.scalars(select(StationSchedule).where(StationSchedule.station_id.in_(list(found)))):
             schedule = Schedule(weekdays=row.weekdays, hours=row.hours,  # parsed by the model's validator
                                 open_on_holidays=row.open_on_holidays, timezone=zones[row.station_id])
-            found[row.station_id].append(ScheduleVersion(row.effective_from, schedule, row.grade))
+            found[row.station_id].append(ScheduleVersion(row.effective_from, schedule, row.grade, row.kind))
     return {s.id: ScheduleHistory(tuple(found[s.id])) if found[s.id] else
-            ScheduleHistory.single(s.schedule(), s.grade) for s in stations}
+            ScheduleHistory.single(s.schedule(), s.grade, s.kind) for s in stations}
 
 
 def local_day(station: Station, now: datetime) -> date:
@@ -70,7 +75,8 @@ def _normal(values: dict[str, object]) -> tuple[object, ...]:
     """The versioned values by meaning: weekdays `1-5` and `1,2,3,4,5` are the same schedule."""
     schedule = Schedule.model_validate({"weekdays": values["weekdays"], "hours": values["hours"],
                                         "open_on_holidays": values["open_on_holidays"]})
-    return schedule.weekdays_text(), schedule.hours_text(), schedule.open_on_holidays, values["grade"]
+    return (schedule.weekdays_text(), schedule.hours_text(), schedule.open_on_holidays, values["grade"],
+            values.get("kind") or "station")
 
 
 def _insert(session: Session) -> Any:

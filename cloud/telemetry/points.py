@@ -21,7 +21,8 @@ def to_point(item: Accepted) -> Point | None:
     point = Point(item.kind.value)  # type: ignore[no-untyped-call]
     for key, value in (("station", item.station.id), ("town", item.station.town), ("grade", item.station.grade),
                        ("device", item.device)):
-        point.tag(key, value)  # type: ignore[no-untyped-call]
+        if value is not None:  # a site with no grade has no grade tag
+            point.tag(key, value)  # type: ignore[no-untyped-call]
     point.time(item.ts, WritePrecision.MS)  # type: ignore[no-untyped-call]
     tags, fields = KINDS[item.kind].telemetry(message)
     for key, value in tags.items():

@@ -20,6 +20,11 @@ const FLAG_NAMES = {
   faces_unbacked: "仅凭无人流进出的人脸判为开放",
 };
 const UNCONFIRMED = "无法确认";
+// A care centre or neighbourhood point has no grade: the grade's standard, veto and subsidy do not apply to it.
+const STATION_KINDS = { station: "居家养老服务站", care_centre: "照料中心", neighbourhood_point: "睦邻点" };
+const NOT_APPLICABLE = "不适用";
+const graded = (x) => !x || !x.kind || x.kind === "station";
+const gradeText = (x) => (graded(x) ? (x.grade || "—") : `${STATION_KINDS[x.kind] || x.kind}（不分等级）`);
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
 // Why a spot check got its result, by the reason code the API gives (the English sentence beside it is only a fallback).
 const REASONS = {
@@ -115,7 +120,7 @@ Pages.overview = async (main) => {
 function stationTable(stations) {
   return table(["站点", "镇（街道）", "等级", "今日", "开放率", "告警"], stations.map((s) => el("tr", { "data-station": s.id },
     el("td", {}, el("a", { href: `#/station/${encodeURIComponent(s.id)}` }, s.name)),
-    el("td", {}, s.town), el("td", {}, s.grade), el("td", {}, stateBadge(s.today)), el("td", {}, pct(s.compliance)),
+    el("td", {}, s.town), el("td", {}, gradeText(s)), el("td", {}, stateBadge(s.today)), el("td", {}, pct(s.compliance)),
     el("td", {}, s.active_alerts || ""))), { "data-testid": "stations" });
 }
 
@@ -130,13 +135,15 @@ Pages.stations = async (main) => {
   const form = el("form", { class: "toolbar" },
     el("input", { name: "town", placeholder: "镇（街道）" }),
     el("select", { name: "grade" }, el("option", { value: "" }, "全部等级"), ["2A", "3A", "4A", "5A"].map((g) => el("option", {}, g))),
+    el("select", { name: "kind" }, el("option", { value: "" }, "全部类型"),
+      Object.entries(STATION_KINDS).map(([k, v]) => el("option", { value: k }, v))),
     el("select", { name: "state" }, el("option", { value: "" }, "全部状态"),
       Object.entries(STATE_NAMES).map(([k, v]) => el("option", { value: k }, v))),
     el("button", { type: "submit" }, "查询"));
   const out = el("div");
   const load = async () => {
     const f = new FormData(form);
-    out.replaceChildren(stationTable(await Api.get(`/stations${q({ town: f.get("town"), grade: f.get("grade"), state: f.get("state") })}`)));
+    out.replaceChildren(stationTable(await Api.get(`/stations${q({ town: f.get("town"), grade: f.get("grade"), kind: f.get("kind"), state: f.get("state") })}`)));
   };
   form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
   main.replaceChildren(card("站点查询", "", form, out));
@@ -182,8 +189,10 @@ Pages.station = async (main, [id, day]) => {
     ["异常标记", (d.flags || []).map((f) => FLAG_NAMES[f] || f).join("，") || "—"],
     ["本月服务老人", m.elders ?? "—"], ["本月人脸未经人流核实的老人（不计入达标）", m.elders_uncorroborated ?? "—"],
     ["本月匿名访客（不计入达标）", m.anonymous_visitors ?? "—"],
-    ["月度标准", m.threshold ?? "—"], ["月末预计", m.projection ?? (month0 ? UNCONFIRMED : "—")],
-    ["是否达标", !month0 ? "—" : (m.met === null ? `${UNCONFIRMED}（无人脸数据）` : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标")))],
+    ["月度标准", graded(m) ? m.threshold ?? "—" : NOT_APPLICABLE],
+    ["月末预计", graded(m) ? m.projection ?? (month0 ? UNCONFIRMED : "—") : NOT_APPLICABLE],
+    ["是否达标", !month0 ? "—" : !graded(m) ? `${NOT_APPLICABLE}（${STATION_KINDS[m.kind] || m.kind}不分等级，无月度服务人数标准）`
+      : (m.met === null ? `${UNCONFIRMED}（无人脸数据）` : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标")))],
     ["本月开放率", !month0 ? "—" : (m.compliance === null ? `${UNCONFIRMED}（数据不足）` : pct(m.compliance))],
     ["本月主题活动", m.activities],
   ].map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), { "data-testid": "counts" });
@@ -333,7 +342,7 @@ Pages["spot-checks"] = async (main) => {
       el("td", {}, RESULT_NAMES[r.result] || r.result, r.review === "decided" ? "（民政局裁定）" : r.review === "disputed" ? "（现场记录不一致，待裁定）" : ""),
       el("td", {}, REASONS[r.reason_code] || r.reason || ""))))),
     card(`一票否决 · ${year}`, "span-4", table(["站点", "未开放次数", "否决"], vetoes.map((v) => el("tr", {},
-      el("td", {}, v.station_name || v.station), el("td", {}, v.failed), el("td", {}, v.veto ? badge("state-closed", "否决") : "—"))),
+      el("td", {}, v.station_name || v.station), el("td", {}, v.failed), el("td", {}, v.veto === null ? NOT_APPLICABLE : v.veto ? badge("state-closed", "否决") : "—"))),
       { "data-testid": "vetoes" }))));
 };
 
@@ -385,10 +394,11 @@ Pages.assessment = async (main) => {
   main.replaceChildren(card(`${year} 年度考核与运营补贴`, "", table(
     ["站点", "镇（街道）", "等级", "开放率", "达标月数", "主题活动月数", "抽查未开放", "一票否决", "补贴（元）", "导出"],
     rows.map((r) => el("tr", { "data-station": r.station },
-      el("td", {}, r.station_name), el("td", {}, r.town), el("td", {}, r.grade), el("td", {}, pct(r.compliance)),
-      el("td", {}, `${r.months_met}/${r.months}`), el("td", {}, `${r.months_with_activity}/${r.months}`),
-      el("td", {}, r.failed_spot_checks), el("td", {}, r.veto ? badge("state-closed", "否决") : "—"),
-      el("td", {}, r.subsidy_if_eligible ?? "—"),
+      el("td", {}, r.station_name), el("td", {}, r.town), el("td", {}, gradeText(r)), el("td", {}, pct(r.compliance)),
+      el("td", {}, r.graded === false ? NOT_APPLICABLE : `${r.months_met}/${r.months}`), el("td", {}, `${r.months_with_activity}/${r.months}`),
+      el("td", {}, r.failed_spot_checks),
+      el("td", {}, r.graded === false ? NOT_APPLICABLE : r.veto ? badge("state-closed", "否决") : "—"),
+      el("td", {}, r.graded === false ? NOT_APPLICABLE : r.subsidy_if_eligible ?? "—"),
       el("td", {},
         el("button", { type: "button", "data-export": "xlsx", onclick: () => Api.download(`/exports/stations/${r.station}/assessment/${year}?format=xlsx`).catch((e) => toast(e.message)) }, "Excel"), " ",
         el("button", { type: "button", class: "secondary", onclick: () => Api.download(`/exports/stations/${r.station}/assessment/${year}?format=csv`).catch((e) => toast(e.message)) }, "CSV")))),

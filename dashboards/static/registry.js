@@ -1,11 +1,12 @@
-// 站点管理 (bureau): add a station or edit its name, town, grade and hours; import the bureau's CSV from the page.
+// 站点管理 (bureau): add a station or edit its name, town, kind, grade and hours; import the bureau's CSV from the page.
+// A care centre (照料中心) or neighbourhood point (睦邻点) has no grade: its grade is left empty.
 // The server checks every row with the command-line import's rules and answers one line per bad row. A change of
 // hours or grade applies from the day it is made (the station's zone): each row's 历史 lists the versions.
 "use strict";
 
 const REGISTRY_FIELDS = [
   ["station_id", "站点编号", "如 hl-03"], ["name", "站点名称", ""], ["town", "镇（街道）", ""],
-  ["grade", "等级", "2A/3A/4A/5A"], ["weekdays", "工作日", "1-5 表示周一至周五"],
+  ["kind", "类型", ""], ["grade", "等级", "2A/3A/4A/5A"], ["weekdays", "工作日", "1-5 表示周一至周五"],
   ["hours", "工作时间", "08:30-11:30 13:30-17:00"], ["address", "地址", ""],
 ];
 
@@ -14,8 +15,11 @@ Pages.registry = async (main) => {
   const form = el("form", { class: "form-grid", "data-testid": "station-form" },
     ...REGISTRY_FIELDS.map(([name, label, hint]) => el("label", {}, label,
       name === "grade"
-        ? el("select", { name }, ["2A", "3A", "4A", "5A"].map((g) => el("option", { value: g }, g)))
-        : el("input", { name, placeholder: hint, maxlength: name === "address" ? 500 : 200 }))),
+        ? el("select", { name }, ["2A", "3A", "4A", "5A"].map((g) => el("option", { value: g }, g)),
+          el("option", { value: "" }, "无（照料中心、睦邻点）"))
+        : name === "kind"
+          ? el("select", { name }, Object.entries(STATION_KINDS).map(([k, v]) => el("option", { value: k }, v)))
+          : el("input", { name, placeholder: hint, maxlength: name === "address" ? 500 : 200 }))),
     el("label", { class: "check" }, el("input", { type: "checkbox", name: "open_on_holidays" }), "法定节假日开放"),
     el("div", { class: "toolbar" }, el("button", { type: "submit", "data-action": "save" }, "保存站点"),
       el("button", { type: "reset", class: "secondary", onclick: () => { form.dataset.edit = ""; form.elements.namedItem("station_id").disabled = false; } }, "新建")));
@@ -40,14 +44,15 @@ Pages.registry = async (main) => {
   const edit = (s) => {
     form.dataset.edit = s.station_id;
     // elements.namedItem: `form.name` is the form's own name, not the input called "name".
-    for (const [name] of REGISTRY_FIELDS) form.elements.namedItem(name).value = s[name] || "";
+    for (const [name] of REGISTRY_FIELDS) form.elements.namedItem(name).value = s[name] || (name === "kind" ? "station" : "");
     form.elements.namedItem("station_id").disabled = true;
     form.elements.namedItem("open_on_holidays").checked = s.open_on_holidays;
     form.scrollIntoView();
   };
   const listCard = (stations) => card(`站点登记（${stations.length}）`, "span-12",
-    table(["编号", "名称", "镇（街道）", "等级", "工作日", "工作时间", "节假日开放", "地址", ""], stations.map((s) => el("tr", { "data-station": s.station_id },
-      el("td", {}, s.station_id), el("td", {}, s.name), el("td", {}, s.town), el("td", {}, s.grade),
+    table(["编号", "名称", "镇（街道）", "类型", "等级", "工作日", "工作时间", "节假日开放", "地址", ""], stations.map((s) => el("tr", { "data-station": s.station_id },
+      el("td", {}, s.station_id), el("td", {}, s.name), el("td", {}, s.town),
+      el("td", {}, STATION_KINDS[s.kind] || s.kind), el("td", {}, s.grade || "—"),
       el("td", {}, s.weekdays), el("td", {}, s.hours), el("td", {}, s.open_on_holidays ? "是" : "否"),
       el("td", {}, s.address || "—"),
       el("td", {}, el("button", { type: "button", class: "secondary", "data-action": "edit", onclick: () => edit(s) }, "编辑"),
@@ -57,10 +62,11 @@ Pages.registry = async (main) => {
   // Each day is judged by the hours in force on it: the versions, oldest first (1970-01-01: before the history).
   const showHistory = async (id) => {
     const versions = await Api.get(`/registry/stations/${encodeURIComponent(id)}/schedules`);
-    history.replaceChildren(card(`${id} 工作时间与等级的历次版本`, "",
-      table(["生效日期", "工作日", "工作时间", "节假日开放", "等级"], versions.map((v) => el("tr", {},
+    history.replaceChildren(card(`${id} 工作时间、类型与等级的历次版本`, "",
+      table(["生效日期", "工作日", "工作时间", "节假日开放", "类型", "等级"], versions.map((v) => el("tr", {},
         el("td", {}, v.effective_from === "1970-01-01" ? "启用记录前" : v.effective_from), el("td", {}, v.weekdays),
-        el("td", {}, v.hours), el("td", {}, v.open_on_holidays ? "是" : "否"), el("td", {}, v.grade))),
+        el("td", {}, v.hours), el("td", {}, v.open_on_holidays ? "是" : "否"),
+        el("td", {}, STATION_KINDS[v.kind] || v.kind), el("td", {}, v.grade || "—"))),
         { "data-testid": "schedule-history" })));
     history.scrollIntoView();
   };
@@ -68,8 +74,8 @@ Pages.registry = async (main) => {
   // After an import the list is redrawn in place, so the import's summary and problem lines stay on screen.
   const refresh = async () => { const next = listCard(await Api.get("/registry/stations")); shown.replaceWith(next); shown = next; };
   main.replaceChildren(el("div", { class: "grid" },
-    card("添加 / 编辑站点", "span-12", el("p", { class: "muted" }, "与 CSV 导入相同的校验：等级、工作日、工作时间有误的不会保存。"
-      + "工作时间或等级的修改自当日（站点所在时区）起生效，此前的日子仍按当时的工作时间和等级评判。"), form),
+    card("添加 / 编辑站点", "span-12", el("p", { class: "muted" }, "与 CSV 导入相同的校验：类型、等级、工作日、工作时间有误的不会保存；照料中心、睦邻点不分等级（等级选“无”）。"
+      + "工作时间、类型或等级的修改自当日（站点所在时区）起生效，此前的日子仍按当时的工作时间和等级评判。"), form),
     card("从 CSV 导入", "span-12", importForm(refresh)), shown, history));
 };
 
@@ -95,6 +101,8 @@ function importForm(done) {
     await done();
   });
   return el("div", {}, el("p", { class: "muted" },
-    "列：station_id,name,town,grade,weekdays,hours，可选 open_on_holidays,address,timezone（UTF-8）。正确的行照常导入，有误的行逐行列出。"),
+    "列：station_id,name,town,grade,weekdays,hours，可选 open_on_holidays,address,timezone,kind（UTF-8）。"
+    + "kind 为 station（居家养老服务站，默认）、care_centre（照料中心）或 neighbourhood_point（睦邻点）；"
+    + "照料中心、睦邻点不分等级，grade 留空。正确的行照常导入，有误的行逐行列出。"),
   form, summary, problems);
 }

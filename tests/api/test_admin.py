@@ -25,7 +25,7 @@ def test_the_bureau_adds_and_edits_a_station_with_the_import_rules(as_user: Call
     made = admin.post(f"{V1}/registry/stations", json=NEW)
     assert made.status_code == 201, made.text
     assert made.json() | {} == {**NEW, "weekdays": "1,2,3,4,5", "open_on_holidays": False,
-                                "timezone": "Asia/Shanghai"}
+                                "timezone": "Asia/Shanghai", "kind": "station"}
     assert admin.post(f"{V1}/registry/stations", json=NEW).status_code == 409
     # It is a station like the imported ones: listed, with today's state, to the bureau and its town.
     assert "hl-03" in {s["id"] for s in as_user("town-hl").get(f"{V1}/stations").json()}

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, update
 from cloud.api.app import create_app
 from cloud.api.config import ApiConfig
 from cloud.derive.plans import create_plan
+from cloud.registry.csv_rows import parse_station_csv
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.db import make_session_factory
 from cloud.store.schedules import StationSchedule
@@ -201,9 +202,16 @@ def test_station_csv_is_the_registry_row_in_force_and_never_a_formula(platform: 
     text = bureau.get(f"{V1}/exports/stations/hl-09/station.csv", params=RANGE).text
     cells = list(csv.reader(io.StringIO(text)))
     assert cells[0] == ["station_id", "name", "town", "grade", "weekdays", "hours", "open_on_holidays", "address",
-                        "timezone"]
+                        "timezone", "kind"]
     assert cells[1] == ["hl-09", "'=HYPERLINK(\"http://x\",\"点击\")", "汇龙镇", "3A", "1,2,3,4,5,6", "08:00-11:00",
-                        "yes", "'+86 路", "Asia/Shanghai"]
+                        "yes", "'+86 路", "Asia/Shanghai", "station"]
+    # A care centre's row has its kind and no grade: `derive --stations` reads it as one, not as a station missing
+    # its grade.
+    centre = {**row, "station_id": "hl-10", "name": "汇龙村照料中心", "kind": "care_centre", "grade": ""}
+    assert bureau.post(f"{V1}/registry/stations", json=centre).status_code == 201
+    records, problems = parse_station_csv(
+        bureau.get(f"{V1}/exports/stations/hl-10/station.csv", params=RANGE).text)
+    assert problems == [] and [(r.id, r.kind, r.grade) for r in records] == [("hl-10", "care_centre", None)]
     # Registered long ago; new hours from today (3 November): a range across the change is one CSV per version.
     with engine.begin() as connection:
         connection.execute(update(StationSchedule).where(StationSchedule.station_id == "hl-09")

@@ -7,15 +7,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cloud.api.names_zh import SPOT_REASONS, VERDICTS, month_reason, spot_reason
+from cloud.api.names_zh import KINDS, SPOT_REASONS, VERDICTS, month_reason, spot_reason
 from cloud.derive.files import read_events
 from cloud.derive.shared import spot_line
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import Verdict
 from cloud.rules.records import day_record
-from cloud.rules.rollup import NO_FACES, coverage
+from cloud.rules.rollup import NO_FACES, NOT_GRADED, coverage
 from cloud.rules.spotcheck import SpotReason, judge
 from cloud.rules.station import derive_days
+from firmware_config.kind import KINDS as STATION_KINDS
 from tests.rules.conftest import SCHEDULE, as_lines
 from tests.rules.scenario import StationDay
 
@@ -27,6 +28,7 @@ CONFIG = RulesConfig()
 def test_every_code_has_its_chinese() -> None:
     assert set(SPOT_REASONS) == {r.value for r in SpotReason}
     assert set(VERDICTS) == {v.value for v in Verdict}
+    assert set(KINDS) == set(STATION_KINDS) and not any(LATIN.search(name) for name in KINDS.values())
 
 
 @pytest.mark.parametrize(("door", "exceptions", "expected"), [
@@ -48,7 +50,7 @@ def test_an_unknown_code_keeps_the_english_rather_than_nothing() -> None:
 
 
 def test_every_month_reason_the_rules_give_is_translated() -> None:
-    reasons = [NO_FACES]
+    reasons = [NO_FACES, NOT_GRADED]
     silent = derive_days("qd-a", SCHEDULE, {}, [], MONDAY, MONDAY, CONFIG)  # nothing known
     records = [day_record(r, "Asia/Shanghai") for r in silent]
     reasons.append(str(coverage(records, CONFIG).reason))

@@ -32,7 +32,7 @@ def _plan(engine: Engine, planner_role: str) -> None:
         session.commit()
 
 
-def _veto(engine: Engine) -> tuple[int, bool] | None:
+def _veto(engine: Engine) -> tuple[int, bool | None] | None:
     with make_session_factory(engine)() as session:
         row = session.get(Veto, ("qd-a", 2026))
         return None if row is None else (row.failed, row.veto)

@@ -194,4 +194,5 @@ def test_the_readmes_station_csv_is_one_the_import_takes() -> None:
               if code and body.startswith("station_id,")]
     assert blocks, "the README lost its example station CSV"
     records, problems_found = parse_station_csv(blocks[0] + "\n")
-    assert not problems_found and [r.id for r in records] == ["qd-huilong-01"]
+    assert not problems_found and [(r.id, r.kind, r.grade) for r in records] == [
+        ("qd-huilong-01", "station", "3A"), ("hn-xinc-01", "care_centre", None)]

@@ -32,7 +32,7 @@ def _import(engine: Engine, text: str, now: datetime) -> tuple[int, int, int]:
     return counts.added, counts.updated, counts.unchanged
 
 
-def _versions(engine: Engine, station: str = "qd-h") -> list[tuple[date, str, str]]:
+def _versions(engine: Engine, station: str = "qd-h") -> list[tuple[date, str, str | None]]:
     with make_session_factory(engine)() as session:
         rows = session.scalars(select(StationSchedule).where(StationSchedule.station_id == station)
                                .order_by(StationSchedule.effective_from))

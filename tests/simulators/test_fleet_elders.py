@@ -48,4 +48,4 @@ def test_the_fleets_elders_are_all_corroborated_and_the_threshold_story_holds() 
     below = figures[fleet.below_threshold]
     assert below.met is False and below.elders <= 25
     assert [s for s, m in figures.items() if s != fleet.below_threshold and m.projection is not None
-            and m.projection < m.threshold] == []
+            and m.threshold is not None and m.projection < m.threshold] == []

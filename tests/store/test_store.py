@@ -137,9 +137,12 @@ def test_0004_keeps_stored_events_and_lets_them_outlive_their_station(db_url: st
     event_id, ts = uuid.uuid4(), datetime(2026, 10, 12, 0, 31, tzinfo=UTC)
     payload = {"v": 1, "station": "qd-huilong-01", "state": "open", "note": "门开 \u95e8"}
     with make_session_factory(engine).begin() as session:
-        session.add(_station())
-        session.flush()
-        # Only the columns revision 0001 has (the model's later ones, such as received_by, are not there yet).
+        # Only the columns revision 0001 has (the model's later ones, such as a station's kind or an event's
+        # received_by, are not there yet).
+        session.execute(text(
+            "INSERT INTO stations (id, name, town, grade, weekdays, hours, open_on_holidays, timezone, created_at, "
+            "updated_at) VALUES ('qd-huilong-01', '回龙站', '汇龙镇', '3A', '1,2,3,4,5', '08:30-11:30', false, "
+            "'Asia/Shanghai', :at, :at)"), {"at": ts})
         session.execute(Event.__table__.insert(), {  # type: ignore[attr-defined]
             "id": event_id, "ts": ts, "station_id": "qd-huilong-01", "device_id": "door-1", "kind": "door",
             "local_date": date(2026, 10, 12), "seq": 1, "received_at": ts, "payload": payload})

@@ -54,7 +54,7 @@ ROWS_PER_CHUNK = 2000  # rows fetched from the database, and lines sent, at a ti
 FirstDay = Annotated[date, Query(alias="from", description="first local day of the station, YYYY-MM-DD")]
 LastDay = Annotated[date, Query(alias="to", description="last local day, YYYY-MM-DD (inclusive)")]
 STATION_COLUMNS = ["station_id", "name", "town", "grade", "weekdays", "hours", "open_on_holidays", "address",
-                   "timezone"]
+                   "timezone", "kind"]
 CHECK_COLUMNS = ["date", "start", "end", "station", "planner"]
 RESPONSES: dict[int | str, dict[str, Any]] = {403: {}, 404: {}, 409: {}, 422: {}}
 
@@ -145,9 +145,9 @@ def versions_over(session: Session, station: Station, first: date, last: date) -
             responses={200: {"content": {"text/csv": {}}}, **RESPONSES})
 def export_station(station_id: StationIdParam, first: FirstDay, last: LastDay, user: StationViewer,
                    session: SessionDep) -> Response:
-    """The station's registry row with the hours and grade in force on `from`..`to`: the file `eldercare cloud derive
-    --stations` reads. A CSV holds one schedule: a range across a change of hours or grade is 409, naming the days
-    each version covers, to export and derive apart."""
+    """The station's registry row with the hours, grade and kind in force on `from`..`to`: the file `eldercare cloud
+    derive --stations` reads. A CSV holds one schedule: a range across a change of hours, grade or kind is 409, naming
+    the days each version covers, to export and derive apart."""
     check_range(first, last)
     station = get_visible_station(session, user, station_id)
     versions = versions_over(session, station, first, last)
@@ -158,14 +158,15 @@ def export_station(station_id: StationIdParam, first: FirstDay, last: LastDay, u
                             "export and derive each version's days apart")
     if versions:
         v = versions[0]
-        weekdays, hours, holidays, grade = v.weekdays, v.hours, v.open_on_holidays, v.grade
+        weekdays, hours, holidays, grade, kind = v.weekdays, v.hours, v.open_on_holidays, v.grade, v.kind
     else:
-        weekdays, hours, holidays, grade = station.weekdays, station.hours, station.open_on_holidays, station.grade
+        weekdays, hours, holidays = station.weekdays, station.hours, station.open_on_holidays
+        grade, kind = station.grade, station.kind
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(STATION_COLUMNS)
-    writer.writerow(safe_row([station.id, station.name, station.town, grade, weekdays, hours,
-                              "yes" if holidays else "no", station.address or "", station.timezone]))
+    writer.writerow(safe_row([station.id, station.name, station.town, grade or "", weekdays, hours,
+                              "yes" if holidays else "no", station.address or "", station.timezone, kind]))
     return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers=_attachment(f"station-{station.id}-{first}-{last}.csv"))
 

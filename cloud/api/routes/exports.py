@@ -90,8 +90,8 @@ def export_monthly(
     )]
     if not days and line is None and not acts:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station.id} in {month}")
-    # The month's own grade (the one in force on its last day), not a later regrade's.
-    grade = line.grade if line is not None else station.grade
-    info = {"id": station.id, "name": station.name, "town": station.town, "grade": grade}
+    # The month's own grade and kind (those in force on its last day), not a later change's.
+    grade, kind = (line.grade, line.kind) if line is not None else (station.grade, station.kind)
+    info = {"id": station.id, "name": station.name, "town": station.town, "grade": grade, "kind": kind}
     sheet = monthly_report(info, line, days, acts)
     return _file(render(sheet, format), format, f"monthly-{station.id}-{month}")

@@ -54,7 +54,8 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
     for sid, town, grade in stations:
         verdict = verdicts.get(sid, "no_data")
         by_town[town][verdict if verdict in MAIN_STATES else "other"] += 1
-        by_grade[grade].append(sid)
+        if grade is not None:  # a care centre or neighbourhood point has no grade, so no monthly threshold
+            by_grade[grade].append(sid)
     grades = []
     for grade in sorted(by_grade):
         records = [months[sid] for sid in by_grade[grade] if sid in months]
@@ -68,7 +69,7 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
                 elders_median=median(figures) if figures else 0.0,
                 on_track=sum(1 for r in records if r.met or r.at_risk is False),
                 met=sum(1 for r in records if r.met),
-                unconfirmed=sum(1 for r in records if r.met is None),
+                unconfirmed=sum(1 for r in records if r.met is None and r.threshold is not None),
             )
         )
     towns = [

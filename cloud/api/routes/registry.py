@@ -1,4 +1,4 @@
-"""The station registry in the dashboard (bureau only): add a station, edit its name, town, grade or hours, import
+"""The station registry in the dashboard (bureau only): add a station, edit its name, town, kind, grade or hours, import
 the bureau's CSV from the page. Every row goes through the CSV import's own validation (`parse_row`,
 `parse_station_csv`) and its writer, and every change is kept in the audit log with its values before and after. A
 changed schedule or grade applies from the day of the change in the station's zone (the writer keeps each version):
@@ -30,7 +30,10 @@ class StationFields(BaseModel):
 
     name: Short
     town: Short
-    grade: Annotated[str, Field(max_length=8, description="2A, 3A, 4A or 5A")]
+    kind: Annotated[str, Field(max_length=32, description="station (居家养老服务站), care_centre (照料中心) or "
+                                                       "neighbourhood_point (睦邻点)")] = "station"
+    grade: Annotated[str, Field(max_length=8, description="2A, 3A, 4A or 5A for a station; empty (or left out) for "
+                                                      "the other kinds")] = ""
     weekdays: Annotated[str, Field(max_length=64, description="ISO weekdays, e.g. 1-5 or 1,2,3,4,5,6")]
     hours: Annotated[str, Field(max_length=200, description="sessions, e.g. 08:30-11:30 13:30-17:00")]
     open_on_holidays: bool = False
@@ -46,7 +49,8 @@ class RegistryStationOut(BaseModel):
     station_id: str
     name: str
     town: str
-    grade: str
+    kind: str
+    grade: str | None
     weekdays: str
     hours: str
     open_on_holidays: bool
@@ -60,7 +64,8 @@ class ScheduleVersionOut(BaseModel):
     weekdays: str
     hours: str
     open_on_holidays: bool
-    grade: str
+    kind: str
+    grade: str | None
 
 
 class ImportOut(BaseModel):
@@ -71,7 +76,8 @@ class ImportOut(BaseModel):
 
 
 def _out(s: Station) -> RegistryStationOut:
-    return RegistryStationOut(station_id=s.id, name=s.name, town=s.town, grade=s.grade, weekdays=s.weekdays,
+    return RegistryStationOut(station_id=s.id, name=s.name, town=s.town, kind=s.kind, grade=s.grade,
+                              weekdays=s.weekdays,
                               hours=s.hours, open_on_holidays=s.open_on_holidays, address=s.address,
                               timezone=s.timezone)
 
@@ -129,9 +135,11 @@ def schedule_history(station_id: StationIdParam, user: BureauUser, session: Sess
                            .order_by(StationSchedule.effective_from)).all()
     if not rows:  # registered outside the registry's writer: its current values are its only version
         return [ScheduleVersionOut(effective_from=BACKFILL_FROM, weekdays=station.weekdays, hours=station.hours,
-                                   open_on_holidays=station.open_on_holidays, grade=station.grade)]
+                                   open_on_holidays=station.open_on_holidays, kind=station.kind,
+                                   grade=station.grade)]
     return [ScheduleVersionOut(effective_from=r.effective_from, weekdays=r.weekdays, hours=r.hours,
-                               open_on_holidays=r.open_on_holidays, grade=r.grade) for r in rows]
+                               open_on_holidays=r.open_on_holidays, kind=r.kind, grade=r.grade)
+            for r in rows]
 
 
 @router.post("/stations/import", response_model=ImportOut, responses={

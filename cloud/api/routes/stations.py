@@ -14,6 +14,7 @@ from cloud.api.schemas import DayOut, MonthOut, StationIdParam, StationOut, Toda
 from cloud.api.scope import alert_condition, get_visible_station, sees_station_data, station_condition
 from cloud.store.models import Alert, Device, Station
 from firmware_config.grade import Grade
+from firmware_config.kind import StationKind
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -21,6 +22,7 @@ StationId = StationIdParam
 DayParam = Annotated[date, Path(description="yyyy-mm-dd")]
 MonthParam = Annotated[str, Path(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
 GradeFilter = Annotated[Grade | None, Query()]
+KindFilter = Annotated[StationKind | None, Query(description="station, care_centre or neighbourhood_point")]
 
 
 @router.get("", response_model=list[StationOut])
@@ -31,6 +33,7 @@ def list_stations(
     config: ConfigDep,
     town: Annotated[str | None, Query(max_length=200)] = None,
     grade: GradeFilter = None,
+    kind: KindFilter = None,
     state: Annotated[TodayState | None, Query(description="today's state")] = None,
 ) -> list[StationOut]:
     query = select(Station).where(station_condition(user))
@@ -38,6 +41,8 @@ def list_stations(
         query = query.where(Station.town == town)
     if grade is not None:
         query = query.where(Station.grade == grade)
+    if kind is not None:
+        query = query.where(Station.kind == kind)
     if state is not None and not sees_station_data(user):
         # Filtering on today's state would tell the states themselves.
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role may not see station states")
@@ -69,6 +74,7 @@ def list_stations(
                 id=s.id,
                 name=s.name,
                 town=s.town,
+                kind=s.kind,
                 grade=s.grade,
                 address=s.address,
                 weekdays=s.weekdays,
