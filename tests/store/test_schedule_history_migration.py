@@ -30,7 +30,7 @@ def test_0007_backfills_every_station_and_keeps_derived_days(db_url: str) -> Non
             "record, computed_at) VALUES ('qd-a', :day, true, 'open', 1.0, 3, 2, '{}', :at)"),
             {"day": date(2024, 3, 4), "at": datetime(2026, 11, 1, tzinfo=UTC)})
     migrate_to(engine, "0007_schedule_history")
-    migrate_to(engine, "0011_station_kind")  # the table as the models have it now (kinds came later)
+    migrate_to(engine, "0012_station_kind")  # the table as the models have it now (kinds came later)
     with engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert [d for d in diffs if _diff_table(d) == "station_schedules"] == []

@@ -1,4 +1,4 @@
-"""Revision 0011_station_kind on SQLite and PostgreSQL: a store with stations and everything that refers to them
+"""Revision 0012_station_kind on SQLite and PostgreSQL: a store with stations and everything that refers to them
 (events, days, months, closures, vetoes, schedule versions) is upgraded in place — nothing that refers to a station
 is lost (on SQLite the table is not rebuilt: dropping it would cascade) — every existing station is a `station`, the
 tables match their models, the database itself refuses a grade on a care centre or a station without one, and the
@@ -38,7 +38,7 @@ def _counts(engine: Engine) -> dict[str, int]:
         return {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in REFERRING}
 
 
-def test_0011_keeps_every_referring_row_and_guards_kind_and_grade(db_url: str) -> None:
+def test_0012_keeps_every_referring_row_and_guards_kind_and_grade(db_url: str) -> None:
     engine = make_engine(db_url)
     migrate_to(engine, "0010_event_received_by")
     _insert_station(engine, "qd-a", None, "3A")
@@ -66,7 +66,7 @@ def test_0011_keeps_every_referring_row_and_guards_kind_and_grade(db_url: str) -
             "VALUES ('qd-a', 2026, 1, false, '[\"2026-10-14\"]', :at)"), {"at": AT})
     before = _counts(engine)
     assert all(before.values()), before
-    migrate_to(engine, "0011_station_kind")
+    migrate_to(engine, "0012_station_kind")
     assert _counts(engine) == before  # nothing cascaded away
     with engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
@@ -94,6 +94,6 @@ def test_0011_keeps_every_referring_row_and_guards_kind_and_grade(db_url: str) -
     assert "kind" not in columns and columns["grade"]["nullable"] is False
     with pytest.raises(IntegrityError):
         _insert_station(engine, "qd-d", None, None)
-    migrate_to(engine, "0011_station_kind")  # and up again
+    migrate_to(engine, "0012_station_kind")  # and up again
     assert _counts(engine) == before
     engine.dispose()

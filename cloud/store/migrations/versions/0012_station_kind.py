@@ -13,8 +13,8 @@ removing a NOT NULL constraint (every existing row is a graded station, so the a
 The downgrade refuses while a care centre or neighbourhood point is registered (the old schema cannot hold one
 without a grade), then restores the old columns.
 
-Revision ID: 0011_station_kind
-Revises: 0010_event_received_by
+Revision ID: 0012_station_kind
+Revises: 0011_ingest_clients
 Create Date: 2026-12-01
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_station_kind"
-down_revision: str | Sequence[str] | None = "0010_event_received_by"
+revision: str = "0012_station_kind"
+down_revision: str | Sequence[str] | None = "0011_ingest_clients"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -96,7 +96,7 @@ def downgrade() -> None:
     others = bind.execute(sa.text("SELECT count(*) FROM stations WHERE kind <> 'station'")).scalar()
     if others:
         raise RuntimeError(f"{others} care centre(s) or neighbourhood point(s) are registered: the schema before "
-                           "0011_station_kind cannot hold a site without a grade; remove them (or register them as "
+                           "0012_station_kind cannot hold a site without a grade; remove them (or register them as "
                            "graded stations) first")
     op.execute("UPDATE vetoes SET veto = false WHERE veto IS NULL")
     with op.batch_alter_table("vetoes") as batch:
