@@ -159,8 +159,10 @@ def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[
         f"users and ACL from {options.access_dir}; add a station: eldercare cloud provision station ID "
         f"--data-dir {options.data_dir}")
     say(f"MQTT broker ({broker.name}, MQTT {mqtt_version}) on {options.host}:{options.mqtt_port}; {access}")
+    # The embedded broker keeps no sessions: each start of it is a new one, and the ingester starts with it.
+    embedded = ["--broker-keeps-no-sessions"] if broker.name == "broker" else []
     supervisor.start(Child("ingest", eldercare("cloud", "ingest", "--mqtt-version", mqtt_version,
-                                               "--log-format", "kv"), env=_credentials(options, INGESTER)))
+                                               "--log-format", "kv", *embedded), env=_credentials(options, INGESTER)))
     supervisor.start(Child("worker", eldercare("cloud", "worker", *options.worker_args)))
     # The broker account that may publish stations' commands (named when the worker sent them).
     supervisor.start(Child("sender", eldercare("cloud", "sender", "--mqtt-version", mqtt_version),

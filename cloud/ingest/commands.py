@@ -55,12 +55,15 @@ def settle_heap() -> None:
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 @click.option("--log-format", type=click.Choice(["json", "kv"]), default="json", show_default=True)
 @click.option("--no-telemetry", is_flag=True, help="Do not write to InfluxDB even if ELDERCARE_INFLUX_URL is set.")
+@click.option("--broker-keeps-no-sessions", is_flag=True,
+              help="The broker keeps no session across its restarts and is started with this ingester (eldercare "
+              "serve's embedded broker): a start without a session is then expected, not reported as a loss.")
 @click.option("--leave", is_flag=True,
               help="Retire this --client-id from the group: leave the shared subscription, store what the broker had "
               "queued for it, end its session and exit. Only while another ingester of the group runs.")
 def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_version: str, batch_size: int,
            batch_ms: int, session_expiry: int, metrics_port: int | None, metrics_host: str, log_format: str,
-           no_telemetry: bool, leave: bool) -> None:
+           no_telemetry: bool, broker_keeps_no_sessions: bool, leave: bool) -> None:
     """Ingest station messages from MQTT into the store (and InfluxDB), acknowledging only committed ones."""
     if leave and mqtt_version != "5":
         raise click.UsageError("--leave needs --mqtt-version 5: a plain subscription has no group to leave")
@@ -86,7 +89,7 @@ def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_versio
         password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
         client_id=client_id or f"eldercare-ingest-{socket.gethostname()}", group=group,
         mqtt_version=5 if mqtt_version == "5" else 4, batch_size=batch_size, batch_ms=batch_ms,
-        session_expiry_s=session_expiry,
+        session_expiry_s=session_expiry, broker_keeps_sessions=not broker_keeps_no_sessions,
     )
     ingester = Ingester(config, engine, stations, metrics, sink)
     stop = threading.Event()

@@ -66,6 +66,10 @@ class IngestConfig:
     batch_ms: int = 200
     session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S
     keepalive_s: int = 30
+    # False for a broker that keeps no session across its restarts and is started together with this ingester
+    # (`eldercare serve`'s embedded broker): nothing can be dealt to the ingester while it is away, so a first
+    # connection without a session loses nothing.
+    broker_keeps_sessions: bool = True
 
     @property
     def topic_filter(self) -> str:
@@ -188,6 +192,11 @@ class Ingester:
         elif h.first_start:
             log.info(f"first start of client id {c.client_id}: the broker has no session for it yet, and none was "
                      "lost (the store has no earlier connection of it)", extra=fields)
+            return False
+        elif not c.broker_keeps_sessions:
+            log.info(f"no session on the broker for client id {c.client_id}, as expected: the broker keeps no "
+                     "session across its restarts and starts with this ingester, so nothing was dealt to it while "
+                     "it was away", extra=fields)
             return False
         elif (connected := h.last_connected_at) is not None:
             stopped = (f"stopped at {h.last_stopped_at:%Y-%m-%d %H:%M:%S} UTC"
