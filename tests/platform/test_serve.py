@@ -115,3 +115,20 @@ def test_the_token_key_is_kept_so_logins_survive_a_restart(tmp_path: Path) -> No
         me = httpx.get(f"{second.api}/auth/me", headers=token, timeout=30)
         assert me.status_code == 200 and me.json()["name"] == "admin"
         assert second.stop() == 0
+
+
+@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
+def test_restarting_serve_is_not_a_lost_session(tmp_path: Path, broker: str) -> None:
+    """A stop and start of the platform must not tell the operator the ingester lost its broker session: Mosquitto
+    keeps it in its saved state, the embedded broker starts afresh with the ingester and can have dealt it nothing."""
+    for _ in range(2):
+        port = free_port()
+        args = ["serve", "--data-dir", str(tmp_path / "data"), "--port", str(port), "--mqtt-port", str(free_port()),
+                "--broker", broker]
+        with running(args, tmp_path / "data", port) as serve:
+            serve.wait_for_line("dashboard: http://127.0.0.1", timeout=120)
+            assert serve.stop(signal.SIGTERM) == 0
+    log = (tmp_path / "data" / "logs" / "ingest.log").read_text(encoding="utf-8")
+    connections = [line for line in log.splitlines() if 'msg="connected"' in line]
+    assert len(connections) == 2, log
+    assert "session lost" not in log and 'level="error"' not in log, log
