@@ -152,6 +152,7 @@ def visit_record(row: HomecareVisit) -> Visit:
         sign_in_at=_location(row.sign_in_lat, row.sign_in_lon, row.sign_in_accuracy_m),
         sign_out_at=_location(row.sign_out_lat, row.sign_out_lon, row.sign_out_accuracy_m),
         token=row.token_id, voided=row.voided, void_reason=row.void_reason or "",
+        sign_in_received=row.sign_in_recorded_at, sign_out_received=row.sign_out_recorded_at,
     )
 
 

@@ -86,6 +86,15 @@ def test_a_visit_made_up_later_from_home_is_taken_within_72_hours_with_its_arriv
     assert hc.sign_in("cg-hl1", "E-HL-1", "invented-01", start).status_code == 201
     assert hc.sign_out("cg-hl1", "E-HL-1", "invented-01", start + timedelta(hours=1)).status_code == 200
     assert hc.elder_month("E-HL-1", MONTH)["visits"] == 1
+    # Sent late beside a real visit elsewhere at that hour: the double-booked alert shows when each arrived.
+    hc.visit("cg-hl1", "E-HL-2", "real-elsewhere", start + timedelta(minutes=10), 70)
+    hc.now = NOW
+    hc.worker_pass()
+    [alert] = hc.alerts("homecare_double_booked")
+    sent = {v["visit"]: (datetime.fromisoformat(v["sign_in_received"]), datetime.fromisoformat(v["sign_out_received"]))
+            for v in alert["evidence"]["visits"]}
+    assert sent["invented-01"] == (NOW, NOW)
+    assert sent["real-elsewhere"][0] == start + timedelta(minutes=10)
     visit = _visits(hc, "town-hl")["invented-01"]
     assert datetime.fromisoformat(visit["sign_in_recorded_at"]) == NOW
     assert datetime.fromisoformat(visit["sign_out_recorded_at"]) - datetime.fromisoformat(
@@ -98,7 +107,7 @@ def test_a_visit_made_up_later_from_home_is_taken_within_72_hours_with_its_arriv
     assert hc.sign_in("cg-hl1", "E-HL-2", "stretch-01", NOW - timedelta(minutes=30)).status_code == 201
     ahead = hc.sign_out("cg-hl1", "E-HL-2", "stretch-01", NOW + timedelta(minutes=31))
     assert ahead.status_code == 422 and "future" in ahead.json()["detail"]
-    assert set(_visits(hc)) == {"invented-01", "stretch-01"}
+    assert set(_visits(hc)) == {"invented-01", "real-elsewhere", "stretch-01"}
 
 
 # --- two places, two people, the same visit twice ------------------------------------------------------------
@@ -218,6 +227,16 @@ def test_a_provider_cannot_make_visits_or_change_what_it_owes(hc: HomeCare) -> N
     made_up = provider.post("/homecare/elders/E-HL-1/made-up-months", json={"month": MONTH, "reason": "住院"})
     assert made_up.status_code == 403
     assert hc.elder_month("E-HL-1", MONTH)["required"] == 4  # disabled: 4 a month, unchanged
+    # Its complaint rate and survey score are the platform's to record and decide.
+    complaint = hc.as_("town-hl").post("/homecare/complaints", json={
+        "provider": "p-hl", "elder": "E-HL-1", "received_at": NOW.isoformat(), "text": "护理员未到"})
+    assert complaint.status_code == 201, complaint.text
+    decision = provider.post(f"/homecare/complaints/{complaint.json()['id']}/decision",
+                             json={"valid": False, "reason": "不属实"})
+    assert decision.status_code == 403
+    survey = provider.post("/homecare/surveys", json={"town": "汇龙镇", "provider": "p-hl", "year": 2026,
+                                                      "quarter": 4, "respondents": 10, "satisfied": 10})
+    assert survey.status_code == 403
     # A month recorded by the town is in the audit file with who recorded it.
     assert hc.as_("town-hl").post("/homecare/elders/E-HL-1/made-up-months",
                                   json={"month": MONTH, "reason": "住院"}).status_code == 200
