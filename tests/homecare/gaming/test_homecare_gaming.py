@@ -6,6 +6,8 @@ test shows what gets through and which trace the town has of it."""
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
+
 from cloud.homecare import followup
 from tests.api.conftest import NOW
 from tests.homecare.gaming.conftest import HomeCare
@@ -309,3 +311,44 @@ def test_the_follow_up_draw_is_secret_until_drawn_and_catches_orders_held_back(h
     # The provider's own calls are recorded as its own, not as the platform's satisfaction.
     call = provider.post(f"/homecare/visits/{keys[0]}/followups", json={"reached": True, "satisfaction": "satisfied"})
     assert call.status_code == 201 and call.json()["by_role"] == "provider"
+
+
+# --- accounts ------------------------------------------------------------------------------------------------
+
+
+def test_a_caregivers_account_is_the_providers_to_give_and_the_signals_follow_the_job_number(hc: HomeCare) -> None:
+    """Known limit: the provider's manager gives its caregivers their logins, so a second login on a job number (a
+    colleague using it) is possible; the signals are per job number, so that login at another home at the same hour
+    is double-booked. A login for another provider's caregiver is refused, and a disabled one signs nothing."""
+    manager = hc.as_("prov-hl")
+    password = "another long password 42"
+    second = manager.post("/users", json={"name": "hl001-shared", "role": "caregiver", "password": password,
+                                          "caregiver": "HL001"})
+    assert second.status_code == 201, second.text
+    foreign = manager.post("/users", json={"name": "nh001-taken", "role": "caregiver", "password": password,
+                                           "caregiver": "NH001"})
+    assert foreign.status_code in (403, 404, 422)
+    hc.visit("cg-hl1", "E-HL-1", "own-login-1", _at(10, 9), 70)
+    shared = httpx.Client(base_url=hc.base + "/api/v1", timeout=20)
+    try:
+        token = shared.post("/auth/token", data={"username": "hl001-shared", "password": password})
+        shared.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        hc.now = _at(10, 10, 40)
+        start = _at(10, 9, 20)
+        assert shared.post("/homecare/visits/sign-in", json={
+            "key": "shared-login", "qr": hc.code("E-HL-2"), "at": start.isoformat()}).status_code == 201
+        assert shared.post("/homecare/visits/sign-out", json={
+            "visit_key": "shared-login", "qr": hc.code("E-HL-2"), "at": (start + timedelta(minutes=80)).isoformat(),
+            "items": ["meal"]}).status_code == 200
+        hc.now = NOW
+        hc.worker_pass()
+        [alert] = hc.alerts("homecare_double_booked")
+        assert {v["visit"] for v in alert["evidence"]["visits"]} == {"own-login-1", "shared-login"}
+        # Disabled by the manager: it can no longer sign anything.
+        user_id = second.json()["id"]
+        assert manager.post(f"/users/{user_id}/disable").status_code == 200
+        refused = shared.post("/homecare/visits/sign-in", json={
+            "key": "after-disable", "qr": hc.code("E-HL-2"), "at": (NOW - timedelta(minutes=1)).isoformat()})
+        assert refused.status_code == 401
+    finally:
+        shared.close()
