@@ -43,8 +43,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _visit(v: Visit) -> dict[str, Any]:
-    return {"visit": v.id, "elder": v.elder, "caregiver": v.caregiver, "sign_in": _iso(v.sign_in),
-            "sign_out": _iso(v.sign_out), "minutes": None if v.minutes is None else round(v.minutes, 1)}
+    out = {"visit": v.id, "elder": v.elder, "caregiver": v.caregiver, "sign_in": _iso(v.sign_in),
+           "sign_out": _iso(v.sign_out), "minutes": None if v.minutes is None else round(v.minutes, 1)}
+    # When the scans reached the server, where known: a whole visit sent in one go long after it is worth a question.
+    if v.sign_in_received is not None:
+        out |= {"sign_in_received": _iso(v.sign_in_received), "sign_out_received": _iso(v.sign_out_received)}
+    return out
 
 
 def double_booked(visits: Iterable[Visit], config: HomecareConfig) -> list[Signal]:

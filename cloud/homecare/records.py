@@ -139,9 +139,13 @@ class Visit:
     token: str | None = None
     voided: bool = False
     void_reason: str = ""
+    # When the server received the sign-in and the sign-out (None where unknown, e.g. an audit file): a visit whose
+    # scans all arrived long after it ended came from an offline queue, or was made up afterwards.
+    sign_in_received: datetime | None = None
+    sign_out_received: datetime | None = None
 
     def __post_init__(self) -> None:
-        for name in ("sign_in", "sign_out"):
+        for name in ("sign_in", "sign_out", "sign_in_received", "sign_out_received"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"visit {self.id}: naive {name} {value!r} (give a timezone)")

@@ -286,3 +286,18 @@ def month_lines(elders: Sequence[Elder], visits: Sequence[Visit], months: Sequen
     provider_lines = [line for p in every for line in provider_months(p, elders, visits, elder_lines, months,
                                                                        config, now)]
     return elder_lines, provider_lines
+
+
+def overlapping_visit(start: datetime, end: datetime | None,
+                      others: Iterable[tuple[str, datetime, datetime]]) -> str | None:
+    """The key of the first of `others` (key, sign-in, sign-out: one caregiver's signed-out visits of one elder)
+    whose span overlaps [start, end); with no `end`, the first that contains the instant `start`. One caregiver
+    cannot be at the same elder's twice at once: a second order over the first is the same hour claimed twice.
+    Back to back (one signed out the second the next is signed in) is no overlap."""
+    for key, other_start, other_end in sorted(others, key=lambda o: (o[1], o[0])):
+        if end is None:
+            if other_start <= start < other_end:
+                return key
+        elif start < other_end and other_start < end:
+            return key
+    return None

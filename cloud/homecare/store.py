@@ -25,6 +25,7 @@ from cloud.homecare.records import (
     text_problem,
     utc,
 )
+from cloud.homecare.rules import overlapping_visit
 from cloud.homecare.scope import (
     homecare_caregiver_condition,
     homecare_elder_condition,
@@ -151,6 +152,7 @@ def visit_record(row: HomecareVisit) -> Visit:
         sign_in_at=_location(row.sign_in_lat, row.sign_in_lon, row.sign_in_accuracy_m),
         sign_out_at=_location(row.sign_out_lat, row.sign_out_lon, row.sign_out_accuracy_m),
         token=row.token_id, voided=row.voided, void_reason=row.void_reason or "",
+        sign_in_received=row.sign_in_recorded_at, sign_out_received=row.sign_out_recorded_at,
     )
 
 
@@ -262,6 +264,20 @@ def _same(a: float | None, b: float | None) -> bool:
     return a == b or (a is not None and b is not None and abs(a - b) < 1e-9)
 
 
+def _check_not_twice(session: Session, key: str, elder_id: str, caregiver_id: str, start: datetime,
+                     end: datetime | None) -> None:
+    """Refuse an order of this caregiver at this elder's over another of theirs (signed out, voided or not: a void
+    must not be undone by signing the same hour in again under a new key)."""
+    rows = session.execute(select(HomecareVisit.key, HomecareVisit.sign_in_at, HomecareVisit.sign_out_at).where(
+        HomecareVisit.caregiver_id == caregiver_id, HomecareVisit.elder_id == elder_id, HomecareVisit.key != key,
+        HomecareVisit.sign_out_at.is_not(None))).tuples()
+    other = overlapping_visit(utc(start), None if end is None else utc(end),
+                              [(k, utc(a), utc(b)) for k, a, b in rows if b is not None])
+    if other is not None:
+        raise VisitConflict(f"you already have visit {other!r} of this elder at that time: one visit is signed in "
+                            "and out once")
+
+
 def record_sign_in(session: Session, *, key: str, elder_id: str, caregiver_id: str, at: datetime, by: str,
                    now: datetime, items: Sequence[str] = (), location: Location | None = None,
                    token_id: str | None = None) -> tuple[HomecareVisit, bool]:
@@ -286,6 +302,7 @@ def record_sign_in(session: Session, *, key: str, elder_id: str, caregiver_id: s
         raise NotFound(f"no active elder {elder_id!r}")
     if elder.provider_id != caregiver.provider_id:
         raise HomecareError(f"elder {elder_id!r} is served by another provider than caregiver {caregiver_id!r}'s")
+    _check_not_twice(session, key, elder_id, caregiver_id, at, None)
     visit = HomecareVisit(
         key=key, elder_id=elder_id, caregiver_id=caregiver_id, provider_id=caregiver.provider_id, token_id=token_id,
         sign_in_at=at, sign_in_recorded_at=now, items=_items(items), voided=False, signed_by=by,
@@ -314,6 +331,7 @@ def record_sign_out(session: Session, *, key: str, at: datetime, now: datetime, 
         return visit, False
     if at < visit.sign_in_at:
         raise HomecareError(f"sign-out {at.isoformat()} is before the sign-in {visit.sign_in_at.isoformat()}")
+    _check_not_twice(session, key, visit.elder_id, visit.caregiver_id, visit.sign_in_at, at)
     visit.sign_out_at, visit.sign_out_recorded_at = at, now
     if items is not None:
         visit.items = _items(items)

@@ -17,6 +17,7 @@ const VISIT_REASONS = [
   [/another elder/, "二维码与签入的老人不一致"],
   [/in the future/, "手机时间比实际时间快，请校准手机时间"],
   [/old, more than/, "离线记录超过允许的上传期限"],
+  [/of this elder at that time/, "该时段您已有这位老人的服务记录，同一次服务只能签入签出一次"],
 ];
 const visitReason = (detail) => {
   const hit = VISIT_REASONS.find(([re]) => re.test(detail || ""));
