@@ -6,7 +6,7 @@ A spot check of every station on 2026-10-09 09:00-10:00 fails hl-02; nh-01 press
 """
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,6 +61,16 @@ def _day(station: str, day: date, *, open_: bool, until: datetime | None) -> Ite
         at += timedelta(minutes=10)
     if end.time() >= time(17, 5):
         yield _event(station, "door-1", "door", datetime.combine(day, time(17, 5), ZONE), 2, state="closed")
+
+
+def register_kinds(engine: Engine, kinds: Mapping[str, str]) -> None:
+    """Make these fleet stations care centres or neighbourhood points (no grade) before `build` derives them."""
+    with make_session_factory(engine)() as session:
+        for sid, kind in kinds.items():
+            station = session.get(Station, sid)
+            assert station is not None
+            station.kind, station.grade = kind, None
+        session.commit()
 
 
 def build(engine: Engine) -> None:

@@ -11,8 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from cloud.store.db import make_session_factory
-from cloud.store.models import Station
 from tests.api import fleet
 from tests.api.conftest import _as_user, make_app
 from tests.api.test_exports import sheet_rows
@@ -23,12 +21,7 @@ KINDS = {"hl-01": "neighbourhood_point", "hl-02": "care_centre"}
 
 @pytest.fixture
 def kinds_as(engine: Engine, tmp_path: Path) -> Iterator[Callable[[str], TestClient]]:
-    with make_session_factory(engine)() as session:
-        for sid, kind in KINDS.items():
-            station = session.get(Station, sid)
-            assert station is not None
-            station.kind, station.grade = kind, None
-        session.commit()
+    fleet.register_kinds(engine, KINDS)
     fleet.build(engine)
     with TestClient(make_app(engine, tmp_path)) as client:
         yield _as_user(client)

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from cloud.store.db import make_session_factory
-from cloud.store.models import Station
 from tests.api import fleet
 from tests.api.conftest import make_app, migrated
 from tests.api.server import serve
@@ -20,12 +18,7 @@ from tests.dashboard.conftest import login, shot
 @pytest.fixture
 def kinds_url(tmp_path: Path) -> Iterator[str]:
     engine = migrated(f"sqlite:///{tmp_path / 'kinds.db'}")
-    with make_session_factory(engine)() as session:
-        for sid, kind in (("hl-01", "neighbourhood_point"), ("hl-02", "care_centre")):
-            station = session.get(Station, sid)
-            assert station is not None
-            station.kind, station.grade = kind, None
-        session.commit()
+    fleet.register_kinds(engine, {"hl-01": "neighbourhood_point", "hl-02": "care_centre"})
     fleet.build(engine)
     with serve(make_app(engine, tmp_path)) as url:
         yield url
