@@ -31,6 +31,7 @@ from cloud.store.models import Station
 from cloud.store.options import data_dir_option, open_store, settings_for
 from firmware_config.grade import GRADES
 from firmware_config.kind import KINDS, is_graded
+from firmware_config.load import ConfigError, load_station
 from station_protocol.ids import station_id_problem
 
 INGESTER = "eldercare-ingest"
@@ -183,6 +184,22 @@ def _skeleton_grade(kind: str, grade: str | None) -> str | None:
     return None
 
 
+def _identity(kind: str, grade: str | None) -> str:
+    return f"kind {kind}" + (f", grade {grade}" if grade else "")
+
+
+def _kept_identity_differs(path: Path, kind: str, grade: str | None) -> str | None:
+    """The kind and grade an existing station file has, when they are not those asked for; None when they are (or
+    the file does not load: `edge check-config` says why)."""
+    try:
+        config = load_station(path)
+    except (ConfigError, OSError):
+        return None
+    if (config.kind, config.grade) == (kind, grade):
+        return None
+    return _identity(config.kind, config.grade)
+
+
 _out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                            help="Directory for the broker files  [default: DATA_DIR/broker]")
 _host_option = click.option("--tls-host", "hosts", multiple=True, default=("localhost", "127.0.0.1"),
@@ -292,6 +309,12 @@ def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Pat
     skeleton = config_dir / f"{station_id}.yaml"
     if skeleton.exists():
         say(f"config {skeleton} exists; left as it is")
+        given = {ctx.get_parameter_source(n) for n in ("kind", "grade")} - {click.core.ParameterSource.DEFAULT}
+        differs = _kept_identity_differs(skeleton, kind, grade)
+        if given and differs:
+            # On stderr, so a script reading --json sees it too: the registry imports what the file says.
+            click.echo(f"warning: {skeleton} says {differs}, not {_identity(kind, grade)}; edit its kind/grade if "
+                       "the site changed (the registry imports what the file says)", err=True)
     else:
         config_dir.mkdir(parents=True, exist_ok=True)
         skeleton.write_text(station_skeleton(station_id, host=host, port=port, name=name, kind=kind, grade=grade,

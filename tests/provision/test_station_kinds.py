@@ -100,3 +100,19 @@ def test_json_output_keeps_its_keys_for_every_kind(tmp_path: Path) -> None:
     answer = json.loads(result.stdout)
     assert list(answer) == ["station", "username", "password", "host", "port"]
     assert answer["password"] == (tmp_path / "broker" / "credentials" / "hn-xinc-04.password").read_text().strip()
+
+
+def test_a_kept_skeleton_of_another_kind_is_named_on_stderr(tmp_path: Path) -> None:
+    # A file kept from an earlier run as a 2A station would be imported as one: say so when the site is now
+    # provisioned as a care centre, rather than only "left as it is".
+    assert provision("hn-xinc-05", cwd=tmp_path).returncode == 0
+    again = provision("hn-xinc-05", "--kind", "care_centre", "--json", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert list(json.loads(again.stdout)) == ["station", "username", "password", "host", "port"]
+    skeleton = tmp_path / "firmware_config" / "stations" / "hn-xinc-05.yaml"
+    assert again.stderr.splitlines() == [
+        "warning: firmware_config/stations/hn-xinc-05.yaml says kind station, grade 2A, not kind care_centre; edit "
+        "its kind/grade if the site changed (the registry imports what the file says)"]
+    assert load_station(skeleton).kind == "station"  # kept as it was
+    same = provision("hn-xinc-05", "--kind", "station", cwd=tmp_path)
+    assert same.returncode == 0 and "warning" not in same.stderr and "left as it is" in same.stdout
