@@ -1,6 +1,7 @@
 """Prometheus for the pipeline (deploy/prometheus/): the config and rules pass Debian's promtool, the rules' unit tests
 pass, every alert reads series the processes expose and says what is lost and what to do, and a real Prometheus
-scraping a real `eldercare cloud ingest` raises IngestSessionLost when the broker loses the ingester's session."""
+scraping a real `eldercare cloud ingest` raises IngestSessionLost when the broker loses the ingester's session, and
+IngestDown when the ingester stops."""
 
 import json
 import re
@@ -123,13 +124,17 @@ def test_a_real_prometheus_raises_session_lost_when_the_broker_loses_the_ingeste
     sqlite_url = f"sqlite:///{tmp_path / 'ingest.db'}"
     engine = prepare(sqlite_url)
     metrics_port = free_port()
-    # The production rules as they are (IngestSessionLost has no `for`); only scrapes and evaluations every second.
+    # The production rules as they are (IngestSessionLost has no `for`), but for IngestDown's 2 minutes, 3 s in this
+    # copy; scrapes and evaluations every second.
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text(encoding="utf-8"))
     config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
     config["scrape_configs"] = [{"job_name": "ingest", "static_configs": [
         {"targets": [f"127.0.0.1:{metrics_port}"], "labels": {"service": "ingest-1"}}]}]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    shutil.copy(DEPLOY / "alerts.yml", tmp_path / "alerts.yml")
+    rules = yaml.safe_load((DEPLOY / "alerts.yml").read_text(encoding="utf-8"))
+    [down] = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "IngestDown"]
+    down["for"] = "3s"
+    (tmp_path / "alerts.yml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
 
     ingester = ingest_process(mosquitto, sqlite_url, "prom-ingest", "--metrics-port", str(metrics_port))
     log = ""
@@ -166,7 +171,19 @@ def test_a_real_prometheus_raises_session_lost_when_the_broker_loses_the_ingeste
             assert f"127.0.0.1:{metrics_port}" in alert["annotations"]["summary"]
             assert "lost" in alert["annotations"]["summary"]
             assert _sample(url, "eldercare_ingest_session_present") == 0
+            assert _rule(url, "IngestDown")["state"] == "inactive"
+
+            # The ingester stops: its target goes down, and IngestDown names the service to start again.
+            log = terminate(ingester)
+
+            def down() -> list[dict[str, Any]]:
+                return [a for a in _api(url, "alerts")["alerts"]
+                        if a["labels"]["alertname"] == "IngestDown" and a["state"] == "firing"]
+
+            [alert] = poll(down, timeout=60, what="IngestDown firing")
+            assert "docker compose up -d ingest-1" in alert["annotations"]["description"]
     finally:
-        log = terminate(ingester)
+        if ingester.poll() is None:
+            log = terminate(ingester)
     # What the operator finds in the ingester's log when the alert sends them there.
     assert "session lost: the broker no longer had the session of client id prom-ingest" in log
