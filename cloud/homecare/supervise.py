@@ -18,7 +18,7 @@ from cloud.alerts.kinds import WORKER, AlertKind, AlertLevel, AlertSpec, AlertSt
 from cloud.homecare import followup, fraud
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.records import FollowUpResult, Satisfaction
-from cloud.homecare.rules import month_bounds, previous_month
+from cloud.homecare.rules import month_bounds, month_of, previous_month
 from cloud.homecare.store import HomecareError, NotFound, checked_text, elder_record, visit_record
 from cloud.store.homecare import (
     Complaint,
@@ -215,7 +215,10 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
     last whole month, each to the provider's town. Every alert is raised once per cause; none is a penalty."""
     stats = PassStats()
     window_start = now - timedelta(days=config.fraud_window_days)
-    visits = list(session.scalars(select(HomecareVisit).where(HomecareVisit.sign_in_at >= window_start)))
+    # The monthly late-upload habit reads whole months: from the first day of the month the window starts in.
+    months_from = month_bounds(month_of(window_start, zone), zone)[0]
+    month_visits = list(session.scalars(select(HomecareVisit).where(HomecareVisit.sign_in_at >= months_from)))
+    visits = [v for v in month_visits if v.sign_in_at >= window_start]
     if not visits and not session.scalar(select(func.count()).select_from(HomecareProvider)):
         return stats
     towns = _provider_towns(session)
@@ -237,11 +240,12 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
             if sample is not None and sample.visit_keys != known:
                 stats.samples += 1
     # Fraud signals.
-    elder_ids = {v.elder_id for v in visits}
+    elder_ids = {v.elder_id for v in month_visits}
     elders = {e.id: elder_record(e) for e in session.scalars(select(HomecareElder)
                                                              .where(HomecareElder.id.in_(elder_ids)))}
-    records = [visit_record(v) for v in visits]
-    found = fraud.signals(records, elders, config, now)
+    month_records = [visit_record(v) for v in month_visits]
+    records = [r for r in month_records if r.sign_in >= window_start]
+    found = fraud.signals(records, elders, config, now, month_records, months_from)
     for signal in found:
         raise_signal(session, signal, towns.get(signal.provider))
     stats.signals = len(found)

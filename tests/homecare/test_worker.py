@@ -158,5 +158,6 @@ def test_the_worker_runs_the_pass_with_the_rules_files_numbers(engine: Engine) -
 
     _seed(engine)
     stats = run_pass(make_session_factory(engine), Partition(), RulesConfig.model_validate(
-        {"homecare": {"no_sign_out_hours": 24 * 60}}), NOW.astimezone(UTC))
-    assert stats.homecare.signals == 4 and stats.homecare.samples > 0  # no order is 60 days without a sign-out
+        {"homecare": {"no_sign_out_hours": 24 * 60, "late_upload_visits": 100}}), NOW.astimezone(UTC))
+    # No order is 60 days without a sign-out, and no caregiver sends 100 visits late in a month.
+    assert stats.homecare.signals == 4 and stats.homecare.samples > 0
