@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cloud.alerts import service
@@ -58,11 +59,15 @@ def draw_day_sample(session: Session, day: date, zone: str, share: float, by: st
         if not keys:
             return None
         chosen = seed or secrets.token_hex(8)
-        sample = FollowUpSample(day=day, seed=chosen, share=share, orders=len(keys), drawn_by=by, drawn_at=now,
-                                visit_keys=followup.draw_sample(keys, chosen, share))
-        session.add(sample)
-        session.flush()
-        return sample
+        # Another process (the worker beside `eldercare demo` or the API's draw-now) may draw the same day at the
+        # same moment: the first draw stands, with its seed, and this one only tops it up.
+        insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(FollowUpSample).values(
+            day=day, seed=chosen, share=share, orders=len(keys), drawn_by=by, drawn_at=now,
+            visit_keys=followup.draw_sample(keys, chosen, share)).on_conflict_do_nothing(index_elements=["day"]))
+        sample = session.get(FollowUpSample, day, populate_existing=True)
+        if sample is None:  # pragma: no cover - the row was just inserted or already stood
+            raise HomecareError(f"the follow-up sample of {day} could not be stored")
     drawn = followup.draw_sample(keys, sample.seed, sample.share, already=sample.visit_keys)
     if drawn != sample.visit_keys or len(set(keys) | set(sample.visit_keys)) != sample.orders:
         sample.visit_keys, sample.orders = drawn, len(set(keys) | set(sample.visit_keys))
