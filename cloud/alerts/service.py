@@ -126,7 +126,10 @@ def clear(session: Session, cause_key: str, by: str, now: datetime, note: str) -
 
 
 def _get(session: Session, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id)
+    """The alert, its row locked until the caller commits and read afresh: a person's acknowledgement, another
+    person's resolve and the worker's resolve may come at once from different processes, and each decides from the
+    status it reads (without the lock, an acknowledgement read before a resolve committed would reopen the alert)."""
+    alert = session.get(Alert, alert_id, with_for_update=True, populate_existing=True)
     if alert is None:
         raise AlertError(f"no alert {alert_id}")
     return alert

@@ -200,7 +200,8 @@ def decide_appeal(appeal_id: AppealId, body: DecisionIn, user: SupervisorUser, s
     found = _appeals(session, user, Appeal.id == appeal_id)
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no appeal {appeal_id} in your scope")
-    appeal = session.get(Appeal, appeal_id)
+    # Locked until the commit and read afresh: a second decider (another API process) waits, then finds it decided.
+    appeal = session.get(Appeal, appeal_id, with_for_update=True, populate_existing=True)
     assert appeal is not None
     if appeal.status != AppealStatus.PENDING.value:
         raise HTTPException(status.HTTP_409_CONFLICT, f"appeal {appeal_id} is already {appeal.status}")

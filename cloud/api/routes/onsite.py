@@ -211,6 +211,10 @@ def decide_visit(plan_id: PlanId, station: StationKey, body: DecisionIn, user: B
     """The bureau settles a check whose on-site record disputes the sensors; its outcome counts toward the veto
     from now on (recomputed here, at once)."""
     plan, row, result, visit = _one(session, user, plan_id, station, config, runtime)
+    if visit is not None:
+        # Locked until the commit and read afresh: a second decision (another API process) waits, then finds the
+        # check decided, instead of overwriting the first after the veto was counted with it.
+        visit = session.get(SpotCheckVisit, (plan_id, station), with_for_update=True, populate_existing=True)
     state = visit_review(result, visit)
     if state is not Review.DISPUTED or result is None or visit is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"only a disputed check is decided; this one is {state.value}")

@@ -1,0 +1,218 @@
+"""Two writers at once on one PostgreSQL, as in production (several API processes behind a load balancer, workers by
+partition): a decision checked then written must not be overwritten by a second one that read the same "not decided
+yet", and a second identical write is the idempotent result or a clear 409, never a 500.
+
+Each race is provoked, not hoped for: the first writer (a session here, standing for the other process) has made its
+change and holds it uncommitted; the second goes through the API in a thread; the test waits until PostgreSQL shows
+that second one waiting on a lock (`pg_stat_activity`), and only then lets the first commit. Without row locks the
+second has by then read the stale state and decided from it."""
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from cloud.alerts import service
+from cloud.alerts.kinds import AlertKind
+from cloud.api.security import TokenClaims, hash_password
+from cloud.api.tokens import revoke, revoke_all
+from cloud.store.admin import Appeal, AppealStatus
+from cloud.store.closures import Closure, reject
+from cloud.store.db import make_session_factory
+from cloud.store.derived import OutgoingCommand
+from cloud.store.models import Alert, StationException
+from cloud.store.users import RevokedToken, User
+from tests.api import fleet
+from tests.api.conftest import make_app, migrated, token_for
+from tests.wait import poll
+
+V1 = "/api/v1"
+
+
+@pytest.fixture
+def pg(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Engine, TestClient]]:
+    engine = migrated(postgres_url)
+    fleet.build(engine)
+    with make_session_factory(engine)() as session:
+        session.add(User(name="staff-hl2", role="station", station_id="hl-02", active=True,
+                         password_hash=hash_password("a-long-password")))
+        session.commit()
+    with TestClient(make_app(engine, tmp_path)) as client:
+        yield engine, client
+    engine.dispose()
+
+
+def _headers(client: TestClient, name: str, password: str | None = None) -> dict[str, str]:
+    token = token_for(client, name, password) if password else token_for(client, name)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _waiting_on_a_lock(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )).scalar_one())
+
+
+def race(engine: Engine, first: Callable[[Session], None], second: Callable[[], Any]) -> Any:
+    """Run `first` in a session and keep it uncommitted; run `second` in a thread until PostgreSQL shows it waiting on
+    a lock (or it has finished); then commit `first` and return what `second` returned."""
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["result"] = second()
+        except BaseException as exc:  # re-raised in the test's thread
+            out["error"] = exc
+
+    with make_session_factory(engine)() as session:
+        first(session)
+        session.flush()
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        poll(lambda: not thread.is_alive() or _waiting_on_a_lock(engine) > 0,
+             what="the second writer to wait on the first's lock")
+        session.commit()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the second writer never finished"
+    if "error" in out:
+        raise out["error"]
+    return out["result"]
+
+
+def test_a_closure_rejected_while_it_is_approved_stays_rejected_with_no_day_excused(
+        pg: tuple[Engine, TestClient]) -> None:
+    engine, client = pg
+    asked = client.post(f"{V1}/closures", headers=_headers(client, "staff-hl1"),
+                        json={"first_day": "2026-10-13", "last_day": "2026-10-14", "reason": "台风停业"})
+    assert asked.status_code == 201, asked.text
+    town = _headers(client, "town-hl")
+
+    def rejected_elsewhere(session: Session) -> None:
+        closure = session.get(Closure, asked.json()["id"])
+        assert closure is not None
+        reject(closure, "admin", "材料不全", datetime.now(UTC))
+
+    answer: Response = race(engine, rejected_elsewhere, lambda: client.post(
+        f"{V1}/closures/{asked.json()['id']}/approve", headers=town, json={"reason": "同意"}))
+    assert answer.status_code == 409, answer.text
+    assert "already rejected" in answer.json()["detail"]
+    with make_session_factory(engine)() as session:
+        closure = session.get(Closure, asked.json()["id"])
+        assert closure is not None and (closure.status, closure.decided_by) == ("rejected", "admin")
+        excused = session.scalars(select(StationException.date).where(StationException.station_id == "hl-01"))
+        assert list(excused) == []
+
+
+def test_an_appeal_decided_twice_at_once_keeps_the_first_decision_and_its_veto(pg: tuple[Engine, TestClient]) -> None:
+    engine, client = pg
+    staff = _headers(client, "staff-hl2", "a-long-password")
+    plan = client.get(f"{V1}/appeals/checks", headers=staff).json()[0]["plan_id"]
+    filed = client.post(f"{V1}/appeals", headers=staff, json={"plan_id": plan, "text": "当天停电"})
+    assert filed.status_code == 201, filed.text
+    town = _headers(client, "town-hl")
+
+    def rejected_elsewhere(session: Session) -> None:
+        appeal = session.get(Appeal, filed.json()["id"])
+        assert appeal is not None
+        appeal.status, appeal.decided_by, appeal.decision_reason = AppealStatus.REJECTED.value, "admin", "无证据"
+
+    answer: Response = race(engine, rejected_elsewhere, lambda: client.post(
+        f"{V1}/appeals/{filed.json()['id']}/decide", headers=town, json={"outcome": "upheld", "reason": "属实"}))
+    assert answer.status_code == 409, answer.text
+    assert "already rejected" in answer.json()["detail"]
+    decided = client.get(f"{V1}/appeals", headers=town).json()
+    assert [(a["status"], a["decided_by"]) for a in decided] == [("rejected", "admin")]
+    # The rejected appeal leaves the failed check in the veto's count; an overwrite to "upheld" would have taken it out.
+    vetoes = {v["station"]: v["failed"] for v in client.get(f"{V1}/spot-checks/vetoes?year=2026",
+                                                              headers=town).json()}
+    assert vetoes["hl-02"] == 1
+
+
+def _call(engine: Engine) -> int:
+    with make_session_factory(engine)() as session:
+        return session.scalars(select(Alert.id).where(Alert.kind == AlertKind.EMERGENCY_CALL.value)).one()
+
+
+def test_an_acknowledgement_never_reopens_a_call_resolved_meanwhile(pg: tuple[Engine, TestClient]) -> None:
+    engine, client = pg
+    call = _call(engine)
+    dispatch = _headers(client, "dispatch")
+
+    def resolved_elsewhere(session: Session) -> None:
+        service.resolve(session, call, "town-hl", datetime.now(UTC), "已上门")
+
+    answer: Response = race(engine, resolved_elsewhere, lambda: client.post(
+        f"{V1}/alerts/{call}/acknowledge", headers=dispatch))
+    assert answer.status_code == 409, answer.text
+    with make_session_factory(engine)() as session:
+        alert = session.get(Alert, call)
+        assert alert is not None and (alert.status, alert.resolved_by) == ("resolved", "town-hl")
+        assert alert.acknowledged_by is None
+        acks = session.scalar(select(func.count()).select_from(OutgoingCommand).where(OutgoingCommand.alert_id == call))
+        assert acks == 1  # one call-ack tells the station its call was answered, not two
+
+
+def test_a_call_acknowledged_twice_at_once_is_answered_once(pg: tuple[Engine, TestClient]) -> None:
+    engine, client = pg
+    call = _call(engine)
+    bureau = _headers(client, "admin")
+
+    def acknowledged_elsewhere(session: Session) -> None:
+        service.acknowledge(session, call, "dispatch", datetime.now(UTC))
+
+    answer: Response = race(engine, acknowledged_elsewhere, lambda: client.post(
+        f"{V1}/alerts/{call}/acknowledge", headers=bureau))
+    assert answer.status_code == 409, answer.text
+    with make_session_factory(engine)() as session:
+        alert = session.get(Alert, call)
+        assert alert is not None and (alert.status, alert.acknowledged_by) == ("acknowledged", "dispatch")
+        commands = session.scalars(select(OutgoingCommand.payload).where(OutgoingCommand.alert_id == call)).all()
+        assert [c["by"] for c in commands] == ["dispatch"]
+
+
+def test_two_revocations_at_once_both_count(pg: tuple[Engine, TestClient]) -> None:
+    """A disable and a password reset from two processes, each having read the user first: a token issued between
+    their commits (under the first one's generation) must still be refused after the second."""
+    engine, _ = pg
+    factory = make_session_factory(engine)
+    with factory() as first, factory() as second:
+        one = first.scalars(select(User).where(User.name == "staff-hl1")).one()
+        two = second.scalars(select(User).where(User.name == "staff-hl1")).one()
+        before = one.token_generation
+        assert two.token_generation == before
+        revoke_all(one)
+        first.commit()
+        with factory() as login:  # a token issued now carries the first revocation's generation
+            issued = login.scalars(select(User.token_generation).where(User.name == "staff-hl1")).one()
+        revoke_all(two)
+        second.commit()
+    with factory() as session:
+        now = session.scalars(select(User.token_generation).where(User.name == "staff-hl1")).one()
+    assert (issued, now) == (before + 1, before + 2)
+
+
+def test_the_same_token_logged_out_twice_at_once_is_revoked_once(pg: tuple[Engine, TestClient]) -> None:
+    engine, _ = pg
+    now = datetime.now(UTC)
+    claims = TokenClaims(user_id=1, name="admin", jti="j-" + "1" * 30, generation=0,
+                         expires_at=now.replace(year=now.year + 1))
+    factory = make_session_factory(engine)
+
+    def logged_out_elsewhere(session: Session) -> None:
+        session.add(RevokedToken(jti=claims.jti, expires_at=claims.expires_at))
+
+    def logout() -> None:
+        with factory() as session:
+            revoke(session, claims, now)
+
+    race(engine, logged_out_elsewhere, logout)
+    with factory() as session:
+        assert session.scalars(select(RevokedToken.jti)).all() == [claims.jti]
