@@ -8,8 +8,9 @@ that second one waiting on a lock (`pg_stat_activity`), and only then lets the f
 second has by then read the stale state and decided from it."""
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,16 @@ from cloud.alerts import service
 from cloud.alerts.kinds import AlertKind
 from cloud.api.security import TokenClaims, hash_password
 from cloud.api.tokens import revoke, revoke_all
+from cloud.derive import recompute
+from cloud.derive.calendar_store import apply_exceptions
+from cloud.derive.runner import escalate_calls
+from cloud.rules.config import RulesConfig
 from cloud.store.admin import Appeal, AppealStatus
-from cloud.store.closures import Closure, reject
+from cloud.store.calendar import AppliedException
+from cloud.store.closures import Closure, approve, reject
 from cloud.store.db import make_session_factory
-from cloud.store.derived import OutgoingCommand
-from cloud.store.models import Alert, StationException
+from cloud.store.derived import DayResult, OutgoingCommand
+from cloud.store.models import Alert, Event, Station, StationException
 from cloud.store.users import RevokedToken, User
 from tests.api import fleet
 from tests.api.conftest import make_app, migrated, token_for
@@ -216,3 +222,129 @@ def test_the_same_token_logged_out_twice_at_once_is_revoked_once(pg: tuple[Engin
     race(engine, logged_out_elsewhere, logout)
     with factory() as session:
         assert session.scalars(select(RevokedToken.jti)).all() == [claims.jti]
+
+
+def test_a_worker_that_read_before_a_late_event_never_overwrites_fresher_results(
+        pg: tuple[Engine, TestClient], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers with overlapping partitions (or a worker and `cloud rederive`) derive the same station-day: the
+    first has read the day's events and is about to store its results when a late event arrives and the second
+    derives the day with it. The day must end with the late event counted."""
+    engine, _ = pg
+    day, station_id = date(2026, 10, 8), "hl-01"
+    first_read, go = threading.Event(), threading.Event()
+    held: list[threading.Thread] = []  # the first worker's thread, held by the hook
+    real_store_days = recompute.store_days
+
+    def store_days(*args: Any, **kwargs: Any) -> None:
+        if threading.current_thread() in held:
+            first_read.set()  # its events are read; hold it here, as a slow worker would be
+            assert go.wait(60), "the test never let the first worker go on"
+        real_store_days(*args, **kwargs)
+
+    monkeypatch.setattr(recompute, "store_days", store_days)
+
+    def derive() -> None:
+        with make_session_factory(engine)() as session:
+            station = session.get(Station, station_id)
+            assert station is not None
+            recompute.recompute_station(session, station, [day], fleet.TODAY, RulesConfig(), fleet.NOW)
+            session.commit()
+
+    def person_times() -> int:
+        with make_session_factory(engine)() as session:
+            row = session.get(DayResult, (station_id, day))
+            assert row is not None
+            return row.person_times
+
+    before = person_times()
+    worker = threading.Thread(target=derive, daemon=True)
+    held.append(worker)
+    worker.start()
+    assert first_read.wait(60), "the first worker never reached its write"
+    with make_session_factory(engine)() as session:  # the late event, as ingest stores it
+        at = datetime.combine(day, time(15, 0), fleet.ZONE)
+        event_id = uuid.uuid4()
+        session.add(Event(id=event_id, ts=at.astimezone(UTC), station_id=station_id, device_id="counter-1",
+                          kind="flow", local_date=day, seq=999,
+                          payload={"v": 1, "station": station_id, "ts": at.isoformat(), "id": str(event_id),
+                                   "device": "counter-1", "seq": 999, "period_s": 600, "in": 40, "out": 40}))
+        session.commit()
+    second = threading.Thread(target=derive, daemon=True)
+    second.start()
+    poll(lambda: not second.is_alive() or _waiting_on_a_lock(engine) > 0,
+         what="the second worker to finish or wait for the first")
+    go.set()
+    worker.join(60)
+    second.join(60)
+    assert not worker.is_alive() and not second.is_alive()
+    assert person_times() == before + 40
+
+
+def test_two_closures_of_the_same_days_approved_at_once_both_stand(pg: tuple[Engine, TestClient]) -> None:
+    engine, client = pg
+    staff = _headers(client, "staff-hl1")
+    ids = [client.post(f"{V1}/closures", headers=staff, json={"first_day": first, "last_day": "2026-10-15",
+                                                             "reason": reason}).json()["id"]
+           for first, reason in (("2026-10-13", "台风停业"), ("2026-10-14", "停电检修"))]
+
+    def first_approved_elsewhere(session: Session) -> None:
+        closure = session.get(Closure, ids[0])
+        assert closure is not None
+        approve(session, closure, "admin", "同意", datetime.now(UTC))
+
+    answer: Response = race(engine, first_approved_elsewhere, lambda: client.post(
+        f"{V1}/closures/{ids[1]}/approve", headers=_headers(client, "town-hl"), json={"reason": "同意"}))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "approved"
+    with make_session_factory(engine)() as session:
+        excused = session.execute(select(StationException.date, StationException.reason)
+                                  .where(StationException.station_id == "hl-01")
+                                  .order_by(StationException.date)).tuples().all()
+    assert [(d.isoformat(), r) for d, r in excused] == [("2026-10-13", "台风停业"), ("2026-10-14", "台风停业"),
+                                                        ("2026-10-15", "台风停业")]
+
+
+def test_two_workers_applying_the_same_closure_both_go_on(pg: tuple[Engine, TestClient]) -> None:
+    """Overlapping partitions, or the old and the new worker during a deployment."""
+    engine, _ = pg
+    factory = make_session_factory(engine)
+    with factory() as session:
+        session.add(StationException(station_id="hl-01", date=date(2026, 10, 13), reason="台风停业",
+                                     approved_by="town-hl"))
+        session.commit()
+
+    def applied_elsewhere(session: Session) -> None:
+        assert apply_exceptions(session, {"hl-01"}, fleet.NOW) == 1
+
+    def apply() -> int:
+        with factory() as session:
+            marked = apply_exceptions(session, {"hl-01"}, fleet.NOW)
+            session.commit()
+            return marked
+
+    assert race(engine, applied_elsewhere, apply) == 1  # marked again: recomputed twice, harmless
+    with factory() as session:
+        applied = session.execute(select(AppliedException.station_id, AppliedException.date)).tuples().all()
+    assert applied == [("hl-01", date(2026, 10, 13))]
+
+
+def test_the_worker_never_escalates_a_call_acknowledged_meanwhile(pg: tuple[Engine, TestClient]) -> None:
+    engine, _ = pg
+    call = _call(engine)
+    later = fleet.NOW + timedelta(hours=1)  # well past the escalation delay
+
+    def acknowledged_elsewhere(session: Session) -> None:
+        service.acknowledge(session, call, "staff-nh1", later, "已到现场")
+
+    def escalate() -> int:
+        with make_session_factory(engine)() as session:
+            escalated = escalate_calls(session, {"nh-01"}, RulesConfig(), later)
+            session.commit()
+            return escalated
+
+    race(engine, acknowledged_elsewhere, escalate)
+    with make_session_factory(engine)() as session:
+        alert = session.get(Alert, call)
+        assert alert is not None
+        assert (alert.status, alert.level, alert.escalated_at) == ("acknowledged", "station", None)
+        assert alert.notes is not None and "已到现场" in alert.notes
