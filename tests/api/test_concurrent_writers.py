@@ -28,12 +28,14 @@ from cloud.derive import recompute
 from cloud.derive.calendar_store import apply_exceptions
 from cloud.derive.runner import escalate_calls
 from cloud.rules.config import RulesConfig
+from cloud.rules.spotcheck import SpotResult
 from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.calendar import AppliedException
 from cloud.store.closures import Closure, approve, reject
 from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult, OutgoingCommand
 from cloud.store.models import Alert, Event, Station, StationException
+from cloud.store.onsite import SpotCheckVisit, decide
 from cloud.store.users import RevokedToken, User
 from tests.api import fleet
 from tests.api.conftest import make_app, migrated, token_for
@@ -348,3 +350,27 @@ def test_the_worker_never_escalates_a_call_acknowledged_meanwhile(pg: tuple[Engi
         assert alert is not None
         assert (alert.status, alert.level, alert.escalated_at) == ("acknowledged", "station", None)
         assert alert.notes is not None and "已到现场" in alert.notes
+
+
+def test_a_disputed_check_decided_twice_at_once_keeps_the_first_decision(pg: tuple[Engine, TestClient]) -> None:
+    engine, client = pg
+    plan = client.get(f"{V1}/spot-checks", headers=_headers(client, "admin")).json()[0]["id"]
+    recorded = client.post(f"{V1}/onsite/visits/{plan}/hl-01/record", headers=_headers(client, "town-hl"),
+                           json={"found": "closed", "visited_at": "2026-10-09T09:30:00+08:00"})
+    assert recorded.status_code == 201 and recorded.json()["review"] == "disputed", recorded.text
+
+    def decided_elsewhere(session: Session) -> None:
+        visit = session.get(SpotCheckVisit, (plan, "hl-01"))
+        assert visit is not None
+        decide(visit, SpotResult.PASS, SpotResult.PASS, "admin", "以传感器为准", datetime.now(UTC))
+
+    answer: Response = race(engine, decided_elsewhere, lambda: client.post(
+        f"{V1}/onsite/visits/{plan}/hl-01/decision", headers=_headers(client, "admin"),
+        json={"outcome": "fail", "reason": "现场关门"}))
+    assert answer.status_code == 409, answer.text
+    with make_session_factory(engine)() as session:
+        visit = session.get(SpotCheckVisit, (plan, "hl-01"))
+        assert visit is not None and (visit.decided_outcome, visit.decision_reason) == ("pass", "以传感器为准")
+    vetoes = {v["station"]: v["failed"] for v in client.get(f"{V1}/spot-checks/vetoes?year=2026",
+                                                              headers=_headers(client, "admin")).json()}
+    assert vetoes["hl-01"] == 0
