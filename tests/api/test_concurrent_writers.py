@@ -374,3 +374,36 @@ def test_a_disputed_check_decided_twice_at_once_keeps_the_first_decision(pg: tup
     vetoes = {v["station"]: v["failed"] for v in client.get(f"{V1}/spot-checks/vetoes?year=2026",
                                                               headers=_headers(client, "admin")).json()}
     assert vetoes["hl-01"] == 0
+
+
+def test_an_appeal_filed_twice_at_once_is_filed_once_and_the_second_told_why(pg: tuple[Engine, TestClient]) -> None:
+    engine, client = pg
+    staff = _headers(client, "staff-hl2", "a-long-password")
+    plan = client.get(f"{V1}/appeals/checks", headers=staff).json()[0]["plan_id"]
+
+    def filed_elsewhere(session: Session) -> None:
+        session.add(Appeal(plan_id=plan, station_id="hl-02", text="当天停电", filed_by="staff-hl2",
+                           filed_at=datetime.now(UTC), status=AppealStatus.PENDING.value))
+
+    answer: Response = race(engine, filed_elsewhere, lambda: client.post(
+        f"{V1}/appeals", headers=staff, json={"plan_id": plan, "text": "当天停电"}))
+    assert answer.status_code == 409, answer.text
+    assert "already appealed" in answer.json()["detail"]
+    assert len(client.get(f"{V1}/appeals", headers=staff).json()) == 1
+
+
+def test_a_visit_recorded_twice_at_once_keeps_the_first_record(pg: tuple[Engine, TestClient]) -> None:
+    engine, client = pg
+    plan = client.get(f"{V1}/spot-checks", headers=_headers(client, "admin")).json()[0]["id"]
+
+    def recorded_elsewhere(session: Session) -> None:
+        now = datetime.now(UTC)
+        session.add(SpotCheckVisit(plan_id=plan, station_id="hl-01", found="open", notes="",
+                                   visited_at=datetime(2026, 10, 9, 9, 30, tzinfo=fleet.ZONE),
+                                   recorded_by="admin", recorded_at=now))
+
+    answer: Response = race(engine, recorded_elsewhere, lambda: client.post(
+        f"{V1}/onsite/visits/{plan}/hl-01/record", headers=_headers(client, "town-hl"),
+        json={"found": "closed", "visited_at": "2026-10-09T09:30:00+08:00"}))
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["detail"] == "the visit was recorded by admin already"

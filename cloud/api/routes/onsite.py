@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi import Path as PathParam
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cloud.alerts.keys import spot_check_key
@@ -200,7 +201,16 @@ def record_visit(plan_id: PlanId, station: StationKey, body: RecordIn, user: Sup
                             f"the visit time is before the planned day {plan.local_date}")
     if visited > now + CLOCK_SLACK:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "the visit time is in the future")
-    visit = record(session, plan, row.id, Found(body.found), body.notes.strip(), visited, user.name, now)
+    try:
+        visit = record(session, plan, row.id, Found(body.found), body.notes.strip(), visited, user.name, now)
+    except IntegrityError:
+        # Recorded at the same moment through another API process: the first record stands.
+        session.rollback()
+        first = session.get(SpotCheckVisit, (plan_id, station))
+        if first is None:
+            raise
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"the visit was recorded by {first.recorded_by} already") from None
     session.commit()
     return _out(plan, row, result, visit)
 
