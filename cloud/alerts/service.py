@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec, AlertStatus
 from cloud.alerts.queue import queue_call_ack
+from cloud.store.locks import hold_row
 from cloud.store.models import Alert
 
 ALERTS = cast(Table, Alert.__table__)
@@ -146,7 +147,8 @@ def _get(session: Session, alert_id: int) -> Alert:
     """The alert, its row locked until the caller commits and read afresh: a person's acknowledgement, another
     person's resolve and the worker's resolve may come at once from different processes, and each decides from the
     status it reads (without the lock, an acknowledgement read before a resolve committed would reopen the alert)."""
-    alert = session.get(Alert, alert_id, with_for_update=True, populate_existing=True)
+    hold_row(session, Alert, alert_id)
+    alert = session.get(Alert, alert_id, populate_existing=True)
     if alert is None:
         raise AlertError(f"no alert {alert_id}")
     return alert

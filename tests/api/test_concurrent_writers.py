@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from cloud.alerts import service
@@ -407,3 +407,85 @@ def test_a_visit_recorded_twice_at_once_keeps_the_first_record(pg: tuple[Engine,
         json={"found": "closed", "visited_at": "2026-10-09T09:30:00+08:00"}))
     assert answer.status_code == 409, answer.text
     assert answer.json()["detail"] == "the visit was recorded by admin already"
+
+
+# --- SQLite (a single host's store): no row locks, and the driver opens the transaction at the first write -----------
+def race_on_sqlite(engine: Engine, first: Callable[[Session], None], second: Callable[[], Any]) -> Any:
+    """`race` where PostgreSQL's `pg_stat_activity` is not to be had: `first` is committed once the second writer is
+    about to run its first write (which waits for `first`'s write lock). Before it, the second has read what it
+    decides from, without a lock unless it took one."""
+    reached = threading.Event()
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if threading.current_thread() is not threading.main_thread() and statement.lstrip().upper().startswith(
+                ("UPDATE ", "INSERT ", "DELETE ")):
+            reached.set()
+
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["result"] = second()
+        except BaseException as exc:  # re-raised in the test's thread
+            out["error"] = exc
+
+    with make_session_factory(engine)() as session:
+        first(session)
+        session.flush()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            poll(lambda: reached.is_set() or not thread.is_alive(), what="the second writer's first write")
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        session.commit()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the second writer never finished"
+    if "error" in out:
+        raise out["error"]
+    return out["result"]
+
+
+def test_on_sqlite_a_closure_rejected_while_it_is_approved_stays_rejected(engine: Engine,
+                                                                          app_client: TestClient) -> None:
+    asked = app_client.post(f"{V1}/closures", headers=_headers(app_client, "staff-hl1"),
+                            json={"first_day": "2026-10-13", "last_day": "2026-10-14", "reason": "台风停业"})
+    assert asked.status_code == 201, asked.text
+    town = _headers(app_client, "town-hl")
+
+    def rejected_elsewhere(session: Session) -> None:
+        closure = session.get(Closure, asked.json()["id"])
+        assert closure is not None
+        reject(closure, "admin", "材料不全", datetime.now(UTC))
+
+    answer: Response = race_on_sqlite(engine, rejected_elsewhere, lambda: app_client.post(
+        f"{V1}/closures/{asked.json()['id']}/approve", headers=town, json={"reason": "同意"}))
+    assert answer.status_code == 409, answer.text
+    with make_session_factory(engine)() as session:
+        closure = session.get(Closure, asked.json()["id"])
+        assert closure is not None and closure.status == "rejected"
+        assert session.scalars(select(StationException.date)).all() == []
+
+
+def test_on_sqlite_an_acknowledgement_never_reopens_a_call_resolved_meanwhile(engine: Engine,
+                                                                                app_client: TestClient) -> None:
+    with make_session_factory(engine)() as session:
+        alert = Alert(kind="emergency_call", station_id="nh-01", cause_key="call:nh-01:c-9", status="raised",
+                      level="station", raised_at=fleet.NOW.astimezone(UTC), call_id="c-9",
+                      evidence={"device": "button-1"})
+        session.add(alert)
+        session.commit()
+        call = alert.id
+
+    dispatch = _headers(app_client, "dispatch")  # logged in first: a login writes (its rate limit)
+
+    def resolved_elsewhere(session: Session) -> None:
+        service.resolve(session, call, "town-nh", datetime.now(UTC), "已上门")
+
+    answer: Response = race_on_sqlite(engine, resolved_elsewhere, lambda: app_client.post(
+        f"{V1}/alerts/{call}/acknowledge", headers=dispatch))
+    assert answer.status_code == 409, answer.text
+    with make_session_factory(engine)() as session:
+        stored = session.get(Alert, call)
+        assert stored is not None and (stored.status, stored.acknowledged_by) == ("resolved", None)

@@ -33,6 +33,7 @@ from cloud.derive.offline import APPEAL_COLUMNS
 from cloud.derive.recompute import store_veto
 from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
+from cloud.store.locks import hold_row
 from cloud.store.models import Station
 from cloud.store.onsite import SpotCheckVisit, counted_result, visit_join
 from cloud.store.users import User
@@ -213,7 +214,8 @@ def decide_appeal(appeal_id: AppealId, body: DecisionIn, user: SupervisorUser, s
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no appeal {appeal_id} in your scope")
     # Locked until the commit and read afresh: a second decider (another API process) waits, then finds it decided.
-    appeal = session.get(Appeal, appeal_id, with_for_update=True, populate_existing=True)
+    hold_row(session, Appeal, appeal_id)
+    appeal = session.get(Appeal, appeal_id, populate_existing=True)
     assert appeal is not None
     if appeal.status != AppealStatus.PENDING.value:
         raise HTTPException(status.HTTP_409_CONFLICT, f"appeal {appeal_id} is already {appeal.status}")

@@ -21,6 +21,7 @@ from cloud.api.scope import get_visible_station, station_condition
 from cloud.api.sheets import safe_cell
 from cloud.derive.storeio import mark_dirty
 from cloud.store.closures import MAX_DAYS, Closure, ClosureStatus, approve, decide_late, reject
+from cloud.store.locks import hold_row
 from cloud.store.models import Station, StationException
 
 router = APIRouter(prefix="/closures", tags=["closures"])
@@ -93,7 +94,8 @@ def _visible(session: SessionDep, user: CurrentUser, closure_id: int, lock: bool
     query = (select(Closure, Station).join(Station, Station.id == Closure.station_id)
              .where(Closure.id == closure_id, station_condition(user)))
     if lock:
-        query = query.with_for_update(of=Closure).execution_options(populate_existing=True)
+        hold_row(session, Closure, closure_id)
+        query = query.execution_options(populate_existing=True)
     row = session.execute(query).first()
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no closure {closure_id} in your scope")

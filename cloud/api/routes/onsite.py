@@ -36,6 +36,7 @@ from cloud.rules.onsite import Found, Review, outcome
 from cloud.rules.rollup import quarter_of
 from cloud.rules.spotcheck import SpotResult
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
+from cloud.store.locks import hold_row
 from cloud.store.models import Station
 from cloud.store.onsite import SpotCheckVisit, decide, decisions, record, visit_review
 from cloud.store.users import User
@@ -224,7 +225,8 @@ def decide_visit(plan_id: PlanId, station: StationKey, body: DecisionIn, user: B
     if visit is not None:
         # Locked until the commit and read afresh: a second decision (another API process) waits, then finds the
         # check decided, instead of overwriting the first after the veto was counted with it.
-        visit = session.get(SpotCheckVisit, (plan_id, station), with_for_update=True, populate_existing=True)
+        hold_row(session, SpotCheckVisit, (plan_id, station))
+        visit = session.get(SpotCheckVisit, (plan_id, station), populate_existing=True)
     state = visit_review(result, visit)
     if state is not Review.DISPUTED or result is None or visit is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"only a disputed check is decided; this one is {state.value}")
