@@ -1,8 +1,9 @@
 """`eldercare demo`: `serve` plus a simulated fleet on an accelerated clock, with the cases a bureau must see.
 
 A month of history passes in a few minutes: a station closed on three spot-check days (the veto), one below its
-monthly threshold, one whose agent went offline, and two emergency presses live — one acknowledged by the dispatch
-centre, one left to escalate to the town and dispatch.
+monthly threshold, one whose agent went offline, a care centre and a neighbourhood point (no grade: their threshold,
+veto and subsidy read 不适用), and two emergency presses live — one acknowledged by the dispatch centre, one left to
+escalate to the town and dispatch.
 
 What the demo seeds and simulates reads one clock, passed down from `demo`: the real one, or with `--today` a clock
 that starts at that moment in the stations' zone and runs on at real speed (so a test, or a bureau rehearsing a
@@ -253,6 +254,9 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, 
                 return
             say(f"history seeded; {fleet.below_threshold} is below its monthly threshold, "
                 f"{fleet.offline} went offline")
+            if fleet.care_centre and fleet.neighbourhood_point:
+                say(f"{fleet.care_centre} is a care centre (照料中心) and {fleet.neighbourhood_point} a neighbourhood "
+                    "point (睦邻点): no grade, so their monthly threshold, veto and subsidy read 不适用")
             # Planned once the days are in, so each check is judged on its day's data (not first as unverifiable).
             plan_spot_checks(options.data_dir, fleet, clock())
             say(f"spot checks planned on {', '.join(d.isoformat() for d in fleet.check_days)}: "

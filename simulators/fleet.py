@@ -1,7 +1,9 @@
 """A simulated fleet of stations over a span of days, with the cases a bureau must see. Pure.
 
 Thirty stations in three towns across all grades by default, generated from each station-day's ground truth
-(`simulators.scenario`), plus three stations that misbehave on purpose:
+(`simulators.scenario`). From five stations up, the last two are a care centre (照料中心) and a neighbourhood point
+(睦邻点): sites with no grade, whose monthly threshold, veto and subsidy read 不适用 (not applicable) while the
+stations beside them are judged. The first three are graded stations that misbehave on purpose:
 - `closed_on_checks`: closed all day on `check_days` — the days the demo's spot checks fall on (three: the veto);
 - `below_threshold`: serves only a small circle of elders, under its grade's monthly threshold;
 - `offline`: its agent goes silent `offline_hours` before the end (its last will says offline).
@@ -22,7 +24,10 @@ from station_protocol import Status, encode
 from station_protocol.topics import agent_topic
 
 TOWNS = (("huilong", "汇龙镇"), ("lvsi", "吕四港镇"), ("nanyang", "南阳镇"))
-KINDS = ("居家养老服务站", "日间照料中心", "睦邻点")
+# What a site of each kind is called (its name ends so, as the bureau's spreadsheets name them).
+NAMES = {"station": "居家养老服务站", "care_centre": "日间照料中心", "neighbourhood_point": "睦邻点"}
+UNGRADED = ("care_centre", "neighbourhood_point")  # the fleet's last two sites, when it has room for them
+UNGRADED_FROM = 5  # three problem cases, and stations judged beside the ungraded sites
 
 
 @dataclass(frozen=True)
@@ -33,10 +38,14 @@ class Fleet:
     offline: str
     check_days: list[date]
     offline_from: datetime
+    care_centre: str | None = None
+    neighbourhood_point: str | None = None
 
 
-def station_config(index: int, grade: str, counter_interval_s: float = 900) -> StationConfig:
-    """A plausible station: counter, door, call button, and a face camera from 3A up."""
+def station_config(index: int, grade: str | None, counter_interval_s: float = 900,
+                   kind: str = "station") -> StationConfig:
+    """A plausible site: counter, door, call button, and a face camera from 3A up and at the ungraded kinds (their
+    elders served are reported like a station's)."""
     slug, town = TOWNS[index % len(TOWNS)]
     number = index // len(TOWNS) + 1
     devices: list[dict[str, Any]] = [
@@ -48,7 +57,8 @@ def station_config(index: int, grade: str, counter_interval_s: float = 900) -> S
         devices.append({"type": "camera", "id": "face-1", "source": "0", "gallery": "/var/lib/eldercare/faces"})
     return StationConfig.model_validate({
         "station": f"qd-{slug}-{number:02d}",
-        "name": f"{town}第{number}{KINDS[index % len(KINDS)]}",
+        "name": f"{town}第{number}{NAMES[kind]}",
+        "kind": kind,
         "grade": grade,
         "town": town,
         "address": f"启东市{town}{number}号",
@@ -60,19 +70,26 @@ def station_config(index: int, grade: str, counter_interval_s: float = 900) -> S
 
 def build_fleet(count: int, first: date, last: date, now: datetime, offline_hours: float = 30,
                 counter_interval_s: float = 900, holiday: Callable[[date], bool] = lambda _: False) -> Fleet:
-    """`count` stations (at least 3); the misbehaving ones are the first three. The spot checks fall on weekdays
-    that `holiday` does not call a statutory holiday (a check on a holiday is excused, so it could not veto)."""
+    """`count` stations (at least 3); the misbehaving ones are the first three, and from five up the last two are a
+    care centre and a neighbourhood point. The spot checks fall on weekdays that `holiday` does not call a statutory
+    holiday (a check on a holiday is excused, so it could not veto)."""
     if count < 3:
         raise ValueError("a fleet needs at least 3 stations (the demo's three problem cases)")
+    kinds = ["station"] * count
+    if count >= UNGRADED_FROM:
+        kinds[-len(UNGRADED):] = UNGRADED
     grades = ["2A", "3A", "4A", *[GRADES[i % len(GRADES)] for i in range(3, count)]]
-    stations = [station_config(i, grade, counter_interval_s) for i, grade in enumerate(grades)]
+    stations = [station_config(i, grade if kind == "station" else None, counter_interval_s, kind)
+                for i, (grade, kind) in enumerate(zip(grades, kinds, strict=True))]
+    ungraded = {s.kind: s.station for s in stations if s.kind != "station"}
     weekdays = [d for d in (first + timedelta(days=i) for i in range((last - first).days + 1))
                 if d.isoweekday() <= 5 and d < last and not holiday(d)]
     # Three working days spread over the span, the last one not too recent.
     check_days = [weekdays[len(weekdays) * k // 4] for k in (1, 2, 3)] if len(weekdays) >= 4 else weekdays[:3]
     return Fleet(stations, closed_on_checks=stations[0].station, below_threshold=stations[1].station,
                  offline=stations[2].station, check_days=check_days,
-                 offline_from=now - timedelta(hours=offline_hours))
+                 offline_from=now - timedelta(hours=offline_hours), care_centre=ungraded.get("care_centre"),
+                 neighbourhood_point=ungraded.get("neighbourhood_point"))
 
 
 def _shape(truth: GroundTruth, fleet: Fleet) -> GroundTruth:
@@ -106,10 +123,11 @@ def fleet_events(fleet: Fleet, first: date, last: date, seed: int = 0) -> Iterat
 
 
 def stations_csv(fleet: Fleet) -> str:
-    """The bureau's station spreadsheet for the fleet (the registry import's CSV)."""
-    lines = ["station_id,name,town,grade,weekdays,hours,open_on_holidays"]
+    """The bureau's station spreadsheet for the fleet (the registry import's CSV); an ungraded site's grade cell is
+    empty."""
+    lines = ["station_id,name,town,grade,weekdays,hours,open_on_holidays,kind"]
     for s in fleet.stations:
         assert s.schedule is not None
-        lines.append(f"{s.station},{s.name},{s.town},{s.grade},\"{s.schedule.weekdays_text()}\","
-                     f"{s.schedule.hours_text()},{'yes' if s.schedule.open_on_holidays else 'no'}")
+        lines.append(f"{s.station},{s.name},{s.town},{s.grade or ''},\"{s.schedule.weekdays_text()}\","
+                     f"{s.schedule.hours_text()},{'yes' if s.schedule.open_on_holidays else 'no'},{s.kind}")
     return "\n".join(lines) + "\n"

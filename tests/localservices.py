@@ -1,5 +1,5 @@
 """Real local services as child processes on free 127.0.0.1 ports, for the tests and the benchmarks: Mosquitto,
-PostgreSQL, VictoriaMetrics.
+PostgreSQL, VictoriaMetrics, Prometheus.
 
 Each launcher is a context manager that waits until the service answers and stops it, whatever happens. The port
 helpers and Mosquitto's configuration are the production ones `eldercare serve` uses.
@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +22,8 @@ from eldercare.ports import free_port, wait_for_port
 from tests.wait import poll
 
 __all__ = [
-    "Mosquitto", "Postgres", "VictoriaMetrics", "free_port", "mosquitto_config", "mosquitto_path", "postgres_available",
-    "run_mosquitto", "run_postgres", "run_victoria_metrics", "wait_for_port",
+    "Mosquitto", "Postgres", "Prometheus", "VictoriaMetrics", "free_port", "mosquitto_config", "mosquitto_path",
+    "postgres_available", "run_mosquitto", "run_postgres", "run_prometheus", "run_victoria_metrics", "wait_for_port",
 ]
 
 
@@ -204,5 +206,50 @@ def run_victoria_metrics(port: int | None = None) -> Iterator[VictoriaMetrics]:
         try:
             wait_for_port(port, process=process)
             yield VictoriaMetrics(port=port, process=process)
+        finally:
+            _stop(process)
+
+
+@dataclass
+class Prometheus:
+    """A running Prometheus (Debian `prometheus`); `url` is its HTTP API's base."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _ready(url: str, process: subprocess.Popen[bytes], log: Path) -> bool:
+    if process.poll() is not None:
+        raise RuntimeError(f"Prometheus exited with status {process.returncode}: {log.read_text(errors='replace')}")
+    try:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def run_prometheus(config: Path) -> Iterator[Prometheus]:
+    """Start Prometheus with `config` (its rule files named relative to it) on a free port, its data in a temporary
+    directory; wait until it is ready."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise RuntimeError("prometheus is not installed (Debian: apt-get install prometheus)")
+    with tempfile.TemporaryDirectory(prefix="prometheus-") as tmp:
+        port = free_port()
+        log = Path(tmp) / "prometheus.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp}/data",
+                 f"--web.listen-address=127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT)
+        prometheus = Prometheus(port=port, process=process, log=log)
+        try:
+            poll(lambda: _ready(prometheus.url, process, log), timeout=60, what=f"Prometheus on {port} ready")
+            yield prometheus
         finally:
             _stop(process)

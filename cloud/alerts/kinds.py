@@ -23,6 +23,7 @@ class AlertKind(StrEnum):
     HOMECARE_FAR_AWAY = "homecare_far_away"
     HOMECARE_QR_RATE = "homecare_qr_rate"
     HOMECARE_NO_SIGN_OUT = "homecare_no_sign_out"
+    HOMECARE_LATE_UPLOADS = "homecare_late_uploads"
     HOMECARE_SATISFACTION = "homecare_satisfaction"
     HOMECARE_COMPLAINTS = "homecare_complaints"
     HOMECARE_TOWN_SURVEY = "homecare_town_survey"

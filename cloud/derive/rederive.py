@@ -90,13 +90,13 @@ def rederive_store(first: date, last: date, station_ids: list[str], config: Rule
     """The command's body: settings, schema check, the calendar in force (taking in ELDERCARE_HOLIDAYS_FILE if it
     changed, as the worker would), then `rederive_range`, at `now` (default: the real clock)."""
     from cloud.store.db import make_engine, make_session_factory
-    from cloud.store.migrate import SchemaNotReady, require_schema
+    from cloud.store.migrate import SchemaNotReady, ensure_schema
     from cloud.store.options import settings_for
 
     settings = settings_for(data_dir)
     engine = make_engine(settings.resolved_database_url)
     try:
-        require_schema(engine)
+        ensure_schema(engine)  # SQLite created or upgraded, as by every command; PostgreSQL must be migrated
         factory = make_session_factory(engine)
         now = now or datetime.now(UTC)
         kept_from = first_kept_day(now, settings.retention_events_days, settings.timezone)

@@ -73,7 +73,15 @@ class HomecareConfig(BaseModel):
     qr_min_gap_minutes: float = Field(default=60, ge=0)
     # An order with no sign-out this long after its sign-in.
     no_sign_out_hours: float = Field(default=12, gt=0)
-    # How far back the worker looks for fraud signals on each pass.
+    # Visits habitually uploaded late: a counted visit is late when its sign-in or its sign-out reached the server
+    # more than `late_upload_hours` after the phone's time of that scan. A caregiver's month (and, apart from the
+    # caregivers raised themselves, a provider's month) with at least `late_upload_visits` late visits making at
+    # least `late_upload_share` of its counted visits. One late upload (a phone without signal) never raises it.
+    late_upload_hours: float = Field(default=24, gt=0)
+    late_upload_visits: int = Field(default=4, ge=1)
+    late_upload_share: float = Field(default=0.25, gt=0, le=1)
+    # How far back the worker looks for fraud signals on each pass (the monthly late-upload habit reads whole
+    # months: from the first day of the month this window starts in).
     fraud_window_days: int = Field(default=35, ge=1)
 
     @model_validator(mode="after")

@@ -14,14 +14,17 @@ from zoneinfo import ZoneInfo
 
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.records import Elder, Location, Visit
-from cloud.homecare.rules import counts, month_of
+from cloud.homecare.rules import counts, month_bounds, month_of
 
 DOUBLE_BOOKED = "homecare_double_booked"
 JUST_LONG_ENOUGH = "homecare_just_long_enough"
 FAR_AWAY = "homecare_far_away"
 QR_RATE = "homecare_qr_rate"
 NO_SIGN_OUT = "homecare_no_sign_out"
-KINDS = (DOUBLE_BOOKED, JUST_LONG_ENOUGH, FAR_AWAY, QR_RATE, NO_SIGN_OUT)
+LATE_UPLOADS = "homecare_late_uploads"
+KINDS = (DOUBLE_BOOKED, JUST_LONG_ENOUGH, FAR_AWAY, QR_RATE, NO_SIGN_OUT, LATE_UPLOADS)
+# A late-upload alert lists at most this many visits (the oldest first); the counts cover them all.
+LATE_VISITS_LISTED = 100
 
 EARTH_RADIUS_M = 6_371_000.0
 
@@ -156,9 +159,85 @@ def no_sign_out(visits: Iterable[Visit], config: HomecareConfig, now: datetime) 
             for v in visits if v.sign_out is None and not v.voided and now - v.sign_in >= limit]
 
 
+def upload_lag(v: Visit) -> timedelta | None:
+    """How long after the phone's time the later-sent of a signed-out visit's two scans reached the server: the
+    larger of the sign-in's and the sign-out's delay (a sign-in backdated two days and a sign-out sent at once is as
+    late as a whole visit sent two days on). None when the visit has no sign-out or its arrival is unknown."""
+    if v.sign_out is None or v.sign_in_received is None or v.sign_out_received is None:
+        return None
+    return max(v.sign_in_received - v.sign_in, v.sign_out_received - v.sign_out)
+
+
+def _late_evidence(month: str, mine: Sequence[tuple[Visit, timedelta]], late: Sequence[tuple[Visit, timedelta]],
+                   config: HomecareConfig) -> dict[str, Any]:
+    listed = sorted(late, key=lambda pair: (pair[0].sign_in, pair[0].id))[:LATE_VISITS_LISTED]
+    return {"month": month, "counted": len(mine), "late": len(late), "share": round(len(late) / len(mine), 4),
+            "late_after_hours": config.late_upload_hours, "habit_visits": config.late_upload_visits,
+            "habit_share": config.late_upload_share,
+            "visits": [{**_visit(v), "hours_late": round(lag.total_seconds() / 3600, 1)} for v, lag in listed],
+            "visits_not_listed": len(late) - len(listed)}
+
+
+def late_uploads(visits: Iterable[Visit], elders: Mapping[str, Elder], config: HomecareConfig,
+                 whole_from: datetime | None = None) -> list[Signal]:
+    """Counted visits that habitually reach the server long after they were made (`upload_lag` more than
+    `late_upload_hours`): a visit invented later and sent from home looks like this, and so does a phone kept
+    offline for days, so it is a question for the town, never a penalty. One late visit is a phone without signal
+    and raises nothing: a month (the elder's zone, by sign-in) is a habit with at least `late_upload_visits` late
+    visits making at least `late_upload_share` of its counted visits.
+
+    Judged per caregiver, then per provider over the visits of its caregivers not raised themselves that month: late
+    uploads spread thinly over many caregivers still show as the provider's habit, and one caregiver's habit is not
+    raised twice. Months that begin before `whole_from` are not judged (their first visits were not read)."""
+    months: dict[tuple[str, str, str], list[tuple[Visit, timedelta]]] = defaultdict(list)
+    for v in visits:
+        elder = elders.get(v.elder)
+        lag = upload_lag(v)
+        if elder is None or lag is None or not counts(v, config):
+            continue
+        month = month_of(v.sign_in, elder.timezone)
+        if whole_from is not None and month_bounds(month, elder.timezone)[0] < whole_from:
+            continue
+        months[(v.provider, month, v.caregiver)].append((v, lag))
+    limit = timedelta(hours=config.late_upload_hours)
+
+    def habit(mine: Sequence[tuple[Visit, timedelta]]) -> list[tuple[Visit, timedelta]] | None:
+        late = [(v, lag) for v, lag in mine if lag > limit]
+        enough = len(late) >= config.late_upload_visits and len(late) >= config.late_upload_share * len(mine)
+        return late if enough else None
+
+    def at(late: Sequence[tuple[Visit, timedelta]]) -> datetime:
+        return max(v.sign_out_received or v.sign_in for v, _ in late)  # when the habit showed
+
+    out = []
+    rest: dict[tuple[str, str], dict[str, list[tuple[Visit, timedelta]]]] = defaultdict(dict)
+    for (provider, month, caregiver), mine in sorted(months.items()):
+        late = habit(mine)
+        if late is None:
+            rest[(provider, month)][caregiver] = mine
+            continue
+        out.append(Signal(LATE_UPLOADS, f"hc-late:caregiver:{provider}:{caregiver}:{month}", provider, at(late),
+                          {"scope": "caregiver", "caregiver": caregiver, **_late_evidence(month, mine, late, config)}))
+    for (provider, month), by_caregiver in sorted(rest.items()):
+        mine = [pair for pairs in by_caregiver.values() for pair in pairs]
+        late = habit(mine)
+        if late is None:
+            continue
+        each = {c: {"counted": len(pairs), "late": sum(lag > limit for _, lag in pairs)}
+                for c, pairs in sorted(by_caregiver.items())}
+        raised = sorted({c for (p, m, c) in months if (p, m) == (provider, month)} - set(by_caregiver))
+        out.append(Signal(LATE_UPLOADS, f"hc-late:provider:{provider}:{month}", provider, at(late),
+                          {"scope": "provider", "caregivers": each, "caregivers_raised_apart": raised,
+                           **_late_evidence(month, mine, late, config)}))
+    return out
+
+
 def signals(visits: Sequence[Visit], elders: Mapping[str, Elder], config: HomecareConfig,
-            now: datetime) -> list[Signal]:
-    """Every fraud signal the visits show, in a stable order."""
+            now: datetime, month_visits: Sequence[Visit] | None = None,
+            whole_from: datetime | None = None) -> list[Signal]:
+    """Every fraud signal the visits show, in a stable order. The monthly late-upload habit reads `month_visits`
+    (the visits of whole months, from `whole_from`) when given, else `visits`."""
     found = [*double_booked(visits, config), *just_long_enough(visits, elders, config),
-             *far_away(visits, elders, config), *qr_rate(visits, elders, config), *no_sign_out(visits, config, now)]
+             *far_away(visits, elders, config), *qr_rate(visits, elders, config), *no_sign_out(visits, config, now),
+             *late_uploads(visits if month_visits is None else month_visits, elders, config, whole_from)]
     return sorted(found, key=lambda s: (s.kind, s.cause_key))

@@ -8,7 +8,11 @@ of the elder's home when the phone shares its location. Planted on purpose (`pla
 - `homecare_just_long_enough`: caregiver K04 signs out 60-62 minutes after every sign-in, all month;
 - `homecare_far_away`: a K05 sign-in 3 km from the elder's registered address;
 - `homecare_qr_rate`: one elder's code signed in four times in a morning, 25 minutes apart (K05);
-- `homecare_no_sign_out`: a K06 visit never signed out.
+- `homecare_no_sign_out`: a K06 visit never signed out;
+- `homecare_late_uploads`: K01's visits all reach the server 30 hours after they end (sign-in and sign-out sent
+  together), where that is still within the simulated days.
+Every other scan reaches the server within 90 seconds, but for one K02 visit sent a day late (a phone without
+signal: once is no habit).
 Also a 59-minute visit (short, void), an order the provider voided, an elder in hospital all month (a recorded
 made-up month, visits made up next month when the span covers it), and an elder left short of the minimum
 (`short_elder`).
@@ -17,7 +21,7 @@ made-up month, visits made up next month when the span covers it), and an elder 
 import csv
 import io
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -168,7 +172,37 @@ def simulate(first: date, days: int = 31, seed: int = 17) -> HomecareSim:
     sim.visits = [Visit(v.id, v.elder, v.caregiver, v.provider, v.sign_in, v.sign_out, v.items, v.sign_in_at,
                         v.sign_out_at, v.token, v.id in sim.voided, sim.voided.get(v.id, "")) for v in sim.visits]
     sim.visits.sort(key=lambda v: (v.sign_in, v.id))
+    sim.visits = _uploads(sim.visits, last, random.Random(f"{seed}:uploads"))
+    late = [v for v in sim.visits if v.caregiver == "K01" and v.sign_out_received is not None
+            and v.sign_out is not None and v.sign_out_received - v.sign_out > timedelta(hours=24)]
+    sim.planted["homecare_late_uploads"] = [
+        f"hc-late:caregiver:p-kangle:K01:{m}" for m in months
+        if (n := sum(_month(v.sign_in) == m for v in late)) >= 4 and n >= 0.25 * sum(
+            v.caregiver == "K01" and _month(v.sign_in) == m and not v.voided and (v.minutes or 0) >= 60
+            for v in sim.visits)]
     return sim
+
+
+def _month(moment: datetime) -> str:
+    local = moment.astimezone(ZONE)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def _uploads(visits: list[Visit], last: date, rng: random.Random) -> list[Visit]:
+    """When each scan reached the server: within 90 s, but K01's visits 30 h after they end (while that is still
+    within the simulated days) and one K02 visit a day late. Its own generator, so the visits are as before."""
+    end_of_days = _at(last + timedelta(days=1), 0)
+    late_once = next((v.id for v in visits if v.caregiver == "K02" and v.sign_out is not None), None)
+    out = []
+    for v in visits:
+        sign_in_received = v.sign_in + timedelta(seconds=rng.uniform(1, 90))
+        sign_out_received = None if v.sign_out is None else v.sign_out + timedelta(seconds=rng.uniform(1, 90))
+        if v.sign_out is not None and (v.id == late_once or v.caregiver == "K01"):
+            sent = v.sign_out + timedelta(hours=26 if v.id == late_once else 30)
+            if sent <= end_of_days:
+                sign_in_received = sign_out_received = sent
+        out.append(replace(v, sign_in_received=sign_in_received, sign_out_received=sign_out_received))
+    return out
 
 
 def elders_csv(sim: HomecareSim) -> str:
@@ -215,7 +249,8 @@ def registry_csvs(sim: HomecareSim) -> dict[str, str]:
 
 def load(session: "Session", sim: HomecareSim, now: datetime, by: str = "simulator") -> None:
     """Write the simulated registry and visits through the platform's own store functions (sign-in, sign-out,
-    voiding, made-up months), as the phones and the provider would have. The caller commits."""
+    voiding, made-up months), as the phones and the provider would have: each scan as received when the simulation
+    says it reached the server (`now` where it does not say). The caller commits."""
     from cloud.homecare import store
 
     for provider in sim.providers:
@@ -228,9 +263,10 @@ def load(session: "Session", sim: HomecareSim, now: datetime, by: str = "simulat
     session.flush()
     for v in sim.visits:
         row, _ = store.record_sign_in(session, key=v.id, elder_id=v.elder, caregiver_id=v.caregiver, at=v.sign_in,
-                                      by=by, now=now, items=v.items, location=v.sign_in_at)
+                                      by=by, now=v.sign_in_received or now, items=v.items, location=v.sign_in_at)
         if v.sign_out is not None:
-            store.record_sign_out(session, key=v.id, at=v.sign_out, now=now, location=v.sign_out_at)
+            store.record_sign_out(session, key=v.id, at=v.sign_out, now=v.sign_out_received or now,
+                                  location=v.sign_out_at)
         if v.voided:
             store.void_visit(row, v.provider, v.void_reason, now)
     for elder_id, months in sim.made_up.items():

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cloud.alerts import service
@@ -18,7 +19,7 @@ from cloud.alerts.kinds import WORKER, AlertKind, AlertLevel, AlertSpec, AlertSt
 from cloud.homecare import followup, fraud
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.records import FollowUpResult, Satisfaction
-from cloud.homecare.rules import month_bounds, previous_month
+from cloud.homecare.rules import month_bounds, month_of, previous_month
 from cloud.homecare.store import HomecareError, NotFound, checked_text, elder_record, visit_record
 from cloud.store.homecare import (
     Complaint,
@@ -58,11 +59,15 @@ def draw_day_sample(session: Session, day: date, zone: str, share: float, by: st
         if not keys:
             return None
         chosen = seed or secrets.token_hex(8)
-        sample = FollowUpSample(day=day, seed=chosen, share=share, orders=len(keys), drawn_by=by, drawn_at=now,
-                                visit_keys=followup.draw_sample(keys, chosen, share))
-        session.add(sample)
-        session.flush()
-        return sample
+        # Another process (the worker beside `eldercare demo` or the API's draw-now) may draw the same day at the
+        # same moment: the first draw stands, with its seed, and this one only tops it up.
+        insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(FollowUpSample).values(
+            day=day, seed=chosen, share=share, orders=len(keys), drawn_by=by, drawn_at=now,
+            visit_keys=followup.draw_sample(keys, chosen, share)).on_conflict_do_nothing(index_elements=["day"]))
+        sample = session.get(FollowUpSample, day, populate_existing=True)
+        if sample is None:  # pragma: no cover - the row was just inserted or already stood
+            raise HomecareError(f"the follow-up sample of {day} could not be stored")
     drawn = followup.draw_sample(keys, sample.seed, sample.share, already=sample.visit_keys)
     if drawn != sample.visit_keys or len(set(keys) | set(sample.visit_keys)) != sample.orders:
         sample.visit_keys, sample.orders = drawn, len(set(keys) | set(sample.visit_keys))
@@ -215,7 +220,10 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
     last whole month, each to the provider's town. Every alert is raised once per cause; none is a penalty."""
     stats = PassStats()
     window_start = now - timedelta(days=config.fraud_window_days)
-    visits = list(session.scalars(select(HomecareVisit).where(HomecareVisit.sign_in_at >= window_start)))
+    # The monthly late-upload habit reads whole months: from the first day of the month the window starts in.
+    months_from = month_bounds(month_of(window_start, zone), zone)[0]
+    month_visits = list(session.scalars(select(HomecareVisit).where(HomecareVisit.sign_in_at >= months_from)))
+    visits = [v for v in month_visits if v.sign_in_at >= window_start]
     if not visits and not session.scalar(select(func.count()).select_from(HomecareProvider)):
         return stats
     towns = _provider_towns(session)
@@ -237,11 +245,12 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
             if sample is not None and sample.visit_keys != known:
                 stats.samples += 1
     # Fraud signals.
-    elder_ids = {v.elder_id for v in visits}
+    elder_ids = {v.elder_id for v in month_visits}
     elders = {e.id: elder_record(e) for e in session.scalars(select(HomecareElder)
                                                              .where(HomecareElder.id.in_(elder_ids)))}
-    records = [visit_record(v) for v in visits]
-    found = fraud.signals(records, elders, config, now)
+    month_records = [visit_record(v) for v in month_visits]
+    records = [r for r in month_records if r.sign_in >= window_start]
+    found = fraud.signals(records, elders, config, now, month_records, months_from)
     for signal in found:
         raise_signal(session, signal, towns.get(signal.provider))
     stats.signals = len(found)

@@ -30,6 +30,8 @@ from cloud.registry.sources import read_sources
 from cloud.store.models import Station
 from cloud.store.options import data_dir_option, open_store, settings_for
 from firmware_config.grade import GRADES
+from firmware_config.kind import KINDS, is_graded
+from firmware_config.load import ConfigError, load_station
 from station_protocol.ids import station_id_problem
 
 INGESTER = "eldercare-ingest"
@@ -168,6 +170,36 @@ def _station_endpoint(ctx: click.Context, out: Path, host: str, port: int) -> tu
     return host, port, True
 
 
+UNGRADED_NAMES = {"care_centre": "care centre (照料中心)", "neighbourhood_point": "neighbourhood point (睦邻点)"}
+
+
+def _skeleton_grade(kind: str, grade: str | None) -> str | None:
+    """The grade the skeleton gets: a station's (2A unless given); none for a care centre or neighbourhood point, whose
+    file the loader refuses with a grade (it would hold them to a figure, a veto and a subsidy they do not have)."""
+    if is_graded(kind):
+        return grade or "2A"
+    if grade is not None:
+        raise click.BadParameter(f"{grade} with --kind {kind}: a {UNGRADED_NAMES[kind]} has no grade; leave --grade "
+                                 "out", param_hint="--grade")
+    return None
+
+
+def _identity(kind: str, grade: str | None) -> str:
+    return f"kind {kind}" + (f", grade {grade}" if grade else "")
+
+
+def _kept_identity_differs(path: Path, kind: str, grade: str | None) -> str | None:
+    """The kind and grade an existing station file has, when they are not those asked for; None when they are (or
+    the file does not load: `edge check-config` says why)."""
+    try:
+        config = load_station(path)
+    except (ConfigError, OSError):
+        return None
+    if (config.kind, config.grade) == (kind, grade):
+        return None
+    return _identity(config.kind, config.grade)
+
+
 _out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                            help="Directory for the broker files  [default: DATA_DIR/broker]")
 _host_option = click.option("--tls-host", "hosts", multiple=True, default=("localhost", "127.0.0.1"),
@@ -238,18 +270,24 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
               default=Path("firmware_config/stations"), show_default=True,
               help="Where to write the station's config skeleton <ID>.yaml (kept if it exists).")
 @click.option("--name", help="Station name for the skeleton.")
-@click.option("--grade", type=click.Choice(GRADES), default="2A", show_default=True)
+@click.option("--kind", type=click.Choice(KINDS), default="station", show_default=True,
+              help="station (居家养老服务站, graded), care_centre (照料中心) or neighbourhood_point (睦邻点); "
+                   "the last two have no grade.")
+@click.option("--grade", type=click.Choice(GRADES), default=None,
+              help="A station's grade, for its skeleton  [default: 2A; none for the other kinds]")
 @click.option("--town", help="Town or street office for the skeleton.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print only {"station", "username", "password", "host", "port"} as JSON (for scripts).')
 @click.pass_context
 def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Path | None, ingester_user: str,
             rotate: bool, hosts: tuple[str, ...], tls_port: int, plain_port: int | None, run_as: str | None,
-            config_dir: Path, name: str | None, grade: str, town: str | None, as_json: bool) -> None:
+            config_dir: Path, name: str | None, kind: str, grade: str | None, town: str | None,
+            as_json: bool) -> None:
     """Create (or show) one station's broker credentials, add it to the ACL and write its config skeleton."""
     problem = station_id_problem(station_id)
     if problem:
         raise click.ClickException(problem)
+    grade = _skeleton_grade(kind, grade)
     out = _out_dir(out, data_dir)
     for user in (ingester_user, WORKER):
         _credential(out, user, rotate=False)
@@ -271,10 +309,16 @@ def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Pat
     skeleton = config_dir / f"{station_id}.yaml"
     if skeleton.exists():
         say(f"config {skeleton} exists; left as it is")
+        given = {ctx.get_parameter_source(n) for n in ("kind", "grade")} - {click.core.ParameterSource.DEFAULT}
+        differs = _kept_identity_differs(skeleton, kind, grade)
+        if given and differs:
+            # On stderr, so a script reading --json sees it too: the registry imports what the file says.
+            click.echo(f"warning: {skeleton} says {differs}, not {_identity(kind, grade)}; edit its kind/grade if "
+                       "the site changed (the registry imports what the file says)", err=True)
     else:
         config_dir.mkdir(parents=True, exist_ok=True)
-        skeleton.write_text(station_skeleton(station_id, host=host, port=port, name=name, grade=grade, town=town,
-                                             tls=over_tls), encoding="utf-8")
+        skeleton.write_text(station_skeleton(station_id, host=host, port=port, name=name, kind=kind, grade=grade,
+                                             town=town, tls=over_tls), encoding="utf-8")
         say(f"config skeleton {skeleton}: fill in its devices, then `eldercare edge check-config {skeleton}`")
     if as_json:
         click.echo(json.dumps({"station": station_id, "username": station_id, "password": password,

@@ -9,6 +9,7 @@ const HC_CONSEQUENCE = { ok: "达标", rectify: "限期整改", may_terminate: "
 const HC_ALERTS = {
   homecare_double_booked: "同一护理员同时在两户", homecare_just_long_enough: "服务时长屡屡刚够",
   homecare_far_away: "签到位置远离老人住址", homecare_qr_rate: "同一二维码使用过频", homecare_no_sign_out: "工单未签出",
+  homecare_late_uploads: "服务记录屡屡延迟上传",
   homecare_satisfaction: "满意率未达标", homecare_complaints: "有效投诉率超标", homecare_town_survey: "镇街季度满意度低于80%",
 };
 Object.assign(KIND_NAMES, HC_ALERTS);  // the overview and 告警 name them in Chinese too, not by their code

@@ -13,9 +13,9 @@ def test_login_returns_an_expiring_bearer_token(app_client: TestClient) -> None:
     assert body["token_type"] == "bearer" and body["expires_in"] == 60 * 60
     me = app_client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     kinds = ["calendar_unknown_year", "emergency_call", "equipment_off", "homecare_complaints",
-             "homecare_double_booked", "homecare_far_away", "homecare_just_long_enough", "homecare_no_sign_out",
-             "homecare_qr_rate", "homecare_satisfaction", "homecare_town_survey", "sensor_anomaly",
-             "spot_check_closed", "spot_check_unverifiable", "station_offline"]
+             "homecare_double_booked", "homecare_far_away", "homecare_just_long_enough", "homecare_late_uploads",
+             "homecare_no_sign_out", "homecare_qr_rate", "homecare_satisfaction", "homecare_town_survey",
+             "sensor_anomaly", "spot_check_closed", "spot_check_unverifiable", "station_offline"]
     assert me.json() == {"name": "admin", "role": "bureau", "towns": [], "station": None, "provider": None,
                          "caregiver": None,
                          "alert_actions": {"acknowledge": kinds, "resolve": kinds}, "timezone": "Asia/Shanghai"}

@@ -1,4 +1,5 @@
-"""Grafana dashboards parse, every panel names a provisioned datasource, every measurement is one the sink writes."""
+"""Grafana dashboards parse, every panel names a provisioned datasource, every measurement is one the sink writes,
+every Prometheus series one the processes expose."""
 
 import json
 import re
@@ -11,6 +12,7 @@ import yaml
 
 from cloud.convert import Accepted, StationInfo, convert
 from cloud.telemetry.points import to_point
+from tests.platform.metric_names import exposed, queried
 
 GRAFANA = Path(__file__).resolve().parents[2] / "dashboards" / "grafana"
 MEASUREMENT_EQ = re.compile(r'r\._measurement\s*==\s*"([^"]+)"')
@@ -64,41 +66,65 @@ def dashboards() -> list[tuple[Path, dict[str, object]]]:
     return [(p, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(GRAFANA.glob("*.json"))]
 
 
-def test_the_three_dashboards_parse_and_use_provisioned_datasources() -> None:
+def test_the_dashboards_parse_and_use_provisioned_datasources() -> None:
     sources = provisioned_datasources()
-    assert sources and all(s["type"] == "influxdb" for s in sources.values())
+    assert {uid: s["type"] for uid, s in sources.items()} == {
+        "eldercare-influxdb": "influxdb", "eldercare-prometheus": "prometheus"}
     boards = dashboards()
     assert {b["uid"] for _, b in boards} == {
-        "eldercare-stations-online", "eldercare-people-flow", "eldercare-ingest-health"}
+        "eldercare-stations-online", "eldercare-people-flow", "eldercare-ingest-health", "eldercare-pipeline-health"}
     for path, board in boards:
         panels = board["panels"]
         assert isinstance(panels, list) and panels, path
         for panel in panels:
             assert panel["datasource"]["uid"] in sources, (path.name, panel["title"])
             for target in panel["targets"]:
-                assert target["datasource"]["uid"] in sources, (path.name, panel["title"])
-                assert target["query"].strip(), (path.name, panel["title"])
+                source = sources[target["datasource"]["uid"]]
+                assert target["datasource"]["type"] == source["type"], (path.name, panel["title"])
+                text = target["query"] if source["type"] == "influxdb" else target["expr"]
+                assert text.strip(), (path.name, panel["title"])
+
+
+def _targets(kind: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(dashboard file, panel title, target) of every target on a datasource of this type."""
+    return [(path.name, panel["title"], target) for path, board in dashboards()
+            for panel in board["panels"] for target in panel["targets"]  # type: ignore[attr-defined]
+            if target["datasource"]["type"] == kind]
+
+
+def test_the_pipeline_health_dashboard_reads_only_series_the_processes_expose() -> None:
+    series = exposed()
+    read: set[str] = set()
+    for name, title, target in _targets("prometheus"):
+        names = queried(target["expr"])
+        assert names, (name, title, "queries no series")
+        assert names <= series, (name, title, names - series)
+        read |= names
+    # What an operator must see: sessions, the queue, the last commit, stored and dead letters, lag, the database,
+    # API errors, and the alerts firing.
+    assert {"eldercare_ingest_session_present", "eldercare_ingest_session_lost_total", "eldercare_ingest_queue",
+            "eldercare_ingest_last_commit_timestamp_seconds", "eldercare_ingest_stored_total",
+            "eldercare_ingest_invalid_total", "eldercare_ingest_lag_seconds_bucket",
+            "eldercare_ingest_store_unavailable_total", "eldercare_api_requests_total", "ALERTS"} <= read
 
 
 def test_every_queried_measurement_and_field_is_written_by_the_sink() -> None:
     fields = sink_fields()
     written = set(fields)
     assert written == {"flow", "door", "face", "call", "health", "status", "heartbeat"}
-    queried: set[str] = set()
-    for path, board in dashboards():
-        for panel in board["panels"]:  # type: ignore[attr-defined]
-            for target in panel["targets"]:
-                query = target["query"]
-                names = set(MEASUREMENT_EQ.findall(query))
-                for group in MEASUREMENT_SET.findall(query):
-                    names |= {n.strip().strip('"') for n in group.split(",")}
-                assert names, (path.name, panel["title"], "queries no measurement")
-                assert names <= written, (path.name, panel["title"], names - written)
-                for field in FIELD_EQ.findall(query):
-                    assert any(field in fields[n] for n in names), (path.name, panel["title"], field)
-                queried |= names
+    read: set[str] = set()
+    for name, title, target in _targets("influxdb"):
+        query = target["query"]
+        names = set(MEASUREMENT_EQ.findall(query))
+        for group in MEASUREMENT_SET.findall(query):
+            names |= {n.strip().strip('"') for n in group.split(",")}
+        assert names, (name, title, "queries no measurement")
+        assert names <= written, (name, title, names - written)
+        for field in FIELD_EQ.findall(query):
+            assert any(field in fields[n] for n in names), (name, title, field)
+        read |= names
     # Stations online, people flow and ingest health between them read every kind of telemetry.
-    assert queried == written
+    assert read == written
 
 
 def test_dashboard_provisioning_points_at_a_folder() -> None:

@@ -69,6 +69,7 @@ def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str
     alerts = bureau.get_by_test_id("homecare-alerts").locator("tbody tr")
     expect(alerts).to_have_count(_planted(SIM))
     expect(bureau.get_by_test_id("homecare-alerts")).to_contain_text("同一护理员同时在两户")
+    expect(bureau.get_by_test_id("homecare-alerts")).to_contain_text("服务记录屡屡延迟上传")
     # The same leads on 告警, named in Chinese as on this page, not by their code.
     bureau.goto(homecare_url + "/#/alerts")
     expect(bureau.locator("main")).to_contain_text("同一护理员同时在两户")

@@ -194,3 +194,19 @@ def test_rederive_command(store: Engine, messages: list[tuple[str, bytes]], tmp_
     assert unknown.exit_code != 0 and "no such station: x" in unknown.stderr
     backwards = runner.invoke(cli, ["cloud", "rederive", "--from", "2026-10-12", "--to", "2026-10-01"])
     assert backwards.exit_code != 0 and "--to is before --from" in backwards.stderr
+
+
+def test_rederive_upgrades_an_embedded_store_itself_and_refuses_an_unmigrated_postgresql(
+        tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Like every other command: an embedded SQLite store is created or upgraded in place (rederive once refused it
+    # with "run 'eldercare cloud migrate'", which the README says only PostgreSQL needs), quietly: no alembic lines.
+    monkeypatch.delenv("ELDERCARE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("ELDERCARE_HOLIDAYS_FILE", raising=False)
+    runner = CliRunner()
+    args = ["cloud", "rederive", "--from", "2026-10-12", "--to", "2026-10-13"]
+    done = runner.invoke(cli, [*args, "--data-dir", str(tmp_path / "data")])
+    assert done.exit_code == 0, done.output
+    assert "rederive: done: 0 days of 0 stations" in done.stderr and "alembic" not in done.stderr
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", postgres_url)
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code == 1 and "not migrated" in refused.stderr and "eldercare cloud migrate" in refused.stderr

@@ -26,7 +26,7 @@ def test_the_simulated_month_shows_exactly_the_planted_patterns(first: date, day
         assert signal.provider == "p-kangle" and signal.evidence  # the honest provider raises nothing
     assert dict(found) == {k: sorted(v) for k, v in sim.planted.items() if v}
     assert set(found) == {"homecare_double_booked", "homecare_just_long_enough", "homecare_far_away",
-                          "homecare_qr_rate", "homecare_no_sign_out"}
+                          "homecare_qr_rate", "homecare_no_sign_out", "homecare_late_uploads"}
 
 
 def _v(vid: str, elder: str, start: datetime, minutes: float | None, caregiver: str = "K01",

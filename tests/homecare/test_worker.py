@@ -4,7 +4,8 @@ complaint alerts; a late sign-out clearing its alert."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, func, select
 
 from cloud.api.scope import alert_condition
 from cloud.homecare import followup, store, supervise
@@ -158,5 +159,38 @@ def test_the_worker_runs_the_pass_with_the_rules_files_numbers(engine: Engine) -
 
     _seed(engine)
     stats = run_pass(make_session_factory(engine), Partition(), RulesConfig.model_validate(
-        {"homecare": {"no_sign_out_hours": 24 * 60}}), NOW.astimezone(UTC))
-    assert stats.homecare.signals == 4 and stats.homecare.samples > 0  # no order is 60 days without a sign-out
+        {"homecare": {"no_sign_out_hours": 24 * 60, "late_upload_visits": 100}}), NOW.astimezone(UTC))
+    # No order is 60 days without a sign-out, and no caregiver sends 100 visits late in a month.
+    assert stats.homecare.signals == 4 and stats.homecare.samples > 0
+
+
+def test_a_day_drawn_by_another_process_meanwhile_is_kept_not_a_crash(engine: Engine,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # `eldercare demo` runs a home-care pass right after seeding, beside serve's worker (and the bureau can draw a day
+    # on the API while the worker does): a second draw of the same day once stopped the demo with "UNIQUE
+    # constraint failed: homecare_followup_samples.day". The first draw stands with its seed; the other tops it up.
+    _seed(engine)
+    factory = make_session_factory(engine)
+    real_draw = followup.draw_sample
+    other: dict[date, list[str]] = {}
+
+    def draw_while_another_process_draws(keys: list[str], seed: str, share: float,
+                                         already: tuple[str, ...] | list[str] = ()) -> list[str]:
+        if not other:  # the other process's first draw commits between this one's look and its write
+            with factory.begin() as rival:
+                day = min(v.sign_in_at.astimezone(CST).date() for v in rival.scalars(select(HomecareVisit)))
+                rival_keys = supervise.day_orders(rival, day, ZONE)
+                other[day] = real_draw(rival_keys, "rival-seed", 0.1)
+                rival.add(FollowUpSample(day=day, seed="rival-seed", share=0.1, orders=len(rival_keys),
+                                         visit_keys=other[day], drawn_by="api", drawn_at=NOW))
+        return real_draw(keys, seed, share, already)
+
+    monkeypatch.setattr(followup, "draw_sample", draw_while_another_process_draws)
+    with factory.begin() as session:
+        supervise.homecare_pass(session, CONFIG, NOW, ZONE)
+    ((day, drawn),) = other.items()
+    with factory() as session:
+        sample = session.get(FollowUpSample, day)
+        assert sample is not None and sample.seed == "rival-seed" and sample.drawn_by == "api"
+        assert sample.visit_keys == drawn and sample.orders == len(supervise.day_orders(session, day, ZONE))
+        assert (session.scalar(select(func.count()).select_from(FollowUpSample)) or 0) > 1  # the other days too

@@ -34,7 +34,7 @@ EXAMPLE = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text(
 
 
 def test_the_production_services_are_all_there() -> None:
-    assert set(SERVICES) == {"mosquitto", "postgres", "influxdb", "grafana", "proxy", *APP}
+    assert set(SERVICES) == {"mosquitto", "postgres", "influxdb", "grafana", "proxy", "prometheus", *APP}
     assert SERVICES["simulator"]["profiles"] == ["simulate"]
 
 
@@ -287,3 +287,54 @@ def test_influxdb_keeps_person_ids_no_longer_than_the_cloud_does() -> None:
     environment = SERVICES["influxdb"]["environment"]
     assert environment["DOCKER_INFLUXDB_INIT_RETENTION"] == "${INFLUX_RETENTION:-31d}"
     assert Settings.model_fields["retention_person_days"].default == 31
+
+
+def _option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_prometheus_scrapes_every_process_that_serves_metrics_where_it_listens() -> None:
+    service = SERVICES["prometheus"]
+    mounts = {target: source for name, source, target in _bind_mounts() if name == "prometheus"}
+    assert mounts == {"/etc/prometheus/prometheus.yml": "./deploy/prometheus/prometheus.yml",
+                      "/etc/prometheus/alerts.yml": "./deploy/prometheus/alerts.yml"}
+    assert "--config.file=/etc/prometheus/prometheus.yml" in service["command"]
+    assert "prometheus-data:/prometheus" in service["volumes"] and "ports" not in service
+    config = yaml.safe_load((ROOT / mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    # Its rule file, named relative to the config, is the one mounted beside it.
+    assert config["rule_files"] == ["alerts.yml"]
+
+    targets = {job["job_name"]: (job.get("metrics_path", "/metrics"),
+                                 {t: c.get("labels", {}) for c in job["static_configs"] for t in c["targets"]})
+               for job in config["scrape_configs"]}
+    assert set(targets) == {"ingest", "api", "prometheus"}
+    # Each ingester serves /metrics on the port its command names, on every address of its container.
+    path, ingesters = targets["ingest"]
+    assert path == "/metrics" and len(ingesters) == len(INGESTERS)
+    for name in INGESTERS:
+        command = SERVICES[name]["command"]
+        target = f"{name}:{_option(command, '--metrics-port')}"
+        assert _option(command, "--metrics-host") == "0.0.0.0"
+        assert ingesters[target] == {"service": name}
+    # The API serves /metrics on its own port.
+    path, api = targets["api"]
+    command = SERVICES["api"]["command"]
+    assert path == "/metrics" and api == {f"api:{_option(command, '--port')}": {"service": "api"}}
+    assert _option(command, "--host") == "0.0.0.0"
+    assert targets["prometheus"][1] == {"localhost:9090": {}}
+    # The worker and the command sender serve no metrics: nothing to scrape, and no port invented for them.
+    for name in ("worker", "sender"):
+        assert not any("metrics" in part for part in SERVICES[name]["command"]), name
+        result = subprocess.run([sys.executable, "-m", "eldercare", *SERVICES[name]["command"], "--help"],
+                                capture_output=True, text=True, timeout=120)
+        assert "--metrics-port" not in result.stdout, f"{name} serves metrics now: scrape it"
+
+
+def test_grafana_reads_the_prometheus_service() -> None:
+    source = yaml.safe_load((ROOT / "dashboards/grafana/provisioning/datasources/prometheus.yaml").read_text())
+    [prometheus] = source["datasources"]
+    url = urlsplit(prometheus["url"])
+    assert prometheus["type"] == "prometheus" and url.hostname == "prometheus" and url.port == 9090
+    assert any(v == "prometheus-data:/prometheus" for v in SERVICES[url.hostname]["volumes"])
+    healthcheck = " ".join(SERVICES["prometheus"]["healthcheck"]["test"])
+    assert f"127.0.0.1:{url.port}/-/ready" in healthcheck

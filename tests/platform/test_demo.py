@@ -2,6 +2,7 @@
 not depend on today's date: a statutory holiday Monday, and ten past midnight in Shanghai (still the day before in
 UTC)."""
 
+import functools
 import re
 import subprocess
 import sys
@@ -12,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from cloud.registry.csv_rows import parse_station_csv
 from eldercare.demo import MARKER, PASSWORD, demo_clock, is_holiday, parse_today, wipeable
-from simulators.fleet import build_fleet
+from simulators.fleet import build_fleet, stations_csv
 from simulators.fleet_commands import Span
 from tests.localservices import free_port
 from tests.platform.support import env_for, login, running
@@ -46,17 +48,37 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
 
         stations = get("/stations")
         assert len(stations) == 6 and len({s["town"] for s in stations}) == 3
+        # A care centre and a neighbourhood point among them, registered with no grade; the rest graded stations.
+        kinds = {s["id"]: (s["kind"], s["grade"]) for s in stations}
+        assert {sid: kg for sid, kg in kinds.items() if kg[0] != "station"} == {
+            "qd-lvsi-02": ("care_centre", None), "qd-nanyang-02": ("neighbourhood_point", None)}
+        assert all(grade for kind, grade in kinds.values() if kind == "station")
+        assert "qd-lvsi-02 is a care centre (照料中心) and qd-nanyang-02 a neighbourhood point (睦邻点)" in \
+            "".join(demo.lines)
 
         # The stations' yesterday, whatever this machine's zone.
         yesterday = today - timedelta(days=1)
-        station = stations[0]["id"]
 
-        def counted() -> dict[str, Any] | None:
+        def counted(station: str) -> dict[str, Any] | None:
             month: dict[str, Any] = get(f"/stations/{station}/months/{yesterday:%Y-%m}")
-            return month if month["person_times"] > 0 and month["elders"] > 0 else None
+            return month if month["person_times"] > 0 else None
 
-        month = poll(counted, timeout=120, interval=0.5, what="person-times and elders counted")
-        assert month["threshold"] > 0
+        # Every site's visits are counted; a graded station is held to its grade's figure, the others read not
+        # applicable (null, with the reason), never a failure, and their elders served are still reported.
+        months: dict[str, dict[str, Any]] = {}
+        for station, (kind, grade) in kinds.items():
+            months[station] = month = poll(functools.partial(counted, station), timeout=120, interval=0.5,
+                                           what=f"{station}'s person-times counted")
+            assert (month["kind"], month["grade"]) == (kind, grade)
+            if kind == "station":
+                assert month["threshold"] > 0 and not (month["met_reason"] or "").startswith("not graded"), month
+            else:
+                assert month["elders"] > 0, month
+                assert (month["threshold"], month["met"], month["projection"], month["at_risk"]) == (
+                    None, None, None, None), month
+                assert month["met_reason"].startswith("not graded"), month
+        # A graded station with a face camera has its elders served counted against its figure.
+        assert any(months[s]["elders"] > 0 for s, (k, g) in kinds.items() if k == "station" and g != "2A"), months
 
         failed = poll(lambda: [r for r in get("/spot-checks/results") if r["result"] == "fail"], timeout=120,
                       interval=0.5, what="a failed spot check")
@@ -72,6 +94,19 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
                                                             what="three failed spot checks")]
         assert all(d.isoweekday() <= 5 and d < today for d in check_days), check_days
         assert not [d for d in check_days if date(2026, 10, 1) <= d <= date(2026, 10, 7)], check_days
+
+        # The year's veto: the closed station's, a graded station's "no", and 不适用 (null) for the ungraded sites,
+        # whose checks were judged all the same.
+        def vetoes() -> dict[str, bool | None] | None:
+            rows = {v["station"]: v["veto"] for v in get("/spot-checks/vetoes", year=check_days[0].year)}
+            return rows if set(rows) == set(kinds) else None
+
+        assert poll(vetoes, timeout=120, interval=0.5, what="every site's veto row") == {
+            sid: (None if kind != "station" else sid == "qd-huilong-01") for sid, (kind, _) in kinds.items()}
+        assessed = {r["station"]: r for r in get(f"/assessments/{check_days[0].year}")}
+        assert {sid for sid, r in assessed.items() if not r["graded"]} == {"qd-lvsi-02", "qd-nanyang-02"}
+        assert all(r["subsidy_cny"] is None and r["threshold"] is None for r in assessed.values() if not r["graded"])
+        assert all(r["subsidy_cny"] > 0 and r["threshold"] > 0 for r in assessed.values() if r["graded"])
 
         calls = poll(lambda: get("/alerts", kind="emergency_call"), timeout=120, interval=0.5,
                      what="an emergency alert")
@@ -116,6 +151,24 @@ def test_the_demo_clock_starts_at_the_given_moment_in_shanghai_and_runs_on() -> 
     assert (span.first, span.last) == (date(2026, 10, 6), date(2026, 10, 13))
     assert poll(lambda: clock() > first, timeout=5, what="the demo clock moving on")
     assert parse_today("2026-10-05").hour == 12  # a day alone is its noon
+
+
+def test_the_demo_fleet_has_a_care_centre_and_a_neighbourhood_point_beside_graded_stations() -> None:
+    span = Span.last_days(7, parse_today("2026-10-13T00:10"))
+    fleet = build_fleet(5, span.first, span.last, span.now, holiday=is_holiday)
+    kinds = [(s.station, s.kind, s.grade) for s in fleet.stations]
+    assert kinds == [("qd-huilong-01", "station", "2A"), ("qd-lvsi-01", "station", "3A"),
+                     ("qd-nanyang-01", "station", "4A"), ("qd-huilong-02", "care_centre", None),
+                     ("qd-lvsi-02", "neighbourhood_point", None)]
+    assert (fleet.care_centre, fleet.neighbourhood_point) == ("qd-huilong-02", "qd-lvsi-02")
+    # The three problem cases stay graded stations: a veto or a missed threshold is a station's.
+    assert {fleet.closed_on_checks, fleet.below_threshold, fleet.offline} == {s for s, k, _ in kinds[:3]}
+    # The registry's CSV, as the demo writes it, imports each with its kind and no grade for the ungraded two.
+    records, problems = parse_station_csv(stations_csv(fleet))
+    assert problems == [] and [(r.id, r.kind, r.grade) for r in records] == kinds
+    assert [s.name for s in fleet.stations[3:]] == ["汇龙镇第2日间照料中心", "吕四港镇第2睦邻点"]
+    # Too small a fleet for them keeps its problem cases.
+    assert {s.kind for s in build_fleet(4, span.first, span.last, span.now).stations} == {"station"}
 
 
 def test_the_demo_spot_checks_avoid_the_national_day_holiday() -> None:

@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 
+from cloud.api.security import hash_password
 from cloud.homecare import followup
-from tests.api.conftest import NOW
+from cloud.store.db import make_session_factory
+from cloud.store.users import User, UserTown
+from tests.api.conftest import NOW, PASSWORD
 from tests.homecare.gaming.conftest import HomeCare
 
 MONTH = "2026-10"
@@ -92,6 +95,7 @@ def test_a_visit_made_up_later_from_home_is_taken_within_72_hours_with_its_arriv
     hc.visit("cg-hl1", "E-HL-2", "real-elsewhere", start + timedelta(minutes=10), 70)
     hc.now = NOW
     hc.worker_pass()
+    assert hc.alerts("homecare_late_uploads") == []  # once is a phone without signal: a habit is flagged (below)
     [alert] = hc.alerts("homecare_double_booked")
     sent = {v["visit"]: (datetime.fromisoformat(v["sign_in_received"]), datetime.fromisoformat(v["sign_out_received"]))
             for v in alert["evidence"]["visits"]}
@@ -110,6 +114,111 @@ def test_a_visit_made_up_later_from_home_is_taken_within_72_hours_with_its_arriv
     ahead = hc.sign_out("cg-hl1", "E-HL-2", "stretch-01", NOW + timedelta(minutes=31))
     assert ahead.status_code == 422 and "future" in ahead.json()["detail"]
     assert set(_visits(hc)) == {"invented-01", "real-elsewhere", "stretch-01"}
+
+
+def _sent_late(hc: HomeCare, who: str, elder: str, key: str, start: datetime, minutes: float,
+               sign_in_after: timedelta | None, sign_out_after: timedelta) -> None:
+    """A visit of `minutes` from `start` (the phone's times) whose sign-in reaches the server `sign_in_after` its
+    time (None: sent together with the sign-out) and whose sign-out `sign_out_after` its time."""
+    end = start + timedelta(minutes=minutes)
+    hc.now = end + sign_out_after if sign_in_after is None else start + sign_in_after
+    assert hc.sign_in(who, elder, key, start).status_code == 201
+    hc.now = end + sign_out_after
+    assert hc.sign_out(who, elder, key, end).status_code == 200
+
+
+def _add_town_officer(hc: HomeCare, name: str, town: str) -> None:
+    with make_session_factory(hc.engine).begin() as session:
+        user = User(name=name, role="town", password_hash=hash_password(PASSWORD))
+        user.towns = [UserTown(town=town)]
+        session.add(user)
+
+
+def test_visits_invented_later_as_a_habit_are_flagged_to_the_town_only(hc: HomeCare) -> None:
+    """Whole visits sent from home long after their phone times: one is an offline queue (nothing raised), four
+    of seven in a month are a habit, raised once to the provider's town with each visit's phone and arrival times.
+    Neither the provider, nor its caregiver, nor another town sees it."""
+    for day in (1, 2, 3):
+        hc.visit("cg-hl1", "E-HL-2", f"real-visit-{day:02d}", _at(day, 14), 75)
+    _sent_late(hc, "cg-hl1", "E-HL-1", "invented-home-01", _at(4, 9), 75, None, timedelta(hours=30))
+    hc.now = NOW
+    hc.worker_pass()
+    assert hc.alerts("homecare_late_uploads") == []
+    for day in (5, 6, 7):
+        _sent_late(hc, "cg-hl1", "E-HL-1", f"invented-home-{day:02d}", _at(day, 9), 75, None, timedelta(hours=30))
+    hc.now = NOW
+    hc.worker_pass()
+    hc.worker_pass()
+    [alert] = hc.alerts("homecare_late_uploads")
+    evidence = alert["evidence"]
+    assert (alert["town"], evidence["provider"], evidence["caregiver"]) == ("汇龙镇", "p-hl", "HL001")
+    assert not alert["station"]  # a home-care alert is the town's, of no station
+    assert (evidence["month"], evidence["counted"], evidence["late"]) == (MONTH, 7, 4)
+    assert [v["visit"] for v in evidence["visits"]] == [f"invented-home-{d:02d}" for d in (1, 5, 6, 7)]
+    for v in evidence["visits"]:
+        assert datetime.fromisoformat(v["sign_out_received"]) - datetime.fromisoformat(v["sign_out"]) == timedelta(
+            hours=30)
+        assert v["sign_in_received"] == v["sign_out_received"]  # both scans in one upload
+    _add_town_officer(hc, "town-nh", "南阳镇")
+    for user in ("prov-hl", "cg-hl1", "town-nh", "staff-hl1", "staff-nh1", "dispatch"):
+        assert hc.alerts("homecare_late_uploads", user=user) == [], user
+    assert [a["id"] for a in hc.alerts("homecare_late_uploads", user="admin")] == [alert["id"]]
+
+
+def test_sending_the_sign_in_on_time_and_the_rest_later_is_late_too(hc: HomeCare) -> None:
+    """Signing in live (from anywhere) and sending the sign-out a day and more later, or backdating the sign-in and
+    signing out at once (a visit stretched over 30 hours): each visit is as late as its later-sent scan."""
+    _sent_late(hc, "cg-hl1", "E-HL-1", "live-in-late-out-1", _at(1, 9), 75, timedelta(0), timedelta(hours=30))
+    _sent_late(hc, "cg-hl1", "E-HL-2", "live-in-late-out-2", _at(2, 14), 75, timedelta(0), timedelta(hours=30))
+    _sent_late(hc, "cg-hl1", "E-HL-1", "backdated-in-one", _at(4, 9), 30 * 60, timedelta(hours=30), timedelta(0))
+    _sent_late(hc, "cg-hl1", "E-HL-2", "backdated-in-two", _at(6, 9), 30 * 60, timedelta(hours=30), timedelta(0))
+    assert hc.elder_month("E-HL-1", MONTH)["visits"] == 2  # they all count
+    hc.now = NOW
+    hc.worker_pass()
+    [alert] = hc.alerts("homecare_late_uploads")
+    lateness = {v["visit"]: v["hours_late"] for v in alert["evidence"]["visits"]}
+    assert lateness == {"live-in-late-out-1": 30.0, "live-in-late-out-2": 30.0, "backdated-in-one": 30.0,
+                        "backdated-in-two": 30.0}
+
+
+def test_late_uploads_spread_over_caregivers_are_the_providers_habit(hc: HomeCare) -> None:
+    """Two late visits of four for each of two caregivers: neither is a habit alone (four late visits in a month
+    are), but the provider's month is, and it is raised as the provider's, naming each caregiver's share."""
+    for day in (1, 2, 3, 4):
+        late = day <= 2
+        for who, elder, hour in (("cg-hl1", "E-HL-1", 9), ("cg-hl2", "E-HL-2", 14)):
+            key = f"spread-{who}-{day:02d}"
+            if late:
+                _sent_late(hc, who, elder, key, _at(day, hour), 75, None, timedelta(hours=26))
+            else:
+                hc.visit(who, elder, key, _at(day, hour), 75)
+    hc.now = NOW
+    hc.worker_pass()
+    [alert] = hc.alerts("homecare_late_uploads")
+    evidence = alert["evidence"]
+    assert (evidence["scope"], evidence["provider"]) == ("provider", "p-hl")
+    assert (evidence["late"], evidence["counted"]) == (4, 8)
+    assert evidence["caregivers"] == {"HL001": {"counted": 4, "late": 2}, "HL002": {"counted": 4, "late": 2}}
+    assert alert["town"] == "汇龙镇"
+
+
+def test_sending_just_inside_the_limit_is_not_late(hc: HomeCare) -> None:
+    """Known limit: each scan sent exactly 24 hours after its phone time is not late (late is more than 24 h), so a
+    provider who knows the number can stay under it; a second more, four times, is a habit."""
+    for day in (1, 2, 3, 4):
+        _sent_late(hc, "cg-hl1", "E-HL-1", f"at-the-limit-{day:02d}", _at(day, 9), 75, timedelta(hours=24),
+                   timedelta(hours=24))
+    hc.now = NOW
+    hc.worker_pass()
+    assert hc.alerts("homecare_late_uploads") == []
+    over = timedelta(hours=24, seconds=1)
+    for day in (5, 6, 7, 8):
+        _sent_late(hc, "cg-hl1", "E-HL-1", f"over-the-limit-{day:02d}", _at(day, 9), 75, over, over)
+    hc.now = NOW
+    hc.worker_pass()
+    [alert] = hc.alerts("homecare_late_uploads")
+    assert [v["visit"] for v in alert["evidence"]["visits"]] == [f"over-the-limit-{d:02d}" for d in (5, 6, 7, 8)]
+    assert (alert["evidence"]["late"], alert["evidence"]["counted"]) == (4, 8)
 
 
 # --- two places, two people, the same visit twice ------------------------------------------------------------
