@@ -37,7 +37,9 @@ def hold_row(session: Session, entity: type[Base], key: Any) -> None:
     values = key if isinstance(key, tuple) else (key,)
     where = and_(*(column == value for column, value in zip(columns, values, strict=True)))
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(entity).where(where).values({columns[0]: columns[0]})
+        # Columns with an `onupdate` (an `updated_at`) are set to themselves too: the lock changes nothing.
+        unchanged = [columns[0], *(c for c in mapper.columns if c.onupdate is not None)]
+        session.execute(update(entity).where(where).values({c: c for c in unchanged})
                         .execution_options(synchronize_session=False))
     else:
         session.execute(select(*columns).where(where).with_for_update())

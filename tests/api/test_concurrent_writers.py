@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from cloud.alerts import service
@@ -39,6 +39,7 @@ from cloud.store.onsite import SpotCheckVisit, decide
 from cloud.store.users import RevokedToken, User
 from tests.api import fleet
 from tests.api.conftest import make_app, migrated, token_for
+from tests.api.races import race, waiting_on_a_lock
 from tests.wait import poll
 
 V1 = "/api/v1"
@@ -60,39 +61,6 @@ def pg(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Engine, TestClient]]
 def _headers(client: TestClient, name: str, password: str | None = None) -> dict[str, str]:
     token = token_for(client, name, password) if password else token_for(client, name)
     return {"Authorization": f"Bearer {token}"}
-
-
-def _waiting_on_a_lock(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )).scalar_one())
-
-
-def race(engine: Engine, first: Callable[[Session], None], second: Callable[[], Any]) -> Any:
-    """Run `first` in a session and keep it uncommitted; run `second` in a thread until PostgreSQL shows it waiting on
-    a lock (or it has finished); then commit `first` and return what `second` returned."""
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["result"] = second()
-        except BaseException as exc:  # re-raised in the test's thread
-            out["error"] = exc
-
-    with make_session_factory(engine)() as session:
-        first(session)
-        session.flush()
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        poll(lambda: not thread.is_alive() or _waiting_on_a_lock(engine) > 0,
-             what="the second writer to wait on the first's lock")
-        session.commit()
-    thread.join(timeout=60)
-    assert not thread.is_alive(), "the second writer never finished"
-    if "error" in out:
-        raise out["error"]
-    return out["result"]
 
 
 def test_a_closure_rejected_while_it_is_approved_stays_rejected_with_no_day_excused(
@@ -273,7 +241,7 @@ def test_a_worker_that_read_before_a_late_event_never_overwrites_fresher_results
         session.commit()
     second = threading.Thread(target=derive, daemon=True)
     second.start()
-    poll(lambda: not second.is_alive() or _waiting_on_a_lock(engine) > 0,
+    poll(lambda: not second.is_alive() or waiting_on_a_lock(engine) > 0,
          what="the second worker to finish or wait for the first")
     go.set()
     worker.join(60)
