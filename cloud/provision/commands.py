@@ -165,8 +165,9 @@ def _registered(data_dir: Path | None, station_id: str) -> Station | None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
         return None
-    engine = open_store(url)
+    engine = None
     try:
+        engine = open_store(url)
         with Session(engine) as session:
             found = session.get(Station, station_id)
             if found is not None:
@@ -175,7 +176,8 @@ def _registered(data_dir: Path | None, station_id: str) -> Station | None:
     except SQLAlchemyError as exc:
         raise click.ClickException(f"cannot read the station registry: {str(exc).splitlines()[0]}") from None
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
 def _registry_conflict(ctx: click.Context, registered: Station, given: dict[str, str | None]) -> str | None:

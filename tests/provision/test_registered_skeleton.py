@@ -27,8 +27,10 @@ COLUMNS = (Station.id, Station.name, Station.town, Station.kind, Station.grade, 
            Station.hours, Station.open_on_holidays, Station.timezone)
 
 
-def eldercare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def eldercare(*args: str, cwd: Path, database_url: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("ELDERCARE_DATABASE_URL", "ELDERCARE_DATA_DIR")}
+    if database_url is not None:
+        env["ELDERCARE_DATABASE_URL"] = database_url
     return subprocess.run([sys.executable, "-m", "eldercare", *args], capture_output=True, text=True, cwd=cwd,
                           env=env, timeout=120)
 
@@ -133,6 +135,20 @@ def test_an_unregistered_station_keeps_the_defaults_and_creates_no_database(tmp_
     assert (config.kind, config.grade, config.name) == ("station", "2A", "待填写（站点名称）")
     assert config.schedule is not None and config.schedule.weekdays_text() == "1,2,3,4,5"
     assert not (tmp_path / "data" / "eldercare.db").exists()
+
+
+def test_the_registry_in_postgresql_is_read_too(tmp_path: Path, postgres_url: str) -> None:
+    # ELDERCARE_DATABASE_URL: the registry the command reads is the same one `stations import` wrote.
+    (tmp_path / "stations.csv").write_text(CSV, encoding="utf-8")
+    for args in (["cloud", "migrate"], ["cloud", "stations", "import", "stations.csv"],
+                 ["cloud", "provision", "station", "hn-xinc-01", "--out", "broker", "--run-as", "root"]):
+        result = eldercare(*args, cwd=tmp_path, database_url=postgres_url)
+        assert result.returncode == 0, result.stdout + result.stderr
+    config = load_station(tmp_path / "firmware_config" / "stations" / "hn-xinc-01.yaml")
+    assert (config.kind, config.grade, config.name) == ("care_centre", None, "新仓村: 照料中心")
+    refused = eldercare("cloud", "provision", "station", "hn-xinc-01", "--out", "broker", "--run-as", "root",
+                        "--grade", "2A", cwd=tmp_path, database_url=postgres_url)
+    assert refused.returncode == 1 and "registered with no grade" in refused.stderr, refused.stderr
 
 
 def schema_of(skeleton: Path) -> Path:
