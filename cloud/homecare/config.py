@@ -80,8 +80,8 @@ class HomecareConfig(BaseModel):
     late_upload_hours: float = Field(default=24, gt=0)
     late_upload_visits: int = Field(default=4, ge=1)
     late_upload_share: float = Field(default=0.25, gt=0, le=1)
-    # How far back the worker looks for fraud signals on each pass (the monthly late-upload habit reads whole
-    # months: from the first day of the month this window starts in).
+    # How far back the worker looks for fraud signals on each pass (the monthly habits, visits just long enough and
+    # late uploads, read whole months: from the first day of the month this window starts in).
     fraud_window_days: int = Field(default=35, ge=1)
 
     @model_validator(mode="after")

@@ -235,9 +235,11 @@ def late_uploads(visits: Iterable[Visit], elders: Mapping[str, Elder], config: H
 def signals(visits: Sequence[Visit], elders: Mapping[str, Elder], config: HomecareConfig,
             now: datetime, month_visits: Sequence[Visit] | None = None,
             whole_from: datetime | None = None) -> list[Signal]:
-    """Every fraud signal the visits show, in a stable order. The monthly late-upload habit reads `month_visits`
-    (the visits of whole months, from `whole_from`) when given, else `visits`."""
-    found = [*double_booked(visits, config), *just_long_enough(visits, elders, config),
+    """Every fraud signal the visits show, in a stable order. The monthly habits (visits just long enough, late
+    uploads) read `month_visits` (the visits of whole months, from `whole_from`) when given, else `visits`: a month
+    cut by the window's start, judged on its last days alone, could show a habit the whole month does not."""
+    whole = visits if month_visits is None else month_visits
+    found = [*double_booked(visits, config), *just_long_enough(whole, elders, config),
              *far_away(visits, elders, config), *qr_rate(visits, elders, config), *no_sign_out(visits, config, now),
-             *late_uploads(visits if month_visits is None else month_visits, elders, config, whole_from)]
+             *late_uploads(whole, elders, config, whole_from)]
     return sorted(found, key=lambda s: (s.kind, s.cause_key))

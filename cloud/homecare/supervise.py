@@ -220,7 +220,8 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
     last whole month, each to the provider's town. Every alert is raised once per cause; none is a penalty."""
     stats = PassStats()
     window_start = now - timedelta(days=config.fraud_window_days)
-    # The monthly late-upload habit reads whole months: from the first day of the month the window starts in.
+    # The monthly habits (just long enough, late uploads) read whole months: from the first day of the month the
+    # window starts in.
     months_from = month_bounds(month_of(window_start, zone), zone)[0]
     month_visits = list(session.scalars(select(HomecareVisit).where(HomecareVisit.sign_in_at >= months_from)))
     visits = [v for v in month_visits if v.sign_in_at >= window_start]

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from cloud.homecare.config import HomecareConfig
-from cloud.homecare.fraud import distance_m, double_booked, far_away, no_sign_out, qr_rate, signals
+from cloud.homecare.fraud import Signal, distance_m, double_booked, far_away, no_sign_out, qr_rate, signals
 from cloud.homecare.records import Category, Elder, Location, Visit
 from cloud.homecare.simulate import simulate
 
@@ -92,3 +92,22 @@ def test_just_long_enough_needs_a_pattern_not_one_visit() -> None:
     assert len(just_long_enough(eight, elder, CONFIG)) == 1
     mixed = eight + [_v(f"w{i}", "e-1", d + timedelta(hours=3), 90) for i, d in enumerate(days[:3])]
     assert just_long_enough(mixed, elder, CONFIG) == []  # 8 of 11 is below 80 %
+
+
+def test_a_month_cut_by_the_window_is_judged_just_long_enough_on_all_its_visits() -> None:
+    """On 20 November the fraud window reaches back to 16 October only. A caregiver whose October had 13 visits of
+    90 minutes before the 16th and 8 of 61 after it has 8 of 21 just long enough (below 80 %), not 8 of 8."""
+    elder = {"e-1": Elder("e-1", "张", Category.DISABLED, "汇龙镇", "p-a")}
+    early = [_v(f"e{d}", "e-1", datetime(2026, 10, d, 9, tzinfo=CST), 90) for d in range(1, 14)]
+    late = [_v(f"l{d}", "e-1", datetime(2026, 10, d, 9, tzinfo=CST), 61) for d in range(17, 25)]
+    now = datetime(2026, 11, 20, 9, tzinfo=CST)
+    months = [*early, *late]
+
+    def kinds(found: list[Signal]) -> list[str]:
+        return [s.kind for s in found if s.kind == "homecare_just_long_enough"]
+
+    assert kinds(signals(late, elder, CONFIG, now, month_visits=months)) == []
+    assert kinds(signals(late, elder, CONFIG, now)) == ["homecare_just_long_enough"]  # the cut month alone
+    clockwatched = [_v(f"c{d}", "e-1", datetime(2026, 10, d, 9, tzinfo=CST), 61) for d in range(1, 14)]
+    assert kinds(signals(late, elder, CONFIG, now, month_visits=[*clockwatched, *late])) == [
+        "homecare_just_long_enough"]  # 21 of 21: the whole month's habit is still seen
