@@ -54,7 +54,7 @@ def record_activity(body: ActivityIn, user: StationViewer, session: SessionDep, 
         raise HTTPException(status.HTTP_403_FORBIDDEN, "activities are recorded by the station's staff")
     station = get_visible_station(session, user, body.station)
     if body.day > config.today(station.timezone):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "an activity cannot be recorded before it happens")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "an activity cannot be recorded before it happens")
     activity = Activity(
         station_id=body.station,
         day=body.day,

@@ -151,7 +151,7 @@ def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep
     if existing is not None:
         _own_town(user, existing.town)
     if (body.lat is None) != (body.lon is None):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give both lat and lon, or neither")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give both lat and lon, or neither")
     if body.since is not None and body.until is not None and body.until < body.since:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"until {body.until.isoformat()} is before since {body.since.isoformat()}")

@@ -198,10 +198,10 @@ def record_visit(plan_id: PlanId, station: StationKey, body: RecordIn, user: Sup
     visited = (body.visited_at or now).astimezone(UTC)  # stored and shown in UTC, like every time
     day_start = datetime.combine(plan.local_date, time(0), ZoneInfo(row.timezone))
     if visited < day_start:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"the visit time is before the planned day {plan.local_date}")
     if visited > now + CLOCK_SLACK:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "the visit time is in the future")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the visit time is in the future")
     try:
         visit = record(session, plan, row.id, Found(body.found), body.notes.strip(), visited, user.name, now)
     except IntegrityError:

@@ -66,7 +66,7 @@ def _town_may_plan(session: Session, user: User, body: SpotCheckIn, scope: str) 
     if scope == "stations":
         unknown = sorted(set(body.stations or []) - visible_station_ids(session, user))
         if unknown:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown stations: {', '.join(unknown)}")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown stations: {', '.join(unknown)}")
 
 
 @router.post("", response_model=SpotCheckPlanOut, status_code=status.HTTP_201_CREATED, responses={422: {}})
@@ -85,7 +85,7 @@ def plan_spot_check(body: SpotCheckIn, user: SupervisorUser, session: SessionDep
         )
     except PlanError as exc:
         session.rollback()
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     session.commit()
     return _plan_out(session, plan, _visible(session, user))
 

@@ -113,7 +113,7 @@ def station_month(
     station = get_visible_station(session, user, station_id)
     first = date(int(month[:4]), int(month[5:]), 1)
     if not date(2020, 1, 1) <= first <= date(2100, 12, 1):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "month out of range (2020-2100)")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "month out of range (2020-2100)")
     out = derived_view.month_out(session, station, first)
     if out is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} in {month} yet")
