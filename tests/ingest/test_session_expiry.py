@@ -65,7 +65,7 @@ def _losses(engine: Engine) -> list[tuple[str, datetime, datetime, str]]:
     """The windows of lost messages recorded in the store: (client id, from, to, reason)."""
     with engine.connect() as c:
         return [tuple(r) for r in c.execute(select(IngestLoss.client_id, IngestLoss.lost_from, IngestLoss.lost_to,
-                                                   IngestLoss.reason).order_by(IngestLoss.id))]  # type: ignore[misc]
+                                                   IngestLoss.reason).order_by(IngestLoss.id))]
 
 
 def _said(records: list[dict[str, Any]], start: str) -> list[dict[str, Any]]:
