@@ -38,7 +38,15 @@ def decode_csv_bytes(data: bytes) -> str:
 
 def parse_csv(text: str, columns: tuple[Sequence[str], Sequence[str]], row: Callable[[dict[str, str]], T],
               key: Callable[[T], str], what: str) -> tuple[list[T], list[Problem]]:
-    """Records for the good rows and one problem per bad row (or bad header), in file order.
+    """Records for the good rows and one problem per bad row (or bad header), in file order (`parse_csv_lines`)."""
+    numbered, problems = parse_csv_lines(text, columns, row, key, what)
+    return [record for _, record in numbered], problems
+
+
+def parse_csv_lines(text: str, columns: tuple[Sequence[str], Sequence[str]], row: Callable[[dict[str, str]], T],
+                    key: Callable[[T], str], what: str) -> tuple[list[tuple[int, T]], list[Problem]]:
+    """The good rows' records, each with the line it starts on (so a check made later, against the store, names its
+    line too), and one problem per bad row (or bad header), in file order.
 
     `columns` are the required and the optional column names; `row` gets every one of them (stripped, "" when the
     file lacks an optional column or a line is short) and raises ValueError with the reason for a bad line; `key` is
@@ -58,7 +66,7 @@ def parse_csv(text: str, columns: tuple[Sequence[str], Sequence[str]], row: Call
     if unknown:
         known = f"known optional columns: {', '.join(optional)}" if optional else "there are no optional columns"
         problems.append(Problem(1, f"unknown column(s) {', '.join(unknown)} ignored; {known}"))
-    records: list[T] = []
+    records: list[tuple[int, T]] = []
     first_line: dict[str, int] = {}
     line = reader.line_num
     for cells in reader:
@@ -79,5 +87,5 @@ def parse_csv(text: str, columns: tuple[Sequence[str], Sequence[str]], row: Call
             problems.append(Problem(start, f"{what} {key(record)} is already on line {first_line[key(record)]}"))
             continue
         first_line[key(record)] = start
-        records.append(record)
+        records.append((start, record))
     return records, problems

@@ -34,6 +34,7 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, provi
     from cloud.store.admin import AuditEntry, command_line_actor
     from cloud.store.db import make_session_factory, safe_url
     from cloud.store.models import Station, utcnow
+    from cloud.store.user_scope import unregistered_problem
     from cloud.store.users import User, UserTown
 
     problem = (name_problem(name) or scope_problem(role, towns, station)
@@ -54,6 +55,13 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, provi
         with make_session_factory(engine)() as session:
             if session.scalar(select(User.id).where(User.name == name)) is not None:
                 raise click.ClickException(f"user {name!r} already exists")
+            # Refused as the API refuses it: an account scoped to nobody's data. A station may be imported after
+            # its staff's accounts (the station id is all they need), so that is only a warning.
+            unregistered = unregistered_problem(session, provider, caregiver)
+            if unregistered:
+                source = "providers" if role == "provider" else "caregivers"
+                raise click.ClickException(f"{unregistered}: import it first (`eldercare cloud homecare import "
+                                           f"{source} FILE`); no user created")
             if station and session.get(Station, station) is None:
                 click.echo(f"warning: station {station!r} is not registered yet", err=True)
             user = User(name=name, role=role, password_hash=hash_password(password), station_id=station,

@@ -22,10 +22,11 @@ SUBCOMMANDS = {
 
 @click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="eldercare-monitor")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-v", "--verbose", count=True, help="Debug log output (the default is info and above).")
 def cli(verbose: int) -> None:
     """Sensor evidence that community eldercare stations are open and serving elders."""
-    level = logging.WARNING - 10 * min(verbose, 2) if verbose else logging.INFO
+    # Info is already the default (what `serve` prints), so one -v is the only step left: debug (-vv says the same).
+    level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 

@@ -194,7 +194,8 @@ def live_calls(api: Api, target: BrokerTarget, fleet: Fleet, say: Callable[[str]
 
 
 @click.command()
-@click.option("--stations", "count", default=30, show_default=True, type=click.IntRange(5, 2000))
+@click.option("--stations", "count", metavar="N", default=30, show_default=True, type=click.IntRange(5, 2000),
+              help="How many simulated stations.")
 @click.option("--speed", default=14400.0, show_default=True, type=click.FloatRange(min=0),
               help="Simulated seconds per real second (14400: a month in 3 minutes).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Dashboard port.")
@@ -206,7 +207,7 @@ def live_calls(api: Api, target: BrokerTarget, fleet: Fleet, say: Callable[[str]
               help="Seed and simulate as if it were this day (noon unless a time is given) in Asia/Shanghai, the "
                    "stations' zone; not in the future. The platform itself keeps the real clock. Default: now.")
 def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, today_text: str | None) -> None:
-    """Run the platform with a simulated fleet of COUNT stations until Ctrl-C."""
+    """Run the platform with a simulated fleet of --stations N stations until Ctrl-C."""
     clock = demo_clock(parse_today(today_text) if today_text is not None else None, days)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     root = wipeable(data_dir or settings_for(None).data_dir / "demo")

@@ -205,7 +205,8 @@ def run_until_stopped(supervisor: Supervisor, on_tick: Callable[[], None] | None
 def serve_options(func: Callable[..., None]) -> Callable[..., None]:
     func = click.option("--host", default="127.0.0.1", show_default=True,
                         help="Address the API and the broker listen on (0.0.0.0: stations on the network).")(func)
-    func = click.option("--mqtt-port", default=1883, show_default=True, type=click.IntRange(1, 65535))(func)
+    func = click.option("--mqtt-port", default=1883, show_default=True, type=click.IntRange(1, 65535),
+                        help="Port of the embedded MQTT broker the stations connect to (plain MQTT, no TLS).")(func)
     func = click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
                         help="API and dashboard port.")(func)
     return data_dir_option(func)

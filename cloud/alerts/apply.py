@@ -47,7 +47,7 @@ def spot_check(session: Session, cause_key: str, spec: AlertSpec | None, now: da
     if spec is None:
         service.clear(session, cause_key, WORKER, now, cleared)
         return
-    existing = service.by_cause(session, cause_key)
+    existing = service.by_cause(session, cause_key, lock=True)
     if existing is not None and existing.kind != spec.kind and existing.status != AlertStatus.RESOLVED.value:
         service.sharpen(existing, spec.evidence, spec.kind)
         return

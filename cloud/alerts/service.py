@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec, AlertStatus
 from cloud.alerts.queue import queue_call_ack
+from cloud.store.locks import hold_row
 from cloud.store.models import Alert
 
 ALERTS = cast(Table, Alert.__table__)
@@ -56,22 +57,39 @@ def raise_new(connection: Connection, specs: Sequence[AlertSpec]) -> int:
     return len(connection.execute(_insert_new(connection).returning(ALERTS.c.id), [_row(s) for s in specs]).all())
 
 
-def by_cause(session: Session, cause_key: str) -> Alert | None:
-    return session.execute(select(Alert).where(Alert.cause_key == cause_key)).scalar_one_or_none()
+def by_cause(session: Session, cause_key: str, *, lock: bool = False) -> Alert | None:
+    """The alert of a cause; with `lock`, its row locked until the caller commits and read afresh (see `find`)."""
+    query = select(Alert).where(Alert.cause_key == cause_key)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.execute(query).scalar_one_or_none()
 
 
 OPEN = (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED)
 
 
 def find(session: Session, kinds: Iterable[AlertKind], *, station: str | None = None,
-         statuses: Iterable[AlertStatus] = OPEN, level: AlertLevel | None = None) -> list[Alert]:
-    """The alerts of these kinds and statuses (open ones by default), of one station and one level if given."""
+         statuses: Iterable[AlertStatus] = OPEN, level: AlertLevel | None = None,
+         stations: Iterable[str] | None = None, lock: bool = False, skip_locked: bool = False) -> list[Alert]:
+    """The alerts of these kinds and statuses (open ones by default), of one station (or of `stations`) and one
+    level if given.
+
+    With `lock` (a writer: the worker escalating or resolving), the rows stay locked until the caller commits and are
+    read afresh; PostgreSQL re-checks the statuses on a row another transaction changed meanwhile, so one a person
+    acknowledged or resolved a moment ago is not escalated or resolved again over their note. Locked in id order, so
+    two such writers never deadlock; `skip_locked` leaves a row another transaction holds to the next pass instead of
+    waiting for it."""
     query = select(Alert).where(Alert.kind.in_([k.value for k in kinds]),
                                 Alert.status.in_([s.value for s in statuses]))
     if station is not None:
         query = query.where(Alert.station_id == station)
+    if stations is not None:
+        query = query.where(Alert.station_id.in_(list(stations)))
     if level is not None:
         query = query.where(Alert.level == level.value)
+    if lock:
+        query = (query.order_by(Alert.id).with_for_update(skip_locked=skip_locked)
+                 .execution_options(populate_existing=True))
     return list(session.execute(query).scalars())
 
 
@@ -118,7 +136,7 @@ def resolve_all(alerts: Iterable[Alert], by: str, now: datetime, note: str) -> i
 
 def clear(session: Session, cause_key: str, by: str, now: datetime, note: str) -> bool:
     """Resolve the open alert of a cause the data no longer shows; True if one was resolved."""
-    alert = by_cause(session, cause_key)
+    alert = by_cause(session, cause_key, lock=True)
     if alert is None or alert.status == AlertStatus.RESOLVED.value:
         return False
     resolve_row(alert, by, now, note)
@@ -126,7 +144,11 @@ def clear(session: Session, cause_key: str, by: str, now: datetime, note: str) -
 
 
 def _get(session: Session, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id)
+    """The alert, its row locked until the caller commits and read afresh: a person's acknowledgement, another
+    person's resolve and the worker's resolve may come at once from different processes, and each decides from the
+    status it reads (without the lock, an acknowledgement read before a resolve committed would reopen the alert)."""
+    hold_row(session, Alert, alert_id)
+    alert = session.get(Alert, alert_id, populate_existing=True)
     if alert is None:
         raise AlertError(f"no alert {alert_id}")
     return alert

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from cloud.alerts import apply, keys, service
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec
 from cloud.derive.deployment import ConfigFileError, read_holidays
-from cloud.derive.storeio import mark_dirty
+from cloud.derive.storeio import mark_dirty, upsert
 from cloud.rules.calendar import PACKAGE, Calendar, unknown_years
 from cloud.rules.holidays_file import LocalDay, parse_holidays, to_csv
 from cloud.store.calendar import AppliedException, HolidayFile
@@ -136,13 +136,17 @@ def apply_exceptions(session: Session, stations: set[str], now: datetime) -> int
     if not changed:
         return 0
     by_station: dict[str, set[date]] = defaultdict(set)
-    for sid, day in changed:
+    # Written by statements that do not depend on what was read: two workers whose partitions overlap (or an old and
+    # a new one during a deployment) may apply the same closure at once, and must both go on (marking a day twice
+    # only recomputes it twice), not stop on a duplicate key.
+    for sid, day in sorted(changed):
         by_station[sid].add(day)
-        if (sid, day) in applied:
+        if (sid, day) not in wanted:
             session.execute(delete(AppliedException).where(AppliedException.station_id == sid,
                                                            AppliedException.date == day))
-        if (sid, day) in wanted:
-            session.add(AppliedException(station_id=sid, date=day, reason=wanted[(sid, day)]))
+    upsert(session, AppliedException.__table__,  # type: ignore[arg-type]
+           [{"station_id": sid, "date": day, "reason": wanted[(sid, day)]} for sid, day in sorted(changed)
+            if (sid, day) in wanted], ["station_id", "date"])
     zones = dict(session.execute(select(Station.id, Station.timezone).where(Station.id.in_(stations))).tuples().all())
     return _mark_station_days(session, dict(by_station), zones, now)
 

@@ -30,6 +30,7 @@ from cloud.rules.station import derive_days
 from cloud.store.admin import counts_toward_veto
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import MonthResult, SpotCheckPlan, SpotCheckResult, Veto
+from cloud.store.locks import hold_station_derivation
 from cloud.store.models import Alert, Event, Station
 from cloud.store.onsite import SpotCheckVisit, counted_result, visit_join
 from cloud.store.schedules import station_history
@@ -103,7 +104,8 @@ def store_days(session: Session, station: Station, results: list[DayResult], obs
         return
     # One query for the open day-level alerts of the station, not a few per day.
     open_alerts = {a.cause_key: a for a in service.find(
-        session, [AlertKind.STATION_OFFLINE, AlertKind.SENSOR_ANOMALY, AlertKind.EQUIPMENT_OFF], station=station.id)}
+        session, [AlertKind.STATION_OFFLINE, AlertKind.SENSOR_ANOMALY, AlertKind.EQUIPMENT_OFF], station=station.id,
+        lock=True)}
     times = [o.t for o in obs]
     faces = [o.t for o in obs if o.kind == "face"]
     counts = [o.t for o in obs if o.kind == "flow"]
@@ -242,6 +244,7 @@ def _spot_alert(session: Session, station: Station, plan: SpotCheckPlan, result:
 
 
 def store_veto(session: Session, station: str, years: Iterable[int], config: RulesConfig, now: datetime) -> None:
+    hold_station_derivation(session, station)  # the API's decisions and the worker count it in turns
     registered = session.get(Station, station)
     if registered is None:
         return
@@ -286,6 +289,7 @@ def recompute_station_days(session: Session, station: Station, dates: Iterable[d
                            config: RulesConfig, now: datetime, calendar: Calendar = PACKAGE) -> set[date]:
     """`recompute_station`, returning the days derived: the given ones up to today, plus the day after each (the
     door carry-over) and the days of their months never derived before."""
+    hold_station_derivation(session, station.id)  # before any read: the results must be the freshest committed
     wanted = set(dates)
     wanted |= {d + timedelta(days=1) for d in wanted if d < today}
     # A month is judged on all its days so far: fill the days never derived (a silent station has no events).

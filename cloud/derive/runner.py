@@ -158,8 +158,9 @@ def fill_and_judge(factory: sessionmaker[Session], stations: list[str], config: 
 def escalate_calls(session: Session, stations: set[str], config: RulesConfig, now: datetime) -> int:
     """Emergency calls not acknowledged in time go from the station to its town and the dispatch centre."""
     count = 0
+    # Locked, skipping a call someone is acknowledging right now (the next pass sees it acknowledged, or escalates it).
     for alert in service.find(session, [AlertKind.EMERGENCY_CALL], statuses=[AlertStatus.RAISED],
-                              level=AlertLevel.STATION):
+                              level=AlertLevel.STATION, stations=stations, lock=True, skip_locked=True):
         if alert.station_id in stations and rules_alerts.escalation_due(alert.status, alert.level, alert.raised_at,
                                                                         now, config):
             service.escalate(alert, AlertLevel.DISPATCH, now, rules_alerts.escalation_note(config))
@@ -195,7 +196,7 @@ def live_offline(session: Session, stations: list[Station], config: RulesConfig,
             raised += 1
         elif seen is not None and t - seen.timestamp() < config.offline_alert_minutes * 60:
             back = service.find(session, [AlertKind.STATION_OFFLINE], station=station.id,
-                                statuses=[AlertStatus.RAISED])
+                                statuses=[AlertStatus.RAISED], lock=True, skip_locked=True)
             apply.resolve_all(back, now, f"heard again at {seen.isoformat()}")
     return raised
 

@@ -1,13 +1,16 @@
 """`eldercare cloud homecare import KIND FILE…`: load home-care providers, caregivers or elders from the bureau's
 CSV files."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cloud.store.options import data_dir_option, database_url, open_store
+
+if TYPE_CHECKING:
+    from cloud.csv_records import Problem
 
 KINDS = ("providers", "caregivers", "elders")
 
@@ -17,10 +20,15 @@ def homecare() -> None:
     """The home-care registry (居家上门服务): providers, caregivers and elders."""
 
 
-def _parsers() -> dict[str, Callable[[str], tuple[Sequence[Any], Sequence[Any]]]]:
-    from cloud.homecare.csv_files import parse_caregivers, parse_elders, parse_providers
+def _parse(kind: str, text: str) -> tuple[list[tuple[int, Any]], list["Problem"]]:
+    """The file's records of `kind`, each with its line (a row the store refuses is reported by line too)."""
+    from cloud.csv_records import parse_csv_lines
+    from cloud.homecare import csv_files
 
-    return {"providers": parse_providers, "caregivers": parse_caregivers, "elders": parse_elders}
+    columns, row = {"providers": (csv_files.PROVIDER_COLUMNS, csv_files.provider_row),
+                    "caregivers": (csv_files.CAREGIVER_COLUMNS, csv_files.caregiver_row),
+                    "elders": (csv_files.ELDER_COLUMNS, csv_files.elder_row)}[kind]
+    return parse_csv_lines(text, columns, row, lambda r: str(r.id), kind[:-1])
 
 
 @homecare.command("import")
@@ -44,32 +52,31 @@ def import_(kind: str, files: tuple[Path, ...], data_dir: Path | None) -> None:
     from cloud.store.db import make_session_factory
     from cloud.store.homecare import HomecareCaregiver, HomecareElder, HomecareProvider
 
-    parse = _parsers()[kind]
     upserts: dict[str, Callable[..., Any]] = {"providers": store.upsert_provider,
                                               "caregivers": store.upsert_caregiver, "elders": store.upsert_elder}
     upsert = upserts[kind]
     model: type[Any] = {"providers": HomecareProvider, "caregivers": HomecareCaregiver, "elders": HomecareElder}[kind]
     problems: list[str] = []
-    records: list[tuple[Path, Any]] = []
+    records: list[tuple[Path, int, Any]] = []
     for path in files:
         try:
-            found, bad = parse(decode_csv_bytes(path.read_bytes()))
+            found, bad = _parse(kind, decode_csv_bytes(path.read_bytes()))
         except ValueError as exc:
             problems.append(f"{path}: {exc}")
             continue
         problems += [f"{path}: {problem}" for problem in bad]
-        records += [(path, record) for record in found]
+        records += [(path, line, record) for line, record in found]
     added = updated = 0
     engine = open_store(database_url(data_dir))
     try:
         with make_session_factory(engine)() as session:
-            for path, record in records:
+            for path, line, record in records:
                 existed = session.get(model, record.id) is not None
                 try:
                     with session.begin_nested():
                         upsert(session, record)
                 except store.HomecareError as exc:
-                    problems.append(f"{path}: {kind[:-1]} {record.id}: {exc}")
+                    problems.append(f"{path}: line {line}: {kind[:-1]} {record.id}: {exc}")
                     continue
                 added, updated = added + (not existed), updated + existed
             session.commit()

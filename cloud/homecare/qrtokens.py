@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cloud.homecare import qr
 from cloud.store.homecare import HomecareElder, QrToken
+from cloud.store.locks import hold_row
 
 
 class CodeRefused(ValueError):
@@ -39,6 +40,7 @@ def current(session: Session, elder_id: str) -> QrToken | None:
 
 def issue(session: Session, elder: HomecareElder, by: str, now: datetime) -> QrToken:
     """A new code for `elder`; refused (CodeConflict) when one already stands: re-issue to replace it."""
+    hold_row(session, HomecareElder, elder.id)  # two issues at once: the second finds the first's code
     if current(session, elder.id) is not None:
         raise CodeConflict(f"elder {elder.id!r} already has a code; re-issue it to replace a lost or copied one")
     token = QrToken(id=qr.new_token_id(), elder_id=elder.id, issued_at=now, issued_by=by)
@@ -65,6 +67,7 @@ def revoke(session: Session, elder: HomecareElder, by: str, now: datetime) -> No
 
 def reissue(session: Session, elder: HomecareElder, by: str, now: datetime) -> QrToken:
     """Revoke the standing code (if any) and issue a new one, at once."""
+    hold_row(session, HomecareElder, elder.id)  # two re-issues at once: the second revokes the first's code
     _revoke_all(session, elder.id, by, now)
     token = QrToken(id=qr.new_token_id(), elder_id=elder.id, issued_at=now, issued_by=by)
     session.add(token)

@@ -40,6 +40,7 @@ from cloud.store.homecare import (
     HomecareVisit,
     MadeUpMonthRow,
 )
+from cloud.store.locks import hold_row
 from cloud.store.users import User
 
 # A phone's clock may run a little fast; a sign-in or sign-out further in the future than this is refused.
@@ -289,6 +290,10 @@ def record_sign_in(session: Session, *, key: str, elder_id: str, caregiver_id: s
     """
     _check_key(key)
     at = _check_time(at, now, "sign-in")
+    # One caregiver's scans take turns (several API processes): a phone resending a key while its first request is
+    # still being stored finds that visit (a replay, not a conflict that would make the phone drop it), and two
+    # overlapping visits sent at once cannot both pass the overlap check.
+    hold_row(session, HomecareCaregiver, caregiver_id)
     existing = session.scalars(select(HomecareVisit).where(HomecareVisit.key == key)).first()
     if existing is not None:
         if (existing.elder_id, existing.caregiver_id, existing.sign_in_at) != (elder_id, caregiver_id, at):
@@ -325,6 +330,10 @@ def record_sign_out(session: Session, *, key: str, at: datetime, now: datetime, 
     visit = session.scalars(select(HomecareVisit).where(HomecareVisit.key == key)).first()
     if visit is None or (caregiver_id is not None and visit.caregiver_id != caregiver_id):
         raise NotFound(f"no visit {key!r} signed in by you")
+    # Take turns with the caregiver's other scans (see record_sign_in), then read the visit as they left it: two
+    # sign-outs of one visit at different times cannot both be stored, the later one over the first.
+    hold_row(session, HomecareCaregiver, visit.caregiver_id)
+    session.refresh(visit)
     if visit.sign_out_at is not None:
         if visit.sign_out_at != at:
             raise VisitConflict(f"visit {key!r} was already signed out at {visit.sign_out_at.isoformat()}")

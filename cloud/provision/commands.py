@@ -20,11 +20,13 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from cloud.provision.acl import render_acl
 from cloud.provision.passwords import new_password, write_password_file
-from cloud.provision.skeleton import station_skeleton
+from cloud.provision.skeleton import schema_reference, station_skeleton
 from cloud.provision.tls import TlsFiles, make_tls
 from cloud.registry.sources import read_sources
 from cloud.store.models import Station
@@ -156,6 +158,42 @@ def _registry_stations(data_dir: Path | None) -> list[str]:
         engine.dispose()
 
 
+def _registered(data_dir: Path | None, station_id: str) -> Station | None:
+    """The station's registry row (its values in force today), or None when it is not registered. An embedded
+    SQLite store that does not exist yet has no stations: it is not created just to look."""
+    url = settings_for(data_dir).resolved_database_url
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        return None
+    engine = None
+    try:
+        engine = open_store(url)
+        with Session(engine) as session:
+            found = session.get(Station, station_id)
+            if found is not None:
+                session.expunge(found)
+            return found
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot read the station registry: {str(exc).splitlines()[0]}") from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def _registry_conflict(ctx: click.Context, registered: Station, given: dict[str, str | None]) -> str | None:
+    """The first option given on the command line that says otherwise than the registry, as one line; None if none.
+    The registry is changed by importing the station's file or the bureau's CSV, never by provisioning it."""
+    for option, value in given.items():
+        if ctx.get_parameter_source(option) in (None, click.core.ParameterSource.DEFAULT):
+            continue
+        held = getattr(registered, option)
+        if (value or "").strip() != (held or "").strip():
+            what = f"{option} {held}" if held else f"no {option}"
+            return (f"{registered.id} is registered with {what} (a {registered.kind}), not --{option} {value}: "
+                    "leave the option out, or change the registry with `eldercare cloud stations import`")
+    return None
+
+
 def _station_endpoint(ctx: click.Context, out: Path, host: str, port: int) -> tuple[str, int, bool]:
     """Where the station connects and whether over TLS: --tls-host/--tls-port when given, else a running
     `eldercare serve`'s broker (plain MQTT)."""
@@ -268,14 +306,16 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
 @_port_options[2]
 @click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("firmware_config/stations"), show_default=True,
-              help="Where to write the station's config skeleton <ID>.yaml (kept if it exists).")
-@click.option("--name", help="Station name for the skeleton.")
+              help="Where to write the station's config skeleton <ID>.yaml (kept if it exists). A registered "
+                   "station's skeleton has the registry's name, town, kind, grade, address and hours.")
+@click.option("--name", help="Station name for the skeleton (a registered station's must match the registry).")
 @click.option("--kind", type=click.Choice(KINDS), default="station", show_default=True,
               help="station (居家养老服务站, graded), care_centre (照料中心) or neighbourhood_point (睦邻点); "
-                   "the last two have no grade.")
+                   "the last two have no grade. A registered station keeps the registry's kind and grade.")
 @click.option("--grade", type=click.Choice(GRADES), default=None,
               help="A station's grade, for its skeleton  [default: 2A; none for the other kinds]")
-@click.option("--town", help="Town or street office for the skeleton.")
+@click.option("--town", help="Town or street office for the skeleton (a registered station's must match the "
+                              "registry).")
 @click.option("--json", "as_json", is_flag=True,
               help='Print only {"station", "username", "password", "host", "port"} as JSON (for scripts).')
 @click.pass_context
@@ -287,7 +327,16 @@ def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Pat
     problem = station_id_problem(station_id)
     if problem:
         raise click.ClickException(problem)
-    grade = _skeleton_grade(kind, grade)
+    registered = _registered(data_dir, station_id)
+    if registered is None:
+        grade = _skeleton_grade(kind, grade)
+    else:
+        # Refused before any password or file is written: the skeleton would disagree with the registry, and
+        # importing it back would change the station's kind, grade or name behind the bureau's back.
+        conflict = _registry_conflict(ctx, registered, {"kind": kind, "grade": grade, "name": name, "town": town})
+        if conflict:
+            raise click.ClickException(conflict)
+        kind, grade, name, town = registered.kind, registered.grade, registered.name, registered.town
     out = _out_dir(out, data_dir)
     for user in (ingester_user, WORKER):
         _credential(out, user, rotate=False)
@@ -311,14 +360,20 @@ def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Pat
         say(f"config {skeleton} exists; left as it is")
         given = {ctx.get_parameter_source(n) for n in ("kind", "grade")} - {click.core.ParameterSource.DEFAULT}
         differs = _kept_identity_differs(skeleton, kind, grade)
-        if given and differs:
-            # On stderr, so a script reading --json sees it too: the registry imports what the file says.
+        # On stderr, so a script reading --json sees it too: the registry imports what the file says.
+        if registered is not None and differs:
+            click.echo(f"warning: {skeleton} says {differs}, but the registry has {_identity(kind, grade)}; "
+                       "importing the file would change the registry: edit its kind/grade", err=True)
+        elif given and differs:
             click.echo(f"warning: {skeleton} says {differs}, not {_identity(kind, grade)}; edit its kind/grade if "
                        "the site changed (the registry imports what the file says)", err=True)
     else:
         config_dir.mkdir(parents=True, exist_ok=True)
         skeleton.write_text(station_skeleton(station_id, host=host, port=port, name=name, kind=kind, grade=grade,
-                                             town=town, tls=over_tls), encoding="utf-8")
+                                             town=town, tls=over_tls, schema=schema_reference(config_dir),
+                                             address=registered.address if registered else None,
+                                             schedule=registered.schedule() if registered else None,
+                                             registered=registered is not None), encoding="utf-8")
         say(f"config skeleton {skeleton}: fill in its devices, then `eldercare edge check-config {skeleton}`")
     if as_json:
         click.echo(json.dumps({"station": station_id, "username": station_id, "password": password,

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
@@ -67,12 +68,17 @@ def excuse(session: Session, station: str, days: Iterable[date], reason: str, by
     """Write the exception rows (one per day not excused already); returns the days written. The caller marks them
     dirty and commits."""
     wanted = sorted(set(days))
-    have = set(session.scalars(select(StationException.date).where(
-        StationException.station_id == station, StationException.date.in_(wanted))))
-    written = [d for d in wanted if d not in have]
-    session.add_all(StationException(station_id=station, date=d, reason=reason, approved_by=by, created_at=now)
-                    for d in written)
-    return written
+    if not wanted:
+        return []
+    # One statement that skips the days excused already, not a read then an insert: two closures of the same days
+    # approved at once (two API processes) both succeed, each day excused once, by the first to commit.
+    insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = StationException.__table__
+    statement = (insert(table).values([{"station_id": station, "date": d, "reason": reason, "approved_by": by,
+                                        "created_at": now} for d in wanted])
+                 .on_conflict_do_nothing(index_elements=[table.c.station_id, table.c.date])
+                 .returning(table.c.date))
+    return sorted(session.execute(statement).scalars())
 
 
 def _decide(closure: Closure, status: ClosureStatus, by: str, reason: str, now: datetime) -> None:

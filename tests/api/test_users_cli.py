@@ -74,3 +74,38 @@ def test_users_list_and_disable_stop_a_token_at_once(tmp_path: Path) -> None:
         assert token_for(client, "staff-hl1")
     assert "staff-hl1\tstation\thl-01\tactive" in runner.invoke(users, ["list", "--data-dir", str(tmp_path)]).output
     engine.dispose()
+
+
+def test_users_add_refuses_an_unregistered_provider_or_caregiver_as_the_api_does(tmp_path: Path) -> None:
+    # Through the real import and the real command: a provider's manager or caregiver scoped to an id nobody
+    # registered is refused, and nothing is written; once registered, the same command creates them.
+    data = tmp_path / "data"
+    (tmp_path / "providers.csv").write_text("provider_id,name,town\np-kangle,康乐居家服务社,汇龙镇\n", encoding="utf-8")
+    (tmp_path / "caregivers.csv").write_text("caregiver_id,name,provider\nHL001,陈阿姨,p-kangle\n", encoding="utf-8")
+    refused = [
+        (["users", "add", "mgr", "--role", "provider", "--provider", "p-nobody"],
+         "provider 'p-nobody' is not registered: import it first (`eldercare cloud homecare import providers FILE`)"),
+        (["users", "add", "chen", "--role", "caregiver", "--caregiver", "HL999"],
+         "caregiver 'HL999' is not registered: import it first (`eldercare cloud homecare import caregivers FILE`)"),
+    ]
+    for args, says in [(["users", "add", "mgr", "--role", "provider", "--provider", "p-kangle"],
+                        "provider 'p-kangle' is not registered"), *refused]:
+        result = _eldercare(args, data, "a-long-password\n")
+        last = result.stderr.strip().splitlines()[-1]  # after the store's own log line when it creates the file
+        assert result.returncode == 1 and last.startswith(f"eldercare: error: {says}"), result.stderr
+    for kind in ("providers", "caregivers"):
+        imported = _eldercare(["cloud", "homecare", "import", kind, str(tmp_path / f"{kind}.csv")], data, "")
+        assert imported.returncode == 0, imported.stderr
+    for args, says in refused:
+        result = _eldercare(args, data, "a-long-password\n")
+        assert result.returncode == 1 and says in result.stderr, result.stderr
+    for args, made in [(["users", "add", "mgr", "--role", "provider", "--provider", "p-kangle"],
+                        "user mgr (provider of p-kangle) created"),
+                       (["users", "add", "chen", "--role", "caregiver", "--caregiver", "HL001"],
+                        "user chen (caregiver HL001) created")]:
+        result = _eldercare(args, data, "a-long-password\n")
+        assert result.returncode == 0 and made in result.stdout, result.stderr
+    engine = make_engine(f"sqlite:///{data / 'eldercare.db'}")
+    with make_session_factory(engine)() as session:
+        assert sorted(session.scalars(select(User.name))) == ["chen", "mgr"]
+    engine.dispose()

@@ -21,6 +21,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cloud.api import audit
@@ -32,6 +33,7 @@ from cloud.derive.offline import APPEAL_COLUMNS
 from cloud.derive.recompute import store_veto
 from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
+from cloud.store.locks import hold_row
 from cloud.store.models import Station
 from cloud.store.onsite import SpotCheckVisit, counted_result, visit_join
 from cloud.store.users import User
@@ -168,6 +170,14 @@ def export_decisions(user: SupervisorUser, session: SessionDep) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="appeals.csv"'})
 
 
+def _refuse_second(session: Session, plan_id: int, station_id: str) -> None:
+    first = session.scalars(select(Appeal).where(Appeal.plan_id == plan_id, Appeal.station_id == station_id)).first()
+    if first is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"spot check {plan_id} was already appealed (appeal {first.id}, {first.status}); "
+                            "a check is appealed once")
+
+
 @router.post("", response_model=AppealOut, status_code=status.HTTP_201_CREATED, responses={404: {}, 409: {}})
 def file_appeal(body: AppealIn, user: StationViewer, session: SessionDep, config: ConfigDep) -> AppealOut:
     if user.role != "station" or not user.station_id:
@@ -177,16 +187,19 @@ def file_appeal(body: AppealIn, user: StationViewer, session: SessionDep, config
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no failed spot check {body.plan_id} of your station")
     result, plan, station = row
-    first = session.scalars(select(Appeal).where(Appeal.plan_id == plan.id, Appeal.station_id == station.id)).first()
-    if first is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"spot check {plan.id} was already appealed (appeal {first.id}, {first.status}); "
-                            "a check is appealed once")
+    plan_id, station_id = plan.id, station.id
+    _refuse_second(session, plan_id, station_id)
     now = config.clock()
-    appeal = Appeal(plan_id=plan.id, station_id=station.id, text=body.text.strip(), filed_by=user.name,
+    appeal = Appeal(plan_id=plan_id, station_id=station_id, text=body.text.strip(), filed_by=user.name,
                     filed_at=now, status=AppealStatus.PENDING.value)
     session.add(appeal)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Filed at the same moment through another API process (a double submit): the first one stands.
+        session.rollback()
+        _refuse_second(session, plan_id, station_id)
+        raise
     audit.record(session, user, "appeal.file", "appeal", str(appeal.id), now,
                  after={"plan_id": plan.id, "station": station.id, "date": plan.local_date.isoformat(),
                         "text": appeal.text})
@@ -200,7 +213,9 @@ def decide_appeal(appeal_id: AppealId, body: DecisionIn, user: SupervisorUser, s
     found = _appeals(session, user, Appeal.id == appeal_id)
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no appeal {appeal_id} in your scope")
-    appeal = session.get(Appeal, appeal_id)
+    # Locked until the commit and read afresh: a second decider (another API process) waits, then finds it decided.
+    hold_row(session, Appeal, appeal_id)
+    appeal = session.get(Appeal, appeal_id, populate_existing=True)
     assert appeal is not None
     if appeal.status != AppealStatus.PENDING.value:
         raise HTTPException(status.HTTP_409_CONFLICT, f"appeal {appeal_id} is already {appeal.status}")

@@ -21,6 +21,7 @@ from cloud.api.scope import get_visible_station, station_condition
 from cloud.api.sheets import safe_cell
 from cloud.derive.storeio import mark_dirty
 from cloud.store.closures import MAX_DAYS, Closure, ClosureStatus, approve, decide_late, reject
+from cloud.store.locks import hold_row
 from cloud.store.models import Station, StationException
 
 router = APIRouter(prefix="/closures", tags=["closures"])
@@ -86,9 +87,16 @@ def _out(closure: Closure, station: Station) -> ClosureOut:
     )
 
 
-def _visible(session: SessionDep, user: CurrentUser, closure_id: int) -> tuple[Closure, Station]:
-    row = session.execute(select(Closure, Station).join(Station, Station.id == Closure.station_id)
-                          .where(Closure.id == closure_id, station_condition(user))).first()
+def _visible(session: SessionDep, user: CurrentUser, closure_id: int, lock: bool = False) -> tuple[Closure, Station]:
+    """The closure in the user's scope. With `lock`, its row stays locked until the caller commits and is read
+    afresh: two deciders (an approval and a rejection from two API processes) then take turns, and the second sees
+    the first's decision instead of overwriting it (which would leave a "rejected" closure with its days excused)."""
+    query = (select(Closure, Station).join(Station, Station.id == Closure.station_id)
+             .where(Closure.id == closure_id, station_condition(user)))
+    if lock:
+        hold_row(session, Closure, closure_id)
+        query = query.execution_options(populate_existing=True)
+    row = session.execute(query).first()
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no closure {closure_id} in your scope")
     return row[0], row[1]
@@ -123,7 +131,7 @@ def request_closure(body: ClosureIn, user: StationViewer, session: SessionDep, c
 
 
 def _decide(closure_id: ClosureId, user: CurrentUser, session: SessionDep) -> tuple[Closure, Station]:
-    closure, station = _visible(session, user, closure_id)
+    closure, station = _visible(session, user, closure_id, lock=True)
     if closure.status != ClosureStatus.REQUESTED.value:
         raise HTTPException(status.HTTP_409_CONFLICT, f"closure {closure_id} is already {closure.status}")
     return closure, station
@@ -153,7 +161,7 @@ def reject_closure(closure_id: ClosureId, body: DecisionIn, user: SupervisorUser
 def decide_late_days(closure_id: ClosureId, body: LateDecisionIn, user: BureauUser, session: SessionDep,
                      config: ConfigDep) -> ClosureOut:
     """The bureau decides whether a late approval also excuses the days a spot check had already judged."""
-    closure, station = _visible(session, user, closure_id)
+    closure, station = _visible(session, user, closure_id, lock=True)
     if closure.status != ClosureStatus.APPROVED.value or not closure.late_days:
         raise HTTPException(status.HTTP_409_CONFLICT, f"closure {closure_id} has no late days to decide")
     if closure.late_excused is not None:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi import Path as PathParam
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cloud.alerts.keys import spot_check_key
@@ -35,6 +36,7 @@ from cloud.rules.onsite import Found, Review, outcome
 from cloud.rules.rollup import quarter_of
 from cloud.rules.spotcheck import SpotResult
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
+from cloud.store.locks import hold_row
 from cloud.store.models import Station
 from cloud.store.onsite import SpotCheckVisit, decide, decisions, record, visit_review
 from cloud.store.users import User
@@ -200,7 +202,16 @@ def record_visit(plan_id: PlanId, station: StationKey, body: RecordIn, user: Sup
                             f"the visit time is before the planned day {plan.local_date}")
     if visited > now + CLOCK_SLACK:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "the visit time is in the future")
-    visit = record(session, plan, row.id, Found(body.found), body.notes.strip(), visited, user.name, now)
+    try:
+        visit = record(session, plan, row.id, Found(body.found), body.notes.strip(), visited, user.name, now)
+    except IntegrityError:
+        # Recorded at the same moment through another API process: the first record stands.
+        session.rollback()
+        first = session.get(SpotCheckVisit, (plan_id, station))
+        if first is None:
+            raise
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"the visit was recorded by {first.recorded_by} already") from None
     session.commit()
     return _out(plan, row, result, visit)
 
@@ -211,6 +222,11 @@ def decide_visit(plan_id: PlanId, station: StationKey, body: DecisionIn, user: B
     """The bureau settles a check whose on-site record disputes the sensors; its outcome counts toward the veto
     from now on (recomputed here, at once)."""
     plan, row, result, visit = _one(session, user, plan_id, station, config, runtime)
+    if visit is not None:
+        # Locked until the commit and read afresh: a second decision (another API process) waits, then finds the
+        # check decided, instead of overwriting the first after the veto was counted with it.
+        hold_row(session, SpotCheckVisit, (plan_id, station))
+        visit = session.get(SpotCheckVisit, (plan_id, station), populate_existing=True)
     state = visit_review(result, visit)
     if state is not Review.DISPUTED or result is None or visit is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"only a disputed check is decided; this one is {state.value}")

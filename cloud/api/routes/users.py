@@ -22,8 +22,9 @@ from cloud.api import audit
 from cloud.api.deps import ConfigDep, SessionDep, require_roles
 from cloud.api.security import hash_password
 from cloud.api.tokens import revoke_all
-from cloud.store.homecare import HomecareCaregiver, HomecareProvider
+from cloud.store.homecare import HomecareCaregiver
 from cloud.store.models import Station
+from cloud.store.user_scope import unregistered_problem
 from cloud.store.users import User, UserTown
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -114,13 +115,9 @@ def _check_scope(session: Session, officer: User, role: str, towns: list[str], s
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a town officer manages station staff accounts only")
     if officer.role == "provider" and role != "caregiver":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a provider manages its own caregivers' accounts only")
-    if provider is not None and session.get(HomecareProvider, provider) is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"provider {provider!r} is not registered")
-    if caregiver is not None:
-        row = session.get(HomecareCaregiver, caregiver)
-        if row is None or (officer.role == "provider" and row.provider_id != officer.provider_id):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"caregiver {caregiver!r} is not registered"
-                                + (" with your provider" if officer.role == "provider" else ""))
+    if unregistered := unregistered_problem(session, provider, caregiver,
+                                            officer.provider_id if officer.role == "provider" else None):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, unregistered)
     if station is not None:
         where = Station.id == station
         if officer.role == "town":
