@@ -28,6 +28,7 @@ from cloud.api.routes import (
     health,
     homecare,
     homecare_visits,
+    ingest_losses,
     onsite,
     overview,
     registry,
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
                    evidence, onsite, registry, users, audit, appeals,
                    homecare, homecare_visits):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(ingest_losses.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())
     # Added last, so it runs first: an oversized body is refused before any other middleware or route reads it.
     app.add_middleware(BodyLimit, max_bytes=(config or ApiConfig()).max_body_bytes)

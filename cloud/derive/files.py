@@ -1,4 +1,5 @@
-"""Reading the audit inputs of `cloud derive`: protocol events as JSON lines, and the spot-check plan CSV."""
+"""Reading the audit inputs of `cloud derive`: protocol events as JSON lines, the spot-check plan CSV and the
+windows in which the platform lost messages."""
 
 import csv
 import io
@@ -167,3 +168,30 @@ def read_spot_checks(text: str) -> list[SpotCheck]:
             raise ValueError(f"spot-check CSV line {line}: planner {planner!r} is not one of {', '.join(PLANNERS)}")
         checks.append(SpotCheck(day, start, end, cells["station"] or None, planner))
     return checks
+
+
+LOSS_COLUMNS = ["client_id", "lost_from", "lost_to", "reason"]
+
+
+def read_losses(text: str) -> list[tuple[float, float]]:
+    """The CSV `client_id,lost_from,lost_to,reason` of windows in which the platform lost messages (the evidence
+    export's ingest-losses.csv; times RFC 3339 with their offset): the windows as epoch seconds. Raises ValueError
+    naming the line."""
+    header, rows = csv_table(text)
+    if header[:4] != LOSS_COLUMNS:
+        raise ValueError(f"losses CSV line 1: header must be {','.join(LOSS_COLUMNS)} (got {','.join(header)})")
+    windows = []
+    for line, cells in rows:
+        bounds = []
+        for name in ("lost_from", "lost_to"):
+            try:
+                moment = datetime.fromisoformat(cells[name])
+            except ValueError:
+                raise ValueError(f"losses CSV line {line}: {name} {cells[name]!r} is not an RFC 3339 time") from None
+            if moment.tzinfo is None:
+                raise ValueError(f"losses CSV line {line}: {name} {cells[name]!r} has no offset (UTC is +00:00)")
+            bounds.append(moment.timestamp())
+        if bounds[1] < bounds[0]:
+            raise ValueError(f"losses CSV line {line}: lost_to {cells['lost_to']} is before lost_from")
+        windows.append((bounds[0], bounds[1]))
+    return windows

@@ -11,6 +11,7 @@ from cloud.registry.csv_rows import StationRecord
 from cloud.rules.calendar import PACKAGE, Calendar
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
+from cloud.rules.intervals import Interval
 from cloud.rules.records import day_record
 from cloud.rules.rollup import quarter_of, quarter_record
 from cloud.rules.spotcheck import SpotResult, judge, vetoes
@@ -32,12 +33,14 @@ def derive_lines(
     quarters: bool = False,
     calendar: Calendar = PACKAGE,
     until: float | None = None,
+    losses: Sequence[Interval] = (),
 ) -> Iterator[dict[str, Any]]:
     """Day lines, then month (and quarter) lines per station; then spot-check and veto lines. `until`: the time
     the data runs to (now), so the rest of today is not taken for equipment switched off. `decisions`: the bureau's
     decisions on disputed on-site checks, which count toward the veto instead of the sensor result. `upheld`: the
     checks (station, date, start, end) whose appeal was upheld: printed, but not counted toward the veto; nor are a
-    town's own checks (`planner` town) unless `veto_counts_town_checks`."""
+    town's own checks (`planner` town) unless `veto_counts_town_checks`. `losses`: the windows in which the platform
+    lost messages (epoch seconds; the store's ingest_losses), as the worker reads them."""
     exceptions = exceptions or {}
     results: dict[str, dict[date, DayResult]] = {}
     for station in stations:
@@ -45,7 +48,7 @@ def derive_lines(
         excused = exceptions.get(station.id, {})
         faults = events.clock_faults.get(station.id, {})
         derived = derive_days(station.id, station.schedule, excused, obs, first, last, config, faults,
-                              calendar=calendar, until=until)
+                              calendar=calendar, until=until, losses=losses)
         results[station.id] = {r.plan.day: r for r in derived}
         records = [day_record(r, station.schedule.timezone) for r in derived]
         yield from (r.model_dump(mode="json") for r in records)
@@ -75,7 +78,8 @@ def derive_lines(
             if day_result is None:  # a check outside --from/--to: derive that day too
                 obs = events.obs.get(station_id, [])
                 day_result = derive_days(station_id, station.schedule, exceptions.get(station_id, {}), obs,
-                                         check.day, check.day, config, calendar=calendar, until=until)[0]
+                                         check.day, check.day, config, calendar=calendar, until=until,
+                                         losses=losses)[0]
             judgement = judge(day_result, check.start, check.end, station.schedule.timezone, config)
             start, end = f"{check.start:%H:%M}", f"{check.end:%H:%M}"
             spot = apply(spot_line(station_id, check.day, start, end, judgement),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from cloud.alerts import apply, keys, service
 from cloud.alerts.kinds import AlertKind
 from cloud.derive.shared import month_line, month_span, spot_line, veto_line
-from cloud.derive.storeio import load_exceptions, load_obs, upsert
+from cloud.derive.storeio import load_exceptions, load_losses, load_obs, upsert
 from cloud.rules import alerts as rules_alerts
 from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
@@ -67,8 +67,11 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
         doors, _ = load_obs(session, station.id, start - config.door_lookback_hours * 3600, start - live, ("door",))
         obs = doors + obs
     until = now.timestamp() if now is not None else None
+    # The platform's own losses of messages (every station's alike): a day touching one is flagged, and a spot check
+    # touching one is not judged on the sensors.
+    losses = load_losses(session, start, end)
     return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults, calendar=calendar,
-                       until=until), obs
+                       until=until, losses=losses), obs
 
 
 def store_days(session: Session, station: Station, results: list[DayResult], obs: list[Obs], config: RulesConfig,

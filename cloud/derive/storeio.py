@@ -10,7 +10,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cloud.rules.intervals import Interval
 from cloud.rules.observations import Obs, from_row
+from cloud.store.ingest_losses import IngestLoss
 from cloud.store.models import DirtyStationDay, Event, StationException
 
 _EVENT_COLUMNS = (Event.ts, Event.kind, Event.device_id, Event.id, Event.payload, Event.clock_fault,
@@ -37,6 +39,15 @@ def load_obs(session: Session, station: str, start: float, end: float,
     # ORDER BY (ts, id) is already `sort_key` order: UUIDs compare as their hex text on SQLite and bytewise on
     # PostgreSQL, both the order of their canonical strings. No second sort.
     return obs, dict(faults)
+
+
+def load_losses(session: Session, start: float, end: float) -> list[Interval]:
+    """The windows (epoch seconds) in which the platform lost messages that share a moment with [start, end)."""
+    rows = session.execute(select(IngestLoss.lost_from, IngestLoss.lost_to)
+                           .where(IngestLoss.lost_from < datetime.fromtimestamp(end, UTC),
+                                  IngestLoss.lost_to > datetime.fromtimestamp(start, UTC))
+                           .order_by(IngestLoss.lost_from, IngestLoss.lost_to))
+    return [(lost_from.timestamp(), lost_to.timestamp()) for lost_from, lost_to in rows]
 
 
 def load_exceptions(session: Session, station: str) -> dict[date, str]:

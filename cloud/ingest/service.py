@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ from sqlalchemy import Engine
 
 from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert
 from cloud.ingest.clients import UNKNOWN, History, forget, history, note_connected, note_stopped
+from cloud.ingest.losses import HISTORY_UNKNOWN, LOST_WHILE_AWAY, LOST_WHILE_RUNNING, Loss
+from cloud.ingest.losses import record as record_loss
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.transport import IngestClient, message_topic
 from cloud.ingest.writer import BatchResult, Letter, StoreUnavailable, write_batch
@@ -47,6 +49,7 @@ log = logging.getLogger("eldercare.ingest")
 # meanwhile (about 530 B a message in Mosquitto 2.0: ~1 GB a day for 1,000 stations shared by two ingesters).
 DEFAULT_SESSION_EXPIRY_S = 3 * 86400
 MAX_SESSION_EXPIRY_S = 30 * 86400  # a long holiday, for a broker with the memory for it
+LOSS_RETRY_S = 5.0  # how often a lost-messages window the store refused is offered to it again
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,12 @@ class Ingester:
         self._subscribed = threading.Event()
         self._leaving = False  # set by leave(): unsubscribe instead of subscribing, also after a reconnect
         self._history: History = UNKNOWN  # this client id's earlier connections, read by start()
+        self._connected_at: datetime | None = None  # this process's last successful connection
+        self._link_lost_at: datetime | None = None  # when the link last dropped while running
+        # Windows of lost messages not yet in the store: found on paho's thread, written by start() and the timer.
+        self._losses: list[Loss] = []
+        self._losses_lock = threading.Lock()
+        self._losses_retry_at = 0.0
         self._left = threading.Event()
         self._timer = threading.Thread(target=self._timer_loop, name="ingest-batch-timer", daemon=True)
         # Read at scrape time: nothing to count per message. A batch taken off `_pending` is still uncommitted until
@@ -166,9 +175,40 @@ class Ingester:
         log.info("connected", extra={"broker": f"{self.config.host}:{self.config.port}",
                                      "subscription": self.config.topic_filter, "client_id": self.config.client_id,
                                      "session_present": resumed, "session_expiry_s": self._session_expiry()})
+        now = self.clock()
         if not resumed and self._report_no_session():
             self.metrics.session_lost.inc()
+            with self._losses_lock:
+                self._losses.append(self._loss_window(now))
+        self._connected_at = now
         self._connected.set()
+
+    def _loss_window(self, now: datetime) -> Loss:
+        """The widest window the messages dealt to the lost session can lie in, as far as this ingester knows: from
+        when the link dropped (while running) or it last stopped gracefully (or, after a crash, last connected) to
+        now. With no history the store could tell, the session expiry before now: at least the most recent stretch."""
+        c, h = self.config, self._history
+        if self._generation > 1:
+            since = self._link_lost_at or self._connected_at or now
+            return Loss(c.client_id, min(since, now), now, LOST_WHILE_RUNNING)
+        if h.last_connected_at is not None:
+            stopped = h.last_stopped_at
+            since = stopped if stopped is not None and stopped >= h.last_connected_at else h.last_connected_at
+            return Loss(c.client_id, min(since, now), now, LOST_WHILE_AWAY)
+        return Loss(c.client_id, now - timedelta(seconds=c.session_expiry_s), now, HISTORY_UNKNOWN)
+
+    def _record_losses(self) -> None:
+        """Write the pending windows of lost messages (each with the dirty marks of the days it touches); those the
+        store refuses wait LOSS_RETRY_S for the next try. Never on paho's thread: the store may be slow or away."""
+        with self._losses_lock:
+            if not self._losses or time.monotonic() < self._losses_retry_at:
+                return
+            waiting = list(self._losses)
+        done = [loss for loss in waiting if record_loss(self.engine, loss, self.clock())]
+        with self._losses_lock:
+            self._losses = [loss for loss in self._losses if loss not in done]
+            if len(done) < len(waiting):
+                self._losses_retry_at = time.monotonic() + LOSS_RETRY_S
 
     def _session_expiry(self) -> int | None:
         """The session expiry this client asks for; None on MQTT 3.1.1, where only the broker's settings decide."""
@@ -227,6 +267,7 @@ class Ingester:
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
                        _props: Properties | None) -> None:
         if not self._stopping.is_set():
+            self._link_lost_at = self.clock()
             log.warning("disconnected from the broker; reconnecting", extra={"reason": str(reason)})
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -268,6 +309,7 @@ class Ingester:
             self._client.loop_stop()
             raise ConnectRefused(f"the broker at {c.host}:{c.port} refused the connection: {self._refused}")
         note_connected(self.engine, c.client_id, self.clock())
+        self._record_losses()
         self._timer.start()
 
     def leave(self, stop: threading.Event, quiet_s: float = 2.0) -> bool:
@@ -315,6 +357,8 @@ class Ingester:
         else:
             self._client.disconnect()
         self._client.loop_stop()
+        self._losses_retry_at = 0.0
+        self._record_losses()  # a last try for a window the store refused so far
         if end_session:
             forget(self.engine, self.config.client_id)
         else:
@@ -328,6 +372,7 @@ class Ingester:
         period = self.config.batch_ms / 1000
         wait = period
         while not self._stopping.wait(wait):
+            self._record_losses()
             with self._lock:
                 if not self._pending:
                     wait = period  # a batch starting now is due no sooner

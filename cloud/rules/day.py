@@ -11,6 +11,7 @@ from cloud.rules.config import RulesConfig
 from cloud.rules.corroborate import Crossings, corroborate
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
 from cloud.rules.late import withheld
+from cloud.rules.losses import FLAG_PLATFORM_LOST, overlapping
 from cloud.rules.observations import Obs, distinct_readings
 from cloud.rules.timeline import Timeline, build_timeline
 
@@ -71,6 +72,7 @@ class DayResult:
     flags: list[str] = field(default_factory=list)
     clock_faults: int = 0
     notes: list[str] = field(default_factory=list)
+    platform_lost: list[Interval] = field(default_factory=list)  # windows the platform lost messages in, whole
 
 
 FLAG_EQUIPMENT_OFF = "equipment_off"
@@ -245,10 +247,13 @@ def _so_far(plan: DayPlan, sched: list[Interval], timeline: Timeline, until: flo
 
 def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
-    until: float | None = None,
+    until: float | None = None, losses: Sequence[Interval] = (),
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
-    the data runs to (now, for today); None for a day that is over."""
+    the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
+    lost messages (any superset of those touching the day); a day touching one is flagged `platform_lost_messages`,
+    its verdict unchanged: the flag tells a town the evidence is short by the platform's fault, every station's
+    alike."""
     # A reading published again under a new event id (a replay, a doctored agent) counts once: otherwise a station
     # could double its counts, and with them the crossings that corroborate faces, by re-sending them.
     obs, repeats = distinct_readings(obs)
@@ -303,6 +308,9 @@ def derive_day(
         flags.append(FLAG_READINGS_REPEATED)
     if late_n:
         flags.append(FLAG_LATE_EVIDENCE)
+    lost = overlapping(losses, plan.start, plan.end)
+    if lost:
+        flags.append(FLAG_PLATFORM_LOST)
     return DayResult(
         station=station,
         plan=plan,
@@ -327,6 +335,7 @@ def derive_day(
         flags=flags,
         clock_faults=clock_faults,
         notes=notes,
+        platform_lost=lost,
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.rules.day import DayResult, Verdict, closed_spans, hhmm
 from cloud.rules.intervals import intersect, merge, subtract
+from cloud.rules.losses import describe, note
 
 
 def _minutes(seconds: float) -> int:
@@ -95,7 +96,11 @@ class DayRecord(BaseModel):
     faces_unbacked: list[str] = Field(default_factory=list, description="sessions open only by visitors' faces "
                                       "with no people-counter crossing")
     flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle, "
-                             "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence, faces_unbacked")
+                             "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence, faces_unbacked, "
+                             "platform_lost_messages")
+    platform_lost: list[str] = Field(default_factory=list, description="windows touching the day in which the "
+                                     "platform lost a share of every station's messages, local "
+                                     "`YYYY-MM-DD HH:MM to YYYY-MM-DD HH:MM`")
     clock_faults: int
     notes: list[str]
     evidence: DayEvidence
@@ -157,7 +162,8 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         faces_unbacked=hhmm(result.faces_unbacked, zone),
         flags=list(result.flags),
         clock_faults=result.clock_faults,
-        notes=list(result.notes),
+        notes=[*result.notes, *([note(result.platform_lost, zone)] if result.platform_lost else [])],
+        platform_lost=describe(result.platform_lost, zone),
         evidence=DayEvidence(
             sessions=hhmm(sched, zone),
             open=hhmm(intersect(tl.open, sched), zone),

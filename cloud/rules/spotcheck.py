@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, hhmm
 from cloud.rules.intervals import Interval, intersect, merge, subtract, total
+from cloud.rules.losses import describe
 
 
 class SpotResult(StrEnum):
     PASS = "pass"  # noqa: S105 (a result, not a password)
     FAIL = "fail"  # closed when it should be open
     EXCUSED = "excused"  # an approved closure, or the window is outside its working hours
-    UNVERIFIABLE = "unverifiable"  # devices offline: neither open nor closed can be shown
+    UNVERIFIABLE = "unverifiable"  # devices offline, or messages lost: neither open nor closed can be shown
 
 
 class SpotReason(StrEnum):
@@ -29,6 +30,8 @@ class SpotReason(StrEnum):
     NOT_WORKING_DAY = "not_working_day"
     OUTSIDE_HOURS = "outside_hours"  # the window misses the station's working hours
     CALENDAR_UNKNOWN = "calendar_unknown"  # the year's holidays are not known, so the day cannot be judged
+    # the platform lost a share of every station's messages during the judged stretch: an on-site check is needed
+    PLATFORM_LOST_MESSAGES = "platform_lost_messages"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,9 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
     continuous closed stretch longer than `spot_check_grace_minutes` (an inspector at the door during it would have
     found the station shut), so neither the window's length nor how it is cut decides the result. A stretch that
     long not shown open but not shown closed either (devices off: unknown minutes are never open) makes the check
-    `unverifiable`: it needs an on-site check.
+    `unverifiable`: it needs an on-site check. So does a judged stretch (the window with every closed or not-open
+    stretch touching it, in full) that shares a moment with a window in which the platform lost messages: what the
+    sensors show then is short by the platform's fault, so it can neither fail nor pass the station.
     """
     zone = ZoneInfo(timezone)
     d = day.plan.day
@@ -89,6 +94,13 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
     def touching(runs: list[Interval]) -> list[Interval]:
         return [r for r in runs if r[1] - r[0] > grace and intersect([r], checked)]
 
+    judged = merge([*checked, *(r for r in [*closed, *not_open] if intersect([r], checked))])
+    if lost := intersect(merge(day.platform_lost), judged):
+        windows = "; ".join(describe(day.platform_lost, zone))
+        return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.PLATFORM_LOST_MESSAGES,
+                             f"the platform lost a share of every station's messages ({windows}, {timezone}) during "
+                             "the check: it cannot be judged on the sensors, an on-site check is needed", *counts,
+                             tuple(hhmm(lost, zone)))
     if failing := touching(closed):
         return SpotJudgement(SpotResult.FAIL, SpotReason.CLOSED, "closed during working hours (a stretch longer than "
                              f"{config.spot_check_grace_minutes:g} min)", *counts, tuple(hhmm(failing, zone)))

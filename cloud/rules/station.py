@@ -7,6 +7,8 @@ from datetime import date
 from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, derive_day
+from cloud.rules.intervals import Interval
+from cloud.rules.losses import overlapping
 from cloud.rules.observations import Obs
 from cloud.rules.schedules import ScheduleHistory, schedule_on
 from firmware_config.schedule import Schedule
@@ -23,12 +25,14 @@ def derive_days(
     clock_faults: Mapping[date, int] | None = None,
     calendar: Calendar = PACKAGE,
     until: float | None = None,
+    losses: Sequence[Interval] = (),
 ) -> list[DayResult]:
     """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, covering the days, the door
     events of the door lookback before `first`, everything in the liveness window (or the face-crossing window, if
     longer) before it and the counts in the face-crossing window after `last` (anything else is ignored, so any
     superset gives the same answer). `until`: the time the data runs to (now), for today. `schedule`:
-    one for every day, or the station's history, each day judged by the version in force on it."""
+    one for every day, or the station's history, each day judged by the version in force on it. `losses`: the
+    windows in which the platform lost messages (epoch seconds), every station's alike."""
     times = [o.t for o in obs]
     doors = [o for o in obs if o.kind == "door"]
     door_times = [o.t for o in doors]
@@ -45,5 +49,6 @@ def derive_days(
         prior = doors[bisect_left(door_times, plan.start - lookback):bisect_left(door_times, plan.start - live)]
         after = [o for o in obs[hi:bisect_left(times, plan.end + window)] if o.kind == "flow"]
         faults = (clock_faults or {}).get(day, 0)
-        results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until))
+        lost = overlapping(losses, plan.start, plan.end)
+        results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost))
     return results

@@ -17,7 +17,7 @@ const FLAG_NAMES = {
   equipment_off: "工作时间内设备关闭", counts_unbalanced: "进出人数不平衡", door_open_idle: "门开但全时段无人进出",
   faces_uncorroborated: "人脸无对应人流进出（疑似照片）", faces_unchecked: "人流计数器未上报时计入的老人",
   readings_repeated: "同一读数换编号重复上报（只计一次）", late_evidence: "在线期间的事件事后补报（不计入）",
-  faces_unbacked: "仅凭无人流进出的人脸判为开放",
+  faces_unbacked: "仅凭无人流进出的人脸判为开放", platform_lost_messages: "平台丢失部分数据（非站点原因）",
 };
 const UNCONFIRMED = "无法确认";
 // A care centre or neighbourhood point has no grade: the grade's standard, veto and subsidy do not apply to it.
@@ -31,6 +31,7 @@ const REASONS = {
   open: "检查时段内开放", closed: "工作时间内未开放", devices_off: "检查时段内设备关闭，无法确认开放，需现场核查",
   approved_closure: "已批准停业", not_working_day: "非工作日", outside_hours: "检查时段不在站点工作时间内",
   calendar_unknown: "缺少该年节假日安排，无法判定",
+  platform_lost_messages: "平台在检查时段丢失了各站点的部分数据（非站点原因），无法判定，需现场核查",
 };
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
 const COLORS = {

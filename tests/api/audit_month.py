@@ -14,7 +14,9 @@ an audit awkward:
   a town's own check failed on the 21st (not the veto's); the 22nd was an approved closure (excused);
 - evidence hl-02 withheld on the 23rd (a shut day, heard live) and published two days later: set aside;
 - hl-01's counts and faces of the 24th published again under fresh ids, and one message sent twice;
-- a door event of hl-01 stamped a day ahead of its receipt (a clock fault).
+- a door event of hl-01 stamped a day ahead of its receipt (a clock fault);
+- on the 27th, 10:20-10:30, the devices' ingester came back to a broker that no longer had its session: its share
+  of both stations' messages then is lost, the loss recorded; a bureau check of hl-01 10:00-11:00 spans it.
 """
 
 import json
@@ -30,6 +32,7 @@ from sqlalchemy import Engine, select
 from cloud.convert import Accepted, StationInfo, convert
 from cloud.derive.plans import create_plan
 from cloud.derive.runner import Partition, run_pass
+from cloud.ingest.losses import LOST_WHILE_AWAY, Loss, record
 from cloud.ingest.writer import write_batch
 from cloud.rules.config import RulesConfig
 from cloud.store.closures import excuse
@@ -49,6 +52,8 @@ MAKEUP = date(2025, 10, 11)
 LIVE = "eldercare-ingest-a"  # heartbeats and status
 DEVICES = "eldercare-ingest-b"  # the devices' events (two ingesters share the subscription)
 Message = tuple[str, bytes]
+# Local 10:20-10:30 on 27 October: the devices' ingester's share of the messages then never reached the store.
+LOST = (datetime(2025, 10, 27, 10, 20, tzinfo=ZONE), datetime(2025, 10, 27, 10, 30, tzinfo=ZONE))
 
 
 @dataclass
@@ -61,6 +66,7 @@ class Plans:
     appealed: int  # 20th, bureau, hl-02: failed, appeal upheld
     town: int  # 21st, the town's own, hl-02
     closure: int  # 22nd, bureau, hl-02: an approved closure
+    lost: int  # 27th, bureau, hl-01: messages lost by the platform during it
 
 
 def _visits(day: date) -> list[tuple[time, str, str]]:
@@ -176,7 +182,8 @@ def build(engine: Engine) -> Plans:
     a_live, a_replayed, a_faults = hl01()
     b_live, b_late = hl02()
     agent = [m for m in [*a_live, *b_live] if m[0].endswith(("/heartbeat", "/status"))]
-    devices = [m for m in [*a_live, *b_live] if not m[0].endswith(("/heartbeat", "/status"))]
+    devices = [m for m in [*a_live, *b_live] if not m[0].endswith(("/heartbeat", "/status"))
+               and not LOST[0] <= _ts(m[1]) < LOST[1]]
     ingest(engine, _prompt(agent), LIVE)
     ingest(engine, _prompt(devices), DEVICES)
     replay_at = _at(date(2025, 10, 24), time(18))
@@ -193,9 +200,13 @@ def build(engine: Engine) -> Plans:
 
         plans = Plans(shared=plan(15, 9, ["hl-01", "hl-02"]), failed=plan(16, 14, ["hl-02"]),
                       disputed=plan(17, 9, ["hl-02"]), appealed=plan(20, 9, ["hl-02"]),
-                      town=plan(21, 9, ["hl-02"], by="town-hl", role="town"), closure=plan(22, 9, ["hl-02"]))
+                      town=plan(21, 9, ["hl-02"], by="town-hl", role="town"), closure=plan(22, 9, ["hl-02"]),
+                      lost=plan(27, 10, ["hl-01"]))
         excuse(session, "hl-02", [date(2025, 10, 22)], "汛期停业 (approved by the town)", "town-hl", NOW)
         session.commit()
+    # What the ingester records when it finds its session gone (with every station's days in it marked dirty).
+    assert record(engine, Loss(DEVICES, LOST[0].astimezone(UTC), LOST[1].astimezone(UTC), LOST_WHILE_AWAY),
+                  LOST[1].astimezone(UTC))
     stats = run_pass(sessions, Partition(), RulesConfig(), NOW.astimezone(UTC))
     assert stats.errors == 0, stats.messages
     return plans

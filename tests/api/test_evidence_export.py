@@ -99,6 +99,7 @@ def test_an_audit_from_the_downloads_reproduces_every_stored_verdict(
     shared = {
         "exceptions": download(bureau, "/closures/exceptions.csv", tmp_path / "exceptions.csv", RANGE),
         "appeals": download(bureau, "/appeals/decisions.csv", tmp_path / "appeals.csv"),
+        "losses": download(bureau, "/exports/ingest-losses.csv", tmp_path / "losses.csv", RANGE),
     }
     vetoes = {v["station"]: v for v in bureau.get(f"{V1}/spot-checks/vetoes", params={"year": 2025}).json()}
     for station in STATIONS:
@@ -155,6 +156,10 @@ def check_the_month(station: str, days: dict[str, dict[str, Any]], month: dict[s
         assert record["2025-10-28"].clock_faults == 1
         assert "e-004" in record["2025-10-31"].elder_ids  # corroborated by the count of 1 November 00:00
         assert veto["failed"] == 0 and not veto["veto"]
+        # The platform lost messages during the check of the 27th: the sensors may neither pass nor fail it.
+        lost = spots[("2025-10-27", "10:00")]
+        assert (lost["result"], lost["reason_code"], lost["stretches"]) == (
+            "unverifiable", "platform_lost_messages", ["10:20-10:30"])
     else:
         # The door left open at 16:00 the day before the audited month, shut at 09:00 on the holiday.
         assert record["2025-10-01"].evidence.door_open == ["00:00-09:00"]
@@ -167,6 +172,10 @@ def check_the_month(station: str, days: dict[str, dict[str, Any]], month: dict[s
         assert spots[("2025-10-17", "09:00")]["sensor_result"] == "unverifiable"
         # The bureau's checks count; the upheld appeal (20th) and the town's own check (21st) do not.
         assert veto["failed_dates"] == ["2025-10-15", "2025-10-16", "2025-10-17"] and veto["veto"]
+    # The loss is every station's: the day is flagged with the window in local time, its verdict the sensors'.
+    assert "platform_lost_messages" in record["2025-10-27"].flags
+    assert record["2025-10-27"].platform_lost == ["2025-10-27 10:20 to 2025-10-27 10:30"]
+    assert not any("platform_lost_messages" in r.flags for d, r in record.items() if d != "2025-10-27")
 
 
 def test_events_hold_what_the_worker_reads_around_the_days(platform: tuple[str, Plans, Engine]) -> None:
@@ -289,6 +298,8 @@ def test_bad_ranges_are_refused_with_the_reason(platform: tuple[str, Plans, Engi
         response = bureau.get(f"{V1}/exports/stations/hl-01/{path}", params=params)
         assert response.status_code == 422, response.text
         assert why in response.text
+    response = bureau.get(f"{V1}/exports/ingest-losses.csv", params=params)
+    assert response.status_code == 422 and why in response.text, response.text
 
 
 def test_hostile_station_ids_and_a_full_leap_year(platform: tuple[str, Plans, Engine]) -> None:
@@ -299,3 +310,26 @@ def test_hostile_station_ids_and_a_full_leap_year(platform: tuple[str, Plans, En
     leap = bureau.get(f"{V1}/exports/stations/hl-01/events.jsonl", params={"from": "2024-01-01", "to": "2024-12-31"})
     assert leap.status_code == 200 and leap.text == ""  # 366 days, nothing stored then
     assert date(2024, 12, 31) - date(2024, 1, 1) == timedelta(days=365)
+
+
+def test_the_lost_messages_windows_are_the_bureaus_and_towns_and_hold_no_station(
+        platform: tuple[str, Plans, Engine]) -> None:
+    base, _, _ = platform
+    path = f"{V1}/exports/ingest-losses.csv"
+    expected = ("client_id,lost_from,lost_to,reason\n"
+                f"{audit_month.DEVICES},2025-10-27T02:20:00+00:00,2025-10-27T02:30:00+00:00,lost_while_away\n")
+    for name in ("admin", "town-hl"):
+        response = client(base, name).get(path, params=RANGE)
+        assert response.status_code == 200 and response.text == expected
+        assert response.headers["content-type"].startswith("text/csv")
+        assert 'filename="ingest-losses-2025-10-01-2025-10-31.csv"' in response.headers["content-disposition"]
+    # Windows touching the days in any station's zone only: the 27th's is not September's, but is the 28th's (a
+    # day's margin each side), which derive reads past (it judges each day by the windows touching it).
+    bureau = client(base, "admin")
+    header = "client_id,lost_from,lost_to,reason\n"
+    assert bureau.get(path, params={"from": "2025-09-01", "to": "2025-09-30"}).text == header
+    assert bureau.get(path, params={"from": "2025-10-28", "to": "2025-10-28"}).text == expected
+    assert bureau.get(path, params={"from": "2025-10-29", "to": "2025-10-30"}).text.count("\n") == 1
+    assert client(base, "staff-hl2").get(path, params=RANGE).status_code == 403
+    assert client(base, "dispatch").get(path, params=RANGE).status_code == 403
+    assert httpx.get(f"{base}{path}", params=RANGE).status_code == 401

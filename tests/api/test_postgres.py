@@ -89,6 +89,9 @@ def test_an_audit_from_the_evidence_export_on_postgresql(postgres_url: str, tmp_
         exceptions = admin.get(f"{V1}/closures/exceptions.csv", params=span)
         files["exceptions"] = tmp_path / "exceptions.csv"
         files["exceptions"].write_bytes(exceptions.content)
+        losses = admin.get(f"{V1}/exports/ingest-losses.csv", params=span)
+        files["losses"] = tmp_path / "losses.csv"
+        files["losses"].write_bytes(losses.content)
         stored = {d: admin.get(f"{V1}/stations/hl-02/days/{d}").json() for d in
                   (f"2025-10-{n:02d}" for n in range(1, 32))}
         veto = admin.get(f"{V1}/spot-checks/vetoes", params={"year": 2025}).json()
@@ -101,6 +104,7 @@ def test_an_audit_from_the_evidence_export_on_postgresql(postgres_url: str, tmp_
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     days = {ln["date"]: ln for ln in lines if ln["type"] == "day"}
     assert len(days) == 31 and "late_evidence" in days["2025-10-23"]["flags"]
+    assert "platform_lost_messages" in days["2025-10-27"]["flags"]
     for day, line in days.items():
         assert {k: stored[day].get(k) for k in line} == line, day
     # No decision or appeal yet: the bureau's checks as the sensors judged them (the town's own of the 21st not).

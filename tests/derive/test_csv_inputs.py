@@ -6,7 +6,7 @@ from datetime import date, time
 import pytest
 
 from cloud.derive.decisions import read_decisions
-from cloud.derive.files import SpotCheck, read_spot_checks
+from cloud.derive.files import SpotCheck, read_losses, read_spot_checks
 from cloud.rules.spotcheck import SpotResult
 
 
@@ -51,3 +51,23 @@ def test_decisions_from_a_spreadsheet_read_as_written() -> None:
 def test_a_bad_decision_names_its_line(rows: str, message: str) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         read_decisions(HEADER + rows)
+
+
+def test_lost_messages_windows_from_a_spreadsheet_read_as_written() -> None:
+    text = ("\ufeffclient_id, lost_from ,lost_to,reason\r\n"
+            "ingest-b,2026-10-14T01:30:00+00:00,2026-10-14T09:40:00+08:00,lost_while_away\r\n,,,\r\n")
+    assert read_losses(text) == [(1791941400.0, 1791942000.0)]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("client,from,to,reason\n", "losses CSV line 1: header must be client_id,lost_from,lost_to,reason"),
+    ("client_id,lost_from,lost_to,reason\ni,2026-10-14T01:30:00,2026-10-14T01:40:00+00:00,x\n",
+     "losses CSV line 2: lost_from '2026-10-14T01:30:00' has no offset"),
+    ("client_id,lost_from,lost_to,reason\ni,yesterday,2026-10-14T01:40:00+00:00,x\n",
+     "losses CSV line 2: lost_from 'yesterday' is not an RFC 3339 time"),
+    ("client_id,lost_from,lost_to,reason\ni,2026-10-14T01:50:00+00:00,2026-10-14T01:40:00+00:00,x\n",
+     "losses CSV line 2: lost_to 2026-10-14T01:40:00\\+00:00 is before lost_from"),
+])
+def test_a_bad_lost_messages_window_names_its_line(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match="^" + message):
+        read_losses(text)

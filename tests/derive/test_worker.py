@@ -193,3 +193,51 @@ def test_equipment_off_in_working_hours_is_a_town_alert_until_the_data_covers_it
         assert alert.status == "resolved" and "covers" in (alert.notes or "")
         row = session.get(DayResult, ("qd-a", day))
         assert row is not None and row.record["equipment_off"] == [] and row.verdict == "open"
+
+
+def test_a_loss_recorded_later_rederives_every_stations_days_and_derive_agrees(
+        store: Engine, audit_files: AuditFiles, messages: list[tuple[str, bytes]]) -> None:
+    """An ingester finds its session gone and records the window (14 October 09:30-09:40 in Shanghai): every
+    station's day is derived again, flagged, and the check of that morning no longer fails qd-a (shut) nor passes
+    qd-b (open): both are unverifiable, for the town to go on site. `cloud derive --losses` gives the same."""
+    from cloud.ingest.losses import LOST_WHILE_AWAY, Loss, record
+
+    prepare(store)
+    feed(store, messages)
+    factory = make_session_factory(store)
+    assert run_pass(factory, Partition(), CONFIG, NOW).errors == 0
+    before = stored(store)
+    assert before["spot_check"][("qd-a", "2026-10-14", "09:00")]["result"] == "fail"
+    assert before["spot_check"][("qd-b", "2026-10-14", "09:00")]["result"] == "pass"
+    lost = Loss("ingest-b", datetime(2026, 10, 14, 1, 30, tzinfo=UTC), datetime(2026, 10, 14, 1, 40, tzinfo=UTC),
+                LOST_WHILE_AWAY)
+    assert record(store, lost, NOW)
+    with factory() as session:
+        assert {(d.station_id, d.local_date) for d in session.scalars(select(DirtyStationDay))} == {
+            ("qd-a", date(2026, 10, 14)), ("qd-b", date(2026, 10, 14))}
+    assert run_pass(factory, Partition(), CONFIG, NOW).errors == 0
+    after = stored(store)
+    for station in ("qd-a", "qd-b"):
+        spot = after["spot_check"][(station, "2026-10-14", "09:00")]
+        assert (spot["result"], spot["reason_code"], spot["stretches"]) == (
+            "unverifiable", "platform_lost_messages", ["09:30-09:40"]), station
+        day = after["day"][(station, "2026-10-14")]
+        assert "platform_lost_messages" in day["flags"] and day["verdict"] == before["day"][(station, "2026-10-14")][
+            "verdict"]
+        assert day["platform_lost"] == ["2026-10-14 09:30 to 2026-10-14 09:40"]
+        assert any("(Asia/Shanghai)" in note and "09:30" in note for note in day["notes"])
+        assert "platform_lost_messages" not in after["day"][(station, "2026-10-13")]["flags"]
+    # The failure of the 14th no longer counts toward qd-a's veto.
+    assert after["veto"][("qd-a", 2026)][0] == before["veto"][("qd-a", 2026)][0] - 1
+    # The auditor's recompute with the export's windows gives every stored row.
+    losses = audit_files.events.parent / "losses.csv"
+    losses.write_text("client_id,lost_from,lost_to,reason\n"
+                      "ingest-b,2026-10-14T01:30:00+00:00,2026-10-14T01:40:00+00:00,lost_while_away\n",
+                      encoding="utf-8")
+    result = CliRunner().invoke(cli, [
+        "cloud", "derive", "--stations", str(audit_files.stations), "--events", str(audit_files.events), "--from",
+        "2026-10-01", "--to", "2026-10-16", "--spot-checks", str(audit_files.checks), "--exceptions",
+        str(audit_files.exceptions), "--losses", str(losses)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    expected = from_derive([json.loads(line) for line in result.stdout.splitlines()])
+    assert after == expected

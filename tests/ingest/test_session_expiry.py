@@ -9,6 +9,7 @@ restart within `--session-expiry` keeps, what one after it loses, and what the i
 import json
 import logging
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy import Engine, select
 
 from cloud.ingest.service import DEFAULT_SESSION_EXPIRY_S
+from cloud.store.ingest_losses import IngestLoss
 from cloud.store.models import Event
 from tests.ingest.conftest import (
     Station,
@@ -57,6 +59,13 @@ def _stored_ids(engine: Engine) -> set[str]:
 def _expired(broker: Mosquitto, client_id: str) -> bool:
     """Has the broker logged that it expired this client's session?"""
     return f"Expiring client {client_id} due to timeout" in broker.log.read_text(errors="replace")
+
+
+def _losses(engine: Engine) -> list[tuple[str, datetime, datetime, str]]:
+    """The windows of lost messages recorded in the store: (client id, from, to, reason)."""
+    with engine.connect() as c:
+        return [tuple(r) for r in c.execute(select(IngestLoss.client_id, IngestLoss.lost_from, IngestLoss.lost_to,
+                                                   IngestLoss.reason).order_by(IngestLoss.id))]
 
 
 def _said(records: list[dict[str, Any]], start: str) -> list[dict[str, Any]]:
@@ -100,8 +109,11 @@ def test_an_ingester_away_past_its_session_expiry_loses_its_share_and_says_so(mo
         away.communicate(timeout=30)
     else:
         terminate(away)
+    assert _losses(engine) == []  # neither first start recorded a loss
+    published_from = datetime.now(UTC)
     meanwhile = [station.flow(i) for i in range(40)]
     publish(mosquitto, meanwhile)  # every one PUBACKed: a station deletes it from its outbox now
+    published_to = datetime.now(UTC)
     poll(lambda: _expired(mosquitto, "ing-away"), timeout=60, what="the broker expiring ing-away's session")
 
     port = free_port()
@@ -126,8 +138,14 @@ def test_an_ingester_away_past_its_session_expiry_loses_its_share_and_says_so(mo
     assert "are lost" in error["msg"]
     assert _metric(port, "eldercare_ingest_session_lost_total") == 1
     assert _metric(port, "eldercare_ingest_session_present") == 0
+    # The loss is in the store, with a window that holds every message published while the ingester was away.
+    [(client, lost_from, lost_to, reason)] = _losses(engine)
+    assert (client, reason) == ("ing-away", "lost_while_away")
+    assert lost_from <= published_from and published_to <= lost_to
+    assert lost_to <= datetime.now(UTC)
     terminate(back)
     terminate(stay)
+    assert len(_losses(engine)) == 1  # recorded once, not again on the way out
 
 
 @pytest.mark.timeout(180)
@@ -157,6 +175,7 @@ def test_a_restart_within_the_session_expiry_loses_nothing_and_finds_its_session
     assert _said(returned, "session lost") == _said(returned, "no session") == _said(returned, "first start") == []
     assert _metric(port, "eldercare_ingest_session_lost_total") == 0
     assert _metric(port, "eldercare_ingest_session_present") == 1
+    assert _losses(engine) == []
     log = terminate(back) + terminate(stay)
     assert "session lost" not in log and "no session on the broker" not in log
     assert '"level": "error"' not in log and '"level": "warning"' not in log
@@ -173,10 +192,17 @@ def test_a_session_gone_while_running_is_an_error(mosquitto: Mosquitto, sqlite_u
         publish(mosquitto, [station.flow()])
         poll(lambda: count(engine, Event) == 1)
         assert metrics.session_lost._value.get() == 0  # its first start lost nothing
+        killed_at = datetime.now(UTC)
         mosquitto.kill()
         (tmp_path / "mosquitto.db").unlink(missing_ok=True)
         mosquitto.start()
         poll(lambda: metrics.session_lost._value.get() == 1, timeout=60, what="the ingester reconnected")
+        # Recorded by the running ingester: from the link's drop to the reconnection.
+        poll(lambda: _losses(engine), timeout=30, what="the loss recorded")
+        [(client, lost_from, lost_to, reason)] = _losses(engine)
+        assert (client, reason) == (ingester.config.client_id, "lost_while_running")
+        assert lost_from <= datetime.now(UTC) and killed_at <= lost_to <= datetime.now(UTC)
+        assert lost_from >= killed_at  # it dropped when the broker died, not before
         errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.getMessage().startswith("session lost")]
         assert len(errors) == 1 and ingester.config.client_id in errors[0].getMessage()
         assert metrics.session_present._value.get() == 0

@@ -1,7 +1,8 @@
 """Every spot-check result carries a stable reason code beside its English sentence: the dashboard translates the
 code, so rewording a sentence cannot silently change what a bureau reads."""
 
-from datetime import date, time
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from cloud.rules.config import RulesConfig
 from cloud.rules.spotcheck import SpotJudgement, SpotReason, SpotResult, judge
@@ -11,6 +12,8 @@ from tests.rules.scenario import StationDay
 MONDAY = date(2026, 10, 12)
 SATURDAY = date(2026, 10, 17)
 CONFIG = RulesConfig()
+TZ = ZoneInfo("Asia/Shanghai")
+LOST = (datetime(2026, 10, 12, 9, 30, tzinfo=TZ).timestamp(), datetime(2026, 10, 12, 9, 40, tzinfo=TZ).timestamp())
 
 
 def check(sd: StationDay, start: time, end: time, **kw: object) -> SpotJudgement:
@@ -27,6 +30,7 @@ def test_each_outcome_has_its_code() -> None:
         SpotReason.NOT_WORKING_DAY: check(StationDay("qd-a", SATURDAY), time(9), time(10)),
         SpotReason.OUTSIDE_HOURS: check(StationDay("qd-a", MONDAY), time(12), time(13)),
         SpotReason.CALENDAR_UNKNOWN: check(StationDay("qd-a", date(2099, 10, 12)), time(9), time(10)),
+        SpotReason.PLATFORM_LOST_MESSAGES: check(StationDay("qd-a", MONDAY), time(9), time(10), losses=[LOST]),
     }
     assert set(cases) == set(SpotReason), "a code no case produces"
     assert {code: j.code for code, j in cases.items()} == {code: code for code in cases}
@@ -36,6 +40,7 @@ def test_each_outcome_has_its_code() -> None:
         SpotReason.DEVICES_OFF: SpotResult.UNVERIFIABLE, SpotReason.APPROVED_CLOSURE: SpotResult.EXCUSED,
         SpotReason.NOT_WORKING_DAY: SpotResult.EXCUSED, SpotReason.OUTSIDE_HOURS: SpotResult.EXCUSED,
         SpotReason.CALENDAR_UNKNOWN: SpotResult.UNVERIFIABLE,
+        SpotReason.PLATFORM_LOST_MESSAGES: SpotResult.UNVERIFIABLE,
     }
     # The sentence keeps the details the code cannot: the closure's own reason, the grace in minutes.
     assert "renovation" in cases[SpotReason.APPROVED_CLOSURE].reason
