@@ -9,7 +9,7 @@ second has by then read the stale state and decided from it."""
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cloud.alerts import service
@@ -39,7 +39,7 @@ from cloud.store.onsite import SpotCheckVisit, decide
 from cloud.store.users import RevokedToken, User
 from tests.api import fleet
 from tests.api.conftest import make_app, migrated, token_for
-from tests.api.races import race, waiting_on_a_lock
+from tests.api.races import race, race_on_sqlite, waiting_on_a_lock
 from tests.wait import poll
 
 V1 = "/api/v1"
@@ -378,43 +378,6 @@ def test_a_visit_recorded_twice_at_once_keeps_the_first_record(pg: tuple[Engine,
 
 
 # --- SQLite (a single host's store): no row locks, and the driver opens the transaction at the first write -----------
-def race_on_sqlite(engine: Engine, first: Callable[[Session], None], second: Callable[[], Any]) -> Any:
-    """`race` where PostgreSQL's `pg_stat_activity` is not to be had: `first` is committed once the second writer is
-    about to run its first write (which waits for `first`'s write lock). Before it, the second has read what it
-    decides from, without a lock unless it took one."""
-    reached = threading.Event()
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if threading.current_thread() is not threading.main_thread() and statement.lstrip().upper().startswith(
-                ("UPDATE ", "INSERT ", "DELETE ")):
-            reached.set()
-
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["result"] = second()
-        except BaseException as exc:  # re-raised in the test's thread
-            out["error"] = exc
-
-    with make_session_factory(engine)() as session:
-        first(session)
-        session.flush()
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
-            thread = threading.Thread(target=run, daemon=True)
-            thread.start()
-            poll(lambda: reached.is_set() or not thread.is_alive(), what="the second writer's first write")
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
-        session.commit()
-    thread.join(timeout=60)
-    assert not thread.is_alive(), "the second writer never finished"
-    if "error" in out:
-        raise out["error"]
-    return out["result"]
-
-
 def test_on_sqlite_a_closure_rejected_while_it_is_approved_stays_rejected(engine: Engine,
                                                                           app_client: TestClient) -> None:
     asked = app_client.post(f"{V1}/closures", headers=_headers(app_client, "staff-hl1"),
