@@ -18,12 +18,15 @@ log = logging.getLogger("eldercare.ingest")
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """`known` False: the store could not be read. Otherwise when the client id last connected and last stopped
-    gracefully (both None: it never connected)."""
+    """`known` False: the store could not be read. Otherwise when the client id last connected, last stopped
+    gracefully and was last seen working, and the session expiry its last connection asked for (all None: it never
+    connected; the last two also for a connection before the store kept them)."""
 
     known: bool
     last_connected_at: datetime | None = None
     last_stopped_at: datetime | None = None
+    last_alive_at: datetime | None = None
+    session_expiry_s: int | None = None
 
     @property
     def first_start(self) -> bool:
@@ -40,19 +43,36 @@ def history(engine: Engine, client_id: str) -> History:
     except SQLAlchemyError as exc:
         log.warning("could not read this client id's history from the store", extra={"reason": str(exc)[:300]})
         return UNKNOWN
-    return History(True, row.last_connected_at, row.last_stopped_at) if row else History(True)
+    if row is None:
+        return History(True)
+    return History(True, row.last_connected_at, row.last_stopped_at, row.last_alive_at, row.session_expiry_s)
 
 
-def note_connected(engine: Engine, client_id: str, now: datetime) -> None:
+def note_connected(engine: Engine, client_id: str, now: datetime, session_expiry_s: int | None) -> None:
     try:
         with Session(engine) as session, session.begin():
             row = session.get(IngestClient, client_id)
             if row is None:
-                session.add(IngestClient(client_id=client_id, first_connected_at=now, last_connected_at=now))
+                session.add(IngestClient(client_id=client_id, first_connected_at=now, last_connected_at=now,
+                                         last_alive_at=now, session_expiry_s=session_expiry_s))
             else:
-                row.last_connected_at = now
+                row.last_connected_at = row.last_alive_at = now
+                row.session_expiry_s = session_expiry_s
     except SQLAlchemyError as exc:
         log.warning("could not record this client id's connection in the store", extra={"reason": str(exc)[:300]})
+
+
+def note_alive(engine: Engine, client_id: str, now: datetime) -> bool:
+    """Record that the ingester is connected and working at `now`; False (logged at debug) when the store refused:
+    the next try comes soon enough, and nothing but a loss window's start depends on it."""
+    try:
+        with Session(engine) as session, session.begin():
+            session.execute(update(IngestClient).where(IngestClient.client_id == client_id)
+                            .values(last_alive_at=now))
+    except SQLAlchemyError as exc:
+        log.debug("could not record in the store that this client id is working", extra={"reason": str(exc)[:300]})
+        return False
+    return True
 
 
 def note_stopped(engine: Engine, client_id: str, now: datetime) -> None:

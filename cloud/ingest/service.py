@@ -29,7 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
 from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert
-from cloud.ingest.clients import UNKNOWN, History, forget, history, note_connected, note_stopped
+from cloud.ingest.clients import UNKNOWN, History, forget, history, note_alive, note_connected, note_stopped
 from cloud.ingest.losses import HISTORY_UNKNOWN, LOST_WHILE_AWAY, LOST_WHILE_RUNNING, Loss
 from cloud.ingest.losses import record as record_loss
 from cloud.ingest.metrics import IngestMetrics
@@ -50,6 +50,9 @@ log = logging.getLogger("eldercare.ingest")
 DEFAULT_SESSION_EXPIRY_S = 3 * 86400
 MAX_SESSION_EXPIRY_S = 30 * 86400  # a long holiday, for a broker with the memory for it
 LOSS_RETRY_S = 5.0  # how often a lost-messages window the store refused is offered to it again
+# How often a connected ingester records that it is working (`ingest_clients.last_alive_at`): after a crash, a lost
+# session's window starts this long before the last record, not at the connection weeks before.
+ALIVE_EVERY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,8 @@ class Ingester:
         self._history: History = UNKNOWN  # this client id's earlier connections, read by start()
         self._connected_at: datetime | None = None  # this process's last successful connection
         self._link_lost_at: datetime | None = None  # when the link last dropped while running
+        self._link_up = False  # connected now (set on paho's thread, read by the timer)
+        self._alive_due = 0.0  # monotonic time of the next `last_alive_at` record
         # Windows of lost messages not yet in the store: found on paho's thread, written by start() and the timer.
         self._losses: list[Loss] = []
         self._losses_lock = threading.Lock()
@@ -181,21 +186,49 @@ class Ingester:
             with self._losses_lock:
                 self._losses.append(self._loss_window(now))
         self._connected_at = now
+        self._link_up = True
         self._connected.set()
 
     def _loss_window(self, now: datetime) -> Loss:
-        """The widest window the messages dealt to the lost session can lie in, as far as this ingester knows: from
-        when the link dropped (while running) or it last stopped gracefully (or, after a crash, last connected) to
-        now. With no history the store could tell, the session expiry before now: at least the most recent stretch."""
+        """The window the messages dealt to the lost session lie in, as far as this ingester knows. It starts when
+        the link dropped (while running), when it last stopped gracefully, or after a crash `ALIVE_EVERY_S` before
+        it was last seen working (its last connection, if the store kept nothing later). It ends now, or the session
+        expiry after its start if that is sooner: once the session expired the broker dealt it nothing more, so an
+        ingester back after months does not take months of every station's spot checks off the sensors. With no
+        history the store could tell, the session expiry before now: at least the most recent stretch."""
         c, h = self.config, self._history
         if self._generation > 1:
-            since = self._link_lost_at or self._connected_at or now
-            return Loss(c.client_id, min(since, now), now, LOST_WHILE_RUNNING)
+            since = min(self._link_lost_at or self._connected_at or now, now)
+            return Loss(c.client_id, since, self._expired(since, c.session_expiry_s, now), LOST_WHILE_RUNNING)
         if h.last_connected_at is not None:
-            stopped = h.last_stopped_at
-            since = stopped if stopped is not None and stopped >= h.last_connected_at else h.last_connected_at
-            return Loss(c.client_id, min(since, now), now, LOST_WHILE_AWAY)
+            stopped, alive = h.last_stopped_at, h.last_alive_at
+            if stopped is not None and stopped >= h.last_connected_at:
+                since = stopped
+            elif alive is not None and alive >= h.last_connected_at:
+                since = max(h.last_connected_at, alive - timedelta(seconds=ALIVE_EVERY_S))
+            else:
+                since = h.last_connected_at
+            since = min(since, now)
+            # The expiry the lost session was made with: its own connection's, else this one's.
+            expiry = h.session_expiry_s if h.session_expiry_s is not None else c.session_expiry_s
+            return Loss(c.client_id, since, self._expired(since, expiry, now), LOST_WHILE_AWAY)
         return Loss(c.client_id, now - timedelta(seconds=c.session_expiry_s), now, HISTORY_UNKNOWN)
+
+    def _expired(self, since: datetime, expiry_s: int, now: datetime) -> datetime:
+        """When a session left at `since` expired at the latest (MQTT 5: the expiry the client asked for), or now
+        if sooner. On MQTT 3.1.1 only the broker's settings decide: now."""
+        if self.config.mqtt_version != 5:
+            return now
+        return min(now, since + timedelta(seconds=expiry_s))
+
+    def _note_alive(self) -> None:
+        """About once every ALIVE_EVERY_S while connected, record in the store that this ingester is working."""
+        if not self._link_up or time.monotonic() < self._alive_due:
+            return
+        if note_alive(self.engine, self.config.client_id, self.clock()):
+            self._alive_due = time.monotonic() + ALIVE_EVERY_S
+        else:
+            self._alive_due = time.monotonic() + LOSS_RETRY_S
 
     def _record_losses(self) -> None:
         """Write the pending windows of lost messages (each with the dirty marks of the days it touches); those the
@@ -266,6 +299,7 @@ class Ingester:
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
                        _props: Properties | None) -> None:
+        self._link_up = False
         if not self._stopping.is_set():
             self._link_lost_at = self.clock()
             log.warning("disconnected from the broker; reconnecting", extra={"reason": str(reason)})
@@ -308,7 +342,8 @@ class Ingester:
         if self._refused:
             self._client.loop_stop()
             raise ConnectRefused(f"the broker at {c.host}:{c.port} refused the connection: {self._refused}")
-        note_connected(self.engine, c.client_id, self.clock())
+        note_connected(self.engine, c.client_id, self.clock(), self._session_expiry())
+        self._alive_due = time.monotonic() + ALIVE_EVERY_S
         self._record_losses()
         self._timer.start()
 
@@ -373,6 +408,7 @@ class Ingester:
         wait = period
         while not self._stopping.wait(wait):
             self._record_losses()
+            self._note_alive()
             with self._lock:
                 if not self._pending:
                     wait = period  # a batch starting now is due no sooner

@@ -7,14 +7,15 @@ tells the two apart.
 
 from datetime import datetime
 
-from sqlalchemy import Text
+from sqlalchemy import Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.store.models import Base, UTCDateTime
 
 
 class IngestClient(Base):
-    """One ingester client id: when it first and last connected to the broker, and when it last stopped gracefully."""
+    """One ingester client id: when it first and last connected to the broker, when it was last seen working, when it
+    last stopped gracefully, and the session expiry its last connection asked for."""
 
     __tablename__ = "ingest_clients"
 
@@ -23,3 +24,7 @@ class IngestClient(Base):
     last_connected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True,
                                                              doc="its last graceful stop; not moved by a crash")
+    last_alive_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True,
+                                                           doc="last seen working (once a minute while connected)")
+    session_expiry_s: Mapped[int | None] = mapped_column(Integer, nullable=True,
+                                                         doc="the expiry its last connection asked for (MQTT 5)")
