@@ -62,26 +62,27 @@ def note_connected(engine: Engine, client_id: str, now: datetime, session_expiry
         log.warning("could not record this client id's connection in the store", extra={"reason": str(exc)[:300]})
 
 
-def note_alive(engine: Engine, client_id: str, now: datetime) -> bool:
-    """Record that the ingester is connected and working at `now`; False (logged at debug) when the store refused:
-    the next try comes soon enough, and nothing but a loss window's start depends on it."""
+def _set(engine: Engine, client_id: str, level: int, failed: str, **values: datetime) -> bool:
+    """Update this client id's row; False, logged at `level` with `failed`, when the store refused."""
     try:
         with Session(engine) as session, session.begin():
-            session.execute(update(IngestClient).where(IngestClient.client_id == client_id)
-                            .values(last_alive_at=now))
+            session.execute(update(IngestClient).where(IngestClient.client_id == client_id).values(**values))
     except SQLAlchemyError as exc:
-        log.debug("could not record in the store that this client id is working", extra={"reason": str(exc)[:300]})
+        log.log(level, failed, extra={"reason": str(exc)[:300]})
         return False
     return True
 
 
+def note_alive(engine: Engine, client_id: str, now: datetime) -> bool:
+    """Record that the ingester is connected and working at `now`; False (logged at debug) when the store refused:
+    the next try comes soon enough, and nothing but a loss window's start depends on it."""
+    return _set(engine, client_id, logging.DEBUG, "could not record in the store that this client id is working",
+                last_alive_at=now)
+
+
 def note_stopped(engine: Engine, client_id: str, now: datetime) -> None:
-    try:
-        with Session(engine) as session, session.begin():
-            session.execute(update(IngestClient).where(IngestClient.client_id == client_id)
-                            .values(last_stopped_at=now))
-    except SQLAlchemyError as exc:
-        log.warning("could not record this client id's stop in the store", extra={"reason": str(exc)[:300]})
+    _set(engine, client_id, logging.WARNING, "could not record this client id's stop in the store",
+         last_stopped_at=now)
 
 
 def forget(engine: Engine, client_id: str) -> None:

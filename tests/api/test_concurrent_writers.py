@@ -9,7 +9,7 @@ second has by then read the stale state and decided from it."""
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -63,25 +63,49 @@ def _headers(client: TestClient, name: str, password: str | None = None) -> dict
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_a_closure_rejected_while_it_is_approved_stays_rejected_with_no_day_excused(
-        pg: tuple[Engine, TestClient]) -> None:
-    engine, client = pg
+Racer = Callable[[Engine, Callable[[Session], object], Callable[[], Any]], Any]
+
+
+def _approve_while_rejected(engine: Engine, client: TestClient, racer: Racer) -> tuple[int, Response]:
+    """A closure asked for by station staff, rejected by the bureau in another process while the town approves it
+    through the API: its id and the town's answer."""
     asked = client.post(f"{V1}/closures", headers=_headers(client, "staff-hl1"),
                         json={"first_day": "2026-10-13", "last_day": "2026-10-14", "reason": "台风停业"})
     assert asked.status_code == 201, asked.text
+    closure_id: int = asked.json()["id"]
     town = _headers(client, "town-hl")
 
     def rejected_elsewhere(session: Session) -> None:
-        closure = session.get(Closure, asked.json()["id"])
+        closure = session.get(Closure, closure_id)
         assert closure is not None
         reject(closure, "admin", "材料不全", datetime.now(UTC))
 
-    answer: Response = race(engine, rejected_elsewhere, lambda: client.post(
-        f"{V1}/closures/{asked.json()['id']}/approve", headers=town, json={"reason": "同意"}))
+    answer: Response = racer(engine, rejected_elsewhere, lambda: client.post(
+        f"{V1}/closures/{closure_id}/approve", headers=town, json={"reason": "同意"}))
+    return closure_id, answer
+
+
+def _acknowledge_while_resolved(engine: Engine, client: TestClient, call: int, town: str,
+                                racer: Racer) -> Response:
+    """Dispatch acknowledges the call through the API while `town` resolves it in another process."""
+    dispatch = _headers(client, "dispatch")  # logged in first: a login writes (its rate limit)
+
+    def resolved_elsewhere(session: Session) -> None:
+        service.resolve(session, call, town, datetime.now(UTC), "已上门")
+
+    answer: Response = racer(engine, resolved_elsewhere, lambda: client.post(
+        f"{V1}/alerts/{call}/acknowledge", headers=dispatch))
+    return answer
+
+
+def test_a_closure_rejected_while_it_is_approved_stays_rejected_with_no_day_excused(
+        pg: tuple[Engine, TestClient]) -> None:
+    engine, client = pg
+    closure_id, answer = _approve_while_rejected(engine, client, race)
     assert answer.status_code == 409, answer.text
     assert "already rejected" in answer.json()["detail"]
     with make_session_factory(engine)() as session:
-        closure = session.get(Closure, asked.json()["id"])
+        closure = session.get(Closure, closure_id)
         assert closure is not None and (closure.status, closure.decided_by) == ("rejected", "admin")
         excused = session.scalars(select(StationException.date).where(StationException.station_id == "hl-01"))
         assert list(excused) == []
@@ -120,13 +144,7 @@ def _call(engine: Engine) -> int:
 def test_an_acknowledgement_never_reopens_a_call_resolved_meanwhile(pg: tuple[Engine, TestClient]) -> None:
     engine, client = pg
     call = _call(engine)
-    dispatch = _headers(client, "dispatch")
-
-    def resolved_elsewhere(session: Session) -> None:
-        service.resolve(session, call, "town-hl", datetime.now(UTC), "已上门")
-
-    answer: Response = race(engine, resolved_elsewhere, lambda: client.post(
-        f"{V1}/alerts/{call}/acknowledge", headers=dispatch))
+    answer = _acknowledge_while_resolved(engine, client, call, "town-hl", race)
     assert answer.status_code == 409, answer.text
     with make_session_factory(engine)() as session:
         alert = session.get(Alert, call)
@@ -380,21 +398,10 @@ def test_a_visit_recorded_twice_at_once_keeps_the_first_record(pg: tuple[Engine,
 # --- SQLite (a single host's store): no row locks, and the driver opens the transaction at the first write -----------
 def test_on_sqlite_a_closure_rejected_while_it_is_approved_stays_rejected(engine: Engine,
                                                                           app_client: TestClient) -> None:
-    asked = app_client.post(f"{V1}/closures", headers=_headers(app_client, "staff-hl1"),
-                            json={"first_day": "2026-10-13", "last_day": "2026-10-14", "reason": "台风停业"})
-    assert asked.status_code == 201, asked.text
-    town = _headers(app_client, "town-hl")
-
-    def rejected_elsewhere(session: Session) -> None:
-        closure = session.get(Closure, asked.json()["id"])
-        assert closure is not None
-        reject(closure, "admin", "材料不全", datetime.now(UTC))
-
-    answer: Response = race_on_sqlite(engine, rejected_elsewhere, lambda: app_client.post(
-        f"{V1}/closures/{asked.json()['id']}/approve", headers=town, json={"reason": "同意"}))
+    closure_id, answer = _approve_while_rejected(engine, app_client, race_on_sqlite)
     assert answer.status_code == 409, answer.text
     with make_session_factory(engine)() as session:
-        closure = session.get(Closure, asked.json()["id"])
+        closure = session.get(Closure, closure_id)
         assert closure is not None and closure.status == "rejected"
         assert session.scalars(select(StationException.date)).all() == []
 
@@ -409,13 +416,7 @@ def test_on_sqlite_an_acknowledgement_never_reopens_a_call_resolved_meanwhile(en
         session.commit()
         call = alert.id
 
-    dispatch = _headers(app_client, "dispatch")  # logged in first: a login writes (its rate limit)
-
-    def resolved_elsewhere(session: Session) -> None:
-        service.resolve(session, call, "town-nh", datetime.now(UTC), "已上门")
-
-    answer: Response = race_on_sqlite(engine, resolved_elsewhere, lambda: app_client.post(
-        f"{V1}/alerts/{call}/acknowledge", headers=dispatch))
+    answer = _acknowledge_while_resolved(engine, app_client, call, "town-nh", race_on_sqlite)
     assert answer.status_code == 409, answer.text
     with make_session_factory(engine)() as session:
         stored = session.get(Alert, call)

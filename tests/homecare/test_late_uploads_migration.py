@@ -3,8 +3,7 @@ a home-care alert of a town, a bureau alert of no station) and what refers to it
 nothing lost, the database then admits a `homecare_late_uploads` alert and still refuses an unknown kind; the
 downgrade deletes the late-upload alerts only and refuses the kind again; and up again."""
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cloud.store.db import make_engine
 from cloud.store.models import Base
-from tests.store.migrations import migrate_to
+from tests.store.migrations import event_and_day, migrate_to
 from tests.store.test_store import _diff_table
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -51,14 +50,7 @@ def test_0013_admits_the_late_upload_kind_and_keeps_every_alert(db_url: str) -> 
             "INSERT INTO stations (id, name, town, grade, weekdays, hours, open_on_holidays, timezone, created_at, "
             "updated_at, kind) VALUES ('qd-a', 'a', '汇龙镇', '3A', '1,2,3,4,5', '08:30-11:30', false, "
             "'Asia/Shanghai', :at, :at, 'station')"), {"at": AT})
-        connection.execute(text(
-            "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, payload) "
-            "VALUES (:id, :at, 'qd-a', 'door-1', 'door', :day, 1, :at, '{}')"),
-            {"id": str(uuid.uuid4()), "at": AT, "day": date(2026, 11, 1)})
-        connection.execute(text(
-            "INSERT INTO day_results (station_id, local_date, working_day, verdict, compliance, person_times, elders, "
-            "record, computed_at) VALUES ('qd-a', :day, true, 'open', 1.0, 3, 2, '{}', :at)"),
-            {"day": date(2026, 10, 12), "at": AT})
+        event_and_day(connection, "qd-a", AT)
     for cause, (kind, station, town) in OLD_ALERTS.items():
         _alert(engine, cause, kind, station, town)
     with pytest.raises(IntegrityError):  # not a kind yet

@@ -4,7 +4,6 @@ is lost (on SQLite the table is not rebuilt: dropping it would cascade) — ever
 tables match their models, the database itself refuses a grade on a care centre or a station without one, and the
 downgrade refuses while a site without a grade is registered, then restores the old columns."""
 
-import uuid
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cloud.store.db import make_engine
 from cloud.store.models import Base
-from tests.store.migrations import migrate_to
+from tests.store.migrations import event_and_day, migrate_to
 from tests.store.test_store import _diff_table
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -47,14 +46,7 @@ def test_0012_keeps_every_referring_row_and_guards_kind_and_grade(db_url: str) -
             "INSERT INTO station_schedules (station_id, effective_from, weekdays, hours, open_on_holidays, grade, "
             "recorded_at) VALUES ('qd-a', :day, '1,2,3,4,5', '08:30-11:30', false, '3A', :at)"),
             {"day": date(1970, 1, 1), "at": AT})
-        connection.execute(text(
-            "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, payload) "
-            "VALUES (:id, :at, 'qd-a', 'door-1', 'door', :day, 1, :at, '{}')"),
-            {"id": str(uuid.uuid4()), "at": AT, "day": date(2026, 11, 1)})
-        connection.execute(text(
-            "INSERT INTO day_results (station_id, local_date, working_day, verdict, compliance, person_times, elders, "
-            "record, computed_at) VALUES ('qd-a', :day, true, 'open', 1.0, 3, 2, '{}', :at)"),
-            {"day": date(2026, 10, 12), "at": AT})
+        event_and_day(connection, "qd-a", AT)
         connection.execute(text(
             "INSERT INTO month_results (station_id, month, elders, person_times, threshold, met, at_risk, compliance, "
             "record, computed_at) VALUES ('qd-a', '2026-10', 2, 3, 100, false, true, 1.0, '{}', :at)"), {"at": AT})
