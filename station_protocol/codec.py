@@ -138,6 +138,10 @@ def decode(
         raise ProtocolError(mismatches)
     ts = getattr(message, "ts", None)
     fault = clock_fault(ts, now or datetime.now(UTC), max_future) if ts is not None else None
+    if fault is None and isinstance(message, Event) and message.clock is not None:
+        # The agent could not correct this time (stamped before NTP set the clock, in a boot that ended before it
+        # did): the day it names may be any day, so it is a clock fault like a time far ahead, counted on no day.
+        fault = f"ts {message.ts.isoformat()} stamped by a clock that was not synchronised (the agent says so)"
     return Decoded(topic=parsed, message=message, clock_fault=fault)  # type: ignore[arg-type]
 
 

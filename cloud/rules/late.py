@@ -11,6 +11,13 @@ Each ingester is a path of its own: with two ingesters on the shared subscriptio
 every station's messages and queues the share of one that is stopped, to deliver it when it is back. The station was
 heard live through the other one all along, yet that share is the cloud's delay, not the station's. So an event is
 judged against what *its* ingester heard: late for a moment that ingester was hearing the station live.
+
+Only readings (door, counter, face, call) are ever set aside. A heartbeat, a status or a health message says the agent
+was alive, which a moment heard live already shows, and its time may not be the agent's to choose: the MQTT last will
+(`online: false`) is stamped when the agent connected and published by the broker whenever that connection dies,
+hours or days later; a Pi without a clock battery sends its first heartbeat and `online: true` after a power cut with
+the time it last saved, before NTP sets the clock. Setting those aside would flag an honest station's day and alert
+its town for what the broker and the clock did.
 """
 
 from bisect import bisect_right
@@ -20,6 +27,9 @@ from itertools import pairwise
 from cloud.rules.config import RulesConfig
 from cloud.rules.intervals import Interval, merge
 from cloud.rules.observations import Obs
+
+# Messages of life only (no count, no door, no face): never set aside, see the module's docstring.
+_LIFE_ONLY = frozenset(("status", "heartbeat", "health"))
 
 
 def heard_live(obs: Sequence[Obs], config: RulesConfig) -> list[Interval]:
@@ -33,12 +43,13 @@ def heard_live(obs: Sequence[Obs], config: RulesConfig) -> list[Interval]:
 
 
 def withheld(obs: Sequence[Obs], config: RulesConfig) -> tuple[list[Obs], list[Obs]]:
-    """`obs` without the evidence received late for a moment the cloud was hearing the station live, and that
-    evidence. Obs with no receipt time (lag 0: `cloud derive` without `received_at`) are never late."""
+    """`obs` without the readings received late for a moment the cloud was hearing the station live, and those
+    readings. Obs with no receipt time (lag 0: `cloud derive` without `received_at`) are never late, nor are messages
+    of life only (heartbeat, status, health)."""
     limit = config.late_delivery_minutes * 60
-    if not obs or max(o.lag for o in obs) <= limit:
+    if not any(o.lag > limit and o.kind not in _LIFE_ONLY for o in obs):
         return list(obs), []
-    paths = {o.via for o in obs if o.lag > limit}
+    paths = {o.via for o in obs if o.lag > limit and o.kind not in _LIFE_ONLY}
     live = {via: heard_live([o for o in obs if o.via == via], config) for via in paths}
     starts = {via: [s for s, _ in stretches] for via, stretches in live.items()}
 
@@ -49,5 +60,5 @@ def withheld(obs: Sequence[Obs], config: RulesConfig) -> tuple[list[Obs], list[O
     kept: list[Obs] = []
     late: list[Obs] = []
     for o in obs:
-        (late if o.lag > limit and inside(o.t, o.via) else kept).append(o)
+        (late if o.lag > limit and o.kind not in _LIFE_ONLY and inside(o.t, o.via) else kept).append(o)
     return kept, late

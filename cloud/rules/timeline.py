@@ -122,11 +122,13 @@ def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Ti
     day = [(start, end)]
     known = intersect(merge(evidence), day)
     if offline:
-        # The last will says the agent went away: unknown from then until the next evidence after it.
+        # The last will says the agent went away: unknown from then until the next evidence after it. Evidence of
+        # the same moment wins (which came first is not known): else an `online: false` stamped with each
+        # heartbeat's own time would cut every heartbeat away and make a shut day unknown.
         starts = sorted(s for s, _ in evidence)
         cuts = []
         for t in offline:
-            nxt = next((s for s in starts if s > t), end)
+            nxt = next((s for s in starts if s >= t), end)
             cuts.append((t, nxt))
         known = subtract(known, merge(cuts))
     # A gap in the evidence shorter than `equipment_off_minutes` between two known stretches is not an outage: the
