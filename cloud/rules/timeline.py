@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from cloud.rules.calendar import DayPlan
 from cloud.rules.config import RulesConfig
+from cloud.rules.corroborate import Crossings
 from cloud.rules.intervals import Interval, close_gaps, intersect, merge, subtract
 from cloud.rules.observations import Obs
 
@@ -52,15 +53,20 @@ def _door_open(obs: Sequence[Obs], start: float, end: float, lookback: float) ->
 
 
 def _presence(obs: Sequence[Obs], sessions: Sequence[tuple[int, int]], start: float,
-              end: float) -> tuple[list[Interval], int]:
+              end: float, window: float) -> tuple[list[Interval], int]:
     """Spans with visitors counted in and not out, and how many were still in at closing times.
 
     The count runs over the day; at each session's end it is reconciled to zero. Distinct staff seen since the last
-    reconciliation are taken off it (the counter cannot tell staff from visitors; the camera can)."""
+    reconciliation are taken off it (the counter cannot tell staff from visitors; the camera can) — except a member
+    of staff already seen before that reconciliation and seen since only away from any counted entry (none within
+    `window` seconds): they stayed in over the break (lunch at the station), the count since then never had them, and
+    taking them off again would hide as many visitors of the afternoon."""
     closings = sorted(e for _, e in sessions)
     spans: list[Interval] = []
     occupancy = 0
     staff: set[str] = set()
+    earlier: set[str] = set()  # staff seen before the last reconciliation
+    entries = Crossings([o for o in obs if o.kind == "flow" and o.entries], window)
     seg_start: float | None = None
     reconciled = 0
     ci = 0
@@ -77,11 +83,14 @@ def _presence(obs: Sequence[Obs], sessions: Sequence[tuple[int, int]], start: fl
                 seg_start = None
             reconciled += occupancy
             occupancy = 0
+            earlier |= staff
             staff.clear()
             ci += 1
         if o.kind == "flow" and (o.entries or o.exits):
             occupancy = max(0, occupancy + o.entries - o.exits)
         elif o.kind == "face" and o.state == STAFF:
+            if o.ref in staff or (o.ref in earlier and not entries.near(o.t)):
+                continue  # already taken off, or stayed in since before the reconciliation: not in the count
             staff.add(o.ref)
         else:
             continue
@@ -112,9 +121,14 @@ def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Ti
             offline.append(o.t)
             continue
         if o.kind == "flow":
-            evidence.append((o.t - o.period_s, o.t + live))
+            # A count covers its period, but not one longer than `activity_minutes`: the agent's first reading after
+            # it was away (rebooted, unplugged, a power cut) covers the whole absence, and says someone came in at
+            # some time in it, not when, nor that the agent was there. Read whole, one crossing while the Pi was
+            # unplugged all day would make the day known and open.
+            span = min(o.period_s, act)
+            evidence.append((o.t - span, o.t + live))
             if o.entries:
-                activity.append((o.t - o.period_s, o.t + act))
+                activity.append((o.t - span, o.t + act))
         else:
             evidence.append((o.t, o.t + live))
             if o.kind == "face" and o.state != STAFF:
@@ -138,7 +152,7 @@ def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Ti
     known = close_gaps(known, config.equipment_off_minutes * 60)
     door = intersect(merge(_door_open(obs, start, end, config.door_lookback_hours * 3600)), day)
     activity_m = intersect(merge(activity), day)
-    presence, reconciled = _presence(obs, plan.sessions, start, end)
+    presence, reconciled = _presence(obs, plan.sessions, start, end, config.face_crossing_window_s)
     presence_m = intersect(merge(presence), day)
     opened = intersect(merge([*door, *activity_m, *presence_m]), known)
     return Timeline(known, opened, door, activity_m, len(offline), presence_m, reconciled)
