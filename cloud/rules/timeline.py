@@ -134,11 +134,11 @@ def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig,
             offline.append(o.t)
             continue
         if o.kind == "flow":
-            # A count covers its period, but not one longer than `activity_minutes`: the agent's first reading after
-            # it was away (rebooted, unplugged, a power cut) covers the whole absence, and says someone came in at
-            # some time in it, not when, nor that the agent was there. Read whole, one crossing while the Pi was
-            # unplugged all day would make the day known and open.
-            span = min(o.period_s, act)
+            # A count covers its period, but not one longer than `activity_minutes` (or `liveness_minutes`, if
+            # longer): the agent's first reading after it was away (rebooted, unplugged, a power cut) covers the
+            # whole absence, and says someone came in at some time in it, not when, nor that the agent was there.
+            # Read whole, one crossing while the Pi was unplugged all day would make the day known and open.
+            span = min(o.period_s, max(act, live))
             evidence.append((o.t - span, o.t + live))
             if o.entries:
                 activity.append((o.t - span, o.t + act))
