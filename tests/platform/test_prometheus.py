@@ -130,6 +130,7 @@ def test_a_real_prometheus_raises_session_lost_when_the_broker_loses_the_ingeste
     config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
     config["scrape_configs"] = [{"job_name": "ingest", "static_configs": [
         {"targets": [f"127.0.0.1:{metrics_port}"], "labels": {"service": "ingest-1"}}]}]
+    del config["alerting"]  # compose's Alertmanager: tests/platform/test_alertmanager.py runs one
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     rules = yaml.safe_load((DEPLOY / "alerts.yml").read_text(encoding="utf-8"))
     [down] = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "IngestDown"]
