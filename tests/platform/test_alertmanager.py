@@ -338,6 +338,8 @@ def test_an_ingester_down_reaches_wecom_email_and_a_webhook_in_chinese_then_its_
                 mail: Mail = poll(lambda: _one(smtp.mails, smtp.lock, lambda m: "【告警】" in m.message["Subject"]),
                                   timeout=60, what="the e-mail")
                 assert mail.message["Subject"].startswith("【告警】IngestDown")
+                # Encoded (RFC 2047), as every mail server passes it on.
+                assert all(v.startswith("=?utf-8?") for k, v in mail.message.raw_items() if k == "Subject")
                 assert mail.recipients == [EMAIL["ALERT_EMAIL_TO"]] and mail.sender == EMAIL["ALERT_SMTP_FROM"]
                 assert mail.login == (EMAIL["ALERT_SMTP_USERNAME"], SMTP_PASSWORD)
                 _says_what_is_lost_and_what_to_do(mail.text())

@@ -85,6 +85,8 @@ def test_each_alert_says_what_is_lost_and_what_to_do_in_chinese_and_english() ->
         summary, description = rule["annotations"]["summary"], rule["annotations"]["description"]
         assert re.search(r"[\u4e00-\u9fff]", summary) and re.search(r"[A-Za-z]{4,} [a-z]+", summary), rule["alert"]
         assert len(description) > 40, rule["alert"]
+        # What to do, Chinese first (the operator's message shows it as it is: deploy/alertmanager/templates/).
+        assert description.startswith("处理：") and re.search(r"[A-Za-z]{4,} [a-z]+ [a-z]+", description), rule["alert"]
         assert rule["labels"]["severity"] in ("critical", "warning"), rule["alert"]
         # Prometheus's evaluations are 15 s apart: a `for` is whole minutes, long enough for several.
         assert re.fullmatch(r"\d+m", rule.get("for", "0m")), rule["alert"]
