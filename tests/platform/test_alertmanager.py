@@ -1,8 +1,9 @@
 """Alertmanager for the pipeline (deploy/alertmanager/): render.sh writes a configuration Debian's amtool accepts for
 each channel the operator sets (WeCom, e-mail, a webhook) and for none, keeps secrets with quotes, `&`, `/` and `$`
-as typed, refuses a half-set channel or a placeholder in one line; each of the ten alerts is routed by severity; and
-a real ingester that stops raises IngestDown in a real Prometheus, which a real Alertmanager sends, in Chinese, to
-stand-ins for WeCom's API, a webhook and an SMTP server, followed by the resolution when the ingester is back."""
+as typed, refuses a half-set channel or a placeholder in one line; each alert is routed where it is meant to go; a
+real ingester that stops raises IngestDown in a real Prometheus, which a real Alertmanager sends, in Chinese, to
+stand-ins for WeCom's API, a webhook and an SMTP server, followed by the resolution when the ingester is back; and a
+channel that fails is itself an alert, sent through the others."""
 
 import json
 import re
@@ -55,7 +56,7 @@ INTENDED = {"IngestSessionLost": "oncall-critical", "IngestDown": "oncall-critic
             "IngestDatabaseUnavailable": "oncall-critical", "ApiDown": "oncall-critical",
             "ApiErrors": "oncall-critical", "IngestReceivesNothing": "oncall-warning",
             "IngestSpoofedMessages": "oncall-warning", "IngestDeadLettersRising": "oncall-warning",
-            "TelemetryPointsDropped": "oncall-warning"}
+            "TelemetryPointsDropped": "oncall-warning", "AlertNotificationsFailing": "oncall-critical"}
 
 
 def _render(out: Path, env: dict[str, str], *command: str, shell: str = "sh") -> subprocess.CompletedProcess[str]:
@@ -293,6 +294,46 @@ def test_the_documented_test_alert_reaches_the_channels_and_the_documented_silen
             assert alert["status"]["silencedBy"] == [silence_id]
 
 
+@needs_alertmanager
+@pytest.mark.timeout(120)
+def test_a_channel_that_fails_is_itself_an_alert_sent_through_the_others(tmp_path: Path) -> None:
+    """WeCom refuses the secret (the operator mistyped it): Alertmanager counts the failure, Prometheus scraping it
+    raises AlertNotificationsFailing, and the webhook hears of it."""
+    with run_http_receiver(CORP_ID, "the-secret-wecom-really-has") as http:
+        env = {**WECOM, "ALERT_WECOM_API_URL": http.wecom_api_url, "ALERT_WEBHOOK_URL": http.webhook_url}
+        with run_alertmanager(_rendered_without_waits(tmp_path, env)) as alertmanager:
+            with urllib.request.urlopen(f"{alertmanager.url}/metrics", timeout=5) as response:
+                metrics = response.read().decode()
+            # The series the rule reads, there from the start for every channel (so increase() sees a first failure).
+            assert 'alertmanager_notifications_failed_total{integration="wechat"} 0' in metrics
+            assert 'alertmanager_notifications_total{integration="wechat"} 0' in metrics
+            config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text(encoding="utf-8"))
+            config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+            config["scrape_configs"] = [{"job_name": "alertmanager", "static_configs": [
+                {"targets": [f"127.0.0.1:{alertmanager.port}"], "labels": {"service": "alertmanager"}}]}]
+            config["alerting"]["alertmanagers"][0]["static_configs"] = [
+                {"targets": [f"127.0.0.1:{alertmanager.port}"]}]
+            (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+            shutil.copy(PROMETHEUS / "alerts.yml", tmp_path / "alerts.yml")
+            with run_prometheus(tmp_path / "prometheus.yml") as prometheus:
+                _wait_scraped(prometheus.url, "alertmanager")
+                result = _amtool("alert", "add", "IngestDown", "severity=critical", "service=ingest-1",
+                                 f"--alertmanager.url={alertmanager.url}/")
+                assert result.returncode == 0, result.stderr
+
+                def failing(post: tuple[str, dict[str, Any]]) -> bool:
+                    return bool(post[1]["commonLabels"].get("alertname") == "AlertNotificationsFailing")
+
+                _, body = poll(lambda: _one(http.webhook_posts, http.lock, failing), timeout=60,
+                               what="AlertNotificationsFailing at the webhook")
+                assert body["status"] == "firing" and body["receiver"] == "oncall-critical"
+                [alert] = body["alerts"]
+                assert alert["labels"]["integration"] == "wechat"
+                assert alert["annotations"]["summary"].startswith("告警通知发送失败")
+                assert "ALERT_*" in alert["annotations"]["description"]
+                assert not http.wecom_messages  # WeCom got nothing: its gettoken said the secret was wrong
+
+
 def _one(items: list[Any], lock: Any, match: Any) -> Any:
     with lock:
         found = [item for item in items if match(item)]
@@ -369,13 +410,13 @@ def test_an_ingester_down_reaches_wecom_email_and_a_webhook_in_chinese_then_its_
                 terminate(ingester)
 
 
-def _wait_scraped(prometheus_url: str) -> None:
+def _wait_scraped(prometheus_url: str, job: str = "ingest") -> None:
     def up() -> bool:
-        url = f"{prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": 'up{job="ingest"} == 1'})
+        url = f"{prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": f'up{{job="{job}"}} == 1'})
         with urllib.request.urlopen(url, timeout=5) as response:
             return bool(json.load(response)["data"]["result"])
 
-    poll(up, timeout=60, what="Prometheus scraping the ingester")
+    poll(up, timeout=60, what=f"Prometheus scraping {job}")
 
 
 def _says_what_is_lost_and_what_to_do(text: str) -> None:

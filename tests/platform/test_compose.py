@@ -309,7 +309,7 @@ def test_prometheus_scrapes_every_process_that_serves_metrics_where_it_listens()
     targets = {job["job_name"]: (job.get("metrics_path", "/metrics"),
                                  {t: c.get("labels", {}) for c in job["static_configs"] for t in c["targets"]})
                for job in config["scrape_configs"]}
-    assert set(targets) == {"ingest", "api", "prometheus"}
+    assert set(targets) == {"ingest", "api", "alertmanager", "prometheus"}
     # Each ingester serves /metrics on the port its command names, on every address of its container.
     path, ingesters = targets["ingest"]
     assert path == "/metrics" and len(ingesters) == len(INGESTERS)
@@ -385,6 +385,9 @@ def test_alertmanager_sends_what_prometheus_fires_and_is_reachable_on_the_compos
     [manager] = config["alerting"]["alertmanagers"]
     [target] = [t for c in manager["static_configs"] for t in c["targets"]]
     assert target == "alertmanager:9093"
+    # and scrapes it, for the notifications it could not deliver (AlertNotificationsFailing).
+    [job] = [job for job in config["scrape_configs"] if job["job_name"] == "alertmanager"]
+    assert job["static_configs"] == [{"targets": [target], "labels": {"service": "alertmanager"}}]
     assert "http://127.0.0.1:9093/-/ready" in " ".join(service["healthcheck"]["test"])
     # Grafana shows its alert groups and silences.
     source = yaml.safe_load((ROOT / "dashboards/grafana/provisioning/datasources/alertmanager.yaml").read_text())
