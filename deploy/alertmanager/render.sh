@@ -36,8 +36,8 @@ value_of() {
     eval "printf '%s' \"\${$1-}\""
 }
 
-# A value that is set: one printable line, no placeholder; a value Alertmanager expands as a template (every WeCom
-# setting, the e-mail addresses) may not hold `{{`, which would be read as the start of one.
+# A value that is set: one printable line, no change-me, a secret no placeholder; a value Alertmanager expands as a
+# template (every WeCom setting, the e-mail addresses) may not hold `{{`, which would be read as the start of one.
 check() {
     name=$1
     value=$(value_of "$name")
@@ -49,8 +49,11 @@ check() {
     case "$folded" in
         *change-me*|*changeme*|*change_me*) refuse "$name still holds a placeholder; set the real value in .env" ;;
     esac
-    case "$PLACEHOLDERS" in
-        *" $folded "*) refuse "$name is a placeholder; set the real value in .env" ;;
+    case "$name" in
+        *SECRET|*PASSWORD)  # a user name or a department may well be `admin` or `test`; a secret may not
+            case "$PLACEHOLDERS" in
+                *" $folded "*) refuse "$name is a placeholder; set the real value in .env" ;;
+            esac ;;
     esac
     case "$name" in
         ALERT_WECOM_*|ALERT_EMAIL_TO|ALERT_SMTP_FROM)

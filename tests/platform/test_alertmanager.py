@@ -165,6 +165,7 @@ def test_with_no_channel_alertmanager_still_starts_and_says_loudly_that_nothing_
     ({"ALERT_SMTP_PASSWORD": SMTP_PASSWORD}, "ALERT_EMAIL_TO"),
     ({"ALERT_WEBHOOK_URL": "sms.example.gov.cn/alert"}, "ALERT_WEBHOOK_URL"),
     ({**WEBHOOK, **WECOM, "ALERT_WECOM_AGENT_ID": "CHANGE-ME"}, "ALERT_WECOM_AGENT_ID"),
+    ({**EMAIL, "ALERT_SMTP_PASSWORD": "password"}, "ALERT_SMTP_PASSWORD"),
 ])
 def test_a_half_set_channel_or_a_placeholder_is_refused_in_one_line(
         tmp_path: Path, env: dict[str, str], named: str) -> None:
@@ -174,6 +175,13 @@ def test_a_half_set_channel_or_a_placeholder_is_refused_in_one_line(
     [line] = result.stderr.splitlines()
     assert line.startswith("alertmanager: refusing to start: ") and named in line
     assert not out.exists() and not (tmp_path / "alertmanager.yml.tmp").exists()
+
+
+@needs_amtool
+def test_a_mail_login_that_happens_to_read_like_a_placeholder_is_no_secret_and_is_kept(tmp_path: Path) -> None:
+    path, config, _ = _rendered(tmp_path, {**EMAIL, "ALERT_SMTP_USERNAME": "admin"})
+    _check_config(path)
+    assert config["receivers"][0]["email_configs"][0]["auth_username"] == "admin"
 
 
 def test_without_its_configuration_written_alertmanager_is_not_started(tmp_path: Path) -> None:
