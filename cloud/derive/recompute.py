@@ -68,8 +68,9 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
         obs = doors + obs
     until = now.timestamp() if now is not None else None
     # The platform's own losses of messages (every station's alike): a day touching one is flagged, and a spot check
-    # touching one is not judged on the sensors.
-    losses = load_losses(session, start, end)
+    # touching one is not judged on the sensors; one in the door lookback before the days may have lost the "closed"
+    # that ended a door state carried into them.
+    losses = load_losses(session, start - config.door_lookback_hours * 3600, end)
     return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults, calendar=calendar,
                        until=until, losses=losses), obs
 

@@ -26,6 +26,8 @@ log = logging.getLogger("eldercare.ingest")
 
 LOSSES = cast(Table, IngestLoss.__table__)
 DIRTY = cast(Table, DirtyStationDay.__table__)
+# A door left open before a window is carried into the next day's timeline (the door lookback): re-derive it too.
+AFTER = timedelta(days=1)
 CHUNK = 1000  # dirty rows per statement: a large registry times a few days stays well inside parameter limits
 
 # Why the session was gone, as stored in `reason`.
@@ -49,6 +51,12 @@ def local_days(lost_from: datetime, lost_to: datetime, timezone: str) -> list[da
     zone = ZoneInfo(timezone)
     first, last = lost_from.astimezone(zone).date(), lost_to.astimezone(zone).date()
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def affected_days(loss: Loss, timezone: str, now: datetime) -> list[date]:
+    """The local days whose derivation the loss changes: those its window touches, and the day after it (up to now),
+    into which a door state from before the window may be carried (the rules' default door lookback is 24 h)."""
+    return local_days(loss.lost_from, max(loss.lost_to, min(loss.lost_to + AFTER, now)), timezone)
 
 
 def record(engine: Engine, loss: Loss, now: datetime) -> bool:
@@ -75,7 +83,7 @@ def _mark_days(connection: Connection, loss: Loss, now: datetime) -> int:
     for station_id, timezone in connection.execute(select(Station.id, Station.timezone)):
         zones[timezone].append(station_id)
     rows = [{"station_id": s, "local_date": d, "generation": 1, "marked_at": now}
-            for timezone, stations in zones.items() for d in local_days(loss.lost_from, loss.lost_to, timezone)
+            for timezone, stations in zones.items() for d in affected_days(loss, timezone, now)
             for s in stations]
     for i in range(0, len(rows), CHUNK):
         connection.execute(_dirty_upsert(connection, rows[i:i + CHUNK]))

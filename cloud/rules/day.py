@@ -251,9 +251,10 @@ def derive_day(
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
-    lost messages (any superset of those touching the day); a day touching one is flagged `platform_lost_messages`,
-    its verdict unchanged: the flag tells a town the evidence is short by the platform's fault, every station's
-    alike."""
+    lost messages (any superset of those touching the door lookback before the day or the day); a day touching one,
+    or open in its working hours only on a door state or presence carried across one, is flagged
+    `platform_lost_messages`, its verdict unchanged: the flag tells a town the evidence is short by the platform's
+    fault, every station's alike."""
     # A reading published again under a new event id (a replay, a doctored agent) counts once: otherwise a station
     # could double its counts, and with them the crossings that corroborate faces, by re-sending them.
     obs, repeats = distinct_readings(obs)
@@ -261,7 +262,7 @@ def derive_day(
     # Evidence held back while the station was heard live and sent after the fact does not count (cloud.rules.late).
     obs, held_back = withheld(obs, config)
     late_n = sum(1 for o in held_back if plan.start <= o.t < plan.end)
-    timeline = build_timeline(plan, obs, config)
+    timeline = build_timeline(plan, obs, config, losses)
     sched = merge(plan.sessions)
     scheduled_s = float(total(sched))
     known = intersect(timeline.known, sched)
@@ -309,6 +310,10 @@ def derive_day(
     if late_n:
         flags.append(FLAG_LATE_EVIDENCE)
     lost = overlapping(losses, plan.start, plan.end)
+    unconfirmed = intersect(timeline.open_unconfirmed, sched)
+    if unconfirmed:
+        # The window that cast the doubt may lie before the day (a door left open over the evening before).
+        lost = merge([*lost, *overlapping(losses, plan.start - config.door_lookback_hours * 3600, unconfirmed[0][0])])
     if lost:
         flags.append(FLAG_PLATFORM_LOST)
     return DayResult(

@@ -4,6 +4,10 @@ a stretch, and how a town reads them.
 In such a window a share of every station's door, counter, face and heartbeat messages never reached the platform,
 though each station was acknowledged and deleted them. What the sensors show then is short by the platform's fault:
 a day touching a window is flagged, and a spot check whose judged stretch touches one is not judged on the sensors.
+
+A state the sensors set before a window and nothing received changed since (a door reported open, visitors counted in
+and not out) is not evidence after it: the message ending it ("closed", the exits) may be among those lost, so a shut
+station would look open until its next door message, or all session. Such spans are cut at the window (`trusted`).
 """
 
 from collections.abc import Iterable, Sequence
@@ -20,6 +24,20 @@ def overlapping(losses: Iterable[Interval], lo: float, hi: float) -> list[Interv
     return [(s, e) for s, e in merge(losses) if s < hi and e > lo]
 
 
+def trusted(spans: Iterable[Interval], losses: Sequence[Interval]) -> list[Interval]:
+    """The part of each state span (from the message that set it to the one that ended it, or the day's end) that no
+    loss window precedes: a span is cut where the first window sharing a moment with it starts (or dropped, if that
+    window already covers its start: what set it arrived while messages were being lost). Spans are taken one by one
+    (one per device), not merged, so one door's doubt does not cut another's."""
+    windows = merge(losses)
+    out: list[Interval] = []
+    for s, e in spans:
+        cut = next((max(ws, s) for ws, we in windows if ws < e and we > s), e)
+        if cut > s:
+            out.append((s, cut))
+    return out
+
+
 def describe(windows: Sequence[Interval], zone: ZoneInfo) -> list[str]:
     """Each window as local `YYYY-MM-DD HH:MM to YYYY-MM-DD HH:MM` (minutes rounded outward: never narrower)."""
     out = []
@@ -34,3 +52,12 @@ def note(windows: Sequence[Interval], zone: ZoneInfo) -> str:
     """The day's note naming the windows in the station's local time."""
     return (f"the platform lost a share of every station's messages {', '.join(describe(windows, zone))} "
             f"({zone.key}): what the sensors show then is incomplete through no fault of the station")
+
+
+def unconfirmed_note(spans: Sequence[Interval], zone: ZoneInfo) -> str:
+    """The day's note naming the working hours open only on a state from before a loss window."""
+    times = ", ".join(f"{datetime.fromtimestamp(s, zone):%H:%M}-{datetime.fromtimestamp(e, zone):%H:%M}"
+                      for s, e in spans)
+    return (f"open {times} ({zone.key}) only on a door state or visitors counted in from before the platform lost "
+            "messages: the message ending it (a door closed, the exits) may be among the lost, so a spot check does "
+            "not count those minutes")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.rules.day import DayResult, Verdict, closed_spans, hhmm
 from cloud.rules.intervals import intersect, merge, subtract
-from cloud.rules.losses import describe, note
+from cloud.rules.losses import describe, note, unconfirmed_note
 
 
 def _minutes(seconds: float) -> int:
@@ -37,6 +37,9 @@ class DayEvidence(BaseModel):
     activity: list[str]
     offline_marks: int
     presence: list[str] = Field(default_factory=list, description="visitors counted in and not yet out")
+    open_unconfirmed: list[str] = Field(default_factory=list, description="working hours open only by a door state "
+                                        "or visitors counted in from before a window in which the platform lost "
+                                        "messages: a spot check does not count them")
 
 
 class DayRecord(BaseModel):
@@ -118,6 +121,7 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
     sched = merge(plan.sessions)
     known_s = result.scheduled_s - result.unknown_s
     served_s = result.scheduled_s if result.verdict is Verdict.EXCUSED else result.open_s
+    unconfirmed = intersect(tl.open_unconfirmed, sched)
     return DayRecord(
         station=result.station,
         date=plan.day,
@@ -162,7 +166,8 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         faces_unbacked=hhmm(result.faces_unbacked, zone),
         flags=list(result.flags),
         clock_faults=result.clock_faults,
-        notes=[*result.notes, *([note(result.platform_lost, zone)] if result.platform_lost else [])],
+        notes=[*result.notes, *([note(result.platform_lost, zone)] if result.platform_lost else []),
+               *([unconfirmed_note(unconfirmed, zone)] if unconfirmed else [])],
         platform_lost=describe(result.platform_lost, zone),
         evidence=DayEvidence(
             sessions=hhmm(sched, zone),
@@ -173,6 +178,7 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
             activity=hhmm(tl.activity, zone),
             offline_marks=tl.offline_marks,
             presence=hhmm(tl.presence, zone),
+            open_unconfirmed=hhmm(unconfirmed, zone),
         ),
     )
 

@@ -89,17 +89,24 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
     counts = (minutes(checked_s), minutes(open_s), minutes(known_s - open_s), minutes(unknown_s))
     grace = config.spot_check_grace_minutes * 60
     closed = _runs(subtract(day.timeline.known, day.timeline.open), sessions)
-    not_open = _runs(subtract([(float(day.plan.start), float(day.plan.end))], day.timeline.open), sessions)
+    # Open minutes resting only on a door state or presence from before a loss window are not shown open: the
+    # message that ended it may be among the lost, so they are judged like the window itself.
+    unconfirmed = merge(day.timeline.open_unconfirmed)
+    confirmed = subtract(day.timeline.open, unconfirmed)
+    not_open = _runs(subtract([(float(day.plan.start), float(day.plan.end))], confirmed), sessions)
 
     def touching(runs: list[Interval]) -> list[Interval]:
         return [r for r in runs if r[1] - r[0] > grace and intersect([r], checked)]
 
     judged = merge([*checked, *(r for r in [*closed, *not_open] if intersect([r], checked))])
-    if lost := intersect(merge(day.platform_lost), judged):
+    if lost := intersect(merge([*day.platform_lost, *unconfirmed]), judged):
         windows = "; ".join(describe(day.platform_lost, zone))
+        during = ("during the check" if intersect(merge(day.platform_lost), judged) else
+                  "before the check, and the station was shown open in it only by a door state or visitors counted "
+                  "in from before then (the message ending it may be among the lost)")
         return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.PLATFORM_LOST_MESSAGES,
-                             f"the platform lost a share of every station's messages ({windows}, {timezone}) during "
-                             "the check: it cannot be judged on the sensors, an on-site check is needed", *counts,
+                             f"the platform lost a share of every station's messages ({windows}, {timezone}) {during}: "
+                             "it cannot be judged on the sensors, an on-site check is needed", *counts,
                              tuple(hhmm(lost, zone)))
     if failing := touching(closed):
         return SpotJudgement(SpotResult.FAIL, SpotReason.CLOSED, "closed during working hours (a stretch longer than "

@@ -49,6 +49,7 @@ def derive_days(
         prior = doors[bisect_left(door_times, plan.start - lookback):bisect_left(door_times, plan.start - live)]
         after = [o for o in obs[hi:bisect_left(times, plan.end + window)] if o.kind == "flow"]
         faults = (clock_faults or {}).get(day, 0)
-        lost = overlapping(losses, plan.start, plan.end)
+        # Windows before the day matter too: a door state carried into it across one is not evidence.
+        lost = overlapping(losses, plan.start - lookback, plan.end)
         results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost))
     return results

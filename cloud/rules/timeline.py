@@ -10,14 +10,19 @@
 - Offline time is unknown, never closed: open and closed are both inside `known`. A gap in the evidence shorter than
   `equipment_off_minutes` between two known stretches is known (an outage that short is not one), so every unknown
   stretch after the station was first seen is long enough to be flagged as its equipment off.
+- A door state or a presence carried across a window in which the platform lost messages rests on a message from
+  before it (the "closed" or the exits that ended it may be among the lost): those open minutes, unless activity shows
+  them open, are `open_unconfirmed`. They stay open in the timeline (the day is what the received data show, and is
+  flagged); a spot check does not count them (cloud.rules.spotcheck).
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cloud.rules.calendar import DayPlan
 from cloud.rules.config import RulesConfig
 from cloud.rules.intervals import Interval, close_gaps, intersect, merge, subtract
+from cloud.rules.losses import trusted
 from cloud.rules.observations import Obs
 
 STAFF = "staff"
@@ -34,17 +39,23 @@ class Timeline:
     offline_marks: int  # `online: false` statuses seen
     presence: list[Interval]  # visitors counted in and not yet out (reconciled at each session's end)
     reconciled: int  # people still counted in at closing times, taken as gone: the counter's drift
+    # open only by a door state or presence set before a loss window and not since confirmed (inside `open`)
+    open_unconfirmed: list[Interval] = field(default_factory=list)
 
 
 def _door_open(obs: Sequence[Obs], start: float, end: float, lookback: float) -> list[Interval]:
-    """Spans when any door magnet reported open (each device followed on its own; a fault ends an open span)."""
+    """Spans when any door magnet reported open (each device followed on its own; a fault ends an open span). An
+    "open" while already open starts a new span from it: it confirms the state afresh (the "closed" between the two
+    was lost), which `trusted` needs to tell."""
     spans: list[Interval] = []
     opened: dict[str, float] = {}
     for o in obs:
         if o.kind != "door" or o.t < start - lookback:
             continue
         if o.state == "open":
-            opened.setdefault(o.device, o.t)
+            if o.device in opened:
+                spans.append((opened[o.device], o.t))
+            opened[o.device] = o.t
         elif o.device in opened:
             spans.append((opened.pop(o.device), o.t))
     spans.extend((t, end) for t in opened.values())
@@ -97,8 +108,10 @@ def _presence(obs: Sequence[Obs], sessions: Sequence[tuple[int, int]], start: fl
     return spans, reconciled
 
 
-def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Timeline:
-    """The day's timeline; `obs` sorted by `sort_key`, covering at least the day and the door lookback before it."""
+def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig,
+                   losses: Sequence[Interval] = ()) -> Timeline:
+    """The day's timeline; `obs` sorted by `sort_key`, covering at least the day and the door lookback before it.
+    `losses`: the windows in which the platform lost messages, from the door lookback before the day on."""
     start, end = float(plan.start), float(plan.end)
     live = config.liveness_minutes * 60
     act = config.activity_minutes * 60
@@ -134,9 +147,14 @@ def build_timeline(plan: DayPlan, obs: Sequence[Obs], config: RulesConfig) -> Ti
     # just too seldom (or a last will every few minutes) for its closed day to be "known": every closed stretch cut
     # below the spot check's grace, the day `unknown`, and no gap long enough to be flagged as equipment off.
     known = close_gaps(known, config.equipment_off_minutes * 60)
-    door = intersect(merge(_door_open(obs, start, end, config.door_lookback_hours * 3600)), day)
+    door_spans = _door_open(obs, start, end, config.door_lookback_hours * 3600)
+    door = intersect(merge(door_spans), day)
     activity_m = intersect(merge(activity), day)
     presence, reconciled = _presence(obs, plan.sessions, start, end)
     presence_m = intersect(merge(presence), day)
     opened = intersect(merge([*door, *activity_m, *presence_m]), known)
-    return Timeline(known, opened, door, activity_m, len(offline), presence_m, reconciled)
+    unconfirmed: list[Interval] = []
+    if losses:
+        confirmed = merge([*trusted(door_spans, losses), *activity_m, *trusted(presence, losses)])
+        unconfirmed = subtract(opened, intersect(confirmed, day))
+    return Timeline(known, opened, door, activity_m, len(offline), presence_m, reconciled, unconfirmed)

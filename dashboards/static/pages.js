@@ -31,7 +31,7 @@ const REASONS = {
   open: "检查时段内开放", closed: "工作时间内未开放", devices_off: "检查时段内设备关闭，无法确认开放，需现场核查",
   approved_closure: "已批准停业", not_working_day: "非工作日", outside_hours: "检查时段不在站点工作时间内",
   calendar_unknown: "缺少该年节假日安排，无法判定",
-  platform_lost_messages: "平台在检查时段丢失了各站点的部分数据（非站点原因），无法判定，需现场核查",
+  platform_lost_messages: "平台丢失了各站点的部分数据（非站点原因），检查时段的开放状态无法确认，需现场核查",
 };
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
 const COLORS = {
@@ -218,7 +218,9 @@ Pages.station = async (main, [id, day]) => {
         spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed),
         spans("未知时长", d.unknown_so_far || ev.unknown), d.upcoming ? spans("未开始", d.upcoming) : null,
         spans("工作时间内设备关闭", d.equipment_off), spans("门磁开启", ev.door_open), spans("人员活动", ev.activity),
-        spans("在站人员（计数）", ev.presence))),
+        spans("在站人员（计数）", ev.presence),
+        ev.open_unconfirmed && ev.open_unconfirmed.length
+          ? spans("开放未经确认（仅凭平台丢失数据前的门磁/计数状态，抽查不计）", ev.open_unconfirmed) : null)),
     card("当日指标", "span-4", counts),
     card(`月度合规日历 · ${month}`, "span-6", el("div", { class: "toolbar" },
       el("button", { type: "button", "data-export": "monthly-xlsx", onclick: () => Api.download(`/exports/stations/${encodeURIComponent(id)}/monthly/${month}?format=xlsx`).catch((e) => toast(e.message)) }, "导出月报 Excel"),

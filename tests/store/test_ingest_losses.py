@@ -67,10 +67,23 @@ def test_a_loss_is_stored_and_marks_every_stations_days_in_its_zone(engine: Engi
         [row] = session.scalars(select(IngestLoss)).all()
     assert (row.client_id, row.lost_from, row.lost_to, row.reason, row.recorded_at) == (
         "ing-1", LOST_FROM, LOST_TO, "lost_while_away", NOW)
-    # Midnight in Shanghai falls inside the window: both days there; Urumqi (UTC+6) is at 21:50-22:20, one day.
+    # Midnight in Shanghai falls inside the window: both days there; Urumqi (UTC+6) is at 21:50-22:20, and its next
+    # day too (a door left open over the window is carried into it), which has begun by NOW (14:00 there).
     assert _dirty(engine) == {("qd-a", date(2026, 3, 1)): 4, ("qd-a", date(2026, 3, 2)): 1,
                               ("qd-b", date(2026, 3, 1)): 1, ("qd-b", date(2026, 3, 2)): 1,
-                              ("ur-c", date(2026, 3, 1)): 1}
+                              ("ur-c", date(2026, 3, 1)): 1, ("ur-c", date(2026, 3, 2)): 1}
+
+
+def test_the_day_after_the_window_is_marked_once_it_has_begun(engine: Engine) -> None:
+    """A door state from before the window is carried into the next day (the door lookback): a loss recorded days
+    later marks that day too; one recorded at once marks no day that has not begun."""
+    _stations(engine)
+    evening = Loss("ing-1", datetime(2026, 3, 1, 11, 0, tzinfo=UTC), datetime(2026, 3, 1, 11, 30, tzinfo=UTC),
+                   LOST_WHILE_AWAY)  # 19:00-19:30 in Shanghai
+    assert record(engine, evening, datetime(2026, 3, 1, 11, 31, tzinfo=UTC))
+    assert {d for s, d in _dirty(engine) if s == "qd-a"} == {date(2026, 3, 1)}
+    assert record(engine, evening, datetime(2026, 3, 5, tzinfo=UTC))
+    assert {d for s, d in _dirty(engine) if s == "qd-a"} == {date(2026, 3, 1), date(2026, 3, 2)}
 
 
 def test_a_store_that_refuses_keeps_the_loss_for_the_caller(tmp_path: object) -> None:

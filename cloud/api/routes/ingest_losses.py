@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
-from cloud.api.deps import SessionDep, SupervisorUser
+from cloud.api.deps import RulesDep, SessionDep, SupervisorUser
 from cloud.api.routes.evidence import RESPONSES, FirstDay, LastDay, check_range
 from cloud.api.sheets import safe_row
 from cloud.derive.files import LOSS_COLUMNS
@@ -30,11 +30,13 @@ MARGIN = timedelta(days=1)
 
 @router.get("/ingest-losses.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}, **RESPONSES})
-def export_ingest_losses(first: FirstDay, last: LastDay, _user: SupervisorUser, session: SessionDep) -> Response:
-    """The windows of lost messages touching the days `from`..`to` (in any station's zone) as
-    `client_id,lost_from,lost_to,reason`, times in UTC (RFC 3339)."""
+def export_ingest_losses(first: FirstDay, last: LastDay, _user: SupervisorUser, session: SessionDep,
+                         rules: RulesDep) -> Response:
+    """The windows of lost messages touching the days `from`..`to` (in any station's zone), or the door lookback
+    before them (a door state carried across one is not evidence), as `client_id,lost_from,lost_to,reason`, times in
+    UTC (RFC 3339)."""
     check_range(first, last)
-    lo = datetime.combine(first, time(0), UTC) - MARGIN
+    lo = datetime.combine(first, time(0), UTC) - MARGIN - timedelta(hours=rules.door_lookback_hours)
     hi = datetime.combine(last, time(0), UTC) + timedelta(days=1) + MARGIN
     rows = session.execute(select(IngestLoss.client_id, IngestLoss.lost_from, IngestLoss.lost_to, IngestLoss.reason)
                            .where(IngestLoss.lost_from < hi, IngestLoss.lost_to > lo)
