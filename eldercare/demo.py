@@ -12,6 +12,7 @@ holiday, gets the same history whatever the date). The platform it starts keeps 
 
 import json
 import logging
+import secrets
 import shutil
 import subprocess
 import threading
@@ -43,7 +44,6 @@ from station_protocol import Call, encode, new_event_id
 from station_protocol.codec import EARLIEST
 from station_protocol.topics import device_topic
 
-PASSWORD = "eldercare-demo"  # demo logins only; printed for the person running the demo  # noqa: S105
 ESCALATE_MINUTES = 1.0
 NOON = dt_time(12)
 Clock = Callable[[], datetime]
@@ -112,10 +112,16 @@ def demo_users(fleet: Fleet) -> list[tuple[str, str, list[str]]]:
     return users
 
 
-def create_users(supervisor: Supervisor, fleet: Fleet) -> list[tuple[str, str, list[str]]]:
+def demo_password() -> str:
+    """The demo logins' password, new at each start and printed for the person running it: a fixed one would let
+    anyone on the machine who read the README log in as the bureau."""
+    return secrets.token_urlsafe(12)
+
+
+def create_users(supervisor: Supervisor, fleet: Fleet, password: str) -> list[tuple[str, str, list[str]]]:
     users = demo_users(fleet)
     for login, role, extra in users:
-        subprocess.run(eldercare("users", "add", login, "--role", role, *extra), input=PASSWORD, text=True,
+        subprocess.run(eldercare("users", "add", login, "--role", role, *extra), input=password, text=True,
                        env=supervisor.env, check=True, capture_output=True)
     return users
 
@@ -123,11 +129,12 @@ def create_users(supervisor: Supervisor, fleet: Fleet) -> list[tuple[str, str, l
 class Api:
     """The demo's own API client: it acknowledges a call as dispatch."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, password: str) -> None:
         self.http = httpx.Client(base_url=base + "api/v1", timeout=30)
+        self.password = password
 
     def login(self, user: str) -> dict[str, str]:
-        response = self.http.post("/auth/token", data={"username": user, "password": PASSWORD})
+        response = self.http.post("/auth/token", data={"username": user, "password": self.password})
         response.raise_for_status()
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -232,17 +239,18 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, 
 
     try:
         url = start_platform(options, supervisor, say)
-        users = create_users(supervisor, fleet)
+        password = demo_password()
+        users = create_users(supervisor, fleet, password)
     except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:
         supervisor.stop_all()
         raise click.ClickException(f"could not start the demo: {exc}") from None
     click.echo(f"\ndashboard: {url}")
-    click.echo("logins (password " + PASSWORD + "): " + ", ".join(f"{u} ({r})" for u, r, _ in users))
+    click.echo("logins (password " + password + "): " + ", ".join(f"{u} ({r})" for u, r, _ in users))
     click.echo(f"seeding {days} days of {count} stations at {speed:g}x up to {span.last} (today in "
                f"{span.timezone}); Ctrl-C to stop\n")
     target = BrokerTarget("127.0.0.1", options.mqtt_port)
     stop = threading.Event()
-    api = Api(url)
+    api = Api(url, password)
 
     def simulate() -> None:
         try:
@@ -263,7 +271,7 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, 
             say(f"spot checks planned on {', '.join(d.isoformat() for d in fleet.check_days)}: "
                 f"{fleet.closed_on_checks} is closed on all three (the veto)")
             live_calls(api, target, fleet, say, clock)
-            seed_homecare(f"sqlite:///{options.data_dir / 'eldercare.db'}", clock(), say, PASSWORD)
+            seed_homecare(f"sqlite:///{options.data_dir / 'eldercare.db'}", clock(), say, password)
             say(f"the demo is live: open {url}")
         except (httpx.HTTPError, OSError, SQLAlchemyError, ValueError) as exc:
             # Ctrl-C stops the broker under a simulation still publishing: that is the stop, not a failure.

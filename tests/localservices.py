@@ -1,5 +1,5 @@
 """Real local services as child processes on free 127.0.0.1 ports, for the tests and the benchmarks: Mosquitto,
-PostgreSQL, VictoriaMetrics, Prometheus.
+PostgreSQL, VictoriaMetrics, Prometheus, Alertmanager.
 
 Each launcher is a context manager that waits until the service answers and stops it, whatever happens. The port
 helpers and Mosquitto's configuration are the production ones `eldercare serve` uses.
@@ -22,8 +22,9 @@ from eldercare.ports import free_port, wait_for_port
 from tests.wait import poll
 
 __all__ = [
-    "Mosquitto", "Postgres", "Prometheus", "VictoriaMetrics", "free_port", "mosquitto_config", "mosquitto_path",
-    "postgres_available", "run_mosquitto", "run_postgres", "run_prometheus", "run_victoria_metrics", "wait_for_port",
+    "Alertmanager", "Mosquitto", "Postgres", "Prometheus", "VictoriaMetrics", "free_port", "mosquitto_config",
+    "mosquitto_path", "postgres_available", "run_alertmanager", "run_mosquitto", "run_postgres", "run_prometheus",
+    "run_victoria_metrics", "wait_for_port",
 ]
 
 
@@ -223,9 +224,9 @@ class Prometheus:
         return f"http://127.0.0.1:{self.port}"
 
 
-def _ready(url: str, process: subprocess.Popen[bytes], log: Path) -> bool:
+def _ready(url: str, process: subprocess.Popen[bytes], log: Path, name: str = "Prometheus") -> bool:
     if process.poll() is not None:
-        raise RuntimeError(f"Prometheus exited with status {process.returncode}: {log.read_text(errors='replace')}")
+        raise RuntimeError(f"{name} exited with status {process.returncode}: {log.read_text(errors='replace')}")
     try:
         with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
             return bool(response.status == 200)
@@ -251,5 +252,42 @@ def run_prometheus(config: Path) -> Iterator[Prometheus]:
         try:
             poll(lambda: _ready(prometheus.url, process, log), timeout=60, what=f"Prometheus on {port} ready")
             yield prometheus
+        finally:
+            _stop(process)
+
+
+@dataclass
+class Alertmanager:
+    """A running Alertmanager (Debian `prometheus-alertmanager`); `url` is its base (API under /api/v2)."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def run_alertmanager(config: Path) -> Iterator[Alertmanager]:
+    """Start Alertmanager with `config` on a free port, alone (no cluster), its silences and notification log in a
+    temporary directory; wait until it is ready."""
+    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if binary is None:
+        raise RuntimeError("alertmanager is not installed (Debian: apt-get install prometheus-alertmanager)")
+    with tempfile.TemporaryDirectory(prefix="alertmanager-") as tmp:
+        port = free_port()
+        log = Path(tmp) / "alertmanager.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [binary, f"--config.file={config}", f"--storage.path={tmp}/data",
+                 f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                stdout=out, stderr=subprocess.STDOUT)
+        alertmanager = Alertmanager(port=port, process=process, log=log)
+        try:
+            poll(lambda: _ready(alertmanager.url, process, log, "Alertmanager"), timeout=60,
+                 what=f"Alertmanager on {port} ready")
+            yield alertmanager
         finally:
             _stop(process)

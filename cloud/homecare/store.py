@@ -40,7 +40,7 @@ from cloud.store.homecare import (
     HomecareVisit,
     MadeUpMonthRow,
 )
-from cloud.store.locks import hold_row
+from cloud.store.locks import hold_row, upsert_row
 from cloud.store.users import User
 
 # A phone's clock may run a little fast; a sign-in or sign-out further in the future than this is refused.
@@ -371,12 +371,8 @@ def record_made_up_month(session: Session, elder_id: str, month: str, reason: st
     reason = checked_text(reason, "why the elder could not be served that month")
     if session.get(HomecareElder, elder_id) is None:
         raise NotFound(f"no elder {elder_id!r}")
-    row = session.scalars(select(MadeUpMonthRow).where(MadeUpMonthRow.elder_id == elder_id,
-                                                       MadeUpMonthRow.month == month)).first()
-    if row is None:
-        row = MadeUpMonthRow(elder_id=elder_id, month=month)
-        session.add(row)
-    row.reason, row.recorded_by, row.recorded_at = reason, by, now
+    row = upsert_row(session, MadeUpMonthRow, {"elder_id": elder_id, "month": month},
+                     {"reason": reason, "recorded_by": by, "recorded_at": now})
     session.flush()
     return row
 

@@ -30,6 +30,7 @@ from cloud.store.homecare import (
     HomecareVisit,
     TownSurvey,
 )
+from cloud.store.locks import upsert_row
 from cloud.store.models import Alert
 
 SATISFACTION_KIND = AlertKind.HOMECARE_SATISFACTION
@@ -118,12 +119,8 @@ def record_survey(session: Session, *, town: str, provider_id: str, year: int, q
         raise HomecareError("quarter 1-4, at least one respondent, satisfied between 0 and respondents")
     if session.get(HomecareProvider, provider_id) is None:
         raise NotFound(f"no provider {provider_id!r}")
-    row = session.scalars(select(TownSurvey).where(TownSurvey.town == town, TownSurvey.provider_id == provider_id,
-                                                   TownSurvey.year == year, TownSurvey.quarter == quarter)).first()
-    if row is None:
-        row = TownSurvey(town=town, provider_id=provider_id, year=year, quarter=quarter)
-        session.add(row)
-    row.respondents, row.satisfied, row.recorded_by, row.recorded_at = respondents, satisfied, by, now
+    row = upsert_row(session, TownSurvey, {"town": town, "provider_id": provider_id, "year": year, "quarter": quarter},
+                     {"respondents": respondents, "satisfied": satisfied, "recorded_by": by, "recorded_at": now})
     session.flush()
     return row
 

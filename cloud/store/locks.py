@@ -2,12 +2,15 @@
 each decides from what it reads only once the writer before it has committed."""
 
 import hashlib
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cloud.store.models import Base
+
+Row = TypeVar("Row", bound=Base)
 
 
 def _key(scope: str, name: str) -> int:
@@ -43,3 +46,24 @@ def hold_row(session: Session, entity: type[Base], key: Any) -> None:
                         .execution_options(synchronize_session=False))
     else:
         session.execute(select(*columns).where(where).with_for_update())
+
+
+def upsert_row(session: Session, entity: type[Row], keys: dict[str, Any], values: dict[str, Any]) -> Row:
+    """The row of `entity` whose unique `keys` are these, with `values` set: updated if it exists, added if not. Two
+    writers adding the same row at once: the second's insert waits on the unique index for the first's commit,
+    fails, and (its savepoint rolled back, the rest of its transaction kept) updates the first's row, so the later
+    request's values stand, as when the two come one after the other, instead of the second getting a key
+    conflict."""
+    query = select(entity).filter_by(**keys).with_for_update()
+    row = session.scalars(query).first()
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = entity(**keys, **values)
+                session.add(row)
+            return row
+        except IntegrityError:
+            row = session.scalars(query.execution_options(populate_existing=True)).one()
+    for name, value in values.items():
+        setattr(row, name, value)
+    return row

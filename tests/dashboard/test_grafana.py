@@ -69,7 +69,8 @@ def dashboards() -> list[tuple[Path, dict[str, object]]]:
 def test_the_dashboards_parse_and_use_provisioned_datasources() -> None:
     sources = provisioned_datasources()
     assert {uid: s["type"] for uid, s in sources.items()} == {
-        "eldercare-influxdb": "influxdb", "eldercare-prometheus": "prometheus"}
+        "eldercare-influxdb": "influxdb", "eldercare-prometheus": "prometheus",
+        "eldercare-alertmanager": "alertmanager"}  # Grafana's alerting pages: silences, what was sent
     boards = dashboards()
     assert {b["uid"] for _, b in boards} == {
         "eldercare-stations-online", "eldercare-people-flow", "eldercare-ingest-health", "eldercare-pipeline-health"}

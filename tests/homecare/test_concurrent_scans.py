@@ -1,7 +1,9 @@
 """A caregiver's scans and an elder's codes written by two API processes at once, on one PostgreSQL (see
 tests/api/races.py for how each race is provoked): a phone resending a sign-in while the first request is still
 being stored gets the same visit back (a 409 would make it drop the scan, and its open visit with it); two sign-outs
-of one visit, two overlapping visits, or two issues of an elder's code cannot both be stored."""
+of one visit, two overlapping visits, or two issues of an elder's code cannot both be stored. A town's record
+written twice at once (a made-up month, a quarter's survey: an officer's double click, or two officers) is one row
+with the later values, as one after the other, not a key conflict for the second."""
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,14 +14,21 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from cloud.homecare import qrtokens, store
+from cloud.homecare import qrtokens, store, supervise
 from cloud.homecare.qrtokens import CodeConflict
 from cloud.homecare.store import VisitConflict
 from cloud.store.db import make_engine, make_session_factory
-from cloud.store.homecare import HomecareCaregiver, HomecareElder, HomecareVisit, QrToken
+from cloud.store.homecare import (
+    HomecareCaregiver,
+    HomecareElder,
+    HomecareVisit,
+    MadeUpMonthRow,
+    QrToken,
+    TownSurvey,
+)
 from cloud.store.migrate import upgrade
 from tests.api.homecare_people import seed_homecare
-from tests.api.races import race
+from tests.api.races import race, race_on_sqlite
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 START = NOW - timedelta(hours=3)
@@ -120,4 +129,36 @@ def test_the_lock_on_sqlite_changes_nothing_it_holds(tmp_path: Path) -> None:
     with make_session_factory(engine)() as session:
         after = session.scalars(select(HomecareCaregiver.updated_at).where(HomecareCaregiver.id == "HL001")).one()
         assert after == before and session.scalar(select(func.count()).select_from(HomecareVisit)) == 1
+    engine.dispose()
+
+
+def _made_up(reason: str) -> Callable[[Session], object]:
+    return lambda session: store.record_made_up_month(session, "E-HL-1", "2026-10", reason, "town-hl", NOW)
+
+
+def _survey(satisfied: int) -> Callable[[Session], object]:
+    return lambda session: supervise.record_survey(session, town="汇龙镇", provider_id="p-hl", year=2026, quarter=3,
+                                                   respondents=20, satisfied=satisfied, by="town-hl", now=NOW)
+
+
+def _town_records(engine: Engine) -> tuple[list[str], list[int]]:
+    with make_session_factory(engine)() as session:
+        return (list(session.scalars(select(MadeUpMonthRow.reason))),
+                list(session.scalars(select(TownSurvey.satisfied))))
+
+
+def test_a_town_record_written_twice_at_once_is_one_row_with_the_later_values(pg: Engine) -> None:
+    race(pg, _made_up("在医院住院"), lambda: _in_other_process(pg, lambda s: _made_up("住院治疗")(s) and None))
+    race(pg, _survey(15), lambda: _in_other_process(pg, lambda s: _survey(17)(s) and None))
+    assert _town_records(pg) == (["住院治疗"], [17])
+
+
+def test_on_sqlite_a_town_record_written_twice_at_once_is_one_row(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/store.db")
+    upgrade(engine)
+    seed_homecare(engine)
+    race_on_sqlite(engine, _made_up("在医院住院"),
+                   lambda: _in_other_process(engine, lambda s: _made_up("住院治疗")(s) and None))
+    race_on_sqlite(engine, _survey(15), lambda: _in_other_process(engine, lambda s: _survey(17)(s) and None))
+    assert _town_records(engine) == (["住院治疗"], [17])
     engine.dispose()

@@ -14,7 +14,9 @@ from cloud.ingest.metrics import IngestMetrics
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
 # Series Prometheus makes itself: one per target, one per alert.
 PROMETHEUS_OWN = {"up", "ALERTS", "ALERTS_FOR_STATE"}
-SERIES_NAME = re.compile(r"\b(eldercare_[a-z_]+|up|ALERTS)\b")
+# Alertmanager's, per channel (`integration`); tests/platform/test_alertmanager.py reads them from a running one.
+ALERTMANAGER_OWN = {"alertmanager_notifications_total", "alertmanager_notifications_failed_total"}
+SERIES_NAME = re.compile(r"\b(eldercare_[a-z_]+|alertmanager_[a-z_]+|up|ALERTS)\b")
 
 
 def _names(text: str) -> set[str]:
@@ -25,13 +27,13 @@ def _names(text: str) -> set[str]:
 
 
 def exposed() -> set[str]:
-    """Every series name an ingester (telemetry on) and the API serve on /metrics."""
+    """Every series name an ingester (telemetry on), the API and Alertmanager serve on /metrics."""
     metrics = IngestMetrics()
     metrics.watch_telemetry(lambda: (0, 0, 0))
     app = FastAPI()
     install(app)
     api = TestClient(app).get("/metrics").text
-    return _names(generate_latest(metrics.registry).decode()) | _names(api) | PROMETHEUS_OWN
+    return _names(generate_latest(metrics.registry).decode()) | _names(api) | PROMETHEUS_OWN | ALERTMANAGER_OWN
 
 
 def queried(expr: str) -> set[str]:

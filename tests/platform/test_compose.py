@@ -34,7 +34,8 @@ EXAMPLE = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text(
 
 
 def test_the_production_services_are_all_there() -> None:
-    assert set(SERVICES) == {"mosquitto", "postgres", "influxdb", "grafana", "proxy", "prometheus", *APP}
+    assert set(SERVICES) == {"mosquitto", "postgres", "influxdb", "grafana", "proxy", "prometheus", "alertmanager",
+                             *APP}
     assert SERVICES["simulator"]["profiles"] == ["simulate"]
 
 
@@ -219,11 +220,12 @@ def test_secrets_come_from_dotenv_and_the_app_refuses_placeholders(monkeypatch: 
 
 
 def _guarded() -> dict[str, list[str]]:
-    """Service -> the variables its entrypoint guard checks."""
+    """Service -> the variables its entrypoint guard checks (Alertmanager's entrypoint checks its own settings as it
+    renders them: test_alertmanager_sends_what_prometheus_fires_and_is_reachable_on_the_compose_network_only)."""
     guarded = {}
     for name, service in SERVICES.items():
         entrypoint = service.get("entrypoint")
-        if entrypoint:
+        if entrypoint and name != "alertmanager":
             assert entrypoint[:2] == GUARD, f"{name}: an entrypoint other than the guard"
             guarded[name] = entrypoint[2:entrypoint.index("--")]
     return guarded
@@ -307,7 +309,7 @@ def test_prometheus_scrapes_every_process_that_serves_metrics_where_it_listens()
     targets = {job["job_name"]: (job.get("metrics_path", "/metrics"),
                                  {t: c.get("labels", {}) for c in job["static_configs"] for t in c["targets"]})
                for job in config["scrape_configs"]}
-    assert set(targets) == {"ingest", "api", "prometheus"}
+    assert set(targets) == {"ingest", "api", "alertmanager", "prometheus"}
     # Each ingester serves /metrics on the port its command names, on every address of its container.
     path, ingesters = targets["ingest"]
     assert path == "/metrics" and len(ingesters) == len(INGESTERS)
@@ -338,3 +340,57 @@ def test_grafana_reads_the_prometheus_service() -> None:
     assert any(v == "prometheus-data:/prometheus" for v in SERVICES[url.hostname]["volumes"])
     healthcheck = " ".join(SERVICES["prometheus"]["healthcheck"]["test"])
     assert f"127.0.0.1:{url.port}/-/ready" in healthcheck
+
+
+ALERTMANAGER_CONFIG = "/run/alertmanager/alertmanager.yml"
+
+
+def _render_reads() -> list[str]:
+    """The ALERT_ variables deploy/alertmanager/render.sh checks and reads."""
+    script = (ROOT / "deploy/alertmanager/render.sh").read_text()
+    listed = re.search(r"^for name in (ALERT_.*?); do$", script, re.MULTILINE | re.DOTALL)
+    assert listed is not None
+    return [word for word in listed.group(1).split() if word != "\\"]
+
+
+def test_alertmanager_sends_what_prometheus_fires_and_is_reachable_on_the_compose_network_only(tmp_path: Path) -> None:
+    service = SERVICES["alertmanager"]
+    assert re.fullmatch(r"prom/alertmanager:v\d+\.\d+\.\d+", service["image"])  # a release, never latest
+    assert "ports" not in service and "env_file" not in service  # none of .env's other secrets
+    # render.sh writes the configuration into a tmpfs (it holds the channels' secrets), then starts Alertmanager on it.
+    mounts = {target: source for name, source, target in _bind_mounts() if name == "alertmanager"}
+    assert mounts == {"/etc/eldercare/alertmanager": "./deploy/alertmanager"}
+    assert service["entrypoint"] == ["/bin/sh", "/etc/eldercare/alertmanager/render.sh", ALERTMANAGER_CONFIG, "--",
+                                     "/bin/alertmanager"]
+    assert (ROOT / "deploy/alertmanager/render.sh").exists() and list((ROOT / "deploy/alertmanager/templates").glob(
+        "*.tmpl"))
+    command = service["command"]
+    assert f"--config.file={ALERTMANAGER_CONFIG}" in command and "--cluster.listen-address=" in command
+    assert service["tmpfs"] == [str(Path(ALERTMANAGER_CONFIG).parent)]
+    # Silences and the notification log (what was already sent) survive a restart.
+    assert "--storage.path=/alertmanager" in command and "alertmanager-data:/alertmanager" in service["volumes"]
+
+    # Every setting render.sh reads comes from .env (empty when absent: no channel), and .env.example names it empty.
+    reads = _render_reads()
+    assert service["environment"] == {name: f"${{{name}:-}}" for name in reads}
+    assert all(EXAMPLE[name] == "" for name in reads)
+    # So .env.example as it is starts Alertmanager with no channel, saying so.
+    started = subprocess.run(["/bin/sh", str(ROOT / "deploy/alertmanager/render.sh"), str(tmp_path / "am.yml"), "--",
+                              "echo", "started"], env={"PATH": os.environ["PATH"], **{n: EXAMPLE[n] for n in reads}},
+                             capture_output=True, text=True, timeout=30, check=False)
+    assert (started.returncode, started.stdout) == (0, "started\n") and "NOTHING PAGES ANYONE" in started.stderr
+
+    # Prometheus sends its alerts where Alertmanager listens, which is what its health check asks.
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    [manager] = config["alerting"]["alertmanagers"]
+    [target] = [t for c in manager["static_configs"] for t in c["targets"]]
+    assert target == "alertmanager:9093"
+    # and scrapes it, for the notifications it could not deliver (AlertNotificationsFailing).
+    [job] = [job for job in config["scrape_configs"] if job["job_name"] == "alertmanager"]
+    assert job["static_configs"] == [{"targets": [target], "labels": {"service": "alertmanager"}}]
+    assert "http://127.0.0.1:9093/-/ready" in " ".join(service["healthcheck"]["test"])
+    # Grafana shows its alert groups and silences.
+    source = yaml.safe_load((ROOT / "dashboards/grafana/provisioning/datasources/alertmanager.yaml").read_text())
+    [datasource] = source["datasources"]
+    assert datasource["type"] == "alertmanager" and datasource["url"] == f"http://{target}"
+    assert datasource["jsonData"]["implementation"] == "prometheus"

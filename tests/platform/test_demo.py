@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from cloud.registry.csv_rows import parse_station_csv
-from eldercare.demo import MARKER, PASSWORD, demo_clock, is_holiday, parse_today, wipeable
+from eldercare.demo import MARKER, demo_clock, is_holiday, parse_today, wipeable
 from simulators.fleet import build_fleet, stations_csv
 from simulators.fleet_commands import Span
 from tests.localservices import free_port
@@ -34,12 +34,16 @@ def test_demo_reaches_stations_counts_a_failed_spot_check_and_an_emergency_alert
     args = ["demo", "--stations", "6", "--days", "7", "--speed", "0", "--port", str(port),
             "--data-dir", str(tmp_path / "demo"), "--today", today_arg]
     with running(args, tmp_path, port) as demo:
-        demo.wait_for_line("logins (password", timeout=120)
+        logins = demo.wait_for_line("logins (password", timeout=120)
+        # The password is new at each start: no one who read the README can log in to someone's demo.
+        found = re.search(r"logins \(password (\S+)\):", logins)
+        assert found and len(found.group(1)) >= 16, logins
+        password = found.group(1)
         # The simulated fleet connects without passwords: allowed, loudly, and only on loopback.
         assert "warning: --allow-anonymous" in "".join(demo.lines)
         assert "on 127.0.0.1:" in demo.wait_for_line("MQTT broker", timeout=1)
         demo.wait_for_line("the demo is live", timeout=300)
-        headers = login(demo.api, "admin", PASSWORD)
+        headers = login(demo.api, "admin", password)
 
         def get(path: str, **params: Any) -> Any:
             response = httpx.get(f"{demo.api}{path}", params=params, headers=headers, timeout=30)

@@ -85,6 +85,8 @@ def test_each_alert_says_what_is_lost_and_what_to_do_in_chinese_and_english() ->
         summary, description = rule["annotations"]["summary"], rule["annotations"]["description"]
         assert re.search(r"[\u4e00-\u9fff]", summary) and re.search(r"[A-Za-z]{4,} [a-z]+", summary), rule["alert"]
         assert len(description) > 40, rule["alert"]
+        # What to do, Chinese first (the operator's message shows it as it is: deploy/alertmanager/templates/).
+        assert description.startswith("处理：") and re.search(r"[A-Za-z]{4,} [a-z]+ [a-z]+", description), rule["alert"]
         assert rule["labels"]["severity"] in ("critical", "warning"), rule["alert"]
         # Prometheus's evaluations are 15 s apart: a `for` is whole minutes, long enough for several.
         assert re.fullmatch(r"\d+m", rule.get("for", "0m")), rule["alert"]
@@ -130,6 +132,7 @@ def test_a_real_prometheus_raises_session_lost_when_the_broker_loses_the_ingeste
     config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
     config["scrape_configs"] = [{"job_name": "ingest", "static_configs": [
         {"targets": [f"127.0.0.1:{metrics_port}"], "labels": {"service": "ingest-1"}}]}]
+    del config["alerting"]  # compose's Alertmanager: tests/platform/test_alertmanager.py runs one
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     rules = yaml.safe_load((DEPLOY / "alerts.yml").read_text(encoding="utf-8"))
     [down] = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "IngestDown"]
