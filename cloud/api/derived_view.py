@@ -12,6 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cloud.api.schemas import DayOut, DeviceHealth, MonthDay, MonthOut, Segment
 from cloud.derive.calendar_store import load_calendar
+from cloud.rules.agent import agent_online
 from cloud.rules.calendar import DayPlan, plan_day
 from cloud.rules.day import Verdict
 from cloud.rules.records import DayRecord, MonthRecord
@@ -213,7 +214,7 @@ def spans_text(segments: Sequence[Segment], state: str, zone: ZoneInfo) -> list[
     return [f"{s.start.astimezone(zone):%H:%M}-{s.end.astimezone(zone):%H:%M}" for s in segments if s.state == state]
 
 
-def devices(session: Session, station_id: str) -> list[DeviceHealth]:
+def devices(session: Session, station_id: str, now: datetime, liveness: timedelta) -> list[DeviceHealth]:
     rows = session.scalars(select(Device).where(Device.station_id == station_id).order_by(Device.device_id))
     return [
         DeviceHealth(
@@ -222,7 +223,8 @@ def devices(session: Session, station_id: str) -> list[DeviceHealth]:
             last_seen_at=d.last_seen_at,
             ok=d.last_health_ok,
             error=(d.last_health or {}).get("error"),
-            online=d.online,
+            online=agent_online(d.last_seen_at, d.online, d.last_health_at, now, liveness) if d.kind == "agent"
+            else None,
         )
         for d in rows
     ]
@@ -237,9 +239,11 @@ def event_counts(session: Session, station_id: str, day: date) -> dict[str, int]
     return {kind: int(n) for kind, n in rows}
 
 
-def day_out(session: Session, station: Station, day: date, now: datetime | None = None) -> DayOut | None:
-    """The station-day: the stored day line, the timeline, device health and event counts; None if never derived.
-    `now` is given for today: the timeline then marks the hours still to come as upcoming."""
+def day_out(session: Session, station: Station, day: date, clock: datetime, liveness: timedelta,
+            now: datetime | None = None) -> DayOut | None:
+    """The station-day: the stored day line, the timeline, device health (as at `clock`, an agent online if heard
+    within `liveness`) and event counts; None if never derived. `now` is given for today: the timeline then marks the
+    hours still to come as upcoming."""
     row = session.get(DayResult, (station.id, day))
     if row is None:
         return None
@@ -256,7 +260,7 @@ def day_out(session: Session, station: Station, day: date, now: datetime | None 
         timeline=segments,
         timezone=station.timezone,
         **extra,
-        devices=devices(session, station.id),
+        devices=devices(session, station.id, clock, liveness),
         counts=event_counts(session, station.id, day),
         derived_at=row.computed_at,
     )

@@ -57,7 +57,9 @@ class StationOut(BaseModel):
         description="today's verdict so far; `not_started` before its first working session begins, `no_data` when "
         "nothing was derived after that; null for dispatch, which sees no verdicts")
     compliance: float | None = Field(description="open share of today's scheduled minutes so far")
-    online: bool | None = Field(description="the station's agent is online (its retained status); null for dispatch")
+    online: bool | None = Field(description="the station's agent is online: heard within `liveness_minutes` and not "
+                                "stopped (its newest message an `online: false` status); null for dispatch, or an "
+                                "agent never heard")
     active_alerts: int = Field(description="unresolved alerts of the station that this user may list")
 
 
@@ -113,7 +115,8 @@ class DeviceHealth(BaseModel):
     last_seen_at: datetime
     ok: bool | None
     error: str | None
-    online: bool | None
+    online: bool | None = Field(description="agent only: heard within `liveness_minutes` and not stopped; null for "
+                                "other devices")
 
 
 class DayOut(DayRecord):

@@ -10,7 +10,7 @@ from cloud.derive.recompute import recompute_station
 from cloud.derive.runner import live_offline
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
-from cloud.store.models import Station
+from cloud.store.models import Device, Station
 from tests.api import fleet
 
 MIDNIGHT = datetime(2026, 10, 13, 0, 10, tzinfo=fleet.ZONE)
@@ -23,6 +23,9 @@ def build(engine: Engine) -> None:
         start = datetime(2026, 10, 13, 0, 0, tzinfo=fleet.ZONE)
         session.add_all(fleet._event("hl-01", "agent", "heartbeat", start + timedelta(minutes=m), 10_000 + m,
                                      version="1.0", uptime_s=60.0 * m, outbox=0) for m in range(0, 11, 5))
+        agent = session.get(Device, ("hl-01", "agent"))
+        assert agent is not None
+        agent.last_seen_at = start + timedelta(minutes=10)  # as ingest keeps it: the last heartbeat
         session.commit()
         config = RulesConfig()
         for station in session.scalars(select(Station)):

@@ -16,12 +16,14 @@ from cloud.derive.plans import create_plan
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.service import IngestConfig, Ingester
 from cloud.ingest.stations import StationCache
+from cloud.rules.agent import agent_online
 from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckResult
-from cloud.store.models import Alert, Event
+from cloud.store.models import Alert, Device, Event
 from edge.mqtt import new_client, status_payload
 from firmware_config.station import MqttConfig
+from station_protocol.topics import agent_topic
 from tests.faults.conftest import ROOT, registered_store
 from tests.gaming.attacks import FULL, Message, ts_of, visits
 from tests.ingest.conftest import publish
@@ -74,6 +76,9 @@ def test_a_last_will_published_days_later_flags_nothing(mosquitto: Mosquitto, tm
     try:
         # Monday, an open day heard live (heartbeats every five minutes, the door open, elders coming in).
         monday = StationDay(STATION, MONDAY, door=FULL, visits=visits(MONDAY)).messages()
+        # As the agent does on connecting: `online: true`, just after the will it set.
+        monday.append((str(agent_topic(STATION, "status")),
+                       status_payload(STATION, True, CONNECTED + timedelta(milliseconds=100))))
         sent = 0
         for at, batch in sorted(_rounds(monday).items()):
             clock.now = at.astimezone(UTC)
@@ -92,14 +97,23 @@ def test_a_last_will_published_days_later_flags_nothing(mosquitto: Mosquitto, tm
         sock = agent.socket()
         assert sock is not None
         sock.close()  # the power cut: no DISCONNECT
-        poll(lambda: _stored(engine, "status") >= 1, timeout=60, what="the broker's last will stored")
+        poll(lambda: _stored(engine, "status") >= 2, timeout=60, what="the broker's last will stored")
     finally:
         ingester.stop()
     with engine.connect() as c:
         will = c.execute(select(Event.ts, Event.received_at, Event.local_date, Event.payload)
-                         .where(Event.station_id == STATION, Event.kind == "status")).one()
+                         .where(Event.station_id == STATION, Event.kind == "status")
+                         .order_by(Event.received_at.desc()).limit(1)).one()
     assert will.local_date == MONDAY and will.received_at.replace(tzinfo=UTC) - will.ts.replace(tzinfo=UTC) > \
         timedelta(days=2)
+    with make_session_factory(engine)() as session:
+        row = session.get(Device, (STATION, "agent"))
+        assert row is not None
+        # The retained status is still the newer `online: true`: the will is older. The agent is shown offline all
+        # the same, as nothing has been heard from it since Monday evening.
+        assert row.online is True
+        assert agent_online(row.last_seen_at, row.online, row.last_health_at, DIED.astimezone(UTC),
+                            timedelta(minutes=10)) is False
 
     with make_session_factory(engine)() as session:
         create_plan(session, day=MONDAY, start=time(9), end=time(10), scope="all", created_by="bureau",

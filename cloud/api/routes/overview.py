@@ -6,7 +6,7 @@ from statistics import median
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
-from sqlalchemy import false, func, select
+from sqlalchemy import false, select
 
 from cloud.alerts.kinds import AlertKind
 from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
@@ -14,6 +14,7 @@ from cloud.api.derived_view import SCHEDULE_COLUMNS, latest_data_day, today_stat
 from cloud.api.routes.alerts import count_active
 from cloud.api.schemas import GradeProgress, Overview, TownCount
 from cloud.api.scope import sees_station_data, station_condition
+from cloud.rules.agent import agent_online
 from cloud.store.derived import MonthResult
 from cloud.store.models import Device, Station
 
@@ -85,8 +86,9 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
         grades=grades,
         active_alerts=count_active(session, user),
         active_emergencies=count_active(session, user, kind=AlertKind.EMERGENCY_CALL.value),
-        agents_offline=session.scalar(
-            select(func.count()).select_from(Device).join(Station, Station.id == Device.station_id)
-            .where(visible, Device.device_id == "agent", Device.online.is_(False))
-        ) or 0,
+        agents_offline=sum(
+            1 for seen, status, status_at in session.execute(
+                select(Device.last_seen_at, Device.online, Device.last_health_at).join(
+                    Station, Station.id == Device.station_id).where(visible, Device.device_id == "agent")).tuples()
+            if agent_online(seen, status, status_at, now, timedelta(minutes=rules.liveness_minutes)) is False),
     )

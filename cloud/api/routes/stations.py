@@ -1,7 +1,7 @@
 """Stations: the scoped list with today's state, a station-day (timeline, evidence, counts, device health),
 and a station-month (the month line, its days, the projection)."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from cloud.alerts.kinds import AlertStatus
 from cloud.api import derived_view
-from cloud.api.deps import ConfigDep, CurrentUser, RuntimeDep, SessionDep
+from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationIdParam, StationOut, TodayState
 from cloud.api.scope import alert_condition, get_visible_station, sees_station_data, station_condition
+from cloud.rules.agent import agent_online
 from cloud.store.models import Alert, Device, Station
 from firmware_config.grade import Grade
 from firmware_config.kind import StationKind
@@ -31,6 +32,7 @@ def list_stations(
     session: SessionDep,
     runtime: RuntimeDep,
     config: ConfigDep,
+    rules: RulesDep,
     town: Annotated[str | None, Query(max_length=200)] = None,
     grade: GradeFilter = None,
     kind: KindFilter = None,
@@ -59,11 +61,14 @@ def list_stations(
             .group_by(Alert.station_id)
         ).tuples().all()
     )
-    online = dict(
-        session.execute(
-            select(Device.station_id, Device.online).where(Device.device_id == "agent", Device.station_id.in_(ids))
-        ).tuples().all()
-    ) if verdicts else {}
+    now, liveness = config.clock(), timedelta(minutes=rules.liveness_minutes)
+    online = {
+        station_id: agent_online(seen, status, status_at, now, liveness)
+        for station_id, seen, status, status_at in session.execute(
+            select(Device.station_id, Device.last_seen_at, Device.online, Device.last_health_at)
+            .where(Device.device_id == "agent", Device.station_id.in_(ids))
+        ).tuples()
+    } if verdicts else {}
     out = []
     for s in stations:
         verdict, compliance = states.get(s.id, ("no_data", None)) if verdicts else (None, None)
@@ -90,12 +95,13 @@ def list_stations(
 
 @router.get("/{station_id}/days/{day}", response_model=DayOut, responses={404: {}})
 def station_day(
-    station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep
+    station_id: StationId, day: DayParam, user: CurrentUser, session: SessionDep, config: ConfigDep, rules: RulesDep
 ) -> DayOut:
     station = get_visible_station(session, user, station_id)
     now = config.clock()
     today = config.today(station.timezone)
-    out = derived_view.day_out(session, station, day, now if day == today else None)
+    out = derived_view.day_out(session, station, day, now, timedelta(minutes=rules.liveness_minutes),
+                               now if day == today else None)
     if out is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} on {day} yet")
     if day == today:
