@@ -46,7 +46,10 @@ class AgentConfig(BaseModel):
     outbox_max_events: int = Field(
         default=200_000, ge=100, description="bound: beyond it heartbeats/health are dropped, never counts/doors/calls"
     )
-    heartbeat_s: float = Field(default=60, gt=0, le=3600)
+    heartbeat_s: float = Field(
+        default=60, gt=0, le=300,
+        description="seconds between heartbeats; at most 300: the cloud takes the agent as alive for 10 minutes after "
+        "each message, so a door-only station's quiet open hours between heartbeats further apart would be unknown")
     clock_check: Literal["ntp", "year", "off"] = Field(
         default="ntp", description="ntp: hold events until the kernel says NTP synced; year: only refuse < 2020"
     )

@@ -105,3 +105,10 @@ def test_check_config_cli(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"{bad}:3: grade: input should be '2A', '3A', '4A' or '5A' (got '6A')" in result.output
     assert "1 of 2 station files are invalid" in result.output
+
+
+def test_heartbeats_further_apart_than_the_clouds_liveness_are_refused() -> None:
+    # Every 30 minutes would leave a door-only station's quiet open hours unknown between them: an equipment-off day.
+    [problem] = problems_of(GOOD + "agent: {heartbeat_s: 1800}\n")
+    assert problem.startswith("s.yaml:12: agent.heartbeat_s:") and "300" in problem, problem
+    assert parse_station(GOOD + "agent: {heartbeat_s: 300}\n", "s.yaml").agent.heartbeat_s == 300
