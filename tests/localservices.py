@@ -212,8 +212,9 @@ def run_victoria_metrics(port: int | None = None) -> Iterator[VictoriaMetrics]:
 
 
 @dataclass
-class Prometheus:
-    """A running Prometheus (Debian `prometheus`); `url` is its HTTP API's base."""
+class PrometheusServer:
+    """A running Prometheus or Alertmanager (Debian `prometheus`, `prometheus-alertmanager`); `url` is its HTTP base
+    (Alertmanager's API under /api/v2)."""
 
     port: int
     process: subprocess.Popen[bytes]
@@ -222,6 +223,10 @@ class Prometheus:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+Prometheus = PrometheusServer
+Alertmanager = PrometheusServer
 
 
 def _ready(url: str, process: subprocess.Popen[bytes], log: Path, name: str = "Prometheus") -> bool:
@@ -254,19 +259,6 @@ def run_prometheus(config: Path) -> Iterator[Prometheus]:
             yield prometheus
         finally:
             _stop(process)
-
-
-@dataclass
-class Alertmanager:
-    """A running Alertmanager (Debian `prometheus-alertmanager`); `url` is its base (API under /api/v2)."""
-
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 @contextlib.contextmanager

@@ -2,9 +2,6 @@
 sets when it connects is published by the broker when the connection dies days later, stamped with the moment it was
 set. The day it names was heard live; it must not be flagged as filled in after the fact, nor its town alerted."""
 
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -24,7 +21,7 @@ from cloud.store.models import Alert, Device, Event
 from edge.mqtt import new_client, status_payload
 from firmware_config.station import MqttConfig
 from station_protocol.topics import agent_topic
-from tests.faults.conftest import ROOT, registered_store
+from tests.faults.conftest import registered_store, worker_once
 from tests.gaming.attacks import FULL, Message, ts_of, visits
 from tests.ingest.conftest import publish
 from tests.localservices import Mosquitto
@@ -119,10 +116,7 @@ def test_a_last_will_published_days_later_flags_nothing(mosquitto: Mosquitto, tm
         create_plan(session, day=MONDAY, start=time(9), end=time(10), scope="all", created_by="bureau",
                     now=datetime.now(UTC))
         session.commit()
-    env = {**os.environ, "ELDERCARE_DATABASE_URL": str(engine.url), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "eldercare", "cloud", "worker", "--once"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
+    worker_once(engine)
     with make_session_factory(engine)() as session:
         record = session.scalars(select(DayRow).where(DayRow.station_id == STATION,
                                                       DayRow.local_date == MONDAY)).one().record

@@ -41,6 +41,14 @@ def registered_store(url: str, stations: list[str]) -> Engine:
     return engine
 
 
+def worker_once(engine: Engine) -> None:
+    """`eldercare cloud worker --once` over the store, as a separate process (the deployment's worker)."""
+    env = {**os.environ, "ELDERCARE_DATABASE_URL": str(engine.url), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "eldercare", "cloud", "worker", "--once"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 def stored_keys(engine: Engine) -> list[tuple[str, str, int]]:
     """(station, device, seq) of every stored device event, duplicates included if there were any."""
     with engine.connect() as c:

@@ -5,9 +5,6 @@ Through the rules with each event's receipt time (`cloud derive` lines with `rec
 an ingester whose clock is the test's, and `eldercare cloud worker`."""
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +33,7 @@ from cloud.store.derived import SpotCheckResult
 from cloud.store.models import Alert, Event
 from station_protocol import Heartbeat, encode
 from station_protocol.topics import agent_topic
-from tests.faults.conftest import ROOT, registered_store
+from tests.faults.conftest import registered_store, worker_once
 from tests.gaming.attacks import (
     ELDERS,
     Message,
@@ -169,10 +166,7 @@ def _check_and_judge(engine: Engine, start: time) -> None:
         create_plan(session, day=TUESDAY, start=start, end=time(start.hour + 1), scope="all", created_by="bureau",
                     now=datetime.now(UTC))
         session.commit()
-    env = {**os.environ, "ELDERCARE_DATABASE_URL": str(engine.url), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "eldercare", "cloud", "worker", "--once"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
+    worker_once(engine)
 
 
 def _stored(engine: Engine, station: str | None = None) -> int:

@@ -92,17 +92,23 @@ def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def run_http_receiver(corp_id: str, secret: str) -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver(port=free_port(), corp_id=corp_id, secret=secret)
-    server = ThreadingHTTPServer(("127.0.0.1", receiver.port), _handler(receiver))
+def _serving(server: socketserver.BaseServer) -> Iterator[None]:
+    """`server` answering in a thread of its own until the block ends, then shut down and closed."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield receiver
+        yield
     finally:
         server.shutdown()
         server.server_close()
         thread.join(10)
+
+
+@contextlib.contextmanager
+def run_http_receiver(corp_id: str, secret: str) -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver(port=free_port(), corp_id=corp_id, secret=secret)
+    with _serving(ThreadingHTTPServer(("127.0.0.1", receiver.port), _handler(receiver))):
+        yield receiver
 
 
 @dataclass
@@ -196,12 +202,5 @@ class _SmtpServer(socketserver.ThreadingTCPServer):
 @contextlib.contextmanager
 def run_smtp_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink(port=free_port())
-    server = _SmtpServer(("127.0.0.1", sink.port), _smtp_handler(sink))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(_SmtpServer(("127.0.0.1", sink.port), _smtp_handler(sink))):
         yield sink
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
