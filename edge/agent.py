@@ -79,7 +79,11 @@ class Agent:
             uptime_s=round(time.monotonic() - self.started, 1), outbox=self.outbox.depth,
             clock_offset_ms=kernel.offset_ms if kernel is not None and kernel.synced else None,
         )
-        self.publisher.publish_direct(str(agent_topic(self.station, Kind.HEARTBEAT)), encode(beat))
+        topic, payload = str(agent_topic(self.station, Kind.HEARTBEAT)), encode(beat)
+        if not self.publisher.publish_direct(topic, payload) and self.clock_issue is None:
+            # Not connected: kept for later, as proof of life through the outage (not while the clock is untrusted:
+            # its time would name the wrong moment).
+            self.outbox.put_heartbeat(topic, payload)
 
     async def _heartbeats(self) -> None:
         while True:

@@ -4,7 +4,8 @@ broker's PUBACK.
 Policy when full (`max_events`): health reports are dropped oldest first (retained state: the newest per device
 matters most). Flow counts, door changes, face observations
 and calls are never dropped: the outbox grows past its bound rather than lose them, and says so in the log and the
-heartbeat. Heartbeats never enter the outbox. Per-device `seq` is allocated in the same transaction as the insert, so
+heartbeat. Heartbeats enter the outbox only while the agent is disconnected (droppable: they prove it was alive
+through an outage). Per-device `seq` is allocated in the same transaction as the insert, so
 it survives restarts; a gap in it means a dropped health report or a real loss.
 """
 
@@ -135,6 +136,27 @@ class Outbox:
             raise
         self._depth += 1
         return payload
+
+    def put_heartbeat(self, topic: str, payload: bytes) -> None:
+        """Keep a heartbeat the agent could not send (no connection), to go out after the backlog it says nothing
+        about: it is the cloud's only proof that the agent was alive through a network outage when no door or count
+        changed (a door-only station's quiet hours would otherwise be unknown, an equipment-off day). Droppable, like
+        health: past the bound the oldest go first, never a count, door or call."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._depth >= self.max_events:
+                self._make_room()
+            db.execute(
+                "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
+                "boot) VALUES (0, 1, 'agent', ?, ?, ?, 0, 0, ?, ?, ?)",
+                (Kind.HEARTBEAT.value, topic, payload, self._wall(), self._monotonic(), self._boot),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._depth += 1
 
     def _payload(self, reading: Reading, kind: Kind, seq: int) -> bytes:
         from station_protocol import new_event_id

@@ -84,7 +84,7 @@ class Publisher:
         self.wake.set()
 
     def publish_direct(self, topic: str, payload: bytes, retain: bool = False) -> bool:
-        """Send without the outbox (heartbeats, status): may be lost, which is their documented policy."""
+        """Send without the outbox (heartbeats, status) if connected; False if not (the caller may keep it)."""
         client = self._client
         if client is None or not self.connected:
             return False
