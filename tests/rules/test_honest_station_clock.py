@@ -157,3 +157,15 @@ def test_late_heartbeats_with_a_filled_in_day_still_leave_it_closed() -> None:
     r = _derive(received(shut, _prompt) + received(filler, lambda _ts: _at(TUESDAY, 22)), TUESDAY)
     assert _judged(r) == (Verdict.CLOSED, 0.0, 0, SpotResult.FAIL)
     assert r.visitors.entries == 0 and "late_evidence" in r.flags and "late-evidence" in _town_alerts(r)
+
+
+def test_a_shut_day_with_the_network_cut_is_known_closed_by_the_heartbeats_kept_through_it() -> None:
+    # The agent left on, the router unplugged all Tuesday: it keeps its heartbeats and sends them with the outbox's
+    # replay at 07:00 on Wednesday. Nothing was heard live that day; the day is known and closed, the check failed,
+    # as with the network up. Without those heartbeats the same day was unknown and the check unverifiable.
+    shut = shut_day("qd-a", TUESDAY)
+    replayed = _derive(received(shut, lambda _ts: _at(WEDNESDAY, 7)), TUESDAY)
+    assert _judged(replayed) == (Verdict.CLOSED, 0.0, 0, SpotResult.FAIL)
+    assert "late_evidence" not in replayed.flags
+    nothing = derive_days("qd-a", SCHEDULE, {}, [], TUESDAY, TUESDAY, CONFIG)[0]
+    assert _judged(nothing)[3] is SpotResult.UNVERIFIABLE
