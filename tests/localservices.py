@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -229,7 +229,7 @@ Prometheus = PrometheusServer
 Alertmanager = PrometheusServer
 
 
-def _ready(url: str, process: subprocess.Popen[bytes], log: Path, name: str = "Prometheus") -> bool:
+def _ready(url: str, process: subprocess.Popen[bytes], log: Path, name: str) -> bool:
     if process.poll() is not None:
         raise RuntimeError(f"{name} exited with status {process.returncode}: {log.read_text(errors='replace')}")
     try:
@@ -240,25 +240,33 @@ def _ready(url: str, process: subprocess.Popen[bytes], log: Path, name: str = "P
 
 
 @contextlib.contextmanager
+def _run_server(name: str, binary: str, args: Callable[[str, int], list[str]]) -> Iterator[PrometheusServer]:
+    """Start `binary` with `args(tmp, port)` on a free port (its data under the temporary directory `tmp`), its log
+    beside it; wait until its /-/ready answers, stop it after."""
+    with tempfile.TemporaryDirectory(prefix=f"{name.lower()}-") as tmp:
+        port = free_port()
+        log = Path(tmp) / f"{name.lower()}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen([binary, *args(tmp, port)], stdout=out, stderr=subprocess.STDOUT)
+        server = PrometheusServer(port=port, process=process, log=log)
+        try:
+            poll(lambda: _ready(server.url, process, log, name), timeout=60, what=f"{name} on {port} ready")
+            yield server
+        finally:
+            _stop(process)
+
+
+@contextlib.contextmanager
 def run_prometheus(config: Path) -> Iterator[Prometheus]:
     """Start Prometheus with `config` (its rule files named relative to it) on a free port, its data in a temporary
     directory; wait until it is ready."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise RuntimeError("prometheus is not installed (Debian: apt-get install prometheus)")
-    with tempfile.TemporaryDirectory(prefix="prometheus-") as tmp:
-        port = free_port()
-        log = Path(tmp) / "prometheus.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp}/data",
-                 f"--web.listen-address=127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT)
-        prometheus = Prometheus(port=port, process=process, log=log)
-        try:
-            poll(lambda: _ready(prometheus.url, process, log), timeout=60, what=f"Prometheus on {port} ready")
-            yield prometheus
-        finally:
-            _stop(process)
+    with _run_server("Prometheus", binary, lambda tmp, port: [
+            f"--config.file={config}", f"--storage.tsdb.path={tmp}/data",
+            f"--web.listen-address=127.0.0.1:{port}"]) as prometheus:
+        yield prometheus
 
 
 @contextlib.contextmanager
@@ -268,18 +276,7 @@ def run_alertmanager(config: Path) -> Iterator[Alertmanager]:
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if binary is None:
         raise RuntimeError("alertmanager is not installed (Debian: apt-get install prometheus-alertmanager)")
-    with tempfile.TemporaryDirectory(prefix="alertmanager-") as tmp:
-        port = free_port()
-        log = Path(tmp) / "alertmanager.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [binary, f"--config.file={config}", f"--storage.path={tmp}/data",
-                 f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-                stdout=out, stderr=subprocess.STDOUT)
-        alertmanager = Alertmanager(port=port, process=process, log=log)
-        try:
-            poll(lambda: _ready(alertmanager.url, process, log, "Alertmanager"), timeout=60,
-                 what=f"Alertmanager on {port} ready")
-            yield alertmanager
-        finally:
-            _stop(process)
+    with _run_server("Alertmanager", binary, lambda tmp, port: [
+            f"--config.file={config}", f"--storage.path={tmp}/data", f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address="]) as alertmanager:
+        yield alertmanager
