@@ -118,14 +118,8 @@ class Outbox:
             payload = self._payload(reading, kind, seq)
             db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
                        "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq", (reading.device, seq))
-            if self._depth >= self.max_events:
-                self._make_room()
-            db.execute(
-                "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
-                "boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (1 if reading.urgent else 0, int(droppable), reading.device, kind.value, topic, payload,
-                 int(kind is Kind.HEALTH), int(held), self._wall(), self._monotonic(), self._boot),
-            )
+            self._insert(1 if reading.urgent else 0, droppable, reading.device, kind, topic, payload,
+                         retain=kind is Kind.HEALTH, held=held)
             if reading.state is not None:
                 db.execute("INSERT INTO device_state (device, state) VALUES (?, ?) "
                            "ON CONFLICT (device) DO UPDATE SET state = excluded.state",
@@ -145,18 +139,24 @@ class Outbox:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            if self._depth >= self.max_events:
-                self._make_room()
-            db.execute(
-                "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
-                "boot) VALUES (0, 1, 'agent', ?, ?, ?, 0, 0, ?, ?, ?)",
-                (Kind.HEARTBEAT.value, topic, payload, self._wall(), self._monotonic(), self._boot),
-            )
+            self._insert(0, True, "agent", Kind.HEARTBEAT, topic, payload, retain=False, held=False)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         self._depth += 1
+
+    def _insert(self, priority: int, droppable: bool, device: str, kind: Kind, topic: str, payload: bytes, *,
+                retain: bool, held: bool) -> None:
+        """One row, in the caller's transaction, after making room past the bound (droppable rows only)."""
+        if self._depth >= self.max_events:
+            self._make_room()
+        self._db.execute(
+            "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, boot) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (priority, int(droppable), device, kind.value, topic, payload, int(retain), int(held), self._wall(),
+             self._monotonic(), self._boot),
+        )
 
     def _payload(self, reading: Reading, kind: Kind, seq: int) -> bytes:
         from station_protocol import new_event_id

@@ -54,10 +54,8 @@ def note(windows: Sequence[Interval], zone: ZoneInfo) -> str:
             f"({zone.key}): what the sensors show then is incomplete through no fault of the station")
 
 
-def unconfirmed_note(spans: Sequence[Interval], zone: ZoneInfo) -> str:
-    """The day's note naming the working hours open only on a state from before a loss window."""
-    times = ", ".join(f"{datetime.fromtimestamp(s, zone):%H:%M}-{datetime.fromtimestamp(e, zone):%H:%M}"
-                      for s, e in spans)
-    return (f"open {times} ({zone.key}) only on a door state or visitors counted in from before the platform lost "
-            "messages: the message ending it (a door closed, the exits) may be among the lost, so a spot check does "
-            "not count those minutes")
+def unconfirmed_note(spans: Sequence[str], zone: ZoneInfo) -> str:
+    """The day's note naming the working hours (local `HH:MM-HH:MM`) open only on a state from before a loss window."""
+    return (f"open {', '.join(spans)} ({zone.key}) only on a door state or visitors counted in from before the "
+            "platform lost messages: the message ending it (a door closed, the exits) may be among the lost, so a spot "
+            "check does not count those minutes")

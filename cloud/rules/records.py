@@ -121,7 +121,7 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
     sched = merge(plan.sessions)
     known_s = result.scheduled_s - result.unknown_s
     served_s = result.scheduled_s if result.verdict is Verdict.EXCUSED else result.open_s
-    unconfirmed = intersect(tl.open_unconfirmed, sched)
+    unconfirmed = hhmm(intersect(tl.open_unconfirmed, sched), zone)
     return DayRecord(
         station=result.station,
         date=plan.day,
@@ -178,7 +178,7 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
             activity=hhmm(tl.activity, zone),
             offline_marks=tl.offline_marks,
             presence=hhmm(tl.presence, zone),
-            open_unconfirmed=hhmm(unconfirmed, zone),
+            open_unconfirmed=unconfirmed,
         ),
     )
 
