@@ -257,15 +257,15 @@ def _run_server(name: str, binary: str, args: Callable[[str, int], list[str]]) -
 
 
 @contextlib.contextmanager
-def run_prometheus(config: Path) -> Iterator[Prometheus]:
-    """Start Prometheus with `config` (its rule files named relative to it) on a free port, its data in a temporary
-    directory; wait until it is ready."""
+def run_prometheus(config: Path, *flags: str) -> Iterator[Prometheus]:
+    """Start Prometheus with `config` (its rule files named relative to it) and any further `flags` on a free port, its
+    data in a temporary directory; wait until it is ready."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise RuntimeError("prometheus is not installed (Debian: apt-get install prometheus)")
     with _run_server("Prometheus", binary, lambda tmp, port: [
             f"--config.file={config}", f"--storage.tsdb.path={tmp}/data",
-            f"--web.listen-address=127.0.0.1:{port}"]) as prometheus:
+            f"--web.listen-address=127.0.0.1:{port}", *flags]) as prometheus:
         yield prometheus
 
 

@@ -13,9 +13,12 @@
 #   e-mail: ALERT_EMAIL_TO, ALERT_SMTP_SMARTHOST (host:port), ALERT_SMTP_FROM, ALERT_SMTP_USERNAME and
 #     ALERT_SMTP_PASSWORD (both or neither), ALERT_SMTP_REQUIRE_TLS=false only for a relay without STARTTLS
 #   a webhook (an SMS gateway, a chat bridge): ALERT_WEBHOOK_URL
+# The dead man's switch: ALERT_DEADMAN_URL, the ping URL of an outside heartbeat service (healthchecks.io, Uptime
+#   Kuma's push monitor, Cronitor) that pages when the pings stop; the always-firing Watchdog alert
+#   (deploy/prometheus/alerts.yml) goes there every ALERT_DEADMAN_INTERVAL (5m by default), and nowhere else.
 # A channel half set, a placeholder, or a value with a control character: refused (exit 78), one line saying which.
 # No channel at all: Alertmanager still starts, the alerts show in Grafana and in Alertmanager, and nobody is paged;
-# this script says so on every start.
+# this script says so on every start. No dead man's switch: it says on every start that a dead host pages nobody.
 set -eu
 
 [ "$#" -ge 1 ] || { echo "render.sh: usage: render.sh OUTPUT -- alertmanager [ARGS]" >&2; exit 64; }
@@ -74,7 +77,7 @@ q() {
 
 for name in ALERT_WECOM_CORP_ID ALERT_WECOM_AGENT_ID ALERT_WECOM_SECRET ALERT_WECOM_TO_USER ALERT_WECOM_TO_PARTY \
             ALERT_WECOM_API_URL ALERT_EMAIL_TO ALERT_SMTP_SMARTHOST ALERT_SMTP_FROM ALERT_SMTP_USERNAME \
-            ALERT_SMTP_PASSWORD ALERT_SMTP_REQUIRE_TLS ALERT_WEBHOOK_URL; do
+            ALERT_SMTP_PASSWORD ALERT_SMTP_REQUIRE_TLS ALERT_WEBHOOK_URL ALERT_DEADMAN_URL ALERT_DEADMAN_INTERVAL; do
     check "$name"
 done
 
@@ -128,9 +131,46 @@ if set_ ALERT_WEBHOOK_URL; then
     webhook=yes
 fi
 
+# The dead man's switch. The interval is how often the heartbeat service hears from this host: an Alertmanager
+# duration, whole seconds, minutes or hours. It must be an outside service, never the operator's own webhook: that
+# would page (or text) someone every few minutes.
+deadman=no
+deadman_interval=${ALERT_DEADMAN_INTERVAL:-5m}
+number=${deadman_interval%[smh]}
+case "$number" in
+    "$deadman_interval"|""|0*|*[!0-9]*)
+        refuse "ALERT_DEADMAN_INTERVAL must be a whole number of seconds, minutes or hours, e.g. 5m" ;;
+esac
+if set_ ALERT_DEADMAN_URL; then
+    case "$ALERT_DEADMAN_URL" in
+        http://?*|https://?*) ;;
+        *) refuse "ALERT_DEADMAN_URL must be an http:// or https:// URL (the heartbeat service's ping URL)" ;;
+    esac
+    case "$ALERT_DEADMAN_URL" in
+        *"<"*|*">"*|*" "*) refuse "ALERT_DEADMAN_URL holds '<', '>' or a space: put the service's own ping URL there," \
+                                  "e.g. https://hc-ping.com/ followed by the check's UUID" ;;
+    esac
+    [ "$ALERT_DEADMAN_URL" != "${ALERT_WEBHOOK_URL-}" ] \
+        || refuse "ALERT_DEADMAN_URL is ALERT_WEBHOOK_URL: the dead man's switch is an outside heartbeat service," \
+                  "not the operator's webhook (it would be sent Watchdog every $deadman_interval)"
+    deadman=yes
+elif set_ ALERT_DEADMAN_INTERVAL; then
+    refuse "ALERT_DEADMAN_INTERVAL is set without ALERT_DEADMAN_URL (the heartbeat service's ping URL)"
+fi
+
 # Never echo a value: dash's echo reads backslashes in it as escapes.
 line() {
     printf '%s\n' "$*"
+}
+
+# The dead man's switch's one channel. Not told of a resolution: Watchdog resolves only when Prometheus stopped sending
+# it, and a "resolved" post would be one more ping to the heartbeat service, delaying its page.
+deadman_channel() {
+    if [ "$deadman" = yes ]; then
+        line "    webhook_configs:"
+        line "      - send_resolved: false"
+        line "        url: $(q "$ALERT_DEADMAN_URL")"
+    fi
 }
 
 # The notifications of one receiver: every channel configured, each also told when the alert is resolved.
@@ -190,18 +230,31 @@ route:
   group_interval: 5m
   repeat_interval: 4h
   routes:
+    # The dead man's switch: the always-firing Watchdog goes to the outside heartbeat service only (the first route
+    # that matches wins, so it reaches none of the operator's channels), at once and then every
+    # ALERT_DEADMAN_INTERVAL. Alertmanager repeats a notification only at a group_interval tick, and only once
+    # repeat_interval has passed since the last one was sent, which is a little after the previous tick: a
+    # repeat_interval shorter than any interval makes every tick send.
+    - matchers: ['alertname="Watchdog"']
+      receiver: deadman
+      group_wait: 0s
+      group_interval: $deadman_interval
+      repeat_interval: 1ms
     - matchers: ['severity="warning"']
       receiver: oncall-warning
       group_wait: 1m
       repeat_interval: 24h
 
 # The same channels for both: the receiver's name tells them apart (in the message's title, in the webhook's body
-# and in Alertmanager's page). An alert of no known severity takes the critical path.
+# and in Alertmanager's page). An alert of no known severity takes the critical path. The dead man's switch's own
+# receiver has no channel when ALERT_DEADMAN_URL is unset: Watchdog then goes nowhere, never to the operator.
 receivers:
   - name: oncall-critical
 $(channels)
   - name: oncall-warning
 $(channels)
+  - name: deadman
+$(deadman_channel)
 EOF
 }
 
@@ -219,6 +272,14 @@ else
     echo "alertmanager: WARNING: NO ALERT CHANNEL IS CONFIGURED: NOTHING PAGES ANYONE. Alerts show only in Grafana" \
          "(流水线健康 Pipeline health) and Alertmanager. Set ALERT_WECOM_*, ALERT_EMAIL_TO/ALERT_SMTP_* or" \
          "ALERT_WEBHOOK_URL in .env (docs/alerting.md) and run 'docker compose up -d alertmanager'." >&2
+fi
+
+if [ "$deadman" = yes ]; then
+    printf '%s\n' "alertmanager: dead man's switch: Watchdog is sent to ALERT_DEADMAN_URL every $deadman_interval"
+else
+    echo "alertmanager: WARNING: NO DEAD MAN'S SWITCH IS CONFIGURED: IF THIS HOST, PROMETHEUS OR ALERTMANAGER IS DOWN," \
+         "NOTHING PAGES ANYONE. Set ALERT_DEADMAN_URL in .env to the ping URL of an outside heartbeat service" \
+         "(healthchecks.io, docs/alerting.md) and run 'docker compose up -d alertmanager'." >&2
 fi
 
 [ "$#" -gt 0 ] || exit 0

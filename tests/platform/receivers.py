@@ -1,6 +1,6 @@
 """Stand-ins on 127.0.0.1 for what Alertmanager sends to, which the tests cannot reach: WeCom's API (企业微信: gettoken,
-then message/send with the token), a webhook, and an SMTP server. Each records what it was sent, as the real one
-would have received it, and answers as the real one does."""
+then message/send with the token), a webhook, a heartbeat service's ping URL (the dead man's switch), and an SMTP
+server. Each records what it was sent, as the real one would have received it, and answers as the real one does."""
 
 import base64
 import contextlib
@@ -9,6 +9,7 @@ import email.policy
 import json
 import socketserver
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,11 +21,14 @@ from tests.localservices import free_port
 
 WECOM_PREFIX = "/cgi-bin/"
 WEBHOOK_PATH = "/hook"
+# A heartbeat service's check (healthchecks.io: https://hc-ping.com/<uuid>); any other /ping/ path is a check it does
+# not know, answered 404 as healthchecks.io does.
+PING_PATH = "/ping/5f0b7e8a-2c1d-4e6f-9a3b-7d8c9e0f1a2b"
 
 
 @dataclass
 class HttpReceiver:
-    """WeCom's API under /cgi-bin/ and a webhook at /hook, on one port."""
+    """WeCom's API under /cgi-bin/, a webhook at /hook and a heartbeat service's ping URL, on one port."""
 
     port: int
     corp_id: str
@@ -33,6 +37,7 @@ class HttpReceiver:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     wecom_messages: list[dict[str, Any]] = field(default_factory=list)
     webhook_posts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    pings: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (time.monotonic(), body)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -42,6 +47,15 @@ class HttpReceiver:
     @property
     def webhook_url(self) -> str:
         return f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}"
+
+    @property
+    def ping_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{PING_PATH}"
+
+    @property
+    def unknown_ping_url(self) -> str:
+        """A ping URL with a mistyped check id: answered 404, as healthchecks.io answers one."""
+        return f"http://127.0.0.1:{self.port}/ping/00000000-0000-0000-0000-000000000000"
 
 
 def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
@@ -84,6 +98,10 @@ def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
             elif url.path == WEBHOOK_PATH:
                 with receiver.lock:
                     receiver.webhook_posts.append((url.query, body))
+                self._answer(200, {})
+            elif url.path == PING_PATH:
+                with receiver.lock:
+                    receiver.pings.append((time.monotonic(), body))
                 self._answer(200, {})
             else:
                 self._answer(404, {"errcode": 404, "errmsg": "not found"})

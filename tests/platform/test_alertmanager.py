@@ -2,8 +2,9 @@
 each channel the operator sets (WeCom, e-mail, a webhook) and for none, keeps secrets with quotes, `&`, `/` and `$`
 as typed, refuses a half-set channel or a placeholder in one line; each alert is routed where it is meant to go; a
 real ingester that stops raises IngestDown in a real Prometheus, which a real Alertmanager sends, in Chinese, to
-stand-ins for WeCom's API, a webhook and an SMTP server, followed by the resolution when the ingester is back; and a
-channel that fails is itself an alert, sent through the others."""
+stand-ins for WeCom's API, a webhook and an SMTP server, followed by the resolution when the ingester is back; a
+channel that fails is itself an alert, sent through the others; and the always-firing Watchdog reaches the dead man's
+switch's heartbeat service, again and again, and no one else."""
 
 import json
 import re
@@ -48,6 +49,10 @@ EMAIL = {"ALERT_EMAIL_TO": "ops@mzj.example.gov.cn", "ALERT_SMTP_SMARTHOST": "sm
          "ALERT_SMTP_FROM": "eldercare-alerts@mzj.example.gov.cn",
          "ALERT_SMTP_USERNAME": "eldercare-alerts@mzj.example.gov.cn", "ALERT_SMTP_PASSWORD": SMTP_PASSWORD}
 WEBHOOK = {"ALERT_WEBHOOK_URL": "https://sms.example.gov.cn/alert?token=k9P2/vQ7x&sig=a$b"}
+# The dead man's switch: a heartbeat service's ping URL (healthchecks.io's form), with characters the shell or YAML
+# could take for syntax.
+DEADMAN = {"ALERT_DEADMAN_URL": "https://hc-ping.com/5f0b7e8a-2c1d-4e6f-9a3b-7d8c9e0f1a2b?rid=a$b&n='c'\\#d"}
+ONCALL = ("oncall-critical", "oncall-warning")
 CHANNELS = {"wechat_configs": WECOM, "email_configs": EMAIL, "webhook_configs": WEBHOOK}
 
 # Where each alert is meant to go: a lost session, an ingester or the API down, a stall, the database away pages at
@@ -56,7 +61,9 @@ INTENDED = {"IngestSessionLost": "oncall-critical", "IngestDown": "oncall-critic
             "IngestDatabaseUnavailable": "oncall-critical", "ApiDown": "oncall-critical",
             "ApiErrors": "oncall-critical", "IngestReceivesNothing": "oncall-warning",
             "IngestSpoofedMessages": "oncall-warning", "IngestDeadLettersRising": "oncall-warning",
-            "TelemetryPointsDropped": "oncall-warning", "AlertNotificationsFailing": "oncall-critical"}
+            "TelemetryPointsDropped": "oncall-warning", "AlertNotificationsFailing": "oncall-critical",
+            # The dead man's switch, and nothing else, goes to the outside heartbeat service.
+            "Watchdog": "deadman"}
 
 
 def _render(out: Path, env: dict[str, str], *command: str, shell: str = "sh") -> subprocess.CompletedProcess[str]:
@@ -101,11 +108,13 @@ def test_each_channel_set_in_env_is_in_both_receivers_and_amtool_accepts_it(
     env = {k: v for channel in channels for k, v in CHANNELS[channel].items()}
     path, config, said = _rendered(tmp_path, env, shell)
     _check_config(path)
-    assert "alerts are sent through" in said and "NOTHING PAGES" not in said
+    assert "alerts are sent through" in said and "NO ALERT CHANNEL" not in said
+    assert "NO DEAD MAN'S SWITCH IS CONFIGURED" in said  # every start without ALERT_DEADMAN_URL says so
     assert SECRET not in said and SMTP_PASSWORD not in said and WEBHOOK["ALERT_WEBHOOK_URL"] not in said
     receivers = _receivers(config)
-    assert set(receivers) == {"oncall-critical", "oncall-warning"}
-    for receiver in receivers.values():
+    assert set(receivers) == {*ONCALL, "deadman"}
+    assert set(receivers["deadman"]) == {"name"}  # no ALERT_DEADMAN_URL: Watchdog goes nowhere
+    for receiver in (receivers[name] for name in ONCALL):
         assert set(receiver) - {"name"} == set(channels)
         for channel in channels:
             [settings] = receiver[channel]
@@ -125,12 +134,14 @@ def test_each_channel_set_in_env_is_in_both_receivers_and_amtool_accepts_it(
 @needs_amtool
 @pytest.mark.parametrize("shell", sorted(SHELLS))
 def test_secrets_with_quotes_ampersands_slashes_and_dollars_arrive_as_typed(tmp_path: Path, shell: str) -> None:
-    path, config, _ = _rendered(tmp_path, {**WECOM, **EMAIL, **WEBHOOK}, shell)
+    path, config, _ = _rendered(tmp_path, {**WECOM, **EMAIL, **WEBHOOK, **DEADMAN}, shell)
     _check_config(path)
-    for receiver in config["receivers"]:
+    receivers = _receivers(config)
+    for receiver in (receivers[name] for name in ONCALL):
         assert receiver["wechat_configs"][0]["api_secret"] == SECRET
         assert receiver["email_configs"][0]["auth_password"] == SMTP_PASSWORD
         assert receiver["webhook_configs"][0]["url"] == WEBHOOK["ALERT_WEBHOOK_URL"]
+    assert receivers["deadman"]["webhook_configs"][0]["url"] == DEADMAN["ALERT_DEADMAN_URL"]
 
 
 @needs_amtool
@@ -138,14 +149,16 @@ def test_with_no_channel_alertmanager_still_starts_and_says_loudly_that_nothing_
     out = tmp_path / "alertmanager.yml"
     result = _render(out, {}, "echo", "alertmanager started")
     assert result.returncode == 0 and result.stdout == "alertmanager started\n"
-    [line] = result.stderr.splitlines()
-    assert "NO ALERT CHANNEL IS CONFIGURED: NOTHING PAGES ANYONE" in line and "ALERT_WECOM_" in line
+    no_channel, no_deadman = result.stderr.splitlines()
+    assert "NO ALERT CHANNEL IS CONFIGURED: NOTHING PAGES ANYONE" in no_channel and "ALERT_WECOM_" in no_channel
+    assert "NO DEAD MAN'S SWITCH IS CONFIGURED: IF THIS HOST, PROMETHEUS OR ALERTMANAGER IS DOWN, NOTHING PAGES" \
+        in no_deadman and "ALERT_DEADMAN_URL" in no_deadman
     _check_config(out)
     config = yaml.safe_load(out.read_text(encoding="utf-8"))
     # Receivers without a channel: the alerts are grouped and shown, and go nowhere.
-    assert [set(r) for r in config["receivers"]] == [{"name"}, {"name"}]
+    assert [set(r) for r in config["receivers"]] == [{"name"}, {"name"}, {"name"}]
     # Empty settings (compose passes every ALERT_ variable, empty when .env lacks it) are no channel either.
-    empty = {name: "" for channel in CHANNELS.values() for name in channel}
+    empty = {name: "" for channel in [*CHANNELS.values(), DEADMAN] for name in channel} | {"ALERT_DEADMAN_INTERVAL": ""}
     assert _render(out, empty).stderr == result.stderr
 
 
@@ -166,6 +179,20 @@ def test_with_no_channel_alertmanager_still_starts_and_says_loudly_that_nothing_
     ({"ALERT_WEBHOOK_URL": "sms.example.gov.cn/alert"}, "ALERT_WEBHOOK_URL"),
     ({**WEBHOOK, **WECOM, "ALERT_WECOM_AGENT_ID": "CHANGE-ME"}, "ALERT_WECOM_AGENT_ID"),
     ({**EMAIL, "ALERT_SMTP_PASSWORD": "password"}, "ALERT_SMTP_PASSWORD"),
+    # The dead man's switch: a URL of the heartbeat service, the operator's webhook never, an interval Alertmanager
+    # reads.
+    ({"ALERT_DEADMAN_URL": "hc-ping.com/5f0b7e8a-2c1d-4e6f-9a3b-7d8c9e0f1a2b"}, "ALERT_DEADMAN_URL"),
+    ({"ALERT_DEADMAN_URL": "ftp://hc-ping.com/5f0b7e8a"}, "ALERT_DEADMAN_URL"),
+    ({"ALERT_DEADMAN_URL": "https://"}, "ALERT_DEADMAN_URL"),
+    ({"ALERT_DEADMAN_URL": "https://hc-ping.com/change-me"}, "ALERT_DEADMAN_URL"),
+    ({"ALERT_DEADMAN_URL": "https://hc-ping.com/<uuid>"}, "ALERT_DEADMAN_URL"),
+    ({"ALERT_DEADMAN_URL": "https://hc-ping.com/5f0b7e8a\nhttps://evil.example/"}, "ALERT_DEADMAN_URL"),
+    ({**WEBHOOK, "ALERT_DEADMAN_URL": WEBHOOK["ALERT_WEBHOOK_URL"]}, "ALERT_DEADMAN_URL"),
+    ({"ALERT_DEADMAN_INTERVAL": "5m"}, "ALERT_DEADMAN_URL"),
+    ({**DEADMAN, "ALERT_DEADMAN_INTERVAL": "5"}, "ALERT_DEADMAN_INTERVAL"),
+    ({**DEADMAN, "ALERT_DEADMAN_INTERVAL": "0m"}, "ALERT_DEADMAN_INTERVAL"),
+    ({**DEADMAN, "ALERT_DEADMAN_INTERVAL": "five minutes"}, "ALERT_DEADMAN_INTERVAL"),
+    ({**DEADMAN, "ALERT_DEADMAN_INTERVAL": "1.5m"}, "ALERT_DEADMAN_INTERVAL"),
 ])
 def test_a_half_set_channel_or_a_placeholder_is_refused_in_one_line(
         tmp_path: Path, env: dict[str, str], named: str) -> None:
@@ -197,7 +224,7 @@ def test_render_knows_the_same_placeholders_as_the_app() -> None:
 
 @needs_amtool
 def test_each_alert_goes_where_intended(tmp_path: Path) -> None:
-    path, config, _ = _rendered(tmp_path, {**WECOM, **EMAIL})
+    path, config, _ = _rendered(tmp_path, {**WECOM, **EMAIL, **DEADMAN})
     rules = _rules()
     assert {rule["alert"] for rule in rules} == set(INTENDED)
     for rule in rules:
@@ -214,8 +241,44 @@ def test_each_alert_goes_where_intended(tmp_path: Path) -> None:
     route = config["route"]
     assert route["group_by"] == ["alertname"] and route["receiver"] == "oncall-critical"
     assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == ("30s", "5m", "4h")
-    [warning] = route["routes"]
+    watchdog, warning = route["routes"]
     assert warning["matchers"] == ['severity="warning"'] and warning["repeat_interval"] == "24h"
+    # Watchdog at once, then every 5 minutes (ALERT_DEADMAN_INTERVAL's default): Alertmanager sends a repeat at a
+    # group_interval tick once repeat_interval has passed, so repeat_interval is below the interval.
+    assert watchdog["matchers"] == ['alertname="Watchdog"'] and watchdog["receiver"] == "deadman"
+    assert (watchdog["group_wait"], watchdog["group_interval"], watchdog["repeat_interval"]) == ("0s", "5m", "1ms")
+    assert "continue" not in watchdog  # the first match wins: Watchdog reaches no other receiver
+
+
+@needs_amtool
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_the_dead_mans_switch_is_a_receiver_of_its_own_that_only_watchdog_reaches(tmp_path: Path, shell: str) -> None:
+    env = {**WECOM, **EMAIL, **WEBHOOK, **DEADMAN, "ALERT_DEADMAN_INTERVAL": "3m"}
+    path, config, said = _rendered(tmp_path, env, shell)
+    _check_config(path)
+    assert "dead man's switch: Watchdog is sent to ALERT_DEADMAN_URL every 3m" in said and "DEAD MAN" not in said
+    assert DEADMAN["ALERT_DEADMAN_URL"] not in said  # the ping URL is the check's secret
+    receivers = _receivers(config)
+    # Its one channel: the heartbeat service, never told of a resolution (that would be one more ping).
+    assert set(receivers["deadman"]) == {"name", "webhook_configs"}
+    [ping] = receivers["deadman"]["webhook_configs"]
+    assert ping == {"send_resolved": False, "url": DEADMAN["ALERT_DEADMAN_URL"]}
+    # and the operator's receivers never post to it.
+    assert DEADMAN["ALERT_DEADMAN_URL"] not in json.dumps([receivers[name] for name in ONCALL])
+    [watchdog] = [r for r in config["route"]["routes"] if r["receiver"] == "deadman"]
+    assert watchdog["group_interval"] == "3m"
+
+    # Routed: Watchdog to the heartbeat service alone, whatever labels it carries; any other alert, of any severity,
+    # never there.
+    def routed(*labels: str) -> list[str]:
+        result = _amtool("config", "routes", "test", f"--config.file={path}", *labels)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.split()
+
+    assert routed("alertname=Watchdog", "severity=none") == ["deadman"]
+    assert routed("alertname=Watchdog", "severity=critical") == ["deadman"]
+    for severity in ("critical", "warning", "none", "info"):
+        assert "deadman" not in routed("alertname=IngestDown", f"severity={severity}")
 
 
 def test_setup_installs_alertmanager_and_busybox_for_the_tests() -> None:
@@ -315,15 +378,7 @@ def test_a_channel_that_fails_is_itself_an_alert_sent_through_the_others(tmp_pat
             # The series the rule reads, there from the start for every channel (so increase() sees a first failure).
             assert 'alertmanager_notifications_failed_total{integration="wechat"} 0' in metrics
             assert 'alertmanager_notifications_total{integration="wechat"} 0' in metrics
-            config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text(encoding="utf-8"))
-            config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
-            config["scrape_configs"] = [{"job_name": "alertmanager", "static_configs": [
-                {"targets": [f"127.0.0.1:{alertmanager.port}"], "labels": {"service": "alertmanager"}}]}]
-            config["alerting"]["alertmanagers"][0]["static_configs"] = [
-                {"targets": [f"127.0.0.1:{alertmanager.port}"]}]
-            (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-            shutil.copy(PROMETHEUS / "alerts.yml", tmp_path / "alerts.yml")
-            with run_prometheus(tmp_path / "prometheus.yml") as prometheus:
+            with run_prometheus(_prometheus_scraping_alertmanager(tmp_path, alertmanager.port)) as prometheus:
                 _wait_scraped(prometheus.url, "alertmanager")
                 result = _amtool("alert", "add", "IngestDown", "severity=critical", "service=ingest-1",
                                  f"--alertmanager.url={alertmanager.url}/")
@@ -340,6 +395,107 @@ def test_a_channel_that_fails_is_itself_an_alert_sent_through_the_others(tmp_pat
                 assert alert["annotations"]["summary"].startswith("告警通知发送失败")
                 assert "ALERT_*" in alert["annotations"]["description"]
                 assert not http.wecom_messages  # WeCom got nothing: its gettoken said the secret was wrong
+
+
+def _prometheus_scraping_alertmanager(tmp_path: Path, alertmanager_port: int) -> Path:
+    """The production config and rules as they are, but for the targets: Alertmanager on `alertmanager_port`, scraped
+    (for AlertNotificationsFailing) and sent the alerts, scrapes and evaluations every second."""
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text(encoding="utf-8"))
+    config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+    config["scrape_configs"] = [{"job_name": "alertmanager", "static_configs": [
+        {"targets": [f"127.0.0.1:{alertmanager_port}"], "labels": {"service": "alertmanager"}}]}]
+    config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    shutil.copy(PROMETHEUS / "alerts.yml", tmp_path / "alerts.yml")
+    return tmp_path / "prometheus.yml"
+
+
+def _rendered_with_the_operators_waits_cut(tmp_path: Path, env: dict[str, str]) -> Path:
+    """The configuration render.sh writes, but the operator's alerts sent after a second rather than 30 s; the dead
+    man's switch's route as written (its interval from ALERT_DEADMAN_INTERVAL)."""
+    path, config, _ = _rendered(tmp_path, env)
+    config["route"].update(group_wait="1s", group_interval="1s")
+    for route in config["route"]["routes"]:
+        if route["receiver"] != "deadman":
+            route["group_wait"] = "1s"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+# Prometheus sends a firing alert again every minute (--rules.alert.resend-delay); its first evaluation can come before
+# it has found Alertmanager, and that first Watchdog is dropped: a second rather than a minute until the next.
+RESEND_AT_ONCE = ("--rules.alert.resend-delay=1s",)
+
+
+def _watchdogs(body: dict[str, Any]) -> bool:
+    return any(a["labels"]["alertname"] == "Watchdog" for a in body["alerts"])
+
+
+@needs_alertmanager
+@needs_amtool
+@pytest.mark.timeout(120)
+def test_watchdog_reaches_the_heartbeat_service_every_interval_and_no_operator(tmp_path: Path) -> None:
+    """Debian's Prometheus with the real rules, sending to Debian's Alertmanager with what render.sh wrote
+    (ALERT_DEADMAN_INTERVAL=2s): the heartbeat service's stand-in is pinged with Watchdog, again 2 s later; the
+    operator's WeCom and webhook hear of an ordinary alert sent afterwards, and never of Watchdog."""
+    with run_http_receiver(CORP_ID, SECRET) as http:
+        env = {**WECOM, "ALERT_WECOM_API_URL": http.wecom_api_url, "ALERT_WEBHOOK_URL": http.webhook_url,
+               "ALERT_DEADMAN_URL": http.ping_url, "ALERT_DEADMAN_INTERVAL": "2s"}
+        (tmp_path / "am").mkdir()
+        with run_alertmanager(_rendered_with_the_operators_waits_cut(tmp_path / "am", env)) as alertmanager, \
+                run_prometheus(_prometheus_scraping_alertmanager(tmp_path, alertmanager.port), *RESEND_AT_ONCE):
+            def pinged_twice() -> list[tuple[float, dict[str, Any]]] | None:
+                with http.lock:
+                    return list(http.pings) if len(http.pings) >= 2 else None
+
+            (first_at, first), (second_at, second) = poll(
+                pinged_twice, timeout=60, what=lambda: f"two pings (its log: {alertmanager.log.read_text()})")[:2]
+            for body in (first, second):
+                assert (body["receiver"], body["status"]) == ("deadman", "firing")
+                [alert] = body["alerts"]
+                assert alert["labels"] == {"alertname": "Watchdog", "severity": "none"}
+                assert alert["annotations"]["summary"].startswith("看门狗（死人开关）")
+            # Every ALERT_DEADMAN_INTERVAL, not a burst: the heartbeat service's period is that interval.
+            assert second_at - first_at >= 1.5
+
+            # The operator's channels work, and an alert sent to them now arrives after Watchdog had long been there
+            # to be sent: Watchdog never reached them.
+            result = _amtool("alert", "add", "TestPaging", "severity=critical",
+                             f"--alertmanager.url={alertmanager.url}/")
+            assert result.returncode == 0, result.stderr
+            poll(lambda: _one(http.webhook_posts, http.lock, lambda p: p[1]["commonLabels"].get("alertname")
+                              == "TestPaging"), timeout=60, what="the test alert at the webhook")
+            poll(lambda: _one(http.wecom_messages, http.lock, lambda m: "TestPaging" in m["text"]["content"]),
+                 timeout=60, what="the test alert at WeCom")
+            with http.lock:
+                assert not [body for _, body in http.webhook_posts if _watchdogs(body)]
+                assert not [m for m in http.wecom_messages if "Watchdog" in m["text"]["content"]]
+                assert all(_watchdogs(body) and len(body["alerts"]) == 1 for _, body in http.pings)
+
+
+@needs_alertmanager
+@pytest.mark.timeout(120)
+def test_a_dead_mans_switch_that_cannot_be_delivered_raises_alert_notifications_failing(tmp_path: Path) -> None:
+    """The ping URL mistyped (the heartbeat service answers 404): Alertmanager counts the failure as a webhook's, and
+    AlertNotificationsFailing reaches the operator's webhook, saying where to look."""
+    with run_http_receiver(CORP_ID, SECRET) as http:
+        env = {"ALERT_WEBHOOK_URL": http.webhook_url, "ALERT_DEADMAN_URL": http.unknown_ping_url,
+               "ALERT_DEADMAN_INTERVAL": "2s"}
+        (tmp_path / "am").mkdir()
+        with run_alertmanager(_rendered_with_the_operators_waits_cut(tmp_path / "am", env)) as alertmanager, \
+                run_prometheus(_prometheus_scraping_alertmanager(tmp_path, alertmanager.port), *RESEND_AT_ONCE):
+            def failing(post: tuple[str, dict[str, Any]]) -> bool:
+                return bool(post[1]["commonLabels"].get("alertname") == "AlertNotificationsFailing")
+
+            _, body = poll(lambda: _one(http.webhook_posts, http.lock, failing), timeout=90,
+                           what=lambda: f"AlertNotificationsFailing (its log: {alertmanager.log.read_text()})")
+            assert (body["status"], body["receiver"]) == ("firing", "oncall-critical")
+            [alert] = body["alerts"]
+            assert alert["labels"]["integration"] == "webhook"
+            assert "ALERT_DEADMAN_URL where the log says deadman/webhook" in alert["annotations"]["description"]
+            # What the description tells the operator to look for in Alertmanager's log.
+            assert "deadman/webhook" in alertmanager.log.read_text()
+            assert not http.pings
 
 
 def _one(items: list[Any], lock: Any, match: Any) -> Any:

@@ -372,13 +372,18 @@ def test_alertmanager_sends_what_prometheus_fires_and_is_reachable_on_the_compos
 
     # Every setting render.sh reads comes from .env (empty when absent: no channel), and .env.example names it empty.
     reads = _render_reads()
+    assert {"ALERT_WEBHOOK_URL", "ALERT_DEADMAN_URL", "ALERT_DEADMAN_INTERVAL"} <= set(reads)  # the dead man's switch
     assert service["environment"] == {name: f"${{{name}:-}}" for name in reads}
     assert all(EXAMPLE[name] == "" for name in reads)
-    # So .env.example as it is starts Alertmanager with no channel, saying so.
+    # So .env.example as it is starts Alertmanager with no channel and no dead man's switch, saying so.
     started = subprocess.run(["/bin/sh", str(ROOT / "deploy/alertmanager/render.sh"), str(tmp_path / "am.yml"), "--",
                               "echo", "started"], env={"PATH": os.environ["PATH"], **{n: EXAMPLE[n] for n in reads}},
                              capture_output=True, text=True, timeout=30, check=False)
     assert (started.returncode, started.stdout) == (0, "started\n") and "NOTHING PAGES ANYONE" in started.stderr
+    assert "NO DEAD MAN'S SWITCH IS CONFIGURED" in started.stderr
+    # .env.example says what the heartbeat service's period and grace should be.
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert "ALERT_DEADMAN_INTERVAL (empty: 5m" in example and "period 5 minutes, grace 10 minutes" in example
 
     # Prometheus sends its alerts where Alertmanager listens, which is what its health check asks.
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
