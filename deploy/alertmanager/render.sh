@@ -233,8 +233,9 @@ route:
     # The dead man's switch: the always-firing Watchdog goes to the outside heartbeat service only (the first route
     # that matches wins, so it reaches none of the operator's channels), at once and then every
     # ALERT_DEADMAN_INTERVAL. Alertmanager repeats a notification only at a group_interval tick, and only once
-    # repeat_interval has passed since the last one was sent, which is a little after the previous tick: a
-    # repeat_interval shorter than any interval makes every tick send.
+    # repeat_interval has passed since the last one was sent, which is a little after the previous tick (equal
+    # intervals would send every other tick): a repeat_interval shorter than any interval makes every tick send.
+    # Alertmanager 0.26 and later warn at start that "repeat_interval is less than group_interval": that is meant.
     - matchers: ['alertname="Watchdog"']
       receiver: deadman
       group_wait: 0s
