@@ -73,6 +73,7 @@ class DayResult:
     clock_faults: int = 0
     notes: list[str] = field(default_factory=list)
     platform_lost: list[Interval] = field(default_factory=list)  # windows the platform lost messages in, whole
+    backlog_lost: list[Interval] = field(default_factory=list)  # stretches of the backlog sent during one, in the day
 
 
 FLAG_EQUIPMENT_OFF = "equipment_off"
@@ -247,14 +248,15 @@ def _so_far(plan: DayPlan, sched: list[Interval], timeline: Timeline, until: flo
 
 def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
-    until: float | None = None, losses: Sequence[Interval] = (),
+    until: float | None = None, losses: Sequence[Interval] = (), backlog: Sequence[Interval] = (),
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
     lost messages (any superset of those touching the door lookback before the day or the day); a day touching one,
     or open in its working hours only on a door state or presence carried across one, is flagged
     `platform_lost_messages`, its verdict unchanged: the flag tells a town the evidence is short by the platform's
-    fault, every station's alike."""
+    fault, every station's alike. `backlog`: the stretches of this station's outbox backlog that was being sent
+    when one struck (`cloud.rules.losses.backlog_gaps`), judged like a window and flagged alike."""
     # A reading published again under a new event id (a replay, a doctored agent) counts once: otherwise a station
     # could double its counts, and with them the crossings that corroborate faces, by re-sending them.
     obs, repeats = distinct_readings(obs)
@@ -262,7 +264,7 @@ def derive_day(
     # Evidence held back while the station was heard live and sent after the fact does not count (cloud.rules.late).
     obs, held_back = withheld(obs, config)
     late_n = sum(1 for o in held_back if plan.start <= o.t < plan.end)
-    timeline = build_timeline(plan, obs, config, losses)
+    timeline = build_timeline(plan, obs, config, merge([*losses, *backlog]) if backlog else losses)
     sched = merge(plan.sessions)
     scheduled_s = float(total(sched))
     known = intersect(timeline.known, sched)
@@ -310,11 +312,14 @@ def derive_day(
     if late_n:
         flags.append(FLAG_LATE_EVIDENCE)
     lost = overlapping(losses, plan.start, plan.end)
+    backlog_lost = overlapping(backlog, plan.start, plan.end)
     unconfirmed = intersect(timeline.open_unconfirmed, sched)
     if unconfirmed:
         # The window that cast the doubt may lie before the day (a door left open over the evening before).
-        lost = merge([*lost, *overlapping(losses, plan.start - config.door_lookback_hours * 3600, unconfirmed[0][0])])
-    if lost:
+        before = plan.start - config.door_lookback_hours * 3600
+        lost = merge([*lost, *overlapping(losses, before, unconfirmed[0][0])])
+        backlog_lost = merge([*backlog_lost, *overlapping(backlog, before, unconfirmed[0][0])])
+    if lost or backlog_lost:
         flags.append(FLAG_PLATFORM_LOST)
     return DayResult(
         station=station,
@@ -341,6 +346,7 @@ def derive_day(
         clock_faults=clock_faults,
         notes=notes,
         platform_lost=lost,
+        backlog_lost=backlog_lost,
     )
 
 
