@@ -182,10 +182,12 @@ def faces_unbacked_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs
     return [(s, e) for s, e in merge(plan.sessions) if total(intersect(only, [(s, e)])) >= 0.5 * (e - s)]
 
 
-def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config: RulesConfig) -> list[Interval]:
+def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config: RulesConfig,
+                  lost: Sequence[Interval] = ()) -> list[Interval]:
     """Unknown stretches inside the sessions after the station was first seen that day (up to `until`: the rest of
     today is not off, just not yet), each at least `equipment_off_minutes` long. The agent stores and forwards
-    through network outages, so such a stretch means the station's own equipment was off."""
+    through network outages, so such a stretch means the station's own equipment was off, unless the platform lost
+    the messages: the stretches `lost` (windows, and a backlog sent during one) are not the station's doing."""
     if not plan.working or plan.excused is not None or not timeline.known:
         return []
     first_seen = timeline.known[0][0]
@@ -193,7 +195,10 @@ def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config
     if stop <= first_seen:
         return []
     scope = intersect(merge(plan.sessions), [(first_seen, stop)])
-    return [(s, e) for s, e in subtract(scope, timeline.known) if e - s >= config.equipment_off_minutes * 60]
+    unknown = subtract(scope, timeline.known)
+    if lost:
+        unknown = subtract(unknown, merge(lost))
+    return [(s, e) for s, e in unknown if e - s >= config.equipment_off_minutes * 60]
 
 
 def _late_early(sessions: Sequence[Interval], known: list[Interval], opened: list[Interval]) -> tuple[float, float]:
@@ -292,7 +297,7 @@ def derive_day(
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
     so_far, verdict_so_far = _so_far(plan, sched, timeline, until, config)
-    off = equipment_off(plan, timeline, until, config)
+    off = equipment_off(plan, timeline, until, config, [*losses, *backlog])
     judged = bool(plan.working) and plan.excused is None
     idle = door_idle_sessions(plan, timeline, obs, result_visitors) if judged else []
     unbacked = faces_unbacked_sessions(plan, timeline, obs, config) if judged else []
