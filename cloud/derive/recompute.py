@@ -10,6 +10,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,12 +18,12 @@ from sqlalchemy.orm import Session
 from cloud.alerts import apply, keys, service
 from cloud.alerts.kinds import AlertKind
 from cloud.derive.shared import month_line, month_span, spot_line, veto_line
-from cloud.derive.storeio import load_exceptions, load_losses, load_obs, upsert
+from cloud.derive.storeio import load_exceptions, load_losses, load_obs, neighbour_readings, upsert
 from cloud.rules import alerts as rules_alerts
 from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
-from cloud.rules.observations import Obs
+from cloud.rules.observations import Obs, sort_key
 from cloud.rules.records import DayRecord, day_record
 from cloud.rules.schedules import ScheduleHistory
 from cloud.rules.spotcheck import SpotResult, VetoStatus, judge, vetoes
@@ -69,9 +70,15 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
     until = now.timestamp() if now is not None else None
     # The platform's own losses of messages (every station's alike): a day touching one is flagged, and a spot check
     # touching one is not judged on the sensors; one in the door lookback before the days may have lost the "closed"
-    # that ended a door state carried into them.
-    losses = load_losses(session, start - config.door_lookback_hours * 3600, end)
-    return derive_days(station.id, schedule, exceptions, obs, first, last, config, faults, calendar=calendar,
+    # that ended a door state carried into them; one after them may have lost part of their backlog, sent late after
+    # an outage, so its readings just outside the days are read too.
+    losses = load_losses(session, start - config.door_lookback_hours * 3600, None)
+    judged = obs
+    if losses:
+        ids = {o.id for o in obs}
+        around = [o for o in neighbour_readings(session, station.id, start - live, end + window + 1) if o.id not in ids]
+        judged = sorted([*obs, *around], key=sort_key)
+    return derive_days(station.id, schedule, exceptions, judged, first, last, config, faults, calendar=calendar,
                        until=until, losses=losses), obs
 
 
@@ -286,6 +293,24 @@ def recompute_station(session: Session, station: Station, dates: Iterable[date],
     return len(recompute_station_days(session, station, dates, today, config, now, calendar))
 
 
+def _backlog_days(session: Session, station: Station, derived: dict[date, DayResult]) -> set[date]:
+    """The days before those derived that a stretch of lost backlog in them reaches, and whose stored result does not
+    show it yet."""
+    if not derived:
+        return set()
+    start = min(r.plan.start for r in derived.values())
+    reach = min((s for r in derived.values() for s, _ in r.backlog_lost), default=start)
+    if reach >= start:
+        return set()
+    zone = ZoneInfo(station.timezone)
+    first = datetime.fromtimestamp(reach, zone).date()
+    before = set(days(first, min(derived) - timedelta(days=1)))
+    shown = {day for day, record in session.execute(select(DayRow.local_date, DayRow.record).where(
+        DayRow.station_id == station.id, DayRow.local_date >= first, DayRow.local_date < min(derived)))
+        if record.get("backlog_lost")}
+    return before - shown
+
+
 def recompute_station_days(session: Session, station: Station, dates: Iterable[date], today: date,
                            config: RulesConfig, now: datetime, calendar: Calendar = PACKAGE) -> set[date]:
     """`recompute_station`, returning the days derived: the given ones up to today, plus the day after each (the
@@ -305,6 +330,13 @@ def recompute_station_days(session: Session, station: Station, dates: Iterable[d
     history = station_history(session, station)
     derived: dict[date, DayResult] = {}
     for first, last in runs(wanted):
+        results, obs = derive_run(session, station, exceptions, first, last, config, calendar, now, history)
+        store_days(session, station, results, obs, config, now)
+        derived.update({r.plan.day: r for r in results})
+    # A backlog sent after an outage, part of it lost in a window, reaches back to days nobody marked: the window was
+    # recorded, and the readings after it arrived, after they were last derived. Derive them once more now (their own
+    # derivation reads the same stretch, and reaches no further back).
+    for first, last in runs(_backlog_days(session, station, derived)):
         results, obs = derive_run(session, station, exceptions, first, last, config, calendar, now, history)
         store_days(session, station, results, obs, config, now)
         derived.update({r.plan.day: r for r in results})

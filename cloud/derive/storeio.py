@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cloud.rules.intervals import Interval
+from cloud.rules.losses import READINGS
 from cloud.rules.observations import Obs, from_row
 from cloud.store.ingest_losses import IngestLoss
 from cloud.store.models import DirtyStationDay, Event, StationException
@@ -41,12 +42,29 @@ def load_obs(session: Session, station: str, start: float, end: float,
     return obs, dict(faults)
 
 
-def load_losses(session: Session, start: float, end: float) -> list[Interval]:
-    """The windows (epoch seconds) in which the platform lost messages that share a moment with [start, end)."""
-    rows = session.execute(select(IngestLoss.lost_from, IngestLoss.lost_to)
-                           .where(IngestLoss.lost_from < datetime.fromtimestamp(end, UTC),
-                                  IngestLoss.lost_to > datetime.fromtimestamp(start, UTC))
-                           .order_by(IngestLoss.lost_from, IngestLoss.lost_to))
+def neighbour_readings(session: Session, station: str, before: float, after: float) -> list[Obs]:
+    """A station's last reading (door, counter, face or call; no clock fault) stamped before `before` and its first
+    stamped at or after `after`, if any: between them and what lies inside, a backlog sent later may have been lost
+    (cloud.rules.losses.backlog_gaps). Two probes of the (station, ts) index."""
+    readings = (Event.station_id == station, Event.kind.in_(sorted(READINGS)), Event.clock_fault.is_(None))
+    found = []
+    for where, order in ((Event.ts < datetime.fromtimestamp(before, UTC), (Event.ts.desc(), Event.id.desc())),
+                         (Event.ts >= datetime.fromtimestamp(after, UTC), (Event.ts, Event.id))):
+        row = session.execute(select(*_EVENT_COLUMNS).where(*readings, where).order_by(*order).limit(1)).first()
+        if row is not None:
+            ts, kind, device, event_id, payload, _, _, received_at, received_by = row
+            found.append(from_row(ts, kind, device, str(event_id), payload, received_at, received_by))
+    return found
+
+
+def load_losses(session: Session, start: float, end: float | None) -> list[Interval]:
+    """The windows (epoch seconds) in which the platform lost messages that share a moment with [start, end) (`end`
+    None: to this day)."""
+    query = (select(IngestLoss.lost_from, IngestLoss.lost_to)
+             .where(IngestLoss.lost_to > datetime.fromtimestamp(start, UTC)))
+    if end is not None:
+        query = query.where(IngestLoss.lost_from < datetime.fromtimestamp(end, UTC))
+    rows = session.execute(query.order_by(IngestLoss.lost_from, IngestLoss.lost_to))
     return [(lost_from.timestamp(), lost_to.timestamp()) for lost_from, lost_to in rows]
 
 

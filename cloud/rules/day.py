@@ -73,6 +73,7 @@ class DayResult:
     clock_faults: int = 0
     notes: list[str] = field(default_factory=list)
     platform_lost: list[Interval] = field(default_factory=list)  # windows the platform lost messages in, whole
+    backlog_lost: list[Interval] = field(default_factory=list)  # stretches of the backlog sent during one, in the day
 
 
 FLAG_EQUIPMENT_OFF = "equipment_off"
@@ -181,10 +182,12 @@ def faces_unbacked_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs
     return [(s, e) for s, e in merge(plan.sessions) if total(intersect(only, [(s, e)])) >= 0.5 * (e - s)]
 
 
-def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config: RulesConfig) -> list[Interval]:
+def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config: RulesConfig,
+                  lost: Sequence[Interval] = ()) -> list[Interval]:
     """Unknown stretches inside the sessions after the station was first seen that day (up to `until`: the rest of
     today is not off, just not yet), each at least `equipment_off_minutes` long. The agent stores and forwards
-    through network outages, so such a stretch means the station's own equipment was off."""
+    through network outages, so such a stretch means the station's own equipment was off, unless the platform lost
+    the messages: the stretches `lost` (windows, and a backlog sent during one) are not the station's doing."""
     if not plan.working or plan.excused is not None or not timeline.known:
         return []
     first_seen = timeline.known[0][0]
@@ -192,7 +195,10 @@ def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config
     if stop <= first_seen:
         return []
     scope = intersect(merge(plan.sessions), [(first_seen, stop)])
-    return [(s, e) for s, e in subtract(scope, timeline.known) if e - s >= config.equipment_off_minutes * 60]
+    unknown = subtract(scope, timeline.known)
+    if lost:
+        unknown = subtract(unknown, merge(lost))
+    return [(s, e) for s, e in unknown if e - s >= config.equipment_off_minutes * 60]
 
 
 def _late_early(sessions: Sequence[Interval], known: list[Interval], opened: list[Interval]) -> tuple[float, float]:
@@ -247,14 +253,15 @@ def _so_far(plan: DayPlan, sched: list[Interval], timeline: Timeline, until: flo
 
 def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
-    until: float | None = None, losses: Sequence[Interval] = (),
+    until: float | None = None, losses: Sequence[Interval] = (), backlog: Sequence[Interval] = (),
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
     lost messages (any superset of those touching the door lookback before the day or the day); a day touching one,
     or open in its working hours only on a door state or presence carried across one, is flagged
     `platform_lost_messages`, its verdict unchanged: the flag tells a town the evidence is short by the platform's
-    fault, every station's alike."""
+    fault, every station's alike. `backlog`: the stretches of this station's outbox backlog that was being sent
+    when one struck (`cloud.rules.losses.backlog_gaps`), judged like a window and flagged alike."""
     # A reading published again under a new event id (a replay, a doctored agent) counts once: otherwise a station
     # could double its counts, and with them the crossings that corroborate faces, by re-sending them.
     obs, repeats = distinct_readings(obs)
@@ -262,7 +269,7 @@ def derive_day(
     # Evidence held back while the station was heard live and sent after the fact does not count (cloud.rules.late).
     obs, held_back = withheld(obs, config)
     late_n = sum(1 for o in held_back if plan.start <= o.t < plan.end)
-    timeline = build_timeline(plan, obs, config, losses)
+    timeline = build_timeline(plan, obs, config, merge([*losses, *backlog]) if backlog else losses)
     sched = merge(plan.sessions)
     scheduled_s = float(total(sched))
     known = intersect(timeline.known, sched)
@@ -290,7 +297,7 @@ def derive_day(
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
     so_far, verdict_so_far = _so_far(plan, sched, timeline, until, config)
-    off = equipment_off(plan, timeline, until, config)
+    off = equipment_off(plan, timeline, until, config, [*losses, *backlog])
     judged = bool(plan.working) and plan.excused is None
     idle = door_idle_sessions(plan, timeline, obs, result_visitors) if judged else []
     unbacked = faces_unbacked_sessions(plan, timeline, obs, config) if judged else []
@@ -310,11 +317,14 @@ def derive_day(
     if late_n:
         flags.append(FLAG_LATE_EVIDENCE)
     lost = overlapping(losses, plan.start, plan.end)
+    backlog_lost = overlapping(backlog, plan.start, plan.end)
     unconfirmed = intersect(timeline.open_unconfirmed, sched)
     if unconfirmed:
         # The window that cast the doubt may lie before the day (a door left open over the evening before).
-        lost = merge([*lost, *overlapping(losses, plan.start - config.door_lookback_hours * 3600, unconfirmed[0][0])])
-    if lost:
+        before = plan.start - config.door_lookback_hours * 3600
+        lost = merge([*lost, *overlapping(losses, before, unconfirmed[0][0])])
+        backlog_lost = merge([*backlog_lost, *overlapping(backlog, before, unconfirmed[0][0])])
+    if lost or backlog_lost:
         flags.append(FLAG_PLATFORM_LOST)
     return DayResult(
         station=station,
@@ -341,6 +351,7 @@ def derive_day(
         clock_faults=clock_faults,
         notes=notes,
         platform_lost=lost,
+        backlog_lost=backlog_lost,
     )
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.rules.day import DayResult, Verdict, closed_spans, hhmm
 from cloud.rules.intervals import intersect, merge, subtract
-from cloud.rules.losses import describe, note, unconfirmed_note
+from cloud.rules.losses import backlog_note, describe, note, unconfirmed_note
 
 
 def _minutes(seconds: float) -> int:
@@ -104,6 +104,9 @@ class DayRecord(BaseModel):
     platform_lost: list[str] = Field(default_factory=list, description="windows touching the day in which the "
                                      "platform lost a share of every station's messages, local "
                                      "`YYYY-MM-DD HH:MM to YYYY-MM-DD HH:MM`")
+    backlog_lost: list[str] = Field(default_factory=list, description="stretches of the day (local `HH:MM-HH:MM`) "
+                                    "whose readings the agent was sending from its outbox after an outage when the "
+                                    "platform lost messages: some may be missing")
     clock_faults: int
     notes: list[str]
     evidence: DayEvidence
@@ -122,6 +125,7 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
     known_s = result.scheduled_s - result.unknown_s
     served_s = result.scheduled_s if result.verdict is Verdict.EXCUSED else result.open_s
     unconfirmed = hhmm(intersect(tl.open_unconfirmed, sched), zone)
+    backlog = hhmm(intersect(result.backlog_lost, [(float(plan.start), float(plan.end))]), zone)
     return DayRecord(
         station=result.station,
         date=plan.day,
@@ -167,8 +171,10 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         flags=list(result.flags),
         clock_faults=result.clock_faults,
         notes=[*result.notes, *([note(result.platform_lost, zone)] if result.platform_lost else []),
+               *([backlog_note(backlog, zone)] if backlog else []),
                *([unconfirmed_note(unconfirmed, zone)] if unconfirmed else [])],
         platform_lost=describe(result.platform_lost, zone),
+        backlog_lost=backlog,
         evidence=DayEvidence(
             sessions=hhmm(sched, zone),
             open=hhmm(intersect(tl.open, sched), zone),

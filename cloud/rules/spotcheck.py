@@ -99,15 +99,23 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
         return [r for r in runs if r[1] - r[0] > grace and intersect([r], checked)]
 
     judged = merge([*checked, *(r for r in [*closed, *not_open] if intersect([r], checked))])
-    if lost := intersect(merge([*day.platform_lost, *unconfirmed]), judged):
-        windows = "; ".join(describe(day.platform_lost, zone))
-        during = ("during the check" if intersect(merge(day.platform_lost), judged) else
+    doubt = merge([*day.platform_lost, *day.backlog_lost])
+    if lost := intersect(merge([*doubt, *unconfirmed]), judged):
+        during = ("during the check" if intersect(doubt, judged) else
                   "before the check, and the station was shown open in it only by a door state or visitors counted "
                   "in from before then (the message ending it may be among the lost)")
+        what = []
+        if day.platform_lost:
+            windows = "; ".join(describe(day.platform_lost, zone))
+            what.append(f"the platform lost a share of every station's messages ({windows}, {timezone})")
+        if day.backlog_lost:
+            # The station's own backlog, sent after an outage while the platform was losing messages (losses.py).
+            stretches = "; ".join(describe(day.backlog_lost, zone))
+            what.append(f"readings stamped {stretches} ({timezone}) were being sent from the station's outbox after "
+                        "an outage when the platform lost messages")
         return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.PLATFORM_LOST_MESSAGES,
-                             f"the platform lost a share of every station's messages ({windows}, {timezone}) {during}: "
-                             "it cannot be judged on the sensors, an on-site check is needed", *counts,
-                             tuple(hhmm(lost, zone)))
+                             f"{'; '.join(what)} {during}: it cannot be judged on the sensors, an on-site check is "
+                             "needed", *counts, tuple(hhmm(lost, zone)))
     if failing := touching(closed):
         return SpotJudgement(SpotResult.FAIL, SpotReason.CLOSED, "closed during working hours (a stretch longer than "
                              f"{config.spot_check_grace_minutes:g} min)", *counts, tuple(hhmm(failing, zone)))

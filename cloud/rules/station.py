@@ -7,8 +7,8 @@ from datetime import date
 from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, derive_day
-from cloud.rules.intervals import Interval
-from cloud.rules.losses import overlapping
+from cloud.rules.intervals import Interval, merge
+from cloud.rules.losses import READINGS, backlog_gaps, overlapping
 from cloud.rules.observations import Obs
 from cloud.rules.schedules import ScheduleHistory, schedule_on
 from firmware_config.schedule import Schedule
@@ -32,8 +32,13 @@ def derive_days(
     longer) before it and the counts in the face-crossing window after `last` (anything else is ignored, so any
     superset gives the same answer). `until`: the time the data runs to (now), for today. `schedule`:
     one for every day, or the station's history, each day judged by the version in force on it. `losses`: the
-    windows in which the platform lost messages (epoch seconds), every station's alike."""
+    windows in which the platform lost messages (epoch seconds), every station's alike, including those after the days
+    (a backlog of the days sent later may have been lost in one): `obs` then also holds the station's last reading
+    before the liveness window of the first day and its first after the counts after the last, between which such a
+    backlog was sent."""
     times = [o.t for o in obs]
+    readings = [o for o in obs if o.kind in READINGS]
+    reading_times = [o.t for o in readings]
     doors = [o for o in obs if o.kind == "door"]
     door_times = [o.t for o in doors]
     # Before the day only three things matter: evidence of life in the last `live` seconds, door states, and counts
@@ -51,5 +56,21 @@ def derive_days(
         faults = (clock_faults or {}).get(day, 0)
         # Windows before the day matter too: a door state carried into it across one is not evidence.
         lost = overlapping(losses, plan.start - lookback, plan.end)
-        results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost))
+        # And windows after it: a backlog of the day sent later may have lost part of the day's readings.
+        backlog = _backlog(readings, reading_times, doors, door_times, plan.start - lookback, plan.start - live,
+                           plan.end + window, losses, config.late_delivery_minutes * 60) if losses else []
+        results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost,
+                                  backlog))
     return results
+
+
+def _backlog(readings: Sequence[Obs], times: Sequence[float], doors: Sequence[Obs], door_times: Sequence[float],
+             since: float, lo: float, hi: float, losses: Sequence[Interval], late_s: float) -> list[Interval]:
+    """The stretches of a backlog a loss window may have taken (`backlog_gaps`) that a day looks at: between its
+    readings from `lo` to `hi` (what the day and its margins read, with the last reading before and the first after),
+    and, before `lo`, between its door readings from `since` (a door state carried into the day). Chosen by these
+    bounds alone, so any superset of what the worker loads gives the same stretches."""
+    first, end = bisect_left(times, lo), bisect_left(times, hi)
+    near = readings[max(first - 1, 0):end + 1]
+    before = doors[bisect_left(door_times, since):bisect_left(door_times, lo) + 1]
+    return merge([*backlog_gaps(near, losses, late_s), *backlog_gaps(before, losses, late_s)])

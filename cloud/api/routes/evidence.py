@@ -20,10 +20,12 @@ did not send or know. Spot checks are never shown to station staff (403): they a
 """
 
 import csv
+import heapq
 import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +41,7 @@ from cloud.api.scope import get_visible_station
 from cloud.api.sheets import safe_row
 from cloud.derive.recompute import window_end
 from cloud.rules.config import RulesConfig
+from cloud.rules.losses import READINGS
 from cloud.store.derived import SpotCheckPlan
 from cloud.store.models import Event, Station
 from cloud.store.schedules import StationSchedule
@@ -73,22 +76,33 @@ def check_range(first: date, last: date) -> None:
                             f"{first}..{last} is {(last - first).days + 1} days: export at most {MAX_DAYS} at a time")
 
 
-def events_query(station: Station, first: date, last: date, rules: RulesConfig) -> Select[Any]:
+def events_queries(station: Station, first: date, last: date, rules: RulesConfig) -> list[Select[Any]]:
     """The events the worker reads to judge the station's days `first`..`last` (`cloud.derive.recompute.derive_run`):
     every event from the liveness (or face-crossing) window before the first midnight to the face-crossing window
-    after the last, and before that only door states, as far back as the door lookback (a door open at midnight).
-    Clock faults are included: the day counts them, and `derive` tells them by `received_at` as ingest did."""
+    after the last, and before that only door states, as far back as the door lookback (a door open at midnight);
+    and the station's reading just before those and just after (a backlog of the days sent later, part of it lost
+    in a window of lost messages: `cloud.rules.losses.backlog_gaps`). Clock faults are included: the day counts
+    them, and `derive` tells them by `received_at` as ingest did."""
     zone = ZoneInfo(station.timezone)
     start = datetime.combine(first, time(0), zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
     window = timedelta(seconds=rules.face_crossing_window_s)
     live = max(timedelta(minutes=rules.liveness_minutes), window)
     lookback = max(timedelta(hours=rules.door_lookback_hours), live)
-    return (select(Event.kind, Event.device_id, Event.payload, Event.received_at, Event.received_by)
+    columns = (Event.ts, Event.id, Event.kind, Event.device_id, Event.payload, Event.received_at, Event.received_by)
+    readings = (Event.station_id == station.id, Event.kind.in_(sorted(READINGS)), Event.clock_fault.is_(None))
+    # The last reading not in the file already (a door state of the lookback may be later: then it is the one).
+    before = (select(*columns).where(*readings, Event.ts < start - live,
+                                     or_(Event.kind != "door", Event.ts < start - lookback))
+              .order_by(Event.ts.desc(), Event.id.desc()).limit(1))
+    days = (select(*columns)
             .where(Event.station_id == station.id, Event.ts >= start - lookback,
                    Event.ts < end + window + timedelta(seconds=1),
                    or_(Event.ts >= start - live, Event.kind == "door"))
             .order_by(Event.ts, Event.id))
+    after = (select(*columns).where(*readings, Event.ts >= end + window + timedelta(seconds=1))
+             .order_by(Event.ts, Event.id).limit(1))
+    return [before, days, after]
 
 
 def event_line(station: str, kind: str, device: str, payload: dict[str, Any], received_at: datetime,
@@ -101,13 +115,15 @@ def event_line(station: str, kind: str, device: str, payload: dict[str, Any], re
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def stream_events(sessions: sessionmaker[Session], station: str, query: Select[Any]) -> Iterator[bytes]:
-    """The lines in chunks, from a session of the stream's own: the request's session is closed before a long
-    response ends, and the rows are fetched a chunk at a time (a server-side cursor on PostgreSQL), never all held."""
+def stream_events(sessions: sessionmaker[Session], station: str, queries: list[Select[Any]]) -> Iterator[bytes]:
+    """The lines of the queries (each ordered by time and id) in one order, in chunks, from a session of the stream's
+    own: the request's session is closed before a long response ends, and the rows are fetched a chunk at a time (a
+    server-side cursor on PostgreSQL), never all held."""
     with sessions() as session:
-        result = session.execute(query.execution_options(yield_per=ROWS_PER_CHUNK))
-        for rows in result.partitions():
-            yield "".join(event_line(station, *row) for row in rows).encode("utf-8")
+        streams = [session.execute(query.execution_options(yield_per=ROWS_PER_CHUNK)) for query in queries]
+        rows = heapq.merge(*streams, key=lambda row: (row[0], str(row[1])))
+        while chunk := list(islice(rows, ROWS_PER_CHUNK)):
+            yield "".join(event_line(station, *row[2:]) for row in chunk).encode("utf-8")
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -122,8 +138,8 @@ def export_events(station_id: StationIdParam, first: FirstDay, last: LastDay, us
     --events` reads (with what the worker looks at just outside the days)."""
     check_range(first, last)
     station = get_visible_station(session, user, station_id)
-    query = events_query(station, first, last, rules)
-    return StreamingResponse(stream_events(runtime.sessions, station.id, query),
+    queries = events_queries(station, first, last, rules)
+    return StreamingResponse(stream_events(runtime.sessions, station.id, queries),
                              media_type="application/x-ndjson; charset=utf-8",
                              headers=_attachment(f"events-{station.id}-{first}-{last}.jsonl"))
 

@@ -32,14 +32,14 @@ MARGIN = timedelta(days=1)
             responses={200: {"content": {"text/csv": {}}}, **RESPONSES})
 def export_ingest_losses(first: FirstDay, last: LastDay, _user: SupervisorUser, session: SessionDep,
                          rules: RulesDep) -> Response:
-    """The windows of lost messages touching the days `from`..`to` (in any station's zone), or the door lookback
-    before them (a door state carried across one is not evidence), as `client_id,lost_from,lost_to,reason`, times in
-    UTC (RFC 3339)."""
+    """The windows of lost messages from the door lookback before the days `from`..`to` (in any station's zone) on,
+    as `client_id,lost_from,lost_to,reason`, times in UTC (RFC 3339): those touching the days, the lookback before
+    them (a door state carried across one is not evidence) and those since (a backlog of the days sent late after an
+    outage may have lost some of their readings in one), as the worker reads them."""
     check_range(first, last)
     lo = datetime.combine(first, time(0), UTC) - MARGIN - timedelta(hours=rules.door_lookback_hours)
-    hi = datetime.combine(last, time(0), UTC) + timedelta(days=1) + MARGIN
     rows = session.execute(select(IngestLoss.client_id, IngestLoss.lost_from, IngestLoss.lost_to, IngestLoss.reason)
-                           .where(IngestLoss.lost_from < hi, IngestLoss.lost_to > lo)
+                           .where(IngestLoss.lost_to > lo)
                            .order_by(IngestLoss.lost_from, IngestLoss.id))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
