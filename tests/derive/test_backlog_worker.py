@@ -6,8 +6,9 @@ afternoon is unverifiable for the platform's loss instead of blamed on the stati
 download of Monday alone gives `cloud derive` the same answer."""
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
@@ -42,7 +43,7 @@ def feed(engine: Engine, received: list[tuple[str, bytes, datetime]]) -> None:
         write_batch(engine, batch, [], chunk[-1][2].astimezone(UTC))
 
 
-def monday(engine: Engine) -> tuple[dict[str, object], dict[str, object]]:
+def monday(engine: Engine) -> tuple[dict[str, Any], dict[str, Any]]:
     with make_session_factory(engine)() as session:
         day = session.scalars(select(DayResult).where(DayResult.station_id == "qd-a",
                                                       DayResult.local_date == MONDAY)).one().record
