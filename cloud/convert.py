@@ -23,6 +23,7 @@ class StationInfo:
     town: str
     grade: str | None  # None: a care centre or neighbourhood point (no grade)
     timezone: ZoneInfo
+    kind: str = "station"  # station, care_centre or neighbourhood_point (firmware_config.kind)
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a microsecond per message; nothing mutates it

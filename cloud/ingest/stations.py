@@ -27,8 +27,9 @@ class StationCache:
 
     def refresh(self) -> None:
         with self._engine.connect() as connection:
-            rows = connection.execute(select(Station.id, Station.town, Station.grade, Station.timezone)).all()
-        self._stations = {r.id: StationInfo(r.id, r.town, r.grade, ZoneInfo(r.timezone)) for r in rows}
+            rows = connection.execute(select(Station.id, Station.town, Station.grade, Station.timezone,
+                                             Station.kind)).all()
+        self._stations = {r.id: StationInfo(r.id, r.town, r.grade, ZoneInfo(r.timezone), r.kind) for r in rows}
         self._loaded_at = time.monotonic()
 
     def __call__(self, station_id: str) -> StationInfo | None:

@@ -29,9 +29,9 @@ SAMPLES: dict[str, dict[str, object]] = {
 }
 
 
-def sink_fields() -> dict[str, set[str]]:
-    """Measurement -> fields, as the ingest sink writes them: real messages through its own convert and to_point."""
-    station = StationInfo(id="qd-01", town="汇龙镇", grade="3A", timezone=ZoneInfo("Asia/Shanghai"))
+def sink_lines(station: StationInfo) -> list[str]:
+    """The line protocol the ingest sink writes for each kind of message: real messages through its own convert and
+    to_point."""
     ts = "2026-10-12T09:00:00+08:00"
     messages: list[tuple[str, dict[str, object]]] = [
         (f"eldercare/v1/qd-01/dev-1/{kind}", {"v": 1, "id": str(uuid.uuid4()), "station": "qd-01", "device": "dev-1",
@@ -41,17 +41,30 @@ def sink_fields() -> dict[str, set[str]]:
     messages.append(("eldercare/v1/qd-01/agent/status", {"v": 1, "station": "qd-01", "online": True, "ts": ts}))
     messages.append(("eldercare/v1/qd-01/agent/heartbeat", {"v": 1, "station": "qd-01", "ts": ts, "version": "1",
                                                             "uptime_s": 5.0, "outbox": 0, "clock_offset_ms": 3.0}))
-    written: dict[str, set[str]] = {}
+    lines = []
     for topic, payload in messages:
         accepted = convert(topic, json.dumps(payload).encode(), datetime.now(UTC), lambda _: station)
         assert isinstance(accepted, Accepted), accepted
         point = to_point(accepted)
         assert point is not None
-        line = point.to_line_protocol()  # type: ignore[no-untyped-call]
-        measurement = line.split(",", 1)[0]
-        fields = line.split(" ")[1]
-        written[measurement] = {pair.split("=", 1)[0] for pair in fields.split(",")}
-    return written
+        lines.append(point.to_line_protocol())  # type: ignore[no-untyped-call]
+    return lines
+
+
+STATION = StationInfo(id="qd-01", town="汇龙镇", grade="3A", timezone=ZoneInfo("Asia/Shanghai"))
+CENTRE = StationInfo(id="qd-01", town="汇龙镇", grade=None, timezone=ZoneInfo("Asia/Shanghai"), kind="care_centre")
+
+
+def sink_fields() -> dict[str, set[str]]:
+    """Measurement -> fields, as the ingest sink writes them."""
+    return {line.split(",", 1)[0]: {pair.split("=", 1)[0] for pair in line.split(" ")[1].split(",")}
+            for line in sink_lines(STATION)}
+
+
+def sink_tags(station: StationInfo) -> dict[str, dict[str, str]]:
+    """Measurement -> its tags and their values, as the ingest sink writes them for `station`."""
+    return {line.split(" ")[0].split(",")[0]: dict(pair.split("=", 1) for pair in line.split(" ")[0].split(",")[1:])
+            for line in sink_lines(station)}
 
 
 def provisioned_datasources() -> dict[str, dict[str, object]]:
@@ -136,6 +149,25 @@ def test_every_queried_measurement_and_field_is_written_by_the_sink() -> None:
         read |= names
     # Stations online, people flow and ingest health between them read every kind of telemetry.
     assert read == written
+
+
+GROUP_COLUMNS = re.compile(r"group\(columns:\s*\[([^\]]*)\]")
+
+
+def test_every_point_says_what_kind_of_site_sent_it_and_every_grouped_tag_is_written() -> None:
+    """A care centre and a neighbourhood point have no grade: the `kind` tag tells them from the graded stations (a
+    panel grouping by grade alone put them all in one nameless bar)."""
+    for measurement, tags in sink_tags(CENTRE).items():
+        assert tags["kind"] == "care_centre" and "grade" not in tags, measurement
+    station = sink_tags(STATION)
+    for measurement, tags in station.items():
+        assert (tags["kind"], tags["grade"], tags["station"]) == ("station", "3A", "qd-01"), measurement
+    for name, title, target in _targets("influxdb"):
+        for group in GROUP_COLUMNS.findall(target["query"]):
+            columns = {c.strip().strip('"') for c in group.split(",")} - {"_measurement", "_time", "_field"}
+            names = set(MEASUREMENT_EQ.findall(target["query"])) or set(station)
+            for measurement in names:
+                assert columns <= set(station[measurement]), (name, title, measurement, columns)
 
 
 def test_dashboard_provisioning_points_at_a_folder() -> None:

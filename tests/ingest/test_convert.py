@@ -11,6 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from cloud.convert import Accepted, Ignored, LookupFailed, Rejected, StationInfo, convert, fold_devices
 from cloud.ingest.stations import StationCache
+from cloud.registry.csv_rows import parse_station_csv
+from cloud.registry.store import upsert_stations
 from tests.ingest.conftest import Station, prepare
 
 INFO = {"qd-a": StationInfo("qd-a", "汇龙镇", "3A", ZoneInfo("Asia/Shanghai"))}
@@ -117,4 +119,19 @@ def test_the_station_cache_answers_known_stations_and_raises_for_others_while_th
     assert refreshes == 1
     with pytest.raises(LookupFailed, match="station lookup failed"):
         convert(*Station("qd-new").door(), NOW, cache)
+    engine.dispose()
+
+
+def test_the_station_cache_carries_each_sites_kind(tmp_path: Path) -> None:
+    """Telemetry tags each point with the kind of site: a care centre has no grade to tell it by."""
+    engine = prepare(f"sqlite:///{tmp_path / 'registry.db'}")
+    records, problems = parse_station_csv("station_id,name,town,grade,weekdays,hours,kind\n"
+                                          "qd-c,汇龙村照料中心,汇龙镇,,1-5,08:30-11:30,care_centre\n")
+    assert not problems
+    upsert_stations(engine, records)
+    cache = StationCache(engine)
+    cache.refresh()
+    centre, station = cache("qd-c"), cache("qd-a")
+    assert centre is not None and (centre.kind, centre.grade) == ("care_centre", None)
+    assert station is not None and station.kind == "station"
     engine.dispose()

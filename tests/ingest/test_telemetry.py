@@ -64,7 +64,7 @@ def test_points_are_written_with_the_documented_names_and_tags(victoria: Victori
     assert (sink.written, sink.dropped) == (7, 0)
     series = _export(victoria, 16)  # the numeric fields of the seven messages, plus string ones read as 0
     labels, values, stamps = series["flow_in"]
-    assert labels == {"station": "qd-a", "town": "汇龙镇", "grade": "3A", "device": "flow-1"}
+    assert labels == {"station": "qd-a", "town": "汇龙镇", "kind": "station", "grade": "3A", "device": "flow-1"}
     assert values == [3] and stamps == [int(ts.timestamp() * 1000)]
     assert series["door_open"][0]["state"] == "open" and series["door_open"][1] == [1]
     assert series["face_seen"][0]["role"] == "elder" and series["face_distance"][1] == [0.38]
