@@ -50,7 +50,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_send ON outbox (held, priority DESC, id);
 CREATE TABLE IF NOT EXISTS device_seq (device TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+def is_full(exc: BaseException) -> bool:
+    """SQLITE_FULL: the disk (or the file's page cap) has no room for the write."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,31 +111,89 @@ class Outbox:
         row = self._db.execute("SELECT state FROM device_state WHERE device = ?", (device,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def put(self, reading: Reading, *, held: bool = False) -> bytes:
-        """Store one reading as a protocol event (validated); returns the payload. Raises ValueError if invalid."""
-        kind = Kind(reading.kind)
-        topic = str(device_topic(self.station, reading.device, kind))
-        droppable = kind is Kind.HEALTH
+    def put(self, reading: Reading, *, held: bool = False, at: tuple[float, float] | None = None) -> bytes:
+        """Store one reading as a protocol event (validated); returns the payload. Raises ValueError if invalid.
+        `at` = (wall, monotonic) when it was read, for a reading kept in memory meanwhile (see edge/keeper.py)."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT seq FROM device_seq WHERE device = ?", (reading.device,)).fetchone()
-            seq = 0 if row is None else int(row[0]) + 1
-            payload = self._payload(reading, kind, seq)
-            db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
-                       "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq", (reading.device, seq))
-            self._insert(1 if reading.urgent else 0, droppable, reading.device, kind, topic, payload,
-                         retain=kind is Kind.HEALTH, held=held)
-            if reading.state is not None:
-                db.execute("INSERT INTO device_state (device, state) VALUES (?, ?) "
-                           "ON CONFLICT (device) DO UPDATE SET state = excluded.state",
-                           (reading.device, json.dumps(dict(reading.state))))
+            seq = self._next_seq(reading.device)
+            payload = self.encode(reading, seq)
+            self._write(reading, seq, payload, held=held, at=at)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            self._rollback()
             raise
         self._depth += 1
         return payload
+
+    def put_numbered(self, reading: Reading, seq: int, payload: bytes, *, held: bool,
+                     at: tuple[float, float] | None) -> None:
+        """Store a reading whose `seq` was reserved (and payload encoded) earlier, while it waited in memory."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._write(reading, seq, payload, held=held, at=at)
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        self._depth += 1
+
+    def reserve_seq(self, device: str) -> int:
+        """Allocate `device`'s next seq on its own: an update in place, which a full disk usually still allows, so
+        that a reading kept in memory can be sent directly with a number no later event will reuse."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            seq = self._next_seq(device)
+            self._set_seq(device, seq)
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return seq
+
+    def reserve_seq_at_least(self, device: str, seq: int) -> None:
+        """`device`'s numbers continue above `seq` (taken from a damaged outbox that was moved aside)."""
+        self._set_seq(device, seq)
+
+    def _next_seq(self, device: str) -> int:
+        row = self._db.execute("SELECT seq FROM device_seq WHERE device = ?", (device,)).fetchone()
+        return max(self.first_seq(), 0 if row is None else int(row[0]) + 1)
+
+    def first_seq(self) -> int:
+        """The lowest seq any device may take next: 0, or above every number a damaged outbox that was moved aside
+        may have handed out (edge/outbox_repair.py sets it)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'seq_floor'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def raise_first_seq(self, floor: int) -> None:
+        self._db.execute("INSERT INTO meta (key, value) VALUES ('seq_floor', ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)", (floor,))
+
+    def _set_seq(self, device: str, seq: int) -> None:
+        self._db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
+                         "ON CONFLICT (device) DO UPDATE SET seq = max(seq, excluded.seq)", (device, seq))
+
+    def _write(self, reading: Reading, seq: int, payload: bytes, *, held: bool,
+               at: tuple[float, float] | None) -> None:
+        """The rows of one reading, in the caller's transaction."""
+        kind = Kind(reading.kind)
+        topic = str(device_topic(self.station, reading.device, kind))
+        self._set_seq(reading.device, seq)
+        self._insert(1 if reading.urgent else 0, kind is Kind.HEALTH, reading.device, kind, topic, payload,
+                     retain=kind is Kind.HEALTH, held=held, at=at)
+        if reading.state is not None:
+            self._db.execute("INSERT INTO device_state (device, state) VALUES (?, ?) "
+                             "ON CONFLICT (device) DO UPDATE SET state = excluded.state",
+                             (reading.device, json.dumps(dict(reading.state))))
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (e.g. after SQLITE_FULL): a second ROLLBACK would raise and
+        # hide the error that matters.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def put_heartbeat(self, topic: str, payload: bytes) -> None:
         """Keep a heartbeat the agent could not send (no connection), to go out after the backlog it says nothing
@@ -142,25 +206,27 @@ class Outbox:
             self._insert(0, True, "agent", Kind.HEARTBEAT, topic, payload, retain=False, held=False)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            self._rollback()
             raise
         self._depth += 1
 
     def _insert(self, priority: int, droppable: bool, device: str, kind: Kind, topic: str, payload: bytes, *,
-                retain: bool, held: bool) -> None:
+                retain: bool, held: bool, at: tuple[float, float] | None = None) -> None:
         """One row, in the caller's transaction, after making room past the bound (droppable rows only)."""
         if self._depth >= self.max_events:
             self._make_room()
         self._db.execute(
             "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, boot) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (priority, int(droppable), device, kind.value, topic, payload, int(retain), int(held), self._wall(),
-             self._monotonic(), self._boot),
+            (priority, int(droppable), device, kind.value, topic, payload, int(retain), int(held),
+             *(at or (self._wall(), self._monotonic())), self._boot),
         )
 
-    def _payload(self, reading: Reading, kind: Kind, seq: int) -> bytes:
+    def encode(self, reading: Reading, seq: int) -> bytes:
+        """The event's payload with a fresh id (validated: raises ValueError)."""
         from station_protocol import new_event_id
 
+        kind = Kind(reading.kind)
         data: dict[str, Any] = {"v": 1, "id": uuid.UUID(new_event_id()), "station": self.station,
                                 "device": reading.device, "seq": seq, "ts": reading.ts, **reading.fields}
         model = MODELS[kind]
@@ -184,6 +250,27 @@ class Outbox:
             log.warning("outbox holds %d events, over its bound of %d: keeping them (counts, doors and calls are "
                         "never dropped)", self._depth, self.max_events)
 
+    def make_room(self, limit: int) -> int:
+        """Disk full: drop up to `limit` of the oldest droppable rows (health reports, kept heartbeats) in one go, so
+        that whole pages come free for the rows that matter; returns how many went."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            gone = db.execute("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE droppable = 1 "
+                              "ORDER BY id LIMIT ?)", (limit,)).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        self._depth -= gone
+        self.dropped += gone
+        return int(gone)
+
+    def cap_pages(self, pages: int | None) -> int:
+        """Cap the file at `pages` pages (SQLite's max_page_count; None: no cap): past it every insert fails with
+        SQLITE_FULL exactly as on a full disk. Tests fill the 'disk' with it. Returns the cap in force."""
+        return int(self._db.execute(f"PRAGMA max_page_count = {int(pages or 2**31 - 2)}").fetchone()[0])
+
     def batch(self, limit: int, after: int = 0, after_urgent: int = 0) -> list[Row]:
         """Up to `limit` sendable rows: urgent ones with ids above `after_urgent`, then the others above `after`,
         oldest first (the publisher keeps one cursor per priority)."""
@@ -202,8 +289,12 @@ class Outbox:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         before = db.total_changes
-        db.executemany("DELETE FROM outbox WHERE id = ?", params)
-        db.execute("COMMIT")
+        try:
+            db.executemany("DELETE FROM outbox WHERE id = ?", params)
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
         self._depth -= db.total_changes - before
 
     def held_count(self) -> int:
@@ -219,16 +310,36 @@ class Outbox:
         rows = self._db.execute("SELECT id, payload, wall, mono, boot FROM outbox WHERE held = 1").fetchall()
         db = self._db
         db.execute("BEGIN IMMEDIATE")
-        for row_id, payload, wall, mono, boot in rows:
-            data = json.loads(payload)
-            if boot == self._boot:
-                ts = datetime.fromisoformat(data["ts"])
-                data["ts"] = datetime.fromtimestamp(ts.timestamp() + offset_now - (wall - mono), ts.tzinfo).isoformat()
-            else:
-                data["clock"] = "unsynced"
-            db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (json.dumps(data).encode(), row_id))
-        db.execute("COMMIT")
+        try:
+            for row_id, payload, wall, mono, boot in rows:
+                data = json.loads(payload)
+                if boot == self._boot:
+                    ts = datetime.fromisoformat(data["ts"])
+                    data["ts"] = datetime.fromtimestamp(ts.timestamp() + offset_now - (wall - mono),
+                                                        ts.tzinfo).isoformat()
+                else:
+                    data["clock"] = "unsynced"
+                db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (json.dumps(data).encode(), row_id))
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
         return len(rows)
+
+    def restore(self, rows: Iterable[tuple[Any, ...]]) -> int:
+        """Insert rows salvaged from a damaged outbox as they were (columns of `outbox` after `id`, in order)."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            count = db.executemany(
+                "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
+                "boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        self._depth += count
+        return int(count)
 
     def seqs(self) -> Mapping[str, int]:
         return {d: s for d, s in self._db.execute("SELECT device, seq FROM device_seq")}

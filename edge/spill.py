@@ -1,0 +1,99 @@
+"""What the agent keeps in memory while the outbox cannot store (disk full, a failing file): a bounded FIFO.
+
+Entries numbered already (their `seq` reserved in the outbox, their payload encoded) can be sent directly by the
+publisher, which reads them after the outbox's rows through `batch` with a cursor of its own and confirms them with
+`done`, like outbox rows. Their row ids start at `MEMORY_BASE`, far above any outbox row id, so one `done` list
+serves both. Past the bound, health reports go first; then, and only then, the oldest entry (counted as lost).
+"""
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edge.drivers.base import Reading
+from edge.outbox import Row
+from station_protocol import Kind
+
+log = logging.getLogger(__name__)
+
+MEMORY_BASE = 1 << 62
+
+
+@dataclass(slots=True)
+class Kept:
+    """One reading waiting in memory: when it was read (wall, monotonic) and, once reserved, its seq and payload."""
+
+    key: int
+    reading: Reading
+    held: bool
+    at: tuple[float, float]
+    topic: str
+    seq: int | None = None
+    payload: bytes | None = None
+
+    @property
+    def droppable(self) -> bool:
+        return self.reading.kind is Kind.HEALTH
+
+
+class Spill:
+    """The bounded in-memory queue (`limit` readings)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._entries: dict[int, Kept] = {}  # insertion order is FIFO order
+        self._next = MEMORY_BASE
+        self.dropped = 0  # health reports dropped past the bound
+        self.lost = 0  # counts, door changes, faces or calls dropped past the bound (the worst case)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Kept]:
+        return iter(list(self._entries.values()))
+
+    def add(self, reading: Reading, *, held: bool, at: tuple[float, float], topic: str) -> Kept:
+        if len(self._entries) >= self.limit:
+            self._make_room()
+        self._next += 1
+        entry = self._entries[self._next] = Kept(self._next, reading, held, at, topic)
+        return entry
+
+    def _make_room(self) -> None:
+        victim = next((e for e in self._entries.values() if e.droppable), None)
+        if victim is not None:
+            self.dropped += 1
+        else:
+            victim = next(iter(self._entries.values()))
+            self.lost += 1
+            if self.lost == 1 or self.lost % 100 == 0:
+                log.error("outbox unwritable and %d readings kept in memory: dropped the oldest (%s %s), %d lost so "
+                          "far", self.limit, victim.reading.device, victim.reading.kind.value, self.lost)
+        del self._entries[victim.key]
+
+    def remove(self, key: int) -> None:
+        self._entries.pop(key, None)
+
+    def state(self, device: str) -> Mapping[str, Any] | None:
+        """The driver state of `device`'s newest kept reading that carries one (newer than the outbox's)."""
+        for entry in reversed(self._entries.values()):
+            if entry.reading.device == device and entry.reading.state is not None:
+                return entry.reading.state
+        return None
+
+    def batch(self, limit: int, after: int = 0) -> list[Row]:
+        """Up to `limit` numbered, sendable entries above the cursor `after`, oldest first."""
+        rows: list[Row] = []
+        for entry in self._entries.values():
+            if len(rows) >= limit:
+                break
+            if entry.key > after and entry.payload is not None and not entry.held:
+                rows.append(Row(entry.key, entry.topic, entry.payload, entry.reading.kind is Kind.HEALTH,
+                                entry.reading.urgent))
+        return rows
+
+    def done(self, keys: Iterable[int]) -> None:
+        """The broker acknowledged these: they need no storing any more."""
+        for key in keys:
+            self._entries.pop(key, None)
