@@ -74,7 +74,11 @@ class Keeper:
         self._keep(reading, held, (self._wall(), self._monotonic()))
 
     def put_heartbeat(self, topic: str, payload: bytes) -> None:
-        """A heartbeat kept through a network outage is droppable: on a full disk it is not kept at all."""
+        """A heartbeat kept through a network outage is droppable: on a full disk it is not kept at all (nor while
+        readings wait in memory: the room it would take is theirs)."""
+        if self.problem is not None or len(self.spill):
+            self.heartbeats_dropped += 1
+            return
         try:
             self.outbox.put_heartbeat(topic, payload)
         except sqlite3.Error as exc:
@@ -84,7 +88,7 @@ class Keeper:
     def retry(self) -> None:
         """Move what waits in memory into the outbox, oldest first; number what still cannot be stored."""
         on_the_wire = self.inflight()
-        moved = held = False
+        held = False
         for entry in self.spill:
             if entry.key <= on_the_wire and entry.payload is not None:
                 continue  # sent on this connection: the broker's answer removes it, a lost connection frees it
@@ -94,16 +98,15 @@ class Keeper:
                 self._failed(exc)
                 break
             self.spill.remove(entry.key)
-            moved, held = True, held or entry.held
+            held = held or entry.held
         if held and not self.holding():
             # Read while the clock was untrusted, stored after it became trusted again: re-stamp and send now.
             try:
                 self.outbox.release_held()
             except sqlite3.Error as exc:
                 self._failed(exc)
-        if moved:
-            self._stored()
         self._number()
+        self._stored()
 
     def _write(self, entry: Kept) -> None:
         if entry.payload is None or entry.seq is None:
@@ -159,10 +162,16 @@ class Keeper:
                    (self._wall(), self._monotonic()))
 
     def _stored(self) -> None:
-        if self.problem is None:
+        """A write succeeded and nothing waits in memory: if a problem was reported, report it over (the `ok: true`
+        report is itself the probe: written, or the problem stands without a second log line)."""
+        if self.problem is None or len(self.spill):
+            return
+        dropped = self.outbox.dropped + self.spill.dropped
+        report = health(OUTBOX_DEVICE, True, None, {"dropped": dropped, "lost": self.spill.lost})
+        try:
+            self._store(lambda: self.outbox.put(report, held=False))
+        except sqlite3.Error:
             return
         self.problem = None
-        log.warning("outbox writable again: %d readings still in memory, %d health reports dropped, %d lost",
-                    len(self.spill), self.outbox.dropped + self.spill.dropped, self.spill.lost)
-        self.put(health(OUTBOX_DEVICE, True, None, {"dropped": self.outbox.dropped + self.spill.dropped,
-                                                   "lost": self.spill.lost}), held=False)
+        log.warning("outbox writable again: nothing waits in memory; %d health reports and heartbeats dropped, %d "
+                    "readings lost", dropped + self.heartbeats_dropped, self.spill.lost)

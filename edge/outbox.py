@@ -266,6 +266,11 @@ class Outbox:
         self.dropped += gone
         return int(gone)
 
+    @property
+    def pages(self) -> int:
+        """The file's size in pages (what `cap_pages` caps)."""
+        return int(self._db.execute("PRAGMA page_count").fetchone()[0])
+
     def cap_pages(self, pages: int | None) -> int:
         """Cap the file at `pages` pages (SQLite's max_page_count; None: no cap): past it every insert fails with
         SQLITE_FULL exactly as on a full disk. Tests fill the 'disk' with it. Returns the cap in force."""

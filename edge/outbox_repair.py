@@ -91,9 +91,8 @@ def _read_old(path: Path, station: str) -> tuple[dict[str, int] | None, list[tup
         except sqlite3.Error:
             seqs = None
         try:
-            cursor = db.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY id")
-            while chunk := cursor.fetchmany(500):
-                rows += chunk
+            for row in db.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY id"):  # one at a time: up to the damage
+                rows.append(row)
         except sqlite3.Error:
             pass  # keep what read before the damage
     finally:
@@ -161,7 +160,8 @@ def replace_damaged(path: Path, station: str, problem: str, *, clock_trusted: bo
     last = _last_seqs(rows)
     if old_seqs is None:
         # The old numbers are unknown: every device, including ones not heard yet, starts above the floor.
-        repair.seq_floor = max(seq_floor(int(wall() * 1000), file_ms, clock_trusted), *(s + 1 for s in last.values()))
+        repair.seq_floor = max([seq_floor(int(wall() * 1000), file_ms, clock_trusted),
+                                *(s + 1 for s in last.values())])
         outbox.raise_first_seq(repair.seq_floor)
     else:
         repair.seqs = {d: max(s, last.get(d, -1)) for d, s in {**last, **old_seqs}.items()}
