@@ -49,7 +49,7 @@ class Agent:
             Path(outbox_path or config.agent.outbox), config.station, check_s=config.agent.outbox_check_s,
             clock_trusted=trusted, max_events=config.agent.outbox_max_events, fsync=fsync)
         self.spill = Spill(config.agent.outbox_memory_events)
-        self.keeper = Keeper(self.outbox, self.spill)
+        self.keeper = Keeper(self.outbox, self.spill, resume_bytes=config.agent.outbox_resume_kb * 1024)
         self.buses = Buses()
         self.drivers: list[Driver] = build_drivers(config.devices, self.buses)
         self.commands = CommandTable(self.drivers)

@@ -38,11 +38,12 @@ class Keeper:
     """Outbox first, memory when it must; `inflight()` is the publisher's memory cursor (entries at or below it are
     on the wire and not moved into the outbox until the broker answers or the connection ends)."""
 
-    def __init__(self, outbox: Outbox, spill: Spill, *, room_batch: int = 1000,
+    def __init__(self, outbox: Outbox, spill: Spill, *, room_batch: int = 1000, resume_bytes: int = 1 << 20,
                  wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.outbox = outbox
         self.spill = spill
         self.room_batch = room_batch
+        self.resume_bytes = resume_bytes
         self.inflight: Callable[[], int] = lambda: 0
         self.holding: Callable[[], bool] = lambda: False  # the agent's clock guard: is the clock untrusted now?
         self.problem: str | None = None
@@ -162,9 +163,15 @@ class Keeper:
                    (self._wall(), self._monotonic()))
 
     def _stored(self) -> None:
-        """A write succeeded and nothing waits in memory: if a problem was reported, report it over (the `ok: true`
-        report is itself the probe: written, or the problem stands without a second log line)."""
+        """A write succeeded and nothing waits in memory: if a problem was reported and the outbox has `resume_bytes`
+        of room again, report it over (the `ok: true` report is itself the last probe). The margin keeps a card at the
+        edge of full from flapping between reports, each episode one log line."""
         if self.problem is None or len(self.spill):
+            return
+        try:
+            if self.outbox.room() < self.resume_bytes:
+                return
+        except (sqlite3.Error, OSError):
             return
         dropped = self.outbox.dropped + self.spill.dropped
         report = health(OUTBOX_DEVICE, True, None, {"dropped": dropped, "lost": self.spill.lost})

@@ -11,6 +11,7 @@ it survives restarts; a gap in it means a dropped health report or a real loss.
 
 import json
 import logging
+import shutil
 import sqlite3
 import time
 import uuid
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.drivers.base import Reading
+from firmware_config.station import AGENT_OWN_DEVICE
 from station_protocol import Kind, encode
 from station_protocol.codec import MODELS
 from station_protocol.topics import device_topic
@@ -54,6 +56,11 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
+def droppable(reading: Reading) -> bool:
+    """Health reports may be dropped to make room, except the outbox's own: it reports that very condition."""
+    return reading.kind is Kind.HEALTH and reading.device != AGENT_OWN_DEVICE
+
+
 def is_full(exc: BaseException) -> bool:
     """SQLITE_FULL: the disk (or the file's page cap) has no room for the write."""
     return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
@@ -84,6 +91,7 @@ class Outbox:
     def __init__(self, path: str | Path, station: str, *, max_events: int = 200_000, fsync: bool = True,
                  wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path)
         self.station = station
         self.max_events = max_events
         # Built in one thread, used by the agent loop (one at a time): no cross-thread sharing beyond that.
@@ -182,7 +190,7 @@ class Outbox:
         kind = Kind(reading.kind)
         topic = str(device_topic(self.station, reading.device, kind))
         self._set_seq(reading.device, seq)
-        self._insert(1 if reading.urgent else 0, kind is Kind.HEALTH, reading.device, kind, topic, payload,
+        self._insert(1 if reading.urgent else 0, droppable(reading), reading.device, kind, topic, payload,
                      retain=kind is Kind.HEALTH, held=held, at=at)
         if reading.state is not None:
             self._db.execute("INSERT INTO device_state (device, state) VALUES (?, ?) "
@@ -270,6 +278,13 @@ class Outbox:
     def pages(self) -> int:
         """The file's size in pages (what `cap_pages` caps)."""
         return int(self._db.execute("PRAGMA page_count").fetchone()[0])
+
+    def room(self) -> int:
+        """Bytes the outbox can still take: its free pages, plus what the file may grow by (the disk's free space,
+        or less under a page cap)."""
+        page_size, count, cap, free = (int(self._db.execute(f"PRAGMA {name}").fetchone()[0]) for name in
+                                       ("page_size", "page_count", "max_page_count", "freelist_count"))
+        return free * page_size + min(shutil.disk_usage(self.path.parent).free, (cap - count) * page_size)
 
     def cap_pages(self, pages: int | None) -> int:
         """Cap the file at `pages` pages (SQLite's max_page_count; None: no cap): past it every insert fails with

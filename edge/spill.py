@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.drivers.base import Reading
-from edge.outbox import Row
+from edge.outbox import Row, droppable
 from station_protocol import Kind
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Kept:
 
     @property
     def droppable(self) -> bool:
-        return self.reading.kind is Kind.HEALTH
+        return droppable(self.reading)
 
 
 class Spill:
@@ -46,6 +46,7 @@ class Spill:
         self._next = MEMORY_BASE
         self.dropped = 0  # health reports dropped past the bound
         self.lost = 0  # counts, door changes, faces or calls dropped past the bound (the worst case)
+        self.sent = 0  # entries the broker acknowledged straight from memory
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -96,4 +97,5 @@ class Spill:
     def done(self, keys: Iterable[int]) -> None:
         """The broker acknowledged these: they need no storing any more."""
         for key in keys:
-            self._entries.pop(key, None)
+            if self._entries.pop(key, None) is not None:
+                self.sent += 1

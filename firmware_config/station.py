@@ -52,6 +52,9 @@ class AgentConfig(BaseModel):
         "go first, then the oldest reading")
     outbox_retry_s: float = Field(
         default=10, gt=0, description="seconds between attempts to store what waits in memory (also on each reading)")
+    outbox_resume_kb: int = Field(
+        default=1024, ge=0,
+        description="after a full disk, the outbox reports itself fine again once it has this much room (KiB)")
     outbox_check_s: float = Field(
         default=30, gt=0,
         description="time allowed at start for the outbox's integrity check (PRAGMA quick_check); past it the file "
