@@ -126,7 +126,7 @@ class Keeper:
 
     def _make_room(self) -> bool:
         try:
-            gone = self.outbox.make_room(self.room_batch)
+            gone = self.outbox.drop_droppable(self.room_batch)
         except sqlite3.Error:
             return False
         if gone:

@@ -7,6 +7,9 @@ and calls are never dropped: the outbox grows past its bound rather than lose th
 heartbeat. Heartbeats enter the outbox only while the agent is disconnected (droppable: they prove it was alive
 through an outage). Per-device `seq` is allocated in the same transaction as the insert, so
 it survives restarts; a gap in it means a dropped health report or a real loss.
+
+When the disk is full, edge/keeper.py decides what happens (this module only raises SQLite's error and offers
+`drop_droppable` and `reserve_seq`); a damaged file is replaced at start by edge/outbox_repair.py.
 """
 
 import json
@@ -258,7 +261,7 @@ class Outbox:
             log.warning("outbox holds %d events, over its bound of %d: keeping them (counts, doors and calls are "
                         "never dropped)", self._depth, self.max_events)
 
-    def make_room(self, limit: int) -> int:
+    def drop_droppable(self, limit: int) -> int:
         """Disk full: drop up to `limit` of the oldest droppable rows (health reports, kept heartbeats) in one go, so
         that whole pages come free for the rows that matter; returns how many went."""
         db = self._db
@@ -346,11 +349,14 @@ class Outbox:
             raise
         return len(rows)
 
-    def restore(self, rows: Iterable[tuple[Any, ...]]) -> int:
-        """Insert rows salvaged from a damaged outbox as they were (columns of `outbox` after `id`, in order)."""
+    def restore(self, rows: Iterable[tuple[Any, ...]], states: Mapping[str, str]) -> int:
+        """Insert rows salvaged from a damaged outbox as they were (columns of `outbox` after `id`, in order), and the
+        drivers' states (JSON text by device)."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            db.executemany("INSERT INTO device_state (device, state) VALUES (?, ?) ON CONFLICT (device) DO UPDATE SET "
+                           "state = excluded.state", list(states.items()))
             count = db.executemany(
                 "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
                 "boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows).rowcount

@@ -7,6 +7,7 @@ decode are copied into a fresh outbox, and the fresh file's numbers start above 
 otherwise from the clock in milliseconds (`seq_floor`).
 """
 
+import json
 import logging
 import sqlite3
 import time
@@ -77,19 +78,27 @@ def seq_floor(now_ms: int, file_ms: int, trusted: bool) -> int:
     return max(now_ms, file_ms) + (0 if trusted else UNTRUSTED_MARGIN_MS)
 
 
-def _read_old(path: Path, station: str) -> tuple[dict[str, int] | None, list[tuple[Any, ...]]]:
-    """The old file's device_seq (None if it does not read whole) and the outbox rows that still read and decode."""
+def _read_old(path: Path, station: str) -> tuple[dict[str, int] | None, dict[str, str], list[tuple[Any, ...]]]:
+    """The old file's device_seq (None if it does not read whole), its drivers' states that read back, and the
+    outbox rows that still read and decode."""
     seqs: dict[str, int] | None = None
+    states: dict[str, str] = {}
     rows: list[tuple[Any, ...]] = []
     try:
         db = sqlite3.connect(str(path), isolation_level=None)
     except sqlite3.Error:
-        return None, []
+        return None, {}, []
     try:
         try:
             seqs = {str(d): int(s) for d, s in db.execute("SELECT device, seq FROM device_seq")}
         except sqlite3.Error:
             seqs = None
+        try:  # a counter resumes from its last raw values instead of taking a new baseline (counts kept)
+            for device, state in db.execute("SELECT device, state FROM device_state"):
+                json.loads(state)
+                states[str(device)] = str(state)
+        except (sqlite3.Error, ValueError):
+            pass
         try:
             for row in db.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY id"):  # one at a time: up to the damage
                 rows.append(row)
@@ -105,7 +114,7 @@ def _read_old(path: Path, station: str) -> tuple[dict[str, int] | None, list[tup
             continue
         if decoded.topic.station == station:
             good.append(row)
-    return seqs, good
+    return seqs, states, good
 
 
 def _last_seqs(rows: list[tuple[Any, ...]]) -> dict[str, int]:
@@ -151,7 +160,7 @@ def open_outbox(path: Path, station: str, *, check_s: float, clock_trusted: bool
 
 def replace_damaged(path: Path, station: str, problem: str, *, clock_trusted: bool,
                     wall: Callable[[], float] = time.time, **options: Any) -> tuple[Outbox, Repair]:
-    old_seqs, rows = _read_old(path, station)
+    old_seqs, states, rows = _read_old(path, station)
     file_ms = max((int(Path(f"{path}{s}").stat().st_mtime * 1000) for s in ("", "-wal")
                    if Path(f"{path}{s}").exists()), default=0)
     aside = move_aside(path, wall())
@@ -167,6 +176,6 @@ def replace_damaged(path: Path, station: str, problem: str, *, clock_trusted: bo
         repair.seqs = {d: max(s, last.get(d, -1)) for d, s in {**last, **old_seqs}.items()}
         for device, seq in repair.seqs.items():
             outbox.reserve_seq_at_least(device, seq)
-    outbox.restore(rows)
+    outbox.restore(rows, states)
     log.error("%s; the damaged file is kept for a technician: %s", repair.message(), aside)
     return outbox, repair
