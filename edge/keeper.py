@@ -159,7 +159,7 @@ class Keeper:
         self.problem = describe(exc)
         log.error("%s; counts, door changes and calls are kept in memory (up to %d readings), health reports and "
                   "heartbeats are dropped first; retrying", self.problem, self.spill.limit)
-        self._keep(health(OUTBOX_DEVICE, False, self.problem, {"kept": len(self.spill)}), False,
+        self._keep(health(OUTBOX_DEVICE, False, self.problem, {"kept": len(self.spill)}), self.holding(),
                    (self._wall(), self._monotonic()))
 
     def _stored(self) -> None:
@@ -176,7 +176,7 @@ class Keeper:
         dropped = self.outbox.dropped + self.spill.dropped
         report = health(OUTBOX_DEVICE, True, None, {"dropped": dropped, "lost": self.spill.lost})
         try:
-            self._store(lambda: self.outbox.put(report, held=False))
+            self._store(lambda: self.outbox.put(report, held=self.holding()))
         except sqlite3.Error:
             return
         self.problem = None

@@ -1,6 +1,7 @@
 """A full disk under the outbox, on a real SQLite file: SQLite's page cap (max_page_count) makes every insert that
 needs a new page fail with SQLITE_FULL, exactly as a full SD card does."""
 
+import json
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -75,16 +76,27 @@ def test_full_disk_drops_health_first_then_keeps_readings_in_memory(tmp_path: Pa
     assert [r.ok for r in rows if isinstance(r, Health) and r.device == OUTBOX_DEVICE] == [False, True]
 
 
-def test_memory_bound_drops_health_then_the_oldest(tmp_path: Path) -> None:
+def test_memory_bound_drops_health_then_folds_counts_then_the_oldest(tmp_path: Path) -> None:
     spill = Spill(3)
     at = (0.0, 0.0)
     spill.add(flow(1), held=False, at=at, topic="t")
     spill.add(health("flow-1", False), held=False, at=at, topic="t")
     spill.add(flow(2), held=False, at=at, topic="t")
     spill.add(flow(3), held=False, at=at, topic="t")
-    assert [e.reading.fields["in"] for e in spill] == [1, 2, 3] and spill.dropped == 1 and spill.lost == 0
+    assert [e.reading.fields["in"] for e in spill] == [1, 2, 3] and spill.dropped == 1  # health first
+    # Full of counts: the oldest is folded into the device's next, with its period; no one is lost.
+    second = list(spill)[1]
+    second.seq, second.payload = 7, b'{"v":1,"seq":7,"period_s":60,"in":2,"out":0}'
     spill.add(flow(4), held=False, at=at, topic="t")
-    assert [e.reading.fields["in"] for e in spill] == [2, 3, 4] and spill.lost == 1
+    assert [e.reading.fields["in"] for e in spill] == [3, 3, 4] and spill.lost == 0 and spill.merged == 1
+    assert json.loads(second.payload) == {"v": 1, "seq": 7, "period_s": 120, "in": 3, "out": 0}
+    assert second.reading.fields["period_s"] == 120
+    # Nothing left to fold (one count per device, the rest door changes): the oldest goes, counted as lost.
+    doors = Spill(2)
+    doors.add(door("open"), held=False, at=at, topic="t")
+    doors.add(flow(1), held=False, at=at, topic="t")
+    doors.add(door("closed"), held=False, at=at, topic="t")
+    assert [e.reading.kind for e in doors] == [Kind.FLOW, Kind.DOOR] and doors.lost == 1
 
 
 def test_an_invalid_reading_is_still_refused_on_a_full_disk(tmp_path: Path) -> None:
