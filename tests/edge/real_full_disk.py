@@ -2,6 +2,7 @@
 it, and the keeper stores readings into an outbox on it (a real ENOSPC, which SQLite turns into SQLITE_FULL). Prints
 what happened as one JSON line."""
 
+import itertools
 import json
 import os
 import sys
@@ -38,7 +39,7 @@ def main(card: Path) -> None:
     flows = [m for r in box.batch(100_000) if isinstance(m := decode(r.topic, r.payload).message, Flow)]
     print(json.dumps({"full": full, "after": {"problem": keeper.problem, "kept": len(keeper.spill)},
                       "people": sum(f.in_ for f in flows), "seqs_increasing": all(
-                          a.seq < b.seq for a, b in zip(flows, flows[1:], strict=False))}))
+                          a.seq < b.seq for a, b in itertools.pairwise(flows))}))
 
 
 if __name__ == "__main__":
