@@ -12,13 +12,14 @@ When the disk is full, edge/keeper.py decides what happens (this module only rai
 `drop_droppable` and `reserve_seq`); a damaged file is replaced at start by edge/outbox_repair.py.
 """
 
+import contextlib
 import json
 import logging
 import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -106,6 +107,7 @@ class Outbox:
         self._boot = boot_id()
         self._depth = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
         self.dropped = 0
+        self._floor: int | None = None
         self._wall = wall  # the wall clock the drivers stamp readings with (injected in tests)
         self._monotonic = monotonic  # this boot's elapsed time, which re-stamps held events (injected in tests)
 
@@ -125,44 +127,26 @@ class Outbox:
     def put(self, reading: Reading, *, held: bool = False, at: tuple[float, float] | None = None) -> bytes:
         """Store one reading as a protocol event (validated); returns the payload. Raises ValueError if invalid.
         `at` = (wall, monotonic) when it was read, for a reading kept in memory meanwhile (see edge/keeper.py)."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             seq = self._next_seq(reading.device)
             payload = self.encode(reading, seq)
             self._write(reading, seq, payload, held=held, at=at)
-            db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         self._depth += 1
         return payload
 
     def put_numbered(self, reading: Reading, seq: int, payload: bytes, *, held: bool,
                      at: tuple[float, float] | None) -> None:
         """Store a reading whose `seq` was reserved (and payload encoded) earlier, while it waited in memory."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self._write(reading, seq, payload, held=held, at=at)
-            db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         self._depth += 1
 
     def reserve_seq(self, device: str) -> int:
         """Allocate `device`'s next seq on its own: an update in place, which a full disk usually still allows, so
         that a reading kept in memory can be sent directly with a number no later event will reuse."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             seq = self._next_seq(device)
             self._set_seq(device, seq)
-            db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         return seq
 
     def reserve_seq_at_least(self, device: str, seq: int) -> None:
@@ -175,13 +159,16 @@ class Outbox:
 
     def first_seq(self) -> int:
         """The lowest seq any device may take next: 0, or above every number a damaged outbox that was moved aside
-        may have handed out (edge/outbox_repair.py sets it)."""
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'seq_floor'").fetchone()
-        return 0 if row is None else int(row[0])
+        may have handed out (edge/outbox_repair.py sets it). Read from the file once, at open."""
+        if self._floor is None:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'seq_floor'").fetchone()
+            self._floor = 0 if row is None else int(row[0])
+        return self._floor
 
     def raise_first_seq(self, floor: int) -> None:
         self._db.execute("INSERT INTO meta (key, value) VALUES ('seq_floor', ?) "
                          "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)", (floor,))
+        self._floor = None
 
     def _set_seq(self, device: str, seq: int) -> None:
         self._db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
@@ -200,6 +187,18 @@ class Outbox:
                              "ON CONFLICT (device) DO UPDATE SET state = excluded.state",
                              (reading.device, json.dumps(dict(reading.state))))
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed, or rolled back on any error (which is raised)."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
     def _rollback(self) -> None:
         # SQLite may already have rolled back by itself (e.g. after SQLITE_FULL): a second ROLLBACK would raise and
         # hide the error that matters.
@@ -211,14 +210,8 @@ class Outbox:
         about: it is the cloud's only proof that the agent was alive through a network outage when no door or count
         changed (a door-only station's quiet hours would otherwise be unknown, an equipment-off day). Droppable, like
         health: past the bound the oldest go first, never a count, door or call."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self._insert(0, True, "agent", Kind.HEARTBEAT, topic, payload, retain=False, held=False)
-            db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         self._depth += 1
 
     def _insert(self, priority: int, droppable: bool, device: str, kind: Kind, topic: str, payload: bytes, *,
@@ -264,15 +257,9 @@ class Outbox:
     def drop_droppable(self, limit: int) -> int:
         """Disk full: drop up to `limit` of the oldest droppable rows (health reports, kept heartbeats) in one go, so
         that whole pages come free for the rows that matter; returns how many went."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             gone = db.execute("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE droppable = 1 "
                               "ORDER BY id LIMIT ?)", (limit,)).rowcount
-            db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         self._depth -= gone
         self.dropped += gone
         return int(gone)
@@ -309,16 +296,11 @@ class Outbox:
         params = [(i,) for i in ids]
         if not params:
             return
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        before = db.total_changes
-        try:
+        with self._transaction() as db:
+            before = db.total_changes
             db.executemany("DELETE FROM outbox WHERE id = ?", params)
-            db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-        self._depth -= db.total_changes - before
+            gone = db.total_changes - before
+        self._depth -= gone
 
     def held_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM outbox WHERE held = 1").fetchone()[0])
@@ -331,9 +313,7 @@ class Outbox:
         """
         offset_now = self._wall() - self._monotonic()
         rows = self._db.execute("SELECT id, payload, wall, mono, boot FROM outbox WHERE held = 1").fetchall()
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             for row_id, payload, wall, mono, boot in rows:
                 data = json.loads(payload)
                 if boot == self._boot:
@@ -343,27 +323,17 @@ class Outbox:
                 else:
                     data["clock"] = "unsynced"
                 db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (json.dumps(data).encode(), row_id))
-            db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         return len(rows)
 
     def restore(self, rows: Iterable[tuple[Any, ...]], states: Mapping[str, str]) -> int:
         """Insert rows salvaged from a damaged outbox as they were (columns of `outbox` after `id`, in order), and the
         drivers' states (JSON text by device)."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             db.executemany("INSERT INTO device_state (device, state) VALUES (?, ?) ON CONFLICT (device) DO UPDATE SET "
                            "state = excluded.state", list(states.items()))
             count = db.executemany(
                 "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
                 "boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows).rowcount
-            db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         self._depth += count
         return int(count)
 
