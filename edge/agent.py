@@ -151,6 +151,12 @@ class Agent:
                 group.create_task(self._retry_kept(), name="outbox-retry")
                 for driver in self.drivers:
                     group.create_task(supervise(driver, self.emit, self.keeper.state), name=driver.device_id)
+        except* sqlite3.DatabaseError as failed:
+            # The outbox cannot even be read (damaged while running): stop, so that the service restarts and the
+            # check at start moves the file aside. What waited in memory is lost.
+            log.error("the outbox failed while running (%s); stopping so the restart can check and replace it; %d "
+                      "readings in memory lost", failed.exceptions[0], len(self.spill))
+            raise
         finally:
             self.buses.close()
             self.outbox.close()
