@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,10 +11,12 @@ from pathlib import Path
 
 from edge.clock import ClockCheck, KernelClock, clock_problem, kernel_clock
 from edge.dispatch import CommandTable
-from edge.drivers.base import Driver, EntryListener, Reading
+from edge.drivers.base import Driver, EntryListener, Reading, health
 from edge.drivers.registry import Buses, build_drivers
-from edge.outbox import Outbox
+from edge.keeper import OUTBOX_DEVICE, Keeper
+from edge.outbox_repair import open_outbox
 from edge.publisher import Publisher
+from edge.spill import Spill
 from edge.supervise import supervise
 from firmware_config.station import StationConfig
 from station_protocol import Heartbeat, encode
@@ -40,24 +43,30 @@ class Agent:
         self.station = config.station
         self.clock_check: ClockCheck = clock_check or config.agent.clock_check
         self.heartbeat_s = heartbeat_s or config.agent.heartbeat_s
-        self.outbox = Outbox(outbox_path or config.agent.outbox, config.station,
-                             max_events=config.agent.outbox_max_events, fsync=fsync)
+        self.kernel = kernel
+        trusted = clock_problem(datetime.now(UTC), self.clock_check, kernel()) is None
+        self.outbox, self.repair = open_outbox(
+            Path(outbox_path or config.agent.outbox), config.station, check_s=config.agent.outbox_check_s,
+            clock_trusted=trusted, max_events=config.agent.outbox_max_events, fsync=fsync)
+        self.spill = Spill(config.agent.outbox_memory_events)
+        self.keeper = Keeper(self.outbox, self.spill, resume_bytes=config.agent.outbox_resume_kb * 1024)
         self.buses = Buses()
         self.drivers: list[Driver] = build_drivers(config.devices, self.buses)
         self.commands = CommandTable(self.drivers)
         self.entry_listeners: list[EntryListener] = [d for d in self.drivers if isinstance(d, EntryListener)]
         self.publisher = Publisher(config.station, config.mqtt, self.outbox, on_command=self._command,
                                    on_connect=self._on_connect, backoff_base_s=config.mqtt.reconnect_min_s,
-                                   backoff_cap_s=config.mqtt.reconnect_max_s)
+                                   backoff_cap_s=config.mqtt.reconnect_max_s, spill=self.spill)
+        self.keeper.inflight = lambda: self.publisher.spill_cursor
+        self.keeper.holding = lambda: self.clock_issue is not None
         self.clock_issue: str | None = None
-        self.kernel = kernel
         self.clock_poll_s = clock_poll_s
         self.started = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def emit(self, reading: Reading) -> None:
         """Store a reading durably (held while the clock is not trusted), then wake the publisher."""
-        self.outbox.put(reading, held=self.clock_issue is not None)
+        self.keeper.put(reading, held=self.clock_issue is not None)
         self.publisher.notify(urgent=reading.urgent)
         if reading.kind is Kind.FLOW and reading.fields.get("in", 0) > 0:
             # The counter's entries are the camera's second cheap gate: someone came in, look for a face.
@@ -76,14 +85,14 @@ class Agent:
         kernel = self.kernel()
         beat = Heartbeat(
             v=1, station=self.station, ts=datetime.now(UTC), version=agent_version(),
-            uptime_s=round(time.monotonic() - self.started, 1), outbox=self.outbox.depth,
+            uptime_s=round(time.monotonic() - self.started, 1), outbox=self.keeper.depth,
             clock_offset_ms=kernel.offset_ms if kernel is not None and kernel.synced else None,
         )
         topic, payload = str(agent_topic(self.station, Kind.HEARTBEAT)), encode(beat)
         if not self.publisher.publish_direct(topic, payload) and self.clock_issue is None:
             # Not connected: kept for later, as proof of life through the outage (not while the clock is untrusted:
             # its time would name the wrong moment).
-            self.outbox.put_heartbeat(topic, payload)
+            self.keeper.put_heartbeat(topic, payload)
 
     async def _heartbeats(self) -> None:
         while True:
@@ -96,7 +105,11 @@ class Agent:
         if problem and not self.clock_issue:
             log.warning("holding events: %s", problem)
         if self.clock_issue and not problem:
-            released = self.outbox.release_held()
+            try:
+                released = self.outbox.release_held()
+            except sqlite3.Error as exc:  # a full card: try again at the next poll
+                log.warning("clock trusted again, but the held events could not be released yet: %s", exc)
+                return
             log.info("clock trusted again: released %d held events", released)
             self.publisher.rewind()
         self.clock_issue = problem
@@ -106,19 +119,44 @@ class Agent:
             await asyncio.sleep(self.clock_poll_s)
             self.check_clock()
 
+    async def _retry_kept(self) -> None:
+        """Store what waits in memory as soon as the outbox takes it again (a reading also tries, but a door-only
+        station may be quiet for hours)."""
+        while True:
+            await asyncio.sleep(self.config.agent.outbox_retry_s)
+            if len(self.spill) or self.keeper.problem:
+                self.keeper.retry()
+                self.publisher.notify()
+
+    async def _report_outbox(self) -> None:
+        """The outbox's health at start: a damaged file replaced, or fine again after an earlier report."""
+        if self.repair is not None:
+            await self.emit(health(OUTBOX_DEVICE, False, self.repair.message(),
+                                   {"moved_to": str(self.repair.moved_to), "salvaged": self.repair.salvaged}))
+        elif OUTBOX_DEVICE in self.outbox.seqs():
+            await self.emit(health(OUTBOX_DEVICE, True))
+
     async def run(self) -> None:
         self.check_clock()
         if self.clock_issue is None and self.outbox.held_count():
             self.outbox.release_held()  # held before a restart, clock fine now
         log.info("station %s: %d devices, %d events waiting in the outbox", self.station, len(self.drivers),
                  self.outbox.depth)
+        await self._report_outbox()
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.publisher.run(), name="publisher")
                 group.create_task(self._heartbeats(), name="heartbeat")
                 group.create_task(self._clock_guard(), name="clock")
+                group.create_task(self._retry_kept(), name="outbox-retry")
                 for driver in self.drivers:
-                    group.create_task(supervise(driver, self.emit, self.outbox.state), name=driver.device_id)
+                    group.create_task(supervise(driver, self.emit, self.keeper.state), name=driver.device_id)
+        except* sqlite3.DatabaseError as failed:
+            # The outbox cannot even be read (damaged while running): stop, so that the service restarts and the
+            # check at start moves the file aside. What waited in memory is lost.
+            log.error("the outbox failed while running (%s); stopping so the restart can check and replace it; %d "
+                      "readings in memory lost", failed.exceptions[0], len(self.spill))
+            raise
         finally:
             self.buses.close()
             self.outbox.close()

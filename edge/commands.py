@@ -5,6 +5,7 @@ import faulthandler
 import logging
 import os
 import signal
+import sqlite3
 from pathlib import Path
 
 import click
@@ -63,7 +64,7 @@ def run(config_path: Path, outbox: Path | None, mock_gpio: bool) -> None:
 
     try:
         agent = Agent(config, outbox_path=outbox)
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:  # e.g. a fresh outbox on a full card: systemd tries again
         raise click.ClickException(f"cannot open the outbox: {exc}") from None
     # `kill -USR1 <pid>` writes every thread's stack to the journal: how to see where a stuck agent is.
     faulthandler.register(signal.SIGUSR1, all_threads=True)

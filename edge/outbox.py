@@ -7,20 +7,26 @@ and calls are never dropped: the outbox grows past its bound rather than lose th
 heartbeat. Heartbeats enter the outbox only while the agent is disconnected (droppable: they prove it was alive
 through an outage). Per-device `seq` is allocated in the same transaction as the insert, so
 it survives restarts; a gap in it means a dropped health report or a real loss.
+
+When the disk is full, edge/keeper.py decides what happens (this module only raises SQLite's error and offers
+`drop_droppable` and `reserve_seq`); a damaged file is replaced at start by edge/outbox_repair.py.
 """
 
+import contextlib
 import json
 import logging
+import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from edge.drivers.base import Reading
+from firmware_config.station import AGENT_OWN_DEVICE
 from station_protocol import Kind, encode
 from station_protocol.codec import MODELS
 from station_protocol.topics import device_topic
@@ -50,7 +56,18 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_send ON outbox (held, priority DESC, id);
 CREATE TABLE IF NOT EXISTS device_seq (device TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+def droppable(reading: Reading) -> bool:
+    """Health reports may be dropped to make room, except the outbox's own: it reports that very condition."""
+    return reading.kind is Kind.HEALTH and reading.device != AGENT_OWN_DEVICE
+
+
+def is_full(exc: BaseException) -> bool:
+    """SQLITE_FULL: the disk (or the file's page cap) has no room for the write."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +95,7 @@ class Outbox:
     def __init__(self, path: str | Path, station: str, *, max_events: int = 200_000, fsync: bool = True,
                  wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path)
         self.station = station
         self.max_events = max_events
         # Built in one thread, used by the agent loop (one at a time): no cross-thread sharing beyond that.
@@ -89,6 +107,7 @@ class Outbox:
         self._boot = boot_id()
         self._depth = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
         self.dropped = 0
+        self._floor: int | None = None
         self._wall = wall  # the wall clock the drivers stamp readings with (injected in tests)
         self._monotonic = monotonic  # this boot's elapsed time, which re-stamps held events (injected in tests)
 
@@ -105,62 +124,113 @@ class Outbox:
         row = self._db.execute("SELECT state FROM device_state WHERE device = ?", (device,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def put(self, reading: Reading, *, held: bool = False) -> bytes:
-        """Store one reading as a protocol event (validated); returns the payload. Raises ValueError if invalid."""
+    def put(self, reading: Reading, *, held: bool = False, at: tuple[float, float] | None = None) -> bytes:
+        """Store one reading as a protocol event (validated); returns the payload. Raises ValueError if invalid.
+        `at` = (wall, monotonic) when it was read, for a reading kept in memory meanwhile (see edge/keeper.py)."""
+        with self._transaction():
+            seq = self._next_seq(reading.device)
+            payload = self.encode(reading, seq)
+            self._write(reading, seq, payload, held=held, at=at)
+        self._depth += 1
+        return payload
+
+    def put_numbered(self, reading: Reading, seq: int, payload: bytes, *, held: bool,
+                     at: tuple[float, float] | None) -> None:
+        """Store a reading whose `seq` was reserved (and payload encoded) earlier, while it waited in memory."""
+        with self._transaction():
+            self._write(reading, seq, payload, held=held, at=at)
+        self._depth += 1
+
+    def reserve_seq(self, device: str) -> int:
+        """Allocate `device`'s next seq on its own: an update in place, which a full disk usually still allows, so
+        that a reading kept in memory can be sent directly with a number no later event will reuse."""
+        with self._transaction():
+            seq = self._next_seq(device)
+            self._set_seq(device, seq)
+        return seq
+
+    def reserve_seq_at_least(self, device: str, seq: int) -> None:
+        """`device`'s numbers continue above `seq` (taken from a damaged outbox that was moved aside)."""
+        self._set_seq(device, seq)
+
+    def _next_seq(self, device: str) -> int:
+        row = self._db.execute("SELECT seq FROM device_seq WHERE device = ?", (device,)).fetchone()
+        return max(self.first_seq(), 0 if row is None else int(row[0]) + 1)
+
+    def first_seq(self) -> int:
+        """The lowest seq any device may take next: 0, or above every number a damaged outbox that was moved aside
+        may have handed out (edge/outbox_repair.py sets it). Read from the file once, at open."""
+        if self._floor is None:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'seq_floor'").fetchone()
+            self._floor = 0 if row is None else int(row[0])
+        return self._floor
+
+    def raise_first_seq(self, floor: int) -> None:
+        self._db.execute("INSERT INTO meta (key, value) VALUES ('seq_floor', ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)", (floor,))
+        self._floor = None
+
+    def _set_seq(self, device: str, seq: int) -> None:
+        self._db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
+                         "ON CONFLICT (device) DO UPDATE SET seq = max(seq, excluded.seq)", (device, seq))
+
+    def _write(self, reading: Reading, seq: int, payload: bytes, *, held: bool,
+               at: tuple[float, float] | None) -> None:
+        """The rows of one reading, in the caller's transaction."""
         kind = Kind(reading.kind)
         topic = str(device_topic(self.station, reading.device, kind))
-        droppable = kind is Kind.HEALTH
+        self._set_seq(reading.device, seq)
+        self._insert(1 if reading.urgent else 0, droppable(reading), reading.device, kind, topic, payload,
+                     retain=kind is Kind.HEALTH, held=held, at=at)
+        if reading.state is not None:
+            self._db.execute("INSERT INTO device_state (device, state) VALUES (?, ?) "
+                             "ON CONFLICT (device) DO UPDATE SET state = excluded.state",
+                             (reading.device, json.dumps(dict(reading.state))))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed, or rolled back on any error (which is raised)."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT seq FROM device_seq WHERE device = ?", (reading.device,)).fetchone()
-            seq = 0 if row is None else int(row[0]) + 1
-            payload = self._payload(reading, kind, seq)
-            db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
-                       "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq", (reading.device, seq))
-            self._insert(1 if reading.urgent else 0, droppable, reading.device, kind, topic, payload,
-                         retain=kind is Kind.HEALTH, held=held)
-            if reading.state is not None:
-                db.execute("INSERT INTO device_state (device, state) VALUES (?, ?) "
-                           "ON CONFLICT (device) DO UPDATE SET state = excluded.state",
-                           (reading.device, json.dumps(dict(reading.state))))
+            yield db
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            self._rollback()
             raise
-        self._depth += 1
-        return payload
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (e.g. after SQLITE_FULL): a second ROLLBACK would raise and
+        # hide the error that matters.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def put_heartbeat(self, topic: str, payload: bytes) -> None:
         """Keep a heartbeat the agent could not send (no connection), to go out after the backlog it says nothing
         about: it is the cloud's only proof that the agent was alive through a network outage when no door or count
         changed (a door-only station's quiet hours would otherwise be unknown, an equipment-off day). Droppable, like
         health: past the bound the oldest go first, never a count, door or call."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self._insert(0, True, "agent", Kind.HEARTBEAT, topic, payload, retain=False, held=False)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         self._depth += 1
 
     def _insert(self, priority: int, droppable: bool, device: str, kind: Kind, topic: str, payload: bytes, *,
-                retain: bool, held: bool) -> None:
+                retain: bool, held: bool, at: tuple[float, float] | None = None) -> None:
         """One row, in the caller's transaction, after making room past the bound (droppable rows only)."""
         if self._depth >= self.max_events:
             self._make_room()
         self._db.execute(
             "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, boot) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (priority, int(droppable), device, kind.value, topic, payload, int(retain), int(held), self._wall(),
-             self._monotonic(), self._boot),
+            (priority, int(droppable), device, kind.value, topic, payload, int(retain), int(held),
+             *(at or (self._wall(), self._monotonic())), self._boot),
         )
 
-    def _payload(self, reading: Reading, kind: Kind, seq: int) -> bytes:
+    def encode(self, reading: Reading, seq: int) -> bytes:
+        """The event's payload with a fresh id (validated: raises ValueError)."""
         from station_protocol import new_event_id
 
+        kind = Kind(reading.kind)
         data: dict[str, Any] = {"v": 1, "id": uuid.UUID(new_event_id()), "station": self.station,
                                 "device": reading.device, "seq": seq, "ts": reading.ts, **reading.fields}
         model = MODELS[kind]
@@ -184,6 +254,33 @@ class Outbox:
             log.warning("outbox holds %d events, over its bound of %d: keeping them (counts, doors and calls are "
                         "never dropped)", self._depth, self.max_events)
 
+    def drop_droppable(self, limit: int) -> int:
+        """Disk full: drop up to `limit` of the oldest droppable rows (health reports, kept heartbeats) in one go, so
+        that whole pages come free for the rows that matter; returns how many went."""
+        with self._transaction() as db:
+            gone = db.execute("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE droppable = 1 "
+                              "ORDER BY id LIMIT ?)", (limit,)).rowcount
+        self._depth -= gone
+        self.dropped += gone
+        return int(gone)
+
+    @property
+    def pages(self) -> int:
+        """The file's size in pages (what `cap_pages` caps)."""
+        return int(self._db.execute("PRAGMA page_count").fetchone()[0])
+
+    def room(self) -> int:
+        """Bytes the outbox can still take: its free pages, plus what the file may grow by (the disk's free space,
+        or less under a page cap)."""
+        page_size, count, cap, free = (int(self._db.execute(f"PRAGMA {name}").fetchone()[0]) for name in
+                                       ("page_size", "page_count", "max_page_count", "freelist_count"))
+        return free * page_size + min(shutil.disk_usage(self.path.parent).free, (cap - count) * page_size)
+
+    def cap_pages(self, pages: int | None) -> int:
+        """Cap the file at `pages` pages (SQLite's max_page_count; None: no cap): past it every insert fails with
+        SQLITE_FULL exactly as on a full disk. Tests fill the 'disk' with it. Returns the cap in force."""
+        return int(self._db.execute(f"PRAGMA max_page_count = {int(pages or 2**31 - 2)}").fetchone()[0])
+
     def batch(self, limit: int, after: int = 0, after_urgent: int = 0) -> list[Row]:
         """Up to `limit` sendable rows: urgent ones with ids above `after_urgent`, then the others above `after`,
         oldest first (the publisher keeps one cursor per priority)."""
@@ -199,12 +296,11 @@ class Outbox:
         params = [(i,) for i in ids]
         if not params:
             return
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        before = db.total_changes
-        db.executemany("DELETE FROM outbox WHERE id = ?", params)
-        db.execute("COMMIT")
-        self._depth -= db.total_changes - before
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany("DELETE FROM outbox WHERE id = ?", params)
+            gone = db.total_changes - before
+        self._depth -= gone
 
     def held_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM outbox WHERE held = 1").fetchone()[0])
@@ -217,18 +313,29 @@ class Outbox:
         """
         offset_now = self._wall() - self._monotonic()
         rows = self._db.execute("SELECT id, payload, wall, mono, boot FROM outbox WHERE held = 1").fetchall()
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        for row_id, payload, wall, mono, boot in rows:
-            data = json.loads(payload)
-            if boot == self._boot:
-                ts = datetime.fromisoformat(data["ts"])
-                data["ts"] = datetime.fromtimestamp(ts.timestamp() + offset_now - (wall - mono), ts.tzinfo).isoformat()
-            else:
-                data["clock"] = "unsynced"
-            db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (json.dumps(data).encode(), row_id))
-        db.execute("COMMIT")
+        with self._transaction() as db:
+            for row_id, payload, wall, mono, boot in rows:
+                data = json.loads(payload)
+                if boot == self._boot:
+                    ts = datetime.fromisoformat(data["ts"])
+                    data["ts"] = datetime.fromtimestamp(ts.timestamp() + offset_now - (wall - mono),
+                                                        ts.tzinfo).isoformat()
+                else:
+                    data["clock"] = "unsynced"
+                db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (json.dumps(data).encode(), row_id))
         return len(rows)
+
+    def restore(self, rows: Iterable[tuple[Any, ...]], states: Mapping[str, str]) -> int:
+        """Insert rows salvaged from a damaged outbox as they were (columns of `outbox` after `id`, in order), and the
+        drivers' states (JSON text by device)."""
+        with self._transaction() as db:
+            db.executemany("INSERT INTO device_state (device, state) VALUES (?, ?) ON CONFLICT (device) DO UPDATE SET "
+                           "state = excluded.state", list(states.items()))
+            count = db.executemany(
+                "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
+                "boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows).rowcount
+        self._depth += count
+        return int(count)
 
     def seqs(self) -> Mapping[str, int]:
         return {d: s for d, s in self._db.execute("SELECT device, seq FROM device_seq")}

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.outbox import Outbox
+from edge.spill import MEMORY_BASE, Spill
 from firmware_config.station import MqttConfig
 from station_protocol.topics import Kind, agent_topic
 
@@ -45,11 +47,12 @@ class Publisher:
         self, station: str, config: MqttConfig, outbox: Outbox, *, window: int = 256,
         on_command: CommandSink | None = None, on_connect: Callable[[], Awaitable[None]] | None = None,
         backoff_base_s: float = 1.0, backoff_cap_s: float = 120.0,
-        wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wait: Callable[[float], Awaitable[None]] = asyncio.sleep, spill: Spill | None = None,
     ) -> None:
         self.station = station
         self.config = config
         self.outbox = outbox
+        self.spill = spill  # readings the outbox could not store (disk full), sent after its rows
         self.window = window
         self.on_command = on_command
         self.on_connect = on_connect
@@ -64,7 +67,9 @@ class Publisher:
         self._acked: list[int] = []
         self._cursor = 0  # highest row id sent on this connection, per priority (urgent rows overtake the rest)
         self._urgent_cursor = 0
+        self.spill_cursor = 0  # highest memory entry sent on this connection (edge/keeper.py leaves those in memory)
         self._urgent_pending = False
+        self._flush_failed = False
         # (connection number, mid, reason) appended by paho's thread, taken on the loop. Message ids restart with
         # every client, so a late PUBACK of an earlier connection must never match this one's in-flight rows.
         self._pubacks: deque[tuple[int, int, Any]] = deque()
@@ -80,7 +85,7 @@ class Publisher:
 
     def rewind(self) -> None:
         """Older rows became sendable (held events released): look at the whole outbox again."""
-        self._cursor = self._urgent_cursor = 0
+        self._cursor = self._urgent_cursor = self.spill_cursor = 0
         self.wake.set()
 
     def publish_direct(self, topic: str, payload: bytes, retain: bool = False) -> bool:
@@ -177,7 +182,8 @@ class Publisher:
             self.connected, self._client = False, None
             self._inflight.clear()
             self._flush()
-            self._cursor = self._urgent_cursor = 0  # what was not acknowledged is sent again on the next connection
+            # What was not acknowledged is sent again on the next connection.
+            self._cursor = self._urgent_cursor = self.spill_cursor = 0
             client.disconnect()
             await asyncio.to_thread(client.loop_stop)
 
@@ -207,17 +213,33 @@ class Publisher:
             if info.rc != 0:
                 raise ConnectionError(f"publish failed: {info.rc}")
             self._inflight[info.mid] = row.id
-            if row.urgent:
+            if row.id >= MEMORY_BASE:
+                self.spill_cursor = max(self.spill_cursor, row.id)
+            elif row.urgent:
                 self._urgent_cursor = max(self._urgent_cursor, row.id)
             else:
                 self._cursor = max(self._cursor, row.id)
             self.published += 1
 
     def _flush(self) -> None:
-        if self._acked:
-            self.outbox.done(self._acked)
-            self._acked = []
         self._flushed = time.monotonic()
+        if not self._acked:
+            return
+        if self.spill is not None:
+            self.spill.done(i for i in self._acked if i >= MEMORY_BASE)
+        rows = [i for i in self._acked if i < MEMORY_BASE]
+        try:
+            self.outbox.done(rows)
+        except sqlite3.Error as exc:
+            # A full card can refuse even a delete (its journal needs room): keep the ids, try again at the next
+            # flush; if the connection ends first, those rows are only sent again (same event ids).
+            self._acked = rows
+            if not self._flush_failed:
+                log.error("outbox: could not delete %d acknowledged rows: %s; retrying", len(rows), exc)
+            self._flush_failed = True
+            return
+        self._acked = []
+        self._flush_failed = False
 
     async def _drain(self, lost: asyncio.Event) -> None:
         # Hand paho twice its in-flight window: when a PUBACK frees a slot, paho's own thread sends the next message
@@ -236,6 +258,8 @@ class Publisher:
             if room >= refill or (self._urgent_pending and room > 0):
                 self._urgent_pending = False
                 rows = self.outbox.batch(room, self._cursor, self._urgent_cursor)
+                if len(rows) < room and self.spill is not None and len(self.spill):
+                    rows += self.spill.batch(room - len(rows), self.spill_cursor)
                 if rows:
                     self._send(rows)
                     await asyncio.sleep(0)

@@ -46,6 +46,19 @@ class AgentConfig(BaseModel):
     outbox_max_events: int = Field(
         default=200_000, ge=100, description="bound: beyond it heartbeats/health are dropped, never counts/doors/calls"
     )
+    outbox_memory_events: int = Field(
+        default=10_000, ge=10,
+        description="readings kept in memory while the outbox cannot store them (disk full); past it health reports "
+        "go first, then the oldest reading")
+    outbox_retry_s: float = Field(
+        default=10, gt=0, description="seconds between attempts to store what waits in memory (also on each reading)")
+    outbox_resume_kb: int = Field(
+        default=1024, ge=0,
+        description="after a full disk, the outbox reports itself fine again once it has this much room (KiB)")
+    outbox_check_s: float = Field(
+        default=30, gt=0,
+        description="time allowed at start for the outbox's integrity check (PRAGMA quick_check); past it the file "
+        "is used unchecked")
     heartbeat_s: float = Field(
         default=60, gt=0, le=300,
         description="seconds between heartbeats; at most 300: the cloud takes the agent as alive for 10 minutes after "
@@ -80,6 +93,9 @@ class StationConfig(BaseModel):
         return self
 
 
+AGENT_OWN_DEVICE = "outbox"  # the agent reports its outbox's health (disk full, damaged file) under this device id
+
+
 def gpio_pins(device: BaseModel) -> dict[str, int]:
     """Every GPIO pin a device config uses, by field name."""
     return {name: value for name in type(device).model_fields
@@ -96,6 +112,8 @@ def cross_problems(devices: Iterable[tuple[int, Any]]) -> list[tuple[tuple[str |
     units: dict[tuple[str, int], int] = {}
     for index, device in devices:
         where: tuple[str | int, ...] = ("devices", index)
+        if device.id == AGENT_OWN_DEVICE:
+            problems.append(((*where, "id"), f"device id {device.id!r} is used by the agent for its outbox's health"))
         if device.id in ids:
             problems.append(((*where, "id"), f"device id {device.id!r} is already used by devices[{ids[device.id]}]"))
         ids.setdefault(device.id, index)

@@ -69,6 +69,11 @@ def test_pin_used_twice_and_duplicate_ids() -> None:
     ]
 
 
+def test_the_outbox_device_id_is_the_agents() -> None:
+    assert problems_of(GOOD.replace("id: call-1", "id: outbox")) == [
+        "s.yaml:11: devices[2].id: device id 'outbox' is used by the agent for its outbox's health"]
+
+
 def test_bus_settings_and_units() -> None:
     text = GOOD + "  - {type: counter, id: flow-2, port: /dev/ttyUSB0, unit: 1, baud: 19200}\n"
     problems = problems_of(text)
