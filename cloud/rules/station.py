@@ -11,6 +11,7 @@ from cloud.rules.intervals import Interval
 from cloud.rules.losses import overlapping
 from cloud.rules.observations import Obs
 from cloud.rules.schedules import ScheduleHistory, schedule_on
+from cloud.rules.sequence import out_of_sequence
 from firmware_config.schedule import Schedule
 
 
@@ -32,7 +33,13 @@ def derive_days(
     longer) before it and the counts in the face-crossing window after `last` (anything else is ignored, so any
     superset gives the same answer). `until`: the time the data runs to (now), for today. `schedule`:
     one for every day, or the station's history, each day judged by the version in force on it. `losses`: the
-    windows in which the platform lost messages (epoch seconds), every station's alike."""
+    windows in which the platform lost messages (epoch seconds), every station's alike. Readings received late whose
+    sequence numbers contradict their time are set aside first, judged on all of `obs` (cloud.rules.sequence): with
+    them the nearest promptly received reading of each such device before and after what is loaded (the worker and
+    the evidence export add it), anything farther being ignored."""
+    # Judged on everything given, not day by day: the readings heard live around a day are what a late one must fit.
+    obs, unfit = out_of_sequence(obs, config)
+    unfit_times = [o.t for o in unfit]
     times = [o.t for o in obs]
     doors = [o for o in obs if o.kind == "door"]
     door_times = [o.t for o in doors]
@@ -51,5 +58,7 @@ def derive_days(
         faults = (clock_faults or {}).get(day, 0)
         # Windows before the day matter too: a door state carried into it across one is not evidence.
         lost = overlapping(losses, plan.start - lookback, plan.end)
-        results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost))
+        unsequenced = unfit[bisect_left(unfit_times, plan.start):bisect_left(unfit_times, plan.end)]
+        results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost,
+                                  unsequenced))
     return results

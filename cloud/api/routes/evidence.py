@@ -6,7 +6,9 @@ station and a range of its local days, exactly what the worker judged those days
 - `events.jsonl`: the stored events as `derive --events` reads them (topic, payload as stored, `received_at`,
   `received_by`), streamed row by row from the database (a year of a busy station is hundreds of megabytes), and
   with the events before the first day the worker also looks at (a door left open over midnight, the liveness
-  window) and the counts just after the last (a face just before midnight);
+  window) and the counts just after the last (a face just before midnight), and for each device with a reading
+  received late its nearest readings received promptly before and after those (the anchors its sequence numbers must
+  fit between, `cloud.rules.sequence`);
 - `station.csv`: the station's registry row with the hours and grade in force on those days (`derive --stations`);
 - `spot-checks.csv`: the checks of the station whose window has ended (`derive --spot-checks`), with whose check
   each was, so the audit's veto counts the checks the platform's counts.
@@ -38,6 +40,8 @@ from cloud.api.schemas import StationIdParam
 from cloud.api.scope import get_visible_station
 from cloud.api.sheets import safe_row
 from cloud.derive.recompute import window_end
+from cloud.derive.storeio import anchor_rows
+from cloud.rules import sequence
 from cloud.rules.config import RulesConfig
 from cloud.store.derived import SpotCheckPlan
 from cloud.store.models import Event, Station
@@ -84,7 +88,8 @@ def events_query(station: Station, first: date, last: date, rules: RulesConfig) 
     window = timedelta(seconds=rules.face_crossing_window_s)
     live = max(timedelta(minutes=rules.liveness_minutes), window)
     lookback = max(timedelta(hours=rules.door_lookback_hours), live)
-    return (select(Event.kind, Event.device_id, Event.payload, Event.received_at, Event.received_by)
+    return (select(Event.kind, Event.device_id, Event.payload, Event.received_at, Event.received_by, Event.ts,
+                   Event.clock_fault, Event.id)
             .where(Event.station_id == station.id, Event.ts >= start - lookback,
                    Event.ts < end + window + timedelta(seconds=1),
                    or_(Event.ts >= start - live, Event.kind == "door"))
@@ -101,13 +106,38 @@ def event_line(station: str, kind: str, device: str, payload: dict[str, Any], re
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def stream_events(sessions: sessionmaker[Session], station: str, query: Select[Any]) -> Iterator[bytes]:
+def window(station: Station, first: date, last: date, rules: RulesConfig) -> tuple[float, float]:
+    """The edges (epoch seconds) of what `events_query` reads in full: beyond them only the sequence anchors."""
+    zone = ZoneInfo(station.timezone)
+    start = datetime.combine(first, time(0), zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
+    live = max(rules.liveness_minutes * 60, rules.face_crossing_window_s)
+    return start.timestamp() - live, end.timestamp() + rules.face_crossing_window_s + 1
+
+
+def stream_events(sessions: sessionmaker[Session], station: str, query: Select[Any], rules: RulesConfig,
+                  edges: tuple[float, float]) -> Iterator[bytes]:
     """The lines in chunks, from a session of the stream's own: the request's session is closed before a long
-    response ends, and the rows are fetched a chunk at a time (a server-side cursor on PostgreSQL), never all held."""
+    response ends, and the rows are fetched a chunk at a time (a server-side cursor on PostgreSQL), never all held.
+    Then the anchors outside `edges` of the devices with a reading received late, as the worker looks them up
+    (`cloud.derive.recompute.derive_run`): `derive` sorts its lines, so they may come last."""
+    late: set[str] = set()
+    before: set[Any] = set()  # the door states sent before the window (an anchor may be one of them: sent once)
     with sessions() as session:
         result = session.execute(query.execution_options(yield_per=ROWS_PER_CHUNK))
         for rows in result.partitions():
-            yield "".join(event_line(station, *row) for row in rows).encode("utf-8")
+            for kind, device, payload, received_at, _, ts, fault, event_id in rows:
+                if ts.timestamp() < edges[0]:
+                    before.add(event_id)
+                if fault is None and sequence.late_reading(kind, (received_at - ts).total_seconds(),
+                                                           payload.get("seq"), rules):
+                    late.add(device)
+            yield "".join(event_line(station, *row[:5]) for row in rows).encode("utf-8")
+        if late:
+            anchors = anchor_rows(session, station, late, *edges, rules)
+            yield "".join(event_line(station, kind, device, payload, received_at, received_by)
+                          for _, kind, device, event_id, payload, _, _, received_at, received_by in anchors
+                          if event_id not in before).encode("utf-8")
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -123,7 +153,8 @@ def export_events(station_id: StationIdParam, first: FirstDay, last: LastDay, us
     check_range(first, last)
     station = get_visible_station(session, user, station_id)
     query = events_query(station, first, last, rules)
-    return StreamingResponse(stream_events(runtime.sessions, station.id, query),
+    edges = window(station, first, last, rules)
+    return StreamingResponse(stream_events(runtime.sessions, station.id, query, rules, edges),
                              media_type="application/x-ndjson; charset=utf-8",
                              headers=_attachment(f"events-{station.id}-{first}-{last}.jsonl"))
 
