@@ -12,7 +12,7 @@ from cloud.rules.corroborate import Crossings, corroborate
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
 from cloud.rules.late import withheld
 from cloud.rules.losses import FLAG_PLATFORM_LOST, overlapping
-from cloud.rules.observations import Obs, distinct_readings
+from cloud.rules.observations import Obs, distinct_readings, sort_key
 from cloud.rules.timeline import Timeline, build_timeline
 
 
@@ -262,7 +262,13 @@ def derive_day(
     obs, repeats = distinct_readings(obs)
     repeated = sum(1 for o in repeats if plan.start <= o.t < plan.end)
     # Evidence held back while the station was heard live and sent after the fact does not count (cloud.rules.late).
-    obs, held_back = withheld(obs, config)
+    # What the sequence rule set aside already is judged too: held back for a moment heard live, it is both.
+    if unsequenced:
+        unfit = {o.id for o in unsequenced}
+        obs, held_back = withheld(sorted([*obs, *unsequenced], key=sort_key), config)
+        obs = [o for o in obs if o.id not in unfit]
+    else:
+        obs, held_back = withheld(obs, config)
     late_n = sum(1 for o in held_back if plan.start <= o.t < plan.end)
     unfit_n = sum(1 for o in unsequenced if plan.start <= o.t < plan.end)
     timeline = build_timeline(plan, obs, config, losses)
