@@ -8,6 +8,7 @@ and on Wednesday night it publishes an open Tuesday with its heartbeats. Through
 with their receipt times), and through Mosquitto, an ingester whose clock is the test's and `eldercare cloud
 worker`'s pass, whose verdict `cloud derive` reproduces from the evidence export."""
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -77,7 +78,10 @@ def outage(station: str) -> list[tuple[Message, datetime]]:
 
 
 def _lines(arrivals: list[tuple[Message, datetime]]) -> list[str]:
-    return [line for message, at in arrivals for line in received([message], lambda _ts, at=at: at)]
+    def at(when: datetime) -> Callable[[datetime], datetime]:
+        return lambda _ts: when
+
+    return [line for message, when in arrivals for line in received([message], at(when))]
 
 
 def _derive(lines: list[str], station: str) -> DayResult:
