@@ -7,6 +7,14 @@ and calls are never dropped: the outbox grows past its bound rather than lose th
 heartbeat. Heartbeats enter the outbox only while the agent is disconnected (droppable: they prove it was alive
 through an outage). Per-device `seq` is allocated in the same transaction as the insert, so
 it survives restarts; a gap in it means a dropped health report or a real loss.
+
+A device's numbers start from the trusted clock in milliseconds, not 0, so that they keep increasing across a
+reinstall (a fresh outbox): the cloud sets aside readings received late whose numbers contradict their time against
+those it heard live around them (docs/derivations.md, "Readings out of sequence"), and an outage's replay by a
+reinstalled Pi numbered from 0 would contradict the old installation's numbers. A device first heard while the clock
+is not trusted (a Pi right after boot, before NTP) is numbered from 0 provisionally; its held readings, never sent
+while held, are renumbered from the clock once it is trusted (`release_held`). A device makes far fewer than one
+reading a millisecond, so a reinstall's first number is above the last of the installation before it.
 """
 
 import json
@@ -49,6 +57,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_send ON outbox (held, priority DESC, id);
 CREATE TABLE IF NOT EXISTS device_seq (device TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS device_seq_start (device TEXT PRIMARY KEY, seq INTEGER NOT NULL,
+                                             provisional INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, state TEXT NOT NULL);
 """
 
@@ -91,6 +101,9 @@ class Outbox:
         self.dropped = 0
         self._wall = wall  # the wall clock the drivers stamp readings with (injected in tests)
         self._monotonic = monotonic  # this boot's elapsed time, which re-stamps held events (injected in tests)
+        # Devices numbered from 0 while the clock was untrusted, to renumber from the clock once it is trusted.
+        self._provisional = {d for (d,) in self._db.execute(
+            "SELECT device FROM device_seq_start WHERE provisional = 1")}
 
     def close(self) -> None:
         self._db.close()
@@ -110,11 +123,18 @@ class Outbox:
         kind = Kind(reading.kind)
         topic = str(device_topic(self.station, reading.device, kind))
         droppable = kind is Kind.HEALTH
+        if not held and self._provisional:
+            self.release_held()  # the clock is trusted (not held): what was numbered without it is renumbered first
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute("SELECT seq FROM device_seq WHERE device = ?", (reading.device,)).fetchone()
-            seq = 0 if row is None else int(row[0]) + 1
+            if row is not None:
+                seq = int(row[0]) + 1
+            else:
+                seq = 0 if held else self._clock_ms()
+                db.execute("INSERT OR REPLACE INTO device_seq_start (device, seq, provisional) VALUES (?, ?, ?)",
+                           (reading.device, seq, int(held)))
             payload = self._payload(reading, kind, seq)
             db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
                        "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq", (reading.device, seq))
@@ -128,8 +148,14 @@ class Outbox:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        if held and row is None:
+            self._provisional.add(reading.device)
         self._depth += 1
         return payload
+
+    def _clock_ms(self) -> int:
+        """A new device's first number: the (trusted) wall clock in milliseconds."""
+        return max(0, int(self._wall() * 1000))
 
     def put_heartbeat(self, topic: str, payload: bytes) -> None:
         """Keep a heartbeat the agent could not send (no connection), to go out after the backlog it says nothing
@@ -214,21 +240,43 @@ class Outbox:
 
         Events from an earlier boot cannot be corrected; they go out flagged `"clock": "unsynced"` (an extra field
         protocol v1 receivers accept) so the cloud does not count them on a wrong day without knowing.
+
+        Devices first numbered while the clock was untrusted (from 0) are renumbered from the clock in milliseconds,
+        their held events with them (none of them was sent), in the same transaction.
         """
         offset_now = self._wall() - self._monotonic()
         rows = self._db.execute("SELECT id, payload, wall, mono, boot FROM outbox WHERE held = 1").fetchall()
+        base = self._clock_ms()
         db = self._db
         db.execute("BEGIN IMMEDIATE")
-        for row_id, payload, wall, mono, boot in rows:
-            data = json.loads(payload)
-            if boot == self._boot:
-                ts = datetime.fromisoformat(data["ts"])
-                data["ts"] = datetime.fromtimestamp(ts.timestamp() + offset_now - (wall - mono), ts.tzinfo).isoformat()
-            else:
-                data["clock"] = "unsynced"
-            db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (json.dumps(data).encode(), row_id))
-        db.execute("COMMIT")
+        try:
+            for row_id, payload, wall, mono, boot in rows:
+                data = json.loads(payload)
+                if boot == self._boot:
+                    ts = datetime.fromisoformat(data["ts"])
+                    data["ts"] = datetime.fromtimestamp(ts.timestamp() + offset_now - (wall - mono),
+                                                        ts.tzinfo).isoformat()
+                else:
+                    data["clock"] = "unsynced"
+                if data.get("device") in self._provisional:
+                    data["seq"] += base
+                db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?",
+                           (json.dumps(data).encode(), row_id))
+            for device in self._provisional:
+                db.execute("UPDATE device_seq SET seq = seq + ? WHERE device = ?", (base, device))
+                db.execute("UPDATE device_seq_start SET seq = seq + ?, provisional = 0 WHERE device = ?",
+                           (base, device))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._provisional.clear()
         return len(rows)
 
     def seqs(self) -> Mapping[str, int]:
+        """Each device's last number."""
         return {d: s for d, s in self._db.execute("SELECT device, seq FROM device_seq")}
+
+    def first_seqs(self) -> Mapping[str, int]:
+        """Each device's first number in this outbox (the clock in milliseconds when it was first heard)."""
+        return {d: s for d, s in self._db.execute("SELECT device, seq FROM device_seq_start")}
