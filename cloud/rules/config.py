@@ -37,9 +37,9 @@ class RulesConfig(BaseModel):
     # seen meanwhile; a Pi's clock may be stepped by NTP. 300 s covers these many times over; a fabricated day is
     # hours from the live readings that catch it.
     sequence_slack_s: float = Field(default=300, ge=0)
-    # How far before and after the days it loads the worker (and the evidence export) looks for a device's nearest
-    # promptly received reading, for each device with a reading received late: the anchors of cloud.rules.sequence
-    # outside the days (a restarted-low sequence is caught by the day before's numbers).
+    # How far from a late reading its anchors (its device's nearest promptly received readings, cloud.rules.sequence)
+    # may be: the worker and the evidence export look this far beyond the days they load (a restarted-low sequence is
+    # caught by the day before's numbers). 7 days: a station's devices report every working day.
     sequence_context_days: float = Field(default=7, gt=0)
 
     # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.

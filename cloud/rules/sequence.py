@@ -13,7 +13,9 @@ it. Prompt readings are live data and never questioned; they are the trusted fra
 reading whose number is not above its earlier anchor's, or not below its later anchor's, is out of sequence. Only
 anchors farther than `sequence_slack_s` from it in time count: an honest device's readings are not written in exactly
 the order of their times (a camera stamps an unrecognised visitor's face with when it was last seen and writes it
-when the track ends, seconds later, after faces seen meanwhile).
+when the track ends, seconds later, after faces seen meanwhile). Nor do anchors farther than `sequence_context_days`:
+the worker looks that far beyond the days it loads, and a verdict must not depend on how many days were loaded with
+it (an audit's export of a month against the worker's run of two days).
 
 The nearest anchors (not every earlier or later reading) keep the rule local: a Pi reinstalled with a fresh outbox
 restarts its numbers, and its late readings months later are judged against its own live readings around them, not
@@ -51,6 +53,7 @@ def out_of_sequence(obs: Sequence[Obs], config: RulesConfig) -> tuple[list[Obs],
         return list(obs), []  # nothing received late (the common case): nothing to check
     limit = config.late_delivery_minutes * 60
     slack = config.sequence_slack_s
+    reach = config.sequence_context_days * 86400
     # Each device's prompt readings, in time order (obs are sorted): times and numbers.
     anchor_t: dict[str, list[float]] = defaultdict(list)
     anchor_seq: dict[str, list[int]] = defaultdict(list)
@@ -63,10 +66,10 @@ def out_of_sequence(obs: Sequence[Obs], config: RulesConfig) -> tuple[list[Obs],
         assert o.seq is not None
         times, seqs = anchor_t[o.device], anchor_seq[o.device]
         before = bisect_left(times, o.t - slack) - 1  # the last anchor stamped more than `slack` earlier
-        if before >= 0 and seqs[before] >= o.seq:
+        if before >= 0 and times[before] >= o.t - reach and seqs[before] >= o.seq:
             return True
         after = bisect_right(times, o.t + slack)  # the first anchor stamped more than `slack` later
-        return after < len(times) and seqs[after] <= o.seq
+        return after < len(times) and times[after] <= o.t + reach and seqs[after] <= o.seq
 
     kept: list[Obs] = []
     unfit: list[Obs] = []

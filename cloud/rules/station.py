@@ -30,13 +30,14 @@ def derive_days(
 ) -> list[DayResult]:
     """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, covering the days, the door
     events of the door lookback before `first`, everything in the liveness window (or the face-crossing window, if
-    longer) before it and the counts in the face-crossing window after `last` (anything else is ignored, so any
-    superset gives the same answer). `until`: the time the data runs to (now), for today. `schedule`:
-    one for every day, or the station's history, each day judged by the version in force on it. `losses`: the
-    windows in which the platform lost messages (epoch seconds), every station's alike. Readings received late whose
-    sequence numbers contradict their time are set aside first, judged on all of `obs` (cloud.rules.sequence): with
-    them the nearest promptly received reading of each such device before and after what is loaded (the worker and
-    the evidence export add it), anything farther being ignored."""
+    longer) before it and the counts in the face-crossing window after `last`, and, for each device with a reading
+    received late, its nearest promptly received reading before and after those (the worker and the evidence export
+    add them). Readings received late whose sequence numbers contradict their time are set aside first, judged on
+    all of `obs` (cloud.rules.sequence): a reading heard live anywhere in `obs` may be the anchor a late one must fit,
+    so only a superset that brings no prompt reading of such a device nearer to a late one gives the same answer
+    (anything else beyond the windows above is ignored). `until`: the time the data runs to (now), for today.
+    `schedule`: one for every day, or the station's history, each day judged by the version in force on it.
+    `losses`: the windows in which the platform lost messages (epoch seconds), every station's alike."""
     # Judged on everything given, not day by day: the readings heard live around a day are what a late one must fit.
     obs, unfit = out_of_sequence(obs, config)
     unfit_times = [o.t for o in unfit]

@@ -106,3 +106,13 @@ def test_slack_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="sequence_slack_s"):
         RulesConfig(sequence_slack_s=-1)
 
+
+
+def test_anchors_farther_than_the_context_are_not_looked_at() -> None:
+    # The worker looks `sequence_context_days` beyond what it loads; so does the rule, whatever it is given, so that
+    # an audit's month and the worker's two days judge alike. A camera silent for ten days before a low-numbered late
+    # face has no anchor before it.
+    long_ago = _obs(T0 - 10 * 86400, 500)
+    low = _obs(T0, 3, lag=LATE)
+    assert _unfit([long_ago, low]) == []
+    assert _unfit([long_ago, low], RulesConfig(sequence_context_days=11)) == [low]
