@@ -58,10 +58,14 @@ def anchor_rows(session: Session, station: str, devices: Iterable[str], start: f
                                              Event.seq.is_not(None), Event.clock_fault.is_(None))
         for query in (mine.where(Event.ts < lo, Event.ts >= lo - reach).order_by(Event.ts.desc(), Event.id.desc()),
                       mine.where(Event.ts >= hi, Event.ts < hi + reach).order_by(Event.ts, Event.id)):
-            for row in session.execute(query.execution_options(yield_per=100)):
-                if row.received_at - row.ts <= limit:
-                    out.append(row)
-                    break
+            result = session.execute(query.execution_options(yield_per=100))
+            try:
+                for row in result:
+                    if row.received_at - row.ts <= limit:
+                        out.append(row)
+                        break
+            finally:
+                result.close()  # a server-side cursor on PostgreSQL: closed before the next query, not when collected
     return out
 
 
