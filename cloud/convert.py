@@ -89,6 +89,14 @@ Converted = Accepted | Rejected | Ignored
 Outcome = Converted | Deferred
 
 
+def sent_at(message: object) -> datetime | None:
+    """When the agent published `message`, if it says so: device events have a validated `sent`; a heartbeat kept
+    through an outage goes out of the agent's outbox with `sent` stamped on too, which its model (no such field)
+    keeps as unvalidated text, so only a time is taken."""
+    sent = getattr(message, "sent", None)
+    return sent if isinstance(sent, datetime) else None
+
+
 def convert(
     topic: str,
     payload: bytes,

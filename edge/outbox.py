@@ -8,6 +8,14 @@ heartbeat. Heartbeats enter the outbox only while the agent is disconnected (dro
 through an outage). Per-device `seq` is allocated in the same transaction as the insert, so
 it survives restarts; a gap in it means a dropped health report or a real loss.
 
+A device's numbers start from the trusted clock in milliseconds, not 0, so that they keep increasing across a
+reinstall (a fresh outbox): the cloud sets aside readings received late whose numbers contradict their time against
+those it heard live around them (docs/derivations.md, "Readings out of sequence"), and an outage's replay by a
+reinstalled Pi numbered from 0 would contradict the old installation's numbers. A device first heard while the clock
+is not trusted (a Pi right after boot, before NTP) is numbered from 0 provisionally; its held readings, never sent
+while held, are renumbered from the clock once it is trusted (`release_held`). A device makes far fewer than one
+reading a millisecond, so a reinstall's first number is above the last of the installation before it.
+
 When the disk is full, edge/keeper.py decides what happens (this module only raises SQLite's error and offers
 `drop_droppable` and `reserve_seq`); a damaged file is replaced at start by edge/outbox_repair.py.
 """
@@ -55,6 +63,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_send ON outbox (held, priority DESC, id);
 CREATE TABLE IF NOT EXISTS device_seq (device TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS device_seq_start (device TEXT PRIMARY KEY, seq INTEGER NOT NULL,
+                                             provisional INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
@@ -110,6 +120,9 @@ class Outbox:
         self._floor: int | None = None
         self._wall = wall  # the wall clock the drivers stamp readings with (injected in tests)
         self._monotonic = monotonic  # this boot's elapsed time, which re-stamps held events (injected in tests)
+        # Devices numbered from 0 while the clock was untrusted, to renumber from the clock once it is trusted.
+        self._provisional = {d for (d,) in self._db.execute(
+            "SELECT device FROM device_seq_start WHERE provisional = 1")}
 
     def close(self) -> None:
         self._db.close()
@@ -127,8 +140,10 @@ class Outbox:
     def put(self, reading: Reading, *, held: bool = False, at: tuple[float, float] | None = None) -> bytes:
         """Store one reading as a protocol event (validated); returns the payload. Raises ValueError if invalid.
         `at` = (wall, monotonic) when it was read, for a reading kept in memory meanwhile (see edge/keeper.py)."""
+        if not held and self._provisional:
+            self.release_held()  # the clock is trusted (not held): what was numbered without it is renumbered first
         with self._transaction():
-            seq = self._next_seq(reading.device)
+            seq = self._next_seq(reading.device, held=held)
             payload = self.encode(reading, seq)
             self._write(reading, seq, payload, held=held, at=at)
         self._depth += 1
@@ -153,9 +168,22 @@ class Outbox:
         """`device`'s numbers continue above `seq` (taken from a damaged outbox that was moved aside)."""
         self._set_seq(device, seq)
 
-    def _next_seq(self, device: str) -> int:
+    def _next_seq(self, device: str, *, held: bool = False) -> int:
+        """`device`'s next number, in the caller's transaction. A device's first is the clock in milliseconds, or 0
+        provisionally while the clock is untrusted (`held`), and never below `first_seq`."""
         row = self._db.execute("SELECT seq FROM device_seq WHERE device = ?", (device,)).fetchone()
-        return max(self.first_seq(), 0 if row is None else int(row[0]) + 1)
+        if row is not None:
+            return max(self.first_seq(), int(row[0]) + 1)
+        seq = max(self.first_seq(), 0 if held else self._clock_ms())
+        self._db.execute("INSERT OR REPLACE INTO device_seq_start (device, seq, provisional) VALUES (?, ?, ?)",
+                         (device, seq, int(held)))
+        if held:
+            self._provisional.add(device)
+        return seq
+
+    def _clock_ms(self) -> int:
+        """A new device's first number: the (trusted) wall clock in milliseconds."""
+        return max(0, int(self._wall() * 1000))
 
     def first_seq(self) -> int:
         """The lowest seq any device may take next: 0, or above every number a damaged outbox that was moved aside
@@ -310,8 +338,12 @@ class Outbox:
 
         Events from an earlier boot cannot be corrected; they go out flagged `"clock": "unsynced"` (an extra field
         protocol v1 receivers accept) so the cloud does not count them on a wrong day without knowing.
+
+        Devices first numbered while the clock was untrusted (from 0) are renumbered from the clock in milliseconds,
+        their held events with them (none of them was sent), in the same transaction.
         """
         offset_now = self._wall() - self._monotonic()
+        base = self._clock_ms()
         rows = self._db.execute("SELECT id, payload, wall, mono, boot FROM outbox WHERE held = 1").fetchall()
         with self._transaction() as db:
             for row_id, payload, wall, mono, boot in rows:
@@ -322,7 +354,14 @@ class Outbox:
                                                         ts.tzinfo).isoformat()
                 else:
                     data["clock"] = "unsynced"
+                if data.get("device") in self._provisional:
+                    data["seq"] += base
                 db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (json.dumps(data).encode(), row_id))
+            for device in self._provisional:
+                db.execute("UPDATE device_seq SET seq = seq + ? WHERE device = ?", (base, device))
+                db.execute("UPDATE device_seq_start SET seq = seq + ?, provisional = 0 WHERE device = ?",
+                           (base, device))
+        self._provisional.clear()
         return len(rows)
 
     def restore(self, rows: Iterable[tuple[Any, ...]], states: Mapping[str, str]) -> int:
@@ -338,4 +377,9 @@ class Outbox:
         return int(count)
 
     def seqs(self) -> Mapping[str, int]:
+        """Each device's last number."""
         return {d: s for d, s in self._db.execute("SELECT device, seq FROM device_seq")}
+
+    def first_seqs(self) -> Mapping[str, int]:
+        """Each device's first number in this outbox (the clock in milliseconds when it was first heard)."""
+        return {d: s for d, s in self._db.execute("SELECT device, seq FROM device_seq_start")}

@@ -265,4 +265,5 @@ FLAG_NAMES = {"equipment_off": "工作时间内设备关闭", "counts_unbalanced
               "faces_unchecked": "人流计数器未上报时计入的老人",
               "readings_repeated": "同一读数换编号重复上报（只计一次）",
               "late_evidence": "在线期间的事件事后补报（不计入）",
+              "readings_out_of_sequence": "事后补报的读数序号与时间不符（不计入）",
               "faces_unbacked": "仅凭无人流进出的人脸判为开放"}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from cloud.convert import AGENT_NAMESPACE
+from cloud.convert import AGENT_NAMESPACE, sent_at
 from cloud.rules.observations import Obs, from_message, sort_key
 from station_protocol import Event, ProtocolError, decode
 from station_protocol.codec import clock_fault
@@ -77,7 +77,7 @@ def read_events(lines: Iterable[str], zones: dict[str, ZoneInfo], default_zone: 
         station = decoded.topic.station
         # The store judges clock faults at receipt: with the line's `received_at` (an export of the store) so does
         # the audit; without it, the agent's own send time stands in for the receipt.
-        receipt = received_at or getattr(message, "sent", None)
+        receipt = received_at or sent_at(message)
         fault = decoded.clock_fault or (clock_fault(ts, receipt) if ts is not None and receipt is not None else None)
         if fault is not None and ts is not None:
             faults[station][ts.astimezone(zones.get(station, default_zone)).date()] += 1

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from cloud.alerts import apply, keys, service
 from cloud.alerts.kinds import AlertKind
 from cloud.derive.shared import month_line, month_span, spot_line, veto_line
-from cloud.derive.storeio import load_exceptions, load_losses, load_obs, neighbour_readings, upsert
+from cloud.derive.storeio import load_anchors, load_exceptions, load_losses, load_obs, neighbour_readings, upsert
 from cloud.rules import alerts as rules_alerts
+from cloud.rules import sequence
 from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult
@@ -67,6 +68,14 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
         # Of the day before, only door states matter (a door left open at midnight): not a whole day of counts.
         doors, _ = load_obs(session, station.id, start - config.door_lookback_hours * 3600, start - live, ("door",))
         obs = doors + obs
+    late = sequence.judged(obs, config)
+    if late:
+        # A reading received late must fit between its device's readings heard live around it: those just outside
+        # what is loaded too (a day's fabricated numbers restarted below the day before's). Only for devices with a
+        # late reading: nothing to look up in the common case.
+        known = {o.id for o in obs}
+        anchors = load_anchors(session, station.id, late, start - live, end + window + 1, config)
+        obs = sorted([*obs, *(o for o in anchors if o.id not in known)], key=sort_key)
     until = now.timestamp() if now is not None else None
     # The platform's own losses of messages (every station's alike): a day touching one is flagged, and a spot check
     # touching one is not judged on the sensors; one in the door lookback before the days may have lost the "closed"

@@ -2,14 +2,15 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cloud.rules.config import RulesConfig
 from cloud.rules.intervals import Interval
 from cloud.rules.losses import READINGS
 from cloud.rules.observations import Obs, from_row
@@ -55,6 +56,41 @@ def neighbour_readings(session: Session, station: str, before: float, after: flo
             ts, kind, device, event_id, payload, _, _, received_at, received_by = row
             found.append(from_row(ts, kind, device, str(event_id), payload, received_at, received_by))
     return found
+
+
+def anchor_rows(session: Session, station: str, devices: Iterable[str], start: float, end: float,
+                config: RulesConfig) -> list[Row[Any]]:
+    """For each of `devices`: its nearest reading received promptly (within `late_delivery_minutes`) before `start`
+    and its nearest at or after `end` (epoch seconds), within `sequence_context_days`: the anchors outside the loaded
+    window that a late reading's sequence number must fit between (cloud.rules.sequence). Two indexed queries per
+    device, each walking back (or on) from the window's edge only until it meets a prompt one. Rows as `load_obs`
+    reads them (its columns), clock faults left out (they count nowhere)."""
+    limit = timedelta(minutes=config.late_delivery_minutes)
+    reach = timedelta(days=config.sequence_context_days)
+    lo, hi = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+    out: list[Row[Any]] = []
+    for device in sorted(set(devices)):
+        mine = select(*_EVENT_COLUMNS).where(Event.station_id == station, Event.device_id == device,
+                                             Event.seq.is_not(None), Event.clock_fault.is_(None))
+        for query in (mine.where(Event.ts < lo, Event.ts >= lo - reach).order_by(Event.ts.desc(), Event.id.desc()),
+                      mine.where(Event.ts >= hi, Event.ts < hi + reach).order_by(Event.ts, Event.id)):
+            result = session.execute(query.execution_options(yield_per=100))
+            try:
+                for row in result:
+                    if row.received_at - row.ts <= limit:
+                        out.append(row)
+                        break
+            finally:
+                result.close()  # a server-side cursor on PostgreSQL: closed before the next query, not when collected
+    return out
+
+
+def load_anchors(session: Session, station: str, devices: Iterable[str], start: float,
+                 end: float, config: RulesConfig) -> list[Obs]:
+    """`anchor_rows` as observations."""
+    return [from_row(ts, kind, device, str(event_id), payload, received_at, received_by)
+            for ts, kind, device, event_id, payload, _, _, received_at, received_by
+            in anchor_rows(session, station, devices, start, end, config)]
 
 
 def load_losses(session: Session, start: float, end: float | None) -> list[Interval]:

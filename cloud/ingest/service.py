@@ -28,7 +28,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
-from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert
+from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert, sent_at
 from cloud.ingest.clients import UNKNOWN, History, forget, history, note_alive, note_connected, note_stopped
 from cloud.ingest.losses import HISTORY_UNKNOWN, LOST_WHILE_AWAY, LOST_WHILE_RUNNING, Loss
 from cloud.ingest.losses import record as record_loss
@@ -521,7 +521,7 @@ class Ingester:
             if decoded.clock_fault is not None:
                 faults += 1
             else:
-                observe(max(0.0, (now - (getattr(decoded.message, "sent", None) or item.row["ts"])).total_seconds()))
+                observe(max(0.0, (now - (sent_at(decoded.message) or item.row["ts"])).total_seconds()))
         m.clock_faults.inc(faults)
         for letter in letters:
             m.invalid.labels(letter.rejected.category).inc()

@@ -13,6 +13,7 @@ from cloud.rules.day import (
     FLAG_FACES_UNCHECKED,
     FLAG_FACES_UNCORROBORATED,
     FLAG_LATE_EVIDENCE,
+    FLAG_OUT_OF_SEQUENCE,
     FLAG_READINGS_REPEATED,
     DayResult,
     hhmm,
@@ -224,6 +225,14 @@ def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, conf
                                anomaly_key("late-evidence", result.station, day), AlertLevel.TOWN, at,
                                {"date": day, "what": "events sent long after their time, for moments the station "
                                 "was heard live: set aside", "notes": [n for n in result.notes if "set aside" in n]}))
+    if FLAG_OUT_OF_SEQUENCE in result.flags:
+        # Readings sent after the fact whose device sequence numbers do not fit between those heard live around them:
+        # a day fabricated and published as if it were an outage's replay. Set aside, and the town is told.
+        specs.append(AlertSpec(AlertKind.SENSOR_ANOMALY, result.station,
+                               anomaly_key("readings-out-of-sequence", result.station, day), AlertLevel.TOWN, at,
+                               {"date": day, "what": "readings sent long after their time whose device sequence "
+                                "numbers contradict their time: set aside",
+                                "notes": [n for n in result.notes if "sequence" in n]}))
     if FLAG_FACES_UNCORROBORATED in result.flags or FLAG_FACES_UNCHECKED in result.flags:
         # Faces with no crossing behind them may be photographs held up to the camera; elders counted with no
         # counter reporting could be. Either is the town's to look at, not only the station's.

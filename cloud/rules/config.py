@@ -29,6 +29,18 @@ class RulesConfig(BaseModel):
     # (messages received promptly, at most `liveness_minutes` apart), is set aside: a connected agent's outbox
     # delivers within seconds, so it was withheld and sent after the fact (a shut day "filled in" once judged).
     late_delivery_minutes: float = Field(default=30, gt=0)
+    # A reading received late whose device sequence number (`seq`) contradicts its time is set aside
+    # (cloud.rules.sequence): its number must lie above that of its device's nearest promptly received reading
+    # stamped more than this many seconds before it, and below that of the nearest stamped more than this after it.
+    # An honest device's readings are not written in exactly the order of their times: a camera writes an
+    # unrecognised visitor's face, stamped when last seen, when its track ends (`track_max_age_s`, 2 s), after faces
+    # seen meanwhile; a Pi's clock may be stepped by NTP. 300 s covers these many times over; a fabricated day is
+    # hours from the live readings that catch it.
+    sequence_slack_s: float = Field(default=300, ge=0)
+    # How far from a late reading its anchors (its device's nearest promptly received readings, cloud.rules.sequence)
+    # may be: the worker and the evidence export look this far beyond the days they load (a restarted-low sequence is
+    # caught by the day before's numbers). 7 days: a station's devices report every working day.
+    sequence_context_days: float = Field(default=7, gt=0)
 
     # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.
     liveness_minutes: float = Field(default=10, gt=0)

@@ -12,7 +12,7 @@ from cloud.rules.corroborate import Crossings, corroborate
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
 from cloud.rules.late import withheld
 from cloud.rules.losses import FLAG_PLATFORM_LOST, overlapping
-from cloud.rules.observations import Obs, distinct_readings
+from cloud.rules.observations import Obs, distinct_readings, sort_key
 from cloud.rules.timeline import Timeline, build_timeline
 
 
@@ -83,6 +83,7 @@ FLAG_FACES_UNCORROBORATED = "faces_uncorroborated"
 FLAG_FACES_UNCHECKED = "faces_unchecked"
 FLAG_READINGS_REPEATED = "readings_repeated"
 FLAG_LATE_EVIDENCE = "late_evidence"
+FLAG_OUT_OF_SEQUENCE = "readings_out_of_sequence"
 FLAG_FACES_UNBACKED = "faces_unbacked"
 
 
@@ -254,6 +255,7 @@ def _so_far(plan: DayPlan, sched: list[Interval], timeline: Timeline, until: flo
 def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
     until: float | None = None, losses: Sequence[Interval] = (), backlog: Sequence[Interval] = (),
+    unsequenced: Sequence[Obs] = (),
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
@@ -261,14 +263,23 @@ def derive_day(
     or open in its working hours only on a door state or presence carried across one, is flagged
     `platform_lost_messages`, its verdict unchanged: the flag tells a town the evidence is short by the platform's
     fault, every station's alike. `backlog`: the stretches of this station's outbox backlog that was being sent
-    when one struck (`cloud.rules.losses.backlog_gaps`), judged like a window and flagged alike."""
+    when one struck (`cloud.rules.losses.backlog_gaps`), judged like a window and flagged alike. `unsequenced`: the
+    readings `cloud.rules.sequence` set aside (already left out of `obs`, judged over more than the day by
+    `cloud.rules.station.derive_days`); those of the day flag it."""
     # A reading published again under a new event id (a replay, a doctored agent) counts once: otherwise a station
     # could double its counts, and with them the crossings that corroborate faces, by re-sending them.
     obs, repeats = distinct_readings(obs)
     repeated = sum(1 for o in repeats if plan.start <= o.t < plan.end)
     # Evidence held back while the station was heard live and sent after the fact does not count (cloud.rules.late).
-    obs, held_back = withheld(obs, config)
+    # What the sequence rule set aside already is judged too: held back for a moment heard live, it is both.
+    if unsequenced:
+        unfit = {o.id for o in unsequenced}
+        obs, held_back = withheld(sorted([*obs, *unsequenced], key=sort_key), config)
+        obs = [o for o in obs if o.id not in unfit]
+    else:
+        obs, held_back = withheld(obs, config)
     late_n = sum(1 for o in held_back if plan.start <= o.t < plan.end)
+    unfit_n = sum(1 for o in unsequenced if plan.start <= o.t < plan.end)
     timeline = build_timeline(plan, obs, config, merge([*losses, *backlog]) if backlog else losses)
     sched = merge(plan.sessions)
     scheduled_s = float(total(sched))
@@ -291,6 +302,10 @@ def derive_day(
     if late_n:
         notes.append(f"{late_n} events received more than {config.late_delivery_minutes:g} min after their time, "
                      "for moments the station was heard live, set aside")
+    if unfit_n:
+        notes.append(f"{unfit_n} readings received more than {config.late_delivery_minutes:g} min after their time, "
+                     "whose device sequence numbers contradict their time against the readings heard live around "
+                     "them, set aside")
     if repeated:
         notes.append(f"{repeated} readings repeated under other event ids (same device, time and value) counted once")
     if plan.working is None:
@@ -316,6 +331,8 @@ def derive_day(
         flags.append(FLAG_READINGS_REPEATED)
     if late_n:
         flags.append(FLAG_LATE_EVIDENCE)
+    if unfit_n:
+        flags.append(FLAG_OUT_OF_SEQUENCE)
     lost = overlapping(losses, plan.start, plan.end)
     backlog_lost = overlapping(backlog, plan.start, plan.end)
     unconfirmed = intersect(timeline.open_unconfirmed, sched)

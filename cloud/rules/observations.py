@@ -26,6 +26,7 @@ class Obs(NamedTuple):
     ref: str = ""
     lag: float = 0.0  # seconds from `t` to the cloud's receipt of it (0 when not known): see cloud.rules.late
     via: str = ""  # the ingester that received it ("" when not known): see cloud.rules.late
+    seq: int | None = None  # the device's sequence number (None for status and heartbeat): see cloud.rules.sequence
 
 
 # The worker converts every stored event: one lookup by kind name.
@@ -48,9 +49,9 @@ def from_message(message: Message, event_id: str, received_at: datetime | None =
     spec = BY_MODEL.get(type(message))
     if spec is None:
         return None
-    device = message.device if isinstance(message, Event) else "agent"
+    device, seq = (message.device, message.seq) if isinstance(message, Event) else ("agent", None)
     return Obs(message.ts.timestamp(), spec.kind.value, device, event_id, *spec.seen(message),
-               _lag(message.ts, received_at), received_by or "")
+               _lag(message.ts, received_at), received_by or "", seq)
 
 
 def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mapping[str, Any],
@@ -60,9 +61,12 @@ def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mappi
     seen = _FROM_STORED.get(kind)
     lag = _lag(ts, received_at)
     via = received_by or ""
+    seq = payload.get("seq")
+    seq = seq if isinstance(seq, int) else None
     if seen is None:
-        return Obs(ts.timestamp(), kind, device, event_id, lag=lag, via=via)
-    return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload), lag, via)
+        return Obs(ts.timestamp(), kind, device, event_id, lag=lag, via=via, seq=seq)
+    return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload), lag, via,
+               seq)
 
 
 def distinct_readings(obs: Sequence[Obs]) -> tuple[list[Obs], list[Obs]]:

@@ -99,7 +99,8 @@ class DayRecord(BaseModel):
     faces_unbacked: list[str] = Field(default_factory=list, description="sessions open only by visitors' faces "
                                       "with no people-counter crossing")
     flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle, "
-                             "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence, faces_unbacked, "
+                             "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence, "
+                             "readings_out_of_sequence, faces_unbacked, "
                              "platform_lost_messages")
     platform_lost: list[str] = Field(default_factory=list, description="windows touching the day in which the "
                                      "platform lost a share of every station's messages, local "

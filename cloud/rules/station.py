@@ -11,6 +11,7 @@ from cloud.rules.intervals import Interval, merge
 from cloud.rules.losses import READINGS, backlog_gaps, overlapping
 from cloud.rules.observations import Obs
 from cloud.rules.schedules import ScheduleHistory, schedule_on
+from cloud.rules.sequence import out_of_sequence
 from firmware_config.schedule import Schedule
 
 
@@ -29,13 +30,20 @@ def derive_days(
 ) -> list[DayResult]:
     """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, covering the days, the door
     events of the door lookback before `first`, everything in the liveness window (or the face-crossing window, if
-    longer) before it and the counts in the face-crossing window after `last` (anything else is ignored, so any
-    superset gives the same answer). `until`: the time the data runs to (now), for today. `schedule`:
-    one for every day, or the station's history, each day judged by the version in force on it. `losses`: the
-    windows in which the platform lost messages (epoch seconds), every station's alike, including those after the days
-    (a backlog of the days sent later may have been lost in one): `obs` then also holds the station's last reading
-    before the liveness window of the first day and its first after the counts after the last, between which such a
-    backlog was sent."""
+    longer) before it and the counts in the face-crossing window after `last`, and, for each device with a reading
+    received late, its nearest promptly received reading before and after those (the worker and the evidence export
+    add them). Readings received late whose sequence numbers contradict their time are set aside first, judged on
+    all of `obs` (cloud.rules.sequence): a reading heard live anywhere in `obs` may be the anchor a late one must fit,
+    so only a superset that brings no prompt reading of such a device nearer to a late one gives the same answer
+    (anything else beyond the windows above is ignored). `until`: the time the data runs to (now), for today.
+    `schedule`: one for every day, or the station's history, each day judged by the version in force on it.
+    `losses`: the windows in which the platform lost messages (epoch seconds), every station's alike, including those
+    after the days (a backlog of the days sent later may have been lost in one): `obs` then also holds the station's
+    last reading before the liveness window of the first day and its first after the counts after the last, between
+    which such a backlog was sent."""
+    # Judged on everything given, not day by day: the readings heard live around a day are what a late one must fit.
+    obs, unfit = out_of_sequence(obs, config)
+    unfit_times = [o.t for o in unfit]
     times = [o.t for o in obs]
     readings = [o for o in obs if o.kind in READINGS]
     reading_times = [o.t for o in readings]
@@ -59,8 +67,9 @@ def derive_days(
         # And windows after it: a backlog of the day sent later may have lost part of the day's readings.
         backlog = _backlog(readings, reading_times, doors, door_times, plan.start - lookback, plan.start - live,
                            plan.end + window, losses, config.late_delivery_minutes * 60) if losses else []
+        unsequenced = unfit[bisect_left(unfit_times, plan.start):bisect_left(unfit_times, plan.end)]
         results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost,
-                                  backlog))
+                                  backlog, unsequenced))
     return results
 
 

@@ -17,6 +17,7 @@ const FLAG_NAMES = {
   equipment_off: "工作时间内设备关闭", counts_unbalanced: "进出人数不平衡", door_open_idle: "门开但全时段无人进出",
   faces_uncorroborated: "人脸无对应人流进出（疑似照片）", faces_unchecked: "人流计数器未上报时计入的老人",
   readings_repeated: "同一读数换编号重复上报（只计一次）", late_evidence: "在线期间的事件事后补报（不计入）",
+  readings_out_of_sequence: "事后补报的读数序号与时间不符（不计入）",
   faces_unbacked: "仅凭无人流进出的人脸判为开放", platform_lost_messages: "平台丢失部分数据（非站点原因）",
 };
 const UNCONFIRMED = "无法确认";

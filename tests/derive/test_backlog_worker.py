@@ -13,7 +13,7 @@ from typing import Any
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
-from cloud.api.routes.evidence import events_queries, stream_events
+from cloud.api.routes.evidence import events_queries, full_edges, stream_events
 from cloud.convert import Accepted, convert
 from cloud.derive.plans import create_plan
 from cloud.derive.runner import Partition, run_pass
@@ -81,8 +81,9 @@ def test_monday_lost_on_tuesday_is_found_rederived_and_audited_alike(store: Engi
         station = session.get(Station, "qd-a")
         assert station is not None
         queries = events_queries(station, MONDAY, MONDAY, CONFIG)
+        edges = full_edges(station, MONDAY, MONDAY, CONFIG)
     events = tmp_path / "events.jsonl"
-    events.write_bytes(b"".join(stream_events(factory, "qd-a", queries)))
+    events.write_bytes(b"".join(stream_events(factory, "qd-a", queries, CONFIG, edges)))
     assert any(json.loads(line)["payload"]["ts"].startswith(TUESDAY.isoformat())
                for line in events.read_text(encoding="utf-8").splitlines())
     (tmp_path / "stations.csv").write_text(STATION_CSV, encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edge.drivers.base import Reading, health
-from edge.outbox import MAX_PAYLOAD, Outbox
+from edge.outbox import MAX_PAYLOAD, Outbox, Row
 from station_protocol import Health, Kind, decode
 
 
@@ -29,7 +29,8 @@ def test_urgent_first_then_fifo_and_seq_survives_restart(tmp_path: Path) -> None
     rows = box.batch(10)
     assert [r.topic.rsplit("/", 1)[1] for r in rows] == ["call", "flow", "flow", "flow"]
     decoded = [decode(r.topic, r.payload) for r in rows]
-    assert [d.message.seq for d in decoded[1:]] == [0, 1, 2]  # type: ignore[union-attr]
+    first = decoded[1].message.seq  # type: ignore[union-attr]
+    assert [d.message.seq for d in decoded[1:]] == [first, first + 1, first + 2]  # type: ignore[union-attr]
     assert box.batch(10, after=rows[1].id) == [rows[0], *rows[2:]]  # above the cursor, urgent still first
     assert box.batch(10, after=rows[1].id, after_urgent=rows[0].id) == rows[2:]  # one cursor per priority
     box.done([r.id for r in rows[:2]])
@@ -40,7 +41,7 @@ def test_urgent_first_then_fifo_and_seq_survives_restart(tmp_path: Path) -> None
     assert again.state("flow-1") == {"in": 2}
     again.put(flow())
     last = decode(again.batch(10)[-1].topic, again.batch(10)[-1].payload)
-    assert last.message.seq == 3  # type: ignore[union-attr]
+    assert last.message.seq == first + 3  # type: ignore[union-attr]
 
 
 def test_bound_drops_health_never_counts(tmp_path: Path) -> None:
@@ -94,4 +95,48 @@ def test_an_oversized_event_never_reaches_the_queue(tmp_path: Path, monkeypatch:
     monkeypatch.setattr("edge.outbox.MAX_PAYLOAD", 100)
     with pytest.raises(ValueError, match="over the outbox's 100-byte limit"):
         box.put(flow())
-    assert box.depth == 1 and box.seqs() == {"flow-1": 0}
+    assert box.depth == 1 and list(box.seqs()) == ["flow-1"]
+
+
+def _seq(row: Row) -> int:
+    return int(json.loads(row.payload)["seq"])
+
+
+def test_a_new_device_is_numbered_from_the_clock_so_a_reinstall_numbers_on(tmp_path: Path) -> None:
+    # The cloud sets aside late readings whose numbers contradict those it heard live: a reinstalled Pi (a fresh
+    # outbox) replaying an outage must number above the installation before it, not from 0 again.
+    clock = [datetime(2026, 10, 12, 1, 30, tzinfo=UTC).timestamp()]
+    old = Outbox(tmp_path / "old.db", "qd-a", wall=lambda: clock[0])
+    for n in range(5):
+        old.put(flow(n=n))
+    numbers = [_seq(r) for r in old.batch(10)]
+    assert numbers == [int(clock[0] * 1000) + i for i in range(5)]
+    old.close()
+    clock[0] += 60  # reinstalled a minute later: a new SD card, an empty outbox
+    new = Outbox(tmp_path / "new.db", "qd-a", wall=lambda: clock[0])
+    new.put(flow())
+    assert _seq(new.batch(10)[0]) > numbers[-1]
+
+
+def test_a_device_first_heard_before_ntp_is_renumbered_from_the_trusted_clock(tmp_path: Path) -> None:
+    wrong = datetime(2019, 3, 1, tzinfo=UTC)  # a fresh Pi right after boot, before NTP
+    clock = [wrong.timestamp()]
+    box = Outbox(tmp_path / "o.db", "qd-a", wall=lambda: clock[0], monotonic=lambda: 10.0)
+    for state in ("open", "closed"):
+        box.put(Reading(device="door-1", kind=Kind.DOOR, ts=wrong, fields={"state": state}), held=True)
+    synced = datetime(2026, 10, 12, 1, 30, tzinfo=UTC)
+    clock[0] = synced.timestamp()
+    assert box.release_held() == 2
+    box.put(Reading(device="door-1", kind=Kind.DOOR, ts=synced, fields={"state": "open"}))
+    base = int(synced.timestamp() * 1000)
+    assert [_seq(r) for r in box.batch(10)] == [base, base + 1, base + 2]
+    box.close()
+    # Numbered from 0 until then, and renumbered even if the agent restarted in between (held, never sent).
+    clock[0] = wrong.timestamp()
+    again = Outbox(tmp_path / "again.db", "qd-a", wall=lambda: clock[0], monotonic=lambda: 10.0)
+    again.put(Reading(device="door-1", kind=Kind.DOOR, ts=wrong, fields={"state": "open"}), held=True)
+    again.close()
+    clock[0] = synced.timestamp()
+    restarted = Outbox(tmp_path / "again.db", "qd-a", wall=lambda: clock[0], monotonic=lambda: 10.0)
+    restarted.put(Reading(device="door-1", kind=Kind.DOOR, ts=synced, fields={"state": "closed"}))
+    assert [_seq(r) for r in restarted.batch(10)] == [base, base + 1]

@@ -89,15 +89,18 @@ class AgentProcess:
                 self.process.wait()
                 raise AssertionError(f"agent {self.station} ignored SIGTERM") from None
 
-    def generated(self) -> dict[str, int]:
-        """Events the agent generated so far per device (seq starts at 0), read from its outbox."""
+    def generated(self) -> dict[str, range]:
+        """The numbers (`seq`) of the events the agent generated so far per device, read from its outbox: from the
+        first (the clock in milliseconds when the device was first heard) to the last handed out."""
         if not self.outbox.exists():
             return {}
         with sqlite3.connect(self.outbox, timeout=5) as db:
             try:
-                return {d: seq + 1 for d, seq in db.execute("SELECT device, seq FROM device_seq")}
+                rows = db.execute("SELECT d.device, s.seq, d.seq FROM device_seq d "
+                                  "JOIN device_seq_start s ON s.device = d.device").fetchall()
             except sqlite3.OperationalError:
                 return {}
+        return {device: range(first, last + 1) for device, first, last in rows}
 
     def waiting(self) -> int:
         with sqlite3.connect(self.outbox, timeout=5) as db:

@@ -129,7 +129,7 @@ def _run(mosquitto: Mosquitto, engine: Engine, ing: IngestProcess, metrics_port:
     expected: set[tuple[str, str, int]] = {(s, "flow-1", n) for s, count in sent.items() for n in range(count)}
     for agent in procs:
         assert agent.waiting() == 0, f"{agent.station}: outbox not drained"
-        expected |= {(agent.station, device, n) for device, count in agent.generated().items() for n in range(count)}
+        expected |= {(agent.station, device, n) for device, numbers in agent.generated().items() for n in numbers}
     # The fleet's clients stay connected until everything they sent is stored: closing them drops what they hold.
     try:
         keys = wait_for_all(engine, expected)
@@ -163,6 +163,6 @@ def test_agents_keep_what_nobody_heard_after_a_restart_drops_the_shared_subscrip
         poll(lambda: all("no subscriber" in a.log.read_text() for a in procs), timeout=60,
              what="every agent told that nobody heard it")
         with ingester(mosquitto.port, str(engine.url), "ing-shared", tmp_path / "ing-2.log"):
-            expected = {(a.station, d, n) for a in procs for d, count in a.generated().items() for n in range(count)}
+            expected = {(a.station, d, n) for a in procs for d, numbers in a.generated().items() for n in numbers}
             keys = wait_for_all(engine, expected)
     assert [k for k, n in Counter(keys).items() if n > 1] == []

@@ -33,7 +33,8 @@ from edge.drivers.base import Reading
 from edge.outbox import Outbox
 from station_protocol import Kind, decode
 box = Outbox(sys.argv[1], "qd-power")  # fsync on, as the agent runs it
-for n in itertools.count(box.seqs().get("flow-1", -1) + 1):  # the state names the seq its reading gets
+made = {d: s - box.first_seqs()[d] + 1 for d, s in box.seqs().items()}
+for n in itertools.count(made.get("flow-1", 0)):  # the state counts the readings made, this one included
     box.put(Reading(device="flow-1", kind=Kind.FLOW, ts=datetime.now(UTC), fields={"period_s": 60, "in": 1, "out": 0},
                     state={"in": n}))
 """
@@ -85,17 +86,17 @@ def test_power_cut_while_writing_leaves_the_outbox_readable(mosquitto: Mosquitto
         with sqlite3.connect(outbox) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         box = Outbox(outbox, "qd-power")
-        seqs = box.seqs()
+        first, last = box.first_seqs()["flow-1"], box.seqs()["flow-1"]
         rows = box.batch(1_000_000)
-        assert len(rows) == box.depth == seqs["flow-1"] + 1  # the last seq handed out is the last row stored
-        assert box.state("flow-1") == {"in": seqs["flow-1"]}  # driver state committed with its reading
+        assert len(rows) == box.depth == last - first + 1  # the last seq handed out is the last row stored
+        assert box.state("flow-1") == {"in": last - first}  # driver state committed with its reading
         box.close()
 
     engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", ["qd-power"])
     with ingester(mosquitto.port, str(engine.url), "ing-power", tmp_path / "ing.log"):
         agent = _agent("qd-power", outbox, mosquitto.port, tmp_path)
         try:
-            expected = {("qd-power", "flow-1", n) for n in range(seqs["flow-1"] + 1)}
+            expected = {("qd-power", "flow-1", n) for n in range(first, last + 1)}
             keys = wait_for_all(engine, expected, timeout=90)
         finally:
             agent.stop()
@@ -115,6 +116,7 @@ def test_a_week_offline_replays_in_order_with_emergency_calls_first(mosquitto: M
         if i in presses:
             box.put(Reading(device="call-1", kind=Kind.CALL, ts=at, urgent=True,
                             fields={"action": "pressed", "call": f"c-{i}"}))
+    flow, call = box.first_seqs()["flow-1"], box.first_seqs()["call-1"]  # each device numbered from the clock
     box.close()
     engine = registered_store(f"sqlite:///{tmp_path / 'store.db'}", ["qd-week"])
 
@@ -136,7 +138,8 @@ def test_a_week_offline_replays_in_order_with_emergency_calls_first(mosquitto: M
             poll(lambda: "Connection refused" in agent.log.read_text(), timeout=30, what="refused connections")
             assert _rows(outbox) >= 1011
             mosquitto.start()
-            expected = {("qd-week", "flow-1", n) for n in range(1008)} | {("qd-week", "call-1", n) for n in range(3)}
+            expected = ({("qd-week", "flow-1", flow + n) for n in range(1008)}
+                        | {("qd-week", "call-1", call + n) for n in range(3)})
             keys = wait_for_all(engine, expected, timeout=90)
             poll(lambda: len(set(received)) >= 1011, timeout=30, what="the subscriber's copy")
         finally:
@@ -146,8 +149,8 @@ def test_a_week_offline_replays_in_order_with_emergency_calls_first(mosquitto: M
     assert [k for k, n in Counter(keys).items() if n > 1] == []
     # Order on the wire: the calls first, then the week oldest first.
     first_seen = list(dict.fromkeys(received))
-    assert first_seen[:3] == [("call-1", 0), ("call-1", 1), ("call-1", 2)]
-    assert first_seen[3:] == [("flow-1", n) for n in range(1008)]
+    assert first_seen[:3] == [("call-1", call), ("call-1", call + 1), ("call-1", call + 2)]
+    assert first_seen[3:] == [("flow-1", flow + n) for n in range(1008)]
     # The cloud files each count on its own day (8 local days touched), not on the day it arrived.
     with engine.connect() as c:
         days = c.execute(select(func.count(func.distinct(Event.local_date))).where(Event.device_id == "flow-1"))

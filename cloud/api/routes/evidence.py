@@ -6,7 +6,9 @@ station and a range of its local days, exactly what the worker judged those days
 - `events.jsonl`: the stored events as `derive --events` reads them (topic, payload as stored, `received_at`,
   `received_by`), streamed row by row from the database (a year of a busy station is hundreds of megabytes), and
   with the events before the first day the worker also looks at (a door left open over midnight, the liveness
-  window) and the counts just after the last (a face just before midnight);
+  window) and the counts just after the last (a face just before midnight), and for each device with a reading
+  received late its nearest readings received promptly before and after those (the anchors its sequence numbers must
+  fit between, `cloud.rules.sequence`);
 - `station.csv`: the station's registry row with the hours and grade in force on those days (`derive --stations`);
 - `spot-checks.csv`: the checks of the station whose window has ended (`derive --spot-checks`), with whose check
   each was, so the audit's veto counts the checks the platform's counts.
@@ -40,6 +42,8 @@ from cloud.api.schemas import StationIdParam
 from cloud.api.scope import get_visible_station
 from cloud.api.sheets import safe_row
 from cloud.derive.recompute import window_end
+from cloud.derive.storeio import anchor_rows
+from cloud.rules import sequence
 from cloud.rules.config import RulesConfig
 from cloud.rules.losses import READINGS
 from cloud.store.derived import SpotCheckPlan
@@ -89,7 +93,8 @@ def events_queries(station: Station, first: date, last: date, rules: RulesConfig
     window = timedelta(seconds=rules.face_crossing_window_s)
     live = max(timedelta(minutes=rules.liveness_minutes), window)
     lookback = max(timedelta(hours=rules.door_lookback_hours), live)
-    columns = (Event.ts, Event.id, Event.kind, Event.device_id, Event.payload, Event.received_at, Event.received_by)
+    columns = (Event.ts, Event.id, Event.kind, Event.device_id, Event.payload, Event.received_at, Event.received_by,
+               Event.clock_fault)
     readings = (Event.station_id == station.id, Event.kind.in_(sorted(READINGS)), Event.clock_fault.is_(None))
     # The last reading not in the file already (a door state of the lookback may be later: then it is the one).
     before = (select(*columns).where(*readings, Event.ts < start - live,
@@ -115,15 +120,49 @@ def event_line(station: str, kind: str, device: str, payload: dict[str, Any], re
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def stream_events(sessions: sessionmaker[Session], station: str, queries: list[Select[Any]]) -> Iterator[bytes]:
-    """The lines of the queries (each ordered by time and id) in one order, in chunks, from a session of the stream's
-    own: the request's session is closed before a long response ends, and the rows are fetched a chunk at a time (a
-    server-side cursor on PostgreSQL), never all held."""
+def full_edges(station: Station, first: date, last: date, rules: RulesConfig) -> tuple[float, float]:
+    """The edges (epoch seconds) of what `events_queries` reads in full: beyond them door states, the station's
+    nearest readings and the sequence anchors."""
+    zone = ZoneInfo(station.timezone)
+    start = datetime.combine(first, time(0), zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
+    live = max(rules.liveness_minutes * 60, rules.face_crossing_window_s)
+    return start.timestamp() - live, end.timestamp() + rules.face_crossing_window_s + 1
+
+
+def stream_events(sessions: sessionmaker[Session], station: str, queries: list[Select[Any]], rules: RulesConfig,
+                  edges: tuple[float, float]) -> Iterator[bytes]:
+    """The lines of `events_queries` (each ordered by time and id) in one order, in chunks, from a session of the
+    stream's own: the request's session is closed before a long response ends, and the rows are fetched a chunk at a
+    time (a server-side cursor on PostgreSQL), never all held. Then the anchors outside `edges` of the devices with a
+    reading of the days' query received late, as the worker looks them up (`cloud.derive.recompute.derive_run`):
+    `derive` sorts its lines, so they may come last."""
+    late: set[str] = set()
+    outside: set[Any] = set()  # the lines sent from outside the edges (an anchor may be one of them: sent once)
+
+    def tagged(rows: Any, days: bool) -> Iterator[tuple[bool, Any]]:
+        return ((days, row) for row in rows)
+
+    def line(days: bool, row: Any) -> str:
+        ts, event_id, kind, device, payload, received_at, received_by, fault = row
+        if not edges[0] <= ts.timestamp() < edges[1]:
+            outside.add(event_id)
+        if days and fault is None and sequence.late_reading(kind, (received_at - ts).total_seconds(),
+                                                            payload.get("seq"), rules):
+            late.add(device)
+        return event_line(station, kind, device, payload, received_at, received_by)
+
     with sessions() as session:
-        streams = [session.execute(query.execution_options(yield_per=ROWS_PER_CHUNK)) for query in queries]
-        rows = heapq.merge(*streams, key=lambda row: (row[0], str(row[1])))
+        streams = [tagged(session.execute(query.execution_options(yield_per=ROWS_PER_CHUNK)), i == 1)
+                   for i, query in enumerate(queries)]
+        rows = heapq.merge(*streams, key=lambda tagged_row: (tagged_row[1][0], str(tagged_row[1][1])))
         while chunk := list(islice(rows, ROWS_PER_CHUNK)):
-            yield "".join(event_line(station, *row[2:]) for row in chunk).encode("utf-8")
+            yield "".join(line(days, row) for days, row in chunk).encode("utf-8")
+        if late:
+            anchors = anchor_rows(session, station, late, *edges, rules)
+            yield "".join(event_line(station, kind, device, payload, received_at, received_by)
+                          for _, kind, device, event_id, payload, _, _, received_at, received_by in anchors
+                          if event_id not in outside).encode("utf-8")
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -139,7 +178,8 @@ def export_events(station_id: StationIdParam, first: FirstDay, last: LastDay, us
     check_range(first, last)
     station = get_visible_station(session, user, station_id)
     queries = events_queries(station, first, last, rules)
-    return StreamingResponse(stream_events(runtime.sessions, station.id, queries),
+    edges = full_edges(station, first, last, rules)
+    return StreamingResponse(stream_events(runtime.sessions, station.id, queries, rules, edges),
                              media_type="application/x-ndjson; charset=utf-8",
                              headers=_attachment(f"events-{station.id}-{first}-{last}.jsonl"))
 
