@@ -150,7 +150,7 @@ def open_outbox(path: Path, station: str, *, check_s: float, clock_trusted: bool
     problem = damage(path, check_s) if path.exists() else None
     if problem is None:
         try:
-            return Outbox(path, station, **options), None
+            return Outbox(path, station, wall=wall, **options), None
         except sqlite3.DatabaseError as exc:
             if not is_damage(exc):
                 raise
@@ -165,7 +165,7 @@ def replace_damaged(path: Path, station: str, problem: str, *, clock_trusted: bo
                    if Path(f"{path}{s}").exists()), default=0)
     aside = move_aside(path, wall())
     repair = Repair(problem, aside, len(rows))
-    outbox = Outbox(path, station, **options)
+    outbox = Outbox(path, station, wall=wall, **options)
     last = _last_seqs(rows)
     if old_seqs is None:
         # The old numbers are unknown: every device, including ones not heard yet, starts above the floor.

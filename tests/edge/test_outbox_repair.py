@@ -19,11 +19,14 @@ from tests.edge.conftest import AgentThread, Subscriber, station_config
 from tests.localservices import Mosquitto
 
 NOW = datetime(2026, 10, 12, 1, 30, tzinfo=UTC).timestamp()
+OLD = NOW - 86_400  # when the old outbox first heard its devices
+FIRST = int(OLD * 1000)  # their first number: the clock in milliseconds (edge/outbox.py)
 
 
 def old_outbox(path: Path, station: str = "qd-a", events: int = 300) -> None:
-    """An outbox holding `events` door and flow events per device (seq 0 … events-1), closed cleanly (no -wal)."""
-    box = Outbox(path, station, fsync=False)
+    """An outbox holding `events` door and flow events per device (seq FIRST … FIRST + events - 1), closed cleanly
+    (no -wal)."""
+    box = Outbox(path, station, fsync=False, wall=lambda: OLD)
     for n in range(events):
         box.put(Reading(device="flow-1", kind=Kind.FLOW, ts=datetime.now(UTC),
                         fields={"period_s": 60, "in": n, "out": 0}, state={"in": n}))
@@ -68,12 +71,12 @@ def test_a_damaged_outbox_is_moved_aside_and_numbers_continue_above(harm: Callab
     box.put(Reading(device="call-1", kind=Kind.CALL, ts=datetime.now(UTC), fields={"action": "pressed", "call": "c"}))
     new = [decode(r.topic, r.payload).message for r in box.batch(10_000)[-2:]]
     door_seq, call_seq = (m.seq for m in new)  # type: ignore[union-attr]
-    assert door_seq > 299  # above every number the old file handed out
+    assert door_seq > FIRST + 299  # above every number the old file handed out
     assert box.state("flow-1") in ({"in": 299}, None)  # a counter resumes from its last raw values if they read
     if repair.seq_floor:  # the old numbers did not read: every device starts above the clock in milliseconds
         assert call_seq >= door_seq >= NOW * 1000
     else:
-        assert (door_seq, call_seq) == (300, 0)
+        assert (door_seq, call_seq) == (FIRST + 300, NOW * 1000)  # a device new to the outbox: the clock
         assert box.state("flow-1") == {"in": 299}
 
 
@@ -100,7 +103,7 @@ def test_the_agent_starts_on_a_damaged_outbox(mosquitto: Mosquitto, subscriber: 
         subscriber.wait_for(lambda _m: bool(subscriber.of_kind("door", "door-1"))
                             and bool(subscriber.of_kind("health", OUTBOX_DEVICE)))
     (door,) = [d.message for d in subscriber.of_kind("door", "door-1")]
-    assert isinstance(door, Door) and door.seq > 299
+    assert isinstance(door, Door) and door.seq > FIRST + 299
     (report,) = [d.message for d in subscriber.of_kind("health", OUTBOX_DEVICE)]
     assert isinstance(report, Health) and report.ok is False and report.error is not None
     assert "outbox file damaged (file is not a database): moved aside" in report.error

@@ -40,11 +40,13 @@ def at(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, TZ)
 
 
-def station_day(day: date) -> StationDay:
-    """Open both sessions (the door shut over lunch), elders every 20 minutes."""
+def station_day(day: date, seq: dict[str, int]) -> StationDay:
+    """Open both sessions (the door shut over lunch), elders every 20 minutes; each device's numbers go on from
+    `seq` (as one agent's do from day to day)."""
     visits = (visits_every(time(8, 40), time(11, 20), 20, ELDERS, day=day)
               + visits_every(time(13, 40), time(16, 50), 20, ELDERS, day=day))
-    return StationDay("qd-a", day, door=[(time(8, 20), time(11, 40)), (time(13, 20), time(17, 10))], visits=visits)
+    return StationDay("qd-a", day, door=[(time(8, 20), time(11, 40)), (time(13, 20), time(17, 10))], visits=visits,
+                      _seq=seq)
 
 
 def stamped(payload: bytes) -> datetime:
@@ -54,7 +56,8 @@ def stamped(payload: bytes) -> datetime:
 def replayed() -> list[tuple[str, bytes, datetime]]:
     """Every message with the time it was received: those stamped before the network came back in one backlog,
     oldest first at ten a second; the rest live, a second after their time."""
-    messages = sorted(station_day(MONDAY).messages() + station_day(TUESDAY).messages(),
+    seq: dict[str, int] = {}
+    messages = sorted(station_day(MONDAY, seq).messages() + station_day(TUESDAY, seq).messages(),
                       key=lambda m: stamped(m[1]))
     backlog = [m for m in messages if stamped(m[1]) < BACK]
     live = [m for m in messages if stamped(m[1]) >= BACK]
