@@ -11,6 +11,8 @@ from typing import Any
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge.agent import Agent
 from firmware_config.station import StationConfig
@@ -64,8 +66,11 @@ class Subscriber:
         self.client.publish(topic, payload, qos=1).wait_for_publish(5)
 
 
-def subscribe(broker: Mosquitto, topic: str = "eldercare/v1/#") -> Subscriber:
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+def subscribe(broker: Mosquitto, topic: str = "eldercare/v1/#", *, client_id: str = "",
+              session_expiry: int | None = None) -> Subscriber:
+    """A subscriber to `topic`; with `client_id` and `session_expiry` a persistent session, so that what is published
+    while it reconnects is queued for it."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
     sub = Subscriber(client)
     ready = threading.Event()
 
@@ -75,7 +80,13 @@ def subscribe(broker: Mosquitto, topic: str = "eldercare/v1/#") -> Subscriber:
 
     client.on_message = on_message
     client.on_subscribe = lambda *_a: ready.set()
-    client.connect("127.0.0.1", broker.port)
+    if session_expiry is None:
+        client.connect("127.0.0.1", broker.port)
+    else:
+        client.reconnect_delay_set(1, 1)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = session_expiry
+        client.connect("127.0.0.1", broker.port, clean_start=False, properties=props)
     client.subscribe(topic, qos=1)
     client.loop_start()
     assert ready.wait(5), "subscription not acknowledged"

@@ -6,24 +6,18 @@ every count and door change reaches the broker once."""
 import asyncio
 import logging
 import sqlite3
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from edge.agent import Agent
 from edge.keeper import OUTBOX_DEVICE
 from simulators.gpio import SimDoor
 from simulators.modbus_counter import ModbusCounterSim, SimCounter
 from station_protocol import Door, Flow, Health, Kind
-from tests.edge.conftest import AgentThread, Received, Subscriber, station_config
+from tests.edge.conftest import AgentThread, Subscriber, station_config, subscribe
 from tests.localservices import Mosquitto
 from tests.wait import poll
 
@@ -36,28 +30,6 @@ def on_loop(thread: AgentThread, fn: Callable[[], T]) -> T:
         return fn()
 
     return asyncio.run_coroutine_threadsafe(call(), thread.loop).result(10)
-
-
-def watcher(broker: Mosquitto) -> Subscriber:
-    """A subscriber with a persistent session: what the agent publishes while it reconnects is queued for it."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="disk-full-watcher", protocol=paho.MQTTv5)
-    client.reconnect_delay_set(1, 1)
-    sub = Subscriber(client)
-    ready = threading.Event()
-
-    def on_message(_c: Any, _u: Any, msg: Any) -> None:
-        with sub.lock:
-            sub.messages.append(Received(msg.topic, bytes(msg.payload), time.monotonic(), bool(msg.retain)))
-
-    client.on_message = on_message
-    client.on_subscribe = lambda *_a: ready.set()
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 600
-    client.connect("127.0.0.1", broker.port, clean_start=False, properties=props)
-    client.subscribe("eldercare/v1/#", qos=1)
-    client.loop_start()
-    assert ready.wait(5), "subscription not acknowledged"
-    return sub
 
 
 def stored_kinds(outbox: Path) -> list[str]:
@@ -76,7 +48,7 @@ def unique(sub: Subscriber, kind: str, device: str) -> list[Any]:
 
 def test_full_disk_keeps_counts_and_doors_in_memory(mosquitto: Mosquitto, mock_pins: Any, tmp_path: Path,
                                                     caplog: pytest.LogCaptureFixture) -> None:
-    subscriber = watcher(mosquitto)
+    subscriber = subscribe(mosquitto, client_id="disk-full-watcher", session_expiry=600)
     unit = SimCounter(1)
     door = SimDoor(mock_pins, 17)
     with ModbusCounterSim([unit], tmp_path / "ttyUSB0") as sim:
