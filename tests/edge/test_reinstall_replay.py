@@ -10,6 +10,7 @@ Real agents (`eldercare edge run`) with a simulated Modbus counter, Mosquitto, a
 an hour on after the old installation stops (the new one's readings reach the cloud an hour after their time, as
 after an hour's outage) and a worker pass."""
 
+import sqlite3
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -138,8 +139,6 @@ def test_a_reinstalled_pi_replaying_an_outage_is_not_out_of_sequence(mosquitto: 
 
 def _waiting(outbox: Path) -> int:
     """Counts waiting in an outbox."""
-    import sqlite3
-
     with sqlite3.connect(outbox, timeout=5) as db:
         try:
             return int(db.execute("SELECT count(*) FROM outbox WHERE kind = 'flow'").fetchone()[0])
