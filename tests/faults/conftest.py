@@ -114,6 +114,10 @@ class AgentProcess:
                 out.append(datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f"))
         return out
 
+    def refused(self) -> int:
+        """How many connection attempts the broker refused so far (each is followed by a longer backoff)."""
+        return self.log.read_text(errors="replace").count("Connection refused")
+
 
 @contextmanager
 def agents(stations: list[str], broker_port: int, workdir: Path, interval_s: float = 0.1,

@@ -114,6 +114,12 @@ def _run(mosquitto: Mosquitto, engine: Engine, ing: IngestProcess, metrics_port:
              "new events waiting in every agent's outbox")
         assert len(stored_keys(engine)) == frozen, "events stored while the broker was down?"
         assert all(a.generated() for a in procs)
+        # Down long enough for every agent's backoff to have grown (3 refusals: delays up to 4 s, their cap here).
+        # After a blip of a few tenths of a second the delays are all under 0.5 s, and four agents landing within
+        # 0.05 s of each other is then a matter of chance, not of a missing jitter.
+        refused = {a.station: a.refused() for a in procs}
+        poll(lambda: all(a.refused() >= refused[a.station] + 3 for a in procs), 60,
+             "every agent refused three times")
 
         up_at = datetime.now()  # the agents' log clock (local time, milliseconds)
         mosquitto.start()
