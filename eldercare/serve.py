@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from cloud.provision.commands import INGESTER, LISTENER_FILE, WORKER, ensure_service_users
+from cloud.provision.broker_files import INGESTER, LISTENER_FILE, WORKER, ensure_service_users
 from cloud.secret_file import ensure_secret_key
 from cloud.store.options import data_dir_option, settings_for
 from eldercare.mosquitto import mosquitto_config, mosquitto_path

@@ -15,7 +15,7 @@ from cryptography import x509
 from pydantic import ValidationError
 
 from cloud.placeholders import PLACEHOLDERS
-from cloud.provision.commands import INGESTER, WORKER
+from cloud.provision.broker_files import INGESTER, WORKER
 from cloud.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
