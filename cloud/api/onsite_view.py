@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from cloud.api.schemas import OnsiteOut, SpotCheckResultOut
 from cloud.api.scope import station_condition
-from cloud.derive.recompute import window_end
+from cloud.derive.verdicts import window_end
 from cloud.rules.onsite import outcome
 from cloud.rules.spotcheck import SpotResult
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult

@@ -20,7 +20,8 @@ from cloud.alerts import apply, service
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertStatus
 from cloud.derive import calendar_store
 from cloud.derive.deployment import ConfigFileError
-from cloud.derive.recompute import recompute_station, window_end
+from cloud.derive.recompute import recompute_station
+from cloud.derive.verdicts import window_end
 from cloud.homecare.supervise import PassStats as HomecareStats
 from cloud.homecare.supervise import homecare_pass
 from cloud.rules import alerts as rules_alerts

@@ -30,7 +30,7 @@ from cloud.api.deps import ConfigDep, RulesDep, SessionDep, StationViewer, Super
 from cloud.api.scope import station_condition
 from cloud.api.sheets import safe_row
 from cloud.derive.offline import APPEAL_COLUMNS
-from cloud.derive.recompute import store_veto
+from cloud.derive.verdicts import store_veto
 from cloud.store.admin import Appeal, AppealStatus
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
 from cloud.store.locks import hold_row

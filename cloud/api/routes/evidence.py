@@ -41,8 +41,8 @@ from cloud.api.onsite_view import plans_for
 from cloud.api.schemas import StationIdParam
 from cloud.api.scope import get_visible_station
 from cloud.api.sheets import safe_row
-from cloud.derive.recompute import window_end
 from cloud.derive.storeio import anchor_rows
+from cloud.derive.verdicts import window_end
 from cloud.rules import sequence
 from cloud.rules.config import RulesConfig
 from cloud.rules.losses import READINGS

@@ -31,7 +31,7 @@ from cloud.api.schemas import FromDay, OnsiteOut, ReviewValue, SpotResultValue, 
 from cloud.api.scope import station_condition
 from cloud.api.sheets import safe_cell
 from cloud.derive.decisions import HEADER
-from cloud.derive.recompute import store_veto
+from cloud.derive.verdicts import store_veto
 from cloud.rules.onsite import Found, Review, outcome
 from cloud.rules.rollup import quarter_of
 from cloud.rules.spotcheck import SpotResult
