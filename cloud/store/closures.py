@@ -1,21 +1,24 @@
 """Closure requests (停业/闭站申请): a station asks to be excused for a date range; its town (or the bureau) decides.
 
-An approved closure writes one `station_exceptions` row per day, which the derivations read. A day a spot check had
-already judged when the approval came is not excused by it: the approval is kept and marked late, and only a bureau
-decision on those days excuses them (otherwise a station could erase a failed check by asking afterwards).
+An approved closure writes one `station_exceptions` row per day, which the derivations read. A day on which a spot
+check of the station had begun (its window started) or been judged when the approval came is not excused by it: the
+approval is kept and marked late, and only a bureau decision on those days excuses them. Otherwise a station could
+erase a failed check by asking afterwards — or, once the inspector has found it shut, by asking while the window
+still runs and the worker has not judged it yet.
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cloud.store.derived import SpotCheckPlan, SpotCheckResult
-from cloud.store.models import Base, StationException, UTCDateTime, utcnow
+from cloud.store.models import Base, Station, StationException, UTCDateTime, utcnow
 
 MAX_DAYS = 366
 
@@ -40,7 +43,7 @@ class Closure(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str | None] = mapped_column(Text)
-    # Days a spot check had judged before the approval: not excused unless the bureau decides so.
+    # Days a spot check had begun or judged before the approval: not excused unless the bureau decides so.
     late_days: Mapped[list[str]] = mapped_column(JSON, default=list)
     late_decided_by: Mapped[str | None] = mapped_column(String(64))
     late_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -52,16 +55,22 @@ def days_of(closure: Closure) -> list[date]:
     return [closure.first_day + timedelta(days=i) for i in range((closure.last_day - closure.first_day).days + 1)]
 
 
-def judged_days(session: Session, station: str, days: Iterable[date]) -> set[date]:
-    """The days among `days` on which a spot check of `station` has already been judged."""
+def checked_days(session: Session, station: str, days: Iterable[date], now: datetime) -> set[date]:
+    """The days among `days` on which a spot check of `station` has been judged, or had begun by `now` (its window
+    started, in the station's zone): a check under way is as good as judged, since the inspector may be at the door."""
     wanted = list(days)
     if not wanted:
         return set()
-    rows = session.scalars(
+    judged = set(session.scalars(
         select(SpotCheckPlan.local_date).join(SpotCheckResult, SpotCheckResult.plan_id == SpotCheckPlan.id)
         .where(SpotCheckResult.station_id == station, SpotCheckPlan.local_date.in_(wanted))
-    )
-    return set(rows)
+    ))
+    zone = ZoneInfo(session.scalars(select(Station.timezone).where(Station.id == station)).one())
+    begun = {plan.local_date for plan in session.scalars(select(SpotCheckPlan)
+                                                         .where(SpotCheckPlan.local_date.in_(wanted)))
+             if station in plan.stations
+             and datetime.combine(plan.local_date, time.fromisoformat(plan.start), zone) <= now}
+    return judged | begun
 
 
 def excuse(session: Session, station: str, days: Iterable[date], reason: str, by: str, now: datetime) -> list[date]:
@@ -93,9 +102,9 @@ def reject(closure: Closure, by: str, reason: str, now: datetime) -> None:
 
 
 def approve(session: Session, closure: Closure, by: str, reason: str, now: datetime) -> list[date]:
-    """Approve: excuse every day no spot check has judged yet; returns the days excused (to recompute)."""
+    """Approve: excuse every day no spot check has begun on yet; returns the days excused (to recompute)."""
     days = days_of(closure)
-    late = judged_days(session, closure.station_id, days)
+    late = checked_days(session, closure.station_id, days, now)
     _decide(closure, ClosureStatus.APPROVED, by, reason, now)
     closure.late_days = [d.isoformat() for d in sorted(late)]
     return excuse(session, closure.station_id, [d for d in days if d not in late], closure.reason, by, now)

@@ -2,7 +2,7 @@
 own; the town approves or rejects; approved days become exceptions the worker re-derives as excused; an approval
 after a spot check judged the day keeps the failure until the bureau decides; the export is `cloud derive`'s CSV."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -10,10 +10,11 @@ from sqlalchemy import Engine, select
 
 from cloud.api.security import hash_password
 from cloud.derive.offline import read_exceptions
+from cloud.derive.plans import create_plan
 from cloud.derive.recompute import recompute_station
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
-from cloud.store.derived import DayResult, SpotCheckResult, Veto
+from cloud.store.derived import DayResult, SpotCheckPlan, SpotCheckResult, Veto
 from cloud.store.models import DirtyStationDay, Station, StationException
 from cloud.store.users import User
 from tests.api.conftest import PASSWORD, token_for
@@ -161,3 +162,36 @@ def test_an_approved_closure_silences_the_offline_alert(fleet_client: TestClient
         live_offline(session, list(session.scalars(select(Station))), RulesConfig(), NOW)
         session.commit()
     assert "nh-01" not in offline_alerts()
+
+
+def test_a_closure_approved_once_a_check_is_under_way_does_not_excuse_it(fleet_client: TestClient,
+                                                                         fleet_engine: Engine) -> None:
+    """The inspector finds hl-02 shut at 09:30 during the bureau's 09:00-11:00 check; the station asks for today
+    off at 10:00 and its town approves at once, before the window ends and the worker judges the check. The check
+    had begun: the day is for the bureau to excuse, like a day already judged; tomorrow's check, not begun, is not."""
+    with make_session_factory(fleet_engine)() as session:
+        session.add(User(name="staff-hl2", role="station", password_hash=hash_password(PASSWORD), station_id="hl-02"))
+        for day in (date(2026, 10, 12), date(2026, 10, 13)):
+            create_plan(session, day=day, start=time(9, 0), end=time(11, 0), scope="stations", stations=["hl-02"],
+                        created_by="admin", now=NOW - timedelta(days=1))
+        session.commit()
+    asked = _post(fleet_client, "staff-hl2", "/closures",
+                  {"first_day": "2026-10-12", "last_day": "2026-10-13", "reason": "员工生病，临时闭站"}, 201)
+    approved = _post(fleet_client, "town-hl", f"/closures/{asked['id']}/approve", {"reason": "同意"})  # at 10:00
+    assert approved["late"] is True and approved["late_days"] == ["2026-10-12"]
+    with make_session_factory(fleet_engine)() as session:
+        excused = set(session.scalars(select(StationException.date).where(StationException.station_id == "hl-02")))
+        assert excused == {date(2026, 10, 13)}
+        # The worker judges the check once its window is over.
+        station = session.get(Station, "hl-02")
+        assert station is not None
+        later = NOW + timedelta(hours=1, minutes=30)
+        recompute_station(session, station, [date(2026, 10, 12)], NOW.date(), RulesConfig(), later)
+        session.commit()
+        results = dict(session.execute(
+            select(SpotCheckPlan.local_date, SpotCheckResult.result)
+            .join(SpotCheckPlan, SpotCheckPlan.id == SpotCheckResult.plan_id)
+            .where(SpotCheckResult.station_id == "hl-02")).tuples().all())
+        assert results[date(2026, 10, 12)] == "fail"
+        veto = session.get(Veto, ("hl-02", 2026))
+        assert veto is not None and veto.failed == 2  # 10-09 and 10-12

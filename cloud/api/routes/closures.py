@@ -66,7 +66,7 @@ class ClosureOut(BaseModel):
     decided_by: str | None
     decided_at: datetime | None
     decision_reason: str | None
-    late: bool = Field(description="approved after a spot check had judged some of its days")
+    late: bool = Field(description="approved after a spot check had begun on or judged some of its days")
     late_days: list[date] = Field(description="those days: not excused unless the bureau decides so")
     late_excused: bool | None
     late_decided_by: str | None
