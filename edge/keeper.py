@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from edge.drivers.base import Reading, health
-from edge.outbox import Outbox, is_full
+from edge.outbox import Outbox
+from edge.outbox_space import is_full
 from edge.spill import Kept, Spill
 from firmware_config.station import AGENT_OWN_DEVICE
 from station_protocol import Kind

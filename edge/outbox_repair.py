@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edge.outbox import Outbox
+from edge.outbox import COLUMNS, Outbox
 from station_protocol import ProtocolError, decode
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 # With the clock untrusted (a Pi without RTC boots with the last saved time, possibly an hour or more behind), the
 # clock floor gets this margin on top of the newest file time: far more than a station could number in between.
 UNTRUSTED_MARGIN_MS = 7 * 24 * 3600 * 1000
-_COLUMNS = "priority, droppable, device, kind, topic, payload, retain, held, wall, mono, boot"
 
 
 def is_damage(exc: sqlite3.Error) -> bool:
@@ -100,7 +99,7 @@ def _read_old(path: Path, station: str) -> tuple[dict[str, int] | None, dict[str
         except (sqlite3.Error, ValueError):
             pass
         try:
-            for row in db.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY id"):  # one at a time: up to the damage
+            for row in db.execute(f"SELECT {COLUMNS} FROM outbox ORDER BY id"):  # one at a time: up to the damage
                 rows.append(row)
         except sqlite3.Error:
             pass  # keep what read before the damage

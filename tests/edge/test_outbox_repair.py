@@ -20,7 +20,7 @@ from tests.localservices import Mosquitto
 
 NOW = datetime(2026, 10, 12, 1, 30, tzinfo=UTC).timestamp()
 OLD = NOW - 86_400  # when the old outbox first heard its devices
-FIRST = int(OLD * 1000)  # their first number: the clock in milliseconds (edge/outbox.py)
+FIRST = int(OLD * 1000)  # their first number: the clock in milliseconds (edge/outbox_seq.py)
 
 
 def old_outbox(path: Path, station: str = "qd-a", events: int = 300) -> None:
