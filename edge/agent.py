@@ -1,4 +1,10 @@
-"""The station agent: drivers -> durable outbox -> publisher, plus heartbeat, clock guard and cloud commands."""
+"""The station agent: drivers -> durable outbox -> publisher, plus heartbeat, clock guard and cloud commands.
+
+An outbox that fails while the agent runs (a damaged file, or any SQLite error reading it) stops the agent with one
+`ERROR` line naming the file and the reason, and `run` raises `OutboxFailed` (`eldercare edge run` exits with status
+1, and systemd's `Restart=always` starts it again): the check at start then moves a damaged file aside and salvages
+what still reads (edge/outbox_repair.py). A full card does not stop it (edge/keeper.py).
+"""
 
 import asyncio
 import logging
@@ -14,7 +20,7 @@ from edge.dispatch import CommandTable
 from edge.drivers.base import Driver, EntryListener, Reading, health
 from edge.drivers.registry import Buses, build_drivers
 from edge.keeper import OUTBOX_DEVICE, Keeper
-from edge.outbox_repair import open_outbox
+from edge.outbox_repair import is_damage, open_outbox
 from edge.publisher import Publisher
 from edge.spill import Spill
 from edge.supervise import supervise
@@ -23,6 +29,10 @@ from station_protocol import Heartbeat, encode
 from station_protocol.topics import Kind, agent_topic
 
 log = logging.getLogger(__name__)
+
+
+class OutboxFailed(RuntimeError):
+    """The outbox failed while the agent ran; the message says which file and why."""
 
 
 def agent_version() -> str:
@@ -59,6 +69,9 @@ class Agent:
                                    backoff_cap_s=config.mqtt.reconnect_max_s, spill=self.spill)
         self.keeper.inflight = lambda: self.publisher.spill_cursor
         self.keeper.holding = lambda: self.clock_issue is not None
+        self.keeper.on_damage = self._outbox_damaged
+        self.damage: sqlite3.Error | None = None  # the first sign that the outbox file is damaged
+        self._damaged = asyncio.Event()
         self.clock_issue: str | None = None
         self.clock_poll_s = clock_poll_s
         self.started = time.monotonic()
@@ -108,6 +121,9 @@ class Agent:
             try:
                 released = self.outbox.release_held()
             except sqlite3.Error as exc:  # a full card: try again at the next poll
+                if is_damage(exc):
+                    self._outbox_damaged(exc)
+                    return
                 log.warning("clock trusted again, but the held events could not be released yet: %s", exc)
                 return
             log.info("clock trusted again: released %d held events", released)
@@ -136,27 +152,48 @@ class Agent:
         elif OUTBOX_DEVICE in self.outbox.seqs():
             await self.emit(health(OUTBOX_DEVICE, True))
 
+    def _outbox_damaged(self, exc: sqlite3.Error) -> None:
+        """Called where a damaged file was caught (a write kept in memory, a release to retry): stop the agent."""
+        if self.damage is None:
+            self.damage = exc
+        self._damaged.set()
+
+    async def _watch_outbox(self) -> None:
+        await self._damaged.wait()
+        assert self.damage is not None
+        raise self.damage
+
+    def _failure(self, exc: BaseException) -> str:
+        """The one line that says why the agent stops."""
+        what = "is damaged" if isinstance(exc, sqlite3.Error) and is_damage(exc) else "failed"
+        return (f"outbox {self.outbox.path} {what} while running ({type(exc).__name__}: {exc}): stopping with exit "
+                "status 1 so that the service restarts and the check at start moves a damaged file aside and "
+                f"salvages what still reads; readings waiting in memory, lost: {len(self.spill)}")
+
     async def run(self) -> None:
-        self.check_clock()
-        if self.clock_issue is None and self.outbox.held_count():
-            self.outbox.release_held()  # held before a restart, clock fine now
-        log.info("station %s: %d devices, %d events waiting in the outbox", self.station, len(self.drivers),
-                 self.outbox.depth)
-        await self._report_outbox()
+        failure: str | None = None
         try:
+            self.check_clock()
+            if self.clock_issue is None and self.outbox.held_count():
+                self.outbox.release_held()  # held before a restart, clock fine now
+            log.info("station %s: %d devices, %d events waiting in the outbox", self.station, len(self.drivers),
+                     self.outbox.depth)
+            await self._report_outbox()
             async with asyncio.TaskGroup() as group:
+                group.create_task(self._watch_outbox(), name="outbox-watch")
                 group.create_task(self.publisher.run(), name="publisher")
                 group.create_task(self._heartbeats(), name="heartbeat")
                 group.create_task(self._clock_guard(), name="clock")
                 group.create_task(self._retry_kept(), name="outbox-retry")
                 for driver in self.drivers:
                     group.create_task(supervise(driver, self.emit, self.keeper.state), name=driver.device_id)
-        except* sqlite3.DatabaseError as failed:
-            # The outbox cannot even be read (damaged while running): stop, so that the service restarts and the
-            # check at start moves the file aside. What waited in memory is lost.
-            log.error("the outbox failed while running (%s); stopping so the restart can check and replace it; %d "
-                      "readings in memory lost", failed.exceptions[0], len(self.spill))
-            raise
+        except* sqlite3.Error as failed:
+            # Damage does not heal while the file is open, and a failing read leaves nothing to send: stop, so that
+            # the service restarts and the check at start replaces the file. What waited in memory is lost.
+            failure = self._failure(failed.exceptions[0])
+            log.error("%s", failure)
         finally:
             self.buses.close()
             self.outbox.close()
+        if failure is not None:
+            raise OutboxFailed(failure)

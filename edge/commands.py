@@ -68,7 +68,12 @@ def run(config_path: Path, outbox: Path | None, mock_gpio: bool) -> None:
         raise click.ClickException(f"cannot open the outbox: {exc}") from None
     # `kill -USR1 <pid>` writes every thread's stack to the journal: how to see where a stuck agent is.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    asyncio.run(_run_until_signal(agent))
+    from edge.agent import OutboxFailed
+
+    try:
+        asyncio.run(_run_until_signal(agent))
+    except OutboxFailed as exc:  # said in the log already; exit status 1 lets systemd restart the agent
+        raise click.ClickException(str(exc)) from None
 
 
 async def _run_until_signal(agent: "object") -> None:

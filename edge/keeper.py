@@ -7,6 +7,11 @@ queues behind it so that nothing overtakes: each gets its `seq` reserved in the 
 small update in place, so the publisher can send it directly. Every `retry` moves what waits into the outbox again.
 The condition is logged once and reported as the `outbox` device's health (`ok: false`), and `ok: true` once a
 write succeeds again. Never raises a SQLite error to a driver; an invalid reading still raises ValueError.
+
+A damaged file ('database disk image is malformed', 'file is not a database') is different: it does not heal while
+the agent has it open, and memory would only fill up and lose readings, with the outbox's own report never sent (its
+number cannot be reserved either). The keeper tells `on_damage` instead (the agent stops, and the check at the next
+start moves the file aside and salvages it: edge/outbox_repair.py); the reading waits in memory until then.
 """
 
 import logging
@@ -16,7 +21,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from edge.drivers.base import Reading, health
-from edge.outbox import Outbox, is_full
+from edge.outbox import Outbox
+from edge.outbox_repair import is_damage
+from edge.outbox_space import is_full
 from edge.spill import Kept, Spill
 from firmware_config.station import AGENT_OWN_DEVICE
 from station_protocol import Kind
@@ -46,6 +53,8 @@ class Keeper:
         self.resume_bytes = resume_bytes
         self.inflight: Callable[[], int] = lambda: 0
         self.holding: Callable[[], bool] = lambda: False  # the agent's clock guard: is the clock untrusted now?
+        # Told of a damaged file (the agent stops on it); without it damage is kept through like a full disk.
+        self.on_damage: Callable[[sqlite3.Error], None] | None = None
         self.problem: str | None = None
         self.heartbeats_dropped = 0
         self._wall, self._monotonic = wall, monotonic
@@ -149,13 +158,21 @@ class Keeper:
                 return
             try:
                 entry.seq = self.outbox.reserve_seq(entry.reading.device)
-            except sqlite3.Error:
+            except sqlite3.Error as exc:
+                self._check_damage(exc)
                 return
             entry.payload = self.outbox.encode(entry.reading, entry.seq)
 
+    def _check_damage(self, exc: sqlite3.Error) -> bool:
+        """Tell `on_damage` of a damaged file; True if it was told."""
+        if self.on_damage is None or not is_damage(exc):
+            return False
+        self.on_damage(exc)
+        return True
+
     def _failed(self, exc: sqlite3.Error) -> None:
-        if self.problem is not None:
-            return
+        if self._check_damage(exc) or self.problem is not None:
+            return  # a damaged file stops the agent: no "kept in memory" report that would never be sent
         self.problem = describe(exc)
         log.error("%s; counts, door changes and calls are kept in memory (up to %d readings), health reports and "
                   "heartbeats are dropped first; retrying", self.problem, self.spill.limit)

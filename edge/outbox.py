@@ -5,46 +5,32 @@ Policy when full (`max_events`): health reports are dropped oldest first (retain
 matters most). Flow counts, door changes, face observations
 and calls are never dropped: the outbox grows past its bound rather than lose them, and says so in the log and the
 heartbeat. Heartbeats enter the outbox only while the agent is disconnected (droppable: they prove it was alive
-through an outage). Per-device `seq` is allocated in the same transaction as the insert, so
+through an outage). Per-device `seq` is allocated in the same transaction as the insert (edge/outbox_seq.py), so
 it survives restarts; a gap in it means a dropped health report or a real loss.
 
-A device's numbers start from the trusted clock in milliseconds, not 0, so that they keep increasing across a
-reinstall (a fresh outbox): the cloud sets aside readings received late whose numbers contradict their time against
-those it heard live around them (docs/derivations.md, "Readings out of sequence"), and an outage's replay by a
-reinstalled Pi numbered from 0 would contradict the old installation's numbers. A device first heard while the clock
-is not trusted (a Pi right after boot, before NTP) is numbered from 0 provisionally; its held readings, never sent
-while held, are renumbered from the clock once it is trusted (`release_held`). A device makes far fewer than one
-reading a millisecond, so a reinstall's first number is above the last of the installation before it.
-
-When the disk is full, edge/keeper.py decides what happens (this module only raises SQLite's error and offers
-`drop_droppable` and `reserve_seq`); a damaged file is replaced at start by edge/outbox_repair.py.
+The payloads are made by edge/outbox_event.py, held events corrected by edge/outbox_held.py. When the disk is full,
+edge/keeper.py decides what happens (this module only raises SQLite's error and offers `drop_droppable` and
+`reserve_seq`; edge/outbox_space.py measures the room); a damaged file is replaced at start by edge/outbox_repair.py.
 """
 
 import contextlib
 import json
 import logging
-import shutil
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from edge import outbox_space
 from edge.drivers.base import Reading
-from firmware_config.station import AGENT_OWN_DEVICE
-from station_protocol import Kind, encode
-from station_protocol.codec import MODELS
+from edge.outbox_event import Row, droppable, encode_event
+from edge.outbox_held import restamped
+from edge.outbox_seq import Numbering
+from station_protocol import Kind
 from station_protocol.topics import device_topic
 
 log = logging.getLogger(__name__)
-
-# The largest event the outbox takes: far below the 64 KiB message_size_limit of deploy/mosquitto/mosquitto.conf.
-# Mosquitto answers a bigger publish with PUBACK reason 0x95, which paho-mqtt 2.1 cannot parse: its network thread
-# dies and the agent would hang on that link with the event forever at the head of its queue.
-MAX_PAYLOAD = 16 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -68,27 +54,7 @@ CREATE TABLE IF NOT EXISTS device_seq_start (device TEXT PRIMARY KEY, seq INTEGE
 CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-
-
-def droppable(reading: Reading) -> bool:
-    """Health reports may be dropped to make room, except the outbox's own: it reports that very condition."""
-    return reading.kind is Kind.HEALTH and reading.device != AGENT_OWN_DEVICE
-
-
-def is_full(exc: BaseException) -> bool:
-    """SQLITE_FULL: the disk (or the file's page cap) has no room for the write."""
-    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One stored message ready to publish."""
-
-    id: int
-    topic: str
-    payload: bytes
-    retain: bool
-    urgent: bool = False
+COLUMNS = "priority, droppable, device, kind, topic, payload, retain, held, wall, mono, boot"
 
 
 def boot_id() -> str:
@@ -117,12 +83,9 @@ class Outbox:
         self._boot = boot_id()
         self._depth = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
         self.dropped = 0
-        self._floor: int | None = None
         self._wall = wall  # the wall clock the drivers stamp readings with (injected in tests)
         self._monotonic = monotonic  # this boot's elapsed time, which re-stamps held events (injected in tests)
-        # Devices numbered from 0 while the clock was untrusted, to renumber from the clock once it is trusted.
-        self._provisional = {d for (d,) in self._db.execute(
-            "SELECT device FROM device_seq_start WHERE provisional = 1")}
+        self._numbers = Numbering(self._db, wall)
 
     def close(self) -> None:
         self._db.close()
@@ -137,13 +100,17 @@ class Outbox:
         row = self._db.execute("SELECT state FROM device_state WHERE device = ?", (device,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def encode(self, reading: Reading, seq: int) -> bytes:
+        """The event's payload with a fresh id (validated: raises ValueError)."""
+        return encode_event(self.station, reading, seq)
+
     def put(self, reading: Reading, *, held: bool = False, at: tuple[float, float] | None = None) -> bytes:
         """Store one reading as a protocol event (validated); returns the payload. Raises ValueError if invalid.
         `at` = (wall, monotonic) when it was read, for a reading kept in memory meanwhile (see edge/keeper.py)."""
-        if not held and self._provisional:
+        if not held and self._numbers.provisional:
             self.release_held()  # the clock is trusted (not held): what was numbered without it is renumbered first
         with self._transaction():
-            seq = self._next_seq(reading.device, held=held)
+            seq = self._numbers.next(reading.device, held=held)
             payload = self.encode(reading, seq)
             self._write(reading, seq, payload, held=held, at=at)
         self._depth += 1
@@ -160,54 +127,35 @@ class Outbox:
         """Allocate `device`'s next seq on its own: an update in place, which a full disk usually still allows, so
         that a reading kept in memory can be sent directly with a number no later event will reuse."""
         with self._transaction():
-            seq = self._next_seq(device)
-            self._set_seq(device, seq)
+            seq = self._numbers.next(device)
+            self._numbers.set(device, seq)
         return seq
 
     def reserve_seq_at_least(self, device: str, seq: int) -> None:
         """`device`'s numbers continue above `seq` (taken from a damaged outbox that was moved aside)."""
-        self._set_seq(device, seq)
-
-    def _next_seq(self, device: str, *, held: bool = False) -> int:
-        """`device`'s next number, in the caller's transaction. A device's first is the clock in milliseconds, or 0
-        provisionally while the clock is untrusted (`held`), and never below `first_seq`."""
-        row = self._db.execute("SELECT seq FROM device_seq WHERE device = ?", (device,)).fetchone()
-        if row is not None:
-            return max(self.first_seq(), int(row[0]) + 1)
-        seq = max(self.first_seq(), 0 if held else self._clock_ms())
-        self._db.execute("INSERT OR REPLACE INTO device_seq_start (device, seq, provisional) VALUES (?, ?, ?)",
-                         (device, seq, int(held)))
-        if held:
-            self._provisional.add(device)
-        return seq
-
-    def _clock_ms(self) -> int:
-        """A new device's first number: the (trusted) wall clock in milliseconds."""
-        return max(0, int(self._wall() * 1000))
+        self._numbers.set(device, seq)
 
     def first_seq(self) -> int:
-        """The lowest seq any device may take next: 0, or above every number a damaged outbox that was moved aside
-        may have handed out (edge/outbox_repair.py sets it). Read from the file once, at open."""
-        if self._floor is None:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'seq_floor'").fetchone()
-            self._floor = 0 if row is None else int(row[0])
-        return self._floor
+        """The lowest seq any device may take next (see edge/outbox_seq.py)."""
+        return self._numbers.first_seq()
 
     def raise_first_seq(self, floor: int) -> None:
-        self._db.execute("INSERT INTO meta (key, value) VALUES ('seq_floor', ?) "
-                         "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)", (floor,))
-        self._floor = None
+        self._numbers.raise_first_seq(floor)
 
-    def _set_seq(self, device: str, seq: int) -> None:
-        self._db.execute("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
-                         "ON CONFLICT (device) DO UPDATE SET seq = max(seq, excluded.seq)", (device, seq))
+    def seqs(self) -> Mapping[str, int]:
+        """Each device's last number."""
+        return self._numbers.seqs()
+
+    def first_seqs(self) -> Mapping[str, int]:
+        """Each device's first number in this outbox (the clock in milliseconds when it was first heard)."""
+        return self._numbers.first_seqs()
 
     def _write(self, reading: Reading, seq: int, payload: bytes, *, held: bool,
                at: tuple[float, float] | None) -> None:
         """The rows of one reading, in the caller's transaction."""
         kind = Kind(reading.kind)
         topic = str(device_topic(self.station, reading.device, kind))
-        self._set_seq(reading.device, seq)
+        self._numbers.set(reading.device, seq)
         self._insert(1 if reading.urgent else 0, droppable(reading), reading.device, kind, topic, payload,
                      retain=kind is Kind.HEALTH, held=held, at=at)
         if reading.state is not None:
@@ -248,29 +196,10 @@ class Outbox:
         if self._depth >= self.max_events:
             self._make_room()
         self._db.execute(
-            "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, boot) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (priority, int(droppable), device, kind.value, topic, payload, int(retain), int(held),
              *(at or (self._wall(), self._monotonic())), self._boot),
         )
-
-    def encode(self, reading: Reading, seq: int) -> bytes:
-        """The event's payload with a fresh id (validated: raises ValueError)."""
-        from station_protocol import new_event_id
-
-        kind = Kind(reading.kind)
-        data: dict[str, Any] = {"v": 1, "id": uuid.UUID(new_event_id()), "station": self.station,
-                                "device": reading.device, "seq": seq, "ts": reading.ts, **reading.fields}
-        model = MODELS[kind]
-        payload = encode(model.model_validate(data))
-        if len(payload) <= MAX_PAYLOAD:
-            return payload
-        if kind is Kind.HEALTH and data.get("detail"):  # a driver's diagnostics: the health report itself matters
-            log.warning("health detail too large, sent truncated", extra={"device": reading.device,
-                                                                          "bytes": len(payload)})
-            data["detail"] = {"truncated": True, "bytes": len(payload)}
-            return encode(model.model_validate(data))
-        raise ValueError(f"a {kind.value} event of {len(payload)} bytes is over the outbox's {MAX_PAYLOAD}-byte limit")
 
     def _make_room(self) -> None:
         gone = self._db.execute(
@@ -295,19 +224,15 @@ class Outbox:
     @property
     def pages(self) -> int:
         """The file's size in pages (what `cap_pages` caps)."""
-        return int(self._db.execute("PRAGMA page_count").fetchone()[0])
+        return outbox_space.pages(self._db)
 
     def room(self) -> int:
-        """Bytes the outbox can still take: its free pages, plus what the file may grow by (the disk's free space,
-        or less under a page cap)."""
-        page_size, count, cap, free = (int(self._db.execute(f"PRAGMA {name}").fetchone()[0]) for name in
-                                       ("page_size", "page_count", "max_page_count", "freelist_count"))
-        return free * page_size + min(shutil.disk_usage(self.path.parent).free, (cap - count) * page_size)
+        """Bytes the outbox can still take (edge/outbox_space.py)."""
+        return outbox_space.room(self._db, self.path.parent)
 
     def cap_pages(self, pages: int | None) -> int:
-        """Cap the file at `pages` pages (SQLite's max_page_count; None: no cap): past it every insert fails with
-        SQLITE_FULL exactly as on a full disk. Tests fill the 'disk' with it. Returns the cap in force."""
-        return int(self._db.execute(f"PRAGMA max_page_count = {int(pages or 2**31 - 2)}").fetchone()[0])
+        """Cap the file at `pages` pages: past it every insert fails as on a full disk (edge/outbox_space.py)."""
+        return outbox_space.cap_pages(self._db, pages)
 
     def batch(self, limit: int, after: int = 0, after_urgent: int = 0) -> list[Row]:
         """Up to `limit` sendable rows: urgent ones with ids above `after_urgent`, then the others above `after`,
@@ -334,34 +259,20 @@ class Outbox:
         return int(self._db.execute("SELECT count(*) FROM outbox WHERE held = 1").fetchone()[0])
 
     def release_held(self) -> int:
-        """The clock is sane again: re-stamp events held during this boot by their monotonic time, then send them.
-
-        Events from an earlier boot cannot be corrected; they go out flagged `"clock": "unsynced"` (an extra field
-        protocol v1 receivers accept) so the cloud does not count them on a wrong day without knowing.
-
-        Devices first numbered while the clock was untrusted (from 0) are renumbered from the clock in milliseconds,
-        their held events with them (none of them was sent), in the same transaction.
-        """
+        """The clock is sane again: re-stamp the held events and send them (edge/outbox_held.py); devices first
+        numbered while the clock was untrusted are renumbered from the clock, their held events with them (none of
+        them was sent), in the same transaction."""
         offset_now = self._wall() - self._monotonic()
-        base = self._clock_ms()
+        base = self._numbers.clock_ms()
+        provisional = self._numbers.provisional
         rows = self._db.execute("SELECT id, payload, wall, mono, boot FROM outbox WHERE held = 1").fetchall()
         with self._transaction() as db:
             for row_id, payload, wall, mono, boot in rows:
-                data = json.loads(payload)
-                if boot == self._boot:
-                    ts = datetime.fromisoformat(data["ts"])
-                    data["ts"] = datetime.fromtimestamp(ts.timestamp() + offset_now - (wall - mono),
-                                                        ts.tzinfo).isoformat()
-                else:
-                    data["clock"] = "unsynced"
-                if data.get("device") in self._provisional:
-                    data["seq"] += base
-                db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (json.dumps(data).encode(), row_id))
-            for device in self._provisional:
-                db.execute("UPDATE device_seq SET seq = seq + ? WHERE device = ?", (base, device))
-                db.execute("UPDATE device_seq_start SET seq = seq + ?, provisional = 0 WHERE device = ?",
-                           (base, device))
-        self._provisional.clear()
+                fixed = restamped(payload, wall, mono, boot, this_boot=self._boot, offset_now=offset_now,
+                                  provisional=provisional, base=base)
+                db.execute("UPDATE outbox SET payload = ?, held = 0 WHERE id = ?", (fixed, row_id))
+            self._numbers.settle_provisional(base)
+        provisional.clear()
         return len(rows)
 
     def restore(self, rows: Iterable[tuple[Any, ...]], states: Mapping[str, str]) -> int:
@@ -370,16 +281,7 @@ class Outbox:
         with self._transaction() as db:
             db.executemany("INSERT INTO device_state (device, state) VALUES (?, ?) ON CONFLICT (device) DO UPDATE SET "
                            "state = excluded.state", list(states.items()))
-            count = db.executemany(
-                "INSERT INTO outbox (priority, droppable, device, kind, topic, payload, retain, held, wall, mono, "
-                "boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows).rowcount
+            count = db.executemany(f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   rows).rowcount
         self._depth += count
         return int(count)
-
-    def seqs(self) -> Mapping[str, int]:
-        """Each device's last number."""
-        return {d: s for d, s in self._db.execute("SELECT device, seq FROM device_seq")}
-
-    def first_seqs(self) -> Mapping[str, int]:
-        """Each device's first number in this outbox (the clock in milliseconds when it was first heard)."""
-        return {d: s for d, s in self._db.execute("SELECT device, seq FROM device_seq_start")}

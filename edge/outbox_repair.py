@@ -2,9 +2,9 @@
 
 A damaged outbox must not stop the station forever: a bounded `PRAGMA quick_check` finds the damage, the file (and its
 -wal/-shm) is moved aside under a timestamped name for a technician (never deleted), the events that still read and
-decode are copied into a fresh outbox, and the fresh file's numbers start above every `seq` the old one handed out
-(the protocol's seq is strictly increasing across restarts): from the old `device_seq` table if it still reads,
-otherwise from the clock in milliseconds (`seq_floor`).
+decode (also those beyond a damaged page that the index still names) are copied into a fresh outbox, and the fresh
+file's numbers start above every `seq` the old one handed out (the protocol's seq is strictly increasing across
+restarts): from the old `device_seq` table if it still reads, otherwise from the clock in milliseconds (`seq_floor`).
 """
 
 import json
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edge.outbox import Outbox
+from edge.outbox import COLUMNS, Outbox
 from station_protocol import ProtocolError, decode
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 # With the clock untrusted (a Pi without RTC boots with the last saved time, possibly an hour or more behind), the
 # clock floor gets this margin on top of the newest file time: far more than a station could number in between.
 UNTRUSTED_MARGIN_MS = 7 * 24 * 3600 * 1000
-_COLUMNS = "priority, droppable, device, kind, topic, payload, retain, held, wall, mono, boot"
 
 
 def is_damage(exc: sqlite3.Error) -> bool:
@@ -99,11 +98,7 @@ def _read_old(path: Path, station: str) -> tuple[dict[str, int] | None, dict[str
                 states[str(device)] = str(state)
         except (sqlite3.Error, ValueError):
             pass
-        try:
-            for row in db.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY id"):  # one at a time: up to the damage
-                rows.append(row)
-        except sqlite3.Error:
-            pass  # keep what read before the damage
+        rows = _read_rows(db)
     finally:
         db.close()
     good = []
@@ -115,6 +110,34 @@ def _read_old(path: Path, station: str) -> tuple[dict[str, int] | None, dict[str
         if decoded.topic.station == station:
             good.append(row)
     return seqs, states, good
+
+
+def _read_rows(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """The outbox rows that still read, in id order: a scan up to the damage, then each row past it that the index
+    still names, one by one (a row on a damaged page is skipped; the others, beyond it, still read)."""
+    rows: list[tuple[Any, ...]] = []
+    last = 0
+    try:
+        for row_id, *row in db.execute(f"SELECT id, {COLUMNS} FROM outbox ORDER BY id"):  # one at a time
+            rows.append(tuple(row))
+            last = row_id
+        return rows
+    except sqlite3.Error:
+        pass
+    ids: list[int] = []
+    try:
+        for (row_id,) in db.execute("SELECT id FROM outbox INDEXED BY outbox_send WHERE id > ?", (last,)):
+            ids.append(row_id)
+    except sqlite3.Error:
+        pass  # the index is damaged too: the ids it gave before the damage
+    for row_id in sorted(ids):
+        try:
+            found = db.execute(f"SELECT {COLUMNS} FROM outbox WHERE id = ?", (row_id,)).fetchone()
+        except sqlite3.Error:
+            continue
+        if found is not None:
+            rows.append(tuple(found))
+    return rows
 
 
 def _last_seqs(rows: list[tuple[Any, ...]]) -> dict[str, int]:

@@ -3,6 +3,8 @@
 Each connection gets a fresh paho client whose network thread ends when the connection drops (no paho auto-reconnect,
 no paho re-sends): on reconnect, whatever was not acknowledged is sent again from the outbox with the same event id.
 Reconnects back off exponentially with full jitter, so a thousand stations do not return in the same second.
+A SQLite error while reading a batch, or a damaged file while deleting acknowledged rows, ends `run` (the agent
+stops on it: edge/agent.py); a delete refused for room is retried.
 """
 
 import asyncio
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.outbox import Outbox
+from edge.outbox_repair import is_damage
 from edge.spill import MEMORY_BASE, Spill
 from firmware_config.station import MqttConfig
 from station_protocol.topics import Kind, agent_topic
@@ -181,11 +184,13 @@ class Publisher:
         finally:
             self.connected, self._client = False, None
             self._inflight.clear()
-            self._flush()
             # What was not acknowledged is sent again on the next connection.
             self._cursor = self._urgent_cursor = self.spill_cursor = 0
-            client.disconnect()
-            await asyncio.to_thread(client.loop_stop)
+            try:
+                self._flush()  # raises if the outbox is damaged: the client is stopped all the same
+            finally:
+                client.disconnect()
+                await asyncio.to_thread(client.loop_stop)
 
     def _take_acks(self) -> None:
         self._ack_scheduled = False
@@ -231,6 +236,8 @@ class Publisher:
         try:
             self.outbox.done(rows)
         except sqlite3.Error as exc:
+            if is_damage(exc):
+                raise  # a damaged file does not heal by retrying: the agent stops (edge/agent.py)
             # A full card can refuse even a delete (its journal needs room): keep the ids, try again at the next
             # flush; if the connection ends first, those rows are only sent again (same event ids).
             self._acked = rows

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from edge.drivers.base import Reading
-from edge.outbox import Row, droppable
+from edge.outbox_event import Row, droppable
 from station_protocol import Kind
 
 log = logging.getLogger(__name__)

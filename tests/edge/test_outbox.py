@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from edge.drivers.base import Reading, health
-from edge.outbox import MAX_PAYLOAD, Outbox, Row
+from edge.outbox import Outbox
+from edge.outbox_event import MAX_PAYLOAD, Row
 from station_protocol import Health, Kind, decode
 
 
@@ -92,7 +93,7 @@ def test_an_oversized_event_never_reaches_the_queue(tmp_path: Path, monkeypatch:
     assert isinstance(message, Health) and (message.ok, message.error) == (False, "modbus timeout")
     assert message.detail is not None and message.detail["truncated"] is True and message.detail["bytes"] > 100_000
     # Any other event over the limit is refused like an invalid reading, and leaves nothing queued.
-    monkeypatch.setattr("edge.outbox.MAX_PAYLOAD", 100)
+    monkeypatch.setattr("edge.outbox_event.MAX_PAYLOAD", 100)
     with pytest.raises(ValueError, match="over the outbox's 100-byte limit"):
         box.put(flow())
     assert box.depth == 1 and list(box.seqs()) == ["flow-1"]
