@@ -30,11 +30,12 @@ from sqlalchemy import Engine
 
 from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert, sent_at
 from cloud.ingest.clients import UNKNOWN, History, forget, history, note_alive, note_connected, note_stopped
+from cloud.ingest.letters import Letter
 from cloud.ingest.losses import HISTORY_UNKNOWN, LOST_WHILE_AWAY, LOST_WHILE_RUNNING, Loss
 from cloud.ingest.losses import record as record_loss
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.transport import IngestClient, message_topic
-from cloud.ingest.writer import BatchResult, Letter, StoreUnavailable, write_batch
+from cloud.ingest.writer import BatchResult, StoreUnavailable, write_batch
 from cloud.telemetry.points import to_point
 from cloud.telemetry.sink import InfluxSink
 from station_protocol import Kind
