@@ -26,7 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.load import PER_MINUTE, StationSim
-from cloud.ingest.service import DEFAULT_SESSION_EXPIRY_S
+from cloud.ingest.config import DEFAULT_SESSION_EXPIRY_S
 from tests.localservices import Mosquitto, run_mosquitto
 from tests.wait import poll
 

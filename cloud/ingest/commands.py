@@ -10,15 +10,10 @@ from types import FrameType
 
 import click
 
+from cloud.ingest.config import DEFAULT_SESSION_EXPIRY_S, MAX_SESSION_EXPIRY_S, IngestConfig
 from cloud.ingest.logs import configure
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.service import (
-    DEFAULT_SESSION_EXPIRY_S,
-    MAX_SESSION_EXPIRY_S,
-    ConnectRefused,
-    IngestConfig,
-    Ingester,
-)
+from cloud.ingest.service import ConnectRefused, Ingester
 from cloud.ingest.stations import StationCache
 from cloud.store.db import safe_url
 from cloud.store.options import data_dir_option, open_store, settings_for

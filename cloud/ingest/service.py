@@ -3,22 +3,20 @@ in batches, and only then acknowledged.
 
 Flow, all on paho's network thread: receive → convert → append to the pending batch → when it is full, or at once for
 an emergency call: commit (events, devices, dirty days, alerts, dead letters) → PUBACK each message in arrival order →
-hand the stored messages to the telemetry sink. A small timer thread commits a batch that waited batch_ms (a quiet
-stream). A crash before the commit leaves the messages unacked in the broker's persistent session, so they are
-redelivered; the event id makes the redelivery harmless. A station lookup that fails (the registry's database is
-away) is never the message's fault: the message waits in the batch, which is retried unacknowledged like a failed
-commit, and never becomes a dead letter. No hand-off between threads per message: that, not the work,
-was what bounded the rate (docs/cloud-ingest.md, benchmark).
+hand the stored messages to the telemetry sink (`commit.py`). A small timer thread commits a batch that waited
+batch_ms (a quiet stream). A crash before the commit leaves the messages unacked in the broker's persistent session, so
+they are redelivered; the event id makes the redelivery harmless. A station lookup that fails (the registry's database
+is away) is never the message's fault: the message waits in the batch, which is retried unacknowledged like a failed
+commit, and never becomes a dead letter. No hand-off between threads per message: that, not the work, was what bounded
+the rate (docs/cloud-ingest.md, benchmark). What the broker kept of this client id's session, and what was lost when it
+kept nothing, is `session.py`'s.
 """
 
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -28,73 +26,16 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
-from cloud.convert import Accepted, Deferred, LookupFailed, Outcome, Rejected, StationInfo, convert, sent_at
-from cloud.ingest.clients import UNKNOWN, History, forget, history, note_alive, note_connected, note_stopped
-from cloud.ingest.losses import HISTORY_UNKNOWN, LOST_WHILE_AWAY, LOST_WHILE_RUNNING, Loss
-from cloud.ingest.losses import record as record_loss
+from cloud.convert import Accepted, StationInfo
+from cloud.ingest.commit import Committer, Inbound
+from cloud.ingest.config import IngestConfig
 from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.session import SessionWatch
 from cloud.ingest.transport import IngestClient, message_topic
-from cloud.ingest.writer import BatchResult, Letter, StoreUnavailable, write_batch
-from cloud.telemetry.points import to_point
 from cloud.telemetry.sink import InfluxSink
 from station_protocol import Kind
-from station_protocol.topics import ROOT
 
 log = logging.getLogger("eldercare.ingest")
-
-# How long the broker keeps an ingester's session while it is away. Mosquitto deals a shared subscription's messages
-# to a member's persistent session whether it is connected or not, and drops them with the session when it expires
-# (they are never dealt again to another member), while the stations have long been acknowledged. Three days outlast
-# a host that died on a Friday evening and is seen to on Monday; the broker holds the absent member's share in memory
-# meanwhile (about 530 B a message in Mosquitto 2.0: ~1 GB a day for 1,000 stations shared by two ingesters).
-DEFAULT_SESSION_EXPIRY_S = 3 * 86400
-MAX_SESSION_EXPIRY_S = 30 * 86400  # a long holiday, for a broker with the memory for it
-LOSS_RETRY_S = 5.0  # how often a lost-messages window the store refused is offered to it again
-# How often a connected ingester records that it is working (`ingest_clients.last_alive_at`): after a crash, a lost
-# session's window starts this long before the last record, not at the connection weeks before.
-ALIVE_EVERY_S = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class IngestConfig:
-    """How to reach the broker and how to batch."""
-
-    host: str = "127.0.0.1"
-    port: int = 1883
-    client_id: str = "eldercare-ingest"
-    group: str = "ingest"
-    mqtt_version: int = 5  # 5: shared subscription; 4 (3.1.1): plain subscription, one ingester only
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-    batch_size: int = 500
-    batch_ms: int = 200
-    session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S
-    keepalive_s: int = 30
-    # False for a broker that keeps no session across its restarts and is started together with this ingester
-    # (`eldercare serve`'s embedded broker): nothing can be dealt to the ingester while it is away, so a first
-    # connection without a session loses nothing.
-    broker_keeps_sessions: bool = True
-
-    @property
-    def topic_filter(self) -> str:
-        base = f"{ROOT}/#"
-        return f"$share/{self.group}/{base}" if self.mqtt_version == 5 else base
-
-
-@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a microsecond per message
-class Inbound:
-    """A received and converted message waiting for its commit; `generation` is the connection it came on (acks are
-    per link)."""
-
-    topic: str
-    payload: bytes
-    received_at: datetime
-    mid: int
-    qos: int
-    generation: int
-    outcome: Outcome
 
 
 class ConnectRefused(RuntimeError):
@@ -113,8 +54,6 @@ class Ingester:
         self.metrics = metrics
         self.sink = sink
         self.clock = clock
-        self.totals = {"received": 0, "stored": 0, "duplicates": 0, "dead_letters": 0, "alerts": 0, "ignored": 0,
-                       "dropped_fields": 0, "row_by_row": 0}
         self._pending: list[Inbound] = []
         self._committing = 0  # messages of the batch being committed: received, not committed yet
         self._deadline = 0.0  # monotonic time by which the pending batch commits
@@ -125,16 +64,12 @@ class Ingester:
         self._refused: str | None = None
         self._subscribed = threading.Event()
         self._leaving = False  # set by leave(): unsubscribe instead of subscribing, also after a reconnect
-        self._history: History = UNKNOWN  # this client id's earlier connections, read by start()
-        self._connected_at: datetime | None = None  # this process's last successful connection
-        self._link_lost_at: datetime | None = None  # when the link last dropped while running
-        self._link_up = False  # connected now (set on paho's thread, read by the timer)
-        self._alive_due = 0.0  # monotonic time of the next `last_alive_at` record
-        # Windows of lost messages not yet in the store: found on paho's thread, written by start() and the timer.
-        self._losses: list[Loss] = []
-        self._losses_lock = threading.Lock()
-        self._losses_retry_at = 0.0
         self._left = threading.Event()
+        self._session = SessionWatch(config, engine, metrics, clock)
+        self._committer = Committer(engine, stations, metrics, sink, clock, config.client_id, self._ack,
+                                    self._stopping)
+        self._convert = self._committer.convert
+        self.totals = self._committer.totals
         self._timer = threading.Thread(target=self._timer_loop, name="ingest-batch-timer", daemon=True)
         # Read at scrape time: nothing to count per message. A batch taken off `_pending` is still uncommitted until
         # its transaction ends: a gauge of zero must mean that everything received is in the store.
@@ -179,109 +114,9 @@ class Ingester:
             client.subscribe(self.config.topic_filter, qos=1)
         log.info("connected", extra={"broker": f"{self.config.host}:{self.config.port}",
                                      "subscription": self.config.topic_filter, "client_id": self.config.client_id,
-                                     "session_present": resumed, "session_expiry_s": self._session_expiry()})
-        now = self.clock()
-        if not resumed and self._report_no_session():
-            self.metrics.session_lost.inc()
-            with self._losses_lock:
-                self._losses.append(self._loss_window(now))
-        self._connected_at = now
-        self._link_up = True
+                                     "session_present": resumed, "session_expiry_s": self._session.session_expiry()})
+        self._session.connected(resumed, self._generation)
         self._connected.set()
-
-    def _loss_window(self, now: datetime) -> Loss:
-        """The window the messages dealt to the lost session lie in, as far as this ingester knows. It starts when
-        the link dropped (while running), when it last stopped gracefully, or after a crash `ALIVE_EVERY_S` before
-        it was last seen working (its last connection, if the store kept nothing later). It ends now, or the session
-        expiry after its start if that is sooner: once the session expired the broker dealt it nothing more, so an
-        ingester back after months does not take months of every station's spot checks off the sensors. With no
-        history the store could tell, the session expiry before now: at least the most recent stretch."""
-        c, h = self.config, self._history
-        if self._generation > 1:
-            since = min(self._link_lost_at or self._connected_at or now, now)
-            return Loss(c.client_id, since, self._expired(since, c.session_expiry_s, now), LOST_WHILE_RUNNING)
-        if h.last_connected_at is not None:
-            stopped, alive = h.last_stopped_at, h.last_alive_at
-            if stopped is not None and stopped >= h.last_connected_at:
-                since = stopped
-            elif alive is not None and alive >= h.last_connected_at:
-                since = max(h.last_connected_at, alive - timedelta(seconds=ALIVE_EVERY_S))
-            else:
-                since = h.last_connected_at
-            since = min(since, now)
-            # The expiry the lost session was made with: its own connection's, else this one's.
-            expiry = h.session_expiry_s if h.session_expiry_s is not None else c.session_expiry_s
-            return Loss(c.client_id, since, self._expired(since, expiry, now), LOST_WHILE_AWAY)
-        return Loss(c.client_id, now - timedelta(seconds=c.session_expiry_s), now, HISTORY_UNKNOWN)
-
-    def _expired(self, since: datetime, expiry_s: int, now: datetime) -> datetime:
-        """When a session left at `since` expired at the latest (MQTT 5: the expiry the client asked for), or now
-        if sooner. On MQTT 3.1.1 only the broker's settings decide: now."""
-        if self.config.mqtt_version != 5:
-            return now
-        return min(now, since + timedelta(seconds=expiry_s))
-
-    def _note_alive(self) -> None:
-        """About once every ALIVE_EVERY_S while connected, record in the store that this ingester is working."""
-        if not self._link_up or time.monotonic() < self._alive_due:
-            return
-        if note_alive(self.engine, self.config.client_id, self.clock()):
-            self._alive_due = time.monotonic() + ALIVE_EVERY_S
-        else:
-            self._alive_due = time.monotonic() + LOSS_RETRY_S
-
-    def _record_losses(self) -> None:
-        """Write the pending windows of lost messages (each with the dirty marks of the days it touches); those the
-        store refuses wait LOSS_RETRY_S for the next try. Never on paho's thread: the store may be slow or away."""
-        with self._losses_lock:
-            if not self._losses or time.monotonic() < self._losses_retry_at:
-                return
-            waiting = list(self._losses)
-        done = [loss for loss in waiting if record_loss(self.engine, loss, self.clock())]
-        with self._losses_lock:
-            self._losses = [loss for loss in self._losses if loss not in done]
-            if len(done) < len(waiting):
-                self._losses_retry_at = time.monotonic() + LOSS_RETRY_S
-
-    def _session_expiry(self) -> int | None:
-        """The session expiry this client asks for; None on MQTT 3.1.1, where only the broker's settings decide."""
-        return self.config.session_expiry_s if self.config.mqtt_version == 5 else None
-
-    def _report_no_session(self) -> bool:
-        """Say loudly that the broker had no session for this client id: whatever it had dealt to it is gone.
-        Returns whether anything may have been lost (not on the first start of a client id the store never saw)."""
-        c = self.config
-        if c.mqtt_version == 5:
-            why = f"away longer than --session-expiry ({c.session_expiry_s} s)"
-        else:
-            why = "dropped by the broker (its persistent_client_expiration)"
-        h = self._history
-        fields = {"client_id": c.client_id, "session_expiry_s": self._session_expiry(),
-                  "last_connected_at": h.last_connected_at, "last_stopped_at": h.last_stopped_at}
-        if self._generation > 1:
-            log.error(f"session lost: the broker no longer had the session of client id {c.client_id} while it was "
-                      f"disconnected ({why}, or the broker restarted without its saved state); "
-                      "the messages it dealt to it meanwhile are lost", extra=fields)
-        elif h.first_start:
-            log.info(f"first start of client id {c.client_id}: the broker has no session for it yet, and none was "
-                     "lost (the store has no earlier connection of it)", extra=fields)
-            return False
-        elif not c.broker_keeps_sessions:
-            log.info(f"no session on the broker for client id {c.client_id}, as expected: the broker keeps no "
-                     "session across its restarts and starts with this ingester, so nothing was dealt to it while "
-                     "it was away", extra=fields)
-            return False
-        elif (connected := h.last_connected_at) is not None:
-            stopped = (f"stopped at {h.last_stopped_at:%Y-%m-%d %H:%M:%S} UTC"
-                       if h.last_stopped_at and h.last_stopped_at >= connected else "did not stop gracefully")
-            log.error(f"session lost: no session on the broker for client id {c.client_id}, which last connected at "
-                      f"{connected:%Y-%m-%d %H:%M:%S} UTC and {stopped}: {why}, or the broker lost its "
-                      "saved state; the messages it dealt to this client id meanwhile are lost", extra=fields)
-        else:
-            # The store could not say whether this client id ever connected: the operator can, from the deployment.
-            log.warning(f"no session on the broker for client id {c.client_id}: its first start, or {why}; "
-                        "in that case the messages the broker dealt to it meanwhile are lost", extra=fields)
-        return True
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode],
                       _props: Properties | None) -> None:
@@ -299,9 +134,10 @@ class Ingester:
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
                        _props: Properties | None) -> None:
-        self._link_up = False
-        if not self._stopping.is_set():
-            self._link_lost_at = self.clock()
+        if self._stopping.is_set():
+            self._session.link_down(None)
+        else:
+            self._session.link_down(self.clock())
             log.warning("disconnected from the broker; reconnecting", extra={"reason": str(reason)})
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -321,10 +157,19 @@ class Ingester:
                                                            and outcome.decoded.topic.kind is Kind.CALL):
                 self._flush()
 
+    def _ack(self, batch: list[Inbound]) -> None:
+        # In arrival order (MQTT requires PUBACKs in order); a message from an earlier connection is not ours to ack:
+        # the broker redelivers it on the new link, where the duplicate is skipped by its event id.
+        generation = self._generation
+        self._client.ack_many(inbound.mid for inbound in batch if inbound.qos == 1 and inbound.generation == generation)
+        for inbound in batch:
+            if inbound.qos == 2 and inbound.generation == generation:  # we subscribe at QoS 1; should one come anyway
+                self._client.ack(inbound.mid, inbound.qos)
+
     def start(self, connect_timeout: float = 30.0) -> None:
         """Connect (waiting for the broker's answer) and start the batch timer."""
         c = self.config
-        self._history = history(self.engine, c.client_id)
+        self._session.read_history()
         props = None
         if c.mqtt_version == 5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -342,9 +187,7 @@ class Ingester:
         if self._refused:
             self._client.loop_stop()
             raise ConnectRefused(f"the broker at {c.host}:{c.port} refused the connection: {self._refused}")
-        note_connected(self.engine, c.client_id, self.clock(), self._session_expiry())
-        self._alive_due = time.monotonic() + ALIVE_EVERY_S
-        self._record_losses()
+        self._session.started()
         self._timer.start()
 
     def leave(self, stop: threading.Event, quiet_s: float = 2.0) -> bool:
@@ -392,12 +235,7 @@ class Ingester:
         else:
             self._client.disconnect()
         self._client.loop_stop()
-        self._losses_retry_at = 0.0
-        self._record_losses()  # a last try for a window the store refused so far
-        if end_session:
-            forget(self.engine, self.config.client_id)
-        else:
-            note_stopped(self.engine, self.config.client_id, self.clock())
+        self._session.stopped(end_session)
         if self.sink is not None:
             self.sink.close()
 
@@ -407,8 +245,7 @@ class Ingester:
         period = self.config.batch_ms / 1000
         wait = period
         while not self._stopping.wait(wait):
-            self._record_losses()
-            self._note_alive()
+            self._session.tick()
             with self._lock:
                 if not self._pending:
                     wait = period  # a batch starting now is due no sooner
@@ -425,115 +262,6 @@ class Ingester:
         if batch:
             self._committing = len(batch)
             try:
-                self._commit_with_retry(batch)
+                self._committer.commit_with_retry(batch)
             finally:
                 self._committing = 0
-
-    def _commit_with_retry(self, batch: list[Inbound]) -> None:
-        delay = 0.5
-        while True:
-            try:
-                self._commit(batch)
-                return
-            except StoreUnavailable as exc:
-                self.metrics.store_errors.inc()
-                log.warning("database unavailable; batch kept unacked, retrying",
-                            extra={"reason": str(exc)[:300], "messages": len(batch), "retry_s": delay})
-                if self._stopping.wait(delay) and self._stopping.is_set():
-                    log.warning("stopping with an uncommitted batch; the broker redelivers it",
-                                extra={"messages": len(batch)})
-                    return
-                delay = min(delay * 2, 10.0)
-
-    def _commit(self, batch: list[Inbound]) -> None:
-        started = time.perf_counter()
-        for inbound in batch:
-            if isinstance(inbound.outcome, Deferred):  # its station lookup failed on arrival: try it again now
-                inbound.outcome = self._convert(inbound.topic, inbound.payload, inbound.received_at)
-                if isinstance(inbound.outcome, Deferred):
-                    # As for a failed commit: nothing of the batch is written or acknowledged; the caller retries.
-                    raise StoreUnavailable(inbound.outcome.reason)
-        accepted: list[tuple[Accepted, str, bytes]] = []
-        letters: list[Letter] = []
-        ignored = 0
-        for inbound in batch:
-            outcome = inbound.outcome
-            if isinstance(outcome, Accepted):
-                accepted.append((outcome, inbound.topic, inbound.payload))
-            elif isinstance(outcome, Rejected):
-                letters.append(Letter(inbound.topic, inbound.payload, inbound.received_at, outcome))
-            else:
-                ignored += 1
-        result = write_batch(self.engine, accepted, letters, self.clock(), self.config.client_id)
-        self._ack(batch)
-        self._account(batch, result, ignored, started)
-        if self.sink is not None and result.accepted:
-            # Duplicates too: a point rewritten with the same series and time is the same point.
-            self.sink.write(p for p in map(to_point, result.accepted) if p is not None)
-        if result.fell_back:
-            self.metrics.row_by_row.inc()
-            self.totals["row_by_row"] += 1
-            log.warning("batch partly refused by the store; went row by row",
-                        extra={"messages": len(batch), "refused": sum(lt.rejected.category == "store_refused"
-                                                                       for lt in result.letters)})
-
-    def _convert(self, topic: str, payload: bytes, received_at: datetime) -> Outcome:
-        try:
-            return convert(topic, payload, received_at, self.stations)
-        except LookupFailed as exc:  # our trouble, not the message's: never a dead letter
-            self.metrics.lookup_errors.inc()
-            return Deferred(str(exc))
-        except Exception as exc:  # never crash on input: whatever slipped through is a dead letter with its reason
-            log.exception("unexpected error converting a message", extra={"topic": topic})
-            return Rejected("invalid", f"could not be processed: {type(exc).__name__}: {exc}")
-
-    def _ack(self, batch: list[Inbound]) -> None:
-        # In arrival order (MQTT requires PUBACKs in order); a message from an earlier connection is not ours to ack:
-        # the broker redelivers it on the new link, where the duplicate is skipped by its event id.
-        generation = self._generation
-        self._client.ack_many(inbound.mid for inbound in batch if inbound.qos == 1 and inbound.generation == generation)
-        for inbound in batch:
-            if inbound.qos == 2 and inbound.generation == generation:  # we subscribe at QoS 1; should one come anyway
-                self._client.ack(inbound.mid, inbound.qos)
-
-    def _account(self, batch: list[Inbound], result: BatchResult, ignored: int, started: float) -> None:
-        m = self.metrics
-        now = self.clock()
-        stored, duplicates, letters, alerts = result.stored, result.duplicates, result.letters, result.alerts
-        m.received.inc(len(batch))
-        m.stored.inc(stored)
-        m.duplicates.inc(duplicates)
-        m.ignored.inc(ignored)
-        m.alerts.inc(alerts)
-        kinds = Counter(item.row["kind"] for item in result.accepted)
-        for kind, n in kinds.items():
-            m.accepted.labels(kind).inc(n)
-        dropped = Counter[str]()
-        for item in result.accepted:
-            if item.dropped:
-                dropped[item.row["kind"]] += item.dropped
-        for kind, n in dropped.items():
-            m.dropped_fields.labels(kind).inc(n)
-            self.totals["dropped_fields"] += n
-        observe, faults = m.lag.observe, 0
-        for item in result.accepted:
-            decoded = item.decoded
-            if decoded.clock_fault is not None:
-                faults += 1
-            else:
-                observe(max(0.0, (now - (sent_at(decoded.message) or item.row["ts"])).total_seconds()))
-        m.clock_faults.inc(faults)
-        for letter in letters:
-            m.invalid.labels(letter.rejected.category).inc()
-            log.info("dead letter", extra={"topic": letter.topic, "category": letter.rejected.category,
-                                           "reason": letter.rejected.reason[:300]})
-        m.batch_seconds.observe(time.perf_counter() - started)
-        m.last_commit.set(time.time())
-        m.batch_size.observe(len(batch))
-        t = self.totals
-        t["received"] += len(batch)
-        t["stored"] += stored
-        t["duplicates"] += duplicates
-        t["dead_letters"] += len(letters)
-        t["alerts"] += alerts
-        t["ignored"] += ignored

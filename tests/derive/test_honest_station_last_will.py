@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cloud.derive.plans import create_plan
+from cloud.ingest.config import IngestConfig
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.service import IngestConfig, Ingester
+from cloud.ingest.service import Ingester
 from cloud.ingest.stations import StationCache
 from cloud.rules.agent import agent_online
 from cloud.store.db import make_session_factory

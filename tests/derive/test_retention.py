@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 from cloud.convert import Accepted, Rejected, convert
 from cloud.derive.rederive import rederive_store
 from cloud.derive.runner import Partition, run_pass
-from cloud.ingest.writer import Letter, write_batch
+from cloud.ingest.letters import Letter
+from cloud.ingest.writer import write_batch
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult, MonthResult

@@ -20,8 +20,9 @@ import yaml
 from sqlalchemy import Engine, func, select
 
 from cloud.derive.runner import Partition, run_pass
+from cloud.ingest.config import IngestConfig
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.service import IngestConfig, Ingester
+from cloud.ingest.service import Ingester
 from cloud.ingest.stations import StationCache
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory

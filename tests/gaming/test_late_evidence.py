@@ -17,8 +17,9 @@ from sqlalchemy import Engine, func, select
 
 from cloud.derive.files import read_events
 from cloud.derive.plans import create_plan
+from cloud.ingest.config import IngestConfig
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.service import IngestConfig, Ingester
+from cloud.ingest.service import Ingester
 from cloud.ingest.stations import StationCache
 from cloud.rules.alerts import anomalies
 from cloud.rules.config import RulesConfig

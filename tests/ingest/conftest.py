@@ -18,8 +18,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 
+from cloud.ingest.config import IngestConfig
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.service import IngestConfig, Ingester
+from cloud.ingest.service import Ingester
 from cloud.ingest.stations import StationCache
 from cloud.registry.csv_rows import StationRecord
 from cloud.registry.store import upsert_stations

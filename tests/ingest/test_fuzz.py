@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select
 
 from cloud.convert import Accepted, Rejected, convert
+from cloud.ingest.letters import Letter
 from cloud.ingest.stations import StationCache
-from cloud.ingest.writer import Letter, write_batch
+from cloud.ingest.writer import write_batch
 from cloud.store.models import DeadLetter, Event
 from tests.ingest.conftest import count, prepare, publish, running_ingester
 from tests.localservices import Mosquitto

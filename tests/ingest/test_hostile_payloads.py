@@ -14,7 +14,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DataError
 
 from cloud.convert import Accepted, StationInfo, convert
-from cloud.ingest.writer import LETTER_KEEP_BYTES, write_batch
+from cloud.ingest.letters import LETTER_KEEP_BYTES
+from cloud.ingest.writer import write_batch
 from cloud.store.models import DeadLetter, Event
 from tests.conftest import FACES
 from tests.ingest.conftest import Station, count, prepare, publish, running_ingester

@@ -136,18 +136,19 @@ def test_the_queue_gauge_counts_a_batch_until_its_commit_ends(
 ) -> None:
     """`eldercare_ingest_queue` ("received and not yet committed") stays above zero while a batch is being written:
     an operator (or a test) that waits for it to reach zero before reading the store must find everything there."""
-    from cloud.ingest import service
+    from cloud.ingest import commit
+    from cloud.ingest.service import Ingester
     from cloud.ingest.writer import write_batch
 
     seen_during_commit: list[float | None] = []
-    ingester_box: list[service.Ingester] = []
+    ingester_box: list[Ingester] = []
 
     def observed_write(*args: Any, **kwargs: Any) -> Any:
         registry = ingester_box[0].metrics.registry
         seen_during_commit.append(registry.get_sample_value("eldercare_ingest_queue"))
         return write_batch(*args, **kwargs)
 
-    monkeypatch.setattr(service, "write_batch", observed_write)
+    monkeypatch.setattr(commit, "write_batch", observed_write)
     a = Station("qd-a")
     with running_ingester(mosquitto, engine, batch_size=5) as ingester:
         ingester_box.append(ingester)

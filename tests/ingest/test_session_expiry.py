@@ -20,7 +20,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine, select
 
-from cloud.ingest.service import DEFAULT_SESSION_EXPIRY_S
+from cloud.ingest.config import DEFAULT_SESSION_EXPIRY_S
 from cloud.store.ingest_losses import IngestLoss
 from cloud.store.models import Event
 from tests.ingest.conftest import (

@@ -12,8 +12,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cloud.convert import Accepted, Rejected, convert
+from cloud.ingest.letters import Letter
 from cloud.ingest.stations import StationCache
-from cloud.ingest.writer import Letter, write_batch
+from cloud.ingest.writer import write_batch
 from cloud.store.models import DeadLetter, Device, DirtyStationDay, Event
 from station_protocol import Door, Flow, Health, Status, encode, new_event_id
 from tests.ingest.conftest import count

@@ -2,7 +2,7 @@
 
 Each of the three was paid on every inserted event (measured on PostgreSQL 15: 18 -> 12 µs of server time per row):
 - the unique key on `id` alone was a second B-tree to maintain. Ingest's insert now refuses an id already stored at
-  another ts with a probe of the primary key (id, ts), whose index id leads (cloud/ingest/writer.py); a replay
+  another ts with a probe of the primary key (id, ts), whose index id leads (cloud/ingest/events.py); a replay
   conflicts on the primary key itself. The probe also holds on a table partitioned by ts, where the unique key could
   not exist.
 - the foreign key ran a lookup in `stations` per row. Ingest stores events only of registered stations (others are
