@@ -1,7 +1,8 @@
 """Home care over the store: the registry, visits signed in and out (idempotent on the phone's key), and scoped
 queries. The caller commits; every list takes the user whose scope it is read in.
 
-Rules never run here: `cloud.homecare.rules` reads the typed records these functions return.
+Rules never run here: the pure modules (`counting`, `fraud`, `followup`) read the typed records these functions
+return.
 """
 
 from collections.abc import Iterable, Sequence
@@ -11,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from cloud.homecare.orders import overlapping_visit
 from cloud.homecare.records import (
     Caregiver,
     Category,
@@ -25,7 +27,6 @@ from cloud.homecare.records import (
     text_problem,
     utc,
 )
-from cloud.homecare.rules import overlapping_visit
 from cloud.homecare.scope import (
     homecare_caregiver_condition,
     homecare_elder_condition,

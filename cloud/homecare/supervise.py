@@ -18,8 +18,8 @@ from cloud.alerts import service
 from cloud.alerts.kinds import WORKER, AlertKind, AlertLevel, AlertSpec, AlertStatus
 from cloud.homecare import followup, fraud
 from cloud.homecare.config import HomecareConfig
+from cloud.homecare.months import month_bounds, month_of, previous_month
 from cloud.homecare.records import FollowUpResult, Satisfaction
-from cloud.homecare.rules import month_bounds, month_of, previous_month
 from cloud.homecare.store import HomecareError, NotFound, checked_text, elder_record, visit_record
 from cloud.store.homecare import (
     Complaint,

@@ -452,7 +452,7 @@ def audit_file(period: Period, name: Annotated[AuditFile, PathParam()], user: Ma
     import io
 
     from cloud.api.sheets import safe_row
-    from cloud.homecare.rules import month_bounds, previous_month
+    from cloud.homecare.months import month_bounds, previous_month
     from cloud.store.homecare import MadeUpMonthRow
 
     months = period_months(period)
