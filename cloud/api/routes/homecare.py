@@ -20,7 +20,7 @@ from cloud.api.deps import ConfigDep, RulesDep, RuntimeDep, SessionDep, require_
 from cloud.api.errors import homecare_refusals
 from cloud.api.scope import HOMECARE_ROLES, homecare_provider_condition, homecare_visit_condition
 from cloud.api.sheets import MEDIA, Format, render
-from cloud.homecare import store, supervise
+from cloud.homecare import supervise
 from cloud.homecare.figures import ElderFigures, ProviderFigures, elder_figures, period_months, provider_figures
 from cloud.homecare.followup import Consequence
 from cloud.homecare.records import (
@@ -33,6 +33,19 @@ from cloud.homecare.records import (
     Provider,
     Satisfaction,
 )
+from cloud.homecare.store.errors import NotFound
+from cloud.homecare.store.made_up import record_made_up_month
+from cloud.homecare.store.registry import (
+    get_elder,
+    get_provider,
+    list_caregivers,
+    list_elders,
+    list_providers,
+    upsert_caregiver,
+    upsert_elder,
+    upsert_provider,
+)
+from cloud.homecare.store.visits import get_visit, visits_query, void_visit
 from cloud.store.homecare import (
     Complaint,
     FollowUp,
@@ -104,33 +117,33 @@ class ElderIn(BaseModel):
 
 @router.get("/providers")
 def providers(user: HomecareUser, session: SessionDep) -> list[dict[str, Any]]:
-    return [row_dict(p) for p in store.list_providers(session, user)]
+    return [row_dict(p) for p in list_providers(session, user)]
 
 
 @router.put("/providers/{provider_id}")
 def put_provider(provider_id: Id, body: ProviderIn, user: Bureau, session: SessionDep) -> dict[str, Any]:
     with homecare_refusals():
-        row = store.upsert_provider(session, Provider(provider_id, body.name, body.town, body.phone))
+        row = upsert_provider(session, Provider(provider_id, body.name, body.town, body.phone))
     session.commit()
     return row_dict(row)
 
 
 @router.get("/caregivers")
 def caregivers(user: HomecareUser, session: SessionDep, provider: Filter = None) -> list[dict[str, Any]]:
-    return [row_dict(c) for c in store.list_caregivers(session, user, provider=provider)]
+    return [row_dict(c) for c in list_caregivers(session, user, provider=provider)]
 
 
 @router.put("/caregivers/{caregiver_id}")
 def put_caregiver(caregiver_id: Id, body: CaregiverIn, user: Manager, session: SessionDep) -> dict[str, Any]:
     """The bureau, a town officer (for providers serving its towns) or the provider itself (its own staff)."""
     with homecare_refusals():
-        store.get_provider(session, user, body.provider)
+        get_provider(session, user, body.provider)
         existing = session.get(HomecareCaregiver, caregiver_id)
         if existing is not None:
-            store.get_provider(session, user, existing.provider_id)  # not someone else's caregiver
+            get_provider(session, user, existing.provider_id)  # not someone else's caregiver
         if user.role == "provider" and body.provider != user.provider_id:
-            raise store.NotFound(f"no provider {body.provider!r} in your scope")
-        row = store.upsert_caregiver(session, Caregiver(caregiver_id, body.name, body.provider, body.phone))
+            raise NotFound(f"no provider {body.provider!r} in your scope")
+        row = upsert_caregiver(session, Caregiver(caregiver_id, body.name, body.provider, body.phone))
     session.commit()
     return row_dict(row)
 
@@ -138,7 +151,7 @@ def put_caregiver(caregiver_id: Id, body: CaregiverIn, user: Manager, session: S
 @router.get("/elders")
 def elders(user: HomecareUser, session: SessionDep, town: Filter = None,
            provider: Filter = None) -> list[dict[str, Any]]:
-    return [row_dict(e) for e in store.list_elders(session, user, town=town, provider=provider)]
+    return [row_dict(e) for e in list_elders(session, user, town=town, provider=provider)]
 
 
 @router.put("/elders/{elder_id}")
@@ -158,10 +171,10 @@ def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep
     home = Location(body.lat, body.lon) if body.lat is not None and body.lon is not None else None
     before = _elder_fields(existing) if existing is not None else None
     with homecare_refusals():
-        row = store.upsert_elder(session, Elder(elder_id, body.name, body.category, body.town, body.provider,
-                                                body.address, body.package, home,
-                                                existing.timezone if existing is not None else DEFAULT_TIMEZONE,
-                                                body.since, body.until))
+        row = upsert_elder(session, Elder(elder_id, body.name, body.category, body.town, body.provider,
+                                          body.address, body.package, home,
+                                          existing.timezone if existing is not None else DEFAULT_TIMEZONE,
+                                          body.since, body.until))
     session.flush()
     after = _elder_fields(row)
     if before is None:
@@ -193,8 +206,8 @@ def made_up_month(elder_id: Id, body: MadeUpIn, user: Supervisor, session: Sessi
                   config: ConfigDep) -> dict[str, Any]:
     """Record a month the elder could not be served for a special reason (its shortfall is due next month)."""
     with homecare_refusals():
-        store.get_elder(session, user, elder_id)
-        row = store.record_made_up_month(session, elder_id, body.month, body.reason, user.name, _now(config))
+        get_elder(session, user, elder_id)
+        row = record_made_up_month(session, elder_id, body.month, body.reason, user.name, _now(config))
     session.commit()
     return row_dict(row)
 
@@ -215,7 +228,7 @@ def visits(user: HomecareUser, session: SessionDep,
            elder: Filter = None, caregiver: Filter = None, newest_first: bool = False,
            limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> list[dict[str, Any]]:
     """Work orders signed in within [from, to), oldest first (or newest first); a caregiver sees only their own."""
-    query = store.visits_query(user, start=start, end=end, provider=provider, elder=elder, caregiver=caregiver)
+    query = visits_query(user, start=start, end=end, provider=provider, elder=elder, caregiver=caregiver)
     if newest_first:
         query = query.order_by(None).order_by(HomecareVisit.sign_in_at.desc(), HomecareVisit.id.desc())
     return [_visit_out(v) for v in session.scalars(query.limit(limit))]
@@ -229,8 +242,8 @@ class VoidIn(BaseModel):
 def void(key: Key, body: VoidIn, user: Manager, session: SessionDep, config: ConfigDep) -> dict[str, Any]:
     """Void a work order that fails the duration or quality rules (作废单); it is kept and counts nowhere."""
     with homecare_refusals():
-        visit = store.get_visit(session, user, key)
-        store.void_visit(visit, user.name, body.reason, _now(config))
+        visit = get_visit(session, user, key)
+        void_visit(visit, user.name, body.reason, _now(config))
     session.commit()
     return _visit_out(visit)
 
@@ -251,7 +264,7 @@ def add_followup(key: Key, body: FollowUpIn, user: Manager, session: SessionDep,
     """A follow-up call's result: by the bureau's or a town's staff (the platform's), or by the provider about its
     own orders (which do not count toward its satisfaction)."""
     with homecare_refusals():
-        visit = store.get_visit(session, user, key)
+        visit = get_visit(session, user, key)
         row = supervise.record_followup(session, visit, by=user.name,
                                         by_role="provider" if user.role == "provider" else "platform",
                                         called_at=body.called_at or _now(config), reached=body.reached,
@@ -318,9 +331,9 @@ def complaints(user: Manager, session: SessionDep) -> list[dict[str, Any]]:
 @router.post("/complaints", status_code=status.HTTP_201_CREATED)
 def add_complaint(body: ComplaintIn, user: Supervisor, session: SessionDep) -> dict[str, Any]:
     with homecare_refusals():
-        store.get_provider(session, user, body.provider)
-        elder = store.get_elder(session, user, body.elder).id if body.elder else None
-        visit = store.get_visit(session, user, body.visit) if body.visit else None
+        get_provider(session, user, body.provider)
+        elder = get_elder(session, user, body.elder).id if body.elder else None
+        visit = get_visit(session, user, body.visit) if body.visit else None
         row = supervise.record_complaint(session, provider_id=body.provider, text=body.text, by=user.name,
                                          received_at=body.received_at, elder_id=elder, visit=visit)
     session.commit()
@@ -356,7 +369,7 @@ def survey(body: SurveyIn, user: Supervisor, session: SessionDep, config: Config
     """A town's quarterly satisfaction survey of a provider (below 80 %: rectification, raised as an alert)."""
     _own_town(user, body.town)
     with homecare_refusals():
-        store.get_provider(session, user, body.provider)
+        get_provider(session, user, body.provider)
         row = supervise.record_survey(session, town=body.town, provider_id=body.provider, year=body.year,
                                       quarter=body.quarter, respondents=body.respondents, satisfied=body.satisfied,
                                       by=user.name, now=_now(config))
@@ -402,7 +415,7 @@ def export_elders(period: Period, user: Manager, session: SessionDep, config: Co
                   runtime: RuntimeDep, format: FormatQuery = "xlsx") -> Response:
     figures = elder_figures(session, user, period_months(period), rules.homecare, _now(config),
                             runtime.settings.timezone)
-    names = {e.id: (e.name, e.town, e.provider_id) for e in store.list_elders(session, user)}
+    names = {e.id: (e.name, e.town, e.provider_id) for e in list_elders(session, user)}
     rows = [(m.elder, names.get(m.elder, ("", "", ""))[0], names.get(m.elder, ("", "", ""))[1],
              names.get(m.elder, ("", "", ""))[2], m.month, CATEGORY_CN[m.category.value], m.visits, m.minutes,
              m.required, "是" if m.met else "否") for m in figures.months]
@@ -457,7 +470,7 @@ def audit_file(period: Period, name: Annotated[AuditFile, PathParam()], user: Ma
 
     months = period_months(period)
     zone = runtime.settings.timezone
-    elders = store.list_elders(session, user)
+    elders = list_elders(session, user)
     ids = [e.id for e in elders]
     start, _ = month_bounds(previous_month(months[0]), zone)
     _, end = month_bounds(months[-1], zone)
@@ -476,7 +489,7 @@ def audit_file(period: Period, name: Annotated[AuditFile, PathParam()], user: Ma
         writer.writerows(safe_row([m.elder_id, m.month, m.reason]) for m in rows)
     else:
         visits: list[HomecareVisit] = list(session.scalars(
-            store.visits_query(user, start=start, end=end).where(HomecareVisit.elder_id.in_(ids)))) if ids else []
+            visits_query(user, start=start, end=end).where(HomecareVisit.elder_id.in_(ids)))) if ids else []
         if name == "visits.csv":
             writer.writerow(["visit_id", "elder_id", "caregiver_id", "provider", "sign_in", "sign_out", "items"])
             writer.writerows(safe_row([v.key, v.elder_id, v.caregiver_id, v.provider_id, v.sign_in_at.isoformat(),
