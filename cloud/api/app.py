@@ -26,7 +26,12 @@ from cloud.api.routes import (
     evidence,
     exports,
     health,
-    homecare,
+    homecare_complaints,
+    homecare_figures,
+    homecare_followups,
+    homecare_orders,
+    homecare_registry,
+    homecare_surveys,
     homecare_visits,
     ingest_losses,
     onsite,
@@ -90,7 +95,8 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     # stream before alerts: /alerts/stream must not be taken for /alerts/{alert_id}.
     for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures,
                    evidence, onsite, registry, users, audit, appeals,
-                   homecare, homecare_visits):
+                   homecare_registry, homecare_orders, homecare_followups, homecare_complaints, homecare_surveys,
+                   homecare_figures, homecare_visits):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ingest_losses.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())

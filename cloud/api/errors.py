@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from cloud.homecare.store import HomecareError, NotFound, VisitConflict
+from cloud.homecare.store.errors import HomecareError, NotFound, VisitConflict
 
 log = logging.getLogger(__name__)
 

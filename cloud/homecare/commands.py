@@ -48,12 +48,13 @@ def import_(kind: str, files: tuple[Path, ...], data_dir: Path | None) -> None:
     Exit status 1 when any row or file had a problem (each printed with its line).
     """
     from cloud.csv_records import decode_csv_bytes
-    from cloud.homecare import store
+    from cloud.homecare.store.errors import HomecareError
+    from cloud.homecare.store.registry import upsert_caregiver, upsert_elder, upsert_provider
     from cloud.store.db import make_session_factory
     from cloud.store.homecare import HomecareCaregiver, HomecareElder, HomecareProvider
 
-    upserts: dict[str, Callable[..., Any]] = {"providers": store.upsert_provider,
-                                              "caregivers": store.upsert_caregiver, "elders": store.upsert_elder}
+    upserts: dict[str, Callable[..., Any]] = {"providers": upsert_provider,
+                                              "caregivers": upsert_caregiver, "elders": upsert_elder}
     upsert = upserts[kind]
     model: type[Any] = {"providers": HomecareProvider, "caregivers": HomecareCaregiver, "elders": HomecareElder}[kind]
     problems: list[str] = []
@@ -75,7 +76,7 @@ def import_(kind: str, files: tuple[Path, ...], data_dir: Path | None) -> None:
                 try:
                     with session.begin_nested():
                         upsert(session, record)
-                except store.HomecareError as exc:
+                except HomecareError as exc:
                     problems.append(f"{path}: line {line}: {kind[:-1]} {record.id}: {exc}")
                     continue
                 added, updated = added + (not existed), updated + existed

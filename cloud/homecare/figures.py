@@ -9,22 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.homecare.config import HomecareConfig
+from cloud.homecare.counting import ElderMonth, ItemsYear, ProviderMonth, items_year, month_lines
 from cloud.homecare.followup import ProviderPeriod
+from cloud.homecare.months import month_bounds, months_between, previous_month
 from cloud.homecare.records import Elder
-from cloud.homecare.rules import (
-    ElderMonth,
-    ItemsYear,
-    OutsidePeriod,
-    ProviderMonth,
-    items_year,
-    month_bounds,
-    month_lines,
-    months_between,
-    outside_period,
-    previous_month,
-)
 from cloud.homecare.scope import homecare_provider_condition
-from cloud.homecare.store import elder_record, list_elders, made_up_months, visit_record
+from cloud.homecare.service_period import OutsidePeriod, outside_period
+from cloud.homecare.store.made_up import made_up_months
+from cloud.homecare.store.registry import elder_record, list_elders
+from cloud.homecare.store.visits import visit_record
 from cloud.homecare.supervise import provider_period
 from cloud.store.homecare import HomecareProvider, HomecareVisit
 from cloud.store.users import User

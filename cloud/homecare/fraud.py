@@ -13,8 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cloud.homecare.config import HomecareConfig
+from cloud.homecare.months import month_bounds, month_of
+from cloud.homecare.orders import counts
 from cloud.homecare.records import Elder, Location, Visit
-from cloud.homecare.rules import counts, month_bounds, month_of
 
 DOUBLE_BOOKED = "homecare_double_booked"
 JUST_LONG_ENOUGH = "homecare_just_long_enough"

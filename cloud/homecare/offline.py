@@ -9,9 +9,11 @@ from typing import Any
 
 from cloud.csv_records import decode_csv_bytes, parse_csv
 from cloud.homecare.config import HomecareConfig
+from cloud.homecare.counting import month_lines
 from cloud.homecare.csv_files import parse_elders, parse_visits
+from cloud.homecare.months import months_between, visit_months
 from cloud.homecare.records import Elder, MadeUpMonth, Visit, is_month
-from cloud.homecare.rules import month_lines, months_between, outside_period, visit_months
+from cloud.homecare.service_period import outside_period
 
 
 @dataclass

@@ -251,24 +251,26 @@ def load(session: "Session", sim: HomecareSim, now: datetime, by: str = "simulat
     """Write the simulated registry and visits through the platform's own store functions (sign-in, sign-out,
     voiding, made-up months), as the phones and the provider would have: each scan as received when the simulation
     says it reached the server (`now` where it does not say). The caller commits."""
-    from cloud.homecare import store
+    from cloud.homecare.store.made_up import record_made_up_month
+    from cloud.homecare.store.registry import upsert_caregiver, upsert_elder, upsert_provider
+    from cloud.homecare.store.visits import record_sign_in, record_sign_out, void_visit
 
     for provider in sim.providers:
-        store.upsert_provider(session, provider)
+        upsert_provider(session, provider)
     session.flush()
     for caregiver in sim.caregivers:
-        store.upsert_caregiver(session, caregiver)
+        upsert_caregiver(session, caregiver)
     for elder in sim.elders:
-        store.upsert_elder(session, elder)
+        upsert_elder(session, elder)
     session.flush()
     for v in sim.visits:
-        row, _ = store.record_sign_in(session, key=v.id, elder_id=v.elder, caregiver_id=v.caregiver, at=v.sign_in,
-                                      by=by, now=v.sign_in_received or now, items=v.items, location=v.sign_in_at)
+        row, _ = record_sign_in(session, key=v.id, elder_id=v.elder, caregiver_id=v.caregiver, at=v.sign_in,
+                                by=by, now=v.sign_in_received or now, items=v.items, location=v.sign_in_at)
         if v.sign_out is not None:
-            store.record_sign_out(session, key=v.id, at=v.sign_out, now=v.sign_out_received or now,
-                                  location=v.sign_out_at)
+            record_sign_out(session, key=v.id, at=v.sign_out, now=v.sign_out_received or now,
+                            location=v.sign_out_at)
         if v.voided:
-            store.void_visit(row, v.provider, v.void_reason, now)
+            void_visit(row, v.provider, v.void_reason, now)
     for elder_id, months in sim.made_up.items():
         for month in sorted(months):
-            store.record_made_up_month(session, elder_id, month, "住院治疗,当月无法上门服务", by, now)
+            record_made_up_month(session, elder_id, month, "住院治疗,当月无法上门服务", by, now)

@@ -18,9 +18,11 @@ from cloud.alerts import service
 from cloud.alerts.kinds import WORKER, AlertKind, AlertLevel, AlertSpec, AlertStatus
 from cloud.homecare import followup, fraud
 from cloud.homecare.config import HomecareConfig
+from cloud.homecare.months import month_bounds, month_of, previous_month
 from cloud.homecare.records import FollowUpResult, Satisfaction
-from cloud.homecare.rules import month_bounds, month_of, previous_month
-from cloud.homecare.store import HomecareError, NotFound, checked_text, elder_record, visit_record
+from cloud.homecare.store.errors import HomecareError, NotFound, checked_text
+from cloud.homecare.store.registry import elder_record
+from cloud.homecare.store.visits import visit_record
 from cloud.store.homecare import (
     Complaint,
     FollowUp,

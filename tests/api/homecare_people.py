@@ -4,7 +4,7 @@ from sqlalchemy import Engine
 
 from cloud.api.security import hash_password
 from cloud.homecare.records import Caregiver, Category, Elder, Provider
-from cloud.homecare.store import upsert_caregiver, upsert_elder, upsert_provider
+from cloud.homecare.store.registry import upsert_caregiver, upsert_elder, upsert_provider
 from cloud.store.db import make_session_factory
 from cloud.store.users import User, UserTown
 from tests.api.conftest import PASSWORD

@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from cloud.homecare import qrtokens, store, supervise
+from cloud.homecare import qrtokens, supervise
 from cloud.homecare.qrtokens import CodeConflict
-from cloud.homecare.store import VisitConflict
+from cloud.homecare.store.errors import VisitConflict
+from cloud.homecare.store.made_up import record_made_up_month
+from cloud.homecare.store.visits import record_sign_in, record_sign_out
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.homecare import (
     HomecareCaregiver,
@@ -44,8 +46,8 @@ def pg(postgres_url: str) -> Iterator[Engine]:
 
 
 def _sign_in(session: Session, key: str, at: datetime = START) -> tuple[HomecareVisit, bool]:
-    return store.record_sign_in(session, key=key, elder_id="E-HL-1", caregiver_id="HL001", at=at, by="cg-hl1",
-                                now=NOW)
+    return record_sign_in(session, key=key, elder_id="E-HL-1", caregiver_id="HL001", at=at, by="cg-hl1",
+                          now=NOW)
 
 
 def _in_other_process(engine: Engine, write: Callable[[Session], Any]) -> Any:
@@ -70,9 +72,9 @@ def test_two_sign_outs_of_one_visit_at_different_times_cannot_both_be_stored(pg:
         _sign_in(session, "phone-key-0002")
     first_out, other_out = START + timedelta(minutes=70), START + timedelta(minutes=95)
     with pytest.raises(VisitConflict, match="already signed out"):
-        race(pg, lambda s: store.record_sign_out(s, key="phone-key-0002", at=first_out, now=NOW),
-             lambda: _in_other_process(pg, lambda s: store.record_sign_out(s, key="phone-key-0002", at=other_out,
-                                                                           now=NOW)))
+        race(pg, lambda s: record_sign_out(s, key="phone-key-0002", at=first_out, now=NOW),
+             lambda: _in_other_process(pg, lambda s: record_sign_out(s, key="phone-key-0002", at=other_out,
+                                                                     now=NOW)))
     with make_session_factory(pg)() as session:
         visit = session.scalars(select(HomecareVisit)).one()
         assert visit.sign_out_at == first_out
@@ -83,7 +85,7 @@ def test_two_overlapping_visits_sent_at_once_are_not_both_counted(pg: Engine) ->
     # both stood.
     def visit(session: Session, key: str, start: datetime) -> tuple[HomecareVisit, bool]:
         _sign_in(session, key, start)
-        return store.record_sign_out(session, key=key, at=start + timedelta(minutes=70), now=NOW)
+        return record_sign_out(session, key=key, at=start + timedelta(minutes=70), now=NOW)
 
     with pytest.raises(VisitConflict, match="already have visit 'phone-key-0003'"):
         race(pg, lambda s: visit(s, "phone-key-0003", START),
@@ -133,7 +135,7 @@ def test_the_lock_on_sqlite_changes_nothing_it_holds(tmp_path: Path) -> None:
 
 
 def _made_up(reason: str) -> Callable[[Session], object]:
-    return lambda session: store.record_made_up_month(session, "E-HL-1", "2026-10", reason, "town-hl", NOW)
+    return lambda session: record_made_up_month(session, "E-HL-1", "2026-10", reason, "town-hl", NOW)
 
 
 def _survey(satisfied: int) -> Callable[[Session], object]:

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from cloud.api.scope import alert_condition
-from cloud.homecare import store, supervise
+from cloud.homecare import supervise
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.fraud import late_uploads, signals, upload_lag
 from cloud.homecare.records import Category, Elder, Visit
+from cloud.homecare.store.visits import record_sign_in, record_sign_out
 from cloud.store.db import make_session_factory
 from cloud.store.models import Alert, Station
 from cloud.store.users import User, UserTown
@@ -144,9 +145,9 @@ def _store_visit(engine: Engine, key: str, caregiver: str, elder: str, start: da
     end, key = start + timedelta(minutes=minutes), f"visit-{key}"  # a phone's key: at least 8 characters
     with make_session_factory(engine).begin() as session:
         sent = None if late is None else end + late
-        store.record_sign_in(session, key=key, elder_id=elder, caregiver_id=caregiver, at=start, by=caregiver,
-                             now=sent or start + timedelta(minutes=1))
-        store.record_sign_out(session, key=key, at=end, now=sent or end + timedelta(minutes=1), items=["meal"])
+        record_sign_in(session, key=key, elder_id=elder, caregiver_id=caregiver, at=start, by=caregiver,
+                       now=sent or start + timedelta(minutes=1))
+        record_sign_out(session, key=key, at=end, now=sent or end + timedelta(minutes=1), items=["meal"])
 
 
 def _pass(engine: Engine, now: datetime) -> list[Alert]:

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from cloud.homecare.config import HomecareConfig
+from cloud.homecare.counting import elder_months, month_lines
 from cloud.homecare.csv_files import parse_elders
 from cloud.homecare.records import Category, Elder, Visit
-from cloud.homecare.rules import elder_months, month_lines, month_requirement, outside_period, period_days
+from cloud.homecare.service_period import month_requirement, outside_period, period_days
 
 CST = timezone(timedelta(hours=8))
 CONFIG = HomecareConfig()

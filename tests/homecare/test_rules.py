@@ -7,17 +7,10 @@ import pytest
 from pydantic import ValidationError
 
 from cloud.homecare.config import HomecareConfig
+from cloud.homecare.counting import elder_months, items_year, provider_months
+from cloud.homecare.months import month_of, months_between, previous_month
+from cloud.homecare.orders import OrderState, order_state
 from cloud.homecare.records import Category, Elder, Visit
-from cloud.homecare.rules import (
-    OrderState,
-    elder_months,
-    items_year,
-    month_of,
-    months_between,
-    order_state,
-    previous_month,
-    provider_months,
-)
 from cloud.rules.config import RulesConfig
 
 CST = timezone(timedelta(hours=8))

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cloud.api.scope import alert_condition
-from cloud.homecare import followup, store, supervise
+from cloud.homecare import followup, supervise
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.records import Satisfaction
 from cloud.homecare.simulate import HomecareSim, load, simulate
+from cloud.homecare.store.visits import get_visit, record_sign_in, record_sign_out
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
 from cloud.store.homecare import FollowUpSample, HomecareVisit
@@ -78,8 +79,8 @@ def test_a_late_sign_out_clears_its_no_sign_out_alert(engine: Engine) -> None:
     [key] = sim.planted["homecare_no_sign_out"]
     visit_key = key.removeprefix("hc-nosignout:")
     with factory.begin() as session:
-        visit = store.get_visit(session, User(name="b", role="bureau", password_hash="x"), visit_key)
-        store.record_sign_out(session, key=visit_key, at=visit.sign_in_at + timedelta(minutes=75), now=NOW)
+        visit = get_visit(session, User(name="b", role="bureau", password_hash="x"), visit_key)
+        record_sign_out(session, key=visit_key, at=visit.sign_in_at + timedelta(minutes=75), now=NOW)
         supervise.homecare_pass(session, CONFIG, NOW + timedelta(minutes=1), ZONE)
     with factory() as session:
         alert = session.scalars(select(Alert).where(Alert.cause_key == key)).one()
@@ -116,8 +117,8 @@ def test_an_order_arriving_after_the_draw_is_topped_up(engine: Engine) -> None:
         caregiver = next(c for c in sim.caregivers if c.provider == "p-kangle")
         for i in range(10):  # a provider holding ten orders back until after the draw
             start = datetime.combine(day, datetime.min.time(), CST) + timedelta(hours=20, minutes=i)
-            store.record_sign_in(session, key=f"late-order-{i:02d}", elder_id=elder.id,
-                                 caregiver_id=caregiver.id, at=start, by="x", now=NOW)
+            record_sign_in(session, key=f"late-order-{i:02d}", elder_id=elder.id,
+                           caregiver_id=caregiver.id, at=start, by="x", now=NOW)
         supervise.homecare_pass(session, CONFIG, NOW + timedelta(minutes=1), ZONE)
     with factory() as session:
         after = session.get(FollowUpSample, day)

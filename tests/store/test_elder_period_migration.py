@@ -9,8 +9,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from cloud.homecare.config import HomecareConfig
-from cloud.homecare.rules import month_requirement
-from cloud.homecare.store import elder_record
+from cloud.homecare.service_period import month_requirement
+from cloud.homecare.store.registry import elder_record
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.homecare import HomecareElder
 from cloud.store.models import Base

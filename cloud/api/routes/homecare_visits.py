@@ -20,13 +20,9 @@ from cloud.api.errors import homecare_refusals
 from cloud.homecare import qr, qrtokens
 from cloud.homecare.phonetime import PhoneTimeLimits, time_problem
 from cloud.homecare.records import DEFAULT_ITEMS, Location
-from cloud.homecare.store import (
-    NotFound,
-    elders_query,
-    get_elder,
-    record_sign_in,
-    record_sign_out,
-)
+from cloud.homecare.store.errors import NotFound
+from cloud.homecare.store.registry import elders_query, get_elder
+from cloud.homecare.store.visits import record_sign_in, record_sign_out
 from cloud.store.homecare import KEY_LEN, HomecareElder, HomecareVisit, QrToken
 from cloud.store.users import User
 

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cloud.homecare.rules import overlapping_visit
+from cloud.homecare.orders import overlapping_visit
 
 NINE = datetime(2026, 10, 12, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 HOUR = timedelta(hours=1)

@@ -1,0 +1,75 @@
+"""Home-care complaints (投诉) about a provider: recorded and decided valid or not (有效投诉) by the bureau or a
+town, with who, when and why; the provider reads its own.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi import Path as PathParam
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloud.api.deps import ConfigDep, SessionDep
+from cloud.api.errors import homecare_refusals
+from cloud.api.homecare_deps import Manager, Note, Supervisor, now
+from cloud.api.scope import homecare_provider_condition
+from cloud.homecare import supervise
+from cloud.homecare.store.registry import get_elder, get_provider
+from cloud.homecare.store.visits import get_visit
+from cloud.store.homecare import Complaint, row_dict
+from cloud.store.users import User
+
+router = APIRouter(prefix="/homecare", tags=["homecare"])
+
+
+class ComplaintIn(BaseModel):
+    provider: Annotated[str, Field(min_length=1, max_length=63)]
+    elder: Annotated[str | None, Field(max_length=63)] = None
+    visit: Annotated[str | None, Field(min_length=8, max_length=64)] = None
+    received_at: AwareDatetime
+    text: Note
+
+
+class DecisionIn(BaseModel):
+    valid: bool
+    reason: Note
+
+
+def _complaint_scope(session: Session, user: User) -> Any:
+    from cloud.store.homecare import HomecareProvider
+
+    return Complaint.provider_id.in_(select(HomecareProvider.id).where(homecare_provider_condition(user)))
+
+
+@router.get("/complaints")
+def complaints(user: Manager, session: SessionDep) -> list[dict[str, Any]]:
+    rows = session.scalars(select(Complaint).where(_complaint_scope(session, user))
+                           .order_by(Complaint.received_at.desc()).limit(1000))
+    return [row_dict(c) for c in rows]
+
+
+@router.post("/complaints", status_code=status.HTTP_201_CREATED)
+def add_complaint(body: ComplaintIn, user: Supervisor, session: SessionDep) -> dict[str, Any]:
+    with homecare_refusals():
+        get_provider(session, user, body.provider)
+        elder = get_elder(session, user, body.elder).id if body.elder else None
+        visit = get_visit(session, user, body.visit) if body.visit else None
+        row = supervise.record_complaint(session, provider_id=body.provider, text=body.text, by=user.name,
+                                         received_at=body.received_at, elder_id=elder, visit=visit)
+    session.commit()
+    return row_dict(row)
+
+
+@router.post("/complaints/{complaint_id}/decision")
+def decide(complaint_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: DecisionIn, user: Supervisor,
+           session: SessionDep, config: ConfigDep) -> dict[str, Any]:
+    """Whether the complaint is valid (有效投诉), with the reason; a later decision replaces it, saying who."""
+    row = session.scalars(select(Complaint).where(Complaint.id == complaint_id,
+                                                  _complaint_scope(session, user))).first()
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint {complaint_id} in your scope")
+    with homecare_refusals():
+        supervise.decide_complaint(row, valid=body.valid, by=user.name, reason=body.reason, now=now(config))
+    session.commit()
+    return row_dict(row)

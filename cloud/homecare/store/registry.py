@@ -1,0 +1,122 @@
+"""The home-care registry in the store: providers, caregivers and elders created or updated by id (an import run
+twice changes nothing), read back as typed records, and listed or looked up in a user's scope. The caller commits.
+"""
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from cloud.homecare.records import Caregiver, Category, Elder, Location, Provider, id_problem, text_problem
+from cloud.homecare.scope import homecare_caregiver_condition, homecare_elder_condition, homecare_provider_condition
+from cloud.homecare.store.errors import HomecareError, in_scope
+from cloud.store.homecare import HomecareCaregiver, HomecareElder, HomecareProvider
+from cloud.store.users import User
+
+
+def _check_id(value: str, what: str) -> None:
+    problem = id_problem(value, what)
+    if problem:
+        raise HomecareError(problem)
+
+
+def _check_text(*fields: tuple[str, str, int, bool]) -> None:
+    for value, what, limit, required in fields:
+        problem = text_problem(value, what, limit, required=required)
+        if problem:
+            raise HomecareError(problem)
+
+
+def _check_registered(session: Session, provider_id: str) -> None:
+    if session.get(HomecareProvider, provider_id) is None:
+        raise HomecareError(f"provider {provider_id!r} is not registered")
+
+
+def upsert_provider(session: Session, provider: Provider) -> HomecareProvider:
+    """Create or update a provider by id (an import run twice changes nothing)."""
+    _check_id(provider.id, "provider")
+    _check_text((provider.name, "name", 200, True), (provider.town, "town", 200, True),
+                (provider.phone, "phone", 32, False))
+    row = session.get(HomecareProvider, provider.id) or HomecareProvider(id=provider.id)
+    row.name, row.town, row.phone, row.active = provider.name, provider.town, provider.phone, True
+    session.add(row)
+    return row
+
+
+def upsert_caregiver(session: Session, caregiver: Caregiver) -> HomecareCaregiver:
+    """Create or update a caregiver by job number; the provider must be registered."""
+    _check_id(caregiver.id, "caregiver")
+    _check_text((caregiver.name, "name", 200, True), (caregiver.phone, "phone", 32, False))
+    _check_registered(session, caregiver.provider)
+    row = session.get(HomecareCaregiver, caregiver.id) or HomecareCaregiver(id=caregiver.id)
+    row.name, row.provider_id, row.phone, row.active = caregiver.name, caregiver.provider, caregiver.phone, True
+    session.add(row)
+    return row
+
+
+def upsert_elder(session: Session, elder: Elder) -> HomecareElder:
+    """Create or update an elder by id; the provider must be registered."""
+    _check_id(elder.id, "elder")
+    _check_text((elder.name, "name", 200, True), (elder.town, "town", 200, True),
+                (elder.address, "address", 500, False), (elder.package, "package", 200, False))
+    _check_registered(session, elder.provider)
+    row = session.get(HomecareElder, elder.id) or HomecareElder(id=elder.id)
+    row.name, row.category, row.town, row.provider_id = elder.name, elder.category.value, elder.town, elder.provider
+    row.address, row.package, row.timezone, row.active = elder.address, elder.package, elder.timezone, True
+    row.lat, row.lon = (elder.home.lat, elder.home.lon) if elder.home else (None, None)
+    row.since, row.until = elder.since, elder.until
+    session.add(row)
+    return row
+
+
+def provider_record(row: HomecareProvider) -> Provider:
+    return Provider(id=row.id, name=row.name, town=row.town, phone=row.phone)
+
+
+def caregiver_record(row: HomecareCaregiver) -> Caregiver:
+    return Caregiver(id=row.id, name=row.name, provider=row.provider_id, phone=row.phone)
+
+
+def elder_record(row: HomecareElder) -> Elder:
+    home = Location(row.lat, row.lon) if row.lat is not None and row.lon is not None else None
+    return Elder(id=row.id, name=row.name, category=Category(row.category), town=row.town, provider=row.provider_id,
+                 address=row.address, package=row.package, home=home, timezone=row.timezone, since=row.since,
+                 until=row.until)
+
+
+def elders_query(user: User, *, town: str | None = None, provider: str | None = None,
+                 include_inactive: bool = False) -> Select[tuple[HomecareElder]]:
+    query = select(HomecareElder).where(homecare_elder_condition(user))
+    if town is not None:
+        query = query.where(HomecareElder.town == town)
+    if provider is not None:
+        query = query.where(HomecareElder.provider_id == provider)
+    if not include_inactive:
+        query = query.where(HomecareElder.active.is_(True))
+    return query.order_by(HomecareElder.id)
+
+
+def list_elders(session: Session, user: User, *, town: str | None = None, provider: str | None = None,
+                include_inactive: bool = False) -> list[HomecareElder]:
+    return list(session.scalars(elders_query(user, town=town, provider=provider, include_inactive=include_inactive)))
+
+
+def list_providers(session: Session, user: User) -> list[HomecareProvider]:
+    return list(session.scalars(select(HomecareProvider).where(homecare_provider_condition(user))
+                                .order_by(HomecareProvider.id)))
+
+
+def list_caregivers(session: Session, user: User, *, provider: str | None = None) -> list[HomecareCaregiver]:
+    query = select(HomecareCaregiver).where(homecare_caregiver_condition(user))
+    if provider is not None:
+        query = query.where(HomecareCaregiver.provider_id == provider)
+    return list(session.scalars(query.order_by(HomecareCaregiver.id)))
+
+
+def get_elder(session: Session, user: User, elder_id: str) -> HomecareElder:
+    return in_scope(session, select(HomecareElder).where(HomecareElder.id == elder_id, homecare_elder_condition(user)),
+                    f"elder {elder_id!r}")
+
+
+def get_provider(session: Session, user: User, provider_id: str) -> HomecareProvider:
+    return in_scope(session, select(HomecareProvider).where(HomecareProvider.id == provider_id,
+                                                            homecare_provider_condition(user)),
+                    f"provider {provider_id!r}")
