@@ -35,10 +35,6 @@ def months_between(first: str, last: str) -> list[str]:
     return out
 
 
-def quarter_of(month: str) -> str:
-    return f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
-
-
 def visit_months(elders: Mapping[str, Elder], visits: Iterable[Visit]) -> list[str]:
     """The months (in each elder's zone) the visits of known elders fall in, first to last, with the months between."""
     months = sorted({month_of(v.sign_in, elders[v.elder].timezone) for v in visits if v.elder in elders})

@@ -67,14 +67,6 @@ def upsert_elder(session: Session, elder: Elder) -> HomecareElder:
     return row
 
 
-def provider_record(row: HomecareProvider) -> Provider:
-    return Provider(id=row.id, name=row.name, town=row.town, phone=row.phone)
-
-
-def caregiver_record(row: HomecareCaregiver) -> Caregiver:
-    return Caregiver(id=row.id, name=row.name, provider=row.provider_id, phone=row.phone)
-
-
 def elder_record(row: HomecareElder) -> Elder:
     home = Location(row.lat, row.lon) if row.lat is not None and row.lon is not None else None
     return Elder(id=row.id, name=row.name, category=Category(row.category), town=row.town, provider=row.provider_id,
