@@ -9,18 +9,11 @@ from zoneinfo import ZoneInfo
 from cloud.alerts.keys import anomaly_key, call_key, equipment_off_key, offline_key, spot_check_key
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec, AlertStatus
 from cloud.rules.config import RulesConfig
-from cloud.rules.day import (
-    FLAG_FACES_UNCHECKED,
-    FLAG_FACES_UNCORROBORATED,
-    FLAG_LATE_EVIDENCE,
-    FLAG_OUT_OF_SEQUENCE,
-    FLAG_READINGS_REPEATED,
-    DayResult,
-    hhmm,
-)
+from cloud.rules.day import FLAG_LATE_EVIDENCE, FLAG_OUT_OF_SEQUENCE, FLAG_READINGS_REPEATED, DayResult, hhmm
 from cloud.rules.intervals import Interval, intersect, merge, subtract, total
 from cloud.rules.observations import Obs
 from cloud.rules.spotcheck import SpotResult
+from cloud.rules.visitors import FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED
 
 
 def _dt(t: float) -> datetime:

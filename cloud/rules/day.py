@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 from cloud.rules.calendar import DayPlan
 from cloud.rules.config import RulesConfig
-from cloud.rules.corroborate import Crossings, corroborate
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
 from cloud.rules.late import withheld
 from cloud.rules.losses import FLAG_PLATFORM_LOST, overlapping
 from cloud.rules.observations import Obs, distinct_readings, sort_key
+from cloud.rules.session_flags import door_idle_sessions, equipment_off, faces_unbacked_sessions
 from cloud.rules.timeline import Timeline, build_timeline
+from cloud.rules.visitors import Visitors, face_flags, visitors
 
 
 class Verdict(StrEnum):
@@ -23,28 +24,6 @@ class Verdict(StrEnum):
     UNKNOWN = "unknown"
     EXCUSED = "excused"
     NOT_SCHEDULED = "not_scheduled"
-
-
-@dataclass(frozen=True, slots=True)
-class Visitors:
-    """A day's visitor figures. `person_times` is counter entries minus staff seen by the camera (or face visits
-    when there is no counter); `elders` are the distinct enrolled elders (role `elder`) served: corroborated by a
-    counter crossing (see `cloud.rules.corroborate`); `uncorroborated` the enrolled elders seen but not served;
-    `unchecked` those seen only while no counter reported; `anonymous` the distinct faces not enrolled (role
-    `unknown`); staff are neither."""
-
-    entries: int
-    exits: int
-    staff_visits: int
-    face_visits: int  # non-staff face observations
-    person_times: int
-    person_times_basis: str  # "counter" or "faces"
-    elders: frozenset[str]
-    anonymous: frozenset[str]
-    has_counter: bool
-    has_camera: bool
-    uncorroborated: frozenset[str] = frozenset()
-    unchecked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,127 +58,10 @@ class DayResult:
 FLAG_EQUIPMENT_OFF = "equipment_off"
 FLAG_COUNTS_UNBALANCED = "counts_unbalanced"
 FLAG_DOOR_IDLE = "door_open_idle"
-FLAG_FACES_UNCORROBORATED = "faces_uncorroborated"
-FLAG_FACES_UNCHECKED = "faces_unchecked"
 FLAG_READINGS_REPEATED = "readings_repeated"
 FLAG_LATE_EVIDENCE = "late_evidence"
 FLAG_OUT_OF_SEQUENCE = "readings_out_of_sequence"
 FLAG_FACES_UNBACKED = "faces_unbacked"
-
-
-def visitors(obs: Sequence[Obs], start: float, end: float, config: RulesConfig) -> Visitors:
-    entries = exits = staff = faces = 0
-    anonymous: set[str] = set()
-    has_counter = has_camera = False
-    for o in obs:
-        if o.t < start or o.t >= end:
-            continue
-        if o.kind == "flow":
-            has_counter = True
-            entries += o.entries
-            exits += o.exits
-        elif o.kind == "face":
-            has_camera = True
-            if o.state == "staff":
-                staff += 1
-                continue
-            faces += 1
-            # Only a face the station enrolled as an elder is an elder served; any other face is an anonymous
-            # visitor (it may be a passer-by, a relative, or the same stranger under a fresh id). An empty id was
-            # blanked by retention: still a visit, no longer a known person.
-            if o.ref and o.state != "elder":
-                anonymous.add(o.ref)
-    # An elder's face counts only with a counter crossing to back it: a photograph held up to the camera has none.
-    checked = corroborate(obs, start, end, config)
-    if has_counter:
-        # Staff walk through the counter too; the camera knows them, so their entries are taken off.
-        return Visitors(entries, exits, staff, faces, max(0, entries - staff), "counter", checked.served,
-                        frozenset(anonymous), True, has_camera, checked.uncorroborated, checked.unchecked)
-    return Visitors(0, 0, staff, faces, faces, "faces", checked.served, frozenset(anonymous), False, has_camera,
-                    checked.uncorroborated, checked.unchecked)
-
-
-def face_flags(v: Visitors, config: RulesConfig) -> list[str]:
-    """`faces_uncorroborated`: at least `faces_uncorroborated_alert` elders seen and not served for want of a
-    crossing; `faces_unchecked`: elders counted although no counter reported when they were seen (only with
-    `count_faces_without_counter`)."""
-    flags = []
-    if len(v.uncorroborated) >= config.faces_uncorroborated_alert:
-        flags.append(FLAG_FACES_UNCORROBORATED)
-    if v.unchecked & v.elders:
-        flags.append(FLAG_FACES_UNCHECKED)
-    return flags
-
-
-def _movement(obs: Sequence[Obs], lo: float, hi: float) -> bool:
-    """Anyone counted in or out, or a visitor's face, in [lo, hi)."""
-    return any(lo <= o.t < hi and ((o.kind == "flow" and (o.entries or o.exits))
-                                   or (o.kind == "face" and o.state != "staff")) for o in obs)
-
-
-def door_idle_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs], v: Visitors) -> list[Interval]:
-    """Sessions with the door open for at least half of them and no entry, exit or visitor's face all session: the
-    door proves nothing on its own then. Only judged when a counter or camera reported that day (a door-only
-    station never has movement to show)."""
-    if not (v.has_counter or v.has_camera):
-        return []
-    out: list[Interval] = []
-    for s, e in merge(plan.sessions):
-        door = total(intersect(timeline.door_open, [(s, e)]))
-        if door >= 0.5 * (e - s) and not _movement(obs, s, e):
-            out.append((s, e))
-    return out
-
-
-def faces_unbacked_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs],
-                            config: RulesConfig) -> list[Interval]:
-    """Sessions open for at least half of them only by visitors' faces that no counter crossing backs (none within
-    `face_crossing_window_s`): a screen or a poster of faces before the camera with the door shut, or the counter
-    off. A real visitor walks through the door the counter watches. The minutes still count as open (a counter stuck
-    at zero in winter looks the same), but the day is flagged."""
-    faces: list[float] = []
-    crossings: list[Obs] = []
-    for o in obs:
-        if o.kind == "flow":
-            if o.entries or o.exits:
-                crossings.append(o)
-        elif o.kind == "face" and o.state != "staff" and plan.start <= o.t < plan.end:
-            faces.append(o.t)
-    if not faces:
-        return []
-    near = Crossings(crossings, config.face_crossing_window_s).near
-
-    def crossed(t: float) -> bool:
-        return bool(near(t))
-
-    act = config.activity_minutes * 60
-    unbacked = [(t, t + act) for t in faces if not crossed(t)]
-    if not unbacked:
-        return []  # every visitor's face has a crossing behind it (an honest day)
-    backed = [(t, t + act) for t in faces if crossed(t)]
-    entries = [(o.t - o.period_s, o.t + act) for o in crossings if o.entries]
-    other = merge([*timeline.door_open, *timeline.presence, *entries, *backed])
-    only = subtract(intersect(merge(unbacked), timeline.open), other)
-    return [(s, e) for s, e in merge(plan.sessions) if total(intersect(only, [(s, e)])) >= 0.5 * (e - s)]
-
-
-def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config: RulesConfig,
-                  lost: Sequence[Interval] = ()) -> list[Interval]:
-    """Unknown stretches inside the sessions after the station was first seen that day (up to `until`: the rest of
-    today is not off, just not yet), each at least `equipment_off_minutes` long. The agent stores and forwards
-    through network outages, so such a stretch means the station's own equipment was off, unless the platform lost
-    the messages: the stretches `lost` (windows, and a backlog sent during one) are not the station's doing."""
-    if not plan.working or plan.excused is not None or not timeline.known:
-        return []
-    first_seen = timeline.known[0][0]
-    stop = float(plan.end) if until is None else min(float(plan.end), until)
-    if stop <= first_seen:
-        return []
-    scope = intersect(merge(plan.sessions), [(first_seen, stop)])
-    unknown = subtract(scope, timeline.known)
-    if lost:
-        unknown = subtract(unknown, merge(lost))
-    return [(s, e) for s, e in unknown if e - s >= config.equipment_off_minutes * 60]
 
 
 def _late_early(sessions: Sequence[Interval], known: list[Interval], opened: list[Interval]) -> tuple[float, float]:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from cloud.rules.config import RulesConfig
-from cloud.rules.day import FLAG_EQUIPMENT_OFF, FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED, Verdict
+from cloud.rules.day import FLAG_EQUIPMENT_OFF, Verdict
 from cloud.rules.records import DayRecord, MonthRecord, QuarterRecord
+from cloud.rules.visitors import FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED
 from firmware_config.kind import is_graded
 
 FACE_FLAGS = {FLAG_FACES_UNCORROBORATED, FLAG_FACES_UNCHECKED}

@@ -13,11 +13,12 @@ from cloud.derive.files import read_events
 from cloud.rules.alerts import anomalies
 from cloud.rules.config import RulesConfig
 from cloud.rules.corroborate import corroborate
-from cloud.rules.day import FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED, DayResult
+from cloud.rules.day import DayResult
 from cloud.rules.observations import Obs, sort_key
 from cloud.rules.records import DayRecord, day_record
 from cloud.rules.rollup import month_record
 from cloud.rules.station import derive_days
+from cloud.rules.visitors import FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED
 from station_protocol import Face, Flow, encode
 from station_protocol.topics import device_topic
 from tests.rules.conftest import SCHEDULE, as_lines, derive
