@@ -15,7 +15,7 @@ EDGE_COMMANDS = {
     "enrol": ("edge.face.commands:enrol", "Enrol a person's face (with consent) in the station gallery."),
     "forget": ("edge.face.commands:forget", "Delete a person from the station gallery."),
     "gallery": ("edge.face.commands:gallery", "List enrolled ids and roles (never encodings)."),
-    "camera-test": ("edge.face.commands:camera_test", "Run the face pipeline on a source and print observations."),
+    "camera-test": ("edge.face.camera_test:camera_test", "Run the face pipeline on a source and print observations."),
 }
 
 CLOUD_COMMANDS = {

@@ -1,68 +1,20 @@
-"""`eldercare edge enrol | forget | gallery | camera-test`: the station's face gallery and a dry run of the camera.
+"""`eldercare edge enrol | forget | gallery`: the station's face gallery (`camera-test` is in camera_test.py).
 
 Encodings are computed here, on the device, and stored only in the encrypted gallery; nothing here prints them.
 """
 
-import importlib
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-from uuid import UUID
 
 import click
 from pydantic import TypeAdapter, ValidationError
 
+from edge.face.cli_common import ConfigOption, GalleryOption, face_extra, open_gallery, station_camera
 from firmware_config.devices.camera import CameraConfig
-from station_protocol import Face, encode, new_event_id
 from station_protocol.messages import PersonId
-
-GalleryOption = click.option(
-    "--gallery",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The gallery directory (default: the camera's `gallery` in --config).",
-)
-ConfigOption = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The station's config file, for its camera's settings and gallery directory.",
-)
-
-
-@contextmanager
-def _face_extra() -> Iterator[None]:
-    """Turn a missing face stack into one clear line."""
-    try:
-        yield
-    except ImportError as exc:
-        raise click.ClickException(
-            f"the face extra is not installed ({exc.name or exc}): run scripts/setup, see docs/face.md"
-        ) from None
-
-
-def _station_camera(config_file: Path) -> tuple[str, CameraConfig]:
-    """The station id and its camera, from a station file (read with the agent's own loader)."""
-    try:
-        load_station: Any = importlib.import_module("firmware_config.load").load_station
-    except (ImportError, AttributeError):
-        raise click.ClickException("this version cannot read station files: give --gallery DIR") from None
-    try:
-        station = load_station(config_file)
-    except ValueError as exc:
-        raise click.ClickException(str(exc).splitlines()[0]) from None
-    cameras = [device for device in station.devices if device.type == "camera"]
-    if not cameras:
-        raise click.ClickException(f"{config_file} configures no camera: give --gallery DIR")
-    if len({camera.gallery for camera in cameras}) > 1:
-        raise click.ClickException(f"{config_file} has cameras with different galleries: give --gallery DIR")
-    return str(station.station), cameras[0]
 
 
 def _camera_from(config_file: Path) -> CameraConfig:
-    return _station_camera(config_file)[1]
+    return station_camera(config_file)[1]
 
 
 def _gallery_dir(gallery: Path | None, config_file: Path | None) -> Path:
@@ -71,18 +23,6 @@ def _gallery_dir(gallery: Path | None, config_file: Path | None) -> Path:
     if config_file is not None:
         return _camera_from(config_file).gallery
     raise click.ClickException("give --gallery DIR, or --config STATION.yaml whose camera names its gallery")
-
-
-def _open_gallery(directory: Path) -> Any:
-    with _face_extra():
-        from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
-
-    try:
-        gallery = Gallery(directory, passphrase_from_env())
-        gallery.check_key()
-    except GalleryError as exc:
-        raise click.ClickException(str(exc)) from None
-    return gallery
 
 
 def _person_id(value: str) -> str:
@@ -109,7 +49,7 @@ def enrol(
 ) -> None:
     """Enrol a person (with their consent) from one or more photos of their face: each must show exactly one face,
     at least 80 px tall and sharp. Several photos (other light, glasses, a year apart) give better matches."""
-    with _face_extra():
+    with face_extra():
         import numpy as np
 
         from edge.face.facestack import FaceStackError, enrolment_encodings
@@ -120,7 +60,7 @@ def enrol(
     person_id = _person_id(person_id)
     directory = _gallery_dir(gallery, config_file)
     configured = _camera_from(config_file).tolerance if gallery is None and config_file else None
-    store = _open_gallery(directory)
+    store = open_gallery(directory)
     people, name = store.enrolled()
     enrolled = [p for p in people if p.id != person_id]
     try:
@@ -171,7 +111,7 @@ def enrol(
 def forget(gallery: Path | None, config_file: Path | None, person_id: str) -> None:
     """Delete a person and their face encodings from the gallery (the right to deletion)."""
     directory = _gallery_dir(gallery, config_file)
-    if not _open_gallery(directory).forget(person_id):
+    if not open_gallery(directory).forget(person_id):
         raise click.ClickException(f"{person_id} is not enrolled in {directory}")
     click.echo(f"forgot {person_id}: their encodings are deleted from {directory}")
 
@@ -184,7 +124,7 @@ def gallery(gallery: Path | None, config_file: Path | None) -> None:
     from datetime import datetime
 
     directory = _gallery_dir(gallery, config_file)
-    store = _open_gallery(directory)
+    store = open_gallery(directory)
     people, name = store.enrolled()
     for person in sorted(people, key=lambda p: p.id):
         click.echo(f"{person.id}\t{person.role}")
@@ -196,124 +136,3 @@ def gallery(gallery: Path | None, config_file: Path | None) -> None:
     )
 
 
-@click.command("camera-test")
-@click.argument("source")
-@GalleryOption
-@ConfigOption
-@click.option(
-    "--tolerance",
-    type=click.FloatRange(0, 2, min_open=True, max_open=True),
-    help="Match tolerance (default: the gallery's face model's measured one).",
-)
-@click.option("--detect-scale", type=click.FloatRange(0, 1, min_open=True), help="Frame scale for detection.")
-@click.option("--visit-gap", type=click.FloatRange(0, min_open=True), help="Seconds that separate two visits.")
-@click.option("--seconds", type=click.FloatRange(0, min_open=True), help="Stop a live source after this long.")
-@click.option("--station", help="Station id in the printed payloads (default: --config's station, or camera-test).")
-@click.option("--remember-unknowns", is_flag=True, help="Keep unknown visitors in the month's gallery.")
-def camera_test(
-    source: str,
-    gallery: Path | None,
-    config_file: Path | None,
-    tolerance: float | None,
-    detect_scale: float | None,
-    visit_gap: float | None,
-    seconds: float | None,
-    station: str | None,
-    remember_unknowns: bool,
-) -> None:
-    """Run the face pipeline on SOURCE (camera index, stream URL, video file or image) and print the `face`
-    payloads it would publish, one JSON line each, then the faces' sizes and a summary of frames read, gated out and
-    faces found."""
-    with _face_extra():
-        from edge.face.capture import redact
-        from edge.face.facestack import FaceStackError
-        from edge.face.pipeline import Observation, Stats
-        from edge.face.runner import build_stages, run_source
-
-    base = None
-    if config_file:
-        station_id, base = _station_camera(config_file)
-        station = station or station_id
-    station = station or "camera-test"
-    settings: dict[str, Any] = base.model_dump() if base else {"type": "camera", "id": "camera", "gallery": Path()}
-    overrides = {"tolerance": tolerance, "detect_scale": detect_scale, "visit_gap_s": visit_gap}
-    settings.update({k: v for k, v in overrides.items() if v is not None}, source=source)
-    if gallery is not None:
-        settings["gallery"] = gallery
-    config = CameraConfig.model_validate(settings)
-    store = _open_gallery(config.gallery) if gallery is not None or base is not None else None
-    try:
-        stages = build_stages(config, store, remember_unknowns=remember_unknowns)
-    except FaceStackError as exc:
-        raise click.ClickException(str(exc)) from None
-
-    seq = 0
-    reports: list[tuple[bool, str | None]] = []
-    started = time.monotonic()
-    next_progress = started + 10
-
-    def show(observation: Observation) -> None:
-        nonlocal seq
-        who = observation.identity
-        face = Face(
-            v=1,
-            id=UUID(new_event_id()),
-            station=station,
-            device=config.id,
-            seq=seq,
-            ts=observation.ts,
-            person=who.person,
-            role=who.role,
-            distance=who.distance,
-        )
-        seq += 1
-        click.echo(encode(face).decode())
-
-    def report(ok: bool, error: str | None) -> None:
-        reports.append((ok, error))
-        if not ok:
-            click.echo(f"camera-test: {error}", err=True)
-
-    def progress(stats: Stats) -> None:
-        nonlocal next_progress
-        if time.monotonic() >= next_progress:
-            next_progress += 10
-            click.echo(f"camera-test: {stats.frames} frames, {stats.observations} observations so far", err=True)
-
-    stop = threading.Event()
-    timer = threading.Timer(seconds, stop.set) if seconds else None
-    if timer:
-        timer.daemon = True
-        timer.start()
-    try:
-        stats = run_source(config, stages, on_observation=show, report=report, tick=progress, stop=stop)
-    except KeyboardInterrupt:
-        stats = stages.stats
-    finally:
-        stop.set()
-        if timer:
-            timer.cancel()
-    if not any(ok for ok, _ in reports):
-        last = (reports[-1][1] or "").split(";")[0] if reports else "the source ended"
-        raise click.ClickException(f"no frame could be read from {redact(source)}: {last}")
-    elapsed = max(time.monotonic() - started, 1e-9)
-    smallest = f" (smallest {stats.smallest_face_px} px tall)" if stats.faces else ""
-    if stats.faces:
-        click.echo(
-            f"faces by height: {stats.faces_under_60px} under 60 px, {stats.faces_60_99px} of 60-99 px, "
-            f"{stats.faces_100_149px} of 100-149 px, {stats.faces_150px_up} of 150 px or more; "
-            f"smallest {stats.smallest_face_px} px, largest {stats.largest_face_px} px",
-            err=True,
-        )
-    if stats.faces_under_60px:
-        click.echo(
-            f"camera-test: {stats.faces_under_60px} of {stats.faces} faces were under 60 px tall, too small to "
-            "identify reliably: aim the camera closer to the door, or zoom in",
-            err=True,
-        )
-    click.echo(
-        f"summary: {stats.frames} frames read, {stats.gated_out} gated out, {stats.faces} faces found{smallest}, "
-        f"{stats.encodings} encodings, {stats.observations} observations, {stats.errors} errors, "
-        f"{elapsed:.1f} s ({stats.frames / elapsed:.1f} frames/s)",
-        err=True,
-    )
