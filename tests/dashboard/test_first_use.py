@@ -126,3 +126,18 @@ def test_pages_fit_a_laptop_and_a_phone(browser: Browser, base_url: str) -> None
     assert logout["height"] < 45, logout
     shot(phone, "first-use-town-phone")
     phone.context.close()
+
+
+def test_no_lead_for_a_session_still_to_come(browser: Browser, base_url: str) -> None:
+    # 10:00 on a working Monday (the fleet's clock): hl-01 opened at 08:20 and people come and go. Its afternoon has
+    # not begun, so nothing says its door stood open with nobody all session, nor alerts the town for 13:30.
+    page = login(browser, base_url, "town-hl")
+    page.goto(base_url + "/#/station/hl-01/2026-10-12")
+    flags = page.get_by_test_id("counts").locator("tr", has_text="异常标记")
+    expect(flags).to_be_visible()
+    expect(flags).not_to_contain_text("门开但全时段无人进出")
+    page.goto(base_url + "/#/alerts")
+    expect(page.get_by_test_id("alerts").locator("tbody tr").first).to_be_visible()
+    raised = page.get_by_test_id("alerts").locator("tbody tr td:nth-child(4)").all_inner_texts()
+    assert all(t <= "2026/10/12 10:00:00" for t in raised), raised  # nothing stamped after the clock
+    page.context.close()
