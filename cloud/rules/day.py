@@ -176,8 +176,8 @@ def derive_day(
     so_far, verdict_so_far = _so_far(plan, sched, timeline, until, config)
     off = equipment_off(plan, timeline, until, config, [*losses, *backlog])
     judged = bool(plan.working) and plan.excused is None
-    idle = door_idle_sessions(plan, timeline, obs, result_visitors) if judged else []
-    unbacked = faces_unbacked_sessions(plan, timeline, obs, config) if judged else []
+    idle = door_idle_sessions(plan, timeline, obs, result_visitors, until) if judged else []
+    unbacked = faces_unbacked_sessions(plan, timeline, obs, config, until) if judged else []
     balance = (result_visitors.entries - result_visitors.exits) if result_visitors.has_counter else None
     flags = []
     if off:

@@ -18,14 +18,22 @@ def _movement(obs: Sequence[Obs], lo: float, hi: float) -> bool:
                                    or (o.kind == "face" and o.state != "staff")) for o in obs)
 
 
-def door_idle_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs], v: Visitors) -> list[Interval]:
-    """Sessions with the door open for at least half of them and no entry, exit or visitor's face all session: the
-    door proves nothing on its own then. Only judged when a counter or camera reported that day (a door-only
-    station never has movement to show)."""
+def ended_sessions(plan: DayPlan, until: float | None) -> list[Interval]:
+    """The day's sessions over by `until` (all of them for a day that is over): a rule about a whole session judges
+    only those. A session still running, or to come, has not shown yet whether anybody came: the door state is
+    carried to the end of the day, so judging it would flag this afternoon, and alert the town, at 08:45."""
+    return [(s, e) for s, e in merge(plan.sessions) if until is None or e <= until]
+
+
+def door_idle_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs], v: Visitors,
+                       until: float | None = None) -> list[Interval]:
+    """Sessions over by `until` with the door open for at least half of them and no entry, exit or visitor's face all
+    session: the door proves nothing on its own then. Only judged when a counter or camera reported that day (a
+    door-only station never has movement to show)."""
     if not (v.has_counter or v.has_camera):
         return []
     out: list[Interval] = []
-    for s, e in merge(plan.sessions):
+    for s, e in ended_sessions(plan, until):
         door = total(intersect(timeline.door_open, [(s, e)]))
         if door >= 0.5 * (e - s) and not _movement(obs, s, e):
             out.append((s, e))
@@ -33,7 +41,7 @@ def door_idle_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs], v:
 
 
 def faces_unbacked_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs],
-                            config: RulesConfig) -> list[Interval]:
+                            config: RulesConfig, until: float | None = None) -> list[Interval]:
     """Sessions open for at least half of them only by visitors' faces that no counter crossing backs (none within
     `face_crossing_window_s`): a screen or a poster of faces before the camera with the door shut, or the counter
     off. A real visitor walks through the door the counter watches. The minutes still count as open (a counter stuck
@@ -61,7 +69,7 @@ def faces_unbacked_sessions(plan: DayPlan, timeline: Timeline, obs: Sequence[Obs
     entries = [(o.t - o.period_s, o.t + act) for o in crossings if o.entries]
     other = merge([*timeline.door_open, *timeline.presence, *entries, *backed])
     only = subtract(intersect(merge(unbacked), timeline.open), other)
-    return [(s, e) for s, e in merge(plan.sessions) if total(intersect(only, [(s, e)])) >= 0.5 * (e - s)]
+    return [(s, e) for s, e in ended_sessions(plan, until) if total(intersect(only, [(s, e)])) >= 0.5 * (e - s)]
 
 
 def equipment_off(plan: DayPlan, timeline: Timeline, until: float | None, config: RulesConfig,

@@ -45,8 +45,10 @@ const Api = {
     if (!res.ok) {
       let detail = res.statusText;
       try { detail = (await res.json()).detail; } catch (_) { /* not JSON */ }
-      const err = new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+      // The message is for the person (in Chinese, errors.js); `detail` is the server's own, for the pages' logic.
+      const err = new Error(explainError(detail));
       err.status = res.status;
+      err.detail = typeof detail === "string" ? detail : "";
       throw err;
     }
     return res.status === 204 ? null : res.json();

@@ -13,6 +13,37 @@ const HC_ALERTS = {
   homecare_satisfaction: "满意率未达标", homecare_complaints: "有效投诉率超标", homecare_town_survey: "镇街季度满意度低于80%",
 };
 Object.assign(KIND_NAMES, HC_ALERTS);  // the overview and 告警 name them in Chinese too, not by their code
+// The evidence of a home-care alert, field by field in words: times in the stations' zone, never the raw record.
+const HC_EVIDENCE = {
+  visit: "工单", visits: "涉及工单", elder: "老人", caregiver: "护理员", provider: "服务商", day: "日期", month: "月份",
+  sign_in: "签到", sign_out: "签出", sign_in_received: "签到上传", sign_out_received: "签出上传", minutes: "服务分钟",
+  hours: "已过小时", counted: "有效工单", late: "延迟上传", share: "延迟比例", late_after_hours: "延迟上传阈值（小时）",
+  habit_visits: "次数阈值", habit_share: "比例阈值", just_long_enough: "刚够时长的次数", sign_ins: "签到次数",
+  max_per_day: "每日上限", close_pairs: "间隔过近的签到", closer_than_minutes: "间隔阈值（分钟）",
+  overlap_minutes: "重叠分钟", metres: "距住址（米）", accuracy_m: "定位精度（米）", lat: "纬度", lon: "经度",
+  distance_m: "距住址（米）", satisfaction: "满意率", complaints: "有效投诉", rate: "比例", town: "镇（街道）",
+  quarter: "季度", orders: "工单数", home: "老人住址", limit_m: "距离阈值（米）", visits_not_listed: "另有工单（未列出）",
+};
+const HC_SKIP = new Set(["scope"]);
+const isInstant = (x) => typeof x === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(x);
+function hcEvidenceValue(x) {
+  if (x === null || x === undefined || x === "") return "—";
+  if (isInstant(x)) return time(x);
+  if (typeof x === "number") return Number.isInteger(x) ? String(x) : String(Math.round(x * 100) / 100);
+  if (typeof x === "boolean") return x ? "是" : "否";
+  if (Array.isArray(x)) {
+    const shown = x.slice(0, 6).map((i) => (i && typeof i === "object" && !Array.isArray(i)
+      ? (i.visit || i.key || hcEvidenceValue(Object.values(i)[0])) : hcEvidenceValue(i)));
+    return `${shown.join(Array.isArray(x[0]) ? "；" : "、")}${x.length > 6 ? ` 等 ${x.length} 项` : ""}`;
+  }
+  if (typeof x === "object") {
+    return Object.entries(x).filter(([k]) => !HC_SKIP.has(k)).map(([k, v]) => `${HC_EVIDENCE[k] || k} ${hcEvidenceValue(v)}`).join("，");
+  }
+  return String(x);
+}
+const hcEvidence = (evidence) => el("div", { class: "evidence", "data-testid": "homecare-evidence" },
+  Object.entries(evidence || {}).filter(([k]) => !HC_SKIP.has(k)).map(([k, v]) =>
+    el("div", {}, `${HC_EVIDENCE[k] || k}：${hcEvidenceValue(v)}`)));
 
 const hcMonth = () => {
   const [y, m] = Zone.date().split("-").map(Number);
@@ -55,8 +86,10 @@ async function hcFollowups(day) {
   };
   const rows = sample.visits.map((v) => el("tr", { "data-visit": v.key, "data-called": String(v.called) },
     el("td", {}, v.key), el("td", {}, v.called ? "已回访" : answer(v.key))));
-  box.replaceChildren(el("p", { class: "muted" },
-    `${day}：工单 ${sample.orders} 张，抽取 ${sample.size} 张（≥${Math.round(sample.share * 100)}%），随机种子 ${sample.seed}`),
+  // The sample is drawn over every town's orders; a town officer is listed only its own towns' share of it.
+  const own = sample.visits.length < sample.size ? `，其中本辖区 ${sample.visits.length} 张` : "";
+  box.replaceChildren(el("p", { class: "muted", "data-testid": "homecare-sample-note" },
+    `${day}：全区工单 ${sample.orders} 张，抽取 ${sample.size} 张（≥${Math.round(sample.share * 100)}%）${own}，随机种子 ${sample.seed}`),
   table(["工单", "回访结果"], rows, { "data-testid": "homecare-sample" }));
   return box;
 }
@@ -173,7 +206,7 @@ Pages.homecare = async (main, args) => {
   const alertRows = alerts.map((a) => el("tr", { "data-alert": a.id, "data-kind": a.kind },
     el("td", {}, HC_ALERTS[a.kind] || a.kind), el("td", {}, a.town), el("td", {}, time(a.raised_at)),
     el("td", {}, (a.evidence && (a.evidence.provider || "")) || ""),
-    el("td", {}, el("code", {}, JSON.stringify(a.evidence || {}).slice(0, 240)))));
+    el("td", {}, hcEvidence(a.evidence))));
   const alertCard = supervisor ? card("居家服务异常（仅为线索，需核实，不自动处罚）", "span-12",
     table(["类型", "镇（街道）", "发现时间", "服务商", "证据"], alertRows, { "data-testid": "homecare-alerts" })) : null;
   let followCard = null;

@@ -26,6 +26,9 @@ const STATION_KINDS = { station: "居家养老服务站", care_centre: "照料�
 const NOT_APPLICABLE = "不适用";
 const graded = (x) => !x || !x.kind || x.kind === "station";
 const gradeText = (x) => (graded(x) ? (x.grade || "—") : `${STATION_KINDS[x.kind] || x.kind}（不分等级）`);
+// The devices a station reports from, by the protocol's message kind.
+const DEVICE_KINDS = { flow: "人流计数器", door: "门磁", face: "人脸识别摄像头", call: "一键呼叫按钮", health: "设备自检",
+  agent: "站点采集终端" };
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
 // Why a spot check got its result, by the reason code the API gives (the English sentence beside it is only a fallback).
 const REASONS = {
@@ -60,10 +63,18 @@ function chart(node, option) {
   return c;
 }
 
+// An empty table says so under its headers (a bare header row reads like a page that failed to load).
 function table(headers, rows, attrs = {}) {
   return el("div", { class: "table-wrap" }, el("table", attrs,
     el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
-    el("tbody", {}, rows)));
+    el("tbody", {}, rows)),
+  rows.length ? null : el("p", { class: "muted empty", "data-testid": "empty" }, "暂无记录"));
+}
+
+// A month not over and not yet at its standard is under way, not failed: on track or at risk by its projection.
+function metSoFar(m) {
+  if (m.complete !== false) return "未达标";
+  return m.at_risk ? `尚未达标，有风险（月末预计 ${m.projection ?? UNCONFIRMED}）` : "尚未达标（本月进行中，按进度预计可达标）";
 }
 
 const Pages = {};
@@ -159,7 +170,12 @@ Pages.station = async (main, [id, day]) => {
   const today = ov ? ov.date : Zone.date();
   let date = day || today;
   // Nothing derived yet (a future date, a new station) is a 404: shown as "no data", not as an error.
-  const orNone = (p) => p.catch((e) => { if (e.status === 404) return null; throw e; });
+  // A station outside the user's scope (another town's, say) is a 404 too: that one is said, not shown as "no data".
+  const orNone = (p) => p.catch((e) => {
+    if (e.status === 404 && /^no station /.test(e.detail || "")) throw new Error("无权查看该站点，或站点不存在");
+    if (e.status === 404) return null;
+    throw e;
+  });
   let day0 = await orNone(Api.get(`/stations/${encodeURIComponent(id)}/days/${date}`));
   let note = null;
   // Opened without a date before today holds anything (just after midnight, say): show the latest day that does.
@@ -194,12 +210,12 @@ Pages.station = async (main, [id, day]) => {
     ["月度标准", graded(m) ? m.threshold ?? "—" : NOT_APPLICABLE],
     ["月末预计", graded(m) ? m.projection ?? (month0 ? UNCONFIRMED : "—") : NOT_APPLICABLE],
     ["是否达标", !month0 ? "—" : !graded(m) ? `${NOT_APPLICABLE}（${STATION_KINDS[m.kind] || m.kind}不分等级，无月度服务人数标准）`
-      : (m.met === null ? `${UNCONFIRMED}（无人脸数据）` : (m.met ? "已达标" : (m.at_risk ? "有风险" : "未达标")))],
+      : (m.met === null ? `${UNCONFIRMED}（无人脸数据）` : m.met ? "已达标" : metSoFar(m))],
     ["本月开放率", !month0 ? "—" : (m.compliance === null ? `${UNCONFIRMED}（数据不足）` : pct(m.compliance))],
     ["本月主题活动", m.activities],
   ].map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), { "data-testid": "counts" });
   const devices = table(["设备", "类型", "最近上报", "状态"], d.devices.map((x) => el("tr", {},
-    el("td", {}, x.device), el("td", {}, x.kind), el("td", {}, time(x.last_seen_at)),
+    el("td", {}, x.device), el("td", {}, DEVICE_KINDS[x.kind] || x.kind), el("td", {}, time(x.last_seen_at)),
     el("td", {}, x.ok === false ? el("span", { class: "error" }, x.error || "故障") : (x.online === false ? "离线" : "正常")))));
   const calendar = el("div", { class: "calendar", "data-testid": "calendar" },
     ["一", "二", "三", "四", "五", "六", "日"].map((w) => el("div", { class: "head" }, w)));

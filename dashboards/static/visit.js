@@ -81,7 +81,7 @@ const VisitSync = {
       } catch (err) {
         // No answer (offline, timed out) or an answer that says "try later": keep it for the next attempt.
         if (!err.status || err.status === 401 || err.status === 429 || err.status >= 500) return;
-        VisitStore.write("refused", [...VisitStore.refused(), { kind: entry.kind, at: entry.body.at, reason: err.message }]);
+        VisitStore.write("refused", [...VisitStore.refused(), { kind: entry.kind, at: entry.body.at, reason: err.detail || err.message }]);
         const open = VisitStore.open();
         if (open && entry.kind === "sign_in" && open.key === entry.body.key) VisitStore.write("open", null);
       }

@@ -74,10 +74,10 @@ def test_the_bureau_adds_a_station_and_a_user(browser: Browser, base_url: str, t
     bureau.click("#nav a[data-page=audit]")
     log = bureau.get_by_test_id("audit")
     expect(log.locator("tbody tr")).to_have_count(5)  # add, edit, import, user add, disable
-    expect(log.locator("tr[data-action='station.edit'][data-target=hl-03]")).to_contain_text("grade: 3A")
-    expect(log.locator("tr[data-action='station.edit'][data-target=hl-03]")).to_contain_text("grade: 4A")
+    expect(log.locator("tr[data-action='station.edit'][data-target=hl-03]")).to_contain_text("等级：3A")
+    expect(log.locator("tr[data-action='station.edit'][data-target=hl-03]")).to_contain_text("等级：4A")
     expect(log.locator("tr[data-action='station.import'][data-target=nh-03]")).to_have_count(1)
-    expect(log.locator("tr[data-action='user.disable']")).to_contain_text("active: false")
+    expect(log.locator("tr[data-action='user.disable']")).to_contain_text("状态：已停用")
     assert PASSWORD not in log.inner_text()
     shot(bureau, "audit-bureau")
     for page in (bureau, staff):

@@ -2,6 +2,7 @@
 evidence, and downloads the Chinese Excel; a provider sees only its own figures and no alerts; a caregiver on a phone
 sees only their own visits."""
 
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -188,3 +189,38 @@ def test_the_bureau_sets_an_elders_service_period_on_the_form(browser: Browser, 
     line = bureau.get_by_test_id("homecare-elders").locator(f"tr[data-elder={joiner.id}]")
     expect(line.locator("[data-outside]")).to_have_attribute("data-outside", str(early))
     expect(line).to_contain_text(f"含服务期外 {early} 次")
+
+
+def test_fraud_leads_read_in_words_and_a_town_sees_its_share_of_the_sample(browser: Browser,
+                                                                            homecare_url: str) -> None:
+    bureau = login(browser, homecare_url, "admin")
+    bureau.goto(homecare_url + "/#/homecare/2026-10")
+    evidence = bureau.get_by_test_id("homecare-alerts").get_by_test_id("homecare-evidence")
+    expect(evidence).to_have_count(_planted(SIM))
+    text = "\n".join(evidence.all_inner_texts())
+    # Each field named in Chinese, times in the stations' zone as the rest of the page writes them: no JSON, no
+    # field names, no UTC instants.
+    assert "{" not in text and "sign_in" not in text and "caregiver" not in text and "+00:00" not in text, text
+    assert "护理员：" in text and re.search(r"签到：2026/10/\d\d \d\d:\d\d:\d\d", text), text
+    bureau.context.close()
+
+    # The day's sample is drawn over every town's orders: the town is listed its own, and told so.
+    town = login(browser, homecare_url, "town-hl")
+    # A day whose sample holds another town's orders: the first whose size exceeds what the town is listed.
+    day, size, own = town.evaluate("""async () => {
+      const h = {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('eldercare.token')}};
+      for (let d = 1; d <= 31; d++) {
+        const day = `2026-10-${String(d).padStart(2, '0')}`;
+        const res = await fetch('/api/v1/homecare/followups/samples/' + day, h);
+        if (!res.ok) continue;
+        const s = await res.json();
+        if (s.visits.length < s.size) return [day, s.size, s.visits.length];
+      }
+      return [null, 0, 0]; }""")
+    assert day, "the fixture's samples should hold both providers' towns"
+    town.goto(homecare_url + f"/#/homecare/2026-10/{day}")
+    listed = town.get_by_test_id("homecare-sample").locator("tbody tr")
+    expect(listed).to_have_count(own)
+    expect(town.get_by_test_id("homecare-sample-note")).to_contain_text(f"抽取 {size} 张")
+    expect(town.get_by_test_id("homecare-sample-note")).to_contain_text(f"其中本辖区 {own} 张")
+    town.context.close()

@@ -36,7 +36,7 @@ def test_the_registry_form_takes_a_care_centre_without_a_grade(browser: Browser,
     form.locator("select[name=grade]").select_option("2A")
     form.locator("[data-action=save]").click()
     expect(bureau.locator("#toast")).to_contain_text("保存失败")
-    expect(bureau.locator("#toast")).to_contain_text("grade must be empty for kind neighbourhood_point")
+    expect(bureau.locator("#toast")).to_contain_text("睦邻点不分等级：等级请选“无”")
     form.locator("select[name=kind]").select_option("care_centre")
     form.locator("select[name=grade]").select_option("")
     form.locator("[data-action=save]").click()

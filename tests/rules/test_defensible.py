@@ -164,6 +164,20 @@ def test_an_open_door_with_nobody_all_session_is_flagged_not_silently_open() -> 
     assert busy.door_idle == [] and "door_open_idle" not in busy.flags
 
 
+def test_a_session_not_over_yet_is_not_judged_idle() -> None:
+    # The door opened at 08:20 and nobody has come by 08:47: the morning has hours to go and the afternoon has not
+    # begun. Neither is flagged, and no town alert is stamped 13:30 at a quarter to nine.
+    sd = StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))])
+    obs = read_events(as_lines(sd.messages()), {}, ZoneInfo(TZ)).obs["qd-a"]
+    for at, idle in ((time(8, 47), []), (time(12, 0), ["08:30-11:30"]), (time(17, 30), ["08:30-11:30", "13:30-17:00"])):
+        now = sd.at(at).timestamp()
+        r = derive_days("qd-a", SCHEDULE, {}, [o for o in obs if o.t <= now], MONDAY, MONDAY, CONFIG, until=now)[0]
+        assert record(r).door_idle == idle, at
+        assert ("door_open_idle" in r.flags) is bool(idle), at
+        found = anomalies(r, [], camera_expected=False, config=CONFIG)
+        assert [a.cause_key for a in found] == (["anomaly:door-open-idle:qd-a:2026-10-12"] if idle else []), at
+
+
 def test_anonymous_faces_do_not_meet_the_threshold() -> None:
     faces = [(time(9, 0) if i < 30 else time(14, 0), f"anon-{i:04x}", "unknown") for i in range(60)]
     days = []
