@@ -43,7 +43,9 @@ class Running:
 
 
 def env_for(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ELDERCARE_")}
+    # As in a user's shell: no ELDERCARE_ settings, and no PYTHONUNBUFFERED (what is printed must reach a pipe
+    # while the command runs all the same).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ELDERCARE_") and k != "PYTHONUNBUFFERED"}
     env["ELDERCARE_DATA_DIR"] = str(data_dir)
     return env
 
