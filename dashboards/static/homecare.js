@@ -86,10 +86,13 @@ async function hcFollowups(day) {
   };
   const rows = sample.visits.map((v) => el("tr", { "data-visit": v.key, "data-called": String(v.called) },
     el("td", {}, v.key), el("td", {}, v.called ? "已回访" : answer(v.key))));
-  // The sample is drawn over every town's orders; a town officer is listed only its own towns' share of it.
-  const own = sample.visits.length < sample.size ? `，其中本辖区 ${sample.visits.length} 张` : "";
+  // The sample is drawn over every town's orders; a town officer is told (and listed) only its own towns' part.
+  const share = Math.round(sample.share * 100);
+  const counts = sample.scoped
+    ? `本辖区工单 ${sample.orders} 张，抽取 ${sample.size} 张（全区按 ≥${share}% 抽取）`
+    : `全区工单 ${sample.orders} 张，抽取 ${sample.size} 张（≥${share}%）`;
   box.replaceChildren(el("p", { class: "muted", "data-testid": "homecare-sample-note" },
-    `${day}：全区工单 ${sample.orders} 张，抽取 ${sample.size} 张（≥${Math.round(sample.share * 100)}%）${own}，随机种子 ${sample.seed}`),
+    `${day}：${counts}，随机种子 ${sample.seed}`),
   table(["工单", "回访结果"], rows, { "data-testid": "homecare-sample" }));
   return box;
 }

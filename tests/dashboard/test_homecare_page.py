@@ -204,23 +204,24 @@ def test_fraud_leads_read_in_words_and_a_town_sees_its_share_of_the_sample(brows
     assert "护理员：" in text and re.search(r"签到：2026/10/\d\d \d\d:\d\d:\d\d", text), text
     bureau.context.close()
 
-    # The day's sample is drawn over every town's orders: the town is listed its own, and told so.
+    # The day's sample is drawn over every town's orders: the town is listed its own, and told only its own figures.
     town = login(browser, homecare_url, "town-hl")
-    # A day whose sample holds another town's orders: the first whose size exceeds what the town is listed.
-    day, size, own = town.evaluate("""async () => {
+    # The first day the town had orders on.
+    day, orders, size = found = town.evaluate("""async () => {
       const h = {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('eldercare.token')}};
       for (let d = 1; d <= 31; d++) {
         const day = `2026-10-${String(d).padStart(2, '0')}`;
         const res = await fetch('/api/v1/homecare/followups/samples/' + day, h);
         if (!res.ok) continue;
         const s = await res.json();
-        if (s.visits.length < s.size) return [day, s.size, s.visits.length];
+        if (s.scoped && s.orders > 0) return [day, s.orders, s.size];
       }
       return [null, 0, 0]; }""")
-    assert day, "the fixture's samples should hold both providers' towns"
+    assert day, found
     town.goto(homecare_url + f"/#/homecare/2026-10/{day}")
     listed = town.get_by_test_id("homecare-sample").locator("tbody tr")
-    expect(listed).to_have_count(own)
-    expect(town.get_by_test_id("homecare-sample-note")).to_contain_text(f"抽取 {size} 张")
-    expect(town.get_by_test_id("homecare-sample-note")).to_contain_text(f"其中本辖区 {own} 张")
+    expect(listed).to_have_count(size)
+    note = town.get_by_test_id("homecare-sample-note")
+    expect(note).to_contain_text(f"本辖区工单 {orders} 张，抽取 {size} 张")
+    expect(note).not_to_contain_text("全区工单")
     town.context.close()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cloud.api.deps import ConfigDep, RulesDep, RuntimeDep, SessionDep
 from cloud.api.errors import homecare_refusals
@@ -44,8 +44,10 @@ def add_followup(key: Key, body: FollowUpIn, user: Manager, session: SessionDep,
 
 
 @router.get("/followups/samples/{day}")
-def sample(day: date, user: Supervisor, session: SessionDep) -> dict[str, Any]:
-    """The day's follow-up sample (the orders to call, in drawing order; those in your scope), with its seed."""
+def sample(day: date, user: Supervisor, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The day's follow-up sample (the orders to call, in drawing order; those in your scope), with its seed.
+    `orders` and `size` count the day's orders and the sample's in your scope too: a town is told nothing of
+    another town's work (`scoped` says the figures are a part of the whole)."""
     row = session.get(FollowUpSample, day)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sample drawn for {day}")
@@ -53,8 +55,14 @@ def sample(day: date, user: Supervisor, session: SessionDep) -> dict[str, Any]:
                                                                   homecare_visit_condition(user))))
     called = set(session.scalars(select(HomecareVisit.key).join(FollowUp, FollowUp.visit_id == HomecareVisit.id)
                                  .where(HomecareVisit.key.in_(visible), FollowUp.by_role == "platform")))
-    return {"day": row.day, "seed": row.seed, "share": row.share, "orders": row.orders, "drawn_at": row.drawn_at,
-            "drawn_by": row.drawn_by, "size": len(row.visit_keys),
+    scoped = user.role != "bureau"
+    orders = row.orders
+    if scoped:
+        start, end = supervise.day_bounds(day, runtime.settings.timezone)
+        orders = session.scalar(select(func.count()).select_from(HomecareVisit).where(
+            HomecareVisit.sign_in_at >= start, HomecareVisit.sign_in_at < end, homecare_visit_condition(user))) or 0
+    return {"day": row.day, "seed": row.seed, "share": row.share, "orders": orders, "drawn_at": row.drawn_at,
+            "drawn_by": row.drawn_by, "size": len(visible) if scoped else len(row.visit_keys), "scoped": scoped,
             "visits": [{"key": k, "called": k in called} for k in row.visit_keys if k in visible]}
 
 
@@ -69,4 +77,4 @@ def draw(day: date, user: Bureau, session: SessionDep, config: ConfigDep, rules:
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no work orders on {day}")
     session.commit()
-    return sample(day, user, session)
+    return sample(day, user, session, runtime)

@@ -43,8 +43,9 @@ class HomeCare:
         for client in self._clients.values():
             client.close()
 
-    def code(self, elder: str, by: str = "prov-hl") -> str:
-        """The elder's standing code as printed on the card (issued if none stands)."""
+    def code(self, elder: str, by: str | None = None) -> str:
+        """The elder's standing code as printed on the card (issued by the elder's provider if none stands)."""
+        by = by or ("prov-nh" if elder.startswith("E-NH-") else "prov-hl")
         response = self.as_(by).get(f"/homecare/elders/{elder}/qr")
         assert response.status_code == 200, response.text
         if response.json()["text"] is None:

@@ -422,6 +422,26 @@ def test_the_follow_up_draw_is_secret_until_drawn_and_catches_orders_held_back(h
     assert call.status_code == 201 and call.json()["by_role"] == "provider"
 
 
+def test_a_town_is_told_only_its_own_part_of_the_days_sample(hc: HomeCare) -> None:
+    """The sample is drawn over every town's orders; a town officer reads how many orders its own towns had that
+    day and how many of them were drawn, never the other towns' figures."""
+    sunday = NOW.date() - timedelta(days=1)
+    start = _at(sunday.day, 6)
+    for i in range(12):  # two caregivers of 汇龙镇, one after another
+        caregiver, elder = (("cg-hl1", "E-HL-1"), ("cg-hl2", "E-HL-2"))[i % 2]
+        hc.visit(caregiver, elder, f"hl-order-{i:02d}", start + timedelta(minutes=70 * (i // 2)), 65)
+    for i in range(8):  # and one of 南阳镇
+        hc.visit("cg-nh1", "E-NH-1", f"nh-order-{i:02d}", start + timedelta(minutes=70 * i), 65)
+    hc.now = NOW
+    whole = hc.as_("admin").post(f"/homecare/followups/samples/{sunday}").json()
+    assert (whole["orders"], whole["size"], whole["scoped"]) == (20, 2, False)
+    town = hc.as_("town-hl").get(f"/homecare/followups/samples/{sunday}").json()
+    own = [v["key"] for v in town["visits"]]
+    assert all(k.startswith("hl-") for k in own)
+    assert own == [v["key"] for v in whole["visits"] if v["key"].startswith("hl-")]
+    assert (town["orders"], town["size"], town["scoped"]) == (12, len(own), True)
+
+
 # --- accounts ------------------------------------------------------------------------------------------------
 
 
