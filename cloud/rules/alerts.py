@@ -12,6 +12,7 @@ from cloud.rules.config import RulesConfig
 from cloud.rules.day import FLAG_LATE_EVIDENCE, FLAG_OUT_OF_SEQUENCE, FLAG_READINGS_REPEATED, DayResult, hhmm
 from cloud.rules.intervals import Interval, intersect, merge, subtract, total
 from cloud.rules.observations import Obs
+from cloud.rules.session_flags import ended_sessions
 from cloud.rules.spotcheck import SpotResult
 from cloud.rules.visitors import FLAG_FACES_UNCHECKED, FLAG_FACES_UNCORROBORATED
 
@@ -149,13 +150,14 @@ def _door_closed_entries(result: DayResult, obs: Sequence[Obs], config: RulesCon
 
 
 def _door_unwatched(result: DayResult, watched: bool) -> list[Interval]:
-    """Sessions with the door open for at least half of them on a day neither the people counter nor the camera
-    reported, although one of them worked in the week before (`watched`): the door alone made them open. (With
-    either reporting, the door-open-idle rule judges them.)"""
+    """Sessions over (by the day's `until`) with the door open for at least half of them on a day neither the people
+    counter nor the camera reported, although one of them worked in the week before (`watched`): the door alone made
+    them open. (With either reporting, the door-open-idle rule judges them.) A session still running or to come is
+    not judged: the door's state is carried to the day's end, and the counter may yet report."""
     v = result.visitors
     if not watched or v.has_camera or v.has_counter or not result.plan.working or result.plan.excused:
         return []
-    return [(s, e) for s, e in merge(result.plan.sessions)
+    return [(s, e) for s, e in ended_sessions(result.plan, result.until)
             if total(intersect(result.timeline.door_open, [(s, e)])) >= 0.5 * (e - s)]
 
 

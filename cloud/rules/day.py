@@ -53,6 +53,7 @@ class DayResult:
     notes: list[str] = field(default_factory=list)
     platform_lost: list[Interval] = field(default_factory=list)  # windows the platform lost messages in, whole
     backlog_lost: list[Interval] = field(default_factory=list)  # stretches of the backlog sent during one, in the day
+    until: float | None = None  # the worker's clock while the day runs (rules about whole sessions judge ended ones)
 
 
 FLAG_EQUIPMENT_OFF = "equipment_off"
@@ -231,6 +232,7 @@ def derive_day(
         notes=notes,
         platform_lost=lost,
         backlog_lost=backlog_lost,
+        until=until,
     )
 
 

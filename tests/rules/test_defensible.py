@@ -178,6 +178,20 @@ def test_a_session_not_over_yet_is_not_judged_idle() -> None:
         assert [a.cause_key for a in found] == (["anomaly:door-open-idle:qd-a:2026-10-12"] if idle else []), at
 
 
+def test_a_session_not_over_yet_is_not_judged_unwatched() -> None:
+    # The counter and camera are silent (they worked the week before) and the door opened at 08:20: at a quarter to
+    # nine the counter may yet report, and the afternoon has not begun. The town hears of each session once it ends.
+    sd = StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))], counter=False, camera=False)
+    obs = read_events(as_lines(sd.messages()), {}, ZoneInfo(TZ)).obs["qd-a"]
+    for at, sessions in ((time(8, 47), 0), (time(12, 0), 1), (time(17, 30), 2)):
+        now = sd.at(at).timestamp()
+        r = derive_days("qd-a", SCHEDULE, {}, [o for o in obs if o.t <= now], MONDAY, MONDAY, CONFIG, until=now)[0]
+        found = [a for a in anomalies(r, [], camera_expected=True, config=CONFIG) if "door-unwatched" in a.cause_key]
+        judged = len(found[0].evidence["sessions"]) if found else 0
+        assert judged == sessions, at
+        assert all(a.raised_at.timestamp() <= now for a in found), at  # never an alert stamped in the future
+
+
 def test_anonymous_faces_do_not_meet_the_threshold() -> None:
     faces = [(time(9, 0) if i < 30 else time(14, 0), f"anon-{i:04x}", "unknown") for i in range(60)]
     days = []
