@@ -147,7 +147,7 @@ class MonthDay(BaseModel):
 
     date: date
     verdict: str = Field(description="the day's verdict; for today, its state so far (as `state_so_far`)")
-    compliance: float | None
+    compliance: float | None = Field(description="the day's open share of its scheduled minutes; for today, so far")
     known_share: float | None
     unknown_minutes: int
     person_times: int

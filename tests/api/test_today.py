@@ -86,6 +86,12 @@ def test_mid_morning_splits_the_day_at_now(fleet_engine: Engine, tmp_path: Path)
         assert all(s["end"][11:16] <= "10:00" for s in day["timeline"] if s["state"] != "upcoming")
         stations = {s["id"]: s["today"] for s in _get(client, "admin", "/stations")}
         assert stations["nh-01"] == "unknown" and stations["hl-01"] == "open" and stations["hl-02"] == "closed"
+        # The month's cell for today says the same: open, at its share so far, not the stored whole day's (which
+        # counts the hours still to come as unknown).
+        cell = next(d for d in _get(client, "admin", "/stations/hl-01/months/2026-10")["days"]
+                    if d["date"] == "2026-10-12")
+        assert cell["verdict"] == "open" and cell["compliance"] == day["compliance_so_far"] > 0.9, cell
+        assert day["compliance"] < 0.5  # the stored whole day's, shown before
 
 
 def test_a_month_just_begun_shows_the_latest_month_with_data(midnight_engine: Engine, tmp_path: Path) -> None:

@@ -124,9 +124,10 @@ def station_month(
     if out is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing derived for {station_id} in {month} yet")
     today = config.today(station.timezone)
-    # Today's cell shows the state so far (`not_started` before opening), not the stored whole-day verdict.
+    # Today's cell shows the state and open share so far (`not_started` before opening), not the stored whole-day
+    # verdict and share, which count the hours still to come as unknown (a morning's "open 6 %").
     for cell in out.days:
         if cell.date == today:
-            cell.verdict = derived_view.today_states(session, [station], config.clock())[station.id][0]
+            cell.verdict, cell.compliance = derived_view.today_states(session, [station], config.clock())[station.id]
     return out
 
