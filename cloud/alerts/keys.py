@@ -24,6 +24,12 @@ def anomaly_key(what: str, station: str, day: str) -> str:
     return f"anomaly:{what}:{station}:{day}"
 
 
+def anomaly_of(key: str) -> str | None:
+    """What a sensor anomaly's cause key says was found (`door-open-idle`, ...); None for any other key."""
+    parts = key.split(":")
+    return parts[1] if len(parts) == 4 and parts[0] == "anomaly" else None
+
+
 def is_anomaly_of_day(key: str, station: str, day: str) -> bool:
     """Whether `key` is one of `anomaly_key(…, station, day)`, whatever the anomaly."""
     return key.startswith("anomaly:") and key.endswith(f":{station}:{day}")

@@ -184,6 +184,9 @@ class AlertOut(BaseModel):
     notes: str | None
     evidence: dict[str, Any] | None
     call_id: str | None
+    anomaly: str | None = Field(default=None, description="a sensor_anomaly's finding: door-closed-entries, "
+                                "counter-zero, camera-silent, door-open-idle, door-unwatched, faces-unbacked, "
+                                "faces-uncorroborated, readings-repeated, late-evidence, readings-out-of-sequence")
 
 
 class AlertAction(BaseModel):

@@ -12,6 +12,14 @@ const KIND_NAMES = {
   station_offline: "站点离线", sensor_anomaly: "设备异常", equipment_off: "工作时间内设备关闭",
   calendar_unknown_year: "节假日日历缺少年份",
 };
+// What a sensor anomaly found (the alert's `anomaly`).
+const ANOMALY_NAMES = {
+  "door-closed-entries": "门磁显示关闭时仍有人进出", "counter-zero": "人流计数器为零但摄像头见到人脸",
+  "camera-silent": "有人进出但摄像头无上报", "door-open-idle": "门开但全时段无人进出",
+  "door-unwatched": "人流计数器和摄像头均无上报时门开", "faces-unbacked": "仅凭无人流进出的人脸判为开放",
+  "faces-uncorroborated": "人脸无对应人流进出（疑似照片）", "readings-repeated": "同一读数换编号重复上报（只计一次）",
+  "late-evidence": "在线期间的事件事后补报（不计入）", "readings-out-of-sequence": "事后补报的读数序号与时间不符（不计入）",
+};
 // Day flags the rules raise as evidence.
 const FLAG_NAMES = {
   equipment_off: "工作时间内设备关闭", counts_unbalanced: "进出人数不平衡", door_open_idle: "门开但全时段无人进出",
@@ -306,7 +314,9 @@ Pages.alerts = async (main) => {
       },
     }, label);
     const row = el("tr", { "data-alert": a.id, "data-status": a.status },
-      el("td", {}, a.id), el("td", { class: `kind-${a.kind}` }, KIND_NAMES[a.kind] || a.kind),
+      el("td", {}, a.id), el("td", { class: `kind-${a.kind}` }, KIND_NAMES[a.kind] || a.kind,
+        a.anomaly ? el("div", { class: "muted", "data-testid": "anomaly" },
+          [ANOMALY_NAMES[a.anomaly] || a.anomaly, a.evidence && a.evidence.date ? `（${a.evidence.date}）` : ""].join("")) : null),
       el("td", {}, a.station ? [a.station_name, el("div", { class: "muted" }, a.town)]
         : a.kind === "calendar_unknown_year" ? el("a", { href: "#/calendar" }, `全局：缺少 ${a.evidence.year} 年节假日安排`) : "全局"),
       el("td", {}, time(a.raised_at)),

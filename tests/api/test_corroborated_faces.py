@@ -79,6 +79,7 @@ def test_photographed_elders_are_not_served_and_the_town_is_told(client: Callabl
     alerts = town.get(f"{V1}/alerts", params={"kind": "sensor_anomaly", "station": "hl-01"}).json()
     faces = [a for a in alerts if "no people-counter crossing" in (a["evidence"] or {}).get("what", "")]
     assert len(faces) == 1 and faces[0]["level"] == "town" and faces[0]["evidence"]["uncorroborated"] == 9
+    assert faces[0]["anomaly"] == "faces-uncorroborated"
     assert faces[0]["evidence"]["date"] == str(PHOTOS)
 
     report = client("staff-hl1").get(f"{V1}/exports/stations/hl-01/monthly/2026-10?format=xlsx")

@@ -5,7 +5,13 @@ says so, another town's station is refused as such, and the pages fit a 1366 px 
 import re
 
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import Engine
 
+from cloud.alerts import service
+from cloud.alerts.keys import anomaly_key
+from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec
+from cloud.store.db import make_session_factory
+from tests.api import fleet
 from tests.dashboard.conftest import login, shot
 
 # A raw code or an English sentence: a lower-case word of 3+ ASCII letters (station ids like hl-01 have 2).
@@ -140,4 +146,22 @@ def test_no_lead_for_a_session_still_to_come(browser: Browser, base_url: str) ->
     expect(page.get_by_test_id("alerts").locator("tbody tr").first).to_be_visible()
     raised = page.get_by_test_id("alerts").locator("tbody tr td:nth-child(4)").all_inner_texts()
     assert all(t <= "2026/10/12 10:00:00" for t in raised), raised  # nothing stamped after the clock
+    page.context.close()
+
+
+def test_a_sensor_anomaly_says_what_was_found(browser: Browser, base_url: str, fleet_db: Engine) -> None:
+    # The rules' finding is a code in the alert's cause; the evidence's sentence is English. The town reads what
+    # was found, in Chinese, and on which day.
+    with make_session_factory(fleet_db)() as session:
+        service.raise_alert(session, AlertSpec(
+            AlertKind.SENSOR_ANOMALY, "hl-01", anomaly_key("door-unwatched", "hl-01", "2026-10-09"), AlertLevel.TOWN,
+            fleet.NOW, {"date": "2026-10-09", "what": "door open while the people counter and the camera reported "
+                        "nothing", "sessions": []}))
+        session.commit()
+    page = login(browser, base_url, "town-hl")
+    page.goto(base_url + "/#/alerts")
+    found = page.get_by_test_id("alerts").get_by_test_id("anomaly")
+    expect(found.first).to_be_visible()
+    expect(found.filter(has_text="人流计数器和摄像头均无上报时门开（2026-10-09）")).to_have_count(1)
+    assert not any(ENGLISH.search(t) for t in found.all_inner_texts()), found.all_inner_texts()
     page.context.close()

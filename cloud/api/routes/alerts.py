@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from cloud.alerts.keys import anomaly_of
 from cloud.alerts.kinds import AlertKind, AlertStatus
 from cloud.api import alert_actions
 from cloud.api.deps import CurrentUser, SessionDep
@@ -40,6 +41,7 @@ def alert_out(alert: Alert, station: Station | None) -> AlertOut:
         notes=alert.notes,
         evidence=alert.evidence,
         call_id=alert.call_id,
+        anomaly=anomaly_of(alert.cause_key) if alert.kind == AlertKind.SENSOR_ANOMALY.value else None,
     )
 
 
