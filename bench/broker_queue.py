@@ -16,9 +16,12 @@ import argparse
 import os
 import random
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository root
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion

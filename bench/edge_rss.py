@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository root
+
 import yaml
 
 from simulators.modbus_counter import ModbusCounterSim, SimCounter

@@ -7,12 +7,15 @@ both see the same machine load; the best round of each counts (the machine is sh
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository root
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
