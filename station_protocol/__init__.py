@@ -13,6 +13,7 @@ from station_protocol.messages import (
     Heartbeat,
     Message,
     Status,
+    TimeCheck,
 )
 from station_protocol.topics import Kind, Topic, parse_topic
 
@@ -30,6 +31,7 @@ __all__ = [
     "Message",
     "ProtocolError",
     "Status",
+    "TimeCheck",
     "Topic",
     "decode",
     "encode",

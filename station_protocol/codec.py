@@ -11,12 +11,12 @@ from uuid6 import uuid7
 
 from station_protocol.errors import ProtocolError, plain_problems
 from station_protocol.kinds import KINDS
-from station_protocol.messages import CallAck, Event, Health, Message, _Payload
+from station_protocol.messages import CallAck, Event, Health, Heartbeat, Message, TimeCheck, _Payload
 from station_protocol.topics import Kind, Topic, parse_topic
 
 # The payload model of each kind a station sends (from the one table of kinds), and of each command it receives.
 MODELS: dict[Kind, type[_Payload]] = {kind: spec.model for kind, spec in KINDS.items()}
-COMMANDS: dict[str, type[_Payload]] = {"call-ack": CallAck}
+COMMANDS: dict[str, type[_Payload]] = {"call-ack": CallAck, "time-check": TimeCheck}
 
 MAX_FUTURE = timedelta(minutes=5)
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
@@ -136,8 +136,14 @@ def decode(
     mismatches = _topic_mismatches(parsed, station, device, has_device)
     if mismatches:
         raise ProtocolError(mismatches)
+    now = now or datetime.now(UTC)
+    if isinstance(message, Heartbeat) and message.asked is not None and clock_fault(message.asked, now, max_future):
+        # The cloud's own time, echoed: one it cannot have sent is not an answer (a time in the past is: the agent
+        # answers a question queued while it was away as soon as it gets it).
+        raise ProtocolError([f"asked: {message.asked.isoformat()} is not a time the cloud can have asked at "
+                             "(ahead of the receiver's clock, or before 2020)"])
     ts = getattr(message, "ts", None)
-    fault = clock_fault(ts, now or datetime.now(UTC), max_future) if ts is not None else None
+    fault = clock_fault(ts, now, max_future) if ts is not None else None
     if fault is None and isinstance(message, Event) and message.clock is not None:
         # The agent could not correct this time (stamped before NTP set the clock, in a boot that ended before it
         # did): the day it names may be any day, so it is a clock fault like a time far ahead, counted on no day.

@@ -18,9 +18,11 @@ Fields = dict[str, int | float | str]
 
 # What the cloud's rules read from one message, as a plain tuple (the worker builds one per stored event, so it is kept
 # cheap): (entries, exits, period_s, state, ref). `state`: door state, face role, call action, health ok/bad or
-# online/offline; `ref`: person or call id.
+# online/offline (or `answer`, a heartbeat answering a time check); `ref`: person or call id (or the time the check
+# was asked).
 Seen = tuple[int, int, int, str, str]
 NOTHING: Seen = (0, 0, 0, "", "")
+ANSWER = "answer"  # a heartbeat's state when it answers a time check
 
 
 class Telemetry(NamedTuple):
@@ -107,9 +109,10 @@ STATUS = KindSpec(
     telemetry=lambda m: Telemetry({}, {"online": int(m.online)}),
 )
 HEARTBEAT = KindSpec(
-    Kind.HEARTBEAT, Heartbeat, "Agent heartbeat with outbox depth and clock offset",
-    seen=lambda m: NOTHING,
-    seen_stored=lambda p: NOTHING,
+    Kind.HEARTBEAT, Heartbeat, "Agent heartbeat with outbox depth and clock offset; also the answer to a time check",
+    # An answer to a time check: state `answer`, ref the time the cloud asked (RFC 3339), for cloud.rules.clock_check.
+    seen=lambda m: NOTHING if m.asked is None else (0, 0, 0, ANSWER, m.asked.isoformat()),
+    seen_stored=lambda p: NOTHING if p.get("asked") is None else (0, 0, 0, ANSWER, str(p["asked"])),
     telemetry=_heartbeat_telemetry,
 )
 

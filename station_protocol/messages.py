@@ -8,7 +8,7 @@ can count them, and `encode()` never writes them out again. Numbers must be fini
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from station_protocol.ids import ID_PATTERN
 
@@ -17,6 +17,7 @@ DeviceId = StationId
 # Enrolled person ids are chosen by the station; anonymous ids look like `anon-…`. Never an encoding: short.
 PersonId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 CallId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+CheckId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="a time check's id")]
 Timestamp = Annotated[AwareDatetime, Field(description="RFC 3339 with a UTC offset")]
 Count = Annotated[int, Field(ge=0)]
 
@@ -98,6 +99,26 @@ class Heartbeat(_Payload):
     uptime_s: float = Field(ge=0)
     outbox: Count = Field(description="events waiting in the outbox")
     clock_offset_ms: float | None = None
+    check: CheckId | None = Field(
+        default=None, description="the `check` of the `cmd/time-check` this heartbeat answers (sent on receiving it)")
+    asked: Timestamp | None = Field(
+        default=None, description="that command's `ts` as received: when the cloud asked, by the cloud's clock")
+
+    @model_validator(mode="after")
+    def _answer_whole(self) -> "Heartbeat":
+        if (self.check is None) != (self.asked is None):
+            raise ValueError("check and asked go together: an answer to a time check carries both, other "
+                             "heartbeats neither")
+        return self
+
+
+class TimeCheck(_Payload):
+    """Cloud → station: the cloud's time, asking for the station's. The agent answers at once with a heartbeat that
+    carries `check` and `asked` (this `ts`) beside its own `ts`: an answer stamped before the question was asked can
+    only come from a clock behind, however slow the link."""
+
+    check: CheckId
+    ts: Timestamp = Field(description="when the cloud sent it, by the cloud's clock")
 
 
 class CallAck(_Payload):
@@ -109,4 +130,4 @@ class CallAck(_Payload):
 
 
 DeviceEvent = Flow | Door | Face | Call | Health
-Message = Flow | Door | Face | Call | Health | Status | Heartbeat | CallAck
+Message = Flow | Door | Face | Call | Health | Status | Heartbeat | CallAck | TimeCheck
