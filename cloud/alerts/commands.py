@@ -21,15 +21,20 @@ log = logging.getLogger(__name__)
 @click.option("--once", is_flag=True, help="Send what is queued now and exit.")
 @click.option("--mqtt-version", type=click.Choice(["5", "3.1.1"]), default="5", show_default=True,
               help="3.1.1 for a broker without MQTT 5, such as the embedded one.")
+@click.option("--time-check-minutes", default=15.0, show_default=True, type=click.FloatRange(min=0, max=1440),
+              help="Ask each connected station for its time about this often (at random moments, 0.5-1.5 times "
+                   "it apart): an answer stamped before it was asked shows a clock set behind. 0: never ask.")
 @data_dir_option
-def sender(interval: float, once: bool, mqtt_version: str, data_dir: Path | None) -> None:
+def sender(interval: float, once: bool, mqtt_version: str, time_check_minutes: float, data_dir: Path | None) -> None:
     """Publish queued commands to stations (an emergency call's cmd/call-ack), each marked sent once the broker
-    confirmed it. Runs beside the worker, so acknowledgements go out while the worker is down."""
+    confirmed it, and ask connected stations for their time (cmd/time-check). Runs beside the worker, so
+    acknowledgements go out while the worker is down."""
     from datetime import UTC, datetime
 
     from paho.mqtt.enums import MQTTProtocolVersion
 
     from cloud.alerts.sender import Sender, connect, run_sender, send_pass
+    from cloud.alerts.time_checks import TimeChecks
     from cloud.store.db import make_session_factory, safe_url
 
     settings = settings_for(data_dir)
@@ -38,7 +43,8 @@ def sender(interval: float, once: bool, mqtt_version: str, data_dir: Path | None
     factory = make_session_factory(engine)
     client_id = f"eldercare-sender-{socket.gethostname()}-{os.getpid()}"
     protocol = MQTTProtocolVersion.MQTTv5 if mqtt_version == "5" else MQTTProtocolVersion.MQTTv311
-    sender = Sender(lambda: connect(settings, client_id, protocol))
+    checks = TimeChecks(time_check_minutes * 60) if time_check_minutes > 0 and not once else None
+    sender = Sender(lambda: connect(settings, client_id, protocol), checks)
     stop = threading.Event()
 
     def _request_stop(signum: int, _frame: FrameType | None) -> None:

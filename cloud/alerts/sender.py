@@ -1,5 +1,5 @@
 """Publishing queued station commands (`cmd/call-ack`) over MQTT (paho 2.x), each marked sent only once the broker
-confirmed it (QoS 1).
+confirmed it (QoS 1), and asking connected stations for their time (`cmd/time-check`, cloud.alerts.time_checks).
 
 The sender is its own small process (`eldercare cloud sender`), not a step of the derivation worker: an emergency
 call's acknowledgement reaches the station while the worker is stopped, busy with a long recompute or failing.
@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.alerts import queue
+from cloud.alerts.time_checks import TIME_CHECK, TimeChecks, time_check
 from cloud.settings import Settings
 from station_protocol.codec import model_for
 from station_protocol.topics import command_topic
@@ -47,6 +48,31 @@ def disconnect(client: mqtt.Client) -> None:
     client.loop_stop()
 
 
+def _publish(client: mqtt.Client, topic: str, body: str) -> None:
+    """Publish at QoS 1 and wait for the broker's confirmation; RuntimeError if it does not come."""
+    info = client.publish(topic, body, qos=1)
+    info.wait_for_publish(PUBLISH_TIMEOUT_S)
+    if info.rc != mqtt.MQTT_ERR_SUCCESS or not info.is_published():
+        raise RuntimeError(f"broker did not confirm (rc={info.rc})")
+
+
+def ask_time(client: mqtt.Client, checks: TimeChecks, stations: list[str], now: datetime) -> int:
+    """Send each of `stations` a time check stamped `now` (the start of the pass, at or before the moment it goes
+    out: a lower bound, so an honest clock always answers after it); returns how many the broker confirmed. One not
+    confirmed stays due for the next pass."""
+    asked = 0
+    for station in stations:
+        topic = command_topic(station, TIME_CHECK)
+        try:
+            _publish(client, str(topic), time_check(now).model_dump_json(by_alias=True, exclude_none=True))
+        except (ValueError, RuntimeError) as exc:
+            log.warning("time check to %s not published: %s", station, exc)
+            continue
+        checks.asked(station, now)
+        asked += 1
+    return asked
+
+
 def publish_pending(session: Session, client: mqtt.Client, now: datetime) -> int:
     """Publish every unsent command; returns how many the broker confirmed. The caller commits."""
     sent = 0
@@ -56,10 +82,7 @@ def publish_pending(session: Session, client: mqtt.Client, now: datetime) -> int
         try:
             # Validate against the protocol before it leaves: a malformed command is an error kept on the row.
             body = model_for(topic).model_validate_json(json.dumps(command.payload))
-            info = client.publish(str(topic), body.model_dump_json(by_alias=True, exclude_none=True), qos=1)
-            info.wait_for_publish(PUBLISH_TIMEOUT_S)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS or not info.is_published():
-                raise RuntimeError(f"broker did not confirm (rc={info.rc})")
+            _publish(client, str(topic), body.model_dump_json(by_alias=True, exclude_none=True))
         except (ValueError, RuntimeError) as exc:
             queue.failed(command, str(exc))
             log.warning("command %s to %s not published: %s", command.id, topic, exc)
@@ -70,20 +93,27 @@ def publish_pending(session: Session, client: mqtt.Client, now: datetime) -> int
 
 
 class Sender:
-    """Publishes queued commands over one MQTT connection, made when there is something to send and made again
-    after a failure."""
+    """Publishes queued commands, and the time checks due (`time_checks`, if given), over one MQTT connection, made
+    when there is something to send and made again after a failure."""
 
-    def __init__(self, connect: Callable[[], mqtt.Client]) -> None:
+    def __init__(self, connect: Callable[[], mqtt.Client], time_checks: TimeChecks | None = None) -> None:
         self._connect = connect
         self.client: mqtt.Client | None = None
+        self.time_checks = time_checks
+        self.asked = 0  # time checks the broker confirmed, since the start
 
     def __call__(self, session: Session, now: datetime) -> int:
-        if not queue.has_pending(session):
+        """One look: returns how many queued commands the broker confirmed (time checks are counted in `asked`)."""
+        due = self.time_checks.due(session, now) if self.time_checks is not None else []
+        if not due and not queue.has_pending(session):
             return 0  # connect only when there is something to send
         try:
             if self.client is None:
                 self.client = self._connect()
-            return publish_pending(session, self.client, now)
+            sent = publish_pending(session, self.client, now)
+            if due and self.time_checks is not None:
+                self.asked += ask_time(self.client, self.time_checks, due, now)
+            return sent
         except OSError as exc:
             log.warning("MQTT unavailable, commands stay queued: %s", exc)
             self.client = None

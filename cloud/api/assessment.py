@@ -266,4 +266,6 @@ FLAG_NAMES = {"equipment_off": "工作时间内设备关闭", "counts_unbalanced
               "readings_repeated": "同一读数换编号重复上报（只计一次）",
               "late_evidence": "在线期间的事件事后补报（不计入）",
               "readings_out_of_sequence": "事后补报的读数序号与时间不符（不计入）",
-              "faces_unbacked": "仅凭无人流进出的人脸判为开放"}
+              "faces_unbacked": "仅凭无人流进出的人脸判为开放",
+              "platform_lost_messages": "平台丢失部分数据（非站点原因）",
+              "clock_behind": "站点时钟滞后（当日读数无法定时，不计入）"}

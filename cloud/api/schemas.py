@@ -186,7 +186,8 @@ class AlertOut(BaseModel):
     call_id: str | None
     anomaly: str | None = Field(default=None, description="a sensor_anomaly's finding: door-closed-entries, "
                                 "counter-zero, camera-silent, door-open-idle, door-unwatched, faces-unbacked, "
-                                "faces-uncorroborated, readings-repeated, late-evidence, readings-out-of-sequence")
+                                "faces-uncorroborated, readings-repeated, late-evidence, readings-out-of-sequence, "
+                                "clock-behind")
 
 
 class AlertAction(BaseModel):
@@ -273,7 +274,8 @@ class SpotCheckResultOut(BaseModel):
     sensor_result: SpotResultValue = Field(description="the sensors' verdict on the window")
     reason_code: str | None = Field(default=None, description=(
         "why the sensors judged so, as a stable code a client translates: open, closed, devices_off, "
-        "approved_closure, not_working_day, outside_hours, calendar_unknown (null on results judged before codes)"))
+        "approved_closure, not_working_day, outside_hours, calendar_unknown, platform_lost_messages, clock_behind "
+        "(null on results judged before codes)"))
     reason: str | None = Field(description="why the sensors judged so, in an English sentence with the details")
     checked_minutes: int
     open_minutes: int

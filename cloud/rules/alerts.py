@@ -161,12 +161,27 @@ def _door_unwatched(result: DayResult, watched: bool) -> list[Interval]:
             if total(intersect(result.timeline.door_open, [(s, e)])) >= 0.5 * (e - s)]
 
 
+def _clock_behind_alert(result: DayResult, day: str) -> AlertSpec:
+    """The town is told to go on site: a clock set behind (the station's own NTP server, or by hand) moves the whole
+    day earlier, a late opening on time; the day counts nowhere until an inspector's record or a fixed clock."""
+    worst = max(result.clock_behind, key=lambda b: b.seconds)
+    return AlertSpec(AlertKind.SENSOR_ANOMALY, result.station, anomaly_key("clock-behind", result.station, day),
+                     AlertLevel.TOWN, _dt(result.clock_behind[0].asked),
+                     {"date": day, "what": "the station's clock answered the cloud's time check with a time before "
+                      "it was asked: the day's readings cannot be placed in time and count nowhere",
+                      "checks_behind": len(result.clock_behind), "behind_minutes": round(worst.seconds / 60, 1),
+                      "asked_at": _dt(worst.asked).isoformat(), "answered_with": _dt(worst.answered).isoformat()})
+
+
 def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, config: RulesConfig,
               counter_expected: bool = False) -> list[AlertSpec]:
     """Sensor anomalies of a day: a door stuck closed with entries, a counter stuck at zero while faces were seen,
     a silent camera on a day with entries, elders' faces the counter does not corroborate. `camera_expected`: the
-    station had a working camera recently."""
+    station had a working camera recently. A day whose clock was found behind has that one anomaly: its readings
+    cannot be placed in time, so nothing else is judged on them."""
     day = result.plan.day.isoformat()
+    if result.clock_behind:
+        return [_clock_behind_alert(result, day)]
     v = result.visitors
     found: list[tuple[str, dict[str, Any]]] = []
     door = _door_closed_entries(result, obs, config)

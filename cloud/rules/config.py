@@ -42,6 +42,12 @@ class RulesConfig(BaseModel):
     # caught by the day before's numbers). 7 days: a station's devices report every working day.
     sequence_context_days: float = Field(default=7, gt=0)
 
+    # A station's clock behind (cloud.rules.clock_check): an answer to the cloud's time check stamped more than this
+    # many minutes before the cloud asked makes its day's readings count nowhere (they cannot be placed in time). An
+    # honest clock answers after it was asked, however slow the link: the margin only absorbs the synchronisation
+    # error of two NTP clients (milliseconds), so it can be small; it is also the shift a station could gain unseen.
+    clock_behind_minutes: float = Field(default=2, gt=0)
+
     # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.
     liveness_minutes: float = Field(default=10, gt=0)
     # Activity (an entry, a visitor's face) proves the station open for this long after it (the winter door may be

@@ -2,11 +2,12 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from cloud.rules.calendar import DayPlan
+from cloud.rules.clock_check import FLAG_CLOCK_BEHIND, Behind
 from cloud.rules.config import RulesConfig
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
 from cloud.rules.late import withheld
@@ -54,6 +55,7 @@ class DayResult:
     platform_lost: list[Interval] = field(default_factory=list)  # windows the platform lost messages in, whole
     backlog_lost: list[Interval] = field(default_factory=list)  # stretches of the backlog sent during one, in the day
     until: float | None = None  # the worker's clock while the day runs (rules about whole sessions judge ended ones)
+    clock_behind: list[Behind] = field(default_factory=list)  # answers to time checks stamped before they were asked
 
 
 FLAG_EQUIPMENT_OFF = "equipment_off"
@@ -119,6 +121,7 @@ def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
     until: float | None = None, losses: Sequence[Interval] = (), backlog: Sequence[Interval] = (),
     unsequenced: Sequence[Obs] = (),
+    behind: Sequence[Behind] = (),
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
@@ -128,7 +131,13 @@ def derive_day(
     fault, every station's alike. `backlog`: the stretches of this station's outbox backlog that was being sent
     when one struck (`cloud.rules.losses.backlog_gaps`), judged like a window and flagged alike. `unsequenced`: the
     readings `cloud.rules.sequence` set aside (already left out of `obs`, judged over more than the day by
-    `cloud.rules.station.derive_days`); those of the day flag it."""
+    `cloud.rules.station.derive_days`); those of the day flag it. `behind`: the day's answers to the cloud's time
+    check stamped before it was asked (`cloud.rules.clock_check`): the day is then judged on nothing, flagged
+    `clock_behind`."""
+    if behind:
+        # When the clock went behind is not known: no reading of the day can be placed in time, nor can a door state
+        # carried into it. Unknown, never open: its hours are owed, and a spot check in it needs an inspector.
+        obs, unsequenced = [], []
     # A reading published again under a new event id (a replay, a doctored agent) counts once: otherwise a station
     # could double its counts, and with them the crossings that corroborate faces, by re-sending them.
     obs, repeats = distinct_readings(obs)
@@ -171,6 +180,11 @@ def derive_day(
                      "them, set aside")
     if repeated:
         notes.append(f"{repeated} readings repeated under other event ids (same device, time and value) counted once")
+    if behind:
+        worst = max(behind, key=lambda b: b.seconds)
+        notes.append(f"the station's clock was found behind {len(behind)} time(s), by up to "
+                     f"{worst.seconds / 60:.0f} min (asked at {_utc(worst.asked)}, answered with "
+                     f"{_utc(worst.answered)}): the day's readings cannot be placed in time and count nowhere")
     if plan.working is None:
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
@@ -196,6 +210,8 @@ def derive_day(
         flags.append(FLAG_LATE_EVIDENCE)
     if unfit_n:
         flags.append(FLAG_OUT_OF_SEQUENCE)
+    if behind:
+        flags.append(FLAG_CLOCK_BEHIND)
     lost = overlapping(losses, plan.start, plan.end)
     backlog_lost = overlapping(backlog, plan.start, plan.end)
     unconfirmed = intersect(timeline.open_unconfirmed, sched)
@@ -233,7 +249,12 @@ def derive_day(
         platform_lost=lost,
         backlog_lost=backlog_lost,
         until=until,
+        clock_behind=list(behind),
     )
+
+
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
 
 
 def hhmm(spans: Sequence[Interval], zone: ZoneInfo) -> list[str]:

@@ -101,7 +101,7 @@ class DayRecord(BaseModel):
     flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle, "
                              "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence, "
                              "readings_out_of_sequence, faces_unbacked, "
-                             "platform_lost_messages")
+                             "platform_lost_messages, clock_behind")
     platform_lost: list[str] = Field(default_factory=list, description="windows touching the day in which the "
                                      "platform lost a share of every station's messages, local "
                                      "`YYYY-MM-DD HH:MM to YYYY-MM-DD HH:MM`")

@@ -32,6 +32,8 @@ class SpotReason(StrEnum):
     CALENDAR_UNKNOWN = "calendar_unknown"  # the year's holidays are not known, so the day cannot be judged
     # the platform lost a share of every station's messages during the judged stretch: an on-site check is needed
     PLATFORM_LOST_MESSAGES = "platform_lost_messages"
+    # the station's clock was found behind that day (cloud.rules.clock_check): an on-site check is needed
+    CLOCK_BEHIND = "clock_behind"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,8 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
     long not shown open but not shown closed either (devices off: unknown minutes are never open) makes the check
     `unverifiable`: it needs an on-site check. So does a judged stretch (the window with every closed or not-open
     stretch touching it, in full) that shares a moment with a window in which the platform lost messages: what the
-    sensors show then is short by the platform's fault, so it can neither fail nor pass the station.
+    sensors show then is short by the platform's fault, so it can neither fail nor pass the station. A day whose
+    clock was found behind (`clock_behind`) is `unverifiable` whatever its timeline says.
     """
     zone = ZoneInfo(timezone)
     d = day.plan.day
@@ -83,6 +86,14 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
             return SpotJudgement(SpotResult.EXCUSED, SpotReason.NOT_WORKING_DAY, "not a working day", 0, 0, 0, 0)
         return SpotJudgement(SpotResult.EXCUSED, SpotReason.OUTSIDE_HOURS, "window outside the station's working hours",
                              0, 0, 0, 0)
+    if day.clock_behind:
+        # The station's clock was found behind that day: its readings cannot be placed in time, so the sensors can
+        # neither pass nor fail the window (cloud.rules.clock_check). An inspector's record decides.
+        worst = max(b.seconds for b in day.clock_behind)
+        return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.CLOCK_BEHIND,
+                             f"the station's clock was found up to {worst / 60:.0f} min behind that day: its readings "
+                             "cannot be placed in time; an on-site check is needed",
+                             minutes(checked_s), 0, 0, minutes(checked_s))
     known_s = total(intersect(day.timeline.known, checked))
     open_s = total(intersect(day.timeline.open, checked))
     unknown_s = checked_s - known_s

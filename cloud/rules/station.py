@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
+from cloud.rules.clock_check import asked_at, found_behind
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, derive_day
 from cloud.rules.intervals import Interval, merge
@@ -40,7 +41,8 @@ def derive_days(
     `losses`: the windows in which the platform lost messages (epoch seconds), every station's alike, including those
     after the days (a backlog of the days sent later may have been lost in one): `obs` then also holds the station's
     last reading before the liveness window of the first day and its first after the counts after the last, between
-    which such a backlog was sent."""
+    which such a backlog was sent. A day holding an answer to the cloud's time check stamped before it was asked is
+    judged on nothing (cloud.rules.clock_check)."""
     # Judged on everything given, not day by day: the readings heard live around a day are what a late one must fit.
     obs, unfit = out_of_sequence(obs, config)
     unfit_times = [o.t for o in unfit]
@@ -49,6 +51,7 @@ def derive_days(
     reading_times = [o.t for o in readings]
     doors = [o for o in obs if o.kind == "door"]
     door_times = [o.t for o in doors]
+    answers = [o for o in obs if asked_at(o) is not None]  # to the cloud's time checks (cloud.rules.clock_check)
     # Before the day only three things matter: evidence of life in the last `live` seconds, door states, and counts
     # near enough to corroborate a face just after midnight; after it, only counts near a face just before.
     window = config.face_crossing_window_s
@@ -68,8 +71,10 @@ def derive_days(
         backlog = _backlog(readings, reading_times, doors, door_times, plan.start - lookback, plan.start - live,
                            plan.end + window, losses, config.late_delivery_minutes * 60) if losses else []
         unsequenced = unfit[bisect_left(unfit_times, plan.start):bisect_left(unfit_times, plan.end)]
+        # A clock found behind by an answer stamped in the day: none of the day's readings can be placed in time.
+        behind = found_behind(answers, plan.start, plan.end, config) if answers else []
         results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost,
-                                  backlog, unsequenced))
+                                  backlog, unsequenced, behind))
     return results
 
 

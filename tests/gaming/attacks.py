@@ -94,6 +94,28 @@ def heartbeat_flood(station: str, day: date, start: time, hours: int, every_s: i
             for i in range(hours * 3600 // every_s)]
 
 
+def answers(station: str, asked: list[datetime], behind: timedelta = timedelta(0),
+            delay: timedelta = timedelta(seconds=1)) -> list[Message]:
+    """The agent's answers to the cloud's time checks asked at `asked`: each a heartbeat stamped by the Pi's clock
+    (`behind` the real time) when the check arrived `delay` after it was asked, carrying the check's time."""
+    out = []
+    for i, at in enumerate(asked):
+        beat = Heartbeat(v=1, station=station, ts=at + delay - behind, version="1.0", uptime_s=1.0, outbox=0,
+                         check=f"check-{i}", asked=at)
+        out.append((str(agent_topic(station, "heartbeat")), encode(beat)))
+    return out
+
+
+def checks_every(day: date, minutes: int, start: time = time(0), end: time = time(23, 59)) -> list[datetime]:
+    """When the cloud asks: every `minutes` from `start` to `end` of `day` (Shanghai)."""
+    t, stop = datetime.combine(day, start, TZ), datetime.combine(day, end, TZ)
+    out = []
+    while t <= stop:
+        out.append(t)
+        t += timedelta(minutes=minutes)
+    return out
+
+
 def ts_of(message: Message) -> datetime:
     return datetime.fromisoformat(json.loads(message[1])["ts"])
 

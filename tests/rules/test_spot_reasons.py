@@ -1,11 +1,13 @@
 """Every spot-check result carries a stable reason code beside its English sentence: the dashboard translates the
 code, so rewording a sentence cannot silently change what a bureau reads."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cloud.rules.config import RulesConfig
 from cloud.rules.spotcheck import SpotJudgement, SpotReason, SpotResult, judge
+from station_protocol import Heartbeat, encode
+from station_protocol.topics import agent_topic
 from tests.rules.conftest import derive
 from tests.rules.scenario import StationDay
 
@@ -20,6 +22,15 @@ def check(sd: StationDay, start: time, end: time, **kw: object) -> SpotJudgement
     return judge(derive(sd.messages(), sd.day, **kw), start, end, "Asia/Shanghai", CONFIG)  # type: ignore[arg-type]
 
 
+def _behind_answer() -> tuple[str, bytes]:
+    """The agent's answer to a time check asked at 09:00, stamped 08:35:01 by its clock (a heartbeat is identified
+    by its time: not one of the five-minute ones)."""
+    asked = datetime(2026, 10, 12, 9, 0, tzinfo=TZ)
+    beat = Heartbeat(v=1, station="qd-a", ts=asked - timedelta(minutes=24, seconds=59), version="1", uptime_s=1,
+                     outbox=0, check="c-1", asked=asked)
+    return str(agent_topic("qd-a", "heartbeat")), encode(beat)
+
+
 def test_each_outcome_has_its_code() -> None:
     cases = {
         SpotReason.OPEN: check(StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))]), time(9), time(10)),
@@ -31,6 +42,9 @@ def test_each_outcome_has_its_code() -> None:
         SpotReason.OUTSIDE_HOURS: check(StationDay("qd-a", MONDAY), time(12), time(13)),
         SpotReason.CALENDAR_UNKNOWN: check(StationDay("qd-a", date(2099, 10, 12)), time(9), time(10)),
         SpotReason.PLATFORM_LOST_MESSAGES: check(StationDay("qd-a", MONDAY), time(9), time(10), losses=[LOST]),
+        SpotReason.CLOCK_BEHIND: judge(derive([*StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))])
+                                               .messages(), _behind_answer()], MONDAY), time(9), time(10),
+                                       "Asia/Shanghai", CONFIG),
     }
     assert set(cases) == set(SpotReason), "a code no case produces"
     assert {code: j.code for code, j in cases.items()} == {code: code for code in cases}
@@ -41,6 +55,7 @@ def test_each_outcome_has_its_code() -> None:
         SpotReason.NOT_WORKING_DAY: SpotResult.EXCUSED, SpotReason.OUTSIDE_HOURS: SpotResult.EXCUSED,
         SpotReason.CALENDAR_UNKNOWN: SpotResult.UNVERIFIABLE,
         SpotReason.PLATFORM_LOST_MESSAGES: SpotResult.UNVERIFIABLE,
+        SpotReason.CLOCK_BEHIND: SpotResult.UNVERIFIABLE,
     }
     # The sentence keeps the details the code cannot: the closure's own reason, the grace in minutes.
     assert "renovation" in cases[SpotReason.APPROVED_CLOSURE].reason

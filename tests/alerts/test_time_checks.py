@@ -1,0 +1,85 @@
+"""The cloud's time checks (`cmd/time-check`): when the sender asks, whom, and what it sends. Real store (SQLite and
+PostgreSQL), a real Mosquitto; the answers and what the rules make of them are in tests/gaming/test_clock_behind.py
+and tests/edge (the agent's side)."""
+
+import random
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+import pytest
+from sqlalchemy import Engine
+
+from cloud.alerts.sender import Sender, connect, send_pass
+from cloud.alerts.time_checks import TimeChecks
+from cloud.settings import Settings
+from cloud.store.db import make_session_factory
+from station_protocol import Status, TimeCheck, decode, encode
+from station_protocol.topics import agent_topic
+from tests.alerts.conftest import Commands
+from tests.derive.conftest import feed
+from tests.localservices import Mosquitto
+
+NOW = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+EVERY = timedelta(minutes=15)
+
+
+def _status(store: Engine, station: str, online: bool, at: datetime = NOW) -> None:
+    """The agent's retained status as ingest stores it (its last will says offline)."""
+    message = (str(agent_topic(station, "status")), encode(Status(v=1, station=station, online=online, ts=at)))
+    feed(store, [message], received_at=at)
+
+
+def test_each_connected_station_is_asked_at_unforeseeable_moments_never_far_apart(store: Engine) -> None:
+    """Over a simulated day of passes a second apart: the first check within `every`, then gaps of 0.5-1.5 times it,
+    varying (a station cannot learn a fixed rhythm); a station whose agent is offline is not asked."""
+    _status(store, "qd-a", True)
+    _status(store, "qd-b", False)
+    checks = TimeChecks(EVERY.total_seconds(), random.Random(7))
+    asked: list[datetime] = []
+    factory = make_session_factory(store)
+    t = NOW
+    with factory() as session:
+        while t < NOW + timedelta(hours=8):
+            for station in checks.due(session, t):
+                assert station == "qd-a"
+                checks.asked(station, t)
+                asked.append(t)
+            t += timedelta(seconds=20)
+    assert asked[0] - NOW < EVERY
+    gaps = [b - a for a, b in pairwise(asked)]
+    assert all(EVERY / 2 <= g < EVERY * 1.5 + timedelta(seconds=20) for g in gaps), gaps
+    assert len(set(gaps)) > len(gaps) // 2  # not a rhythm
+    assert 8 * 60 / 15 * 0.7 < len(asked) < 8 * 60 / 15 * 1.4
+
+
+def test_the_sender_publishes_a_check_stamped_by_the_clouds_clock(store: Engine, mosquitto: Mosquitto,
+                                                                  commands: Commands) -> None:
+    _status(store, "qd-a", True)
+    _status(store, "qd-b", False)
+    checks = TimeChecks(EVERY.total_seconds(), random.Random(1))
+    sender = Sender(lambda: connect(Settings(mqtt_url=f"mqtt://127.0.0.1:{mosquitto.port}"), "test-sender"), checks)
+    factory = make_session_factory(store)
+    try:
+        assert send_pass(factory, sender, NOW) == 0 and sender.asked == 0  # none due yet: not even a connection
+        assert sender.client is None
+        later = NOW + EVERY
+        send_pass(factory, sender, later)
+        assert sender.asked == 1
+        topic, payload = commands.wait(1)[0]
+        check = decode(topic, payload, now=later).message
+        assert topic == "eldercare/v1/qd-a/cmd/time-check"
+        assert isinstance(check, TimeCheck) and check.ts == later
+        # Asked once: the next is drawn at least half the period on.
+        send_pass(factory, sender, later + EVERY / 2 - timedelta(seconds=1))
+        assert sender.asked == 1
+        # An agent gone offline is no longer asked.
+        _status(store, "qd-a", False, later + timedelta(minutes=1))
+        send_pass(factory, sender, later + EVERY * 2)
+        assert sender.asked == 1 and len(commands.received) == 1
+    finally:
+        sender.close()
+
+
+def test_a_sender_without_checks_and_a_bad_period() -> None:
+    with pytest.raises(ValueError, match="every_s must be positive"):
+        TimeChecks(0)
