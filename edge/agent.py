@@ -1,7 +1,8 @@
 """The station agent: drivers -> durable outbox -> publisher, plus heartbeat, clock guard and cloud commands.
 
 The agent's wall clock is injected (`now`): heartbeats, answers to the cloud's time checks and the clock guard all read
-it, so a test can run an agent whose clock is behind without touching the host's.
+it (drivers stamp readings with the host's), so a test can run an agent whose clock is behind without touching the
+host's.
 
 An outbox that fails while the agent runs (a damaged file, or any SQLite error reading it) stops the agent with one
 `ERROR` line naming the file and the reason, and `run` raises `OutboxFailed` (`eldercare edge run` exits with status

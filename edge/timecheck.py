@@ -27,8 +27,8 @@ def behind_warning(asked: datetime, now: datetime, warn_s: float) -> str | None:
     if behind <= warn_s:
         return None
     return (f"the cloud asked at {asked.isoformat()}, this Pi's clock read {now.isoformat()}: {behind:.0f} s behind "
-            f"(more than {warn_s:g} s); the cloud will take this station's times as wrong. Check the station's NTP "
-            "server and this Pi's synchronisation (`timedatectl timesync-status`)")
+            f"(more than {warn_s:g} s). Check the station's NTP server and this Pi's synchronisation "
+            "(`timedatectl timesync-status`); the agent does not set its clock from the cloud's")
 
 
 class TimeCheckAnswer:
