@@ -39,7 +39,7 @@ class TimeCheckAnswer:
 
     def __init__(self, *, now: Callable[[], datetime], distrust: Callable[[], str | None],
                  answer: Callable[[str, datetime, datetime], None], warn_behind_s: float) -> None:
-        self.now = now  # the agent's wall clock, the one its heartbeats and readings use
+        self.now = now  # the agent's wall clock, the one its heartbeats and its clock guard read
         self.distrust = distrust  # why the clock cannot be trusted now, or None
         self.answer = answer  # publish the heartbeat (check, asked, ts) that answers
         self.warn_behind_s = warn_behind_s
