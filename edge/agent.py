@@ -1,5 +1,9 @@
 """The station agent: drivers -> durable outbox -> publisher, plus heartbeat, clock guard and cloud commands.
 
+The agent's wall clock is injected (`now`): heartbeats, answers to the cloud's time checks and the clock guard all read
+it (drivers stamp readings with the host's), so a test can run an agent whose clock is behind without touching the
+host's.
+
 An outbox that fails while the agent runs (a damaged file, or any SQLite error reading it) stops the agent with one
 `ERROR` line naming the file and the reason, and `run` raises `OutboxFailed` (`eldercare edge run` exits with status
 1, and systemd's `Restart=always` starts it again): the check at start then moves a damaged file aside and salvages
@@ -24,6 +28,7 @@ from edge.outbox_repair import is_damage, open_outbox
 from edge.publisher import Publisher
 from edge.spill import Spill
 from edge.supervise import supervise
+from edge.timecheck import TimeCheckAnswer
 from firmware_config.station import StationConfig
 from station_protocol import Heartbeat, encode
 from station_protocol.topics import Kind, agent_topic
@@ -33,6 +38,10 @@ log = logging.getLogger(__name__)
 
 class OutboxFailed(RuntimeError):
     """The outbox failed while the agent ran; the message says which file and why."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def agent_version() -> str:
@@ -48,13 +57,14 @@ class Agent:
     def __init__(self, config: StationConfig, *, outbox_path: Path | None = None,
                  clock_check: ClockCheck | None = None, heartbeat_s: float | None = None,
                  fsync: bool = True, kernel: Callable[[], KernelClock | None] = kernel_clock,
-                 clock_poll_s: float = 5.0) -> None:
+                 clock_poll_s: float = 5.0, now: Callable[[], datetime] = utc_now) -> None:
         self.config = config
         self.station = config.station
         self.clock_check: ClockCheck = clock_check or config.agent.clock_check
         self.heartbeat_s = heartbeat_s or config.agent.heartbeat_s
         self.kernel = kernel
-        trusted = clock_problem(datetime.now(UTC), self.clock_check, kernel()) is None
+        self.now = now
+        trusted = clock_problem(now(), self.clock_check, kernel()) is None
         self.outbox, self.repair = open_outbox(
             Path(outbox_path or config.agent.outbox), config.station, check_s=config.agent.outbox_check_s,
             clock_trusted=trusted, max_events=config.agent.outbox_max_events, fsync=fsync)
@@ -62,7 +72,9 @@ class Agent:
         self.keeper = Keeper(self.outbox, self.spill, resume_bytes=config.agent.outbox_resume_kb * 1024)
         self.buses = Buses()
         self.drivers: list[Driver] = build_drivers(config.devices, self.buses)
-        self.commands = CommandTable(self.drivers)
+        self.time_checks = TimeCheckAnswer(now=now, distrust=self._distrust, answer=self._heartbeat,
+                                           warn_behind_s=config.agent.clock_behind_warn_s)
+        self.commands = CommandTable([*self.drivers, self.time_checks])
         self.entry_listeners: list[EntryListener] = [d for d in self.drivers if isinstance(d, EntryListener)]
         self.publisher = Publisher(config.station, config.mqtt, self.outbox, on_command=self._command,
                                    on_connect=self._on_connect, backoff_base_s=config.mqtt.reconnect_min_s,
@@ -94,18 +106,25 @@ class Agent:
     async def _on_connect(self) -> None:
         self._heartbeat()
 
-    def _heartbeat(self) -> None:
+    def _heartbeat(self, check: str | None = None, asked: datetime | None = None,
+                   ts: datetime | None = None) -> None:
+        """Publish a heartbeat now; with `check` and `asked` it answers that time check."""
         kernel = self.kernel()
         beat = Heartbeat(
-            v=1, station=self.station, ts=datetime.now(UTC), version=agent_version(),
+            v=1, station=self.station, ts=ts or self.now(), version=agent_version(),
             uptime_s=round(time.monotonic() - self.started, 1), outbox=self.keeper.depth,
             clock_offset_ms=kernel.offset_ms if kernel is not None and kernel.synced else None,
+            check=check, asked=asked,
         )
         topic, payload = str(agent_topic(self.station, Kind.HEARTBEAT)), encode(beat)
         if not self.publisher.publish_direct(topic, payload) and self.clock_issue is None:
             # Not connected: kept for later, as proof of life through the outage (not while the clock is untrusted:
             # its time would name the wrong moment).
             self.keeper.put_heartbeat(topic, payload)
+
+    def _distrust(self) -> str | None:
+        """Why this clock's time cannot be given to the cloud now (the guard's last finding, or a fresh look)."""
+        return self.clock_issue or clock_problem(self.now(), self.clock_check, self.kernel())
 
     async def _heartbeats(self) -> None:
         while True:
@@ -114,7 +133,7 @@ class Agent:
 
     def check_clock(self) -> None:
         """Hold events while the clock is untrusted; on recovery re-stamp and release them."""
-        problem = clock_problem(datetime.now(UTC), self.clock_check, self.kernel())
+        problem = clock_problem(self.now(), self.clock_check, self.kernel())
         if problem and not self.clock_issue:
             log.warning("holding events: %s", problem)
         if self.clock_issue and not problem:

@@ -66,6 +66,10 @@ class AgentConfig(BaseModel):
     clock_check: Literal["ntp", "year", "off"] = Field(
         default="ntp", description="ntp: hold events until the kernel says NTP synced; year: only refuse < 2020"
     )
+    clock_behind_warn_s: float = Field(
+        default=120, gt=0, le=3600,
+        description="warn in the log when a time check from the cloud finds this Pi's clock more than this many "
+        "seconds behind the cloud's (the agent answers all the same: the cloud judges); at most 3600")
 
 
 class StationConfig(BaseModel):

@@ -117,3 +117,11 @@ def test_heartbeats_further_apart_than_the_clouds_liveness_are_refused() -> None
     [problem] = problems_of(GOOD + "agent: {heartbeat_s: 1800}\n")
     assert problem.startswith("s.yaml:12: agent.heartbeat_s:") and "300" in problem, problem
     assert parse_station(GOOD + "agent: {heartbeat_s: 300}\n", "s.yaml").agent.heartbeat_s == 300
+
+
+def test_clock_behind_margin_defaults_and_bounds() -> None:
+    assert parse_station(GOOD, "s.yaml").agent.clock_behind_warn_s == 120
+    assert parse_station(GOOD + "agent: {clock_behind_warn_s: 30}\n", "s.yaml").agent.clock_behind_warn_s == 30
+    for bad, bound in (("0", "greater than 0"), ("7200", "3600")):
+        [problem] = problems_of(GOOD + f"agent: {{clock_behind_warn_s: {bad}}}\n")
+        assert problem.startswith("s.yaml:12: agent.clock_behind_warn_s:") and bound in problem, problem
