@@ -44,9 +44,11 @@ class RulesConfig(BaseModel):
 
     # A station's clock behind (cloud.rules.clock_check): an answer to the cloud's time check stamped more than this
     # many minutes before the cloud asked makes its day's readings count nowhere (they cannot be placed in time). An
-    # honest clock answers after it was asked, however slow the link: the margin only absorbs the synchronisation
-    # error of two NTP clients (milliseconds), so it can be small; it is also the shift a station could gain unseen.
-    clock_behind_minutes: float = Field(default=2, gt=0)
+    # honest clock answers after it was asked, however slow the link, so the margin is for the cloud's own clock: one
+    # running ahead would find every station behind. 5, the protocol's tolerance for a time ahead of the receiver's
+    # (the same trust in the cloud's clock, the other way); a station could gain at most this much unseen, a third of
+    # a spot check's grace.
+    clock_behind_minutes: float = Field(default=5, gt=0)
 
     # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.
     liveness_minutes: float = Field(default=10, gt=0)
