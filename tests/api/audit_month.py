@@ -16,7 +16,10 @@ an audit awkward:
 - hl-01's counts and faces of the 24th published again under fresh ids, and one message sent twice;
 - a door event of hl-01 stamped a day ahead of its receipt (a clock fault);
 - on the 27th, 10:20-10:30, the devices' ingester came back to a broker that no longer had its session: its share
-  of both stations' messages then is lost, the loss recorded; a bureau check of hl-01 10:00-11:00 spans it.
+  of both stations' messages then is lost, the loss recorded; a bureau check of hl-01 10:00-11:00 spans it;
+- on the 29th hl-01's Pi clock ran 25 minutes behind all day (every message received 25 minutes after its stamp),
+  its answers to the cloud's time checks stamped before they were asked; hl-02 answered them with a right clock; a
+  bureau check of hl-01 09:00-10:00 that day.
 """
 
 import json
@@ -38,8 +41,8 @@ from cloud.rules.config import RulesConfig
 from cloud.store.closures import excuse
 from cloud.store.db import make_session_factory
 from cloud.store.models import Station
-from station_protocol import Door, encode
-from station_protocol.topics import device_topic
+from station_protocol import Door, Heartbeat, encode
+from station_protocol.topics import agent_topic, device_topic
 from tests.rules.scenario import StationDay, visits_every
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -67,6 +70,7 @@ class Plans:
     town: int  # 21st, the town's own, hl-02
     closure: int  # 22nd, bureau, hl-02: an approved closure
     lost: int  # 27th, bureau, hl-01: messages lost by the platform during it
+    behind: int  # 29th, bureau, hl-01: its clock found behind that day
 
 
 def _visits(day: date) -> list[tuple[time, str, str]]:
@@ -88,12 +92,37 @@ def _at(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, ZONE)
 
 
-def hl01() -> tuple[list[Message], list[Message], list[tuple[Message, datetime]]]:
-    """hl-01: (messages received live, those republished under fresh ids, clock faults with their receipt)."""
+BEHIND_DAY, BEHIND = date(2025, 10, 29), timedelta(minutes=25)
+
+
+def _asked(day: date) -> list[datetime]:
+    """When the cloud asked for the time on `day`: every quarter of an hour from 07:00 to 19:00."""
+    return [_at(day, time(7)) + timedelta(minutes=15 * i) for i in range(49)]
+
+
+def _answers(station: str, day: date, behind: timedelta) -> list[Message]:
+    """The agent's answers to the day's time checks, each stamped by its clock a second after it was asked."""
+    out = []
+    for i, asked in enumerate(_asked(day)):
+        beat = Heartbeat(v=1, station=station, ts=asked + timedelta(seconds=1) - behind, version="1.0", uptime_s=1.0,
+                         outbox=0, check=f"{station}-{i}", asked=asked)
+        out.append((str(agent_topic(station, "heartbeat")), encode(beat)))
+    return out
+
+
+def hl01() -> tuple[list[Message], list[Message], list[tuple[Message, datetime]], list[tuple[Message, datetime]]]:
+    """hl-01: (messages received live, those republished under fresh ids, clock faults with their receipt, the day
+    of a clock behind with each message's receipt)."""
     live: list[Message] = []
+    behind: list[tuple[Message, datetime]] = []
     day = date(2025, 9, 29)
     while day <= date(2025, 11, 1):
-        if day == date(2025, 10, 13):
+        if day == BEHIND_DAY:  # every stamp 25 minutes early, received at the real time
+            sd = StationDay("hl-01", day, door=OPEN, visits=_visits(day))
+            real = [*sd.messages(), *_answers("hl-01", day, timedelta(0))]
+            behind = [(m, _ts(m[1]) + timedelta(seconds=3)) for m in real]
+            behind = [((topic, _restamp(payload, -BEHIND)), at) for (topic, payload), at in behind]
+        elif day == date(2025, 10, 13):
             sd = StationDay("hl-01", day, door=[(time(8, 25), time(11, 35)), (time(13, 25), time(23, 50))],
                             visits=_visits(day))
             live += [m for m in sd.messages() if not (b'"state":"closed"' in m[1] and b"T23:50" in m[1])]
@@ -116,7 +145,14 @@ def hl01() -> tuple[list[Message], list[Message], list[tuple[Message, datetime]]
             replayed.append((topic, json.dumps({**body, "id": str(uuid.uuid4())}).encode()))
     replayed.append(next(m for m in live if m[0].endswith("/flow") and b"2025-10-24T" in m[1]))
     fault = (_door("hl-01", _at(date(2025, 10, 28), time(10)), "open", 901), _at(date(2025, 10, 27), time(10)))
-    return live, replayed, [fault]
+    return live, replayed, [fault], behind
+
+
+def _restamp(payload: bytes, by: timedelta) -> bytes:
+    """The message as a clock `by` off would have stamped it (an answer's `asked` is the cloud's: kept)."""
+    body = json.loads(payload)
+    body["ts"] = (datetime.fromisoformat(body["ts"]) + by).isoformat()
+    return json.dumps(body).encode()
 
 
 def hl02() -> tuple[list[Message], list[Message]]:
@@ -142,6 +178,8 @@ def hl02() -> tuple[list[Message], list[Message]]:
                 (live if message[0].endswith("/heartbeat") else late).append(message)
         elif _working(day) and day not in shut and day != MAKEUP:
             live += StationDay("hl-02", day, door=OPEN, visits=_visits(day)).messages()
+            if day == BEHIND_DAY:
+                live += _answers("hl-02", day, timedelta(0))
         else:
             live += StationDay("hl-02", day).messages()
         day += timedelta(days=1)
@@ -179,7 +217,7 @@ def _prompt(messages: Iterable[Message]) -> list[tuple[Message, datetime]]:
 def build(engine: Engine) -> Plans:
     """The month in the store (registered stations of tests/api/conftest.py), its plans and closure, derived by
     the worker at NOW."""
-    a_live, a_replayed, a_faults = hl01()
+    a_live, a_replayed, a_faults, a_behind = hl01()
     b_live, b_late = hl02()
     agent = [m for m in [*a_live, *b_live] if m[0].endswith(("/heartbeat", "/status"))]
     devices = [m for m in [*a_live, *b_live] if not m[0].endswith(("/heartbeat", "/status"))
@@ -189,6 +227,7 @@ def build(engine: Engine) -> Plans:
     replay_at = _at(date(2025, 10, 24), time(18))
     assert ingest(engine, [(m, replay_at) for m in a_replayed], DEVICES) == len(a_replayed) - 1  # one was stored
     ingest(engine, a_faults, DEVICES)
+    ingest(engine, a_behind, DEVICES)
     ingest(engine, [(m, _at(date(2025, 10, 25), time(12))) for m in b_late], LIVE)
     sessions = make_session_factory(engine)
     with sessions() as session:
@@ -201,7 +240,7 @@ def build(engine: Engine) -> Plans:
         plans = Plans(shared=plan(15, 9, ["hl-01", "hl-02"]), failed=plan(16, 14, ["hl-02"]),
                       disputed=plan(17, 9, ["hl-02"]), appealed=plan(20, 9, ["hl-02"]),
                       town=plan(21, 9, ["hl-02"], by="town-hl", role="town"), closure=plan(22, 9, ["hl-02"]),
-                      lost=plan(27, 10, ["hl-01"]))
+                      lost=plan(27, 10, ["hl-01"]), behind=plan(29, 9, ["hl-01"]))
         excuse(session, "hl-02", [date(2025, 10, 22)], "汛期停业 (approved by the town)", "town-hl", NOW)
         session.commit()
     # What the ingester records when it finds its session gone (with every station's days in it marked dirty).

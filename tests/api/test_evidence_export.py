@@ -161,6 +161,11 @@ def check_the_month(station: str, days: dict[str, dict[str, Any]], month: dict[s
         lost = spots[("2025-10-27", "10:00")]
         assert (lost["result"], lost["reason_code"], lost["stretches"]) == (
             "unverifiable", "platform_lost_messages", ["10:20-10:30", "10:31-10:40"])
+        # Its clock ran 25 minutes behind on the 29th, found by the time checks: the day counts nowhere.
+        behind = record["2025-10-29"]
+        assert "clock_behind" in behind.flags and behind.verdict.value == "unknown" and behind.elders == 0
+        assert (spots[("2025-10-29", "09:00")]["result"], spots[("2025-10-29", "09:00")]["reason_code"]) == (
+            "unverifiable", "clock_behind")
     else:
         # The door left open at 16:00 the day before the audited month, shut at 09:00 on the holiday.
         assert record["2025-10-01"].evidence.door_open == ["00:00-09:00"]
@@ -177,6 +182,7 @@ def check_the_month(station: str, days: dict[str, dict[str, Any]], month: dict[s
     assert "platform_lost_messages" in record["2025-10-27"].flags
     assert record["2025-10-27"].platform_lost == ["2025-10-27 10:20 to 2025-10-27 10:30"]
     assert not any("platform_lost_messages" in r.flags for d, r in record.items() if d != "2025-10-27")
+    assert not any("clock_behind" in r.flags for d, r in record.items() if (station, d) != ("hl-01", "2025-10-29"))
 
 
 def test_events_hold_what_the_worker_reads_around_the_days(platform: tuple[str, Plans, Engine]) -> None:
