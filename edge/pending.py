@@ -91,8 +91,12 @@ class Pending:
     skipped: int
     problem: str | None = None
 
-    def detail(self) -> dict[str, int]:
-        return {"pending_restored": self.restored, "pending_skipped": self.skipped}
+    def detail(self) -> dict[str, int | str]:
+        """For the outbox's health report at start."""
+        detail: dict[str, int | str] = {"pending_restored": self.restored, "pending_skipped": self.skipped}
+        if self.problem is not None:
+            detail["pending_problem"] = self.problem[:300]
+        return detail
 
 
 def parse(text: bytes, station: str) -> tuple[list[Restored], list[str]]:

@@ -202,6 +202,7 @@ def test_a_side_file_that_cannot_be_stored_stays(tmp_path: Path) -> None:
             break
     done = restore(box, path)
     assert done is not None and done.restored == 0 and done.problem is not None and path.exists()
+    assert "database or disk is full" in str(done.detail()["pending_problem"])
     assert parse(path.read_bytes(), "qd-a")[0] and not parse(path.read_bytes(), "qd-b")[0]
     box.close()
 
