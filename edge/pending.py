@@ -64,11 +64,15 @@ def save(path: Path, lines: Iterable[bytes]) -> int:
     if old and not old.endswith(b"\n"):
         old += b"\n"  # a line torn by hand or by the card stays one bad line, not two
     temp = path.with_name(f"{path.name}.tmp")
-    with temp.open("wb") as out:
-        out.write(old + b"".join(new))
-        out.flush()
-        os.fsync(out.fileno())
-    temp.replace(path)
+    try:
+        with temp.open("wb") as out:
+            out.write(old + b"".join(new))
+            out.flush()
+            os.fsync(out.fileno())
+        temp.replace(path)
+    except OSError:
+        temp.unlink(missing_ok=True)  # a full card: what was written of it would only take the room
+        raise
     sync_folder(path.parent)
     return len(new)
 

@@ -6,6 +6,7 @@ a held reading comes back held and is re-stamped; the clock guard's release find
 
 import json
 import logging
+import re
 import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -44,8 +45,11 @@ def delivered(subscriber: Subscriber) -> Counter[str]:
     return Counter(str(getattr(m.decoded().message, "id", "")) for m in snapshot if "/agent/" not in m.topic)
 
 
-def test_readings_in_memory_survive_a_damage_stop(mosquitto: Mosquitto, tmp_path: Path,
+@pytest.mark.parametrize("side", ["writable", "unwritable"])
+def test_readings_in_memory_survive_a_damage_stop(side: str, mosquitto: Mosquitto, tmp_path: Path,
                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """`unwritable`: the side file cannot be written either (a folder in its place, as a read-only card would refuse
+    it): the stop's line says so and counts them lost."""
     unit = SimCounter(1)
     with ModbusCounterSim([unit], tmp_path / "ttyUSB0") as sim:
         base = station_config(mosquitto.port, tmp_path, [
@@ -56,6 +60,8 @@ def test_readings_in_memory_survive_a_damage_stop(mosquitto: Mosquitto, tmp_path
             "mqtt": base.mqtt.model_copy(update={"reconnect_min_s": 0.2, "reconnect_max_s": 0.5})})
         outbox = config.agent.outbox
         old_outbox(outbox, STATION, events=50)
+        if side == "unwritable":
+            side_file(outbox).mkdir()
         mosquitto.stop()  # a network outage: nothing leaves memory for the broker
         agent = Agent(config, fsync=False, kernel=lambda: None)
         thread = AgentThread(agent)
@@ -78,11 +84,15 @@ def test_readings_in_memory_survive_a_damage_stop(mosquitto: Mosquitto, tmp_path
             thread.thread.join(30)
             assert not thread.thread.is_alive(), "the agent went on with a damaged outbox"
         assert isinstance(thread.error, OutboxFailed)
-        pending = side_file(outbox)
-        kept = kept_lines(pending)
-        assert sum(k["numbered"] for k in kept) >= 5
         said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert said[-1] == str(thread.error)
+        pending = side_file(outbox)
+        if side == "unwritable":
+            assert re.search(rf"; readings waiting in memory could not be kept in {re.escape(str(pending))} "
+                             r"\(IsADirectoryError: .*\), lost: ([0-9]+)$", said[-1])
+            return
+        kept = kept_lines(pending)
+        assert sum(k["numbered"] for k in kept) >= 5
         assert str(thread.error).endswith(f"readings waiting in memory kept in {pending} for the next start: "
                                           f"{len(kept)}")
         ids = {json.loads(k["payload"])["id"]: k for k in kept}
