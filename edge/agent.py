@@ -8,8 +8,8 @@ An outbox that fails while the agent runs (a damaged file, or any SQLite error r
 `ERROR` line naming the file and the reason, and `run` raises `OutboxFailed` (`eldercare edge run` exits with status
 1, and systemd's `Restart=always` starts it again): the check at start then moves a damaged file aside and salvages
 what still reads (edge/outbox_repair.py). The readings that waited in memory are written to a side file beside the
-outbox before it stops, and stored in the outbox again at the next start (edge/pending.py). A full card does not
-stop it (edge/keeper.py).
+outbox before it stops (also when it is stopped while a full card keeps readings in memory), and stored in the
+outbox again at the next start (edge/pending.py). A full card does not stop it (edge/keeper.py).
 """
 
 import asyncio
@@ -237,6 +237,9 @@ class Agent:
             failure = self._failure(failed.exceptions[0])
             log.error("%s", failure)
         finally:
+            if failure is None and len(self.spill):
+                # Stopped (systemctl stop or restart) while a full card kept readings in memory: kept the same way.
+                log.warning("stopping with readings the outbox could not store: %s", self._keep_pending())
             self.buses.close()
             self.outbox.close()
         if failure is not None:

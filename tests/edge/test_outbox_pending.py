@@ -127,6 +127,45 @@ def test_readings_in_memory_survive_a_damage_stop(side: str, mosquitto: Mosquitt
     assert report.detail["pending_restored"] == len(kept) and report.detail["pending_skipped"] == 0
 
 
+def test_a_stop_on_a_full_card_keeps_what_waits_in_memory(mosquitto: Mosquitto, tmp_path: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Stopped (systemctl stop) while counts wait in memory for room: they are kept the same way and delivered after
+    the next start, each once."""
+    unit = SimCounter(1)
+    with ModbusCounterSim([unit], tmp_path / "ttyUSB0") as sim:
+        base = station_config(mosquitto.port, tmp_path, [
+            {"type": "counter", "id": "flow-2", "port": str(sim.port), "unit": 1, "interval_s": 0.1,
+             "timeout_s": 0.2}], station=STATION)
+        config = base.model_copy(update={"mqtt": base.mqtt.model_copy(update={"reconnect_min_s": 0.2,
+                                                                               "reconnect_max_s": 0.5})})
+        mosquitto.stop()
+        agent = Agent(config, fsync=False, kernel=lambda: None)
+        with caplog.at_level(logging.INFO), AgentThread(agent) as thread:
+            poll(lambda: "events waiting in the outbox" in caplog.text, 30, "the agent started")
+            on_loop(thread, lambda: agent.outbox.cap_pages(agent.outbox.pages))  # the card is full from now on
+
+            def counting() -> bool:
+                unit.add(1, 0)
+                return on_loop(thread, lambda: sum(e.reading.kind is Kind.FLOW for e in agent.spill)) >= 3
+
+            poll(counting, 30, "counts kept in memory while the card is full", interval=0.1)
+        kept = kept_lines(side_file(config.agent.outbox))
+        assert len(kept) >= 3 and f"kept in {side_file(config.agent.outbox)} for the next start: {len(kept)}" in \
+            caplog.text
+        ids = {json.loads(k["payload"])["id"] for k in kept}
+        mosquitto.start()
+        subscriber = subscribe(mosquitto, f"eldercare/v1/{STATION}/#")
+        with AgentThread(Agent(config, fsync=False, kernel=lambda: None)):
+            poll(lambda: ids <= set(delivered(subscriber)), 30, "the kept readings at the broker")
+            unit.add(2, 0)
+            people = unit.people_in
+            poll(lambda: counted(flows(subscriber)) == people, 30,
+                 lambda: f"every person counted once: {counted(flows(subscriber))} of {people}")
+    copies = delivered(subscriber)
+    assert all(copies[i] == 1 for i in ids)
+    assert not side_file(config.agent.outbox).exists()
+
+
 def flows(subscriber: Subscriber) -> list[Any]:
     return [d.message for d in subscriber.of_kind("flow", "flow-2") if isinstance(d.message, Flow)]
 
