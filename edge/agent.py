@@ -7,7 +7,9 @@ host's.
 An outbox that fails while the agent runs (a damaged file, or any SQLite error reading it) stops the agent with one
 `ERROR` line naming the file and the reason, and `run` raises `OutboxFailed` (`eldercare edge run` exits with status
 1, and systemd's `Restart=always` starts it again): the check at start then moves a damaged file aside and salvages
-what still reads (edge/outbox_repair.py). A full card does not stop it (edge/keeper.py).
+what still reads (edge/outbox_repair.py). The readings that waited in memory are written to a side file beside the
+outbox before it stops (also when it is stopped while a full card keeps readings in memory), and stored in the
+outbox again at the next start (edge/pending.py). A full card does not stop it (edge/keeper.py).
 """
 
 import asyncio
@@ -25,6 +27,7 @@ from edge.drivers.base import Driver, EntryListener, Reading, health
 from edge.drivers.registry import Buses, build_drivers
 from edge.keeper import OUTBOX_DEVICE, Keeper
 from edge.outbox_repair import is_damage, open_outbox
+from edge.pending import Pending, line, restore, save, side_file
 from edge.publisher import Publisher
 from edge.spill import Spill
 from edge.supervise import supervise
@@ -68,6 +71,9 @@ class Agent:
         self.outbox, self.repair = open_outbox(
             Path(outbox_path or config.agent.outbox), config.station, check_s=config.agent.outbox_check_s,
             clock_trusted=trusted, max_events=config.agent.outbox_max_events, fsync=fsync)
+        # Before any driver starts: a counter resumes from the state of a reading kept at the last stop.
+        self.side_file = side_file(self.outbox.path)
+        self.pending: Pending | None = restore(self.outbox, self.side_file)
         self.spill = Spill(config.agent.outbox_memory_events)
         self.keeper = Keeper(self.outbox, self.spill, resume_bytes=config.agent.outbox_resume_kb * 1024)
         self.buses = Buses()
@@ -165,11 +171,17 @@ class Agent:
 
     async def _report_outbox(self) -> None:
         """The outbox's health at start: a damaged file replaced, or fine again after an earlier report."""
+        pending = self.pending.detail() if self.pending is not None else {}
         if self.repair is not None:
             await self.emit(health(OUTBOX_DEVICE, False, self.repair.message(),
-                                   {"moved_to": str(self.repair.moved_to), "salvaged": self.repair.salvaged}))
-        elif OUTBOX_DEVICE in self.outbox.seqs():
-            await self.emit(health(OUTBOX_DEVICE, True))
+                                   {"moved_to": str(self.repair.moved_to), "salvaged": self.repair.salvaged,
+                                    **pending}))
+        elif self.pending is not None and (self.pending.skipped or self.pending.problem):
+            problem = self.pending.problem or f"{self.pending.skipped} lines skipped"
+            await self.emit(health(OUTBOX_DEVICE, False, f"readings kept at the last stop in "
+                                   f"{self.pending.path.name}: {problem}", pending))
+        elif self.pending is not None or OUTBOX_DEVICE in self.outbox.seqs():
+            await self.emit(health(OUTBOX_DEVICE, True, None, pending or None))
 
     def _outbox_damaged(self, exc: sqlite3.Error) -> None:
         """Called where a damaged file was caught (a write kept in memory, a release to retry): stop the agent."""
@@ -182,12 +194,24 @@ class Agent:
         assert self.damage is not None
         raise self.damage
 
+    def _keep_pending(self) -> str:
+        """Write what waits in memory to the side file for the next start; what the stop's line says of it."""
+        waiting = list(self.spill)
+        if not waiting:
+            return "no readings waiting in memory"
+        try:
+            kept = save(self.side_file, (line(entry, self.outbox) for entry in waiting))
+        except (OSError, ValueError) as exc:  # a full or read-only card
+            return (f"readings waiting in memory could not be kept in {self.side_file} ({type(exc).__name__}: "
+                    f"{exc}), lost: {len(waiting)}")
+        return f"readings waiting in memory kept in {self.side_file} for the next start: {kept}"
+
     def _failure(self, exc: BaseException) -> str:
         """The one line that says why the agent stops."""
         what = "is damaged" if isinstance(exc, sqlite3.Error) and is_damage(exc) else "failed"
         return (f"outbox {self.outbox.path} {what} while running ({type(exc).__name__}: {exc}): stopping with exit "
                 "status 1 so that the service restarts and the check at start moves a damaged file aside and "
-                f"salvages what still reads; readings waiting in memory, lost: {len(self.spill)}")
+                f"salvages what still reads; {self._keep_pending()}")
 
     async def run(self) -> None:
         failure: str | None = None
@@ -208,10 +232,14 @@ class Agent:
                     group.create_task(supervise(driver, self.emit, self.keeper.state), name=driver.device_id)
         except* sqlite3.Error as failed:
             # Damage does not heal while the file is open, and a failing read leaves nothing to send: stop, so that
-            # the service restarts and the check at start replaces the file. What waited in memory is lost.
+            # the service restarts and the check at start replaces the file. What waited in memory goes to the side
+            # file, to be stored in the outbox at the next start.
             failure = self._failure(failed.exceptions[0])
             log.error("%s", failure)
         finally:
+            if failure is None and len(self.spill):
+                # Stopped (systemctl stop or restart) while a full card kept readings in memory: kept the same way.
+                log.warning("stopping with readings the outbox could not store: %s", self._keep_pending())
             self.buses.close()
             self.outbox.close()
         if failure is not None:

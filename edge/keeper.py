@@ -11,7 +11,8 @@ write succeeds again. Never raises a SQLite error to a driver; an invalid readin
 A damaged file ('database disk image is malformed', 'file is not a database') is different: it does not heal while
 the agent has it open, and memory would only fill up and lose readings, with the outbox's own report never sent (its
 number cannot be reserved either). The keeper tells `on_damage` instead (the agent stops, and the check at the next
-start moves the file aside and salvages it: edge/outbox_repair.py); the reading waits in memory until then.
+start moves the file aside and salvages it: edge/outbox_repair.py); the reading waits in memory until then, and the
+agent writes what waits there to a side file on its way out (edge/pending.py).
 """
 
 import logging

@@ -18,13 +18,13 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from edge import outbox_space
 from edge.drivers.base import Reading
-from edge.outbox_event import Row, droppable, encode_event
+from edge.outbox_event import Restored, Row, droppable, encode_event
 from edge.outbox_held import restamped
 from edge.outbox_seq import Numbering
 from station_protocol import Kind
@@ -91,6 +91,11 @@ class Outbox:
         self._db.close()
 
     @property
+    def boot(self) -> str:
+        """The boot this outbox was opened in (a held event's monotonic time only means something within it)."""
+        return self._boot
+
+    @property
     def depth(self) -> int:
         """Events waiting (including held ones)."""
         return self._depth
@@ -122,6 +127,21 @@ class Outbox:
         with self._transaction():
             self._write(reading, seq, payload, held=held, at=at)
         self._depth += 1
+
+    def put_restored(self, readings: Sequence[Restored]) -> None:
+        """Store readings kept in the side file at a damage stop (edge/pending.py), all in one transaction: a numbered
+        one with its own seq and payload (its device numbers on above it, as after any stored event), another with its
+        device's next seq; each with when it was read and in which boot, so a held one is re-stamped as usual."""
+        with self._transaction() as db:
+            for r in readings:
+                seq = r.seq if r.seq is not None else self._numbers.next(r.device, held=r.held)
+                self._numbers.set(r.device, seq)
+                self._insert(1 if r.urgent else 0, r.droppable, r.device, r.kind, r.topic, r.payload(seq),
+                             retain=r.kind is Kind.HEALTH, held=r.held, at=r.at, boot=r.boot)
+                if r.state is not None:
+                    db.execute("INSERT INTO device_state (device, state) VALUES (?, ?) "
+                               "ON CONFLICT (device) DO UPDATE SET state = excluded.state", (r.device, r.state))
+        self._depth += len(readings)
 
     def reserve_seq(self, device: str) -> int:
         """Allocate `device`'s next seq on its own: an update in place, which a full disk usually still allows, so
@@ -191,14 +211,14 @@ class Outbox:
         self._depth += 1
 
     def _insert(self, priority: int, droppable: bool, device: str, kind: Kind, topic: str, payload: bytes, *,
-                retain: bool, held: bool, at: tuple[float, float] | None = None) -> None:
+                retain: bool, held: bool, at: tuple[float, float] | None = None, boot: str | None = None) -> None:
         """One row, in the caller's transaction, after making room past the bound (droppable rows only)."""
         if self._depth >= self.max_events:
             self._make_room()
         self._db.execute(
             f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (priority, int(droppable), device, kind.value, topic, payload, int(retain), int(held),
-             *(at or (self._wall(), self._monotonic())), self._boot),
+             *(at or (self._wall(), self._monotonic())), boot or self._boot),
         )
 
     def _make_room(self) -> None:

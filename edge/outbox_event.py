@@ -3,6 +3,7 @@ make room, and the row the publisher sends (from the outbox, or from memory: edg
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,30 @@ class Row:
 
 def droppable(reading: Reading) -> bool:
     """Health reports may be dropped to make room, except the outbox's own: it reports that very condition."""
-    return reading.kind is Kind.HEALTH and reading.device != AGENT_OWN_DEVICE
+    return droppable_kind(reading.kind, reading.device)
+
+
+def droppable_kind(kind: Kind, device: str) -> bool:
+    return kind is Kind.HEALTH and device != AGENT_OWN_DEVICE
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """A reading kept in the side file at a damage stop (edge/pending.py), to store in the outbox again: with its own
+    `seq` and `payload(seq)` if it was numbered, else `payload(seq)` makes it with the device's next seq. `at` and
+    `boot` are when it was read (a held one is re-stamped from them); `state` is its driver state as JSON text."""
+
+    device: str
+    kind: Kind
+    topic: str
+    droppable: bool
+    seq: int | None
+    payload: Callable[[int], bytes]
+    urgent: bool
+    held: bool
+    at: tuple[float, float]
+    boot: str
+    state: str | None
 
 
 def encode_event(station: str, reading: Reading, seq: int) -> bytes:

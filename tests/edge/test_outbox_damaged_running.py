@@ -1,10 +1,12 @@
 """The outbox file damaged under a running agent: whether a reading's write, the drain's read or the delete of
 acknowledged rows finds the damage, the agent stops with one ERROR line naming the file and the reason and exit
 status 1 (systemd's `Restart=always` starts it again); started again (`eldercare edge run`, a simulated Modbus
-counter, a network outage), the check at start moves the file aside, everything that still reads reaches the broker
-once, and numbering continues above every old number."""
+counter, a network outage), the check at start moves the file aside, everything that still reads and every reading
+that waited in memory at the stop (kept in the side file beside the outbox) reaches the broker once, and numbering
+continues above every old number."""
 
 import contextlib
+import json
 import logging
 import signal
 import sqlite3
@@ -157,6 +159,15 @@ def test_damage_under_a_running_agent(where: str, mosquitto: Mosquitto, tmp_path
             assert f"outbox {outbox} is damaged while running (DatabaseError: database disk image is malformed)" \
                 in line and "stopping with exit status 1" in line
             assert "Traceback" not in said  # one clear line (and click's "Error:" with it), not a stack
+            # What waited in memory (at least the reading whose write found the damage) is kept beside the outbox.
+            pending = home / "outbox.sqlite3.pending.jsonl"
+            kept = [json.loads(json.loads(raw)["payload"]) for raw in pending.read_bytes().splitlines()] \
+                if pending.exists() else []
+            if kept or where == "numbers":
+                assert kept and line.endswith(f"readings waiting in memory kept in {pending} for the next start: "
+                                              f"{len(kept)}")
+            else:  # the drain found it: nothing waited in memory
+                assert line.endswith("; no readings waiting in memory")
 
             before = waiting(outbox)  # what still reads in the damaged file
             old = [m for m in before.values() if m.device != "flow-2"]
@@ -168,8 +179,11 @@ def test_damage_under_a_running_agent(where: str, mosquitto: Mosquitto, tmp_path
                 subscriber = subscribe(mosquitto, f"eldercare/v1/{STATION}/#")
             agent = start_agent(config, log)
             restarted = len(received(subscriber))
+            assert poll(lambda: not pending.exists() or agent.poll() is not None, 30, "the kept readings stored")
             poll(lambda: set(before) <= {str(m.id) for m in received(subscriber)}, 60,
                  lambda: f"what still read to reach the broker: {len(received(subscriber))} of {len(before)}")
+            poll(lambda: {k["id"] for k in kept} <= {str(m.id) for m in received(subscriber)}, 30,
+                 "the readings kept in memory at the stop to reach the broker")
             unit.add(2, 0)
             people = unit.people_in
             poll(lambda: counted(received(subscriber)) == people, 30,
@@ -186,6 +200,7 @@ def test_damage_under_a_running_agent(where: str, mosquitto: Mosquitto, tmp_path
     if where == "numbers":  # one connection, never lost: each event on the wire once
         copies = Counter(str(m.id) for m in messages)
         assert all(copies[i] == 1 for i in before), "an event that still read arrived twice"
+        assert all(copies[k["id"]] == 1 for k in kept), "a reading kept at the stop arrived twice"
     ids_by_seq: dict[tuple[str, int], set[str]] = {}
     for m in messages:
         if hasattr(m, "seq"):
@@ -198,11 +213,14 @@ def test_damage_under_a_running_agent(where: str, mosquitto: Mosquitto, tmp_path
     moved = [p for p in home.iterdir() if ".damaged-" in p.name and not p.name.endswith(("-wal", "-shm"))]
     assert len(moved) == 1 and report.detail is not None and report.detail["moved_to"] == str(moved[0])
     assert report.detail["salvaged"] >= len(before)
+    if kept:
+        assert report.detail["pending_restored"] == len(kept) and report.detail["pending_skipped"] == 0
 
 
 def counted(messages: list[Any]) -> int:
     """People in, from flow-2's events (each once by its id, as the cloud stores them) since its first reading's
-    baseline; the reading that found the damage was lost, and the counter's stored state counts it again."""
+    baseline; the reading that found the damage is delivered from the side file, with the counter state it carries
+    (so the restarted counter does not count it again)."""
     flows = sorted({str(m.id): m for m in messages if isinstance(m, Flow) and m.device == "flow-2"}.values(),
                    key=lambda f: f.seq)
     if not flows:
