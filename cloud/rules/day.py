@@ -56,6 +56,7 @@ class DayResult:
     backlog_lost: list[Interval] = field(default_factory=list)  # stretches of the backlog sent during one, in the day
     until: float | None = None  # the worker's clock while the day runs (rules about whole sessions judge ended ones)
     clock_behind: list[Behind] = field(default_factory=list)  # answers to time checks stamped before they were asked
+    time_checks: int = 0  # answers to the cloud's time checks stamped in the day, behind or not
 
 
 FLAG_EQUIPMENT_OFF = "equipment_off"
@@ -121,7 +122,7 @@ def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
     until: float | None = None, losses: Sequence[Interval] = (), backlog: Sequence[Interval] = (),
     unsequenced: Sequence[Obs] = (),
-    behind: Sequence[Behind] = (),
+    behind: Sequence[Behind] = (), time_checks: int = 0,
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
@@ -133,7 +134,7 @@ def derive_day(
     readings `cloud.rules.sequence` set aside (already left out of `obs`, judged over more than the day by
     `cloud.rules.station.derive_days`); those of the day flag it. `behind`: the day's answers to the cloud's time
     check stamped before it was asked (`cloud.rules.clock_check`): the day is then judged on nothing, flagged
-    `clock_behind`."""
+    `clock_behind`. `time_checks`: how many answers to the time check the day holds, behind or not."""
     if behind:
         # When the clock went behind is not known: no reading of the day can be placed in time, nor can a door state
         # carried into it. Unknown, never open: its hours are owed, and a spot check in it needs an inspector.
@@ -250,6 +251,7 @@ def derive_day(
         backlog_lost=backlog_lost,
         until=until,
         clock_behind=list(behind),
+        time_checks=time_checks,
     )
 
 

@@ -109,6 +109,11 @@ class DayRecord(BaseModel):
                                     "whose readings the agent was sending from its outbox after an outage when the "
                                     "platform lost messages: some may be missing")
     clock_faults: int
+    time_checks: int = Field(default=0, description="answers to the cloud's time checks stamped in the day; 0 on a "
+                             "day the agent answered none (it was away, its clock was not trusted yet, or it is from "
+                             "before the check): its clock was then not checked that day")
+    clock_behind_minutes: float | None = Field(default=None, description="how far behind the station's clock was "
+                                               "found, at worst, on a day flagged clock_behind; null otherwise")
     notes: list[str]
     evidence: DayEvidence
 
@@ -171,6 +176,9 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         faces_unbacked=hhmm(result.faces_unbacked, zone),
         flags=list(result.flags),
         clock_faults=result.clock_faults,
+        time_checks=result.time_checks,
+        clock_behind_minutes=(round(max(b.seconds for b in result.clock_behind) / 60, 1) if result.clock_behind
+                              else None),
         notes=[*result.notes, *([note(result.platform_lost, zone)] if result.platform_lost else []),
                *([backlog_note(backlog, zone)] if backlog else []),
                *([unconfirmed_note(unconfirmed, zone)] if unconfirmed else [])],

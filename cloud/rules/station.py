@@ -54,6 +54,7 @@ def derive_days(
     door_times = [o.t for o in doors]
     # Answers to the cloud's time checks (cloud.rules.clock_check); an inline compare, as this looks at every message.
     answers = [o for o in obs if o.state == ANSWER]
+    answer_times = [o.t for o in answers]
     # Before the day only three things matter: evidence of life in the last `live` seconds, door states, and counts
     # near enough to corroborate a face just after midnight; after it, only counts near a face just before.
     window = config.face_crossing_window_s
@@ -74,9 +75,10 @@ def derive_days(
                            plan.end + window, losses, config.late_delivery_minutes * 60) if losses else []
         unsequenced = unfit[bisect_left(unfit_times, plan.start):bisect_left(unfit_times, plan.end)]
         # A clock found behind by an answer stamped in the day: none of the day's readings can be placed in time.
-        behind = found_behind(answers, plan.start, plan.end, config) if answers else []
+        today = answers[bisect_left(answer_times, plan.start):bisect_left(answer_times, plan.end)]
+        behind = found_behind(today, plan.start, plan.end, config) if today else []
         results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost,
-                                  backlog, unsequenced, behind))
+                                  backlog, unsequenced, behind, len(today)))
     return results
 
 

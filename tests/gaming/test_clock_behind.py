@@ -24,6 +24,7 @@ from cloud.rules.alerts import offline_now
 from cloud.rules.calendar import plan_day
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, Verdict
+from cloud.rules.records import day_record
 from cloud.rules.spotcheck import SpotReason, SpotResult, judge
 from cloud.rules.station import derive_days
 from cloud.store.db import make_session_factory
@@ -91,6 +92,9 @@ def test_a_clock_behind_is_found_by_the_time_check_and_the_day_counts_nowhere(be
     assert r.visitors.elders == frozenset() and r.visitors.entries == 0  # the day's elders are counted nowhere either
     assert round(max(b.seconds for b in r.clock_behind)) == behind.total_seconds() - 1  # answered 1 s after asked
     assert any("clock was found behind" in n for n in r.notes)
+    record = day_record(r, TZ)
+    in_day = sum(1 for a in checks_every(TUESDAY, 15) if (a + timedelta(seconds=1) - behind).date() == TUESDAY)
+    assert record.time_checks == in_day and record.clock_behind_minutes == round((behind.total_seconds() - 1) / 60, 1)
     for start, end in ((time(8, 30), time(9, 30)), (time(13, 30), time(14, 30))):
         spot = judge(r, start, end, TZ, CONFIG)
         assert (spot.result, spot.code) == (SpotResult.UNVERIFIABLE, SpotReason.CLOCK_BEHIND)
@@ -114,7 +118,9 @@ def test_a_clock_put_behind_only_around_the_opening_is_caught_by_the_check_in_th
     assert _checks(r) == (SpotResult.UNVERIFIABLE, SpotResult.UNVERIFIABLE)
 
 
-@pytest.mark.parametrize("late", [timedelta(seconds=2), timedelta(minutes=40), timedelta(hours=6)])
+# Not whole minutes: a heartbeat is identified by its time, and the scenario's beat every five minutes on the minute.
+@pytest.mark.parametrize("late", [timedelta(seconds=2), timedelta(minutes=40, seconds=7),
+                                  timedelta(hours=6, seconds=7)])
 def test_an_honest_clock_is_never_found_behind_however_slow_the_link(late: timedelta) -> None:
     """The honest late station answering every check: received 2 s, 40 minutes (an ingester falling behind) or six
     hours (a station offline, answering a check it got late: stamped when it got it) after it was sent. Nothing is
@@ -123,6 +129,8 @@ def test_an_honest_clock_is_never_found_behind_however_slow_the_link(late: timed
     messages = _late_station() + answers("qd-a", asked, delay=late)
     r = _derive(received(messages, lambda ts: ts + (timedelta(seconds=2) if late < timedelta(hours=1) else late)))
     assert "clock_behind" not in r.flags and not r.clock_behind
+    in_day = sum(1 for a in asked if (a + late).date() == TUESDAY)  # an answer is placed by its own time
+    assert (day_record(r, TZ).time_checks, day_record(r, TZ).clock_behind_minutes) == (in_day, None)
     assert _checks(r) == (SpotResult.FAIL, SpotResult.FAIL)
 
 
@@ -146,6 +154,7 @@ def test_known_limit_an_agent_that_answers_no_check_moves_the_day_unseen(behind:
     assert _checks(r) == (SpotResult.PASS, SpotResult.PASS)
     assert (r.verdict, r.late_open_s) == (Verdict.OPEN, 0)
     assert "late_evidence" not in r.flags and "readings_out_of_sequence" not in r.flags
+    assert day_record(r, TZ).time_checks == 0  # what the bureau sees of it: the day's clock was not checked
 
 
 def test_what_the_town_sees_live_of_a_clock_behind() -> None:
