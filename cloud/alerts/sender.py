@@ -44,8 +44,10 @@ def connect(settings: Settings, client_id: str,
 
 
 def disconnect(client: mqtt.Client) -> None:
-    client.disconnect()
-    client.loop_stop()
+    try:
+        client.disconnect()
+    finally:
+        client.loop_stop()  # the network thread stops even when the socket is already broken
 
 
 def _publish(client: mqtt.Client, topic: str, body: str) -> None:
@@ -116,13 +118,16 @@ class Sender:
             return sent
         except OSError as exc:
             log.warning("MQTT unavailable, commands stay queued: %s", exc)
-            self.client = None
+            self.close()  # the failed client's network thread too: a new connection is made on the next look
             return 0
 
     def close(self) -> None:
-        if self.client is not None:
-            disconnect(self.client)
-            self.client = None
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                disconnect(client)
+            except OSError as exc:  # a socket already broken
+                log.debug("disconnect: %s", exc)
 
 
 def send_pass(factory: sessionmaker[Session], sender: Sender, now: datetime) -> int:

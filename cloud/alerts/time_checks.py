@@ -9,8 +9,11 @@ When: each station again after `every_s` times a random factor in [0.5, 1.5), so
 connected station exceeds 1.5 × `every_s`: a clock put behind for longer than that, to move one opening, is caught.
 The draws come from the operating system's randomness and are never sent, so a station cannot foresee a check and
 put its clock right for it. A station's first check after the sender starts comes within `every_s`, spread so that a
-fleet is not asked all at once. Only stations whose agent says it is online are asked: one offline would not get it
-(the agent keeps no MQTT session), and the dates are kept in memory only: a restarted sender draws them again.
+fleet is not asked all at once. Every registered station is asked, whatever its agent last said of itself: a
+station cannot stop the checks by looking offline (an agent restarted with its clock put behind stamps its `online`
+before its own `offline`, which the store then keeps as the newer). A check to an agent that is away is dropped by
+the broker (the agent keeps no MQTT session): one small message. The dates are kept in memory only: a restarted
+sender draws them again.
 """
 
 import random
@@ -19,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.store.models import Device
+from cloud.store.models import Station
 from station_protocol import TimeCheck, new_event_id
 
 TIME_CHECK = "time-check"
@@ -36,12 +39,13 @@ class TimeChecks:
         self.next: dict[str, datetime] = {}
 
     def due(self, session: Session, now: datetime) -> list[str]:
-        """The stations to ask now: connected (their agent's last status is online) and due."""
-        online = set(session.scalars(select(Device.station_id).where(Device.device_id == "agent",
-                                                                     Device.online.is_(True))))
-        for station in sorted(online - self.next.keys()):
+        """The registered stations to ask now."""
+        registered = set(session.scalars(select(Station.id)))
+        for station in sorted(registered - self.next.keys()):
             self.next[station] = now + timedelta(seconds=self.every_s * self.rng.random())
-        return sorted(s for s in online if self.next[s] <= now)
+        for station in self.next.keys() - registered:
+            del self.next[station]  # removed from the registry
+        return sorted(s for s in registered if self.next[s] <= now)
 
     def asked(self, station: str, now: datetime) -> None:
         """`station` was asked at `now` (the broker confirmed it): draw its next check."""
