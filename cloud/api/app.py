@@ -26,6 +26,7 @@ from cloud.api.routes import (
     evidence,
     exports,
     health,
+    homecare_codes,
     homecare_complaints,
     homecare_figures,
     homecare_followups,
@@ -96,7 +97,7 @@ def create_app(settings: Settings, *, config: ApiConfig | None = None, engine: E
     for module in (auth, stations, overview, spot_checks, stream, alerts, activities, exports, calendar, closures,
                    evidence, onsite, registry, users, audit, appeals,
                    homecare_registry, homecare_orders, homecare_followups, homecare_complaints, homecare_surveys,
-                   homecare_figures, homecare_visits):
+                   homecare_figures, homecare_codes, homecare_visits):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ingest_losses.router, prefix=API_PREFIX)
     _mount_dashboard(app, dashboard_dir())
