@@ -19,6 +19,7 @@ const ANOMALY_NAMES = {
   "door-unwatched": "人流计数器和摄像头均无上报时门开", "faces-unbacked": "仅凭无人流进出的人脸判为开放",
   "faces-uncorroborated": "人脸无对应人流进出（疑似照片）", "readings-repeated": "同一读数换编号重复上报（只计一次）",
   "late-evidence": "在线期间的事件事后补报（不计入）", "readings-out-of-sequence": "事后补报的读数序号与时间不符（不计入）",
+  "clock-behind": "站点时钟滞后",
 };
 // Day flags the rules raise as evidence.
 const FLAG_NAMES = {
@@ -27,6 +28,7 @@ const FLAG_NAMES = {
   readings_repeated: "同一读数换编号重复上报（只计一次）", late_evidence: "在线期间的事件事后补报（不计入）",
   readings_out_of_sequence: "事后补报的读数序号与时间不符（不计入）",
   faces_unbacked: "仅凭无人流进出的人脸判为开放", platform_lost_messages: "平台丢失部分数据（非站点原因）",
+  clock_behind: "站点时钟滞后（当日读数无法定时，不计入）",
 };
 const UNCONFIRMED = "无法确认";
 // A care centre or neighbourhood point has no grade: the grade's standard, veto and subsidy do not apply to it.
@@ -37,6 +39,9 @@ const gradeText = (x) => (graded(x) ? (x.grade || "—") : `${STATION_KINDS[x.ki
 // The devices a station reports from, by the protocol's message kind.
 const DEVICE_KINDS = { flow: "人流计数器", door: "门磁", face: "人脸识别摄像头", call: "一键呼叫按钮", health: "设备自检",
   agent: "站点采集终端" };
+// The agent reports its own store of readings waiting to be sent (on its SD card) as the device `outbox`.
+const OUTBOX_DEVICE = "outbox";
+const OUTBOX_NAME = "采集终端存储（待发数据）";
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
 // Why a spot check got its result, by the reason code the API gives (the English sentence beside it is only a fallback).
 const REASONS = {
@@ -44,6 +49,7 @@ const REASONS = {
   approved_closure: "已批准停业", not_working_day: "非工作日", outside_hours: "检查时段不在站点工作时间内",
   calendar_unknown: "缺少该年节假日安排，无法判定",
   platform_lost_messages: "平台丢失了各站点的部分数据（非站点原因），检查时段的开放状态无法确认，需现场核查",
+  clock_behind: "站点时钟滞后，检查时段无法用传感器判定，需现场核查",
 };
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
 const COLORS = {
@@ -223,8 +229,9 @@ Pages.station = async (main, [id, day]) => {
     ["本月主题活动", m.activities],
   ].map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), { "data-testid": "counts" });
   const devices = table(["设备", "类型", "最近上报", "状态"], d.devices.map((x) => el("tr", {},
-    el("td", {}, x.device), el("td", {}, DEVICE_KINDS[x.kind] || x.kind), el("td", {}, time(x.last_seen_at)),
-    el("td", {}, x.ok === false ? el("span", { class: "error" }, x.error || "故障") : (x.online === false ? "离线" : "正常")))));
+    el("td", { class: "nowrap" }, x.device),
+    el("td", {}, x.device === OUTBOX_DEVICE ? OUTBOX_NAME : DEVICE_KINDS[x.kind] || x.kind), el("td", {}, time(x.last_seen_at)),
+    el("td", {}, x.ok === false ? Faults.cell(x.error) : (x.online === false ? "离线" : "正常")))));
   const calendar = el("div", { class: "calendar", "data-testid": "calendar" },
     ["一", "二", "三", "四", "五", "六", "日"].map((w) => el("div", { class: "head" }, w)));
   const first = new Date(`${month}-01T00:00:00`);
