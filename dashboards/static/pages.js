@@ -302,6 +302,7 @@ function activityForm(station, done) {
 // What this user may do to an alert of a kind: the server's table, as /auth/me gives it.
 const may = (action, kind) => (App.me.alert_actions[action] || []).includes(kind);
 
+const ALERT_HEADERS = ["编号", "类型", "站点", "发生时间", "状态", "通知至", "确认", "操作"];
 Pages.alerts = async (main) => {
   const filter = el("form", { class: "toolbar" },
     el("span", { class: `live ${App.live ? "on" : ""}`, title: "实时" }), "实时更新",
@@ -332,6 +333,8 @@ Pages.alerts = async (main) => {
       el("td", {}, a.acknowledged_by ? `${a.acknowledged_by} ${time(a.acknowledged_at)}` : "—"),
       el("td", {}, a.status === "raised" && may("acknowledge", a.kind) ? act("确认", "acknowledge") : null, " ",
         a.status !== "resolved" && may("resolve", a.kind) ? act("解决", "resolve") : null));
+    // On a phone each alert is a card of labelled lines (the table's eight columns do not fit beside each other).
+    [...row.children].forEach((td, i) => td.setAttribute("data-label", ALERT_HEADERS[i]));
     const old = rows.get(a.id);
     if (old) old.replaceWith(row); else body.prepend(row);
     rows.set(a.id, row);
@@ -345,8 +348,8 @@ Pages.alerts = async (main) => {
   filter.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
   App.onAlert(render);
   main.replaceChildren(card("告警处置", "", filter,
-    el("div", { class: "table-wrap" }, el("table", { "data-testid": "alerts" },
-      el("thead", {}, el("tr", {}, ["编号", "类型", "站点", "发生时间", "状态", "通知至", "确认", "操作"].map((h) => el("th", {}, h)))), body))));
+    el("div", { class: "table-wrap" }, el("table", { "data-testid": "alerts", class: "cards" },
+      el("thead", {}, el("tr", {}, ALERT_HEADERS.map((h) => el("th", {}, h)))), body))));
   await load();
 };
 
