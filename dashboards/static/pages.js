@@ -31,6 +31,8 @@ const FLAG_NAMES = {
   clock_behind: "站点时钟滞后（当日读数无法定时，不计入）",
 };
 const UNCONFIRMED = "无法确认";
+// A stretch of the day's timeline: a state, or the hours still to come today.
+const TIMELINE_NAMES = { ...STATE_NAMES, upcoming: "未开始" };
 // A care centre or neighbourhood point has no grade: the grade's standard, veto and subsidy do not apply to it.
 const STATION_KINDS = { station: "居家养老服务站", care_centre: "照料中心", neighbourhood_point: "睦邻点" };
 const NOT_APPLICABLE = "不适用";
@@ -125,7 +127,8 @@ Pages.overview = async (main) => {
     tooltip: { trigger: "axis" }, legend: { textStyle: { color: "#e6f0ff" } },
     grid: { left: 40, right: 16, bottom: 60, top: 40 },
     xAxis: { type: "category", data: ov.towns.map((t) => t.town), axisLabel: { color: "#e6f0ff", rotate: 30 } },
-    yAxis: { type: "value", axisLabel: { color: "#8fb0dd" }, splitLine: { lineStyle: { color: "#1d4d94" } } },
+    // Whole stations: a town of two would otherwise get a 0.5 and a 1.5 on its axis.
+    yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#8fb0dd" }, splitLine: { lineStyle: { color: "#1d4d94" } } },
     series: ["open", "partial", "closed", "unknown", "not_started", "other"].map((k) => ({
       name: { ...STATE_NAMES, other: "其他" }[k], type: "bar", stack: "s", itemStyle: { color: COLORS[k] },
       data: ov.towns.map((t) => t[k]),
@@ -241,11 +244,15 @@ Pages.station = async (main, [id, day]) => {
       el("b", {}, Number(x.date.slice(8))), STATE_NAMES[x.verdict] || x.verdict, el("br"), pct(x.compliance)));
   }
   const timelineChart = el("div", { class: "chart" });
+  // Which colour is which, for the states the day's timeline holds (a phone has no hover tooltip to ask).
+  const shownStates = [...new Set(d.timeline.map((s) => s.state))];
+  const legend = el("div", { class: "legend", "data-testid": "timeline-legend" }, shownStates.map((s) => el("span", {},
+    el("i", { style: `background: ${COLORS[s] || COLORS.other}` }), TIMELINE_NAMES[s] || s)));
   const actForm = App.me.role === "station" ? activityForm(id, () => route()) : null;
   main.replaceChildren(el("div", { class: "grid" },
     card(`${d.station_name || id} · ${date}`, "span-8", note, el("div", { class: "toolbar" }, picker, stateBadge(shown),
       d.as_of ? el("span", { class: "muted", "data-testid": "as-of" }, `截至 ${Zone.hm(d.as_of)}`) : null),
-      timelineChart,
+      timelineChart, legend,
       el("div", { class: "evidence", "data-testid": "evidence" },
         spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed),
         spans("未知时长", d.unknown_so_far || ev.unknown), d.upcoming ? spans("未开始", d.upcoming) : null,
@@ -267,7 +274,7 @@ Pages.station = async (main, [id, day]) => {
   const hms = (v) => new Date(v).toISOString().slice(11, 19);
   chart(timelineChart, {
     useUTC: true, // the values are the zone's wall-clock times (see `wall`), so the axis reads station time
-    tooltip: { formatter: (p) => `${{ ...STATE_NAMES, upcoming: "未开始" }[p.value[3]]}<br>${hms(p.value[1])} - ${hms(p.value[2])}` },
+    tooltip: { formatter: (p) => `${TIMELINE_NAMES[p.value[3]] || p.value[3]}<br>${hms(p.value[1])} - ${hms(p.value[2])}` },
     grid: { left: 20, right: 20, top: 20, bottom: 40 },
     xAxis: { type: "time", axisLabel: { color: "#8fb0dd", formatter: "{HH}:{mm}" } },
     yAxis: { type: "category", data: ["时间轴"], show: false },

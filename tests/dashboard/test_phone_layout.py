@@ -50,3 +50,27 @@ def test_an_alert_on_a_phone_is_a_card_with_its_buttons_on_screen(browser: Brows
     laptop.goto(base_url + "/#/alerts")
     expect(laptop.get_by_test_id("alerts").locator("thead th").first).to_be_visible()
     laptop.context.close()
+
+
+def test_the_town_chart_counts_whole_stations(browser: Browser, base_url: str) -> None:
+    page = login(browser, base_url, "town-hl", width=1366, height=768)
+    chart = page.locator("section", has_text="各镇（街道）今日站点状态").locator(".chart")
+    expect(chart).to_be_visible()
+    page.wait_for_function("n => echarts.getInstanceByDom(n)", arg=chart.element_handle())
+    ticks = chart.evaluate("n => echarts.getInstanceByDom(n).getModel().getComponent('yAxis').axis.scale.getTicks()"
+                           ".map(t => t.value)")
+    assert ticks and all(t == int(t) for t in ticks), ticks  # the axis the officer reads: 0, 1, 2, never 0.5
+    page.context.close()
+
+
+def test_the_timeline_says_which_colour_is_which(browser: Browser, base_url: str) -> None:
+    # 10:00 on a working Monday: hl-01 open since 08:20, its afternoon still to come.
+    page = login(browser, base_url, "town-hl", width=PHONE, height=844)
+    page.goto(base_url + "/#/station/hl-01/2026-10-12")
+    legend = page.get_by_test_id("timeline-legend")
+    expect(legend.locator("span", has_text="开放")).to_have_count(1)
+    expect(legend.locator("span", has_text="未开始")).to_have_count(1)
+    colours = legend.locator("i").evaluate_all("ns => ns.map(n => getComputedStyle(n).backgroundColor)")
+    assert "rgb(46, 204, 113)" in colours, colours  # the open green of the chart
+    shot(page, "timeline-legend-phone")
+    page.context.close()
