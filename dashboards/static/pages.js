@@ -80,7 +80,11 @@ function chart(node, option) {
 }
 
 // An empty table says so under its headers (a bare header row reads like a page that failed to load).
+// A table of class "cards" becomes a card a row on a phone: each cell carries its column's name to show beside it.
 function table(headers, rows, attrs = {}) {
+  if (/\bcards\b/.test(attrs.class || "")) {
+    rows.forEach((tr) => [...tr.children].forEach((td, i) => td.setAttribute("data-label", headers[i])));
+  }
   return el("div", { class: "table-wrap" }, el("table", attrs,
     el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
     el("tbody", {}, rows)),
@@ -209,6 +213,9 @@ Pages.station = async (main, [id, day]) => {
     Api.get(`/activities${q({ station: id, month })}`),
   ]);
   const d = day0 || { verdict: "no_data", timeline: [], devices: [], evidence: {}, flags: [], equipment_off: [] };
+  // A station with no day yet (just registered) is still called by its name, not its id.
+  const stationName = d.station_name
+    || ((await Api.get("/stations").catch(() => [])).find((s) => s.id === id) || {}).name || id;
   const m = month0 || { days: [], activities: acts.length, met: null };
   const shown = d.state_so_far || d.verdict;
   const picker = el("input", { type: "date", value: date, onchange: (ev) => { location.hash = `#/station/${id}/${ev.target.value}`; } });
@@ -250,7 +257,7 @@ Pages.station = async (main, [id, day]) => {
     el("i", { style: `background: ${COLORS[s] || COLORS.other}` }), TIMELINE_NAMES[s] || s)));
   const actForm = App.me.role === "station" ? activityForm(id, () => route()) : null;
   main.replaceChildren(el("div", { class: "grid" },
-    card(`${d.station_name || id} · ${date}`, "span-8", note, el("div", { class: "toolbar" }, picker, stateBadge(shown),
+    card(`${stationName} · ${date}`, "span-8", note, el("div", { class: "toolbar" }, picker, stateBadge(shown),
       d.as_of ? el("span", { class: "muted", "data-testid": "as-of" }, `截至 ${Zone.hm(d.as_of)}`) : null),
       timelineChart, legend,
       el("div", { class: "evidence", "data-testid": "evidence" },
