@@ -91,6 +91,15 @@ function table(headers, rows, attrs = {}) {
   rows.length ? null : el("p", { class: "muted empty", "data-testid": "empty" }, "暂无记录"));
 }
 
+// A file field in Chinese: the browser draws its own button and "no file chosen" in its interface language
+// (Choose File / No file chosen in an English one), so the field is hidden inside a label that says it in words.
+function filePicker(input, label) {
+  const chosen = el("span", { class: "muted", "data-testid": "file-chosen" }, "未选择文件");
+  input.addEventListener("change", () => { chosen.textContent = input.files[0] ? input.files[0].name : "未选择文件"; });
+  if (input.form) input.form.addEventListener("reset", () => { chosen.textContent = "未选择文件"; });
+  return el("label", { class: "file-picker" }, input, el("span", { class: "button secondary" }, label), chosen);
+}
+
 // A month not over and not yet at its standard is under way, not failed: on track or at risk by its projection.
 function metSoFar(m) {
   if (m.complete !== false) return "未达标";
@@ -407,7 +416,7 @@ Pages.calendar = async (main) => {
   const cal = await Api.get("/calendar");
   const problems = el("pre", { class: "error", "data-testid": "calendar-problems", hidden: true });
   const input = el("input", { type: "file", accept: ".csv,text/csv", name: "file", "data-testid": "calendar-file" });
-  const form = el("form", { class: "toolbar", "data-testid": "calendar-form" }, input,
+  const form = el("form", { class: "toolbar", "data-testid": "calendar-form" }, filePicker(input, "选择 CSV 文件"),
     el("button", { type: "submit" }, "上传节假日文件"));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();

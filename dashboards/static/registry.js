@@ -83,7 +83,7 @@ function importForm(done) {
   const problems = el("ul", { class: "problems", "data-testid": "import-problems" });
   const summary = el("p", { "data-testid": "import-summary" });
   const input = el("input", { type: "file", accept: ".csv,text/csv", name: "csv" });
-  const form = el("form", { class: "toolbar", "data-testid": "import-form" }, input,
+  const form = el("form", { class: "toolbar", "data-testid": "import-form" }, filePicker(input, "选择 CSV 文件"),
     el("button", { type: "submit" }, "导入"));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -96,7 +96,7 @@ function importForm(done) {
     const data = await res.json().catch(() => ({}));
     if (!res.ok) { toast(`导入失败：${data.detail || res.status}`); return; }
     summary.textContent = `新增 ${data.added}，更新 ${data.updated}，未变 ${data.unchanged}；问题 ${data.problems.length} 行`;
-    problems.replaceChildren(...data.problems.map((p) => el("li", {}, p)));
+    problems.replaceChildren(...data.problems.map((p) => el("li", { title: p }, explainText(p))));
     toast("导入完成", 3000, "ok");
     await done();
   });
