@@ -91,6 +91,21 @@ function table(headers, rows, attrs = {}) {
   rows.length ? null : el("p", { class: "muted empty", "data-testid": "empty" }, "暂无记录"));
 }
 
+// A station's working weekdays ("1-5", "1,2,3,4,5,6": ISO numbers, 1 = Monday) as an officer says them: 周一至周五.
+const WEEKDAY_NAMES = ["", "周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+function weekdaysText(spec) {
+  const days = new Set();
+  for (const part of String(Array.isArray(spec) ? spec.join(",") : spec ?? "").split(",")) {
+    const m = /^\s*(\d)\s*(?:-\s*(\d)\s*)?$/.exec(part);
+    if (!m) return spec; // not what the registry stores: shown as it is
+    for (let d = Number(m[1]); d <= Number(m[2] || m[1]); d++) days.add(d);
+  }
+  const list = [...days].filter((d) => d >= 1 && d <= 7).sort();
+  if (!list.length || list.length !== days.size) return spec;
+  const run = list.length > 2 && list[list.length - 1] - list[0] === list.length - 1;
+  return run ? `${WEEKDAY_NAMES[list[0]]}至${WEEKDAY_NAMES[list[list.length - 1]]}` : list.map((d) => WEEKDAY_NAMES[d]).join("、");
+}
+
 // A file field in Chinese: the browser draws its own button and "no file chosen" in its interface language
 // (Choose File / No file chosen in an English one), so the field is hidden inside a label that says it in words.
 function filePicker(input, label) {

@@ -53,7 +53,7 @@ Pages.registry = async (main) => {
     table(["编号", "名称", "镇（街道）", "类型", "等级", "工作日", "工作时间", "节假日开放", "地址", ""], stations.map((s) => el("tr", { "data-station": s.station_id },
       el("td", {}, s.station_id), el("td", {}, s.name), el("td", {}, s.town),
       el("td", {}, STATION_KINDS[s.kind] || s.kind), el("td", {}, s.grade || "—"),
-      el("td", {}, s.weekdays), el("td", {}, s.hours), el("td", {}, s.open_on_holidays ? "是" : "否"),
+      el("td", { title: s.weekdays }, weekdaysText(s.weekdays)), el("td", {}, s.hours), el("td", {}, s.open_on_holidays ? "是" : "否"),
       el("td", {}, s.address || "—"),
       el("td", {}, el("button", { type: "button", class: "secondary", "data-action": "edit", onclick: () => edit(s) }, "编辑"),
         el("button", { type: "button", class: "secondary", "data-action": "history", onclick: () => showHistory(s.station_id) }, "历史")))),
@@ -64,7 +64,7 @@ Pages.registry = async (main) => {
     const versions = await Api.get(`/registry/stations/${encodeURIComponent(id)}/schedules`);
     history.replaceChildren(card(`${id} 工作时间、类型与等级的历次版本`, "",
       table(["生效日期", "工作日", "工作时间", "节假日开放", "类型", "等级"], versions.map((v) => el("tr", {},
-        el("td", {}, v.effective_from === "1970-01-01" ? "启用记录前" : v.effective_from), el("td", {}, v.weekdays),
+        el("td", {}, v.effective_from === "1970-01-01" ? "启用记录前" : v.effective_from), el("td", { title: v.weekdays }, weekdaysText(v.weekdays)),
         el("td", {}, v.hours), el("td", {}, v.open_on_holidays ? "是" : "否"),
         el("td", {}, STATION_KINDS[v.kind] || v.kind), el("td", {}, v.grade || "—"))),
         { "data-testid": "schedule-history" })));

@@ -1,6 +1,7 @@
 """Uploading a CSV as a bureau officer, in real headless Chromium: the file field says 选择 CSV 文件 and the chosen
 file's name in Chinese words (the browser's own button reads Choose File / No file chosen in an English browser), and
-the import's bad lines read in Chinese with their line numbers (the server's English kept as the tooltip)."""
+the import's bad lines read in Chinese with their line numbers (the server's English kept as the tooltip); the working
+days read 周一至周五, not 1-5."""
 
 from pathlib import Path
 
@@ -38,5 +39,12 @@ def test_a_csv_import_reads_in_chinese(browser: Browser, base_url: str, tmp_path
         "第 5 行：站点 nh-03 已在第 2 行",
     ])
     expect(lines.nth(1)).to_have_attribute("title", "line 3: grade must be one of 2A, 3A, 4A, 5A (got '6A')")
+    # The working days as an officer says them, in the list and in the audit log (the numbers kept as the tooltip).
+    registry = page.get_by_test_id("registry")
+    expect(registry.locator("tr[data-station=nh-03] td").nth(5)).to_have_text("周一至周六")
+    expect(registry.locator("tr[data-station=nh-03] td").nth(5)).to_have_attribute("title", "1,2,3,4,5,6")
+    expect(registry.locator("tr[data-station=hl-01] td").nth(5)).to_have_text("周一至周五")
     shot(page, "registry-import-1366")
+    page.goto(base_url + "/#/audit")
+    expect(page.get_by_test_id("audit").locator("tr[data-target=nh-03]")).to_contain_text("工作日：周一至周六")
     page.context.close()
