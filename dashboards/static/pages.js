@@ -322,7 +322,7 @@ Pages.station = async (main, [id, day]) => {
 
 function activityForm(station, done) {
   const form = el("form", { class: "toolbar", "data-testid": "activity-form" },
-    el("input", { name: "day", type: "date", required: true }),
+    el("label", {}, "活动日期 ", el("input", { name: "day", type: "date", required: true })),
     el("input", { name: "theme", placeholder: "活动主题", required: true, maxlength: 200 }),
     el("input", { name: "participants", type: "number", min: 0, placeholder: "参与人数", required: true }),
     el("button", { type: "submit" }, "登记活动"));

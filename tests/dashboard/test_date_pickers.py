@@ -45,4 +45,10 @@ def test_date_pickers_read_as_chinese_dates(browser: Browser, base_url: str) -> 
     expect(staff.locator(first + " + [data-testid=date-zh]")).to_have_text("10月17日（周六）")
     fits(staff, "the closures page")
     shot(staff, "date-pickers-390")
+    # The themed activity's day says what it is (a bare yyyy/mm/dd field beside 活动主题 did not).
+    staff.goto(base_url + "/#/station")
+    day = staff.get_by_label("活动日期")
+    day.fill("2026-10-10")
+    expect(staff.get_by_test_id("activity-form").get_by_test_id("date-zh")).to_have_text("10月10日（周六）")
+    fits(staff, "the station page")
     staff.context.close()
