@@ -265,7 +265,8 @@ Pages.station = async (main, [id, day]) => {
   const devices = table(["设备", "类型", "最近上报", "状态"], d.devices.map((x) => el("tr", {},
     el("td", { class: "nowrap" }, x.device),
     el("td", {}, x.device === OUTBOX_DEVICE ? OUTBOX_NAME : DEVICE_KINDS[x.kind] || x.kind), el("td", {}, time(x.last_seen_at)),
-    el("td", {}, x.ok === false ? Faults.cell(x.error) : (x.online === false ? "离线" : "正常")))));
+    el("td", {}, x.ok === false ? Faults.cell(x.error) : (x.online === false ? "离线" : "正常")))),
+  { class: "cards", "data-testid": "devices" });
   const calendar = el("div", { class: "calendar", "data-testid": "calendar" },
     ["一", "二", "三", "四", "五", "六", "日"].map((w) => el("div", { class: "head" }, w)));
   const first = new Date(`${month}-01T00:00:00`);

@@ -63,6 +63,9 @@ def test_device_faults_say_what_is_wrong_in_chinese(browser: Browser, base_url: 
     phone = login(browser, base_url, "town-hl", width=390, height=844)
     phone.goto(base_url + "/#/station/hl-01/2026-10-12")
     expect(phone.get_by_test_id("fault").first).to_be_visible()
+    # On the phone each device is a card: the explanation gets the screen's width, not a sliver of a column.
+    box = phone.get_by_test_id("fault").first.bounding_box()
+    assert box and box["width"] > 200 and box["x"] + box["width"] <= 390, box
     width = phone.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
     assert width[0] <= width[1], f"the station page is wider than the phone: {width}"
     shot(phone, "device-faults-390")
