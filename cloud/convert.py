@@ -150,6 +150,7 @@ def convert(
 
 
 HEALTH_TYPES = (Health, Status)
+HEALTH_KIND = "health"
 
 
 @dataclass(slots=True)
@@ -168,7 +169,11 @@ class DeviceSeen:
     def add(self, item: Accepted) -> None:
         decoded, row = item.decoded, item.row
         message, ts = decoded.message, row["ts"]
-        self.kind = "agent" if decoded.topic.device == "agent" else row["kind"]
+        # A device's kind is what it measures (flow, door, ...): its health reports do not make it a "health" device.
+        if decoded.topic.device == "agent":
+            self.kind = "agent"
+        elif row["kind"] != HEALTH_KIND or self.kind == HEALTH_KIND:
+            self.kind = row["kind"]
         # A faulty clock's ts is not believable: the receive time says when the device last spoke.
         seen: datetime = ts if decoded.clock_fault is None else row["received_at"]
         if self.last_seen_at is None or seen > self.last_seen_at:

@@ -30,7 +30,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from cloud.convert import Accepted, fold_devices
+from cloud.convert import HEALTH_KIND, Accepted, fold_devices
 from cloud.store.models import Device, DirtyStationDay
 
 DEVICES = cast(Table, Device.__table__)
@@ -112,7 +112,8 @@ def _device_upsert(connection: Connection) -> Any:
     statement = statement.on_conflict_do_update(
         index_elements=[old.station_id, old.device_id],
         set_={
-            "kind": new.kind,
+            # A batch that heard only the device's health keeps the kind an earlier batch saw it measure.
+            "kind": case((new.kind == HEALTH_KIND, old.kind), else_=new.kind),
             "last_seen_at": _greatest(connection, old.last_seen_at, new.last_seen_at),
             "last_health_ok": case((newer, new.last_health_ok), else_=old.last_health_ok),
             "last_health": case((newer, new.last_health), else_=old.last_health),

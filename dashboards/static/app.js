@@ -20,6 +20,9 @@ const App = { me: null, stopStream: null, cleanup: [] };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
+  // A field is built before it joins the page: give it the page's language first, for a browser that draws date and
+  // time pickers in it (the page is Chinese: 2026/10/12 and 09:00, not 10/12/2026 and 09:00 AM).
+  if (tag === "input") node.lang = document.documentElement.lang;
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
@@ -108,6 +111,7 @@ function tick() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  Dates.watch(document.getElementById("main"));
   document.getElementById("login-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const form = new FormData(ev.target);

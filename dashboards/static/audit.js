@@ -19,7 +19,7 @@ const AUDIT_FIELDS = {
 const AUDIT_VALUES = {
   role: (x) => ROLE_NAMES[x] || x, kind: (x) => STATION_KINDS[x] || x, active: (x) => (x ? "启用" : "已停用"),
   category: (x) => HC_CATEGORY[x] || x, status: (x) => APPEAL_STATUS[x] || x, outcome: (x) => APPEAL_STATUS[x] || x,
-  timezone: (x) => (x === "Asia/Shanghai" ? "北京时间（Asia/Shanghai）" : x),
+  timezone: (x) => (x === "Asia/Shanghai" ? "北京时间（Asia/Shanghai）" : x), weekdays: weekdaysText,
 };
 const ACTOR_ROLES = { cli: "命令行" };
 function auditValue(key, x) {

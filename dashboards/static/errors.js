@@ -66,6 +66,33 @@ const ERROR_TEXTS = [
     "等级为空：居家养老服务站须选择等级（2A、3A、4A 或 5A）"],
   [/^grade must be empty for kind care_centre .*$/, "照料中心不分等级：等级请选“无”"],
   [/^grade must be empty for kind neighbourhood_point .*$/, "睦邻点不分等级：等级请选“无”"],
+  // A CSV file's lines (cloud.csv_records, cloud.registry.csv_rows): one problem a line, several joined by "; ".
+  [/^grade must be one of (.+) \(got '(.*)'\)$/, "等级须为 $1 之一（填的是“$2”）"],
+  [/^(\w+) is empty$/, (_, field) => `${FIELD_NAMES[field] || field}为空`],
+  [/^use ISO weekday numbers like (\S+) or (\S+)$/, "工作日请填写如 $1 或 $2"],
+  [/^use sessions like (.+)$/, "工作时间请填写如 $1"],
+  [/^station (\S+) is already on line (\d+)$/, "站点 $1 已在第 $2 行"],
+  [/^(\d+) cells but the header has (\d+) columns$/, "这一行有 $1 格，表头有 $2 列"],
+  [/^header lacks column\(s\) (.+)$/, "表头缺少列 $1"],
+  [/^expected a header row (.+)$/, "第一行应为表头 $1"],
+  [/^expected (.+)$/, "表头应为 $1"],
+  [/^the file is empty$/, "文件为空"],
+  [/^unknown column\(s\) (.+) ignored$/, "不认识的列 $1，已忽略"],
+  [/^known optional columns: (.+)$/, "可选列为 $1"],
+  [/^there are no optional columns$/, "没有可选列"],
+  [/^the file is not UTF-8 \(byte (\d+)\)$/, "文件不是 UTF-8 编码（第 $1 字节）"],
+  [/^save it from Excel as 'CSV UTF-8 \(comma delimited\)'$/, "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”"],
+  [/^open_on_holidays '(.*)' must be yes or no$/, "节假日开放“$1”须为 yes 或 no"],
+  [/^kind '(.*)' must be one of .*$/, "类型“$1”须为 station（居家养老服务站）、care_centre（照料中心）或 neighbourhood_point（睦邻点）"],
+  // The bureau's holiday file (cloud.rules.holidays_file).
+  [/^expected 3 cells date,kind,name, got (\d+)$/, "应为 date,kind,name 三格，这一行有 $1 格"],
+  [/^bad date '(.*)' \(expected YYYY-MM-DD\)$/, "日期“$1”有误（应为 YYYY-MM-DD）"],
+  [/^date (\S+) is outside (\d+)-(\d+)$/, "日期 $1 不在 $2–$3 年之间"],
+  [/^bad kind '(.*)' \(expected holiday or workday\)$/, "类型“$1”有误（应为 holiday 放假或 workday 上班）"],
+  [/^name longer than (\d+) characters$/, "名称超过 $1 个字符"],
+  [/^name contains control characters$/, "名称含控制字符"],
+  [/^duplicate date (\S+) \(first on line (\d+)\)$/, "日期 $1 重复（首次在第 $2 行）"],
+  [/^\.\.\. and (\d+) more problems$/, "……另有 $1 个问题"],
   // Generic refusals.
   [/^conflicts with an existing record$/, "与已有记录冲突"],
   [/^a value is out of range or malformed$/, "输入的值超出范围或格式有误"],
@@ -80,8 +107,11 @@ const ERROR_TEXTS = [
   [/^String should have at most (\d+) characters$/, "最多 $1 个字符"],
 ];
 
-// One sentence in Chinese if it is known (the server joins several problems with "; ").
+// One sentence in Chinese if it is known (the server joins several problems with "; "; a file's start "line N: ").
 function explainText(text) {
+  if (String(text).includes("\n")) return String(text).split("\n").map(explainText).join("\n");
+  const line = /^line (\d+): (.*)$/.exec(String(text));
+  if (line) return `第 ${line[1]} 行：${explainText(line[2])}`;
   const one = (part) => {
     const clean = part.trim().replace(/^Value error, /, "");
     for (const [pattern, zh] of ERROR_TEXTS) if (pattern.test(clean)) return clean.replace(pattern, zh);
@@ -103,3 +133,4 @@ function explainError(detail) {
   return "请求未被接受";
 }
 window.explainError = explainError;
+window.explainText = explainText;

@@ -24,7 +24,8 @@ function zoneInstant(local) {
 
 Pages.onsite = async (main, [plan, station]) => {
   if (plan && station) return visitPage(main, plan, station);
-  const [visits, cover] = await Promise.all([Api.get("/onsite/visits"), Api.get("/onsite/coverage")]);
+  const [visits, cover, stations] = await Promise.all([Api.get("/onsite/visits"), Api.get("/onsite/coverage"),
+    Api.get("/stations")]);
   const todo = visits.filter((v) => !["sensor", "agreed", "decided"].includes(v.review))
     .sort((a, b) => REVIEW_ORDER.indexOf(a.review) - REVIEW_ORDER.indexOf(b.review) || a.date.localeCompare(b.date));
   const done = visits.filter((v) => v.onsite).slice(0, 100);
@@ -36,7 +37,7 @@ Pages.onsite = async (main, [plan, station]) => {
     card("待办：现场核查与裁定", "span-6", todo.length
       ? el("ul", { class: "visits", "data-testid": "visits-todo" }, todo.slice(0, 200).map(item))
       : el("p", { class: "muted", "data-testid": "visits-todo" }, "没有待办的现场核查")),
-    coverageCard(cover),
+    coverageCard(cover, new Map(stations.map((x) => [x.id, x.name]))),
     card("已记录的现场检查", "span-12", table(["日期", "站点", "现场", "传感器", "计入结果", "状态", "记录人"],
       done.map((v) => el("tr", { "data-visit": `${v.plan_id}/${v.station}`, "data-review": v.review },
         el("td", {}, `${v.date} ${v.start}-${v.end}`), el("td", {}, el("a", { href: visitHref(v) }, v.station_name)),
@@ -45,14 +46,24 @@ Pages.onsite = async (main, [plan, station]) => {
       { "data-testid": "visits-done" }))));
 };
 
-function coverageCard(cover) {
+// "2026-Q4" as an officer says it.
+const QUARTERS = ["", "一", "二", "三", "四"];
+const quarterText = (q) => {
+  const m = /^(\d{4})-Q([1-4])$/.exec(q || "");
+  return m ? `${m[1]}年第${QUARTERS[Number(m[2])]}季度` : q;
+};
+
+// The stations not checked yet are named as officers know them (the API lists their ids), each a link to its page.
+function coverageCard(cover, names) {
+  const unchecked = (ids) => ids.flatMap((id, i) => [i ? "、" : "",
+    el("a", { href: `#/station/${encodeURIComponent(id)}`, "data-station": id }, names.get(id) || id)]);
   const towns = table(["镇（街道）", "站点数", "已抽查", "现场检查", "本镇自查计划", "未抽查站点"], cover.towns.map((t) =>
     el("tr", { "data-town": t.town, "data-covered": String(t.unchecked.length === 0) },
       el("td", {}, t.town), el("td", {}, t.stations), el("td", {}, `${t.checked}/${t.stations}`), el("td", {}, t.visited),
       el("td", {}, t.own_plans ? t.own_plans : badge("state-closed", "无")),
-      el("td", {}, t.unchecked.length ? t.unchecked.join("、") : badge("state-open", "全覆盖")))),
-  { "data-testid": "coverage-towns" });
-  return card(`本季度抽查覆盖 · ${cover.quarter}`, "span-6",
+      el("td", {}, t.unchecked.length ? unchecked(t.unchecked) : badge("state-open", "全覆盖")))),
+  { "data-testid": "coverage-towns", class: "cards wide-labels" });
+  return card(`本季度抽查覆盖 · ${quarterText(cover.quarter)}`, "span-6",
     el("p", { class: "muted" }, `${cover.first_day} 至 ${cover.last_day}；已判定或已现场检查的抽查才算已抽查`), towns);
 }
 

@@ -19,6 +19,7 @@ const ANOMALY_NAMES = {
   "door-unwatched": "人流计数器和摄像头均无上报时门开", "faces-unbacked": "仅凭无人流进出的人脸判为开放",
   "faces-uncorroborated": "人脸无对应人流进出（疑似照片）", "readings-repeated": "同一读数换编号重复上报（只计一次）",
   "late-evidence": "在线期间的事件事后补报（不计入）", "readings-out-of-sequence": "事后补报的读数序号与时间不符（不计入）",
+  "clock-behind": "站点时钟滞后",
 };
 // Day flags the rules raise as evidence.
 const FLAG_NAMES = {
@@ -27,8 +28,11 @@ const FLAG_NAMES = {
   readings_repeated: "同一读数换编号重复上报（只计一次）", late_evidence: "在线期间的事件事后补报（不计入）",
   readings_out_of_sequence: "事后补报的读数序号与时间不符（不计入）",
   faces_unbacked: "仅凭无人流进出的人脸判为开放", platform_lost_messages: "平台丢失部分数据（非站点原因）",
+  clock_behind: "站点时钟滞后（当日读数无法定时，不计入）",
 };
 const UNCONFIRMED = "无法确认";
+// A stretch of the day's timeline: a state, or the hours still to come today.
+const TIMELINE_NAMES = { ...STATE_NAMES, upcoming: "未开始" };
 // A care centre or neighbourhood point has no grade: the grade's standard, veto and subsidy do not apply to it.
 const STATION_KINDS = { station: "居家养老服务站", care_centre: "照料中心", neighbourhood_point: "睦邻点" };
 const NOT_APPLICABLE = "不适用";
@@ -37,6 +41,9 @@ const gradeText = (x) => (graded(x) ? (x.grade || "—") : `${STATION_KINDS[x.ki
 // The devices a station reports from, by the protocol's message kind.
 const DEVICE_KINDS = { flow: "人流计数器", door: "门磁", face: "人脸识别摄像头", call: "一键呼叫按钮", health: "设备自检",
   agent: "站点采集终端" };
+// The agent reports its own store of readings waiting to be sent (on its SD card) as the device `outbox`.
+const OUTBOX_DEVICE = "outbox";
+const OUTBOX_NAME = "采集终端存储（待发数据）";
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
 // Why a spot check got its result, by the reason code the API gives (the English sentence beside it is only a fallback).
 const REASONS = {
@@ -44,6 +51,7 @@ const REASONS = {
   approved_closure: "已批准停业", not_working_day: "非工作日", outside_hours: "检查时段不在站点工作时间内",
   calendar_unknown: "缺少该年节假日安排，无法判定",
   platform_lost_messages: "平台丢失了各站点的部分数据（非站点原因），检查时段的开放状态无法确认，需现场核查",
+  clock_behind: "站点时钟滞后，检查时段无法用传感器判定，需现场核查",
 };
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
 const COLORS = {
@@ -72,11 +80,39 @@ function chart(node, option) {
 }
 
 // An empty table says so under its headers (a bare header row reads like a page that failed to load).
+// A table of class "cards" becomes a card a row on a phone: each cell carries its column's name to show beside it.
 function table(headers, rows, attrs = {}) {
+  if (/\bcards\b/.test(attrs.class || "")) {
+    rows.forEach((tr) => [...tr.children].forEach((td, i) => td.setAttribute("data-label", headers[i])));
+  }
   return el("div", { class: "table-wrap" }, el("table", attrs,
     el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
     el("tbody", {}, rows)),
   rows.length ? null : el("p", { class: "muted empty", "data-testid": "empty" }, "暂无记录"));
+}
+
+// A station's working weekdays ("1-5", "1,2,3,4,5,6": ISO numbers, 1 = Monday) as an officer says them: 周一至周五.
+const WEEKDAY_NAMES = ["", "周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+function weekdaysText(spec) {
+  const days = new Set();
+  for (const part of String(Array.isArray(spec) ? spec.join(",") : spec ?? "").split(",")) {
+    const m = /^\s*(\d)\s*(?:-\s*(\d)\s*)?$/.exec(part);
+    if (!m) return spec; // not what the registry stores: shown as it is
+    for (let d = Number(m[1]); d <= Number(m[2] || m[1]); d++) days.add(d);
+  }
+  const list = [...days].filter((d) => d >= 1 && d <= 7).sort();
+  if (!list.length || list.length !== days.size) return spec;
+  const run = list.length > 2 && list[list.length - 1] - list[0] === list.length - 1;
+  return run ? `${WEEKDAY_NAMES[list[0]]}至${WEEKDAY_NAMES[list[list.length - 1]]}` : list.map((d) => WEEKDAY_NAMES[d]).join("、");
+}
+
+// A file field in Chinese: the browser draws its own button and "no file chosen" in its interface language
+// (Choose File / No file chosen in an English one), so the field is hidden inside a label that says it in words.
+function filePicker(input, label) {
+  const chosen = el("span", { class: "muted", "data-testid": "file-chosen" }, "未选择文件");
+  input.addEventListener("change", () => { chosen.textContent = input.files[0] ? input.files[0].name : "未选择文件"; });
+  if (input.form) input.form.addEventListener("reset", () => { chosen.textContent = "未选择文件"; });
+  return el("label", { class: "file-picker" }, input, el("span", { class: "button secondary" }, label), chosen);
 }
 
 // A month not over and not yet at its standard is under way, not failed: on track or at risk by its projection.
@@ -119,7 +155,8 @@ Pages.overview = async (main) => {
     tooltip: { trigger: "axis" }, legend: { textStyle: { color: "#e6f0ff" } },
     grid: { left: 40, right: 16, bottom: 60, top: 40 },
     xAxis: { type: "category", data: ov.towns.map((t) => t.town), axisLabel: { color: "#e6f0ff", rotate: 30 } },
-    yAxis: { type: "value", axisLabel: { color: "#8fb0dd" }, splitLine: { lineStyle: { color: "#1d4d94" } } },
+    // Whole stations: a town of two would otherwise get a 0.5 and a 1.5 on its axis.
+    yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#8fb0dd" }, splitLine: { lineStyle: { color: "#1d4d94" } } },
     series: ["open", "partial", "closed", "unknown", "not_started", "other"].map((k) => ({
       name: { ...STATE_NAMES, other: "其他" }[k], type: "bar", stack: "s", itemStyle: { color: COLORS[k] },
       data: ov.towns.map((t) => t[k]),
@@ -200,6 +237,9 @@ Pages.station = async (main, [id, day]) => {
     Api.get(`/activities${q({ station: id, month })}`),
   ]);
   const d = day0 || { verdict: "no_data", timeline: [], devices: [], evidence: {}, flags: [], equipment_off: [] };
+  // A station with no day yet (just registered) is still called by its name, not its id.
+  const stationName = d.station_name
+    || ((await Api.get("/stations").catch(() => [])).find((s) => s.id === id) || {}).name || id;
   const m = month0 || { days: [], activities: acts.length, met: null };
   const shown = d.state_so_far || d.verdict;
   const picker = el("input", { type: "date", value: date, onchange: (ev) => { location.hash = `#/station/${id}/${ev.target.value}`; } });
@@ -223,8 +263,10 @@ Pages.station = async (main, [id, day]) => {
     ["本月主题活动", m.activities],
   ].map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), { "data-testid": "counts" });
   const devices = table(["设备", "类型", "最近上报", "状态"], d.devices.map((x) => el("tr", {},
-    el("td", {}, x.device), el("td", {}, DEVICE_KINDS[x.kind] || x.kind), el("td", {}, time(x.last_seen_at)),
-    el("td", {}, x.ok === false ? el("span", { class: "error" }, x.error || "故障") : (x.online === false ? "离线" : "正常")))));
+    el("td", { class: "nowrap" }, x.device),
+    el("td", {}, x.device === OUTBOX_DEVICE ? OUTBOX_NAME : DEVICE_KINDS[x.kind] || x.kind), el("td", {}, time(x.last_seen_at)),
+    el("td", {}, x.ok === false ? Faults.cell(x.error) : (x.online === false ? "离线" : "正常")))),
+  { class: "cards", "data-testid": "devices" });
   const calendar = el("div", { class: "calendar", "data-testid": "calendar" },
     ["一", "二", "三", "四", "五", "六", "日"].map((w) => el("div", { class: "head" }, w)));
   const first = new Date(`${month}-01T00:00:00`);
@@ -234,11 +276,15 @@ Pages.station = async (main, [id, day]) => {
       el("b", {}, Number(x.date.slice(8))), STATE_NAMES[x.verdict] || x.verdict, el("br"), pct(x.compliance)));
   }
   const timelineChart = el("div", { class: "chart" });
+  // Which colour is which, for the states the day's timeline holds (a phone has no hover tooltip to ask).
+  const shownStates = [...new Set(d.timeline.map((s) => s.state))];
+  const legend = el("div", { class: "legend", "data-testid": "timeline-legend" }, shownStates.map((s) => el("span", {},
+    el("i", { style: `background: ${COLORS[s] || COLORS.other}` }), TIMELINE_NAMES[s] || s)));
   const actForm = App.me.role === "station" ? activityForm(id, () => route()) : null;
   main.replaceChildren(el("div", { class: "grid" },
-    card(`${d.station_name || id} · ${date}`, "span-8", note, el("div", { class: "toolbar" }, picker, stateBadge(shown),
+    card(`${stationName} · ${date}`, "span-8", note, el("div", { class: "toolbar" }, picker, stateBadge(shown),
       d.as_of ? el("span", { class: "muted", "data-testid": "as-of" }, `截至 ${Zone.hm(d.as_of)}`) : null),
-      timelineChart,
+      timelineChart, legend,
       el("div", { class: "evidence", "data-testid": "evidence" },
         spans("计划时段", ev.sessions), spans("开放", ev.open), spans("关闭", ev.closed),
         spans("未知时长", d.unknown_so_far || ev.unknown), d.upcoming ? spans("未开始", d.upcoming) : null,
@@ -260,7 +306,7 @@ Pages.station = async (main, [id, day]) => {
   const hms = (v) => new Date(v).toISOString().slice(11, 19);
   chart(timelineChart, {
     useUTC: true, // the values are the zone's wall-clock times (see `wall`), so the axis reads station time
-    tooltip: { formatter: (p) => `${{ ...STATE_NAMES, upcoming: "未开始" }[p.value[3]]}<br>${hms(p.value[1])} - ${hms(p.value[2])}` },
+    tooltip: { formatter: (p) => `${TIMELINE_NAMES[p.value[3]] || p.value[3]}<br>${hms(p.value[1])} - ${hms(p.value[2])}` },
     grid: { left: 20, right: 20, top: 20, bottom: 40 },
     xAxis: { type: "time", axisLabel: { color: "#8fb0dd", formatter: "{HH}:{mm}" } },
     yAxis: { type: "category", data: ["时间轴"], show: false },
@@ -277,7 +323,7 @@ Pages.station = async (main, [id, day]) => {
 
 function activityForm(station, done) {
   const form = el("form", { class: "toolbar", "data-testid": "activity-form" },
-    el("input", { name: "day", type: "date", required: true }),
+    el("label", {}, "活动日期 ", el("input", { name: "day", type: "date", required: true })),
     el("input", { name: "theme", placeholder: "活动主题", required: true, maxlength: 200 }),
     el("input", { name: "participants", type: "number", min: 0, placeholder: "参与人数", required: true }),
     el("button", { type: "submit" }, "登记活动"));
@@ -295,6 +341,7 @@ function activityForm(station, done) {
 // What this user may do to an alert of a kind: the server's table, as /auth/me gives it.
 const may = (action, kind) => (App.me.alert_actions[action] || []).includes(kind);
 
+const ALERT_HEADERS = ["编号", "类型", "站点", "发生时间", "状态", "通知至", "确认", "操作"];
 Pages.alerts = async (main) => {
   const filter = el("form", { class: "toolbar" },
     el("span", { class: `live ${App.live ? "on" : ""}`, title: "实时" }), "实时更新",
@@ -325,6 +372,8 @@ Pages.alerts = async (main) => {
       el("td", {}, a.acknowledged_by ? `${a.acknowledged_by} ${time(a.acknowledged_at)}` : "—"),
       el("td", {}, a.status === "raised" && may("acknowledge", a.kind) ? act("确认", "acknowledge") : null, " ",
         a.status !== "resolved" && may("resolve", a.kind) ? act("解决", "resolve") : null));
+    // On a phone each alert is a card of labelled lines (the table's eight columns do not fit beside each other).
+    [...row.children].forEach((td, i) => td.setAttribute("data-label", ALERT_HEADERS[i]));
     const old = rows.get(a.id);
     if (old) old.replaceWith(row); else body.prepend(row);
     rows.set(a.id, row);
@@ -338,8 +387,8 @@ Pages.alerts = async (main) => {
   filter.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
   App.onAlert(render);
   main.replaceChildren(card("告警处置", "", filter,
-    el("div", { class: "table-wrap" }, el("table", { "data-testid": "alerts" },
-      el("thead", {}, el("tr", {}, ["编号", "类型", "站点", "发生时间", "状态", "通知至", "确认", "操作"].map((h) => el("th", {}, h)))), body))));
+    el("div", { class: "table-wrap" }, el("table", { "data-testid": "alerts", class: "cards" },
+      el("thead", {}, el("tr", {}, ALERT_HEADERS.map((h) => el("th", {}, h)))), body))));
   await load();
 };
 
@@ -383,7 +432,7 @@ Pages.calendar = async (main) => {
   const cal = await Api.get("/calendar");
   const problems = el("pre", { class: "error", "data-testid": "calendar-problems", hidden: true });
   const input = el("input", { type: "file", accept: ".csv,text/csv", name: "file", "data-testid": "calendar-file" });
-  const form = el("form", { class: "toolbar", "data-testid": "calendar-form" }, input,
+  const form = el("form", { class: "toolbar", "data-testid": "calendar-form" }, filePicker(input, "选择 CSV 文件"),
     el("button", { type: "submit" }, "上传节假日文件"));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();

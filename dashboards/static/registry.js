@@ -53,7 +53,7 @@ Pages.registry = async (main) => {
     table(["编号", "名称", "镇（街道）", "类型", "等级", "工作日", "工作时间", "节假日开放", "地址", ""], stations.map((s) => el("tr", { "data-station": s.station_id },
       el("td", {}, s.station_id), el("td", {}, s.name), el("td", {}, s.town),
       el("td", {}, STATION_KINDS[s.kind] || s.kind), el("td", {}, s.grade || "—"),
-      el("td", {}, s.weekdays), el("td", {}, s.hours), el("td", {}, s.open_on_holidays ? "是" : "否"),
+      el("td", { title: s.weekdays }, weekdaysText(s.weekdays)), el("td", {}, s.hours), el("td", {}, s.open_on_holidays ? "是" : "否"),
       el("td", {}, s.address || "—"),
       el("td", {}, el("button", { type: "button", class: "secondary", "data-action": "edit", onclick: () => edit(s) }, "编辑"),
         el("button", { type: "button", class: "secondary", "data-action": "history", onclick: () => showHistory(s.station_id) }, "历史")))),
@@ -64,7 +64,7 @@ Pages.registry = async (main) => {
     const versions = await Api.get(`/registry/stations/${encodeURIComponent(id)}/schedules`);
     history.replaceChildren(card(`${id} 工作时间、类型与等级的历次版本`, "",
       table(["生效日期", "工作日", "工作时间", "节假日开放", "类型", "等级"], versions.map((v) => el("tr", {},
-        el("td", {}, v.effective_from === "1970-01-01" ? "启用记录前" : v.effective_from), el("td", {}, v.weekdays),
+        el("td", {}, v.effective_from === "1970-01-01" ? "启用记录前" : v.effective_from), el("td", { title: v.weekdays }, weekdaysText(v.weekdays)),
         el("td", {}, v.hours), el("td", {}, v.open_on_holidays ? "是" : "否"),
         el("td", {}, STATION_KINDS[v.kind] || v.kind), el("td", {}, v.grade || "—"))),
         { "data-testid": "schedule-history" })));
@@ -83,7 +83,7 @@ function importForm(done) {
   const problems = el("ul", { class: "problems", "data-testid": "import-problems" });
   const summary = el("p", { "data-testid": "import-summary" });
   const input = el("input", { type: "file", accept: ".csv,text/csv", name: "csv" });
-  const form = el("form", { class: "toolbar", "data-testid": "import-form" }, input,
+  const form = el("form", { class: "toolbar", "data-testid": "import-form" }, filePicker(input, "选择 CSV 文件"),
     el("button", { type: "submit" }, "导入"));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -96,7 +96,7 @@ function importForm(done) {
     const data = await res.json().catch(() => ({}));
     if (!res.ok) { toast(`导入失败：${data.detail || res.status}`); return; }
     summary.textContent = `新增 ${data.added}，更新 ${data.updated}，未变 ${data.unchanged}；问题 ${data.problems.length} 行`;
-    problems.replaceChildren(...data.problems.map((p) => el("li", {}, p)));
+    problems.replaceChildren(...data.problems.map((p) => el("li", { title: p }, explainText(p))));
     toast("导入完成", 3000, "ok");
     await done();
   });

@@ -13,6 +13,11 @@ from tests.api.conftest import PASSWORD, make_app, migrated
 from tests.api.server import serve
 
 CHROMIUM = "/usr/bin/chromium"
+# A Chinese user's browser draws date and time pickers the Chinese way (2026/10/12, 2026年10月, 09:00): Chromium takes
+# their format from its interface language, not the page's lang="zh-CN". Debian's chromium ships only the en-US
+# interface (--lang=zh-CN needs the chromium-l10n package), so it would draw 10/12/2026 and 09:00 AM. This Blink
+# switch makes the pickers follow the page's lang instead: the screenshots show what a Chinese browser shows.
+CHINESE_PICKERS = "--enable-blink-features=LangAttributeAwareFormControlUI"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -39,7 +44,7 @@ def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", CHINESE_PICKERS],
         )
         yield browser
         browser.close()

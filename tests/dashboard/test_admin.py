@@ -42,7 +42,7 @@ def test_the_bureau_adds_a_station_and_a_user(browser: Browser, base_url: str, t
     bureau.get_by_test_id("import-form").locator("button").click()
     expect(bureau.get_by_test_id("import-summary")).to_contain_text("新增 1")
     expect(bureau.get_by_test_id("import-problems").locator("li")).to_have_text(
-        ["line 3: grade must be one of 2A, 3A, 4A, 5A (got '6A')"])
+        ["第 3 行：等级须为 2A, 3A, 4A, 5A 之一（填的是“6A”）"])
     expect(bureau.get_by_test_id("registry").locator("tr[data-station=nh-03]")).to_contain_text("南阳三站")
     expect(bureau.get_by_test_id("registry").locator("tr[data-station=nh-04]")).to_have_count(0)
     shot(bureau, "registry-bureau")
@@ -63,7 +63,7 @@ def test_the_bureau_adds_a_station_and_a_user(browser: Browser, base_url: str, t
 
     staff = login(browser, base_url, "hl3-wang", width=390, height=844)
     expect(staff.get_by_test_id("user")).to_contain_text("hl3-wang")
-    expect(staff.locator("#main")).to_contain_text("hl-03 · 2026-10-12")  # its own, new station: no data yet
+    expect(staff.locator("#main")).to_contain_text("汇龙三站 · 2026-10-12")  # its own, new station: no data yet
 
     # Disabled: the open page loses access at its next call.
     bureau.get_by_test_id("users").locator("tr[data-user=hl3-wang] [data-action=disable]").click()

@@ -26,8 +26,8 @@ def test_bureau_uploads_a_holiday_file(browser: Browser, base_url: str) -> None:
         files=[FilePayload(name="holidays.csv", mimeType="text/csv", buffer=BAD.encode("utf-8"))])
     form.locator("button").click()
     problems = page.get_by_test_id("calendar-problems")
-    expect(problems).to_contain_text("line 3: duplicate date 2026-10-19 (first on line 2)")
-    expect(problems).to_contain_text("line 4: bad date '2026-10-3x' (expected YYYY-MM-DD)")
+    expect(problems).to_contain_text("第 3 行：日期 2026-10-19 重复（首次在第 2 行）")
+    expect(problems).to_contain_text("第 4 行：日期“2026-10-3x”有误（应为 YYYY-MM-DD）")
     expect(page.get_by_test_id("calendar-days").locator("tbody tr")).to_have_count(0)
     shot(page, "bureau-calendar-refused")
 

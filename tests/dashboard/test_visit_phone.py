@@ -23,7 +23,7 @@ from cloud.store.homecare import HomecareVisit
 from tests.api.conftest import NOW, PASSWORD, migrated, settings_for
 from tests.api.homecare_people import seed_homecare
 from tests.api.server import serve
-from tests.dashboard.conftest import CHROMIUM, login, shot
+from tests.dashboard.conftest import CHINESE_PICKERS, CHROMIUM, login, shot
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 HOME: Geolocation = {"latitude": 31.8143, "longitude": 121.6556}  # where the phone says it is, when allowed to say
@@ -111,7 +111,7 @@ def phone_browser(browser: Browser, video: Path) -> Iterator[Browser]:
         executable_path=CHROMIUM, headless=True,
         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
               "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-              f"--use-file-for-fake-video-capture={video}"],
+              f"--use-file-for-fake-video-capture={video}", CHINESE_PICKERS],
     )
     try:
         yield phone

@@ -114,6 +114,22 @@ def test_many_devices_in_one_batch_then_a_later_batch(engine: Engine) -> None:
     assert seen["qd-a", "door-1"].last_health_ok is True and seen["qd-a", "door-1"].last_health is not None
     assert seen["qd-a", "door-1"].last_health["error"] is None
     assert seen["qd-b", "agent"].online is False
+    # A batch of only its health reports leaves a door a door (the station page names the device by its kind).
+    assert seen["qd-a", "door-1"].kind == "door"
+
+
+def test_a_device_heard_first_by_its_health_takes_its_kind_from_its_readings(engine: Engine) -> None:
+    stations = StationCache(engine)
+    now = T0 + timedelta(hours=1)
+    # A counter that failed at start: its health comes first, then in the same batch and a later one, its counts.
+    write_batch(engine, _batch(stations, [health("qd-a", "flow-7", False, 1, T0, error="no response"),
+                                          flow("qd-a", "flow-7", 2, T0 + timedelta(minutes=1)),
+                                          health("qd-a", "flow-7", True, 3, T0 + timedelta(minutes=2))], now), [], now)
+    assert devices(engine)["qd-a", "flow-7"].kind == "flow"
+    write_batch(engine, _batch(stations, [health("qd-a", "flow-8", False, 1, T0, error="no response")], now), [], now)
+    assert devices(engine)["qd-a", "flow-8"].kind == "health"  # nothing else heard from it yet
+    write_batch(engine, _batch(stations, [flow("qd-a", "flow-8", 2, T0 + timedelta(minutes=1))], now), [], now)
+    assert devices(engine)["qd-a", "flow-8"].kind == "flow"
 
 
 def test_a_refused_row_in_the_middle_loses_none_of_the_others(engine: Engine) -> None:
