@@ -21,6 +21,14 @@ const ANOMALY_NAMES = {
   "late-evidence": "在线期间的事件事后补报（不计入）", "readings-out-of-sequence": "事后补报的读数序号与时间不符（不计入）",
   "clock-behind": "站点时钟滞后",
 };
+// The cloud's time checks of the day: how many the station answered, and how far behind its clock was found.
+function clockCheck(d) {
+  if (d.clock_behind_minutes != null) return `站点时钟慢 ${d.clock_behind_minutes} 分钟（当日读数无法定时，不计入），需现场核查`;
+  if (d.time_checks > 0) return `应答 ${d.time_checks} 次，时钟正常`;
+  if (d.verdict === "no_data") return "—";
+  return "当日未应答（站点离线，或采集终端版本过旧），时钟未核对";
+}
+
 // Day flags the rules raise as evidence.
 const FLAG_NAMES = {
   equipment_off: "工作时间内设备关闭", counts_unbalanced: "进出人数不平衡", door_open_idle: "门开但全时段无人进出",
@@ -253,6 +261,7 @@ Pages.station = async (main, [id, day]) => {
     ["人脸未经人流核实的老人（不计入）", d.elders_uncorroborated ?? "—"], ["匿名访客", d.anonymous_visitors ?? "—"],
     ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
     ["异常标记", (d.flags || []).map((f) => FLAG_NAMES[f] || f).join("，") || "—"],
+    ["时钟核对", clockCheck(d)],
     ["本月服务老人", m.elders ?? "—"], ["本月人脸未经人流核实的老人（不计入达标）", m.elders_uncorroborated ?? "—"],
     ["本月匿名访客（不计入达标）", m.anonymous_visitors ?? "—"],
     ["月度标准", graded(m) ? m.threshold ?? "—" : NOT_APPLICABLE],

@@ -23,7 +23,8 @@ def test_clock_behind_reads_in_chinese(browser: Browser, base_url: str, fleet_db
     # The day's flag and the spot check's reason as the API will give them (added to its real answers).
     def flagged(route: Route) -> None:
         day = route.fetch().json()
-        route.fulfill(json={**day, "flags": [*day.get("flags", []), "clock_behind"]})
+        route.fulfill(json={**day, "flags": [*day.get("flags", []), "clock_behind"], "time_checks": 40,
+                            "clock_behind_minutes": 25.0})
 
     def checked(route: Route) -> None:
         route.fulfill(json=[{"date": "2026-10-09", "station": "hl-01", "station_name": "汇龙一站",
@@ -37,6 +38,11 @@ def test_clock_behind_reads_in_chinese(browser: Browser, base_url: str, fleet_db
     flags = page.get_by_test_id("counts").locator("tr", has_text="异常标记")
     expect(flags).to_contain_text("站点时钟滞后（当日读数无法定时，不计入）")
     expect(flags).not_to_contain_text("clock_behind")
+    clock = page.get_by_test_id("counts").locator("tr", has_text="时钟核对")
+    expect(clock).to_contain_text("站点时钟慢 25 分钟")
+    # A day of the fleet as stored: its agents answered no time check (they are from before it), and it says so.
+    page.goto(base_url + "/#/station/hl-01/2026-10-09")
+    expect(page.get_by_test_id("counts").locator("tr", has_text="时钟核对")).to_contain_text("当日未应答")
 
     page.goto(base_url + "/#/alerts")
     found = page.get_by_test_id("alerts").get_by_test_id("anomaly")
