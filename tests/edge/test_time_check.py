@@ -147,3 +147,19 @@ def test_bad_time_checks_are_counted_and_a_burst_is_answered_in_order_while_read
     assert [a.check for a in got] == checks
     assert all(a.asked == asked[a.check or ""] and a.ts >= a.asked for a in got)
     assert agent.commands.rejected == len(bad) and agent.time_checks.answered == 50
+
+
+def test_an_answer_is_kept_in_the_outbox_until_the_broker_has_it(
+        mosquitto: Mosquitto, subscriber: Subscriber, tmp_path: Path) -> None:
+    """An answer goes out with the outbox's acknowledged delivery, not fire-and-forget: a direct publish the network
+    swallows (a router resetting the link as it passes: paho has written it, nothing arrives) loses no answer. The
+    direct path is made to swallow everything here; the answer arrives all the same, and leaves the outbox."""
+    agent = Agent(station_config(mosquitto.port, tmp_path, []), fsync=False)
+    with AgentThread(agent):
+        connected(subscriber)
+        agent.publisher.publish_direct = lambda *_a, **_k: True  # type: ignore[method-assign]
+        asked = ask(subscriber, "tc-kept")
+        subscriber.wait_for(lambda _m: bool(answers(subscriber)))
+        poll(lambda: agent.outbox.depth == 0, 10, "the answer acknowledged and deleted from the outbox")
+    [answer] = answers(subscriber)
+    assert (answer.check, answer.asked) == ("tc-kept", asked)
