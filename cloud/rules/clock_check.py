@@ -11,7 +11,8 @@ the question can only come from a clock behind, however slow the link or the ing
 A day holding such an answer (by the answer's own time, as every message is placed) is judged on nothing: when the
 clock went behind is not known, so none of the day's readings can be placed in time. It is `unknown` (its hours are
 owed, never open), flagged `clock_behind`, its spot checks `unverifiable`, and its town alerted to go on site. An
-honest station whose clock is not yet synchronised does not answer (its agent holds its readings until it is).
+honest station whose clock is not yet synchronised does not answer (with the agent's default `clock_check: ntp`, it
+holds its readings until it is).
 """
 
 from collections.abc import Iterable
