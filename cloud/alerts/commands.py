@@ -22,12 +22,12 @@ log = logging.getLogger(__name__)
 @click.option("--mqtt-version", type=click.Choice(["5", "3.1.1"]), default="5", show_default=True,
               help="3.1.1 for a broker without MQTT 5, such as the embedded one.")
 @click.option("--time-check-minutes", default=15.0, show_default=True, type=click.FloatRange(min=0, max=1440),
-              help="Ask each connected station for its time about this often (at random moments, 0.5-1.5 times "
+              help="Ask every registered station for its time about this often (at random moments, 0.5-1.5 times "
                    "it apart): an answer stamped before it was asked shows a clock set behind. 0: never ask.")
 @data_dir_option
 def sender(interval: float, once: bool, mqtt_version: str, time_check_minutes: float, data_dir: Path | None) -> None:
     """Publish queued commands to stations (an emergency call's cmd/call-ack), each marked sent once the broker
-    confirmed it, and ask connected stations for their time (cmd/time-check). Runs beside the worker, so
+    confirmed it, and ask every registered station for its time (cmd/time-check). Runs beside the worker, so
     acknowledgements go out while the worker is down."""
     from datetime import UTC, datetime
 

@@ -1,5 +1,5 @@
 """Publishing queued station commands (`cmd/call-ack`) over MQTT (paho 2.x), each marked sent only once the broker
-confirmed it (QoS 1), and asking connected stations for their time (`cmd/time-check`, cloud.alerts.time_checks).
+confirmed it (QoS 1), and asking every registered station for its time (`cmd/time-check`, cloud.alerts.time_checks).
 
 The sender is its own small process (`eldercare cloud sender`), not a step of the derivation worker: an emergency
 call's acknowledgement reaches the station while the worker is stopped, busy with a long recompute or failing.

@@ -1,4 +1,4 @@
-"""The cloud's time checks: each connected station is asked for its time (`cmd/time-check`) at random moments.
+"""The cloud's time checks: every registered station is asked for its time (`cmd/time-check`) at random moments.
 
 A station's clock set behind moves its whole day earlier (a late opening looks on time) and nothing in its messages
 shows it (cloud.rules.clock_check). The agent answers a check at once with a heartbeat carrying the check's time; an

@@ -2,7 +2,7 @@
 
 A Pi whose clock is set behind by a constant amount (the station's own NTP server, or the time set by hand) moves
 its whole day earlier, and nothing else shows it: every message arrives that long after its time, steadily, which is
-also what a slow link or an ingester falling behind looks like. So the cloud's command sender asks each connected
+also what a slow link or an ingester falling behind looks like. So the cloud's command sender asks every registered
 station for its time at random moments (`cmd/time-check`, carrying when it was asked by the cloud's clock), and the
 agent answers at once with a heartbeat carrying that time (`asked`) beside its own (`ts`). The answer is stamped
 after the question arrived, which is after it was asked: an answer stamped more than `clock_behind_minutes` *before*
