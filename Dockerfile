@@ -4,6 +4,7 @@ ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY station_protocol station_protocol
+COPY hostclock hostclock
 COPY eldercare eldercare
 COPY edge edge
 COPY cloud cloud

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from edge.clock import ClockCheck, KernelClock, clock_problem, kernel_clock
+from edge.clock import ClockCheck, clock_problem
 from edge.dispatch import CommandTable
 from edge.drivers.base import Driver, EntryListener, Reading, health
 from edge.drivers.registry import Buses, build_drivers
@@ -33,6 +33,7 @@ from edge.spill import Spill
 from edge.supervise import supervise
 from edge.timecheck import TimeCheckAnswer
 from firmware_config.station import StationConfig
+from hostclock import KernelClock, kernel_clock
 from station_protocol import Heartbeat, encode
 from station_protocol.topics import Kind, agent_topic
 

@@ -1,6 +1,7 @@
 """The layers point one way, read from the source of every module (imports inside functions included):
 
     station_protocol          the MQTT contract
+    hostclock                 the host's clock as its kernel knows it (NTP synchronised or not)
     firmware_config           station definitions and their devices' settings
     edge | cloud              side by side, neither importing the other
     simulators                simulated hardware, stations and fleets, driving the edge
@@ -20,11 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # What each top-level package may import of the project's own packages.
 ALLOWED: dict[str, frozenset[str]] = {
     "station_protocol": frozenset(),
+    "hostclock": frozenset(),
     "firmware_config": frozenset({"station_protocol"}),
-    "edge": frozenset({"station_protocol", "firmware_config"}),
-    "cloud": frozenset({"station_protocol", "firmware_config", "dashboards"}),
-    "simulators": frozenset({"station_protocol", "firmware_config", "edge"}),
-    "eldercare": frozenset({"station_protocol", "firmware_config", "edge", "cloud", "simulators"}),
+    "edge": frozenset({"station_protocol", "hostclock", "firmware_config"}),
+    "cloud": frozenset({"station_protocol", "hostclock", "firmware_config", "dashboards"}),
+    "simulators": frozenset({"station_protocol", "hostclock", "firmware_config", "edge"}),
+    "eldercare": frozenset({"station_protocol", "hostclock", "firmware_config", "edge", "cloud", "simulators"}),
     "dashboards": frozenset(),
 }
 PROJECT = frozenset({*ALLOWED, "tests", "bench"})

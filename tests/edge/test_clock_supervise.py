@@ -6,9 +6,10 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.clock import KernelClock, clock_problem, kernel_clock
+from edge.clock import clock_problem
 from edge.drivers.base import Emit, Reading
 from edge.supervise import supervise
+from hostclock import KernelClock, kernel_clock
 from station_protocol import Kind
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import Agent
-from edge.clock import KernelClock
+from hostclock import KernelClock
 from simulators.gpio import SimButton, SimDoor
 from station_protocol import Call, Door
 from tests.edge.conftest import AgentThread, Subscriber, station_config

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from edge.agent import Agent, OutboxFailed
-from edge.clock import KernelClock
 from edge.drivers.base import Reading
 from edge.keeper import OUTBOX_DEVICE
 from edge.outbox import Outbox
 from edge.pending import line, parse, restore, save, side_file
 from edge.spill import Kept
+from hostclock import KernelClock
 from simulators.modbus_counter import ModbusCounterSim, SimCounter
 from station_protocol import Flow, Health, Kind
 from tests.edge.conftest import AgentThread, Subscriber, station_config, subscribe

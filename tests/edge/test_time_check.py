@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from edge.agent import Agent
-from edge.clock import KernelClock
 from edge.timecheck import behind_warning
+from hostclock import KernelClock
 from simulators.gpio import SimDoor
 from station_protocol import Door, Heartbeat
 from tests.edge.conftest import AgentThread, Subscriber, station_config
