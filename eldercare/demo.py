@@ -255,14 +255,19 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, 
     def simulate() -> None:
         try:
             caught_up = threading.Event()
+            # Live, the fleet answers the platform's time checks by its own clock; on a --today clock (another day
+            # than the platform's) every answer would read as a clock behind, so it answers none.
             threading.Thread(target=run_fleet, args=(fleet, target, span, speed, 0, stop, say, caught_up, clock),
-                             daemon=True).start()
+                             kwargs={"answer_checks": today_text is None}, daemon=True).start()
             while not stop.is_set() and not caught_up.wait(1):
                 pass
             if stop.is_set():
                 return
             say(f"history seeded; {fleet.below_threshold} is below its monthly threshold, "
                 f"{fleet.offline} went offline")
+            say("live: every other station heartbeats and answers the platform's time checks" if today_text is None
+                else "live: every other station heartbeats; time checks are not answered (--today sets the fleet's "
+                "clock to another day than the platform's: every answer would read as a clock behind)")
             if fleet.care_centre and fleet.neighbourhood_point:
                 say(f"{fleet.care_centre} is a care centre (照料中心) and {fleet.neighbourhood_point} a neighbourhood "
                     "point (睦邻点): no grade, so their monthly threshold, veto and subsidy read 不适用")
