@@ -8,36 +8,52 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from simulators.fleet import Fleet, build_fleet
+from simulators.fleet import Fleet, build_fleet, stations_csv
 from simulators.fleet_commands import Span, run_fleet
 from simulators.publisher import BrokerTarget
 from station_protocol import CallAck, Heartbeat, TimeCheck, decode, encode
 from station_protocol.topics import command_topic
 from tests.localservices import Mosquitto
+from tests.provision.broker import credential, provisioned_broker
 from tests.wait import poll
 
 NOW = datetime(2026, 10, 13, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai, a Tuesday
 Clock = Callable[[], datetime]
 
 
-class Cloud:
-    """The cloud's side of the broker: reads every heartbeat (validated as the ingester does) and sends commands."""
+Login = tuple[str, str] | None  # (user, password) on a provisioned broker; None on an anonymous one
 
-    def __init__(self, port: int, now: Clock) -> None:
+
+def _client(port: int, name: str, login: Login) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name, protocol=mqtt.MQTTv311)
+    if login is not None:
+        client.username_pw_set(*login)
+    return client
+
+
+class Cloud:
+    """The cloud's side of the broker: reads every heartbeat (validated as the ingester does) and sends commands,
+    as the ingester's and the command sender's accounts."""
+
+    def __init__(self, port: int, now: Clock, reader: Login = None, writer: Login = None) -> None:
         self.now = now
         self.heartbeats: list[Heartbeat] = []
         self.refused: list[str] = []
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-cloud", protocol=mqtt.MQTTv311)
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.subscribe("eldercare/v1/+/agent/heartbeat", qos=1)
-        self.client.loop_start()
+        self.reader = _client(port, "test-ingest", reader)
+        self.reader.on_message = self._on_message
+        self.reader.connect("127.0.0.1", port)
+        self.reader.subscribe("eldercare/v1/+/agent/heartbeat", qos=1)
+        self.reader.loop_start()
+        self.writer = _client(port, "test-sender", writer)
+        self.writer.connect("127.0.0.1", port)
+        self.writer.loop_start()
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         try:
@@ -49,20 +65,29 @@ class Cloud:
         self.heartbeats.append(decoded.message)
 
     def send(self, station: str, name: str, payload: bytes) -> None:
-        self.client.publish(str(command_topic(station, name)), payload, qos=1).wait_for_publish(10)
+        info = self.writer.publish(str(command_topic(station, name)), payload, qos=1)
+        info.wait_for_publish(10)
+        assert info.is_published()
 
     def beats(self, station: str, answers: bool = False) -> list[Heartbeat]:
         return [h for h in list(self.heartbeats) if h.station == station and (h.check is not None) == answers]
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        for client in (self.reader, self.writer):
+            client.loop_stop()
+            client.disconnect()
 
 
 def running_clock() -> Clock:
     """NOW, running on at real speed (the fleet's live clock, as the demo's --today gives it)."""
     started = datetime.now(UTC)
     return lambda: NOW + (datetime.now(UTC) - started)
+
+
+def the_fleet() -> tuple[Span, Fleet]:
+    """Three stations on NOW's day: the third is the one whose agent went offline."""
+    span = Span.last_days(0, NOW)
+    return span, build_fleet(3, span.first, span.last, span.now)
 
 
 @dataclass
@@ -83,19 +108,20 @@ Start = Callable[..., Live]
 
 
 @pytest.fixture
-def live(mosquitto: Mosquitto) -> Iterator[Start]:
-    """Start a 3-station fleet on one day (replayed at full speed up to NOW, then live); stopped after the test."""
+def fleets() -> Iterator[Start]:
+    """`start(port, cloud=…, credentials=…, **run_fleet options)`: the fleet replayed at full speed up to NOW, then
+    live; each stopped after the test."""
     started: list[Live] = []
 
-    def start(**options: Any) -> Live:
+    def start(port: int, reader: Login = None, writer: Login = None, credentials: Path | None = None,
+              **options: Any) -> Live:
         now = running_clock()
-        span = Span.last_days(0, NOW)
-        fleet = build_fleet(3, span.first, span.last, span.now)
+        span, fleet = the_fleet()
         said: list[str] = []
         stop, caught_up = threading.Event(), threading.Event()
-        cloud = Cloud(mosquitto.port, now)
-        thread = threading.Thread(target=run_fleet, args=(fleet, BrokerTarget("127.0.0.1", mosquitto.port), span, 0,
-                                                          0, stop, said.append, caught_up, now), kwargs=options)
+        cloud = Cloud(port, now, reader, writer)
+        thread = threading.Thread(target=run_fleet, args=(fleet, BrokerTarget("127.0.0.1", port, credentials), span,
+                                                          0, 0, stop, said.append, caught_up, now), kwargs=options)
         thread.start()
         started.append(Live(fleet, cloud, said, thread, stop))
         assert caught_up.wait(60), "the fleet never caught up with its clock"
@@ -105,6 +131,12 @@ def live(mosquitto: Mosquitto) -> Iterator[Start]:
     for one in started:
         one.stop()
         one.cloud.close()
+
+
+@pytest.fixture
+def live(mosquitto: Mosquitto, fleets: Start) -> Start:
+    """`fleets` on an anonymous Mosquitto."""
+    return lambda **options: fleets(mosquitto.port, **options)
 
 
 def test_the_live_fleet_heartbeats_and_answers_a_time_check_at_once(live: Start) -> None:
@@ -167,3 +199,23 @@ def test_a_fleet_on_another_day_than_the_platform_receives_time_checks_and_answe
     poll(lambda: any("time check tc-0004 not answered" in r.getMessage() for r in caplog.records), timeout=30,
          what="the check received and not answered")
     assert cloud.beats(station, answers=True) == []
+
+
+def test_with_provisioned_accounts_each_station_reads_its_own_time_checks_through_the_acl(
+        fleets: Start, tmp_path: Path) -> None:
+    # As `docker compose --profile simulate` runs it: each station logs in as itself, and the broker's ACL lets it
+    # write its own topics and read only its own commands.
+    _, fleet = the_fleet()
+    with provisioned_broker(tmp_path, stations_csv(fleet)) as broker:
+        run = fleets(broker.plain, reader=("eldercare-ingest", credential(broker.out, "eldercare-ingest")),
+                     writer=("eldercare-worker", credential(broker.out, "eldercare-worker")),
+                     credentials=broker.out / "credentials", heartbeat_s=60)
+        asked = [s.station for s in fleet.stations if s.station != fleet.offline]
+        poll(lambda: all(run.cloud.beats(s) for s in asked), timeout=30, what="a heartbeat from each live station")
+        for n, station in enumerate(asked):
+            run.cloud.send(station, "time-check", encode(TimeCheck(v=1, check=f"tc-{n}", ts=NOW)))
+        answers = poll(lambda: [h for s in asked for h in run.cloud.beats(s, answers=True)]
+                       if all(run.cloud.beats(s, answers=True) for s in asked) else None,
+                       timeout=30, what="each station's answer")
+        assert sorted((h.station, h.check) for h in answers) == [(s, f"tc-{n}") for n, s in enumerate(asked)]
+        run.stop()
