@@ -3,11 +3,13 @@
 A month of history passes in a few minutes: a station closed on three spot-check days (the veto), one below its
 monthly threshold, one whose agent went offline, a care centre and a neighbourhood point (no grade: their threshold,
 veto and subsidy read 不适用), and two emergency presses live — one acknowledged by the dispatch centre, one left to
-escalate to the town and dispatch.
+escalate to the town and dispatch. Live, the stations heartbeat and answer the platform's time checks as real agents
+do (simulators.fleet_agents), so a live day shows its time checks.
 
 What the demo seeds and simulates reads one clock, passed down from `demo`: the real one, or with `--today` a clock
 that starts at that moment in the stations' zone and runs on at real speed (so a test, or a bureau rehearsing a
-holiday, gets the same history whatever the date). The platform it starts keeps the real clock.
+holiday, gets the same history whatever the date). The platform it starts keeps the real clock: on a `--today` clock
+the fleet answers no time check, since every answer would read as a clock set behind by the difference.
 """
 
 import json

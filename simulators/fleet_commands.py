@@ -1,4 +1,5 @@
-"""`eldercare simulate fleet`: a fleet's last N days replayed on an accelerated clock, then live, against a broker."""
+"""`eldercare simulate fleet`: a fleet's last N days replayed on an accelerated clock, then live against a broker until
+stopped (heartbeats and answers to the cloud's time checks, simulators.fleet_agents)."""
 
 import signal
 import threading
