@@ -82,7 +82,7 @@ class FleetPublisher:
         A handler that raises would end that thread and silence the station: it is logged instead."""
         client = self.clients[station]
 
-        def on_connect(c: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object) -> None:
+        def on_connect(c: mqtt.Client, _userdata: object, _flags: object, _reason: object, _props: object) -> None:
             c.subscribe(topic_filter, qos=1)
 
         def on_message(_c: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
