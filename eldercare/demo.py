@@ -3,11 +3,13 @@
 A month of history passes in a few minutes: a station closed on three spot-check days (the veto), one below its
 monthly threshold, one whose agent went offline, a care centre and a neighbourhood point (no grade: their threshold,
 veto and subsidy read 不适用), and two emergency presses live — one acknowledged by the dispatch centre, one left to
-escalate to the town and dispatch.
+escalate to the town and dispatch. Live, the stations heartbeat and answer the platform's time checks as real agents
+do (simulators.fleet_agents), so a live day shows its time checks.
 
 What the demo seeds and simulates reads one clock, passed down from `demo`: the real one, or with `--today` a clock
 that starts at that moment in the stations' zone and runs on at real speed (so a test, or a bureau rehearsing a
-holiday, gets the same history whatever the date). The platform it starts keeps the real clock.
+holiday, gets the same history whatever the date). The platform it starts keeps the real clock: on a `--today` clock
+the fleet answers no time check, since every answer would read as a clock set behind by the difference.
 """
 
 import json
@@ -255,14 +257,19 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, 
     def simulate() -> None:
         try:
             caught_up = threading.Event()
+            # Live, the fleet answers the platform's time checks by its own clock; on a --today clock (another day
+            # than the platform's) every answer would read as a clock behind, so it answers none.
             threading.Thread(target=run_fleet, args=(fleet, target, span, speed, 0, stop, say, caught_up, clock),
-                             daemon=True).start()
+                             kwargs={"answer_checks": today_text is None}, daemon=True).start()
             while not stop.is_set() and not caught_up.wait(1):
                 pass
             if stop.is_set():
                 return
             say(f"history seeded; {fleet.below_threshold} is below its monthly threshold, "
                 f"{fleet.offline} went offline")
+            say("live: every other station heartbeats and answers the platform's time checks" if today_text is None
+                else "live: every other station heartbeats; time checks are not answered (--today sets the fleet's "
+                "clock to another day than the platform's: every answer would read as a clock behind)")
             if fleet.care_centre and fleet.neighbourhood_point:
                 say(f"{fleet.care_centre} is a care centre (照料中心) and {fleet.neighbourhood_point} a neighbourhood "
                     "point (睦邻点): no grade, so their monthly threshold, veto and subsidy read 不适用")

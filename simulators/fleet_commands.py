@@ -1,4 +1,5 @@
-"""`eldercare simulate fleet`: a fleet's last N days replayed on an accelerated clock, then live, against a broker."""
+"""`eldercare simulate fleet`: a fleet's last N days replayed on an accelerated clock, then live against a broker until
+stopped (heartbeats and answers to the cloud's time checks, simulators.fleet_agents)."""
 
 import signal
 import threading
@@ -12,6 +13,7 @@ import click
 
 from simulators.day_events import SimEvent
 from simulators.fleet import Fleet, build_fleet, fleet_events, stations_csv
+from simulators.fleet_agents import DEFAULT_HEARTBEAT_S, LiveAgents
 from simulators.publisher import BrokerTarget, FleetPublisher, SimClock, real_now, replay
 from simulators.scenario import DEFAULT_SCHEDULE
 
@@ -53,10 +55,16 @@ def parse_broker(text: str) -> tuple[str, int]:
 
 def run_fleet(fleet: Fleet, target: BrokerTarget, span: Span, speed: float, seed: int, stop: threading.Event,
               say: Callable[[str], None] | None = None, caught_up: threading.Event | None = None,
-              now: Callable[[], datetime] = real_now) -> int:
-    """Replay the span on the accelerated clock (it never runs ahead of `now`, so today goes live)."""
+              now: Callable[[], datetime] = real_now, heartbeat_s: float = DEFAULT_HEARTBEAT_S,
+              answer_checks: bool = True) -> int:
+    """Replay the span on the accelerated clock (it never runs ahead of `now`, so today goes live), then run live
+    until `stop`: every station but the one gone offline heartbeats every `heartbeat_s` and answers the cloud's time
+    checks by `now` (`answer_checks=False`: receives them and answers none). Returns the messages published."""
     publisher = FleetPublisher(target, [s.station for s in fleet.stations])
     clock = SimClock(datetime.combine(span.first, datetime.min.time(), ZoneInfo(span.timezone)), speed, now)
+    # The offline station's agent is gone (its last will said so): it neither heartbeats nor answers.
+    agents = LiveAgents(publisher, [s.station for s in fleet.stations if s.station != fleet.offline], now,
+                        heartbeat_s, answer_checks)
     said = 0
 
     def progress(event: SimEvent, count: int) -> None:
@@ -68,9 +76,16 @@ def run_fleet(fleet: Fleet, target: BrokerTarget, span: Span, speed: float, seed
                 f"{count:,} messages so far)")
 
     try:
-        return replay(fleet_events(fleet, span.first, span.last, seed), publisher, clock, stop, progress, caught_up)
+        replay(fleet_events(fleet, span.first, span.last, seed), publisher, clock, stop, progress, caught_up,
+               on_live=agents.start)
+        while not stop.wait(1):  # live: the agents heartbeat and answer until stopped
+            pass
+        return publisher.published
     finally:
+        agents.stop()
         publisher.close()
+        if say is not None:
+            say(agents.summary())
 
 
 @click.command()
@@ -83,11 +98,15 @@ def run_fleet(fleet: Fleet, target: BrokerTarget, span: Span, speed: float, seed
 @click.option("--credentials", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Directory of <station>.password files (from `eldercare cloud provision station`).")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS CA certificate.")
+@click.option("--heartbeat-s", default=DEFAULT_HEARTBEAT_S, show_default=True,
+              type=click.FloatRange(min=0, max=300, min_open=True),
+              help="Seconds between each live station's heartbeats (the real agent's `heartbeat_s`).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the fleet's station CSV here (for `eldercare cloud stations import`).")
 def fleet(count: int, days: int, speed: float, seed: int, broker: str, credentials: Path | None,
-          ca_file: Path | None, csv_path: Path | None) -> None:
-    """Simulate a fleet of stations: replay the last DAYS days accelerated, then keep publishing live."""
+          ca_file: Path | None, heartbeat_s: float, csv_path: Path | None) -> None:
+    """Simulate a fleet of stations: replay the last DAYS days accelerated, then keep publishing live (heartbeats,
+    answers to the cloud's time checks) until Ctrl-C."""
     host, port = parse_broker(broker)
     span = Span.last_days(days)
     the_fleet = build_fleet(count, span.first, span.last, span.now)
@@ -99,7 +118,7 @@ def fleet(count: int, days: int, speed: float, seed: int, broker: str, credentia
         signal.signal(sig, lambda *_: stop.set())
     try:
         sent = run_fleet(the_fleet, BrokerTarget(host, port, credentials, ca_file), span, speed, seed, stop,
-                         lambda line: click.echo(line, err=True))
+                         lambda line: click.echo(line, err=True), heartbeat_s=heartbeat_s)
     except OSError as exc:
         raise click.ClickException(f"cannot reach the broker at {broker}: {exc}") from None
     click.echo(f"published {sent:,} messages", err=True)

@@ -75,6 +75,27 @@ class FleetPublisher:
             self.published += 1
         return info
 
+    def listen(self, station: str, topic_filter: str, handler: Callable[[str, str, bytes], None]) -> None:
+        """Subscribe `station`'s client to `topic_filter`, again after each reconnect (the broker keeps no session
+        for it), and hand each message to `handler(station, topic, payload)` on the client's network thread.
+
+        A handler that raises would end that thread and silence the station: it is logged instead."""
+        client = self.clients[station]
+
+        def on_connect(c: mqtt.Client, _userdata: object, _flags: object, _reason: object, _props: object) -> None:
+            c.subscribe(topic_filter, qos=1)
+
+        def on_message(_c: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+            try:
+                handler(station, message.topic, message.payload)
+            except Exception:  # a bug in the handler: say so, and keep the station's client alive
+                log.exception("%s: handling %s failed", station, message.topic)
+
+        client.on_connect = on_connect
+        client.on_message = on_message
+        if client.is_connected():
+            client.subscribe(topic_filter, qos=1)
+
     def close(self) -> None:
         for client in self.clients.values():
             client.loop_stop()
@@ -87,19 +108,30 @@ def station_of(topic: str) -> str:
 
 def replay(events: Iterable[SimEvent], publisher: FleetPublisher, clock: SimClock, stop: threading.Event,
            progress: Callable[[SimEvent, int], None] | None = None,
-           caught_up: threading.Event | None = None) -> int:
+           caught_up: threading.Event | None = None, on_live: Callable[[], None] | None = None) -> int:
     """Publish each event once the simulated clock has reached its time; returns how many were published.
 
-    `caught_up` is set when the history is out and the next event lies beyond the clock's limit (live from then on).
+    `caught_up` is set, and `on_live` called, once: when the history is out and the next event lies beyond the
+    clock's limit (live from then on), or when the events end.
     """
     count = 0
     pending: list[mqtt.MQTTMessageInfo] = []
+    live = False
+
+    def go_live() -> None:
+        nonlocal live
+        live = True
+        if caught_up is not None:
+            caught_up.set()
+        if on_live is not None:
+            on_live()
+
     for event in events:
-        if caught_up is not None and not caught_up.is_set() and event.at > clock.limit():
+        if not live and event.at > clock.limit():
             for info in pending:
                 info.wait_for_publish(timeout=30)
             pending.clear()
-            caught_up.set()
+            go_live()
         while event.at > clock.now():
             if stop.wait(0.05):
                 return count
@@ -115,6 +147,6 @@ def replay(events: Iterable[SimEvent], publisher: FleetPublisher, clock: SimCloc
             break
     for info in pending:
         info.wait_for_publish(timeout=30)
-    if caught_up is not None:
-        caught_up.set()
+    if not live:
+        go_live()
     return count

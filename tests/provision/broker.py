@@ -1,4 +1,4 @@
-"""A real Mosquitto serving what `eldercare cloud provision broker` wrote for stations qd-a and qd-b."""
+"""A real Mosquitto serving what `eldercare cloud provision broker` wrote for stations qd-a and qd-b (or others)."""
 
 import os
 import subprocess
@@ -26,12 +26,15 @@ def credential(out: Path, user: str) -> str:
     return (out / "credentials" / f"{user}.password").read_text().strip()
 
 
+STATIONS_CSV = "station_id,name,town,grade,weekdays,hours\nqd-a,A,T,3A,1-5,08:00-12:00\nqd-b,B,T,3A,1-5,08:00-12:00\n"
+
+
 @contextmanager
-def provisioned_broker(directory: Path) -> Iterator[ProvisionedBroker]:
-    """Provision into `directory`/out, start Mosquitto (verbose log in `directory`), stop it afterwards."""
+def provisioned_broker(directory: Path, stations_csv: str = STATIONS_CSV) -> Iterator[ProvisionedBroker]:
+    """Provision into `directory`/out for the stations of `stations_csv` (qd-a and qd-b unless told), start Mosquitto
+    (verbose log in `directory`), stop it afterwards."""
     csv = directory / "stations.csv"
-    csv.write_text("station_id,name,town,grade,weekdays,hours\nqd-a,A,T,3A,1-5,08:00-12:00\n"
-                   "qd-b,B,T,3A,1-5,08:00-12:00\n")
+    csv.write_text(stations_csv, encoding="utf-8")
     broker = ProvisionedBroker(directory / "out", free_port(), free_port(), directory / "mosquitto.log")
     result = CliRunner().invoke(cloud, ["provision", "broker", "--out", str(broker.out), "--stations", str(csv),
                                         "--plain-port", str(broker.plain), "--tls-port", str(broker.tls),
