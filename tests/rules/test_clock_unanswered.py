@@ -2,6 +2,7 @@
 while it was heard live, none answered, is judged on nothing, as one whose clock was found behind. Through the rules
 with each message's receipt time, as the worker and `cloud derive` judge it."""
 
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -157,6 +158,4 @@ def test_the_time_checks_file_reads_and_refuses_bad_lines() -> None:
 
 
 def _ts(message: Message) -> str:
-    import json
-
     return str(json.loads(message[1])["ts"])
