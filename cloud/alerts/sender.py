@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.alerts import queue
 from cloud.alerts.time_checks import TIME_CHECK, TimeChecks, time_check
 from cloud.settings import Settings
+from cloud.store.time_checks import record_asked
 from station_protocol.codec import model_for
 from station_protocol.topics import command_topic
 
@@ -58,18 +59,21 @@ def _publish(client: mqtt.Client, topic: str, body: str) -> None:
         raise RuntimeError(f"broker did not confirm (rc={info.rc})")
 
 
-def ask_time(client: mqtt.Client, checks: TimeChecks, stations: list[str], now: datetime) -> int:
+def ask_time(session: Session, client: mqtt.Client, checks: TimeChecks, stations: list[str], now: datetime) -> int:
     """Send each of `stations` a time check stamped `now` (the start of the pass, at or before the moment it goes
-    out: a lower bound, so an honest clock always answers after it); returns how many the broker confirmed. One not
-    confirmed stays due for the next pass."""
+    out: a lower bound, so an honest clock always answers after it); returns how many the broker confirmed. Each
+    confirmed is recorded (cloud.store.time_checks: a station that answers none is found by it); one not confirmed
+    is not, and stays due for the next pass. The caller commits."""
     asked = 0
     for station in stations:
         topic = command_topic(station, TIME_CHECK)
+        check = time_check(now)
         try:
-            _publish(client, str(topic), time_check(now).model_dump_json(by_alias=True, exclude_none=True))
+            _publish(client, str(topic), check.model_dump_json(by_alias=True, exclude_none=True))
         except (ValueError, RuntimeError) as exc:
             log.warning("time check to %s not published: %s", station, exc)
             continue
+        record_asked(session, station, check.check, check.ts)
         checks.asked(station, now)
         asked += 1
     return asked
@@ -114,7 +118,7 @@ class Sender:
                 self.client = self._connect()
             sent = publish_pending(session, self.client, now)
             if due and self.time_checks is not None:
-                self.asked += ask_time(self.client, self.time_checks, due, now)
+                self.asked += ask_time(session, self.client, self.time_checks, due, now)
             return sent
         except OSError as exc:
             log.warning("MQTT unavailable, commands stay queued: %s", exc)

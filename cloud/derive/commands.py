@@ -102,6 +102,10 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Windows in which the platform lost messages, CSV client_id,lost_from,lost_to,reason (RFC 3339 "
                    "times; the evidence export's ingest-losses.csv): days touching one are flagged, spot checks "
                    "touching one are unverifiable, as the worker judges them.")
+@click.option("--time-checks", "time_checks_path", type=FILE,
+              help="The time checks the cloud sent, CSV station,check,asked_at (RFC 3339; the evidence export's "
+                   "time-checks.csv): a day that answered none sent while the station was heard live counts nowhere, "
+                   "as the worker judges it. Without it no day is judged on them.")
 @click.option("--quarters", is_flag=True, help="Also print quarter roll-ups ({\"type\": \"quarter\"}).")
 @click.option("--elders", "elders_path", type=FILE,
               help="Home care: the elders CSV elder_id,name,category,town,provider; with --visits.")
@@ -116,7 +120,8 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @HOLIDAYS_OPTION
 def derive(stations_path: Path | None, events_path: Path | None, first: str | None, last: str | None,
            checks_path: Path | None, exceptions_path: Path | None, decisions_path: Path | None,
-           appeals_path: Path | None, losses_path: Path | None, quarters: bool, elders_path: Path | None,
+           appeals_path: Path | None, losses_path: Path | None, time_checks_path: Path | None, quarters: bool,
+           elders_path: Path | None,
            visits_path: Path | None,
            made_up_path: Path | None, voided_path: Path | None, rules_path: Path | None,
            holidays_path: Path | None) -> None:
@@ -139,7 +144,7 @@ def derive(stations_path: Path | None, events_path: Path | None, first: str | No
     assert stations_path is not None and events_path is not None and first is not None and last is not None
     from cloud.csv_records import decode_csv_bytes
     from cloud.derive.decisions import read_decisions, unmatched
-    from cloud.derive.files import read_events, read_losses, read_spot_checks
+    from cloud.derive.files import read_events, read_losses, read_spot_checks, read_time_checks
     from cloud.derive.offline import check_stations, derive_lines, read_exceptions, read_upheld_appeals
     from cloud.registry.csv_rows import parse_station_csv
 
@@ -174,6 +179,7 @@ def derive(stations_path: Path | None, events_path: Path | None, first: str | No
         except (ValueError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"{appeals_path}: {exc}") from None
     losses = _read_csv(losses_path, read_losses) or []
+    asks = _read_csv(time_checks_path, read_time_checks) or {}
     zones = {r.id: ZoneInfo(r.schedule.timezone) for r in records}
     with events_path.open(encoding="utf-8", errors="replace") as lines:
         events = read_events(lines, zones, ZoneInfo("Asia/Shanghai"),
@@ -187,7 +193,7 @@ def derive(stations_path: Path | None, events_path: Path | None, first: str | No
     out = sys.stdout
     for line in derive_lines(records, events, start, end, config, checks=checks, exceptions=exceptions,
                              decisions=decisions, upheld=upheld, quarters=quarters, calendar=calendar,
-                             until=time.time(), losses=losses):
+                             until=time.time(), losses=losses, asks=asks):
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
     click.echo(f"derive: {events.lines} event lines, {len(events.problems)} bad, {events.duplicates} duplicate, "
                f"{len(records)} stations, {start}..{end}", err=True)

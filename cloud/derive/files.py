@@ -1,5 +1,5 @@
-"""Reading the audit inputs of `cloud derive`: protocol events as JSON lines, the spot-check plan CSV and the
-windows in which the platform lost messages."""
+"""Reading the audit inputs of `cloud derive`: protocol events as JSON lines, the spot-check plan CSV, the
+windows in which the platform lost messages and the time checks the cloud sent."""
 
 import csv
 import io
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from cloud.convert import AGENT_NAMESPACE, sent_at
 from cloud.rules.observations import Obs, from_message, sort_key
+from cloud.rules.unanswered import Ask
 from station_protocol import Event, ProtocolError, decode
 from station_protocol.codec import clock_fault
 
@@ -195,3 +196,29 @@ def read_losses(text: str) -> list[tuple[float, float]]:
             raise ValueError(f"losses CSV line {line}: lost_to {cells['lost_to']} is before lost_from")
         windows.append((bounds[0], bounds[1]))
     return windows
+
+
+TIME_CHECK_COLUMNS = ["station", "check", "asked_at"]
+
+
+def read_time_checks(text: str) -> dict[str, list[Ask]]:
+    """The CSV `station,check,asked_at` of the time checks the cloud sent (the evidence export's time-checks.csv;
+    times RFC 3339 with their offset): each station's checks, in time order. Raises ValueError naming the line."""
+    header, rows = csv_table(text)
+    if header[:3] != TIME_CHECK_COLUMNS:
+        raise ValueError(f"time checks CSV line 1: header must be {','.join(TIME_CHECK_COLUMNS)} "
+                         f"(got {','.join(header)})")
+    out: dict[str, list[Ask]] = defaultdict(list)
+    for line, cells in rows:
+        if not cells["station"] or not cells["check"]:
+            raise ValueError(f"time checks CSV line {line}: station and check are required")
+        try:
+            moment = datetime.fromisoformat(cells["asked_at"])
+        except ValueError:
+            raise ValueError(f"time checks CSV line {line}: asked_at {cells['asked_at']!r} is not an RFC 3339 "
+                             "time") from None
+        if moment.tzinfo is None:
+            raise ValueError(f"time checks CSV line {line}: asked_at {cells['asked_at']!r} has no offset "
+                             "(UTC is +00:00)")
+        out[cells["station"]].append(Ask(cells["check"], moment.timestamp()))
+    return {station: sorted(asks, key=lambda a: a.at) for station, asks in out.items()}

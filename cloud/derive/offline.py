@@ -16,6 +16,7 @@ from cloud.rules.records import day_record
 from cloud.rules.rollup import quarter_of, quarter_record
 from cloud.rules.spotcheck import SpotResult, judge, vetoes
 from cloud.rules.station import derive_days
+from cloud.rules.unanswered import Ask
 from firmware_config.kind import is_graded
 
 
@@ -34,13 +35,15 @@ def derive_lines(
     calendar: Calendar = PACKAGE,
     until: float | None = None,
     losses: Sequence[Interval] = (),
+    asks: Mapping[str, Sequence[Ask]] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Day lines, then month (and quarter) lines per station; then spot-check and veto lines. `until`: the time
     the data runs to (now), so the rest of today is not taken for equipment switched off. `decisions`: the bureau's
     decisions on disputed on-site checks, which count toward the veto instead of the sensor result. `upheld`: the
     checks (station, date, start, end) whose appeal was upheld: printed, but not counted toward the veto; nor are a
     town's own checks (`planner` town) unless `veto_counts_town_checks`. `losses`: the windows in which the platform
-    lost messages (epoch seconds; the store's ingest_losses), as the worker reads them."""
+    lost messages (epoch seconds; the store's ingest_losses), as the worker reads them. `asks`: each station's time
+    checks the cloud sent (the evidence export's time-checks.csv); none given, no day is judged on them."""
     exceptions = exceptions or {}
     results: dict[str, dict[date, DayResult]] = {}
     for station in stations:
@@ -48,7 +51,7 @@ def derive_lines(
         excused = exceptions.get(station.id, {})
         faults = events.clock_faults.get(station.id, {})
         derived = derive_days(station.id, station.schedule, excused, obs, first, last, config, faults,
-                              calendar=calendar, until=until, losses=losses)
+                              calendar=calendar, until=until, losses=losses, asks=(asks or {}).get(station.id, ()))
         results[station.id] = {r.plan.day: r for r in derived}
         records = [day_record(r, station.schedule.timezone) for r in derived]
         yield from (r.model_dump(mode="json") for r in records)
@@ -79,7 +82,7 @@ def derive_lines(
                 obs = events.obs.get(station_id, [])
                 day_result = derive_days(station_id, station.schedule, exceptions.get(station_id, {}), obs,
                                          check.day, check.day, config, calendar=calendar, until=until,
-                                         losses=losses)[0]
+                                         losses=losses, asks=(asks or {}).get(station_id, ()))[0]
             judgement = judge(day_result, check.start, check.end, station.schedule.timezone, config)
             start, end = f"{check.start:%H:%M}", f"{check.end:%H:%M}"
             spot = apply(spot_line(station_id, check.day, start, end, judgement),

@@ -28,6 +28,7 @@ from cloud.rules.observations import Obs, sort_key
 from cloud.rules.records import DayRecord, day_record
 from cloud.rules.schedules import ScheduleHistory
 from cloud.rules.station import derive_days
+from cloud.store import time_checks
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import MonthResult
 from cloud.store.locks import hold_station_derivation
@@ -83,8 +84,10 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
         ids = {o.id for o in obs}
         around = [o for o in neighbour_readings(session, station.id, start - live, end + window + 1) if o.id not in ids]
         judged = sorted([*obs, *around], key=sort_key)
+    # The time checks the cloud sent in the days: a station that answers none of them is judged on nothing.
+    asked = time_checks.asks(session, station.id, start, end)
     return derive_days(station.id, schedule, exceptions, judged, first, last, config, faults, calendar=calendar,
-                       until=until, losses=losses), obs
+                       until=until, losses=losses, asks=asked), obs
 
 
 def store_days(session: Session, station: Station, results: list[DayResult], obs: list[Obs], config: RulesConfig,

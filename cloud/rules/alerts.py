@@ -173,15 +173,31 @@ def _clock_behind_alert(result: DayResult, day: str) -> AlertSpec:
                       "asked_at": _dt(worst.asked).isoformat(), "answered_with": _dt(worst.answered).isoformat()})
 
 
+def _clock_unanswered_alert(result: DayResult, day: str) -> AlertSpec:
+    """The town is told to go on site: a station that answers none of the cloud's time checks may have put its clock
+    behind and stopped answering; the day counts nowhere, as one found behind."""
+    unanswered = result.asked.unanswered or []
+    return AlertSpec(AlertKind.SENSOR_ANOMALY, result.station, anomaly_key("clock-unanswered", result.station, day),
+                     AlertLevel.TOWN, _dt(unanswered[0]),
+                     {"date": day, "what": "the station answered none of the cloud's time checks sent while it was "
+                      "heard live: its clock may be behind, so the day's readings count nowhere",
+                      "checks_unanswered": len(unanswered), "checks_asked": result.asked.live,
+                      "first_asked_at": _dt(unanswered[0]).isoformat(),
+                      "last_asked_at": _dt(unanswered[-1]).isoformat()})
+
+
 def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, config: RulesConfig,
               counter_expected: bool = False) -> list[AlertSpec]:
     """Sensor anomalies of a day: a door stuck closed with entries, a counter stuck at zero while faces were seen,
     a silent camera on a day with entries, elders' faces the counter does not corroborate. `camera_expected`: the
     station had a working camera recently. A day whose clock was found behind has that one anomaly: its readings
-    cannot be placed in time, so nothing else is judged on them."""
+    cannot be placed in time, so nothing else is judged on them; so does a day that answered none of the cloud's time
+    checks."""
     day = result.plan.day.isoformat()
     if result.clock_behind:
         return [_clock_behind_alert(result, day)]
+    if result.asked.flagged:
+        return [_clock_unanswered_alert(result, day)]
     v = result.visitors
     found: list[tuple[str, dict[str, Any]]] = []
     door = _door_closed_entries(result, obs, config)

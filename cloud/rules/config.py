@@ -49,6 +49,12 @@ class RulesConfig(BaseModel):
     # (the same trust in the cloud's clock, the other way); a station could gain at most this much unseen, a third of
     # a spot check's grace.
     clock_behind_minutes: float = Field(default=5, gt=0)
+    # A station that does not answer the time checks (cloud.rules.unanswered): a day with no answer at all, and at
+    # least this many checks asked while the station was heard live left unanswered, is judged like a day whose
+    # clock was found behind (on nothing): otherwise a station could put its clock behind and simply stop answering.
+    # 4: an hour of checks at the sender's default of one per 15 minutes, so a link that drops a few checks never
+    # flags a day an honest agent answered once. 0 turns the rule off.
+    clock_unanswered_checks: int = Field(default=4, ge=0)
 
     # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.
     liveness_minutes: float = Field(default=10, gt=0)

@@ -15,6 +15,7 @@ from cloud.rules.losses import FLAG_PLATFORM_LOST, overlapping
 from cloud.rules.observations import Obs, distinct_readings, sort_key
 from cloud.rules.session_flags import door_idle_sessions, equipment_off, faces_unbacked_sessions
 from cloud.rules.timeline import Timeline, build_timeline
+from cloud.rules.unanswered import FLAG_CLOCK_UNANSWERED, Asked
 from cloud.rules.visitors import Visitors, face_flags, visitors
 
 
@@ -57,6 +58,7 @@ class DayResult:
     until: float | None = None  # the worker's clock while the day runs (rules about whole sessions judge ended ones)
     clock_behind: list[Behind] = field(default_factory=list)  # answers to time checks stamped before they were asked
     time_checks: int = 0  # answers to the cloud's time checks stamped in the day, behind or not
+    asked: Asked = field(default_factory=Asked)  # the day's checks asked while heard live, and those unanswered
 
 
 FLAG_EQUIPMENT_OFF = "equipment_off"
@@ -122,7 +124,7 @@ def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
     until: float | None = None, losses: Sequence[Interval] = (), backlog: Sequence[Interval] = (),
     unsequenced: Sequence[Obs] = (),
-    behind: Sequence[Behind] = (), time_checks: int = 0,
+    behind: Sequence[Behind] = (), time_checks: int = 0, asked: Asked | None = None,
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
@@ -134,8 +136,11 @@ def derive_day(
     readings `cloud.rules.sequence` set aside (already left out of `obs`, judged over more than the day by
     `cloud.rules.station.derive_days`); those of the day flag it. `behind`: the day's answers to the cloud's time
     check stamped before it was asked (`cloud.rules.clock_check`): the day is then judged on nothing, flagged
-    `clock_behind`. `time_checks`: how many answers to the time check the day holds, behind or not."""
-    if behind:
+    `clock_behind`. `time_checks`: how many answers to the time check the day holds, behind or not. `asked`: the
+    day's checks asked while the station was heard live and those unanswered (`cloud.rules.unanswered`); a day with
+    none answered, flagged there, is judged on nothing too, flagged `clock_unanswered`."""
+    asked = asked or Asked()
+    if behind or asked.flagged:
         # When the clock went behind is not known: no reading of the day can be placed in time, nor can a door state
         # carried into it. Unknown, never open: its hours are owed, and a spot check in it needs an inspector.
         obs, unsequenced = [], []
@@ -186,6 +191,10 @@ def derive_day(
         notes.append(f"the station's clock was found behind {len(behind)} time(s), by up to "
                      f"{worst.seconds / 60:.0f} min (asked at {_utc(worst.asked)}, answered with "
                      f"{_utc(worst.answered)}): the day's readings cannot be placed in time and count nowhere")
+    if asked.flagged:
+        notes.append(f"the station answered none of the cloud's time checks: {asked.unanswered_n} asked while it was "
+                     "heard live went unanswered (its clock may be behind): the day's readings cannot be placed in "
+                     "time and count nowhere")
     if plan.working is None:
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
@@ -213,6 +222,8 @@ def derive_day(
         flags.append(FLAG_OUT_OF_SEQUENCE)
     if behind:
         flags.append(FLAG_CLOCK_BEHIND)
+    if asked.flagged:
+        flags.append(FLAG_CLOCK_UNANSWERED)
     lost = overlapping(losses, plan.start, plan.end)
     backlog_lost = overlapping(backlog, plan.start, plan.end)
     unconfirmed = intersect(timeline.open_unconfirmed, sched)
@@ -252,6 +263,7 @@ def derive_day(
         until=until,
         clock_behind=list(behind),
         time_checks=time_checks,
+        asked=asked,
     )
 
 

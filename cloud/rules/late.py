@@ -21,7 +21,7 @@ its town for what the broker and the clock did.
 """
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
 from cloud.rules.config import RulesConfig
@@ -37,9 +37,18 @@ def heard_live(obs: Sequence[Obs], config: RulesConfig) -> list[Interval]:
     `liveness_minutes` apart: the agent was connected throughout (an `online: false` status, the broker's last will,
     is not a message from the agent)."""
     limit = config.late_delivery_minutes * 60
+    return live_stretches([o.t for o in obs if o.lag <= limit and not is_last_will(o)], config)
+
+
+def live_stretches(times: Iterable[float], config: RulesConfig) -> list[Interval]:
+    """Stretches between two consecutive `times` (of messages from the agent) at most `liveness_minutes` apart."""
     gap = config.liveness_minutes * 60
-    times = sorted(o.t for o in obs if o.lag <= limit and not (o.kind == "status" and o.state == "offline"))
-    return merge((a, b) for a, b in pairwise(times) if b - a <= gap)
+    return merge((a, b) for a, b in pairwise(sorted(times)) if b - a <= gap)
+
+
+def is_last_will(o: Obs) -> bool:
+    """An `online: false` status: the broker's last will (or a clean stop), not a sign that the agent is connected."""
+    return o.kind == "status" and o.state == "offline"
 
 
 def withheld(obs: Sequence[Obs], config: RulesConfig) -> tuple[list[Obs], list[Obs]]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from station_protocol import Event, Message
+from station_protocol import Event, Heartbeat, Message
 from station_protocol.kinds import BY_MODEL, KINDS
 
 
@@ -27,6 +27,7 @@ class Obs(NamedTuple):
     lag: float = 0.0  # seconds from `t` to the cloud's receipt of it (0 when not known): see cloud.rules.late
     via: str = ""  # the ingester that received it ("" when not known): see cloud.rules.late
     seq: int | None = None  # the device's sequence number (None for status and heartbeat): see cloud.rules.sequence
+    check: str = ""  # the id of the time check a heartbeat answers ("" for any other message): see clock_check
 
 
 # The worker converts every stored event: one lookup by kind name.
@@ -50,8 +51,9 @@ def from_message(message: Message, event_id: str, received_at: datetime | None =
     if spec is None:
         return None
     device, seq = (message.device, message.seq) if isinstance(message, Event) else ("agent", None)
+    check = (message.check or "") if isinstance(message, Heartbeat) else ""
     return Obs(message.ts.timestamp(), spec.kind.value, device, event_id, *spec.seen(message),
-               _lag(message.ts, received_at), received_by or "", seq)
+               _lag(message.ts, received_at), received_by or "", seq, check)
 
 
 def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mapping[str, Any],
@@ -65,8 +67,9 @@ def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mappi
     seq = seq if isinstance(seq, int) else None
     if seen is None:
         return Obs(ts.timestamp(), kind, device, event_id, lag=lag, via=via, seq=seq)
+    check = payload.get("check") if kind == "heartbeat" else None
     return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload), lag, via,
-               seq)
+               seq, check if isinstance(check, str) else "")
 
 
 def distinct_readings(obs: Sequence[Obs]) -> tuple[list[Obs], list[Obs]]:

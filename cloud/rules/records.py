@@ -101,7 +101,7 @@ class DayRecord(BaseModel):
     flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle, "
                              "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence, "
                              "readings_out_of_sequence, faces_unbacked, "
-                             "platform_lost_messages, clock_behind")
+                             "platform_lost_messages, clock_behind, clock_unanswered")
     platform_lost: list[str] = Field(default_factory=list, description="windows touching the day in which the "
                                      "platform lost a share of every station's messages, local "
                                      "`YYYY-MM-DD HH:MM to YYYY-MM-DD HH:MM`")
@@ -112,6 +112,11 @@ class DayRecord(BaseModel):
     time_checks: int = Field(default=0, description="answers to the cloud's time checks stamped in the day; 0 on a "
                              "day the agent answered none (it was away, its clock was not trusted yet, or it is from "
                              "before the check): its clock was then not checked that day")
+    time_checks_asked: int = Field(default=0, description="the cloud's time checks asked in the day while the "
+                                   "station was heard live (those asked while its agent was away are not counted)")
+    time_checks_unanswered: int = Field(default=0, description="of those, how many no answer matched; a day with no "
+                                        "answer at all and at least the rules' clock_unanswered_checks of them is "
+                                        "flagged clock_unanswered")
     clock_behind_minutes: float | None = Field(default=None, description="how far behind the station's clock was "
                                                "found, at worst, on a day flagged clock_behind; null otherwise")
     notes: list[str]
@@ -177,6 +182,8 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         flags=list(result.flags),
         clock_faults=result.clock_faults,
         time_checks=result.time_checks,
+        time_checks_asked=result.asked.live,
+        time_checks_unanswered=result.asked.unanswered_n,
         clock_behind_minutes=(round(max(b.seconds for b in result.clock_behind) / 60, 1) if result.clock_behind
                               else None),
         notes=[*result.notes, *([note(result.platform_lost, zone)] if result.platform_lost else []),

@@ -34,6 +34,8 @@ class SpotReason(StrEnum):
     PLATFORM_LOST_MESSAGES = "platform_lost_messages"
     # the station's clock was found behind that day (cloud.rules.clock_check): an on-site check is needed
     CLOCK_BEHIND = "clock_behind"
+    # the station answered none of the cloud's time checks that day (cloud.rules.unanswered): an on-site check
+    CLOCK_UNANSWERED = "clock_unanswered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,8 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
     `unverifiable`: it needs an on-site check. So does a judged stretch (the window with every closed or not-open
     stretch touching it, in full) that shares a moment with a window in which the platform lost messages: what the
     sensors show then is short by the platform's fault, so it can neither fail nor pass the station. A day whose
-    clock was found behind (`clock_behind`) is `unverifiable` whatever its timeline says.
+    clock was found behind (`clock_behind`), or that answered none of the cloud's time checks (`clock_unanswered`),
+    is `unverifiable` whatever its timeline says.
     """
     zone = ZoneInfo(timezone)
     d = day.plan.day
@@ -93,6 +96,13 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
         return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.CLOCK_BEHIND,
                              f"the station's clock was found up to {worst / 60:.0f} min behind that day: its readings "
                              "cannot be placed in time; an on-site check is needed",
+                             minutes(checked_s), 0, 0, minutes(checked_s))
+    if day.asked.flagged:
+        # No answer to the cloud's time checks that day: its clock may be behind, judged as if found so.
+        return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.CLOCK_UNANSWERED,
+                             f"the station answered none of the cloud's time checks that day "
+                             f"({day.asked.unanswered_n} asked while it was heard live): its readings cannot be "
+                             "placed in time; an on-site check is needed",
                              minutes(checked_s), 0, 0, minutes(checked_s))
     known_s = total(intersect(day.timeline.known, checked))
     open_s = total(intersect(day.timeline.open, checked))

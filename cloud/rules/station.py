@@ -13,6 +13,7 @@ from cloud.rules.losses import READINGS, backlog_gaps, overlapping
 from cloud.rules.observations import Obs
 from cloud.rules.schedules import ScheduleHistory, schedule_on
 from cloud.rules.sequence import out_of_sequence
+from cloud.rules.unanswered import Ask, Asked, judge_asks
 from firmware_config.schedule import Schedule
 from station_protocol.kinds import ANSWER
 
@@ -29,6 +30,7 @@ def derive_days(
     calendar: Calendar = PACKAGE,
     until: float | None = None,
     losses: Sequence[Interval] = (),
+    asks: Sequence[Ask] = (),
 ) -> list[DayResult]:
     """Every day from `first` to `last` of one station; `obs` sorted by `sort_key`, covering the days, the door
     events of the door lookback before `first`, everything in the liveness window (or the face-crossing window, if
@@ -43,7 +45,9 @@ def derive_days(
     after the days (a backlog of the days sent later may have been lost in one): `obs` then also holds the station's
     last reading before the liveness window of the first day and its first after the counts after the last, between
     which such a backlog was sent. A day holding an answer to the cloud's time check stamped before it was asked is
-    judged on nothing (cloud.rules.clock_check)."""
+    judged on nothing (cloud.rules.clock_check), and so is one with no answer at all to the checks the cloud sent
+    while it heard the station live (`asks`: the station's checks the broker confirmed, any superset of the days';
+    cloud.rules.unanswered)."""
     # Judged on everything given, not day by day: the readings heard live around a day are what a late one must fit.
     obs, unfit = out_of_sequence(obs, config)
     unfit_times = [o.t for o in unfit]
@@ -55,6 +59,8 @@ def derive_days(
     # Answers to the cloud's time checks (cloud.rules.clock_check); an inline compare, as this looks at every message.
     answers = [o for o in obs if o.state == ANSWER]
     answer_times = [o.t for o in answers]
+    asks = sorted(asks, key=lambda a: a.at)
+    ask_times = [a.at for a in asks]
     # Before the day only three things matter: evidence of life in the last `live` seconds, door states, and counts
     # near enough to corroborate a face just after midnight; after it, only counts near a face just before.
     window = config.face_crossing_window_s
@@ -77,8 +83,14 @@ def derive_days(
         # A clock found behind by an answer stamped in the day: none of the day's readings can be placed in time.
         today = answers[bisect_left(answer_times, plan.start):bisect_left(answer_times, plan.end)]
         behind = found_behind(today, plan.start, plan.end, config) if today else []
+        # The checks the cloud asked in the day, against what it received around them: by their stamps, from the
+        # liveness window before the day to the face-crossing window after it (an answer to a check just before
+        # midnight is stamped just after it), whatever else was loaded, so the worker and an audit agree.
+        day_asks = asks[bisect_left(ask_times, plan.start):bisect_left(ask_times, plan.end)]
+        asked = judge_asks(day_asks, obs[lo:bisect_left(times, plan.end + window)], len(today), config) \
+            if day_asks else Asked()
         results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost,
-                                  backlog, unsequenced, behind, len(today)))
+                                  backlog, unsequenced, behind, len(today), asked))
     return results
 
 

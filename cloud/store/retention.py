@@ -8,6 +8,8 @@ information; it is needed to count distinct elders in the month, which the worke
   ages from its receipt), once its station-day has been derived (a day still marked dirty keeps them until then);
   role and time stay, so the day's person-times and the camera's evidence are unchanged. Dead letters of face topics
   lose their payload bytes at the same age (their size, hash and reason stay);
+- the time checks the cloud sent (`time_checks_asked`) go with the events, by when they were asked: they are
+  evidence of the same days;
 - dead letters are deleted after `dead_letters_days` (default 90);
 - raw events are deleted after `events_days` (default 400: a year's assessment plus its appeal window; a
   clock-faulted event, too, by its receipt);
@@ -28,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, func, or_, select, update
 
 from cloud.store.models import DeadLetter, DirtyStationDay, Event, Station
+from cloud.store.time_checks import TimeCheckAsked
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ EVENTS = cast(Table, Event.__table__)
 LETTERS = cast(Table, DeadLetter.__table__)
 DIRTY = cast(Table, DirtyStationDay.__table__)
 STATIONS = cast(Table, Station.__table__)
+ASKED = cast(Table, TimeCheckAsked.__table__)
 # No real person id is empty (the protocol requires 1 to 64 characters): the mark of a blanked one.
 PURGED_PERSON = ""
 
@@ -61,9 +65,10 @@ class PurgeReport:
     dead_letters: int = 0
     persons: int = 0
     face_letters: int = 0
+    time_checks: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.dead_letters or self.persons or self.face_letters)
+        return bool(self.events or self.dead_letters or self.persons or self.face_letters or self.time_checks)
 
 
 def first_kept_day(now: datetime, events_days: int, timezone: str) -> date:
@@ -135,6 +140,7 @@ def purge(engine: Engine, retention: Retention, now: datetime, chunk: int = 1000
         _scrubbing(connection)
         report.events = connection.execute(delete(EVENTS).where(_older_than(events_before))).rowcount
         _drop_final_marks(connection, now, retention.events_days)
+        report.time_checks = connection.execute(delete(ASKED).where(ASKED.c.asked_at < events_before)).rowcount
         report.dead_letters = connection.execute(delete(LETTERS).where(LETTERS.c.received_at < letters_before)).rowcount
         report.face_letters = connection.execute(
             update(LETTERS).where(LETTERS.c.received_at < persons_before, LETTERS.c.topic.like("%/face"),
@@ -147,8 +153,8 @@ def purge(engine: Engine, retention: Retention, now: datetime, chunk: int = 1000
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     if report:
         log.info("retention purge: %d events deleted, %d dead letters deleted, %d person ids blanked, "
-                 "%d face dead letters emptied", report.events, report.dead_letters, report.persons,
-                 report.face_letters)
+                 "%d face dead letters emptied, %d time checks deleted", report.events, report.dead_letters,
+                 report.persons, report.face_letters, report.time_checks)
     return report
 
 

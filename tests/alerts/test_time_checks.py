@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from cloud.alerts.sender import Sender, connect, send_pass
 from cloud.alerts.time_checks import TimeChecks
 from cloud.settings import Settings
+from cloud.store import time_checks
 from cloud.store.db import make_session_factory
+from cloud.store.retention import Retention, purge
 from station_protocol import Status, TimeCheck, decode, encode
 from station_protocol.topics import agent_topic
 from tests.alerts.conftest import Commands
@@ -87,3 +89,42 @@ def test_the_sender_publishes_a_check_stamped_by_the_clouds_clock(store: Engine,
 def test_a_sender_without_checks_and_a_bad_period() -> None:
     with pytest.raises(ValueError, match="every_s must be positive"):
         TimeChecks(0)
+
+
+def test_every_check_the_broker_confirmed_is_recorded_and_read_by_station_and_time(
+        store: Engine, mosquitto: Mosquitto, commands: Commands) -> None:
+    """The sender keeps a record of the checks it sent (a station that answers none is found by it): the check's id
+    and the time it carried, per station, read back for a station's time range; none for a publish not confirmed.
+    Kept as long as the events, then purged with them."""
+    checks = TimeChecks(EVERY.total_seconds(), random.Random(1))
+    sender = Sender(lambda: connect(Settings(mqtt_url=f"mqtt://127.0.0.1:{mosquitto.port}"), "test-sender"), checks)
+    factory = make_session_factory(store)
+    try:
+        send_pass(factory, sender, NOW)  # draws each station's first check, within EVERY
+        send_pass(factory, sender, NOW + EVERY)
+        send_pass(factory, sender, NOW + EVERY * 2.6)
+        assert sender.asked == 4
+        sent = {(topic.split("/")[2], decode(topic, payload, now=NOW + EVERY * 3).message.check)  # type: ignore[union-attr]
+                for topic, payload in commands.wait(4)}
+    finally:
+        sender.close()
+    with factory() as session:
+        both = {station: time_checks.asks(session, station, NOW.timestamp(), (NOW + EVERY * 3).timestamp())
+                for station in ("qd-a", "qd-b")}
+        assert {(station, a.check) for station, found in both.items() for a in found} == sent
+        assert [a.at for a in both["qd-a"]] == [(NOW + EVERY).timestamp(), (NOW + EVERY * 2.6).timestamp()]
+        assert [a.at for a in time_checks.asks(session, "qd-a", (NOW + EVERY * 2).timestamp(),
+                                               (NOW + EVERY * 3).timestamp())] == [(NOW + EVERY * 2.6).timestamp()]
+    # Not confirmed (no broker): not recorded, and asked again on the next pass.
+    down = Sender(lambda: connect(Settings(mqtt_url="mqtt://127.0.0.1:1"), "test-sender-down"),
+                  TimeChecks(EVERY.total_seconds(), random.Random(2)))
+    send_pass(factory, down, NOW + EVERY * 4)
+    send_pass(factory, down, NOW + EVERY * 5)  # due now, but the connection is refused
+    with factory() as session:
+        assert len(time_checks.asks(session, "qd-a", NOW.timestamp(), (NOW + EVERY * 6).timestamp())) == 2
+    # Retention: gone with the events of their days.
+    report = purge(store, Retention(events_days=400), NOW + timedelta(days=400) + EVERY * 2)
+    assert report.time_checks == 2
+    with factory() as session:
+        assert [a.at for a in time_checks.asks(session, "qd-a", NOW.timestamp(), (NOW + EVERY * 5).timestamp())] \
+            == [(NOW + EVERY * 2.6).timestamp()]

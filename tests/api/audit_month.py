@@ -19,7 +19,10 @@ an audit awkward:
   of both stations' messages then is lost, the loss recorded; a bureau check of hl-01 10:00-11:00 spans it;
 - on the 29th hl-01's Pi clock ran 25 minutes behind all day (every message received 25 minutes after its stamp),
   its answers to the cloud's time checks stamped before they were asked; hl-02 answered them with a right clock; a
-  bureau check of hl-01 09:00-10:00 that day.
+  bureau check of hl-01 09:00-10:00 that day;
+- on the 30th hl-02's agent, heard live all day, answered none of the cloud's time checks: the day counts nowhere,
+  and a bureau check of hl-02 09:00-10:00 that day is unverifiable. (The sender recorded the checks of the 29th and
+  the 30th only: the other days predate the record.)
 """
 
 import json
@@ -41,6 +44,7 @@ from cloud.rules.config import RulesConfig
 from cloud.store.closures import excuse
 from cloud.store.db import make_session_factory
 from cloud.store.models import Station
+from cloud.store.time_checks import record_asked
 from station_protocol import Door, Heartbeat, encode
 from station_protocol.topics import agent_topic, device_topic
 from tests.rules.scenario import StationDay, visits_every
@@ -71,6 +75,7 @@ class Plans:
     closure: int  # 22nd, bureau, hl-02: an approved closure
     lost: int  # 27th, bureau, hl-01: messages lost by the platform during it
     behind: int  # 29th, bureau, hl-01: its clock found behind that day
+    unanswered: int  # 30th, bureau, hl-02: no time check answered that day
 
 
 def _visits(day: date) -> list[tuple[time, str, str]]:
@@ -93,6 +98,7 @@ def _at(day: date, clock: time) -> datetime:
 
 
 BEHIND_DAY, BEHIND = date(2025, 10, 29), timedelta(minutes=25)
+UNANSWERED_DAY = date(2025, 10, 30)
 
 
 def _asked(day: date) -> list[datetime]:
@@ -240,8 +246,15 @@ def build(engine: Engine) -> Plans:
         plans = Plans(shared=plan(15, 9, ["hl-01", "hl-02"]), failed=plan(16, 14, ["hl-02"]),
                       disputed=plan(17, 9, ["hl-02"]), appealed=plan(20, 9, ["hl-02"]),
                       town=plan(21, 9, ["hl-02"], by="town-hl", role="town"), closure=plan(22, 9, ["hl-02"]),
-                      lost=plan(27, 10, ["hl-01"]), behind=plan(29, 9, ["hl-01"]))
+                      lost=plan(27, 10, ["hl-01"]), behind=plan(29, 9, ["hl-01"]),
+                      unanswered=plan(30, 9, ["hl-02"]))
         excuse(session, "hl-02", [date(2025, 10, 22)], "汛期停业 (approved by the town)", "town-hl", NOW)
+        # The checks the sender sent (and the broker confirmed): both stations on the 29th, hl-02 on the 30th.
+        for station in ("hl-01", "hl-02"):
+            for i, asked in enumerate(_asked(BEHIND_DAY)):
+                record_asked(session, station, f"{station}-{i}", asked.astimezone(UTC))
+        for i, asked in enumerate(_asked(UNANSWERED_DAY)):
+            record_asked(session, "hl-02", f"hl-02-30-{i}", asked.astimezone(UTC))
         session.commit()
     # What the ingester records when it finds its session gone (with every station's days in it marked dirty).
     assert record(engine, Loss(DEVICES, LOST[0].astimezone(UTC), LOST[1].astimezone(UTC), LOST_WHILE_AWAY),

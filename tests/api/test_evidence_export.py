@@ -111,6 +111,8 @@ def test_an_audit_from_the_downloads_reproduces_every_stored_verdict(
                                RANGE),
             "spot-checks": download(bureau, f"/exports/stations/{station}/spot-checks.csv",
                                     tmp_path / f"{station}-checks.csv", RANGE),
+            "time-checks": download(bureau, f"/exports/stations/{station}/time-checks.csv",
+                                    tmp_path / f"{station}-time-checks.csv", RANGE),
             "decisions": download(bureau, "/onsite/decisions.csv", tmp_path / f"{station}-decisions.csv",
                                   {"station": station, **RANGE}),
         }
@@ -174,7 +176,13 @@ def check_the_month(station: str, days: dict[str, dict[str, Any]], month: dict[s
         assert record["2025-10-23"].verdict.value == "closed" and "late_evidence" in record["2025-10-23"].flags
         results = {d: s["result"] for (d, _), s in spots.items()}
         assert results == {"2025-10-15": "fail", "2025-10-16": "fail", "2025-10-17": "fail", "2025-10-20": "fail",
-                           "2025-10-21": "fail", "2025-10-22": "excused"}
+                           "2025-10-21": "fail", "2025-10-22": "excused", "2025-10-30": "unverifiable"}
+        # Heard live all day on the 30th, its agent answered none of the cloud's time checks: the day counts nowhere.
+        silent = record["2025-10-30"]
+        assert "clock_unanswered" in silent.flags and silent.verdict.value == "unknown" and silent.elders == 0
+        assert (silent.time_checks, silent.time_checks_asked, silent.time_checks_unanswered) == (0, 49, 49)
+        assert spots[("2025-10-30", "09:00")]["reason_code"] == "clock_unanswered"
+        assert record["2025-10-29"].time_checks_asked == 49 and record["2025-10-29"].time_checks_unanswered == 0
         assert spots[("2025-10-17", "09:00")]["sensor_result"] == "unverifiable"
         # The bureau's checks count; the upheld appeal (20th) and the town's own check (21st) do not.
         assert veto["failed_dates"] == ["2025-10-15", "2025-10-16", "2025-10-17"] and veto["veto"]
@@ -183,6 +191,8 @@ def check_the_month(station: str, days: dict[str, dict[str, Any]], month: dict[s
     assert record["2025-10-27"].platform_lost == ["2025-10-27 10:20 to 2025-10-27 10:30"]
     assert not any("platform_lost_messages" in r.flags for d, r in record.items() if d != "2025-10-27")
     assert not any("clock_behind" in r.flags for d, r in record.items() if (station, d) != ("hl-01", "2025-10-29"))
+    assert not any("clock_unanswered" in r.flags for d, r in record.items()
+                   if (station, d) != ("hl-02", "2025-10-30"))
 
 
 def test_events_hold_what_the_worker_reads_around_the_days(platform: tuple[str, Plans, Engine]) -> None:
@@ -260,7 +270,7 @@ def test_station_csv_is_the_registry_row_in_force_and_never_a_formula(platform: 
 
 def test_who_may_download_which_station(platform: tuple[str, Plans, Engine]) -> None:
     base, plans, _ = platform
-    paths = ("events.jsonl", "station.csv", "spot-checks.csv")
+    paths = ("events.jsonl", "station.csv", "spot-checks.csv", "time-checks.csv")
     town = client(base, "town-hl")
     for path in paths:
         assert town.get(f"{V1}/exports/stations/hl-02/{path}", params=RANGE).status_code == 200
@@ -288,8 +298,32 @@ def test_who_may_download_which_station(platform: tuple[str, Plans, Engine]) -> 
                                                       params=RANGE).text)))
     assert [(c["date"], c["planner"]) for c in checks] == [
         ("2025-10-15", "bureau"), ("2025-10-16", "bureau"), ("2025-10-17", "bureau"), ("2025-10-20", "bureau"),
-        ("2025-10-21", "town"), ("2025-10-22", "bureau")]
+        ("2025-10-21", "town"), ("2025-10-22", "bureau"), ("2025-10-30", "bureau")]
     assert plans.town
+
+
+def test_the_time_checks_sent_are_the_stations_own_and_an_older_export_without_them_still_derives(
+        platform: tuple[str, Plans, Engine], tmp_path: Path) -> None:
+    """The checks sent to a station in its local days, for the station's staff too (past checks tell nothing of the
+    next); cells never formulas. An export from before the record (no time-checks.csv) derives, the rule silent."""
+    base, _, _ = platform
+    staff = client(base, "staff-hl2")
+    text = staff.get(f"{V1}/exports/stations/hl-02/time-checks.csv", params=RANGE)
+    assert text.status_code == 200 and 'filename="time-checks-hl-02-2025-10-01-2025-10-31.csv"' in \
+        text.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(text.text)))
+    assert rows[0] == ["station", "check", "asked_at"] and len(rows) == 1 + 2 * 49
+    assert rows[1] == ["hl-02", "hl-02-0", "2025-10-28T23:00:00+00:00"]  # 07:00 in Shanghai on the 29th
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    one_day = staff.get(f"{V1}/exports/stations/hl-02/time-checks.csv", params={"from": "2025-10-30",
+                                                                               "to": "2025-10-30"}).text
+    assert len(one_day.splitlines()) == 1 + 49 and "hl-02-30-0," in one_day
+    assert staff.get(f"{V1}/exports/stations/hl-01/time-checks.csv", params=RANGE).status_code == 404
+    bureau = client(base, "admin")
+    files = {"stations": download(bureau, "/exports/stations/hl-02/station.csv", tmp_path / "hl-02.csv", RANGE),
+             "events": download(bureau, "/exports/stations/hl-02/events.jsonl", tmp_path / "hl-02.jsonl", RANGE)}
+    days = {ln["date"]: ln for ln in derive(files, tmp_path) if ln["type"] == "day"}
+    assert "clock_unanswered" not in days["2025-10-30"]["flags"] and days["2025-10-30"]["verdict"] == "open"
 
 
 def test_a_check_still_to_come_is_in_no_export(platform: tuple[str, Plans, Engine]) -> None:
@@ -318,7 +352,7 @@ def test_bad_ranges_are_refused_with_the_reason(platform: tuple[str, Plans, Engi
                                                 why: str) -> None:
     base, _, _ = platform
     bureau = client(base, "admin")
-    for path in ("events.jsonl", "station.csv", "spot-checks.csv"):
+    for path in ("events.jsonl", "station.csv", "spot-checks.csv", "time-checks.csv"):
         response = bureau.get(f"{V1}/exports/stations/hl-01/{path}", params=params)
         assert response.status_code == 422, response.text
         assert why in response.text

@@ -81,7 +81,8 @@ def test_an_audit_from_the_evidence_export_on_postgresql(postgres_url: str, tmp_
     with TestClient(app) as client:
         admin = use(client, "admin")
         files = {}
-        for name, path in (("events", "events.jsonl"), ("stations", "station.csv"), ("spot-checks", "spot-checks.csv")):
+        for name, path in (("events", "events.jsonl"), ("stations", "station.csv"), ("spot-checks", "spot-checks.csv"),
+                           ("time-checks", "time-checks.csv")):
             response = admin.get(f"{V1}/exports/stations/hl-02/{path}", params=span)
             assert response.status_code == 200, response.text
             files[name] = tmp_path / path
@@ -105,6 +106,7 @@ def test_an_audit_from_the_evidence_export_on_postgresql(postgres_url: str, tmp_
     days = {ln["date"]: ln for ln in lines if ln["type"] == "day"}
     assert len(days) == 31 and "late_evidence" in days["2025-10-23"]["flags"]
     assert "platform_lost_messages" in days["2025-10-27"]["flags"]
+    assert "clock_unanswered" in days["2025-10-30"]["flags"]  # the time checks read from the export
     for day, line in days.items():
         assert {k: stored[day].get(k) for k in line} == line, day
     # No decision or appeal yet: the bureau's checks as the sensors judged them (the town's own of the 21st not).

@@ -27,6 +27,7 @@ from cloud.rules.day import DayResult, Verdict
 from cloud.rules.records import day_record
 from cloud.rules.spotcheck import SpotReason, SpotResult, judge
 from cloud.rules.station import derive_days
+from cloud.rules.unanswered import Ask
 from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult as DayRow
 from cloud.store.derived import SpotCheckResult
@@ -53,10 +54,13 @@ def _late_station(station: str = "qd-a") -> list[Message]:
                       visits=visits).messages()
 
 
-def _derive(lines: list[str]) -> DayResult:
+def _derive(lines: list[str], asked: list[datetime] | None = None) -> DayResult:
+    """The day as the worker judges it; `asked`: the checks the sender recorded (`check-i` for the i-th, as
+    `answers` echoes them), none if not given."""
     events = read_events(lines, {}, ZoneInfo(TZ))
     assert not events.problems, events.problems
-    return derive_days("qd-a", SCHEDULE, {}, events.obs["qd-a"], TUESDAY, TUESDAY, CONFIG)[0]
+    asks = [Ask(f"check-{i}", at.timestamp()) for i, at in enumerate(asked or [])]
+    return derive_days("qd-a", SCHEDULE, {}, events.obs["qd-a"], TUESDAY, TUESDAY, CONFIG, asks=asks)[0]
 
 
 def _checks(r: DayResult) -> tuple[SpotResult, SpotResult]:
@@ -127,8 +131,10 @@ def test_an_honest_clock_is_never_found_behind_however_slow_the_link(late: timed
     flagged, and its checks fail as they should."""
     asked = checks_every(TUESDAY, 15)
     messages = _late_station() + answers("qd-a", asked, delay=late)
-    r = _derive(received(messages, lambda ts: ts + (timedelta(seconds=2) if late < timedelta(hours=1) else late)))
+    r = _derive(received(messages, lambda ts: ts + (timedelta(seconds=2) if late < timedelta(hours=1) else late)),
+                asked)
     assert "clock_behind" not in r.flags and not r.clock_behind
+    assert "clock_unanswered" not in r.flags  # answered, if late (after six hours, the evening's the next day)
     in_day = sum(1 for a in asked if (a + late).date() == TUESDAY)  # an answer is placed by its own time
     assert (day_record(r, TZ).time_checks, day_record(r, TZ).clock_behind_minutes) == (in_day, None)
     assert _checks(r) == (SpotResult.FAIL, SpotResult.FAIL)
@@ -147,14 +153,21 @@ def test_a_clock_behind_by_less_than_the_margin_is_not_flagged() -> None:
 
 
 @pytest.mark.parametrize("behind", [timedelta(minutes=25), timedelta(hours=2)])
-def test_known_limit_an_agent_that_answers_no_check_moves_the_day_unseen(behind: timedelta) -> None:
-    """An agent that answers no time check (one from before the check, or doctored) is not checked: with its clock
-    behind, its day moves and passes the checks its honest twin fails, as before the check existed."""
-    r = _derive(received(shifted(_late_station(), -behind), _arrive_after(behind)))
+def test_an_agent_that_answers_no_check_counts_nowhere(behind: timedelta) -> None:
+    """An agent that answers no time check (one from before the check, or doctored), its clock behind: without the
+    sender's record of the checks (an export from before it) its day moves and passes the checks its honest twin
+    fails, as before the check existed; with the record, the checks asked while it was heard live went unanswered,
+    and the day counts nowhere (cloud.rules.unanswered), as if its clock had been found behind."""
+    lines = received(shifted(_late_station(), -behind), _arrive_after(behind))
+    r = _derive(lines)
     assert _checks(r) == (SpotResult.PASS, SpotResult.PASS)
     assert (r.verdict, r.late_open_s) == (Verdict.OPEN, 0)
     assert "late_evidence" not in r.flags and "readings_out_of_sequence" not in r.flags
     assert day_record(r, TZ).time_checks == 0  # what the bureau sees of it: the day's clock was not checked
+    r = _derive(lines, checks_every(TUESDAY, 15))
+    assert "clock_unanswered" in r.flags and r.verdict is Verdict.UNKNOWN
+    assert _checks(r) == (SpotResult.UNVERIFIABLE, SpotResult.UNVERIFIABLE)
+    assert day_record(r, TZ).time_checks_unanswered >= 80
 
 
 def test_what_the_town_sees_live_of_a_clock_behind() -> None:

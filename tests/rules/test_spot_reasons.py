@@ -4,11 +4,14 @@ code, so rewording a sentence cannot silently change what a bureau reads."""
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from cloud.derive.files import read_events
 from cloud.rules.config import RulesConfig
 from cloud.rules.spotcheck import SpotJudgement, SpotReason, SpotResult, judge
+from cloud.rules.station import derive_days
+from cloud.rules.unanswered import Ask
 from station_protocol import Heartbeat, encode
 from station_protocol.topics import agent_topic
-from tests.rules.conftest import derive
+from tests.rules.conftest import SCHEDULE, as_lines, derive
 from tests.rules.scenario import StationDay
 
 MONDAY = date(2026, 10, 12)
@@ -31,6 +34,14 @@ def _behind_answer() -> tuple[str, bytes]:
     return str(agent_topic("qd-a", "heartbeat")), encode(beat)
 
 
+def _unanswered() -> SpotJudgement:
+    """Open all day by its sensors, heard live, but none of the day's four checks (09:00-09:45) answered."""
+    events = read_events(as_lines(StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))]).messages()), {}, TZ)
+    asks = [Ask(f"c-{i}", datetime(2026, 10, 12, 9, 15 * i, tzinfo=TZ).timestamp()) for i in range(4)]
+    day = derive_days("qd-a", SCHEDULE, {}, events.obs["qd-a"], MONDAY, MONDAY, CONFIG, asks=asks)[0]
+    return judge(day, time(9), time(10), "Asia/Shanghai", CONFIG)
+
+
 def test_each_outcome_has_its_code() -> None:
     cases = {
         SpotReason.OPEN: check(StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))]), time(9), time(10)),
@@ -45,6 +56,7 @@ def test_each_outcome_has_its_code() -> None:
         SpotReason.CLOCK_BEHIND: judge(derive([*StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))])
                                                .messages(), _behind_answer()], MONDAY), time(9), time(10),
                                        "Asia/Shanghai", CONFIG),
+        SpotReason.CLOCK_UNANSWERED: _unanswered(),
     }
     assert set(cases) == set(SpotReason), "a code no case produces"
     assert {code: j.code for code, j in cases.items()} == {code: code for code in cases}
@@ -55,7 +67,7 @@ def test_each_outcome_has_its_code() -> None:
         SpotReason.NOT_WORKING_DAY: SpotResult.EXCUSED, SpotReason.OUTSIDE_HOURS: SpotResult.EXCUSED,
         SpotReason.CALENDAR_UNKNOWN: SpotResult.UNVERIFIABLE,
         SpotReason.PLATFORM_LOST_MESSAGES: SpotResult.UNVERIFIABLE,
-        SpotReason.CLOCK_BEHIND: SpotResult.UNVERIFIABLE,
+        SpotReason.CLOCK_BEHIND: SpotResult.UNVERIFIABLE, SpotReason.CLOCK_UNANSWERED: SpotResult.UNVERIFIABLE,
     }
     # The sentence keeps the details the code cannot: the closure's own reason, the grace in minutes.
     assert "renovation" in cases[SpotReason.APPROVED_CLOSURE].reason

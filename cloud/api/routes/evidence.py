@@ -10,6 +10,8 @@ station and a range of its local days, exactly what the worker judged those days
   received late its nearest readings received promptly before and after those (the anchors its sequence numbers must
   fit between, `cloud.rules.sequence`);
 - `station.csv`: the station's registry row with the hours and grade in force on those days (`derive --stations`);
+- `time-checks.csv`: the cloud's time checks sent to the station in those days, as the sender recorded them
+  (`derive --time-checks`): a day with none answered while the station was heard live counts nowhere;
 - `spot-checks.csv`: the checks of the station whose window has ended (`derive --spot-checks`), with whose check
   each was, so the audit's veto counts the checks the platform's counts.
 
@@ -41,6 +43,7 @@ from cloud.api.onsite_view import plans_for
 from cloud.api.schemas import StationIdParam
 from cloud.api.scope import get_visible_station
 from cloud.api.sheets import safe_row
+from cloud.derive.files import TIME_CHECK_COLUMNS
 from cloud.derive.storeio import anchor_rows
 from cloud.derive.verdicts import window_end
 from cloud.rules import sequence
@@ -49,6 +52,7 @@ from cloud.rules.losses import READINGS
 from cloud.store.derived import SpotCheckPlan
 from cloud.store.models import Event, Station
 from cloud.store.schedules import StationSchedule
+from cloud.store.time_checks import ask_rows
 from station_protocol.topics import Kind, Topic
 
 router = APIRouter(prefix="/exports/stations", tags=["exports"])
@@ -225,6 +229,27 @@ def export_station(station_id: StationIdParam, first: FirstDay, last: LastDay, u
                               "yes" if holidays else "no", station.address or "", station.timezone, kind]))
     return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers=_attachment(f"station-{station.id}-{first}-{last}.csv"))
+
+
+@router.get("/{station_id}/time-checks.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}, **RESPONSES})
+def export_time_checks(station_id: StationIdParam, first: FirstDay, last: LastDay, user: StationViewer,
+                       session: SessionDep) -> Response:
+    """The time checks the cloud sent the station in its local days `from`..`to` (the broker confirmed each), as
+    `station,check,asked_at` (UTC, RFC 3339): the file `eldercare cloud derive --time-checks` reads. Past checks
+    tell nothing of the next (each is drawn at random), so the station's staff may download their own."""
+    check_range(first, last)
+    station = get_visible_station(session, user, station_id)
+    zone = ZoneInfo(station.timezone)
+    start = datetime.combine(first, time(0), zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(TIME_CHECK_COLUMNS)
+    for check, asked_at in ask_rows(session, station.id, start, end):
+        writer.writerow(safe_row([station.id, check, asked_at.astimezone(UTC).isoformat()]))
+    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers=_attachment(f"time-checks-{station.id}-{first}-{last}.csv"))
 
 
 @router.get("/{station_id}/spot-checks.csv", response_class=Response,
