@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     secret_key_file: Path | None = Field(default=None, description="read the token signing key from this file")
     token_minutes: int = Field(default=60, gt=0)
+    # The sender's time checks are judged against this host's clock (cloud.alerts.reference_clock).
+    reference_clock: Literal["ntp", "off"] = Field(
+        default="ntp", description="ntp: ask stations for their time only while this host's kernel reports its "
+        "clock synchronised by NTP; off: whatever the kernel says (a host whose clock is kept right otherwise)")
 
     # Retention (the worker purges; derived results are kept): see cloud/store/retention.py and docs/face.md.
     retention_events_days: int = Field(default=400, gt=0, description="raw events are deleted after this many days")

@@ -33,9 +33,11 @@ def sender(interval: float, once: bool, mqtt_version: str, time_check_minutes: f
 
     from paho.mqtt.enums import MQTTProtocolVersion
 
+    from cloud.alerts.reference_clock import reference_problem
     from cloud.alerts.sender import Sender, connect, run_sender, send_pass
     from cloud.alerts.time_checks import TimeChecks
     from cloud.store.db import make_session_factory, safe_url
+    from hostclock import kernel_clock
 
     settings = settings_for(data_dir)
     url = settings.resolved_database_url
@@ -44,7 +46,8 @@ def sender(interval: float, once: bool, mqtt_version: str, time_check_minutes: f
     client_id = f"eldercare-sender-{socket.gethostname()}-{os.getpid()}"
     protocol = MQTTProtocolVersion.MQTTv5 if mqtt_version == "5" else MQTTProtocolVersion.MQTTv311
     checks = TimeChecks(time_check_minutes * 60) if time_check_minutes > 0 and not once else None
-    sender = Sender(lambda: connect(settings, client_id, protocol), checks)
+    sender = Sender(lambda: connect(settings, client_id, protocol), checks,
+                    lambda: reference_problem(settings.reference_clock, kernel_clock()))
     stop = threading.Event()
 
     def _request_stop(signum: int, _frame: FrameType | None) -> None:

@@ -102,15 +102,39 @@ class Sender:
     """Publishes queued commands, and the time checks due (`time_checks`, if given), over one MQTT connection, made
     when there is something to send and made again after a failure."""
 
-    def __init__(self, connect: Callable[[], mqtt.Client], time_checks: TimeChecks | None = None) -> None:
+    def __init__(self, connect: Callable[[], mqtt.Client], time_checks: TimeChecks | None = None,
+                 reference: Callable[[], str | None] = lambda: None) -> None:
         self._connect = connect
         self.client: mqtt.Client | None = None
         self.time_checks = time_checks
+        # Why this host's clock cannot be the time checks' reference now (cloud.alerts.reference_clock), or None.
+        self.reference = reference
+        self.reference_problem: str | None = None
         self.asked = 0  # time checks the broker confirmed, since the start
+        self.withheld = 0  # passes that had checks due and asked none, the host's clock being unfit
+
+    def _due(self, session: Session, now: datetime) -> list[str]:
+        """The stations to ask now: none while the host's clock is unfit (they stay due, asked once it is fit)."""
+        if self.time_checks is None:
+            return []
+        due = self.time_checks.due(session, now)
+        if not due:
+            return []
+        problem = self.reference()
+        if problem != self.reference_problem:
+            if problem is not None:
+                log.warning("time checks withheld: %s", problem)
+            else:
+                log.info("time checks resumed: the host's clock is synchronised")
+            self.reference_problem = problem
+        if problem is not None:
+            self.withheld += 1
+            return []
+        return due
 
     def __call__(self, session: Session, now: datetime) -> int:
         """One look: returns how many queued commands the broker confirmed (time checks are counted in `asked`)."""
-        due = self.time_checks.due(session, now) if self.time_checks is not None else []
+        due = self._due(session, now)
         if not due and not queue.has_pending(session):
             return 0  # connect only when there is something to send
         try:

@@ -2,6 +2,7 @@
 PostgreSQL), a real Mosquitto; the answers and what the rules make of them are in tests/gaming/test_clock_behind.py
 and tests/edge (the agent's side)."""
 
+import logging
 import random
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -9,12 +10,14 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import Engine
 
+from cloud.alerts.reference_clock import reference_problem
 from cloud.alerts.sender import Sender, connect, send_pass
 from cloud.alerts.time_checks import TimeChecks
 from cloud.settings import Settings
 from cloud.store import time_checks
 from cloud.store.db import make_session_factory
 from cloud.store.retention import Retention, purge
+from hostclock import KernelClock
 from station_protocol import Status, TimeCheck, decode, encode
 from station_protocol.topics import agent_topic
 from tests.alerts.conftest import Commands
@@ -128,3 +131,42 @@ def test_every_check_the_broker_confirmed_is_recorded_and_read_by_station_and_ti
     with factory() as session:
         assert [a.at for a in time_checks.asks(session, "qd-a", NOW.timestamp(), (NOW + EVERY * 5).timestamp())] \
             == [(NOW + EVERY * 2.6).timestamp()]
+
+
+def test_the_reference_clock_is_the_hosts_only_while_ntp_keeps_it() -> None:
+    """The answers are judged against the sender's stamp: a host clock that no NTP client keeps could run ahead and
+    find every station behind, so by default an unsynchronised kernel withholds the checks; `off` trusts it."""
+    synced, unsynced = KernelClock(synced=True, offset_ms=0.2), KernelClock(synced=False, offset_ms=0.0)
+    assert reference_problem("ntp", synced) is None
+    problem = reference_problem("ntp", unsynced)
+    assert problem is not None and "not synchronised by NTP" in problem and "ELDERCARE_REFERENCE_CLOCK=off" in problem
+    assert reference_problem("off", unsynced) is None
+    assert reference_problem("ntp", None) is None  # not Linux: the kernel cannot be asked (as on a station)
+    assert Settings().reference_clock == "ntp"
+
+
+def test_no_check_goes_out_while_the_hosts_clock_is_unfit_and_the_due_ones_go_once_it_is(
+        store: Engine, mosquitto: Mosquitto, commands: Commands, caplog: pytest.LogCaptureFixture) -> None:
+    """While the kernel says the clock is not synchronised nothing is asked, recorded or connected for; the stations
+    stay due and are asked on the first pass after NTP synchronised it. The operator reads why, once."""
+    kernel = [KernelClock(synced=False, offset_ms=0.0)]
+    checks = TimeChecks(EVERY.total_seconds(), random.Random(1))
+    sender = Sender(lambda: connect(Settings(mqtt_url=f"mqtt://127.0.0.1:{mosquitto.port}"), "test-sender"), checks,
+                    lambda: reference_problem("ntp", kernel[0]))
+    factory = make_session_factory(store)
+    try:
+        send_pass(factory, sender, NOW)
+        with caplog.at_level(logging.WARNING, logger="cloud.alerts.sender"):
+            for minutes in (15, 20, 25):
+                assert send_pass(factory, sender, NOW + timedelta(minutes=minutes)) == 0
+        assert sender.asked == 0 and sender.withheld == 3 and sender.client is None
+        assert [r.getMessage() for r in caplog.records].count(f"time checks withheld: {sender.reference_problem}") == 1
+        with factory() as session:
+            assert time_checks.asks(session, "qd-a", NOW.timestamp(), (NOW + EVERY * 3).timestamp()) == []
+        kernel[0] = KernelClock(synced=True, offset_ms=0.3)
+        send_pass(factory, sender, NOW + timedelta(minutes=30))
+        assert sender.asked == 2 and sender.reference_problem is None
+        assert sorted(topic for topic, _ in commands.wait(2)) == ["eldercare/v1/qd-a/cmd/time-check",
+                                                                  "eldercare/v1/qd-b/cmd/time-check"]
+    finally:
+        sender.close()
