@@ -23,6 +23,7 @@ SPOT_REASONS = {
     "calendar_unknown": "缺少该年节假日安排，无法判定",
     "platform_lost_messages": "平台在检查时段丢失了各站点的部分数据（非站点原因），无法判定，需现场核查",
     "clock_behind": "站点时钟滞后，检查时段无法用传感器判定，需现场核查",
+    "clock_stepped": "站点时钟被调动，检查时段无法用传感器判定，需现场核查",
 }
 CLOSURE_PREFIX = "approved closure: "  # the spot-check judge's sentence for an approved closure, then its reason
 

@@ -187,7 +187,7 @@ class AlertOut(BaseModel):
     anomaly: str | None = Field(default=None, description="a sensor_anomaly's finding: door-closed-entries, "
                                 "counter-zero, camera-silent, door-open-idle, door-unwatched, faces-unbacked, "
                                 "faces-uncorroborated, readings-repeated, late-evidence, readings-out-of-sequence, "
-                                "clock-behind")
+                                "clock-behind, clock-stepped")
 
 
 class AlertAction(BaseModel):
@@ -274,8 +274,8 @@ class SpotCheckResultOut(BaseModel):
     sensor_result: SpotResultValue = Field(description="the sensors' verdict on the window")
     reason_code: str | None = Field(default=None, description=(
         "why the sensors judged so, as a stable code a client translates: open, closed, devices_off, "
-        "approved_closure, not_working_day, outside_hours, calendar_unknown, platform_lost_messages, clock_behind "
-        "(null on results judged before codes)"))
+        "approved_closure, not_working_day, outside_hours, calendar_unknown, platform_lost_messages, clock_behind, "
+        "clock_stepped (null on results judged before codes)"))
     reason: str | None = Field(description="why the sensors judged so, in an English sentence with the details")
     checked_minutes: int
     open_minutes: int

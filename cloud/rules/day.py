@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from cloud.rules.calendar import DayPlan
 from cloud.rules.clock_check import FLAG_CLOCK_BEHIND, Behind
+from cloud.rules.clock_steps import FLAG_CLOCK_STEPPED, Step, describe
 from cloud.rules.config import RulesConfig
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
 from cloud.rules.late import withheld
@@ -57,6 +58,7 @@ class DayResult:
     until: float | None = None  # the worker's clock while the day runs (rules about whole sessions judge ended ones)
     clock_behind: list[Behind] = field(default_factory=list)  # answers to time checks stamped before they were asked
     time_checks: int = 0  # answers to the cloud's time checks stamped in the day, behind or not
+    clock_steps: list[Step] = field(default_factory=list)  # the station's clock stepped within a boot, in the day
 
 
 FLAG_EQUIPMENT_OFF = "equipment_off"
@@ -122,7 +124,7 @@ def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
     until: float | None = None, losses: Sequence[Interval] = (), backlog: Sequence[Interval] = (),
     unsequenced: Sequence[Obs] = (),
-    behind: Sequence[Behind] = (), time_checks: int = 0,
+    behind: Sequence[Behind] = (), time_checks: int = 0, *, steps: Sequence[Step] = (),
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
@@ -134,8 +136,10 @@ def derive_day(
     readings `cloud.rules.sequence` set aside (already left out of `obs`, judged over more than the day by
     `cloud.rules.station.derive_days`); those of the day flag it. `behind`: the day's answers to the cloud's time
     check stamped before it was asked (`cloud.rules.clock_check`): the day is then judged on nothing, flagged
-    `clock_behind`. `time_checks`: how many answers to the time check the day holds, behind or not."""
-    if behind:
+    `clock_behind`. `time_checks`: how many answers to the time check the day holds, behind or not. `steps`: the
+    station's clock stepped within one boot in the day (`cloud.rules.clock_steps`): judged alike, flagged
+    `clock_stepped`."""
+    if behind or steps:
         # When the clock went behind is not known: no reading of the day can be placed in time, nor can a door state
         # carried into it. Unknown, never open: its hours are owed, and a spot check in it needs an inspector.
         obs, unsequenced = [], []
@@ -186,6 +190,9 @@ def derive_day(
         notes.append(f"the station's clock was found behind {len(behind)} time(s), by up to "
                      f"{worst.seconds / 60:.0f} min (asked at {_utc(worst.asked)}, answered with "
                      f"{_utc(worst.answered)}): the day's readings cannot be placed in time and count nowhere")
+    for step in steps:
+        notes.append(f"the station's clock was {describe(step)} (heartbeats stamped {_utc(step.before)} and "
+                     f"{_utc(step.after)}): the day's readings cannot be placed in time and count nowhere")
     if plan.working is None:
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
@@ -213,6 +220,8 @@ def derive_day(
         flags.append(FLAG_OUT_OF_SEQUENCE)
     if behind:
         flags.append(FLAG_CLOCK_BEHIND)
+    if steps:
+        flags.append(FLAG_CLOCK_STEPPED)
     lost = overlapping(losses, plan.start, plan.end)
     backlog_lost = overlapping(backlog, plan.start, plan.end)
     unconfirmed = intersect(timeline.open_unconfirmed, sched)
@@ -252,6 +261,7 @@ def derive_day(
         until=until,
         clock_behind=list(behind),
         time_checks=time_checks,
+        clock_steps=list(steps),
     )
 
 

@@ -6,6 +6,7 @@ from datetime import date
 
 from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.clock_check import found_behind
+from cloud.rules.clock_steps import beats_of_day, found_steps, trusted_beats
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, derive_day
 from cloud.rules.intervals import Interval, merge
@@ -43,7 +44,9 @@ def derive_days(
     after the days (a backlog of the days sent later may have been lost in one): `obs` then also holds the station's
     last reading before the liveness window of the first day and its first after the counts after the last, between
     which such a backlog was sent. A day holding an answer to the cloud's time check stamped before it was asked is
-    judged on nothing (cloud.rules.clock_check)."""
+    judged on nothing (cloud.rules.clock_check), as is a day holding a step of the station's clock within one boot
+    (cloud.rules.clock_steps): `obs` then also holds the station's nearest trusted heartbeat with a boot before the
+    first day and after the last, within `clock_step_context_days` (the worker and the evidence export add them)."""
     # Judged on everything given, not day by day: the readings heard live around a day are what a late one must fit.
     obs, unfit = out_of_sequence(obs, config)
     unfit_times = [o.t for o in unfit]
@@ -55,6 +58,9 @@ def derive_days(
     # Answers to the cloud's time checks (cloud.rules.clock_check); an inline compare, as this looks at every message.
     answers = [o for o in obs if o.state == ANSWER]
     answer_times = [o.t for o in answers]
+    # Heartbeats that carry their boot, stamped by a trusted clock (cloud.rules.clock_steps).
+    beats = trusted_beats(obs)
+    beat_times = [o.t for o in beats]
     # Before the day only three things matter: evidence of life in the last `live` seconds, door states, and counts
     # near enough to corroborate a face just after midnight; after it, only counts near a face just before.
     window = config.face_crossing_window_s
@@ -77,8 +83,11 @@ def derive_days(
         # A clock found behind by an answer stamped in the day: none of the day's readings can be placed in time.
         today = answers[bisect_left(answer_times, plan.start):bisect_left(answer_times, plan.end)]
         behind = found_behind(today, plan.start, plan.end, config) if today else []
+        # A clock stepped within one boot, shown by heartbeats stamped in the day and its nearest before and after.
+        near = beats_of_day(beats, beat_times, plan.start, plan.end, config) if beats else []
+        steps = found_steps(near, plan.start, plan.end, config) if near else []
         results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost,
-                                  backlog, unsequenced, behind, len(today)))
+                                  backlog, unsequenced, behind, len(today), steps=steps))
     return results
 
 
