@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from edge.boot import Boot, boot_clock
 from edge.clock import ClockCheck, clock_problem
 from edge.dispatch import CommandTable
 from edge.drivers.base import Driver, EntryListener, Reading, health
@@ -61,13 +62,15 @@ class Agent:
     def __init__(self, config: StationConfig, *, outbox_path: Path | None = None,
                  clock_check: ClockCheck | None = None, heartbeat_s: float | None = None,
                  fsync: bool = True, kernel: Callable[[], KernelClock | None] = kernel_clock,
-                 clock_poll_s: float = 5.0, now: Callable[[], datetime] = utc_now) -> None:
+                 clock_poll_s: float = 5.0, now: Callable[[], datetime] = utc_now,
+                 boot: Callable[[], Boot | None] = boot_clock) -> None:
         self.config = config
         self.station = config.station
         self.clock_check: ClockCheck = clock_check or config.agent.clock_check
         self.heartbeat_s = heartbeat_s or config.agent.heartbeat_s
         self.kernel = kernel
         self.now = now
+        self.boot = boot
         trusted = clock_problem(now(), self.clock_check, kernel()) is None
         self.outbox, self.repair = open_outbox(
             Path(outbox_path or config.agent.outbox), config.station, check_s=config.agent.outbox_check_s,
@@ -115,13 +118,19 @@ class Agent:
 
     def _heartbeat(self, check: str | None = None, asked: datetime | None = None,
                    ts: datetime | None = None) -> None:
-        """Publish a heartbeat now; with `check` and `asked` it answers that time check."""
+        """Publish a heartbeat now; with `check` and `asked` it answers that time check. It carries this boot's id and
+        the seconds since it began, read with its time (edge.boot), and `clock: unsynced` while the clock is not
+        trusted: the cloud compares the two clocks only between heartbeats stamped by a trusted one."""
         kernel = self.kernel()
+        stamped = ts or self.now()
+        boot = self.boot()
         beat = Heartbeat(
-            v=1, station=self.station, ts=ts or self.now(), version=agent_version(),
+            v=1, station=self.station, ts=stamped, version=agent_version(),
             uptime_s=round(time.monotonic() - self.started, 1), outbox=self.keeper.depth,
             clock_offset_ms=kernel.offset_ms if kernel is not None and kernel.synced else None,
             check=check, asked=asked,
+            boot=boot.id if boot is not None else None, boot_s=boot.seconds if boot is not None else None,
+            clock="unsynced" if self._distrust() is not None else None,
         )
         topic, payload = str(agent_topic(self.station, Kind.HEARTBEAT)), encode(beat)
         if check is not None:

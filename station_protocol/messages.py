@@ -20,6 +20,8 @@ CallId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 CheckId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="a time check's id")]
 Timestamp = Annotated[AwareDatetime, Field(description="RFC 3339 with a UTC offset")]
 Count = Annotated[int, Field(ge=0)]
+# A heartbeat's `boot_s` above this (about 31 years since boot) is no uptime a station has.
+MAX_BOOT_S = 1e9
 
 
 class _Payload(BaseModel):
@@ -103,12 +105,22 @@ class Heartbeat(_Payload):
         default=None, description="the `check` of the `cmd/time-check` this heartbeat answers (sent on receiving it)")
     asked: Timestamp | None = Field(
         default=None, description="that command's `ts` as received: when the cloud asked, by the cloud's clock")
+    # Added inside v1 (cloud.rules.clock_steps): within one boot, `ts - boot_s` stays put unless the wall clock is
+    # stepped, so a clock set back and forth while the station was offline shows in the heartbeats it kept.
+    boot: UUID | None = Field(default=None, description="the kernel's boot id (/proc/sys/kernel/random/boot_id)")
+    boot_s: float | None = Field(default=None, ge=0, le=MAX_BOOT_S,
+                                 description="seconds since the system booted (CLOCK_BOOTTIME) when `ts` was read")
+    clock: Literal["unsynced"] | None = Field(
+        default=None, description="`unsynced`: the agent does not trust its clock (not yet synchronised)")
 
     @model_validator(mode="after")
     def _answer_whole(self) -> "Heartbeat":
         if (self.check is None) != (self.asked is None):
             raise ValueError("check and asked go together: an answer to a time check carries both, other "
                              "heartbeats neither")
+        if (self.boot is None) != (self.boot_s is None):
+            raise ValueError("boot and boot_s go together: a heartbeat carries both (the boot id and the seconds "
+                             "since that boot) or neither")
         return self
 
 

@@ -269,4 +269,5 @@ FLAG_NAMES = {"equipment_off": "工作时间内设备关闭", "counts_unbalanced
               "faces_unbacked": "仅凭无人流进出的人脸判为开放",
               "platform_lost_messages": "平台丢失部分数据（非站点原因）",
               "clock_behind": "站点时钟滞后（当日读数无法定时，不计入）",
-              "clock_unanswered": "站点未应答时间核对（当日读数无法定时，不计入）"}
+              "clock_unanswered": "站点未应答时间核对（当日读数无法定时，不计入）",
+              "clock_stepped": "站点时钟被调动（当日读数无法定时，不计入）"}

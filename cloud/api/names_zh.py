@@ -24,6 +24,7 @@ SPOT_REASONS = {
     "platform_lost_messages": "平台在检查时段丢失了各站点的部分数据（非站点原因），无法判定，需现场核查",
     "clock_behind": "站点时钟滞后，检查时段无法用传感器判定，需现场核查",
     "clock_unanswered": "站点未应答当日的时间核对，检查时段无法用传感器判定，需现场核查",
+    "clock_stepped": "站点时钟被调动，检查时段无法用传感器判定，需现场核查",
 }
 CLOSURE_PREFIX = "approved closure: "  # the spot-check judge's sentence for an approved closure, then its reason
 

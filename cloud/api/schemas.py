@@ -187,7 +187,7 @@ class AlertOut(BaseModel):
     anomaly: str | None = Field(default=None, description="a sensor_anomaly's finding: door-closed-entries, "
                                 "counter-zero, camera-silent, door-open-idle, door-unwatched, faces-unbacked, "
                                 "faces-uncorroborated, readings-repeated, late-evidence, readings-out-of-sequence, "
-                                "clock-behind, clock-unanswered")
+                                "clock-behind, clock-unanswered, clock-stepped")
 
 
 class AlertAction(BaseModel):
@@ -275,8 +275,7 @@ class SpotCheckResultOut(BaseModel):
     reason_code: str | None = Field(default=None, description=(
         "why the sensors judged so, as a stable code a client translates: open, closed, devices_off, "
         "approved_closure, not_working_day, outside_hours, calendar_unknown, platform_lost_messages, clock_behind, "
-        "clock_unanswered "
-        "(null on results judged before codes)"))
+        "clock_unanswered, clock_stepped (null on results judged before codes)"))
     reason: str | None = Field(description="why the sensors judged so, in an English sentence with the details")
     checked_minutes: int
     open_minutes: int

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 from cloud.alerts import apply, keys, service
 from cloud.alerts.kinds import AlertKind
 from cloud.derive.shared import month_line, month_span
-from cloud.derive.storeio import load_anchors, load_exceptions, load_losses, load_obs, neighbour_readings, upsert
+from cloud.derive.storeio import (
+    load_anchors,
+    load_exceptions,
+    load_losses,
+    load_obs,
+    neighbour_beats,
+    neighbour_readings,
+    upsert,
+)
 from cloud.derive.verdicts import judge_plans, store_veto
 from cloud.rules import alerts as rules_alerts
 from cloud.rules import sequence
@@ -84,6 +92,13 @@ def derive_run(session: Session, station: Station, exceptions: dict[date, str], 
         ids = {o.id for o in obs}
         around = [o for o in neighbour_readings(session, station.id, start - live, end + window + 1) if o.id not in ids]
         judged = sorted([*obs, *around], key=sort_key)
+    if any(o.boot for o in obs):
+        # A step of the clock between the days' first (or last) heartbeat and the station's nearest outside them
+        # flags the days (cloud.rules.clock_steps). Only when the days hold a heartbeat that could show one.
+        ids = {o.id for o in judged}
+        beats = [o for o in neighbour_beats(session, station.id, start - live, end + window + 1, start, end, config)
+                 if o.id not in ids]
+        judged = sorted([*judged, *beats], key=sort_key) if beats else judged
     # The time checks the cloud sent in the days: a station that answers none of them is judged on nothing.
     asked = time_checks.asks(session, station.id, start, end)
     return derive_days(station.id, schedule, exceptions, judged, first, last, config, faults, calendar=calendar,
@@ -249,6 +264,16 @@ def _backlog_days(session: Session, station: Station, derived: dict[date, DayRes
     return before - shown
 
 
+def _step_days(station: Station, derived: dict[date, DayResult], today: date) -> set[date]:
+    """The days not derived that hold a heartbeat of a step of the clock found in those derived (a late heartbeat
+    next to the day before's last: cloud.rules.clock_steps). Derived again whatever they show: their note names
+    each step, as `cloud derive` gives it. Rare: only a day with a step at its edge has any."""
+    zone = ZoneInfo(station.timezone)
+    ends = {datetime.fromtimestamp(t, zone).date() for r in derived.values() for s in r.clock_steps
+            for t in (s.before, s.after)}
+    return {d for d in ends if d not in derived and d <= today}
+
+
 def recompute_station_days(session: Session, station: Station, dates: Iterable[date], today: date,
                            config: RulesConfig, now: datetime, calendar: Calendar = PACKAGE) -> set[date]:
     """`recompute_station`, returning the days derived: the given ones up to today, plus the day after each (the
@@ -275,6 +300,12 @@ def recompute_station_days(session: Session, station: Station, dates: Iterable[d
     # recorded, and the readings after it arrived, after they were last derived. Derive them once more now (their own
     # derivation reads the same stretch, and reaches no further back).
     for first, last in runs(_backlog_days(session, station, derived)):
+        results, obs = derive_run(session, station, exceptions, first, last, config, calendar, now, history)
+        store_days(session, station, results, obs, config, now)
+        derived.update({r.plan.day: r for r in results})
+    # A heartbeat received late may show the clock stepped since the day before's last (or, stamped by a clock set
+    # back across midnight, since a day already derived): that day holds the step too, though nothing of it arrived.
+    for first, last in runs(_step_days(station, derived, today)):
         results, obs = derive_run(session, station, exceptions, first, last, config, calendar, now, history)
         store_days(session, station, results, obs, config, now)
         derived.update({r.plan.day: r for r in results})

@@ -58,6 +58,33 @@ def neighbour_readings(session: Session, station: str, before: float, after: flo
     return found
 
 
+def trusted_beats(station: str) -> tuple[Any, ...]:
+    """The WHERE of a station's heartbeats that carry their boot, stamped by a trusted clock (no `clock: unsynced`,
+    no clock fault): those cloud.rules.clock_steps compares. On SQLite and PostgreSQL alike."""
+    return (Event.station_id == station, Event.kind == "heartbeat", Event.clock_fault.is_(None),
+            Event.payload["boot"].as_string().is_not(None), Event.payload["clock"].as_string().is_(None))
+
+
+def neighbour_beats(session: Session, station: str, before: float, after: float, start: float, end: float,
+                    config: RulesConfig) -> list[Obs]:
+    """A station's last trusted heartbeat with a boot stamped before `before` and its first at or after `after`, if
+    within `clock_step_context_days` of `start` and `end` (the first day's start, the last day's end): a step of its
+    clock between one of them and a heartbeat of the days flags those days (cloud.rules.clock_steps). Two probes of
+    the (station, ts) index, each reading heartbeats only as far as that reach."""
+    reach = config.clock_step_context_days * 86400
+    found = []
+    for where, order in (((Event.ts < datetime.fromtimestamp(before, UTC),
+                           Event.ts >= datetime.fromtimestamp(start - reach, UTC)), (Event.ts.desc(), Event.id.desc())),
+                         ((Event.ts >= datetime.fromtimestamp(after, UTC),
+                           Event.ts < datetime.fromtimestamp(end + reach, UTC)), (Event.ts, Event.id))):
+        row = session.execute(select(*_EVENT_COLUMNS).where(*trusted_beats(station), *where)
+                              .order_by(*order).limit(1)).first()
+        if row is not None:
+            ts, kind, device, event_id, payload, _, _, received_at, received_by = row
+            found.append(from_row(ts, kind, device, str(event_id), payload, received_at, received_by))
+    return found
+
+
 def anchor_rows(session: Session, station: str, devices: Iterable[str], start: float, end: float,
                 config: RulesConfig) -> list[Row[Any]]:
     """For each of `devices`: its nearest reading received promptly (within `late_delivery_minutes`) before `start`

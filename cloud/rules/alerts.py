@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from cloud.alerts.keys import anomaly_key, call_key, equipment_off_key, offline_key, spot_check_key
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec, AlertStatus
+from cloud.rules.clock_steps import describe as describe_step
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import FLAG_LATE_EVIDENCE, FLAG_OUT_OF_SEQUENCE, FLAG_READINGS_REPEATED, DayResult, hhmm
 from cloud.rules.intervals import Interval, intersect, merge, subtract, total
@@ -186,18 +187,32 @@ def _clock_unanswered_alert(result: DayResult, day: str) -> AlertSpec:
                       "last_asked_at": _dt(unanswered[-1]).isoformat()})
 
 
+def _clock_stepped_alert(result: DayResult, day: str) -> AlertSpec:
+    """The town is told to go on site: a clock stepped within one boot (set back while offline, set right before
+    reconnecting) moves part of the day; the day counts nowhere until an inspector's record or a fixed clock."""
+    worst = max(result.clock_steps, key=lambda s: abs(s.seconds))
+    return AlertSpec(AlertKind.SENSOR_ANOMALY, result.station, anomaly_key("clock-stepped", result.station, day),
+                     AlertLevel.TOWN, _dt(min(worst.before, worst.after)),
+                     {"date": day, "what": f"the station's clock was {describe_step(worst)}: the day's readings "
+                      "cannot be placed in time and count nowhere",
+                      "steps": len(result.clock_steps), "step_minutes": round(worst.seconds / 60, 1),
+                      "before": _dt(worst.before).isoformat(), "after": _dt(worst.after).isoformat(),
+                      "before_boot_s": worst.before_boot_s, "after_boot_s": worst.after_boot_s})
+
+
 def anomalies(result: DayResult, obs: Sequence[Obs], camera_expected: bool, config: RulesConfig,
               counter_expected: bool = False) -> list[AlertSpec]:
     """Sensor anomalies of a day: a door stuck closed with entries, a counter stuck at zero while faces were seen,
     a silent camera on a day with entries, elders' faces the counter does not corroborate. `camera_expected`: the
-    station had a working camera recently. A day whose clock was found behind has that one anomaly: its readings
-    cannot be placed in time, so nothing else is judged on them; so does a day that answered none of the cloud's time
-    checks."""
+    station had a working camera recently. A day whose clock was found behind, stepped within one boot, or that
+    answered none of the cloud's time checks has those anomalies only: its readings cannot be placed in time, so
+    nothing else is judged on them."""
     day = result.plan.day.isoformat()
-    if result.clock_behind:
-        return [_clock_behind_alert(result, day)]
-    if result.asked.flagged:
-        return [_clock_unanswered_alert(result, day)]
+    clock = [*([_clock_behind_alert(result, day)] if result.clock_behind else []),
+             *([_clock_stepped_alert(result, day)] if result.clock_steps else []),
+             *([_clock_unanswered_alert(result, day)] if result.asked.flagged else [])]
+    if clock:
+        return clock
     v = result.visitors
     found: list[tuple[str, dict[str, Any]]] = []
     door = _door_closed_entries(result, obs, config)

@@ -55,6 +55,16 @@ class RulesConfig(BaseModel):
     # 4: an hour of checks at the sender's default of one per 15 minutes, so a link that drops a few checks never
     # flags a day an honest agent answered once. 0 turns the rule off.
     clock_unanswered_checks: int = Field(default=4, ge=0)
+    # A station's clock stepped within one boot (cloud.rules.clock_steps): two of its heartbeats of one boot, next to
+    # each other in the time since that boot, whose wall-clock time less their time since boot differ by more than
+    # this many minutes. Both times are the station's own, so no margin for the cloud's clock is needed; an honest
+    # clock is stepped by NTP by seconds at most once it is synchronised (its first sync is in heartbeats marked
+    # unsynced, left out). 5, as for a clock behind: a shift under it is not material.
+    clock_step_minutes: float = Field(default=5, gt=0)
+    # How far from a day its nearest heartbeat before or after may be and still be compared with the day's (the
+    # worker and the evidence export look this far beyond the days they load). 7 days: an agent heartbeats every
+    # minute, kept through outages.
+    clock_step_context_days: float = Field(default=7, gt=0)
 
     # Timeline: how long one piece of evidence (heartbeat, any event) proves the agent was alive.
     liveness_minutes: float = Field(default=10, gt=0)

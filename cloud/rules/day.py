@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from cloud.rules.calendar import DayPlan
 from cloud.rules.clock_check import FLAG_CLOCK_BEHIND, Behind
+from cloud.rules.clock_steps import FLAG_CLOCK_STEPPED, Step, describe
 from cloud.rules.config import RulesConfig
 from cloud.rules.intervals import Interval, covering, intersect, merge, subtract, total
 from cloud.rules.late import withheld
@@ -59,6 +60,7 @@ class DayResult:
     clock_behind: list[Behind] = field(default_factory=list)  # answers to time checks stamped before they were asked
     time_checks: int = 0  # answers to the cloud's time checks stamped in the day, behind or not
     asked: Asked = field(default_factory=Asked)  # the day's checks asked while heard live, and those unanswered
+    clock_steps: list[Step] = field(default_factory=list)  # the station's clock stepped within a boot, in the day
 
 
 FLAG_EQUIPMENT_OFF = "equipment_off"
@@ -124,7 +126,8 @@ def derive_day(
     station: str, plan: DayPlan, obs: Sequence[Obs], config: RulesConfig, clock_faults: int = 0,
     until: float | None = None, losses: Sequence[Interval] = (), backlog: Sequence[Interval] = (),
     unsequenced: Sequence[Obs] = (),
-    behind: Sequence[Behind] = (), time_checks: int = 0, asked: Asked | None = None,
+    behind: Sequence[Behind] = (), time_checks: int = 0, asked: Asked | None = None, *,
+    steps: Sequence[Step] = (),
 ) -> DayResult:
     """Derive one day; `obs` sorted, from at least the door lookback before the day to its end. `until`: the time
     the data runs to (now, for today); None for a day that is over. `losses`: the windows in which the platform
@@ -138,9 +141,10 @@ def derive_day(
     check stamped before it was asked (`cloud.rules.clock_check`): the day is then judged on nothing, flagged
     `clock_behind`. `time_checks`: how many answers to the time check the day holds, behind or not. `asked`: the
     day's checks asked while the station was heard live and those unanswered (`cloud.rules.unanswered`); a day with
-    none answered, flagged there, is judged on nothing too, flagged `clock_unanswered`."""
+    none answered, flagged there, is judged on nothing too, flagged `clock_unanswered`. `steps`: the station's clock
+    stepped within one boot in the day (`cloud.rules.clock_steps`): judged alike, flagged `clock_stepped`."""
     asked = asked or Asked()
-    if behind or asked.flagged:
+    if behind or asked.flagged or steps:
         # When the clock went behind is not known: no reading of the day can be placed in time, nor can a door state
         # carried into it. Unknown, never open: its hours are owed, and a spot check in it needs an inspector.
         obs, unsequenced = [], []
@@ -195,6 +199,9 @@ def derive_day(
         notes.append(f"the station answered none of the cloud's time checks: {asked.unanswered_n} asked while it was "
                      "heard live went unanswered (its clock may be behind): the day's readings cannot be placed in "
                      "time and count nowhere")
+    for step in steps:
+        notes.append(f"the station's clock was {describe(step)} (heartbeats stamped {_utc(step.before)} and "
+                     f"{_utc(step.after)}): the day's readings cannot be placed in time and count nowhere")
     if plan.working is None:
         notes.append(plan.national.name or "calendar unknown")
         compliance = None
@@ -224,6 +231,8 @@ def derive_day(
         flags.append(FLAG_CLOCK_BEHIND)
     if asked.flagged:
         flags.append(FLAG_CLOCK_UNANSWERED)
+    if steps:
+        flags.append(FLAG_CLOCK_STEPPED)
     lost = overlapping(losses, plan.start, plan.end)
     backlog_lost = overlapping(backlog, plan.start, plan.end)
     unconfirmed = intersect(timeline.open_unconfirmed, sched)
@@ -264,6 +273,7 @@ def derive_day(
         clock_behind=list(behind),
         time_checks=time_checks,
         asked=asked,
+        clock_steps=list(steps),
     )
 
 

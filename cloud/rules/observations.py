@@ -28,6 +28,10 @@ class Obs(NamedTuple):
     via: str = ""  # the ingester that received it ("" when not known): see cloud.rules.late
     seq: int | None = None  # the device's sequence number (None for status and heartbeat): see cloud.rules.sequence
     check: str = ""  # the id of the time check a heartbeat answers ("" for any other message): see clock_check
+    # A heartbeat's boot id and seconds since that boot, when its clock was trusted ("" otherwise, and for any other
+    # message or an older agent's heartbeat): see cloud.rules.clock_steps
+    boot: str = ""
+    boot_s: float = 0.0
 
 
 # The worker converts every stored event: one lookup by kind name.
@@ -52,8 +56,12 @@ def from_message(message: Message, event_id: str, received_at: datetime | None =
         return None
     device, seq = (message.device, message.seq) if isinstance(message, Event) else ("agent", None)
     check = (message.check or "") if isinstance(message, Heartbeat) else ""
+    boot, boot_s = ("", 0.0)
+    if isinstance(message, Heartbeat) and message.boot is not None and message.boot_s is not None \
+            and message.clock is None:
+        boot, boot_s = str(message.boot), message.boot_s
     return Obs(message.ts.timestamp(), spec.kind.value, device, event_id, *spec.seen(message),
-               _lag(message.ts, received_at), received_by or "", seq, check)
+               _lag(message.ts, received_at), received_by or "", seq, check, boot, boot_s)
 
 
 def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mapping[str, Any],
@@ -68,8 +76,19 @@ def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mappi
     if seen is None:
         return Obs(ts.timestamp(), kind, device, event_id, lag=lag, via=via, seq=seq)
     check = payload.get("check") if kind == "heartbeat" else None
+    boot, boot_s = _boot(payload) if kind == "heartbeat" else ("", 0.0)
     return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload), lag, via,
-               seq, check if isinstance(check, str) else "")
+               seq, check if isinstance(check, str) else "", boot, boot_s)
+
+
+def _boot(payload: Mapping[str, Any]) -> tuple[str, float]:
+    """A stored heartbeat's boot id and seconds since boot, or ("", 0.0) without them or when its clock was not
+    trusted (`clock: unsynced`): cloud.rules.clock_steps compares only trusted heartbeats."""
+    boot, boot_s = payload.get("boot"), payload.get("boot_s")
+    if payload.get("clock") is not None or not isinstance(boot, str) or isinstance(boot_s, bool) \
+            or not isinstance(boot_s, (int, float)):
+        return "", 0.0
+    return boot, float(boot_s)
 
 
 def distinct_readings(obs: Sequence[Obs]) -> tuple[list[Obs], list[Obs]]:

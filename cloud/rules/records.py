@@ -101,7 +101,7 @@ class DayRecord(BaseModel):
     flags: list[str] = Field(default_factory=list, description="equipment_off, counts_unbalanced, door_open_idle, "
                              "faces_uncorroborated, faces_unchecked, readings_repeated, late_evidence, "
                              "readings_out_of_sequence, faces_unbacked, "
-                             "platform_lost_messages, clock_behind, clock_unanswered")
+                             "platform_lost_messages, clock_behind, clock_unanswered, clock_stepped")
     platform_lost: list[str] = Field(default_factory=list, description="windows touching the day in which the "
                                      "platform lost a share of every station's messages, local "
                                      "`YYYY-MM-DD HH:MM to YYYY-MM-DD HH:MM`")
@@ -119,6 +119,9 @@ class DayRecord(BaseModel):
                                         "flagged clock_unanswered")
     clock_behind_minutes: float | None = Field(default=None, description="how far behind the station's clock was "
                                                "found, at worst, on a day flagged clock_behind; null otherwise")
+    clock_stepped_minutes: float | None = Field(default=None, description="how far the station's clock was stepped "
+                                                "(set back or forward) within one boot, at worst, on a day flagged "
+                                                "clock_stepped; null otherwise")
     notes: list[str]
     evidence: DayEvidence
 
@@ -186,6 +189,8 @@ def day_record(result: DayResult, timezone: str) -> DayRecord:
         time_checks_unanswered=result.asked.unanswered_n,
         clock_behind_minutes=(round(max(b.seconds for b in result.clock_behind) / 60, 1) if result.clock_behind
                               else None),
+        clock_stepped_minutes=(round(max(abs(s.seconds) for s in result.clock_steps) / 60, 1)
+                               if result.clock_steps else None),
         notes=[*result.notes, *([note(result.platform_lost, zone)] if result.platform_lost else []),
                *([backlog_note(backlog, zone)] if backlog else []),
                *([unconfirmed_note(unconfirmed, zone)] if unconfirmed else [])],

@@ -36,6 +36,8 @@ class SpotReason(StrEnum):
     CLOCK_BEHIND = "clock_behind"
     # the station answered none of the cloud's time checks that day (cloud.rules.unanswered): an on-site check
     CLOCK_UNANSWERED = "clock_unanswered"
+    # the station's clock was stepped within one boot that day (cloud.rules.clock_steps): an on-site check is needed
+    CLOCK_STEPPED = "clock_stepped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +67,8 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
     `unverifiable`: it needs an on-site check. So does a judged stretch (the window with every closed or not-open
     stretch touching it, in full) that shares a moment with a window in which the platform lost messages: what the
     sensors show then is short by the platform's fault, so it can neither fail nor pass the station. A day whose
-    clock was found behind (`clock_behind`), or that answered none of the cloud's time checks (`clock_unanswered`),
-    is `unverifiable` whatever its timeline says.
+    clock was found behind (`clock_behind`) or stepped (`clock_stepped`), or that answered none of the cloud's time
+    checks (`clock_unanswered`), is `unverifiable` whatever its timeline says.
     """
     zone = ZoneInfo(timezone)
     d = day.plan.day
@@ -95,6 +97,13 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
         worst = max(b.seconds for b in day.clock_behind)
         return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.CLOCK_BEHIND,
                              f"the station's clock was found up to {worst / 60:.0f} min behind that day: its readings "
+                             "cannot be placed in time; an on-site check is needed",
+                             minutes(checked_s), 0, 0, minutes(checked_s))
+    if day.clock_steps:
+        # The station's clock was stepped within one boot that day (cloud.rules.clock_steps): judged alike.
+        worst = max(abs(s.seconds) for s in day.clock_steps)
+        return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.CLOCK_STEPPED,
+                             f"the station's clock was stepped by up to {worst / 60:.0f} min that day: its readings "
                              "cannot be placed in time; an on-site check is needed",
                              minutes(checked_s), 0, 0, minutes(checked_s))
     if day.asked.flagged:

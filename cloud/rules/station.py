@@ -6,6 +6,7 @@ from datetime import date
 
 from cloud.rules.calendar import PACKAGE, Calendar, days, plan_day
 from cloud.rules.clock_check import found_behind
+from cloud.rules.clock_steps import beats_of_day, found_steps, trusted_beats
 from cloud.rules.config import RulesConfig
 from cloud.rules.day import DayResult, derive_day
 from cloud.rules.intervals import Interval, merge
@@ -47,7 +48,9 @@ def derive_days(
     which such a backlog was sent. A day holding an answer to the cloud's time check stamped before it was asked is
     judged on nothing (cloud.rules.clock_check), and so is one with no answer at all to the checks the cloud sent
     while it heard the station live (`asks`: the station's checks the broker confirmed, any superset of the days';
-    cloud.rules.unanswered)."""
+    cloud.rules.unanswered), and one holding a step of the station's clock within one boot (cloud.rules.clock_steps):
+    `obs` then also holds the station's nearest trusted heartbeat with a boot before the first day and after the
+    last, within `clock_step_context_days` (the worker and the evidence export add them)."""
     # Judged on everything given, not day by day: the readings heard live around a day are what a late one must fit.
     obs, unfit = out_of_sequence(obs, config)
     unfit_times = [o.t for o in unfit]
@@ -61,6 +64,9 @@ def derive_days(
     answer_times = [o.t for o in answers]
     asks = sorted(asks, key=lambda a: a.at)
     ask_times = [a.at for a in asks]
+    # Heartbeats that carry their boot, stamped by a trusted clock (cloud.rules.clock_steps).
+    beats = trusted_beats(obs)
+    beat_times = [o.t for o in beats]
     # Before the day only three things matter: evidence of life in the last `live` seconds, door states, and counts
     # near enough to corroborate a face just after midnight; after it, only counts near a face just before.
     window = config.face_crossing_window_s
@@ -89,8 +95,11 @@ def derive_days(
         day_asks = asks[bisect_left(ask_times, plan.start):bisect_left(ask_times, plan.end)]
         asked = judge_asks(day_asks, obs[lo:bisect_left(times, plan.end + window)], len(today), config) \
             if day_asks else Asked()
+        # A clock stepped within one boot, shown by heartbeats stamped in the day and its nearest before and after.
+        near = beats_of_day(beats, beat_times, plan.start, plan.end, config) if beats else []
+        steps = found_steps(near, plan.start, plan.end, config) if near else []
         results.append(derive_day(station, plan, [*prior, *obs[lo:hi], *after], config, faults, until, lost,
-                                  backlog, unsequenced, behind, len(today), asked))
+                                  backlog, unsequenced, behind, len(today), asked, steps=steps))
     return results
 
 

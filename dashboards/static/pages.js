@@ -20,10 +20,12 @@ const ANOMALY_NAMES = {
   "faces-uncorroborated": "人脸无对应人流进出（疑似照片）", "readings-repeated": "同一读数换编号重复上报（只计一次）",
   "late-evidence": "在线期间的事件事后补报（不计入）", "readings-out-of-sequence": "事后补报的读数序号与时间不符（不计入）",
   "clock-behind": "站点时钟滞后", "clock-unanswered": "站点不应答时间核对",
+  "clock-stepped": "站点时钟被调动",
 };
 // The cloud's time checks of the day: how many the station answered, and how far behind its clock was found.
 function clockCheck(d) {
   if (d.clock_behind_minutes != null) return `站点时钟慢 ${d.clock_behind_minutes} 分钟（当日读数无法定时，不计入），需现场核查`;
+  if (d.clock_stepped_minutes != null) return `站点时钟被调动 ${d.clock_stepped_minutes} 分钟（当日读数无法定时，不计入），需现场核查`;
   if ((d.flags || []).includes("clock_unanswered")) {
     return `未应答：在线期间 ${d.time_checks_unanswered} 次时间核对均未应答（当日读数无法定时，不计入），需现场核查`;
   }
@@ -41,6 +43,7 @@ const FLAG_NAMES = {
   faces_unbacked: "仅凭无人流进出的人脸判为开放", platform_lost_messages: "平台丢失部分数据（非站点原因）",
   clock_behind: "站点时钟滞后（当日读数无法定时，不计入）",
   clock_unanswered: "站点未应答时间核对（当日读数无法定时，不计入）",
+  clock_stepped: "站点时钟被调动（当日读数无法定时，不计入）",
 };
 const UNCONFIRMED = "无法确认";
 // A stretch of the day's timeline: a state, or the hours still to come today.
@@ -65,6 +68,7 @@ const REASONS = {
   platform_lost_messages: "平台丢失了各站点的部分数据（非站点原因），检查时段的开放状态无法确认，需现场核查",
   clock_behind: "站点时钟滞后，检查时段无法用传感器判定，需现场核查",
   clock_unanswered: "站点未应答当日的时间核对，检查时段无法用传感器判定，需现场核查",
+  clock_stepped: "站点时钟被调动，检查时段无法用传感器判定，需现场核查",
 };
 const RESULT_NAMES = { pass: "通过", fail: "未开放", excused: "免检", unverifiable: "无法核实" };
 const COLORS = {

@@ -23,6 +23,9 @@ an audit awkward:
 - on the 30th hl-02's agent, heard live all day, answered none of the cloud's time checks: the day counts nowhere,
   and a bureau check of hl-02 09:00-10:00 that day is unverifiable. (The sender recorded the checks of the 29th and
   the 30th only: the other days predate the record.)
+- on the 30th hl-01 cut its network from 06:50 to 12:05, put its Pi's clock back 30 minutes at 07:00 and right again
+  at 12:00, and opened 30 minutes late: its morning arrived at 12:05 as a backlog that opens on time, but the
+  heartbeats its agent kept meanwhile show the clock stepped within one boot; a bureau check of hl-01 09:00-10:00.
 """
 
 import json
@@ -31,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -76,6 +80,7 @@ class Plans:
     lost: int  # 27th, bureau, hl-01: messages lost by the platform during it
     behind: int  # 29th, bureau, hl-01: its clock found behind that day
     unanswered: int  # 30th, bureau, hl-02: no time check answered that day
+    stepped: int  # 30th, bureau, hl-01: its clock set back while offline for the opening
 
 
 def _visits(day: date) -> list[tuple[time, str, str]]:
@@ -116,6 +121,34 @@ def _answers(station: str, day: date, behind: timedelta) -> list[Message]:
     return out
 
 
+STEPPED_DAY, STEPPED = date(2025, 10, 30), timedelta(minutes=30, seconds=7)
+BOOT = UUID("0f5c2a31-6a4e-4b1e-9d7c-1a2b3c4d5e6f")
+
+
+def stepped_day() -> list[tuple[Message, datetime]]:
+    """hl-01's 30th with each message's receipt: open 30 minutes late (08:55), its clock put back 30 minutes (and
+    7 s: a heartbeat is identified by its time) from 07:00 to 12:00 while its network was cut from 06:50 to 12:05;
+    its agent's heartbeats every minute, each with its boot, those of the outage kept and sent with the backlog."""
+    day = STEPPED_DAY
+    sd = StationDay("hl-01", day, door=[(time(8, 55), time(11, 55)), (time(13, 25), time(17, 5))],
+                    visits=[(t, who, role) for t, who, role in _visits(day) if t >= time(9)])
+    booted = _at(day, time(5, 58))
+    real = [m for m in sd.messages() if not m[0].endswith("/heartbeat")]
+    beat = _at(day, time(0, 0, 13))
+    while beat.date() == day:
+        hb = Heartbeat(v=1, station="hl-01", ts=beat, version="1.0", uptime_s=1.0, outbox=0, boot=BOOT,
+                       boot_s=(beat - booted).total_seconds() + 86400)
+        real.append((str(agent_topic("hl-01", "heartbeat")), encode(hb)))
+        beat += timedelta(minutes=1)
+    out = []
+    for topic, payload in sorted(real, key=lambda m: _ts(m[1])):
+        made = _ts(payload)
+        back = _at(day, time(7)) <= made < _at(day, time(12))
+        received = _at(day, time(12, 5)) if _at(day, time(6, 50)) <= made < _at(day, time(12, 5)) else made
+        out.append(((topic, _restamp(payload, -STEPPED) if back else payload), received + timedelta(seconds=3)))
+    return out
+
+
 def hl01() -> tuple[list[Message], list[Message], list[tuple[Message, datetime]], list[tuple[Message, datetime]]]:
     """hl-01: (messages received live, those republished under fresh ids, clock faults with their receipt, the day
     of a clock behind with each message's receipt)."""
@@ -123,7 +156,9 @@ def hl01() -> tuple[list[Message], list[Message], list[tuple[Message, datetime]]
     behind: list[tuple[Message, datetime]] = []
     day = date(2025, 9, 29)
     while day <= date(2025, 11, 1):
-        if day == BEHIND_DAY:  # every stamp 25 minutes early, received at the real time
+        if day == STEPPED_DAY:
+            pass  # stepped_day()
+        elif day == BEHIND_DAY:  # every stamp 25 minutes early, received at the real time
             sd = StationDay("hl-01", day, door=OPEN, visits=_visits(day))
             real = [*sd.messages(), *_answers("hl-01", day, timedelta(0))]
             behind = [(m, _ts(m[1]) + timedelta(seconds=3)) for m in real]
@@ -234,6 +269,7 @@ def build(engine: Engine) -> Plans:
     assert ingest(engine, [(m, replay_at) for m in a_replayed], DEVICES) == len(a_replayed) - 1  # one was stored
     ingest(engine, a_faults, DEVICES)
     ingest(engine, a_behind, DEVICES)
+    ingest(engine, stepped_day(), DEVICES)
     ingest(engine, [(m, _at(date(2025, 10, 25), time(12))) for m in b_late], LIVE)
     sessions = make_session_factory(engine)
     with sessions() as session:
@@ -247,7 +283,7 @@ def build(engine: Engine) -> Plans:
                       disputed=plan(17, 9, ["hl-02"]), appealed=plan(20, 9, ["hl-02"]),
                       town=plan(21, 9, ["hl-02"], by="town-hl", role="town"), closure=plan(22, 9, ["hl-02"]),
                       lost=plan(27, 10, ["hl-01"]), behind=plan(29, 9, ["hl-01"]),
-                      unanswered=plan(30, 9, ["hl-02"]))
+                      unanswered=plan(30, 9, ["hl-02"]), stepped=plan(30, 9, ["hl-01"]))
         excuse(session, "hl-02", [date(2025, 10, 22)], "汛期停业 (approved by the town)", "town-hl", NOW)
         # The checks the sender sent (and the broker confirmed): both stations on the 29th, hl-02 on the 30th.
         for station in ("hl-01", "hl-02"):

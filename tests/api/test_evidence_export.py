@@ -168,6 +168,12 @@ def check_the_month(station: str, days: dict[str, dict[str, Any]], month: dict[s
         assert "clock_behind" in behind.flags and behind.verdict.value == "unknown" and behind.elders == 0
         assert (spots[("2025-10-29", "09:00")]["result"], spots[("2025-10-29", "09:00")]["reason_code"]) == (
             "unverifiable", "clock_behind")
+        # On the 30th its clock was set back while it was offline for the opening: its kept heartbeats show it.
+        stepped = record["2025-10-30"]
+        assert "clock_stepped" in stepped.flags and stepped.verdict.value == "unknown" and stepped.elders == 0
+        assert stepped.clock_stepped_minutes == 30.1
+        assert (spots[("2025-10-30", "09:00")]["result"], spots[("2025-10-30", "09:00")]["reason_code"]) == (
+            "unverifiable", "clock_stepped")
     else:
         # The door left open at 16:00 the day before the audited month, shut at 09:00 on the holiday.
         assert record["2025-10-01"].evidence.door_open == ["00:00-09:00"]
@@ -193,6 +199,7 @@ def check_the_month(station: str, days: dict[str, dict[str, Any]], month: dict[s
     assert not any("clock_behind" in r.flags for d, r in record.items() if (station, d) != ("hl-01", "2025-10-29"))
     assert not any("clock_unanswered" in r.flags for d, r in record.items()
                    if (station, d) != ("hl-02", "2025-10-30"))
+    assert not any("clock_stepped" in r.flags for d, r in record.items() if (station, d) != ("hl-01", "2025-10-30"))
 
 
 def test_events_hold_what_the_worker_reads_around_the_days(platform: tuple[str, Plans, Engine]) -> None:

@@ -2,6 +2,7 @@
 code, so rewording a sentence cannot silently change what a bureau reads."""
 
 from datetime import date, datetime, time, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from cloud.derive.files import read_events
@@ -40,6 +41,16 @@ def _unanswered() -> SpotJudgement:
     asks = [Ask(f"c-{i}", datetime(2026, 10, 12, 9, 15 * i, tzinfo=TZ).timestamp()) for i in range(4)]
     day = derive_days("qd-a", SCHEDULE, {}, events.obs["qd-a"], MONDAY, MONDAY, CONFIG, asks=asks)[0]
     return judge(day, time(9), time(10), "Asia/Shanghai", CONFIG)
+def _stepped_beats() -> list[tuple[str, bytes]]:
+    """The agent's heartbeats of one boot, its clock set back 30 minutes at 08:00 (cloud.rules.clock_steps)."""
+    out = []
+    for minute in range(7 * 60, 10 * 60):
+        real = datetime(2026, 10, 12, tzinfo=TZ) + timedelta(minutes=minute, seconds=13)
+        shift = timedelta(minutes=30) if minute >= 8 * 60 else timedelta(0)
+        beat = Heartbeat(v=1, station="qd-a", ts=real - shift, version="1", uptime_s=1, outbox=0,
+                         boot=UUID("0f5c2a31-6a4e-4b1e-9d7c-1a2b3c4d5e6f"), boot_s=minute * 60.0)
+        out.append((str(agent_topic("qd-a", "heartbeat")), encode(beat)))
+    return out
 
 
 def test_each_outcome_has_its_code() -> None:
@@ -57,6 +68,9 @@ def test_each_outcome_has_its_code() -> None:
                                                .messages(), _behind_answer()], MONDAY), time(9), time(10),
                                        "Asia/Shanghai", CONFIG),
         SpotReason.CLOCK_UNANSWERED: _unanswered(),
+        SpotReason.CLOCK_STEPPED: judge(derive([*StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))])
+                                                .messages(), *_stepped_beats()], MONDAY), time(9), time(10),
+                                        "Asia/Shanghai", CONFIG),
     }
     assert set(cases) == set(SpotReason), "a code no case produces"
     assert {code: j.code for code, j in cases.items()} == {code: code for code in cases}
@@ -68,6 +82,7 @@ def test_each_outcome_has_its_code() -> None:
         SpotReason.CALENDAR_UNKNOWN: SpotResult.UNVERIFIABLE,
         SpotReason.PLATFORM_LOST_MESSAGES: SpotResult.UNVERIFIABLE,
         SpotReason.CLOCK_BEHIND: SpotResult.UNVERIFIABLE, SpotReason.CLOCK_UNANSWERED: SpotResult.UNVERIFIABLE,
+        SpotReason.CLOCK_STEPPED: SpotResult.UNVERIFIABLE,
     }
     # The sentence keeps the details the code cannot: the closure's own reason, the grace in minutes.
     assert "renovation" in cases[SpotReason.APPROVED_CLOSURE].reason

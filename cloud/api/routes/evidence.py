@@ -44,7 +44,7 @@ from cloud.api.schemas import StationIdParam
 from cloud.api.scope import get_visible_station
 from cloud.api.sheets import safe_row
 from cloud.derive.files import TIME_CHECK_COLUMNS
-from cloud.derive.storeio import anchor_rows
+from cloud.derive.storeio import anchor_rows, trusted_beats
 from cloud.derive.verdicts import window_end
 from cloud.rules import sequence
 from cloud.rules.config import RulesConfig
@@ -89,8 +89,10 @@ def events_queries(station: Station, first: date, last: date, rules: RulesConfig
     every event from the liveness (or face-crossing) window before the first midnight to the face-crossing window
     after the last, and before that only door states, as far back as the door lookback (a door open at midnight);
     and the station's reading just before those and just after (a backlog of the days sent later, part of it lost
-    in a window of lost messages: `cloud.rules.losses.backlog_gaps`). Clock faults are included: the day counts
-    them, and `derive` tells them by `received_at` as ingest did."""
+    in a window of lost messages: `cloud.rules.losses.backlog_gaps`), and its nearest trusted heartbeat with a boot
+    before those and after, within `clock_step_context_days` (a step of its clock next to the days:
+    `cloud.rules.clock_steps`). Clock faults are included: the day counts them, and `derive` tells them by
+    `received_at` as ingest did."""
     zone = ZoneInfo(station.timezone)
     start = datetime.combine(first, time(0), zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
@@ -111,7 +113,14 @@ def events_queries(station: Station, first: date, last: date, rules: RulesConfig
             .order_by(Event.ts, Event.id))
     after = (select(*columns).where(*readings, Event.ts >= end + window + timedelta(seconds=1))
              .order_by(Event.ts, Event.id).limit(1))
-    return [before, days, after]
+    reach = timedelta(days=rules.clock_step_context_days)
+    beats = trusted_beats(station.id)
+    beat_before = (select(*columns).where(*beats, Event.ts < start - live, Event.ts >= start - reach)
+                   .order_by(Event.ts.desc(), Event.id.desc()).limit(1))
+    beat_after = (select(*columns)
+                  .where(*beats, Event.ts >= end + window + timedelta(seconds=1), Event.ts < end + reach)
+                  .order_by(Event.ts, Event.id).limit(1))
+    return [before, days, after, beat_before, beat_after]
 
 
 def event_line(station: str, kind: str, device: str, payload: dict[str, Any], received_at: datetime,
