@@ -176,6 +176,7 @@ def test_the_fleet_logs_and_counts_what_it_refused_and_says_so_when_it_stops(
     caplog.set_level(logging.INFO, logger="simulators.fleet_agents")
     run = live(heartbeat_s=60)
     station = run.fleet.stations[1].station
+    poll(lambda: run.cloud.beats(station), timeout=30, what="the first heartbeat")  # subscribed by now (same thread)
     run.cloud.send(station, "time-check", b'{"v": 1}')
     run.cloud.send(station, "call-ack", encode(CallAck(v=1, call="c-1", by="dispatch", ts=NOW)))
     run.cloud.send(station, "time-check", encode(TimeCheck(v=1, check="tc-0003", ts=NOW)))
