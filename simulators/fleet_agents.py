@@ -122,7 +122,8 @@ class LiveAgents:
         message = decoded.message
         if decoded.topic.command != TIME_CHECK or not isinstance(message, TimeCheck):
             self._count("ignored")
-            log.info("%s: command %r ignored (the simulated station has nothing to do with it)", station,
+            # A real agent acts on it (a call-ack lights the call button's LED); the simulated station has no device.
+            log.info("%s: command %r received; the simulated station has no device to act on it", station,
                      decoded.topic.command)
             return
         if not self.answer_checks:
