@@ -112,3 +112,15 @@ def feed(engine: Engine, messages: list[tuple[str, bytes]], received_at: datetim
             batch.append((outcome, topic, payload))
         stored += write_batch(engine, batch, [], received).stored
     return stored
+
+
+def feed_received(engine: Engine, received: list[tuple[str, bytes, datetime]]) -> None:
+    """Through ingest's conversion and batch writer, each message with its own time of receipt."""
+    for i in range(0, len(received), 200):
+        chunk = received[i:i + 200]
+        batch = []
+        for topic, payload, got in chunk:
+            outcome = convert(topic, payload, got.astimezone(UTC), lookup)
+            assert isinstance(outcome, Accepted), outcome
+            batch.append((outcome, topic, payload))
+        write_batch(engine, batch, [], chunk[-1][2].astimezone(UTC))

@@ -14,33 +14,19 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from cloud.api.routes.evidence import events_queries, full_edges, stream_events
-from cloud.convert import Accepted, convert
 from cloud.derive.plans import create_plan
 from cloud.derive.runner import Partition, run_pass
 from cloud.ingest.losses import LOST_WHILE_AWAY, Loss, record
-from cloud.ingest.writer import write_batch
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult, SpotCheckResult
 from cloud.store.models import DirtyStationDay, Station
 from eldercare.cli import cli
-from tests.derive.conftest import lookup
+from tests.derive.conftest import feed_received
 from tests.rules.scenario import STATION_CSV
 from tests.rules.test_backlog_losses import MONDAY, TUESDAY, at, replayed, window_over
 
 CONFIG = RulesConfig()
-
-
-def feed(engine: Engine, received: list[tuple[str, bytes, datetime]]) -> None:
-    """Through ingest's conversion and batch writer, each message with its own time of receipt."""
-    for i in range(0, len(received), 200):
-        chunk = received[i:i + 200]
-        batch = []
-        for topic, payload, got in chunk:
-            outcome = convert(topic, payload, got.astimezone(UTC), lookup)
-            assert isinstance(outcome, Accepted), outcome
-            batch.append((outcome, topic, payload))
-        write_batch(engine, batch, [], chunk[-1][2].astimezone(UTC))
 
 
 def monday(engine: Engine) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -62,10 +48,10 @@ def test_monday_lost_on_tuesday_is_found_rederived_and_audited_alike(store: Engi
         create_plan(session, day=MONDAY, start=time(14), end=time(15), scope="stations", created_by="bureau",
                     now=lost_from, stations=["qd-a"])
         session.commit()
-    feed(store, before)
+    feed_received(store, before)
     assert run_pass(factory, Partition(), CONFIG, lost_from).errors == 0
     assert record(store, Loss("ingest-b", lost_from, lost_to, LOST_WHILE_AWAY), lost_to)
-    feed(store, after)
+    feed_received(store, after)
     with factory() as session:  # nothing received after the window is Monday's: Monday is not marked
         dirty = {(d.station_id, d.local_date) for d in session.scalars(select(DirtyStationDay))}
         assert ("qd-a", TUESDAY) in dirty and ("qd-a", MONDAY) not in dirty
@@ -111,7 +97,7 @@ def test_without_the_window_the_same_backlog_is_judged_as_received(store: Engine
         create_plan(session, day=MONDAY, start=time(14), end=time(15), scope="stations", created_by="bureau",
                     now=received[0][2], stations=["qd-a"])
         session.commit()
-    feed(store, received)
+    feed_received(store, received)
     assert run_pass(factory, Partition(), CONFIG, datetime.combine(TUESDAY + timedelta(days=1), time(0), UTC)
                     ).errors == 0
     day, spot = monday(store)

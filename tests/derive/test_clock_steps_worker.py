@@ -17,9 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from cloud.api.routes.evidence import events_queries, full_edges, stream_events
-from cloud.convert import Accepted, convert
 from cloud.derive.runner import Partition, run_pass
-from cloud.ingest.writer import write_batch
 from cloud.rules.config import RulesConfig
 from cloud.store.db import make_session_factory
 from cloud.store.derived import DayResult
@@ -27,7 +25,7 @@ from cloud.store.models import Alert, Station
 from eldercare.cli import cli
 from station_protocol import Heartbeat, encode
 from station_protocol.topics import agent_topic
-from tests.derive.conftest import lookup
+from tests.derive.conftest import feed_received
 from tests.rules.scenario import STATION_CSV, StationDay
 
 CONFIG = RulesConfig()
@@ -53,18 +51,6 @@ def beats(start: datetime, end: datetime, shift: timedelta) -> list[tuple[str, b
     return out
 
 
-def feed(engine: Engine, received: list[tuple[str, bytes, datetime]]) -> None:
-    """Through ingest's conversion and batch writer, each message with its own time of receipt."""
-    for i in range(0, len(received), 200):
-        chunk = received[i:i + 200]
-        batch = []
-        for topic, payload, got in chunk:
-            outcome = convert(topic, payload, got.astimezone(UTC), lookup)
-            assert isinstance(outcome, Accepted), outcome
-            batch.append((outcome, topic, payload))
-        write_batch(engine, batch, [], chunk[-1][2].astimezone(UTC))
-
-
 def record(engine: Engine, day: date) -> dict[str, Any]:
     with make_session_factory(engine)() as session:
         row = session.scalars(select(DayResult).where(DayResult.station_id == "qd-a", DayResult.local_date == day))
@@ -83,11 +69,11 @@ def monday_messages() -> list[tuple[str, bytes, datetime]]:
 def test_a_step_against_the_day_befores_last_heartbeat_rederives_it_and_the_audit_agrees(
         store: Engine, tmp_path: Path, back: timedelta) -> None:
     factory = make_session_factory(store)
-    feed(store, monday_messages())
+    feed_received(store, monday_messages())
     assert run_pass(factory, Partition(), CONFIG, at(MONDAY, time(23)).astimezone(UTC)).errors == 0
     assert "clock_stepped" not in record(store, MONDAY)["flags"]
     # Tuesday from 07:00 (real), the clock put back `back` overnight while the agent was stopped.
-    feed(store, beats(at(TUESDAY, time(7)), at(TUESDAY, time(12)), -back))
+    feed_received(store, beats(at(TUESDAY, time(7)), at(TUESDAY, time(12)), -back))
     assert run_pass(factory, Partition(), CONFIG, at(TUESDAY, time(13)).astimezone(UTC)).errors == 0
     monday, tuesday = record(store, MONDAY), record(store, TUESDAY)
     stepped = back > timedelta(0)
