@@ -4,6 +4,7 @@ the current estimated error. No subprocess, no D-Bus; inside a container it read
 import ctypes
 import ctypes.util
 from dataclasses import dataclass
+from functools import cache
 
 TIME_ERROR = 5
 STA_NANO = 0x2000
@@ -33,16 +34,27 @@ class KernelClock:
     offset_ms: float
 
 
-def kernel_clock() -> KernelClock | None:
-    """adjtimex(2) read-only, or None where it is unavailable (not Linux)."""
+@cache
+def _libc() -> ctypes.CDLL | None:
+    # Found once: find_library runs `ldconfig -p` (a few ms), and the agent and the sender ask every few seconds.
     name = ctypes.util.find_library("c")
     if name is None:
         return None
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
+        return ctypes.CDLL(name, use_errno=True)
+    except OSError:
+        return None
+
+
+def kernel_clock() -> KernelClock | None:
+    """adjtimex(2) read-only, or None where it is unavailable (not Linux)."""
+    libc = _libc()
+    if libc is None:
+        return None
+    try:
         timex = _Timex()
         state = libc.adjtimex(ctypes.byref(timex))
-    except (OSError, AttributeError):
+    except AttributeError:
         return None
     if state < 0:
         return None
