@@ -1,5 +1,6 @@
 """The simulated fleet's agents once it is live: a heartbeat every `heartbeat_s`, and an answer to each of the cloud's
-time checks, as a real station's agent sends them (`edge.agent`, `edge.timecheck`).
+time checks, as a real station's agent sends them (`edge.agent`, `edge.timecheck`), each with its station's boot id
+and seconds since that boot (`edge.boot`).
 
 Without them every simulated station-day would read "time checks: 0", which a real fleet never shows. The answers
 are honest: stamped by the fleet's live clock, which is the cloud's in a demo on the real clock. The replayed history
@@ -18,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
+from uuid import UUID, uuid4
 
 from firmware_config.station import AgentConfig
 from simulators.day_events import SimEvent
@@ -58,6 +60,9 @@ class LiveAgents:
         self.answer_checks = answer_checks
         self.version = sim_version()
         self.started = time.monotonic()
+        # One boot per station, begun when the fleet went live, and its time taken from the fleet's clock: so
+        # `ts - boot_s` stays put, as on a Pi whose clock is never stepped (cloud.rules.clock_steps finds no step).
+        self._boots: dict[str, tuple[UUID, datetime]] = {}
         # heartbeats (periodic ones), answered, unanswered (answer_checks=False), ignored (valid commands other than
         # a time check), malformed; counted from the heartbeat thread and every client's network thread.
         self.counts: Counter[str] = Counter()
@@ -68,6 +73,8 @@ class LiveAgents:
     def start(self) -> None:
         """Subscribe each station to its commands and start the heartbeats (the first at once, as an agent sends one
         on connecting)."""
+        began = self.now()
+        self._boots = {station: (uuid4(), began) for station in self.stations}
         for station in self.stations:
             self.publisher.listen(station, f"eldercare/v1/{station}/cmd/#", self.on_command)
         self._thread = threading.Thread(target=self._beat, name="fleet-heartbeats", daemon=True)
@@ -102,11 +109,14 @@ class LiveAgents:
         """Publish `station`'s heartbeat now; with `check` it answers that time check (its id, and its `ts` echoed
         as `asked`)."""
         now = self.now()
+        boot = self._boots.get(station)  # none before `start`
         beat = Heartbeat(v=1, station=station, ts=now, version=self.version,
                          uptime_s=round(time.monotonic() - self.started, 1),
                          # The fleet publishes straight to the broker: nothing waits in an outbox.
                          outbox=0,
-                         check=check.check if check else None, asked=check.ts if check else None)
+                         check=check.check if check else None, asked=check.ts if check else None,
+                         boot=boot[0] if boot else None,
+                         boot_s=round((now - boot[1]).total_seconds(), 3) if boot else None)
         self.publisher.publish(SimEvent(now, str(agent_topic(station, Kind.HEARTBEAT)), encode(beat)), station)
 
     def on_command(self, station: str, topic: str, payload: bytes) -> None:

@@ -150,6 +150,15 @@ def test_the_live_fleet_heartbeats_and_answers_a_time_check_at_once(live: Start)
     beat = cloud.beats(station)[-1]
     assert beat.version.endswith("+sim") and beat.outbox == 0 and beat.uptime_s >= 0
     assert NOW <= beat.ts <= NOW + timedelta(minutes=5)  # the fleet's live clock, not the real one
+    # Each station's own boot, as a real agent's heartbeats carry it, and a clock never stepped within it: the
+    # heartbeat's time less its seconds since boot stays put (what the cloud's clock-step rule compares).
+    live_stations = [s.station for s in fleet.stations if s.station != fleet.offline]
+    assert all(h.boot is not None and h.boot_s is not None for s in live_stations for h in cloud.beats(s))
+    boots = {s: {h.boot for h in cloud.beats(s)} for s in live_stations}
+    assert all(len(b) == 1 for b in boots.values()) and len(set.union(*boots.values())) == len(boots), boots
+    for s in live_stations:
+        since_boot = [h.ts.timestamp() - (h.boot_s or 0) for h in cloud.beats(s)]
+        assert max(since_boot) - min(since_boot) < 0.01, since_boot
     # The station whose agent went offline (its last will said so) stays silent.
     assert cloud.beats(fleet.offline) == []
 
