@@ -188,9 +188,11 @@ def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys:
     if not rows:
         return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(list(rows))
+    statement = insert(table)
     update = {c: statement.excluded[c] for c in rows[0] if c not in keys}
-    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update))
+    # The rows as parameters (executemany), not as one multi-row VALUES: an INSERT … ON CONFLICT is compiled at every
+    # execution (SQLAlchemy caches none), and a month of rows in VALUES made that compilation grow with them.
+    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update), list(rows))
 
 
 def mark_dirty(session: Session, station: str, days: Iterable[date], now: datetime) -> None:
