@@ -3,7 +3,7 @@
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
@@ -40,24 +40,14 @@ class _IdText(TypeDecorator[str]):
 
 # What `load_obs` reads of each event: `_EVENT_COLUMNS` with the id as text, the two times as the driver gives them
 # (naive UTC on SQLite, aware on PostgreSQL), not tagged with a zone per row only to be turned into seconds, and the
-# payload as the driver gives it (SQLite's JSON text, decoded by `_payload`; PostgreSQL's driver decodes JSONB).
+# payload as the driver gives it (decoded by `_payload`).
 _OBS_COLUMNS = (type_coerce(Event.ts, DateTime(timezone=True)), Event.kind, Event.device_id,
                 type_coerce(Event.id, _IdText), type_coerce(Event.payload, Text), Event.clock_fault, Event.local_date,
                 type_coerce(Event.received_at, DateTime(timezone=True)), Event.received_by)
 _EPOCH, _EPOCH_UTC, _SECOND = datetime(1970, 1, 1), datetime(1970, 1, 1, tzinfo=UTC), timedelta(seconds=1)
-# What json.loads runs (its default decoder's scanner), without its two Python layers per payload. Not in typeshed.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
 def _payload(value: Any) -> Any:
-    """A stored payload as `json.loads` (the JSON type's reading) gives it."""
-    if not isinstance(value, str):
-        return value
-    try:
-        found, end = _scan(value, 0)
-    except StopIteration:
-        return json.loads(value)  # not JSON at its first character (whitespace?): json.loads says what it is
-    return found if end == len(value) else json.loads(value)
+    """A stored payload as the JSON type reads it: SQLite's text decoded here, PostgreSQL's JSONB by its driver."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def load_obs(session: Session, station: str, start: float, end: float,
