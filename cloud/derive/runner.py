@@ -9,10 +9,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,6 +75,11 @@ def local_today(station: Station, now: datetime) -> date:
     return now.astimezone(ZoneInfo(station.timezone)).date()
 
 
+_DIRTY = cast(Table, DirtyStationDay.__table__)
+_CLEAN = delete(_DIRTY).where(_DIRTY.c.station_id == bindparam("station"), _DIRTY.c.local_date == bindparam("day"),
+                              _DIRTY.c.generation == bindparam("generation"))
+
+
 def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date], generations: dict[date, int],
                config: RulesConfig, now: datetime, stats: PassStats, calendar: Calendar = PACKAGE) -> None:
     """One station in its own transaction: a failure is logged and counted, and the dirty rows stay for a retry."""
@@ -84,13 +90,13 @@ def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date]
                 return
             today = local_today(station, now)
             stats.days += recompute_station(session, station, dates, today, config, now, calendar)
-            for day, generation in generations.items():
-                if day > today:
-                    continue  # a day not begun here yet (a clock a little ahead): keep it for when it is
-                # Only if no event arrived meanwhile: a newer generation means recompute again next pass.
-                session.execute(delete(DirtyStationDay).where(
-                    DirtyStationDay.station_id == station_id, DirtyStationDay.local_date == day,
-                    DirtyStationDay.generation == generation))
+            # A day not begun here yet (a clock a little ahead) keeps its mark for when it is.
+            done = [{"station": station_id, "day": day, "generation": generation}
+                    for day, generation in sorted(generations.items()) if day <= today]
+            if done:
+                # Only if no event arrived meanwhile: a newer generation means recompute again next pass. One
+                # statement for the station's days (executemany), not one per day.
+                session.execute(_CLEAN, done)
             session.commit()
             stats.stations += 1
         except (SQLAlchemyError, ValueError, KeyError, TypeError) as exc:

@@ -1,11 +1,13 @@
 """Reading what the rules need from the store, and upserting what they produce. The only SQL of the derivations."""
 
+import json
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import DateTime, Dialect, Row, String, Table, Text, TypeDecorator, select, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from cloud.rules.config import RulesConfig
 from cloud.rules.intervals import Interval
 from cloud.rules.losses import READINGS
-from cloud.rules.observations import Obs, from_row
+from cloud.rules.observations import Obs, from_row, from_stored
 from cloud.store.ingest_losses import IngestLoss
 from cloud.store.models import DirtyStationDay, Event, StationException
 
@@ -21,23 +23,57 @@ _EVENT_COLUMNS = (Event.ts, Event.kind, Event.device_id, Event.id, Event.payload
                   Event.local_date, Event.received_at, Event.received_by)
 
 
+class _IdText(TypeDecorator[str]):
+    """An event id read as its canonical text (what `str(uuid.UUID)` gives) without a `uuid.UUID` built per row only
+    to be printed: SQLite keeps the 32 hex digits (the `Uuid` type's storage there), PostgreSQL's driver gives a
+    UUID."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, str) and len(value) == 32:
+            value = value.lower()
+            return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+        return None if value is None else str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
+
+
+# What `load_obs` reads of each event: `_EVENT_COLUMNS` with the id as text, the two times as the driver gives them
+# (naive UTC on SQLite, aware on PostgreSQL), not tagged with a zone per row only to be turned into seconds, and the
+# payload as the driver gives it (decoded by `_payload`).
+_OBS_COLUMNS = (type_coerce(Event.ts, DateTime(timezone=True)), Event.kind, Event.device_id,
+                type_coerce(Event.id, _IdText), type_coerce(Event.payload, Text), Event.clock_fault, Event.local_date,
+                type_coerce(Event.received_at, DateTime(timezone=True)), Event.received_by)
+_EPOCH, _EPOCH_UTC, _SECOND = datetime(1970, 1, 1), datetime(1970, 1, 1, tzinfo=UTC), timedelta(seconds=1)
+def _payload(value: Any) -> Any:
+    """A stored payload as the JSON type reads it: SQLite's text decoded here, PostgreSQL's JSONB by its driver."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def load_obs(session: Session, station: str, start: float, end: float,
              kinds: Sequence[str] = ()) -> tuple[list[Obs], dict[date, int]]:
     """A station's observations in [start, end) epoch seconds (only of `kinds` if given), sorted by (time, id), and
     clock faults per day."""
-    query = select(*_EVENT_COLUMNS).where(
+    query = select(*_OBS_COLUMNS).where(
         Event.station_id == station,
         Event.ts >= datetime.fromtimestamp(start, UTC), Event.ts < datetime.fromtimestamp(end, UTC))
     if kinds:
         query = query.where(Event.kind.in_(list(kinds)))
-    rows = session.execute(query.order_by(Event.ts, Event.id))
+    # On the session's connection, in its transaction, without the ORM's row handling: plain columns, the bulk of
+    # the worker's reading (the events hold nothing the session has pending, so nothing needs flushing first).
+    rows = session.connection().execute(query.order_by(Event.ts, Event.id)).all()
     obs: list[Obs] = []
+    append = obs.append
     faults: dict[date, int] = defaultdict(int)
     for ts, kind, device, event_id, payload, fault, local_date, received_at, received_by in rows:
         if fault is not None:
             faults[local_date] += 1  # an untrustworthy timestamp counts nowhere, but is reported
             continue
-        obs.append(from_row(ts, kind, device, str(event_id), payload, received_at, received_by))
+        # A timedelta over one second is its microseconds over a million, as `timestamp()` and `total_seconds()`
+        # compute it: the same floats as `from_row` gives.
+        t = (ts - (_EPOCH if ts.tzinfo is None else _EPOCH_UTC)) / _SECOND
+        lag = max(0.0, (received_at - ts) / _SECOND) if received_at is not None else 0.0
+        append(from_stored(t, lag, kind, device, event_id, _payload(payload), received_by))
     # ORDER BY (ts, id) is already `sort_key` order: UUIDs compare as their hex text on SQLite and bytewise on
     # PostgreSQL, both the order of their canonical strings. No second sort.
     return obs, dict(faults)
@@ -142,9 +178,11 @@ def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys:
     if not rows:
         return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(list(rows))
+    statement = insert(table)
     update = {c: statement.excluded[c] for c in rows[0] if c not in keys}
-    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update))
+    # The rows as parameters (executemany), not as one multi-row VALUES: an INSERT … ON CONFLICT is compiled at every
+    # execution (SQLAlchemy caches none), and a month of rows in VALUES made that compilation grow with them.
+    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update), list(rows))
 
 
 def mark_dirty(session: Session, station: str, days: Iterable[date], now: datetime) -> None:

@@ -68,17 +68,25 @@ def from_row(ts: datetime, kind: str, device: str, event_id: str, payload: Mappi
              received_at: datetime | None = None, received_by: str | None = None) -> Obs:
     """An Obs from a stored event (payload as published and validated by ingest) received at `received_at` by the
     ingester `received_by`."""
-    seen = _FROM_STORED.get(kind)
-    lag = _lag(ts, received_at)
-    via = received_by or ""
+    return from_stored(ts.timestamp(), _lag(ts, received_at), kind, device, event_id, payload, received_by)
+
+
+def from_stored(t: float, lag: float, kind: str, device: str, event_id: str, payload: Mapping[str, Any],
+                received_by: str | None) -> Obs:
+    """`from_row` with the event's time as epoch seconds and its lag already worked out: the worker converts every
+    event it loads with this, so it reads the payload once and builds the tuple once."""
     seq = payload.get("seq")
-    seq = seq if isinstance(seq, int) else None
+    if not isinstance(seq, int):
+        seq = None
+    seen = _FROM_STORED.get(kind)
     if seen is None:
-        return Obs(ts.timestamp(), kind, device, event_id, lag=lag, via=via, seq=seq)
-    check = payload.get("check") if kind == "heartbeat" else None
-    boot, boot_s = _boot(payload) if kind == "heartbeat" else ("", 0.0)
-    return Obs(ts.timestamp(), kind, "agent" if kind == "status" else device, event_id, *seen(payload), lag, via,
-               seq, check if isinstance(check, str) else "", boot, boot_s)
+        return Obs(t, kind, device, event_id, lag=lag, via=received_by or "", seq=seq)
+    if kind == "heartbeat":
+        check = payload.get("check")
+        boot, boot_s = _boot(payload)
+        return Obs(t, kind, device, event_id, *seen(payload), lag, received_by or "", seq,
+                   check if isinstance(check, str) else "", boot, boot_s)
+    return Obs(t, kind, "agent" if kind == "status" else device, event_id, *seen(payload), lag, received_by or "", seq)
 
 
 def _boot(payload: Mapping[str, Any]) -> tuple[str, float]:
