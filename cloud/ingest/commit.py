@@ -135,13 +135,14 @@ class Committer:
         for kind, n in dropped.items():
             m.dropped_fields.labels(kind).inc(n)
             self.totals["dropped_fields"] += n
-        observe, faults = m.lag.observe, 0
+        lags, faults = [], 0
         for item in result.accepted:
             decoded = item.decoded
             if decoded.clock_fault is not None:
                 faults += 1
             else:
-                observe(max(0.0, (now - (sent_at(decoded.message) or item.row["ts"])).total_seconds()))
+                lags.append(max(0.0, (now - (sent_at(decoded.message) or item.row["ts"])).total_seconds()))
+        m.observe_lags(lags)
         m.clock_faults.inc(faults)
         for letter in letters:
             m.invalid.labels(letter.rejected.category).inc()

@@ -37,12 +37,24 @@ SQLITE_EVENTS = (
 )
 
 
-def _sqlite_ts(value: datetime) -> str:
-    # Via the standard library's UTC: formatting a datetime whose tzinfo is pydantic's costs twice as much. The
-    # receive time is in it already.
-    if value.tzinfo is not UTC:
+# 'YYYY-MM-DD HH:MM:SS.' of the seconds seen lately: the messages of a batch share a few seconds, and datetime's own
+# formatting cost ≈ 13 000 instructions a time (two a row) against ≈ 6 000 for a look-up and the microseconds.
+_SECONDS: dict[tuple[int, int, int, int, int, int], str] = {}
+_SECONDS_KEPT = 4096
+
+
+def _utc_text(value: datetime) -> str:
+    """`value` in UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's SQLite format; PostgreSQL reads it with an
+    offset added)."""
+    if value.tzinfo is not UTC:  # convert() gives times in the standard library's UTC; anything else is converted
         value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+    key = (value.year, value.month, value.day, value.hour, value.minute, value.second)
+    prefix = _SECONDS.get(key)
+    if prefix is None:
+        if len(_SECONDS) >= _SECONDS_KEPT:
+            _SECONDS.clear()
+        prefix = _SECONDS[key] = value.isoformat(" ")[:19] + "."
+    return prefix + str(1_000_000 + value.microsecond)[1:]
 
 
 def _pg_row(item: Accepted) -> str:
@@ -51,9 +63,9 @@ def _pg_row(item: Accepted) -> str:
     r = item.row
     seq = "null" if r["seq"] is None else int(r["seq"])
     fault = "null" if r["clock_fault"] is None else json.dumps(r["clock_fault"])
-    return (f'{{"id": "{r["id"]}", "ts": "{r["ts"].isoformat()}", "station_id": "{r["station_id"]}", '
+    return (f'{{"id": "{r["id"]}", "ts": "{_utc_text(r["ts"])}+00:00", "station_id": "{r["station_id"]}", '
             f'"device_id": "{r["device_id"]}", "kind": "{r["kind"]}", "local_date": "{r["local_date"].isoformat()}", '
-            f'"seq": {seq}, "received_at": "{r["received_at"].isoformat()}", "clock_fault": {fault}, '
+            f'"seq": {seq}, "received_at": "{_utc_text(r["received_at"])}+00:00", "clock_fault": {fault}, '
             f'"payload": {item.payload_text}}}')
 
 
@@ -78,8 +90,8 @@ def insert_events(connection: Connection, items: Sequence[Accepted], received_by
                                                 "received_by": received_by})
     else:
         rows = [
-            (r["id"].hex, _sqlite_ts(r["ts"]), r["station_id"], r["device_id"], r["kind"], r["local_date"].isoformat(),
-             r["seq"], _sqlite_ts(r["received_at"]), r["clock_fault"], item.payload_text, received_by)
+            (r["id"].hex, _utc_text(r["ts"]), r["station_id"], r["device_id"], r["kind"], r["local_date"].isoformat(),
+             r["seq"], _utc_text(r["received_at"]), r["clock_fault"], item.payload_text, received_by)
             for item in items
             for r in (item.row,)
         ]
