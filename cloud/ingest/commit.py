@@ -135,14 +135,13 @@ class Committer:
         for kind, n in dropped.items():
             m.dropped_fields.labels(kind).inc(n)
             self.totals["dropped_fields"] += n
-        lags, faults = [], 0
+        observe, faults = m.lag.observe, 0
         for item in result.accepted:
             decoded = item.decoded
             if decoded.clock_fault is not None:
                 faults += 1
             else:
-                lags.append(max(0.0, (now - (sent_at(decoded.message) or item.row["ts"])).total_seconds()))
-        m.observe_lags(lags)
+                observe(max(0.0, (now - (sent_at(decoded.message) or item.row["ts"])).total_seconds()))
         m.clock_faults.inc(faults)
         for letter in letters:
             m.invalid.labels(letter.rejected.category).inc()

@@ -1,7 +1,6 @@
 """Ingest's Prometheus metrics, in their own registry (built when the ingester starts, never at import)."""
 
-from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -56,28 +55,6 @@ class IngestMetrics:
                                      registry=r)
         self.clock_faults = Counter("eldercare_ingest_clock_faults", "Valid messages flagged as clock faults",
                                     registry=r)
-
-    def observe_lags(self, lags: Sequence[float]) -> None:
-        """`lag.observe(x)` for each of a batch's lags, with one update per bucket touched instead of a locked update
-        of the sum and of a bucket per message (≈ 10 000 instructions a message); through prometheus-client's own
-        `observe` when its histogram no longer keeps `_upper_bounds`, `_buckets` and `_sum`. The sum is added once:
-        it may differ from message-by-message addition in its last binary digit."""
-        lag = self.lag
-        bounds = getattr(lag, "_upper_bounds", None)
-        buckets = getattr(lag, "_buckets", None)
-        total = getattr(lag, "_sum", None)
-        if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
-            for x in lags:
-                lag.observe(x)
-            return
-        counts = [0] * len(bounds)
-        for x in lags:  # observe() counts x in the first bucket whose bound is >= x, as bisect_left finds it
-            counts[bisect_left(bounds, x)] += 1
-        for i, n in enumerate(counts):
-            if n:
-                buckets[i].inc(n)
-        if lags:
-            total.inc(sum(lags))
 
     def watch_telemetry(self, counts: Callable[[], tuple[int, int, int]]) -> None:
         """Expose the telemetry sink's (written, dropped, pending) points, read at scrape time."""
