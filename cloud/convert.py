@@ -4,10 +4,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from station_protocol import Call, Decoded, Event, Health, Kind, ProtocolError, Status, decode, encode, parse_topic
+from station_protocol.codec import EVENT_MODELS
 
 Category = Literal["invalid", "unknown_station", "spoofed", "store_refused"]
 
@@ -47,14 +48,16 @@ class Accepted:
 
     @property
     def ts(self) -> datetime:
-        ts: datetime = self.row["ts"]
+        """The event's time as the station sent it, with its own UTC offset (the row holds it in UTC)."""
+        ts: datetime = self.decoded.message.ts
         return ts
 
     @property
     def pressed_call(self) -> str | None:
         """The call id when this is an emergency button press (the fast path raises an alert)."""
         message = self.decoded.message
-        return message.call if isinstance(message, Call) and message.action == "pressed" else None
+        # type() rather than isinstance(): a pydantic model's metaclass makes a failing isinstance() cost µs.
+        return message.call if type(message) is Call and message.action == "pressed" else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +128,15 @@ def convert(
         spoofed = any(" but the topic is for " in problem for problem in exc.problems)
         return Rejected("spoofed" if spoofed else "invalid", str(exc), parsed.station)
     message = decoded.message
-    ts: datetime = message.ts  # every station → cloud message has ts
-    if isinstance(message, Event):
-        event_id, seq = message.id, message.seq
+    sent_ts: datetime = message.ts  # every station → cloud message has ts
+    # The row's time in UTC, as decode() converted it once: compared, formatted and converted from here on without
+    # asking the parser's timezone again (only a time at the calendar's edge has none and stays as sent).
+    ts = decoded.utc or sent_ts
+    if type(message) in EVENT_MODELS:  # decode() returns exactly its model (see EVENT_MODELS)
+        event = cast(Event, message)
+        event_id, seq = event.id, event.seq
     else:
-        event_id, seq = uuid.uuid5(AGENT_NAMESPACE, f"{parsed.station}/{parsed.kind}/{ts.isoformat()}"), None
+        event_id, seq = uuid.uuid5(AGENT_NAMESPACE, f"{parsed.station}/{parsed.kind}/{sent_ts.isoformat()}"), None
     local_date = ts.astimezone(station.timezone).date()
     row = {
         "id": event_id,
@@ -149,7 +156,7 @@ def convert(
                     payload_text=encode(message).decode(), dropped=len(extra) if extra else 0)
 
 
-HEALTH_TYPES = (Health, Status)
+HEALTH_TYPES = frozenset({Health, Status})
 HEALTH_KIND = "health"
 
 
@@ -178,15 +185,16 @@ class DeviceSeen:
         seen: datetime = ts if decoded.clock_fault is None else row["received_at"]
         if self.last_seen_at is None or seen > self.last_seen_at:
             self.last_seen_at = seen
-        if not isinstance(message, HEALTH_TYPES) or (self.health_at is not None and ts <= self.health_at):
+        if type(message) not in HEALTH_TYPES or (self.health_at is not None and ts <= self.health_at):
             return
         self.health_at = ts
         if isinstance(message, Health):
             self.health_ok = message.ok
             self.health = {"ok": message.ok, "error": message.error, "detail": message.detail}
         else:
-            self.health_ok = self.online = message.online
-            self.health = {"online": message.online}
+            status = cast(Status, message)
+            self.health_ok = self.online = status.online
+            self.health = {"online": status.online}
 
 
 def fold_devices(items: list[Accepted]) -> list[DeviceSeen]:

@@ -153,6 +153,8 @@ def test_the_queue_gauge_counts_a_batch_until_its_commit_ends(
     with running_ingester(mosquitto, engine, batch_size=5) as ingester:
         ingester_box.append(ingester)
         publish(mosquitto, [a.flow(i) for i in range(5)])
-        poll(lambda: count(engine, Event) == 5, what="the batch committed")
-        assert ingester.metrics.registry.get_sample_value("eldercare_ingest_queue") == 0
+        # Zero only once the batch is in the store (it was 5 while it was written, below).
+        poll(lambda: ingester.metrics.registry.get_sample_value("eldercare_ingest_queue") == 0
+             and count(engine, Event) == 5, what="the batch committed and the queue gauge back to zero")
+        assert count(engine, Event) == 5
     assert seen_during_commit and seen_during_commit[0] == 5
