@@ -45,6 +45,8 @@ _OBS_COLUMNS = (type_coerce(Event.ts, DateTime(timezone=True)), Event.kind, Even
                 type_coerce(Event.id, _IdText), type_coerce(Event.payload, Text), Event.clock_fault, Event.local_date,
                 type_coerce(Event.received_at, DateTime(timezone=True)), Event.received_by)
 _EPOCH, _EPOCH_UTC, _SECOND = datetime(1970, 1, 1), datetime(1970, 1, 1, tzinfo=UTC), timedelta(seconds=1)
+
+
 def _payload(value: Any) -> Any:
     """A stored payload as the JSON type reads it: SQLite's text decoded here, PostgreSQL's JSONB by its driver."""
     return json.loads(value) if isinstance(value, str) else value
