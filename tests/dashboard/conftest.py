@@ -1,11 +1,12 @@
 """Dashboard fixtures: the API serving the derived fleet in uvicorn, and real headless Chromium through Playwright."""
 
 import asyncio
-from collections.abc import Iterator
+import time
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect, sync_playwright
 from sqlalchemy import Engine
 
 from tests.api import fleet
@@ -51,11 +52,79 @@ def browser() -> Iterator[Browser]:
     assert asyncio.events._get_running_loop() is None, "Playwright left an event loop running"
 
 
+class Journal:
+    """What the test's pages did (API calls with their status and time, console errors, uncaught exceptions), shown
+    with a failed test's report: a wait that times out on a shared CI machine then says where the page stood."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.started = time.monotonic()
+        self.lines: list[str] = []
+        self.pages: list[Page] = []
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"{time.monotonic() - self.started:8.2f} s  {text}")
+
+    def watch(self, page: Page) -> None:
+        self.pages.append(page)
+        page.on("request", lambda r: self._request(r, "->"))
+        page.on("requestfinished", lambda r: self._request(r, "<-"))
+        page.on("requestfailed", lambda r: self.note(f"FAILED {r.method} {r.url}: {r.failure}"))
+        page.on("response", self._response)
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.note(f"page error: {exc}"))
+        page.on("framenavigated", lambda frame: self.note(f"at {frame.url}") if frame == page.main_frame else None)
+
+    def _request(self, request: Request, arrow: str) -> None:
+        if "/api/" in request.url:
+            self.note(f"{arrow} {request.method} {request.url}")
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.note(f"HTTP {response.status} {response.request.method} {response.url}")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            self.note(f"console {message.type}: {message.text}")
+
+    def report(self) -> str:
+        shown = list(self.lines)
+        for page in self.pages:
+            if page.is_closed():
+                continue
+            try:
+                shown.append(f"page {page.url}: main reads {page.locator('#main').inner_text(timeout=2000)[:600]!r}")
+            except Exception as exc:  # a report of a failure must not fail itself
+                shown.append(f"page {page.url}: main unreadable ({type(exc).__name__})")
+        return "\n".join(shown)
+
+
+_journal = Journal()  # one per worker process; login() has no fixture to take it from
+
+
+@pytest.fixture(autouse=True)
+def journal() -> Journal:
+    _journal.reset()
+    return _journal
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport,
+                                                                                            pytest.TestReport]:
+    report = yield
+    if report.when == "call" and report.failed and _journal.lines:
+        report.sections.append(("browser journal", _journal.report()))
+    return report
+
+
 def login(browser: Browser, base_url: str, name: str, *, width: int = 1920, height: int = 1080) -> Page:
     """A fresh browser context logged in as `name` (through the login form, like a person)."""
     context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True,
                                   locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
+    _journal.watch(page)
     page.set_default_timeout(20_000)
     page.clock.set_fixed_time(fleet.NOW)  # the browser's "today" agrees with the server's injected clock
     page.goto(base_url + "/")
