@@ -1,5 +1,6 @@
 """`eldercare cloud api`: serve the API and the dashboard with uvicorn."""
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ def api(host: str, port: int, forwarded_allow_ips: str | None, data_dir: Path | 
     import uvicorn
 
     from cloud.api.app import create_app
+    from cloud.api.server import StreamEndingServer
     from cloud.derive.deployment import ConfigFileError, read_holidays, read_rules
     from cloud.store.db import safe_url
 
@@ -32,7 +34,12 @@ def api(host: str, port: int, forwarded_allow_ips: str | None, data_dir: Path | 
     url = settings.resolved_database_url
     open_store(url).dispose()
     click.echo(f"eldercare API and dashboard on http://{host}:{port}/ (database {safe_url(url)})", err=True)
-    # Live streams never end by themselves: give them a few seconds on SIGTERM, then stop.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,
-                timeout_graceful_shutdown=3, proxy_headers=forwarded_allow_ips is not None,
-                forwarded_allow_ips=forwarded_allow_ips)
+    app = create_app(settings)
+    # The live streams end as the stop begins (StreamEndingServer); a response still running after 3 s is cut.
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3,
+                            proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips)
+    server = StreamEndingServer(config, app)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn raises it again once it has stopped
+        server.run()
+    if not server.started:  # the port taken, or the lifespan failed: uvicorn logged why
+        raise SystemExit(3)

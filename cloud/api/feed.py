@@ -48,18 +48,29 @@ class AlertFeed:
         self._version = 0
         self._wake = asyncio.Event()  # replaced by a fresh one at every change; waiters hold the one they saw
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="alert-feed")
+
+    def end_streams(self) -> None:
+        """End every live stream at once; safe from a signal handler or another thread. The server calls it as its
+        stop begins: a stream never ends by itself, and the server waits for open responses before it stops."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._close)
+
+    def _close(self) -> None:
+        self.closed = True
+        self._wake.set()
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self.closed = True
-        self._wake.set()
+        self._close()
 
     def _poll(self, since: datetime) -> dict[int, Fingerprint]:
         with self._sessions() as session:

@@ -22,5 +22,8 @@ def serve(app: FastAPI) -> Iterator[str]:
         wait_for_port(port, timeout=20)
         yield f"http://127.0.0.1:{port}"
     finally:
+        runtime = getattr(app.state, "runtime", None)
+        if runtime is not None:  # as `eldercare cloud api` does on SIGTERM: open alert streams end, then the server
+            runtime.feed.end_streams()
         server.should_exit = True
         thread.join(timeout=10)

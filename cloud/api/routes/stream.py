@@ -2,7 +2,8 @@
 
 The process's AlertFeed says which alerts changed; each stream loads those through the user's scoped query, so a
 stream only ever sends what the user could list, and remembers what it sent so nothing is sent twice. Every couple
-of seconds the stream checks that its token still stands, and ends with `event: closed` when it does not.
+of seconds the stream checks that its token still stands, and ends with `event: closed` when it does not, or when
+the server stops.
 """
 
 import json
@@ -77,6 +78,8 @@ async def _events(request: Request, runtime: Runtime, user: User, claims: TokenC
         elif now - quiet_since >= config.stream_keepalive_s:
             quiet_since = now
             yield ": keep-alive\n\n"
+    if feed.closed:  # the server is stopping: the client reconnects to it, or to another API process
+        yield f"event: closed\ndata: {json.dumps({'reason': 'server stopping'})}\n\n"
 
 
 @router.get(
