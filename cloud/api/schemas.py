@@ -80,7 +80,9 @@ class GradeProgress(BaseModel):
     grade: str
     stations: int
     threshold: int
-    elders_median: float = Field(description="median month-to-date distinct elders of the grade's stations")
+    elders_median: float | None = Field(
+        description="median month-to-date distinct elders of the grade's stations that have a confirmed figure "
+                    "(face data); null when none has: their figure is unknown, not 0")
     on_track: int = Field(description="stations whose projection meets the threshold")
     met: int = Field(description="stations that already met it")
     unconfirmed: int = Field(default=0, description="stations whose threshold cannot be confirmed (no face data)")

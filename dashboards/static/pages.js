@@ -182,7 +182,9 @@ Pages.overview = async (main) => {
   chart(gradeChart, {
     tooltip: { trigger: "axis" }, legend: { textStyle: { color: "#e6f0ff" } },
     grid: { left: 50, right: 16, bottom: 30, top: 40 },
-    xAxis: { type: "category", data: ov.grades.map((g) => g.grade), axisLabel: { color: "#e6f0ff" } },
+    // A grade's stations without face data have no figure: said under the grade, never drawn as 0 elders.
+    xAxis: { type: "category", data: ov.grades.map((g) => (g.unconfirmed ? `${g.grade}\n${g.unconfirmed} 站无人脸数据` : g.grade)),
+      axisLabel: { color: "#e6f0ff" } },
     yAxis: { type: "value", axisLabel: { color: "#8fb0dd" }, splitLine: { lineStyle: { color: "#1d4d94" } } },
     series: [
       { name: "服务人数中位数", type: "bar", data: ov.grades.map((g) => g.elders_median), itemStyle: { color: "#27c3ff" } },

@@ -13,6 +13,8 @@ def test_overview_counts_todays_states_alerts_and_grade_progress(fleet_as: Calla
     assert (towns["南阳镇"]["open"], towns["南阳镇"]["unknown"]) == (1, 1)
     grades = {g["grade"]: g for g in body["grades"]}
     assert grades["3A"]["threshold"] == 100 and grades["3A"]["elders_median"] == 4 and grades["3A"]["met"] == 0
+    # hl-02 (2A, shut every day) has no face data: its figure is unknown, not 0 elders.
+    assert grades["2A"]["elders_median"] is None and grades["2A"]["unconfirmed"] == 1
     assert body["active_emergencies"] == 1 and body["active_alerts"] > 1
     town = fleet_as("town-hl").get(f"{V1}/overview").json()
     assert [t["town"] for t in town["towns"]] == ["汇龙镇"] and town["active_emergencies"] == 0

@@ -28,6 +28,13 @@ def test_bureau_overview_spot_checks_and_assessment_excel(browser: Browser, base
     expect(page.get_by_test_id("kpi-unknown")).to_have_text("1")
     expect(page.locator("canvas").first).to_be_visible()  # ECharts drew, from the vendored file
     shot(page, "bureau-overview-1920x1080")
+    # hl-02 (2A) and nh-01 (4A) have no face data: no bar of 0 elders for their grades, a note under the grade.
+    grades = page.locator(".chart").nth(1)
+    page.wait_for_function("n => echarts.getInstanceByDom(n)", arg=grades.element_handle())
+    option = grades.evaluate("n => { const o = echarts.getInstanceByDom(n).getOption(); "
+                             "return { grades: o.xAxis[0].data, medians: o.series[0].data }; }")
+    assert option == {"grades": ["2A\n1 站无人脸数据", "3A", "4A\n1 站无人脸数据", "5A"],
+                      "medians": [None, 4, None, 4]}, option
 
     page.click("#nav a[data-page=spot-checks]")
     expect(page.get_by_test_id("plans").locator("tbody tr")).to_have_count(1)

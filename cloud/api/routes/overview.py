@@ -67,7 +67,7 @@ def overview(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, config
                 grade=grade,
                 stations=len(by_grade[grade]),
                 threshold=rules.grade_thresholds.get(grade, records[0].threshold if records else 0),
-                elders_median=median(figures) if figures else 0.0,
+                elders_median=median(figures) if figures else None,
                 on_track=sum(1 for r in records if r.met or r.at_risk is False),
                 met=sum(1 for r in records if r.met),
                 unconfirmed=sum(1 for r in records if r.met is None and r.threshold is not None),
