@@ -194,7 +194,7 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         summary={
             "station": facts.station, "station_name": facts.name, "town": facts.town, "kind": facts.kind,
             "graded": graded, "grade": facts.grade, "year": facts.year, "months": len(month_names),
-            "months_met": months_met,
+            "months_met": months_met, "months_unconfirmed": unconfirmed if graded else None,
             "months_with_activity": len(activity_months), "monthly_average": average, "threshold": threshold,
             "elders_uncorroborated": uncorroborated, "faces_uncorroborated_days": flagged_days,
             "compliance": compliance, "failed_spot_checks": facts.failed_spot_checks, "veto": facts.veto,

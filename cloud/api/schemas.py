@@ -330,6 +330,9 @@ class AssessmentRow(BaseModel):
     months: int = Field(description="the year's months that are over (a month still running is not judged yet)")
     months_met: int | None = Field(description="months over whose elders served reached the grade's threshold; "
                                    "null when not graded")
+    months_unconfirmed: int | None = Field(
+        default=None, description="months over whose elders served cannot be confirmed (no face data): neither met "
+                                  "nor missed, and not in `months_met`; null when not graded")
     months_with_activity: int = Field(description="months over with at least one themed activity")
     monthly_average: float | None = Field(description="elders served per month, averaged over the months over that "
                                           "have a figure (face data)")

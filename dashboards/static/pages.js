@@ -494,7 +494,10 @@ Pages.assessment = async (main) => {
     ["站点", "镇（街道）", "等级", "开放率", "达标月数", "主题活动月数", "抽查未开放", "一票否决", "补贴（元）", "导出"],
     rows.map((r) => el("tr", { "data-station": r.station },
       el("td", {}, r.station_name), el("td", {}, r.town), el("td", {}, gradeText(r)), el("td", {}, pct(r.compliance)),
-      el("td", {}, r.graded === false ? NOT_APPLICABLE : `${r.months_met}/${r.months}`), el("td", {}, `${r.months_with_activity}/${r.months}`),
+      // A month without face data is neither met nor missed: said beside the count, as the sheet does.
+      el("td", {}, r.graded === false ? NOT_APPLICABLE
+        : `${r.months_met}/${r.months}` + (r.months_unconfirmed ? `（${r.months_unconfirmed} 个月无人脸数据）` : "")),
+      el("td", {}, `${r.months_with_activity}/${r.months}`),
       el("td", {}, r.failed_spot_checks),
       el("td", {}, r.graded === false ? NOT_APPLICABLE : r.veto ? badge("state-closed", "否决") : "—"),
       el("td", {}, r.graded === false ? NOT_APPLICABLE : r.subsidy_if_eligible ?? "—"),

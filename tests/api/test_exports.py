@@ -2,16 +2,22 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
+from cloud.api.app import create_app
 from cloud.api.assessment import Sheet
+from cloud.api.config import ApiConfig
 from cloud.api.sheets import FORMULA_STARTS, to_csv, to_xlsx
 from cloud.registry.csv_rows import parse_station_csv
 from cloud.registry.store import upsert_stations
+from tests.api import fleet
+from tests.api.conftest import settings_for, token_for
 
 V1 = "/api/v1"
 
@@ -162,3 +168,19 @@ def test_negative_numbers_stay_numbers_and_only_text_is_neutralised() -> None:
     rows = list(csv.reader(io.StringIO(to_csv(sheet).decode("utf-8-sig"), newline="")))
     assert rows[-1] == ["-5", "-0.25", "'-5", "'\t=1", "合规 -1", "", "0"]
     assert rows[1] == ["'-key", "-3"]
+
+
+def test_a_month_over_without_face_data_is_unconfirmed_not_missed(fleet_engine: Engine, tmp_path: Path) -> None:
+    # The fleet's October judged once it is over: the API's clock on 3 November.
+    november = datetime(2026, 11, 3, 10, 0, tzinfo=fleet.ZONE)
+    app = create_app(settings_for(tmp_path), config=ApiConfig(clock=lambda: november), engine=fleet_engine)
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {token_for(client, 'admin')}"
+        rows = {r["station"]: r for r in client.get(f"{V1}/assessments/2026").json()}
+        sheet = {row[0]: row[1] for row in sheet_rows(
+            client.get(f"{V1}/exports/stations/hl-02/assessment/2026?format=xlsx").content)}
+    # hl-01 (3A) saw 4 elders against 100: missed. hl-02 (2A, shut, no face data) and nh-01 (4A, silent): unconfirmed,
+    # as the station's sheet says.
+    figures = {s: (r["months"], r["months_met"], r["months_unconfirmed"]) for s, r in rows.items()}
+    assert figures == {"hl-01": (1, 0, 0), "hl-02": (1, 0, 1), "nh-01": (1, 0, 1), "nh-02": (1, 0, 0)}
+    assert sheet["服务成效：月度达标月数"] == "0/1（1 个月无法确认）"
