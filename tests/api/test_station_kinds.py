@@ -49,8 +49,8 @@ def test_the_veto_list_and_the_assessments_say_not_applicable(kinds_as: Callable
     centre = rows["hl-02"]
     assert (centre["kind"], centre["graded"], centre["grade"], centre["failed_spot_checks"]) == (
         "care_centre", False, None, 1)
-    assert [centre[k] for k in ("months_met", "threshold", "veto", "subsidy_cny", "eligible",
-                                "subsidy_if_eligible", "subsidy")] == [None] * 7
+    assert [centre[k] for k in ("months_met", "months_unconfirmed", "threshold", "veto", "subsidy_cny", "eligible",
+                                "subsidy_if_eligible", "subsidy")] == [None] * 8
     point = rows["hl-01"]
     assert point["compliance"] is not None  # its opening is reported
     assert (point["graded"], point["months_met"], point["subsidy_cny"]) == (False, None, None)
