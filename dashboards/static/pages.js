@@ -195,7 +195,9 @@ Pages.overview = async (main) => {
 };
 
 function stationTable(stations) {
-  return table(["站点", "镇（街道）", "等级", "今日", "开放率", "告警"], stations.map((s) => el("tr", { "data-station": s.id },
+  // Today's share of the scheduled minutes served so far (the month's and the year's are on the station's page and
+  // the assessment).
+  return table(["站点", "镇（街道）", "等级", "今日", "今日开放率", "告警"], stations.map((s) => el("tr", { "data-station": s.id },
     el("td", {}, el("a", { href: `#/station/${encodeURIComponent(s.id)}` }, s.name)),
     el("td", {}, s.town), el("td", {}, gradeText(s)), el("td", {}, stateBadge(s.today)), el("td", {}, pct(s.compliance)),
     el("td", {}, s.active_alerts || ""))), { "data-testid": "stations" });
@@ -491,7 +493,7 @@ Pages.assessment = async (main) => {
   const year = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("year")) || Number(Zone.date().slice(0, 4));
   const rows = await Api.get(`/assessments/${year}`);
   main.replaceChildren(card(`${year} 年度考核与运营补贴`, "", table(
-    ["站点", "镇（街道）", "等级", "开放率", "达标月数", "主题活动月数", "抽查未开放", "一票否决", "补贴（元）", "导出"],
+    ["站点", "镇（街道）", "等级", "年度开放率", "达标月数", "主题活动月数", "抽查未开放", "一票否决", "补贴（元）", "导出"],
     rows.map((r) => el("tr", { "data-station": r.station },
       el("td", {}, r.station_name), el("td", {}, r.town), el("td", {}, gradeText(r)), el("td", {}, pct(r.compliance)),
       // A month without face data is neither met nor missed: said beside the count, as the sheet does.

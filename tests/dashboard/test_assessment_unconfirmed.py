@@ -29,6 +29,7 @@ def test_a_month_without_face_data_reads_as_unconfirmed(browser: Browser, novemb
     page = login(browser, november_url, "admin")
     page.goto(november_url + "/#/assessment?year=2026")
     rows = page.get_by_test_id("assessment")
+    expect(rows.locator("thead th").nth(3)).to_have_text("年度开放率")  # the year's, not today's as on 站点
     # hl-01 saw 4 elders against its 100: a month missed. hl-02 was shut with no face data: not confirmed either way.
     expect(rows.locator("tr[data-station=hl-01] td").nth(4)).to_have_text("0/1")
     expect(rows.locator("tr[data-station=hl-02] td").nth(4)).to_have_text("0/1（1 个月无人脸数据）")
