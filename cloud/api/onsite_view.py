@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.api.schemas import OnsiteOut, SpotCheckResultOut
+from cloud.api.check_schemas import OnsiteOut, SpotCheckResultOut
 from cloud.api.scope import station_condition
 from cloud.derive.verdicts import window_end
 from cloud.rules.onsite import outcome

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from cloud.api import derived_view
 from cloud.api.assessment import assessment, monthly_report
+from cloud.api.check_schemas import AssessmentRow
 from cloud.api.deps import ConfigDep, RulesDep, SessionDep, StationViewer, SupervisorUser
 from cloud.api.routes.activities import to_out
-from cloud.api.schemas import AssessmentRow, StationIdParam
+from cloud.api.schemas import StationIdParam
 from cloud.api.scope import get_visible_station, station_condition
 from cloud.api.sheets import MEDIA, Format, render
 from cloud.api.yearfacts import year_facts

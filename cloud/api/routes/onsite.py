@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from cloud.alerts.keys import spot_check_key
 from cloud.alerts.service import clear
+from cloud.api.check_schemas import OnsiteOut, ReviewValue, SpotResultValue
 from cloud.api.config import ApiConfig
 from cloud.api.deps import BureauUser, ConfigDep, RulesDep, RuntimeDep, SessionDep, SupervisorUser
 from cloud.api.onsite_view import onsite_out, plans_for, visible_station_ids
 from cloud.api.runtime import Runtime
-from cloud.api.schemas import FromDay, OnsiteOut, ReviewValue, SpotResultValue, ToDay
+from cloud.api.schemas import FromDay, ToDay
 from cloud.api.scope import station_condition
 from cloud.api.sheets import safe_cell
 from cloud.derive.decisions import HEADER

@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
+from cloud.api.check_schemas import SpotCheckIn, SpotCheckPlanOut, SpotCheckResultOut, VetoOut
 from cloud.api.deps import ConfigDep, RuntimeDep, SessionDep, StationViewer, SupervisorUser
 from cloud.api.onsite_view import plans_for, result_out, visible_station_ids
-from cloud.api.schemas import SpotCheckIn, SpotCheckPlanOut, SpotCheckResultOut, VetoOut
 from cloud.api.scope import station_condition
 from cloud.derive.plans import PlanError, create_plan
 from cloud.rules.onsite import SETTLED, Review
