@@ -11,7 +11,8 @@ Stations share MQTT connections (`--connections`, default 50, each publishing fo
 publisher, not the system under test, stays cheap; the broker and ingester see the same topics and payloads.
 
 Reports: event loss (published and PUBACKed vs stored; must be 0), ingest lag (received_at - ts, p50/p99), alert
-latency, and the RSS of the ingester and the worker over time. Last line: `load: ratio=stored/published (target 1.0)`.
+latency, and the RSS of the ingester and the worker over time. Last line:
+`load: ratio=stored/published (target >= 1.0)`.
 
     .venv/bin/python bench/load.py [--stations 1000] [--minutes 10] [--postgres]
 """
