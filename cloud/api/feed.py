@@ -59,7 +59,9 @@ class AlertFeed:
         """End every live stream at once; safe from a signal handler or another thread. The server calls it as its
         stop begins: a stream never ends by itself, and the server waits for open responses before it stops."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._close)
+            # A second Ctrl-C may come once the loop has closed: nothing is left to end then.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._close)
 
     def _close(self) -> None:
         self.closed = True
