@@ -109,3 +109,18 @@ def test_many_open_streams_do_not_starve_other_requests(base_url: str, engine: E
     response = httpx.get(f"{base_url}/api/v1/stations", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert response.status_code == 200
     stop.set()
+
+
+def test_a_stopping_server_ends_every_stream_with_closed(engine: Engine, tmp_path: Path) -> None:
+    app = make_app(engine, tmp_path)
+    events: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
+    stop = threading.Event()
+    with serve(app) as url:
+        for name in ("admin", "town-hl"):
+            threading.Thread(target=listen, args=(url, login(url, name), events, stop), daemon=True).start()
+        assert [events.get(timeout=30)[0] for _ in range(4)].count("ready") == 2
+        feed = app.state.runtime.feed
+        feed.end_streams()  # from another thread, as the server's signal handler calls it
+        closed = [events.get(timeout=30) for _ in range(2)]
+        assert closed == [("closed", {"reason": "server stopping"})] * 2
+    feed.end_streams()  # a second Ctrl-C after the loop closed: nothing left to end, and no error
