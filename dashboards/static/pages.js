@@ -194,12 +194,20 @@ Pages.overview = async (main) => {
   });
 };
 
+// The agent says whether it is online; another device whether its last self-test passed, or nothing yet.
+function deviceState(x) {
+  if (x.ok === false) return Faults.cell(x.error);
+  if (x.online !== null && x.online !== undefined) return x.online ? "正常" : "离线";
+  return x.ok === null ? "未上报自检" : "正常";
+}
+
 function stationTable(stations) {
   // Today's share of the scheduled minutes served so far (the month's and the year's are on the station's page and
   // the assessment).
   return table(["站点", "镇（街道）", "等级", "今日", "今日开放率", "告警"], stations.map((s) => el("tr", { "data-station": s.id },
     el("td", {}, el("a", { href: `#/station/${encodeURIComponent(s.id)}` }, s.name)),
-    el("td", {}, s.town), el("td", {}, gradeText(s)), el("td", {}, stateBadge(s.today)), el("td", {}, pct(s.compliance)),
+    el("td", {}, s.town), el("td", {}, gradeText(s)), el("td", {}, stateBadge(s.today)),
+    el("td", {}, s.today === "unknown" ? UNCONFIRMED : pct(s.compliance)),
     el("td", {}, s.active_alerts || ""))), { "data-testid": "stations" });
 }
 
@@ -270,24 +278,27 @@ Pages.station = async (main, [id, day]) => {
     [d.state_so_far ? "目前状态" : "当日结论", stateBadge(shown)],
     ["开放率（按计划时长）", pct(d.state_so_far ? d.compliance_so_far ?? d.compliance : d.compliance)],
     ["已知时长占比", pct(d.known_share)], ["未知时长（分钟）", d.unknown_minutes ?? "—"],
-    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", d.elders ?? "—"],
+    // Without a camera (or a silent one) elders are not counted: 0 would read as a counted zero.
+    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", d.has_camera === false ? `${UNCONFIRMED}（无人脸数据）` : d.elders ?? "—"],
     ["人脸未经人流核实的老人（不计入）", d.elders_uncorroborated ?? "—"], ["匿名访客", d.anonymous_visitors ?? "—"],
     ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
     ["异常标记", (d.flags || []).map((f) => FLAG_NAMES[f] || f).join("，") || "—"],
     ["时钟核对", clockCheck(d)],
-    ["本月服务老人", m.elders ?? "—"], ["本月人脸未经人流核实的老人（不计入达标）", m.elders_uncorroborated ?? "—"],
-    ["本月匿名访客（不计入达标）", m.anonymous_visitors ?? "—"],
+    // The rows below are the shown day's month: after a jump to the latest day with data, not necessarily this one.
+    [`${month} 服务老人`, m.basis === "unconfirmed" ? `${UNCONFIRMED}（无人脸数据）` : m.elders ?? "—"],
+    [`${month} 人脸未经人流核实的老人（不计入达标）`, m.elders_uncorroborated ?? "—"],
+    [`${month} 匿名访客（不计入达标）`, m.anonymous_visitors ?? "—"],
     ["月度标准", graded(m) ? m.threshold ?? "—" : NOT_APPLICABLE],
     ["月末预计", graded(m) ? m.projection ?? (month0 ? UNCONFIRMED : "—") : NOT_APPLICABLE],
     ["是否达标", !month0 ? "—" : !graded(m) ? `${NOT_APPLICABLE}（${STATION_KINDS[m.kind] || m.kind}不分等级，无月度服务人数标准）`
       : (m.met === null ? `${UNCONFIRMED}（无人脸数据）` : m.met ? "已达标" : metSoFar(m))],
-    ["本月开放率", !month0 ? "—" : (m.compliance === null ? `${UNCONFIRMED}（数据不足）` : pct(m.compliance))],
-    ["本月主题活动", m.activities],
+    [`${month} 开放率`, !month0 ? "—" : (m.compliance === null ? `${UNCONFIRMED}（数据不足）` : pct(m.compliance))],
+    [`${month} 主题活动`, m.activities],
   ].map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), { "data-testid": "counts" });
   const devices = table(["设备", "类型", "最近上报", "状态"], d.devices.map((x) => el("tr", {},
     el("td", { class: "nowrap" }, x.device),
     el("td", {}, x.device === OUTBOX_DEVICE ? OUTBOX_NAME : DEVICE_KINDS[x.kind] || x.kind), el("td", {}, time(x.last_seen_at)),
-    el("td", {}, x.ok === false ? Faults.cell(x.error) : (x.online === false ? "离线" : "正常")))),
+    el("td", {}, deviceState(x)))),
   { class: "cards", "data-testid": "devices" });
   const calendar = el("div", { class: "calendar", "data-testid": "calendar" },
     ["一", "二", "三", "四", "五", "六", "日"].map((w) => el("div", { class: "head" }, w)));
@@ -493,9 +504,10 @@ Pages.assessment = async (main) => {
   const year = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("year")) || Number(Zone.date().slice(0, 4));
   const rows = await Api.get(`/assessments/${year}`);
   main.replaceChildren(card(`${year} 年度考核与运营补贴`, "", table(
-    ["站点", "镇（街道）", "等级", "年度开放率", "达标月数", "主题活动月数", "抽查未开放", "一票否决", "补贴（元）", "导出"],
+    ["站点", "镇（街道）", "等级", "年度开放率", "达标月数", "主题活动月数", "抽查未开放", "一票否决", "合格可得补贴（元）", "导出"],
     rows.map((r) => el("tr", { "data-station": r.station },
-      el("td", {}, r.station_name), el("td", {}, r.town), el("td", {}, gradeText(r)), el("td", {}, pct(r.compliance)),
+      el("td", {}, r.station_name), el("td", {}, r.town), el("td", {}, gradeText(r)),
+      el("td", {}, r.compliance === null ? `${UNCONFIRMED}（数据不足）` : pct(r.compliance)),
       // A month without face data is neither met nor missed: said beside the count, as the sheet does.
       el("td", {}, r.graded === false ? NOT_APPLICABLE
         : `${r.months_met}/${r.months}` + (r.months_unconfirmed ? `（${r.months_unconfirmed} 个月无人脸数据）` : "")),

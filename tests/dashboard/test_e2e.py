@@ -27,6 +27,8 @@ def test_bureau_overview_spot_checks_and_assessment_excel(browser: Browser, base
     expect(page.get_by_test_id("kpi-closed")).to_have_text("1")
     expect(page.get_by_test_id("kpi-unknown")).to_have_text("1")
     expect(page.locator("canvas").first).to_be_visible()  # ECharts drew, from the vendored file
+    # nh-01 is unknown today (offline): no rate, rather than a 0 % that reads as shut all day.
+    expect(page.get_by_test_id("stations").locator("tr[data-station=nh-01] td").nth(4)).to_have_text("无法确认")
     shot(page, "bureau-overview-1920x1080")
     # hl-02 (2A) and nh-01 (4A) have no face data: no bar of 0 elders for their grades, a note under the grade.
     grades = page.locator(".chart").nth(1)
@@ -86,9 +88,12 @@ def test_town_officer_sees_only_its_towns(browser: Browser, base_url: str) -> No
     expect(page.get_by_test_id("counts")).to_contain_text("关闭")
     expect(page.get_by_test_id("evidence")).to_contain_text("08:30-11:30")
     counts = page.get_by_test_id("counts")
-    for label in ("未知时长（分钟）", "已知时长占比", "匿名访客", "本月开放率", "人脸未经人流核实的老人（不计入）",
-                  "本月人脸未经人流核实的老人（不计入达标）"):
+    for label in ("未知时长（分钟）", "已知时长占比", "匿名访客", "2026-10 开放率", "人脸未经人流核实的老人（不计入）",
+                  "2026-10 人脸未经人流核实的老人（不计入达标）"):
         expect(counts).to_contain_text(label)
+    # hl-02 has no face data: its elders are unknown, not 0, on the day and in the month.
+    for label in ("服务老人（去重）", "2026-10 服务老人"):
+        expect(counts.locator("tr", has=page.get_by_text(label, exact=True))).to_contain_text("无法确认（无人脸数据）")
     shot(page, "town-station-day")
     # A day nothing was derived for yet is "no data", not an error.
     page.goto(base_url + "/#/station/hl-02/2026-10-20")

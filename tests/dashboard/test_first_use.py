@@ -3,6 +3,7 @@ Chromium: what they read is Chinese (the server's refusals, device kinds, the au
 says so, another town's station is refused as such, and the pages fit a 1366 px laptop and a 390 px phone."""
 
 import re
+from datetime import datetime, time
 
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from cloud.alerts import service
 from cloud.alerts.keys import anomaly_key
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertSpec
 from cloud.store.db import make_session_factory
+from cloud.store.models import Device
 from tests.api import fleet
 from tests.dashboard.conftest import login, shot
 
@@ -71,7 +73,11 @@ def test_town_officer_is_told_another_towns_station_is_not_theirs(browser: Brows
     page.context.close()
 
 
-def test_station_page_names_devices_and_says_when_empty(browser: Browser, base_url: str) -> None:
+def test_station_page_names_devices_and_says_when_empty(browser: Browser, base_url: str, fleet_db: Engine) -> None:
+    with make_session_factory(fleet_db)() as session:  # a door magnet heard, but no self-test from it yet
+        session.add(Device(station_id="hl-01", device_id="door-1", kind="door",
+                           last_seen_at=datetime.combine(fleet.TODAY, time(9, 50), fleet.ZONE)))
+        session.commit()
     page = login(browser, base_url, "admin")
     page.goto(base_url + "/#/station/hl-01/2026-10-12")
     devices = page.locator("section", has_text="设备健康").locator("tbody")
@@ -79,6 +85,10 @@ def test_station_page_names_devices_and_says_when_empty(browser: Browser, base_u
     expect(devices).to_contain_text("人脸识别摄像头")
     kinds = devices.locator("tr td:nth-child(2)").all_inner_texts()
     assert kinds and not any(ENGLISH.fullmatch(k) for k in kinds), kinds
+    # The agent online, the counter's self-test passed, the door's never reported: not "正常" for that one.
+    states = dict(zip(devices.locator("tr td:nth-child(1)").all_inner_texts(),
+                      devices.locator("tr td:nth-child(4)").all_inner_texts(), strict=True))
+    assert (states["agent"], states["counter-1"], states["door-1"]) == ("正常", "正常", "未上报自检"), states
     # No activity this month: the table says so rather than showing bare headers.
     expect(page.locator("section", has_text="主题活动").get_by_test_id("empty")).to_have_text("暂无记录")
     # The month is under way (12 October): short of its standard so far is not "未达标".
