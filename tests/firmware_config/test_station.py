@@ -3,11 +3,14 @@
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from edge.commands import check_config
 from firmware_config.load import ConfigError, load_station, parse_station
+from firmware_config.schedule import Schedule
 from firmware_config.schema import SCHEMA_PATH, render
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "firmware_config" / "examples").glob("*.yaml"))
@@ -125,3 +128,26 @@ def test_clock_behind_margin_defaults_and_bounds() -> None:
     for bad, bound in (("0", "greater than 0"), ("7200", "3600")):
         [problem] = problems_of(GOOD + f"agent: {{clock_behind_warn_s: {bad}}}\n")
         assert problem.startswith("s.yaml:12: agent.clock_behind_warn_s:") and bound in problem, problem
+
+
+@pytest.mark.parametrize(("weekdays", "hours"), [
+    ("1-5", "08:30-11:30 13:30-17:00"), ("1 - 5", "08:30-11:30\t13:30-17:00"), (3, "8:00-12:00"),
+    ("1,3, 5", "  08:30-17:00  "),
+])
+def test_the_editors_schema_takes_every_schedule_the_loader_takes(weekdays: object, hours: str) -> None:
+    # An editor must not mark in red a file the agent accepts.
+    Schedule.model_validate({"weekdays": weekdays, "hours": hours})
+    station = {"station": "qd-test-01", "name": "n", "grade": "2A", "town": "t", "address": "a",
+               "mqtt": {"host": "h"}, "devices": [], "schedule": {"weekdays": weekdays, "hours": hours}}
+    jsonschema.validate(station, json.loads(render()))
+
+
+@pytest.mark.parametrize(("weekdays", "hours"), [("1-8", "08:30-11:30"), ("mon-fri", "08:30-11:30"),
+                                                 ("1-5", "08:30"), (9, "08:30-11:30")])
+def test_the_editors_schema_marks_a_schedule_the_loader_refuses(weekdays: object, hours: str) -> None:
+    with pytest.raises(ValidationError):
+        Schedule.model_validate({"weekdays": weekdays, "hours": hours})
+    station = {"station": "qd-test-01", "name": "n", "grade": "2A", "town": "t", "address": "a",
+               "mqtt": {"host": "h"}, "devices": [], "schedule": {"weekdays": weekdays, "hours": hours}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(station, json.loads(render()))
