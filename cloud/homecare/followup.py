@@ -68,11 +68,12 @@ def satisfaction_consequence(rate: float | None, config: HomecareConfig) -> Cons
     return Consequence.OK
 
 
-def renewal_years(year_rate: float | None, config: HomecareConfig) -> int:
+def renewal_years(year_rate: float | None, config: HomecareConfig) -> int | None:
     """Years the contract may be renewed for on the year's satisfaction: 95%以上 two, 90%以上 one, else none.
-    以上 includes the number itself (90.0 % renews)."""
+    以上 includes the number itself (90.0 % renews). None without a rate (no follow-up answered all year): the
+    outlook is unknown, not "no renewal"."""
     if year_rate is None:
-        return 0
+        return None
     if year_rate >= config.renew_two_years_from:
         return 2
     if year_rate >= config.renew_one_year_from:

@@ -189,7 +189,9 @@ Pages.homecare = async (main, args) => {
     el("td", {}, hcConsequence(f.service.satisfaction_consequence)),
     el("td", {}, `${f.service.valid_complaints}（${pct(f.service.complaint_rate)}）`),
     el("td", {}, hcConsequence(f.service.complaint_consequence)),
-    el("td", {}, f.service.renewal_years === null ? "—" : f.service.renewal_years ? `可续签${f.service.renewal_years}年` : "不予续签")));
+    // Only a year has an outlook; a year without any follow-up answered has none (not 不予续签).
+    el("td", {}, !/^\d{4}$/.test(period) ? "—" : f.service.renewal_years === null ? "无回访应答，无法判断"
+      : f.service.renewal_years ? `可续签${f.service.renewal_years}年` : "不予续签")));
   const providerCard = card(`服务商 ${period}`, "span-12", toolbar,
     table(["服务商", "工单", "有效", "作废", "达标老人·月", "平台回访率", "满意率", "满意度结论", "有效投诉", "投诉结论", "续签展望"],
       providerRows, { "data-testid": "homecare-providers" }));

@@ -88,6 +88,15 @@ def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str
     first.locator("button[data-action=record]").click()
     expect(bureau.locator(f"tr[data-visit='{key}']")).to_have_attribute("data-called", "true")
     assert drawn >= 1
+    # The year: the provider whose visit was answered (unsatisfied) gets no renewal; the other had no follow-up
+    # answered all year, which cannot be judged (not 不予续签). A month has no outlook.
+    outlook = "tbody tr td:last-child"
+    expect(bureau.get_by_test_id("homecare-providers").locator(outlook)).to_have_text(["—", "—"])
+    bureau.goto(homecare_url + "/#/homecare/2026")
+    expect(bureau.get_by_test_id("homecare-providers")).to_contain_text("无回访应答，无法判断")  # the year drawn
+    assert sorted(bureau.get_by_test_id("homecare-providers").locator(outlook).all_inner_texts()) == [
+        "不予续签", "无回访应答，无法判断"]
+    bureau.goto(homecare_url + f"/#/homecare/2026-10/{day.isoformat()}")
     # The registry: a town's new elder, with the same checks as the import.
     form = bureau.get_by_test_id("homecare-elder-form")
     for name, value in (("id", "hl-new-1"), ("name", "新登记老人"), ("town", "汇龙镇"), ("provider", "p-kangle")):

@@ -178,6 +178,9 @@ def test_provider_figures_follow_ups_complaints_and_renewal(as_user: Callable[[s
     assert month["service"]["complaint_consequence"] == "rectify"  # 1 of ~17 orders is above 2.5 %
     # A town officer of 汇龙镇 sees only 汇龙镇's provider.
     assert [f["provider"] for f in _get(as_user, "town-hl", "/figures/providers/2026-Q4")] == ["p-kangle"]
+    # 汇龙镇's provider had no follow-up answered all year: its renewal cannot be judged, which is not "no renewal".
+    [kangle] = _get(as_user, "town-hl", "/figures/providers/2026")
+    assert (kangle["service"]["answers"], kangle["service"]["renewal_years"]) == (0, None)
 
 
 def test_excel_exports_are_chinese_and_never_formulas(as_user: Callable[[str], TestClient]) -> None:
@@ -199,6 +202,12 @@ def test_excel_exports_are_chinese_and_never_formulas(as_user: Callable[[str], T
     assert {row[5].value for row in elders.iter_rows() if row[4].value == "2026-10"} == {"高龄", "自理", "半失能",
                                                                                          "失能"}
     assert as_user("carer-k01").get(f"{API}/exports/elders/2026-10").status_code == 403
+    # The year's sheet: a provider with no follow-up answered all year has no renewal outlook, not 不予续签.
+    response = as_user("admin").get(f"{API}/exports/providers/2026")
+    assert response.status_code == 200, response.text
+    year = load_workbook(io.BytesIO(response.content)).active
+    outlook = {row[0].value: row[-1].value for row in year.iter_rows() if row[0].value == "p-kangle"}
+    assert outlook == {"p-kangle": "无回访应答，无法判断"}
 
 
 def test_voiding_an_order_removes_it_from_the_count(as_user: Callable[[str], TestClient], sim: HomecareSim) -> None:

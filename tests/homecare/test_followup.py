@@ -79,8 +79,8 @@ def test_satisfaction_thresholds(rate: float | None, consequence: Consequence) -
     assert satisfaction_consequence(rate, CONFIG) == consequence
 
 
-@pytest.mark.parametrize(("rate", "years"), [(0.9499, 1), (0.95, 2), (1.0, 2), (0.90, 1), (0.8999, 0), (None, 0)])
-def test_renewal_outlook_from_the_years_satisfaction(rate: float | None, years: int) -> None:
+@pytest.mark.parametrize(("rate", "years"), [(0.9499, 1), (0.95, 2), (1.0, 2), (0.90, 1), (0.8999, 0), (None, None)])
+def test_renewal_outlook_from_the_years_satisfaction(rate: float | None, years: int | None) -> None:
     assert renewal_years(rate, CONFIG) == years
 
 

@@ -72,6 +72,16 @@ def export_elders(period: Period, user: Manager, session: SessionDep, config: Co
     return _file(render(sheet, format), format, f"居家上门服务-老人-{period}")
 
 
+def _renewal(years: int | None, *, year: bool) -> str:
+    """The year's renewal outlook in words (blank for a month or a quarter). A year without any follow-up answered
+    has no outlook: that is not 不予续签."""
+    if not year:
+        return ""
+    if years is None:
+        return "无回访应答，无法判断"
+    return f"可续签{years}年" if years else "不予续签"
+
+
 @router.get("/exports/providers/{period}", response_class=Response, responses=FILES)
 def export_providers(period: Period, user: Manager, session: SessionDep, config: ConfigDep, rules: RulesDep,
                      runtime: RuntimeDep, format: FormatQuery = "xlsx") -> Response:
@@ -84,8 +94,7 @@ def export_providers(period: Period, user: Manager, session: SessionDep, config:
              f.elder_months_met, pct(f.service.followup_share), f.service.answers, pct(f.service.satisfaction),
              CONSEQUENCE_CN[f.service.satisfaction_consequence], f.service.valid_complaints,
              pct(f.service.complaint_rate), CONSEQUENCE_CN[f.service.complaint_consequence],
-             "" if f.service.renewal_years is None else (f"可续签{f.service.renewal_years}年"
-                                                         if f.service.renewal_years else "不予续签"))
+             _renewal(f.service.renewal_years, year=period.isdigit()))
             for f in figures]
     sheet = Sheet(title=f"居家上门服务 服务商考核 {period}",
                   facts=[("满意度口径", "平台回访中满意与基本满意所占比例" if rules.homecare.basic_counts_as_satisfied
