@@ -3,8 +3,9 @@ per elder per month, per provider per month, quarter or year."""
 
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,8 @@ class ElderFigures(BaseModel):
     months: list[ElderMonth]
     items: list[ItemsYear]
     outside_period: list[OutsidePeriod]  # orders signed in outside their elder's service period (counted anyway)
+    running: list[str] = Field(default_factory=list, description="the months asked for that are not over yet: an "
+                               "elder short of the minimum there has not missed it yet")
 
 
 class ProviderFigures(BaseModel):
@@ -59,10 +62,18 @@ class ProviderFigures(BaseModel):
     orders: int
     counted: int
     voided: int
-    elder_months: int
+    elder_months: int = Field(description="its elders' months judged: the months of the period that are over (an "
+                                          "elder's minimum is met or missed once the month ends)")
     elder_months_met: int
+    running: list[str] = Field(default_factory=list, description="the period's months not over yet, left out of "
+                               "elder_months (their orders are counted)")
     months: list[ProviderMonth]
     service: ProviderPeriod
+
+
+def _current_month(now: datetime, zone: str) -> str:
+    """`now`'s month in the deployment's zone: it and the months after it are not over, so not judged yet."""
+    return f"{now.astimezone(ZoneInfo(zone)):%Y-%m}"
 
 
 def _towns(user: User) -> list[str] | None:
@@ -99,13 +110,16 @@ def elder_figures(session: Session, user: User, months: Sequence[str], config: H
     year_visits = [visit_record(v) for v in session.scalars(select(HomecareVisit).where(
         HomecareVisit.elder_id.in_(ids), HomecareVisit.sign_in_at >= y_start,
         HomecareVisit.sign_in_at < y_end))] if ids else []
+    current = _current_month(now, zone)
     return ElderFigures(months=lines, items=[items_year(e, year_visits, year, config) for e in elders],
-                        outside_period=outside_period({e.id: e for e in elders}, visits, months))
+                        outside_period=outside_period({e.id: e for e in elders}, visits, months),
+                        running=[m for m in months if m >= current])
 
 
 def provider_figures(session: Session, user: User, period: str, config: HomecareConfig, now: datetime,
                      zone: str) -> list[ProviderFigures]:
     months = period_months(period)
+    current = _current_month(now, zone)
     providers = session.scalars(select(HomecareProvider).where(homecare_provider_condition(user))
                                 .order_by(HomecareProvider.id)).all()
     out = []
@@ -121,6 +135,7 @@ def provider_figures(session: Session, user: User, period: str, config: Homecare
         out.append(ProviderFigures(
             provider=provider.id, name=provider.name, town=provider.town, period=period,
             orders=sum(m.orders for m in lines), counted=sum(m.counted for m in lines),
-            voided=sum(m.voided for m in lines), elder_months=sum(m.elders for m in lines),
-            elder_months_met=sum(m.elders_met for m in lines), months=lines, service=service))
+            voided=sum(m.voided for m in lines), elder_months=sum(m.elders for m in lines if m.month < current),
+            elder_months_met=sum(m.elders_met for m in lines if m.month < current),
+            running=[m for m in months if m >= current], months=lines, service=service))
     return out

@@ -183,7 +183,9 @@ Pages.homecare = async (main, args) => {
   const providerRows = providers.map((f) => el("tr", { "data-provider": f.provider },
     el("td", {}, f.name, el("div", { class: "muted" }, `${f.provider} · ${f.town}`)),
     el("td", {}, f.orders), el("td", {}, f.counted), el("td", {}, f.voided),
-    el("td", {}, `${f.elder_months_met} / ${f.elder_months}`),
+    // Months not over yet are not judged: named beside the count, not counted as missed.
+    el("td", {}, `${f.elder_months_met} / ${f.elder_months}`,
+      (f.running || []).length ? el("div", { class: "muted" }, `${f.running.join("、")} 未结束，不计`) : null),
     el("td", {}, pct(f.service.followup_share)),
     el("td", {}, pct(f.service.satisfaction), el("div", { class: "muted" }, `${f.service.answers} 人次应答`)),
     el("td", {}, hcConsequence(f.service.satisfaction_consequence)),
@@ -204,7 +206,8 @@ Pages.homecare = async (main, args) => {
     el("td", {}, m.visits, outside.has(m.elder) ? el("span", { class: "muted", "data-outside": outside.get(m.elder) },
       `（含服务期外 ${outside.get(m.elder)} 次）`) : null),
     el("td", {}, m.minutes), el("td", {}, m.required),
-    el("td", {}, m.met ? badge("state-open", "达标") : badge("state-closed", "未达标")),
+    el("td", {}, m.met ? badge("state-open", "达标")
+      : (elders.running || []).includes(m.month) ? badge("state-unknown", "进行中") : badge("state-closed", "未达标")),
     el("td", {}, items.has(m.elder) ? `${items.get(m.elder).items.length} 项${items.get(m.elder).met ? "" : "（不足3项）"}` : "—")));
   const elderCard = month ? card(`老人月度服务 ${month}`, "span-12",
     table(["老人", "类别", "有效次数", "分钟", "应服务", "结论", "本年服务项目"], elderRows, { "data-testid": "homecare-elders" })) : null;

@@ -78,6 +78,13 @@ def test_bureau_provider_and_caregiver_views(browser: Browser, homecare_url: str
     bureau.goto(homecare_url + "/#/homecare/2026-10")
     # Follow-up staff record a call from the day's sample; the elder's answer counts toward satisfaction.
     day = min(v.sign_in.astimezone(CST).date() for v in SIM.visits)
+    # November is under way (the API's 3 November): nobody has missed it yet, and the providers' count says so.
+    bureau.goto(homecare_url + "/#/homecare/2026-11")
+    november = bureau.get_by_test_id("homecare-elders")
+    expect(november).to_contain_text("进行中")
+    expect(november).not_to_contain_text("未达标")
+    first_provider = bureau.get_by_test_id("homecare-providers").locator("tbody tr").first
+    expect(first_provider).to_contain_text("2026-11 未结束，不计")
     bureau.goto(homecare_url + f"/#/homecare/2026-10/{day.isoformat()}")
     pending = bureau.get_by_test_id("homecare-sample").locator("tbody tr[data-called=false]")
     expect(pending.first).to_be_visible()

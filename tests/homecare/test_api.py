@@ -314,3 +314,19 @@ def test_the_service_period_is_set_by_the_bureau_and_towns_audited_and_derive_ag
         assert [ln for ln in lines if ln["type"] == "outside_period"] == api["outside_period"]
         assert [ln for ln in lines if ln["type"] == "provider_month"] == [
             m for f in _get(as_user, user, "/figures/providers/2026-10") for m in f["months"]]
+
+
+def test_months_not_over_are_not_judged(as_user: Callable[[str], TestClient]) -> None:
+    # The API's clock is 3 November: November and December are not over, so no elder has missed them yet.
+    for provider in _get(as_user, "admin", "/figures/providers/2026"):
+        assert provider["running"] == ["2026-11", "2026-12"]
+        over = [m for m in provider["months"] if m["month"] < "2026-11"]
+        assert provider["elder_months"] == sum(m["elders"] for m in over) > 0
+        assert provider["elder_months_met"] == sum(m["elders_met"] for m in over)
+    assert _get(as_user, "admin", "/figures/elders/2026-11")["running"] == ["2026-11"]
+    assert _get(as_user, "admin", "/figures/elders/2026-10")["running"] == []
+    response = as_user("admin").get(f"{API}/exports/elders/2026-11")
+    assert response.status_code == 200, response.text
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    verdicts = {row[-1] for row in rows if row[4] == "2026-11"}
+    assert "进行中" in verdicts and "否" not in verdicts, verdicts

@@ -63,7 +63,7 @@ def export_elders(period: Period, user: Manager, session: SessionDep, config: Co
     names = {e.id: (e.name, e.town, e.provider_id) for e in list_elders(session, user)}
     rows = [(m.elder, names.get(m.elder, ("", "", ""))[0], names.get(m.elder, ("", "", ""))[1],
              names.get(m.elder, ("", "", ""))[2], m.month, CATEGORY_CN[m.category.value], m.visits, m.minutes,
-             m.required, "是" if m.met else "否") for m in figures.months]
+             m.required, "是" if m.met else "进行中" if m.month in figures.running else "否") for m in figures.months]
     sheet = Sheet(title=f"居家上门服务 老人月度服务情况 {period}",
                   facts=[("统计口径", f"每次服务不少于{rules.homecare.min_visit_minutes:g}分钟计入;作废单不计"),
                          ("导出人", user.name)],
