@@ -194,10 +194,11 @@ Pages.overview = async (main) => {
   });
 };
 
-// The agent says whether it is online; another device whether its last self-test passed, or nothing yet.
+// The agent says whether it is online (a clean stop is 离线, not a fault); another device whether its last self-test
+// passed, or nothing yet.
 function deviceState(x) {
-  if (x.ok === false) return Faults.cell(x.error);
   if (x.online !== null && x.online !== undefined) return x.online ? "正常" : "离线";
+  if (x.ok === false) return Faults.cell(x.error);
   return x.ok === null ? "未上报自检" : "正常";
 }
 

@@ -77,6 +77,10 @@ def test_station_page_names_devices_and_says_when_empty(browser: Browser, base_u
     with make_session_factory(fleet_db)() as session:  # a door magnet heard, but no self-test from it yet
         session.add(Device(station_id="hl-01", device_id="door-1", kind="door",
                            last_seen_at=datetime.combine(fleet.TODAY, time(9, 50), fleet.ZONE)))
+        # nh-01's agent stopped cleanly: its last status said offline (stored as a health that is not ok).
+        stopped = session.get(Device, ("nh-01", "agent"))
+        assert stopped is not None
+        stopped.last_health_ok, stopped.last_health = False, {"online": False}
         session.commit()
     page = login(browser, base_url, "admin")
     page.goto(base_url + "/#/station/hl-01/2026-10-12")
@@ -89,6 +93,10 @@ def test_station_page_names_devices_and_says_when_empty(browser: Browser, base_u
     states = dict(zip(devices.locator("tr td:nth-child(1)").all_inner_texts(),
                       devices.locator("tr td:nth-child(4)").all_inner_texts(), strict=True))
     assert (states["agent"], states["counter-1"], states["door-1"]) == ("正常", "正常", "未上报自检"), states
+    page.goto(base_url + "/#/station/nh-01/2026-10-12")
+    stopped_agent = page.locator("section", has_text="设备健康").locator("tr", has=page.locator("td:text-is('agent')"))
+    expect(stopped_agent.locator("td").nth(3)).to_have_text("离线")  # a clean stop, not a fault
+    page.goto(base_url + "/#/station/hl-01/2026-10-12")
     # No activity this month: the table says so rather than showing bare headers.
     expect(page.locator("section", has_text="主题活动").get_by_test_id("empty")).to_have_text("暂无记录")
     # The month is under way (12 October): short of its standard so far is not "未达标".
