@@ -216,7 +216,8 @@ def monthly_report(station: Mapping[str, str | None], month: MonthRecord | None,
     ]
     if month is not None:
         facts += [
-            ("服务老人（去重）", str(month.elders)),
+            # Without face data the elders are not counted: 0 would read as a counted zero.
+            ("服务老人（去重）", f"{UNCONFIRMED}（无人脸数据）" if month.basis == "unconfirmed" else str(month.elders)),
             ("人脸未经人流核实的老人（不计入达标）", str(month.elders_uncorroborated)),
             ("匿名访客（不计入达标）", str(month.anonymous_visitors)),
             ("服务人次", str(month.person_times)),
@@ -230,8 +231,11 @@ def monthly_report(station: Mapping[str, str | None], month: MonthRecord | None,
             ("已知时长占比", _pct(month.known_share)), ("未知时长（分钟）", str(month.unknown_minutes)),
         ]
     facts.append(("主题活动次数", str(len(activities))))
+    # A day without a face may be a camera that saw nobody; a month without any is no face data at all.
+    no_faces = month is not None and month.basis == "unconfirmed"
     rows: list[tuple[Any, ...]] = [
-        (d.date.isoformat(), verdict(d.verdict.value), d.compliance, d.known_share, d.person_times, d.elders,
+        (d.date.isoformat(), verdict(d.verdict.value), d.compliance, d.known_share, d.person_times,
+         UNCONFIRMED if no_faces else d.elders,
          d.elders_uncorroborated, d.anonymous_visitors, d.late_open_minutes, d.early_close_minutes,
          d.unknown_minutes, "、".join(FLAG_NAMES.get(f, f) for f in d.flags))
         for d in days

@@ -279,8 +279,9 @@ Pages.station = async (main, [id, day]) => {
     [d.state_so_far ? "目前状态" : "当日结论", stateBadge(shown)],
     ["开放率（按计划时长）", pct(d.state_so_far ? d.compliance_so_far ?? d.compliance : d.compliance)],
     ["已知时长占比", pct(d.known_share)], ["未知时长（分钟）", d.unknown_minutes ?? "—"],
-    // Without a camera (or a silent one) elders are not counted: 0 would read as a counted zero.
-    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", d.has_camera === false ? `${UNCONFIRMED}（无人脸数据）` : d.elders ?? "—"],
+    // A month without any face (no camera, or a silent one) has no elders counted: 0 would read as a counted zero.
+    // A day without a face in a month with some is a camera that saw nobody.
+    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", m.basis === "unconfirmed" ? `${UNCONFIRMED}（无人脸数据）` : d.elders ?? "—"],
     ["人脸未经人流核实的老人（不计入）", d.elders_uncorroborated ?? "—"], ["匿名访客", d.anonymous_visitors ?? "—"],
     ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
     ["异常标记", (d.flags || []).map((f) => FLAG_NAMES[f] || f).join("，") || "—"],

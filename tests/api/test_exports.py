@@ -79,9 +79,15 @@ def test_monthly_report(fleet_as: Callable[[str], TestClient]) -> None:
     assert facts["月份"] == "2026-10" and facts["月度标准"] == "100" and facts["服务老人（去重）"] == "4"
     day_rows = {r[0]: r for r in rows if isinstance(r[0], str) and r[0].startswith("2026-10-")}
     assert day_rows["2026-10-09"][1] == "开放" and day_rows["2026-10-01"][1] == "非工作日"  # the verdict, in Chinese
+    assert day_rows["2026-10-09"][5] == 4  # its camera saw four elders
     as_csv = staff.get(f"{V1}/exports/stations/hl-01/monthly/2026-10?format=csv")
     assert as_csv.status_code == 200 and "2026-10-09,开放" in as_csv.content.decode("utf-8-sig")
     assert staff.get(f"{V1}/exports/stations/hl-01/monthly/2025-01").status_code == 404
+    # hl-02 saw no face all month: its elders are unknown, on the month and on each day, not 0.
+    town = fleet_as("town-hl")
+    shut = sheet_rows(town.get(f"{V1}/exports/stations/hl-02/monthly/2026-10?format=xlsx").content)
+    assert {r[0]: r[1] for r in shut}["服务老人（去重）"] == "无法确认（无人脸数据）"
+    assert {r[5] for r in shut if isinstance(r[0], str) and r[0].startswith("2026-10-")} == {"无法确认"}
 
 
 def test_exports_respect_scope(fleet_as: Callable[[str], TestClient]) -> None:
