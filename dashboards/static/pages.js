@@ -46,6 +46,7 @@ const FLAG_NAMES = {
   clock_stepped: "站点时钟被调动（当日读数无法定时，不计入）",
 };
 const UNCONFIRMED = "无法确认";
+const NO_FACE_DATA = `${UNCONFIRMED}（无人脸数据）`;  // no camera, or a silent one: elders not counted
 // A stretch of the day's timeline: a state, or the hours still to come today.
 const TIMELINE_NAMES = { ...STATE_NAMES, upcoming: "未开始" };
 // A care centre or neighbourhood point has no grade: the grade's standard, veto and subsidy do not apply to it.
@@ -281,19 +282,19 @@ Pages.station = async (main, [id, day]) => {
     ["已知时长占比", pct(d.known_share)], ["未知时长（分钟）", d.unknown_minutes ?? "—"],
     // A month without any face (no camera, or a silent one) has no elders counted: 0 would read as a counted zero.
     // A day without a face in a month with some is a camera that saw nobody.
-    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", m.basis === "unconfirmed" ? `${UNCONFIRMED}（无人脸数据）` : d.elders ?? "—"],
+    ["服务人次", d.person_times ?? "—"], ["服务老人（去重）", m.basis === "unconfirmed" ? NO_FACE_DATA : d.elders ?? "—"],
     ["人脸未经人流核实的老人（不计入）", d.elders_uncorroborated ?? "—"], ["匿名访客", d.anonymous_visitors ?? "—"],
     ["迟开（分钟）", d.late_open_minutes ?? "—"], ["早闭（分钟）", d.early_close_minutes ?? "—"],
     ["异常标记", (d.flags || []).map((f) => FLAG_NAMES[f] || f).join("，") || "—"],
     ["时钟核对", clockCheck(d)],
     // The rows below are the shown day's month: after a jump to the latest day with data, not necessarily this one.
-    [`${month} 服务老人`, m.basis === "unconfirmed" ? `${UNCONFIRMED}（无人脸数据）` : m.elders ?? "—"],
+    [`${month} 服务老人`, m.basis === "unconfirmed" ? NO_FACE_DATA : m.elders ?? "—"],
     [`${month} 人脸未经人流核实的老人（不计入达标）`, m.elders_uncorroborated ?? "—"],
     [`${month} 匿名访客（不计入达标）`, m.anonymous_visitors ?? "—"],
     ["月度标准", graded(m) ? m.threshold ?? "—" : NOT_APPLICABLE],
     ["月末预计", graded(m) ? m.projection ?? (month0 ? UNCONFIRMED : "—") : NOT_APPLICABLE],
     ["是否达标", !month0 ? "—" : !graded(m) ? `${NOT_APPLICABLE}（${STATION_KINDS[m.kind] || m.kind}不分等级，无月度服务人数标准）`
-      : (m.met === null ? `${UNCONFIRMED}（无人脸数据）` : m.met ? "已达标" : metSoFar(m))],
+      : (m.met === null ? NO_FACE_DATA : m.met ? "已达标" : metSoFar(m))],
     [`${month} 开放率`, !month0 ? "—" : (m.compliance === null ? `${UNCONFIRMED}（数据不足）` : pct(m.compliance))],
     [`${month} 主题活动`, m.activities],
   ].map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), { "data-testid": "counts" });
