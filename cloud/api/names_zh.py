@@ -13,7 +13,7 @@ from typing import Any
 KINDS = {"station": "居家养老服务站", "care_centre": "照料中心", "neighbourhood_point": "睦邻点"}
 NOT_APPLICABLE = "不适用"
 
-VERDICTS = {"open": "开放", "closed": "关闭", "partial": "部分开放", "unknown": "未知（离线）", "excused": "已报备",
+VERDICTS = {"open": "开放", "closed": "关闭", "partial": "部分开放", "unknown": "无法判定", "excused": "已报备",
             "not_scheduled": "非工作日"}
 
 SPOT_REASONS = {

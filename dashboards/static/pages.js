@@ -2,7 +2,7 @@
 "use strict";
 
 const STATE_NAMES = {
-  open: "开放", closed: "关闭", partial: "部分开放", unknown: "未知（离线）", excused: "已报备", not_scheduled: "非工作日",
+  open: "开放", closed: "关闭", partial: "部分开放", unknown: "无法判定", excused: "已报备", not_scheduled: "非工作日",
   no_data: "暂无数据", not_started: "未开始",
 };
 const LEVEL_NAMES = { station: "站点", town: "镇（街道）", dispatch: "调度中心", bureau: "民政局" };
@@ -156,7 +156,7 @@ Pages.overview = async (main) => {
       kpi("open", sum("open"), "今日开放", "kpi-open"),
       kpi("", sum("partial"), "部分开放", "kpi-partial"),
       kpi("closed", sum("closed"), "今日关闭", "kpi-closed"),
-      kpi("unknown", sum("unknown"), "未知（离线）", "kpi-unknown"),
+      kpi("unknown", sum("unknown"), "无法判定", "kpi-unknown"),
       kpi("not-started", sum("not_started"), "未开始", "kpi-not-started"),
       kpi("", ov.agents_offline, "设备离线", "kpi-offline"),
       kpi("alerts", ov.active_alerts, "未解决告警", "kpi-alerts")),

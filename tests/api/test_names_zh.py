@@ -31,6 +31,12 @@ def test_every_code_has_its_chinese() -> None:
     assert set(KINDS) == set(STATION_KINDS) and not any(LATIN.search(name) for name in KINDS.values())
 
 
+def test_a_day_without_a_verdict_is_not_called_offline() -> None:
+    # A day is unknown for a missing calendar, devices switched off or a clock at fault as much as for a station
+    # offline: a sheet saying 离线 would send the bureau after the network, not after the station.
+    assert "离线" not in VERDICTS[Verdict.UNKNOWN.value]
+
+
 @pytest.mark.parametrize(("door", "exceptions", "expected"), [
     ([(time(8, 25), time(17, 5))], {}, "检查时段内开放"),
     ([], {}, "工作时间内未开放（08:30-11:30）"),
