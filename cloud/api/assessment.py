@@ -19,6 +19,7 @@ from typing import Any
 from cloud.api.names_zh import NOT_APPLICABLE, month_reason, verdict
 from cloud.api.names_zh import kind as kind_zh
 from cloud.rules.records import DayRecord, MonthRecord
+from cloud.rules.rollup import year_compliance
 from firmware_config.kind import is_graded
 
 UNCONFIRMED = "无法确认"  # cannot be confirmed (no face data, or too little data)
@@ -85,11 +86,18 @@ def _pct(value: float | None) -> str:
     return UNCONFIRMED if value is None else f"{value:.1%}"
 
 
-def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: float,
+def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: float, min_known_share: float,
                score: float | None = None, today: date | None = None, answer_minutes: float | None = None) -> Sheet:
     """The annual assessment sheet: rubric rows the data feeds, failed spot checks, veto, and the subsidy. `today`:
-    the day the sheet is made, in the station's zone (None: the year is over); `answer_minutes`: how soon a call
-    must have been acknowledged to count as answered in `facts` (named on the sheet)."""
+    the day the sheet is made, in the station's zone (None: the year is over); `min_known_share`: the known share
+    of the scheduled minutes below which the year's opening rate cannot be judged (the month's rule,
+    `month_min_known_share`); `answer_minutes`: how soon a call must have been acknowledged to count as answered in
+    `facts` (named on the sheet).
+
+    Unknown is never rewarded: a month without face data or with too little known cannot drop out of the year's
+    figures to lift them. The opening rate is the year's served minutes over its scheduled minutes (unknown minutes
+    never served), not an average of the months' rates; the monthly average of elders is met only if it is met with
+    every month without face data counted as 0, and reads 无法确认 when only the months with data reach it."""
     # A month still running (December, whenever the sheet is made before the year ends: applications are in by
     # 5 December) has neither failed its threshold nor missed its themed activity yet: the rubric's monthly average
     # and the monthly rows judge the months that are over, and the running month is named beside them. Running is
@@ -98,17 +106,26 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
     over = [m for m in facts.months if m.month < current or not current]
     running = [m.month for m in facts.months if current and m.month >= current]
     note = f"（{'、'.join(running)} 未结束，不计）" if running else ""
-    # Months whose threshold cannot be confirmed (no face data) have no figure: they are counted, not averaged in.
+    # Months whose threshold cannot be confirmed (no face data) have no figure. Their elders are unknown, not none:
+    # the average over the months with a figure is shown, but it meets the standard only if it still does with those
+    # months counted as 0 (a station cannot lift its year by switching the camera off in its thin months); else it
+    # cannot be confirmed, and it is missed only when every month had a figure.
     figures = [float(m.figure) for m in over if m.figure is not None]
     unconfirmed = sum(1 for m in over if m.met is None)
     graded = is_graded(facts.kind)
     unconfirmed = unconfirmed if graded else 0
     threshold = facts.months[-1].threshold if facts.months and graded else None
     average = round(mean(figures), 1) if figures else None
-    average_met = None if average is None or threshold is None else average >= threshold
-    compliances = [m.compliance for m in facts.months if m.compliance is not None]
+    floor = round(sum(figures) / (len(figures) + unconfirmed), 1) if figures and unconfirmed else average
+    average_met: bool | None
+    if average is None or threshold is None:
+        average_met = None
+    elif floor is not None and floor >= threshold:
+        average_met = True
+    else:
+        average_met = None if unconfirmed else False
+    compliance = year_compliance(facts.months, min_known_share)
     unjudged = sum(1 for m in facts.months if m.compliance is None)
-    compliance = round(mean(compliances), 4) if compliances else None
     person_times = sum(m.person_times for m in facts.months)
     anonymous = sum(m.anonymous_visitors for m in facts.months)
     uncorroborated = sum(m.elders_uncorroborated for m in facts.months)
@@ -134,7 +151,9 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
         basis += f"；{unconfirmed} 个月无人脸数据，{UNCONFIRMED}"
     rows = [
         SheetRow("服务成效：月均服务老人数（经常服务人数月均达等级标准）",
-                 (UNCONFIRMED if average is None else f"{average:g}") + note,
+                 (UNCONFIRMED if average is None else f"{average:g}")
+                 + (f"（仅含有人脸数据的 {len(figures)} 个月；无人脸数据的 {unconfirmed} 个月按 0 计为 {floor:g}）"
+                    if unconfirmed and average is not None else "") + note,
                  f"≥ {threshold}" if threshold is not None else ("—" if graded else not_graded), average_met, basis,
                  graded),
         SheetRow("服务成效：全年服务人次（活动人次）", str(person_times), "按月记录", None, "人流计数（扣除工作人员）"),
@@ -147,13 +166,16 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
                  + (f"（{unconfirmed} 个月{UNCONFIRMED}）" if unconfirmed else "") + note,
                  "每月达标" if graded else not_graded, None, "月度统计", graded),
         SheetRow("运营管理：工作时间内正常开放（开放合规率）", _pct(compliance)
-                 + (f"（{unjudged} 个月数据不足，{UNCONFIRMED}）" if unjudged else ""),
-                 "工作时间内正常开放", None, "门磁、人流、人脸、设备在线；按计划时长计，未知时长不计为开放"),
+                 + (f"（其中 {unjudged} 个月数据不足，单月{UNCONFIRMED}）" if unjudged else ""),
+                 "工作时间内正常开放", None,
+                 "门磁、人流、人脸、设备在线；全年开放时长 ÷ 全年计划时长，未知时长不计为开放"),
         SheetRow("运营管理：工作时间内未知时长（分钟）", str(unknown_minutes), "—", None, "设备离线或关闭"),
         SheetRow("运营管理：每月至少一次主题活动", f"{len(activity_months)}/{len(month_names)}" + note, "每月 ≥ 1 次",
                  len(activity_months) == len(month_names) if month_names else None, "站点登记"),
-        SheetRow("服务成效：专用求助电话 / 紧急呼叫响应", f"{facts.calls_answered}/{facts.calls}", "全部响应",
-                 facts.calls_answered == facts.calls if facts.calls else None,
+        # The rubric asks for a dedicated help line (科学管理 (5)), which the assessors see for themselves; the
+        # calls answered are its evidence, not a standard of their own.
+        SheetRow("科学管理：专用求助电话（一键呼叫响应情况，供参考）",
+                 f"{facts.calls_answered}/{facts.calls} 次及时响应", "有专用求助电话（由考核组认定）", None,
                  "一键呼叫告警" + ("" if answer_minutes is None else f"（{answer_minutes:g} 分钟内确认为响应）")),
         SheetRow("抽查：未开放次数", str(facts.failed_spot_checks), "未达否决次数" if graded else not_graded,
                  not facts.veto, "计入一票否决的抽查（未开放日数）" if graded else "民政局抽查（未开放日数）", graded),
@@ -195,7 +217,8 @@ def assessment(facts: YearFacts, *, subsidy_cny: Mapping[str, int], pass_score: 
             "station": facts.station, "station_name": facts.name, "town": facts.town, "kind": facts.kind,
             "graded": graded, "grade": facts.grade, "year": facts.year, "months": len(month_names),
             "months_met": months_met, "months_unconfirmed": unconfirmed if graded else None,
-            "months_with_activity": len(activity_months), "monthly_average": average, "threshold": threshold,
+            "months_with_activity": len(activity_months), "monthly_average": average,
+            "monthly_average_met": average_met, "threshold": threshold,
             "elders_uncorroborated": uncorroborated, "faces_uncorroborated_days": flagged_days,
             "compliance": compliance, "failed_spot_checks": facts.failed_spot_checks, "veto": facts.veto,
             "subsidy_cny": amount, "eligible": eligible,

@@ -120,11 +120,16 @@ class AssessmentRow(BaseModel):
     months_with_activity: int = Field(description="months over with at least one themed activity")
     monthly_average: float | None = Field(description="elders served per month, averaged over the months over that "
                                           "have a figure (face data)")
+    monthly_average_met: bool | None = Field(
+        default=None, description="the monthly average reaches the threshold even with the months without face data "
+                                  "counted as 0; null when it cannot be confirmed (it does only without them) or "
+                                  "when not graded; false only when every month had a figure")
     threshold: int | None
     elders_uncorroborated: int = Field(description="elders seen with no people-counter crossing and so not served, "
                                        "summed over the months (each month distinct)")
     faces_uncorroborated_days: int = Field(description="days flagged faces_uncorroborated or faces_unchecked")
-    compliance: float | None
+    compliance: float | None = Field(description="the year's opening rate: minutes open over scheduled minutes, "
+                                     "unknown minutes never open; null with less than `month_min_known_share` known")
     failed_spot_checks: int
     veto: bool | None = Field(description="null when not graded (the veto does not apply)")
     subsidy_cny: int | None = Field(description="the grade's subsidy when the station runs normally; null when not "

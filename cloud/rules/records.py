@@ -250,6 +250,10 @@ class MonthRecord(BaseModel):
     compliance_reason: str | None = None
     known_share: float | None = Field(default=None, description="known share of the scheduled minutes")
     scheduled_minutes: int = 0
+    served_minutes: int | None = Field(
+        default=None, description="scheduled minutes open (or excused by an approved closure), given even when "
+                                  "`compliance` is null: a year's rate sums them over its months, unknown minutes "
+                                  "never served; null in month lines derived before this field")
     verdicts: dict[str, int]
     late_open_minutes: int
     early_close_minutes: int

@@ -24,6 +24,7 @@ class Coverage:
     reason: str | None
     known_share: float | None
     scheduled_s: int
+    served_s: int = 0  # given whatever the compliance: a year sums its months' (unknown time is never served)
 
 
 def coverage(days: Sequence[DayRecord], config: RulesConfig) -> Coverage:
@@ -45,13 +46,14 @@ def coverage(days: Sequence[DayRecord], config: RulesConfig) -> Coverage:
             served += d.served_seconds
     share = round(known / scheduled, 4) if scheduled else None
     if unknown_calendar:
-        return Coverage(None, f"the working calendar is unknown for {unknown_calendar} day(s)", share, scheduled)
+        return Coverage(None, f"the working calendar is unknown for {unknown_calendar} day(s)", share, scheduled,
+                        served)
     if not scheduled:
-        return Coverage(None, "no scheduled working hours", share, scheduled)
+        return Coverage(None, "no scheduled working hours", share, scheduled, served)
     if known < config.month_min_known_share * scheduled:
         return Coverage(None, f"only {known / scheduled:.0%} of the scheduled minutes are known (at least "
-                        f"{config.month_min_known_share:.0%} needed)", share, scheduled)
-    return Coverage(round(served / scheduled, 4), None, share, scheduled)
+                        f"{config.month_min_known_share:.0%} needed)", share, scheduled, served)
+    return Coverage(round(served / scheduled, 4), None, share, scheduled, served)
 
 
 def month_record(
@@ -139,12 +141,30 @@ def month_record(
         compliance_reason=cov.reason,
         known_share=cov.known_share,
         scheduled_minutes=round(cov.scheduled_s / 60),
+        served_minutes=round(cov.served_s / 60),
         verdicts=dict(sorted(Counter(d.verdict.value for d in days).items())),
         late_open_minutes=sum(d.late_open_minutes for d in days),
         early_close_minutes=sum(d.early_close_minutes for d in days),
         unknown_minutes=sum(d.unknown_minutes for d in days if d.working_day),
         equipment_off_days=sum(1 for d in days if FLAG_EQUIPMENT_OFF in d.flags),
     )
+
+
+def year_compliance(months: Sequence[MonthRecord], min_known_share: float) -> float | None:
+    """A run of months' compliance: their served minutes over their scheduled minutes, as `coverage` judges a month,
+    so that a month made unknown (the agent unplugged on most of its days) cannot drop out of the figure as it drops
+    out of an average of the months' rates: its unknown minutes are never served. Null when nothing was scheduled or
+    less than `min_known_share` of the scheduled minutes is known. A month line derived before `served_minutes`
+    existed counts what its own rate gives, and nothing served when it had none."""
+    scheduled = sum(m.scheduled_minutes for m in months)
+    if not scheduled:
+        return None
+    known = sum((m.known_share or 0.0) * m.scheduled_minutes for m in months)
+    if known < min_known_share * scheduled:
+        return None
+    served = sum(m.served_minutes if m.served_minutes is not None
+                 else (m.compliance or 0.0) * m.scheduled_minutes for m in months)
+    return round(served / scheduled, 4)
 
 
 def quarter_of(day: date) -> str:

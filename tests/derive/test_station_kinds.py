@@ -168,5 +168,6 @@ def test_a_change_of_kind_judges_the_month_and_year_by_the_kind_at_their_end(
     assert stored(kinds_store)["veto"][("qd-a", 2026)] == (2, None)
     with factory() as session:
         facts = year_facts(session, [s for s in session.scalars(select(Station)) if s.id == "qd-a"], 2026)[0]
-    sheet = assessment(facts, subsidy_cny=TWO.subsidy_cny, pass_score=TWO.pass_score, score=95)
+    sheet = assessment(facts, subsidy_cny=TWO.subsidy_cny, pass_score=TWO.pass_score,
+                       min_known_share=TWO.month_min_known_share, score=95)
     assert (sheet.summary["veto"], sheet.summary["subsidy"], sheet.summary["subsidy_cny"]) == (None, None, None)

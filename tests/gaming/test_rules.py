@@ -242,9 +242,10 @@ def test_acknowledging_old_calls_before_the_assessment_does_not_make_them_answer
     from cloud.api.assessment import assessment
 
     sheet = assessment(facts, subsidy_cny=CONFIG.subsidy_cny, pass_score=CONFIG.pass_score,
-                       answer_minutes=CONFIG.call_escalate_minutes)
-    (row,) = [r for r in sheet.rows if "紧急呼叫响应" in r[0]]
-    assert row[1] == "1/3" and f"{CONFIG.call_escalate_minutes:g} 分钟内确认" in row[4]
+                       min_known_share=CONFIG.month_min_known_share, answer_minutes=CONFIG.call_escalate_minutes)
+    (row,) = [r for r in sheet.rows if "专用求助电话" in r[0]]
+    assert row[1] == "1/3 次及时响应" and f"{CONFIG.call_escalate_minutes:g} 分钟内确认" in row[4]
+    assert row[3] == "无法确认"  # the rubric asks for a help line, which the assessors see: evidence, not a verdict
 
 
 def _strangers(every_minutes: int = 25) -> list[tuple[time, str, str]]:

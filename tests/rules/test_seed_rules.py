@@ -34,7 +34,7 @@ def test_a_county_sets_its_own_subsidies_and_pass_score_in_the_rules_file(tmp_pa
     config = read_rules(rules)
     assert config.subsidy_cny["2A"] == 6000 and config.pass_score == 85
     sheet = assessment(facts([month(m, 60) for m in range(1, 13)]), subsidy_cny=config.subsidy_cny,
-                       pass_score=config.pass_score, score=84)
+                       pass_score=config.pass_score, min_known_share=config.month_min_known_share, score=84)
     assert sheet.summary["subsidy_cny"] == 6000 and sheet.summary["subsidy"] == 0
 
 
@@ -55,7 +55,8 @@ def facts(months: list[MonthRecord], *, veto: bool = False, activity: set[str] |
 
 
 def sheet(f: YearFacts, score: float | None = None, today: date | None = None) -> Any:
-    return assessment(f, subsidy_cny=CONFIG.subsidy_cny, pass_score=CONFIG.pass_score, score=score, today=today)
+    return assessment(f, subsidy_cny=CONFIG.subsidy_cny, pass_score=CONFIG.pass_score,
+                      min_known_share=CONFIG.month_min_known_share, score=score, today=today)
 
 
 def rows(f: YearFacts, today: date | None = None) -> dict[str, tuple[Any, ...]]:

@@ -53,6 +53,7 @@ def list_assessments(
     zones = {s.id: s.timezone for s in stations}
     return [
         AssessmentRow(**assessment(f, subsidy_cny=rules.subsidy_cny, pass_score=rules.pass_score,
+                                   min_known_share=rules.month_min_known_share,
                                    today=config.today(zones[f.station]),
                                    answer_minutes=rules.call_escalate_minutes).summary)
         for f in year_facts(session, stations, year, _answer_within(rules))
@@ -67,6 +68,7 @@ def export_assessment(
     station = get_visible_station(session, user, station_id)
     facts = year_facts(session, [station], year, _answer_within(rules))[0]
     sheet = assessment(facts, subsidy_cny=rules.subsidy_cny, pass_score=rules.pass_score, score=score,
+                       min_known_share=rules.month_min_known_share,
                        today=config.today(station.timezone), answer_minutes=rules.call_escalate_minutes)
     return _file(render(sheet, format), format, f"assessment-{station.id}-{year}")
 
