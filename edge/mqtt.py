@@ -33,7 +33,10 @@ def file_problems(config: MqttConfig) -> list[str]:
             with path.open("rb"):
                 pass
         except OSError as exc:
-            problems.append(f"mqtt.{key}: cannot read {path}: {exc.strerror or exc}")
+            hint = ("; put the station's password there (`eldercare cloud provision station` wrote it to "
+                    "credentials/STATION.password; the installer takes it as --password-file)"
+                    if key == "password_file" else "")
+            problems.append(f"mqtt.{key}: cannot read {path}: {exc.strerror or exc}{hint}")
     return problems
 
 

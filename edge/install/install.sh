@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install the eldercare edge agent on Raspberry Pi OS (64-bit, Bookworm or later) as a systemd service.
 #
-#   sudo edge/install/install.sh [--config FILE] [--no-face]     install on this Pi
+#   sudo edge/install/install.sh [--config FILE] [--password-file FILE] [--no-face]     install on this Pi
 #   edge/install/install.sh --prefix DIR --dry-run               print every step, change nothing
 #   edge/install/install.sh --prefix DIR                         stage the files under DIR (an image build)
 #
+# --password-file: the station's broker password as `eldercare cloud provision station` wrote it
+# (credentials/STATION.password), installed as /etc/eldercare/mqtt-password, where a provisioned station file looks.
 # --prefix works like DESTDIR: files land under DIR but refer to their final paths (/opt/eldercare, /etc/eldercare,
 # /var/lib/eldercare). System steps (apt, the service user, systemctl) run only when installing into /.
 set -euo pipefail
@@ -14,14 +16,16 @@ PREFIX=/
 DRY_RUN=0
 FACE=1
 CONFIG=""
+PASSWORD=""
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) PREFIX="${2:?--prefix needs a directory}"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     --no-face) FACE=0; shift ;;
     --config) CONFIG="${2:?--config needs a file}"; shift 2 ;;
+    --password-file) PASSWORD="${2:?--password-file needs a file}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -81,6 +85,14 @@ if [ -n "$CONFIG" ]; then
 elif [ ! -e "$ETC/station.yaml" ]; then
   run install -m 0640 "$SOURCE/firmware_config/examples/qd-huilong-01.yaml" "$ETC/station.yaml"
   echo "install: edit $ETC/station.yaml for this station, then: systemctl restart eldercare-edge"
+fi
+if [ -n "$PASSWORD" ]; then
+  [ -r "$PASSWORD" ] || { echo "install.sh: cannot read --password-file $PASSWORD" >&2; exit 1; }
+  run install -m 0640 "$PASSWORD" "$ETC/mqtt-password"
+elif [ ! -e "$ETC/mqtt-password" ] && [ -n "$CONFIG" ] && grep -q "^ *password_file: */etc/eldercare/mqtt-password" "$CONFIG"; then
+  # The agent would stop at start on the missing file: say so now, with what to do.
+  echo "install: $CONFIG reads the broker password from /etc/eldercare/mqtt-password, which is missing: run again" \
+    "with --password-file credentials/STATION.password (from \`eldercare cloud provision station\`)" >&2
 fi
 if [ ! -e "$ETC/agent.env" ]; then
   run sh -c "printf '# ELDERCARE_MQTT_PASSWORD=...\n' > '$ETC/agent.env' && chmod 0640 '$ETC/agent.env'"

@@ -42,3 +42,21 @@ def test_unit_runs_the_agent_with_its_config() -> None:
     assert service["Restart"] == "always" and service["User"] == "eldercare"
     assert "gpio" in service["SupplementaryGroups"] and "dialout" in service["SupplementaryGroups"]
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_provisioned_password_is_installed_where_the_station_file_reads_it(tmp_path: Path) -> None:
+    password = tmp_path / "qd-huilong-01.password"
+    password.write_text("s3cret\n", encoding="utf-8")
+    out = dry_run(tmp_path / "root", "--password-file", str(password)).stdout
+    assert f"+ install -m 0640 {password} {tmp_path}/root/etc/eldercare/mqtt-password" in out
+    missing = dry_run(tmp_path / "root", "--password-file", str(tmp_path / "nope"))
+    assert missing.returncode == 1 and "cannot read --password-file" in missing.stderr
+
+
+def test_a_station_file_reading_a_password_file_that_is_not_there_is_warned_of(tmp_path: Path) -> None:
+    station = tmp_path / "qd-huilong-01.yaml"
+    station.write_text("mqtt:\n  password_file: /etc/eldercare/mqtt-password   # the station's password\n",
+                       encoding="utf-8")
+    result = dry_run(tmp_path / "root", "--config", str(station))
+    assert result.returncode == 0
+    assert "/etc/eldercare/mqtt-password, which is missing" in result.stderr and "--password-file" in result.stderr
