@@ -14,7 +14,7 @@ import click
 from simulators.day_events import SimEvent
 from simulators.fleet import Fleet, build_fleet, fleet_events, stations_csv
 from simulators.fleet_agents import DEFAULT_HEARTBEAT_S, LiveAgents
-from simulators.publisher import BrokerTarget, FleetPublisher, SimClock, real_now, replay
+from simulators.publisher import BrokerTarget, CredentialsError, FleetPublisher, SimClock, real_now, replay
 from simulators.scenario import DEFAULT_SCHEDULE
 
 DEFAULT_TIMEZONE = DEFAULT_SCHEDULE.timezone
@@ -119,6 +119,8 @@ def fleet(count: int, days: int, speed: float, seed: int, broker: str, credentia
     try:
         sent = run_fleet(the_fleet, BrokerTarget(host, port, credentials, ca_file), span, speed, seed, stop,
                          lambda line: click.echo(line, err=True), heartbeat_s=heartbeat_s)
+    except CredentialsError as exc:
+        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot reach the broker at {broker}: {exc}") from None
     click.echo(f"published {sent:,} messages", err=True)

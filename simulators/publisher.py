@@ -1,6 +1,7 @@
 """Publish simulated events to a broker on an accelerated clock: one MQTT client per station, as real agents do."""
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +23,21 @@ class BrokerTarget:
     port: int
     credentials: Path | None = None  # a directory of `<station>.password` files (from `cloud provision station`)
     ca_file: Path | None = None
+
+
+class CredentialsError(Exception):
+    """A station's password file cannot be read: the operator's to fix, not the broker's (told apart from a
+    connection error)."""
+
+
+def station_password(credentials: Path, station: str) -> str:
+    path = credentials / f"{station}.password"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CredentialsError(f"cannot read station {station}'s broker password {path}: {exc.strerror or exc} "
+                               f"(this process runs as uid {os.getuid()}; `eldercare cloud provision` writes the "
+                               "stations' password files readable by their owner only)") from None
 
 
 def real_now() -> datetime:
@@ -59,8 +75,7 @@ class FleetPublisher:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{station}", protocol=mqtt.MQTTv311)
         client.max_inflight_messages_set(200)
         if self.target.credentials is not None:
-            secret = (self.target.credentials / f"{station}.password").read_text().strip()
-            client.username_pw_set(station, secret)
+            client.username_pw_set(station, station_password(self.target.credentials, station))
         if self.target.ca_file is not None:
             client.tls_set(ca_certs=str(self.target.ca_file))
         client.reconnect_delay_set(1, 30)
