@@ -23,6 +23,8 @@ CLOUD_COMMANDS = {
     "stations": ("cloud.registry.commands:stations", "The station registry (import from YAML or CSV)."),
     "provision": ("cloud.provision.commands:provision", "Broker credentials, ACL and TLS for stations."),
     "migrate": ("cloud.store.commands:migrate", "Create or upgrade the database schema."),
+    "backup": ("cloud.store.backup:backup", "Copy the embedded SQLite store consistently while it runs."),
+    "record-loss": ("cloud.ingest.record_loss:record_loss", "Record a window of messages the platform lost."),
     "worker": ("cloud.derive.commands:worker", "Recompute derived results as events arrive."),
     "sender": ("cloud.alerts.commands:sender", "Publish queued commands to stations (cmd/call-ack)."),
     "derive": ("cloud.derive.commands:derive", "Recompute verdicts offline from raw files, for audits."),
