@@ -104,5 +104,8 @@ step "systemd unit"
 run install -m 0644 "$SOURCE/edge/install/eldercare-edge.service" "$UNIT_DIR/eldercare-edge.service"
 system "$OPT/venv/bin/eldercare" edge check-config /etc/eldercare/station.yaml
 system systemctl daemon-reload
-system systemctl enable --now eldercare-edge.service
+system systemctl enable eldercare-edge.service
+# restart, not `enable --now`: run again to upgrade, the installer must put the new code to work (the outbox keeps
+# whatever the agent had not sent).
+system systemctl restart eldercare-edge.service
 step "done$([ "$DRY_RUN" = 1 ] && echo ' (dry run: nothing was changed)')"

