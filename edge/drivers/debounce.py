@@ -13,42 +13,46 @@ from edge.drivers.gpio import Edge
 
 
 class Debounced:
-    """The level the driver believes (`settled`) and the raw edges that may change it."""
+    """The level the driver believes (`settled`) and the raw edges that may change it.
+
+    Edges with no quiet gap of `quiet_s` between them are one burst. When a burst ends, the line's level is the new
+    settled level; a burst that ends back at the old level was bounce or a glitch and changes nothing.
+    """
 
     def __init__(self, level: bool, quiet_s: float) -> None:
         self.settled = level
         self.quiet_s = quiet_s
         self._raw = level
         self._last = 0.0  # monotonic time of the latest edge
-        self._change: Edge | None = None  # the first edge away from `settled`, while the line is away from it
+        self._first: Edge | None = None  # the first edge of the burst not yet over
 
     def feed(self, edge: Edge) -> None:
-        """A raw edge: a line back at its settled level was bounce, and forgets the change it had started."""
+        """A raw edge from the pin."""
         self._raw, self._last = edge.active, edge.mono
-        if self._raw == self.settled:
-            self._change = None
-        elif self._change is None:
-            self._change = edge
+        if self._first is None:
+            self._first = edge
 
     def due(self) -> float | None:
-        """When the pending change settles if no edge comes before (monotonic); None when nothing is pending."""
-        return None if self._change is None else self._last + self.quiet_s
+        """When the current burst is over if no edge comes before (monotonic); None when there is none."""
+        return None if self._first is None else self._last + self.quiet_s
 
     def settle(self, mono: float) -> Edge | None:
-        """At monotonic time `mono`: the change that has now held for `quiet_s` (its first edge), if any."""
+        """At monotonic time `mono`: the first edge of a burst now over that changed the level, if any."""
         due = self.due()
         if due is None or mono < due:
             return None
-        change, self._change = self._change, None
+        first, self._first = self._first, None
+        if self._raw == self.settled:
+            return None
         self.settled = self._raw
-        return change
+        return first
 
 
 async def next_change(queue: "asyncio.Queue[Edge]", line: Debounced, until: float | None = None) -> Edge | None:
     """Wait for the line's next settled change and return its first edge; or None at monotonic time `until`.
 
-    `until` gives up only while nothing is pending: a change that began before it is seen through, so a release a
-    moment before a long-press deadline is a release (and a bounce straddling the deadline is not one).
+    `until` gives up only once no burst of edges is pending: one that began before it is seen through, so a release a
+    moment before a long-press deadline is a release (and a flicker straddling the deadline is not one).
     """
     while True:
         while not queue.empty():  # edges already stamped are taken before judging the quiet time
