@@ -35,6 +35,15 @@ class SimDoor:
             self.contact.drive_low()
         self.contact.drive_high()
 
+    def chatter(self, for_s: float, period_s: float = 0.02) -> None:
+        """A loose magnet or interference: the contact flips every `period_s` for `for_s`, then rests open."""
+        until, opened = time.monotonic() + for_s, False
+        while time.monotonic() < until:
+            (self.contact.drive_low if opened else self.contact.drive_high)()
+            opened = not opened
+            time.sleep(period_s)
+        self.contact.drive_high()
+
     def cut_wire(self) -> None:
         """Cut the cable: the contact and the tamper loop both read open."""
         self.contact.drive_high()
@@ -43,12 +52,34 @@ class SimDoor:
 
 
 class SimButton:
-    """A push button to ground (pulled up): pressed = pin low."""
+    """A push button to ground (pulled up): pressed = pin low.
 
-    def __init__(self, factory: Any, pin: int) -> None:
+    A real button bounces: its contact makes and breaks a few times for a few milliseconds as it closes and as it
+    opens. `bounces` plays that many flickers of `bounce_s` each at both ends of a press (0: an ideal contact). A
+    finger cannot press again sooner than `rest_s` after letting go, so a press waits that long after the last one.
+    """
+
+    def __init__(self, factory: Any, pin: int, bounces: int = 0, bounce_s: float = 0.002,
+                 rest_s: float = 0.1) -> None:
         self.pin = factory.pin(pin)
+        self.bounces = bounces
+        self.bounce_s = bounce_s
+        self.rest_s = rest_s
+        self._released = -1e9  # monotonic time of the last release
 
     def press(self, hold_s: float = 0.1) -> None:
-        self.pin.drive_low()
-        time.sleep(hold_s)
-        self.pin.drive_high()
+        """Press, hold `hold_s` (counted from the first contact), release."""
+        time.sleep(max(0.0, self._released + self.rest_s - time.monotonic()))
+        started = time.monotonic()
+        self._flip(self.pin.drive_low, self.pin.drive_high)
+        time.sleep(max(0.0, started + hold_s - time.monotonic()))
+        self._flip(self.pin.drive_high, self.pin.drive_low)
+        self._released = time.monotonic()
+
+    def _flip(self, to: Any, back: Any) -> None:
+        to()
+        for _ in range(self.bounces):
+            time.sleep(self.bounce_s)
+            back()
+            time.sleep(self.bounce_s)
+            to()

@@ -14,7 +14,10 @@ const FAULTS = [
   [/^unit \d+ on .*(exception reply|registers in reply)/i, "人流计数器回复的数据不对（地址或型号设置可能有误）",
     `${INSTALLER}，核对计数器的设置`],
   [/^unit \d+ on /i, "人流计数器通信出错", "请站点检查人流计数器是否通电、通信线是否松脱"],
-  // edge/drivers/door.py: a 4-wire magnet's tamper loop or a door that never closes (a cut wire reads as open).
+  // edge/drivers/door.py: a contact that keeps flipping (loose magnet, interference); a 4-wire magnet's tamper loop or
+  // a door that never closes (a cut wire reads as open).
+  [/contact chattering/i, "门磁信号来回跳动（磁铁松动或线路受干扰），门的开关可能记录不准",
+    "请站点检查门磁和磁铁是否松动、是否对齐；仍不行" + INSTALLER],
   [/wire cut|tamper/i, "门磁线路断开或被拆", "请站点检查门磁及连线是否完好"],
   // edge/face: the camera's stream, the face gallery and its key, the face-recognition software.
   [/cannot open \w+ source|cannot open video|stopped delivering frames/i, "人脸识别摄像头连接不上（没有画面）",

@@ -1,5 +1,5 @@
-"""Emergency call button on GPIO: a press is sent at once (ahead of everything queued), a long press cancels it, and
-the cloud's `call-ack` is confirmed to the elder on the LED (steady light) and buzzer (short beeps).
+"""Emergency call button on GPIO: a press is sent as soon as it has held `bounce_ms` (ahead of everything queued), a
+long press cancels it, and the cloud's `call-ack` is confirmed to the elder on the LED (steady light) and buzzer.
 """
 
 import asyncio
@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from edge.drivers.base import Emit, Reading, now
+from edge.drivers.debounce import Debounced, next_change
 from edge.drivers.gpio import Edge, watch
 from edge.drivers.modbus_bus import Buses
 from firmware_config.devices.button import KEY as KEY  # the registry's key for this driver
@@ -48,40 +49,26 @@ class ButtonDriver:
             self._buzzer = stack.enter_context(Buzzer(cfg.buzzer_pin)) if cfg.buzzer_pin is not None else None
             stack.callback(self._outputs_gone)
             watch(button, "button", queue)
-            released_at = -1e9
+            # Every change must hold bounce_ms: the contact's bounce on making and breaking is neither a release (the
+            # rest of the press would start a second call) nor a press. A button held at start is not a call.
+            line = Debounced(bool(button.is_active), cfg.bounce_ms / 1000)
             while True:
-                edge = await queue.get()
-                if not edge.active or edge.mono - released_at < cfg.bounce_ms / 1000:
+                press = await next_change(queue, line)
+                if press is None or not press.active:
                     continue
                 call = new_event_id()
                 self._recent.append(call)
-                await emit(self._call("pressed", call, edge.at))
+                await emit(self._call("pressed", call, press.at))
                 log.warning("%s: emergency call %s pressed", self.device_id, call)
                 if self._led is not None:
                     self._led.blink(on_time=0.25, off_time=0.25)
-                release = await self._wait_release(queue, cfg.long_press_s)
-                if release is None:
+                if await next_change(queue, line, until=press.mono + cfg.long_press_s) is None:
                     # Held down: the elder (or staff) cancels. Same call id, so the cloud closes that call.
                     await emit(self._call("cancelled", call, now()))
                     log.warning("%s: emergency call %s cancelled by a long press", self.device_id, call)
                     if self._led is not None:
                         self._led.off()
-                    release = await self._wait_release(queue, None)
-                released_at = release.mono if release is not None else released_at
-
-    @staticmethod
-    async def _wait_release(queue: "asyncio.Queue[Edge]", limit_s: float | None) -> Edge | None:
-        loop = asyncio.get_running_loop()
-        deadline = None if limit_s is None else loop.time() + limit_s
-        while True:
-            remaining = None if deadline is None else max(0.0, deadline - loop.time())
-            try:
-                async with asyncio.timeout(remaining):  # not wait_for: it can swallow a cancel on 3.11
-                    edge = await queue.get()
-            except TimeoutError:
-                return None
-            if not edge.active:
-                return edge
+                    await next_change(queue, line)  # the release that ends the long press
 
     def _outputs_gone(self) -> None:
         self._led = self._buzzer = None

@@ -2,16 +2,18 @@
 
 A normally-closed (`nc`) reed contact opens when the door opens, so a cut wire reads as "open". Two ways tell a cut
 wire apart: a 4-wire sensor's tamper loop on `tamper_pin` (open loop = fault at once), and `max_open_s`, after which
-a door that never closes is reported as `fault` (implausible for a station's door).
+a door that never closes is reported as `fault` (implausible for a station's door). A contact that keeps changing
+without ever holding `debounce_ms` for `chatter_s` (a loose magnet, interference on the wire) is a `health` fault.
 """
 
 import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
 
-from edge.drivers.base import Emit, Reading, now
+from edge.drivers.base import Emit, Reading, health, now
 from edge.drivers.gpio import DoorState, Edge, door_state, watch
 from edge.drivers.modbus_bus import Buses
 from firmware_config.devices.door import KEY as KEY  # the registry's key for this driver
@@ -28,7 +30,7 @@ class DoorDriver:
         self.config = config
         self.device_id = config.id
 
-    def _reading(self, state: DoorState, when: Any) -> Reading:
+    def _reading(self, state: DoorState, when: datetime) -> Reading:
         return Reading(device=self.device_id, kind=Kind.DOOR, ts=when, fields={"state": state})
 
     async def run(self, emit: Emit) -> None:
@@ -47,34 +49,69 @@ class DoorDriver:
             def sample() -> DoorState:
                 return door_state(bool(contact.is_active), cfg.wiring, tamper is None or bool(tamper.is_active))
 
-            reported = sample()
-            opened_at = time.monotonic() if reported == "open" else None
-            await emit(self._reading(reported, now()))
-            while True:
-                timeout = None
-                if opened_at is not None and cfg.max_open_s is not None:
-                    timeout = max(0.0, opened_at + cfg.max_open_s - time.monotonic())
-                try:
-                    async with asyncio.timeout(timeout):  # not wait_for: it can swallow a cancel on 3.11
-                        first = await queue.get()
-                except TimeoutError:
-                    log.warning("%s: open for over %s s: reporting fault (wire cut?)", self.device_id, cfg.max_open_s)
-                    reported, opened_at = "fault", None
-                    await emit(self._reading("fault", now()))
-                    continue
-                # Debounce: wait until the contact has been quiet for debounce_ms, then take its level.
-                quiet = cfg.debounce_ms / 1000
-                while True:
-                    try:
-                        async with asyncio.timeout(quiet):
-                            await queue.get()
-                    except TimeoutError:
-                        break
-                state = sample()
+            await self._follow(emit, queue, sample)
+
+    async def _follow(self, emit: Emit, queue: "asyncio.Queue[Edge]", sample: Callable[[], DoorState]) -> None:
+        """Report the start state, then each change that holds `debounce_ms`, a door open too long, and chatter.
+
+        While the contact chatters the door keeps its last settled state and the `max_open_s` timer keeps running: a
+        loose magnet or interference must not hide a door left open or a cut wire.
+        """
+        cfg = self.config
+        settled = reported = sample()  # settled: the contact's debounced state; reported: the last `door` reading
+        opened_at = time.monotonic() if settled == "open" else None
+        written = now()  # the latest reading's time: a change is never stamped before a reading already written
+        await emit(self._reading(reported, written))
+        first: Edge | None = None  # the first edge of a change not yet settled
+        last: Edge | None = None  # the latest edge
+        edges = 0  # since `first`
+        chattering = False  # reported as a health fault and not yet steady
+        while True:
+            settle_at = last.mono + cfg.debounce_ms / 1000 if first is not None and last is not None else None
+            fault_at = opened_at + cfg.max_open_s if opened_at is not None and cfg.max_open_s is not None else None
+            chatter_at = first.mono + cfg.chatter_s if first is not None and not chattering else None
+            wakes = [t for t in (settle_at, fault_at, chatter_at) if t is not None]
+            try:
+                async with asyncio.timeout(max(0.0, min(wakes) - time.monotonic()) if wakes else None):  # not wait_for
+                    edge = await queue.get()  # (it can swallow a cancel on 3.11)
+            except TimeoutError:
+                pass
+            else:
+                first, last, edges = first or edge, edge, edges + 1
+                continue
+            mono = time.monotonic()
+            if fault_at is not None and mono >= fault_at:
+                log.warning("%s: open for over %s s: reporting fault (wire cut?)", self.device_id, cfg.max_open_s)
+                reported, opened_at, written = "fault", None, now()
+                await emit(self._reading("fault", written))
+            if first is not None and chatter_at is not None and mono >= chatter_at:
+                chattering = True
+                await emit(self._chatter(edges, mono - first.mono))
+                written = now()
+            if first is None or last is None or settle_at is None or mono < settle_at:
+                continue
+            # Quiet for debounce_ms: take the contact's level. A bounce's change happened at its first edge; after a
+            # chatter through which something was reported, at the edge that ended it (never before that report).
+            began = first if written <= first.at else last
+            when = max(began.at, written)
+            state = sample()
+            if state != settled:
+                settled, opened_at = state, (began.mono if state == "open" else None)
                 if state != reported:
-                    reported = state
-                    opened_at = first.mono if state == "open" else None
-                    await emit(self._reading(state, first.at))
+                    reported, written = state, when
+                    await emit(self._reading(state, when))
+            # else: a bounce that came back, or a door still open after its max_open_s fault (nothing new to say)
+            if chattering:
+                log.info("%s: door contact steady again", self.device_id)
+                await emit(health(self.device_id, True, None, {"pin": cfg.pin}))
+                written = now()
+            first, last, edges, chattering = None, None, 0, False
+
+    def _chatter(self, edges: int, for_s: float) -> Reading:
+        error = (f"door contact chattering: {edges} changes in {for_s:.0f} s, none held {self.config.debounce_ms} ms "
+                 "(loose magnet or interference on the wire?)")
+        log.warning("%s: %s", self.device_id, error)
+        return health(self.device_id, False, error, {"pin": self.config.pin, "changes": edges})
 
 
 def build(config: DoorConfig, buses: Buses) -> DoorDriver:

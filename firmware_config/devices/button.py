@@ -18,7 +18,8 @@ class ButtonConfig(BaseModel):
     id: DeviceId
     pin: GpioPin
     pull_up: bool = Field(default=True, description="use the Pi's internal pull-up (button switches to ground)")
-    bounce_ms: int = Field(default=30, ge=0, le=1000, description="a press within this of the last release is bounce")
+    bounce_ms: int = Field(default=30, ge=0, le=1000,
+                           description="a press or a release counts once the contact has held it this long (bounce)")
     long_press_s: float = Field(default=3.0, gt=0, le=30, description="holding this long cancels the call")
     led_pin: GpioPin | None = Field(default=None, description="LED: blinks while the call waits, steady when acked")
     buzzer_pin: GpioPin | None = Field(default=None, description="buzzer: beeps when the call is acknowledged")

@@ -24,3 +24,5 @@ class DoorConfig(BaseModel):
     debounce_ms: int = Field(default=50, ge=0, le=5000, description="a change must hold this long to count")
     tamper_pin: GpioPin | None = Field(default=None, description="the sensor's tamper loop; open loop = fault")
     max_open_s: float | None = Field(default=None, gt=0, description="an 'open' lasting longer is reported as fault")
+    chatter_s: float = Field(default=10.0, gt=0, le=3600,
+                             description="a contact changing this long without holding debounce_ms is a health fault")

@@ -1,7 +1,8 @@
 """A station's device faults read in Chinese on its page, in real headless Chromium: what is wrong and what to ask the
 station to do, with the agent's own English sentence kept small (and as a tooltip) for the installer. The sentences
-are the ones the edge writes (edge/drivers/modbus_bus.py, edge/face, edge/keeper.py, edge/outbox_repair.py,
-edge/supervise.py); an unknown one falls back to a general sentence, never to the bare English alone."""
+are the ones the edge writes (edge/drivers/modbus_bus.py, edge/drivers/door.py, edge/face, edge/keeper.py,
+edge/outbox_repair.py, edge/supervise.py); an unknown one falls back to a general sentence, never to the bare English
+alone."""
 
 from datetime import datetime, time
 from pathlib import Path
@@ -28,6 +29,8 @@ FAULTS = {
                  "人脸库密钥未设置"),
     "door-1": ("door", "driver crashed: GPIOPinInUse: pin GPIO17 is already in use; restarting in 1.1 s",
                "设备程序异常退出，正在自动重启"),
+    "door-2": ("door", "door contact chattering: 412 changes in 10 s, none held 50 ms (loose magnet or interference on "
+               "the wire?)", "门磁信号来回跳动"),
     "outbox": ("health", Repair("database disk image is malformed", Path("/var/lib/eldercare/outbox-20261012.db"),
                                 12).message(), "待发数据文件损坏"),
     "camera-1": ("face", "lens covered", "设备报告故障"),  # the fleet's own: no sentence the edge writes
