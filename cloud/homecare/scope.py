@@ -8,9 +8,10 @@ from sqlalchemy import ColumnElement, or_, select
 from cloud.store.homecare import Complaint, HomecareCaregiver, HomecareElder, HomecareProvider, HomecareVisit
 from cloud.store.users import User, role_condition
 
-# Home care (居家上门服务). The bureau sees everything; a town officer the elders of its towns, their visits, and the
-# providers and caregivers serving them; a provider's manager its own elders, caregivers, visits and figures; a
-# caregiver only their own visits (and the elders of those visits). Station staff and dispatch see none of it.
+# Home care (居家上门服务). The bureau sees everything; a town officer the elders of its towns, their visits and the
+# complaints about them, and the providers and caregivers serving them; a provider's manager its own elders,
+# caregivers, visits, complaints and figures; a caregiver only their own visits (and the elders of those visits).
+# Station staff and dispatch see none of it.
 HOMECARE_ROLES = frozenset({"bureau", "town", "provider", "caregiver"})
 
 

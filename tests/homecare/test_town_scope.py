@@ -19,6 +19,7 @@ from cloud.api.config import ApiConfig
 from cloud.api.security import hash_password
 from cloud.homecare.records import Caregiver, Category, Elder, Provider
 from cloud.homecare.store.registry import upsert_caregiver, upsert_elder, upsert_provider
+from cloud.homecare.store.visits import record_sign_in
 from cloud.store.db import make_session_factory
 from cloud.store.users import User, UserTown
 from tests.api.conftest import PASSWORD, migrated, settings_for
@@ -44,6 +45,10 @@ def as_user(db_url: str, tmp_path: Path) -> Iterator[Login]:
         for elder_id, town, provider in (("E-HL-1", "汇龙镇", "p-hl"), ("E-HL-2", "汇龙镇", "p-hl"),
                                          ("E-NH-1", "南阳镇", "p-nh"), ("E-NH-2", "南阳镇", "p-nh")):
             upsert_elder(session, Elder(elder_id, f"老人{elder_id}", Category.DISABLED, town, provider))
+        session.flush()
+        # One order of 南阳镇's, for complaints that name a visit.
+        record_sign_in(session, key="nh-visit-1", elder_id="E-NH-1", caregiver_id="NH001", by="NH001",
+                       at=datetime(2026, 10, 10, 9, 0, tzinfo=CST), now=datetime(2026, 10, 10, 9, 0, tzinfo=CST))
         for name, (role, towns, provider_id) in USERS.items():
             user = User(name=name, role=role, password_hash=hash_password(PASSWORD), provider_id=provider_id)
             user.towns = [UserTown(town=t) for t in towns]
@@ -188,8 +193,20 @@ def test_a_towns_complaint_names_its_elder_so_the_town_can_find_it_again(as_user
     assert "elder" in nameless.json()["detail"]
     assert _complain(as_user("admin"), None, "电话投诉，未留姓名", provider="p-hl").status_code == 201
     assert _get(as_user, "town-hl", "/complaints") == []
-    # Another town's elder is out of scope as ever.
+    # Another town's elder or visit is out of scope as ever.
     assert _complain(as_user("town-hl"), "E-NH-1", "x").status_code == 404
+    by_visit = as_user("town-hl").post(f"{API}/complaints", json={
+        "provider": "p-nh", "visit": "nh-visit-1", "received_at": "2026-10-15T10:00:00+08:00", "text": "x"})
+    assert by_visit.status_code == 404, by_visit.text
+    # The visit names the elder (so the town) when the elder is not given; given both, they must agree.
+    own = as_user("town-ny").post(f"{API}/complaints", json={
+        "provider": "p-nh", "visit": "nh-visit-1", "received_at": "2026-10-15T10:00:00+08:00", "text": "服务项目不符"})
+    assert own.status_code == 201 and own.json()["elder_id"] == "E-NH-1", own.text
+    mixed = as_user("admin").post(f"{API}/complaints", json={
+        "provider": "p-nh", "elder": "E-NH-2", "visit": "nh-visit-1", "received_at": "2026-10-15T10:00:00+08:00",
+        "text": "x"})
+    assert mixed.status_code == 400 and "E-NH-2" in mixed.json()["detail"], mixed.text
+    assert {c["elder_id"] for c in _get(as_user, "town-ny", "/complaints")} == {"E-NH-1"}
 
 
 # --- 3. no answer tells a town where another town's elder lives ---------------------------------------------------
