@@ -121,10 +121,12 @@ def test_a_provider_the_bureau_brings_in_serves_the_town_but_its_staff_stay_its_
     assert assigned.status_code == 200, assigned.text
     assert [p["id"] for p in _get(as_user, "town-hl", "/providers")] == ["p-hl", "p-nh"]
     town = as_user("town-hl")
-    # 汇龙镇 may now file its other elders with it, and re-save the bureau's assignment as it is.
-    assert town.put(f"{API}/elders/E-HL-1", json=_elder("E-HL-1", "汇龙镇", "p-nh")).status_code == 200
+    # 汇龙镇 may edit that elder keeping the bureau's assignment, and now file its other elders with p-nh.
     assert town.put(f"{API}/elders/E-HL-2", json={**_elder("E-HL-2", "汇龙镇", "p-nh"),
                                                   "package": "B"}).status_code == 200
+    assert town.put(f"{API}/elders/E-HL-1", json=_elder("E-HL-1", "汇龙镇", "p-nh")).status_code == 200
+    assert _providers(as_user, "admin") == {"E-HL-1": "p-nh", "E-HL-2": "p-nh", "E-NH-1": "p-nh",
+                                            "E-NH-2": "p-nh"}
     # But p-nh's staff are not 汇龙镇's to edit: NH001 is neither moved, renamed, nor joined by a new job number,
     # and 汇龙镇's own caregiver is not moved to p-nh either.
     for caregiver_id, body in (("NH001", {"name": "李娟", "provider": "p-hl"}),
