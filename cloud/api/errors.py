@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from cloud.homecare.store.errors import HomecareError, NotFound, VisitConflict
+from cloud.homecare.store.errors import HomecareError, NotFound, NotYours, VisitConflict
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,12 @@ def install(app: FastAPI) -> None:
 @contextmanager
 def homecare_refusals(invalid: int = status.HTTP_400_BAD_REQUEST) -> Iterator[None]:
     """What the home-care store refuses, as the answer to the request: 404 for a record absent or outside the user's
-    scope (the same answer for both), 409 for a replayed key whose content differs, else `invalid`."""
+    scope (the same answer for both), 403 for one in sight that is not the user's to change, 409 for a replayed key
+    whose content differs, else `invalid`."""
     try:
         yield
     except HomecareError as exc:
         code = (status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else
+                status.HTTP_403_FORBIDDEN if isinstance(exc, NotYours) else
                 status.HTTP_409_CONFLICT if isinstance(exc, VisitConflict) else invalid)
         raise HTTPException(code, str(exc)) from exc

@@ -88,10 +88,11 @@ def may_act(user: User, action: ActionName, kind: str) -> bool:
 from cloud.homecare.scope import (  # noqa: E402  (re-exported: the one place scoping rules are looked up)
     HOMECARE_ROLES,
     homecare_caregiver_condition,
+    homecare_complaint_condition,
     homecare_elder_condition,
     homecare_provider_condition,
     homecare_visit_condition,
 )
 
-__all__ = ["HOMECARE_ROLES", "homecare_caregiver_condition", "homecare_elder_condition",
-           "homecare_provider_condition", "homecare_visit_condition"]
+__all__ = ["HOMECARE_ROLES", "homecare_caregiver_condition", "homecare_complaint_condition",
+           "homecare_elder_condition", "homecare_provider_condition", "homecare_visit_condition"]

@@ -20,6 +20,7 @@ from cloud.homecare import followup, fraud
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.months import month_bounds, month_of, previous_month
 from cloud.homecare.records import FollowUpResult, Satisfaction
+from cloud.homecare.scope import complaints_of_towns
 from cloud.homecare.store.errors import HomecareError, NotFound, checked_text
 from cloud.homecare.store.registry import elder_record
 from cloud.homecare.store.visits import visit_record
@@ -101,6 +102,10 @@ def record_complaint(session: Session, *, provider_id: str, text: str, received_
         raise NotFound(f"no provider {provider_id!r}")
     if visit is not None and visit.provider_id != provider_id:
         raise HomecareError(f"visit {visit.key!r} is not provider {provider_id!r}'s")
+    # The elder decides whose complaint it is (the town reading and deciding it): a visit of another elder would
+    # file it under one town with the evidence of another.
+    if visit is not None and elder_id and visit.elder_id != elder_id:
+        raise HomecareError(f"visit {visit.key!r} is not elder {elder_id!r}'s")
     row = Complaint(provider_id=provider_id, elder_id=elder_id or (visit.elder_id if visit else None),
                     visit_id=visit.id if visit else None, received_at=received_at, received_by=by, text=text)
     session.add(row)
@@ -160,8 +165,8 @@ def provider_counts(session: Session, provider: str, start: datetime, end: datet
         HomecareVisit, HomecareVisit.id == FollowUp.visit_id).where(
         FollowUp.provider_id == provider, FollowUp.by_role == "platform", HomecareVisit.sign_in_at >= start,
         HomecareVisit.sign_in_at < end, _in_towns(towns)))
-    complaint_scope = true() if towns is None else Complaint.elder_id.in_(
-        select(HomecareElder.id).where(HomecareElder.town.in_(list(towns))))
+    # The same rule as the complaints a town reads and decides (cloud.homecare.scope): those about its elders.
+    complaint_scope = true() if towns is None else complaints_of_towns(towns)
     complaints = session.execute(select(Complaint.valid, func.count()).where(
         Complaint.provider_id == provider, Complaint.received_at >= start, Complaint.received_at < end,
         complaint_scope).group_by(Complaint.valid)).tuples().all()

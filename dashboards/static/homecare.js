@@ -131,7 +131,7 @@ function hcElderForm() {
   return form;
 }
 
-// 登记/修改服务商 (bureau only) and 服务人员 (bureau; a town for the providers serving its towns; a provider its own
+// 登记/修改服务商 (bureau only) and 服务人员 (bureau; a town for the providers based in its towns; a provider its own
 // staff, its own id filled in and fixed): the same checks as the CSV import, made by the server.
 function hcRegistryForm(kind, fields, save) {
   const input = ([name, label, attrs]) => el("label", {}, label, el("input", { name, maxlength: 200, ...attrs }));

@@ -160,7 +160,8 @@ def test_provider_figures_follow_ups_complaints_and_renewal(as_user: Callable[[s
         response = town.post(f"{API}/visits/{key}/followups", json={
             "called_at": NOW.isoformat(), "reached": True, "satisfaction": answer})
         assert response.status_code == 201, response.text
-    complaint = town.post(f"{API}/complaints", json={"provider": "p-leling", "received_at": "2026-10-15T10:00:00+08:00",
+    complaint = town.post(f"{API}/complaints", json={"provider": "p-leling", "elder": "ny-001",
+                                                     "received_at": "2026-10-15T10:00:00+08:00",
                                                      "text": "=HYPERLINK(\"http://x\",\"点击\") 护理员未到"})
     assert complaint.status_code == 201, complaint.text
     cid = complaint.json()["id"]
@@ -275,8 +276,9 @@ def test_the_service_period_is_set_by_the_bureau_and_towns_audited_and_derive_ag
     refused = as_user("mgr-kangle").put(f"{API}/elders/{joiner}",
                                         json=_elder_body(rows[joiner], since="2026-10-25"))
     assert refused.status_code == 403
+    # Nor another town's officer: that elder is not found there (as everywhere else in the API).
     assert as_user("town-ny").put(f"{API}/elders/{joiner}",
-                                  json=_elder_body(rows[joiner], since="2026-10-25")).status_code == 403
+                                  json=_elder_body(rows[joiner], since="2026-10-25")).status_code == 404
     assert {e["id"]: e for e in _get(as_user, "admin", "/elders")}[joiner]["since"] is None
     # The bureau and the elder's town may; a period ending before it starts is refused.
     assert as_user("admin").put(f"{API}/elders/{joiner}", json=_elder_body(

@@ -1,5 +1,6 @@
 """Home-care complaints (投诉) about a provider: recorded and decided valid or not (有效投诉) by the bureau or a
-town, with who, when and why; the provider reads its own.
+town, with who, when and why; the provider reads its own. A complaint is a town's by the elder it is about (not by
+the provider, who may serve several towns): a town records, reads and decides only those about its towns' elders.
 """
 
 from typing import Annotated, Any
@@ -8,17 +9,15 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi import Path as PathParam
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cloud.api.deps import ConfigDep, SessionDep
 from cloud.api.errors import homecare_refusals
 from cloud.api.homecare_deps import Manager, Note, Supervisor, now
-from cloud.api.scope import homecare_provider_condition
+from cloud.api.scope import homecare_complaint_condition
 from cloud.homecare import supervise
 from cloud.homecare.store.registry import get_elder, get_provider
 from cloud.homecare.store.visits import get_visit
 from cloud.store.homecare import Complaint, row_dict
-from cloud.store.users import User
 
 router = APIRouter(prefix="/homecare", tags=["homecare"])
 
@@ -36,21 +35,21 @@ class DecisionIn(BaseModel):
     reason: Note
 
 
-def _complaint_scope(session: Session, user: User) -> Any:
-    from cloud.store.homecare import HomecareProvider
-
-    return Complaint.provider_id.in_(select(HomecareProvider.id).where(homecare_provider_condition(user)))
-
-
 @router.get("/complaints")
 def complaints(user: Manager, session: SessionDep) -> list[dict[str, Any]]:
-    rows = session.scalars(select(Complaint).where(_complaint_scope(session, user))
+    rows = session.scalars(select(Complaint).where(homecare_complaint_condition(user))
                            .order_by(Complaint.received_at.desc()).limit(1000))
     return [row_dict(c) for c in rows]
 
 
 @router.post("/complaints", status_code=status.HTTP_201_CREATED)
 def add_complaint(body: ComplaintIn, user: Supervisor, session: SessionDep) -> dict[str, Any]:
+    """The bureau may record one about no elder (district-wide: in the bureau's and the provider's figures); a town
+    names the elder or the visit, of its towns, or it could neither find nor decide its own complaint again."""
+    if user.role != "bureau" and not body.elder and not body.visit:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "name the elder (or the visit) the complaint is about: a town's complaints are about "
+                            "its own towns' elders")
     with homecare_refusals():
         get_provider(session, user, body.provider)
         elder = get_elder(session, user, body.elder).id if body.elder else None
@@ -66,7 +65,7 @@ def decide(complaint_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: De
            session: SessionDep, config: ConfigDep) -> dict[str, Any]:
     """Whether the complaint is valid (有效投诉), with the reason; a later decision replaces it, saying who."""
     row = session.scalars(select(Complaint).where(Complaint.id == complaint_id,
-                                                  _complaint_scope(session, user))).first()
+                                                  homecare_complaint_condition(user))).first()
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint {complaint_id} in your scope")
     with homecare_refusals():

@@ -1,6 +1,7 @@
 """The home-care registry (居家上门服务): providers, caregivers and elders, and the months an elder could not be
-served. The bureau registers providers; the bureau, a town or the provider itself its caregivers; the bureau or the
-elder's town its elders, whose every change is in the audit log.
+served. The bureau registers providers; the bureau, the provider's town or the provider itself its caregivers; the
+bureau or the elder's town its elders (a town with the providers it already oversees), whose every change is in the
+audit log.
 """
 
 from datetime import date
@@ -17,11 +18,13 @@ from cloud.homecare.records import DEFAULT_TIMEZONE, Caregiver, Category, Elder,
 from cloud.homecare.store.errors import NotFound
 from cloud.homecare.store.made_up import record_made_up_month
 from cloud.homecare.store.registry import (
+    assignable_provider,
+    get_caregiver,
     get_elder,
-    get_provider,
     list_caregivers,
     list_elders,
     list_providers,
+    staff_provider,
     upsert_caregiver,
     upsert_elder,
     upsert_provider,
@@ -77,12 +80,14 @@ def caregivers(user: HomecareUser, session: SessionDep, provider: Filter = None)
 
 @router.put("/caregivers/{caregiver_id}")
 def put_caregiver(caregiver_id: Id, body: CaregiverIn, user: Manager, session: SessionDep) -> dict[str, Any]:
-    """The bureau, a town officer (for providers serving its towns) or the provider itself (its own staff)."""
+    """The bureau, a town officer (for providers based in its towns) or the provider itself (its own staff). The
+    caregiver's provider before and after must both be the user's to staff (`staff_provider`): a caregiver is never
+    moved into or out of a provider outside it. A job number outside the user's scope is not found (it names no
+    provider or town)."""
     with homecare_refusals():
-        get_provider(session, user, body.provider)
-        existing = session.get(HomecareCaregiver, caregiver_id)
-        if existing is not None:
-            get_provider(session, user, existing.provider_id)  # not someone else's caregiver
+        if session.get(HomecareCaregiver, caregiver_id) is not None:
+            staff_provider(session, user, get_caregiver(session, user, caregiver_id).provider_id)
+        staff_provider(session, user, body.provider)
         if user.role == "provider" and body.provider != user.provider_id:
             raise NotFound(f"no provider {body.provider!r} in your scope")
         row = upsert_caregiver(session, Caregiver(caregiver_id, body.name, body.provider, body.phone))
@@ -99,12 +104,14 @@ def elders(user: HomecareUser, session: SessionDep, town: Filter = None,
 @router.put("/elders/{elder_id}")
 def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep,
               config: ConfigDep) -> dict[str, Any]:
-    """The bureau, or a town officer for elders of its towns (never a provider: the service period sets what it
-    owes). Every change is in the audit log with the values before and after."""
-    own_town(user, body.town)
+    """The bureau, or a town officer for elders of its towns with a provider it already oversees (never a provider:
+    the service period sets what it owes). Another town's elder is not found, as one that does not exist: the answer
+    never tells where an elder lives. Every change is in the audit log with the values before and after."""
     existing = session.get(HomecareElder, elder_id)
     if existing is not None:
-        own_town(user, existing.town)
+        with homecare_refusals():
+            get_elder(session, user, elder_id)
+    own_town(user, body.town)
     if (body.lat is None) != (body.lon is None):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give both lat and lon, or neither")
     if body.since is not None and body.until is not None and body.until < body.since:
@@ -113,6 +120,7 @@ def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep
     home = Location(body.lat, body.lon) if body.lat is not None and body.lon is not None else None
     before = _elder_fields(existing) if existing is not None else None
     with homecare_refusals():
+        assignable_provider(session, user, body.provider)
         row = upsert_elder(session, Elder(elder_id, body.name, body.category, body.town, body.provider,
                                           body.address, body.package, home,
                                           existing.timezone if existing is not None else DEFAULT_TIMEZONE,

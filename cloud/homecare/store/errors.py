@@ -20,6 +20,10 @@ class NotFound(HomecareError):
     """No such elder, provider, caregiver or visit (or not in the user's scope: the same answer)."""
 
 
+class NotYours(HomecareError):
+    """A record the user may see but not change (a town officer and the staff of a provider based elsewhere)."""
+
+
 class VisitConflict(HomecareError):
     """The key names a visit already stored with different content: a replay must repeat what was sent."""
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from cloud.homecare.records import Caregiver, Category, Elder, Location, Provider, id_problem, text_problem
 from cloud.homecare.scope import homecare_caregiver_condition, homecare_elder_condition, homecare_provider_condition
-from cloud.homecare.store.errors import HomecareError, in_scope
+from cloud.homecare.store.errors import HomecareError, NotYours, in_scope
 from cloud.store.homecare import HomecareCaregiver, HomecareElder, HomecareProvider
 from cloud.store.users import User
 
@@ -112,3 +112,31 @@ def get_provider(session: Session, user: User, provider_id: str) -> HomecareProv
     return in_scope(session, select(HomecareProvider).where(HomecareProvider.id == provider_id,
                                                             homecare_provider_condition(user)),
                     f"provider {provider_id!r}")
+
+
+def get_caregiver(session: Session, user: User, caregiver_id: str) -> HomecareCaregiver:
+    return in_scope(session, select(HomecareCaregiver).where(HomecareCaregiver.id == caregiver_id,
+                                                             homecare_caregiver_condition(user)),
+                    f"caregiver {caregiver_id!r}")
+
+
+def assignable_provider(session: Session, user: User, provider_id: str) -> None:
+    """Refuses a provider this user may not file an elder with. The bureau files any registered provider
+    (`upsert_elder` checks it is registered); a town officer only one it already oversees: based in its towns, or
+    already serving an elder there (filed by the bureau, or the elder's own provider kept). Filing an elder with
+    another town's provider would otherwise make that provider "serve" the town, and hand the town its caregivers
+    and complaints: a town's scope is widened by the bureau only. NotFound, as for an unregistered provider."""
+    if user.role != "bureau":
+        get_provider(session, user, provider_id)
+
+
+def staff_provider(session: Session, user: User, provider_id: str) -> HomecareProvider:
+    """The provider, when this user may edit its staff (caregivers): the bureau any; a provider's manager its own; a
+    town officer those based in its towns. A provider from another town serving the town's elders is the town's to
+    supervise (orders, follow-ups, complaints, figures), not to staff: moving its caregivers would change whom it
+    can send to every other town it serves. NotFound out of the user's sight; NotYours in sight but based elsewhere."""
+    provider = get_provider(session, user, provider_id)
+    if user.role == "town" and provider.town not in user.town_names:
+        raise NotYours(f"provider {provider_id!r} is based in {provider.town!r}: its caregivers are edited by the "
+                       f"bureau, {provider.town!r} or the provider itself")
+    return provider
