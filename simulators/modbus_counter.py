@@ -2,7 +2,8 @@
 
 The real driver opens the pty's slave side like a USB RS-485 adapter and talks to it unchanged. Fault modes per unit:
 `silence` (no answer), `crc` (answers with a broken checksum), `garbage` (answers with random bytes), `noise` (random
-bytes on the line before a good answer); `reset()` and `set()` move the counters like a power cut or a wrap would.
+bytes on the line before a good answer); `reset()` moves the counters like a power cut, `add` past 2**32 wraps them,
+`swap()` puts in a spare counter with other totals, and `misread()` makes the next answers show wrong values once.
 `unplug()` / `plug()` make the adapter vanish and come back at the same path (a symlink).
 """
 
@@ -45,6 +46,8 @@ class SimCounter:
     function: Literal["holding", "input"] = "holding"
     fault: Fault = None
     requests: int = 0
+    # Wrong (in, out) values the next answers show instead of the true ones, one answer each (a misread register).
+    misreads: list[tuple[int, int]] = field(default_factory=list)
 
     def add(self, people_in: int = 0, people_out: int = 0) -> None:
         self.people_in = (self.people_in + people_in) % (1 << 32)
@@ -54,9 +57,18 @@ class SimCounter:
         """Power cut: the device starts counting from zero again."""
         self.people_in = self.people_out = 0
 
+    def swap(self, people_in: int, people_out: int) -> None:
+        """Another counter in its place (same unit id), with its own totals."""
+        self.people_in, self.people_out = people_in, people_out
+
+    def misread(self, people_in: int, people_out: int, answers: int = 1) -> None:
+        """The next `answers` answers show these values; the true counts carry on underneath."""
+        self.misreads.extend([(people_in, people_out)] * answers)
+
     def registers(self) -> dict[int, int]:
+        shown = self.misreads.pop(0) if self.misreads else (self.people_in, self.people_out)
         regs: dict[int, int] = {}
-        for address, value in ((self.in_address, self.people_in), (self.out_address, self.people_out)):
+        for address, value in ((self.in_address, shown[0]), (self.out_address, shown[1])):
             high_or_low = encode_u32(value, self.word_order)
             regs[address], regs[address + 1] = high_or_low
         return regs

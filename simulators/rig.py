@@ -57,7 +57,11 @@ def station_rig(config: StationConfig, workdir: Path, speed: float = 1.0) -> Ite
         for device in config.devices:
             if device.type == "counter":
                 interval = max(0.05, device.interval_s / max(speed, 1.0))
-                devices.append(device.model_copy(update={"port": str(ports[device.port]), "interval_s": interval}))
+                # People pass `speed` times faster too: the plausible rate per (real) minute follows, or a busy
+                # played hour would read as an implausible jump and count nobody.
+                rate = device.max_per_min * max(speed, 1.0)
+                devices.append(device.model_copy(update={"port": str(ports[device.port]), "interval_s": interval,
+                                                         "max_per_min": rate}))
             elif device.type == "door":
                 door = SimDoor(factory, device.pin, device.tamper_pin)
                 rig.doors[device.id] = door

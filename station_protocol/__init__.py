@@ -5,6 +5,7 @@ from station_protocol.errors import ProtocolError
 from station_protocol.messages import (
     Call,
     CallAck,
+    CounterChange,
     Door,
     Event,
     Face,
@@ -20,6 +21,7 @@ from station_protocol.topics import Kind, Topic, parse_topic
 __all__ = [
     "Call",
     "CallAck",
+    "CounterChange",
     "Decoded",
     "Door",
     "Event",

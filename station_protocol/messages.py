@@ -22,6 +22,12 @@ Timestamp = Annotated[AwareDatetime, Field(description="RFC 3339 with a UTC offs
 Count = Annotated[int, Field(ge=0)]
 # A heartbeat's `boot_s` above this (about 31 years since boot) is no uptime a station has.
 MAX_BOOT_S = 1e9
+# How a counter's raw cumulative registers moved at a flow reading, when not plainly forward (added inside v1):
+# `wrap` passed 2**32 (counted as usual); `jump` rose, or `drop` fell, out of line with the last trusted reading
+# (counted nobody, held until the next reading confirms or contradicts it); `reset` confirmed a restart from zero (a
+# power cut: what the counter shows since is counted); `rebase` confirmed an out-of-line value as the new baseline
+# without counting the step to it (a swapped counter, a wrong word order, a long gap).
+CounterChange = Literal["wrap", "jump", "drop", "reset", "rebase"]
 
 
 class _Payload(BaseModel):
@@ -53,6 +59,8 @@ class Flow(Event):
     out: Count
     counter_in: Count | None = None
     counter_out: Count | None = None
+    counter_change: CounterChange | None = Field(
+        default=None, description="how the raw counters moved, when not plainly forward")
 
 
 class Door(Event):

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from edge.drivers.base import Emit, Reading, health, now
+from edge.drivers.counter_track import Limits, Raw, Track, advance, from_state, to_state
 from edge.drivers.modbus_bus import BusError, Buses, ModbusBus
-from edge.drivers.modbus_counts import counter_step, decode_u32
+from edge.drivers.modbus_counts import decode_u32
 from firmware_config.devices.counter import KEY as KEY  # the registry's key for this driver
 from firmware_config.devices.counter import CounterConfig
 from station_protocol import Kind
@@ -23,11 +24,15 @@ class CounterDriver:
         self.config = config
         self.device_id = config.id
         self.bus = bus
-        self._last: dict[str, Any] | None = None
+        self.limits = Limits(config.max_per_min, config.max_step)
+        self._track: Track | None = None
 
     def restore(self, state: Mapping[str, Any] | None) -> None:
         """Resume from the raw counters stored with the last event (so counts made while down are not lost)."""
-        self._last = dict(state) if state else None
+        self._track = from_state(state)
+        if state and self._track is None:
+            log.warning("%s: stored counter state does not read (%r): the next reading is a new baseline",
+                        self.device_id, dict(state))
 
     async def _read_counts(self) -> tuple[int, int]:
         regs = self.config.registers
@@ -44,21 +49,19 @@ class CounterDriver:
 
     def _reading(self, raw_in: int, raw_out: int) -> Reading | None:
         stamp = now()
-        last = self._last
-        state = {"in": raw_in, "out": raw_out, "ts": stamp.timestamp()}
-        self._last = state
-        if last is None:
+        previous = self._track
+        self._track, counted = advance(previous, Raw(raw_in, raw_out, stamp.timestamp()), self.limits)
+        if previous is None or counted is None:
             return None  # first contact ever: this is the baseline
-        step_in = counter_step(last["in"], raw_in, self.config.max_step)
-        step_out = counter_step(last["out"], raw_out, self.config.max_step)
-        for name, step in (("in", step_in), ("out", step_out)):
-            if step.change in ("wrap", "reset", "jump"):
-                log.warning("%s: %s counter %s (%d -> %d)", self.device_id, name, step.change, last[name],
-                            raw_in if name == "in" else raw_out)
-        period = max(1, round(stamp.timestamp() - float(last["ts"])))
-        fields = {"period_s": period, "in": step_in.delta, "out": step_out.delta,
-                  "counter_in": raw_in, "counter_out": raw_out}
-        return Reading(device=self.device_id, kind=Kind.FLOW, ts=stamp, fields=fields, state=state)
+        fields: dict[str, Any] = {"period_s": max(1, round(stamp.timestamp() - previous.last_at)),
+                                  "in": counted.in_, "out": counted.out, "counter_in": raw_in, "counter_out": raw_out}
+        if counted.change is not None:
+            # Sent, not only logged: the cloud sees which readings were doubted and which restarts it was told of.
+            fields["counter_change"] = counted.change
+            log.warning("%s: counters %s: trusted in=%d out=%d, read in=%d out=%d, counted in=%d out=%d",
+                        self.device_id, counted.change, previous.base.in_, previous.base.out, raw_in, raw_out,
+                        counted.in_, counted.out)
+        return Reading(device=self.device_id, kind=Kind.FLOW, ts=stamp, fields=fields, state=to_state(self._track))
 
     async def run(self, emit: Emit) -> None:
         interval = self.config.interval_s

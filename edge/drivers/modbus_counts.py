@@ -26,24 +26,26 @@ def encode_u32(value: int, word_order: WordOrder = "big") -> list[int]:
     return [high, low] if word_order == "big" else [low, high]
 
 
-Change = Literal["first", "ok", "wrap", "reset", "jump"]
+Change = Literal["first", "ok", "wrap", "reset", "drop", "jump"]
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """How many people one counter saw since its previous reading, and how the raw value moved."""
+    """How one counter's raw value moved since the previous reading, and how many people that would be."""
 
     delta: int
     change: Change
 
 
 def counter_step(previous: int | None, current: int, max_step: int) -> Step:
-    """The delta from `previous` to `current` raw counts.
+    """How one raw counter moved from `previous` to `current`, `max_step` being the most people plausible in between.
 
-    A counter that went down either wrapped past 2**32 (the forward distance is small) or was reset to zero by a power
-    cut or the installer (then everything counted since the reset is `current`). `max_step` is the largest plausible
-    forward distance between two readings: above it a decrease is a reset, not a wrap, and an increase is a `jump`
-    (a replaced device, a misread register) that counts nobody and becomes the new baseline.
+    A rise of at most `max_step` is `ok`. A counter that went down either wrapped past 2**32 (the forward distance is
+    at most `max_step`: `wrap`) or restarted from zero; a restart can only be a `reset` (a power cut, the installer)
+    when `current` is a count small enough to have been made since (at most `max_step`), otherwise the value is a
+    `drop` (a misread, a swapped counter with a lower total). A larger rise is a `jump` (a misread, a swapped counter,
+    a wrong word order). This judges one reading on its own: whether to trust it, and so to count `delta`, is decided
+    over both counters and the next reading (edge/drivers/counter_track.py).
     """
     if previous is None:
         return Step(0, "first")
@@ -54,4 +56,6 @@ def counter_step(previous: int | None, current: int, max_step: int) -> Step:
     forward = current + WRAP - previous
     if forward <= max_step:
         return Step(forward, "wrap")
-    return Step(current, "reset")
+    if current <= max_step:
+        return Step(current, "reset")
+    return Step(0, "drop")

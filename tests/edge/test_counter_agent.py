@@ -84,3 +84,54 @@ def test_unplugged_adapter_reconnects(mosquitto: Mosquitto, subscriber: Subscrib
         unit1.add(3, 3)  # counted while the adapter was out
         with sim:
             subscriber.wait_for(lambda _m: totals(subscriber, "flow-1") == (7, 3), timeout=20)
+
+
+def default_counter(port: Path, **registers: object) -> dict[str, object]:
+    """A counter with the default limits (no `max_step`, no `max_per_min`), polled fast."""
+    return {"type": "counter", "id": "flow-1", "port": str(port), "unit": 1, "interval_s": 0.1, "timeout_s": 0.2,
+            "registers": registers}
+
+
+def changes(sub: Subscriber, device: str) -> list[str | None]:
+    return [d.message.counter_change for d in sub.of_kind("flow", device)]
+
+
+def test_a_misread_or_a_spare_counter_never_counts_a_lifetime_total(
+        mosquitto: Mosquitto, subscriber: Subscriber, tmp_path: Path) -> None:
+    unit = SimCounter(1, people_in=5000, people_out=4000)
+    with ModbusCounterSim([unit], tmp_path / "ttyUSB0") as sim:
+        config = station_config(mosquitto.port, tmp_path, [default_counter(sim.port)])
+        with AgentThread(Agent(config, fsync=False)):
+            subscriber.wait_for(lambda _m: len(subscriber.of_kind("flow", "flow-1")) >= 1)
+            unit.misread(900_000, 4000)  # one answer far above, then the true 5000 again
+            subscriber.wait_for(lambda _m: "jump" in changes(subscriber, "flow-1"))
+            unit.misread(0, 0)  # one answer of zeros: no power cut, the next answer is 5000 again
+            subscriber.wait_for(lambda _m: "drop" in changes(subscriber, "flow-1"))
+            unit.add(10, 3)
+            subscriber.wait_for(lambda _m: totals(subscriber, "flow-1") == (10, 3))
+            unit.swap(2000, 1900)  # a spare counter with a lower total: none of its 2,000 came to this station
+            subscriber.wait_for(lambda _m: "rebase" in changes(subscriber, "flow-1"))
+            unit.add(5, 1)
+            subscriber.wait_for(lambda _m: totals(subscriber, "flow-1") == (15, 4))
+            later = len(subscriber.of_kind("flow", "flow-1")) + 3
+            subscriber.wait_for(lambda _m: len(subscriber.of_kind("flow", "flow-1")) >= later)
+    assert totals(subscriber, "flow-1") == (15, 4)
+    flows = [d.message for d in subscriber.of_kind("flow", "flow-1")]
+    held = [f for f in flows if f.counter_change in ("jump", "drop")]
+    assert held and all(f.in_ == f.out == 0 for f in held)
+    assert any(f.counter_in == 900_000 and f.counter_change == "jump" for f in flows)
+
+
+def test_a_wrong_word_order_shows_as_a_jump_and_counts_nobody(
+        mosquitto: Mosquitto, subscriber: Subscriber, tmp_path: Path) -> None:
+    unit = SimCounter(1, people_in=6)  # the device is high word first; the station file says low word first
+    with ModbusCounterSim([unit], tmp_path / "ttyUSB0") as sim:
+        config = station_config(mosquitto.port, tmp_path, [default_counter(sim.port, word_order="little")])
+        with AgentThread(Agent(config, fsync=False)):
+            subscriber.wait_for(lambda _m: len(subscriber.of_kind("flow", "flow-1")) >= 1)
+            unit.add(1, 0)  # reads as 65,536 more
+            subscriber.wait_for(lambda _m: "jump" in changes(subscriber, "flow-1"))
+            subscriber.wait_for(lambda _m: "rebase" in changes(subscriber, "flow-1"))
+            unit.add(2, 0)
+            subscriber.wait_for(lambda _m: changes(subscriber, "flow-1").count("jump") >= 2)
+    assert totals(subscriber, "flow-1") == (0, 0)

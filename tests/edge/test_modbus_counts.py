@@ -53,3 +53,9 @@ def test_implausible_jump_counts_nobody() -> None:
     # A counter swapped for one that already counted 5 million: not 5 million visitors in a minute.
     assert counter_step(100, 5_000_000, max_step=100_000) == Step(0, "jump")
     assert counter_step(100, 100_100, max_step=100_000) == Step(100_000, "ok")
+
+
+def test_a_fall_to_more_than_could_be_counted_since_is_no_reset() -> None:
+    # 5000 -> 2000 within the limit of 60: no counter restarted from zero counts 2000 people that fast.
+    assert counter_step(5000, 2000, max_step=60) == Step(0, "drop")
+    assert counter_step(5000, 60, max_step=60) == Step(60, "reset")

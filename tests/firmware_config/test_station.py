@@ -84,6 +84,31 @@ def test_bus_settings_and_units() -> None:
     assert any("devices[3].unit: Modbus unit 1 on /dev/ttyUSB0 is already devices[0]" in p for p in problems)
 
 
+@pytest.mark.parametrize(("addresses", "shown"), [("in_address: 0, out_address: 1", "in: 0-1, out: 1-2"),
+                                                   ("in_address: 4, out_address: 4", "in: 4-5, out: 4-5"),
+                                                   ("in_address: 3, out_address: 2", "in: 3-4, out: 2-3")])
+def test_counter_registers_that_overlap_are_refused(addresses: str, shown: str, tmp_path: Path) -> None:
+    # Each counter is 32 bits over two registers: overlapping ones would read half of one value as the other's.
+    path = tmp_path / "s.yaml"
+    path.write_text(GOOD.replace("unit: 1}", f"unit: 1, registers: {{{addresses}}}}}"))
+    result = CliRunner().invoke(check_config, [str(path)])
+    assert result.exit_code == 1
+    first, second = (a.split(": ")[1] for a in addresses.split(", "))
+    assert (f"{path}:9: devices[0].registers: in_address {first} and out_address {second} overlap: each counter "
+            f"takes two registers ({shown}); put them at least 2 apart") in result.output
+    assert parse_station(GOOD.replace("unit: 1}", "unit: 1, registers: {in_address: 2, out_address: 0}}"))
+
+
+def test_counter_limits_that_would_count_a_wrong_word_order_are_refused() -> None:
+    # One person reads as 65,536 in the wrong word order: a limit that high would count the mistake as visitors.
+    [problem] = problems_of(GOOD.replace("unit: 1}", "unit: 1, max_per_min: 2000, max_step: 100000, interval_s: 3600}"))
+    assert problem == ("s.yaml:9: devices[0]: max_per_min 2000 and max_step 100000 let one reading every 3600 s gain "
+                       "100000 people; one person reads as 65536 when word_order is wrong, so keep the gain per "
+                       "reading below 65536")
+    # A file written before max_per_min existed, with the old default written out, still loads.
+    parse_station(GOOD.replace("unit: 1}", "unit: 1, max_step: 100000}"))
+
+
 def test_missing_type_bad_yaml_and_duplicate_keys() -> None:
     assert problems_of(GOOD.replace("type: door, ", "")) == [
         "s.yaml:10: devices[1]: 'type' is missing: say which driver (button, camera, counter, door)"]

@@ -83,6 +83,14 @@ def test_a_failing_lookup_raises_instead_of_rejecting_the_message() -> None:
         convert(*Station("qd-a").door(), NOW, away)
 
 
+def test_a_flows_counter_change_is_validated_and_stored() -> None:
+    topic, payload = Station("qd-a").flow(0)
+    marked = json.dumps({**json.loads(payload), "counter_change": "reset"}).encode()
+    outcome = _convert(topic, marked)
+    assert isinstance(outcome, Accepted) and outcome.dropped == 0
+    assert json.loads(outcome.payload_text)["counter_change"] == "reset"
+
+
 def test_unknown_extra_fields_are_dropped_and_counted() -> None:
     topic, payload = Station("qd-a").face()
     data = {**json.loads(payload), "image_jpeg_b64": "/9j/4AAQSkZJRg", "encoding": [0.1, -0.2]}

@@ -36,6 +36,15 @@ def test_flow_fields_are_typed() -> None:
     assert message.ts == datetime(2026, 10, 12, 0, 31, 5, 120000, tzinfo=UTC)
 
 
+def test_a_flow_says_how_its_counters_moved_and_keeps_it() -> None:
+    # Added inside v1: optional, so a flow without it still decodes (the examples), and one with it stores it.
+    payload = event("counter-1", period_s=60, **{"in": 0}, out=0, counter_in=900_000, counter_out=4000,
+                    counter_change="jump")
+    message = decode(FLOW, json.dumps(payload), now=NOW).message
+    assert isinstance(message, Flow) and message.counter_change == "jump" and not message.model_extra
+    assert json.loads(encode(message))["counter_change"] == "jump"
+
+
 def test_unknown_extra_fields_are_accepted() -> None:
     payload = event("door-1", state="closed", battery_mv=3012, vendor={"fw": "1.2"})
     assert isinstance(decode(f"eldercare/v1/{STATION}/door-1/door", json.dumps(payload), now=NOW).message, Door)
@@ -117,6 +126,8 @@ FLOW = f"eldercare/v1/{STATION}/counter-1/flow"
         (FLOW, event("counter-1", period_s=0, **{"in": 1}, out=0), "period_s: input should be greater than 0"),
         (FLOW, event("counter-1", period_s=60, **{"in": 1.5}, out=0), "in must be an integer"),
         (FLOW, event("counter-1", period_s=60, **{"in": -1}, out=0), "in: input should be greater than or equal"),
+        (FLOW, event("counter-1", period_s=60, **{"in": 0}, out=0, counter_change="glitch"), "counter_change: input "
+         "should be 'wrap', 'jump', 'drop', 'reset' or 'rebase'"),
     ],
 )
 def test_malformed_payloads_are_rejected_naming_the_field(topic: str, payload: Any, expected: str) -> None:
