@@ -8,11 +8,12 @@ from cloud.homecare.records import id_problem
 from station_protocol.ids import station_id_problem
 
 MIN_PASSWORD = 8
+MAX_NAME = 64  # the users table's column: a longer name is nobody's (login refuses it before looking it up)
 
 
 def name_problem(name: str) -> str | None:
-    if not 1 <= len(name) <= 64 or not name.isprintable() or name.strip() != name:
-        return "user name must be 1-64 printable characters without surrounding spaces"
+    if not 1 <= len(name) <= MAX_NAME or not name.isprintable() or name.strip() != name:
+        return f"user name must be 1-{MAX_NAME} printable characters without surrounding spaces"
     return None
 
 

@@ -1,7 +1,7 @@
 """Spot-check results and on-site visits as the API shows them, and who may see which (one place for both
 routers)."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -22,15 +22,24 @@ def visible_station_ids(session: Session, user: User) -> set[str]:
     return set(session.scalars(select(Station.id).where(station_condition(user))))
 
 
-def plans_for(session: Session, user: User, plans: Iterable[SpotCheckPlan], now: datetime,
-              timezone: str) -> list[SpotCheckPlan]:
-    """The plans this supervisor may see now. The bureau sees all. A town sees its own officers' plans, and the
+def plans_for(user: User, plans: Iterable[SpotCheckPlan], now: datetime, timezone: str) -> list[SpotCheckPlan]:
+    """The plans this supervisor may see now. The bureau sees all. A town sees the towns' own plans, and the
     bureau's only once the window has ended: a town told of the bureau's unannounced check in advance could warn
     its stations. (Which stations of a plan a town sees is the station scope's question.)"""
     if user.role == "bureau":
         return list(plans)
-    town_planners = set(session.scalars(select(User.name).where(User.role == "town")))
-    return [p for p in plans if p.created_by in town_planners or window_end(p, timezone) <= now]
+    towns = set(user.town_names)
+    return [p for p in plans if is_town_plan(p, towns) or window_end(p, timezone) <= now]
+
+
+def is_town_plan(plan: SpotCheckPlan, towns: Collection[str] | None = None) -> bool:
+    """Whether a town planned this check (of one of `towns`, when given). Decided by what the plan recorded when it
+    was made, never by its planner's account today: a bureau inspector later moved to a town must not turn the
+    bureau's unannounced checks into the town's own, nor a town officer moved to the bureau hide the town's. A town
+    plan naming no town (named stations) belongs to the towns of its stations, which the station scope decides."""
+    if plan.planner_role != "town":
+        return False
+    return towns is None or plan.town is None or plan.town in towns
 
 
 def onsite_out(visit: SpotCheckVisit | None) -> OnsiteOut | None:

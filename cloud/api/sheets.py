@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from cloud.api.assessment import Sheet
+from cloud.cells import FORMULA_STARTS as FORMULA_STARTS  # where exports tests and callers have found it
 
 Format = Literal["xlsx", "csv"]
 MEDIA = {
@@ -23,8 +24,6 @@ MEDIA = {
     "csv": "text/csv; charset=utf-8",
 }
 
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> Any:

@@ -36,7 +36,7 @@ def current_version(session: Session) -> HolidayFile | None:
 
 def calendar_of(version: HolidayFile | None) -> Calendar:
     """The calendar a stored version gives (it was validated when stored)."""
-    return PACKAGE if version is None else Calendar.from_days(parse_holidays(version.content))
+    return PACKAGE if version is None else Calendar.from_days(parse_holidays(version.content, stored=True))
 
 
 def load_calendar(session: Session) -> Calendar:

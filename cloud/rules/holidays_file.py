@@ -10,6 +10,8 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
+from cloud.cells import starts_formula
+
 HEADER = ("date", "kind", "name")
 KINDS = ("holiday", "workday")
 MAX_NAME = 100
@@ -36,8 +38,12 @@ class HolidayFileError(ValueError):
         self.problems = problems
 
 
-def parse_holidays(text: str) -> list[LocalDay]:
-    """Every day of the file, in file order; raises HolidayFileError listing every problem (one per line)."""
+def parse_holidays(text: str, *, stored: bool = False) -> list[LocalDay]:
+    """Every day of the file, in file order; raises HolidayFileError listing every problem (one per line).
+
+    A name a spreadsheet would take for a formula (`=HYPERLINK(...)`, `@SUM(...)`, `-1`) is refused: towns download
+    the file and open it in Excel. `stored=True` reads a version the store already holds, which may predate that
+    rule: it is still read (the calendar must not fail on it), and its download turns such names into text."""
     try:
         rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     except csv.Error as exc:  # e.g. a NUL byte: not a text CSV at all
@@ -76,6 +82,9 @@ def parse_holidays(text: str) -> list[LocalDay]:
             line_problems.append(f"name longer than {MAX_NAME} characters")
         if any(ord(c) < 32 for c in name):
             line_problems.append("name contains control characters")
+        elif starts_formula(name) and not stored:
+            line_problems.append(f"name {name!r} starts with {name[0]!r}, which a spreadsheet takes for a formula: "
+                                 "start the name with another character")
         if day is not None and day in first_line:
             line_problems.append(f"duplicate date {day.isoformat()} (first on line {first_line[day]})")
         if line_problems:

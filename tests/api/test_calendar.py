@@ -1,8 +1,10 @@
 """The calendar page's API: the bureau uploads the holiday file (validated, one line per problem), sees which years
 are known; the unknown-year alert is the bureau's alone; spot-check plans for past days are refused."""
 
+import csv
+import io
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -10,8 +12,10 @@ from sqlalchemy import Engine
 
 from cloud.api.app import create_app
 from cloud.api.config import ApiConfig
+from cloud.cells import FORMULA_STARTS
 from cloud.derive import calendar_store
 from cloud.rules.calendar import PACKAGE
+from cloud.rules.holidays_file import LocalDay
 from cloud.store.db import make_session_factory
 from tests.api.conftest import settings_for, token_for
 
@@ -72,3 +76,34 @@ def test_spot_check_plans_are_for_today_or_later(fleet_as: Callable[[str], TestC
                                      "today or later")
     assert admin.post(f"{V1}/spot-checks", json={"date": "2026-10-12", "start": "15:00",
                                                  "end": "16:00"}).status_code == 201
+
+
+def test_a_holiday_name_a_spreadsheet_would_run_is_refused_and_never_served(
+        as_user: Callable[[str], TestClient], engine: Engine) -> None:
+    """Towns download the holiday file and open it in Excel or WPS: a name such as `=HYPERLINK(...)` would be a live
+    formula there. Exported cells are never formulas."""
+    admin = as_user("admin")
+    hostile = ('date,kind,name\n2026-10-19,holiday,"=HYPERLINK(""http://evil.example"",""点击"")"\n'
+               "2026-10-20,holiday,@SUM(1+1)\n2026-10-21,holiday,+1\n2026-10-22,holiday,-2\n"
+               "2026-10-23,holiday,\t=1+1\n2026-10-24,workday,调休-补班\n")
+    refused = admin.post(f"{V1}/calendar", json={"content": hostile})
+    assert refused.status_code == 422
+    problems = refused.json()["problems"]
+    assert [p.split(":")[0] for p in problems] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+    assert "formula" in problems[0] and "=HYPERLINK" in problems[0]
+    assert admin.get(f"{V1}/calendar").json()["version"] is None  # refused as a whole
+    # A version stored before such names were refused still reads, and downloads with the formula made text.
+    with make_session_factory(engine)() as session:
+        calendar_store.store_version(session, [LocalDay(date(2026, 10, 19), "holiday", '=HYPERLINK("http://x")', 2),
+                                               LocalDay(date(2026, 10, 20), "holiday", "@SUM(1+1)", 3),
+                                               LocalDay(date(2026, 10, 21), "holiday", "县庆", 4)],
+                                     source="upload", now=datetime(2026, 10, 1, tzinfo=UTC), by="admin")
+        session.commit()
+    town = as_user("town-hl")
+    assert [d["name"] for d in town.get(f"{V1}/calendar").json()["days"]] == [
+        '=HYPERLINK("http://x")', "@SUM(1+1)", "县庆"]
+    served = town.get(f"{V1}/calendar/file")
+    assert served.status_code == 200
+    rows = list(csv.reader(io.StringIO(served.text)))
+    assert [row[2] for row in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'@SUM(1+1)", "县庆"]
+    assert not any(cell.startswith(FORMULA_STARTS) for row in rows for cell in row)

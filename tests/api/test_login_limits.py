@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import Engine
 
 from cloud.api import login_limits
+from cloud.api.security import hash_password
 from cloud.store.db import make_session_factory
+from cloud.store.users import User
 from tests.api.conftest import PASSWORD, make_app, migrated
 from tests.api.server import serve
 
@@ -86,6 +88,27 @@ def test_one_user_name_tried_from_many_addresses_is_stopped_after_five(base_url:
     assert attempt(base_url, "town-hl", "wrong", "127.0.0.7").status_code == 429
     assert attempt(base_url, "town-hl", PASSWORD, "127.0.0.8").status_code == 429
     assert attempt(base_url, "admin", PASSWORD, "127.0.0.8").status_code == 200
+
+
+def test_a_name_longer_than_any_user_name_never_logs_in_nor_escapes_the_limit(base_url: str, store: Engine) -> None:
+    """User names are at most 64 characters. The account used to be looked up by the name's first 64 characters
+    while the limit counted the whole name: each suffix of a 64-character name was a fresh counter for the same
+    account, so guesses went on unlimited from a few addresses and the right password through a suffix logged in."""
+    name = "u" * 64
+    with make_session_factory(store)() as session:
+        session.add(User(name=name, role="bureau", password_hash=hash_password(PASSWORD)))
+        session.commit()
+    for n in range(2, 7):
+        assert attempt(base_url, name, "wrong", f"127.0.0.{n}").status_code == 401
+    assert attempt(base_url, name, PASSWORD, "127.0.0.7").status_code == 429
+    # Forty wrong guesses from eight more addresses through suffixes, and the right password the same way: every one
+    # a failure like a wrong password, none a login.
+    for n in range(8, 16):
+        for k in range(5 if n < 15 else 4):
+            assert attempt(base_url, f"{name}{n}-{k}", "wrong", f"127.0.0.{n}").status_code == 401
+    assert attempt(base_url, f"{name}x", PASSWORD, "127.0.0.15").status_code == 401
+    # They were counted: that address is spent.
+    assert attempt(base_url, "admin", PASSWORD, "127.0.0.15").status_code == 429
 
 
 def test_successful_logins_do_not_use_up_the_address(base_url: str) -> None:

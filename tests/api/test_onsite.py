@@ -359,3 +359,35 @@ def test_a_town_sees_the_bureaus_unannounced_check_only_once_its_window_has_ende
     api.post("admin", f"/onsite/visits/{running['id']}/hl-01/record", {"found": "open"}, 201)
     assert api.get("town-hl", "/onsite/coverage")["towns"][0]["visited"] == 0
     assert {t["town"]: t["visited"] for t in api.get("admin", "/onsite/coverage")["towns"]}["汇龙镇"] == 1
+
+
+def test_whose_check_a_plan_is_stays_as_planned_when_its_planner_changes_role(fleet_client: TestClient) -> None:
+    """A plan is the bureau's or a town's by what it recorded when made (`planner_role`), not by what its planner's
+    account is today: a bureau inspector moved to a town does not make the bureau's unannounced checks visible to
+    the town in advance, and a town officer moved to the bureau does not hide the town's own checks from it."""
+    api = Api(fleet_client)
+    for name, role, towns in (("inspector", "bureau", []), ("officer-hl", "town", ["汇龙镇"])):
+        api.post("admin", "/users", {"name": name, "role": role, "towns": towns, "password": PASSWORD}, 201)
+    ahead = api.post("inspector", "/spot-checks", {"date": "2026-10-14", "start": "09:00", "end": "10:00",
+                                                   "stations": ["hl-01"]}, 201)
+    own = api.post("officer-hl", "/spot-checks", {"date": "2026-10-15", "start": "09:00", "end": "10:00",
+                                                  "town": "汇龙镇"}, 201)
+    assert (ahead["planner_role"], own["planner_role"]) == ("bureau", "town")
+
+    def town_sees() -> tuple[set[int], set[int], int]:
+        mine = {ahead["id"], own["id"]}
+        plans = {p["id"] for p in api.get("town-hl", "/spot-checks")} & mine
+        visits = {v["plan_id"] for v in api.get("town-hl", "/onsite/visits")} & mine
+        coverage = {t["town"]: t["own_plans"] for t in api.get("admin", "/onsite/coverage")["towns"]}
+        return plans, visits, coverage["汇龙镇"]
+
+    assert town_sees() == ({own["id"]}, {own["id"]}, 1)
+    users = {u["name"]: u["id"] for u in api.get("admin", "/users")}
+    api.client.patch(f"{V1}/users/{users['inspector']}", json={"role": "town", "towns": ["汇龙镇"]},
+                     headers=api._headers("admin")).raise_for_status()
+    api.client.patch(f"{V1}/users/{users['officer-hl']}", json={"role": "bureau"},
+                     headers=api._headers("admin")).raise_for_status()
+    assert town_sees() == ({own["id"]}, {own["id"]}, 1)
+    api.get("town-hl", f"/spot-checks/{ahead['id']}", 404)
+    api.get("town-hl", f"/onsite/visits/{ahead['id']}/hl-01", 404)
+    assert api.get("town-hl", f"/spot-checks/{own['id']}")["planner_role"] == "town"

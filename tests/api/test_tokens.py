@@ -132,3 +132,40 @@ def test_the_stream_closes_when_its_token_expires(base_url: str, data_dir: tuple
     stream = open_stream(base_url, token)
     assert wait_for_end(stream)[-2] == ("event", ("closed", {"reason": "token no longer valid"}))
     assert get(base_url, token) == 401
+
+
+def _user_ids(base_url: str, admin: str) -> dict[str, int]:
+    listed = httpx.get(f"{base_url}/api/v1/users", headers={"Authorization": f"Bearer {admin}"}).json()
+    return {u["name"]: u["id"] for u in listed}
+
+
+def patch_user(base_url: str, admin: str, name: str, change: dict[str, object]) -> None:
+    response = httpx.patch(f"{base_url}/api/v1/users/{_user_ids(base_url, admin)[name]}", json=change,
+                           headers={"Authorization": f"Bearer {admin}"})
+    assert response.status_code == 200, response.text
+
+
+def test_a_change_of_role_or_scope_revokes_rest_and_closes_the_open_stream(base_url: str) -> None:
+    """A stream and a token carry the scope the user had when they logged in: a town officer moved to another town,
+    or station staff moved to another station, must not go on receiving the old scope's alerts."""
+    admin = login(base_url, "admin")
+    town, staff = login(base_url, "town-hl"), login(base_url, "staff-hl1")
+    streams = {"town-hl": open_stream(base_url, town), "staff-hl1": open_stream(base_url, staff)}
+    # A change that changes nothing keeps the token.
+    patch_user(base_url, admin, "town-hl", {"towns": ["汇龙镇"]})
+    assert get(base_url, town) == 200
+    patch_user(base_url, admin, "town-hl", {"towns": ["南阳镇"]})
+    patch_user(base_url, admin, "staff-hl1", {"station": "hl-02"})
+    for name, token in (("town-hl", town), ("staff-hl1", staff)):
+        # Before: the stream went on with the old scope until the token expired, and REST answered with it.
+        assert wait_for_end(streams[name])[-2] == ("event", ("closed", {"reason": "token no longer valid"}))
+        assert get(base_url, token) == 401 and get(base_url, token, "/api/v1/alerts/stream") == 401
+    # A new login carries the new scope.
+    me = httpx.get(f"{base_url}/api/v1/auth/me", headers={"Authorization": f"Bearer {login(base_url, 'town-hl')}"})
+    assert me.json()["towns"] == ["南阳镇"]
+    # A demotion too (town officer to station staff).
+    town = login(base_url, "town-hl")
+    stream = open_stream(base_url, town)
+    patch_user(base_url, admin, "town-hl", {"role": "station", "station": "nh-01"})
+    assert wait_for_end(stream)[-2] == ("event", ("closed", {"reason": "token no longer valid"}))
+    assert get(base_url, town) == 401

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
+from cloud.accounts import MAX_NAME
 from cloud.api import login_limits, tokens
 from cloud.api.deps import ClaimsDep, ConfigDep, CurrentUser, RuntimeDep, SessionDep
 from cloud.api.schemas import Me, Token
@@ -37,7 +38,11 @@ def login(
             "too many failed logins; try again later",
             headers={"Retry-After": str(wait)},
         )
-    user = session.scalars(select(User).where(User.name == form.username[:64])).first()
+    # The name as given, never cut to the column's length: a cut name would let every suffix of a full-length name
+    # reach the same account through a fresh counter of the limit above. A longer name is nobody's; its attempt
+    # stays counted like any wrong password.
+    user = None if len(form.username) > MAX_NAME else session.scalars(
+        select(User).where(User.name == form.username)).first()
     if user is None:
         dummy_verify()
     if user is None or not user.active or not verify_password(form.password, user.password_hash):

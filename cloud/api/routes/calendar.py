@@ -4,6 +4,7 @@ The newest stored version of the holiday file is the calendar of the worker, the
 replaces it at once, and the worker recomputes the stored days it changes on its next pass (no restart).
 """
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from fastapi import APIRouter
@@ -11,10 +12,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.api.deps import BureauUser, ConfigDep, RuntimeDep, SessionDep, SupervisorUser
+from cloud.api.sheets import safe_cell
 from cloud.derive import calendar_store
 from cloud.derive.deployment import MAX_HOLIDAY_FILE_BYTES, ConfigFileError, decode_holidays
 from cloud.rules.calendar import package_knows, unknown_years
-from cloud.rules.holidays_file import parse_holidays
+from cloud.rules.holidays_file import parse_holidays, to_csv
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])
 
@@ -55,7 +57,7 @@ class CalendarIn(BaseModel):
 def _out(session: SessionDep, today: date) -> CalendarOut:
     version = calendar_store.current_version(session)
     calendar = calendar_store.calendar_of(version)
-    local = parse_holidays(version.content) if version is not None else []
+    local = parse_holidays(version.content, stored=True) if version is not None else []
     years = sorted({today.year - 1, today.year, today.year + 1} | calendar.file_years)
     return CalendarOut(
         version=CalendarVersion(id=version.id, source=version.source, path=version.path,
@@ -75,9 +77,12 @@ def get_calendar(user: SupervisorUser, session: SessionDep, runtime: RuntimeDep,
 
 @router.get("/file", response_class=PlainTextResponse)
 def get_file(user: SupervisorUser, session: SessionDep) -> PlainTextResponse:
-    """The holiday file in force, as CSV (header only when there is none)."""
+    """The holiday file in force, as CSV (header only when there is none). Its cells are never formulas: an upload
+    refuses a name a spreadsheet would run, and one in a version stored before that rule is served as text (a
+    leading apostrophe, as every export does)."""
     version = calendar_store.current_version(session)
-    content = version.content if version is not None else "date,kind,name\n"
+    days = parse_holidays(version.content, stored=True) if version is not None else []
+    content = to_csv([replace(day, name=safe_cell(day.name)) for day in days])
     return PlainTextResponse(content, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="holidays.csv"'})
 

@@ -274,7 +274,7 @@ def export_spot_checks(station_id: StationIdParam, first: FirstDay, last: LastDa
     now = config.clock()
     plans = session.scalars(select(SpotCheckPlan).where(SpotCheckPlan.local_date.between(first, last))
                             .order_by(SpotCheckPlan.local_date, SpotCheckPlan.start, SpotCheckPlan.id))
-    seen = plans_for(session, user, plans, now, runtime.settings.timezone)
+    seen = plans_for(user, plans, now, runtime.settings.timezone)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CHECK_COLUMNS)

@@ -26,7 +26,7 @@ from cloud.alerts.service import clear
 from cloud.api.check_schemas import OnsiteOut, ReviewValue, SpotResultValue
 from cloud.api.config import ApiConfig
 from cloud.api.deps import BureauUser, ConfigDep, RulesDep, RuntimeDep, SessionDep, SupervisorUser
-from cloud.api.onsite_view import onsite_out, plans_for, visible_station_ids
+from cloud.api.onsite_view import is_town_plan, onsite_out, plans_for, visible_station_ids
 from cloud.api.runtime import Runtime
 from cloud.api.schemas import FromDay, ToDay
 from cloud.api.scope import station_condition
@@ -101,7 +101,8 @@ class TownCoverage(BaseModel):
     stations: int
     checked: int = Field(description="stations with a judged or on-site check this quarter")
     visited: int = Field(description="stations an inspector recorded a visit to this quarter")
-    own_plans: int = Field(description="checks the town's own officers planned this quarter")
+    own_plans: int = Field(description="checks the town planned itself this quarter (whose check a plan is was "
+                                                "recorded when it was made)")
     unchecked: list[str]
 
 
@@ -143,7 +144,7 @@ def _out(plan: SpotCheckPlan, station: Station, result: SpotCheckResult | None,
 def _rows(session: Session, user: User, plans: Iterable[SpotCheckPlan], config: ApiConfig,
           runtime: Runtime) -> list[Row]:
     """Each plan's stations in the user's scope, with their result and visit (a few queries, whatever the size)."""
-    plans = plans_for(session, user, plans, config.clock(), runtime.settings.timezone)
+    plans = plans_for(user, plans, config.clock(), runtime.settings.timezone)
     stations = {s.id: s for s in session.scalars(select(Station).where(station_condition(user)))}
     ids = [p.id for p in plans]
     results = {(r.plan_id, r.station_id): r for r in session.scalars(
@@ -158,7 +159,7 @@ def _one(session: Session, user: User, plan_id: int, station_id: str, config: Ap
     plan = session.get(SpotCheckPlan, plan_id)
     station = session.scalars(select(Station).where(Station.id == station_id, station_condition(user))).first()
     if (plan is None or station is None or station_id not in plan.stations
-            or not plans_for(session, user, [plan], config.clock(), runtime.settings.timezone)):
+            or not plans_for(user, [plan], config.clock(), runtime.settings.timezone)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no visit of {station_id!r} on plan {plan_id} in your scope")
     return (plan, station, session.get(SpotCheckResult, (plan_id, station_id)),
             session.get(SpotCheckVisit, (plan_id, station_id)))
@@ -266,10 +267,9 @@ def coverage(user: SupervisorUser, session: SessionDep, config: ConfigDep, runti
         checks[station.id].add(plan.id)
         visits[station.id] += visit is not None
         latest[station.id] = max(latest.get(station.id, plan.local_date), plan.local_date)
-    officers = set(session.scalars(select(User.name).where(User.role == "town")))
     own: dict[str, int] = defaultdict(int)
     for plan in plans:
-        if plan.town and plan.created_by in officers:
+        if plan.town and is_town_plan(plan):
             own[plan.town] += 1
     stations = list(session.scalars(select(Station).where(station_condition(user)).order_by(Station.town, Station.id)))
     by_town: dict[str, list[Station]] = defaultdict(list)

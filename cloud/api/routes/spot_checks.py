@@ -51,7 +51,7 @@ def list_plans(user: SupervisorUser, session: SessionDep, config: ConfigDep, run
     if year is not None:
         query = query.where(SpotCheckPlan.local_date.between(date(year, 1, 1), date(year, 12, 31)))
     visible = _visible(session, user)
-    plans = [p for p in plans_for(session, user, session.scalars(query), config.clock(), runtime.settings.timezone)
+    plans = [p for p in plans_for(user, session.scalars(query), config.clock(), runtime.settings.timezone)
              if visible is None or visible & set(p.stations)]
     return [_plan_out(session, p, visible) for p in plans]
 
@@ -141,6 +141,6 @@ def get_plan(plan_id: Annotated[int, Path(ge=1, le=2**62)], user: SupervisorUser
     plan = session.get(SpotCheckPlan, plan_id)
     visible = _visible(session, user)
     if plan is None or (visible is not None and not visible & set(plan.stations)) or not plans_for(
-            session, user, [plan], config.clock(), runtime.settings.timezone):
+            user, [plan], config.clock(), runtime.settings.timezone):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no spot-check plan {plan_id} in your scope")
     return _plan_out(session, plan, visible)

@@ -4,7 +4,8 @@ reset, move between its stations), and a home-care provider's manager the accoun
 disable, reset, move to another of its caregivers); other users do not exist for them (404, as for a user outside
 anyone's scope).
 
-The rules are the command line's (`cloud.accounts`). A disable or a password reset revokes the user's tokens at once.
+The rules are the command line's (`cloud.accounts`). A disable, a password reset or a change of role or scope revokes
+the user's tokens at once.
 Every change is kept in the audit log; a password never is, nor is it ever returned.
 """
 
@@ -155,6 +156,8 @@ def add_user(body: UserIn, officer: Officer, session: SessionDep, config: Config
 @router.patch("/{user_id}", response_model=UserOut, responses={404: {}, 409: {}, 422: {}})
 def change_user(user_id: UserId, body: UserChange, officer: Officer, session: SessionDep,
                 config: ConfigDep) -> UserOut:
+    """Change the user's role or scope. When anything changes, every token they hold is revoked: open pages and live
+    streams end within seconds, and the next login carries the new scope."""
     user = _get(session, officer, user_id)
     role = body.role or user.role
     given = body.model_fields_set
@@ -176,6 +179,9 @@ def change_user(user_id: UserId, body: UserChange, officer: Officer, session: Se
     after = _fields(user)
     keys = [k for k in after if before[k] != after[k]]
     if keys:
+        # A token and an open live stream carry the scope the user had when they logged in: the old scope's pages
+        # and alerts end now, and the next login brings the new one.
+        revoke_all(user)
         audit.record(session, officer, "user.change", "user", user.name, config.clock(),
                      before={k: before[k] for k in keys}, after={k: after[k] for k in keys})
     session.commit()
