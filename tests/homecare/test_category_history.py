@@ -3,6 +3,7 @@ applies from its day in the elder's zone and never rewrites the months before it
 provider short for months it fully served, a downward one does not excuse a past shortfall); a second change on the
 same day replaces that day's version; the CSV import records versions too."""
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ from cloud.homecare.store.visits import record_sign_in, record_sign_out
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.homecare import HomecareElderCategory
 from cloud.store.options import database_url
+from eldercare.cli import cli
 from eldercare.groups import cloud
 from tests.api.conftest import PASSWORD, migrated, settings_for
 
@@ -94,7 +96,7 @@ def _provider(client: TestClient, period: str) -> tuple[int, int]:
 
 
 def test_a_reassessment_to_disabled_leaves_the_months_before_it_met(admin: TestClient, store: Engine,
-                                                                    clock: Clock) -> None:
+                                                                    clock: Clock, tmp_path: Path) -> None:
     _put_elder(admin, "e-1", "self_care")  # 自理 from 1 January: one visit a month
     _visits(store, "e-1", [(2026, m, 10) for m in range(1, 7)] + [(2026, 7, d) for d in (3, 10, 17, 24)]
             + [(2026, 8, 10)])
@@ -113,6 +115,22 @@ def test_a_reassessment_to_disabled_leaves_the_months_before_it_met(admin: TestC
     assert _provider(admin, "2026-Q3") == (2, 1)  # September is running: not judged yet
     listed = admin.get(f"{API}/elders").json()
     assert [e["category_history"] for e in listed if e["id"] == "e-1"] == [shown["category_history"]]
+    # An auditor recomputing June and July from the audit files gets the API's lines.
+    paths = {}
+    for name in ("elders.csv", "visits.csv", "categories.csv"):
+        response = admin.get(f"{API}/audit/2026-07/{name}")
+        assert response.status_code == 200, response.text
+        paths[name] = tmp_path / name
+        paths[name].write_bytes(response.content)
+    assert paths["categories.csv"].read_text() == ("elder_id,from,category\ne-1,2026-01-01,self_care\n"
+                                                   "e-1,2026-07-01,disabled\n")
+    result = CliRunner().invoke(cli, ["cloud", "derive", "--elders", str(paths["elders.csv"]), "--visits",
+                                      str(paths["visits.csv"]), "--categories", str(paths["categories.csv"]),
+                                      "--from", "2026-06-01", "--to", "2026-07-31"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    derived = {line["month"]: (line["category"], line["visits"], line["required"], line["met"])
+               for line in map(json.loads, result.stdout.splitlines()) if line["type"] == "elder_month"}
+    assert derived == {m: months[m] for m in ("2026-06", "2026-07")}
 
 
 def test_a_reassessment_downward_does_not_excuse_a_past_shortfall(admin: TestClient, store: Engine,
