@@ -200,11 +200,11 @@ def test_the_registry_import_records_a_reassessment(tmp_path: Path, monkeypatch:
         rows = session.scalars(select(HomecareElderCategory)).all()
         assert [(r.elder_id, r.category) for r in rows] == [("e-1", "self_care")]
         # As if imported long ago (the import runs on the real clock): the next import is a later day's change.
-        session.execute(update(HomecareElderCategory).values(effective_from=date(2026, 1, 1)))
+        session.execute(update(HomecareElderCategory).values(effective_from=date(1999, 1, 1)))
     run("elders", "elders-later")
     with make_session_factory(engine)() as session:
         rows = session.scalars(select(HomecareElderCategory).order_by(HomecareElderCategory.effective_from)).all()
         assert [r.category for r in rows] == ["self_care", "disabled"]
-        assert rows[0].effective_from == date(2026, 1, 1) < rows[1].effective_from
+        assert rows[0].effective_from == date(1999, 1, 1) < rows[1].effective_from
     engine.dispose()
 
