@@ -1,5 +1,6 @@
-"""The elder's service period (since/until, both included): what it makes an elder owe in a month it covers whole,
-in part or not at all, and the orders signed in outside it. Pure functions of typed records and the configuration.
+"""The elder's service period (since/until, both included) and its category's versions: what they make an elder owe
+in a month the period covers whole, in part or not at all, and the orders signed in outside the period. Pure
+functions of typed records and the configuration.
 """
 
 import calendar
