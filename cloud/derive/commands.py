@@ -116,6 +116,9 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Home care: months missed for a recorded special reason, CSV elder_id,month[,reason].")
 @click.option("--voided", "voided_path", type=FILE,
               help="Home care: orders voided for quality by the provider or the platform, CSV visit_id[,reason].")
+@click.option("--categories", "categories_path", type=FILE,
+              help="Home care: the elders' category histories, CSV elder_id,from,category (each version from that "
+                   "day in the elder's zone); without it each elder's category applies on every day.")
 @RULES_OPTION
 @HOLIDAYS_OPTION
 def derive(stations_path: Path | None, events_path: Path | None, first: str | None, last: str | None,
@@ -123,8 +126,8 @@ def derive(stations_path: Path | None, events_path: Path | None, first: str | No
            appeals_path: Path | None, losses_path: Path | None, time_checks_path: Path | None, quarters: bool,
            elders_path: Path | None,
            visits_path: Path | None,
-           made_up_path: Path | None, voided_path: Path | None, rules_path: Path | None,
-           holidays_path: Path | None) -> None:
+           made_up_path: Path | None, voided_path: Path | None, categories_path: Path | None,
+           rules_path: Path | None, holidays_path: Path | None) -> None:
     """Recompute day, month, spot-check and veto verdicts from raw files, with no server (for audits); with
     --elders and --visits, also home care's elder_month and provider_month lines.
 
@@ -135,7 +138,8 @@ def derive(stations_path: Path | None, events_path: Path | None, first: str | No
     if homecare and (elders_path is None or visits_path is None):
         raise click.UsageError("--elders and --visits go together")
     if stations_path is None and events_path is None and homecare:
-        _derive_homecare(elders_path, visits_path, made_up_path, voided_path, first, last, load_rules(rules_path))
+        _derive_homecare(elders_path, visits_path, made_up_path, voided_path, categories_path, first, last,
+                         load_rules(rules_path))
         return
     for value, name in ((stations_path, "--stations"), (events_path, "--events"), (first, "--from"),
                         (last, "--to")):
@@ -198,17 +202,18 @@ def derive(stations_path: Path | None, events_path: Path | None, first: str | No
     click.echo(f"derive: {events.lines} event lines, {len(events.problems)} bad, {events.duplicates} duplicate, "
                f"{len(records)} stations, {start}..{end}", err=True)
     if homecare:
-        _derive_homecare(elders_path, visits_path, made_up_path, voided_path, first, last, config)
+        _derive_homecare(elders_path, visits_path, made_up_path, voided_path, categories_path, first, last, config)
 
 
 def _derive_homecare(elders_path: Path | None, visits_path: Path | None, made_up_path: Path | None,
-                     voided_path: Path | None, first: str | None, last: str | None, config: RulesConfig) -> None:
+                     voided_path: Path | None, categories_path: Path | None, first: str | None, last: str | None,
+                     config: RulesConfig) -> None:
     """Home care's lines, by the same functions the API's figures use."""
     from cloud.homecare.offline import HomecareFiles, homecare_lines, read_files
 
     assert elders_path is not None and visits_path is not None
     try:
-        files: HomecareFiles = read_files(elders_path, visits_path, made_up_path, voided_path)
+        files: HomecareFiles = read_files(elders_path, visits_path, made_up_path, voided_path, categories_path)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     for problem in files.problems:

@@ -29,8 +29,9 @@ class HomecareConfig(BaseModel):
     # A month missed for a recorded special reason may be made up in the next month (可在下月补增).
     make_up_next_month: bool = True
     # A month the elder's service period covers only in part (joined or left in it) requires the month's minimum
-    # times the share of its days in the period, rounded up: any day of service owes a whole visit. False: the full
-    # minimum in every month the period touches.
+    # times the share of its days in the period, rounded up: any day of service owes a whole visit; a month whose
+    # category changed owes each day's share of the minimum of the category in force on it. False: the full minimum
+    # in every month the period touches (the higher category's, in a month with two).
     prorate_partial_months: bool = True
     # Different service items an elder must get in a year (每人每年服务项目不得少于3个).
     min_items_per_year: int = Field(default=3, ge=0)

@@ -15,13 +15,15 @@ from cloud.homecare.config import HomecareConfig
 from cloud.homecare.months import month_of, previous_month
 from cloud.homecare.orders import VOID_STATES, OrderState, counts, order_state
 from cloud.homecare.records import Category, Elder, Visit
-from cloud.homecare.service_period import month_requirement
+from cloud.homecare.service_period import month_category, month_requirement
 
 
 class ElderMonth(BaseModel):
     """The `{"type": "elder_month", ...}` line: an elder's counted visits in a month against the minimum.
 
-    `required` is the category's minimum (pro-rated in a month the elder's service period covers in part), plus
+    `category` is the one in force on the month's last day in the service period (the history's, not today's).
+    `required` is the category's minimum (pro-rated in a month the elder's service period covers in part, or whose
+    category changed in it: `month_requirement`), plus
     the shortfall of the previous month when that month was missed for a recorded special reason (made up now); in
     such a month itself, `required` is what was done (the rest moves on). A month outside the service period has no
     line: it is not judged.
@@ -92,7 +94,7 @@ def elder_months(elder: Elder, visits: Iterable[Visit], months: Sequence[str], m
             required += max(0, owed - tallies.get(before, _Tally(0, 0)).visits)
         if month in special:
             required = min(required, tally.visits)
-        lines.append(ElderMonth(elder=elder.id, month=month, category=elder.category, visits=tally.visits,
+        lines.append(ElderMonth(elder=elder.id, month=month, category=month_category(elder, month), visits=tally.visits,
                                 minutes=int(tally.seconds // 60), required=required,
                                 met=tally.visits >= required))
     return lines

@@ -91,7 +91,7 @@ def _zone(value: str) -> str:
     return value
 
 
-def _day(value: str, key: str) -> date | None:
+def day_cell(value: str, key: str) -> date | None:
     if not value:
         return None
     try:
@@ -130,8 +130,8 @@ def elder_row(cell: dict[str, str]) -> Elder:
     return Elder(id=_id(cell["elder_id"], "elder"), name=_text(cell, "name"), category=category(cell["category"]),
                  town=_text(cell, "town"), provider=_id(cell["provider"], "provider"),
                  address=_optional(cell, "address", 500), package=_optional(cell, "package", 200), home=home,
-                 timezone=_zone(cell.get("timezone", "")), since=_day(cell.get("since", ""), "since"),
-                 until=_day(cell.get("until", ""), "until"))
+                 timezone=_zone(cell.get("timezone", "")), since=day_cell(cell.get("since", ""), "since"),
+                 until=day_cell(cell.get("until", ""), "until"))
 
 
 def visit_row(cell: dict[str, str]) -> Visit:

@@ -17,7 +17,7 @@ from cloud.homecare.records import Elder
 from cloud.homecare.scope import homecare_provider_condition
 from cloud.homecare.service_period import OutsidePeriod, outside_period
 from cloud.homecare.store.made_up import made_up_months
-from cloud.homecare.store.registry import elder_record, list_elders
+from cloud.homecare.store.registry import elder_records, list_elders
 from cloud.homecare.store.visits import visit_record
 from cloud.homecare.supervise import provider_period
 from cloud.store.homecare import HomecareProvider, HomecareVisit
@@ -84,7 +84,7 @@ def _scoped(session: Session, user: User, months: Sequence[str], zone: str, prov
             town: str | None = None) -> tuple[list[Elder], list[HomecareVisit]]:
     """The user's elders (of `provider` / `town` if given) and their visits from the month before the first
     (read for a made-up shortfall) to the last."""
-    elders = [elder_record(e) for e in list_elders(session, user, provider=provider, town=town)]
+    elders = elder_records(session, list_elders(session, user, provider=provider, town=town))
     start, _ = month_bounds(previous_month(months[0]), zone)
     _, end = month_bounds(months[-1], zone)
     ids = [e.id for e in elders]

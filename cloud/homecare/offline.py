@@ -10,9 +10,9 @@ from typing import Any
 from cloud.csv_records import decode_csv_bytes, parse_csv
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.counting import month_lines
-from cloud.homecare.csv_files import parse_elders, parse_visits
+from cloud.homecare.csv_files import category, day_cell, parse_elders, parse_visits
 from cloud.homecare.months import months_between, visit_months
-from cloud.homecare.records import Elder, MadeUpMonth, Visit, is_month
+from cloud.homecare.records import CategoryVersion, Elder, MadeUpMonth, Visit, is_month
 from cloud.homecare.service_period import outside_period
 
 
@@ -39,10 +39,21 @@ def _voided_row(cell: dict[str, str]) -> tuple[str, str]:
     return cell["visit_id"], cell.get("reason", "")
 
 
+def _category_row(cell: dict[str, str]) -> tuple[str, CategoryVersion]:
+    if not cell["elder_id"]:
+        raise ValueError("elder_id is empty")
+    day = day_cell(cell["from"], "from")
+    if day is None:
+        raise ValueError("from is empty")
+    return cell["elder_id"], CategoryVersion(day, category(cell["category"]))
+
+
 def read_files(elders_path: Path, visits_path: Path, made_up_path: Path | None = None,
-               voided_path: Path | None = None) -> HomecareFiles:
+               voided_path: Path | None = None, categories_path: Path | None = None) -> HomecareFiles:
     """The files parsed; problems (bad rows, visits of elders not in the elders file) are kept with file and line.
-    Raises ValueError when a file cannot be read at all or has no valid elder."""
+    `categories_path`: the elders' category histories (`elder_id,from,category`); an elder without a row there is
+    owed by its elders-file category on every day. Raises ValueError when a file cannot be read at all or has no
+    valid elder."""
     problems: list[str] = []
 
     def text(path: Path) -> str:
@@ -57,6 +68,14 @@ def read_files(elders_path: Path, visits_path: Path, made_up_path: Path | None =
         raise ValueError(f"{elders_path}: no valid elder rows")
     visits, bad = parse_visits(text(visits_path))
     problems += [f"{visits_path}: {p}" for p in bad]
+    if categories_path is not None:
+        versions, bad = parse_csv(text(categories_path), (("elder_id", "from", "category"), ()), _category_row,
+                                  lambda r: f"{r[0]} {r[1].effective_from.isoformat()}", "version")
+        problems += [f"{categories_path}: {p}" for p in bad]
+        history: dict[str, list[CategoryVersion]] = {}
+        for elder_id, version in versions:
+            history.setdefault(elder_id, []).append(version)
+        elders = [replace(e, categories=tuple(history.get(e.id, ()))) for e in elders]
     known = {e.id for e in elders}
     unknown = sorted({v.elder for v in visits} - known)
     if unknown:

@@ -4,6 +4,7 @@ Pure data, no I/O. Times are timezone-aware UTC datetimes; rules judge them in t
 """
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -97,6 +98,14 @@ class Caregiver:
 
 
 @dataclass(frozen=True, slots=True)
+class CategoryVersion:
+    """An elder's category from `effective_from` (a day in the elder's zone) until the next version's."""
+
+    effective_from: date
+    category: Category
+
+
+@dataclass(frozen=True, slots=True)
 class Elder:
     """An elder receiving government-bought home care, served by one provider."""
 
@@ -113,10 +122,23 @@ class Elder:
     # last (left, moved into a nursing home, died). None: no limit on that side (whole months).
     since: date | None = None
     until: date | None = None
+    # The category's versions as reassessments changed it (the store's history); empty: `category` on every day.
+    # `category` is the current one, the latest version's.
+    categories: tuple[CategoryVersion, ...] = ()
 
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.until < self.since:
             raise ValueError(f"until {self.until.isoformat()} is before since {self.since.isoformat()}")
+        object.__setattr__(self, "categories", tuple(sorted(self.categories, key=lambda v: v.effective_from)))
+
+    def category_on(self, day: date) -> Category:
+        """The category in force on `day`: the latest version effective on or before it. A day before the first
+        version (care before the elder was registered, or before the history was kept) takes the first: no earlier
+        category was ever registered."""
+        if not self.categories:
+            return self.category
+        at = bisect_right([v.effective_from for v in self.categories], day)
+        return self.categories[max(at - 1, 0)].category
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,7 +261,7 @@ def load(session: "Session", sim: HomecareSim, now: datetime, by: str = "simulat
     for caregiver in sim.caregivers:
         upsert_caregiver(session, caregiver)
     for elder in sim.elders:
-        upsert_elder(session, elder)
+        upsert_elder(session, elder, now)
     session.flush()
     for v in sim.visits:
         row, _ = record_sign_in(session, key=v.id, elder_id=v.elder, caregiver_id=v.caregiver, at=v.sign_in,

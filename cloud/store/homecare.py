@@ -86,6 +86,21 @@ class HomecareElder(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class HomecareElderCategory(Base):
+    """An elder's category from `effective_from` (a day in the elder's zone) until the next version's (revision
+    0017_elder_category_history). `homecare_elders.category` is the current one, always the version in force today:
+    a version is made on the day of the change and never starts later. Written by `record_category`
+    (cloud/homecare/store/categories.py)."""
+
+    __tablename__ = "homecare_elder_categories"
+    __table_args__ = (CheckConstraint(f"category IN ({_in(Category)})", name="category"),)
+
+    elder_id: Mapped[str] = mapped_column(ForeignKey("homecare_elders.id", ondelete="CASCADE"), primary_key=True)
+    effective_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, doc="when this version was written")
+
+
 class HomecareVisit(Base):
     """A visit (work order): signed in at an elder's home from the elder's QR code, signed out at the end.
 

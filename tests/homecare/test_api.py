@@ -111,7 +111,7 @@ def test_every_role_sees_its_own_scope_only(as_user: Callable[[str], TestClient]
 
 def _derive(tmp_path: Path, as_user: Callable[[str], TestClient], user: str, period: str) -> list[dict[str, Any]]:
     paths = {}
-    for name in ("elders.csv", "visits.csv", "voided.csv", "made-up.csv"):
+    for name in ("elders.csv", "visits.csv", "voided.csv", "made-up.csv", "categories.csv"):
         response = as_user(user).get(f"{API}/audit/{period}/{name}")
         assert response.status_code == 200, response.text
         paths[name] = tmp_path / f"{user}-{name}"
@@ -119,7 +119,8 @@ def _derive(tmp_path: Path, as_user: Callable[[str], TestClient], user: str, per
     first = f"{period}-01"
     result = CliRunner().invoke(cli, ["cloud", "derive", "--elders", str(paths["elders.csv"]), "--visits",
                                       str(paths["visits.csv"]), "--voided", str(paths["voided.csv"]), "--made-up",
-                                      str(paths["made-up.csv"]), "--from", first, "--to", first],
+                                      str(paths["made-up.csv"]), "--categories", str(paths["categories.csv"]),
+                                      "--from", first, "--to", first],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in result.stdout.splitlines()]

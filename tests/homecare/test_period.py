@@ -9,7 +9,7 @@ import pytest
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.counting import elder_months, month_lines
 from cloud.homecare.csv_files import parse_elders
-from cloud.homecare.records import Category, Elder, Visit
+from cloud.homecare.records import Category, CategoryVersion, Elder, Visit
 from cloud.homecare.service_period import month_requirement, outside_period, period_days
 
 CST = timezone(timedelta(hours=8))
@@ -133,3 +133,25 @@ def test_elders_csv_with_and_without_the_period_columns() -> None:
     only, problems = parse_elders("elder_id,name,category,town,provider,until,since\n"
                                   "e-1,张大爷,disabled,汇龙镇,p-a,2026-12-31,2026-11-25\n")
     assert problems == [] and (only[0].since, only[0].until) == (date(2026, 11, 25), date(2026, 12, 31))
+
+
+def test_each_day_owes_by_the_category_in_force_on_it() -> None:
+    history = (CategoryVersion(date(2026, 7, 16), Category.DISABLED), CategoryVersion(date(2026, 1, 1),
+                                                                                      Category.SELF_CARE))
+    elder = Elder("e-1", "张大爷", Category.DISABLED, "汇龙镇", "p-a", categories=history)
+    assert elder.category_on(date(2025, 12, 1)) == Category.SELF_CARE  # before the first version: the first
+    assert elder.category_on(date(2026, 7, 15)) == Category.SELF_CARE
+    assert elder.category_on(date(2026, 7, 16)) == Category.DISABLED
+    assert [month_requirement(elder, m, CONFIG) for m in ("2026-06", "2026-07", "2026-08")] == [1, 3, 4]
+    # Joining on 20 July as well: only the covered days owe, 12 at 4 of 31 → ceil(48/31) = 2.
+    joined = Elder("e-1", "张大爷", Category.DISABLED, "汇龙镇", "p-a", since=date(2026, 7, 20), categories=history)
+    assert month_requirement(joined, "2026-07", CONFIG) == 2
+    # Without pro-rating, the month owes the full minimum of the highest category in force on any of its days.
+    full = HomecareConfig(prorate_partial_months=False)
+    assert [month_requirement(elder, m, full) for m in ("2026-06", "2026-07")] == [1, 4]
+    down = Elder("e-2", "张大爷", Category.SELF_CARE, "汇龙镇", "p-a",
+                 categories=(CategoryVersion(date(1970, 1, 1), Category.DISABLED),
+                             CategoryVersion(date(2026, 7, 31), Category.SELF_CARE)))
+    assert month_requirement(down, "2026-07", full) == 4  # reassessed down on the 31st: July still owed as 失能
+    [line] = elder_months(down, [], ["2026-07"], [], CONFIG)
+    assert (line.category, line.required) == (Category.SELF_CARE, 4)  # ceil((30 × 4 + 1) / 31) = 4

@@ -16,6 +16,7 @@ from cloud.api.sheets import MEDIA, Format, render
 from cloud.homecare.figures import ElderFigures, ProviderFigures, elder_figures, period_months, provider_figures
 from cloud.homecare.followup import Consequence
 from cloud.homecare.records import CATEGORY_NAMES
+from cloud.homecare.store.categories import category_histories
 from cloud.homecare.store.registry import list_elders
 from cloud.homecare.store.visits import visits_query
 from cloud.store.homecare import HomecareVisit
@@ -105,16 +106,17 @@ def export_providers(period: Period, user: Manager, session: SessionDep, config:
     return _file(render(sheet, format), format, f"居家上门服务-服务商-{period}")
 
 
-AuditFile = Literal["elders.csv", "visits.csv", "voided.csv", "made-up.csv"]
+AuditFile = Literal["elders.csv", "visits.csv", "voided.csv", "made-up.csv", "categories.csv"]
 
 
 @router.get("/audit/{period}/{name}", response_class=Response,
             responses={200: {"content": {MEDIA["csv"]: {}}}, 403: {}})
 def audit_file(period: Period, name: Annotated[AuditFile, PathParam()], user: Manager, session: SessionDep,
                runtime: RuntimeDep) -> Response:
-    """The files `eldercare cloud derive --elders --visits --voided --made-up` reads, for the elders in your scope
-    and the period (with the month before it, whose made-up shortfall the first month may carry): an auditor
-    recomputes the figures from them with no server. Cells are never formulas."""
+    """The files `eldercare cloud derive --elders --visits --voided --made-up --categories` reads, for the elders
+    in your scope and the period (with the month before it, whose made-up shortfall the first month may carry; the
+    categories' whole history): an auditor recomputes the figures from them with no server. Cells are never
+    formulas."""
     import csv
     import io
 
@@ -135,6 +137,11 @@ def audit_file(period: Period, name: Annotated[AuditFile, PathParam()], user: Ma
         writer.writerows(safe_row([e.id, e.name, e.category, e.town, e.provider_id, e.timezone,
                                    e.since.isoformat() if e.since else "", e.until.isoformat() if e.until else ""])
                          for e in elders)
+    elif name == "categories.csv":
+        writer.writerow(["elder_id", "from", "category"])
+        histories = category_histories(session, ids)
+        writer.writerows([e.id, v.effective_from.isoformat(), v.category.value]
+                         for e in elders for v in histories.get(e.id, ()))
     elif name == "made-up.csv":
         writer.writerow(["elder_id", "month", "reason"])
         rows: list[MadeUpMonthRow] = list(session.scalars(

@@ -14,7 +14,8 @@ from cloud.api import audit
 from cloud.api.deps import ConfigDep, SessionDep
 from cloud.api.errors import homecare_refusals
 from cloud.api.homecare_deps import Bureau, Filter, HomecareUser, Id, Manager, Name, Note, Supervisor, now, own_town
-from cloud.homecare.records import DEFAULT_TIMEZONE, Caregiver, Category, Elder, Location, Provider
+from cloud.homecare.records import DEFAULT_TIMEZONE, Caregiver, Category, CategoryVersion, Elder, Location, Provider
+from cloud.homecare.store.categories import category_histories
 from cloud.homecare.store.errors import NotFound
 from cloud.homecare.store.made_up import record_made_up_month
 from cloud.homecare.store.registry import (
@@ -98,7 +99,9 @@ def put_caregiver(caregiver_id: Id, body: CaregiverIn, user: Manager, session: S
 @router.get("/elders")
 def elders(user: HomecareUser, session: SessionDep, town: Filter = None,
            provider: Filter = None) -> list[dict[str, Any]]:
-    return [row_dict(e) for e in list_elders(session, user, town=town, provider=provider)]
+    rows = list_elders(session, user, town=town, provider=provider)
+    histories = category_histories(session, [e.id for e in rows])
+    return [_elder_dict(e, histories.get(e.id, ())) for e in rows]
 
 
 @router.put("/elders/{elder_id}")
@@ -124,7 +127,7 @@ def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep
         row = upsert_elder(session, Elder(elder_id, body.name, body.category, body.town, body.provider,
                                           body.address, body.package, home,
                                           existing.timezone if existing is not None else DEFAULT_TIMEZONE,
-                                          body.since, body.until))
+                                          body.since, body.until), now(config))
     session.flush()
     after = _elder_fields(row)
     if before is None:
@@ -135,7 +138,14 @@ def put_elder(elder_id: Id, body: ElderIn, user: Supervisor, session: SessionDep
             audit.record(session, user, "elder.change", "elder", elder_id, now(config),
                          before={k: before[k] for k in keys}, after={k: after[k] for k in keys})
     session.commit()
-    return row_dict(row)
+    return _elder_dict(row, category_histories(session, [elder_id]).get(elder_id, ()))
+
+
+def _elder_dict(row: HomecareElder, history: tuple[CategoryVersion, ...]) -> dict[str, Any]:
+    """An elder as the API shows it: its columns and its category's versions (`category_history`: from which day in
+    the elder's zone each applied, oldest first; the months are owed by them)."""
+    return {**row_dict(row), "category_history": [{"from": v.effective_from.isoformat(), "category": v.category.value}
+                                                  for v in history]}
 
 
 def _elder_fields(row: HomecareElder) -> dict[str, Any]:

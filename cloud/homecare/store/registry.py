@@ -2,13 +2,27 @@
 twice changes nothing), read back as typed records, and listed or looked up in a user's scope. The caller commits.
 """
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from cloud.homecare.records import Caregiver, Category, Elder, Location, Provider, id_problem, text_problem
+from cloud.homecare.records import (
+    Caregiver,
+    Category,
+    CategoryVersion,
+    Elder,
+    Location,
+    Provider,
+    id_problem,
+    text_problem,
+)
 from cloud.homecare.scope import homecare_caregiver_condition, homecare_elder_condition, homecare_provider_condition
+from cloud.homecare.store.categories import category_histories, record_category
 from cloud.homecare.store.errors import HomecareError, NotYours, in_scope
 from cloud.store.homecare import HomecareCaregiver, HomecareElder, HomecareProvider
+from cloud.store.models import utcnow
 from cloud.store.users import User
 
 
@@ -52,26 +66,39 @@ def upsert_caregiver(session: Session, caregiver: Caregiver) -> HomecareCaregive
     return row
 
 
-def upsert_elder(session: Session, elder: Elder) -> HomecareElder:
-    """Create or update an elder by id; the provider must be registered."""
+def upsert_elder(session: Session, elder: Elder, now: datetime | None = None) -> HomecareElder:
+    """Create or update an elder by id; the provider must be registered. A new category is a version from `now`'s
+    day (default: the current time) in the elder's zone: the months before keep the category they were owed by."""
     _check_id(elder.id, "elder")
     _check_text((elder.name, "name", 200, True), (elder.town, "town", 200, True),
                 (elder.address, "address", 500, False), (elder.package, "package", 200, False))
     _check_registered(session, elder.provider)
-    row = session.get(HomecareElder, elder.id) or HomecareElder(id=elder.id)
+    existing = session.get(HomecareElder, elder.id)
+    before = Category(existing.category) if existing is not None else None
+    row = existing or HomecareElder(id=elder.id)
     row.name, row.category, row.town, row.provider_id = elder.name, elder.category.value, elder.town, elder.provider
     row.address, row.package, row.timezone, row.active = elder.address, elder.package, elder.timezone, True
     row.lat, row.lon = (elder.home.lat, elder.home.lon) if elder.home else (None, None)
     row.since, row.until = elder.since, elder.until
     session.add(row)
+    session.flush()  # the history refers to the row
+    record_category(session, elder.id, elder.category, before, elder.timezone, now or utcnow())
     return row
 
 
-def elder_record(row: HomecareElder) -> Elder:
+def elder_record(row: HomecareElder, categories: tuple[CategoryVersion, ...] = ()) -> Elder:
+    """The row as a typed record; `categories`: its category's history (`elder_records` reads it)."""
     home = Location(row.lat, row.lon) if row.lat is not None and row.lon is not None else None
     return Elder(id=row.id, name=row.name, category=Category(row.category), town=row.town, provider=row.provider_id,
                  address=row.address, package=row.package, home=home, timezone=row.timezone, since=row.since,
-                 until=row.until)
+                 until=row.until, categories=categories)
+
+
+def elder_records(session: Session, rows: Iterable[HomecareElder]) -> list[Elder]:
+    """The rows as typed records with their category histories (one query): what the months are judged by."""
+    listed = list(rows)
+    histories = category_histories(session, [r.id for r in listed])
+    return [elder_record(r, histories.get(r.id, ())) for r in listed]
 
 
 def elders_query(user: User, *, town: str | None = None, provider: str | None = None,
