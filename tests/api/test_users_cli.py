@@ -124,3 +124,21 @@ def test_users_add_warns_of_a_town_no_registered_station_is_in(tmp_path: Path) -
     assert done.returncode == 0 and "user t1 (town for 汇龙镇, 不存在镇) created" in done.stdout, done.stderr
     assert "warning: no registered station is in town '不存在镇' yet" in done.stderr
     assert "汇龙镇'" not in done.stderr
+
+
+def test_a_folder_without_a_platform_is_refused_not_made_into_one(tmp_path: Path) -> None:
+    # A typo in --data-dir (or the wrong working folder) used to create an empty platform and list no users.
+    typo = tmp_path / "typo"
+    for args, stdin in ((["users", "list"], ""), (["users", "add", "a", "--role", "bureau"], "a-long-password\n"),
+                        (["users", "disable", "a"], "")):
+        result = _eldercare(args, typo, stdin)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert result.stderr.strip() == (
+            f"eldercare: error: no eldercare data in {typo} (no eldercare.db): run the command from the folder where "
+            "`eldercare serve` runs, or pass --data-dir (a new platform: `eldercare cloud migrate --data-dir DIR` "
+            "creates one)"), args
+    assert not typo.exists()
+    csv = tmp_path / "stations.csv"
+    csv.write_text("station_id,name,town,grade,weekdays,hours\nqd-a,A,汇龙镇,3A,1-5,08:30-11:30\n", encoding="utf-8")
+    imported = _eldercare(["cloud", "stations", "import", str(csv)], typo, "")
+    assert imported.returncode == 1 and "no eldercare data in" in imported.stderr and not typo.exists()
