@@ -69,7 +69,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_weak_secrets(self) -> "Settings":
         # Every mode: a development API on a laptop still hands out tokens that work until it stops.
-        problem = secret_key_problem(self.secret_key.get_secret_value())
+        # A key read from a file is named by the file: that is what the operator has to fix.
+        name = (f"the key in {self.secret_key_file} (ELDERCARE_SECRET_KEY_FILE)" if self.secret_key_file is not None
+                else "ELDERCARE_SECRET_KEY")
+        problem = secret_key_problem(self.secret_key.get_secret_value(), name=name)
         if problem:
             raise ValueError(problem)
         if self.environment == "production":

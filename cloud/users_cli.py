@@ -64,6 +64,10 @@ def add(name: str, role: str, towns: tuple[str, ...], station: str | None, provi
                                            f"{source} FILE`); no user created")
             if station and session.get(Station, station) is None:
                 click.echo(f"warning: station {station!r} is not registered yet", err=True)
+            # Likewise a town no registered station is in: a typo would give the officer an empty dashboard.
+            for town in dict.fromkeys(towns):
+                if session.scalar(select(Station.id).where(Station.town == town).limit(1)) is None:
+                    click.echo(f"warning: no registered station is in town {town!r} yet", err=True)
             user = User(name=name, role=role, password_hash=hash_password(password), station_id=station,
                         provider_id=provider, caregiver_id=caregiver)
             user.towns = [UserTown(town=t) for t in dict.fromkeys(towns)]

@@ -34,9 +34,10 @@ from cloud.derive.plans import create_plan
 from cloud.rules.calendar import DayKind, national_day
 from cloud.store.db import make_engine, make_session_factory
 from cloud.store.options import settings_for
+from eldercare.datalock import LOCK_FILE
 from eldercare.homecare_demo import seed_demo as seed_homecare
 from eldercare.ports import free_port
-from eldercare.serve import ServeOptions, make_supervisor, run_until_stopped, start_platform
+from eldercare.serve import ServeOptions, claim, make_supervisor, run_until_stopped, start_platform
 from eldercare.supervisor import Supervisor, eldercare
 from simulators.day_events import SimEvent
 from simulators.fleet import Fleet, build_fleet, stations_csv
@@ -77,10 +78,21 @@ def wipeable(root: Path) -> Path:
     if not root.is_dir():
         raise click.BadParameter(f"{root} is not a folder", param_hint="--data-dir")
     made = (root / MARKER).exists() or {"stations.csv", "rules.json"} <= {p.name for p in root.iterdir()}
-    if made or not any(root.iterdir()):
+    if made or not any(p.name != LOCK_FILE for p in root.iterdir()):
         return root
     raise click.BadParameter(f"{root} holds data the demo did not make; the demo wipes its folder at each start, so "
                              "give it a new or empty one", param_hint="--data-dir")
+
+
+def wipe(root: Path) -> None:
+    """Empty the demo's folder, all but the lock this demo holds on it."""
+    for path in root.iterdir():
+        if path.name == LOCK_FILE:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def demo_clock(today: datetime | None, days: int) -> Clock:
@@ -219,17 +231,17 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, 
     """Run the platform with a simulated fleet of --stations N stations until Ctrl-C."""
     clock = demo_clock(parse_today(today_text) if today_text is not None else None, days)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    root = wipeable(data_dir or settings_for(None).data_dir / "demo")
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    root = wipeable(data_dir or settings_for(None).data_dir / "demo").resolve()
+    options = ServeOptions("127.0.0.1", port, free_port(), root, root / "stations.csv",
+                           worker_args=("--rules", str(root / "rules.json"), "--interval", "1"), allow_anonymous=True)
+    # Taken before the wipe: a second demo on the same folder would delete the running one's data under it.
+    lock = claim(options, "demo", ("--port", "its broker port"))
+    wipe(root)
     (root / MARKER).write_text("made by `eldercare demo`, which wipes this folder at its next start\n")
     span = Span.last_days(days, clock())
     fleet = build_fleet(count, span.first, span.last, span.now, holiday=is_holiday)
     (root / "stations.csv").write_text(stations_csv(fleet), encoding="utf-8")
-    rules = root / "rules.json"
-    rules.write_text(json.dumps({"call_escalate_minutes": ESCALATE_MINUTES}))
-    options = ServeOptions("127.0.0.1", port, free_port(), root.resolve(), root / "stations.csv",
-                           worker_args=("--rules", str(rules), "--interval", "1"), allow_anonymous=True)
+    (root / "rules.json").write_text(json.dumps({"call_escalate_minutes": ESCALATE_MINUTES}))
     try:
         supervisor = make_supervisor(options)
     except RuntimeError as exc:
@@ -293,3 +305,4 @@ def demo(count: int, speed: float, port: int, days: int, data_dir: Path | None, 
         run_until_stopped(supervisor, on_tick=None)
     finally:
         stop.set()
+        lock.close()

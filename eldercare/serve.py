@@ -19,14 +19,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import click
 
 from cloud.provision.broker_files import INGESTER, LISTENER_FILE, WORKER, ensure_service_users
 from cloud.secret_file import ensure_secret_key
 from cloud.store.options import data_dir_option, settings_for
+from eldercare.datalock import DataDirInUse, lock_data_dir
 from eldercare.mosquitto import mosquitto_config, mosquitto_path
-from eldercare.ports import wait_for_port
+from eldercare.ports import port_problem
 from eldercare.supervisor import Child, Supervisor, child_env, eldercare
 
 ANONYMOUS_WARNING = ("warning: --allow-anonymous: the broker takes clients without a password; any program on this "
@@ -154,7 +156,7 @@ def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[
     else:
         _prepare_access(options)
     broker, mqtt_version = _broker(options)
-    supervisor.start(broker, wait=wait_for_port)
+    supervisor.start(broker, ready_timeout=15)
     access = "anonymous clients allowed" if options.allow_anonymous else (
         f"users and ACL from {options.access_dir}; add a station: eldercare cloud provision station ID "
         f"--data-dir {options.data_dir}")
@@ -168,9 +170,32 @@ def start_platform(options: ServeOptions, supervisor: Supervisor, say: Callable[
     supervisor.start(Child("sender", eldercare("cloud", "sender", "--mqtt-version", mqtt_version),
                            env=_credentials(options, WORKER)))
     supervisor.start(Child("api", eldercare("cloud", "api", "--host", options.host, "--port", str(options.port)),
-                           ready_port=options.port), wait=lambda port: wait_for_port(port, timeout=60))
+                           ready_port=options.port), ready_timeout=60)
     shown = "127.0.0.1" if options.host in ("0.0.0.0", "::") else options.host
     return f"http://{shown}:{options.port}/"
+
+
+def claim(options: ServeOptions, command: str, port_options: tuple[str, str] = ("--port", "--mqtt-port")) -> IO[str]:
+    """Take the data directory and check both ports, before anything is written or started; the returned lock must
+    stay open while the platform runs. One-line ClickException otherwise."""
+    try:
+        lock = lock_data_dir(options.data_dir, command)
+    except DataDirInUse as exc:
+        raise click.ClickException(str(exc)) from None
+    problem = (f"{port_options[0]} and {port_options[1]} are both {options.port}; give the broker another"
+               if options.port == options.mqtt_port else None)
+    for port, option in zip((options.port, options.mqtt_port), port_options, strict=True):
+        problem = problem or port_problem(options.host, port, option)
+    if problem:
+        lock.close()
+        raise click.ClickException(problem)
+    return lock
+
+
+def forget_listener(options: ServeOptions) -> None:
+    """Remove `broker/listener.json`: no broker of this data directory listens any more (or none with accounts), so
+    `eldercare cloud provision station` must not give its port to a station."""
+    (options.access_dir / LISTENER_FILE).unlink(missing_ok=True)
 
 
 def make_supervisor(options: ServeOptions) -> Supervisor:
@@ -228,15 +253,20 @@ def serve(host: str, port: int, mqtt_port: int, data_dir: Path | None, stations:
         raise click.ClickException(problem)
     options = ServeOptions(host, port, mqtt_port, settings_for(data_dir).data_dir.resolve(), stations,
                            broker=broker, allow_anonymous=allow_anonymous)
-    try:
-        supervisor = make_supervisor(options)
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from None
-    supervisor.install_signal_handlers()
-    try:
-        url = start_platform(options, supervisor, lambda line: click.echo(line, err=True))
-    except (RuntimeError, TimeoutError) as exc:
-        supervisor.stop_all()
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"dashboard: {url}   (Ctrl-C to stop; logs in {supervisor.log_dir})")
-    run_until_stopped(supervisor, on_tick=None if allow_anonymous else access_reloader(supervisor, options))
+    with claim(options, "serve"):
+        forget_listener(options)  # one a serve killed outright left behind
+        try:
+            supervisor = make_supervisor(options)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        supervisor.install_signal_handlers()
+        try:
+            try:
+                url = start_platform(options, supervisor, lambda line: click.echo(line, err=True))
+            except (RuntimeError, TimeoutError) as exc:
+                supervisor.stop_all()
+                raise click.ClickException(str(exc)) from None
+            click.echo(f"dashboard: {url}   (Ctrl-C to stop; logs in {supervisor.log_dir})")
+            run_until_stopped(supervisor, on_tick=None if allow_anonymous else access_reloader(supervisor, options))
+        finally:
+            forget_listener(options)

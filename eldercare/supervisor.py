@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eldercare.ports import wait_for_port
+
 log = logging.getLogger(__name__)
 # A log record of the step's own (the root command's format), not a problem it reports.
 LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO) ")
@@ -58,14 +60,23 @@ class Supervisor:
         self.children: list[Child] = []
         self._stopping = False
 
-    def start(self, child: Child, wait: Callable[[int], None] | None = None) -> None:
+    def start(self, child: Child, ready_timeout: float | None = None) -> None:
+        """Start `child`; with `ready_timeout`, wait until it listens on its port (raises RuntimeError naming its log
+        if it exits first, TimeoutError if it is not up in time)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log_file = (self.log_dir / f"{child.name}.log").open("ab")
+        log_path = self.log_dir / f"{child.name}.log"
+        log_file = log_path.open("ab")
         child.process = subprocess.Popen(child.argv, env={**self.env, **child.env}, stdout=log_file,
                                          stderr=subprocess.STDOUT)
         self.children.append(child)
-        if child.ready_port is not None and wait is not None:
-            wait(child.ready_port)
+        if child.ready_port is not None and ready_timeout is not None:
+            # Ready only while the child is alive: the port was free before it started (eldercare.ports.port_problem),
+            # so what answers on it then is the child, not another program on the same port.
+            try:
+                wait_for_port(child.ready_port, timeout=ready_timeout, process=child.process)
+            except RuntimeError:
+                raise RuntimeError(f"{child.name} exited (status {child.process.returncode}) before listening on port "
+                                   f"{child.ready_port}; see {log_path}") from None
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
     def run_once(self, name: str, argv: Sequence[str]) -> str:

@@ -41,7 +41,7 @@ def sender(interval: float, once: bool, mqtt_version: str, time_check_minutes: f
 
     settings = settings_for(data_dir)
     url = settings.resolved_database_url
-    engine = open_store(url)
+    engine = open_store(url, create=True)  # the platform's own process: creates an embedded store
     factory = make_session_factory(engine)
     client_id = f"eldercare-sender-{socket.gethostname()}-{os.getpid()}"
     protocol = MQTTProtocolVersion.MQTTv5 if mqtt_version == "5" else MQTTProtocolVersion.MQTTv311

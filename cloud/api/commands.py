@@ -32,7 +32,7 @@ def api(host: str, port: int, forwarded_allow_ips: str | None, data_dir: Path | 
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
     url = settings.resolved_database_url
-    open_store(url).dispose()
+    open_store(url, create=True).dispose()  # the platform's own process: creates an embedded store as serve does
     click.echo(f"eldercare API and dashboard on http://{host}:{port}/ (database {safe_url(url)})", err=True)
     app = create_app(settings)
     # The live streams end as the stop begins (StreamEndingServer); a response still running after 3 s is cut.

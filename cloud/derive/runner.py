@@ -279,7 +279,7 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
     url = settings.resolved_database_url
-    engine = open_store(url)
+    engine = open_store(url, create=True)  # the platform's own process: creates an embedded store
     factory = make_session_factory(engine)
     retention = Retention(events_days=settings.retention_events_days,
                           dead_letters_days=settings.retention_dead_letters_days,

@@ -67,7 +67,7 @@ def ingest(data_dir: Path | None, group: str, client_id: str | None, mqtt_versio
     logging.getLogger("alembic").setLevel(logging.WARNING)
     configure("eldercare.telemetry", log_format)
     url = settings.resolved_database_url
-    engine = open_store(url)
+    engine = open_store(url, create=True)  # the platform's own process: creates an embedded store
     stations = StationCache(engine)
     stations.refresh()
     metrics = IngestMetrics()

@@ -126,11 +126,14 @@ def broker(data_dir: Path | None, out: Path | None, sources: tuple[Path, ...], i
                               "registry).")
 @click.option("--json", "as_json", is_flag=True,
               help='Print only {"station", "username", "password", "host", "port"} as JSON (for scripts).')
+@click.option("--create", is_flag=True,
+              help="Make the broker folder (a new CA, new ingester and sender passwords) if it does not exist yet; "
+                   "without it a missing folder is refused (a wrong folder or --data-dir).")
 @click.pass_context
 def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Path | None, ingester_user: str,
             rotate: bool, hosts: tuple[str, ...], tls_port: int, plain_port: int | None, run_as: str | None,
             config_dir: Path, name: str | None, kind: str, grade: str | None, town: str | None,
-            as_json: bool) -> None:
+            as_json: bool, create: bool) -> None:
     """Create (or show) one station's broker credentials, add it to the ACL and write its config skeleton."""
     problem = station_id_problem(station_id)
     if problem:
@@ -146,6 +149,11 @@ def station(ctx: click.Context, station_id: str, data_dir: Path | None, out: Pat
             raise click.ClickException(conflict)
         kind, grade, name, town = registered.kind, registered.grade, registered.name, registered.town
     out = _out_dir(out, data_dir)
+    if not out.is_dir() and not create:
+        # A password the running broker never heard of, signed by a new CA, is worse than no answer.
+        raise click.ClickException(
+            f"no broker folder {out}: run the command from the folder where `eldercare serve` runs, or pass "
+            "--data-dir (or --out); for a new broker: `eldercare cloud provision broker`, or add --create")
     for user in (ingester_user, WORKER):
         credential(out, user, rotate=False)
     password = credential(out, station_id, rotate)

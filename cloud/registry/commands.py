@@ -35,4 +35,6 @@ def import_(files: tuple[Path, ...], data_dir: Path | None) -> None:
         engine.dispose()
     click.echo(f"stations: {counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged")
     if problems:
-        raise click.ClickException(f"{len(problems)} problem(s) above; the other stations were imported")
+        done = counts.added + counts.updated + counts.unchanged
+        rest = "the other stations were imported" if done else "no station was imported"
+        raise click.ClickException(f"{len(problems)} problem(s) above; {rest}")

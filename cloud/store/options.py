@@ -48,12 +48,33 @@ def database_url(data_dir: Path | None = None) -> str:
     return settings_for(data_dir).resolved_database_url
 
 
-def open_store(url: str) -> "Engine":
-    """An engine on a store this command can use: embedded SQLite is created or upgraded here, as `serve` does;
-    another database must be migrated already, else one line naming `eldercare cloud migrate`."""
+def missing_store_problem(url: str) -> str | None:
+    """Why a command must not create this store: an embedded SQLite file that does not exist yet means a wrong
+    folder or `--data-dir` (a typo would otherwise start a new, empty platform without a word). None otherwise."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    if path.exists():
+        return None
+    return (f"no eldercare data in {path.parent} (no {path.name}): run the command from the folder where "
+            "`eldercare serve` runs, or pass --data-dir (a new platform: `eldercare cloud migrate --data-dir DIR` "
+            "creates one)")
+
+
+def open_store(url: str, create: bool = False) -> "Engine":
+    """An engine on a store this command can use: an embedded SQLite file is upgraded here, as `serve` does, and
+    created only when `create` (the platform's own processes; an operator's command on a folder without one is
+    refused, see `missing_store_problem`); another database must be migrated already, else one line naming
+    `eldercare cloud migrate`."""
     from cloud.store.db import make_engine
     from cloud.store.migrate import SchemaNotReady, ensure_schema
 
+    problem = None if create else missing_store_problem(url)
+    if problem:
+        raise click.ClickException(problem)
     engine = make_engine(url)
     try:
         ensure_schema(engine)

@@ -119,6 +119,7 @@ def test_the_bureau_manages_users_of_every_role(as_user: Callable[[str], TestCli
         ({"name": "x", "role": "station", "password": secret}, 422),
         ({"name": "x", "role": "bureau", "password": secret, "station": "hl-01"}, 422),
         ({"name": "x", "role": "station", "password": secret, "station": "zz-99"}, 422),  # not registered
+        ({"name": "x", "role": "town", "password": secret, "towns": ["汇龙镇", "不存在镇"]}, 422),  # nor this town
         ({"name": "x", "role": "bureau", "password": "short"}, 422),
         ({"name": " x", "role": "bureau", "password": secret}, 422),
         ({"name": "li-town", "role": "bureau", "password": secret}, 409),
@@ -128,6 +129,8 @@ def test_the_bureau_manages_users_of_every_role(as_user: Callable[[str], TestCli
         assert response.status_code == status, (body, response.text)
     short = admin.post(f"{V1}/users", json={"name": "x", "role": "bureau", "password": "short"})
     assert "at least 8 characters" in short.json()["detail"]
+    unknown = admin.post(f"{V1}/users", json={"name": "x", "role": "town", "password": secret, "towns": ["不存在镇"]})
+    assert unknown.json()["detail"] == "no registered station is in town '不存在镇'"
 
     # The new officer logs in and sees their town.
     town = as_user("admin")

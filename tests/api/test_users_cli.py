@@ -80,6 +80,7 @@ def test_users_add_refuses_an_unregistered_provider_or_caregiver_as_the_api_does
     # Through the real import and the real command: a provider's manager or caregiver scoped to an id nobody
     # registered is refused, and nothing is written; once registered, the same command creates them.
     data = tmp_path / "data"
+    assert _eldercare(["cloud", "migrate"], data, "").returncode == 0
     (tmp_path / "providers.csv").write_text("provider_id,name,town\np-kangle,康乐居家服务社,汇龙镇\n", encoding="utf-8")
     (tmp_path / "caregivers.csv").write_text("caregiver_id,name,provider\nHL001,陈阿姨,p-kangle\n", encoding="utf-8")
     refused = [
@@ -91,7 +92,7 @@ def test_users_add_refuses_an_unregistered_provider_or_caregiver_as_the_api_does
     for args, says in [(["users", "add", "mgr", "--role", "provider", "--provider", "p-kangle"],
                         "provider 'p-kangle' is not registered"), *refused]:
         result = _eldercare(args, data, "a-long-password\n")
-        last = result.stderr.strip().splitlines()[-1]  # after the store's own log line when it creates the file
+        last = result.stderr.strip().splitlines()[-1]
         assert result.returncode == 1 and last.startswith(f"eldercare: error: {says}"), result.stderr
     for kind in ("providers", "caregivers"):
         imported = _eldercare(["cloud", "homecare", "import", kind, str(tmp_path / f"{kind}.csv")], data, "")
@@ -109,3 +110,35 @@ def test_users_add_refuses_an_unregistered_provider_or_caregiver_as_the_api_does
     with make_session_factory(engine)() as session:
         assert sorted(session.scalars(select(User.name))) == ["chen", "mgr"]
     engine.dispose()
+
+
+def test_users_add_warns_of_a_town_no_registered_station_is_in(tmp_path: Path) -> None:
+    # As for an unregistered --station: created (the stations may be imported later), but a typo is said at once.
+    data = tmp_path / "data"
+    assert _eldercare(["cloud", "migrate"], data, "").returncode == 0
+    (tmp_path / "stations.csv").write_text("station_id,name,town,grade,weekdays,hours\n"
+                                           "qd-a,惠隆站,汇龙镇,3A,1-5,08:30-11:30\n", encoding="utf-8")
+    assert _eldercare(["cloud", "stations", "import", str(tmp_path / "stations.csv")], data, "").returncode == 0
+    done = _eldercare(["users", "add", "t1", "--role", "town", "--town", "汇龙镇", "--town", "不存在镇"], data,
+                      "a-long-password\n")
+    assert done.returncode == 0 and "user t1 (town for 汇龙镇, 不存在镇) created" in done.stdout, done.stderr
+    assert "warning: no registered station is in town '不存在镇' yet" in done.stderr
+    assert "汇龙镇'" not in done.stderr
+
+
+def test_a_folder_without_a_platform_is_refused_not_made_into_one(tmp_path: Path) -> None:
+    # A typo in --data-dir (or the wrong working folder) used to create an empty platform and list no users.
+    typo = tmp_path / "typo"
+    for args, stdin in ((["users", "list"], ""), (["users", "add", "a", "--role", "bureau"], "a-long-password\n"),
+                        (["users", "disable", "a"], "")):
+        result = _eldercare(args, typo, stdin)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert result.stderr.strip() == (
+            f"eldercare: error: no eldercare data in {typo} (no eldercare.db): run the command from the folder where "
+            "`eldercare serve` runs, or pass --data-dir (a new platform: `eldercare cloud migrate --data-dir DIR` "
+            "creates one)"), args
+    assert not typo.exists()
+    csv = tmp_path / "stations.csv"
+    csv.write_text("station_id,name,town,grade,weekdays,hours\nqd-a,A,汇龙镇,3A,1-5,08:30-11:30\n", encoding="utf-8")
+    imported = _eldercare(["cloud", "stations", "import", str(csv)], typo, "")
+    assert imported.returncode == 1 and "no eldercare data in" in imported.stderr and not typo.exists()

@@ -80,3 +80,13 @@ def test_mqtt_password_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("ELDERCARE_MQTT_PASSWORD_FILE", str(tmp_path / "missing"))
     with pytest.raises(ValidationError, match="cannot read"):
         load_settings()
+
+
+def test_a_weak_key_from_a_file_names_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The operator has to fix the file, not an ELDERCARE_SECRET_KEY they never set.
+    key = tmp_path / "secret_key"
+    key.write_text("short\n")
+    monkeypatch.delenv("ELDERCARE_SECRET_KEY", raising=False)
+    monkeypatch.setenv("ELDERCARE_SECRET_KEY_FILE", str(key))
+    with pytest.raises(ValidationError, match=f"the key in {key} \\(ELDERCARE_SECRET_KEY_FILE\\) is 5 bytes long"):
+        load_settings()

@@ -151,6 +151,10 @@ def test_worker_command_runs_a_pass(audit_files: AuditFiles, tmp_path: Path, pos
                              env={**env, "ELDERCARE_DATABASE_URL": postgres_url}, capture_output=True, text=True,
                              timeout=120)
     assert refused.returncode == 1 and "not migrated" in refused.stderr and "eldercare cloud migrate" in refused.stderr
+    # The platform's own process creates the embedded store (an operator's import would refuse a missing one).
+    first = subprocess.run([*eldercare, "cloud", "worker", "--once"], env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert first.returncode == 0, first.stderr
     subprocess.run([*eldercare, "cloud", "stations", "import", str(audit_files.stations)], env=env, check=True,
                    capture_output=True, timeout=120)
     done = subprocess.run([*eldercare, "cloud", "worker", "--once"], env=env, capture_output=True, text=True,

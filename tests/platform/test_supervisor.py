@@ -55,3 +55,21 @@ def test_serve_with_a_bad_station_row_names_the_row_and_starts_nothing(tmp_path:
     assert result.stderr.count("eldercare: error:") == 1
     assert "MQTT broker" not in result.stderr
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700  # the store, users and token key: the service's alone
+
+
+def test_a_child_that_exits_before_listening_is_named_with_its_log(tmp_path: Path) -> None:
+    # Not "nothing listens after 15 s" (or ready, if another program answered on the port): the child's own end.
+    from eldercare.supervisor import Child
+
+    supervisor = Supervisor(dict(os.environ), tmp_path / "logs")
+    port = free_port()
+    child = Child("api", [sys.executable, "-c", "raise SystemExit('[Errno 98] address already in use')"],
+                  ready_port=port)
+    try:
+        supervisor.start(child, ready_timeout=60)
+    except RuntimeError as exc:
+        assert str(exc) == (f"api exited (status 1) before listening on port {port}; "
+                            f"see {tmp_path / 'logs' / 'api.log'}")
+    else:
+        raise AssertionError("a child that exited was taken as ready")
+    assert "Errno 98" in (tmp_path / "logs" / "api.log").read_text()

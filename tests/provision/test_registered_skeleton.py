@@ -37,7 +37,7 @@ def eldercare(*args: str, cwd: Path, database_url: str | None = None) -> subproc
 
 def provision(station: str, *options: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return eldercare("cloud", "provision", "station", station, "--out", "broker", "--data-dir", "data",
-                     "--run-as", "root", *options, cwd=cwd)
+                     "--create", "--run-as", "root", *options, cwd=cwd)
 
 
 def registry(data_dir: Path) -> dict[str, tuple[object, ...]]:
@@ -52,6 +52,7 @@ def registry(data_dir: Path) -> dict[str, tuple[object, ...]]:
 @pytest.fixture
 def imported(tmp_path: Path) -> dict[str, tuple[object, ...]]:
     (tmp_path / "stations.csv").write_text(CSV, encoding="utf-8")
+    assert eldercare("cloud", "migrate", "--data-dir", "data", cwd=tmp_path).returncode == 0
     result = eldercare("cloud", "stations", "import", "stations.csv", "--data-dir", "data", cwd=tmp_path)
     assert result.returncode == 0 and "2 added" in result.stdout, result.stdout + result.stderr
     before = registry(tmp_path / "data")
@@ -141,7 +142,7 @@ def test_the_registry_in_postgresql_is_read_too(tmp_path: Path, postgres_url: st
     # ELDERCARE_DATABASE_URL: the registry the command reads is the same one `stations import` wrote.
     (tmp_path / "stations.csv").write_text(CSV, encoding="utf-8")
     for args in (["cloud", "migrate"], ["cloud", "stations", "import", "stations.csv"],
-                 ["cloud", "provision", "station", "hn-xinc-01", "--out", "broker", "--run-as", "root"]):
+                 ["cloud", "provision", "station", "hn-xinc-01", "--out", "broker", "--run-as", "root", "--create"]):
         result = eldercare(*args, cwd=tmp_path, database_url=postgres_url)
         assert result.returncode == 0, result.stdout + result.stderr
     config = load_station(tmp_path / "firmware_config" / "stations" / "hn-xinc-01.yaml")

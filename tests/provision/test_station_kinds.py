@@ -25,7 +25,7 @@ def eldercare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def provision(station: str, *options: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return eldercare("cloud", "provision", "station", station, "--out", "broker", "--data-dir", "data",
-                     "--run-as", "root", "--town", "斜桥镇", *options, cwd=cwd)
+                     "--create", "--run-as", "root", "--town", "斜桥镇", *options, cwd=cwd)
 
 
 def registry(data_dir: Path) -> dict[str, tuple[str, str | None, str | None, str | None]]:
@@ -65,6 +65,7 @@ def test_each_kind_provisioned_loads_and_imports_as_that_kind(tmp_path: Path, op
     check = eldercare("edge", "check-config", str(skeleton), cwd=tmp_path)
     assert check.returncode == 0 and f"ok: hn-xinc-01 {grade or kind}," in check.stdout, check.stdout + check.stderr
 
+    assert eldercare("cloud", "migrate", "--data-dir", "data", cwd=tmp_path).returncode == 0
     imported = eldercare("cloud", "stations", "import", str(skeleton), "--data-dir", "data", cwd=tmp_path)
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert "stations: 1 added" in imported.stdout

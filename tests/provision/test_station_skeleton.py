@@ -13,7 +13,7 @@ def eldercare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_one_step_gives_credentials_acl_and_a_valid_config_skeleton(tmp_path: Path) -> None:
     result = eldercare("cloud", "provision", "station", "qd-new-01", "--out", "broker", "--data-dir", "data",
                        "--tls-host", "mqtt.eldercare.example.cn", "--grade", "3A", "--town", "汇龙镇",
-                       "--run-as", "root", cwd=tmp_path)
+                       "--run-as", "root", "--create", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     password = (tmp_path / "broker" / "credentials" / "qd-new-01.password").read_text().strip()
     assert len(password) >= 16
@@ -72,3 +72,18 @@ def test_provision_broker_on_a_folder_without_station_files_says_what_it_reads(t
         "eldercare: error: no stations in configs: give the bureau's station CSV or station YAML files (of a folder, "
         "its own .csv/.yaml/.yml files are read, not its subfolders)")
     assert not (tmp_path / "broker" / "passwd").exists()
+
+
+def test_a_missing_broker_folder_is_refused_unless_created(tmp_path: Path) -> None:
+    # Run from the wrong folder: not a new CA and a password the running broker never heard of.
+    result = eldercare("cloud", "provision", "station", "qd-huilong-01", "--json", cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == (
+        f"eldercare: error: no broker folder {Path('data') / 'broker'}: run the command from the folder where "
+        "`eldercare serve` runs, or pass --data-dir (or --out); for a new broker: `eldercare cloud provision broker`, "
+        "or add --create")
+    assert not (tmp_path / "data").exists() and not (tmp_path / "firmware_config").exists()
+    made = eldercare("cloud", "provision", "station", "qd-huilong-01", "--json", "--create", "--run-as", "root",
+                     cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "data" / "broker" / "credentials" / "qd-huilong-01.password").exists()

@@ -80,8 +80,11 @@ def test_station_yaml_files_from_firmware_config(data_dir: Path, tmp_path: Path)
 def test_non_utf8_csv_is_refused_with_a_hint(data_dir: Path, tmp_path: Path) -> None:
     csv = tmp_path / "gbk.csv"
     csv.write_bytes((HEADER + "qd-a,惠隆站,汇龙镇,3A,1-5,08:30-11:30,no\n").encode("gbk"))
-    code, _, err = _import(data_dir, csv)
+    code, out, err = _import(data_dir, csv)
     assert code == 1 and "not UTF-8" in err and "CSV UTF-8" in err
+    # Nothing else was in the file: no "other stations" were imported.
+    assert "1 problem(s) above; no station was imported" in err and "0 added, 0 updated" in out
+    assert _stations(data_dir) == {}
 
 
 def test_import_on_an_empty_sqlite_file_creates_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,6 +98,7 @@ def test_import_on_an_empty_sqlite_file_creates_the_schema(tmp_path: Path, monke
     assert code == 0, err
     assert "stations: 1 added" in out
     assert set(_stations(data_dir)) == {"qd-a"}
+    assert CliRunner().invoke(cloud, ["migrate", "--data-dir", str(tmp_path / "other")]).exit_code == 0
     users = CliRunner().invoke(cloud_users, ["add", "li", "--role", "station", "--station", "qd-a",
                                              "--data-dir", str(tmp_path / "other")], input="a-long-password\n")
     assert users.exit_code == 0, users.output
@@ -158,3 +162,15 @@ def test_changes_made_at_the_shell_are_audited_too(data_dir: Path, tmp_path: Pat
     assert (rows[1].before, rows[1].after) == ({"grade": "3A"}, {"grade": "4A"})
     assert "a-long-password" not in str(rows)
     assert len(actors) == 1 and next(iter(actors)).startswith("cli:")
+
+
+def test_migrate_on_a_store_from_a_newer_release_says_so(data_dir: Path) -> None:
+    engine = make_engine(f"sqlite:///{data_dir / 'eldercare.db'}")
+    with engine.begin() as connection:
+        newest = connection.execute(text("SELECT max(version_num) FROM alembic_version")).scalar_one()
+        connection.execute(text("UPDATE alembic_version SET version_num = '0017_future' WHERE version_num = :v"),
+                           {"v": newest})
+    engine.dispose()
+    result = CliRunner().invoke(cloud, ["migrate", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "0017_future" in result.output and "(was it written by a newer eldercare?)" in result.output

@@ -87,6 +87,7 @@ def test_import_command_takes_both_files_and_keeps_the_kind_in_the_history(tmp_p
                    "qd-a,汇龙站,汇龙镇,3A,1-5,08:30-11:30,\n", encoding="utf-8")
     yaml_file = tmp_path / "hn-test-01.yaml"
     yaml_file.write_text(_care_centre_yaml("kind: neighbourhood_point\n"), encoding="utf-8")
+    assert CliRunner().invoke(cloud, ["migrate", "--data-dir", str(data_dir)]).exit_code == 0
     result = CliRunner().invoke(cloud, ["stations", "import", str(csv), str(yaml_file), "--data-dir", str(data_dir)])
     assert result.exit_code == 1
     assert f"{csv}: line 3: grade must be empty for kind neighbourhood_point" in result.stderr

@@ -119,6 +119,11 @@ def _check_scope(session: Session, officer: User, role: str, towns: list[str], s
     if unregistered := unregistered_problem(session, provider, caregiver,
                                             officer.provider_id if officer.role == "provider" else None):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, unregistered)
+    for town in towns:
+        # As an unregistered station is refused: a town no registered station is in (a typo) gives an officer an
+        # empty dashboard. The command line only warns, so officers can be added before their stations are imported.
+        if session.scalar(select(Station.id).where(Station.town == town).limit(1)) is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no registered station is in town {town!r}")
     if station is not None:
         where = Station.id == station
         if officer.role == "town":
