@@ -21,7 +21,7 @@ from cloud.store.options import open_store
 @pytest.fixture
 def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("ELDERCARE_DATABASE_URL", raising=False)
-    engine = open_store(f"sqlite:///{tmp_path / 'eldercare.db'}")
+    engine = open_store(f"sqlite:///{tmp_path / 'eldercare.db'}", create=True)  # a platform that ran
     with Session(engine) as session, session.begin():
         for sid, zone in (("qd-a", "Asia/Shanghai"), ("ur-c", "Asia/Urumqi")):
             session.add(Station(id=sid, name=sid, town="汇龙镇", grade="3A", weekdays="1,2,3,4,5",

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.store.backup import backup
+from cloud.store.options import open_store
 from cloud.users_cli import users
 
 
@@ -32,6 +33,7 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A data directory whose store the platform holds open: its latest commits are still in the WAL."""
     monkeypatch.delenv("ELDERCARE_DATABASE_URL", raising=False)
     data = tmp_path / "data"
+    open_store(f"sqlite:///{data / 'eldercare.db'}", create=True).dispose()  # the platform's first start
     add_user(data, "wang")
     platform = sqlite3.connect(data / "eldercare.db")  # as the ingester's, worker's and API's connections do
     platform.execute("PRAGMA wal_autocheckpoint=0")
