@@ -59,7 +59,8 @@ def main() -> None:
             "station": "qd-bench-01", "name": "b", "grade": "3A", "town": "t", "address": "a",
             "mqtt": {"host": "127.0.0.1", "port": broker.port, "tls": False, "password_env": None},
             "agent": {"outbox": str(Path(tmp) / "outbox.db"), "clock_check": "year"},
-            "devices": [{"type": "button", "id": "call-1", "pin": 22, "bounce_ms": 0, "led_pin": 23},
+            # The button's own debounce (bounce_ms, 30 ms by default) is part of what an elder waits for: kept.
+            "devices": [{"type": "button", "id": "call-1", "pin": 22, "led_pin": 23},
                         {"type": "door", "id": "door-1", "pin": 17}],
         })
         agent = Agent(config)
@@ -85,7 +86,10 @@ def main() -> None:
         agent_ms, direct_ms = [], []
         for n in range(presses):
             door.drive_low() if n % 2 else door.drive_high()  # other traffic in the outbox at the same time
-            agent_ms.append(measure(lambda: (pin.drive_low(), pin.drive_high())))
+            # Held until the call is out, as a finger is: a press must hold bounce_ms to count (a contact's bounce
+            # does not), then released before the next.
+            agent_ms.append(measure(pin.drive_low))
+            pin.drive_high()
             direct_ms.append(measure(lambda: probe.publish("eldercare/v1/qd-bench-01/x/probe", b"{}", qos=1)))
             time.sleep(0.05)
         loop.call_soon_threadsafe(task.cancel)

@@ -1,4 +1,5 @@
-"""Commands started together on a fresh embedded store each find it ready: one creates it, the others wait."""
+"""The platform's processes started together on a fresh embedded store (as `eldercare serve` starts them) each find it
+ready: one creates it, the others wait. (The operator's commands refuse a folder without a store instead.)"""
 
 import os
 import subprocess
@@ -11,7 +12,8 @@ from cloud.store.migrate import current_revisions, head_revisions
 
 def test_commands_started_together_on_a_fresh_sqlite_store_all_succeed(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "ELDERCARE_DATABASE_URL"}
-    commands = [[sys.executable, "-m", "eldercare", "users", "list", "--data-dir", str(tmp_path)] for _ in range(3)]
+    commands = [[sys.executable, "-m", "eldercare", "cloud", "worker", "--once", "--data-dir", str(tmp_path)]
+                for _ in range(3)]
     running = [subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for c in commands]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in running]
