@@ -84,18 +84,20 @@ def main() -> None:
             return (arrivals[0] - start) * 1000
 
         agent_ms, direct_ms = [], []
-        for n in range(presses):
-            door.drive_low() if n % 2 else door.drive_high()  # other traffic in the outbox at the same time
-            # Held until the call is out, as a finger is: a press must hold bounce_ms to count (a contact's bounce
-            # does not), then released before the next.
-            agent_ms.append(measure(pin.drive_low))
-            pin.drive_high()
-            direct_ms.append(measure(lambda: probe.publish("eldercare/v1/qd-bench-01/x/probe", b"{}", qos=1)))
-            time.sleep(0.05)
-        loop.call_soon_threadsafe(task.cancel)
-        runner.join(10)
-        probe.loop_stop()
-        sub.loop_stop()
+        try:
+            for n in range(presses):
+                door.drive_low() if n % 2 else door.drive_high()  # other traffic in the outbox at the same time
+                # Held until the call is out, as a finger is: a press must hold bounce_ms to count (a contact's
+                # bounce does not), then released before the next.
+                agent_ms.append(measure(pin.drive_low))
+                pin.drive_high()
+                direct_ms.append(measure(lambda: probe.publish("eldercare/v1/qd-bench-01/x/probe", b"{}", qos=1)))
+                time.sleep(0.05)
+        finally:  # a failed measurement ends the run at once, not at the runner's timeout
+            loop.call_soon_threadsafe(task.cancel)
+            runner.join(10)
+            probe.loop_stop()
+            sub.loop_stop()
     p95 = statistics.quantiles(agent_ms, n=20)[-1]
     print(f"broker round trip (plain paho publish): median {statistics.median(direct_ms):.1f} ms")
     print(f"button press -> PUBLISH at subscriber: median {statistics.median(agent_ms):.1f} ms, p95 {p95:.1f} ms "
