@@ -88,6 +88,19 @@ def plan(
     return [v for v in visits if v.gone <= duration_s]
 
 
+# How far into a walk (a fraction of it) someone is still in the doorway, at the door frame's depth: the frame hides
+# part of them only then. Past it they are nearer the camera than the door, and nothing of the door can be in front.
+IN_DOORWAY = 0.1
+
+
+def in_doorway(visit: Visit, t: float) -> bool:
+    """Whether `visit`'s person is in the doorway at `t` (stepping in, or about to step out), so that the door frame
+    is in front of them rather than behind them."""
+    entering = visit.enter <= t <= visit.enter + IN_DOORWAY * (visit.gone - visit.enter)
+    leaving = visit.exit + 2.0 * (1 - IN_DOORWAY) <= t <= visit.exit + 2.0
+    return entering or leaving
+
+
 def where(visit: Visit, t: float, size: tuple[int, int]) -> tuple[float, float, float, bool] | None:
     """(face cx, face cy, face px, walking out) of `visit` at `t` in a frame of `size`, or None when out of view."""
     width, height = size

@@ -137,6 +137,7 @@ def paste(frame: Image, bgr: Image, alpha: Image, x: int, y: int) -> None:
     frame[fy0:fy1, fx0:fx1] = frame[fy0:fy1, fx0:fx1] * (1 - a) + bgr[fy0 - y : fy1 - y, fx0 - x : fx1 - x] * a
 
 
-def door_frame(frame: Image, x0: int, x1: int) -> None:
-    """The door frame between columns x0 and x1, drawn over everyone (in place): it hides part of whoever passes."""
-    frame[:, x0:x1] = np.array(DOOR_FRAME_BGR, dtype=np.float32)
+def door_frame(frame: Image, x0: int, x1: int, y0: int, y1: int) -> None:
+    """A jamb of the door frame, columns x0 to x1 and rows y0 to y1, drawn over what is already in `frame` (in place):
+    the scene draws it after the people in the doorway and before those nearer the camera."""
+    frame[y0:y1, x0:x1] = np.array(DOOR_FRAME_BGR, dtype=np.float32)
