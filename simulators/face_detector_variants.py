@@ -3,8 +3,10 @@
 Variants: `hog` (the camera's detector), `yunet` (YuNet, SFace aligned on dlib's 68-point landmarks), `landmarks`
 (SFace aligned on YuNet's own five landmarks), `score85` (only views YuNet scored >= 0.85 are encoded; the others are
 still tracked and counted), `both`, `score75`/`score80`/`score90` (the floor swept), `views2`/`hog_views2` (an
-unmatched track counts as an anonymous visitor only from two encodings on) and `search01` (YuNet with `views2`,
-moving regions searched every 0.1 s and known motion every 0.2 s instead of 0.2 and 0.6). Each footage (60 s) is
+unmatched track counts as an anonymous visitor only from two encodings on), `search01` (YuNet with `views2`,
+moving regions searched every 0.1 s and known motion every 0.2 s instead of 0.2 and 0.6), and for HOG `hog_scale1`
+(regions searched at scale 1, one upsampling pass: 2x the frame), `hog_search01` (searched as `search01`) and
+`hog_attempts8` (8 encodings per track instead of 5). Each footage (60 s) is
 rendered once and every variant runs on the same frames, everyone enrolled; seeds 2, 3, 4, 6, 10 and 12 also run
 without Wozniak enrolled (a lookalike: he must never be named as someone else). CPU seconds: `time.process_time`
 around the pipeline only, rendering excluded, OpenCV on one thread.
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import cv2
 
+from edge.face.detect import Detector
 from edge.face.models import DEFAULT_MODEL, model
 from edge.face.pipeline import Stages
 from edge.face.yunet import YuNetDetector
@@ -36,10 +39,19 @@ class Variant:
     anonymous_views: int = 1
     search_every_s: float | None = None
     discover_every_s: float | None = None
+    detect_scale: float | None = None  # HOG's regions searched at this scale (one upsampling pass) instead of 0.67
+    attempts: int | None = None
+    min_face_px: int | None = None
 
     def configure(self, stages: Stages) -> None:
         if self.yunet:
             stages.detector = YuNetDetector()
+        elif self.detect_scale is not None:
+            stages.detector = Detector(self.detect_scale, 1)
+        if self.attempts is not None:
+            stages.attempts = self.attempts
+        if self.min_face_px is not None:
+            stages.min_face_px = self.min_face_px
         stages.min_encode_score, stages.detector_landmarks = self.min_encode_score, self.detector_landmarks
         stages.anonymous_views = self.anonymous_views
         if self.search_every_s is not None:
@@ -60,6 +72,9 @@ VARIANTS = {
     "views2": Variant(True, anonymous_views=2),
     "hog_views2": Variant(False, anonymous_views=2),
     "search01": Variant(True, anonymous_views=2, search_every_s=0.1, discover_every_s=0.2),
+    "hog_scale1": Variant(False, detect_scale=1.0),
+    "hog_search01": Variant(False, search_every_s=0.1, discover_every_s=0.2),
+    "hog_attempts8": Variant(False, attempts=8),
 }
 
 
