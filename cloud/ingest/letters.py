@@ -35,6 +35,9 @@ class Letter:
 def _text(value: str, limit: int) -> str:
     if len(value) > limit:
         value = value[:limit] + f"… ({len(value)} characters)"
+    # A reason can quote a JSON key written as half a surrogate pair ("\ud800"), which no store can encode: an
+    # unstorable letter would roll back the whole batch, good events with it. Escape what UTF-8 cannot hold.
+    value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value.replace("\x00", "\\x00")
 
 

@@ -252,7 +252,11 @@ class Ingester:
                     continue
                 wait = self._deadline - time.monotonic()
                 if wait <= 0:
-                    self._flush()
+                    try:
+                        self._flush()
+                    except Exception:  # an unforeseen fault must not end the thread that commits every batch
+                        # The batch stays unacknowledged: the broker delivers it again when the session reconnects.
+                        log.exception("a batch could not be committed; its messages are left unacknowledged")
                     wait = period
             wait = max(wait, 0.001)
 

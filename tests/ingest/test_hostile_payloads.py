@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DataError
 
-from cloud.convert import Accepted, StationInfo, convert
-from cloud.ingest.letters import LETTER_KEEP_BYTES
+from cloud.convert import Accepted, Rejected, StationInfo, convert
+from cloud.ingest.letters import LETTER_KEEP_BYTES, Letter
 from cloud.ingest.writer import write_batch
 from cloud.store.models import DeadLetter, Event
 from tests.conftest import FACES
@@ -138,3 +138,36 @@ def test_an_8_mb_junk_payload_is_kept_as_its_first_4_kib_with_size_and_hash(
     assert letter.payload_size == len(junk)
     assert letter.payload_sha256 == hashlib.sha256(junk).hexdigest()
     assert letter.reason.startswith("payload is not valid JSON") and len(letter.reason) < 1000
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_key_that_is_half_a_surrogate_pair_is_a_dead_letter_and_the_batch_is_stored(
+        store: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """JSON may spell a key as "\\ud800", which Python parses into a string no store can encode. The letter's reason
+    names the key: it once raised UnicodeEncodeError in the batch's transaction, losing the good events with it (and
+    stopping the ingester's batch thread)."""
+    url = request.getfixturevalue("postgres_url") if store == "postgresql" else f"sqlite:///{tmp_path / 's.db'}"
+    engine = prepare(url)
+    try:
+        a = Station("qd-a")
+        info = StationInfo("qd-a", "汇龙镇", "3A", ZoneInfo("Asia/Shanghai"))
+        now = datetime.now(UTC)
+        topic, payload = a.flow(1)
+        bad = payload[:-1] + b', "x\\ud800": NaN}'
+        items, letters = [], []
+        for t, p in [a.flow(1), (topic, bad), a.flow(1)]:
+            outcome = convert(t, p, now, lambda _s: info)
+            if isinstance(outcome, Accepted):
+                items.append((outcome, t, p))
+            else:
+                assert isinstance(outcome, Rejected)
+                letters.append(Letter(t, p, now, outcome))
+        assert len(items) == 2 and len(letters) == 1
+        result = write_batch(engine, items, letters, now)
+        assert result.stored == 2
+        assert count(engine, Event) == 2
+        with engine.connect() as c:
+            reasons = c.execute(select(DeadLetter.reason)).scalars().all()
+        assert len(reasons) == 1 and "\\ud800" in reasons[0], reasons
+    finally:
+        engine.dispose()
