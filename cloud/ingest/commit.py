@@ -106,9 +106,10 @@ class Committer:
         result = write_batch(self.engine, accepted, letters, self.clock(), self.client_id)
         self._ack(batch)
         self._account(batch, result, ignored, started)
-        if self.sink is not None and result.accepted:
-            # Duplicates too: a point rewritten with the same series and time is the same point.
-            self.sink.write(p for p in map(to_point, result.accepted) if p is not None)
+        if self.sink is not None and result.new:
+            # New events only: a duplicate edited by someone (another count at the same time) would overwrite the
+            # stored event's point with values the store never took.
+            self.sink.write(p for p in map(to_point, result.new) if p is not None)
         if result.fell_back:
             self.metrics.row_by_row.inc()
             self.totals["row_by_row"] += 1

@@ -4,6 +4,9 @@ The hot path bypasses per-value type processing: the payload goes in as convert 
 as one JSON document (a multi-row VALUES list would be a new long query text for every batch, which psycopg re-parses
 each time); SQLite gets a plain executemany in the formats SQLAlchemy reads back (UUID as 32 hex digits, UTC
 timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff').
+
+Both say which events were new: a duplicate (a redelivery, a replay, a copy someone edited) must have no side effects,
+so the writer applies the batch's devices, station-days and alerts for those alone.
 """
 
 import json
@@ -28,7 +31,7 @@ PG_EVENTS = text(
     "clock_fault, payload "
     "FROM json_to_recordset(CAST(:rows AS json)) AS r(id uuid, ts timestamptz, station_id varchar, "
     "device_id varchar, kind varchar, local_date date, seq bigint, received_at timestamptz, clock_fault text, "
-    "payload json) WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = r.id) ON CONFLICT DO NOTHING"
+    "payload json) WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = r.id) ON CONFLICT DO NOTHING RETURNING id"
 )
 SQLITE_EVENTS = (
     "INSERT INTO events (id, ts, station_id, device_id, kind, local_date, seq, received_at, received_by, "
@@ -36,6 +39,10 @@ SQLITE_EVENTS = (
     "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?11, ?9, ?10 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) "
     "ON CONFLICT DO NOTHING"
 )
+# sqlite3's executemany returns no rows (RETURNING is no use there). Each row it inserts takes the table's largest
+# rowid plus one while the transaction holds the write lock, so a batch's new rows are the `rowcount` rowids ending at
+# last_insert_rowid(); asked only when some of the batch were duplicates.
+SQLITE_NEW_IDS = "SELECT id FROM events WHERE rowid > last_insert_rowid() - ? AND rowid <= last_insert_rowid()"
 
 
 @lru_cache(maxsize=4096)
@@ -77,20 +84,28 @@ def _first_of_each_id(items: Sequence[Accepted]) -> list[Accepted]:
     return firsts
 
 
-def insert_events(connection: Connection, items: Sequence[Accepted], received_by: str | None) -> int:
-    """Insert the batch's events, as received by the ingester `received_by`; returns how many were new."""
+def insert_events(connection: Connection, items: Sequence[Accepted], received_by: str | None) -> list[Accepted]:
+    """Insert the batch's events, as received by the ingester `received_by`; returns those that were new (the first
+    copy of each id not stored before), in batch order."""
     if not items:
-        return 0
+        return []
+    firsts = _first_of_each_id(items)
     if connection.dialect.name == "postgresql":
         # One statement sees the table as it was before it: an id twice in the batch would pass the probe twice.
-        result = connection.execute(PG_EVENTS, {"rows": f"[{','.join(map(_pg_row, _first_of_each_id(items)))}]",
+        result = connection.execute(PG_EVENTS, {"rows": f"[{','.join(map(_pg_row, firsts))}]",
                                                 "received_by": received_by})
-    else:
-        rows = [
-            (r["id"].hex, _utc_text(r["ts"]), r["station_id"], r["device_id"], r["kind"], r["local_date"].isoformat(),
-             r["seq"], _utc_text(r["received_at"]), r["clock_fault"], item.payload_text, received_by)
-            for item in items
-            for r in (item.row,)
-        ]
-        result = connection.exec_driver_sql(SQLITE_EVENTS, rows)
-    return int(result.rowcount)
+        new_ids = set(result.scalars())
+        return firsts if len(new_ids) == len(firsts) else [item for item in firsts if item.row["id"] in new_ids]
+    rows = [
+        (r["id"].hex, _utc_text(r["ts"]), r["station_id"], r["device_id"], r["kind"], r["local_date"].isoformat(),
+         r["seq"], _utc_text(r["received_at"]), r["clock_fault"], item.payload_text, received_by)
+        for item in items
+        for r in (item.row,)
+    ]
+    stored = int(connection.exec_driver_sql(SQLITE_EVENTS, rows).rowcount)
+    if stored == len(items):
+        return list(items)  # all new (so all ids distinct): the common case costs no query
+    if stored == 0:
+        return []
+    stored_hex = set(connection.exec_driver_sql(SQLITE_NEW_IDS, (stored,)).scalars())
+    return [item for item in firsts if item.row["id"].hex in stored_hex]

@@ -125,7 +125,7 @@ def _device_upsert(connection: Connection) -> Any:
 
 
 def mark_dirty(connection: Connection, items: Sequence[Accepted], now: datetime) -> None:
-    # Clock-faulted events count on no day, so they dirty none. Replayed duplicates mark their day again: harmless.
+    # Clock-faulted events count on no day, so they dirty none. Only new events come here (duplicates change nothing).
     days = sorted({(item.station.id, item.local_date) for item in items if item.decoded.clock_fault is None})
     if not days:
         return

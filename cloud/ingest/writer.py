@@ -1,8 +1,10 @@
 """Commit a batch of converted messages in one transaction; if the store refuses part of it, go row by row.
 
 Events are inserted with ON CONFLICT DO NOTHING (the event id is the idempotency key, on SQLite and PostgreSQL;
-`events.py`). In the same transaction: the station-days they touch are marked dirty, devices' last-seen/health are
-upserted (`upserts.py`) and an emergency press raises its alert. A row the store refuses (a constraint or a value it
+`events.py`). In the same transaction, for the events newly stored only: the station-days they touch are marked dirty,
+devices' last-seen/health are upserted (`upserts.py`) and an emergency press raises its alert. A duplicate has no side
+effects: an id already stored says nothing new, whatever its copy says (a replay edited to another call or a later
+time must neither raise an alert nor move a device's health). A row the store refuses (a constraint or a value it
 cannot hold) becomes a dead letter (`letters.py`); an unreachable or locked database raises `StoreUnavailable` so the
 caller retries without acknowledging.
 """
@@ -35,9 +37,11 @@ class StoreUnavailable(RuntimeError):
 
 @dataclass(slots=True)
 class BatchResult:
-    """What a batch did: valid messages, events newly stored, duplicates skipped, letters written, alerts raised."""
+    """What a batch did: valid messages, events newly stored (and which), duplicates skipped, letters written, alerts
+    raised."""
 
     accepted: list[Accepted] = field(default_factory=list)
+    new: list[Accepted] = field(default_factory=list)
     stored: int = 0
     duplicates: int = 0
     letters: list[Letter] = field(default_factory=list)
@@ -54,14 +58,15 @@ def _raise_call_alerts(connection: Connection, items: Sequence[Accepted], now: d
 
 def _write(connection: Connection, items: Sequence[Accepted], letters: Sequence[Letter], now: datetime,
            result: BatchResult, received_by: str | None) -> None:
-    stored = insert_events(connection, items, received_by)
-    upsert_devices(connection, items)
-    mark_dirty(connection, items, now)
-    result.alerts += _raise_call_alerts(connection, items, now)
+    new = insert_events(connection, items, received_by)
+    upsert_devices(connection, new)
+    mark_dirty(connection, new, now)
+    result.alerts += _raise_call_alerts(connection, new, now)
     insert_letters(connection, letters)
     result.accepted += items
-    result.stored += stored
-    result.duplicates += len(items) - stored
+    result.new += new
+    result.stored += len(new)
+    result.duplicates += len(items) - len(new)
     result.letters += letters
 
 

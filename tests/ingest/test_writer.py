@@ -5,18 +5,19 @@ executemany on SQLite; both must fold a batch of many devices the same way, and 
 earlier one set unless it knows better.
 """
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from cloud.convert import Accepted, Rejected, convert
 from cloud.ingest.letters import Letter
 from cloud.ingest.stations import StationCache
 from cloud.ingest.writer import write_batch
-from cloud.store.models import DeadLetter, Device, DirtyStationDay, Event
-from station_protocol import Door, Flow, Health, Status, encode, new_event_id
+from cloud.store.models import Alert, DeadLetter, Device, DirtyStationDay, Event
+from station_protocol import Call, Door, Flow, Health, Status, encode, new_event_id
 from tests.ingest.conftest import count
 
 T0 = datetime(2026, 10, 12, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
@@ -166,3 +167,66 @@ def test_each_event_keeps_the_ingester_that_received_it(engine: Engine) -> None:
         by = {seq: who for seq, who in c.execute(select(Event.seq, Event.received_by).where(Event.kind == "door"))}
         agent = c.execute(select(Event.received_by).where(Event.kind == "status")).scalar_one()
     assert by == {1: "eldercare-ingest-1", 2: "eldercare-ingest-2", 3: None} and agent == "eldercare-ingest-1"
+
+
+def _call(station: str, call: str, event_id: uuid.UUID, ts: datetime) -> tuple[str, bytes]:
+    message = Call(action="pressed", call=call, **{**_common(station, "call-1", 1, ts), "id": event_id})  # type: ignore[arg-type]
+    return f"eldercare/v1/{station}/call-1/call", encode(message)
+
+
+def _with(topic_payload: tuple[str, bytes], **fields: object) -> tuple[str, bytes]:
+    """The same message with some fields changed (its id kept): a replay someone edited."""
+    topic, payload = topic_payload
+    return topic, json.dumps({**json.loads(payload), **fields}).encode()
+
+
+def test_a_replayed_event_id_has_no_side_effects(engine: Engine) -> None:
+    # A duplicate (a QoS 1 redelivery, an outbox replayed, or a copy someone edited and sent again) is not stored
+    # again; nor may it raise an alert, change a device's health or last-seen time, or mark a day for recompute.
+    stations = StationCache(engine)
+    now = T0 + timedelta(minutes=10)
+    press = _call("qd-a", "c-1", uuid.UUID(new_event_id()), T0)
+    fault = health("qd-a", "door-1", False, 1, T0, error="wire cut")
+    result = write_batch(engine, _batch(stations, [press, fault], now), [], now)
+    assert (result.stored, result.alerts) == (2, 1)
+    with Session(engine) as session:
+        alert = session.scalars(select(Alert)).one()
+        alert.status, alert.resolved_by, alert.resolved_at = "resolved", "wang", now
+        session.commit()
+    fixed = health("qd-a", "door-1", True, 2, T0 + timedelta(minutes=5))
+    write_batch(engine, _batch(stations, [fixed], now), [], now)
+    with engine.begin() as connection:
+        connection.execute(delete(DirtyStationDay))
+
+    later = T0 + timedelta(days=3)  # another local day, so a mark on it would show
+    replays = [press, fault,
+               _with(press, call="c-2", ts=later.isoformat()),  # the press's id, another call
+               _with(fault, ts=later.isoformat()),  # the fault's id, newer than the repair
+               flow("qd-a", "flow-1", 5, T0 + timedelta(minutes=7))]  # and one new event among them
+    result = write_batch(engine, _batch(stations, replays, later), [], later)
+    assert (result.stored, result.duplicates, result.alerts) == (1, 4, 0)
+    with Session(engine) as session:
+        alerts = [(a.cause_key, a.status) for a in session.scalars(select(Alert))]
+    assert alerts == [("call:qd-a:c-1", "resolved")]
+    door_1 = devices(engine)["qd-a", "door-1"]
+    assert (door_1.last_health_ok, door_1.last_health_at) == (True, T0 + timedelta(minutes=5))
+    assert door_1.last_seen_at == T0 + timedelta(minutes=5)
+    assert devices(engine)["qd-a", "call-1"].last_seen_at == T0
+    # Only the new flow reading marked its day; the new reading's device was recorded.
+    assert dirty(engine) == {("qd-a", date(2026, 10, 12)): 1}
+    assert devices(engine)["qd-a", "flow-1"].last_seen_at == T0 + timedelta(minutes=7)
+    with engine.connect() as c:
+        assert c.execute(select(Event.payload).where(Event.kind == "call")).scalar_one()["call"] == "c-1"
+
+
+def test_a_batch_of_only_replays_and_of_one_id_twice_has_no_side_effects(engine: Engine) -> None:
+    stations = StationCache(engine)
+    now = T0 + timedelta(minutes=10)
+    first = _call("qd-a", "c-1", uuid.UUID(new_event_id()), T0)
+    # One id twice in one batch: the first copy is stored and raises its alert, the edited second one nothing.
+    result = write_batch(engine, _batch(stations, [first, _with(first, call="c-9")], now), [], now)
+    assert (result.stored, result.duplicates, result.alerts) == (1, 1, 1)
+    result = write_batch(engine, _batch(stations, [_with(first, call="c-8")], now), [], now)
+    assert (result.stored, result.duplicates, result.alerts) == (0, 1, 0)
+    with Session(engine) as session:
+        assert [a.cause_key for a in session.scalars(select(Alert))] == ["call:qd-a:c-1"]
