@@ -8,7 +8,7 @@ can count them, and `encode()` never writes them out again. Numbers must be fini
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from station_protocol.ids import ID_PATTERN
 
@@ -28,6 +28,22 @@ MAX_BOOT_S = 1e9
 # power cut: what the counter shows since is counted); `rebase` confirmed an out-of-line value as the new baseline
 # without counting the step to it (a swapped counter, a wrong word order, a long gap).
 CounterChange = Literal["wrap", "jump", "drop", "reset", "rebase"]
+# What one flow reading can plausibly hold (added inside v1: beyond them a reading is refused, naming the field). A
+# doorway passes at most a few people a second: `in` and `out` are each at most MAX_FLOW_PER_S a second of the period,
+# counted as at least FLOW_RATE_WINDOW_S (a reading may carry people from before its period: a power cut confirmed, a
+# misread forgotten), and never more than MAX_FLOW_COUNT. The reference agent's largest reading with its default
+# limits is 20 000 (a `reset`: twice its max_step). A period longer than a leap year is no counter's interval.
+MAX_FLOW_PER_S = 10
+FLOW_RATE_WINDOW_S = 3_600
+MAX_FLOW_COUNT = 100_000
+MAX_FLOW_PERIOD_S = 366 * 86_400
+# A device's raw cumulative counter: what a signed 64-bit integer holds (databases, InfluxDB).
+MAX_COUNTER = 2**63 - 1
+
+
+def max_flow_count(period_s: int) -> int:
+    """The most people a flow reading of `period_s` seconds may count in either direction."""
+    return min(MAX_FLOW_COUNT, MAX_FLOW_PER_S * max(period_s, FLOW_RATE_WINDOW_S))
 
 
 class _Payload(BaseModel):
@@ -54,13 +70,27 @@ class Event(_Payload):
 class Flow(Event):
     """People entering and leaving in the `period_s` seconds that end at `ts`."""
 
-    period_s: int = Field(gt=0)
-    in_: Count = Field(alias="in")
-    out: Count
-    counter_in: Count | None = None
-    counter_out: Count | None = None
+    period_s: int = Field(gt=0, le=MAX_FLOW_PERIOD_S)
+    # The bound is checked by _plausible (one message for both limits); the schema states the absolute one.
+    in_: Count = Field(alias="in", json_schema_extra={"maximum": MAX_FLOW_COUNT}, description=(
+        f"people entering in the period: at most {MAX_FLOW_PER_S} a second of it, counted as at least "
+        f"{FLOW_RATE_WINDOW_S} s, and at most {MAX_FLOW_COUNT}"))
+    out: Count = Field(json_schema_extra={"maximum": MAX_FLOW_COUNT},
+                       description="people leaving in the period, bounded as `in`")
+    counter_in: Count | None = Field(default=None, le=MAX_COUNTER)
+    counter_out: Count | None = Field(default=None, le=MAX_COUNTER)
     counter_change: CounterChange | None = Field(
         default=None, description="how the raw counters moved, when not plainly forward")
+
+    @field_validator("in_", "out")
+    @classmethod
+    def _plausible(cls, count: int, info: ValidationInfo) -> int:
+        period_s = info.data.get("period_s")  # absent when it was itself refused: that problem is named already
+        if period_s is not None and count > max_flow_count(period_s):
+            raise ValueError(
+                f"{count} people in {period_s} s is not a plausible count (at most {max_flow_count(period_s)}: "
+                f"{MAX_FLOW_PER_S} a second over at least {FLOW_RATE_WINDOW_S} s, never more than {MAX_FLOW_COUNT})")
+        return count
 
 
 class Door(Event):

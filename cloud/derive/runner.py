@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Table, bindparam, delete, func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.alerts import apply, service
@@ -99,11 +98,13 @@ def _recompute(factory: sessionmaker[Session], station_id: str, dates: set[date]
                 session.execute(_CLEAN, done)
             session.commit()
             stats.stations += 1
-        except (SQLAlchemyError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:
+            # Whatever one station's stored data does (an OverflowError binding a count beyond 64 bits on SQLite),
+            # the other stations are still derived: logged with its traceback, counted, its dirty rows kept.
             session.rollback()
             stats.errors += 1
             stats.messages.append(f"station {station_id}: {type(exc).__name__}: {exc}")
-            log.error("recompute of station %s failed: %s", station_id, exc)
+            log.exception("recompute of station %s failed: %s", station_id, exc)
 
 
 def recompute_dirty(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime,

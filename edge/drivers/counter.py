@@ -13,6 +13,7 @@ from edge.drivers.modbus_counts import decode_u32
 from firmware_config.devices.counter import KEY as KEY  # the registry's key for this driver
 from firmware_config.devices.counter import CounterConfig
 from station_protocol import Kind
+from station_protocol.messages import MAX_FLOW_PERIOD_S
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,10 @@ class CounterDriver:
         self._track, counted = advance(previous, Raw(raw_in, raw_out, stamp.timestamp()), self.limits)
         if previous is None or counted is None:
             return None  # first contact ever: this is the baseline
-        fields: dict[str, Any] = {"period_s": max(1, round(stamp.timestamp() - previous.last_at)),
+        # At most the protocol's longest period: a reading after a year switched off (or a clock stepped that far)
+        # keeps its counts, which a longer period would make unsendable.
+        period_s = min(MAX_FLOW_PERIOD_S, max(1, round(stamp.timestamp() - previous.last_at)))
+        fields: dict[str, Any] = {"period_s": period_s,
                                   "in": counted.in_, "out": counted.out, "counter_in": raw_in, "counter_out": raw_out}
         if counted.change is not None:
             # Sent, not only logged: the cloud sees which readings were doubted and which restarts it was told of.

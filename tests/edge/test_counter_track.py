@@ -1,12 +1,17 @@
 """The counter's trust rule on sequences of raw readings: one bad reading never counts a counter's lifetime total."""
 
+import time
 from collections.abc import Sequence
+from typing import Any, cast
 
 import pytest
 
+from edge.drivers.counter import CounterDriver
 from edge.drivers.counter_track import Limits, Raw, Track, advance, from_state, plausible, to_state
 from edge.drivers.modbus_counts import decode_u32, encode_u32
+from edge.outbox_event import encode_event
 from firmware_config.devices.counter import CounterConfig
+from station_protocol.messages import MAX_FLOW_PERIOD_S
 
 DEFAULTS = CounterConfig.model_validate({"type": "counter", "id": "flow-1", "port": "/dev/ttyUSB0", "unit": 1})
 LIMITS = Limits(DEFAULTS.max_per_min, DEFAULTS.max_step)
@@ -104,3 +109,14 @@ def test_a_held_reading_survives_a_restart_and_old_states_still_read() -> None:
     assert old == Track(Raw(5000, 4000, 100.0), None, 100.0)
     assert from_state({"in": "5000", "out": 4000, "ts": 100.0}) is None
     assert from_state({"in": 5000, "out": 4000, "ts": 100.0, "held": {"in": -1}}) == old
+
+
+def test_a_reading_after_more_than_a_year_keeps_its_counts_with_the_longest_period_the_protocol_takes() -> None:
+    # A station switched off for over a year (or a clock stepped that far): the protocol refuses a longer period,
+    # which would make the reading unsendable; the counts are kept, the period says "at least this long".
+    driver = CounterDriver(DEFAULTS, cast(Any, None))  # the bus is not read here
+    driver.restore({"in": 5000, "out": 4000, "ts": time.time() - 400 * 86_400})
+    reading = driver._reading(5010, 4003)
+    assert reading is not None and reading.fields["period_s"] == MAX_FLOW_PERIOD_S
+    assert (reading.fields["in"], reading.fields["out"]) == (10, 3)
+    encode_event("qd-a", reading, 1)  # valid: raises otherwise

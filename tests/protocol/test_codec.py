@@ -135,6 +135,44 @@ def test_malformed_payloads_are_rejected_naming_the_field(topic: str, payload: A
     assert any(expected in p for p in problems), problems
 
 
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # Beyond 64 bits: stored, it stopped the derivation worker for every station.
+        ({"in": 10**19}, "in: 10000000000000000000 people in 60 s is not a plausible count"),
+        ({"out": 10**19}, "out: 10000000000000000000 people in 60 s is not a plausible count"),
+        # Within 64 bits, but three billion people in a minute: stored, it inflated the day's person-times.
+        ({"in": 3 * 10**9}, "in: 3000000000 people in 60 s is not a plausible count"),
+        ({"in": 36_001}, "in: 36001 people in 60 s is not a plausible count (at most 36000"),
+        ({"period_s": 86_400, "in": 100_001}, "in: 100001 people in 86400 s is not a plausible count (at most 100000"),
+        ({"period_s": 10**19}, "period_s: input should be less than or equal to 31622400"),
+        ({"period_s": 366 * 86_400 + 1}, "period_s: input should be less than or equal to 31622400"),
+        ({"counter_in": 2**63}, "counter_in: input should be less than or equal to 9223372036854775807"),
+        ({"counter_out": 10**30}, "counter_out: input should be less than or equal to 9223372036854775807"),
+    ],
+)
+def test_implausible_flow_figures_are_refused_naming_the_field(fields: dict[str, Any], expected: str) -> None:
+    payload = event("counter-1", **{"period_s": 60, "in": 1, "out": 0, **fields})
+    problems = _problems(FLOW, payload)
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"period_s": 60, "in": 36_000, "out": 36_000},  # ten a second over at least an hour, whatever the period
+        {"period_s": 1, "in": 36_000, "out": 0},
+        {"period_s": 7_200, "in": 72_000, "out": 0},
+        {"period_s": 366 * 86_400, "in": 100_000, "out": 100_000, "counter_in": 2**63 - 1, "counter_out": 0},
+        # A power cut confirmed (the reference agent's largest reading with its default limits: twice max_step).
+        {"period_s": 60, "in": 20_000, "out": 20_000, "counter_change": "reset"},
+    ],
+)
+def test_the_largest_plausible_flow_figures_pass(fields: dict[str, Any]) -> None:
+    message = decode(FLOW, json.dumps(event("counter-1", **fields)), now=NOW).message
+    assert isinstance(message, Flow) and (message.in_, message.out) == (fields["in"], fields["out"])
+
+
 def test_payload_for_another_station_is_rejected_as_spoofing() -> None:
     payload = {**event("door-1", state="open"), "station": "other-station"}
     assert _problems(DOOR, payload) == [
@@ -186,7 +224,7 @@ def flow_payloads(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     payload = {
         "v": 1, "id": "0192f3a4-5b6c-7d8e-9f00-112233445566", "station": station, "device": device,
         "seq": draw(st.integers(0, 2**53)), "ts": ts, "period_s": draw(st.integers(1, 86400)),
-        "in": draw(st.integers(0, 10**6)), "out": draw(st.integers(0, 10**6)),
+        "in": draw(st.integers(0, 36_000)), "out": draw(st.integers(0, 36_000)),
     }
     return f"eldercare/v1/{station}/{device}/flow", payload
 

@@ -1,0 +1,68 @@
+"""Implausible values through the ingester's own commit path, on each dialect: each bad message becomes a dead letter
+with a reason naming the field, counted; the good messages of the same batch are stored, and nothing raises."""
+
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from cloud.ingest.commit import Committer, Inbound
+from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.stations import StationCache
+from cloud.store.models import DeadLetter, Event
+from tests.ingest.conftest import Station
+
+NOW = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
+
+
+def committed(engine: Engine, messages: list[tuple[str, bytes]]) -> Committer:
+    """Convert and commit `messages` as one batch, as the ingester does; returns the committer with its counts."""
+    acked: list[Inbound] = []
+    committer = Committer(engine, StationCache(engine), IngestMetrics(), None, lambda: NOW, "test-ingest",
+                          acked.extend, threading.Event())
+    batch = [Inbound(topic, payload, NOW, mid, 1, 0, committer.convert(topic, payload, NOW))
+             for mid, (topic, payload) in enumerate(messages, 1)]
+    committer.commit_with_retry(batch)
+    assert len(acked) == len(messages)
+    return committer
+
+
+def letters(engine: Engine) -> dict[str, str]:
+    """Each dead letter's reason, by the start of its topic's last two levels."""
+    with engine.connect() as c:
+        return {topic.split("/", 3)[3]: reason for topic, reason in c.execute(select(DeadLetter.topic,
+                                                                                     DeadLetter.reason))}
+
+
+def edited(topic_payload: tuple[str, bytes], device: str | None = None, **fields: Any) -> tuple[str, bytes]:
+    topic, payload = topic_payload
+    data = {**json.loads(payload), **fields}
+    if device is not None:  # a device of its own, so each letter is told apart by its topic
+        data["device"] = device
+        topic = topic.replace(json.loads(payload)["device"], device)
+    return topic, json.dumps(data).encode()
+
+
+def test_implausible_flow_counts_are_dead_letters_and_the_rest_of_the_batch_is_stored(engine: Engine) -> None:
+    a = Station("qd-a")
+    good = [a.flow(3, ts=NOW), a.call("pressed", "c-1"), a.flow(2, ts=NOW)]
+    bad = [edited(a.flow(1, ts=NOW), "flow-big", **{"in": 10**19}),
+           edited(a.flow(1, ts=NOW), "flow-3e9", **{"in": 3 * 10**9}),
+           edited(a.flow(1, ts=NOW), "flow-out", out=10**19),
+           edited(a.flow(1, ts=NOW), "flow-period", period_s=10**19),
+           edited(a.flow(1, ts=NOW), "flow-counter", counter_in=2**64)]
+    committer = committed(engine, [good[0], *bad, *good[1:]])
+    assert committer.totals["stored"] == 3 and committer.totals["dead_letters"] == 5
+    assert committer.totals["row_by_row"] == 0  # refused before the store saw it, not by it
+    assert committer.metrics.invalid.labels("invalid")._value.get() == 5
+    reasons = letters(engine)
+    assert reasons["flow-big/flow"].startswith("in: 10000000000000000000 people in 60 s is not a plausible count")
+    assert reasons["flow-3e9/flow"].startswith("in: 3000000000 people in 60 s is not a plausible count")
+    assert reasons["flow-out/flow"].startswith("out: 10000000000000000000 people in 60 s")
+    assert reasons["flow-period/flow"].startswith("period_s: input should be less than or equal to 31622400")
+    assert reasons["flow-counter/flow"].startswith("counter_in: input should be less than or equal to")
+    with engine.connect() as c:
+        assert sorted(p["in"] for p in c.execute(select(Event.payload).where(Event.kind == "flow")).scalars()) == [2, 3]
+
