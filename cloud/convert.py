@@ -137,7 +137,14 @@ def convert(
         event_id, seq = event.id, event.seq
     else:
         event_id, seq = uuid.uuid5(AGENT_NAMESPACE, f"{parsed.station}/{parsed.kind}/{sent_ts.isoformat()}"), None
-    local_date = ts.astimezone(station.timezone).date()
+    try:
+        if decoded.utc is None:  # a time that has no UTC instant on the calendar (year 1 at +08:00)
+            raise OverflowError
+        local_date = ts.astimezone(station.timezone).date()  # overflows for year 9999 in a zone ahead of UTC
+    except OverflowError:
+        # A clock fault like any other, but no day or instant can hold it: a dead letter with the same reason.
+        fault = decoded.clock_fault or f"ts {sent_ts.isoformat()} is at the edge of the calendar"
+        return Rejected("invalid", f"{fault}: too far from any real time to be stored", parsed.station)
     row = {
         "id": event_id,
         "ts": ts,

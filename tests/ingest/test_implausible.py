@@ -3,7 +3,7 @@ with a reason naming the field, counted; the good messages of the same batch are
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -66,3 +66,19 @@ def test_implausible_flow_counts_are_dead_letters_and_the_rest_of_the_batch_is_s
     with engine.connect() as c:
         assert sorted(p["in"] for p in c.execute(select(Event.payload).where(Event.kind == "flow")).scalars()) == [2, 3]
 
+
+def test_a_time_at_the_calendars_edge_is_a_clock_fault_letter_not_an_overflow(engine: Engine) -> None:
+    a = Station("qd-a")
+    edge = {"door-z": "9999-12-31T23:59:59Z", "door-w": "9999-12-31T23:59:59-08:00",
+            "door-y": "0001-01-01T00:00:00+08:00", "door-x": "0001-01-01T00:00:00+01:00"}
+    messages = [edited(a.door(ts=NOW), device, ts=ts) for device, ts in edge.items()]
+    committer = committed(engine, [a.door(ts=NOW), *messages, a.door(ts=NOW - timedelta(minutes=1))])
+    assert committer.totals["stored"] == 2 and committer.totals["dead_letters"] == 4
+    assert committer.totals["row_by_row"] == 0
+    reasons = letters(engine)
+    for device, ts in edge.items():
+        reason = reasons[f"{device}/door"]
+        assert "Overflow" not in reason and "out of range" not in reason, reason
+        assert reason.startswith(f"ts {ts.replace('Z', '+00:00')} is "), reason
+        assert ("ahead of the receiver's clock" if ts.startswith("9999") else "before 2020") in reason
+        assert "too far from any real time to be stored" in reason
