@@ -127,7 +127,8 @@ def decode(
     non_finite = non_finite_problems(payload) if b"NaN" in payload or b"Infinity" in payload else []
     try:
         # model_validate_json without its Python wrapper (the same validator, the same strictness from the config).
-        message: _Payload = model.__pydantic_validator__.validate_json(payload)
+        # By the protocol's names only: a field's Python name (a flow's `in_`) is an unknown field on the wire.
+        message: _Payload = model.__pydantic_validator__.validate_json(payload, by_name=False)
     except ValidationError as exc:
         named = {problem.split(":", 1)[0] for problem in non_finite}
         problems = non_finite + [p for p in plain_problems(exc) if p.split(" ", 1)[0].rstrip(":") not in named]
@@ -176,9 +177,12 @@ def encode(message: _Payload) -> bytes:
     decoded message carried are never written out."""
     # pydantic's serializer called directly: model_dump_json is the same call behind a Python wrapper that also
     # turns the bytes into text, which this turned back into bytes.
-    extra = message.model_extra
-    return message.__pydantic_serializer__.to_json(message, by_alias=True, exclude_none=True,
-                                                   exclude=set(extra) if extra else None)
+    if message.model_extra:
+        # Written without its extras. Not by excluding their keys: an extra named like a field's Python name (`in_`
+        # beside a flow's `in`) would exclude the field, and the stored flow would have lost its `in`.
+        message = message.model_copy()
+        object.__setattr__(message, "__pydantic_extra__", {})
+    return message.__pydantic_serializer__.to_json(message, by_alias=True, exclude_none=True)
 
 
 def new_event_id() -> str:

@@ -47,6 +47,8 @@ def max_flow_count(period_s: int) -> int:
 
 
 class _Payload(BaseModel):
+    # validate_by_name lets Python code build a flow with `in_=` (`in` is a keyword); decode() validates by the
+    # protocol's names only, so on the wire `in_` is an unknown field like any other.
     model_config = ConfigDict(strict=True, extra="allow", frozen=True, validate_by_name=True, validate_by_alias=True,
                               allow_inf_nan=False)
 

@@ -82,3 +82,19 @@ def test_a_time_at_the_calendars_edge_is_a_clock_fault_letter_not_an_overflow(en
         assert reason.startswith(f"ts {ts.replace('Z', '+00:00')} is "), reason
         assert ("ahead of the receiver's clock" if ts.startswith("9999") else "before 2020") in reason
         assert "too far from any real time to be stored" in reason
+
+
+def test_a_flow_counts_by_in_never_by_its_python_name(engine: Engine) -> None:
+    a = Station("qd-a")
+    topic, payload = a.flow(3, ts=NOW)
+    only_python_name = {**json.loads(payload), "device": "flow-2"}
+    only_python_name["in_"] = only_python_name.pop("in")
+    both = {**json.loads(payload), "in_": 999}  # `in` kept (3), and a decoy under the Python name
+    committer = committed(engine, [(topic.replace("flow-1", "flow-2"), json.dumps(only_python_name).encode()),
+                                   (topic, json.dumps(both).encode())])
+    assert committer.totals["stored"] == 1 and committer.totals["dead_letters"] == 1
+    assert committer.totals["dropped_fields"] == 1
+    assert letters(engine)["flow-2/flow"] == "in is required but missing"
+    with engine.connect() as c:
+        stored = c.execute(select(Event.payload)).scalar_one()
+    assert stored["in"] == 3 and "in_" not in stored  # the field kept, the decoy dropped (it once dropped `in`)

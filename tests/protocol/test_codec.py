@@ -45,6 +45,15 @@ def test_a_flow_says_how_its_counters_moved_and_keeps_it() -> None:
     assert json.loads(encode(message))["counter_change"] == "jump"
 
 
+def test_a_flow_takes_in_by_its_protocol_name_only() -> None:
+    # `in_` is the Python attribute's name, not the protocol's: on the wire it is an unknown field like any other.
+    payload = event("counter-1", period_s=60, in_=5, out=0)
+    assert _problems(FLOW, payload) == ["in is required but missing"]
+    both = decode(FLOW, json.dumps({**payload, "in": 2}), now=NOW).message
+    assert isinstance(both, Flow) and both.in_ == 2 and set(both.model_extra or {}) == {"in_"}
+    assert json.loads(encode(both))["in"] == 2 and "in_" not in json.loads(encode(both))
+
+
 def test_unknown_extra_fields_are_accepted() -> None:
     payload = event("door-1", state="closed", battery_mv=3012, vendor={"fw": "1.2"})
     assert isinstance(decode(f"eldercare/v1/{STATION}/door-1/door", json.dumps(payload), now=NOW).message, Door)
