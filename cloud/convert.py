@@ -71,7 +71,7 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class Ignored:
-    """A message ingest does not store (commands the cloud itself sends to stations)."""
+    """A message ingest does not store (valid commands, which the cloud itself sends to stations)."""
 
     reason: str
 
@@ -114,6 +114,12 @@ def convert(
     except ProtocolError as exc:
         return Rejected("invalid", str(exc))
     if parsed.kind is Kind.COMMAND:
+        # The cloud's own commands, heard on the shared subscription, are not stored; anything else on a `cmd/` topic
+        # (a name the protocol has no command for, such as `cmd/flow`, or a payload no command takes) is invalid.
+        try:
+            decode(parsed, payload, now=received_at)
+        except ProtocolError as exc:
+            return Rejected("invalid", str(exc), parsed.station)
         return Ignored("command to a station")
     try:
         station = lookup(parsed.station)

@@ -20,7 +20,8 @@ class IngestMetrics:
                                   registry=r)
         self.invalid = Counter("eldercare_ingest_invalid", "Messages dead-lettered, by category", ["category"],
                                registry=r)
-        self.ignored = Counter("eldercare_ingest_ignored", "Messages not stored (commands to stations)", registry=r)
+        self.ignored = Counter("eldercare_ingest_ignored", "Valid commands to stations (the cloud's own), not stored",
+                               registry=r)
         self.alerts = Counter("eldercare_ingest_call_alerts", "Emergency-call alerts raised on the fast path",
                               registry=r)
         self.batch_seconds = Histogram("eldercare_ingest_batch_seconds", "Time to convert and commit one batch",

@@ -44,8 +44,17 @@ def test_rejections_name_their_category() -> None:
     assert isinstance(naive, Rejected) and "ts has no UTC offset" in naive.reason
 
 
-def test_commands_are_ignored() -> None:
-    assert isinstance(_convert("eldercare/v1/qd-a/cmd/call-ack", b"{}"), Ignored)
+def test_the_clouds_own_commands_are_ignored_and_anything_else_on_cmd_is_a_dead_letter() -> None:
+    ack = json.dumps({"v": 1, "call": "c-1", "by": "staff:wang", "ts": NOW.isoformat()}).encode()
+    assert isinstance(_convert("eldercare/v1/qd-a/cmd/call-ack", ack), Ignored)
+    check = json.dumps({"v": 1, "check": "tc-1", "ts": NOW.isoformat()}).encode()
+    assert isinstance(_convert("eldercare/v1/qd-a/cmd/time-check", check), Ignored)
+    # No command of the protocol: an unknown topic like any other, not a command the cloud sent.
+    flow = _convert("eldercare/v1/qd-a/cmd/flow", Station("qd-a").flow()[1])
+    assert isinstance(flow, Rejected) and flow.category == "invalid" and flow.station_id == "qd-a"
+    assert flow.reason == "unknown command 'flow'; known: call-ack, time-check"
+    broken = _convert("eldercare/v1/qd-a/cmd/call-ack", b"{}")
+    assert isinstance(broken, Rejected) and broken.category == "invalid" and "call is required" in broken.reason
 
 
 def test_clock_faults_are_flagged_not_rejected() -> None:

@@ -98,3 +98,13 @@ def test_a_flow_counts_by_in_never_by_its_python_name(engine: Engine) -> None:
     with engine.connect() as c:
         stored = c.execute(select(Event.payload)).scalar_one()
     assert stored["in"] == 3 and "in_" not in stored  # the field kept, the decoy dropped (it once dropped `in`)
+
+
+def test_a_message_on_a_cmd_topic_that_is_no_command_is_a_counted_dead_letter(engine: Engine) -> None:
+    a = Station("qd-a")
+    ack = json.dumps({"v": 1, "call": "c-1", "by": "staff:wang", "ts": NOW.isoformat()}).encode()
+    committer = committed(engine, [("eldercare/v1/qd-a/cmd/flow", a.flow(1, ts=NOW)[1]),
+                                   ("eldercare/v1/qd-a/cmd/call-ack", ack), a.door(ts=NOW)])
+    assert (committer.totals["stored"], committer.totals["ignored"], committer.totals["dead_letters"]) == (1, 1, 1)
+    assert committer.metrics.ignored._value.get() == 1 and committer.metrics.invalid.labels("invalid")._value.get() == 1
+    assert letters(engine) == {"cmd/flow": "unknown command 'flow'; known: call-ack, time-check"}
