@@ -1,16 +1,20 @@
 """What a reading becomes in the outbox: its protocol payload (validated, size-limited), whether it may be dropped to
 make room, and the row the publisher sends (from the outbox, or from memory: edge/spill.py)."""
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from edge.drivers.base import Reading
 from firmware_config.station import AGENT_OWN_DEVICE
 from station_protocol import Kind, encode
 from station_protocol.codec import MODELS
+from station_protocol.errors import plain_problems
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +71,18 @@ def encode_event(station: str, reading: Reading, seq: int) -> bytes:
     data: dict[str, Any] = {"v": 1, "id": uuid.UUID(new_event_id()), "station": station,
                             "device": reading.device, "seq": seq, "ts": reading.ts, **reading.fields}
     model = MODELS[kind]
-    payload = encode(model.model_validate(data))
+    try:
+        payload = encode(model.model_validate(data))
+    except ValidationError as exc:
+        if kind is not Kind.HEALTH or not data.get("detail") or any(e["loc"][:1] != ("detail",) for e in exc.errors()):
+            raise
+        # A driver's diagnostics the protocol does not take (nested, too long, over its 2 KiB): the health report
+        # itself matters, so it goes out with a marker in their place.
+        size = len(json.dumps(data["detail"], default=str).encode())
+        log.warning("health detail outside the protocol's bounds, sent without it",
+                    extra={"device": reading.device, "bytes": size, "problem": "; ".join(plain_problems(exc))[:300]})
+        data["detail"] = {"truncated": True, "bytes": size}
+        payload = encode(model.model_validate(data))
     if len(payload) <= MAX_PAYLOAD:
         return payload
-    if kind is Kind.HEALTH and data.get("detail"):  # a driver's diagnostics: the health report itself matters
-        log.warning("health detail too large, sent truncated", extra={"device": reading.device,
-                                                                      "bytes": len(payload)})
-        data["detail"] = {"truncated": True, "bytes": len(payload)}
-        return encode(model.model_validate(data))
     raise ValueError(f"a {kind.value} event of {len(payload)} bytes is over the outbox's {MAX_PAYLOAD}-byte limit")

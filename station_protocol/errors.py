@@ -67,7 +67,9 @@ def plain_problems(error: ValidationError) -> list[str]:
         if plain:
             problems.append(f"{field} {plain}")
         elif kind == "value_error":
-            problems.append(f"{field}: {err['msg'].removeprefix('Value error, ')}")
+            message = err["msg"].removeprefix("Value error, ")
+            # A validator that names the field itself (`detail.encoding: …`) is not prefixed with it again.
+            problems.append(message if message.startswith((f"{field}.", f"{field}:")) else f"{field}: {message}")
         else:
             got = err.get("input")
             shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) and len(repr(got)) <= 80 else ""

@@ -5,11 +5,12 @@ Unknown extra fields are accepted (a newer agent inside v1) but set aside in `mo
 can count them, and `encode()` never writes them out again. Numbers must be finite (JSON has no NaN or Infinity).
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from station_protocol.detail import Detail
 from station_protocol.ids import ID_PATTERN
 
 StationId = Annotated[str, Field(pattern=ID_PATTERN, description="1-63 of a-z 0-9 -, starting with a letter or digit")]
@@ -121,7 +122,7 @@ class Health(Event):
 
     ok: bool
     error: str | None = Field(default=None, max_length=500)
-    detail: dict[str, Any] | None = None
+    detail: Detail | None = None  # a flat map of a few short values (station_protocol.detail)
 
 
 class Status(_Payload):

@@ -1,12 +1,15 @@
 """The outbox on a real SQLite file: order, seq across restarts, the bound policy, held events, validation."""
 
 import json
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from edge.drivers.base import Reading, health
+from edge.face.capture import redact
+from edge.face.pipeline import Stats
 from edge.outbox import Outbox
 from edge.outbox_event import MAX_PAYLOAD, Row
 from station_protocol import Health, Kind, decode
@@ -84,6 +87,26 @@ def test_held_events_are_restamped_by_monotonic_time(tmp_path: Path) -> None:
     assert decode(row.topic, row.payload).clock_fault is None
 
 
+def test_a_health_detail_the_protocol_does_not_take_is_replaced_and_the_report_still_goes_out(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db", "qd-a")
+    encoding = [0.01 * i for i in range(128)]  # a bug in a driver: never sent, but the health report is
+    payload = box.put(health("cam-1", False, error="stream lost", detail={"encoding": encoding, "fps": 0.0}))
+    message = decode("eldercare/v1/qd-a/cam-1/health", payload).message
+    assert isinstance(message, Health) and (message.ok, message.error) == (False, "stream lost")
+    assert message.detail == {"truncated": True, "bytes": len(json.dumps({"encoding": encoding, "fps": 0.0}))}
+    assert b"0.01" not in payload
+
+
+def test_a_cameras_periodic_health_passes_with_every_counter_at_its_largest(tmp_path: Path) -> None:
+    # The detail edge/face/runner.py sends: the redacted source, every counter of its Stats, fps, ended.
+    counters = {f.name: 2_000_000_000 for f in fields(Stats)}
+    detail = {"source": redact("rtsp://admin:p@ss/w0rd@192.168.10.64:554/Streaming/Channels/101?auth=secret"),
+              **Stats(**counters).as_dict(), "fps": 12.34, "ended": True}
+    payload = Outbox(tmp_path / "o.db", "qd-a").put(health("cam-1", True, detail=detail))
+    message = decode("eldercare/v1/qd-a/cam-1/health", payload).message
+    assert isinstance(message, Health) and message.detail == detail
+
+
 def test_an_oversized_event_never_reaches_the_queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     box = Outbox(tmp_path / "o.db", "qd-a")
     # A driver's diagnostics are cut; the health report itself still goes out, far below the broker's limit.
@@ -91,7 +114,7 @@ def test_an_oversized_event_never_reaches_the_queue(tmp_path: Path, monkeypatch:
     assert len(payload) <= MAX_PAYLOAD
     message = decode("eldercare/v1/qd-a/flow-1/health", payload).message
     assert isinstance(message, Health) and (message.ok, message.error) == (False, "modbus timeout")
-    assert message.detail is not None and message.detail["truncated"] is True and message.detail["bytes"] > 100_000
+    assert message.detail == {"truncated": True, "bytes": len(json.dumps({"dump": "x" * 100_000}))}
     # Any other event over the limit is refused like an invalid reading, and leaves nothing queued.
     monkeypatch.setattr("edge.outbox_event.MAX_PAYLOAD", 100)
     with pytest.raises(ValueError, match="over the outbox's 100-byte limit"):

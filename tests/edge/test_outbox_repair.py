@@ -110,5 +110,5 @@ def test_the_agent_starts_on_a_damaged_outbox(mosquitto: Mosquitto, subscriber: 
     assert isinstance(report, Health) and report.ok is False and report.error is not None
     assert "outbox file damaged (file is not a database): moved aside" in report.error
     moved = [p.name for p in tmp_path.iterdir() if ".damaged-" in p.name]
-    assert len(moved) == 1 and report.detail is not None and report.detail["moved_to"].endswith(moved[0])
+    assert len(moved) == 1 and report.detail is not None and str(report.detail["moved_to"]).endswith(moved[0])
 

@@ -1,7 +1,9 @@
 """Implausible values through the ingester's own commit path, on each dialect: each bad message becomes a dead letter
 with a reason naming the field, counted; the good messages of the same batch are stored, and nothing raises."""
 
+import base64
 import json
+import random
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +13,8 @@ from sqlalchemy import Engine, select
 from cloud.ingest.commit import Committer, Inbound
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.stations import StationCache
-from cloud.store.models import DeadLetter, Event
+from cloud.store.models import DeadLetter, Device, Event
+from tests.conftest import FACES
 from tests.ingest.conftest import Station
 
 NOW = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
@@ -108,3 +111,29 @@ def test_a_message_on_a_cmd_topic_that_is_no_command_is_a_counted_dead_letter(en
     assert (committer.totals["stored"], committer.totals["ignored"], committer.totals["dead_letters"]) == (1, 1, 1)
     assert committer.metrics.ignored._value.get() == 1 and committer.metrics.invalid.labels("invalid")._value.get() == 1
     assert letters(engine) == {"cmd/flow": "unknown command 'flow'; known: call-ack, time-check"}
+
+
+def test_a_health_detail_that_is_no_flat_map_of_short_values_is_a_dead_letter(engine: Engine) -> None:
+    a = Station("qd-a")
+    encoding = [round(0.0123 * i - 0.7, 6) for i in range(128)]
+    blob = base64.b64encode(random.Random(7).randbytes(128)).decode()  # a face encoding, a byte a value
+    photo = base64.b64encode((FACES / "obama_1.jpg").read_bytes()).decode()
+    agent = {"source": "rtsp://***@192.168.10.64:554/Streaming/Channels/101", "frames": 123_456, "fps": 12.5,
+             "ended": False}
+    bad = {"cam-enc": {"encoding": encoding}, "cam-b64": {"e": blob}, "cam-jpg": {"snapshot": photo},
+           "cam-nest": {"vendor": {"fw": "1.2"}}}
+    messages = [edited(a.health(True, device="cam-1"), detail=agent)]
+    messages += [edited(a.health(False, device="cam-1"), device, detail=detail) for device, detail in bad.items()]
+    committer = committed(engine, [*messages, a.door(ts=NOW)])
+    assert committer.totals["stored"] == 2 and committer.totals["dead_letters"] == 4
+    reasons = letters(engine)
+    assert reasons["cam-enc/health"].startswith("detail.encoding: a list is not allowed")
+    assert reasons["cam-b64/health"].startswith("detail.e: looks like encoded binary data")
+    assert reasons["cam-jpg/health"].startswith("detail.snapshot: ")
+    assert reasons["cam-nest/health"].startswith("detail.vendor: an object is not allowed")
+    with engine.connect() as c:
+        stored = c.execute(select(Event.payload).where(Event.kind == "health")).scalar_one()
+        devices = dict(c.execute(select(Device.device_id, Device.last_health)).tuples().all())
+    assert stored["detail"] == agent
+    assert set(devices) == {"cam-1", "door-1"}  # the refused reports left no device behind
+    assert devices["cam-1"] == {"ok": True, "error": None, "detail": agent}

@@ -76,8 +76,11 @@ HEALTH = f"eldercare/v1/{STATION}/counter-1/health"
     [
         # Python's json and pydantic's parser both accept these constants; JSON (and PostgreSQL) does not.
         ('"detail": {"temp_c": NaN}', ["detail.temp_c: NaN is not allowed"]),
-        ('"detail": {"readings": [1, Infinity]}', ["detail.readings.1: Infinity is not allowed"]),
-        ('"detail": {"a": {"b": -Infinity}}', ["detail.a.b: -Infinity is not allowed"]),
+        # Nested values are refused in a health detail too (a flat map): both are said.
+        ('"detail": {"readings": [1, Infinity]}', ["detail.readings.1: Infinity is not allowed",
+                                                   "detail.readings: a list is not allowed"]),
+        ('"detail": {"a": {"b": -Infinity}}', ["detail.a.b: -Infinity is not allowed",
+                                               "detail.a: an object is not allowed"]),
         ('"vendor_extra": NaN', ["vendor_extra: NaN is not allowed"]),
         ('"detail": {"big": 1e999}', ["detail.big: number too large"]),
     ],

@@ -50,6 +50,7 @@ def test_nan_and_infinity_are_refused_naming_the_field(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         "detail.temp_c: NaN is not allowed (JSON has no NaN or Infinity; send null or leave it out)",
         "detail.range.1: Infinity is not allowed (JSON has no NaN or Infinity; send null or leave it out)",
+        "detail.range: a list is not allowed (detail is a flat map of names to strings, numbers, true/false or null)",
     ]
     face = json.dumps(event("cam-1", person="elder-7", role="elder"))[:-1] + ', "distance": -Infinity}'
     result = run("contract", "check", f"eldercare/v1/{STATION}/cam-1/face", "-", stdin=face.encode())
