@@ -59,9 +59,9 @@ class SpotCheckResultOut(BaseModel):
     result: SpotResultValue = Field(description="what counts toward the veto: the bureau's decision, else the sensors'")
     sensor_result: SpotResultValue = Field(description="the sensors' verdict on the window")
     reason_code: str | None = Field(default=None, description=(
-        "why the sensors judged so, as a stable code a client translates: open, closed, devices_off, "
-        "approved_closure, not_working_day, outside_hours, calendar_unknown, platform_lost_messages, clock_behind, "
-        "clock_unanswered, clock_stepped (null on results judged before codes)"))
+        "why the sensors judged so, as a stable code a client translates: open, closed, closed_brief_openings, "
+        "devices_off, approved_closure, not_working_day, outside_hours, calendar_unknown, platform_lost_messages, "
+        "clock_behind, clock_unanswered, clock_stepped (null on results judged before codes)"))
     reason: str | None = Field(description="why the sensors judged so, in an English sentence with the details")
     checked_minutes: int
     open_minutes: int

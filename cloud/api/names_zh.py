@@ -18,6 +18,7 @@ VERDICTS = {"open": "开放", "closed": "关闭", "partial": "部分开放", "un
 
 SPOT_REASONS = {
     "open": "检查时段内开放", "closed": "工作时间内未开放",
+    "closed_brief_openings": "工作时间内未开放，其间仅短暂开门，不视为开放",
     "devices_off": "检查时段内设备关闭，无法确认开放，需现场核查",
     "approved_closure": "已批准停业", "not_working_day": "非工作日", "outside_hours": "检查时段不在站点工作时间内",
     "calendar_unknown": "缺少该年节假日安排，无法判定",

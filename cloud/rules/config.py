@@ -101,6 +101,13 @@ class RulesConfig(BaseModel):
     # how the window is cut never matters); a stretch not shown open that long but not shown closed either (devices
     # off) makes it `unverifiable`.
     spot_check_grace_minutes: float = Field(default=15, ge=0)
+    # An opening shorter than this between two closed stretches (inside one session) does not split them for a spot
+    # check: the stretch is measured through it, the opening included. A station shut all day whose door is opened
+    # for a few seconds every 14 minutes is not open, and an inspector at the door would find it shut almost every
+    # time. 10: a visitor's entry keeps a station open for `activity_minutes` (30), far longer, so an honest station
+    # whose door stays shut in winter is not touched. 0 turns it off (every opening splits a stretch). The day's
+    # timeline and compliance do not use it.
+    spot_check_min_open_minutes: float = Field(default=10, ge=0)
     # Failed station-days in a year that set the veto (一票否决), "three or more (含三次)".
     veto_failures: int = Field(default=3, ge=1)
     # The veto counts the bureau's spot checks (the bureau checks every quarter). A town's checks of its own stations

@@ -25,6 +25,8 @@ class SpotReason(StrEnum):
 
     OPEN = "open"  # open during the check
     CLOSED = "closed"  # a closed stretch longer than the grace touches the window
+    # the same, the stretch shown open in it only briefly (openings shorter than `spot_check_min_open_minutes`)
+    CLOSED_BRIEF_OPENINGS = "closed_brief_openings"
     DEVICES_OFF = "devices_off"  # a stretch that long neither shown open nor closed: an on-site check is needed
     APPROVED_CLOSURE = "approved_closure"
     NOT_WORKING_DAY = "not_working_day"
@@ -57,18 +59,40 @@ def _runs(spans: list[Interval], sessions: list[Interval]) -> list[Interval]:
     return merge(intersect(spans, sessions))
 
 
+Run = tuple[Interval, int]  # a stretch, and how many brief openings inside it were bridged
+
+
+def _bridged(runs: list[Interval], shown_open: list[Interval], shorter_than: float) -> list[Run]:
+    """`runs` (merged) with each gap between two of them that is wholly `shown_open` and shorter than `shorter_than`
+    filled in: a brief opening does not split the stretch around it. `shown_open` is taken inside the sessions, so a
+    lunch break is never bridged, and a gap partly unknown (or not shown open) is not either."""
+    out: list[Run] = []
+    for s, e in runs:
+        if out:
+            (first, last), n = out[-1]
+            if s - last < shorter_than and not subtract([(last, s)], shown_open):
+                out[-1] = ((first, e), n + 1)
+                continue
+        out.append(((s, e), 0))
+    return out
+
+
 def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesConfig) -> SpotJudgement:
     """Judge one station in the window [start, end) of `day` (local time) from its timeline.
 
     A stretch is measured in full, not only the part inside the window: the window fails when it touches a
     continuous closed stretch longer than `spot_check_grace_minutes` (an inspector at the door during it would have
-    found the station shut), so neither the window's length nor how it is cut decides the result. A stretch that
-    long not shown open but not shown closed either (devices off: unknown minutes are never open) makes the check
-    `unverifiable`: it needs an on-site check. So does a judged stretch (the window with every closed or not-open
-    stretch touching it, in full) that shares a moment with a window in which the platform lost messages: what the
-    sensors show then is short by the platform's fault, so it can neither fail nor pass the station. A day whose
-    clock was found behind (`clock_behind`) or stepped (`clock_stepped`), or that answered none of the cloud's time
-    checks (`clock_unanswered`), is `unverifiable` whatever its timeline says.
+    found the station shut), so neither the window's length nor how it is cut decides the result. An opening shorter
+    than `spot_check_min_open_minutes` between two closed stretches does not end the stretch: it runs through it
+    (reason `closed_brief_openings`), or a door opened for a few seconds every 14 minutes would pass every check of a
+    shut day. Openings at a session's edge, across the lunch break, or next to an unknown stretch bridge no closed
+    stretch (the last still bridges the stretch not shown open, below). A stretch that long not shown open but not
+    shown closed either (devices off: unknown minutes are never open) makes the check `unverifiable`: it needs an
+    on-site check. So does a judged stretch (the window with every closed or not-open stretch touching it, in full)
+    that shares a moment with a window in which the platform lost messages: what the sensors show then is short by
+    the platform's fault, so it can neither fail nor pass the station. A day whose clock was found behind
+    (`clock_behind`) or stepped (`clock_stepped`), or that answered none of the cloud's time checks
+    (`clock_unanswered`), is `unverifiable` whatever its timeline says.
     """
     zone = ZoneInfo(timezone)
     d = day.plan.day
@@ -118,17 +142,27 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
     unknown_s = checked_s - known_s
     counts = (minutes(checked_s), minutes(open_s), minutes(known_s - open_s), minutes(unknown_s))
     grace = config.spot_check_grace_minutes * 60
-    closed = _runs(subtract(day.timeline.known, day.timeline.open), sessions)
+    brief = config.spot_check_min_open_minutes * 60
+    opened = merge(day.timeline.open)
+    # An opening shorter than `brief` between two closed stretches does not split them: the stretch runs through it.
+    closed = _bridged(_runs(subtract(day.timeline.known, opened), sessions), _runs(opened, sessions), brief)
     # Open minutes resting only on a door state or presence from before a loss window are not shown open: the
     # message that ended it may be among the lost, so they are judged like the window itself.
     unconfirmed = merge(day.timeline.open_unconfirmed)
-    confirmed = subtract(day.timeline.open, unconfirmed)
-    not_open = _runs(subtract([(float(day.plan.start), float(day.plan.end))], confirmed), sessions)
+    confirmed = subtract(opened, unconfirmed)
+    not_open = _bridged(_runs(subtract([(float(day.plan.start), float(day.plan.end))], confirmed), sessions),
+                        _runs(confirmed, sessions), brief)
 
-    def touching(runs: list[Interval]) -> list[Interval]:
-        return [r for r in runs if r[1] - r[0] > grace and intersect([r], checked)]
+    def touching(runs: list[Run]) -> list[Run]:
+        return [r for r in runs if r[0][1] - r[0][0] > grace and intersect([r[0]], checked)]
 
-    judged = merge([*checked, *(r for r in [*closed, *not_open] if intersect([r], checked))])
+    def briefly(runs: list[Run]) -> str:
+        """What the bridged openings were, for the sentence ("" when none was)."""
+        n = sum(bridged for _, bridged in runs)
+        return (f"; shown open only briefly ({n} opening{'s' if n > 1 else ''} shorter than "
+                f"{config.spot_check_min_open_minutes:g} min)" if n else "")
+
+    judged = merge([*checked, *(r for r, _ in [*closed, *not_open] if intersect([r], checked))])
     doubt = merge([*day.platform_lost, *day.backlog_lost])
     if lost := intersect(merge([*doubt, *unconfirmed]), judged):
         during = ("during the check" if intersect(doubt, judged) else
@@ -147,12 +181,15 @@ def judge(day: DayResult, start: time, end: time, timezone: str, config: RulesCo
                              f"{'; '.join(what)} {during}: it cannot be judged on the sensors, an on-site check is "
                              "needed", *counts, tuple(hhmm(lost, zone)))
     if failing := touching(closed):
-        return SpotJudgement(SpotResult.FAIL, SpotReason.CLOSED, "closed during working hours (a stretch longer than "
-                             f"{config.spot_check_grace_minutes:g} min)", *counts, tuple(hhmm(failing, zone)))
+        why = briefly(failing)
+        return SpotJudgement(SpotResult.FAIL, SpotReason.CLOSED_BRIEF_OPENINGS if why else SpotReason.CLOSED,
+                             "closed during working hours (a stretch longer than "
+                             f"{config.spot_check_grace_minutes:g} min){why}", *counts,
+                             tuple(hhmm([r for r, _ in failing], zone)))
     if doubtful := touching(not_open):
         return SpotJudgement(SpotResult.UNVERIFIABLE, SpotReason.DEVICES_OFF,
-                             "devices off during the check: open cannot be shown, an on-site check is needed", *counts,
-                             tuple(hhmm(doubtful, zone)))
+                             "devices off during the check: open cannot be shown, an on-site check is needed"
+                             f"{briefly(doubtful)}", *counts, tuple(hhmm([r for r, _ in doubtful], zone)))
     return SpotJudgement(SpotResult.PASS, SpotReason.OPEN, "open during the check", *counts)
 
 

@@ -63,7 +63,9 @@ const OUTBOX_NAME = "采集终端存储（待发数据）";
 const SCOPE_NAMES = { all: "全部站点", town: "按镇（街道）", random: "随机抽取", stations: "指定站点" };
 // Why a spot check got its result, by the reason code the API gives (the English sentence beside it is only a fallback).
 const REASONS = {
-  open: "检查时段内开放", closed: "工作时间内未开放", devices_off: "检查时段内设备关闭，无法确认开放，需现场核查",
+  open: "检查时段内开放", closed: "工作时间内未开放",
+  closed_brief_openings: "工作时间内未开放，其间仅短暂开门，不视为开放",
+  devices_off: "检查时段内设备关闭，无法确认开放，需现场核查",
   approved_closure: "已批准停业", not_working_day: "非工作日", outside_hours: "检查时段不在站点工作时间内",
   calendar_unknown: "缺少该年节假日安排，无法判定",
   platform_lost_messages: "平台丢失了各站点的部分数据（非站点原因），检查时段的开放状态无法确认，需现场核查",

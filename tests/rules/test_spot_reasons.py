@@ -57,6 +57,9 @@ def test_each_outcome_has_its_code() -> None:
     cases = {
         SpotReason.OPEN: check(StationDay("qd-a", MONDAY, door=[(time(8, 20), time(17, 10))]), time(9), time(10)),
         SpotReason.CLOSED: check(StationDay("qd-a", MONDAY), time(9), time(10)),
+        # The door opened for five seconds at 09:10 and 09:24 of a shut morning: closed 08:30-11:30 all the same.
+        SpotReason.CLOSED_BRIEF_OPENINGS: check(StationDay("qd-a", MONDAY, door=[
+            (time(9, 10), time(9, 10, 5)), (time(9, 24), time(9, 24, 5))]), time(9), time(10)),
         SpotReason.DEVICES_OFF: check(StationDay("qd-a", MONDAY, offline=[(time(8), time(12))]), time(9), time(10)),
         SpotReason.APPROVED_CLOSURE: check(StationDay("qd-a", MONDAY), time(9), time(10),
                                            exceptions={MONDAY: "renovation"}),
@@ -77,6 +80,7 @@ def test_each_outcome_has_its_code() -> None:
     results = {code: j.result for code, j in cases.items()}
     assert results == {
         SpotReason.OPEN: SpotResult.PASS, SpotReason.CLOSED: SpotResult.FAIL,
+        SpotReason.CLOSED_BRIEF_OPENINGS: SpotResult.FAIL,
         SpotReason.DEVICES_OFF: SpotResult.UNVERIFIABLE, SpotReason.APPROVED_CLOSURE: SpotResult.EXCUSED,
         SpotReason.NOT_WORKING_DAY: SpotResult.EXCUSED, SpotReason.OUTSIDE_HOURS: SpotResult.EXCUSED,
         SpotReason.CALENDAR_UNKNOWN: SpotResult.UNVERIFIABLE,
@@ -87,6 +91,9 @@ def test_each_outcome_has_its_code() -> None:
     # The sentence keeps the details the code cannot: the closure's own reason, the grace in minutes.
     assert "renovation" in cases[SpotReason.APPROVED_CLOSURE].reason
     assert f"{CONFIG.spot_check_grace_minutes:g} min" in cases[SpotReason.CLOSED].reason
+    assert cases[SpotReason.CLOSED_BRIEF_OPENINGS].reason.endswith(
+        f"shown open only briefly (2 openings shorter than {CONFIG.spot_check_min_open_minutes:g} min)")
+    assert cases[SpotReason.CLOSED_BRIEF_OPENINGS].stretches == ("08:30-11:30",)
 
 
 def test_a_national_holiday_is_not_a_working_day() -> None:
