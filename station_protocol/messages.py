@@ -21,7 +21,7 @@ CallId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 CheckId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="a time check's id")]
 Timestamp = Annotated[AwareDatetime, Field(description="RFC 3339 with a UTC offset")]
 Count = Annotated[int, Field(ge=0)]
-# A heartbeat's `boot_s` above this (about 31 years since boot) is no uptime a station has.
+# A heartbeat's `boot_s` or `uptime_s` above this (about 31 years) is no uptime a station has.
 MAX_BOOT_S = 1e9
 # How a counter's raw cumulative registers moved at a flow reading, when not plainly forward (added inside v1):
 # `wrap` passed 2**32 (counted as usual); `jump` rose, or `drop` fell, out of line with the last trusted reading
@@ -38,7 +38,8 @@ MAX_FLOW_PER_S = 10
 FLOW_RATE_WINDOW_S = 3_600
 MAX_FLOW_COUNT = 100_000
 MAX_FLOW_PERIOD_S = 366 * 86_400
-# A device's raw cumulative counter: what a signed 64-bit integer holds (databases, InfluxDB).
+# A device's raw cumulative counter, an event's `seq` and a heartbeat's `outbox`: what a signed 64-bit integer holds
+# (databases, InfluxDB).
 MAX_COUNTER = 2**63 - 1
 
 
@@ -63,7 +64,7 @@ class Event(_Payload):
     id: UUID = Field(description="unique event id, the idempotency key (UUIDv7 recommended)")
     station: StationId
     device: DeviceId
-    seq: Count = Field(description="per-device sequence number, strictly increasing across restarts")
+    seq: Count = Field(le=MAX_COUNTER, description="per-device sequence number, strictly increasing across restarts")
     ts: Timestamp = Field(description="when it happened")
     sent: Timestamp | None = Field(default=None, description="when the agent published it")
     clock: Literal["unsynced"] | None = Field(
@@ -139,8 +140,8 @@ class Heartbeat(_Payload):
     station: StationId
     ts: Timestamp
     version: str = Field(max_length=64)
-    uptime_s: float = Field(ge=0)
-    outbox: Count = Field(description="events waiting in the outbox")
+    uptime_s: float = Field(ge=0, le=MAX_BOOT_S)
+    outbox: Count = Field(le=MAX_COUNTER, description="events waiting in the outbox")
     clock_offset_ms: float | None = None
     check: CheckId | None = Field(
         default=None, description="the `check` of the `cmd/time-check` this heartbeat answers (sent on receiving it)")

@@ -70,6 +70,24 @@ def test_implausible_flow_counts_are_dead_letters_and_the_rest_of_the_batch_is_s
         assert sorted(p["in"] for p in c.execute(select(Event.payload).where(Event.kind == "flow")).scalars()) == [2, 3]
 
 
+def test_sequence_numbers_and_heartbeat_figures_beyond_64_bits_are_dead_letters(engine: Engine) -> None:
+    # A seq the events table's BIGINT cannot hold used to reach the store and be refused there (the batch retried
+    # row by row); an outbox that size reached telemetry. Each is refused first, naming the field.
+    a = Station("qd-a")
+    beat = a.heartbeat()
+    bad = [edited(a.door(ts=NOW), "door-seq", seq=2**63), edited(beat, outbox=2**64)]
+    committer = committed(engine, [a.door(ts=NOW), *bad, edited(beat, uptime_s=1e12), beat,
+                                   edited(a.door(ts=NOW), "door-max", seq=2**63 - 1)])
+    assert committer.totals["stored"] == 3 and committer.totals["dead_letters"] == 3
+    assert committer.totals["row_by_row"] == 0
+    with engine.connect() as c:
+        reasons = sorted(c.execute(select(DeadLetter.reason)).scalars())
+        seqs = sorted(c.execute(select(Event.seq).where(Event.kind == "door")).scalars())
+    assert [r.split(":")[0] for r in reasons] == ["outbox", "seq", "uptime_s"]
+    assert all("input should be less than or equal to" in r for r in reasons)
+    assert seqs[-1] == 2**63 - 1
+
+
 def test_a_time_at_the_calendars_edge_is_a_clock_fault_letter_not_an_overflow(engine: Engine) -> None:
     a = Station("qd-a")
     edge = {"door-z": "9999-12-31T23:59:59Z", "door-w": "9999-12-31T23:59:59-08:00",
