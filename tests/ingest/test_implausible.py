@@ -82,7 +82,7 @@ def test_sequence_numbers_and_heartbeat_figures_beyond_64_bits_are_dead_letters(
     assert committer.totals["row_by_row"] == 0
     with engine.connect() as c:
         reasons = sorted(c.execute(select(DeadLetter.reason)).scalars())
-        seqs = sorted(c.execute(select(Event.seq).where(Event.kind == "door")).scalars())
+        seqs = sorted(s for s in c.execute(select(Event.seq).where(Event.kind == "door")).scalars() if s is not None)
     assert [r.split(":")[0] for r in reasons] == ["outbox", "seq", "uptime_s"]
     assert all("input should be less than or equal to" in r for r in reasons)
     assert seqs[-1] == 2**63 - 1
