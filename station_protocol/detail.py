@@ -27,10 +27,21 @@ _HEX = re.compile(rf"[0-9A-Fa-f]{{{HEX_RUN},}}")
 _FLAT = "(detail is a flat map of names to strings, numbers, true/false or null)"
 
 
+def encoded_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` holds encoded binary data (the runs described above), as (start, end) offsets, in order."""
+    spans = [m.span() for m in _HEX.finditer(text)]
+    spans += [m.span() for m in _BASE64.finditer(text) if len(set(m.group())) >= BASE64_DISTINCT]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def _looks_binary(text: str) -> bool:
-    if _HEX.search(text):
-        return True
-    return any(len(set(run)) >= BASE64_DISTINCT for run in _BASE64.findall(text))
+    return bool(encoded_spans(text))
 
 
 def value_problem(value: object) -> str | None:

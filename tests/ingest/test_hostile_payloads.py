@@ -119,11 +119,40 @@ def test_a_face_image_and_encoding_added_by_a_vendor_leave_no_trace_in_the_datab
         assert trace not in written, trace
 
 
+def test_a_refused_face_image_or_encoding_leaves_no_trace_in_the_database_file(
+        mosquitto: Mosquitto, tmp_path: Path) -> None:
+    # Refused, not stored with its extras dropped: the role is no role, so the whole message is a dead letter, kept
+    # for 90 days. So is a raw JPEG published on a door topic.
+    path = tmp_path / "cloud.db"
+    engine = prepare(f"sqlite:///{path}")
+    a = Station("qd-a")
+    topic, payload, photo = _face_with_image(a)
+    data = json.loads(payload)
+    data["image_jpeg_b64"] = photo[:2000]  # within the 4 KiB a letter keeps
+    refused = json.dumps({**data, "role": "vendor-face"}).encode()
+    jpeg = (FACES / "obama_1.jpg").read_bytes()
+    with running_ingester(mosquitto, engine) as ingester:
+        publish(mosquitto, [(topic, refused), ("eldercare/v1/qd-a/door-1/door", jpeg), a.flow(2)])
+        poll(lambda: count(engine, DeadLetter) == 2 and count(engine, Event) == 1, what="two letters and the flow")
+    assert ingester.totals["dead_letters"] == 2
+    with engine.connect() as c:
+        letters = {r.topic: r for r in c.execute(select(DeadLetter))}
+    face = letters[topic]
+    assert face.payload_size == len(refused) and face.payload_sha256 == hashlib.sha256(refused).hexdigest()
+    assert b'"role": "vendor-face"' in bytes(face.payload) and b"<removed: 128 numbers>" in bytes(face.payload)
+    door = letters["eldercare/v1/qd-a/door-1/door"]
+    assert bytes(door.payload) == jpeg[:256] and door.payload_size == len(jpeg)
+    engine.dispose()
+    written = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("cloud.db"))
+    for trace in (photo[:64].encode(), photo[1000:1064].encode(), b"-0.6877", jpeg[1000:1064], jpeg[3000:3064]):
+        assert trace not in written, trace
+
+
 def test_an_8_mb_junk_payload_is_kept_as_its_first_4_kib_with_size_and_hash(
         mosquitto: Mosquitto, engine: Engine) -> None:
     # The test broker has no message size limit (Mosquitto's default allows 256 MB), so 8 MB reaches the ingester;
     # the deployed broker refuses more than 64 KiB before that (tests/hostile/test_broker_limits.py).
-    junk = hashlib.sha256(b"seed").digest() * (8 * 1024 * 1024 // 32)
+    junk = (b"junk, not a message; " * (8 * 1024 * 1024 // 21 + 1))[:8 * 1024 * 1024]  # text; binary keeps less
     topic = "eldercare/v1/qd-a/cam-1/face"
     with running_ingester(mosquitto, engine) as ingester:
         publish(mosquitto, [(topic, junk), Station("qd-a").door()])
