@@ -56,14 +56,16 @@ def _text(value: str, limit: int) -> str:
     return value.replace("\x00", "\\x00")
 
 
-def kept(payload: bytes) -> bytes:
-    """What a letter keeps of `payload`: its first LETTER_KEEP_BYTES, with no image, crop or encoding in them."""
+def kept(payload: bytes, size: int | None = None) -> bytes:
+    """What a letter keeps of `payload`: its first LETTER_KEEP_BYTES, with no image, crop or encoding in them.
+    `size`: the whole payload's size, when `payload` is already a letter's cut (len(payload) otherwise)."""
     head = payload[:LETTER_KEEP_BYTES]
+    cut = (len(payload) if size is None else size) > LETTER_KEEP_BYTES
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # Text whose last character the 4 KiB cut split is still text; any other bad byte means it is not.
-        if len(payload) <= LETTER_KEEP_BYTES or exc.start < len(head) - 3:
+        if not cut or exc.start < len(head) - 3:
             return head[:LETTER_BINARY_BYTES]
         text = head[:exc.start].decode("utf-8")
     text = _NUMBERS.sub(lambda m: f"<removed: {m.group().count(',') + 1} numbers>", text)
