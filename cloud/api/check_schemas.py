@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cloud.api import moments
 from cloud.api.schemas import Day
 
 
@@ -14,7 +15,7 @@ class SpotCheckIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    date: date
+    date: moments.Day
     start: time
     end: time
     scope: Literal["all", "town", "random", "stations"] | None = Field(

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from cloud.api import moments
 from cloud.homecare.store.errors import HomecareError, NotFound, NotYours, VisitConflict
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,14 @@ def install(app: FastAPI) -> None:
         # The database refused a value (e.g. out of range for its column): the client's input, not our fault.
         log.info("database refused a value on %s: %s", request.url.path, str(exc.orig).splitlines()[0])
         return JSONResponse({"detail": "a value is out of range or malformed"}, status_code=400)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # Every date and time the API takes is bounded (cloud.api.moments), so none should reach the calendar's
+        # edge; one that still does (a day added to a date the client gave) is the client's input, not our fault.
+        log.warning("a value overflowed on %s: %s", request.url.path, exc)
+        return JSONResponse({"detail": f"a date or time is out of range ({exc}): give one in {moments.BOUNDS}"},
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(PoolTimeout)
     async def _busy(request: Request, exc: PoolTimeout) -> JSONResponse:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from cloud.api import moments
 from cloud.rules.records import DayRecord, MonthRecord
 from cloud.store.users import Role
 from station_protocol.ids import ID_PATTERN, checked_station_id
@@ -16,8 +17,8 @@ StationIdValue = Annotated[str, Field(pattern=ID_PATTERN, max_length=63), AfterV
 StationIdParam = Annotated[str, Path(pattern=ID_PATTERN, max_length=63), AfterValidator(checked_station_id)]
 
 # A range of local days in a query, both ends inclusive and optional: `?from=YYYY-MM-DD&to=YYYY-MM-DD`.
-FromDay = Annotated[date | None, Query(alias="from")]
-ToDay = Annotated[date | None, Query(alias="to")]
+FromDay = Annotated[moments.Day | None, Query(alias="from")]
+ToDay = Annotated[moments.Day | None, Query(alias="to")]
 
 TodayState = Literal["open", "closed", "partial", "unknown", "excused", "not_scheduled", "not_started", "no_data"]
 Day = date  # for models with a field named `date`
@@ -202,7 +203,7 @@ class ActivityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     station: StationIdValue
-    day: date
+    day: moments.Day
     theme: str = Field(min_length=1, max_length=200)
     participants: int = Field(ge=0, le=100_000)
     notes: str = Field(default="", max_length=2000)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from cloud.api.app import create_app
 from cloud.api.config import ApiConfig
 from eldercare.cli import cli
-from tests.api import audit_month, fleet
+from tests.api import audit_month, edge_times, fleet
 from tests.api.conftest import make_app, migrated, settings_for, token_for
 from tests.api.hostile import assert_never_500
 
@@ -44,6 +44,14 @@ def test_api_on_postgresql(pg_client: TestClient) -> None:
     call = dispatch.get(f"{V1}/alerts").json()[0]
     assert dispatch.post(f"{V1}/alerts/{call['id']}/acknowledge").json()["status"] == "acknowledged"
     assert assert_never_500(use(pg_client, "admin")) > 300
+
+
+def test_dates_and_times_at_the_calendars_edge_are_422_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    engine: Engine = migrated(postgres_url)
+    edge_times.build(engine)
+    with TestClient(make_app(engine, tmp_path), raise_server_exceptions=False) as client:
+        assert edge_times.assert_edges_refused(client) > 80
+    engine.dispose()
 
 
 def test_admin_and_appeals_on_postgresql(pg_client: TestClient) -> None:

@@ -15,6 +15,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
+from cloud.api import moments
 from cloud.api.deps import BureauUser, ConfigDep, CurrentUser, SessionDep, StationViewer, SupervisorUser
 from cloud.api.schemas import FromDay, ToDay
 from cloud.api.scope import get_visible_station, station_condition
@@ -30,8 +31,8 @@ ClosureId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 class ClosureIn(BaseModel):
-    first_day: date
-    last_day: date
+    first_day: moments.Day
+    last_day: moments.Day
     reason: Text
 
     @model_validator(mode="after")

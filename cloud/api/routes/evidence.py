@@ -39,6 +39,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.api.deps import ConfigDep, RulesDep, RuntimeDep, SessionDep, StationViewer, SupervisorUser
+from cloud.api.moments import Day
 from cloud.api.onsite_view import plans_for
 from cloud.api.schemas import StationIdParam
 from cloud.api.scope import get_visible_station
@@ -59,11 +60,10 @@ router = APIRouter(prefix="/exports/stations", tags=["exports"])
 
 # An audit covers at most a year of days (a leap year's 366): enough for a year's veto, and a bound on one download.
 MAX_DAYS = 366
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 ROWS_PER_CHUNK = 2000  # rows fetched from the database, and lines sent, at a time
 
-FirstDay = Annotated[date, Query(alias="from", description="first local day of the station, YYYY-MM-DD")]
-LastDay = Annotated[date, Query(alias="to", description="last local day, YYYY-MM-DD (inclusive)")]
+FirstDay = Annotated[Day, Query(alias="from", description="first local day of the station, YYYY-MM-DD")]
+LastDay = Annotated[Day, Query(alias="to", description="last local day, YYYY-MM-DD (inclusive)")]
 STATION_COLUMNS = ["station_id", "name", "town", "grade", "weekdays", "hours", "open_on_holidays", "address",
                    "timezone", "kind"]
 CHECK_COLUMNS = ["date", "start", "end", "station", "planner"]
@@ -71,12 +71,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {403: {}, 404: {}, 409: {}, 422: {}
 
 
 def check_range(first: date, last: date) -> None:
-    """422 for a range that ends before it starts, covers more than MAX_DAYS days or lies outside the years a store
-    can hold (the windows around it would leave the calendar)."""
-    for day in (first, last):
-        if not EARLIEST <= day <= LATEST:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                f"{day} is outside {EARLIEST.year}..{LATEST.year}")
+    """422 for a range that ends before it starts or covers more than MAX_DAYS days (each day lies in the years a
+    store can hold already: `moments.Day`)."""
     if last < first:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"'to' {last} is before 'from' {first}")
     if (last - first).days + 1 > MAX_DAYS:

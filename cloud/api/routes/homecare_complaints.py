@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi import Path as PathParam
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from cloud.api.deps import ConfigDep, SessionDep
 from cloud.api.errors import homecare_refusals
 from cloud.api.homecare_deps import Manager, Note, Supervisor, now
+from cloud.api.moments import Moment
 from cloud.api.scope import homecare_complaint_condition
 from cloud.homecare import supervise
 from cloud.homecare.store.registry import get_elder, get_provider
@@ -26,7 +27,7 @@ class ComplaintIn(BaseModel):
     provider: Annotated[str, Field(min_length=1, max_length=63)]
     elder: Annotated[str | None, Field(max_length=63)] = None
     visit: Annotated[str | None, Field(min_length=8, max_length=64)] = None
-    received_at: AwareDatetime
+    received_at: Moment
     text: Note
 
 

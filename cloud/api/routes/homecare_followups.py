@@ -2,16 +2,16 @@
 platform's staff call back (drawn by the worker, or at once by the bureau).
 """
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from cloud.api.deps import ConfigDep, RulesDep, RuntimeDep, SessionDep
 from cloud.api.errors import homecare_refusals
 from cloud.api.homecare_deps import Bureau, Key, Manager, Supervisor, now
+from cloud.api.moments import Day, Moment
 from cloud.api.scope import homecare_visit_condition
 from cloud.homecare import supervise
 from cloud.homecare.records import Satisfaction
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/homecare", tags=["homecare"])
 
 
 class FollowUpIn(BaseModel):
-    called_at: AwareDatetime | None = Field(default=None, description="when the call was made; default: now")
+    called_at: Moment | None = Field(default=None, description="when the call was made; default: now")
     reached: bool
     satisfaction: Satisfaction | None = None
     notes: Annotated[str, Field(max_length=2000)] = ""
@@ -44,7 +44,7 @@ def add_followup(key: Key, body: FollowUpIn, user: Manager, session: SessionDep,
 
 
 @router.get("/followups/samples/{day}")
-def sample(day: date, user: Supervisor, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+def sample(day: Day, user: Supervisor, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     """The day's follow-up sample (the orders to call, in drawing order; those in your scope), with its seed.
     `orders` and `size` count the day's orders and the sample's in your scope too: a town is told nothing of
     another town's work (`scoped` says the figures are a part of the whole)."""
@@ -67,7 +67,7 @@ def sample(day: date, user: Supervisor, session: SessionDep, runtime: RuntimeDep
 
 
 @router.post("/followups/samples/{day}", status_code=status.HTTP_201_CREATED)
-def draw(day: date, user: Bureau, session: SessionDep, config: ConfigDep, rules: RulesDep,
+def draw(day: Day, user: Bureau, session: SessionDep, config: ConfigDep, rules: RulesDep,
          runtime: RuntimeDep) -> dict[str, Any]:
     """Draw (or top up) a finished day's sample now instead of waiting for the worker."""
     zone = runtime.settings.timezone

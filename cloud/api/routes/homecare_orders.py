@@ -5,11 +5,12 @@ bureau, a town or the provider when they fail the duration or quality rules.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from cloud.api.deps import ConfigDep, SessionDep
 from cloud.api.errors import homecare_refusals
 from cloud.api.homecare_deps import Filter, HomecareUser, Key, Manager, Note, now
+from cloud.api.moments import Moment
 from cloud.homecare.store.visits import get_visit, visits_query, void_visit
 from cloud.store.homecare import HomecareVisit, row_dict
 
@@ -24,8 +25,8 @@ def _visit_out(v: HomecareVisit) -> dict[str, Any]:
 
 @router.get("/visits")
 def visits(user: HomecareUser, session: SessionDep,
-           start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-           end: Annotated[AwareDatetime | None, Query(alias="to")] = None, provider: Filter = None,
+           start: Annotated[Moment | None, Query(alias="from")] = None,
+           end: Annotated[Moment | None, Query(alias="to")] = None, provider: Filter = None,
            elder: Filter = None, caregiver: Filter = None, newest_first: bool = False,
            limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> list[dict[str, Any]]:
     """Work orders signed in within [from, to), oldest first (or newest first); a caregiver sees only their own."""

@@ -4,7 +4,6 @@ bureau or the elder's town its elders (a town with the providers it already over
 audit log.
 """
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, status
@@ -14,6 +13,7 @@ from cloud.api import audit
 from cloud.api.deps import ConfigDep, SessionDep
 from cloud.api.errors import homecare_refusals
 from cloud.api.homecare_deps import Bureau, Filter, HomecareUser, Id, Manager, Name, Note, Supervisor, now, own_town
+from cloud.api.moments import Day
 from cloud.homecare.records import DEFAULT_TIMEZONE, Caregiver, Category, CategoryVersion, Elder, Location, Provider
 from cloud.homecare.store.categories import category_histories
 from cloud.homecare.store.errors import NotFound
@@ -57,8 +57,8 @@ class ElderIn(BaseModel):
     lat: Annotated[float | None, Field(ge=-90, le=90)] = None
     lon: Annotated[float | None, Field(ge=-180, le=180)] = None
     # The service period (first and last day of care, in the elder's zone, both included); omitted: no limit.
-    since: date | None = None
-    until: date | None = None
+    since: Day | None = None
+    until: Day | None = None
 
 
 @router.get("/providers")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from cloud.api.deps import ConfigDep, SessionDep, require_roles
 from cloud.api.errors import homecare_refusals
 from cloud.api.homecare_deps import UNPROCESSABLE, CodeKey
+from cloud.api.moments import Moment
 from cloud.homecare import qr, qrtokens
 from cloud.homecare.phonetime import PhoneTimeLimits, time_problem
 from cloud.homecare.records import DEFAULT_ITEMS, Location
@@ -52,7 +53,7 @@ class SignInIn(BaseModel):
     elder_id: str | None = Field(default=None, max_length=63,
                                  description="the elder the caregiver means to visit, when the phone knows it: the "
                                              "code must be theirs")
-    at: datetime = Field(description="when the code was scanned, by the phone's clock, with its UTC offset")
+    at: Moment = Field(description="when the code was scanned, by the phone's clock, with its UTC offset")
     location: LocationIn | None = Field(default=None, description="only when the caregiver agreed to share it")
 
 
@@ -61,7 +62,7 @@ class SignOutIn(BaseModel):
 
     visit_key: ClientKey = Field(description="the key of the visit's sign-in")
     qr: CodeText = Field(description="the elder's code, scanned again at the end of the visit")
-    at: datetime
+    at: Moment
     items: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=20)
     location: LocationIn | None = None
 

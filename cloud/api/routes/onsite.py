@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi import Path as PathParam
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from cloud.alerts.service import clear
 from cloud.api.check_schemas import OnsiteOut, ReviewValue, SpotResultValue
 from cloud.api.config import ApiConfig
 from cloud.api.deps import BureauUser, ConfigDep, RulesDep, RuntimeDep, SessionDep, SupervisorUser
+from cloud.api.moments import Moment
 from cloud.api.onsite_view import is_town_plan, onsite_out, plans_for, visible_station_ids
 from cloud.api.runtime import Runtime
 from cloud.api.schemas import FromDay, ToDay
@@ -82,7 +83,7 @@ PlainText = Annotated[str, AfterValidator(_plain_text)]
 class RecordIn(BaseModel):
     found: Literal["open", "closed", "other"]
     notes: PlainText = Field(default="", max_length=2000)
-    visited_at: AwareDatetime | None = Field(default=None, description="when the inspector was there; default now")
+    visited_at: Moment | None = Field(default=None, description="when the inspector was there; default now")
 
     @model_validator(mode="after")
     def _other_says_what(self) -> "RecordIn":

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import func, select
 
 from cloud.alerts.kinds import AlertStatus
-from cloud.api import derived_view
+from cloud.api import derived_view, moments
 from cloud.api.deps import ConfigDep, CurrentUser, RulesDep, RuntimeDep, SessionDep
 from cloud.api.schemas import DayOut, MonthOut, StationIdParam, StationOut, TodayState
 from cloud.api.scope import alert_condition, get_visible_station, sees_station_data, station_condition
@@ -20,7 +20,7 @@ from firmware_config.kind import StationKind
 router = APIRouter(prefix="/stations", tags=["stations"])
 
 StationId = StationIdParam
-DayParam = Annotated[date, Path(description="yyyy-mm-dd")]
+DayParam = Annotated[moments.Day, Path(description="yyyy-mm-dd")]
 MonthParam = Annotated[str, Path(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$", description="yyyy-mm")]
 GradeFilter = Annotated[Grade | None, Query()]
 KindFilter = Annotated[StationKind | None, Query(description="station, care_centre or neighbourhood_point")]
