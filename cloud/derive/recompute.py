@@ -218,8 +218,10 @@ def store_months(session: Session, station: Station, exceptions: dict[date, str]
                  history: ScheduleHistory | None = None) -> None:
     """Recompute each month from its stored day rows (distinct elders are the union of the days' ids). Its working
     days are counted by the hours in force on each; its threshold is that of the grade in force on its last day (a
-    month is one figure against one standard: a station regraded during it is held to its new grade for it)."""
+    month is one figure against one standard: a station regraded during it is held to its new grade for it). A day
+    before `now`'s date is over, whatever its stored row says (one stored while it ran and not derived since)."""
     history = history or station_history(session, station)
+    today = now.astimezone(ZoneInfo(station.timezone)).date()
     rows = []
     for month in sorted(set(months)):
         first, last = month_span(month)
@@ -231,7 +233,7 @@ def store_months(session: Session, station: Station, exceptions: dict[date, str]
         as_of = records[-1].date
         version = history.on(last)
         line = month_line(station.id, version.grade, history, exceptions, first, records, as_of, config,
-                          calendar, kind=version.kind)
+                          calendar, kind=version.kind, today=today)
         rows.append({"station_id": station.id, "month": line.month, "elders": line.elders,
                      "person_times": line.person_times, "threshold": line.threshold, "met": line.met,
                      "at_risk": line.at_risk, "compliance": line.compliance,

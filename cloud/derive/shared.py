@@ -29,14 +29,16 @@ def month_line(
     config: RulesConfig,
     calendar: Calendar = PACKAGE,
     kind: str = "station",
+    today: date | None = None,
 ) -> MonthRecord:
     """The month line from the month's day records up to `as_of`; its working days each by the schedule in force
-    on it (`schedule`: one, or the station's history). `grade` and `kind`: those in force on the month's last day."""
+    on it (`schedule`: one, or the station's history). `grade` and `kind`: those in force on the month's last day.
+    `today`: the station's date now, before which no day is still running (`cloud.rules.rollup.coverage`)."""
     first, last = month_span(month_start)
     working = sum(1 for d in days(first, last) if plan_day(schedule_on(schedule, d), d, exceptions, calendar).working)
     in_range = [r for r in day_records if first <= r.date <= as_of]
     record = month_record(station, f"{first:%Y-%m}", grade, in_range, working_days_in_month=working,
-                          as_of=min(as_of, last), month_end=last, config=config, kind=kind)
+                          as_of=min(as_of, last), month_end=last, config=config, kind=kind, today=today)
     seen_from = min((r.date for r in in_range), default=None)
     # A month seen only from its middle (`--from` inside it) is not complete, even once its last day has passed.
     return record.model_copy(update={"first_day": seen_from.isoformat() if seen_from else None,

@@ -27,15 +27,17 @@ class Coverage:
     served_s: int = 0  # given whatever the compliance: a year sums its months' (unknown time is never served)
 
 
-def coverage(days: Sequence[DayRecord], config: RulesConfig) -> Coverage:
+def coverage(days: Sequence[DayRecord], config: RulesConfig, today: date | None = None) -> Coverage:
     """Served / scheduled seconds over the working days that are over. An approved closure owes nothing: its
     scheduled minutes count as known and served. Null compliance when a day's calendar is unknown (what was owed is
     not known), when nothing was scheduled, or when less than `month_min_known_share` of the scheduled minutes is
-    known."""
+    known. `today` (the station's date now): a day before it is over whatever its record says; one derived while it
+    ran and not since (a station silent from then on) counts its hours after that derivation as unknown."""
     unknown_calendar = sum(1 for d in days if d.working_day is None)
     scheduled = known = served = 0
     for d in days:
-        if not d.working_day or d.verdict_so_far is not None:
+        running = d.verdict_so_far is not None and (today is None or d.date >= today)
+        if not d.working_day or running:
             continue  # not a working day, or one still running: its hours to come are not unknown, just not yet
         scheduled += d.scheduled_s
         if d.verdict is Verdict.EXCUSED:
@@ -67,8 +69,9 @@ def month_record(
     month_end: date,
     config: RulesConfig,
     kind: str = "station",
+    today: date | None = None,
 ) -> MonthRecord:
-    """The month line. `days` are the month's day records up to `as_of` (inclusive).
+    """The month line. `days` are the month's day records up to `as_of` (inclusive); `today`: see `coverage`.
 
     The threshold is judged on distinct enrolled elders (plus anonymous visitors only when the rules say so). A
     station with no face data cannot have it confirmed: `met` is null with the reason; person-times are still given.
@@ -112,7 +115,7 @@ def month_record(
         met_reason = NOT_GRADED
     elif not has_camera:
         met_reason = NO_FACES
-    cov = coverage(days, config)
+    cov = coverage(days, config, today)
     return MonthRecord(
         station=station,
         month=month,

@@ -77,6 +77,25 @@ def test_a_day_still_running_is_not_counted_yet() -> None:
     assert coverage([today], CONFIG).compliance is None  # nothing over yet
 
 
+def test_a_day_stored_while_it_ran_counts_once_its_date_has_passed() -> None:
+    """A station silent since the first pass after midnight: its day kept the provisional row of that pass (nothing
+    known yet, nothing owed yet). Once the date has passed, its hours are owed and unknown, never skipped."""
+    silent = [day(n, verdict=Verdict.UNKNOWN, known=0, served=0, verdict_so_far=Verdict.UNKNOWN) for n in (1, 2)]
+    days = [day(0), *silent]
+
+    def seen(today: date | None) -> MonthRecord:
+        return month_record("qd-a", "2026-10", "2A", days, working_days_in_month=20, as_of=days[-1].date,
+                            month_end=date(2026, 10, 31), config=CONFIG, today=today)
+
+    assert seen(None).compliance == 1.0  # no clock given: every day with a verdict so far is taken as running
+    on_the_day = seen(silent[-1].date)
+    assert (on_the_day.compliance, on_the_day.scheduled_minutes) == (0.5, 2 * 390)  # the day before is over
+    after = seen(silent[-1].date + timedelta(days=1))
+    assert after.compliance is None and after.known_share == round(1 / 3, 4)  # a third known: not judged
+    assert after.scheduled_minutes == 3 * 390 and after.served_minutes == 390
+    assert coverage(days, CONFIG, FIRST + timedelta(days=3)).served_s == SCHEDULED
+
+
 def test_elders_are_distinct_enrolled_ids_over_the_month() -> None:
     days = [day(0, elders=("e-1", "e-2"), anonymous=("anon-a",)), day(1, elders=("e-2", "e-3"),
                                                                           anonymous=("anon-a", "anon-b"))]
