@@ -14,8 +14,9 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DataError
 
 from cloud.convert import Accepted, Rejected, StationInfo, convert
-from cloud.ingest.letters import LETTER_KEEP_BYTES, Letter
+from cloud.ingest.letters import Letter
 from cloud.ingest.writer import write_batch
+from cloud.store.letter_payload import LETTER_KEEP_BYTES
 from cloud.store.models import DeadLetter, Event
 from tests.conftest import FACES
 from tests.ingest.conftest import Station, count, prepare, publish, running_ingester

@@ -11,7 +11,8 @@ import cv2
 import numpy as np
 
 from cloud.convert import Rejected
-from cloud.ingest.letters import LETTER_BINARY_BYTES, LETTER_KEEP_BYTES, Letter, kept, letter_row
+from cloud.ingest.letters import Letter, letter_row
+from cloud.store.letter_payload import LETTER_BINARY_BYTES, LETTER_KEEP_BYTES, kept
 from tests.conftest import FACES
 
 NOW = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)

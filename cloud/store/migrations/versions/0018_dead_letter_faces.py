@@ -1,4 +1,5 @@
-"""Dead letters keep no face: letters stored before this revision are cut as new ones are (`cloud.ingest.letters.kept`).
+"""Dead letters keep no face: letters stored before this revision are cut as new ones are
+(`cloud.store.letter_payload.kept`).
 
 A refused payload that was not UTF-8 text (a JPEG crop of a face) keeps its first 256 bytes, and in text every run of
 base64 or hex and every list of more than 16 numbers (a face encoding) is replaced by a note of its length. The size
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from cloud.ingest.letters import kept
+from cloud.store.letter_payload import kept
 
 revision: str = "0018_dead_letter_faces"
 down_revision: str | Sequence[str] | None = "0017_elder_category_history"
