@@ -5,7 +5,7 @@
 ones to quote for the camera. The tests use the same functions.
 
     python -m simulators.door_pipeline --seeds 1,2,3,4,5,6,7,8,9,10,11,12 [--without wozniak] [--model dlib]
-        [--detector hog|yunet] [--anonymous-views N]
+        [--detector hog|yunet|hog+yunet] [--anonymous-views N]
 """
 
 import argparse
@@ -19,7 +19,7 @@ from edge.face.facestack import Image
 from edge.face.gallery import Person
 from edge.face.models import DEFAULT_MODEL, MODEL_NAMES, FaceModel, model
 from edge.face.pipeline import Frame, Stages, finish, process_frame
-from edge.face.runner import build_stages
+from edge.face.runner import build_stages, face_detector
 from firmware_config.devices.camera import CameraConfig
 from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
 
@@ -27,7 +27,7 @@ from simulators.door_scene import ENROL, FACES, DoorScene, Score, score
 IDS = {"obama": "elder-obama", "guido": "elder-guido", "allen": "elder-allen", "wozniak": "staff-wozniak"}
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 VISIT_GAP_S = 5.0  # a person comes in again at least 6 s after walking out
-DETECTORS = ("hog", "yunet")
+DETECTORS = ("hog", "yunet", "hog+yunet")
 MIN_WHOLE_PX = 60  # the camera identifies no smaller face (`min_face_px`): visits never whole at this size are apart
 
 
@@ -36,6 +36,9 @@ def configure_detector(detector: str, anonymous_views: int = 1) -> Callable[[Sta
     encodings an unmatched track needs to count as an anonymous visitor."""
 
     def configure(stages: Stages) -> None:
+        if detector != "hog":
+            config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."), detector="hog+yunet")
+            stages.detector = face_detector(config)  # HOG and YuNet together, as the camera builds them
         if detector == "yunet":
             from edge.face.yunet import YuNetDetector  # loads and checks the model file
 

@@ -6,12 +6,14 @@ still tracked and counted), `both`, `score75`/`score80`/`score90` (the floor swe
 unmatched track counts as an anonymous visitor only from two encodings on), `search01` (YuNet with `views2`,
 moving regions searched every 0.1 s and known motion every 0.2 s instead of 0.2 and 0.6), and for HOG `hog_scale1`
 (regions searched at scale 1, one upsampling pass: 2x the frame), `hog_search01` (searched as `search01`) and
-`hog_attempts8` (8 encodings per track instead of 5). Each footage (60 s) is
+`hog_attempts8` (8 encodings per track instead of 5); `union` (HOG and YuNet together, `edge.face.union`) and
+`union_views2` (with `views2`'s rule). Each footage (60 s) is
 rendered once and every variant runs on the same frames, everyone enrolled; seeds 2, 3, 4, 6, 10 and 12 also run
 without Wozniak enrolled (a lookalike: he must never be named as someone else). CPU seconds: `time.process_time`
 around the pipeline only, rendering excluded, OpenCV on one thread.
 
-Usage: python -m simulators.face_detector_variants [--seeds 1,...,12] [--variants hog,yunet,...]  (a JSON line per run)
+Usage: python -m simulators.face_detector_variants [--seeds 1,...,12] [--variants hog,yunet,...]
+    [--lookalike-seeds 2,3,...]  (a JSON line per run)
 """
 
 import argparse
@@ -24,6 +26,7 @@ import cv2
 from edge.face.detect import Detector
 from edge.face.models import DEFAULT_MODEL, model
 from edge.face.pipeline import Stages
+from edge.face.union import UnionDetector
 from edge.face.yunet import YuNetDetector
 from simulators.door_pipeline import IDS, enrol, run
 from simulators.door_scene import DoorScene
@@ -42,9 +45,12 @@ class Variant:
     detect_scale: float | None = None  # HOG's regions searched at this scale (one upsampling pass) instead of 0.67
     attempts: int | None = None
     min_face_px: int | None = None
+    union: bool = False  # HOG and YuNet together (`edge.face.union`), the camera's scale and upsampling
 
     def configure(self, stages: Stages) -> None:
-        if self.yunet:
+        if self.union:
+            stages.detector = UnionDetector(Detector(0.67, 1), YuNetDetector())
+        elif self.yunet:
             stages.detector = YuNetDetector()
         elif self.detect_scale is not None:
             stages.detector = Detector(self.detect_scale, 1)
@@ -75,6 +81,8 @@ VARIANTS = {
     "hog_scale1": Variant(False, detect_scale=1.0),
     "hog_search01": Variant(False, search_every_s=0.1, discover_every_s=0.2),
     "hog_attempts8": Variant(False, attempts=8),
+    "union": Variant(False, union=True),
+    "union_views2": Variant(False, union=True, anonymous_views=2),
 }
 
 
@@ -82,7 +90,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default=",".join(str(s) for s in range(1, 13)))
     parser.add_argument("--variants", default="hog,yunet,landmarks,score85,both")
+    parser.add_argument("--lookalike-seeds", default=",".join(str(s) for s in sorted(LOOKALIKE_SEEDS)),
+                        help="seeds also run with Wozniak never enrolled")
     args = parser.parse_args(argv)
+    lookalike = {int(s) for s in args.lookalike_seeds.split(",") if s}
     cv2.setNumThreads(1)  # the measurements ran two at a time on two cores
     face_model = model(DEFAULT_MODEL)
     everyone = enrol(face_model)
@@ -92,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         frames = list(scene.frames())
         for name in args.variants.split(","):
             variant = VARIANTS[name]
-            for ids in [IDS, without] if seed in LOOKALIKE_SEEDS else [IDS]:
+            for ids in [IDS, without] if seed in lookalike else [IDS]:
                 people = [p for p in everyone if p.id in ids.values()]
                 started = time.process_time()
                 result = run(scene, people, frames, ids, face_model, variant.configure)

@@ -86,7 +86,7 @@ class Detector:
             )
             for box in _search(bgr, window, self.scale / PYRAMID_STEP**levels, self.upsample):
                 # Two faces side by side: their windows overlap and both find both. Keep each face once.
-                if not any(_same_face(box, seen) for seen in found):
+                if not any(same_face(box, seen) for seen in found):
                     found.append(box)
         return found
 
@@ -124,7 +124,7 @@ def _search(bgr: Image, region: Box, scale: float, upsample: int) -> list[Box]:
     ]
 
 
-def _same_face(a: Box, b: Box) -> bool:
+def same_face(a: Box, b: Box) -> bool:
     """Boxes whose centres lie within half a face of each other."""
     size = max(a[2] - a[0], b[2] - b[0], 1)
     return abs((a[0] + a[2]) - (b[0] + b[2])) < size and abs((a[1] + a[3]) - (b[1] + b[3])) < size

@@ -14,7 +14,7 @@ from typing import Any
 
 from edge.drivers.base import Emit, Reading, health
 from edge.face.capture import frames, redact
-from edge.face.detect import Detector
+from edge.face.detect import Detector, FaceDetector
 from edge.face.facestack import FaceStackError
 from edge.face.gallery import Gallery, GalleryError, passphrase_from_env
 from edge.face.match import Recogniser
@@ -36,6 +36,17 @@ from edge.face.visits import Visits
 from station_protocol import Kind
 
 log = logging.getLogger(__name__)
+
+
+def face_detector(config: CameraSettings) -> FaceDetector:
+    """The camera's detector: dlib's HOG at its scale and upsampling, with OpenCV's YuNet beside it when asked."""
+    hog = Detector(config.detect_scale, config.upsample)
+    if config.detector == "hog+yunet":
+        from edge.face.union import UnionDetector  # loads and checks YuNet's model file
+        from edge.face.yunet import YuNetDetector
+
+        return UnionDetector(hog, YuNetDetector())
+    return hog
 
 
 def build_stages(
@@ -62,7 +73,7 @@ def build_stages(
     )
     return Stages(
         gate=MotionGate(config.motion_width, config.motion_pixel_delta, config.motion_threshold, config.look_every_s),
-        detector=Detector(config.detect_scale, config.upsample),
+        detector=face_detector(config),
         tracker=Tracker(config.track_max_age_s),
         recogniser=recogniser,
         visits=Visits(config.visit_gap_s, open_visits),

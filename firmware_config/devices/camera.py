@@ -26,6 +26,11 @@ class CameraConfig(BaseModel):
         description="largest face distance counted as the same person; default: the gallery's face model's measured "
         "one (1.05 for sface, 0.5 for dlib: docs/face.md)",
     )
+    detector: Literal["hog", "hog+yunet"] = Field(
+        default="hog",
+        description="face detector: dlib's HOG, or HOG and OpenCV's YuNet together (finds more turned, dim and "
+        "blurred faces for more CPU: docs/face.md, 'Choosing the detector')",
+    )
     detect_scale: float = Field(
         default=0.67, gt=0, le=1, description="scale at which the moving regions are searched, before upsampling"
     )
