@@ -77,7 +77,7 @@ def test_a_face_only_yunet_finds_is_added_with_its_score_and_landmarks(union: Un
 
 def test_the_station_file_chooses_the_detector_and_hog_stays_the_default() -> None:
     def config(**kw: str) -> CameraConfig:
-        return CameraConfig(type="camera", id="door", source="-", gallery=Path("."), **kw)  # type: ignore[arg-type]
+        return CameraConfig(type="camera", id="door", source="-", gallery=Path("."), **kw)
 
     assert isinstance(build_stages(config(), None).detector, Detector)
     assert isinstance(build_stages(config(detector="hog+yunet"), None).detector, UnionDetector)
