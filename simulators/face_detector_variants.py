@@ -1,16 +1,16 @@
 """YuNet in the camera's real pipeline (`simulators.door_pipeline`), one change at a time, against dlib's HOG.
 
-Variants: `hog` (the camera's detector), `yunet` (YuNet, SFace aligned on dlib's 68-point landmarks), `landmarks`
-(SFace aligned on YuNet's own five landmarks), `score85` (only views YuNet scored >= 0.85 are encoded; the others are
-still tracked and counted), `both`, `score75`/`score80`/`score90` (the floor swept), `views2`/`hog_views2` (an
-unmatched track counts as an anonymous visitor only from two encodings on), `search01` (YuNet with `views2`,
-moving regions searched every 0.1 s and known motion every 0.2 s instead of 0.2 and 0.6), and for HOG `hog_scale1`
-(regions searched at scale 1, one upsampling pass: 2x the frame), `hog_search01` (searched as `search01`) and
-`hog_attempts8` (8 encodings per track instead of 5); `union` (HOG and YuNet together, `edge.face.union`) and
-`union_views2` (with `views2`'s rule). Each footage (60 s) is
-rendered once and every variant runs on the same frames, everyone enrolled; seeds 2, 3, 4, 6, 10 and 12 also run
-without Wozniak enrolled (a lookalike: he must never be named as someone else). CPU seconds: `time.process_time`
-around the pipeline only, rendering excluded, OpenCV on one thread.
+Variants: `hog` (dlib's HOG alone, the camera's detector until 2026-12-04), `yunet` (YuNet, SFace aligned on dlib's
+68-point landmarks), `landmarks` (SFace aligned on YuNet's own five landmarks), `score85` (only views YuNet scored >=
+0.85 are encoded; the others are still tracked and counted), `both`, `score75`/`score80`/`score90` (the floor swept),
+`views2`/`hog_views2` (an unmatched track counts as an anonymous visitor only from two encodings on), `search01`
+(YuNet with `views2`, moving regions searched every 0.1 s and known motion every 0.2 s instead of 0.2 and 0.6), and
+for HOG `hog_scale1` (regions searched at scale 1, one upsampling pass: 2x the frame), `hog_search01` (searched as
+`search01`) and `hog_attempts8` (8 encodings per track instead of 5); `union` (HOG and YuNet together,
+`edge.face.union`) and `union_views2` (with `views2`'s rule); `shipped` (the camera as its defaults make it). Each
+footage (60 s) is rendered once and every variant runs on the same frames, everyone enrolled; seeds 2, 3, 4, 6, 10 and
+12 also run without Wozniak enrolled (a lookalike: he must never be named as someone else). CPU seconds:
+`time.process_time` around the pipeline only, rendering excluded, OpenCV on one thread.
 
 Usage: python -m simulators.face_detector_variants [--seeds 1,...,12] [--variants hog,yunet,...]
     [--lookalike-seeds 2,3,...]  (a JSON line per run)
@@ -46,14 +46,17 @@ class Variant:
     attempts: int | None = None
     min_face_px: int | None = None
     union: bool = False  # HOG and YuNet together (`edge.face.union`), the camera's scale and upsampling
+    shipped: bool = False  # nothing changed: the camera as a station file's defaults make it
 
     def configure(self, stages: Stages) -> None:
-        if self.union:
+        if self.shipped:
+            pass  # the camera's stages as `build_stages` makes them from a station file's defaults
+        elif self.union:
             stages.detector = UnionDetector(Detector(0.67, 1), YuNetDetector())
         elif self.yunet:
             stages.detector = YuNetDetector()
-        elif self.detect_scale is not None:
-            stages.detector = Detector(self.detect_scale, 1)
+        else:
+            stages.detector = Detector(self.detect_scale or 0.67, 1)
         if self.attempts is not None:
             stages.attempts = self.attempts
         if self.min_face_px is not None:
@@ -81,6 +84,7 @@ VARIANTS = {
     "hog_scale1": Variant(False, detect_scale=1.0),
     "hog_search01": Variant(False, search_every_s=0.1, discover_every_s=0.2),
     "hog_attempts8": Variant(False, attempts=8),
+    "shipped": Variant(False, shipped=True),
     "union": Variant(False, union=True),
     "union_views2": Variant(False, union=True, anonymous_views=2),
 }

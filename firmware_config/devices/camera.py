@@ -27,9 +27,9 @@ class CameraConfig(BaseModel):
         "one (1.05 for sface, 0.5 for dlib: docs/face.md)",
     )
     detector: Literal["hog", "hog+yunet"] = Field(
-        default="hog",
-        description="face detector: dlib's HOG, or HOG and OpenCV's YuNet together (finds more turned, dim and "
-        "blurred faces for more CPU: docs/face.md, 'Choosing the detector')",
+        default="hog+yunet",
+        description="face detector: dlib's HOG and OpenCV's YuNet together (more visits found for a third more CPU: "
+        "docs/face.md, 'HOG and YuNet together'), or HOG alone",
     )
     detect_scale: float = Field(
         default=0.67, gt=0, le=1, description="scale at which the moving regions are searched, before upsampling"

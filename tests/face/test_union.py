@@ -1,6 +1,6 @@
 """HOG and YuNet together (`detector: hog+yunet`): every face HOG finds on the real photographs is kept, in HOG's own
 box, each face once however many of the two find it; a face only YuNet finds (seed 6's turned head) is added with
-YuNet's score and landmarks; the station file chooses it, and the default stays HOG."""
+YuNet's score and landmarks; both are the default, and a station file can choose HOG alone."""
 
 import math
 from pathlib import Path
@@ -75,11 +75,11 @@ def test_a_face_only_yunet_finds_is_added_with_its_score_and_landmarks(union: Un
     assert added >= 6
 
 
-def test_the_station_file_chooses_the_detector_and_hog_stays_the_default() -> None:
+def test_the_station_file_chooses_the_detector_and_both_together_are_the_default() -> None:
     def config(**kw: str) -> CameraConfig:
         return CameraConfig(type="camera", id="door", source="-", gallery=Path("."), **kw)
 
-    assert isinstance(build_stages(config(), None).detector, Detector)
-    assert isinstance(build_stages(config(detector="hog+yunet"), None).detector, UnionDetector)
+    assert isinstance(build_stages(config(), None).detector, UnionDetector)
+    assert isinstance(build_stages(config(detector="hog"), None).detector, Detector)
     with pytest.raises(ValueError, match="hog\\+yunet"):
         config(detector="cnn")
