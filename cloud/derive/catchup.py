@@ -30,6 +30,11 @@ from cloud.store.retention import first_kept_day
 # At most this many station-days marked in one pass (oldest first): the first pass after an upgrade, or after a long
 # stop, catches up over several passes instead of one long one.
 DEFAULT_LIMIT = 500
+# How far back the catch-up looks, in days before today: the month just ended and the one before it (a worker stopped
+# over a month's end), whose figures are still read and acted on. A running worker catches each day up the night it
+# ends, so only a worker stopped for longer, or the first pass after an upgrade, leaves older days as they were
+# stored; looking further back would raise a town alert for every silent day of a year at once.
+LOOKBACK_DAYS = 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +83,11 @@ def due(owed: Sequence[Owed], derived: Mapping[str, Mapping[date, datetime]], no
 
 
 def owed_since(station: Station, now: datetime, events_days: int | None) -> date:
-    """The first day a station owes a result: the day it was registered, in its zone, or the first day whose raw
-    events are all still kept (days before it are final whatever their rows: `recompute_dirty`)."""
+    """The first day a station owes a result: the day it was registered, in its zone, `LOOKBACK_DAYS` before today,
+    or the first day whose raw events are all still kept (days before it are final whatever their rows:
+    `recompute_dirty`), whichever is latest."""
     since = station.created_at.astimezone(ZoneInfo(station.timezone)).date()
+    since = max(since, now.astimezone(ZoneInfo(station.timezone)).date() - timedelta(days=LOOKBACK_DAYS))
     if events_days is not None:
         since = max(since, first_kept_day(now, events_days, station.timezone))
     return since

@@ -52,3 +52,19 @@ def test_at_most_limit_days_a_pass_oldest_first() -> None:
 def test_nothing_owed_before_it_is_owed() -> None:
     now = day_over(D, SHANGHAI) + timedelta(hours=1)
     assert due([Owed("qd-a", SHANGHAI, D + timedelta(days=1))], {}, now) == ({}, {})
+
+
+def test_a_station_registered_long_ago_owes_only_the_last_two_months() -> None:
+    """The first pass after an upgrade does not re-derive (and alert on) a year of silent days at once."""
+    from types import SimpleNamespace
+
+    from cloud.derive.catchup import LOOKBACK_DAYS, owed_since
+
+    now = datetime(2026, 12, 4, 1, tzinfo=UTC)  # 09:00 on 4 December in Shanghai
+    old = SimpleNamespace(created_at=datetime(2025, 1, 1, tzinfo=UTC), timezone=SHANGHAI)
+    assert owed_since(old, now, None) == date(2026, 12, 4) - timedelta(days=LOOKBACK_DAYS)  # type: ignore[arg-type]
+    assert LOOKBACK_DAYS >= 62  # the month just ended and the one before, whole
+    recent = SimpleNamespace(created_at=datetime(2026, 11, 20, 16, tzinfo=UTC), timezone=SHANGHAI)
+    assert owed_since(recent, now, None) == date(2026, 11, 21)  # type: ignore[arg-type]
+    # Raw events kept 30 days: the cut-off falls on 4 November, the first whole day kept is the 5th.
+    assert owed_since(old, now, 30) == date(2026, 11, 5)  # type: ignore[arg-type]
