@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.alerts import apply, service
 from cloud.alerts.kinds import AlertKind, AlertLevel, AlertStatus
 from cloud.derive import calendar_store
+from cloud.derive.catchup import CatchUp
 from cloud.derive.deployment import ConfigFileError
 from cloud.derive.recompute import recompute_station
 from cloud.derive.verdicts import window_end
@@ -64,6 +65,7 @@ class PassStats:
     escalated: int = 0
     offline: int = 0
     marked: int = 0  # station-days marked for recompute by a calendar or closure change
+    caught_up: int = 0  # days nothing marked since they ended (a silent station's), marked by the catch-up
     unknown_years: list[int] = field(default_factory=list)
     purged: PurgeReport | None = None
     messages: list[str] = field(default_factory=list)
@@ -233,18 +235,22 @@ def apply_changes(factory: sessionmaker[Session], partition: Partition, now: dat
 def run_pass(factory: sessionmaker[Session], partition: Partition, config: RulesConfig, now: datetime, *,
              holidays_file: Path | None = None,
              timezone: str = "Asia/Shanghai", purger: Purger | None = None,
-             retention: Retention | None = None) -> PassStats:
+             retention: Retention | None = None, catchup: CatchUp | None = None) -> PassStats:
     """One pass of the worker at `now` (injected, so tests control time). `holidays_file` is the setting's file, taken
     in when it changes; `timezone` is the deployment's, for the calendar's year alerts. With a `purger`, the retention
     purge runs at the end of the pass (at most once per its period); with a `retention` (or the purger's), days whose
-    raw events are past it are final and never recomputed."""
+    raw events are past it are final and never recomputed. `catchup`: the worker's memory of the days final so far
+    (`cloud.derive.catchup`); without it, the pass looks over every owed day."""
     stats = PassStats()
     retention = retention or (purger.retention if purger is not None else None)
+    events_days = None if retention is None else retention.events_days
     calendar = apply_changes(factory, partition, now, stats, holidays_file)
-    recompute_dirty(factory, partition, config, now, stats, calendar,
-                    None if retention is None else retention.events_days)
     with factory() as session:
         owned = [s for s in session.execute(select(Station)).scalars() if partition.owns(s.id)]
+        # Before the dirty days are recomputed, so the days it marks are derived in this same pass.
+        stats.caught_up = (catchup or CatchUp()).mark(session, owned, now, events_days)
+        session.commit()
+    recompute_dirty(factory, partition, config, now, stats, calendar, events_days)
     fill_and_judge(factory, [s.id for s in owned], config, now, stats, calendar)
     with factory() as session:
         ids = {s.id for s in owned}
@@ -286,16 +292,17 @@ def run_worker(*, partition: str, once: bool, interval: float, config: RulesConf
                           dead_letters_days=settings.retention_dead_letters_days,
                           person_days=settings.retention_person_days)
     purger = Purger(engine, retention) if part.index == 1 else None  # one purger is enough; all keep old days final
+    catchup = CatchUp()
     log.info("worker %d/%d on %s", part.index, part.count, safe_url(url))
     try:
         while True:
             started = clock.monotonic()
             stats = run_pass(factory, part, config, datetime.now(UTC), holidays_file=settings.holidays_file,
-                             timezone=settings.timezone, purger=purger, retention=retention)
+                             timezone=settings.timezone, purger=purger, retention=retention, catchup=catchup)
             if stats.days or stats.errors or stats.escalated or stats.marked:
                 log.info("pass: %d days of %d stations, %d errors, %d escalated, %d offline, "
-                         "%d station-days marked by a calendar or closure change (%.1f s)", stats.days,
-                         stats.stations, stats.errors, stats.escalated, stats.offline, stats.marked,
+                         "%d station-days marked by a calendar or closure change, %d caught up (%.1f s)", stats.days,
+                         stats.stations, stats.errors, stats.escalated, stats.offline, stats.marked, stats.caught_up,
                          clock.monotonic() - started)
             if once:
                 if stats.errors:

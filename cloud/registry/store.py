@@ -52,7 +52,7 @@ def upsert_records(session: Session, records: list[StationRecord],
         values = _values(record)
         station = session.get(Station, record.id)
         if station is None:
-            station = Station(id=record.id, **values)
+            station = Station(id=record.id, **values, created_at=now, updated_at=now)
             session.add(station)
             session.flush()  # the version below refers to it
             record_version(session, station, None, now)
@@ -62,6 +62,7 @@ def upsert_records(session: Session, records: list[StationRecord],
             before = {key: getattr(station, key) for key in values}
             for key, value in values.items():
                 setattr(station, key, value)
+            station.updated_at = now
             record_version(session, station, before, now)
             updated += 1
             changes.append(Change(record.id, before, values))

@@ -45,7 +45,8 @@ CHECKS = ((date(2026, 10, 13), time(8, 30), time(9, 30), ["qd-a"]), (date(2026, 
 CHECKS_CSV = ("date,start,end,station\n2026-10-13,08:30,09:30,qd-a\n2026-10-14,09:00,10:00,\n"
               "2026-10-13,14:00,15:00,\n")
 TWO = RulesConfig(veto_failures=2)
-REGISTERED = datetime(2026, 9, 1, tzinfo=UTC)  # the registry's first version of each site (never the real today)
+REGISTERED = datetime(2026, 9, 30, 16, tzinfo=UTC)  # 1 October in Shanghai, the fortnight's first day: the registry's
+# first version of each site (never the real today). Registered earlier, its silent September would be owed too.
 
 
 def _store(db_url: str, stations_csv: str) -> Engine:
