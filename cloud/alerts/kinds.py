@@ -17,7 +17,8 @@ class AlertKind(StrEnum):
     SENSOR_ANOMALY = "sensor_anomaly"
     CALENDAR_UNKNOWN_YEAR = "calendar_unknown_year"
     EQUIPMENT_OFF = "equipment_off"
-    # Home care: raised to the provider's town (`Alert.town`, no station), with the evidence; never a penalty.
+    # Home care: raised to the town of the elders its evidence names (`Alert.town`, no station), or to the bureau
+    # (cloud.homecare.routing), with the evidence; never a penalty.
     HOMECARE_DOUBLE_BOOKED = "homecare_double_booked"
     HOMECARE_JUST_LONG_ENOUGH = "homecare_just_long_enough"
     HOMECARE_FAR_AWAY = "homecare_far_away"

@@ -118,6 +118,13 @@ def escalate(alert: Alert, level: AlertLevel, now: datetime, note: str) -> None:
     add_note(alert, note)
 
 
+def move(alert: Alert, town: str | None, level: AlertLevel, now: datetime, note: str) -> None:
+    """Send an open alert to whom it now belongs (a home-care alert goes by its elders' towns: one raised to another
+    town, or to a town for a pattern now the bureau's); stamped like an escalation, so live streams see it change."""
+    alert.town = town
+    escalate(alert, level, now, note)
+
+
 def resolve_row(alert: Alert, by: str, now: datetime, note: str | None) -> None:
     """Resolve a loaded alert: who, when and why (the note is appended). The one place an alert becomes resolved."""
     alert.status = AlertStatus.RESOLVED.value

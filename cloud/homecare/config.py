@@ -59,7 +59,8 @@ class HomecareConfig(BaseModel):
     # A town's quarterly survey below this requires rectification (满意度低于80%的,要求限时整改).
     town_survey_rectify_below: float = Field(default=0.80, gt=0, le=1)
 
-    # Fraud signals: each an alert to the provider's town with the evidence, never a penalty.
+    # Fraud signals: each an alert to the town of the elders it is about (or the bureau) with the evidence, never a
+    # penalty.
     # One caregiver in two homes at once: signed-in spans overlapping by more than this.
     overlap_minutes: float = Field(default=1, ge=0)
     # Visits just long enough, again and again: a caregiver's month with at least `just_long_enough_visits` counted

@@ -32,14 +32,16 @@ EARTH_RADIUS_M = 6_371_000.0
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """One suspicious pattern: `kind` (an alert kind), `cause_key` (stable), the provider whose town is alerted,
-    when it happened, and the evidence."""
+    """One suspicious pattern: `kind` (an alert kind), `cause_key` (stable), the provider, when it happened, the
+    evidence, and the visits it was judged on (`visits`: their elders' towns decide who is alerted, see
+    cloud.homecare.routing)."""
 
     kind: str
     cause_key: str
     provider: str
     at: datetime
     evidence: dict[str, Any] = field(default_factory=dict)
+    visits: tuple[Visit, ...] = field(default=(), compare=False, repr=False)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -74,10 +76,13 @@ def double_booked(visits: Iterable[Visit], config: HomecareConfig) -> list[Signa
                 if b.elder != a.elder and overlap > tolerance:
                     first, second = sorted((a.id, b.id))
                     out.append(Signal(DOUBLE_BOOKED, f"hc-double:{caregiver}:{first}:{second}", a.provider,
-                                      b.sign_in, {"caregiver": caregiver, "overlap_minutes":
-                                                  round(overlap.total_seconds() / 60, 1),
-                                                  "visits": [_visit(a), _visit(b)]}))
+                                      b.sign_in, _double_evidence(caregiver, round(overlap.total_seconds() / 60, 1),
+                                                                  [a, b]), (a, b)))
     return out
+
+
+def _double_evidence(caregiver: str, overlap_minutes: float, visits: Sequence[Visit]) -> dict[str, Any]:
+    return {"caregiver": caregiver, "overlap_minutes": overlap_minutes, "visits": [_visit(v) for v in visits]}
 
 
 def just_long_enough(visits: Iterable[Visit], elders: Mapping[str, Elder], config: HomecareConfig) -> list[Signal]:
@@ -94,11 +99,13 @@ def just_long_enough(visits: Iterable[Visit], elders: Mapping[str, Elder], confi
         if len(close) >= config.just_long_enough_visits and len(close) >= config.just_long_enough_share * len(mine):
             close.sort(key=lambda v: (v.sign_in, v.id))
             out.append(Signal(JUST_LONG_ENOUGH, f"hc-just:{caregiver}:{month}", close[0].provider, close[-1].sign_in,
-                              {"caregiver": caregiver, "month": month, "counted": len(mine),
-                               "just_long_enough": len(close),
-                               "minutes": sorted(round(v.minutes or 0, 1) for v in close),
-                               "visits": [v.id for v in close]}))
+                              _just_evidence(caregiver, month, mine, close), tuple(mine)))
     return out
+
+
+def _just_evidence(caregiver: str, month: str, mine: Sequence[Visit], close: Sequence[Visit]) -> dict[str, Any]:
+    return {"caregiver": caregiver, "month": month, "counted": len(mine), "just_long_enough": len(close),
+            "minutes": sorted(round(v.minutes or 0, 1) for v in close), "visits": [v.id for v in close]}
 
 
 def distance_m(a: Location, b: Location) -> float:
@@ -127,7 +134,7 @@ def far_away(visits: Iterable[Visit], elders: Mapping[str, Elder], config: Homec
         if where:
             out.append(Signal(FAR_AWAY, f"hc-far:{v.id}", v.provider, v.sign_in,
                               {**_visit(v), "home": {"lat": elder.home.lat, "lon": elder.home.lon},
-                               "limit_m": config.far_away_m, **where}))
+                               "limit_m": config.far_away_m, **where}, (v,)))
     return out
 
 
@@ -148,7 +155,8 @@ def qr_rate(visits: Iterable[Visit], elders: Mapping[str, Elder], config: Homeca
             out.append(Signal(QR_RATE, f"hc-qr:{elder_id}:{day}", mine[0].provider, mine[-1].sign_in,
                               {"elder": elder_id, "day": day, "sign_ins": len(mine), "max_per_day":
                                config.qr_max_per_day, "closer_than_minutes": config.qr_min_gap_minutes,
-                               "close_pairs": [list(p) for p in close], "visits": [_visit(v) for v in mine]}))
+                               "close_pairs": [list(p) for p in close], "visits": [_visit(v) for v in mine]},
+                              tuple(mine)))
     return out
 
 
@@ -156,7 +164,7 @@ def no_sign_out(visits: Iterable[Visit], config: HomecareConfig, now: datetime) 
     """Orders never signed out, long after their sign-in."""
     limit = timedelta(hours=config.no_sign_out_hours)
     return [Signal(NO_SIGN_OUT, f"hc-nosignout:{v.id}", v.provider, v.sign_in, {**_visit(v), "hours": round(
-                (now - v.sign_in).total_seconds() / 3600, 1)})
+                (now - v.sign_in).total_seconds() / 3600, 1)}, (v,))
             for v in visits if v.sign_out is None and not v.voided and now - v.sign_in >= limit]
 
 
@@ -218,7 +226,8 @@ def late_uploads(visits: Iterable[Visit], elders: Mapping[str, Elder], config: H
             rest[(provider, month)][caregiver] = mine
             continue
         out.append(Signal(LATE_UPLOADS, f"hc-late:caregiver:{provider}:{caregiver}:{month}", provider, at(late),
-                          {"scope": "caregiver", "caregiver": caregiver, **_late_evidence(month, mine, late, config)}))
+                          {"scope": "caregiver", "caregiver": caregiver, **_late_evidence(month, mine, late, config)},
+                          tuple(v for v, _ in mine)))
     for (provider, month), by_caregiver in sorted(rest.items()):
         mine = [pair for pairs in by_caregiver.values() for pair in pairs]
         late = habit(mine)
@@ -229,8 +238,29 @@ def late_uploads(visits: Iterable[Visit], elders: Mapping[str, Elder], config: H
         raised = sorted({c for (p, m, c) in months if (p, m) == (provider, month)} - set(by_caregiver))
         out.append(Signal(LATE_UPLOADS, f"hc-late:provider:{provider}:{month}", provider, at(late),
                           {"scope": "provider", "caregivers": each, "caregivers_raised_apart": raised,
-                           **_late_evidence(month, mine, late, config)}))
+                           **_late_evidence(month, mine, late, config)}, tuple(v for v, _ in mine)))
     return out
+
+
+def town_part(signal: Signal, kept: Sequence[Visit], config: HomecareConfig) -> dict[str, Any] | None:
+    """The evidence of `signal` over `kept`, some of the visits it was judged on (one town's), counted and listed by
+    the same rule as the whole; None when they hold nothing the signal names (a town whose visits of the caregiver
+    all lasted well, or were all sent on time). Only for a caregiver's conduct at given homes (two visits at once,
+    visits just long enough, visits sent late): the question for each of them is one its elder's town can check.
+    The caregiver's habit itself stays judged over the whole month."""
+    ev = signal.evidence
+    if signal.kind == DOUBLE_BOOKED:
+        return _double_evidence(ev["caregiver"], ev["overlap_minutes"], kept) if kept else None
+    if signal.kind == JUST_LONG_ENOUGH:
+        named = set(ev["visits"])
+        close = [v for v in kept if v.id in named]
+        return _just_evidence(ev["caregiver"], ev["month"], kept, close) if close else None
+    if signal.kind == LATE_UPLOADS and ev.get("scope") == "caregiver":
+        mine = [(v, lag) for v in kept if (lag := upload_lag(v)) is not None]
+        late = [(v, lag) for v, lag in mine if lag > timedelta(hours=config.late_upload_hours)]
+        return {"scope": "caregiver", "caregiver": ev["caregiver"],
+                **_late_evidence(ev["month"], mine, late, config)} if late else None
+    raise ValueError(f"a {signal.kind} signal ({signal.cause_key}) has no town's part")
 
 
 def signals(visits: Sequence[Visit], elders: Mapping[str, Elder], config: HomecareConfig,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from cloud.alerts import service
 from cloud.alerts.kinds import WORKER, AlertKind, AlertLevel, AlertSpec, AlertStatus
-from cloud.homecare import followup, fraud
+from cloud.homecare import followup, fraud, raising, routing
 from cloud.homecare.config import HomecareConfig
 from cloud.homecare.months import month_bounds, month_of, previous_month
 from cloud.homecare.records import FollowUpResult, Satisfaction
@@ -207,21 +207,13 @@ class PassStats:
     signals: int = 0
     cleared: int = 0
     rate_alerts: int = 0
-
-
-def _provider_towns(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(HomecareProvider.id, HomecareProvider.town)).tuples().all())
-
-
-def raise_signal(session: Session, signal: fraud.Signal, town: str | None) -> Alert:
-    return service.raise_alert(session, AlertSpec(AlertKind(signal.kind), None, signal.cause_key, AlertLevel.TOWN,
-                                                  signal.at, {**signal.evidence, "provider": signal.provider},
-                                                  town=town))
+    moved: int = 0
 
 
 def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone: str) -> PassStats:
-    """Draw the follow-up samples of days over, raise fraud signals of the recent visits and rate alerts of the
-    last whole month, each to the provider's town. Every alert is raised once per cause; none is a penalty."""
+    """Draw the follow-up samples of days over, raise fraud signals of the recent visits (to the towns of their
+    elders, or the bureau: cloud.homecare.routing) and rate alerts of the last whole month (`rate_alerts`). Every alert
+    is raised once per cause; none is a penalty."""
     stats = PassStats()
     window_start = now - timedelta(days=config.fraud_window_days)
     # The monthly habits (just long enough, late uploads) read whole months: from the first day of the month the
@@ -231,7 +223,6 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
     visits = [v for v in month_visits if v.sign_in_at >= window_start]
     if not visits and not session.scalar(select(func.count()).select_from(HomecareProvider)):
         return stats
-    towns = _provider_towns(session)
     # Samples: every day in the window that has been over long enough.
     tz = ZoneInfo(zone)
     today = now.astimezone(tz).date()
@@ -256,9 +247,8 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
     month_records = [visit_record(v) for v in month_visits]
     records = [r for r in month_records if r.sign_in >= window_start]
     found = fraud.signals(records, elders, config, now, month_records, months_from)
-    for signal in found:
-        raise_signal(session, signal, towns.get(signal.provider))
-    stats.signals = len(found)
+    raised = raising.raise_signals(session, found, {e.id: e.town for e in elders.values()}, config, now)
+    stats.signals, stats.moved, stats.cleared = len(found), raised.moved, raised.cleared
     # A visit signed out after all (its sign-out queued offline): its no-sign-out alert is cleared, saying so.
     live = {s.cause_key for s in found if s.kind == fraud.NO_SIGN_OUT}
     open_alerts = session.scalars(select(Alert.cause_key).where(Alert.kind == fraud.NO_SIGN_OUT,
@@ -267,28 +257,54 @@ def homecare_pass(session: Session, config: HomecareConfig, now: datetime, zone:
         if key not in live:
             stats.cleared += service.clear(session, key, WORKER, now,
                                            "the visit has been signed out (sent late from the phone)")
-    stats.rate_alerts = rate_alerts(session, config, now, zone, towns)
+    stats.rate_alerts, moved = rate_alerts(session, config, now, zone)
+    stats.moved += moved
     return stats
 
 
-def rate_alerts(session: Session, config: HomecareConfig, now: datetime, zone: str,
-                towns: dict[str, str]) -> int:
-    """Satisfaction and valid-complaint alerts of the last whole month, per provider; survey alerts."""
+def served_towns(session: Session, start: datetime, end: datetime) -> dict[str, list[str]]:
+    """Each provider's towns in [start, end): those of the elders it made orders for."""
+    rows = session.execute(select(HomecareVisit.provider_id, HomecareElder.town).distinct()
+                           .join(HomecareElder, HomecareElder.id == HomecareVisit.elder_id)
+                           .where(HomecareVisit.sign_in_at >= start, HomecareVisit.sign_in_at < end)).tuples()
+    out: dict[str, list[str]] = {}
+    for provider, town in sorted(rows):
+        out.setdefault(provider, []).append(town)
+    return out
+
+
+def rate_alerts(session: Session, config: HomecareConfig, now: datetime, zone: str) -> tuple[int, int]:
+    """Satisfaction and valid-complaint alerts of the last whole month, and survey alerts; (raised, moved).
+
+    A provider's satisfaction is the bureau's (the district's follow-up and third-party evaluation; its contract's
+    deductions and termination: 篇一, 篇四), over all its elders. Valid complaints are counted monthly by each town
+    over its own elders' complaints and orders (乡镇(街道)每月对服务机构的投诉处理进行统计), and the district may end
+    the contract on the whole (连续两次…有权解除服务合同): each town its own figures, the bureau the provider's."""
     local = now.astimezone(ZoneInfo(zone))
     month = previous_month(f"{local.year:04d}-{local.month:02d}")
-    raised = 0
-    for provider, town in sorted(towns.items()):
+    bad = (followup.Consequence.RECTIFY, followup.Consequence.MAY_TERMINATE)
+    raised = moved = 0
+    served = served_towns(session, *month_bounds(month, zone))
+    wide = "a provider's figures over all its towns are the bureau's"
+    for provider in sorted(session.scalars(select(HomecareProvider.id))):
         figures = provider_period(session, provider, month, month, config, zone)
         evidence: dict[str, Any] = {"provider": provider, "month": month, **figures.model_dump(mode="json")}
-        bad = (followup.Consequence.RECTIFY, followup.Consequence.MAY_TERMINATE)
         if figures.satisfaction_consequence in bad:
-            service.raise_alert(session, AlertSpec(SATISFACTION_KIND, None, f"hc-sat:{provider}:{month}",
-                                                   AlertLevel.TOWN, now, evidence, town=town))
+            moved += raising.raise_where(session, AlertSpec(SATISFACTION_KIND, None, f"hc-sat:{provider}:{month}",
+                                                            AlertLevel.BUREAU, now, evidence), now, wide)
             raised += 1
+        key = f"hc-complaints:{provider}:{month}"
         if figures.complaint_consequence in bad:
-            service.raise_alert(session, AlertSpec(COMPLAINTS_KIND, None, f"hc-complaints:{provider}:{month}",
-                                                   AlertLevel.TOWN, now, evidence, town=town))
+            moved += raising.raise_where(session, AlertSpec(COMPLAINTS_KIND, None, key, AlertLevel.BUREAU, now,
+                                                            evidence), now, wide)
             raised += 1
+        for town in served.get(provider, []):
+            mine = provider_period(session, provider, month, month, config, zone, towns=[town])
+            if mine.complaint_consequence in bad:
+                service.raise_alert(session, AlertSpec(
+                    COMPLAINTS_KIND, None, routing.town_key(key, town), AlertLevel.TOWN, now,
+                    {"provider": provider, "month": month, "town": town, **mine.model_dump(mode="json")}, town=town))
+                raised += 1
     for survey in session.scalars(select(TownSurvey)):
         if followup.survey_consequence(survey.respondents, survey.satisfied, config) == followup.Consequence.RECTIFY:
             key = f"hc-survey:{survey.town}:{survey.provider_id}:{survey.year}Q{survey.quarter}"
@@ -298,4 +314,4 @@ def rate_alerts(session: Session, config: HomecareConfig, now: datetime, zone: s
                  "respondents": survey.respondents, "satisfied": survey.satisfied,
                  "threshold": config.town_survey_rectify_below}, town=survey.town))
             raised += 1
-    return raised
+    return raised, moved

@@ -247,4 +247,5 @@ class Alert(Base):
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     call_id: Mapped[str | None] = mapped_column(String(64))
     town: Mapped[str | None] = mapped_column(String(200), index=True,
-                                             doc="home-care alerts (no station): the provider's town, which sees it")
+                                             doc="home-care alerts (no station): the town of the elders "
+                                                 "its evidence names, which sees it; none: the bureau's")
