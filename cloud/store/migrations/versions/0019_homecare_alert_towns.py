@@ -12,7 +12,7 @@ town again.
 
 Revision ID: 0019_homecare_alert_towns
 Revises: 0018_dead_letter_faces
-Create Date: 2026-12-10
+Create Date: 2026-12-04
 """
 
 from collections.abc import Sequence
