@@ -4,7 +4,7 @@ fraud signal and rate alert is raised, and no town's officer finds the other tow
 the list or in the counts. Alerts stored under the old routing (to the provider's town) are moved by revision
 0019_homecare_alert_towns and then re-routed by the pass, never duplicated."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from cloud.store.db import make_engine, make_session_factory
 from cloud.store.homecare import HomecareVisit
 from cloud.store.users import User, UserTown
 from tests.api.conftest import PASSWORD, migrated, settings_for
+from tests.homecare.logins import Login, logins
 from tests.store.migrations import migrate_to
 
 CST = timezone(timedelta(hours=8))
@@ -35,7 +36,6 @@ ZONE = "Asia/Shanghai"
 HL, NY = "汇龙镇", "南阳镇"
 HOME = Location(31.80, 121.60)
 ELDERS = {"E-HL-1": HL, "E-HL-2": HL, "E-NY-1": NY, "E-NY-2": NY, "E-NY-3": NY, "E-NY-4": NY, "E-NY-5": NY}
-Login = Callable[[str], TestClient]
 OLD_DOUBLE = "hc-double:HL001:v-HL001-a:v-HL001-b"
 
 
@@ -135,17 +135,7 @@ def as_user(db_url: str, tmp_path: Path) -> Iterator[Login]:
     app = create_app(settings_for(tmp_path), config=ApiConfig(clock=lambda: NOW + timedelta(hours=1)),
                      engine=engine)
     with TestClient(app) as client:
-        tokens: dict[str, str] = {}
-
-        def use(name: str) -> TestClient:
-            if name not in tokens:
-                response = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
-                assert response.status_code == 200, response.text
-                tokens[name] = response.json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {tokens[name]}"
-            return client
-
-        yield use
+        yield logins(client, PASSWORD)
     engine.dispose()
 
 

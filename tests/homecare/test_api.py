@@ -22,6 +22,7 @@ from cloud.store.db import make_session_factory
 from cloud.store.users import User, UserTown
 from eldercare.cli import cli
 from tests.api.conftest import PASSWORD, migrated, settings_for
+from tests.homecare.logins import logins
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 3, 10, 0, tzinfo=CST)
@@ -62,17 +63,7 @@ def client(tmp_path: Path, sim: HomecareSim) -> Iterator[TestClient]:
 
 @pytest.fixture
 def as_user(client: TestClient) -> Callable[[str], TestClient]:
-    tokens: dict[str, str] = {}
-
-    def use(name: str) -> TestClient:
-        if name not in tokens:
-            response = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
-            assert response.status_code == 200, response.text
-            tokens[name] = response.json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {tokens[name]}"
-        return client
-
-    return use
+    return logins(client, PASSWORD)
 
 
 API = "/api/v1/homecare"

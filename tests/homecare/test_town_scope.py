@@ -5,7 +5,7 @@ complaints, or telling from a refusal which town an elder lives in. Through the 
 Two towns, each with its own provider, caregiver and elders: 汇龙镇 (p-hl, HL001, E-HL-1, E-HL-2) and 南阳镇
 (p-nh, NH001, E-NH-1, E-NH-2)."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from cloud.homecare.store.visits import record_sign_in
 from cloud.store.db import make_session_factory
 from cloud.store.users import User, UserTown
 from tests.api.conftest import PASSWORD, migrated, settings_for
+from tests.homecare.logins import Login, logins
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 3, 10, 0, tzinfo=CST)
@@ -30,7 +31,6 @@ API = "/api/v1/homecare"
 # Made here; `admin` (bureau) and `town-hl` (汇龙镇) are the API tests' seed.
 USERS = {"town-ny": ("town", ("南阳镇",), None), "prov-nh": ("provider", (), "p-nh"),
          "prov-hl": ("provider", (), "p-hl")}
-Login = Callable[[str], TestClient]
 
 
 @pytest.fixture
@@ -55,17 +55,7 @@ def as_user(db_url: str, tmp_path: Path) -> Iterator[Login]:
             session.add(user)
     app = create_app(settings_for(tmp_path), config=ApiConfig(clock=lambda: NOW), engine=engine)
     with TestClient(app) as client:
-        tokens: dict[str, str] = {}
-
-        def use(name: str) -> TestClient:
-            if name not in tokens:
-                response = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
-                assert response.status_code == 200, response.text
-                tokens[name] = response.json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {tokens[name]}"
-            return client
-
-        yield use
+        yield logins(client, PASSWORD)
     engine.dispose()
 
 
