@@ -32,17 +32,17 @@ MIN_WHOLE_PX = 60  # the camera identifies no smaller face (`min_face_px`): visi
 
 
 def configure_detector(detector: str, anonymous_views: int = 1) -> Callable[[Stages], None]:
-    """A `configure` for `run`: the camera's stages with `detector` (dlib's HOG is the camera's own) and the number of
-    encodings an unmatched track needs to count as an anonymous visitor."""
+    """A `configure` for `run`: the camera's stages with `detector` (HOG and YuNet together are the camera's own)
+    and the number of encodings an unmatched track needs to count as an anonymous visitor."""
 
     def configure(stages: Stages) -> None:
-        if detector != "hog":
-            config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."), detector="hog+yunet")
-            stages.detector = face_detector(config)  # HOG and YuNet together, as the camera builds them
         if detector == "yunet":
             from edge.face.yunet import YuNetDetector  # loads and checks the model file
 
             stages.detector = YuNetDetector()
+        else:  # HOG alone or HOG and YuNet together, as the camera builds them from a station file
+            config = CameraConfig(type="camera", id="door", source="-", gallery=Path("."), detector=detector)
+            stages.detector = face_detector(config)
         stages.anonymous_views = anonymous_views
 
     return configure
@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--without", choices=sorted(IDS), help="leave this person out of the gallery (a lookalike)")
     parser.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL, help="the face model enrolled with")
-    parser.add_argument("--detector", choices=DETECTORS, default="hog", help="the face detector (hog: the camera's)")
+    parser.add_argument("--detector", choices=DETECTORS, default="hog+yunet",
+                        help="the face detector (hog+yunet: the camera's)")
     parser.add_argument("--anonymous-views", type=int, default=1,
                         help="encodings an unmatched track needs to count as an anonymous visitor")
     args = parser.parse_args(argv)
